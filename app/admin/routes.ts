@@ -1,0 +1,3 @@
+/*
+ * admin routes. Names are prefixed with the module (`admin.<resource>.<action>`).
+ */

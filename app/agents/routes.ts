@@ -1,0 +1,3 @@
+/*
+ * agents routes. Names are prefixed with the module (`agents.<resource>.<action>`).
+ */

@@ -1,0 +1,3 @@
+/*
+ * analytics routes. Names are prefixed with the module (`analytics.<resource>.<action>`).
+ */

@@ -1,0 +1,102 @@
+import app from '@adonisjs/core/services/app'
+import { ExceptionHandler, type HttpContext } from '@adonisjs/core/http'
+import { problem, statusTitle, type Problem } from '#core/problem'
+import { isHtmx, wantsJson } from '#core/htmx'
+
+type ErrorLike = {
+  status?: number
+  code?: string
+  message?: string
+  messages?: { field: string; message: string }[] | { errors?: { field: string; message: string }[] }
+  headers?: Record<string, string>
+  help?: string
+}
+
+/**
+ * One place turns every error into the right shape: RFC 9457 problem documents for the API,
+ * a message fragment for htmx, a friendly page (or a redirect with a flash) for browsers.
+ * Nothing internal leaks: a 500 says "something went wrong" with the request id.
+ */
+export default class HttpExceptionHandler extends ExceptionHandler {
+  protected debug = false
+  protected renderStatusPages = true
+  protected ignoreStatuses = [400, 401, 402, 403, 404, 405, 409, 413, 415, 422, 429]
+
+  /** Maps any thrown value to a status and a client-safe message. */
+  protected classify(error: ErrorLike): { status: number; detail: string; errors?: Problem['errors'] } {
+    const status = typeof error.status === 'number' && error.status >= 400 && error.status < 600 ? error.status : 500
+    switch (error.code) {
+      case 'E_VALIDATION_ERROR': {
+        const list = Array.isArray(error.messages) ? error.messages : (error.messages?.errors ?? [])
+        return {
+          status: 422,
+          detail: 'Some fields are invalid.',
+          errors: list.map((entry) => ({ field: entry.field, message: entry.message })),
+        }
+      }
+      case 'E_BAD_CSRF_TOKEN':
+        return { status: 403, detail: 'The form expired or its security token is missing. Reload the page and try again.' }
+      case 'E_REQUEST_ENTITY_TOO_LARGE':
+        return { status: 413, detail: 'The request body is larger than this endpoint accepts.' }
+      case 'E_ROUTE_NOT_FOUND':
+      case 'E_ROW_NOT_FOUND':
+        return { status: 404, detail: 'Nothing exists at this address.' }
+    }
+    if (status === 422 && error.message?.startsWith('Invalid JSON')) {
+      return { status: 400, detail: 'The body must be a JSON object or array.' }
+    }
+    if (status === 400 && !error.code) {
+      return { status: 400, detail: 'The request body is malformed.' }
+    }
+    if (status >= 500) {
+      return { status, detail: 'Something went wrong on our side. Try again; if it persists, quote the request id.' }
+    }
+    return { status, detail: error.message || statusTitle(status) }
+  }
+
+  async handle(error: unknown, ctx: HttpContext) {
+    const err = (error ?? {}) as ErrorLike
+    const { status, detail, errors } = this.classify(err)
+    const requestId = ctx.request.id()
+    for (const [name, value] of Object.entries(err.headers ?? {})) ctx.response.header(name, value)
+
+    if (wantsJson(ctx)) {
+      return ctx.response
+        .status(status)
+        .header('content-type', 'application/problem+json; charset=utf-8')
+        .send(JSON.stringify(problem(status, detail, { request_id: requestId, errors })))
+    }
+
+    // Browser form with a stale CSRF token or invalid fields: back to the form with a message.
+    if (!isHtmx(ctx) && (err.code === 'E_BAD_CSRF_TOKEN' || err.code === 'E_VALIDATION_ERROR') && 'session' in ctx) {
+      ctx.session.flash('error', detail)
+      if (err.code === 'E_VALIDATION_ERROR') {
+        ctx.session.flashValidationErrors(error as any)
+      }
+      return ctx.response.redirect().back()
+    }
+
+    const state = { status, title: statusTitle(status), detail, errors, requestId }
+    if (isHtmx(ctx)) {
+      // htmx swaps 4xx/5xx by default: send the message to the page's alert region instead of
+      // replacing the target with an error page.
+      ctx.response.header('HX-Retarget', '#alerts')
+      ctx.response.header('HX-Reswap', 'innerHTML')
+      return ctx.response.status(status).send(await ctx.view.render('components/alert', { kind: 'error', message: detail, requestId }))
+    }
+    const page = status === 404 ? 'errors/not_found' : status === 403 ? 'errors/forbidden' : status >= 500 ? 'errors/server_error' : 'errors/generic'
+    try {
+      return ctx.response.status(status).send(await ctx.view.render(page, state))
+    } catch (renderError) {
+      ctx.logger.error({ err: renderError }, 'error page failed to render')
+      return ctx.response.status(status).send(`${statusTitle(status)} (request ${requestId})`)
+    }
+  }
+
+  async report(error: unknown, ctx: HttpContext) {
+    const status = (error as ErrorLike)?.status
+    if (typeof status === 'number' && status < 500) return
+    ctx.logger.error({ err: error }, (error as Error)?.message ?? 'unhandled error')
+    if (app.inTest && process.env.DEBUG_ERRORS) console.error(error)
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * core: the shared kernel. No domain; every module may import it; it imports no module.
+ */
+export { formatCredits, parseCredits, MICROS_PER_CREDIT } from '#core/money'
+export { problem, statusTitle, type Problem } from '#core/problem'
+export { isHtmx, wantsJson, renderPageOrFragment } from '#core/htmx'
+export { addApiPath, addApiSchema } from '#core/openapi'
+export { metricsRegistry } from '#core/metrics'
+export { allowRemoteMetricsReader } from '#core/controllers/metrics_controller'

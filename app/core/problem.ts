@@ -1,0 +1,43 @@
+/** An RFC 9457 problem document, the body of every /api error. */
+export type Problem = {
+  type: string
+  title: string
+  status: number
+  detail: string
+  request_id: string | undefined
+  errors?: { field: string; message: string }[]
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  402: 'Payment required',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  409: 'Conflict',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  422: 'Validation failed',
+  429: 'Too many requests',
+  500: 'Internal server error',
+  503: 'Service unavailable',
+}
+
+/** Human title for a status code. */
+export function statusTitle(status: number) {
+  return TITLES[status] ?? (status >= 500 ? 'Server error' : 'Request error')
+}
+
+/** Builds a problem document; `type` is a stable relative URI per kind of problem. */
+export function problem(status: number, detail: string, extra: Partial<Problem> = {}): Problem {
+  const title = extra.title ?? statusTitle(status)
+  return {
+    type: extra.type ?? `/problems/${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
+    title,
+    status,
+    detail,
+    request_id: extra.request_id,
+    ...(extra.errors ? { errors: extra.errors } : {}),
+  }
+}

@@ -1,0 +1,3 @@
+/*
+ * credits routes. Names are prefixed with the module (`credits.<resource>.<action>`).
+ */

@@ -1,0 +1,3 @@
+/*
+ * platform routes. Names are prefixed with the module (`platform.<resource>.<action>`).
+ */

@@ -1,0 +1,3 @@
+/*
+ * tenants routes. Names are prefixed with the module (`tenants.<resource>.<action>`).
+ */

@@ -1,0 +1,1 @@
+// Agora client helpers

@@ -1,0 +1,25 @@
+/*
+ * Environment variables: validated once at boot. A missing APP_KEY outside production is generated
+ * into `.env` so that `npm install && npm run dev` needs no set-up.
+ */
+import { Env } from '@adonisjs/core/env'
+import { ensureAppKey } from '#core/app_key'
+
+const APP_ROOT = new URL('../', import.meta.url)
+await ensureAppKey(APP_ROOT)
+
+export default await Env.create(APP_ROOT, {
+  NODE_ENV: Env.schema.enum.optional(['development', 'production', 'test'] as const),
+  PORT: Env.schema.number.optional(),
+  HOST: Env.schema.string.optional({ format: 'host' }),
+  APP_KEY: Env.schema.secret(),
+  APP_URL: Env.schema.string.optional({ format: 'url', tld: false }),
+  LOG_LEVEL: Env.schema.enum.optional(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  /** `postgres://…`; unset = embedded PGlite under tmp/ (in memory under test). */
+  DATABASE_URL: Env.schema.string.optional(),
+  /** `redis://…`; unset = in-process stores. Read as a string: the url format rejects redis://. */
+  REDIS_URL: Env.schema.string.optional(),
+  SMTP_URL: Env.schema.string.optional(),
+  RUN_TIMEOUT_S: Env.schema.number.optional(),
+  SESSION_DRIVER: Env.schema.enum.optional(['cookie', 'memory', 'redis'] as const),
+})

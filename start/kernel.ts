@@ -1,0 +1,22 @@
+/*
+ * HTTP kernel: the error handler, server middleware (every request, even unmatched ones) and
+ * router middleware (matched routes), plus the named middleware routes may opt into.
+ */
+import router from '@adonisjs/core/services/router'
+import server from '@adonisjs/core/services/server'
+
+server.errorHandler(() => import('#core/exception_handler'))
+
+server.use([
+  () => import('#core/middleware/request_context_middleware'),
+  () => import('#core/middleware/metrics_middleware'),
+  () => import('@adonisjs/static/static_middleware'),
+  () => import('#core/middleware/assets_middleware'),
+])
+
+router.use([
+  () => import('@adonisjs/core/bodyparser_middleware'),
+  () => import('#core/middleware/web_middleware'),
+])
+
+export const middleware = router.named({})
