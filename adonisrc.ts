@@ -8,6 +8,8 @@ export default defineConfig({
   commands: [
     () => import('@adonisjs/core/commands'),
     () => import('@adonisjs/lucid/commands'),
+    () => import('@adonisjs/cache/commands'),
+    () => import('@adonisjs/queue/commands'),
   ],
 
   providers: [
@@ -22,21 +24,30 @@ export default defineConfig({
     () => import('@adonisjs/session/session_provider'),
     () => import('@adonisjs/shield/shield_provider'),
     () => import('@adonisjs/static/static_provider'),
+    () => import('@adonisjs/cache/cache_provider'),
+    () => import('@adonisjs/limiter/limiter_provider'),
+    () => import('@adonisjs/transmit/transmit_provider'),
+    () => import('@adonisjs/queue/queue_provider'),
   ],
 
   preloads: [
     () => import('#start/routes'),
     () => import('#start/kernel'),
     () => import('#start/view'),
+    { file: () => import('#tests/helpers/probe_routes'), environment: ['test'] },
   ],
 
-  // One Japa suite per module: `node ace test credits` runs one module's tests.
+  // One Japa suite per module (unit + functional): `node ace test credits`. Browser tests of all
+  // modules form the `browser` suite, so only it pays for launching chromium.
   tests: {
-    suites: modules.map((name) => ({
-      name,
-      files: [`tests/${name}/**/*.spec.{ts,js}`],
-      timeout: 30_000,
-    })),
+    suites: [
+      ...modules.map((name) => ({
+        name,
+        files: [`tests/${name}/unit/**/*.spec.{ts,js}`, `tests/${name}/functional/**/*.spec.{ts,js}`],
+        timeout: 30_000,
+      })),
+      { name: 'browser', files: ['tests/*/browser/**/*.spec.{ts,js}'], timeout: 60_000 },
+    ],
     forceExit: false,
   },
 

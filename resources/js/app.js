@@ -1,1 +1,190 @@
-// Agora client helpers
+/*
+ * Agora client helpers: plain JS, no build step, loaded (without defer) from <head> so the theme
+ * is applied before first paint and Alpine components are registered before Alpine starts.
+ * Strict CSP: no eval, no inline handlers; Alpine is the CSP build, so components live here.
+ */
+;(() => {
+  const root = document.documentElement
+  root.classList.add('js')
+
+  /* ---------- Theme: data-theme on <html>, remembered in localStorage ---------- */
+  const THEME_KEY = 'agora:theme'
+  const darkQuery = window.matchMedia('(prefers-color-scheme: dark)')
+
+  function storedTheme() {
+    try {
+      const value = localStorage.getItem(THEME_KEY)
+      return value === 'light' || value === 'dark' ? value : null
+    } catch {
+      return null
+    }
+  }
+
+  /** The theme in effect: the pinned one, else the OS preference. */
+  function currentTheme() {
+    return root.dataset.theme || (darkQuery.matches ? 'dark' : 'light')
+  }
+
+  function setTheme(theme) {
+    root.dataset.theme = theme
+    try {
+      localStorage.setItem(THEME_KEY, theme)
+    } catch {
+      /* private mode: the choice lasts for this page only */
+    }
+    document.dispatchEvent(new CustomEvent('agora:theme', { detail: { theme } }))
+  }
+
+  const initial = storedTheme()
+  if (initial) root.dataset.theme = initial
+
+  /* ---------- Alerts ---------- */
+  const ICONS = {
+    info: 'M2 12a10 10 0 1 0 20 0a10 10 0 1 0-20 0M12 16v-4M12 8h.01',
+    success: 'M2 12a10 10 0 1 0 20 0a10 10 0 1 0-20 0M9 12l2 2 4-4',
+    warning: 'M10.29 3.86 1.82 18a2 2 0 0 0 1.71 3h16.94a2 2 0 0 0 1.71-3L13.71 3.86a2 2 0 0 0-3.42 0zM12 9v4M12 17h.01',
+    error: 'M2 12a10 10 0 1 0 20 0a10 10 0 1 0-20 0M15 9l-6 6M9 9l6 6',
+  }
+  const SVG_NS = 'http://www.w3.org/2000/svg'
+
+  function svgIcon(d) {
+    const svg = document.createElementNS(SVG_NS, 'svg')
+    svg.setAttribute('class', 'icon')
+    svg.setAttribute('viewBox', '0 0 24 24')
+    svg.setAttribute('fill', 'none')
+    svg.setAttribute('stroke', 'currentColor')
+    svg.setAttribute('stroke-width', '2')
+    svg.setAttribute('stroke-linecap', 'round')
+    svg.setAttribute('stroke-linejoin', 'round')
+    svg.setAttribute('aria-hidden', 'true')
+    const path = document.createElementNS(SVG_NS, 'path')
+    path.setAttribute('d', d)
+    svg.append(path)
+    return svg
+  }
+
+  /**
+   * Puts a message in the #alerts live region, built like components/alert.edge (text only,
+   * never HTML). Replaces what is there so repeated failures do not pile up.
+   */
+  function showAlert(kind, message) {
+    const region = document.getElementById('alerts')
+    if (!region) return
+    const alert = document.createElement('div')
+    alert.className = `alert alert-${kind}`
+    alert.setAttribute('x-data', 'dismissible')
+    const body = document.createElement('div')
+    body.className = 'alert-body'
+    const text = document.createElement('p')
+    text.textContent = message
+    body.append(text)
+    const close = document.createElement('button')
+    close.type = 'button'
+    close.className = 'btn btn-ghost btn-sm btn-icon alert-close'
+    close.setAttribute('aria-label', 'Dismiss')
+    close.setAttribute('x-on:click', 'dismiss')
+    close.append(svgIcon('M18 6 6 18M6 6l12 12'))
+    alert.append(svgIcon(ICONS[kind] || ICONS.info), body, close)
+    region.replaceChildren(alert)
+  }
+  window.Agora = { showAlert, setTheme, currentTheme }
+
+  /* ---------- htmx ---------- */
+  function csrfToken() {
+    return document.querySelector('meta[name="csrf-token"]')?.content || ''
+  }
+
+  // The layout declares hx-headers:inherited on <body>; this is the safety net for elements
+  // that set their own hx-headers (which replaces, not merges, the inherited value).
+  document.addEventListener('htmx:config:request', (event) => {
+    const request = event.detail?.ctx?.request
+    const token = csrfToken()
+    if (!request || !token) return
+    request.headers ??= {}
+    if (!request.headers['X-CSRF-TOKEN']) request.headers['X-CSRF-TOKEN'] = token
+  })
+
+  // htmx:error fires for network failures, timeouts and swap errors; only the first two have
+  // no response. HTTP errors arrive as responses (the server sends its own alert fragment).
+  document.addEventListener('htmx:error', (event) => {
+    const ctx = event.detail?.ctx
+    if (!ctx || ctx.response) return
+    const error = event.detail.error
+    const timedOut = ctx.request?.signal?.reason === 'timeout' || error?.name === 'TimeoutError'
+    showAlert(
+      'error',
+      timedOut
+        ? 'The server took too long to answer. Please try again.'
+        : navigator.onLine === false
+          ? 'You appear to be offline. Check your connection and try again.'
+          : 'We could not reach the server. Check your connection and try again.'
+    )
+  })
+
+  /* ---------- Alpine components (CSP build: registered here, referenced by name) ---------- */
+  document.addEventListener('alpine:init', () => {
+    const Alpine = window.Alpine
+
+    /** Light/dark toggle button. */
+    Alpine.data('themeToggle', () => ({
+      theme: currentTheme(),
+      init() {
+        this.$el.hidden = false
+        document.addEventListener('agora:theme', (event) => (this.theme = event.detail.theme))
+        darkQuery.addEventListener('change', () => (this.theme = currentTheme()))
+      },
+      toggle() {
+        setTheme(currentTheme() === 'dark' ? 'light' : 'dark')
+      },
+      get pressed() {
+        return this.theme === 'dark' ? 'true' : 'false'
+      },
+      get label() {
+        return this.theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'
+      },
+    }))
+
+    /** Narrow-screen navigation menu. */
+    Alpine.data('navMenu', () => ({
+      open: false,
+      toggle() {
+        this.open = !this.open
+      },
+      close() {
+        this.open = false
+      },
+      get expanded() {
+        return this.open ? 'true' : 'false'
+      },
+      get menuClass() {
+        return this.open ? 'nav-menu is-open' : 'nav-menu'
+      },
+    }))
+
+    /** An alert with a close button. */
+    Alpine.data('dismissible', () => ({
+      dismiss() {
+        const alert = this.$root
+        // Keep focus somewhere sensible when the focused close button disappears.
+        if (alert.contains(document.activeElement)) document.getElementById('main')?.focus()
+        alert.remove()
+      },
+    }))
+
+    /**
+     * Native <dialog> (x-ref="dialog"): showModal() gives focus trapping, Escape, the top layer
+     * and focus return to the opener for free. A click on the backdrop closes it.
+     */
+    Alpine.data('dialog', () => ({
+      show() {
+        if (!this.$refs.dialog.open) this.$refs.dialog.showModal()
+      },
+      hide() {
+        this.$refs.dialog.close()
+      },
+      backdrop(event) {
+        if (event.target === this.$refs.dialog) this.hide()
+      },
+    }))
+  })
+})()

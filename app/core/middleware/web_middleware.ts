@@ -7,7 +7,7 @@ import ShieldMiddleware from '@adonisjs/shield/shield_middleware'
 /** Paths with no browser session: bearer-token API, probes and metrics. */
 const STATELESS = [/^\/api\//, /^\/health\//, /^\/metrics$/]
 
-let stack: Promise<[SessionMiddleware, ShieldMiddleware]> | undefined
+let stack: Promise<[SessionMiddleware<any>, ShieldMiddleware]> | undefined
 
 /**
  * Session + shield (CSRF, CSP, frame and sniffing guards) for every browser route, so no route
