@@ -6,6 +6,8 @@ import { Env } from '@adonisjs/core/env'
 import { ensureAppKey } from '#core/app_key'
 
 const APP_ROOT = new URL('../', import.meta.url)
+// Anything not started as production or test is development (`npm start` sets production).
+process.env.NODE_ENV ??= 'development'
 await ensureAppKey(APP_ROOT)
 
 export default await Env.create(APP_ROOT, {

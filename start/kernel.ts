@@ -17,6 +17,11 @@ server.use([
 router.use([
   () => import('@adonisjs/core/bodyparser_middleware'),
   () => import('#core/middleware/web_middleware'),
+  () => import('@adonisjs/auth/initialize_auth_middleware'),
 ])
 
-export const middleware = router.named({})
+export const middleware = router.named({
+  auth: () => import('#auth/middleware/authenticate_middleware'),
+  guest: () => import('#auth/middleware/guest_middleware'),
+  api: () => import('#auth/middleware/api_auth_middleware'),
+})

@@ -1,5 +1,6 @@
 /**
- * platform — cross-cutting services every module may use: audit events, feature flags, notifications, outbound webhooks. Depends only on core.
+ * platform — cross-cutting services every module may use: audit events, feature flags,
+ * notifications, outbound webhooks, mail. Depends only on core.
  * This file is the module's ONE public door: other modules import `#platform`, never `#platform/...`.
  */
-export const moduleName = 'platform'
+export { recordAudit, verifyAuditChain, type AuditInput } from '#platform/services/audit'

@@ -157,7 +157,7 @@
         return this.open ? 'true' : 'false'
       },
       get menuClass() {
-        return this.open ? 'nav-menu is-open' : 'nav-menu'
+        return this.open ? 'is-open' : ''
       },
     }))
 
@@ -176,7 +176,10 @@
      * and focus return to the opener for free. A click on the backdrop closes it.
      */
     Alpine.data('dialog', () => ({
-      show() {
+      show(event) {
+        // Openers with commandfor/command="show-modal" open natively where supported.
+        const opener = event?.currentTarget
+        if (opener?.hasAttribute?.('commandfor') && 'commandForElement' in opener) return
         if (!this.$refs.dialog.open) this.$refs.dialog.showModal()
       },
       hide() {

@@ -16,8 +16,8 @@ test.group('core / landing page in a real browser', () => {
     await page.waitForLoadState('networkidle')
 
     // htmx and Alpine actually loaded and initialised from our own origin.
-    assert.isTrue(await page.evaluate(() => typeof (window as any).htmx === 'object'))
-    assert.isTrue(await page.evaluate(() => typeof (window as any).Alpine === 'object'))
+    assert.isTrue(await page.evaluate(() => typeof (globalThis as any).htmx === 'object'))
+    assert.isTrue(await page.evaluate(() => typeof (globalThis as any).Alpine === 'object'))
     assert.deepEqual(problems, [])
     assert.deepEqual([...hosts], ['127.0.0.1'])
   })

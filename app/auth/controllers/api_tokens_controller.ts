@@ -1,0 +1,46 @@
+import vine from '@vinejs/vine'
+import type { HttpContext } from '@adonisjs/core/http'
+import db from '@adonisjs/lucid/services/db'
+import { API_ABILITIES } from '#auth/abilities'
+import { createApiToken, revokeApiToken } from '#auth/actions/create_api_token'
+import type User from '#auth/models/user'
+
+const EXPIRIES = { never: undefined, '7d': '7 days', '30d': '30 days', '90d': '90 days', '365d': '365 days' } as const
+
+const tokenValidator = vine.create({
+  name: vine.string().trim().minLength(1).maxLength(80),
+  abilities: vine.array(vine.enum(API_ABILITIES)).maxLength(API_ABILITIES.length).optional(),
+  expires: vine.enum(Object.keys(EXPIRIES) as (keyof typeof EXPIRIES)[]),
+})
+
+/** API tokens of the signed-in user: list (with last use), create (secret shown once), revoke. */
+export default class ApiTokensController {
+  async index({ view, auth }: HttpContext) {
+    const user = auth.user as User
+    const tokens = await db
+      .from('auth_access_tokens')
+      .where('tokenable_id', user.id)
+      .select('id', 'name', 'abilities', 'created_at', 'last_used_at', 'expires_at', 'tenant_id')
+      .orderBy('created_at', 'desc')
+    return view.render('auth::pages/tokens', {
+      tokens: tokens.map((token) => ({ ...token, abilities: JSON.parse(token.abilities) })),
+      abilities: API_ABILITIES,
+      expiries: Object.keys(EXPIRIES),
+    })
+  }
+
+  async store({ request, response, auth, session }: HttpContext) {
+    const user = auth.user as User
+    const input = await request.validateUsing(tokenValidator)
+    const token = await createApiToken({ user, tenantId: null, name: input.name, abilities: input.abilities ?? [], expiresIn: EXPIRIES[input.expires] })
+    session.flash('newToken', { name: input.name, secret: token.secret })
+    return response.redirect('/account/tokens')
+  }
+
+  async destroy({ params, response, auth, session }: HttpContext) {
+    const revoked = await revokeApiToken(auth.user as User, String(params.id))
+    if (!revoked) return response.notFound('Token not found')
+    session.flash('success', 'Token revoked.')
+    return response.redirect('/account/tokens')
+  }
+}

@@ -1,0 +1,23 @@
+import { DateTime } from 'luxon'
+import type { HttpContext } from '@adonisjs/core/http'
+import { recordAudit } from '#platform'
+import { isUuid } from '#core'
+import UserSession from '#auth/models/user_session'
+import type User from '#auth/models/user'
+
+/** "Log out this session" for one of the signed-in user's browsers. */
+export default class UserSessionsController {
+  async destroy({ params, response, auth, session }: HttpContext) {
+    const user = auth.user as User
+    // Scoped to the user: another user's session id is simply not found.
+    const record = isUuid(params.id)
+      ? await UserSession.query().where('userId', user.id).where('id', params.id).whereNull('revokedAt').first()
+      : null
+    if (!record) return response.notFound('Session not found')
+    record.revokedAt = DateTime.now()
+    await record.save()
+    await recordAudit({ action: 'auth.session.revoked', actorId: user.id, actorLabel: user.email, subjectType: 'user_session', subjectId: record.id })
+    session.flash('success', 'That session is logged out.')
+    return response.redirect('/account#sessions')
+  }
+}

@@ -1,0 +1,74 @@
+import { DateTime } from 'luxon'
+import type { HttpContext } from '@adonisjs/core/http'
+import type { NextFn } from '@adonisjs/core/types/http'
+import { isHtmx, wantsJson, problem } from '#core'
+import UserSession from '#auth/models/user_session'
+import { ABSOLUTE_TIMEOUT_MS, IDLE_TIMEOUT_MS, SESSION_KEYS, logout } from '#auth/services/sessions'
+import type User from '#auth/models/user'
+
+/** Touch the session row at most this often (one write a minute, not one per request). */
+const TOUCH_EVERY_MS = 60_000
+
+/**
+ * Browser routes that need a signed-in user. Enforces what the session guard alone does not:
+ * disabled users, sessions revoked from another device, idle and absolute timeouts. Sessions
+ * restored from a remember-me cookie get a new tracked row.
+ */
+export default class AuthenticateMiddleware {
+  async handle(ctx: HttpContext, next: NextFn) {
+    // ctx.auth.check() (not the guard's) so that ctx.auth.user is set for controllers.
+    const user = (await ctx.auth.check()) ? (ctx.auth.user as User) : null
+    const reason = user ? await this.#rejection(ctx, user, ctx.auth.use('web').viaRemember) : 'signed-out'
+    if (reason) {
+      if (user) await logout(ctx)
+      return this.#deny(ctx, reason)
+    }
+    return next()
+  }
+
+  async #rejection(ctx: HttpContext, user: User, viaRemember: boolean): Promise<string | null> {
+    if (user.disabledAt) return 'disabled'
+    const now = Date.now()
+    let recordId: string | undefined = ctx.session.get(SESSION_KEYS.record)
+    if (!recordId || viaRemember) {
+      const record = await UserSession.create({
+        userId: user.id,
+        ip: ctx.request.ip(),
+        userAgent: ctx.request.header('user-agent')?.slice(0, 512) ?? null,
+        remembered: true,
+        lastSeenAt: DateTime.now(),
+      })
+      recordId = record.id
+      ctx.session.put(SESSION_KEYS.record, record.id)
+      ctx.session.put(SESSION_KEYS.startedAt, now)
+      ctx.session.put(SESSION_KEYS.seenAt, now)
+    }
+    const record = await UserSession.find(recordId)
+    if (!record || record.revokedAt || record.userId !== user.id) return 'revoked'
+    const seenAt = Number(ctx.session.get(SESSION_KEYS.seenAt, now))
+    const startedAt = Number(ctx.session.get(SESSION_KEYS.startedAt, now))
+    if (now - seenAt > IDLE_TIMEOUT_MS) return 'idle'
+    if (!record.remembered && now - startedAt > ABSOLUTE_TIMEOUT_MS) return 'expired'
+    ctx.session.put(SESSION_KEYS.seenAt, now)
+    if (now - record.lastSeenAt.toMillis() > TOUCH_EVERY_MS) {
+      record.lastSeenAt = DateTime.now()
+      await record.save()
+    }
+    return null
+  }
+
+  #deny(ctx: HttpContext, reason: string) {
+    const message =
+      reason === 'signed-out' ? 'Please log in to continue.' : 'Your session has ended. Please log in again.'
+    if (wantsJson(ctx)) {
+      return ctx.response
+        .status(401)
+        .header('content-type', 'application/problem+json')
+        .send(JSON.stringify(problem(401, message, { request_id: ctx.request.id() })))
+    }
+    const target = `/login?next=${encodeURIComponent(ctx.request.url(true))}`
+    if (isHtmx(ctx)) return ctx.response.header('HX-Redirect', target).status(401).send('')
+    ctx.session.flash('info', message)
+    return ctx.response.redirect(target)
+  }
+}

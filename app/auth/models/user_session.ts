@@ -1,0 +1,31 @@
+import { DateTime } from 'luxon'
+import { BaseModel, column } from '@adonisjs/lucid/orm'
+
+/** One signed-in browser: listed on the account page and revocable there. */
+export default class UserSession extends BaseModel {
+  static table = 'user_sessions'
+
+  @column({ isPrimary: true })
+  declare id: string
+
+  @column()
+  declare userId: string
+
+  @column()
+  declare ip: string | null
+
+  @column()
+  declare userAgent: string | null
+
+  @column()
+  declare remembered: boolean
+
+  @column.dateTime({ autoCreate: true })
+  declare createdAt: DateTime
+
+  @column.dateTime()
+  declare lastSeenAt: DateTime
+
+  @column.dateTime()
+  declare revokedAt: DateTime | null
+}

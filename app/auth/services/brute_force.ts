@@ -1,0 +1,51 @@
+import limiter from '@adonisjs/limiter/services/main'
+import { Exception } from '@adonisjs/core/exceptions'
+
+type Scope = 'login' | 'reset' | '2fa'
+
+/** Failed attempts allowed per email (or user) and per IP within the window before a block. */
+const PER_SUBJECT = { requests: 5, duration: '15 mins', blockDuration: '15 mins' }
+const PER_IP = { requests: 50, duration: '15 mins', blockDuration: '15 mins' }
+
+/** 429 with Retry-After and a message a person can act on. */
+export class TooManyAttemptsException extends Exception {
+  static status = 429
+  static code = 'E_TOO_MANY_ATTEMPTS'
+  constructor(public retryAfterSeconds: number) {
+    super(`Too many attempts. Try again in ${Math.max(1, Math.ceil(retryAfterSeconds / 60))} minute(s).`, {
+      status: 429,
+      code: 'E_TOO_MANY_ATTEMPTS',
+    })
+  }
+  get headers() {
+    return { 'Retry-After': String(Math.max(1, Math.ceil(this.retryAfterSeconds))) }
+  }
+}
+
+function keys(scope: Scope, subject: string, ip: string) {
+  return {
+    subject: { limiter: limiter.use(PER_SUBJECT), key: `${scope}:subject:${subject.toLowerCase()}` },
+    ip: { limiter: limiter.use(PER_IP), key: `${scope}:ip:${ip}` },
+  }
+}
+
+/**
+ * Runs one credential check under brute-force limits: refuses while the subject or the IP is
+ * blocked, counts failures (the check returned false), and forgets the subject's failures on
+ * success. Successful attempts never count.
+ */
+export async function throttledAttempt(scope: Scope, subject: string, ip: string, check: () => Promise<boolean>) {
+  const k = keys(scope, subject, ip)
+  for (const { limiter: l, key } of [k.subject, k.ip]) {
+    if (await l.isBlocked(key)) throw new TooManyAttemptsException(await l.availableIn(key))
+  }
+  const ok = await check()
+  if (ok) {
+    await k.subject.limiter.delete(k.subject.key)
+    return true
+  }
+  for (const { limiter: l, key } of [k.subject, k.ip]) {
+    await l.consume(key).catch(() => {}) // exceeding sets the block; the next attempt is refused
+  }
+  return false
+}

@@ -1,0 +1,69 @@
+import { DateTime } from 'luxon'
+import type { HttpContext } from '@adonisjs/core/http'
+import db from '@adonisjs/lucid/services/db'
+import { recordAudit } from '#platform'
+import User from '#auth/models/user'
+import UserSession from '#auth/models/user_session'
+
+/** Session keys owned by auth. */
+export const SESSION_KEYS = {
+  record: 'auth.session_id',
+  startedAt: 'auth.started_at',
+  seenAt: 'auth.seen_at',
+  pendingTwoFactor: 'auth.pending_2fa',
+} as const
+
+/** A session idle this long, or (unless remembered) this old, must log in again. */
+export const IDLE_TIMEOUT_MS = 60 * 60 * 1000
+export const ABSOLUTE_TIMEOUT_MS = 12 * 60 * 60 * 1000
+
+/**
+ * Finishes a login once every factor is verified: a fresh session id (no fixation), a tracked
+ * session row the user can see and revoke, and the audit event.
+ */
+export async function completeLogin(ctx: HttpContext, user: User, remember: boolean) {
+  await ctx.auth.use('web').login(user, remember)
+  ctx.session.regenerate()
+  const record = await UserSession.create({
+    userId: user.id,
+    ip: ctx.request.ip(),
+    userAgent: ctx.request.header('user-agent')?.slice(0, 512) ?? null,
+    remembered: remember,
+    lastSeenAt: DateTime.now(),
+  })
+  const now = Date.now()
+  ctx.session.forget(SESSION_KEYS.pendingTwoFactor)
+  ctx.session.put(SESSION_KEYS.record, record.id)
+  ctx.session.put(SESSION_KEYS.startedAt, now)
+  ctx.session.put(SESSION_KEYS.seenAt, now)
+  await recordAudit({ action: 'auth.login.succeeded', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id })
+}
+
+/** Logs the current browser out and marks its session row revoked. */
+export async function logout(ctx: HttpContext) {
+  const recordId = ctx.session.get(SESSION_KEYS.record)
+  if (recordId) {
+    await UserSession.query().where('id', recordId).whereNull('revokedAt').update({ revokedAt: DateTime.now().toSQL() })
+  }
+  await ctx.auth.use('web').logout()
+  ctx.session.clear()
+  ctx.session.regenerate()
+}
+
+/**
+ * Ends every session and remember-me token of a user except, optionally, the current session:
+ * used on password change, disable and deletion.
+ */
+export async function revokeSessions(userId: string, keepSessionId?: string) {
+  await db.transaction(async (trx) => {
+    const query = trx.from('user_sessions').where('user_id', userId).whereNull('revoked_at')
+    if (keepSessionId) query.whereNot('id', keepSessionId)
+    await query.update({ revoked_at: new Date() })
+    await trx.from('remember_me_tokens').where('tokenable_id', userId).delete()
+  })
+}
+
+/** Ends all API tokens of a user (disable, deletion). */
+export async function revokeAllTokens(userId: string) {
+  await db.from('auth_access_tokens').where('tokenable_id', userId).delete()
+}

@@ -1,0 +1,23 @@
+import { BaseCommand } from '@adonisjs/core/ace'
+
+/**
+ * Base for operator commands (CONTRACT.md): machine-readable output on stdout, notices on stderr,
+ * failures as one line on stderr with a non-zero exit code.
+ */
+export abstract class OperatorCommand extends BaseCommand {
+  /** Writes the command's result (ids, tokens, summaries) to stdout. */
+  protected output(line: string) {
+    process.stdout.write(`${line}\n`)
+  }
+
+  /** Progress or notices for a person, on stderr. */
+  protected notice(line: string) {
+    process.stderr.write(`${line}\n`)
+  }
+
+  /** One-line reason on stderr and exit code 1. */
+  protected fail(reason: string) {
+    process.stderr.write(`error: ${reason}\n`)
+    this.exitCode = 1
+  }
+}

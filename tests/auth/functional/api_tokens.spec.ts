@@ -1,0 +1,76 @@
+import { test } from '@japa/runner'
+import db from '@adonisjs/lucid/services/db'
+import { createApiToken, User } from '#auth'
+import { createUser, WebSession } from '#tests/helpers/web_session'
+
+test.group('auth / API tokens', () => {
+  test('a token created on the page is shown once, stored hashed, and authenticates /api/v1/me', async ({ client, assert }) => {
+    const user = await createUser()
+    const web = new WebSession(client)
+    await web.login(user.email)
+    await web.get('/account/tokens')
+    await web.submit('POST', '/account/tokens', { name: 'CI', expires: '30d', abilities: ['agents:read', 'runs:read'] })
+    const page = await web.get('/account/tokens')
+    const secret = /data-testid="new-token">([^<]+)</.exec(page.text())?.[1]
+    assert.isString(secret)
+    const stored = await db.from('auth_access_tokens').where('tokenable_id', user.id).firstOrFail()
+    assert.notInclude(JSON.stringify(stored), secret!.split('.').pop()!)
+    assert.notInclude((await web.get('/account/tokens')).text(), secret!)
+
+    const me = await client.get('/api/v1/me').bearerToken(secret!)
+    me.assertStatus(200)
+    assert.deepInclude(me.body().user, { id: user.id, email: user.email })
+    assert.sameMembers(me.body().abilities, ['agents:read', 'runs:read'])
+  })
+
+  test('missing, malformed, revoked and expired tokens → 401 problem documents', async ({ client, assert }) => {
+    const user = await createUser()
+    const missing = await client.get('/api/v1/me')
+    missing.assertStatus(401)
+    assert.include(missing.header('content-type'), 'application/problem+json')
+    ;(await client.get('/api/v1/me').bearerToken('garbage')).assertStatus(401)
+
+    const revoked = await createApiToken({ user, tenantId: null, name: 'r', abilities: [] })
+    ;(await client.get('/api/v1/me').bearerToken(revoked.secret)).assertStatus(200)
+    const web = new WebSession(client)
+    await web.login(user.email)
+    await web.get('/account/tokens')
+    await web.submit('DELETE', `/account/tokens/${revoked.id}`)
+    ;(await client.get('/api/v1/me').bearerToken(revoked.secret)).assertStatus(401)
+
+    const expired = await createApiToken({ user, tenantId: null, name: 'e', abilities: [], expiresIn: '1 hour' })
+    await db.from('auth_access_tokens').where('id', Number(expired.id)).update({ expires_at: new Date(Date.now() - 1000) })
+    ;(await client.get('/api/v1/me').bearerToken(expired.secret)).assertStatus(401)
+  })
+
+  test("a disabled user's tokens stop working at once", async ({ client }) => {
+    const user = await createUser()
+    const token = await createApiToken({ user, tenantId: null, name: 't', abilities: [] })
+    await db.from('users').where('id', user.id).update({ disabled_at: new Date() })
+    ;(await client.get('/api/v1/me').bearerToken(token.secret)).assertStatus(401)
+  })
+
+  test("revoking another user's token is a 404 and leaves it working", async ({ client, assert }) => {
+    const [alice, bob] = [await createUser(), await createUser()]
+    const bobToken = await createApiToken({ user: bob, tenantId: null, name: 'b', abilities: [] })
+    const web = new WebSession(client)
+    await web.login(alice.email)
+    await web.get('/account/tokens')
+    assert.equal((await web.submit('DELETE', `/account/tokens/${bobToken.id}`)).status(), 404)
+    assert.equal((await web.submit('DELETE', '/account/tokens/abc')).status(), 404)
+    ;(await client.get('/api/v1/me').bearerToken(bobToken.secret)).assertStatus(200)
+  })
+
+  test('invalid token forms are refused without creating anything', async ({ client, assert }) => {
+    const user = await createUser()
+    const web = new WebSession(client)
+    await web.login(user.email)
+    await web.get('/account/tokens')
+    await web.submit('POST', '/account/tokens', { name: '', expires: '30d' })
+    await web.submit('POST', '/account/tokens', { name: 'x', expires: 'forever' })
+    await web.submit('POST', '/account/tokens', { name: 'x', expires: '30d', abilities: ['root:all'] })
+    const count = await db.from('auth_access_tokens').where('tokenable_id', user.id).count('* as n')
+    assert.equal(Number(count[0].n), 0)
+    assert.instanceOf(await User.find(user.id), User)
+  })
+})

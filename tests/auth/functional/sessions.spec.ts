@@ -1,0 +1,188 @@
+import { test } from '@japa/runner'
+import db from '@adonisjs/lucid/services/db'
+import { User } from '#auth'
+import { createUser, TEST_PASSWORD, WebSession } from '#tests/helpers/web_session'
+import { randomUUID } from 'node:crypto'
+
+test.group('auth / sign up', () => {
+  test('creates an account with a hashed Argon2id password and asks to confirm the email', async ({ client, assert }) => {
+    const web = new WebSession(client)
+    await web.get('/signup')
+    const email = `New.Person-${randomUUID()}@Example.test`
+    const response = await web.submit('POST', '/signup', { name: 'New Person', email, password: 'a sufficiently long passphrase' })
+    assert.equal(response.status(), 302)
+    assert.equal(response.header('location'), '/login')
+    const user = await User.query().whereRaw('lower(email) = lower(?)', [email]).firstOrFail()
+    assert.match(user.password, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
+    assert.isNull(user.emailVerifiedAt)
+  })
+
+  test('an email already registered (any case) gets the very same response and no second account', async ({ client, assert }) => {
+    const existing = await createUser()
+    const fresh = new WebSession(client)
+    await fresh.get('/signup')
+    const forNew = await fresh.submit('POST', '/signup', { name: 'X', email: `n-${randomUUID()}@example.test`, password: 'a sufficiently long passphrase' })
+    const again = new WebSession(client)
+    await again.get('/signup')
+    const forTaken = await again.submit('POST', '/signup', { name: 'X', email: existing.email.toUpperCase(), password: 'a sufficiently long passphrase' })
+    assert.equal(forTaken.status(), forNew.status())
+    assert.equal(forTaken.header('location'), forNew.header('location'))
+    const count = await db.from('users').whereRaw('lower(email) = lower(?)', [existing.email]).count('* as n')
+    assert.equal(Number(count[0].n), 1)
+  })
+
+  test('refuses short, overlong and common passwords with a field message', async ({ client, assert }) => {
+    for (const password of ['short', 'x'.repeat(129), 'password123', 'qwertyuiop']) {
+      const web = new WebSession(client)
+      await web.get('/signup')
+      const email = `p-${randomUUID()}@example.test`
+      const response = await web.submit('POST', '/signup', { name: 'P', email, password })
+      assert.equal(response.status(), 302)
+      assert.notEqual(response.header('location'), '/login', password)
+      assert.isNull(await User.query().where('email', email).first())
+    }
+  })
+
+  test('rejects an invalid email and a missing name without a 500', async ({ client, assert }) => {
+    const web = new WebSession(client)
+    await web.get('/signup')
+    const response = await web.submit('POST', '/signup', { name: '', email: 'not-an-email', password: 'a sufficiently long passphrase' })
+    assert.equal(response.status(), 302)
+    const page = await web.get('/signup')
+    assert.include(page.text(), 'aria-invalid="true"')
+  })
+})
+
+test.group('auth / log in and out', () => {
+  test('logs in, rotates the session id, and reaches /account', async ({ client, assert }) => {
+    const user = await createUser()
+    const web = new WebSession(client)
+    await web.get('/login')
+    const before = web.cookies.get('agora-session')
+    const response = await web.login(user.email.toUpperCase())
+    assert.equal(response.status(), 302)
+    assert.equal(response.header('location'), '/account')
+    assert.notEqual(web.cookies.get('agora-session'), before)
+    const account = await web.get('/account')
+    assert.equal(account.status(), 200)
+    assert.include(account.text(), 'value="Test User"')
+  })
+
+  test('wrong password and unknown email get the same answer', async ({ client, assert }) => {
+    const user = await createUser()
+    const wrong = await new WebSession(client).login(user.email, 'not the right password')
+    const unknown = await new WebSession(client).login(`nobody-${randomUUID()}@example.test`, 'not the right password')
+    assert.equal(wrong.status(), 422)
+    assert.equal(unknown.status(), 422)
+    assert.include(wrong.text(), 'Email or password is incorrect.')
+    assert.include(unknown.text(), 'Email or password is incorrect.')
+  })
+
+  test('repeated failures for one email → 429 with Retry-After, even with the right password', async ({ client, assert }) => {
+    const user = await createUser()
+    for (let i = 0; i < 5; i++) await new WebSession(client).login(user.email, 'wrong password!')
+    const blocked = await new WebSession(client).login(user.email, TEST_PASSWORD)
+    assert.equal(blocked.status(), 429)
+    assert.isAbove(Number(blocked.header('retry-after')), 0)
+    assert.include(blocked.text(), 'Too many attempts')
+  })
+
+  test('a disabled user cannot log in, and loses an existing session at once', async ({ client, assert }) => {
+    const user = await createUser()
+    const web = new WebSession(client)
+    await web.login(user.email)
+    assert.equal((await web.get('/account')).status(), 200)
+    await db.from('users').where('id', user.id).update({ disabled_at: new Date() })
+    const after = await web.get('/account')
+    assert.equal(after.status(), 302)
+    assert.match(after.header('location') ?? '', /^\/login/)
+    assert.equal((await new WebSession(client).login(user.email)).status(), 422)
+  })
+
+  test('log out is a DELETE with CSRF; a GET cannot log out', async ({ client, assert }) => {
+    const user = await createUser()
+    const web = new WebSession(client)
+    await web.login(user.email)
+    assert.equal((await web.get('/session')).status(), 404)
+    assert.equal((await web.get('/account')).status(), 200)
+    const out = await web.submit('DELETE', '/session')
+    assert.equal(out.status(), 302)
+    assert.equal((await web.get('/account')).status(), 302)
+  })
+
+  test('signed-out visitors are sent to /login and back afterwards (no open redirect)', async ({ client, assert }) => {
+    const web = new WebSession(client)
+    const page = await web.get('/account')
+    assert.equal(page.header('location'), '/login?next=%2Faccount')
+    const user = await createUser()
+    await web.get('/login?next=%2Faccount%2Ftokens')
+    const viaNext = await web.submit('POST', '/login', { email: user.email, password: TEST_PASSWORD, next: '/account/tokens' })
+    assert.equal(viaNext.header('location'), '/account/tokens')
+    const other = await new WebSession(client).login(user.email, TEST_PASSWORD, { next: '//evil.example/x' })
+    assert.equal(other.header('location'), '/account')
+  })
+
+  test('a login form post without CSRF token changes nothing', async ({ client, assert }) => {
+    const user = await createUser()
+    const response = await client.post('/login').form({ email: user.email, password: TEST_PASSWORD }).redirects(0)
+    assert.notEqual(response.header('location'), '/account')
+    const sessions = await db.from('user_sessions').where('user_id', user.id)
+    assert.lengthOf(sessions, 0)
+  })
+})
+
+test.group('auth / sessions and password change', () => {
+  test('a session can be logged out from another browser', async ({ client, assert }) => {
+    const user = await createUser()
+    const laptop = new WebSession(client)
+    const phone = new WebSession(client)
+    await laptop.login(user.email)
+    await phone.login(user.email)
+    const phoneSession = await db.from('user_sessions').where('user_id', user.id).orderBy('created_at', 'desc').first()
+    const revoke = await laptop.submit('DELETE', `/account/sessions/${phoneSession.id}`)
+    assert.equal(revoke.status(), 302)
+    assert.equal((await phone.get('/account')).status(), 302)
+    assert.equal((await laptop.get('/account')).status(), 200)
+  })
+
+  test("another user's session id is not found and untouched", async ({ client, assert }) => {
+    const [alice, bob] = [await createUser(), await createUser()]
+    const aliceWeb = new WebSession(client)
+    const bobWeb = new WebSession(client)
+    await aliceWeb.login(alice.email)
+    await bobWeb.login(bob.email)
+    const bobSession = await db.from('user_sessions').where('user_id', bob.id).firstOrFail()
+    const attempt = await aliceWeb.submit('DELETE', `/account/sessions/${bobSession.id}`)
+    assert.equal(attempt.status(), 404)
+    assert.equal((await aliceWeb.submit('DELETE', '/account/sessions/not-a-uuid')).status(), 404)
+    assert.equal((await bobWeb.get('/account')).status(), 200)
+  })
+
+  test('changing the password needs the current one and logs out every other session', async ({ client, assert }) => {
+    const user = await createUser()
+    const here = new WebSession(client)
+    const elsewhere = new WebSession(client)
+    await here.login(user.email)
+    await elsewhere.login(user.email)
+    const refused = await here.submit('PUT', '/account/password', { current_password: 'wrong one', password: 'another long passphrase' })
+    assert.equal(refused.status(), 302)
+    assert.equal((await elsewhere.get('/account')).status(), 200)
+    await here.submit('PUT', '/account/password', { current_password: TEST_PASSWORD, password: 'another long passphrase' })
+    assert.equal((await here.get('/account')).status(), 200)
+    assert.equal((await elsewhere.get('/account')).status(), 302)
+    assert.equal((await new WebSession(client).login(user.email, 'another long passphrase')).status(), 302)
+  })
+
+  test('the profile updates name and time zone, and refuses an unknown zone', async ({ client, assert }) => {
+    const user = await createUser()
+    const web = new WebSession(client)
+    await web.login(user.email)
+    await web.submit('PUT', '/account', { name: 'Renamed', timeZone: 'Europe/Paris' })
+    await user.refresh()
+    assert.equal(user.name, 'Renamed')
+    assert.equal(user.timeZone, 'Europe/Paris')
+    await web.submit('PUT', '/account', { name: 'Renamed', timeZone: 'Mars/Olympus' })
+    await user.refresh()
+    assert.equal(user.timeZone, 'Europe/Paris')
+  })
+})
