@@ -12,6 +12,7 @@ server.use([
   () => import('#core/middleware/metrics_middleware'),
   () => import('@adonisjs/static/static_middleware'),
   () => import('#core/middleware/assets_middleware'),
+  () => import('#tenants/middleware/tenant_host_middleware'),
 ])
 
 router.use([
@@ -24,4 +25,6 @@ export const middleware = router.named({
   auth: () => import('#auth/middleware/authenticate_middleware'),
   guest: () => import('#auth/middleware/guest_middleware'),
   api: () => import('#auth/middleware/api_auth_middleware'),
+  tenant: () => import('#tenants/middleware/tenant_middleware'),
+  apiTenant: () => import('#tenants/middleware/api_tenant_middleware'),
 })

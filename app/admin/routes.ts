@@ -1,3 +1,16 @@
 /*
  * admin routes. Names are prefixed with the module (`admin.<resource>.<action>`).
  */
+import router from '@adonisjs/core/services/router'
+import { middleware } from '#start/kernel'
+import { requirePlatformAdmin } from '#admin/middleware/platform_admin'
+
+const MailboxController = () => import('#admin/controllers/mailbox_controller')
+
+router
+  .group(() => {
+    router.get('/mailbox', [MailboxController, 'index']).as('admin.mailbox.index')
+    router.get('/mailbox/:id', [MailboxController, 'show']).as('admin.mailbox.show')
+  })
+  .prefix('/admin')
+  .use([requirePlatformAdmin, middleware.auth()])

@@ -10,7 +10,6 @@ const AccountController = () => import('#auth/controllers/account_controller')
 const PasswordController = () => import('#auth/controllers/password_controller')
 const UserSessionsController = () => import('#auth/controllers/user_sessions_controller')
 const ApiTokensController = () => import('#auth/controllers/api_tokens_controller')
-const MeController = () => import('#auth/controllers/me_controller')
 
 router
   .group(() => {
@@ -34,12 +33,6 @@ router
   })
   .use(middleware.auth())
 
-router
-  .group(() => {
-    router.get('/me', [MeController, 'show']).as('auth.me.show')
-  })
-  .prefix('/api/v1')
-  .use(middleware.api())
 
 import '#auth/routes/recovery'
 import '#auth/routes/two_factor'

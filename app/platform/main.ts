@@ -4,3 +4,5 @@
  * This file is the module's ONE public door: other modules import `#platform`, never `#platform/...`.
  */
 export { recordAudit, verifyAuditChain, type AuditInput } from '#platform/services/audit'
+export { deliverMail } from '#platform/services/mail'
+export { listDevMailbox, findDevMail, extractLinks, type DevMail, type DevMailSummary } from '#platform/services/mail_dev_mailbox'

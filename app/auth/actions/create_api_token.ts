@@ -1,4 +1,5 @@
 import db from '@adonisjs/lucid/services/db'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
 import User from '#auth/models/user'
 import type { ApiAbility } from '#auth/abilities'
@@ -44,4 +45,16 @@ export async function revokeApiToken(user: User, tokenId: string) {
   if (!deleted) return false
   await recordAudit({ action: 'auth.token.revoked', actorId: user.id, actorLabel: user.email, subjectType: 'api_token', subjectId: String(id) })
   return true
+}
+
+/** Deletes a user's tokens bound to one tenant (membership removed). */
+export async function revokeTokensForTenant(userId: string, tenantId: string, trx?: TransactionClientContract) {
+  await (trx ?? db).from('auth_access_tokens').where('tokenable_id', userId).where('tenant_id', tenantId).delete()
+}
+
+/** The tenant the request's bearer token is bound to (null for an unbound token). */
+export async function tokenTenantId(tokenId: { toString(): string } | undefined) {
+  if (tokenId === undefined) return null
+  const row = await db.from('auth_access_tokens').where('id', Number(tokenId.toString())).select('tenant_id').first()
+  return (row?.tenant_id as string | null) ?? null
 }

@@ -4,6 +4,7 @@ import db from '@adonisjs/lucid/services/db'
 import { API_ABILITIES } from '#auth/abilities'
 import { createApiToken, revokeApiToken } from '#auth/actions/create_api_token'
 import type User from '#auth/models/user'
+import { tokenTenantChoices } from '#auth/services/hooks'
 
 const EXPIRIES = { never: undefined, '7d': '7 days', '30d': '30 days', '90d': '90 days', '365d': '365 days' } as const
 
@@ -11,6 +12,7 @@ const tokenValidator = vine.create({
   name: vine.string().trim().minLength(1).maxLength(80),
   abilities: vine.array(vine.enum(API_ABILITIES)).maxLength(API_ABILITIES.length).optional(),
   expires: vine.enum(Object.keys(EXPIRIES) as (keyof typeof EXPIRIES)[]),
+  tenant: vine.string().trim().maxLength(64),
 })
 
 /** API tokens of the signed-in user: list (with last use), create (secret shown once), revoke. */
@@ -22,8 +24,11 @@ export default class ApiTokensController {
       .where('tokenable_id', user.id)
       .select('id', 'name', 'abilities', 'created_at', 'last_used_at', 'expires_at', 'tenant_id')
       .orderBy('created_at', 'desc')
+    const workspaces = await tokenTenantChoices(user)
+    const names = new Map(workspaces.map((w) => [w.id, w.label]))
     return view.render('auth::pages/tokens', {
-      tokens: tokens.map((token) => ({ ...token, abilities: JSON.parse(token.abilities) })),
+      workspaces,
+      tokens: tokens.map((token) => ({ ...token, abilities: JSON.parse(token.abilities), workspace: names.get(token.tenant_id) ?? '—' })),
       abilities: API_ABILITIES,
       expiries: Object.keys(EXPIRIES),
     })
@@ -32,7 +37,13 @@ export default class ApiTokensController {
   async store({ request, response, auth, session }: HttpContext) {
     const user = auth.user as User
     const input = await request.validateUsing(tokenValidator)
-    const token = await createApiToken({ user, tenantId: null, name: input.name, abilities: input.abilities ?? [], expiresIn: EXPIRIES[input.expires] })
+    // The token may only be bound to a workspace the user belongs to.
+    const workspace = (await tokenTenantChoices(user)).find((w) => w.id === input.tenant)
+    if (!workspace) {
+      session.flashErrors({ tenant: ['Choose one of your workspaces.'] })
+      return response.redirect('/account/tokens')
+    }
+    const token = await createApiToken({ user, tenantId: workspace.id, name: input.name, abilities: input.abilities ?? [], expiresIn: EXPIRIES[input.expires] })
     session.flash('newToken', { name: input.name, secret: token.secret })
     return response.redirect('/account/tokens')
   }

@@ -8,9 +8,9 @@ import type User from '#auth/models/user'
 
 const GENERIC_FAILURE = 'Email or password is incorrect.'
 
-/** Only same-site relative paths are followed after login (no open redirect). */
+/** Only same-site relative paths are followed after login (no open redirect); default: /home. */
 export function safeNext(next: unknown) {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/account'
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/home'
 }
 
 /** Log in (POST /login) and log out (DELETE /session). */

@@ -1,7 +1,8 @@
 import limiter from '@adonisjs/limiter/services/main'
+import { errors } from '@adonisjs/limiter'
 import { Exception } from '@adonisjs/core/exceptions'
 
-type Scope = 'login' | 'reset' | '2fa'
+type Scope = 'login' | 'reset' | '2fa' | 'verification' | 'signup_notice'
 
 /** Failed attempts allowed per email (or user) and per IP within the window before a block. */
 const PER_SUBJECT = { requests: 5, duration: '15 mins', blockDuration: '15 mins' }
@@ -48,4 +49,23 @@ export async function throttledAttempt(scope: Scope, subject: string, ip: string
     await l.consume(key).catch(() => {}) // exceeding sets the block; the next attempt is refused
   }
   return false
+}
+
+/**
+ * Counts every request, successful or not, under the same per-subject and per-IP limits: for
+ * endpoints that send mail (reset links, verification links), where each call costs a message.
+ */
+export async function throttledRequest(scope: Scope, subject: string, ip: string) {
+  const k = keys(scope, subject, ip)
+  for (const { limiter: l, key } of [k.subject, k.ip]) {
+    if (await l.isBlocked(key)) throw new TooManyAttemptsException(await l.availableIn(key))
+  }
+  for (const { limiter: l, key } of [k.subject, k.ip]) {
+    try {
+      await l.consume(key)
+    } catch (error) {
+      if (error instanceof errors.E_TOO_MANY_REQUESTS) throw new TooManyAttemptsException(error.response.availableIn)
+      throw error
+    }
+  }
 }

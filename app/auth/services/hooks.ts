@@ -19,3 +19,15 @@ export async function deletionBlocker(user: User) {
   }
   return null
 }
+
+/** Workspaces a user may bind an API token to (registered by tenants). */
+type TokenTenantOptions = (user: User) => Promise<{ id: string; label: string }[]>
+let tokenTenantOptions: TokenTenantOptions = async () => []
+
+export function registerTokenTenantOptions(provider: TokenTenantOptions) {
+  tokenTenantOptions = provider
+}
+
+export function tokenTenantChoices(user: User) {
+  return tokenTenantOptions(user)
+}

@@ -67,18 +67,25 @@ export function otpauthUri(base32: string, email: string) {
   return totp(base32, email).toString()
 }
 
-/**
- * The enrolment QR code as inline SVG. The CSP forbids inline styles, so any style attribute
- * or element is stripped (qrcode 1.5 emits presentation attributes, which CSP allows).
- */
-export async function qrCodeSvg(uri: string) {
-  const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })
+/** Strips what the CSP (style-src 'self') would block from an SVG: style attributes and elements. */
+export function cspSafeSvg(svg: string) {
   return svg
     .replace(/<\?xml[^>]*>/gi, '')
     .replace(/<style[\s\S]*?<\/style>/gi, '')
-    .replace(/\sstyle\s*=\s*("[^"]*"|'[^']*')/gi, '')
-    .replace(/<svg\b/, '<svg class="qr-code" width="200" height="200" role="img" aria-label="QR code for your authenticator app"')
+    .replace(/\sstyle\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi, '')
     .trim()
+}
+
+/**
+ * The enrolment QR code as inline SVG. qrcode 1.5 emits presentation attributes (fill, stroke),
+ * which the CSP allows; anything style-based is stripped all the same.
+ */
+export async function qrCodeSvg(uri: string) {
+  const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })
+  return cspSafeSvg(svg).replace(
+    /<svg\b/,
+    '<svg class="qr-code" width="200" height="200" role="img" aria-label="QR code for your authenticator app"'
+  )
 }
 
 /** The secret in groups of four, easier to type by hand. */

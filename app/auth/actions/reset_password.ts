@@ -1,0 +1,40 @@
+import { DateTime } from 'luxon'
+import db from '@adonisjs/lucid/services/db'
+import { recordAudit } from '#platform'
+import type User from '#auth/models/user'
+import { passwordProblem } from '#auth/services/password_policy'
+import { revokeSessions } from '#auth/services/sessions'
+import { consumeUserToken, expireUserTokens, findUserToken } from '#auth/services/user_tokens'
+
+export type ResetPasswordResult =
+  | { state: 'reset'; user: User }
+  | { state: 'weak'; message: string }
+  | { state: 'unknown' | 'expired' | 'used' }
+
+/**
+ * Sets a new password from a reset link: the token is used up, every other reset link of the
+ * user expires, and every session and remember-me token ends (whoever knew the old password is
+ * out).
+ */
+export async function resetPassword(rawToken: unknown, password: string): Promise<ResetPasswordResult> {
+  const lookup = await findUserToken(rawToken, 'password_reset')
+  if (lookup.state !== 'valid') return lookup
+  const { user, token } = lookup
+  const problem = passwordProblem(password, { email: user.email, name: user.name })
+  if (problem) return { state: 'weak', message: problem }
+
+  const done = await db.transaction(async (trx) => {
+    if (!(await consumeUserToken(token.id, trx))) return false
+    user.useTransaction(trx)
+    user.password = password
+    // The link reached the inbox, which proves the address as well as a verification link would.
+    user.emailVerifiedAt ??= DateTime.now()
+    await user.save()
+    await expireUserTokens(user.id, trx, 'password_reset')
+    await recordAudit({ action: 'auth.password.reset', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id }, trx)
+    return true
+  })
+  if (!done) return { state: 'used' }
+  await revokeSessions(user.id)
+  return { state: 'reset', user }
+}

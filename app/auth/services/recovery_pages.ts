@@ -1,0 +1,23 @@
+import type { HttpContext } from '@adonisjs/core/http'
+
+export type LinkFlow = 'verification' | 'reset'
+export type LinkProblem = 'unknown' | 'expired' | 'used' | 'taken'
+
+const STATUS: Record<LinkProblem, number> = { unknown: 404, expired: 410, used: 410, taken: 409 }
+
+/**
+ * Pages reached through a mailed link carry a secret in their URL: keep it out of Referer
+ * headers and out of caches.
+ */
+export function guardSecretUrl({ response }: HttpContext) {
+  response.header('Referrer-Policy', 'no-referrer')
+  response.header('Cache-Control', 'no-store')
+}
+
+/** The friendly page for a link that cannot be used (404 unknown, 410 expired/used, 409 taken), with a way forward. */
+export async function renderLinkProblem(ctx: HttpContext, flow: LinkFlow, problem: LinkProblem) {
+  guardSecretUrl(ctx)
+  const signedIn = await ctx.auth.use('web').check()
+  ctx.response.status(STATUS[problem])
+  return ctx.view.render('auth::pages/link_problem', { flow, problem, signedIn })
+}

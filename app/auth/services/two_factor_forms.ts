@@ -1,0 +1,25 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import hash from '@adonisjs/core/services/hash'
+import type User from '#auth/models/user'
+import { throttledAttempt } from '#auth/services/brute_force'
+
+/* HTTP helpers shared by the two-factor account forms. */
+
+export const TWO_FACTOR_SECTION = '/account#two-factor'
+
+/** Re-authentication before a security change; failures count with login failures for the email. */
+export function passwordConfirmed(user: User, password: string, ip: string) {
+  return throttledAttempt('login', user.email, ip, () => hash.verify(user.password, password))
+}
+
+/** Back to the account page's two-factor card with a message on one field (forms work without JS). */
+export function backToSection({ session, response }: HttpContext, field: string, message: string) {
+  session.flash('error', message)
+  session.flash('inputErrorsBag', { [field]: [message] })
+  return response.redirect(TWO_FACTOR_SECTION)
+}
+
+/** Pages showing a secret or recovery codes must not be cached anywhere. */
+export function noStore(response: HttpContext['response']) {
+  response.header('Cache-Control', 'no-store')
+}

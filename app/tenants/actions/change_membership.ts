@@ -1,0 +1,46 @@
+import db from '@adonisjs/lucid/services/db'
+import { recordAudit } from '#platform'
+import { revokeTokensForTenant } from '#auth'
+import Membership from '#tenants/models/membership'
+import type { Role } from '#tenants/roles'
+
+export class MembershipRuleError extends Error {}
+
+async function ownerCount(tenantId: string, trx: any) {
+  // Row locks on the owners serialise concurrent demotions, so two owners cannot both step down.
+  const owners = await trx.from('memberships').where('tenant_id', tenantId).where('role', 'owner').forUpdate().select('id')
+  return owners.length
+}
+
+/** Changes a member's role; the last owner can never be demoted. */
+export async function changeRole(input: { tenantId: string; membershipId: string; role: Role; actorId: string }) {
+  return db.transaction(async (trx) => {
+    const target = await Membership.query({ client: trx }).where('tenantId', input.tenantId).where('id', input.membershipId).forUpdate().firstOrFail()
+    if (target.role === input.role) return target
+    if (target.role === 'owner' && (await ownerCount(input.tenantId, trx)) <= 1) {
+      throw new MembershipRuleError('A workspace needs at least one owner: make someone else owner first.')
+    }
+    const before = target.role
+    target.role = input.role
+    await target.save()
+    await recordAudit({ action: 'tenants.membership.role_changed', actorId: input.actorId, tenantId: input.tenantId, subjectType: 'membership', subjectId: target.id, changes: { role: [before, input.role], user_id: target.userId } }, trx)
+    return target
+  })
+}
+
+/**
+ * Removes a member (or lets one leave): their API tokens for this workspace are deleted in the
+ * same transaction, so access ends at once. The last owner cannot leave.
+ */
+export async function removeMember(input: { tenantId: string; membershipId: string; actorId: string }) {
+  return db.transaction(async (trx) => {
+    const target = await Membership.query({ client: trx }).where('tenantId', input.tenantId).where('id', input.membershipId).forUpdate().firstOrFail()
+    if (target.role === 'owner' && (await ownerCount(input.tenantId, trx)) <= 1) {
+      throw new MembershipRuleError('The last owner cannot leave: transfer ownership or delete the workspace.')
+    }
+    await target.useTransaction(trx).delete()
+    await revokeTokensForTenant(target.userId, input.tenantId, trx)
+    await recordAudit({ action: 'tenants.membership.removed', actorId: input.actorId, tenantId: input.tenantId, subjectType: 'membership', subjectId: target.id, changes: { user_id: target.userId, role: target.role } }, trx)
+    return target
+  })
+}

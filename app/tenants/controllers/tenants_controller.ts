@@ -1,0 +1,59 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { recordAudit } from '#platform'
+import type { User } from '#auth'
+import { createTenant, SlugTakenError } from '#tenants/actions/create_tenant'
+import { createTenantValidator, updateTenantValidator } from '#tenants/validators/tenants'
+import { assertWritable, authorize, currentTenant, tenantsOf } from '#tenants/services/tenancy'
+import Membership from '#tenants/models/membership'
+
+/** Workspaces: create, the workspace home, settings. */
+export default class TenantsController {
+  /** /home: the first workspace of the signed-in user, or the form to create one. */
+  async home({ auth, response }: HttpContext) {
+    const [first] = await tenantsOf((auth.user as User).id)
+    return response.redirect(first ? `/t/${first.slug}` : '/tenants/new')
+  }
+
+  create({ view }: HttpContext) {
+    return view.render('tenants::pages/new')
+  }
+
+  async store({ request, response, auth, session }: HttpContext) {
+    const input = await request.validateUsing(createTenantValidator)
+    try {
+      const tenant = await createTenant({ name: input.name, slug: input.slug, timeZone: input.timeZone, ownerId: (auth.user as User).id })
+      session.flash('success', `Workspace "${tenant.name}" created.`)
+      return response.redirect(`/t/${tenant.slug}`)
+    } catch (error) {
+      if (!(error instanceof SlugTakenError)) throw error
+      session.flashAll()
+      session.flashErrors({ slug: ['This slug is taken; choose another.'] })
+      return response.redirect('/tenants/new')
+    }
+  }
+
+  async show(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'tenant.read')
+    const members = await Membership.query().where('tenantId', tenant.id).count('* as n').first()
+    return ctx.view.render('tenants::pages/home', { tenant, membership, memberCount: Number(members?.$extras.n ?? 0) })
+  }
+
+  async edit(ctx: HttpContext) {
+    authorize(ctx, 'tenant.update')
+    return ctx.view.render('tenants::pages/settings', { timeZones: (Intl as any).supportedValuesOf('timeZone') })
+  }
+
+  async update(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'tenant.update')
+    assertWritable(ctx)
+    const input = await ctx.request.validateUsing(updateTenantValidator)
+    const changes = { name: [tenant.name, input.name], timeZone: [tenant.timeZone, input.timeZone] }
+    tenant.merge(input)
+    await tenant.save()
+    await recordAudit({ action: 'tenants.tenant.updated', actorId: membership.userId, tenantId: tenant.id, subjectType: 'tenant', subjectId: tenant.id, changes })
+    ctx.session.flash('success', 'Settings saved.')
+    return ctx.response.redirect(`/t/${tenant.slug}/settings`)
+  }
+}

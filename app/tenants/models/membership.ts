@@ -1,0 +1,26 @@
+import { DateTime } from 'luxon'
+import { BaseModel, column } from '@adonisjs/lucid/orm'
+import type { Role } from '#tenants/roles'
+
+/** A user's role in one tenant. */
+export default class Membership extends BaseModel {
+  static table = 'memberships'
+
+  @column({ isPrimary: true })
+  declare id: string
+
+  @column()
+  declare tenantId: string
+
+  @column()
+  declare userId: string
+
+  @column()
+  declare role: Role
+
+  @column.dateTime({ autoCreate: true })
+  declare createdAt: DateTime
+
+  @column.dateTime({ autoCreate: true, autoUpdate: true })
+  declare updatedAt: DateTime
+}

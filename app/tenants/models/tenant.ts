@@ -1,0 +1,50 @@
+import { DateTime } from 'luxon'
+import { BaseModel, column } from '@adonisjs/lucid/orm'
+
+/** An organisation's workspace; every domain row belongs to exactly one. */
+export default class Tenant extends BaseModel {
+  static table = 'tenants'
+
+  @column({ isPrimary: true })
+  declare id: string
+
+  @column()
+  declare slug: string
+
+  @column()
+  declare name: string
+
+  @column()
+  declare planId: string
+
+  @column()
+  declare timeZone: string
+
+  @column()
+  declare customDomain: string | null
+
+  @column({ serializeAs: null })
+  declare domainVerificationToken: string | null
+
+  @column.dateTime()
+  declare domainVerifiedAt: DateTime | null
+
+  @column()
+  declare requireTwoFactor: boolean
+
+  @column.dateTime()
+  declare suspendedAt: DateTime | null
+
+  @column.dateTime()
+  declare deletionRequestedAt: DateTime | null
+
+  @column.dateTime({ autoCreate: true })
+  declare createdAt: DateTime
+
+  @column.dateTime({ autoCreate: true, autoUpdate: true })
+  declare updatedAt: DateTime
+
+  get suspended() {
+    return this.suspendedAt !== null
+  }
+}

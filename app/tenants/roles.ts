@@ -1,0 +1,45 @@
+/**
+ * Roles and what each may do, in one table (the README's permission table mirrors it). Every
+ * controller authorises against this through `authorize()`; hiding UI is never the control.
+ */
+export const ROLES = ['owner', 'admin', 'member', 'viewer'] as const
+export type Role = (typeof ROLES)[number]
+
+export const PERMISSIONS = {
+  'tenant.read': ['owner', 'admin', 'member', 'viewer'],
+  'tenant.update': ['owner', 'admin'],
+  'tenant.delete': ['owner'],
+  'tenant.export': ['owner'],
+  'members.read': ['owner', 'admin', 'member', 'viewer'],
+  'members.manage': ['owner', 'admin'],
+  'members.manage_owners': ['owner'],
+  'agents.read': ['owner', 'admin', 'member', 'viewer'],
+  'agents.write': ['owner', 'admin', 'member'],
+  'runs.read': ['owner', 'admin', 'member', 'viewer'],
+  'runs.write': ['owner', 'admin', 'member'],
+  'credits.read': ['owner', 'admin', 'member', 'viewer'],
+  'credits.manage': ['owner', 'admin'],
+  'analytics.read': ['owner', 'admin', 'member', 'viewer'],
+  'knowledge.write': ['owner', 'admin', 'member'],
+  'webhooks.write': ['owner', 'admin'],
+  'tokens.create': ['owner', 'admin', 'member', 'viewer'],
+} as const satisfies Record<string, readonly Role[]>
+
+export type Permission = keyof typeof PERMISSIONS
+
+/** True when `role` may perform `permission`. */
+export function roleAllows(role: Role, permission: Permission) {
+  return (PERMISSIONS[permission] as readonly Role[]).includes(role)
+}
+
+/** API token abilities map onto permissions; a token can never exceed its owner's role. */
+export const ABILITY_PERMISSIONS: Record<string, Permission> = {
+  'agents:read': 'agents.read',
+  'agents:write': 'agents.write',
+  'runs:read': 'runs.read',
+  'runs:write': 'runs.write',
+  'credits:read': 'credits.read',
+  'analytics:read': 'analytics.read',
+  'knowledge:write': 'knowledge.write',
+  'webhooks:write': 'webhooks.write',
+}

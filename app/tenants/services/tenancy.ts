@@ -1,0 +1,96 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import db from '@adonisjs/lucid/services/db'
+import type { LucidModel, ModelQueryBuilderContract } from '@adonisjs/lucid/types/model'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import { ForbiddenException, tokenAbilities } from '#auth'
+import { isUuid } from '#core'
+import { APP_ROLE } from '#database/rls'
+import Tenant from '#tenants/models/tenant'
+import Membership from '#tenants/models/membership'
+import { ABILITY_PERMISSIONS, roleAllows, type Permission } from '#tenants/roles'
+
+declare module '@adonisjs/core/http' {
+  interface HttpContext {
+    tenant?: Tenant
+    membership?: Membership
+  }
+}
+
+/** The current tenant of a request that went through the tenant middleware. */
+export function currentTenant(ctx: HttpContext) {
+  if (!ctx.tenant || !ctx.membership) throw new Error('No tenant on this request: add the tenant middleware')
+  return { tenant: ctx.tenant, membership: ctx.membership }
+}
+
+/**
+ * The one way to load tenant-owned rows: a query that starts from the tenant. Another tenant's
+ * id then simply matches nothing (404), never a 403 or a leak.
+ */
+export function scoped<Model extends LucidModel>(tenant: Pick<Tenant, 'id'>, model: Model, client?: TransactionClientContract): ModelQueryBuilderContract<Model> {
+  return (client ? model.query({ client }) : model.query()).where(`${model.table}.tenant_id`, tenant.id) as ModelQueryBuilderContract<Model>
+}
+
+/** Finds a tenant-owned row by id within the tenant, or null (a malformed id is simply absent). */
+export async function findScoped<Model extends LucidModel>(tenant: Pick<Tenant, 'id'>, model: Model, id: unknown) {
+  if (!isUuid(id)) return null
+  return scoped(tenant, model).where(`${model.table}.id`, id).first()
+}
+
+/**
+ * Runs `fn` in a transaction bound to the tenant for row-level security: the app role plus the
+ * transaction-local tenant id, so even a query that forgot its WHERE sees only this tenant.
+ */
+export async function withTenant<T>(tenantId: string, fn: (trx: TransactionClientContract) => Promise<T>) {
+  return db.transaction(async (trx) => {
+    await trx.rawQuery(`SELECT set_config('app.tenant_id', ?, true)`, [tenantId])
+    await trx.rawQuery(`SET LOCAL ROLE ${APP_ROLE}`)
+    return fn(trx)
+  })
+}
+
+/**
+ * Throws 403 naming what is missing unless the member's role allows `permission` and, for API
+ * requests, the token carries the matching ability (rights = role ∩ abilities).
+ */
+export function authorize(ctx: HttpContext, permission: Permission) {
+  const { membership } = currentTenant(ctx)
+  if (!roleAllows(membership.role, permission)) {
+    throw new ForbiddenException(`Your role (${membership.role}) does not allow ${permission.replace('.', ' ')}.`, { status: 403, code: 'E_FORBIDDEN' })
+  }
+  if (ctx.request.url().startsWith('/api/')) {
+    const abilities = tokenAbilities(ctx)
+    const needed = Object.entries(ABILITY_PERMISSIONS).filter(([, p]) => p === permission).map(([a]) => a)
+    if (abilities.length && needed.length && !needed.some((ability) => abilities.includes(ability))) {
+      throw new ForbiddenException(`This token lacks the "${needed[0]}" ability.`, { status: 403, code: 'E_FORBIDDEN' })
+    }
+  }
+}
+
+/** A suspended tenant is read-only: writes (and runs) are refused with a clear reason. */
+export function assertWritable(ctx: HttpContext) {
+  const { tenant } = currentTenant(ctx)
+  if (tenant.suspended) {
+    throw new ForbiddenException('This workspace is suspended: it is read-only until an administrator lifts the suspension.', { status: 403, code: 'E_TENANT_SUSPENDED' })
+  }
+}
+
+/** The tenants a user belongs to, for the switcher. */
+export async function tenantsOf(userId: string) {
+  return Tenant.query()
+    .join('memberships', 'memberships.tenant_id', 'tenants.id')
+    .where('memberships.user_id', userId)
+    .select('tenants.*', 'memberships.role as role')
+    .orderBy('tenants.name')
+}
+
+/** Loads tenant + membership for a user, or nulls (a non-member sees a 404). */
+export async function membershipFor(userId: string, where: { slug?: string; id?: string }) {
+  const tenant = where.slug
+    ? await Tenant.findBy('slug', where.slug)
+    : isUuid(where.id)
+      ? await Tenant.find(where.id)
+      : null
+  if (!tenant) return null
+  const membership = await Membership.query().where('tenantId', tenant.id).where('userId', userId).first()
+  return membership ? { tenant, membership } : null
+}

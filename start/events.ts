@@ -1,0 +1,9 @@
+/*
+ * Event wiring: listeners live in the module that reacts (events are emitted after commit).
+ */
+import emitter from '@adonisjs/core/services/emitter'
+import { UserSignedUp } from '#auth'
+
+const CreatePersonalWorkspace = () => import('#tenants/listeners/create_personal_workspace')
+
+emitter.on(UserSignedUp, [CreatePersonalWorkspace])
