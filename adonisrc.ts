@@ -38,6 +38,7 @@ export default defineConfig({
     () => import('#start/kernel'),
     () => import('#start/view'),
     () => import('#start/events'),
+    { file: () => import('#start/scheduler'), environment: ['web'] },
     { file: () => import('#tests/helpers/probe_routes'), environment: ['test'] },
   ],
 

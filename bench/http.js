@@ -185,6 +185,14 @@ function machineBusyTicks() {
   }
 }
 
+/** The commit under test, `+dirty` when the working tree has uncommitted changes. */
+function revision() {
+  const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' })
+  const head = git('rev-parse', '--short', 'HEAD')
+  if (head.status !== 0) return 'unknown'
+  return head.stdout.trim() + (git('--no-optional-locks', 'status', '--porcelain').stdout.trim() ? '+dirty' : '')
+}
+
 /* ---------------------------------------------------------------------------------- build */
 
 function newestMtime(path) {
@@ -401,7 +409,7 @@ async function main() {
   const lines = [
     '',
     '==================================== summary ====================================',
-    `${new Date().toISOString()}  ${os.availableParallelism()} cores  node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}  ${pin ? 'pinned (servers core 0, load core 1)' : 'not pinned'}`,
+    `${new Date().toISOString()}  commit ${revision()}  ${os.availableParallelism()} cores  node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}  ${pin ? 'pinned (servers core 0, load core 1)' : 'not pinned'}`,
     `${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections, warm-up ${WARMUP}s; medians over rounds`,
     '',
     `median ${HEADER}`,
@@ -421,6 +429,14 @@ async function main() {
       '',
       `WARNING: the load generator used ${bareSummary.loadCpu.toFixed(2)} of its core on the bare rounds: it may cap the`,
       '         bare figure, which would flatter the app/bare ratio. Compare the µs/req ratio.'
+    )
+  }
+  const noise = Math.max(...summary.map((s) => s.otherCpu ?? 0))
+  if (noise > 0.3) {
+    lines.push(
+      '',
+      `WARNING: other processes used ~${noise.toFixed(2)} cores during the rounds (median): the machine was busy,`,
+      '         so req/s ratios are unreliable; trust the µs/req ratio more, or rerun when it is quiet.'
     )
   }
   const bad = summary.filter((s) => s.bad > 0)

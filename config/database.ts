@@ -21,8 +21,9 @@ const dbConfig = defineConfig({
       connection: databaseUrl
         ? { connectionString: databaseUrl }
         : { host: '127.0.0.1', port: 0, user: 'postgres', database: 'postgres' },
-      // PGlite runs one query at a time: a small pool is plenty and avoids queueing sockets.
-      pool: embedded ? { min: 0, max: 4 } : { min: 0, max: Number(process.env.DB_POOL_MAX ?? 10) },
+      // PGlite has ONE backend session shared by all its sockets: concurrent extended-protocol
+      // messages from two connections overwrite each other's unnamed statement. One connection.
+      pool: embedded ? { min: 0, max: 1 } : { min: 0, max: Number(process.env.DB_POOL_MAX ?? 10) },
       migrations: {
         naturalSort: true,
         // One folder per module, run in dependency order; foreign keys only point "down".

@@ -4,8 +4,21 @@
 import { ListLoader } from '@adonisjs/core/ace'
 import UserCreate from '#auth/commands/user_create'
 import AuditVerify from '#platform/commands/audit_verify'
+import AgentRun from '#agents/commands/agent_run'
+import TenantCreate from '#tenants/commands/tenant_create'
+import TenantList from '#tenants/commands/tenant_list'
+import TenantSuspend from '#tenants/commands/tenant_suspend'
+import TenantPurge from '#tenants/commands/tenant_purge'
+import TenantVerifyDomain from '#tenants/commands/tenant_verify_domain'
+import TokenCreate from '#tenants/commands/token_create'
+import CreditsGrant from '#credits/commands/credits_grant'
+import CreditsAdjust from '#credits/commands/credits_adjust'
+import CreditsBalance from '#credits/commands/credits_balance'
+import CreditsVerify from '#credits/commands/credits_verify'
+import CreditsSweep from '#credits/commands/credits_sweep'
+import BenchHolds from '#credits/commands/bench_holds'
 
-const loader = new ListLoader([UserCreate, AuditVerify])
+const loader = new ListLoader([UserCreate, AuditVerify, AgentRun, TenantCreate, TenantList, TenantSuspend, TenantPurge, TenantVerifyDomain, TokenCreate, CreditsGrant, CreditsAdjust, CreditsBalance, CreditsVerify, CreditsSweep, BenchHolds])
 
 export const getMetaData = () => loader.getMetaData()
 export const getCommand = (metaData: Parameters<typeof loader.getCommand>[0]) => loader.getCommand(metaData)

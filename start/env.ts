@@ -22,6 +22,8 @@ export default await Env.create(APP_ROOT, {
   /** `redis://…`; unset = in-process stores. Read as a string: the url format rejects redis://. */
   REDIS_URL: Env.schema.string.optional(),
   SMTP_URL: Env.schema.string.optional(),
+  /** Sender of outgoing mail; defaults to no-reply@<APP_URL host>. */
+  MAIL_FROM: Env.schema.string.optional(),
   RUN_TIMEOUT_S: Env.schema.number.optional(),
   SESSION_DRIVER: Env.schema.enum.optional(['cookie', 'memory', 'redis'] as const),
 })

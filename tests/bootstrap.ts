@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { createServer } from 'node:net'
 import app from '@adonisjs/core/services/app'
 import testUtils from '@adonisjs/core/services/test_utils'
 import { assert } from '@japa/assert'
@@ -7,6 +8,21 @@ import { pluginAdonisJS } from '@japa/plugin-adonisjs'
 import { browserClient } from '@japa/browser-client'
 import type { Config } from '@japa/runner/types'
 import { launchChromium, CHROMIUM_PATH } from '#tests/helpers/chromium'
+
+/*
+ * Each run serves HTTP on a free port (unless TEST_PORT pins one), so concurrent runs on one
+ * machine never talk to each other's server.
+ */
+process.env.HOST = '127.0.0.1'
+process.env.PORT =
+  process.env.TEST_PORT ??
+  (await new Promise<string>((resolve, reject) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number }
+      probe.close(() => resolve(String(port)))
+    })
+    probe.on('error', reject)
+  }))
 
 /*
  * Browser tests run in Debian's chromium. Missing: skipped with a notice, except under CI=true
@@ -32,7 +48,7 @@ export const runnerHooks: Required<Pick<Config, 'setup' | 'teardown'>> = {
 
 /**
  * Each test runs inside a transaction that is rolled back afterwards, unless tagged
- * `@committed` (real concurrency): those commit and clean up with `truncateTables`.
+ * `@committed` (real concurrency): those commit and clean up their own rows.
  */
 export const configureSuite: Config['configureSuite'] = (suite) => {
   if (suite.name === 'browser' && !hasChromium) {
@@ -40,9 +56,9 @@ export const configureSuite: Config['configureSuite'] = (suite) => {
     suite.onTest((test) => test.skip(true, 'chromium is not installed'))
     return
   }
-  suite.onTest((test) => {
-    if (!test.options.tags.includes('@committed')) {
-      test.setup(() => testUtils.db().withGlobalTransaction())
-    }
-  })
+  // Tags are applied after a test is added, so the choice is made when the test sets up.
+  const wrap = (test: Parameters<Parameters<typeof suite.onTest>[0]>[0]) =>
+    test.setup(() => (test.options.tags.includes('@committed') ? undefined : testUtils.db().withGlobalTransaction()))
+  suite.onTest(wrap)
+  suite.onGroup((group) => group.tap(wrap))
 }

@@ -1,3 +1,33 @@
 /*
  * agents routes. Names are prefixed with the module (`agents.<resource>.<action>`).
  */
+import router from '@adonisjs/core/services/router'
+import { middleware } from '#start/kernel'
+
+const AgentsController = () => import('#agents/controllers/api/agents_controller')
+const RunsController = () => import('#agents/controllers/api/runs_controller')
+const ThreadsController = () => import('#agents/controllers/api/threads_controller')
+const OpenAiController = () => import('#agents/controllers/api/openai_controller')
+
+router
+  .group(() => {
+    router.get('/agents', [AgentsController, 'index']).as('agents.api.agents.index')
+    router.post('/agents', [AgentsController, 'store']).as('agents.api.agents.store')
+    router.get('/agents/:idOrSlug', [AgentsController, 'show']).as('agents.api.agents.show')
+    router.patch('/agents/:idOrSlug', [AgentsController, 'update']).as('agents.api.agents.update')
+    router.delete('/agents/:idOrSlug', [AgentsController, 'destroy']).as('agents.api.agents.destroy')
+    router.get('/agents/:idOrSlug/versions', [AgentsController, 'versions']).as('agents.api.versions.index')
+    router.post('/agents/:idOrSlug/runs', [RunsController, 'store']).as('agents.api.runs.store')
+    router.get('/runs', [RunsController, 'index']).as('agents.api.runs.index')
+    router.get('/runs/:id', [RunsController, 'show']).as('agents.api.runs.show')
+    router.get('/runs/:id/events', [RunsController, 'events']).as('agents.api.run_events.index')
+    router.post('/runs/:id/cancellation', [RunsController, 'cancellation']).as('agents.api.cancellations.store')
+    router.get('/threads', [ThreadsController, 'index']).as('agents.api.threads.index')
+    router.post('/threads', [ThreadsController, 'store']).as('agents.api.threads.store')
+    router.get('/threads/:id', [ThreadsController, 'show']).as('agents.api.threads.show')
+    router.post('/chat/completions', [OpenAiController, 'completions']).as('agents.api.chat_completions.store')
+    router.get('/models', [OpenAiController, 'models']).as('agents.api.models.index')
+  })
+  .prefix('/api/v1')
+  .use([middleware.api(), middleware.apiTenant()])
+import '#agents/routes_web'

@@ -1,7 +1,9 @@
 import app from '@adonisjs/core/services/app'
 import { ExceptionHandler, type HttpContext } from '@adonisjs/core/http'
-import { problem, statusTitle, type Problem } from '#core/problem'
+import { openAiError, problem, statusTitle, type Problem } from '#core/problem'
 import { isHtmx, wantsJson } from '#core/htmx'
+
+const OPENAI_COMPATIBLE = new Set(['/api/v1/chat/completions', '/api/v1/models'])
 
 type ErrorLike = {
   status?: number
@@ -59,6 +61,12 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     const { status, detail, errors } = this.classify(err)
     const requestId = ctx.request.id()
     for (const [name, value] of Object.entries(err.headers ?? {})) ctx.response.header(name, value)
+
+    // The OpenAI-compatible endpoints answer in OpenAI's error shape, which its SDKs parse.
+    if (OPENAI_COMPATIBLE.has(ctx.request.url())) {
+      ctx.response.header('x-should-retry', status === 429 || status >= 500 ? 'true' : 'false')
+      return ctx.response.status(status).json(openAiError(status, detail, err.code))
+    }
 
     if (wantsJson(ctx)) {
       return ctx.response

@@ -2,10 +2,13 @@
  * core: the shared kernel. No domain; every module may import it; it imports no module.
  */
 export { formatCredits, parseCredits, MICROS_PER_CREDIT } from '#core/money'
-export { problem, statusTitle, type Problem } from '#core/problem'
+export { problem, statusTitle, openAiError, type Problem } from '#core/problem'
 export { isHtmx, wantsJson, renderPageOrFragment } from '#core/htmx'
 export { addApiPath, addApiSchema } from '#core/openapi'
 export { metricsRegistry } from '#core/metrics'
 export { allowRemoteMetricsReader } from '#core/controllers/metrics_controller'
 export { isUuid } from '#core/ids'
 export { OperatorCommand } from '#core/command'
+export { wantsEventStream, openEventStream, type EventStream } from '#core/sse'
+export { pageParams, keysetPage, encodeCursor, PaginationException, type Cursor } from '#core/pagination'
+export { NotFoundException } from '#core/exceptions'

@@ -6,3 +6,10 @@
 export { recordAudit, verifyAuditChain, type AuditInput } from '#platform/services/audit'
 export { deliverMail } from '#platform/services/mail'
 export { listDevMailbox, findDevMail, extractLinks, type DevMail, type DevMailSummary } from '#platform/services/mail_dev_mailbox'
+export {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  releaseIdempotencyKey,
+  requestHash,
+  type IdempotencyClaim,
+} from '#platform/services/idempotency'

@@ -5,11 +5,20 @@
 export const ROLES = ['owner', 'admin', 'member', 'viewer'] as const
 export type Role = (typeof ROLES)[number]
 
+/**
+ * Roles an invitation may carry. Ownership is never handed out by email: an owner promotes a
+ * member or transfers ownership. Admins may invite admins, as they may promote members to admin.
+ */
+export const INVITABLE_ROLES = ['admin', 'member', 'viewer'] as const satisfies readonly Role[]
+export type InvitableRole = (typeof INVITABLE_ROLES)[number]
+
 export const PERMISSIONS = {
   'tenant.read': ['owner', 'admin', 'member', 'viewer'],
   'tenant.update': ['owner', 'admin'],
   'tenant.delete': ['owner'],
   'tenant.export': ['owner'],
+  'tenant.domain': ['owner'],
+  'tenant.security': ['owner'],
   'members.read': ['owner', 'admin', 'member', 'viewer'],
   'members.manage': ['owner', 'admin'],
   'members.manage_owners': ['owner'],

@@ -189,5 +189,12 @@
         if (event.target === this.$refs.dialog) this.hide()
       },
     }))
+
+    /** A chat's message list (a scrolling box): opens scrolled to the newest message. */
+    Alpine.data('chatLog', () => ({
+      init() {
+        this.$el.scrollTop = this.$el.scrollHeight
+      },
+    }))
   })
 })()

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { ApiClient, ApiResponse } from '@japa/api-client'
+import { makeUser } from '#tests/helpers/account_factory'
 
 /**
  * A unique client address (IPv6 documentation range) sent as X-Forwarded-For, which the app
@@ -13,11 +14,13 @@ export function testIp() {
 
 /**
  * One browser for functional tests: keeps the cookies between requests, sends a CSRF token with
- * every form, never follows redirects (tests assert on them) and comes from its own IP.
+ * every form and the last page as Referer, never follows redirects (tests assert on them) and
+ * comes from its own IP.
  */
 export class FormSession {
   readonly ip = testIp()
   #cookies = new Map<string, string>()
+  #lastPage = '/'
 
   constructor(private client: ApiClient) {}
 
@@ -41,12 +44,16 @@ export class FormSession {
   async get(url: string, headers: Record<string, string> = {}) {
     const request = this.client.get(url).header('cookie', this.cookieHeader()).header('x-forwarded-for', this.ip).redirects(0)
     for (const [name, value] of Object.entries(headers)) request.header(name, value)
-    return this.#absorb(await request)
+    const response = this.#absorb(await request)
+    if (response.status() === 200) this.#lastPage = url
+    return response
   }
 
   /** A CSRF token of this session, taken from a page every visitor may open. */
   async csrfToken() {
+    const lastPage = this.#lastPage
     const page = await this.get('/password-resets/new')
+    this.#lastPage = lastPage
     const token = /name='_csrf' value='([^']+)'/.exec(page.text())?.[1]
     if (!token) throw new Error(`no CSRF token on /password-resets/new (status ${page.status()})`)
     return token
@@ -54,8 +61,13 @@ export class FormSession {
 
   /** Submits a form like a browser would: urlencoded, with this session's CSRF token. */
   async submit(method: 'post' | 'put' | 'delete', url: string, fields: Record<string, string> = {}) {
+    const referer = `http://${process.env.HOST}:${process.env.PORT}${this.#lastPage}`
     const _csrf = await this.csrfToken()
-    const request = this.client[method](url).header('cookie', this.cookieHeader()).header('x-forwarded-for', this.ip).redirects(0)
+    const request = this.client[method](url)
+      .header('cookie', this.cookieHeader())
+      .header('x-forwarded-for', this.ip)
+      .header('referer', referer)
+      .redirects(0)
     return this.#absorb(await request.form({ ...fields, _csrf }))
   }
 
@@ -68,4 +80,12 @@ export class FormSession {
     }
     return response
   }
+}
+
+/** A new account, signed in through the login form in its own browser. */
+export async function signedInAs(client: ApiClient, options: Parameters<typeof makeUser>[0] = {}) {
+  const { user, password } = await makeUser(options)
+  const browser = new FormSession(client)
+  await browser.signIn(user.email, password)
+  return { user, password, browser }
 }

@@ -1,3 +1,4 @@
+import { NotFoundException } from '#core'
 import vine from '@vinejs/vine'
 import type { HttpContext } from '@adonisjs/core/http'
 import db from '@adonisjs/lucid/services/db'
@@ -50,7 +51,7 @@ export default class ApiTokensController {
 
   async destroy({ params, response, auth, session }: HttpContext) {
     const revoked = await revokeApiToken(auth.user as User, String(params.id))
-    if (!revoked) return response.notFound('Token not found')
+    if (!revoked) throw new NotFoundException()
     session.flash('success', 'Token revoked.')
     return response.redirect('/account/tokens')
   }

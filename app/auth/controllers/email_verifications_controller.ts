@@ -3,7 +3,7 @@ import { confirmEmail } from '#auth/actions/confirm_email'
 import { sendVerificationEmail } from '#auth/services/auth_mail'
 import { throttledRequest } from '#auth/services/brute_force'
 import { findUserToken, isEmailChange } from '#auth/services/user_tokens'
-import { guardSecretUrl, renderLinkProblem } from '#auth/services/recovery_pages'
+import { guardSecretUrl, renderLinkProblem, signedInUser } from '#auth/services/recovery_pages'
 import type User from '#auth/models/user'
 
 /**
@@ -16,6 +16,7 @@ export default class EmailVerificationsController {
     if (lookup.state !== 'valid') return renderLinkProblem(ctx, 'verification', lookup.state)
     guardSecretUrl(ctx)
     return ctx.view.render('auth::pages/email_verification', {
+      user: await signedInUser(ctx),
       token: ctx.params.token,
       email: lookup.token.email,
       change: isEmailChange(lookup.token, lookup.user),
@@ -29,7 +30,7 @@ export default class EmailVerificationsController {
       'success',
       result.state === 'changed' ? `Your email address is now ${result.user.email}.` : `Thank you: ${result.user.email} is confirmed.`
     )
-    return ctx.response.redirect((await ctx.auth.use('web').check()) ? '/account' : '/login')
+    return ctx.response.redirect((await signedInUser(ctx)) ? '/account' : '/login')
   }
 
   /** Sends a fresh link to the signed-in user's current address. */

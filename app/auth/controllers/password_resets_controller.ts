@@ -5,25 +5,26 @@ import { resetPassword } from '#auth/actions/reset_password'
 import { throttledRequest, TooManyAttemptsException } from '#auth/services/brute_force'
 import { findUserToken } from '#auth/services/user_tokens'
 import { logout } from '#auth/services/sessions'
-import { guardSecretUrl, renderLinkProblem } from '#auth/services/recovery_pages'
+import { guardSecretUrl, renderLinkProblem, signedInUser } from '#auth/services/recovery_pages'
 
 /**
  * "Forgot your password?": ask for a link (the answer never says whether the address has an
  * account), then choose a new password on the page the link opens.
  */
 export default class PasswordResetsController {
-  create({ view }: HttpContext) {
-    return view.render('auth::pages/password_reset_request')
+  async create(ctx: HttpContext) {
+    return ctx.view.render('auth::pages/password_reset_request', { user: await signedInUser(ctx) })
   }
 
-  async store({ request, response, session, view }: HttpContext) {
+  async store(ctx: HttpContext) {
+    const { request, response, session, view } = ctx
     const { email } = await request.validateUsing(passwordResetRequestValidator)
     try {
       await throttledRequest('reset', email, request.ip())
     } catch (error) {
       if (!(error instanceof TooManyAttemptsException)) throw error
       response.header('Retry-After', error.headers['Retry-After'])
-      return response.status(429).send(await view.render('auth::pages/password_reset_request', { error: error.message, email }))
+      return response.status(429).send(await view.render('auth::pages/password_reset_request', { user: await signedInUser(ctx), error: error.message, email }))
     }
     await requestPasswordReset(email)
     session.flash('success', `If an account exists for ${email}, we sent it a link to choose a new password. The link works for 1 hour.`)
@@ -34,7 +35,7 @@ export default class PasswordResetsController {
     const lookup = await findUserToken(ctx.params.token, 'password_reset')
     if (lookup.state !== 'valid') return renderLinkProblem(ctx, 'reset', lookup.state)
     guardSecretUrl(ctx)
-    return ctx.view.render('auth::pages/password_reset', { token: ctx.params.token, email: lookup.user.email })
+    return ctx.view.render('auth::pages/password_reset', { user: await signedInUser(ctx), token: ctx.params.token, email: lookup.user.email })
   }
 
   async update(ctx: HttpContext) {
@@ -48,11 +49,10 @@ export default class PasswordResetsController {
       if (lookup.state !== 'valid') return renderLinkProblem(ctx, 'reset', lookup.state)
       guardSecretUrl(ctx)
       response.status(422)
-      return view.render('auth::pages/password_reset', { token: params.token, email: lookup.user.email, error: result.message })
+      return view.render('auth::pages/password_reset', { user: await signedInUser(ctx), token: params.token, email: lookup.user.email, error: result.message })
     }
     if (result.state !== 'reset') return renderLinkProblem(ctx, 'reset', result.state)
-    const web = ctx.auth.use('web')
-    if ((await web.check()) && web.user?.id === result.user.id) await logout(ctx)
+    if ((await signedInUser(ctx))?.id === result.user.id) await logout(ctx)
     session.flash('success', 'Your password is changed and every device was logged out. Log in with your new password.')
     return response.redirect('/login')
   }

@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon'
 import type { HttpContext } from '@adonisjs/core/http'
 import { recordAudit } from '#platform'
-import { isUuid } from '#core'
+import { isUuid, NotFoundException } from '#core'
 import UserSession from '#auth/models/user_session'
 import type User from '#auth/models/user'
 
@@ -13,7 +13,7 @@ export default class UserSessionsController {
     const record = isUuid(params.id)
       ? await UserSession.query().where('userId', user.id).where('id', params.id).whereNull('revokedAt').first()
       : null
-    if (!record) return response.notFound('Session not found')
+    if (!record) throw new NotFoundException()
     record.revokedAt = DateTime.now()
     await record.save()
     await recordAudit({ action: 'auth.session.revoked', actorId: user.id, actorLabel: user.email, subjectType: 'user_session', subjectId: record.id })

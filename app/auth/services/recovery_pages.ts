@@ -14,10 +14,16 @@ export function guardSecretUrl({ response }: HttpContext) {
   response.header('Cache-Control', 'no-store')
 }
 
+/** The signed-in user, if any, for the nav of pages open to everyone. */
+export async function signedInUser(ctx: HttpContext) {
+  const web = ctx.auth.use('web')
+  return (await web.check()) ? web.user : null
+}
+
 /** The friendly page for a link that cannot be used (404 unknown, 410 expired/used, 409 taken), with a way forward. */
 export async function renderLinkProblem(ctx: HttpContext, flow: LinkFlow, problem: LinkProblem) {
   guardSecretUrl(ctx)
-  const signedIn = await ctx.auth.use('web').check()
+  const user = await signedInUser(ctx)
   ctx.response.status(STATUS[problem])
-  return ctx.view.render('auth::pages/link_problem', { flow, problem, signedIn })
+  return ctx.view.render('auth::pages/link_problem', { flow, problem, user, signedIn: Boolean(user) })
 }

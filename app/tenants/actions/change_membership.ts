@@ -1,4 +1,5 @@
 import db from '@adonisjs/lucid/services/db'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
 import { revokeTokensForTenant } from '#auth'
 import Membership from '#tenants/models/membership'
@@ -6,8 +7,16 @@ import type { Role } from '#tenants/roles'
 
 export class MembershipRuleError extends Error {}
 
-async function ownerCount(tenantId: string, trx: any) {
-  // Row locks on the owners serialise concurrent demotions, so two owners cannot both step down.
+/**
+ * Serialises changes to a tenant's memberships (role changes, removals, ownership transfers):
+ * two owners stepping down at once cannot both pass the "last owner" check, and crossing row
+ * locks cannot deadlock.
+ */
+export async function lockMemberships(tenantId: string, trx: TransactionClientContract) {
+  await trx.rawQuery(`SELECT pg_advisory_xact_lock(hashtext(?))`, [`tenants.memberships:${tenantId}`])
+}
+
+async function ownerCount(tenantId: string, trx: TransactionClientContract) {
   const owners = await trx.from('memberships').where('tenant_id', tenantId).where('role', 'owner').forUpdate().select('id')
   return owners.length
 }
@@ -15,6 +24,7 @@ async function ownerCount(tenantId: string, trx: any) {
 /** Changes a member's role; the last owner can never be demoted. */
 export async function changeRole(input: { tenantId: string; membershipId: string; role: Role; actorId: string }) {
   return db.transaction(async (trx) => {
+    await lockMemberships(input.tenantId, trx)
     const target = await Membership.query({ client: trx }).where('tenantId', input.tenantId).where('id', input.membershipId).forUpdate().firstOrFail()
     if (target.role === input.role) return target
     if (target.role === 'owner' && (await ownerCount(input.tenantId, trx)) <= 1) {
@@ -34,6 +44,7 @@ export async function changeRole(input: { tenantId: string; membershipId: string
  */
 export async function removeMember(input: { tenantId: string; membershipId: string; actorId: string }) {
   return db.transaction(async (trx) => {
+    await lockMemberships(input.tenantId, trx)
     const target = await Membership.query({ client: trx }).where('tenantId', input.tenantId).where('id', input.membershipId).forUpdate().firstOrFail()
     if (target.role === 'owner' && (await ownerCount(input.tenantId, trx)) <= 1) {
       throw new MembershipRuleError('The last owner cannot leave: transfer ownership or delete the workspace.')

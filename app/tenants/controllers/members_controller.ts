@@ -1,30 +1,43 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { User } from '#auth'
-import { isUuid } from '#core'
+import { isUuid, NotFoundException } from '#core'
 import Membership from '#tenants/models/membership'
+import Invitation from '#tenants/models/invitation'
 import { changeRole, MembershipRuleError, removeMember } from '#tenants/actions/change_membership'
 import { roleValidator } from '#tenants/validators/tenants'
-import { assertWritable, authorize, currentTenant } from '#tenants/services/tenancy'
+import { assertWritable, authorize, currentTenant, scoped, tenantReads } from '#tenants/services/tenancy'
+import { roleAllows, INVITABLE_ROLES } from '#tenants/roles'
 
-/** Members of the current workspace: list, change role, remove (or leave). */
+/** Members of the current workspace: list (with pending invitations), change role, remove (or leave). */
 export default class MembersController {
   async index(ctx: HttpContext) {
-    const { tenant } = currentTenant(ctx)
+    const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'members.read')
-    const memberships = await Membership.query().where('tenantId', tenant.id).orderBy('createdAt')
-    const users = await User.query().whereIn('id', memberships.map((m) => m.userId))
-    const byId = new Map(users.map((u) => [u.id, u]))
-    const members = memberships.map((m) => ({ membership: m, user: byId.get(m.userId)! }))
-    return ctx.view.render('tenants::pages/members', { members })
+    const canManage = roleAllows(membership.role, 'members.manage')
+    const { rows, invitations } = await tenantReads(ctx, async (client) => ({
+      rows: await scoped(tenant, Membership, client)
+        .join('users', 'users.id', 'memberships.user_id')
+        .select('memberships.*', 'users.name as user_name', 'users.email as user_email', 'users.totp_enabled_at as user_totp')
+        .orderBy('memberships.created_at'),
+      // Invitees' addresses are for the people who manage members only.
+      invitations: canManage
+        ? await scoped(tenant, Invitation, client).whereNull('acceptedAt').whereNull('revokedAt').orderBy('createdAt', 'desc').limit(200)
+        : [],
+    }))
+    const members = rows.map((row) => ({
+      membership: row,
+      user: { name: row.$extras.user_name as string, email: row.$extras.user_email as string, twoFactor: row.$extras.user_totp !== null },
+    }))
+    return ctx.view.render('tenants::pages/members', { members, invitations, canManage, invitableRoles: INVITABLE_ROLES })
   }
 
   async update(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'members.manage')
+    // Look up first: another tenant's id is a 404 whatever the body says.
+    const target = await this.#target(ctx)
+    if (!target) throw new NotFoundException()
     assertWritable(ctx)
     const { role } = await ctx.request.validateUsing(roleValidator)
-    const target = await this.#target(ctx)
-    if (!target) return ctx.response.notFound('Member not found')
     // Only owners may grant or take away ownership.
     if ((role === 'owner' || target.role === 'owner') && membership.role !== 'owner') authorize(ctx, 'members.manage_owners')
     try {
@@ -40,12 +53,13 @@ export default class MembersController {
   async destroy(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
     const target = await this.#target(ctx)
-    if (!target) return ctx.response.notFound('Member not found')
+    if (!target) throw new NotFoundException()
     const leaving = target.id === membership.id
     if (!leaving) {
       authorize(ctx, 'members.manage')
       if (target.role === 'owner') authorize(ctx, 'members.manage_owners')
     }
+    assertWritable(ctx)
     try {
       await removeMember({ tenantId: tenant.id, membershipId: target.id, actorId: membership.userId })
     } catch (error) {

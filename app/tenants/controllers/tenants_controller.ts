@@ -5,6 +5,9 @@ import { createTenant, SlugTakenError } from '#tenants/actions/create_tenant'
 import { createTenantValidator, updateTenantValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant, tenantsOf } from '#tenants/services/tenancy'
 import Membership from '#tenants/models/membership'
+import { DELETION_GRACE_DAYS } from '#tenants/models/tenant'
+import { roleAllows } from '#tenants/roles'
+import { txtRecordName, txtRecordValue } from '#tenants/services/domains'
 
 /** Workspaces: create, the workspace home, settings. */
 export default class TenantsController {
@@ -40,8 +43,17 @@ export default class TenantsController {
   }
 
   async edit(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'tenant.update')
-    return ctx.view.render('tenants::pages/settings', { timeZones: (Intl as any).supportedValuesOf('timeZone') })
+    const domain = tenant.customDomain && tenant.domainVerificationToken
+      ? { name: txtRecordName(tenant.customDomain), value: txtRecordValue(tenant.domainVerificationToken) }
+      : null
+    return ctx.view.render('tenants::pages/settings', {
+      timeZones: (Intl as any).supportedValuesOf('timeZone'),
+      isOwner: roleAllows(membership.role, 'tenant.delete'),
+      txtRecord: domain,
+      graceDays: DELETION_GRACE_DAYS,
+    })
   }
 
   async update(ctx: HttpContext) {

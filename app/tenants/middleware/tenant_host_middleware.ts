@@ -3,6 +3,7 @@ import type { NextFn } from '@adonisjs/core/types/http'
 import cache from '@adonisjs/cache/services/main'
 import { appUrl } from '#config/app'
 import Tenant from '#tenants/models/tenant'
+import { domainCacheKey } from '#tenants/services/domains'
 
 const rootHost = new URL(appUrl).hostname.toLowerCase()
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
@@ -17,7 +18,7 @@ async function slugForHost(host: string): Promise<string | null> {
     return SLUG.test(label) ? label : null
   }
   return cache.getOrSet({
-    key: `tenants:domain:${host}`,
+    key: domainCacheKey(host),
     ttl: '1m',
     factory: async () => {
       const tenant = await Tenant.query().where('customDomain', host).whereNotNull('domainVerifiedAt').select('slug').first()

@@ -1,17 +1,27 @@
+import { isHtmx, NotFoundException } from '#core'
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
-import type { User } from '#auth'
+import { userHasTwoFactor, type User } from '#auth'
 import { membershipFor, tenantsOf } from '#tenants/services/tenancy'
+
+/** Where a member without two-factor is sent when the tenant requires it. */
+export const TWO_FACTOR_SETUP_URL = '/account#two-factor'
 
 /**
  * Resolves `/t/:tenant/…` (also reached through a tenant subdomain or verified custom domain,
- * see TenantHostMiddleware) for a signed-in member. Non-members get a 404, like a missing tenant.
+ * see TenantHostMiddleware) for a signed-in member. Non-members get a 404, like a missing tenant;
+ * members without two-factor are turned away when the tenant requires it.
  */
 export default class TenantMiddleware {
   async handle(ctx: HttpContext, next: NextFn) {
     const user = ctx.auth.user as User
     const found = await membershipFor(user.id, { slug: String(ctx.params.tenant ?? '') })
-    if (!found) return ctx.response.notFound(await ctx.view.render('errors/not_found', { status: 404, title: 'Not found', detail: 'Nothing exists at this address.' }))
+    if (!found) throw new NotFoundException()
+    if (found.tenant.requireTwoFactor && !userHasTwoFactor(user)) {
+      ctx.session.flash('warning', `${found.tenant.name} requires two-factor authentication: turn it on for your account to enter the workspace.`)
+      if (isHtmx(ctx)) return ctx.response.header('HX-Redirect', TWO_FACTOR_SETUP_URL).status(204).send('')
+      return ctx.response.redirect(TWO_FACTOR_SETUP_URL)
+    }
     ctx.tenant = found.tenant
     ctx.membership = found.membership
     ctx.view.share({ tenant: found.tenant, membership: found.membership, tenants: await tenantsOf(user.id) })

@@ -1,6 +1,9 @@
 import { DateTime } from 'luxon'
 import { BaseModel, column } from '@adonisjs/lucid/orm'
 
+/** Days between an owner's deletion request and the purge (the owner may cancel meanwhile). */
+export const DELETION_GRACE_DAYS = 7
+
 /** An organisation's workspace; every domain row belongs to exactly one. */
 export default class Tenant extends BaseModel {
   static table = 'tenants'
@@ -35,6 +38,9 @@ export default class Tenant extends BaseModel {
   @column.dateTime()
   declare suspendedAt: DateTime | null
 
+  @column()
+  declare suspensionReason: string | null
+
   @column.dateTime()
   declare deletionRequestedAt: DateTime | null
 
@@ -46,5 +52,10 @@ export default class Tenant extends BaseModel {
 
   get suspended() {
     return this.suspendedAt !== null
+  }
+
+  /** When a requested deletion becomes final (the purge may run from then on). */
+  get deletionDueAt() {
+    return this.deletionRequestedAt ? this.deletionRequestedAt.plus({ days: DELETION_GRACE_DAYS }) : null
   }
 }

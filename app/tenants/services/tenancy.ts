@@ -1,7 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import db from '@adonisjs/lucid/services/db'
 import type { LucidModel, ModelQueryBuilderContract } from '@adonisjs/lucid/types/model'
-import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { ForbiddenException, tokenAbilities } from '#auth'
 import { isUuid } from '#core'
 import { APP_ROLE } from '#database/rls'
@@ -26,26 +26,48 @@ export function currentTenant(ctx: HttpContext) {
  * The one way to load tenant-owned rows: a query that starts from the tenant. Another tenant's
  * id then simply matches nothing (404), never a 403 or a leak.
  */
-export function scoped<Model extends LucidModel>(tenant: Pick<Tenant, 'id'>, model: Model, client?: TransactionClientContract): ModelQueryBuilderContract<Model> {
+export function scoped<Model extends LucidModel>(tenant: Pick<Tenant, 'id'>, model: Model, client?: QueryClientContract): ModelQueryBuilderContract<Model> {
   return (client ? model.query({ client }) : model.query()).where(`${model.table}.tenant_id`, tenant.id) as ModelQueryBuilderContract<Model>
 }
 
 /** Finds a tenant-owned row by id within the tenant, or null (a malformed id is simply absent). */
-export async function findScoped<Model extends LucidModel>(tenant: Pick<Tenant, 'id'>, model: Model, id: unknown) {
+export async function findScoped<Model extends LucidModel>(tenant: Pick<Tenant, 'id'>, model: Model, id: unknown, client?: QueryClientContract) {
   if (!isUuid(id)) return null
-  return scoped(tenant, model).where(`${model.table}.id`, id).first()
+  return scoped(tenant, model, client).where(`${model.table}.id`, id).first()
 }
 
 /**
  * Runs `fn` in a transaction bound to the tenant for row-level security: the app role plus the
- * transaction-local tenant id, so even a query that forgot its WHERE sees only this tenant.
+ * transaction-local tenant id (one round trip), so even a query that forgot its WHERE sees only
+ * this tenant. `client` picks another connection (e.g. a dedicated pool); by default the app's.
  */
-export async function withTenant<T>(tenantId: string, fn: (trx: TransactionClientContract) => Promise<T>) {
-  return db.transaction(async (trx) => {
-    await trx.rawQuery(`SELECT set_config('app.tenant_id', ?, true)`, [tenantId])
-    await trx.rawQuery(`SET LOCAL ROLE ${APP_ROLE}`)
-    return fn(trx)
+export async function withTenant<T>(tenantId: string, fn: (trx: TransactionClientContract) => Promise<T>, options: { client?: QueryClientContract } = {}) {
+  if (!isUuid(tenantId)) throw new Error('withTenant needs a tenant id')
+  const runner = options.client ?? db.connection()
+  // Inside an outer transaction (tests run in one) this is a savepoint, and a released
+  // savepoint keeps SET LOCAL until the outer end: restore the settings explicitly then.
+  const nested = runner.isTransaction
+  return runner.transaction(async (trx) => {
+    await trx.rawQuery(`SELECT set_config('app.tenant_id', ?, true), set_config('role', ?, true)`, [tenantId, APP_ROLE])
+    const result = await fn(trx)
+    if (nested) await trx.rawQuery(`SELECT set_config('role', 'none', true), set_config('app.tenant_id', '', true)`)
+    return result
   })
+}
+
+/**
+ * How tenant pages read their rows. `TENANT_RLS=request` (read per call, so tests can switch it)
+ * runs them inside `withTenant` as well as scoped: row-level security then backs every read at
+ * the cost of a transaction per request (bench/rls.js measures it). Otherwise app scoping only.
+ */
+export function rlsPerRequest() {
+  return process.env.TENANT_RLS === 'request'
+}
+
+/** Runs a tenant page's reads, inside a tenant transaction when RLS-per-request is on. */
+export async function tenantReads<T>(ctx: HttpContext, fn: (client: QueryClientContract) => Promise<T>) {
+  const { tenant } = currentTenant(ctx)
+  return rlsPerRequest() ? withTenant(tenant.id, fn) : fn(db.connection())
 }
 
 /**

@@ -1,7 +1,7 @@
 import vine from '@vinejs/vine'
 import { IANAZone } from 'luxon'
 import { SLUG_PATTERN } from '#tenants/actions/create_tenant'
-import { ROLES } from '#tenants/roles'
+import { INVITABLE_ROLES, ROLES } from '#tenants/roles'
 
 const timeZone = () =>
   vine
@@ -25,4 +25,32 @@ export const updateTenantValidator = vine.create({
 
 export const roleValidator = vine.create({
   role: vine.enum(ROLES),
+})
+
+export const invitationValidator = vine.create({
+  email: vine.string().trim().maxLength(254).email(),
+  role: vine.enum(INVITABLE_ROLES),
+})
+
+/** The sign-up form of an invitation page (the address comes from the invitation). */
+export const invitationSignupValidator = vine.create({
+  name: vine.string().trim().minLength(1).maxLength(120),
+  password: vine.string().minLength(8).maxLength(128),
+})
+
+export const ownershipTransferValidator = vine.create({
+  membership_id: vine.string().trim().maxLength(64),
+})
+
+export const domainValidator = vine.create({
+  domain: vine.string().trim().minLength(1).maxLength(300),
+})
+
+export const securityValidator = vine.create({
+  require_two_factor: vine.boolean().optional(),
+})
+
+/** Deleting a workspace is confirmed by typing its slug. */
+export const deletionValidator = vine.create({
+  confirm: vine.string().trim().maxLength(64),
 })

@@ -3,7 +3,7 @@ import db from '@adonisjs/lucid/services/db'
 import User from '#auth/models/user'
 import { SignupAttemptMail, VerifyEmailMail, sendVerificationEmail } from '#auth/services/auth_mail'
 import { hashToken } from '#auth/services/user_tokens'
-import { FormSession } from '#tests/helpers/form_session'
+import { FormSession, signedInAs } from '#tests/helpers/form_session'
 import { capturedMails, fakeMail, pathOf } from '#tests/helpers/mail'
 import { makeUser, strongPassword, uniqueEmail } from '#tests/helpers/account_factory'
 
@@ -101,9 +101,7 @@ test.group('auth / email verification', () => {
 
   test('a signed-in user asks for a new link; the account page shows the state', async ({ client, assert, cleanup }) => {
     const fake = fakeMail(cleanup)
-    const { user, password } = await makeUser()
-    const browser = new FormSession(client)
-    await browser.signIn(user.email, password)
+    const { user, browser } = await signedInAs(client)
 
     const account = await browser.get('/account')
     account.assertStatus(200)
@@ -117,9 +115,7 @@ test.group('auth / email verification', () => {
 
   test('asking for new links too often → 429 with Retry-After', async ({ client, assert, cleanup }) => {
     fakeMail(cleanup)
-    const { user, password } = await makeUser()
-    const browser = new FormSession(client)
-    await browser.signIn(user.email, password)
+    const { browser } = await signedInAs(client)
     for (let i = 0; i < 5; i++) assert.equal((await browser.submit('post', '/email-verifications')).status(), 302)
     const refused = await browser.submit('post', '/email-verifications')
     refused.assertStatus(429)
@@ -128,9 +124,7 @@ test.group('auth / email verification', () => {
 
   test('a verified user is told so and gets no mail', async ({ client, assert, cleanup }) => {
     const fake = fakeMail(cleanup)
-    const { user, password } = await makeUser({ verified: true })
-    const browser = new FormSession(client)
-    await browser.signIn(user.email, password)
+    const { browser } = await signedInAs(client, { verified: true })
     const account = await browser.get('/account')
     assert.include(account.text(), 'Verified')
     assert.equal((await browser.submit('post', '/email-verifications')).status(), 302)

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { test } from '@japa/runner'
+import type { ApiClient } from '@japa/api-client'
 import db from '@adonisjs/lucid/services/db'
 import { User } from '#auth'
 import { totpStep } from '#auth/services/totp'
@@ -21,7 +22,7 @@ async function auditActions(userId: string) {
   return rows.map((row) => row.action as string)
 }
 
-async function signedIn(client: any, user: User) {
+async function signedIn(client: ApiClient, user: User) {
   const web = new TwoFactorBrowser(client)
   const response = await web.login(user.email, undefined, { next: '/account' })
   if (response.header('location') !== '/account') throw new Error(`login did not complete: ${response.status()} ${response.header('location')}`)
@@ -29,7 +30,7 @@ async function signedIn(client: any, user: User) {
 }
 
 /** Password step done: the browser now holds a pending two-factor login. */
-async function atChallenge(client: any, user: User, extra: Record<string, unknown> = { next: '/account' }) {
+async function atChallenge(client: ApiClient, user: User, extra: Record<string, unknown> = { next: '/account' }) {
   const web = new TwoFactorBrowser(client)
   const response = await web.login(user.email, undefined, extra)
   if (response.header('location') !== '/login/two-factor') throw new Error(`expected the challenge, got ${response.header('location')}`)
@@ -210,15 +211,20 @@ test.group('auth / two-factor login', () => {
     assert.include(await auditActions(user.id), 'auth.2fa.challenge_failed')
   })
 
+  // Committed, so the two requests really race on PostgreSQL (the conditional UPDATE decides).
   test('two simultaneous submissions of one code: only one logs in', async ({ client, assert }) => {
     await awayFromStepEdge()
     const user = await createUser()
-    const { secret } = await enableTwoFactor(user)
-    const code = totpCode(secret)
-    const [a, b] = [await atChallenge(client, user), await atChallenge(client, user)]
-    const results = await Promise.all([a, b].map((web) => web.submit('POST', '/login/two-factor', { code })))
-    assert.sameMembers(results.map((response) => response.status()), [302, 422])
-  })
+    try {
+      const { secret } = await enableTwoFactor(user)
+      const code = totpCode(secret)
+      const [a, b] = [await atChallenge(client, user), await atChallenge(client, user)]
+      const results = await Promise.all([a, b].map((web) => web.submit('POST', '/login/two-factor', { code })))
+      assert.sameMembers(results.map((response) => response.status()), [302, 422])
+    } finally {
+      await user.delete()
+    }
+  }).tags(['@committed'])
 
   test('a recovery code works once and only once', async ({ client, assert }) => {
     const user = await createUser()

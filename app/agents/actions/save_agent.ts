@@ -1,0 +1,124 @@
+import db from '@adonisjs/lucid/services/db'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import { recordAudit } from '#platform'
+import { slugify } from '#tenants'
+import Agent from '#agents/models/agent'
+import AgentVersion from '#agents/models/agent_version'
+import { catalog } from '#agents/services/catalog'
+
+export type AgentConfig = {
+  instructions: string
+  model: string
+  fallback_models?: string[]
+  temperature?: number | null
+  max_tokens?: number
+  tools?: unknown[]
+  metadata?: Record<string, unknown>
+}
+
+/** A field-level validation failure (422 with `errors`). */
+export class AgentInputError extends Error {
+  constructor(
+    public field: string,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+async function assertKnownModels(config: Pick<AgentConfig, 'model' | 'fallback_models'>) {
+  const models = await catalog()
+  if (!models.has(config.model)) throw new AgentInputError('model', `Unknown model "${config.model}".`)
+  for (const [index, name] of (config.fallback_models ?? []).entries()) {
+    if (!models.has(name)) throw new AgentInputError(`fallback_models.${index}`, `Unknown model "${name}".`)
+  }
+}
+
+async function slugTaken(trx: TransactionClientContract, tenantId: string, slug: string, exceptId?: string) {
+  const query = trx.from('agents').where('tenant_id', tenantId).where('slug', slug).whereNull('deleted_at')
+  if (exceptId) query.whereNot('id', exceptId)
+  return Boolean(await query.first())
+}
+
+async function insertVersion(trx: TransactionClientContract, agent: Agent, version: number, config: AgentConfig, actorId: string | null) {
+  return AgentVersion.create(
+    {
+      tenantId: agent.tenantId,
+      agentId: agent.id,
+      version,
+      instructions: config.instructions,
+      model: config.model,
+      fallbackModels: config.fallback_models ?? [],
+      temperature: config.temperature ?? null,
+      maxTokens: config.max_tokens ?? 1024,
+      tools: config.tools ?? [],
+      metadata: config.metadata ?? {},
+      createdBy: actorId,
+    },
+    { client: trx }
+  )
+}
+
+/** Creates an agent and its version 1. */
+export async function createAgent(input: { tenantId: string; actorId: string | null; name: string; slug?: string; description?: string | null; visibility?: 'private' | 'public' } & AgentConfig) {
+  await assertKnownModels(input)
+  const slug = input.slug ?? slugify(input.name)
+  try {
+    return await db.transaction(async (trx) => {
+      if (await slugTaken(trx, input.tenantId, slug)) throw new AgentInputError('slug', 'This slug is already used by another agent.')
+      const agent = await Agent.create(
+        { tenantId: input.tenantId, slug, name: input.name, description: input.description ?? null, visibility: input.visibility ?? 'private', currentVersion: 1, createdBy: input.actorId },
+        { client: trx }
+      )
+      const version = await insertVersion(trx, agent, 1, input, input.actorId)
+      await recordAudit({ action: 'agents.agent.created', actorId: input.actorId, tenantId: input.tenantId, subjectType: 'agent', subjectId: agent.id, changes: { slug, model: input.model } }, trx)
+      return { agent, version }
+    })
+  } catch (error: any) {
+    if (error?.code === '23505') throw new AgentInputError('slug', 'This slug is already used by another agent.')
+    throw error
+  }
+}
+
+/**
+ * Updates an agent: descriptive fields change in place, and every save writes a new immutable
+ * version (from the given fields over the current version), which new runs then use.
+ */
+export async function updateAgent(agent: Agent, input: Partial<{ name: string; slug: string; description: string | null; visibility: 'private' | 'public' } & AgentConfig>, actorId: string | null) {
+  return db.transaction(async (trx) => {
+    const locked = await Agent.query({ client: trx }).where('id', agent.id).whereNull('deletedAt').forUpdate().firstOrFail()
+    const current = await AgentVersion.query({ client: trx }).where('agentId', locked.id).where('version', locked.currentVersion).firstOrFail()
+    const config: AgentConfig = {
+      instructions: input.instructions ?? current.instructions,
+      model: input.model ?? current.model,
+      fallback_models: input.fallback_models ?? current.fallbackModels,
+      temperature: input.temperature !== undefined ? input.temperature : current.temperature,
+      max_tokens: input.max_tokens ?? current.maxTokens,
+      tools: input.tools ?? current.tools,
+      metadata: input.metadata ?? current.metadata,
+    }
+    await assertKnownModels(config)
+    if (input.slug && input.slug !== locked.slug && (await slugTaken(trx, locked.tenantId, input.slug, locked.id))) {
+      throw new AgentInputError('slug', 'This slug is already used by another agent.')
+    }
+    locked.merge({
+      name: input.name ?? locked.name,
+      slug: input.slug ?? locked.slug,
+      description: input.description !== undefined ? input.description : locked.description,
+      visibility: input.visibility ?? locked.visibility,
+      currentVersion: locked.currentVersion + 1,
+    })
+    await locked.save()
+    const version = await insertVersion(trx, locked, locked.currentVersion, config, actorId)
+    await recordAudit({ action: 'agents.agent.updated', actorId, tenantId: locked.tenantId, subjectType: 'agent', subjectId: locked.id, changes: { version: locked.currentVersion } }, trx)
+    return { agent: locked, version }
+  })
+}
+
+/** Soft-deletes an agent (its runs stay for history and billing); the slug becomes free. */
+export async function deleteAgent(agent: Agent, actorId: string | null) {
+  await db.transaction(async (trx) => {
+    await trx.from('agents').where('id', agent.id).whereNull('deleted_at').update({ deleted_at: new Date() })
+    await recordAudit({ action: 'agents.agent.deleted', actorId, tenantId: agent.tenantId, subjectType: 'agent', subjectId: agent.id }, trx)
+  })
+}

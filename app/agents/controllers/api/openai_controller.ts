@@ -1,0 +1,158 @@
+import vine from '@vinejs/vine'
+import type { HttpContext } from '@adonisjs/core/http'
+import { errors as vineErrors } from '@vinejs/vine'
+import logger from '@adonisjs/core/services/logger'
+import { openAiError, openEventStream } from '#core'
+import { assertWritable, authorize, currentTenant } from '#tenants'
+import Agent from '#agents/models/agent'
+import { prepareRun } from '#agents/actions/start_run'
+import { executeRun } from '#agents/services/run_executor'
+import { onRunEvent } from '#agents/services/run_events'
+import { catalog } from '#agents/services/catalog'
+import { findAgent } from '#agents/services/lookup'
+import type Run from '#agents/models/run'
+import type { ChatMessage } from '#agents/providers/types'
+
+const completionValidator = vine.create(vine.object({
+  model: vine.string().trim().minLength(1).maxLength(200),
+  messages: vine
+    .array(
+      vine.object({
+        role: vine.enum(['system', 'user', 'assistant', 'developer'] as const),
+        content: vine.unionOfTypes([vine.string().maxLength(200_000), vine.array(vine.object({ type: vine.string(), text: vine.string().optional() }).allowUnknownProperties())]),
+      }).allowUnknownProperties()
+    )
+    .minLength(1)
+    .maxLength(500),
+  stream: vine.boolean().optional(),
+  max_tokens: vine.number().withoutDecimals().min(1).max(32_000).optional().nullable(),
+  max_completion_tokens: vine.number().withoutDecimals().min(1).max(32_000).optional().nullable(),
+  temperature: vine.number().min(0).max(2).optional().nullable(),
+}).allowUnknownProperties())
+
+type OpenAiError = { status: number; message: string; type: string; code: string | null }
+
+function textOf(content: string | { type: string; text?: string }[]) {
+  return typeof content === 'string' ? content : content.map((part) => part.text ?? '').join('')
+}
+
+/**
+ * OpenAI-compatible chat completions and model list. `model: "agent:<slug>"` runs that agent
+ * (billed and recorded like any run); a catalog model id calls the model directly. Errors use
+ * OpenAI's shape, and non-retryable ones say so in `x-should-retry`.
+ */
+export default class OpenAiController {
+  async completions(ctx: HttpContext) {
+    try {
+      return await this.#complete(ctx)
+    } catch (error: any) {
+      return this.#error(ctx, this.#classify(error))
+    }
+  }
+
+  async models(ctx: HttpContext) {
+    const { tenant } = currentTenant(ctx)
+    authorize(ctx, 'agents.read')
+    const created = Math.floor(Date.now() / 1000)
+    const agents = await Agent.query().where('tenantId', tenant.id).whereNull('deletedAt').orderBy('slug').select('slug', 'createdAt')
+    return {
+      object: 'list',
+      data: [
+        ...[...(await catalog()).values()].map((m) => ({ id: m.name, object: 'model', created, owned_by: m.providerSlug })),
+        ...agents.map((a) => ({ id: `agent:${a.slug}`, object: 'model', created: Math.floor(a.createdAt.toSeconds()), owned_by: tenant.slug })),
+      ],
+    }
+  }
+
+  async #complete(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'runs.write')
+    assertWritable(ctx)
+    const body = await ctx.request.validateUsing(completionValidator)
+    const messages: ChatMessage[] = body.messages.map((m: { role: string; content: unknown }) => ({ role: (m.role === 'developer' ? 'system' : m.role) as ChatMessage['role'], content: textOf(m.content as any) }))
+    const lastUser = messages.findLastIndex((m) => m.role === 'user')
+    if (lastUser === -1) throw { status: 400, message: 'messages must contain a user message.', type: 'invalid_request_error', code: 'invalid_messages' }
+    const agentSlug = body.model.startsWith('agent:') ? body.model.slice(6) : null
+    const agent = agentSlug ? await findAgent(tenant.id, agentSlug) : null
+    if (agentSlug && !agent) throw { status: 404, message: `The model "${body.model}" does not exist.`, type: 'invalid_request_error', code: 'model_not_found' }
+    if (!agentSlug && !(await catalog()).has(body.model)) throw { status: 404, message: `The model "${body.model}" does not exist.`, type: 'invalid_request_error', code: 'model_not_found' }
+
+    const plan = await prepareRun({
+      tenantId: tenant.id,
+      agent,
+      directModel: agent ? undefined : { model: body.model, maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined, temperature: body.temperature },
+      memberId: membership.userId,
+      text: messages[lastUser].content,
+      history: messages.filter((_, index) => index !== lastUser),
+      source: 'openai',
+    })
+    const id = `chatcmpl-${plan.run.id.replaceAll('-', '')}`
+    const created = Math.floor(Date.now() / 1000)
+
+    if (!body.stream) {
+      const run = await executeRun(plan)
+      if (run.status !== 'succeeded') return this.#error(ctx, this.#runError(run))
+      return {
+        id,
+        object: 'chat.completion',
+        created,
+        model: body.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: run.output }, finish_reason: 'stop', logprobs: null }],
+        usage: this.#usage(run),
+      }
+    }
+
+    const stream = openEventStream(ctx)
+    const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) => ({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model: body.model,
+      choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+      ...extra,
+    })
+    const write = (data: unknown) => stream.raw(`data: ${JSON.stringify(data)}\n\n`)
+    write(chunk({ role: 'assistant', content: '' }, null))
+    const unsubscribe = onRunEvent(plan.run.id, (event) => {
+      if (event.event === 'delta') write(chunk({ content: (event.data as { text: string }).text }, null))
+    })
+    void executeRun(plan).then((run) => {
+      unsubscribe()
+      if (run.status === 'succeeded' || run.status === 'cancelled') {
+        write(chunk({}, 'stop', { usage: this.#usage(run) }))
+      } else {
+        const error = this.#runError(run)
+        write({ error: { message: error.message, type: error.type, code: error.code } })
+      }
+      stream.raw('data: [DONE]\n\n')
+      stream.close()
+    })
+  }
+
+  #usage(run: Run) {
+    return { prompt_tokens: run.inputTokens, completion_tokens: run.outputTokens, total_tokens: run.inputTokens + run.outputTokens }
+  }
+
+  #runError(run: Run): OpenAiError {
+    return { status: 502, message: run.error?.detail ?? 'The model call failed.', type: 'api_error', code: 'upstream_error' }
+  }
+
+  #classify(error: any): OpenAiError {
+    if (error instanceof vineErrors.E_VALIDATION_ERROR) {
+      const first = (error.messages as { field: string; message: string }[])[0]
+      return { status: 400, message: `${first.field}: ${first.message}`, type: 'invalid_request_error', code: 'invalid_request' }
+    }
+    if (error?.type && error?.status) return error as OpenAiError
+    const status = typeof error?.status === 'number' ? error.status : 500
+    if (status >= 500) logger.error({ err: error }, 'chat completion failed')
+    const message = status >= 500 ? 'The server had an error while processing your request.' : (error?.message ?? 'Request failed.')
+    return { status, message, type: openAiError(status, message).error.type, code: error?.code ?? null }
+  }
+
+  #error(ctx: HttpContext, error: OpenAiError) {
+    ctx.response.header('x-should-retry', error.status === 429 || error.status >= 500 ? 'true' : 'false')
+    const body = openAiError(error.status, error.message, error.code)
+    body.error.type = error.type
+    return ctx.response.status(error.status).json(body)
+  }
+}

@@ -1,0 +1,135 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { isUuid, keysetPage, NotFoundException, openEventStream, pageParams, PaginationException, problem, wantsEventStream } from '#core'
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from '#platform'
+import { assertWritable, authorize, currentTenant } from '#tenants'
+import Run from '#agents/models/run'
+import { startRunValidator } from '#agents/validators/agents'
+import { prepareRun } from '#agents/actions/start_run'
+import { executeRun } from '#agents/services/run_executor'
+import { followRun, requestCancellation, runInBackground } from '#agents/services/runs'
+import { findAgent } from '#agents/services/lookup'
+import { serializeRun } from '#agents/dtos/run'
+import { rethrowAsValidation } from '#agents/controllers/api/agents_controller'
+
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled']
+
+/** /api/v1 runs: start (JSON, SSE or async), history, one run, its events, cancellation. */
+export default class RunsController {
+  async store(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'runs.write')
+    assertWritable(ctx)
+    const agent = await findAgent(tenant.id, ctx.params.idOrSlug)
+    if (!agent) throw new NotFoundException()
+    const input = await ctx.request.validateUsing(startRunValidator)
+    const streaming = wantsEventStream(ctx)
+
+    const key = ctx.request.header('idempotency-key')
+    const scope = key ? { tenantId: tenant.id, route: `runs:${agent.id}`, key: key.slice(0, 255) } : null
+    if (scope) {
+      const claim = await claimIdempotencyKey(scope, requestHash({ ...input, stream: streaming }))
+      if (claim.state === 'conflict') return this.#problem(ctx, 409, claim.detail)
+      if (claim.state === 'replay') return ctx.response.status(claim.status).json(claim.body)
+    }
+
+    let plan
+    try {
+      plan = await prepareRun({
+        tenantId: tenant.id,
+        agent,
+        memberId: membership.userId,
+        text: input.input,
+        threadId: input.thread_id,
+        metadata: input.metadata,
+        source: 'api',
+        queued: input.async === true,
+      }).catch(rethrowAsValidation)
+    } catch (error: any) {
+      // A refusal (402, 422…) is a final answer and is replayed; anything else frees the key.
+      if (scope && error?.status && error.status < 500) {
+        await completeIdempotencyKey(scope, error.status, problem(error.status, error.message, { request_id: ctx.request.id() }))
+      } else if (scope) await releaseIdempotencyKey(scope)
+      throw error
+    }
+
+    if (input.async) {
+      runInBackground(plan)
+      const body = await serializeRun(plan.run, { steps: false })
+      if (scope) await completeIdempotencyKey(scope, 202, body)
+      ctx.response.header('Location', `/api/v1/runs/${plan.run.id}`)
+      return ctx.response.status(202).json(body)
+    }
+
+    if (streaming) {
+      const stream = openEventStream(ctx, 200)
+      const execution = executeRun(plan)
+      void followRun(tenant.id, plan.run.id, 0, stream)
+      void execution.then(async (run) => {
+        if (scope) await completeIdempotencyKey(scope, 201, await serializeRun(run))
+      })
+      return
+    }
+
+    const run = await executeRun(plan)
+    const body = await serializeRun(run)
+    if (scope) await completeIdempotencyKey(scope, 201, body)
+    ctx.response.header('Location', `/api/v1/runs/${run.id}`)
+    return ctx.response.created(body)
+  }
+
+  async index(ctx: HttpContext) {
+    const { tenant } = currentTenant(ctx)
+    authorize(ctx, 'runs.read')
+    const query = Run.query().where('runs.tenant_id', tenant.id)
+    const { agent, status, from, to } = ctx.request.qs()
+    if (agent !== undefined) {
+      const found = await findAgent(tenant.id, String(agent))
+      query.where('runs.agent_id', found?.id ?? '00000000-0000-0000-0000-000000000000')
+    }
+    if (status !== undefined) {
+      if (!STATUSES.includes(String(status))) throw new PaginationException('status', `status must be one of ${STATUSES.join(', ')}.`)
+      query.where('runs.status', String(status))
+    }
+    for (const [field, value, op] of [['from', from, '>='], ['to', to, '<']] as const) {
+      if (value === undefined) continue
+      if (Number.isNaN(Date.parse(String(value)))) throw new PaginationException(field, `${field} must be an ISO 8601 date or date-time.`)
+      query.where('runs.created_at', op, new Date(String(value)))
+    }
+    const page = await keysetPage<Run>(query, 'runs', pageParams(ctx))
+    return { data: await Promise.all(page.rows.map((run) => serializeRun(run, { steps: false }))), next_cursor: page.next_cursor }
+  }
+
+  async show(ctx: HttpContext) {
+    const run = await this.#find(ctx)
+    return serializeRun(run)
+  }
+
+  async events(ctx: HttpContext) {
+    const run = await this.#find(ctx)
+    const lastEventId = Number(ctx.request.header('last-event-id') ?? ctx.request.input('last_event_id') ?? 0)
+    const stream = openEventStream(ctx)
+    void followRun(run.tenantId, run.id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, stream)
+  }
+
+  async cancellation(ctx: HttpContext) {
+    const run = await this.#find(ctx, 'runs.write')
+    assertWritable(ctx)
+    await requestCancellation(run)
+    return ctx.response.status(202).json({ id: run.id, status: run.terminal ? run.status : 'cancelling' })
+  }
+
+  async #find(ctx: HttpContext, permission: 'runs.read' | 'runs.write' = 'runs.read') {
+    const { tenant } = currentTenant(ctx)
+    authorize(ctx, permission)
+    const run = isUuid(ctx.params.id) ? await Run.query().where('tenantId', tenant.id).where('id', ctx.params.id).first() : null
+    if (!run) throw new NotFoundException()
+    return run
+  }
+
+  #problem(ctx: HttpContext, status: number, detail: string) {
+    return ctx.response
+      .status(status)
+      .header('content-type', 'application/problem+json')
+      .send(JSON.stringify(problem(status, detail, { request_id: ctx.request.id() })))
+  }
+}

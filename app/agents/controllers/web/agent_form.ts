@@ -1,0 +1,163 @@
+import vine, { errors as vineErrors } from '@vinejs/vine'
+import type Agent from '#agents/models/agent'
+import type AgentVersion from '#agents/models/agent_version'
+import { AgentInputError, type AgentConfig } from '#agents/actions/save_agent'
+import { catalog } from '#agents/services/catalog'
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
+
+/** What the agent form shows: the raw text the user typed (or the saved configuration). */
+export type AgentFormValues = {
+  name: string
+  slug: string
+  description: string
+  instructions: string
+  model: string
+  fallback_models: string[]
+  temperature: string
+  max_tokens: string
+  metadata: string
+}
+
+/** Field → messages, as components/field accepts them. */
+export type FieldErrors = Record<string, string[]>
+
+/** The validated form, ready for createAgent/updateAgent. */
+export type AgentFormInput = {
+  name: string
+  slug?: string
+  description: string | null
+  fallback_models: string[]
+  temperature: number | null
+  max_tokens?: number
+} & Pick<AgentConfig, 'instructions' | 'model' | 'metadata'>
+
+const formValidator = vine.create({
+  name: vine.string().trim().minLength(1).maxLength(120),
+  slug: vine.string().trim().toLowerCase().regex(SLUG).optional(),
+  description: vine.string().trim().maxLength(2000).optional(),
+  instructions: vine.string().trim().minLength(1).maxLength(100_000),
+  model: vine.string().trim().minLength(1).maxLength(200),
+  fallback_models: vine.array(vine.string().trim().minLength(1).maxLength(200)).maxLength(5).optional(),
+  temperature: vine.number().min(0).max(2).optional(),
+  max_tokens: vine.number().withoutDecimals().min(1).max(32_000).optional(),
+  metadata: vine.string().maxLength(20_000).optional(),
+})
+
+const MESSAGES: Record<string, string> = {
+  slug: 'Use 1–40 lower-case letters, digits and dashes, not starting or ending with a dash.',
+  temperature: 'Enter a number from 0 to 2, or leave it empty for the model default.',
+  max_tokens: 'Enter a whole number from 1 to 32000.',
+  fallback_models: 'Choose at most 5 fallback models from the list.',
+}
+
+function text(value: unknown) {
+  if (value === null || value === undefined) return ''
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : ''
+}
+
+/** The raw request body as form values (anything unexpected becomes empty, never a crash). */
+export function formValues(body: Record<string, unknown>): AgentFormValues {
+  const fallbacks = body.fallback_models
+  return {
+    name: text(body.name),
+    slug: text(body.slug),
+    description: text(body.description),
+    instructions: text(body.instructions),
+    model: text(body.model),
+    fallback_models: (Array.isArray(fallbacks) ? fallbacks : fallbacks ? [fallbacks] : []).map(text).filter(Boolean),
+    temperature: text(body.temperature),
+    max_tokens: text(body.max_tokens),
+    metadata: text(body.metadata),
+  }
+}
+
+/** Form values for an existing agent: its fields and its current version's configuration. */
+export function valuesOf(agent: Agent, version: AgentVersion): AgentFormValues {
+  return {
+    name: agent.name,
+    slug: agent.slug,
+    description: agent.description ?? '',
+    instructions: version.instructions,
+    model: version.model,
+    fallback_models: version.fallbackModels,
+    temperature: version.temperature === null ? '' : String(version.temperature),
+    max_tokens: String(version.maxTokens),
+    metadata: Object.keys(version.metadata ?? {}).length ? JSON.stringify(version.metadata, null, 2) : '',
+  }
+}
+
+/** Values for a new agent. */
+export function blankValues(): AgentFormValues {
+  return { name: '', slug: '', description: '', instructions: '', model: 'simulator/echo', fallback_models: [], temperature: '', max_tokens: '1024', metadata: '' }
+}
+
+/** Thrown with every field error at once; controllers re-render the form with them. */
+export class AgentFormError extends Error {
+  constructor(public errors: FieldErrors) {
+    super('Some fields are invalid.')
+  }
+}
+
+/** Validates the form; throws AgentFormError listing every invalid field at once. */
+export async function validateAgentForm(values: AgentFormValues): Promise<AgentFormInput> {
+  const optional = (value: string) => (value.trim() === '' ? undefined : value)
+  const fieldErrors: FieldErrors = {}
+  const metadata = parseMetadata(values.metadata)
+  if (typeof metadata === 'string') fieldErrors.metadata = [metadata]
+  let input
+  try {
+    input = await formValidator.validate({
+      name: values.name,
+      slug: optional(values.slug),
+      description: optional(values.description),
+      instructions: values.instructions,
+      model: values.model,
+      fallback_models: values.fallback_models,
+      temperature: optional(values.temperature),
+      max_tokens: optional(values.max_tokens),
+      metadata: optional(values.metadata),
+    })
+  } catch (error) {
+    if (!(error instanceof vineErrors.E_VALIDATION_ERROR)) throw error
+    for (const entry of error.messages as { field: string; message: string }[]) {
+      const field = entry.field.split('.')[0]
+      fieldErrors[field] ??= [MESSAGES[field] ?? entry.message]
+    }
+  }
+  if (!input || typeof metadata === 'string') throw new AgentFormError(fieldErrors)
+  return {
+    name: input.name,
+    slug: input.slug,
+    description: input.description ?? null,
+    instructions: input.instructions,
+    model: input.model,
+    fallback_models: input.fallback_models ?? [],
+    temperature: input.temperature ?? null,
+    max_tokens: input.max_tokens,
+    metadata,
+  }
+}
+
+/** The metadata JSON object (empty text → {}), or the message saying what is wrong with it. */
+function parseMetadata(text: string): Record<string, unknown> | string {
+  if (text.trim() === '') return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return 'Enter a JSON object, e.g. {"simulate": {"latency_ms": 2000}}.'
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : 'Metadata must be a JSON object.'
+}
+
+/** Maps the save actions' field errors (taken slug, unknown model) onto form fields. */
+export function asFormError(error: unknown): never {
+  if (error instanceof AgentInputError) throw new AgentFormError({ [error.field.split('.')[0]]: [error.message] })
+  throw error
+}
+
+/** The catalog as select options. */
+export async function modelOptions() {
+  return [...(await catalog()).values()].map((model) => ({ value: model.name, label: `${model.name} (${model.providerSlug})` })).sort((a, b) => a.value.localeCompare(b.value))
+}

@@ -1,0 +1,155 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { isHtmx, keysetPage } from '#core'
+import { assertWritable, authorize, currentTenant } from '#tenants'
+import Agent from '#agents/models/agent'
+import AgentVersion from '#agents/models/agent_version'
+import Run from '#agents/models/run'
+import { createAgent, deleteAgent, updateAgent } from '#agents/actions/save_agent'
+import {
+  AgentFormError,
+  asFormError,
+  blankValues,
+  formValues,
+  modelOptions,
+  validateAgentForm,
+  valuesOf,
+  type AgentFormValues,
+  type FieldErrors,
+} from '#agents/controllers/web/agent_form'
+import { can, flashFormState, htmlPageParams, localTime, pageUrl, redirectTo, routeAgent } from '#agents/controllers/web/helpers'
+
+const FLASH_KEY = 'agentForm'
+
+type FormState = { values: AgentFormValues; errors: FieldErrors | null }
+
+/** /t/:tenant/agents: list, create, show, edit, delete (every save is a new version). */
+export default class AgentsController {
+  async index(ctx: HttpContext) {
+    const { tenant } = currentTenant(ctx)
+    authorize(ctx, 'agents.read')
+    const query = Agent.query().where('agents.tenant_id', tenant.id).whereNull('agents.deleted_at')
+    const params = htmlPageParams(ctx)
+    const page = await keysetPage<Agent>(query, 'agents', params)
+    const versions = page.rows.length
+      ? await AgentVersion.query()
+          .where('tenantId', tenant.id)
+          .whereIn('agentId', page.rows.map((agent) => agent.id))
+      : []
+    const modelOf = new Map(versions.map((v) => [`${v.agentId}:${v.version}`, v.model]))
+    const rows = page.rows.map((agent) => ({
+      agent,
+      model: modelOf.get(`${agent.id}:${agent.currentVersion}`) ?? '',
+      updated: localTime(ctx, agent.updatedAt),
+    }))
+    return ctx.view.render('agents::pages/index', {
+      rows,
+      nextUrl: page.next_cursor ? pageUrl(ctx, page.next_cursor) : null,
+      firstUrl: params.cursor ? pageUrl(ctx, null) : null,
+      canWrite: can(ctx, 'agents.write'),
+    })
+  }
+
+  async create(ctx: HttpContext) {
+    authorize(ctx, 'agents.write')
+    const flashed = ctx.session.flashMessages.get(FLASH_KEY) as FormState | undefined
+    return this.#renderForm(ctx, null, flashed ?? { values: blankValues(), errors: null })
+  }
+
+  async store(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'agents.write')
+    assertWritable(ctx)
+    const values = formValues(ctx.request.all())
+    try {
+      const input = await validateAgentForm(values)
+      const { agent } = await createAgent({ ...input, tenantId: tenant.id, actorId: membership.userId }).catch(asFormError)
+      ctx.session.flash('success', `Agent "${agent.name}" created.`)
+      return redirectTo(ctx, `/t/${tenant.slug}/agents/${agent.slug}`)
+    } catch (error) {
+      if (!(error instanceof AgentFormError)) throw error
+      return this.#invalid(ctx, null, { values, errors: error.errors }, `/t/${tenant.slug}/agents/new`)
+    }
+  }
+
+  async show(ctx: HttpContext) {
+    const { tenant } = currentTenant(ctx)
+    authorize(ctx, 'agents.read')
+    const agent = await routeAgent(ctx)
+    const version = await AgentVersion.query().where('tenantId', tenant.id).where('agentId', agent.id).where('version', agent.currentVersion).firstOrFail()
+    const runs = await Run.query().where('tenantId', tenant.id).where('agentId', agent.id).orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(5)
+    return ctx.view.render('agents::pages/show', {
+      agent,
+      version,
+      updated: localTime(ctx, agent.updatedAt),
+      runs: runs.map((run) => ({ run, created: localTime(ctx, run.createdAt) })),
+      canWrite: can(ctx, 'agents.write'),
+    })
+  }
+
+  async edit(ctx: HttpContext) {
+    const { tenant } = currentTenant(ctx)
+    authorize(ctx, 'agents.write')
+    const agent = await routeAgent(ctx)
+    const version = await AgentVersion.query().where('tenantId', tenant.id).where('agentId', agent.id).where('version', agent.currentVersion).firstOrFail()
+    const flashed = ctx.session.flashMessages.get(FLASH_KEY) as FormState | undefined
+    return this.#renderForm(ctx, agent, flashed ?? { values: valuesOf(agent, version), errors: null })
+  }
+
+  async update(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'agents.write')
+    assertWritable(ctx)
+    const agent = await routeAgent(ctx)
+    const values = formValues(ctx.request.all())
+    try {
+      const input = await validateAgentForm(values)
+      const saved = await updateAgent(agent, { ...input, slug: input.slug ?? agent.slug }, membership.userId).catch(asFormError)
+      ctx.session.flash('success', `Saved as version ${saved.version.version}.`)
+      return redirectTo(ctx, `/t/${tenant.slug}/agents/${saved.agent.slug}`)
+    } catch (error) {
+      if (!(error instanceof AgentFormError)) throw error
+      return this.#invalid(ctx, agent, { values, errors: error.errors }, `/t/${tenant.slug}/agents/${agent.slug}/edit`)
+    }
+  }
+
+  async destroy(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'agents.write')
+    assertWritable(ctx)
+    const agent = await routeAgent(ctx)
+    await deleteAgent(agent, membership.userId)
+    ctx.session.flash('success', `Agent "${agent.name}" deleted. Its runs stay in the history.`)
+    return redirectTo(ctx, `/t/${tenant.slug}/agents`)
+  }
+
+  /**
+   * A rejected form: htmx gets the form fragment alone (422, swapped in place); a browser without
+   * JavaScript is sent back to the form with its state flashed, or gets the page re-rendered
+   * (422) when that state is too large for the session cookie.
+   */
+  async #invalid(ctx: HttpContext, agent: Agent | null, state: FormState, formUrl: string) {
+    if (isHtmx(ctx)) {
+      return ctx.response.status(422).send(await ctx.view.render('agents::components/agent_form', await this.#formProps(ctx, agent, state)))
+    }
+    if (flashFormState(ctx, FLASH_KEY, state)) return ctx.response.redirect(formUrl)
+    ctx.response.status(422)
+    return this.#renderForm(ctx, agent, state)
+  }
+
+  async #renderForm(ctx: HttpContext, agent: Agent | null, state: FormState) {
+    return ctx.view.render(agent ? 'agents::pages/edit' : 'agents::pages/new', { agent, ...(await this.#formProps(ctx, agent, state)) })
+  }
+
+  async #formProps(ctx: HttpContext, agent: Agent | null, state: FormState) {
+    const { tenant } = currentTenant(ctx)
+    const base = `/t/${tenant.slug}/agents`
+    return {
+      action: agent ? `${base}/${agent.slug}?_method=PUT` : base,
+      submitLabel: agent ? 'Save as new version' : 'Create agent',
+      cancelUrl: agent ? `${base}/${agent.slug}` : base,
+      models: await modelOptions(),
+      values: state.values,
+      errors: state.errors,
+    }
+  }
+}

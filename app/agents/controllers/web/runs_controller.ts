@@ -1,0 +1,199 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { DateTime } from 'luxon'
+import { formatCredits, isHtmx, isUuid, keysetPage, NotFoundException, openEventStream } from '#core'
+import { InsufficientCreditsException } from '#credits'
+import { assertWritable, authorize, currentTenant } from '#tenants'
+import Agent from '#agents/models/agent'
+import Run, { type RunStatus } from '#agents/models/run'
+import Thread from '#agents/models/thread'
+import { AgentInputError } from '#agents/actions/save_agent'
+import { prepareRun } from '#agents/actions/start_run'
+import { executeRun } from '#agents/services/run_executor'
+import { followRun, requestCancellation } from '#agents/services/runs'
+import { findAgent } from '#agents/services/lookup'
+import { serializeRun } from '#agents/dtos/run'
+import type { FieldErrors } from '#agents/controllers/web/agent_form'
+import { flashFormState, htmlPageParams, localTime, pageUrl, routeAgent } from '#agents/controllers/web/helpers'
+import { htmlRunStream, sendFinished } from '#agents/controllers/web/run_stream'
+import { CHAT_FLASH_KEY, chatFormProps, recentThreads } from '#agents/controllers/web/chat_form'
+
+const STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled']
+const NO_AGENT = '00000000-0000-0000-0000-000000000000'
+const MAX_INPUT = 200_000
+
+/**
+ * Runs in the browser: start one from the chat page (streamed over SSE with htmx, synchronous
+ * without JavaScript), the history with filters, one run's details, its live events, stopping it.
+ */
+export default class RunsController {
+  async store(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'runs.write')
+    assertWritable(ctx)
+    const agent = await routeAgent(ctx)
+    const rawInput = ctx.request.input('input')
+    const input = typeof rawInput === 'string' ? rawInput : ''
+    const threadId = ctx.request.input('thread_id')
+    let thread: Thread | null = null
+    if (threadId) {
+      thread = isUuid(threadId) ? await Thread.query().where('tenantId', tenant.id).where('agentId', agent.id).where('id', threadId).first() : null
+      if (!thread) throw new NotFoundException('This conversation does not exist (any more).')
+    }
+    const chatUrl = (id?: string) => `/t/${tenant.slug}/agents/${agent.slug}/chat${id ? `?thread=${id}` : ''}`
+
+    if (input.trim() === '' || input.length > MAX_INPUT) {
+      const errors = { input: [input.trim() === '' ? 'Write a message first.' : `Messages are limited to ${MAX_INPUT} characters.`] }
+      return this.#rejected(ctx, agent, errors, { input, threadId: thread?.id ?? null }, chatUrl(thread?.id))
+    }
+
+    const created = !thread
+    const conversation = thread ?? (await Thread.create({ tenantId: tenant.id, agentId: agent.id, title: input.trim().slice(0, 80), createdBy: membership.userId }))
+    let plan
+    try {
+      plan = await prepareRun({ tenantId: tenant.id, agent, memberId: membership.userId, text: input, threadId: conversation.id, source: 'web' })
+    } catch (error) {
+      if (created) await conversation.delete()
+      if (error instanceof InsufficientCreditsException) {
+        const available = error.available < 0n ? 0n : error.available
+        const message = `Not enough credits to run ${agent.name}: this message may cost up to ${formatCredits(error.needed)} credits and the workspace has ${formatCredits(available)} available. An owner or admin can add credits.`
+        return this.#alert(ctx, 402, message, { input, threadId: thread?.id ?? null }, chatUrl(thread?.id))
+      }
+      if (error instanceof AgentInputError) {
+        return this.#alert(ctx, 422, `This agent cannot run: ${error.message} Edit the agent to fix it.`, { input, threadId: thread?.id ?? null }, chatUrl(thread?.id))
+      }
+      throw error
+    }
+
+    if (!isHtmx(ctx)) {
+      // Without JavaScript there is nothing to stream into: run to the end, then show the thread.
+      await executeRun(plan)
+      return ctx.response.redirect(chatUrl(conversation.id))
+    }
+    executeRun(plan).catch((error) => ctx.logger.error({ err: error, run_id: plan.run.id }, 'web run crashed'))
+    if (created) ctx.response.header('HX-Push-Url', chatUrl(conversation.id))
+    return ctx.view.render('agents::components/chat_reply', {
+      run: plan.run,
+      live: true,
+      form: chatFormProps(ctx, agent, conversation.id, { values: { input: '' }, errors: null }),
+      threads: created ? await recentThreads(tenant.id, agent.id) : null,
+      agent,
+      currentThreadId: conversation.id,
+    })
+  }
+
+  async index(ctx: HttpContext) {
+    const { tenant } = currentTenant(ctx)
+    authorize(ctx, 'runs.read')
+    const qs = ctx.request.qs()
+    const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '')
+    const filters = { agent: text(qs.agent), status: text(qs.status), from: text(qs.from), to: text(qs.to) }
+    const errors: FieldErrors = {}
+    const query = Run.query().where('runs.tenant_id', tenant.id)
+    if (filters.agent) {
+      const found = await findAgent(tenant.id, filters.agent)
+      query.where('runs.agent_id', found?.id ?? NO_AGENT)
+    }
+    if (filters.status) {
+      if (STATUSES.includes(filters.status as RunStatus)) query.where('runs.status', filters.status)
+      else errors.status = ['Choose a status from the list.']
+    }
+    for (const field of ['from', 'to'] as const) {
+      if (!filters[field]) continue
+      const day = /^\d{4}-\d{2}-\d{2}$/.test(filters[field]) ? DateTime.fromISO(filters[field], { zone: tenant.timeZone }) : null
+      if (!day?.isValid) {
+        errors[field] = ['Enter a date as YYYY-MM-DD.']
+        continue
+      }
+      // Whole days in the workspace's time zone; `to` is inclusive.
+      if (field === 'from') query.where('runs.created_at', '>=', day.startOf('day').toJSDate())
+      else query.where('runs.created_at', '<', day.startOf('day').plus({ days: 1 }).toJSDate())
+    }
+    const params = htmlPageParams(ctx)
+    const page = await keysetPage<Run>(query, 'runs', params)
+    const agentIds = [...new Set(page.rows.map((run) => run.agentId).filter(Boolean))] as string[]
+    const named = agentIds.length ? await Agent.query().where('tenantId', tenant.id).whereIn('id', agentIds) : []
+    const byId = new Map(named.map((agent) => [agent.id, agent]))
+    const agents = await Agent.query().where('tenantId', tenant.id).whereNull('deletedAt').orderBy('name').limit(500)
+    return ctx.view.render('agents::pages/runs', {
+      filters,
+      errors,
+      statuses: STATUSES,
+      agents,
+      rows: page.rows.map((run) => ({ run, agent: run.agentId ? (byId.get(run.agentId) ?? null) : null, created: localTime(ctx, run.createdAt, 'yyyy-LL-dd HH:mm:ss') })),
+      nextUrl: page.next_cursor ? pageUrl(ctx, page.next_cursor) : null,
+      firstUrl: params.cursor ? pageUrl(ctx, null) : null,
+      filtered: Object.values(filters).some(Boolean),
+    })
+  }
+
+  async show(ctx: HttpContext) {
+    const { tenant } = currentTenant(ctx)
+    const run = await this.#find(ctx, 'runs.read')
+    const agent = run.agentId ? await Agent.query().where('tenantId', tenant.id).where('id', run.agentId).first() : null
+    const dto = await serializeRun(run)
+    return ctx.view.render('agents::pages/run', {
+      run,
+      agent,
+      steps: dto.steps ?? [],
+      created: localTime(ctx, run.createdAt, 'yyyy-LL-dd HH:mm:ss'),
+      finished: localTime(ctx, run.finishedAt, 'yyyy-LL-dd HH:mm:ss'),
+    })
+  }
+
+  /** The run's events as HTML for htmx's SSE extension (see run_stream.ts). */
+  async events(ctx: HttpContext) {
+    const run = await this.#find(ctx, 'runs.read')
+    const finished = async () => {
+      const fresh = await Run.query().where('tenantId', run.tenantId).where('id', run.id).firstOrFail()
+      return ctx.view.render('agents::components/run_bubble', { run: fresh, live: false, oob: true })
+    }
+    const stream = openEventStream(ctx)
+    // A run that already ended (or a client resuming after it did) gets the finished bubble at once.
+    if (run.terminal) return sendFinished(stream, finished)
+    const lastEventId = Number(ctx.request.header('last-event-id') ?? 0)
+    void followRun(run.tenantId, run.id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, htmlRunStream(stream, finished))
+  }
+
+  async cancellation(ctx: HttpContext) {
+    const run = await this.#find(ctx, 'runs.write')
+    assertWritable(ctx)
+    const stopping = await requestCancellation(run)
+    if (isHtmx(ctx)) {
+      return ctx.response.status(202).send(`<span class="muted small">${stopping ? 'Stopping…' : 'This run already ended.'}</span>`)
+    }
+    ctx.session.flash('info', stopping ? 'Stopping the run: it ends within two seconds.' : 'This run already ended.')
+    return ctx.response.redirect().back()
+  }
+
+  /**
+   * A refused message: htmx gets the message in the page's alert region (never a blank swap);
+   * a browser without JavaScript goes back to the chat with the message and its text kept.
+   */
+  async #alert(ctx: HttpContext, status: number, message: string, values: { input: string; threadId: string | null }, chatUrl: string) {
+    if (isHtmx(ctx)) {
+      ctx.response.header('HX-Retarget', '#alerts').header('HX-Reswap', 'innerHTML')
+      return ctx.response.status(status).send(await ctx.view.render('components/alert', { kind: status === 402 ? 'warning' : 'error', message, role: 'alert' }))
+    }
+    ctx.session.flash('error', message)
+    flashFormState(ctx, CHAT_FLASH_KEY, { values: { input: values.input }, errors: null })
+    return ctx.response.redirect(chatUrl)
+  }
+
+  /** An invalid message: the chat form again with the error (htmx swaps it in place). */
+  async #rejected(ctx: HttpContext, agent: Agent, errors: FieldErrors, values: { input: string; threadId: string | null }, chatUrl: string) {
+    if (isHtmx(ctx)) {
+      ctx.response.header('HX-Retarget', '#chat-form').header('HX-Reswap', 'outerHTML')
+      return ctx.response.status(422).send(await ctx.view.render('agents::components/chat_form', chatFormProps(ctx, agent, values.threadId, { values: { input: values.input }, errors })))
+    }
+    flashFormState(ctx, CHAT_FLASH_KEY, { values: { input: values.input.slice(0, 500) }, errors })
+    return ctx.response.redirect(chatUrl)
+  }
+
+  async #find(ctx: HttpContext, permission: 'runs.read' | 'runs.write') {
+    const { tenant } = currentTenant(ctx)
+    authorize(ctx, permission)
+    const run = isUuid(ctx.params.id) ? await Run.query().where('tenantId', tenant.id).where('id', ctx.params.id).first() : null
+    if (!run) throw new NotFoundException()
+    return run
+  }
+}

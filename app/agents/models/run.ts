@@ -1,0 +1,89 @@
+import { DateTime } from 'luxon'
+import { BaseModel, column } from '@adonisjs/lucid/orm'
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+export const TERMINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled']
+
+/** One execution of an agent version; money lives in credits (hold + charge). */
+export default class Run extends BaseModel {
+  static table = 'runs'
+
+  @column({ isPrimary: true })
+  declare id: string
+
+  @column()
+  declare tenantId: string
+
+  @column()
+  declare agentId: string | null
+
+  @column()
+  declare agentVersionId: string | null
+
+  @column()
+  declare version: number | null
+
+  @column()
+  declare threadId: string | null
+
+  @column()
+  declare memberId: string | null
+
+  @column()
+  declare status: RunStatus
+
+  @column()
+  declare input: string
+
+  @column()
+  declare output: string
+
+  @column()
+  declare inputTokens: number
+
+  @column()
+  declare outputTokens: number
+
+  @column({ consume: (value) => BigInt(value ?? 0), prepare: (value: bigint) => value?.toString() })
+  declare costMicros: bigint
+
+  @column({ consume: (value) => BigInt(value ?? 0), prepare: (value: bigint) => value?.toString() })
+  declare holdMicros: bigint
+
+  @column()
+  declare holdId: string | null
+
+  @column()
+  declare model: string | null
+
+  @column({ prepare: (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value)) })
+  declare error: Record<string, any> | null
+
+  @column()
+  declare latencyMs: number | null
+
+  @column()
+  declare ttftMs: number | null
+
+  @column({ prepare: (value: unknown) => JSON.stringify(value ?? {}) })
+  declare metadata: Record<string, any>
+
+  @column()
+  declare source: string
+
+  @column.dateTime({ autoCreate: true })
+  declare createdAt: DateTime
+
+  @column.dateTime()
+  declare startedAt: DateTime | null
+
+  @column.dateTime()
+  declare finishedAt: DateTime | null
+
+  @column.dateTime()
+  declare cancelRequestedAt: DateTime | null
+
+  get terminal() {
+    return TERMINAL.includes(this.status)
+  }
+}

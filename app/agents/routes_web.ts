@@ -1,0 +1,34 @@
+/*
+ * agents web pages under /t/:tenant (session auth + tenant membership). Names: `agents.web.<resource>.<action>`.
+ * Non-CRUD verbs are resources: restoring a version is `POST …/versions/:version/restoration`,
+ * stopping a run is `POST /runs/:id/cancellation`.
+ */
+import router from '@adonisjs/core/services/router'
+import { middleware } from '#start/kernel'
+
+const AgentsController = () => import('#agents/controllers/web/agents_controller')
+const VersionsController = () => import('#agents/controllers/web/versions_controller')
+const ChatController = () => import('#agents/controllers/web/chat_controller')
+const RunsController = () => import('#agents/controllers/web/runs_controller')
+
+router
+  .group(() => {
+    router.get('/agents', [AgentsController, 'index']).as('agents.web.agents.index')
+    router.get('/agents/new', [AgentsController, 'create']).as('agents.web.agents.create')
+    router.post('/agents', [AgentsController, 'store']).as('agents.web.agents.store')
+    router.get('/agents/:slug', [AgentsController, 'show']).as('agents.web.agents.show')
+    router.get('/agents/:slug/edit', [AgentsController, 'edit']).as('agents.web.agents.edit')
+    router.put('/agents/:slug', [AgentsController, 'update']).as('agents.web.agents.update')
+    router.delete('/agents/:slug', [AgentsController, 'destroy']).as('agents.web.agents.destroy')
+    router.get('/agents/:slug/versions', [VersionsController, 'index']).as('agents.web.versions.index')
+    router.get('/agents/:slug/versions/:version', [VersionsController, 'show']).as('agents.web.versions.show')
+    router.post('/agents/:slug/versions/:version/restoration', [VersionsController, 'restore']).as('agents.web.restorations.store')
+    router.get('/agents/:slug/chat', [ChatController, 'show']).as('agents.web.chat.show')
+    router.post('/agents/:slug/runs', [RunsController, 'store']).as('agents.web.runs.store')
+    router.get('/runs', [RunsController, 'index']).as('agents.web.runs.index')
+    router.get('/runs/:id', [RunsController, 'show']).as('agents.web.runs.show')
+    router.get('/runs/:id/events', [RunsController, 'events']).as('agents.web.run_events.index')
+    router.post('/runs/:id/cancellation', [RunsController, 'cancellation']).as('agents.web.cancellations.store')
+  })
+  .prefix('/t/:tenant')
+  .use([middleware.auth(), middleware.tenant()])

@@ -1,0 +1,41 @@
+import vine from '@vinejs/vine'
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
+
+const fields = {
+  name: vine.string().trim().minLength(1).maxLength(120),
+  slug: vine.string().trim().toLowerCase().regex(SLUG).optional(),
+  description: vine.string().trim().maxLength(2000).optional().nullable(),
+  instructions: vine.string().trim().minLength(1).maxLength(100_000),
+  model: vine.string().trim().minLength(1).maxLength(200),
+  fallback_models: vine.array(vine.string().trim().minLength(1).maxLength(200)).maxLength(5).optional(),
+  temperature: vine.number().min(0).max(2).optional().nullable(),
+  max_tokens: vine.number().withoutDecimals().min(1).max(32_000).optional(),
+  tools: vine.array(vine.any()).maxLength(32).optional(),
+  metadata: vine.record(vine.any()).optional(),
+  visibility: vine.enum(['private', 'public'] as const).optional(),
+}
+
+export const createAgentValidator = vine.create(fields)
+
+/** PATCH: every field optional; the result is a new version. */
+export const updateAgentValidator = vine.create({
+  name: fields.name.optional(),
+  slug: fields.slug,
+  description: fields.description,
+  instructions: vine.string().trim().minLength(1).maxLength(100_000).optional(),
+  model: vine.string().trim().minLength(1).maxLength(200).optional(),
+  fallback_models: fields.fallback_models,
+  temperature: fields.temperature,
+  max_tokens: fields.max_tokens,
+  tools: fields.tools,
+  metadata: fields.metadata,
+  visibility: fields.visibility,
+})
+
+export const startRunValidator = vine.create({
+  input: vine.string().minLength(1).maxLength(200_000),
+  thread_id: vine.string().trim().maxLength(64).optional().nullable(),
+  metadata: vine.record(vine.any()).optional(),
+  async: vine.boolean().optional(),
+})

@@ -1,0 +1,21 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { pageParams, PaginationException } from '#core'
+import { authorize, currentTenant } from '#tenants'
+import { decodeLedgerCursor, listLedger } from '#credits/services/ledger_query'
+import { entryJson } from '#credits/services/presenters'
+import { filterParams, ledgerFiltersValidator, toLedgerFilters } from '#credits/validators/ledger'
+
+/** GET /api/v1/credits/ledger: entries newest first, `{data, next_cursor}`, keyset paging. */
+export default class ApiLedgerController {
+  async index(ctx: HttpContext) {
+    authorize(ctx, 'credits.read')
+    const { tenant } = currentTenant(ctx)
+    const { limit } = pageParams(ctx)
+    const raw = ctx.request.qs().cursor
+    const cursor = raw === undefined || raw === '' ? null : decodeLedgerCursor(raw)
+    if (raw !== undefined && raw !== '' && !cursor) throw new PaginationException('cursor', 'cursor is not valid.')
+    const input = await ledgerFiltersValidator.validate(filterParams(ctx.request.qs()))
+    const page = await listLedger(tenant.id, { limit, cursor, filters: toLedgerFilters(input, tenant.timeZone) })
+    return { data: page.entries.map(entryJson), next_cursor: page.nextCursor }
+  }
+}

@@ -1,0 +1,14 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { isHtmx } from '#core'
+import { authorize, currentTenant } from '#tenants'
+import { balanceWidget } from '#credits/services/presenters'
+
+/** /t/:tenant/credits/balance: the self-refreshing balance widget, alone (htmx polls it). */
+export default class BalanceController {
+  async show(ctx: HttpContext) {
+    authorize(ctx, 'credits.read')
+    const { tenant } = currentTenant(ctx)
+    if (!isHtmx(ctx)) return ctx.response.redirect(`/t/${tenant.slug}/credits`)
+    return ctx.view.render('credits::components/balance', await balanceWidget(tenant))
+  }
+}

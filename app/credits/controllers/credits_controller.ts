@@ -1,0 +1,15 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { isHtmx } from '#core'
+import { authorize, currentTenant } from '#tenants'
+import { balanceWidget, ledgerSection } from '#credits/services/presenters'
+
+/** /t/:tenant/credits: the balance widget and the ledger; htmx (filters, paging) gets the ledger alone. */
+export default class CreditsController {
+  async show(ctx: HttpContext) {
+    authorize(ctx, 'credits.read')
+    const { tenant } = currentTenant(ctx)
+    const ledger = await ledgerSection(ctx, tenant)
+    if (isHtmx(ctx)) return ctx.view.render('credits::components/ledger', ledger)
+    return ctx.view.render('credits::pages/credits', { ledger, widget: await balanceWidget(tenant) })
+  }
+}

@@ -1,0 +1,57 @@
+import { Exception } from '@adonisjs/core/exceptions'
+import { formatCredits } from '#core'
+
+/** Not enough available credits: 402 whose detail says what was needed and what is available. */
+export class InsufficientCreditsException extends Exception {
+  static status = 402
+  static code = 'E_INSUFFICIENT_CREDITS'
+
+  constructor(
+    public needed: bigint,
+    public available: bigint
+  ) {
+    super(`needs ${formatCredits(needed)} credits, ${formatCredits(available < 0n ? 0n : available)} available`, {
+      status: 402,
+      code: 'E_INSUFFICIENT_CREDITS',
+    })
+  }
+}
+
+/** The hold does not exist (or belongs to another tenant). */
+export class HoldNotFoundException extends Exception {
+  static status = 404
+  static code = 'E_HOLD_NOT_FOUND'
+  constructor(public holdId: string) {
+    super(`hold ${holdId} not found`, { status: 404, code: 'E_HOLD_NOT_FOUND' })
+  }
+}
+
+/** The hold was already resolved differently (released or expired), so it can no longer move money. */
+export class HoldNotPendingException extends Exception {
+  static status = 409
+  static code = 'E_HOLD_NOT_PENDING'
+  constructor(
+    public holdId: string,
+    public holdStatus: string
+  ) {
+    super(`hold ${holdId} is ${holdStatus}, not pending`, { status: 409, code: 'E_HOLD_NOT_PENDING' })
+  }
+}
+
+/** An idempotency key reused for a different operation or amount. */
+export class IdempotencyConflictException extends Exception {
+  static status = 409
+  static code = 'E_IDEMPOTENCY_CONFLICT'
+  constructor(key: string) {
+    super(`idempotency key "${key}" was already used for a different operation`, { status: 409, code: 'E_IDEMPOTENCY_CONFLICT' })
+  }
+}
+
+/** A programming or operator mistake in the arguments (bad amount, id, reason). */
+export class CreditsInputException extends Exception {
+  static status = 422
+  static code = 'E_INVALID_CREDITS_INPUT'
+  constructor(message: string) {
+    super(message, { status: 422, code: 'E_INVALID_CREDITS_INPUT' })
+  }
+}

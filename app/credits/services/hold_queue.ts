@@ -1,0 +1,55 @@
+import { applyHoldBatch, type HoldOp, type NewHoldOp, type Outcome } from '#credits/actions/apply_hold_batch'
+import { admitHoldBatch } from '#credits/actions/admit_hold_batch'
+import { writeSettings } from '#credits/services/accounts'
+
+type Job = { op: HoldOp; resolve: (value: any) => void; reject: (error: unknown) => void }
+type Queue = { jobs: Job[] }
+
+/**
+ * Per-tenant group commit. A tenant's hold operations are queued in this process; while one
+ * batch transaction of that tenant runs, new requests wait and then go together in the next
+ * batch. One hot row thus costs one lock and one commit per batch instead of per hold, while
+ * other tenants' queues run in parallel on other connections. Across processes the account row
+ * lock (see lockAccount) serialises batches, so correctness never depends on this queue.
+ */
+const queues = new Map<string, Queue>()
+
+export function enqueueHoldOp<T>(tenantId: string, op: HoldOp): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const queue = queues.get(tenantId)
+    if (queue) {
+      queue.jobs.push({ op, resolve, reject })
+      return
+    }
+    const fresh: Queue = { jobs: [{ op, resolve, reject }] }
+    queues.set(tenantId, fresh)
+    // One turn of the event loop lets callers of the same tick share the first batch.
+    setImmediate(() => void drain(tenantId, fresh))
+  })
+}
+
+async function drain(tenantId: string, queue: Queue) {
+  while (queue.jobs.length) {
+    await run(tenantId, queue.jobs.splice(0, writeSettings.maxBatch))
+  }
+  queues.delete(tenantId)
+}
+
+/** Runs a batch; if the transaction itself fails, retries its ops one by one so only the culprit fails. */
+async function run(tenantId: string, jobs: Job[]) {
+  try {
+    const ops = jobs.map((job) => job.op)
+    const newHolds = ops.filter((op): op is NewHoldOp => op.kind === 'hold')
+    const admitted = writeSettings.fastPath && newHolds.length === ops.length ? await admitHoldBatch(tenantId, newHolds) : null
+    const outcomes: Outcome[] = admitted ?? (await applyHoldBatch(tenantId, ops))
+    outcomes.forEach((outcome, index) => (outcome.ok ? jobs[index].resolve(outcome.value) : jobs[index].reject(outcome.error)))
+  } catch (error) {
+    if (jobs.length === 1) return jobs[0].reject(error)
+    for (const job of jobs) await run(tenantId, [job])
+  }
+}
+
+/** Tenants with queued or running hold batches in this process (for metrics and tests). */
+export function queuedTenants() {
+  return queues.size
+}

@@ -1,0 +1,56 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { NotFoundException } from '#core'
+import type { User } from '#auth'
+import { createInvitation, InvitationError, renewInvitation, revokeInvitation } from '#tenants/actions/invitations'
+import { invitationValidator } from '#tenants/validators/tenants'
+import { assertWritable, authorize, currentTenant } from '#tenants/services/tenancy'
+
+/** Invitations of the current workspace: invite, resend (a new link), revoke. */
+export default class InvitationsController {
+  async store(ctx: HttpContext) {
+    const { tenant } = currentTenant(ctx)
+    authorize(ctx, 'members.manage')
+    assertWritable(ctx)
+    const input = await ctx.request.validateUsing(invitationValidator)
+    try {
+      await createInvitation({ tenant, email: input.email, role: input.role, inviter: ctx.auth.user as User })
+      ctx.session.flash('success', `Invitation sent to ${input.email.trim().toLowerCase()}.`)
+    } catch (error) {
+      if (!(error instanceof InvitationError)) throw error
+      ctx.session.flashAll()
+      ctx.session.flashErrors({ email: [error.message] })
+    }
+    return ctx.response.redirect(`/t/${tenant.slug}/members`)
+  }
+
+  /** POST …/invitations/:id/renewal: a new token and expiry, sent again. */
+  async renew(ctx: HttpContext) {
+    const { tenant } = currentTenant(ctx)
+    authorize(ctx, 'members.manage')
+    assertWritable(ctx)
+    try {
+      const invitation = await renewInvitation({ tenant, invitationId: String(ctx.params.id), actor: ctx.auth.user as User })
+      if (!invitation) throw new NotFoundException()
+      ctx.session.flash('success', `Invitation sent again to ${invitation.email}; the previous link no longer works.`)
+    } catch (error) {
+      if (!(error instanceof InvitationError)) throw error
+      ctx.session.flash('error', error.message)
+    }
+    return ctx.response.redirect(`/t/${tenant.slug}/members`)
+  }
+
+  async destroy(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'members.manage')
+    assertWritable(ctx)
+    try {
+      const invitation = await revokeInvitation({ tenantId: tenant.id, invitationId: String(ctx.params.id), actorId: membership.userId })
+      if (!invitation) throw new NotFoundException()
+      ctx.session.flash('success', `Invitation to ${invitation.email} revoked.`)
+    } catch (error) {
+      if (!(error instanceof InvitationError)) throw error
+      ctx.session.flash('error', error.message)
+    }
+    return ctx.response.redirect(`/t/${tenant.slug}/members`)
+  }
+}

@@ -1,0 +1,293 @@
+/*
+ * Cost of row-level security on a real tenant page: the members page (/t/<slug>/members, two
+ * tenant-scoped queries plus the session, CSRF and tenant middleware) served by the app with
+ * app-only scoping vs with TENANT_RLS=request (its reads inside withTenant: BEGIN, one set_config
+ * statement for tenant + role, the queries, COMMIT). The raw reference runs in the same rounds:
+ * /work/shared/bench-baselines/page.cjs in its modes app, rls and rlspipe.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:rls \
+ *     [-- --rounds 5 --duration 5 --warmup 3 --connections 50 --db agora_bench_rls]
+ *
+ * 1. (re)creates the scratch database --db on DATABASE_URL's server, migrates it and seeds one
+ *    workspace with 20 members and 5 pending invitations, plus the baseline's `items` table
+ *    (500 tenants × 200 rows, RLS policy, a non-superuser role for the rls modes);
+ * 2. starts two app servers from the sources (NODE_ENV=production, same APP_KEY so one session
+ *    cookie works on both) and the three baselines, all on core 0 when taskset works;
+ * 3. logs in once through the real form and loads the page with that cookie; autocannon runs in a
+ *    separate process on core 1; interleaved rounds: app, app+rls, page app, page rls, page rlspipe;
+ * 4. prints medians and the per-round ratios; goal: app+rls ≥ 0.85× app.
+ *
+ * Ports come from 3500–3599 (never 3333). Exit code 1 only when the benchmark could not run.
+ */
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { freePorts, log, machineBusy, median, NODE, onCore, pinned, requireFromProject, ROOT, round, startChild, stopAll, waitUntilUp } from './support.js'
+
+const SELF = fileURLToPath(import.meta.url)
+const PAGE = process.env.PAGE_BASELINE || '/work/shared/bench-baselines/page.cjs'
+const GOAL = 0.85
+
+/* ------------------------------------------------------------------------------- options */
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    db: { type: 'string', default: 'agora_bench_rls' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+})
+if (opts.help) {
+  console.log(readFileSync(SELF, 'utf8').split('*/')[0])
+  process.exit(0)
+}
+const ROUNDS = Number(opts.rounds)
+const DURATION = Number(opts.duration)
+const WARMUP = Number(opts.warmup)
+const CONNECTIONS = Number(opts.connections)
+const DB_NAME = opts.db
+if (!/^[a-z_][a-z0-9_]{0,62}$/.test(DB_NAME)) throw new Error(`--db must be a plain database name, not "${DB_NAME}"`)
+if (!process.env.DATABASE_URL) {
+  console.error('[bench] DATABASE_URL must point at a PostgreSQL server (the embedded PGlite is not for benchmarks)')
+  process.exit(1)
+}
+const pg = requireFromProject('pg')
+
+const serverUrl = new URL(process.env.DATABASE_URL)
+const urlFor = (database, user, password) => {
+  const url = new URL(serverUrl)
+  url.pathname = `/${database}`
+  if (user) url.username = user
+  if (password !== undefined) url.password = password
+  return url.toString()
+}
+const BENCH_URL = urlFor(DB_NAME)
+const PAGE_ROLE = 'agora_bench_page'
+const PAGE_ROLE_PASSWORD = 'bench-page'
+const OWNER_EMAIL = 'bench-owner@example.test'
+const OWNER_PASSWORD = 'a long benchmark passphrase'
+const SLUG = 'bench'
+
+function run(cmd, args, env) {
+  const result = spawnSync(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`${[cmd, ...args].join(' ')} failed:\n${result.stdout}${result.stderr}`)
+  return result.stdout.trim()
+}
+
+/* ------------------------------------------------------------------------ database set-up */
+
+async function query(url, sql, values) {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return await client.query(sql, values)
+  } finally {
+    await client.end()
+  }
+}
+
+async function prepareDatabase(appKey) {
+  log(`recreating database ${DB_NAME}`)
+  await query(urlFor('postgres'), `DROP DATABASE IF EXISTS ${DB_NAME}`)
+  await query(urlFor('postgres'), `CREATE DATABASE ${DB_NAME}`)
+  const env = { DATABASE_URL: BENCH_URL, APP_KEY: appKey, NODE_ENV: 'production', LOG_LEVEL: 'warn' }
+  run(NODE, ['ace', 'migration:run', '--force', '--no-schema-generate', '--compact-output'], env)
+  run(NODE, ['ace', 'user:create', OWNER_EMAIL, `--password=${OWNER_PASSWORD}`, '--name=Bench Owner'], env)
+  const tenantId = run(NODE, ['ace', 'tenant:create', SLUG, '--name=Bench Workspace', `--owner=${OWNER_EMAIL}`], env)
+  const client = new pg.Client({ connectionString: BENCH_URL })
+  await client.connect()
+  try {
+    // 19 more members (they never log in: any hash will do) and 5 pending invitations.
+    await client.query(`
+      WITH people AS (
+        INSERT INTO users (email, name, password, time_zone)
+        SELECT 'member' || i || '@example.test', 'Member ' || i, 'not-a-login', 'UTC' FROM generate_series(1, 19) AS i
+        RETURNING id
+      )
+      INSERT INTO memberships (tenant_id, user_id, role)
+      SELECT $1, id, (ARRAY['admin', 'member', 'viewer'])[1 + (row_number() OVER ()) % 3] FROM people`, [tenantId])
+    await client.query(`
+      INSERT INTO invitations (tenant_id, email, role, token_hash, expires_at)
+      SELECT $1, 'invitee' || i || '@example.test', 'member', md5('bench' || i) || md5('hash' || i), now() + interval '7 days'
+      FROM generate_series(1, 5) AS i`, [tenantId])
+    // The baseline's table: 500 tenants × 200 rows, RLS bound to a role that is not the owner.
+    await client.query(`
+      CREATE TABLE items (tenant_id int, id bigint, title text, created_at timestamptz, PRIMARY KEY (tenant_id, id));
+      INSERT INTO items SELECT t, i, 'Item ' || i || ' of tenant ' || t, now() - i * interval '1 minute'
+        FROM generate_series(1, 500) t, generate_series(1, 200) i;
+      ALTER TABLE items ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY items_tenant ON items USING (tenant_id = current_setting('app.tenant_id')::int);
+      ANALYZE items;`)
+    await client.query(`DO $$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${PAGE_ROLE}') THEN
+          CREATE ROLE ${PAGE_ROLE} LOGIN PASSWORD '${PAGE_ROLE_PASSWORD}' NOSUPERUSER NOBYPASSRLS;
+        END IF;
+      END $$;
+      GRANT CONNECT ON DATABASE ${DB_NAME} TO ${PAGE_ROLE};
+      GRANT SELECT ON items TO ${PAGE_ROLE};
+      ANALYZE;`)
+  } finally {
+    await client.end()
+  }
+}
+
+/* -------------------------------------------------------------------------------- servers */
+
+async function startApp(name, port, appKey, extraEnv) {
+  const [cmd, args] = onCore(0)(NODE, ['--import=@poppinss/ts-exec', 'bin/server.ts'])
+  const env = { ...process.env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', APP_KEY: appKey, LOG_LEVEL: 'warn', DATABASE_URL: BENCH_URL, ...extraEnv }
+  delete env.REDIS_URL // sessions in the cookie, cache in memory: the same for both modes
+  if (!extraEnv.TENANT_RLS) delete env.TENANT_RLS
+  const child = startChild(name, cmd, args, { cwd: ROOT, env })
+  await waitUntilUp(`http://127.0.0.1:${port}/health/live`, child, 120_000)
+  return child
+}
+
+async function startPage(mode, port) {
+  // `app` connects as the owner (no policy applies, like app-only scoping); the rls modes as a
+  // role the policy binds.
+  const url = mode === 'app' ? BENCH_URL : urlFor(DB_NAME, PAGE_ROLE, PAGE_ROLE_PASSWORD)
+  const [cmd, args] = onCore(0)(NODE, [PAGE])
+  const child = startChild(`page ${mode}`, cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, MODE: mode, PORT: String(port), DATABASE_URL: url, POOL: process.env.DB_POOL_MAX || '10', NODE_PATH: join(ROOT, 'node_modules') },
+  })
+  await waitUntilUp(`http://127.0.0.1:${port}/`, child, 15_000)
+  return child
+}
+
+/** Logs in through the real form (CSRF included) and returns the session cookie header. */
+async function login(base) {
+  const jar = new Map()
+  const absorb = (response) => {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';')
+      const at = pair.indexOf('=')
+      jar.set(pair.slice(0, at), pair.slice(at + 1))
+    }
+  }
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
+  const page = await fetch(`${base}/login`)
+  absorb(page)
+  const csrf = /name='_csrf' value='([^']+)'/.exec(await page.text())?.[1]
+  if (!csrf) throw new Error('no CSRF token on /login')
+  const response = await fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
+    body: new URLSearchParams({ _csrf: csrf, email: OWNER_EMAIL, password: OWNER_PASSWORD }),
+  })
+  absorb(response)
+  if (response.status !== 302 || (response.headers.get('location') ?? '').startsWith('/login')) {
+    throw new Error(`login failed: ${response.status} ${response.headers.get('location')}`)
+  }
+  return cookie()
+}
+
+/* ----------------------------------------------------------------------------------- main */
+
+const fmt = (x, digits = 0) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits))
+const pad = (s, n) => String(s).padStart(n)
+const HEADER = `${'target'.padEnd(16)} ${pad('req/s', 8)} ${pad('p50ms', 6)} ${pad('p99ms', 6)} ${pad('srvCPU', 7)} ${pad('µs/req', 8)} ${pad('loadCPU', 7)} ${pad('bad', 5)}`
+const ROW = (r) =>
+  `${r.target.padEnd(16)} ${pad(fmt(r.rps), 8)} ${pad(fmt(r.p50), 6)} ${pad(fmt(r.p99), 6)} ${pad(fmt(r.serverCpu, 2), 7)} ${pad(fmt(r.usPerReq, 1), 8)} ${pad(fmt(r.loadCpu, 2), 7)} ${pad(r.bad, 5)}`
+
+async function main() {
+  const appKey = randomBytes(32).toString('base64url')
+  log(`node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}, ${os.availableParallelism()} cores, ${pinned ? 'servers on core 0, load on core 1' : 'no pinning (taskset unavailable)'}`)
+  const pgVersion = (await query(urlFor('postgres'), 'SHOW server_version')).rows[0].server_version
+  // Other processes on this machine skew every figure; say how busy it was before we started.
+  const idleBusy = await machineBusy(2000)
+  log(`PostgreSQL ${pgVersion} at ${serverUrl.host}`)
+  await prepareDatabase(appKey)
+
+  const [appPort, rlsPort, pageAppPort, pageRlsPort, pagePipePort] = await freePorts(5, 3511, 3599)
+  log(`starting the app twice (app-only scoping :${appPort}, TENANT_RLS=request :${rlsPort}) and page.cjs ×3`)
+  const app = await startApp('app', appPort, appKey, {})
+  const appRls = await startApp('app+rls', rlsPort, appKey, { TENANT_RLS: 'request' })
+  const pageApp = await startPage('app', pageAppPort)
+  const pageRls = await startPage('rls', pageRlsPort)
+  const pagePipe = await startPage('rlspipe', pagePipePort)
+
+  const cookie = await login(`http://127.0.0.1:${appPort}`)
+  const path = `/t/${SLUG}/members`
+  const targets = [
+    { name: 'app', url: `http://127.0.0.1:${appPort}${path}`, pid: app.pid, headers: { cookie } },
+    { name: 'app+rls', url: `http://127.0.0.1:${rlsPort}${path}`, pid: appRls.pid, headers: { cookie } },
+    { name: 'page app', url: `http://127.0.0.1:${pageAppPort}/`, pid: pageApp.pid },
+    { name: 'page rls', url: `http://127.0.0.1:${pageRlsPort}/`, pid: pageRls.pid },
+    { name: 'page rlspipe', url: `http://127.0.0.1:${pagePipePort}/`, pid: pagePipe.pid },
+  ]
+  for (const target of targets) {
+    const response = await fetch(target.url, { headers: target.headers ?? {}, redirect: 'manual' })
+    const body = await response.text()
+    if (response.status !== 200) throw new Error(`${target.name} ${target.url} answered ${response.status}: ${body.slice(0, 200)}`)
+    const rows = (body.match(/data-testid="member-row"/g) ?? body.match(/<tr>/g) ?? []).length
+    log(`${target.name}: 200, ${body.length} bytes, ${rows} rows`)
+  }
+
+  if (WARMUP > 0) {
+    log(`warm-up: ${WARMUP}s per target`)
+    for (const target of targets) await round(target, CONNECTIONS, WARMUP)
+  }
+  console.log(`\n${ROUNDS} interleaved rounds × ${DURATION}s, ${CONNECTIONS} connections\n\nround ${HEADER}`)
+  const rows = []
+  for (let i = 1; i <= ROUNDS; i++) {
+    for (const target of targets) {
+      const row = { round: i, ...(await round(target, CONNECTIONS, DURATION)) }
+      rows.push(row)
+      console.log(`${pad(i, 5)} ${ROW(row)}`)
+    }
+  }
+
+  const of = (name) => rows.filter((r) => r.target === name)
+  const summary = targets.map((t) => {
+    const rs = of(t.name)
+    const pick = (key) => (rs.every((r) => r[key] !== null) ? median(rs.map((r) => r[key])) : null)
+    return { target: t.name, rps: pick('rps'), p50: pick('p50'), p99: pick('p99'), serverCpu: pick('serverCpu'), usPerReq: pick('usPerReq'), loadCpu: pick('loadCpu'), bad: rs.reduce((s, r) => s + r.bad, 0) }
+  })
+  const ratio = (a, b) => {
+    const paired = of(a).map((r, i) => r.rps / of(b)[i].rps)
+    const sa = summary.find((s) => s.target === a)
+    const sb = summary.find((s) => s.target === b)
+    return { median: median(paired), min: Math.min(...paired), max: Math.max(...paired), cpu: sa.usPerReq && sb.usPerReq ? sb.usPerReq / sa.usPerReq : null }
+  }
+  const show = (label, r) => `${label.padEnd(28)} ${r.median.toFixed(3)}  (per-round range ${r.min.toFixed(3)}–${r.max.toFixed(3)}; by server CPU per request ${fmt(r.cpu, 3)})`
+  const appRatio = ratio('app+rls', 'app')
+  const bad = summary.filter((s) => s.bad > 0)
+  console.log(
+    [
+      '',
+      '==================================== summary ====================================',
+      `${new Date().toISOString()}  ${os.availableParallelism()} cores  PostgreSQL ${pgVersion}  ${pinned ? 'pinned' : 'not pinned'}`,
+      `${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections, warm-up ${WARMUP}s; medians over rounds`,
+      `machine busy before the run (other processes): ${idleBusy === null ? '-' : `${(idleBusy * 100).toFixed(0)}%`}`,
+      '',
+      `median ${HEADER}`,
+      ...summary.map((s) => `       ${ROW(s)}`),
+      '',
+      show('app+rls / app', appRatio),
+      `${''.padEnd(28)} goal ≥ ${GOAL}: ${appRatio.median >= GOAL ? 'MET' : 'NOT MET'}`,
+      show('page rls / page app', ratio('page rls', 'page app')),
+      show('page rlspipe / page app', ratio('page rlspipe', 'page app')),
+      show('app / page app', ratio('app', 'page app')),
+      ...(bad.length ? ['', `INVALID: errors/timeouts/non-2xx in ${bad.map((s) => `${s.target} (${s.bad})`).join(', ')}`] : []),
+      '=================================================================================',
+    ].join('\n')
+  )
+  await stopAll()
+  if (bad.length) process.exitCode = 1
+}
+
+main().catch(async (error) => {
+  console.error(`[bench] failed: ${error.stack || error.message}`)
+  await stopAll()
+  process.exit(1)
+})

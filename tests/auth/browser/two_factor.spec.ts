@@ -1,0 +1,46 @@
+import { test } from '@japa/runner'
+import { createUser, TEST_PASSWORD } from '#tests/helpers/web_session'
+import { awayFromStepEdge, totpCode } from '#tests/helpers/two_factor'
+
+test.group('auth / two-factor in a real browser', () => {
+  test('enrol from the account page (QR code passes the CSP), log out, log back in with a code', async ({ browserContext, assert }) => {
+    const base = `http://${process.env.HOST}:${process.env.PORT}`
+    const user = await createUser()
+    const page = await browserContext.newPage()
+    const problems: string[] = []
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text())
+    })
+    page.on('pageerror', (error) => problems.push(error.message))
+
+    await page.goto(`${base}/login?next=/account`)
+    await page.fill('#field-email', user.email)
+    await page.fill('#field-password', TEST_PASSWORD)
+    await Promise.all([page.waitForURL(`${base}/account`), page.click('form[action="/login"] button[type="submit"]')])
+
+    await page.fill('#two-factor-enable-password', TEST_PASSWORD)
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/account/two-factor"] button[type="submit"]')])
+    assert.isTrue(await page.locator('svg.qr-code').isVisible())
+    const secret = (await page.locator('#two-factor-secret').innerText()).replace(/\s/g, '')
+    assert.match(secret, /^[A-Z2-7]{32}$/)
+
+    await awayFromStepEdge()
+    await page.fill('#field-code', totpCode(secret))
+    await Promise.all([page.waitForLoadState('load'), page.click('#two-factor-confirm button[type="submit"]')])
+    assert.lengthOf(await page.locator('#recovery-code-list li').all(), 10)
+
+    await page.goto(`${base}/account`)
+    await Promise.all([page.waitForURL(/\/$|\/login/), page.click('form[action="/session?_method=DELETE"] button[type="submit"]')])
+
+    await page.goto(`${base}/login?next=/account`)
+    await page.fill('#field-email', user.email)
+    await page.fill('#field-password', TEST_PASSWORD)
+    await Promise.all([page.waitForURL(`${base}/login/two-factor`), page.click('form[action="/login"] button[type="submit"]')])
+    // The code used to confirm is spent: the app's next code (still in the ±1 window) logs in.
+    await page.fill('#field-code', totpCode(secret, 1))
+    await Promise.all([page.waitForURL(`${base}/account`), page.click('form[action="/login/two-factor"] button[type="submit"]')])
+    assert.include(await page.locator('#two-factor').innerText(), 'Turn off two-factor')
+
+    assert.deepEqual(problems, [])
+  })
+})

@@ -1,0 +1,53 @@
+import { test } from '@japa/runner'
+import { grant, hold, settle } from '#credits'
+import { createUser, TEST_PASSWORD } from '#tests/helpers/web_session'
+import { createWorkspace } from '#tests/helpers/tenants'
+
+const base = () => `http://${process.env.HOST}:${process.env.PORT}`
+
+test.group('credits / browser: balance widget and ledger', () => {
+  test('the balance refreshes itself, and filters and pages swap the ledger in place', async ({ browserContext, assert, cleanup }) => {
+    const user = await createUser({ name: 'Ledger Reader' })
+    const tenant = await createWorkspace(user, 'Ledger Labs')
+    cleanup(async () => {
+      await tenant.delete()
+      await user.delete()
+    })
+    await grant({ tenantId: tenant.id, amount: 5_000_000n, reason: 'opening balance' })
+    for (let i = 1; i <= 55; i++) await settle(await hold({ tenantId: tenant.id, amount: 1000n, reference: `run-${i}` }), 10n)
+
+    const page = await browserContext.newPage()
+    const problems: string[] = []
+    page.on('pageerror', (error) => problems.push(error.message))
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text())
+    })
+    await page.goto(`${base()}/login`)
+    await page.fill('input[name=email]', user.email)
+    await page.fill('input[name=password]', TEST_PASSWORD)
+    await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')])
+
+    await page.goto(`${base()}/t/${tenant.slug}/credits`)
+    assert.equal(await page.textContent('[data-testid=credits-available]'), '4.99945')
+    await page.evaluate(() => ((window as any).__sameDocument = true))
+
+    // Credits granted elsewhere show up without a reload (the widget polls every 10 s).
+    await grant({ tenantId: tenant.id, amount: 2_000_000n, reason: 'top-up' })
+    await page.waitForFunction(() => document.querySelector('[data-testid=credits-available]')?.textContent === '6.99945', null, { timeout: 15_000 })
+
+    // Filtering swaps the ledger in place.
+    await page.selectOption('#field-kind', 'grant')
+    await page.click('#credits-ledger form button[type=submit]')
+    await page.waitForFunction(() => document.querySelectorAll('#credits-ledger tbody tr').length === 2)
+    assert.include(await page.textContent('#credits-ledger tbody'), 'top-up')
+
+    // Paging too: 55 charges + 2 grants → a second page.
+    await page.selectOption('#field-kind', '')
+    await page.click('#credits-ledger form button[type=submit]')
+    await page.waitForSelector('#credits-ledger a[rel=next]')
+    await page.click('#credits-ledger a[rel=next]')
+    await page.waitForFunction(() => document.querySelector('#credits-ledger tbody')?.textContent?.includes('opening balance'))
+    assert.isTrue(await page.evaluate(() => (window as any).__sameDocument === true))
+    assert.deepEqual(problems, [])
+  }).timeout(60_000)
+})
