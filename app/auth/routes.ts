@@ -25,6 +25,7 @@ router
     router.delete('/session', [SessionController, 'destroy']).as('auth.session.destroy')
     router.get('/account', [AccountController, 'show']).as('auth.account.show')
     router.put('/account', [AccountController, 'update']).as('auth.account.update')
+    router.delete('/account', [AccountController, 'destroy']).as('auth.account.destroy')
     router.put('/account/password', [PasswordController, 'update']).as('auth.password.update')
     router.delete('/account/sessions/:id', [UserSessionsController, 'destroy']).as('auth.user_sessions.destroy')
     router.get('/account/tokens', [ApiTokensController, 'index']).as('auth.api_tokens.index')

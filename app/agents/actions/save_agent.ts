@@ -34,6 +34,13 @@ async function assertKnownModels(config: Pick<AgentConfig, 'model' | 'fallback_m
   }
 }
 
+/** Slugs that would shadow a page under /agents/ (e.g. /agents/new is the create form). */
+const RESERVED_SLUGS = new Set(['new', 'edit', 'versions', 'runs', 'chat'])
+
+function assertSlugAllowed(slug: string) {
+  if (RESERVED_SLUGS.has(slug)) throw new AgentInputError('slug', `"${slug}" is reserved; choose another slug.`)
+}
+
 async function slugTaken(trx: TransactionClientContract, tenantId: string, slug: string, exceptId?: string) {
   const query = trx.from('agents').where('tenant_id', tenantId).where('slug', slug).whereNull('deleted_at')
   if (exceptId) query.whereNot('id', exceptId)
@@ -63,6 +70,7 @@ async function insertVersion(trx: TransactionClientContract, agent: Agent, versi
 export async function createAgent(input: { tenantId: string; actorId: string | null; name: string; slug?: string; description?: string | null; visibility?: 'private' | 'public' } & AgentConfig) {
   await assertKnownModels(input)
   const slug = input.slug ?? slugify(input.name)
+  assertSlugAllowed(slug)
   try {
     return await db.transaction(async (trx) => {
       if (await slugTaken(trx, input.tenantId, slug)) throw new AgentInputError('slug', 'This slug is already used by another agent.')
@@ -98,6 +106,7 @@ export async function updateAgent(agent: Agent, input: Partial<{ name: string; s
       metadata: input.metadata ?? current.metadata,
     }
     await assertKnownModels(config)
+    if (input.slug && input.slug !== locked.slug) assertSlugAllowed(input.slug)
     if (input.slug && input.slug !== locked.slug && (await slugTaken(trx, locked.tenantId, input.slug, locked.id))) {
       throw new AgentInputError('slug', 'This slug is already used by another agent.')
     }

@@ -40,7 +40,7 @@ export default class UserCreate extends OperatorCommand {
       timeZone: 'UTC',
       platformAdmin: Boolean(this.admin),
     })
-    await recordAudit({ action: 'auth.user.created', actorLabel: 'cli', subjectType: 'user', subjectId: user.id, changes: { email, platform_admin: user.platformAdmin } })
+    await recordAudit({ action: 'auth.user.created', actorLabel: 'cli', subjectType: 'user', subjectId: user.id, changes: { platform_admin: user.platformAdmin } })
     this.notice(`created ${user.platformAdmin ? 'platform admin' : 'user'} ${email}`)
     this.output(user.id)
   }

@@ -4,6 +4,13 @@ import UserSession from '#auth/models/user_session'
 import { profileValidator, timeZoneOptions } from '#auth/validators/auth'
 import { SESSION_KEYS } from '#auth/services/sessions'
 import type User from '#auth/models/user'
+import hash from '@adonisjs/core/services/hash'
+import vine from '@vinejs/vine'
+import { deleteAccount } from '#auth/actions/delete_account'
+import { throttledAttempt } from '#auth/services/brute_force'
+import { logout } from '#auth/services/sessions'
+
+const deletionValidator = vine.create({ delete_password: vine.string().maxLength(128) })
 
 /** The signed-in user's page: profile, security and sessions. */
 export default class AccountController {
@@ -27,5 +34,25 @@ export default class AccountController {
     await recordAudit({ action: 'auth.profile.updated', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id, changes })
     session.flash('success', 'Profile saved.')
     return response.redirect('/account')
+  }
+
+  /** Deletes the account after re-authentication (password). */
+  async destroy(ctx: HttpContext) {
+    const { request, response, auth, session } = ctx
+    const user = auth.user as User
+    const { delete_password: password } = await request.validateUsing(deletionValidator)
+    const ok = await throttledAttempt('login', user.email, request.ip(), () => hash.verify(user.password, password))
+    if (!ok) {
+      session.flashErrors({ delete_password: ['Your password is not correct.'] })
+      return response.redirect('/account#delete')
+    }
+    const result = await deleteAccount(user)
+    if ('refused' in result) {
+      session.flash('error', result.refused)
+      return response.redirect('/account#delete')
+    }
+    await logout(ctx)
+    session.flash('success', 'Your account was deleted.')
+    return response.redirect('/')
   }
 }

@@ -27,12 +27,13 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null)
 }
 
-/** The hashed content of a row: everything but the hashes themselves, in a fixed order. */
+/**
+ * The hashed content of a row, in a fixed order. Personal data (actor label, IP, user agent) is
+ * left out so it can be erased when an account is deleted without breaking the chain; the
+ * actor id stays as a pseudonym.
+ */
 export function auditDigest(prevHash: string, row: Record<string, unknown>) {
-  const fields = [
-    'occurred_at', 'actor_id', 'actor_label', 'impersonator_id', 'tenant_id', 'action',
-    'subject_type', 'subject_id', 'changes', 'ip', 'user_agent', 'request_id',
-  ]
+  const fields = ['occurred_at', 'actor_id', 'impersonator_id', 'tenant_id', 'action', 'subject_type', 'subject_id', 'changes', 'request_id']
   const canonical = canonicalJson(fields.map((field) => row[field] ?? null))
   return createHash('sha256').update(prevHash).update(canonical).digest('hex')
 }
@@ -88,4 +89,9 @@ export async function verifyAuditChain() {
     }
   }
   return problems
+}
+
+/** Erases the personal data of a deleted user's audit rows (the chain stays verifiable). */
+export async function anonymiseAuditActor(actorId: string, trx?: TransactionClientContract) {
+  await (trx ?? db).from('audit_events').where('actor_id', actorId).update({ actor_label: 'deleted user', ip: null, user_agent: null })
 }

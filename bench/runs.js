@@ -1,0 +1,139 @@
+/*
+ * Run throughput: agent runs started and settled per second through Agora's API (simulator at
+ * zero latency, one hold + settle per run) against the hand-written ledger gateway
+ * (../shared/bench-baselines/gateway.cjs MODE=ledger, streaming from mockllm.cjs) in one run,
+ * interleaved rounds, median ratio. PostgreSQL only: DATABASE_URL is required.
+ *
+ *   DATABASE_URL=postgres://… npm run bench:runs [-- --rounds 3 --duration 8 --connections 50]
+ *
+ * Afterwards `credits:verify` must be clean for the bench tenant. Exit 1 only if it cannot run.
+ */
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { NODE, ROOT, log, median, onCore, requireFromProject, startChild, stopAll, waitUntilUp, freePorts } from './support.js'
+
+const BASELINES = process.env.BASELINES || '/work/shared/bench-baselines'
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '8' },
+    connections: { type: 'string', default: '50' },
+    worker: { type: 'boolean', default: false },
+    spec: { type: 'string', default: '' },
+  },
+})
+
+if (opts.worker) {
+  // Load worker (own process): POSTs with a JSON body.
+  const spec = JSON.parse(opts.spec)
+  const autocannon = requireFromProject('autocannon')
+  const result = await autocannon({ url: spec.url, method: spec.method, body: spec.body, headers: spec.headers, connections: spec.connections, duration: spec.duration })
+  process.stdout.write(JSON.stringify({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, bad: result.errors + result.timeouts + result.non2xx, statuses: result.statusCodeStats }) + '\n')
+  process.exit(0)
+}
+
+const DATABASE_URL = process.env.DATABASE_URL
+if (!DATABASE_URL) {
+  console.error('bench:runs needs DATABASE_URL (PostgreSQL): PGlite serialises everything and measures nothing useful here.')
+  process.exit(1)
+}
+const pg = requireFromProject('pg')
+const BUILD = join(ROOT, 'build')
+
+function ace(args, env = {}) {
+  const result = spawnSync(NODE, ['ace', ...args], { cwd: BUILD, env: { ...process.env, ...env }, encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`node ace ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
+  return result.stdout.trim()
+}
+
+function load(spec) {
+  const [cmd, args] = onCore(1)(NODE, [join(ROOT, 'bench', 'runs.js'), '--worker', '--spec', JSON.stringify(spec)])
+  const result = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`load worker failed: ${result.stderr}`)
+  return JSON.parse(result.stdout.trim().split('\n').pop())
+}
+
+async function main() {
+  if (!existsSync(join(BUILD, 'bin', 'server.js'))) {
+    log('no build/: node ace build')
+    const built = spawnSync(NODE, ['ace', 'build'], { cwd: ROOT, encoding: 'utf8' })
+    if (built.status !== 0) throw new Error(`node ace build failed:\n${built.stdout}${built.stderr}`)
+  }
+  const env = { NODE_ENV: 'production', APP_KEY: randomBytes(24).toString('base64url'), DATABASE_URL, LOG_LEVEL: 'warn', HOST: '127.0.0.1' }
+  log('migrating')
+  ace(['migration:run', '--force'], env)
+
+  // Baseline tables (gateway.cjs) in the same database.
+  const client = new pg.Client({ connectionString: DATABASE_URL })
+  await client.connect()
+  await client.query('CREATE TABLE IF NOT EXISTS balances (id int PRIMARY KEY, amount bigint)')
+  await client.query('CREATE TABLE IF NOT EXISTS ledger (account int, idem text UNIQUE, delta bigint)')
+  await client.query('TRUNCATE ledger')
+  await client.query('INSERT INTO balances SELECT g, 1000000000000 FROM generate_series(0, 600) g ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount')
+  await client.end()
+
+  const slug = `bench-${randomBytes(3).toString('hex')}`
+  const email = `${slug}@bench.test`
+  ace(['user:create', email, `--password=${randomBytes(16).toString('hex')}`], env)
+  ace(['tenant:create', slug, `--name=${slug}`, `--owner=${email}`], env)
+  ace(['credits:grant', slug, '1000000', '--reason=bench'], env)
+  const token = ace(['token:create', email, `--tenant=${slug}`], env).split('\n').pop()
+
+  const [appPort, gatewayPort, mockPort] = await freePorts(3, 3700, 3799)
+  const mock = startChild('mockllm', ...onCore(0)(NODE, [join(BASELINES, 'mockllm.cjs')]), { cwd: ROOT, env: { ...process.env, PORT: String(mockPort) } })
+  const gateway = startChild('gateway', ...onCore(0)(NODE, [join(BASELINES, 'gateway.cjs')]), {
+    cwd: ROOT,
+    env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules'), MODE: 'ledger', PORT: String(gatewayPort), UPSTREAM_PORT: String(mockPort), DATABASE_URL },
+  })
+  const app = startChild('app', ...onCore(0)(NODE, ['bin/server.js']), { cwd: BUILD, env: { ...process.env, ...env, PORT: String(appPort) } })
+  await waitUntilUp(`http://127.0.0.1:${appPort}/health/ready`, app, 30_000)
+  await new Promise((r) => setTimeout(r, 500))
+  void mock
+  void gateway
+
+  const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+  const created = await fetch(`http://127.0.0.1:${appPort}/api/v1/agents`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ name: 'Bench', slug: 'bench', instructions: 'Repeat.', model: 'simulator/echo', max_tokens: 64 }),
+  })
+  if (created.status !== 201) throw new Error(`creating the agent failed: ${created.status} ${await created.text()}`)
+
+  const connections = Number(opts.connections)
+  const duration = Number(opts.duration)
+  const targets = {
+    gateway: { url: `http://127.0.0.1:${gatewayPort}/`, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } },
+    agora: { url: `http://127.0.0.1:${appPort}/api/v1/agents/bench/runs`, method: 'POST', body: JSON.stringify({ input: 'hello bench' }), headers: auth },
+  }
+  log('warm-up')
+  for (const spec of Object.values(targets)) load({ ...spec, connections, duration: 3 })
+  const results = { gateway: [], agora: [] }
+  for (let i = 0; i < Number(opts.rounds); i++) {
+    for (const [name, spec] of Object.entries(targets)) {
+      const r = load({ ...spec, connections, duration })
+      results[name].push(r)
+      log(`round ${i + 1} ${name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms non-2xx/errors ${r.bad}`)
+    }
+  }
+  const verify = spawnSync(NODE, ['ace', 'credits:verify', slug], { cwd: BUILD, env: { ...process.env, ...env }, encoding: 'utf8' })
+  const gw = median(results.gateway.map((r) => r.rps))
+  const ag = median(results.agora.map((r) => r.rps))
+  console.log('\n== run throughput (simulator, zero latency, PostgreSQL) ==')
+  console.log(`connections ${connections}, ${opts.rounds} rounds × ${duration}s, interleaved`)
+  console.log(`gateway.cjs MODE=ledger : ${gw.toFixed(0)} runs/s (p99 ${median(results.gateway.map((r) => r.p99))} ms)`)
+  console.log(`Agora POST …/runs       : ${ag.toFixed(0)} runs/s (p99 ${median(results.agora.map((r) => r.p99))} ms), errors/non-2xx ${results.agora.reduce((s, r) => s + r.bad, 0)}`)
+  console.log(`ratio Agora/gateway     : ${(ag / gw).toFixed(2)}× (goal ≥ 1.0×)`)
+  console.log(`credits:verify          : ${verify.status === 0 ? 'clean' : `VIOLATIONS\n${verify.stdout}`}`)
+}
+
+try {
+  await main()
+} catch (error) {
+  console.error(error.message ?? error)
+  process.exitCode = 1
+} finally {
+  await stopAll()
+}
