@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { test } from '@japa/runner'
 import { grant, hold, settle } from '#credits'
 import { createUser, TEST_PASSWORD } from '#tests/helpers/web_session'
@@ -29,16 +30,16 @@ test.group('credits / browser: balance widget and ledger', () => {
 
     await page.goto(`${base()}/t/${tenant.slug}/credits`)
     assert.equal(await page.textContent('[data-testid=credits-available]'), '4.99945')
-    await page.evaluate(() => ((window as any).__sameDocument = true))
+    await page.evaluate(() => ((globalThis as any).__sameDocument = true))
 
     // Credits granted elsewhere show up without a reload (the widget polls every 10 s).
     await grant({ tenantId: tenant.id, amount: 2_000_000n, reason: 'top-up' })
-    await page.waitForFunction(() => document.querySelector('[data-testid=credits-available]')?.textContent === '6.99945', null, { timeout: 15_000 })
+    await page.waitForSelector('[data-testid=credits-available]:text-is("6.99945")', { timeout: 15_000 })
 
     // Filtering swaps the ledger in place.
     await page.selectOption('#field-kind', 'grant')
     await page.click('#credits-ledger form button[type=submit]')
-    await page.waitForFunction(() => document.querySelectorAll('#credits-ledger tbody tr').length === 2)
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#credits-ledger tbody tr').length === 2)
     assert.include(await page.textContent('#credits-ledger tbody'), 'top-up')
 
     // Paging too: 55 charges + 2 grants → a second page.
@@ -46,8 +47,8 @@ test.group('credits / browser: balance widget and ledger', () => {
     await page.click('#credits-ledger form button[type=submit]')
     await page.waitForSelector('#credits-ledger a[rel=next]')
     await page.click('#credits-ledger a[rel=next]')
-    await page.waitForFunction(() => document.querySelector('#credits-ledger tbody')?.textContent?.includes('opening balance'))
-    assert.isTrue(await page.evaluate(() => (window as any).__sameDocument === true))
+    await page.waitForSelector('#credits-ledger tbody :text("opening balance")')
+    assert.isTrue(await page.evaluate(() => (globalThis as any).__sameDocument === true))
     assert.deepEqual(problems, [])
   }).timeout(60_000)
 })
