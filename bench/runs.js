@@ -21,14 +21,13 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '8' },
     connections: { type: 'string', default: '50' },
-    worker: { type: 'boolean', default: false },
-    spec: { type: 'string', default: '' },
+    'load-spec': { type: 'string', default: '' },
   },
 })
 
-if (opts.worker) {
+if (opts['load-spec']) {
   // Load worker (own process): POSTs with a JSON body.
-  const spec = JSON.parse(opts.spec)
+  const spec = JSON.parse(opts['load-spec'])
   const autocannon = requireFromProject('autocannon')
   const result = await autocannon({ url: spec.url, method: spec.method, body: spec.body, headers: spec.headers, connections: spec.connections, duration: spec.duration })
   process.stdout.write(JSON.stringify({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, bad: result.errors + result.timeouts + result.non2xx, statuses: result.statusCodeStats }) + '\n')
@@ -50,7 +49,7 @@ function ace(args, env = {}) {
 }
 
 function load(spec) {
-  const [cmd, args] = onCore(1)(NODE, [join(ROOT, 'bench', 'runs.js'), '--worker', '--spec', JSON.stringify(spec)])
+  const [cmd, args] = onCore(1)(NODE, [join(ROOT, 'bench', 'runs.js'), '--load-spec', JSON.stringify(spec)])
   const result = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8' })
   if (result.status !== 0) throw new Error(`load worker failed: ${result.stderr}`)
   return JSON.parse(result.stdout.trim().split('\n').pop())
