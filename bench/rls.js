@@ -6,13 +6,14 @@
  * /work/shared/bench-baselines/page.cjs in its modes app, rls and rlspipe.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:rls \
- *     [-- --rounds 5 --duration 5 --warmup 3 --connections 50 --db agora_bench_rls]
+ *     [-- --rounds 5 --duration 5 --warmup 3 --connections 50 --db agora_bench_rls --no-build]
  *
  * 1. (re)creates the scratch database --db on DATABASE_URL's server, migrates it and seeds one
  *    workspace with 20 members and 5 pending invitations, plus the baseline's `items` table
  *    (500 tenants × 200 rows, RLS policy, a non-superuser role for the rls modes);
- * 2. starts two app servers from the sources (NODE_ENV=production, same APP_KEY so one session
- *    cookie works on both) and the three baselines, all on core 0 when taskset works;
+ * 2. compiles the app into tmp/bench-rls/build (--no-build reuses it), starts it twice
+ *    (NODE_ENV=production, same APP_KEY so one session cookie works on both) and the three
+ *    baselines, all on core 0 when taskset works;
  * 3. logs in once through the real form and loads the page with that cookie; autocannon runs in a
  *    separate process on core 1; interleaved rounds: app, app+rls, page app, page rls, page rlspipe;
  * 4. prints medians and the per-round ratios; goal: app+rls ≥ 0.85× app.
@@ -21,12 +22,12 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { freePorts, log, machineBusy, median, NODE, onCore, pinned, requireFromProject, ROOT, round, startChild, stopAll, waitUntilUp } from './support.js'
+import { CLK_TCK, freePorts, log, machineBusy, median, NODE, onCore, pinned, processTicks, requireFromProject, ROOT, round, startChild, stopAll, waitUntilUp } from './support.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const PAGE = process.env.PAGE_BASELINE || '/work/shared/bench-baselines/page.cjs'
@@ -41,6 +42,7 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     db: { type: 'string', default: 'agora_bench_rls' },
+    'no-build': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -69,6 +71,7 @@ const urlFor = (database, user, password) => {
   return url.toString()
 }
 const BENCH_URL = urlFor(DB_NAME)
+const BUILD = join(ROOT, 'tmp', 'bench-rls', 'build')
 const PAGE_ROLE = 'agora_bench_page'
 const PAGE_ROLE_PASSWORD = 'bench-page'
 const OWNER_EMAIL = 'bench-owner@example.test'
@@ -140,12 +143,34 @@ async function prepareDatabase(appKey) {
 
 /* -------------------------------------------------------------------------------- servers */
 
+/**
+ * Compiles the app into tmp/bench-rls/build (never the shared build/), through a tsconfig that
+ * only moves outDir. Type errors elsewhere in the tree do not change the emitted JavaScript.
+ */
+function buildApp() {
+  const dir = join(ROOT, 'tmp', 'bench-rls')
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      extends: '../../tsconfig.json',
+      compilerOptions: { rootDir: '../../', outDir: './build' },
+      include: ['../../**/*', '../../.adonisjs/server/**/*'],
+      exclude: ['../../build/**', '../../node_modules/**', '../../tmp/**', '../../tests/**'],
+    })
+  )
+  if (opts['no-build'] && existsSync(join(BUILD, 'bin', 'server.js'))) return log('--no-build: reusing tmp/bench-rls/build')
+  log('compiling the app into tmp/bench-rls/build')
+  run(NODE, ['ace', 'build', '--tsconfig=tmp/bench-rls/tsconfig.json', '--ignore-ts-errors'], {})
+  if (!existsSync(join(BUILD, 'bin', 'server.js'))) throw new Error('the build wrote no bin/server.js')
+}
+
 async function startApp(name, port, appKey, extraEnv) {
-  const [cmd, args] = onCore(0)(NODE, ['--import=@poppinss/ts-exec', 'bin/server.ts'])
+  const [cmd, args] = onCore(0)(NODE, ['bin/server.js'])
   const env = { ...process.env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', APP_KEY: appKey, LOG_LEVEL: 'warn', DATABASE_URL: BENCH_URL, ...extraEnv }
   delete env.REDIS_URL // sessions in the cookie, cache in memory: the same for both modes
   if (!extraEnv.TENANT_RLS) delete env.TENANT_RLS
-  const child = startChild(name, cmd, args, { cwd: ROOT, env })
+  const child = startChild(name, cmd, args, { cwd: BUILD, env })
   await waitUntilUp(`http://127.0.0.1:${port}/health/live`, child, 120_000)
   return child
 }
@@ -195,9 +220,34 @@ async function login(base) {
 
 const fmt = (x, digits = 0) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits))
 const pad = (s, n) => String(s).padStart(n)
-const HEADER = `${'target'.padEnd(16)} ${pad('req/s', 8)} ${pad('p50ms', 6)} ${pad('p99ms', 6)} ${pad('srvCPU', 7)} ${pad('µs/req', 8)} ${pad('loadCPU', 7)} ${pad('bad', 5)}`
+const HEADER = `${'target'.padEnd(16)} ${pad('req/s', 8)} ${pad('p50ms', 6)} ${pad('p99ms', 6)} ${pad('srvCPU', 7)} ${pad('µs/req', 8)} ${pad('dbµs/req', 9)} ${pad('loadCPU', 7)} ${pad('bad', 5)}`
 const ROW = (r) =>
-  `${r.target.padEnd(16)} ${pad(fmt(r.rps), 8)} ${pad(fmt(r.p50), 6)} ${pad(fmt(r.p99), 6)} ${pad(fmt(r.serverCpu, 2), 7)} ${pad(fmt(r.usPerReq, 1), 8)} ${pad(fmt(r.loadCpu, 2), 7)} ${pad(r.bad, 5)}`
+  `${r.target.padEnd(16)} ${pad(fmt(r.rps), 8)} ${pad(fmt(r.p50), 6)} ${pad(fmt(r.p99), 6)} ${pad(fmt(r.serverCpu, 2), 7)} ${pad(fmt(r.usPerReq, 1), 8)} ${pad(fmt(r.dbUs, 1), 9)} ${pad(fmt(r.loadCpu, 2), 7)} ${pad(r.bad, 5)}`
+
+/**
+ * CPU ticks used so far by the PostgreSQL backends serving the bench database (local server
+ * only: the backends' /proc entries). RLS moves work into the database; the app's CPU alone
+ * would not show it.
+ */
+async function backendTicks(admin) {
+  const { rows } = await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [DB_NAME])
+  return new Map(rows.map((row) => [row.pid, processTicks(row.pid)]))
+}
+
+/** One round with the database's CPU per request added (`dbUs`, null when not measurable). */
+async function measuredRound(admin, target, seconds) {
+  const before = await backendTicks(admin)
+  const row = await round(target, CONNECTIONS, seconds)
+  const after = await backendTicks(admin)
+  let ticks = 0
+  let known = after.size > 0
+  for (const [pid, now] of after) {
+    if (now === null) known = false
+    else ticks += now - (before.get(pid) ?? 0) // a backend born in the round counts whole
+  }
+  const dbUs = known && row.requests ? (ticks / CLK_TCK / row.requests) * 1e6 : null
+  return { ...row, dbUs, totalUs: dbUs !== null && row.usPerReq !== null ? row.usPerReq + dbUs : null }
+}
 
 async function main() {
   const appKey = randomBytes(32).toString('base64url')
@@ -206,6 +256,7 @@ async function main() {
   // Other processes on this machine skew every figure; say how busy it was before we started.
   const idleBusy = await machineBusy(2000)
   log(`PostgreSQL ${pgVersion} at ${serverUrl.host}`)
+  buildApp()
   await prepareDatabase(appKey)
 
   const [appPort, rlsPort, pageAppPort, pageRlsPort, pagePipePort] = await freePorts(5, 3511, 3599)
@@ -217,6 +268,8 @@ async function main() {
   const pagePipe = await startPage('rlspipe', pagePipePort)
 
   const cookie = await login(`http://127.0.0.1:${appPort}`)
+  const admin = new pg.Client({ connectionString: urlFor('postgres') })
+  await admin.connect()
   const path = `/t/${SLUG}/members`
   const targets = [
     { name: 'app', url: `http://127.0.0.1:${appPort}${path}`, pid: app.pid, headers: { cookie } },
@@ -235,13 +288,13 @@ async function main() {
 
   if (WARMUP > 0) {
     log(`warm-up: ${WARMUP}s per target`)
-    for (const target of targets) await round(target, CONNECTIONS, WARMUP)
+    for (const target of targets) await measuredRound(admin, target, WARMUP)
   }
   console.log(`\n${ROUNDS} interleaved rounds × ${DURATION}s, ${CONNECTIONS} connections\n\nround ${HEADER}`)
   const rows = []
   for (let i = 1; i <= ROUNDS; i++) {
     for (const target of targets) {
-      const row = { round: i, ...(await round(target, CONNECTIONS, DURATION)) }
+      const row = { round: i, ...(await measuredRound(admin, target, DURATION)) }
       rows.push(row)
       console.log(`${pad(i, 5)} ${ROW(row)}`)
     }
@@ -251,15 +304,26 @@ async function main() {
   const summary = targets.map((t) => {
     const rs = of(t.name)
     const pick = (key) => (rs.every((r) => r[key] !== null) ? median(rs.map((r) => r[key])) : null)
-    return { target: t.name, rps: pick('rps'), p50: pick('p50'), p99: pick('p99'), serverCpu: pick('serverCpu'), usPerReq: pick('usPerReq'), loadCpu: pick('loadCpu'), bad: rs.reduce((s, r) => s + r.bad, 0) }
+    return { target: t.name, rps: pick('rps'), p50: pick('p50'), p99: pick('p99'), serverCpu: pick('serverCpu'), usPerReq: pick('usPerReq'), dbUs: pick('dbUs'), totalUs: pick('totalUs'), loadCpu: pick('loadCpu'), bad: rs.reduce((s, r) => s + r.bad, 0) }
   })
   const ratio = (a, b) => {
     const paired = of(a).map((r, i) => r.rps / of(b)[i].rps)
     const sa = summary.find((s) => s.target === a)
     const sb = summary.find((s) => s.target === b)
-    return { median: median(paired), min: Math.min(...paired), max: Math.max(...paired), cpu: sa.usPerReq && sb.usPerReq ? sb.usPerReq / sa.usPerReq : null }
+    // Per-round paired CPU ratios (app + its database backends), steadier than req/s on a busy machine.
+    const pairedCpu = of(a).map((r, i) => (r.totalUs && of(b)[i].totalUs ? of(b)[i].totalUs / r.totalUs : null)).filter((x) => x !== null)
+    return {
+      median: median(paired),
+      min: Math.min(...paired),
+      max: Math.max(...paired),
+      cpu: sa.usPerReq && sb.usPerReq ? sb.usPerReq / sa.usPerReq : null,
+      total: pairedCpu.length ? median(pairedCpu) : null,
+      totalMin: pairedCpu.length ? Math.min(...pairedCpu) : null,
+      totalMax: pairedCpu.length ? Math.max(...pairedCpu) : null,
+    }
   }
-  const show = (label, r) => `${label.padEnd(28)} ${r.median.toFixed(3)}  (per-round range ${r.min.toFixed(3)}–${r.max.toFixed(3)}; by server CPU per request ${fmt(r.cpu, 3)})`
+  const show = (label, r) =>
+    `${label.padEnd(24)} req/s ${r.median.toFixed(3)} (rounds ${r.min.toFixed(3)}–${r.max.toFixed(3)}) · CPU/req app+db ${fmt(r.total, 3)} (rounds ${fmt(r.totalMin, 3)}–${fmt(r.totalMax, 3)}) · app only ${fmt(r.cpu, 3)}`
   const appRatio = ratio('app+rls', 'app')
   const bad = summary.filter((s) => s.bad > 0)
   console.log(
@@ -274,7 +338,9 @@ async function main() {
       ...summary.map((s) => `       ${ROW(s)}`),
       '',
       show('app+rls / app', appRatio),
-      `${''.padEnd(28)} goal ≥ ${GOAL}: ${appRatio.median >= GOAL ? 'MET' : 'NOT MET'}`,
+      `${''.padEnd(24)} goal ≥ ${GOAL}: by req/s ${appRatio.median >= GOAL ? 'MET' : 'NOT MET'}, by CPU per request ${appRatio.total === null ? '-' : appRatio.total >= GOAL ? 'MET' : 'NOT MET'}`,
+      'CPU/req app+db: the server process plus the PostgreSQL backends of the bench database, per request',
+      '(paired by round; the machine is shared, so this is the steadier figure when req/s is noisy).',
       show('page rls / page app', ratio('page rls', 'page app')),
       show('page rlspipe / page app', ratio('page rlspipe', 'page app')),
       show('app / page app', ratio('app', 'page app')),
@@ -282,6 +348,7 @@ async function main() {
       '=================================================================================',
     ].join('\n')
   )
+  await admin.end()
   await stopAll()
   if (bad.length) process.exitCode = 1
 }

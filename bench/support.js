@@ -125,10 +125,10 @@ export async function waitUntilUp(url, child, timeoutMs, headers = {}) {
 
 /* ------------------------------------------------------------------------------------ load */
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100
+export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100
 
 /** CPU ticks (user+system) a process used so far, from /proc; null where unavailable. */
-function processTicks(pid) {
+export function processTicks(pid) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
     return Number(fields[11]) + Number(fields[12])
@@ -172,6 +172,7 @@ export async function round(target, connections, seconds) {
   return {
     target: target.name,
     rps: result.requests.average,
+    requests: result.requests.total,
     p50: result.latency.p50,
     p99: result.latency.p99,
     serverCpu: ticks !== null ? ticks / CLK_TCK / wallS : null,

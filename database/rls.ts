@@ -3,13 +3,14 @@
  * Policies compare `tenant_id` with the transaction-local `app.tenant_id`; they bind the
  * `agora_app` role, which the app assumes with `SET LOCAL ROLE` inside tenant transactions
  * (see withTenant in app/tenants). With no tenant set the cast fails: the query fails closed.
+ * Not FORCEd: the owning role (migrations, operators; on managed PostgreSQL not a superuser)
+ * must keep seeing every row.
  */
 export const APP_ROLE = 'agora_app'
 
 export function enableTenantRls(table: string) {
   return [
     `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
-    `ALTER TABLE ${table} FORCE ROW LEVEL SECURITY`,
     `CREATE POLICY ${table}_tenant_isolation ON ${table} TO ${APP_ROLE}
        USING (tenant_id = current_setting('app.tenant_id')::uuid)
        WITH CHECK (tenant_id = current_setting('app.tenant_id')::uuid)`,

@@ -5,6 +5,7 @@ import { ListLoader } from '@adonisjs/core/ace'
 import UserCreate from '#auth/commands/user_create'
 import AuditVerify from '#platform/commands/audit_verify'
 import AgentRun from '#agents/commands/agent_run'
+import { ProviderCreate, ProviderModel, ModelPrice, ProviderTest } from '#agents/commands/provider_commands'
 import TenantCreate from '#tenants/commands/tenant_create'
 import TenantList from '#tenants/commands/tenant_list'
 import TenantSuspend from '#tenants/commands/tenant_suspend'
@@ -17,8 +18,10 @@ import CreditsBalance from '#credits/commands/credits_balance'
 import CreditsVerify from '#credits/commands/credits_verify'
 import CreditsSweep from '#credits/commands/credits_sweep'
 import BenchHolds from '#credits/commands/bench_holds'
+import AnalyticsRebuild from '#analytics/commands/analytics_rebuild'
+import BenchSeed from '#analytics/commands/bench_seed'
 
-const loader = new ListLoader([UserCreate, AuditVerify, AgentRun, TenantCreate, TenantList, TenantSuspend, TenantPurge, TenantVerifyDomain, TokenCreate, CreditsGrant, CreditsAdjust, CreditsBalance, CreditsVerify, CreditsSweep, BenchHolds])
+const loader = new ListLoader([UserCreate, AuditVerify, AgentRun, TenantCreate, TenantList, TenantSuspend, TenantPurge, TenantVerifyDomain, TokenCreate, CreditsGrant, CreditsAdjust, CreditsBalance, CreditsVerify, CreditsSweep, BenchHolds, AnalyticsRebuild, BenchSeed, ProviderCreate, ProviderModel, ModelPrice, ProviderTest])
 
 export const getMetaData = () => loader.getMetaData()
 export const getCommand = (metaData: Parameters<typeof loader.getCommand>[0]) => loader.getCommand(metaData)

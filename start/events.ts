@@ -3,7 +3,9 @@
  */
 import emitter from '@adonisjs/core/services/emitter'
 import { UserSignedUp } from '#auth'
+import { RunFinished } from '#agents'
 
 const CreatePersonalWorkspace = () => import('#tenants/listeners/create_personal_workspace')
 
 emitter.on(UserSignedUp, [CreatePersonalWorkspace])
+emitter.on(RunFinished, [() => import('#analytics/listeners/project_run_finished')])

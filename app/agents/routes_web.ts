@@ -10,6 +10,7 @@ const AgentsController = () => import('#agents/controllers/web/agents_controller
 const VersionsController = () => import('#agents/controllers/web/versions_controller')
 const ChatController = () => import('#agents/controllers/web/chat_controller')
 const RunsController = () => import('#agents/controllers/web/runs_controller')
+const ProvidersController = () => import('#agents/controllers/web/providers_controller')
 
 router
   .group(() => {
@@ -29,6 +30,16 @@ router
     router.get('/runs/:id', [RunsController, 'show']).as('agents.web.runs.show')
     router.get('/runs/:id/events', [RunsController, 'events']).as('agents.web.run_events.index')
     router.post('/runs/:id/cancellation', [RunsController, 'cancellation']).as('agents.web.cancellations.store')
+    // The workspace's own providers (owners and admins): keys, models, prices, connection tests.
+    router.get('/providers', [ProvidersController, 'index']).as('agents.web.providers.index')
+    router.post('/providers', [ProvidersController, 'store']).as('agents.web.providers.store')
+    router.get('/providers/:id', [ProvidersController, 'show']).as('agents.web.providers.show')
+    router.put('/providers/:id', [ProvidersController, 'update']).as('agents.web.providers.update')
+    router.delete('/providers/:id', [ProvidersController, 'destroy']).as('agents.web.providers.destroy')
+    router.post('/providers/:id/models', [ProvidersController, 'storeModel']).as('agents.web.models.store')
+    router.delete('/providers/:id/models/:modelId', [ProvidersController, 'destroyModel']).as('agents.web.models.destroy')
+    router.post('/providers/:id/models/:modelId/prices', [ProvidersController, 'storePrice']).as('agents.web.prices.store')
+    router.post('/providers/:id/connection-test', [ProvidersController, 'testConnection']).as('agents.web.connection_tests.store')
   })
   .prefix('/t/:tenant')
   .use([middleware.auth(), middleware.tenant()])

@@ -10,3 +10,4 @@ export { createApiToken, revokeApiToken, revokeTokensForTenant, tokenTenantId } 
 export { registerDeletionGuard, registerTokenTenantOptions } from '#auth/services/hooks'
 export { revokeSessions, revokeAllTokens } from '#auth/services/sessions'
 export { userHasTwoFactor } from '#auth/services/totp'
+export { passwordProblem } from '#auth/services/password_policy'

@@ -38,3 +38,4 @@ export {
   type LedgerKind,
   type EntryResult,
 } from '#credits/types'
+export { csvField } from '#credits/services/csv'

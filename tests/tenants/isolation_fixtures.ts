@@ -114,6 +114,30 @@ export const fixtures: IsolationFixture[] = [
     routes: ['/t/:tenant/agents/:slug/versions/:version', '/t/:tenant/agents/:slug/versions/:version/restoration'],
     params: async (world) => ({ slug: (await bAgent(world)).slug, version: '1' }),
   },
+  {
+    // B's own provider and model, inserted as rows (the provider pages have no API).
+    routes: [
+      '/t/:tenant/providers/:id',
+      '/t/:tenant/providers/:id/models',
+      '/t/:tenant/providers/:id/models/:modelId',
+      '/t/:tenant/providers/:id/models/:modelId/prices',
+      '/t/:tenant/providers/:id/connection-test',
+    ],
+    params: async ({ b }) => {
+      const slug = `iso-${randomUUID().slice(0, 8)}`
+      const [provider] = await db
+        .table('providers')
+        .insert({ tenant_id: b.tenant.id, slug, name: 'B provider', kind: 'openai_compatible', base_url: 'https://llm.example.invalid/v1' })
+        .returning('id')
+      const providerId = String(provider.id ?? provider)
+      const [model] = await db
+        .table('models')
+        .insert({ tenant_id: b.tenant.id, provider_id: providerId, name: `${slug}/model`, input_price_micros: 1, output_price_micros: 1, context_window: 8192 })
+        .returning('id')
+      return { id: providerId, modelId: String(model.id ?? model) }
+    },
+    body: { name: 'Changed', kind: 'openai_compatible', base_url: 'https://llm.example.invalid/v2', model: 'x', input_price: '1', output_price: '1' },
+  },
 ]
 
 /**

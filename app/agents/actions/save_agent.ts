@@ -26,8 +26,8 @@ export class AgentInputError extends Error {
   }
 }
 
-async function assertKnownModels(config: Pick<AgentConfig, 'model' | 'fallback_models'>) {
-  const models = await catalog()
+async function assertKnownModels(tenantId: string, config: Pick<AgentConfig, 'model' | 'fallback_models'>) {
+  const models = await catalog(tenantId)
   if (!models.has(config.model)) throw new AgentInputError('model', `Unknown model "${config.model}".`)
   for (const [index, name] of (config.fallback_models ?? []).entries()) {
     if (!models.has(name)) throw new AgentInputError(`fallback_models.${index}`, `Unknown model "${name}".`)
@@ -68,7 +68,7 @@ async function insertVersion(trx: TransactionClientContract, agent: Agent, versi
 
 /** Creates an agent and its version 1. */
 export async function createAgent(input: { tenantId: string; actorId: string | null; name: string; slug?: string; description?: string | null; visibility?: 'private' | 'public' } & AgentConfig) {
-  await assertKnownModels(input)
+  await assertKnownModels(input.tenantId, input)
   const slug = input.slug ?? slugify(input.name)
   assertSlugAllowed(slug)
   try {
@@ -93,6 +93,8 @@ export async function createAgent(input: { tenantId: string; actorId: string | n
  * version (from the given fields over the current version), which new runs then use.
  */
 export async function updateAgent(agent: Agent, input: Partial<{ name: string; slug: string; description: string | null; visibility: 'private' | 'public' } & AgentConfig>, actorId: string | null) {
+  // Warm the catalog first: a query on another connection inside the transaction deadlocks PGlite.
+  await catalog(agent.tenantId)
   return db.transaction(async (trx) => {
     const locked = await Agent.query({ client: trx }).where('id', agent.id).whereNull('deletedAt').forUpdate().firstOrFail()
     const current = await AgentVersion.query({ client: trx }).where('agentId', locked.id).where('version', locked.currentVersion).firstOrFail()
@@ -105,7 +107,7 @@ export async function updateAgent(agent: Agent, input: Partial<{ name: string; s
       tools: input.tools ?? current.tools,
       metadata: input.metadata ?? current.metadata,
     }
-    await assertKnownModels(config)
+    await assertKnownModels(locked.tenantId, config)
     if (input.slug && input.slug !== locked.slug) assertSlugAllowed(input.slug)
     if (input.slug && input.slug !== locked.slug && (await slugTaken(trx, locked.tenantId, input.slug, locked.id))) {
       throw new AgentInputError('slug', 'This slug is already used by another agent.')

@@ -54,7 +54,21 @@ export default class Run extends BaseModel {
   declare holdId: string | null
 
   @column()
+  declare cachedTokens: number
+
+  @column()
+  declare reasoningTokens: number
+
+  /** True when the provider did not report usage and it was counted as ceil(characters / 4). */
+  @column()
+  declare usageEstimated: boolean
+
+  @column()
   declare model: string | null
+
+  /** The price in force when the run started, of the model charged (see priceRecord). */
+  @column({ prepare: (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value)) })
+  declare price: Record<string, any> | null
 
   @column({ prepare: (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value)) })
   declare error: Record<string, any> | null

@@ -1,16 +1,56 @@
-import type { CatalogModel } from '#agents/services/catalog'
+import encryption from '@adonisjs/core/services/encryption'
+import type { CatalogModel, ProviderRef } from '#agents/services/catalog'
 import { SimulatorProvider } from '#agents/providers/simulator'
+import { OpenAiCompatibleProvider } from '#agents/providers/openai_compatible'
+import { AnthropicProvider } from '#agents/providers/anthropic'
 import { ProviderError, type ProviderAdapter } from '#agents/providers/types'
 
 const simulator = new SimulatorProvider()
 
-/** The adapter for a catalog model's provider kind (real providers arrive with Agents II). */
+/** Encryption purpose of provider keys: a ciphertext made for anything else never decrypts as one. */
+const KEY_PURPOSE = 'provider-api-key'
+
+/** An API key as stored at rest (AES-256-GCM with the app key). */
+export function sealApiKey(apiKey: string) {
+  return encryption.encrypt(apiKey, { purpose: KEY_PURPOSE })
+}
+
+/** One adapter per provider row version: the key is decrypted once, not per run. */
+const adapters = new Map<string, { version: string; adapter: ProviderAdapter }>()
+
+/** The adapter for a provider (or a catalog model's provider). */
+export function adapterFor(provider: ProviderRef): ProviderAdapter {
+  if (provider.kind === 'simulator') return simulator
+  const cached = adapters.get(provider.id)
+  if (cached?.version === provider.version) return cached.adapter
+  const apiKey = provider.apiKeyEncrypted ? encryption.decrypt<string>(provider.apiKeyEncrypted, KEY_PURPOSE) : null
+  if (provider.apiKeyEncrypted && !apiKey) {
+    // Encrypted with another APP_KEY: unusable until the key is entered again.
+    return failing(new ProviderError(`The API key of provider "${provider.slug}" cannot be decrypted; enter it again.`, 401, false))
+  }
+  const connection = { baseUrl: provider.baseUrl ?? '', apiKey, settings: provider.settings, publicOnly: provider.tenantId !== null }
+  let adapter: ProviderAdapter
+  if (provider.kind === 'openai_compatible') {
+    if (!provider.baseUrl) return failing(new ProviderError(`Provider "${provider.slug}" has no base URL.`, 400, false))
+    adapter = new OpenAiCompatibleProvider(connection)
+  } else if (provider.kind === 'anthropic') {
+    adapter = new AnthropicProvider(connection)
+  } else {
+    return failing(new ProviderError(`Provider kind "${provider.kind}" is not supported.`, 501, false))
+  }
+  adapters.set(provider.id, { version: provider.version, adapter })
+  return adapter
+}
+
+/** The adapter for a catalog model's provider. */
 export function providerFor(model: CatalogModel): ProviderAdapter {
-  if (model.providerKind === 'simulator') return simulator
+  return adapterFor(model.provider)
+}
+
+function failing(error: ProviderError): ProviderAdapter {
   return {
-    // eslint-disable-next-line require-yield
     async *stream() {
-      throw new ProviderError(`Provider kind "${model.providerKind}" is not available yet.`, 501, false)
+      throw error
     },
   }
 }

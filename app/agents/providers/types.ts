@@ -7,24 +7,62 @@ export type SimulateOptions = {
   fail?: '429' | '500' | 'timeout' | 'midstream'
 }
 
+/** A function the model may call (OpenAI's `function` shape, without the wrapper). */
+export type ToolDefinition = { name: string; description?: string; parameters?: Record<string, unknown> }
+
+/** A complete tool call the model made (arguments as the JSON text the model wrote). */
+export type ToolCall = { id: string; name: string; arguments: string }
+
 export type CompletionRequest = {
+  /** The provider's own model id. */
   model: string
   messages: ChatMessage[]
   maxTokens: number
   temperature?: number | null
+  tools?: ToolDefinition[]
   signal: AbortSignal
+  /** Longest wait for the TCP/TLS connection (reused keep-alive sockets skip it). */
+  connectTimeoutMs?: number
   simulate?: SimulateOptions
 }
 
+export type Usage = { inputTokens: number; outputTokens: number; cachedTokens?: number; reasoningTokens?: number }
+
+/**
+ * What an adapter yields while streaming. Tool calls arrive as fragments keyed by `index`
+ * (id and name once, arguments in pieces), so a long call still counts as the model answering.
+ */
 export type StreamChunk =
   | { type: 'delta'; text: string }
-  | { type: 'usage'; inputTokens: number; outputTokens: number }
+  | { type: 'tool_call'; index: number; id?: string; name?: string; arguments?: string }
+  | ({ type: 'usage' } & Usage)
 
 export interface ProviderAdapter {
   stream(request: CompletionRequest): AsyncIterable<StreamChunk>
 }
 
-/** A provider failure: `retryable` for 429/5xx/timeouts; `status` as the provider reported it. */
+/**
+ * Per-provider settings (the provider row's `settings`), all optional; defaults come from the
+ * environment (see run_executor). Timeouts in milliseconds.
+ */
+export type ProviderSettings = {
+  connect_timeout_ms?: number
+  first_token_timeout_ms?: number
+  total_timeout_ms?: number
+  max_retries?: number
+  /** A Retry-After longer than this moves on to the next model instead of waiting. */
+  max_retry_wait_ms?: number
+  breaker?: { failure_threshold?: number; cooldown_ms?: number }
+  /** Azure OpenAI: sent as `?api-version=`; also switches authentication to the `api-key` header. */
+  api_version?: string
+  auth_header?: 'authorization' | 'api-key' | 'x-api-key' | 'none'
+  headers?: Record<string, string>
+  /** OpenAI-compatible: ask for usage in the last chunk (`stream_options.include_usage`); default true. */
+  stream_usage?: boolean
+  anthropic_version?: string
+}
+
+/** A provider failure: `retryable` for 429/5xx/timeouts/network; `status` as the provider reported it. */
 export class ProviderError extends Error {
   constructor(
     message: string,
@@ -36,7 +74,7 @@ export class ProviderError extends Error {
   }
 }
 
-/** ceil(characters / 4): the token estimate used for holds and by the simulator. */
+/** ceil(characters / 4): the token estimate used for holds, the simulator and unreported usage. */
 export function estimateTokens(text: string | number) {
   const length = typeof text === 'number' ? text : text.length
   return Math.ceil(length / 4)

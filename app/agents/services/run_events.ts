@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import db from '@adonisjs/lucid/services/db'
+import logger from '@adonisjs/core/services/logger'
 
 export type RunEventName = 'run' | 'delta' | 'done' | 'error'
 export type RunEvent = { seq: number; event: RunEventName; data: unknown }
@@ -20,7 +21,9 @@ export class RunEventLog {
 
   constructor(
     private tenantId: string,
-    private runId: string
+    private runId: string,
+    /** Settles once the run row exists: the events reference it. */
+    private ready: Promise<unknown> = Promise.resolve()
   ) {}
 
   emit(event: RunEventName, data: unknown) {
@@ -28,7 +31,7 @@ export class RunEventLog {
     this.#pending.push(entry)
     live.emit(this.runId, entry)
     if (event === 'done' || event === 'error') return this.flush()
-    this.#timer ??= setTimeout(() => void this.flush(), FLUSH_MS)
+    this.#timer ??= setTimeout(() => void this.flush().catch((error) => logger.warn({ err: error, run_id: this.runId }, 'writing run events failed')), FLUSH_MS)
     return Promise.resolve()
   }
 
@@ -38,7 +41,8 @@ export class RunEventLog {
     this.#timer = null
     const batch = this.#pending.splice(0)
     if (batch.length === 0) return this.#flushing
-    this.#flushing = this.#flushing.then(() =>
+    // A failed batch must not poison the ones after it: each write starts from a settled chain.
+    this.#flushing = this.#flushing.catch(() => {}).then(() => this.ready).then(() =>
       db
         .table('run_events')
         .multiInsert(batch.map((e) => ({ tenant_id: this.tenantId, run_id: this.runId, seq: e.seq, event: e.event, data: JSON.stringify(e.data) })))

@@ -5,14 +5,23 @@ import logger from '@adonisjs/core/services/logger'
 import { problem } from '#core'
 import { settle } from '#credits'
 import Run from '#agents/models/run'
-import { costMicros, type CatalogModel } from '#agents/services/catalog'
+import { costMicros, priceRecord, type CatalogModel } from '#agents/services/catalog'
 import { RunEventLog } from '#agents/services/run_events'
+import { breaker, type BreakerSettings, type Gate } from '#agents/services/circuit_breaker'
 import { providerFor } from '#agents/providers/registry'
-import { ProviderError, type ChatMessage, type SimulateOptions } from '#agents/providers/types'
+import {
+  estimateTokens,
+  promptCharacters,
+  ProviderError,
+  type ChatMessage,
+  type SimulateOptions,
+  type ToolCall,
+  type ToolDefinition,
+  type Usage,
+} from '#agents/providers/types'
 import { serializeRun } from '#agents/dtos/run'
 import RunFinished from '#agents/events/run_finished'
 
-const MAX_ATTEMPTS_PER_MODEL = 3
 const CANCEL_POLL_MS = 500
 
 /** Runs in flight in this process, for cancellation without a round-trip. */
@@ -26,11 +35,12 @@ export function abortLocalRun(runId: string) {
 type Step = {
   position: number
   kind: 'model_call' | 'retry' | 'fallback'
-  model: string
-  status: 'succeeded' | 'failed' | 'cancelled'
-  inputTokens: number
-  outputTokens: number
+  model: CatalogModel
+  status: 'succeeded' | 'failed' | 'cancelled' | 'skipped'
+  usage: Usage
+  usageEstimated: boolean
   costMicros: bigint
+  toolCalls: ToolCall[]
   error: Record<string, unknown> | null
   startedAt: Date
   finishedAt: Date
@@ -38,35 +48,108 @@ type Step = {
 
 export type ExecutionPlan = {
   run: Run
+  /** Settles once the run row is written (see prepareRun's deferRecord). */
+  recorded?: Promise<void>
   messages: ChatMessage[]
+  /** The agent's model then its fallbacks, with the prices in force when the run started. */
   chain: CatalogModel[]
   maxTokens: number
   temperature: number | null
+  tools?: ToolDefinition[]
   simulate?: SimulateOptions
   holdId: string
   holdMicros: bigint
   events: RunEventLog
 }
 
-function firstTokenTimeoutMs() {
-  return Number(process.env.PROVIDER_FIRST_TOKEN_TIMEOUT_MS ?? 30_000)
+/** What the provider side of a run produced, known before anything is written. */
+export type RunOutcome = {
+  status: 'succeeded' | 'failed' | 'cancelled'
+  output: string
+  usage: Usage & { estimated: boolean }
+  toolCalls: ToolCall[]
+  failure: { status: number; title: string; detail: string } | null
+}
+
+function envNumber(name: string, fallback: number) {
+  const value = Number(process.env[name])
+  return Number.isFinite(value) && process.env[name] !== '' && process.env[name] !== undefined ? value : fallback
 }
 
 function runTimeoutMs() {
-  return Number(process.env.RUN_TIMEOUT_S ?? 300) * 1000
+  return envNumber('RUN_TIMEOUT_S', 300) * 1000
 }
 
 /**
- * Executes a run that already holds its credits: calls the model chain (retries with backoff on
- * retryable errors, then the fallback models), streams deltas into the run's event log, stops
- * on cancellation or when the hold would be exceeded, then settles once and records the run.
+ * Reliability settings of a model's provider: its row's `settings` over the environment's
+ * defaults (PROVIDER_CONNECT_TIMEOUT_MS 10 s, PROVIDER_FIRST_TOKEN_TIMEOUT_MS 30 s,
+ * PROVIDER_TOTAL_TIMEOUT_MS = the run timeout, PROVIDER_MAX_RETRIES 2,
+ * PROVIDER_BREAKER_FAILURES 5, PROVIDER_BREAKER_COOLDOWN_MS 30 s).
+ */
+export function reliabilityOf(model: CatalogModel) {
+  const settings = model.provider.settings ?? {}
+  const totalTimeoutMs = settings.total_timeout_ms ?? envNumber('PROVIDER_TOTAL_TIMEOUT_MS', runTimeoutMs())
+  return {
+    connectTimeoutMs: settings.connect_timeout_ms ?? envNumber('PROVIDER_CONNECT_TIMEOUT_MS', 10_000),
+    firstTokenTimeoutMs: settings.first_token_timeout_ms ?? envNumber('PROVIDER_FIRST_TOKEN_TIMEOUT_MS', 30_000),
+    totalTimeoutMs,
+    maxRetries: settings.max_retries ?? envNumber('PROVIDER_MAX_RETRIES', 2),
+    maxRetryWaitMs: settings.max_retry_wait_ms ?? 30_000,
+    breaker: {
+      failureThreshold: settings.breaker?.failure_threshold ?? envNumber('PROVIDER_BREAKER_FAILURES', 5),
+      cooldownMs: settings.breaker?.cooldown_ms ?? envNumber('PROVIDER_BREAKER_COOLDOWN_MS', 30_000),
+      probeLeaseMs: Math.min(totalTimeoutMs, runTimeoutMs()),
+    } satisfies BreakerSettings,
+  }
+}
+
+/**
+ * Wait before retry `attempt` (0-based): Retry-After when the provider sent one (plus up to
+ * 10 % jitter so waiting clients do not return together), else exponential backoff from 200 ms,
+ * capped at 4 s, with "equal jitter" (half fixed, half random).
+ */
+export function retryDelayMs(attempt: number, retryAfterMs?: number, random = Math.random) {
+  if (retryAfterMs !== undefined) return Math.round(retryAfterMs * (1 + 0.1 * random()))
+  const exponential = Math.min(4000, 200 * 2 ** attempt)
+  return Math.round(exponential / 2 + (exponential / 2) * random())
+}
+
+/** Failures that say something about the provider's health (not about our request). */
+function countsAgainstProvider(error: ProviderError) {
+  return error.retryable && error.status !== 499
+}
+
+/**
+ * Executes a run that already holds its credits: calls the model chain (retries with backoff
+ * and jitter on retryable errors, honouring Retry-After; a circuit breaker per provider; then
+ * the fallback models), streams deltas into the run's event log, stops on cancellation, on the
+ * run deadline or when the hold would be exceeded, then settles once and records the run.
+ * Every attempt is a step with its own status, tokens and cost; all of them fit in the hold.
+ * `onOutcome` is called as soon as the provider side is done, before bookkeeping.
  * Never throws: every path ends in a terminal state with its events written.
  */
-export async function executeRun(plan: ExecutionPlan): Promise<Run> {
+export function executeRun(plan: ExecutionPlan, options: { onOutcome?: (outcome: RunOutcome) => void } = {}): Promise<Run> {
+  const execution = execute(plan, options)
+  executing.add(execution)
+  execution.finally(() => executing.delete(execution)).catch(() => {})
+  return execution
+}
+
+/** Executions in this process, so shutdown and tests can wait for their bookkeeping. */
+const executing = new Set<Promise<Run>>()
+
+/** Resolves once no run executes in this process (settled, recorded, events written). */
+export async function runsIdle() {
+  while (executing.size) await Promise.allSettled([...executing])
+}
+
+async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: RunOutcome) => void }): Promise<Run> {
   const { run, events } = plan
   const controller = new AbortController()
   inFlight.set(run.id, controller)
+  plan.recorded?.catch(() => controller.abort(new Error('the run could not be recorded')))
   const started = performance.now()
+  const runDeadline = Date.now() + runTimeoutMs()
   const deadline = setTimeout(() => controller.abort(new Error('timeout')), runTimeoutMs())
   const cancelPoll = setInterval(async () => {
     const row = await db.from('runs').where('id', run.id).select('cancel_requested_at').first().catch(() => null)
@@ -77,88 +160,122 @@ export async function executeRun(plan: ExecutionPlan): Promise<Run> {
   const steps: Step[] = []
   let output = ''
   let ttftMs: number | null = null
-  let usage = { inputTokens: 0, outputTokens: 0 }
-  let usedModel: CatalogModel | null = null
-  let failure: { status: number; title: string; detail: string } | null = null
+  let failure: RunOutcome['failure'] = null
   let cancelled = false
+  const promptChars = promptCharacters(plan.messages)
+  const spentSoFar = () => steps.reduce((sum, s) => sum + s.costMicros, 0n)
 
   try {
     outer: for (const [modelIndex, model] of plan.chain.entries()) {
-      for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_MODEL; attempt++) {
+      const reliability = reliabilityOf(model)
+      // Simulated faults are injected per run, not a property of the provider: no breaker.
+      const guarded = model.providerKind !== 'simulator'
+      for (let attempt = 0; attempt <= reliability.maxRetries; attempt++) {
         const stepStarted = new Date()
-        let streamedInAttempt = false
-        let attemptOutput = ''
-        let attemptUsage: { inputTokens: number; outputTokens: number } | null = null
         const stepKind: Step['kind'] = attempt > 0 ? 'retry' : modelIndex > 0 ? 'fallback' : 'model_call'
+        const gate: Gate = guarded ? await breaker.acquire(model.providerId, reliability.breaker) : { allowed: true, state: 'closed', failures: 0 }
+        if (!gate.allowed) {
+          const detail = `The circuit breaker of provider "${model.providerSlug}" is ${gate.state === 'open' ? 'open' : 'half-open (a probe is in flight)'}; not calling it.`
+          steps.push(makeStep(steps.length, stepKind, model, 'skipped', stepStarted, { error: { status: 503, message: detail, breaker: gate.state } }))
+          failure = { status: 503, title: 'Provider unavailable', detail }
+          break
+        }
+
+        let streamed = false
+        let attemptOutput = ''
+        let reported: Usage | null = null
+        let stoppedByBound = false
+        const calls = new Map<number, ToolCall>()
         const attemptController = new AbortController()
-        const onAbort = () => attemptController.abort()
+        const onAbort = () => attemptController.abort(controller.signal.reason)
         controller.signal.addEventListener('abort', onAbort)
-        const firstToken = setTimeout(() => attemptController.abort(new Error('first-token timeout')), firstTokenTimeoutMs())
+        const firstToken = setTimeout(() => attemptController.abort(new Error('first-token timeout')), reliability.firstTokenTimeoutMs)
+        const attemptTotal = setTimeout(() => attemptController.abort(new Error('attempt timeout')), reliability.totalTimeoutMs)
+        const estimated = (): Usage => ({ inputTokens: streamed || calls.size ? estimateTokens(promptChars) : 0, outputTokens: estimateTokens(attemptOutput) })
         try {
           const provider = providerFor(model)
           for await (const chunk of provider.stream({
-            model: model.name,
+            model: model.upstreamModel,
             messages: plan.messages,
             maxTokens: plan.maxTokens,
             temperature: plan.temperature,
+            tools: plan.tools,
             signal: attemptController.signal,
+            connectTimeoutMs: reliability.connectTimeoutMs,
             simulate: plan.simulate,
           })) {
-            if (chunk.type === 'delta') {
-              clearTimeout(firstToken)
-              if (!streamedInAttempt && ttftMs === null) ttftMs = Math.round(performance.now() - started)
-              streamedInAttempt = true
-              attemptOutput += chunk.text
-              // Spend never exceeds the hold: stop before the output could cost more.
-              const projected = costMicros(0, Math.ceil((output.length + attemptOutput.length) / 4), model)
-              if (projected > plan.holdMicros) {
-                attemptController.abort(new Error('hold exhausted'))
+            if (chunk.type === 'usage') {
+              reported = chunk
+              continue
+            }
+            clearTimeout(firstToken)
+            if (chunk.type === 'tool_call') {
+              const call = calls.get(chunk.index) ?? { id: '', name: '', arguments: '' }
+              call.id ||= chunk.id ?? ''
+              call.name ||= chunk.name ?? ''
+              call.arguments += chunk.arguments ?? ''
+              calls.set(chunk.index, call)
+              if (exceedsBounds(plan, model, promptChars, attemptOutput.length + toolChars(calls), spentSoFar())) {
+                stoppedByBound = true
                 break
               }
-              void events.emit('delta', { text: chunk.text })
-            } else {
-              attemptUsage = { inputTokens: chunk.inputTokens, outputTokens: chunk.outputTokens }
+              continue
             }
+            if (!streamed && ttftMs === null) ttftMs = Math.round(performance.now() - started)
+            streamed = true
+            attemptOutput += chunk.text
+            // Spend never exceeds the hold, and max_tokens bounds what we read: stop reading.
+            if (exceedsBounds(plan, model, promptChars, attemptOutput.length + toolChars(calls), spentSoFar())) {
+              const allowed = attemptOutput.length - chunk.text.length
+              const fits = chunk.text.slice(0, Math.max(0, fitChars(plan, model, promptChars, spentSoFar()) - allowed - toolChars(calls)))
+              attemptOutput = attemptOutput.slice(0, allowed) + fits
+              if (fits) void events.emit('delta', { text: fits })
+              stoppedByBound = true
+              break
+            }
+            void events.emit('delta', { text: chunk.text })
           }
           clearTimeout(firstToken)
+          clearTimeout(attemptTotal)
+          if (attemptController.signal.aborted && !stoppedByBound) throw attemptController.signal.reason
           output += attemptOutput
-          usage = attemptUsage ?? { inputTokens: Math.ceil(plan.messages.reduce((s, m) => s + m.content.length, 0) / 4), outputTokens: Math.ceil(attemptOutput.length / 4) }
-          usedModel = model
-          steps.push(step(steps.length, stepKind, model, controller.signal.aborted ? 'cancelled' : 'succeeded', usage, null, stepStarted))
+          const usage = reported && !stoppedByBound ? reported : estimated()
+          const status = controller.signal.aborted ? 'cancelled' : 'succeeded'
+          steps.push(makeStep(steps.length, stepKind, model, status, stepStarted, { usage, usageEstimated: !(reported && !stoppedByBound), toolCalls: [...calls.values()] }))
+          if (guarded) await breaker.success(model.providerId, gate)
           if (controller.signal.aborted) cancelled = reasonOf(controller.signal) === 'cancelled'
           failure = null
           break outer
         } catch (error) {
           clearTimeout(firstToken)
-          const timedOut = reasonOf(attemptController.signal) === 'first-token timeout'
-          const providerError =
-            error instanceof ProviderError
-              ? error
-              : new ProviderError(timedOut ? 'The model did not start answering in time.' : (error as Error).message, timedOut ? 504 : 502, timedOut)
-          const partial = { inputTokens: streamedInAttempt ? Math.ceil(plan.messages.reduce((s, m) => s + m.content.length, 0) / 4) : 0, outputTokens: Math.ceil(attemptOutput.length / 4) }
+          clearTimeout(attemptTotal)
+          const providerError = asProviderError(error, attemptController.signal, reliability)
+          const partial = estimated()
+          const stepError = { status: providerError.status, message: providerError.message, ...(providerError.retryAfterMs !== undefined ? { retry_after_ms: providerError.retryAfterMs } : {}) }
           if (controller.signal.aborted) {
             cancelled = reasonOf(controller.signal) === 'cancelled'
             output += attemptOutput
-            usage = partial
-            usedModel = model
-            steps.push(step(steps.length, stepKind, model, cancelled ? 'cancelled' : 'failed', partial, { message: providerError.message }, stepStarted))
+            steps.push(makeStep(steps.length, stepKind, model, cancelled ? 'cancelled' : 'failed', stepStarted, { usage: partial, usageEstimated: true, toolCalls: [...calls.values()], error: stepError }))
             if (!cancelled) failure = { status: 504, title: 'Run timed out', detail: `The run exceeded ${runTimeoutMs() / 1000} s.` }
             break outer
           }
-          steps.push(step(steps.length, stepKind, model, 'failed', partial, { status: providerError.status, message: providerError.message }, stepStarted))
-          failure = { status: 502, title: 'Provider error', detail: providerError.message }
+          steps.push(makeStep(steps.length, stepKind, model, 'failed', stepStarted, { usage: partial, usageEstimated: true, toolCalls: [...calls.values()], error: stepError }))
+          if (guarded && countsAgainstProvider(providerError)) await breaker.failure(model.providerId, reliability.breaker)
+          failure = { status: providerError.status === 504 ? 504 : 502, title: providerError.status === 504 ? 'Provider timed out' : 'Provider error', detail: providerError.message }
           // Text already streamed to the client cannot be taken back: no transparent retry.
-          if (streamedInAttempt) {
+          if (streamed) {
             output += attemptOutput
-            usage = partial
-            usedModel = model
             break outer
           }
-          if (!providerError.retryable) break
-          const backoff = providerError.retryAfterMs ?? Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random())
-          await sleep(backoff, undefined, { signal: controller.signal }).catch(() => {})
+          if (!providerError.retryable || attempt === reliability.maxRetries) break
+          const wait = retryDelayMs(attempt, providerError.retryAfterMs)
+          // A long Retry-After is better spent on the next model; past the deadline, stop.
+          if (wait > reliability.maxRetryWaitMs) break
+          if (Date.now() + wait >= runDeadline) break outer
+          await sleep(wait, undefined, { signal: controller.signal }).catch(() => {})
           if (controller.signal.aborted) {
             cancelled = reasonOf(controller.signal) === 'cancelled'
+            if (!cancelled) failure = { status: 504, title: 'Run timed out', detail: `The run exceeded ${runTimeoutMs() / 1000} s.` }
             break outer
           }
         } finally {
@@ -172,93 +289,223 @@ export async function executeRun(plan: ExecutionPlan): Promise<Run> {
     inFlight.delete(run.id)
   }
 
-  const price = usedModel ?? plan.chain[0]
-  const spent = usedModel ? minBigInt(costMicros(usage.inputTokens, usage.outputTokens, price), plan.holdMicros) : 0n
+  // The charge is the sum of the steps' costs, capped by the hold (the cap is taken off the
+  // last charged step, so steps always add up to the run).
+  let spent = spentSoFar()
+  if (spent > plan.holdMicros) {
+    let excess = spent - plan.holdMicros
+    for (const step of [...steps].reverse()) {
+      const cut = step.costMicros < excess ? step.costMicros : excess
+      step.costMicros -= cut
+      excess -= cut
+      if (excess === 0n) break
+    }
+    spent = plan.holdMicros
+  }
   const status = cancelled ? 'cancelled' : failure ? 'failed' : 'succeeded'
+  const usage = steps.reduce(
+    (sum, s) => ({
+      inputTokens: sum.inputTokens + s.usage.inputTokens,
+      outputTokens: sum.outputTokens + s.usage.outputTokens,
+      cachedTokens: (sum.cachedTokens ?? 0) + (s.usage.cachedTokens ?? 0),
+      reasoningTokens: (sum.reasoningTokens ?? 0) + (s.usage.reasoningTokens ?? 0),
+      estimated: sum.estimated || (s.usageEstimated && s.usage.inputTokens + s.usage.outputTokens > 0),
+    }),
+    { inputTokens: 0, outputTokens: 0, cachedTokens: 0, reasoningTokens: 0, estimated: false }
+  )
+  const last = steps.findLast((s) => s.status !== 'skipped')
+  const outcome: RunOutcome = { status, output, usage, toolCalls: last?.toolCalls ?? [], failure }
+  try {
+    options.onOutcome?.(outcome)
+  } catch (error) {
+    logger.error({ err: error, run_id: run.id }, 'run outcome listener failed')
+  }
   const latencyMs = Math.round(performance.now() - started)
-  return finishRun(plan, { status, output, usage, spent, price, ttftMs, latencyMs, steps, failure })
+  return finishRun(plan, { ...outcome, spent, priced: last?.model ?? plan.chain[0], ttftMs, latencyMs, steps })
+}
+
+/** Whether `outputChars` more would exceed the hold (estimated cost) or read far past max_tokens. */
+function exceedsBounds(plan: ExecutionPlan, model: CatalogModel, promptChars: number, outputChars: number, spentBefore: bigint) {
+  return outputChars > fitChars(plan, model, promptChars, spentBefore)
+}
+
+/** The most output characters this attempt may still produce (estimate: 4 characters a token). */
+function fitChars(plan: ExecutionPlan, model: CatalogModel, promptChars: number, spentBefore: bigint) {
+  // A provider may overshoot max_tokens a little (our estimate is rough); never by 2×.
+  const byTokens = plan.maxTokens * 8
+  if (model.outputPrice === 0n) return byTokens
+  // In micro-credits × 1M, the unit prices are in, so rounding never cuts a token short.
+  const left = (plan.holdMicros - spentBefore) * 1_000_000n - BigInt(estimateTokens(promptChars)) * model.inputPrice
+  if (left <= 0n) return 0
+  return Math.min(byTokens, Number(left / model.outputPrice) * 4)
+}
+
+function toolChars(calls: Map<number, ToolCall>) {
+  let chars = 0
+  for (const call of calls.values()) chars += call.name.length + call.arguments.length
+  return chars
+}
+
+function asProviderError(error: unknown, signal: AbortSignal, reliability: ReturnType<typeof reliabilityOf>) {
+  const reason = reasonOf(signal)
+  if (reason === 'first-token timeout') return new ProviderError(`The model did not start answering within ${reliability.firstTokenTimeoutMs} ms.`, 504, true)
+  if (reason === 'attempt timeout') return new ProviderError(`The model did not finish within ${reliability.totalTimeoutMs} ms.`, 504, true)
+  if (error instanceof ProviderError) return error
+  return new ProviderError((error as Error)?.message ?? String(error), 502, true)
 }
 
 async function finishRun(
   plan: ExecutionPlan,
-  result: {
-    status: 'succeeded' | 'failed' | 'cancelled'
-    output: string
-    usage: { inputTokens: number; outputTokens: number }
+  result: RunOutcome & {
     spent: bigint
-    price: CatalogModel
+    priced: CatalogModel
     ttftMs: number | null
     latencyMs: number
     steps: Step[]
-    failure: { status: number; title: string; detail: string } | null
   }
 ) {
   const { run, events } = plan
   try {
     // Money first: the charge is exact even if recording the run below fails (the sweeper then
-    // ends the run as failed).
-    await settle(plan.holdId, result.spent, {
-      tenantId: run.tenantId,
-      price: { model: result.price.name, input_price_micros: String(result.price.inputPrice), output_price_micros: String(result.price.outputPrice) },
-    })
+    // ends the run as failed). The charge carries the prices in force when the run started.
+    const recorded = plan.recorded ?? Promise.resolve()
+    const charged = result.steps.filter((s) => s.costMicros > 0n)
+    const price = {
+      ...priceRecord(result.priced),
+      ...(new Set(charged.map((s) => s.model.id)).size > 1 ? { parts: charged.map((s) => ({ ...priceRecord(s.model), cost_micros: String(s.costMicros) })) } : {}),
+    }
+    await settle(plan.holdId, result.spent, { tenantId: run.tenantId, price })
+    await recorded
     const error = result.failure ? problem(result.failure.status, result.failure.detail, { title: result.failure.title }) : null
-    await db.transaction(async (trx) => {
-      run.useTransaction(trx)
-      run.merge({
-        status: result.status,
-        output: result.output,
-        inputTokens: result.usage.inputTokens,
-        outputTokens: result.usage.outputTokens,
-        costMicros: result.spent,
-        model: result.price.name,
-        error,
-        latencyMs: result.latencyMs,
-        ttftMs: result.ttftMs,
-        finishedAt: DateTime.now(),
-      })
-      await run.save()
-      if (result.steps.length) {
-        await trx.table('run_steps').multiInsert(
-          result.steps.map((s) => ({
-            tenant_id: run.tenantId,
-            run_id: run.id,
-            position: s.position,
-            kind: s.kind,
-            model: s.model,
-            status: s.status,
-            input_tokens: s.inputTokens,
-            output_tokens: s.outputTokens,
-            cost_micros: (s === result.steps.at(-1) ? result.spent : 0n).toString(),
-            error: s.error ? JSON.stringify(s.error) : null,
-            started_at: s.startedAt,
-            finished_at: s.finishedAt,
-          }))
-        )
-      }
-      if (run.threadId && result.output) {
-        await trx.table('messages').insert({ tenant_id: run.tenantId, thread_id: run.threadId, run_id: run.id, role: 'assistant', content: result.output })
-      }
+    run.merge({
+      status: result.status,
+      output: result.output,
+      inputTokens: result.usage.inputTokens,
+      outputTokens: result.usage.outputTokens,
+      cachedTokens: result.usage.cachedTokens ?? 0,
+      reasoningTokens: result.usage.reasoningTokens ?? 0,
+      usageEstimated: result.usage.estimated,
+      costMicros: result.spent,
+      model: result.priced.name,
+      price: priceRecord(result.priced),
+      error,
+      latencyMs: result.latencyMs,
+      ttftMs: result.ttftMs,
+      finishedAt: DateTime.now(),
     })
-    const dto = await serializeRun(run)
+    await recordFinishedRun(run, result.steps, result.output)
+    const dto = await serializeRun(run, { stepRows: result.steps.map(stepRow) })
     if (result.status === 'failed') await events.emit('error', { ...error, run: dto })
     else await events.emit('done', dto)
     await RunFinished.dispatch(run.tenantId, run.id, result.status, result.spent)
   } catch (error) {
     logger.error({ err: error, run_id: run.id }, 'recording a finished run failed')
-    await events.emit('error', problem(500, 'The run finished but could not be recorded.', {}))
+    await events.emit('error', problem(500, 'The run finished but could not be recorded.', {})).catch(() => {})
   }
   return run
 }
 
-function step(position: number, kind: Step['kind'], model: CatalogModel, status: Step['status'], usage: { inputTokens: number; outputTokens: number }, error: Record<string, unknown> | null, startedAt: Date): Step {
-  return { position, kind, model: model.name, status, ...usage, costMicros: 0n, error, startedAt, finishedAt: new Date() }
+/**
+ * Writes the finished run, its steps and (in a thread) the answer in ONE statement: atomic like
+ * a transaction, at one round trip instead of four.
+ */
+async function recordFinishedRun(run: Run, steps: Step[], output: string) {
+  const stepRows = steps.map((s) => ({
+    position: s.position,
+    kind: s.kind,
+    model: s.model.name,
+    status: s.status,
+    input_tokens: s.usage.inputTokens,
+    output_tokens: s.usage.outputTokens,
+    usage_estimated: s.usageEstimated,
+    cost_micros: s.costMicros.toString(),
+    price: priceRecord(s.model),
+    tool_calls: s.toolCalls.length ? s.toolCalls : null,
+    error: s.error,
+    started_at: s.startedAt.toISOString(),
+    finished_at: s.finishedAt.toISOString(),
+  }))
+  await db.rawQuery(
+    `WITH finished AS (
+       UPDATE runs SET status = ?, output = ?, input_tokens = ?, output_tokens = ?, cached_tokens = ?, reasoning_tokens = ?,
+         usage_estimated = ?, cost_micros = ?, model = ?, price = ?::jsonb, error = ?::jsonb, latency_ms = ?, ttft_ms = ?, finished_at = ?
+       WHERE id = ? AND tenant_id = ? RETURNING id, tenant_id, thread_id
+     ), steps AS (
+       INSERT INTO run_steps (tenant_id, run_id, position, kind, model, status, input_tokens, output_tokens, usage_estimated, cost_micros, price, tool_calls, error, started_at, finished_at)
+       SELECT f.tenant_id, f.id, x.position, x.kind, x.model, x.status, x.input_tokens, x.output_tokens, x.usage_estimated, x.cost_micros, x.price, x.tool_calls, x.error, x.started_at, x.finished_at
+       FROM finished f, jsonb_to_recordset(?::jsonb) AS x(position int, kind text, model text, status text, input_tokens int, output_tokens int,
+         usage_estimated boolean, cost_micros bigint, price jsonb, tool_calls jsonb, error jsonb, started_at timestamptz, finished_at timestamptz)
+       RETURNING 1
+     )
+     INSERT INTO messages (tenant_id, thread_id, run_id, role, content)
+     SELECT f.tenant_id, f.thread_id, f.id, 'assistant', ? FROM finished f WHERE f.thread_id IS NOT NULL AND ? <> ''`,
+    [
+      run.status,
+      run.output,
+      run.inputTokens,
+      run.outputTokens,
+      run.cachedTokens,
+      run.reasoningTokens,
+      run.usageEstimated,
+      run.costMicros.toString(),
+      run.model,
+      JSON.stringify(run.price),
+      run.error ? JSON.stringify(run.error) : null,
+      run.latencyMs,
+      run.ttftMs,
+      run.finishedAt!.toJSDate(),
+      run.id,
+      run.tenantId,
+      JSON.stringify(stepRows),
+      output,
+      output,
+    ]
+  )
+}
+
+/** A step as the DTO reads it from run_steps (saves a query right after writing them). */
+function stepRow(s: Step) {
+  return {
+    position: s.position,
+    kind: s.kind,
+    model: s.model.name,
+    status: s.status,
+    input_tokens: s.usage.inputTokens,
+    output_tokens: s.usage.outputTokens,
+    usage_estimated: s.usageEstimated,
+    cost_micros: s.costMicros.toString(),
+    price: priceRecord(s.model),
+    tool_calls: s.toolCalls.length ? s.toolCalls : null,
+    error: s.error,
+    started_at: s.startedAt,
+    finished_at: s.finishedAt,
+  }
+}
+
+function makeStep(
+  position: number,
+  kind: Step['kind'],
+  model: CatalogModel,
+  status: Step['status'],
+  startedAt: Date,
+  details: { usage?: Usage; usageEstimated?: boolean; toolCalls?: ToolCall[]; error?: Record<string, unknown> | null } = {}
+): Step {
+  const usage = details.usage ?? { inputTokens: 0, outputTokens: 0 }
+  return {
+    position,
+    kind,
+    model,
+    status,
+    usage,
+    usageEstimated: details.usageEstimated ?? false,
+    costMicros: costMicros(usage.inputTokens, usage.outputTokens, model),
+    toolCalls: details.toolCalls ?? [],
+    error: details.error ?? null,
+    startedAt,
+    finishedAt: new Date(),
+  }
 }
 
 function reasonOf(signal: AbortSignal) {
   return signal.aborted ? ((signal.reason as Error)?.message ?? 'aborted') : null
 }
-
-function minBigInt(a: bigint, b: bigint) {
-  return a < b ? a : b
-}
-

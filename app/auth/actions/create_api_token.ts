@@ -52,9 +52,18 @@ export async function revokeTokensForTenant(userId: string, tenantId: string, tr
   await (trx ?? db).from('auth_access_tokens').where('tokenable_id', userId).where('tenant_id', tenantId).delete()
 }
 
+/** Token → tenant bindings never change, so they are remembered (bounded) after one lookup. */
+const tenantOfToken = new Map<string, string | null>()
+const TENANT_CACHE_LIMIT = 10_000
+
 /** The tenant the request's bearer token is bound to (null for an unbound token). */
 export async function tokenTenantId(tokenId: { toString(): string } | undefined) {
   if (tokenId === undefined) return null
-  const row = await db.from('auth_access_tokens').where('id', Number(tokenId.toString())).select('tenant_id').first()
-  return (row?.tenant_id as string | null) ?? null
+  const key = tokenId.toString()
+  if (tenantOfToken.has(key)) return tenantOfToken.get(key)!
+  const row = await db.from('auth_access_tokens').where('id', Number(key)).select('tenant_id').first()
+  if (!row) return null
+  if (tenantOfToken.size >= TENANT_CACHE_LIMIT) tenantOfToken.delete(tenantOfToken.keys().next().value!)
+  tenantOfToken.set(key, row.tenant_id ?? null)
+  return (row.tenant_id as string | null) ?? null
 }

@@ -14,17 +14,27 @@ export async function expireStaleHolds(): Promise<number> {
   return expired
 }
 
+/** Holds expired per transaction: the account lock is held briefly even after a mass crash. */
+const CHUNK = 5000
+
 async function expireTenantHolds(tenantId: string) {
-  return tenantTransaction(tenantId, async (trx) => {
-    const account = await lockAccount(trx, tenantId)
-    const { rows } = await sql(trx,
-      `UPDATE credit_holds SET status = 'expired', resolved_at = now()
-        WHERE tenant_id = ? AND status = 'pending' AND expires_at <= now()
-       RETURNING amount`,
-      [tenantId]
-    )
-    const freed = rows.reduce((sum: bigint, row: any) => sum + BigInt(row.amount), 0n)
-    if (freed > 0n) await moveAccount(trx, tenantId, { balance: 0n, held: -freed }, { balance: account.balance, held: account.held - freed })
-    return rows.length
-  })
+  let total = 0
+  for (;;) {
+    const expired = await tenantTransaction(tenantId, async (trx) => {
+      const account = await lockAccount(trx, tenantId)
+      const { rows } = await sql(
+        trx,
+        `UPDATE credit_holds SET status = 'expired', resolved_at = now()
+          WHERE id IN (SELECT id FROM credit_holds WHERE tenant_id = ? AND status = 'pending' AND expires_at <= now() LIMIT ${CHUNK})
+            AND status = 'pending'
+         RETURNING amount`,
+        [tenantId]
+      )
+      const freed = rows.reduce((sum: bigint, row: any) => sum + BigInt(row.amount), 0n)
+      if (freed > 0n) await moveAccount(trx, tenantId, { balance: 0n, held: -freed }, { balance: account.balance, held: account.held - freed })
+      return rows.length
+    })
+    total += expired
+    if (expired < CHUNK) return total
+  }
 }

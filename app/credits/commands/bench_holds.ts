@@ -40,6 +40,9 @@ export default class BenchHolds extends OperatorCommand {
   @flags.number({ description: 'batched only: hold TTL in seconds', default: 900 })
   declare ttl: number
 
+  @flags.number({ description: 'naive only: connections (default: one per caller, at most 64)' })
+  declare pool?: number
+
   async run() {
     const tenants = this.tenant.split(',').map((id) => id.trim()).filter(Boolean)
     const { isUuid } = await import('#core')
@@ -111,7 +114,7 @@ export default class BenchHolds extends OperatorCommand {
     const pg = (await import('pg')).default
     const connection = app.config.get<Record<string, any>>('database.connections.postgres.connection')
     // One connection per caller, like the baseline's 64 clients (capped: max_connections is 100).
-    const pool = new pg.Pool({ ...connection, max: Math.min(this.concurrency * tenantCount, 64) })
+    const pool = new pg.Pool({ ...connection, max: this.pool ?? Math.min(this.concurrency * tenantCount, 64) })
     this.cleanup = () => pool.end()
     return async (tenantId: string) => {
       const client = await pool.connect()

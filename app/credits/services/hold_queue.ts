@@ -48,8 +48,3 @@ async function run(tenantId: string, jobs: Job[]) {
     for (const job of jobs) await run(tenantId, [job])
   }
 }
-
-/** Tenants with queued or running hold batches in this process (for metrics and tests). */
-export function queuedTenants() {
-  return queues.size
-}

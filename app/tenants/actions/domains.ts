@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { DateTime } from 'luxon'
 import cache from '@adonisjs/cache/services/main'
+import db from '@adonisjs/lucid/services/db'
 import { recordAudit } from '#platform'
 import Tenant from '#tenants/models/tenant'
 import { domainCacheKey } from '#tenants/services/domains'
@@ -21,7 +22,8 @@ export async function setCustomDomain(input: { tenant: Tenant; domain: string; a
   if (previous === input.domain) return tenant
   tenant.merge({ customDomain: input.domain, domainVerificationToken: randomBytes(16).toString('hex'), domainVerifiedAt: null })
   try {
-    await tenant.save()
+    // In its own (sub)transaction, so a taken domain never aborts a transaction around it.
+    await db.transaction((trx) => tenant.useTransaction(trx).save())
   } catch (error: any) {
     if (error?.code === '23505') {
       await tenant.refresh()

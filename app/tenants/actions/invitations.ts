@@ -3,7 +3,7 @@ import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
-import { User } from '#auth'
+import { User, passwordProblem } from '#auth'
 import { isUuid } from '#core'
 import Invitation from '#tenants/models/invitation'
 import Membership from '#tenants/models/membership'
@@ -17,7 +17,7 @@ export const INVITATION_TTL_DAYS = 7
 /** Link tokens: 32 random bytes, base64url (43 characters). */
 const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/
 
-export type InvitationProblem = 'pending' | 'member' | 'expired' | 'accepted' | 'revoked' | 'wrong_email' | 'account_exists' | 'suspended'
+export type InvitationProblem = 'pending' | 'member' | 'expired' | 'accepted' | 'revoked' | 'wrong_email' | 'account_exists' | 'suspended' | 'weak_password'
 
 /** A refused invitation step, with a message for the person who tried it. */
 export class InvitationError extends Error {
@@ -218,6 +218,9 @@ export async function acceptInvitationAsNewUser(input: { token: string; name: st
     const found = await lockUsable(input.token, trx)
     if (!found) return null
     const { invitation, tenant } = found
+    // The same password policy as sign-up (length, common-password list).
+    const weak = passwordProblem(input.password, { email: invitation.email })
+    if (weak) throw new InvitationError('weak_password', weak)
     const taken = await User.query({ client: trx }).whereRaw('lower(email) = ?', [normaliseEmail(invitation.email)]).first()
     if (taken) throw new InvitationError('account_exists', `An account for ${invitation.email} already exists: log in to accept the invitation.`)
     const user = await User.create(

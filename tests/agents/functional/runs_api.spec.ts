@@ -27,7 +27,7 @@ test.group('agents / API: runs', () => {
     assert.equal(run.status, 'succeeded')
     assert.equal(run.output, input)
     assert.equal(run.model, 'simulator/echo')
-    assert.deepEqual(run.usage, { input_tokens: Math.ceil(('Repeat.'.length + input.length) / 4), output_tokens: Math.ceil(input.length / 4) })
+    assert.deepEqual(run.usage, { input_tokens: Math.ceil(('Repeat.'.length + input.length) / 4), output_tokens: Math.ceil(input.length / 4), estimated: false })
     const cost = micros('Repeat.'.length + input.length, input.length)
     assert.equal(run.cost_credits, (cost / 1e6).toFixed(6).replace(/0+$/, ''))
     assert.isAtLeast(run.steps.length, 1)

@@ -1,10 +1,9 @@
 /// <reference lib="dom" />
 import { test } from '@japa/runner'
 import { grant, hold, settle } from '#credits'
-import { createUser, TEST_PASSWORD } from '#tests/helpers/web_session'
+import { createUser } from '#tests/helpers/web_session'
+import { baseUrl, signedInPage } from '#tests/helpers/browser'
 import { createWorkspace } from '#tests/helpers/tenants'
-
-const base = () => `http://${process.env.HOST}:${process.env.PORT}`
 
 test.group('credits / browser: balance widget and ledger', () => {
   test('the balance refreshes itself, and filters and pages swap the ledger in place', async ({ browserContext, assert, cleanup }) => {
@@ -17,18 +16,8 @@ test.group('credits / browser: balance widget and ledger', () => {
     await grant({ tenantId: tenant.id, amount: 5_000_000n, reason: 'opening balance' })
     for (let i = 1; i <= 55; i++) await settle(await hold({ tenantId: tenant.id, amount: 1000n, reference: `run-${i}` }), 10n)
 
-    const page = await browserContext.newPage()
-    const problems: string[] = []
-    page.on('pageerror', (error) => problems.push(error.message))
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text())
-    })
-    await page.goto(`${base()}/login`)
-    await page.fill('input[name=email]', user.email)
-    await page.fill('input[name=password]', TEST_PASSWORD)
-    await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')])
-
-    await page.goto(`${base()}/t/${tenant.slug}/credits`)
+    const { page, problems } = await signedInPage(browserContext, user.email)
+    await page.goto(`${baseUrl()}/t/${tenant.slug}/credits`)
     assert.equal(await page.textContent('[data-testid=credits-available]'), '4.99945')
     await page.evaluate(() => ((globalThis as any).__sameDocument = true))
 

@@ -6,12 +6,12 @@ import { openAiError, openEventStream } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
 import { prepareRun } from '#agents/actions/start_run'
-import { executeRun } from '#agents/services/run_executor'
+import { executeRun, type RunOutcome } from '#agents/services/run_executor'
 import { onRunEvent } from '#agents/services/run_events'
 import { catalog } from '#agents/services/catalog'
 import { findAgent } from '#agents/services/lookup'
 import type Run from '#agents/models/run'
-import type { ChatMessage } from '#agents/providers/types'
+import type { ChatMessage, ToolCall } from '#agents/providers/types'
 
 const completionValidator = vine.create(vine.object({
   model: vine.string().trim().minLength(1).maxLength(200),
@@ -28,6 +28,7 @@ const completionValidator = vine.create(vine.object({
   max_tokens: vine.number().withoutDecimals().min(1).max(32_000).optional().nullable(),
   max_completion_tokens: vine.number().withoutDecimals().min(1).max(32_000).optional().nullable(),
   temperature: vine.number().min(0).max(2).optional().nullable(),
+  tools: vine.array(vine.any()).maxLength(64).optional(),
 }).allowUnknownProperties())
 
 type OpenAiError = { status: number; message: string; type: string; code: string | null }
@@ -58,7 +59,7 @@ export default class OpenAiController {
     return {
       object: 'list',
       data: [
-        ...[...(await catalog()).values()].map((m) => ({ id: m.name, object: 'model', created, owned_by: m.providerSlug })),
+        ...[...(await catalog(tenant.id)).values()].map((m) => ({ id: m.name, object: 'model', created, owned_by: m.providerSlug })),
         ...agents.map((a) => ({ id: `agent:${a.slug}`, object: 'model', created: Math.floor(a.createdAt.toSeconds()), owned_by: tenant.slug })),
       ],
     }
@@ -75,29 +76,40 @@ export default class OpenAiController {
     const agentSlug = body.model.startsWith('agent:') ? body.model.slice(6) : null
     const agent = agentSlug ? await findAgent(tenant.id, agentSlug) : null
     if (agentSlug && !agent) throw { status: 404, message: `The model "${body.model}" does not exist.`, type: 'invalid_request_error', code: 'model_not_found' }
-    if (!agentSlug && !(await catalog()).has(body.model)) throw { status: 404, message: `The model "${body.model}" does not exist.`, type: 'invalid_request_error', code: 'model_not_found' }
+    if (!agentSlug && !(await catalog(tenant.id)).has(body.model)) throw { status: 404, message: `The model "${body.model}" does not exist.`, type: 'invalid_request_error', code: 'model_not_found' }
 
     const plan = await prepareRun({
       tenantId: tenant.id,
       agent,
-      directModel: agent ? undefined : { model: body.model, maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined, temperature: body.temperature },
+      directModel: agent ? undefined : { model: body.model, maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined, temperature: body.temperature, tools: body.tools },
       memberId: membership.userId,
       text: messages[lastUser].content,
       history: messages.filter((_, index) => index !== lastUser),
       source: 'openai',
+      // Nothing here reads the run row back before the run ends: write it alongside the call.
+      deferRecord: true,
     })
     const id = `chatcmpl-${plan.run.id.replaceAll('-', '')}`
     const created = Math.floor(Date.now() / 1000)
 
     if (!body.stream) {
-      const run = await executeRun(plan)
+      let outcome: RunOutcome | null = null
+      const run = await executeRun(plan, { onOutcome: (o) => (outcome = o) })
       if (run.status !== 'succeeded') return this.#error(ctx, this.#runError(run))
+      const toolCalls = (outcome as RunOutcome | null)?.toolCalls ?? []
       return {
         id,
         object: 'chat.completion',
         created,
         model: body.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: run.output }, finish_reason: 'stop', logprobs: null }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: run.output || (toolCalls.length ? null : ''), ...(toolCalls.length ? { tool_calls: openAiToolCalls(toolCalls) } : {}) },
+            finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
+            logprobs: null,
+          },
+        ],
         usage: this.#usage(run),
       }
     }
@@ -111,26 +123,56 @@ export default class OpenAiController {
       choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
       ...extra,
     })
-    const write = (data: unknown) => stream.raw(`data: ${JSON.stringify(data)}\n\n`)
+    // Chunks produced in the same turn of the event loop leave in one write (one TCP segment
+    // instead of one per delta); `flush` sends what is pending at once.
+    let pending = ''
+    let scheduled = false
+    const flush = () => {
+      scheduled = false
+      if (pending) stream.raw(pending)
+      pending = ''
+    }
+    const write = (data: unknown) => {
+      pending += `data: ${JSON.stringify(data)}\n\n`
+      if (!scheduled) {
+        scheduled = true
+        setImmediate(flush)
+      }
+    }
     write(chunk({ role: 'assistant', content: '' }, null))
     const unsubscribe = onRunEvent(plan.run.id, (event) => {
       if (event.event === 'delta') write(chunk({ content: (event.data as { text: string }).text }, null))
     })
-    void executeRun(plan).then((run) => {
+    // The client's answer ends as soon as the provider is done; settling and recording the run
+    // continue right after (the hold already bounds the charge; a crash leaves it to the sweeper).
+    const finish = (outcome: RunOutcome) => {
       unsubscribe()
-      if (run.status === 'succeeded' || run.status === 'cancelled') {
-        write(chunk({}, 'stop', { usage: this.#usage(run) }))
+      if (stream.closed) return
+      if (outcome.status === 'succeeded' || outcome.status === 'cancelled') {
+        if (outcome.toolCalls.length) write(chunk({ tool_calls: openAiToolCalls(outcome.toolCalls).map((call, index) => ({ index, ...call })) }, null))
+        const usage = usageBody(outcome.usage.inputTokens, outcome.usage.outputTokens, outcome.usage.cachedTokens ?? 0, outcome.usage.reasoningTokens ?? 0)
+        write(chunk({}, outcome.toolCalls.length ? 'tool_calls' : 'stop', { usage }))
       } else {
-        const error = this.#runError(run)
-        write({ error: { message: error.message, type: error.type, code: error.code } })
+        write({ error: { message: outcome.failure?.detail ?? 'The model call failed.', type: 'api_error', code: 'upstream_error' } })
       }
-      stream.raw('data: [DONE]\n\n')
+      pending += 'data: [DONE]\n\n'
+      flush()
       stream.close()
-    })
+    }
+    void executeRun(plan, { onOutcome: finish }).then((run) => {
+      // Recording failed after the outcome, or no outcome was reported: still end the stream.
+      if (!stream.closed) {
+        unsubscribe()
+        write({ error: this.#runError(run) })
+        pending += 'data: [DONE]\n\n'
+        flush()
+        stream.close()
+      }
+    }).catch((error) => logger.error({ err: error, run_id: plan.run.id }, 'chat completion run crashed'))
   }
 
   #usage(run: Run) {
-    return { prompt_tokens: run.inputTokens, completion_tokens: run.outputTokens, total_tokens: run.inputTokens + run.outputTokens }
+    return usageBody(run.inputTokens, run.outputTokens, run.cachedTokens ?? 0, run.reasoningTokens ?? 0)
   }
 
   #runError(run: Run): OpenAiError {
@@ -155,4 +197,19 @@ export default class OpenAiController {
     body.error.type = error.type
     return ctx.response.status(error.status).json(body)
   }
+}
+
+/** OpenAI's usage object, with cached and reasoning token details where known. */
+function usageBody(input: number, output: number, cached: number, reasoning: number) {
+  return {
+    prompt_tokens: input,
+    completion_tokens: output,
+    total_tokens: input + output,
+    ...(cached ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+    ...(reasoning ? { completion_tokens_details: { reasoning_tokens: reasoning } } : {}),
+  }
+}
+
+function openAiToolCalls(calls: ToolCall[]) {
+  return calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }))
 }

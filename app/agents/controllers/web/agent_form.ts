@@ -158,6 +158,6 @@ export function asFormError(error: unknown): never {
 }
 
 /** The catalog as select options. */
-export async function modelOptions() {
-  return [...(await catalog()).values()].map((model) => ({ value: model.name, label: `${model.name} (${model.providerSlug})` })).sort((a, b) => a.value.localeCompare(b.value))
+export async function modelOptions(tenantId: string) {
+  return [...(await catalog(tenantId)).values()].map((model) => ({ value: model.name, label: `${model.name} (${model.providerSlug})` })).sort((a, b) => a.value.localeCompare(b.value))
 }

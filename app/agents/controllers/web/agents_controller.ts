@@ -147,7 +147,7 @@ export default class AgentsController {
       action: agent ? `${base}/${agent.slug}?_method=PUT` : base,
       submitLabel: agent ? 'Save as new version' : 'Create agent',
       cancelUrl: agent ? `${base}/${agent.slug}` : base,
-      models: await modelOptions(),
+      models: await modelOptions(currentTenant(ctx).tenant.id),
       values: state.values,
       errors: state.errors,
     }

@@ -1,0 +1,75 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { DateTime } from 'luxon'
+import { balanceOf } from '#credits'
+import { authorize, currentTenant, type Tenant } from '#tenants'
+import { dashboardReport, kpiReport } from '#analytics/services/reports'
+import { dailyCredits } from '#analytics/services/rollups'
+import { PRESETS, RangeError422, resolveRange, type Range } from '#analytics/services/ranges'
+import { burnForecast, dashboardUrl, kpiCards, seriesChart, tableRows } from '#analytics/services/presenters'
+
+/** The range in the query string; a malformed one shows its message over the default range. */
+export function pageRange(ctx: HttpContext, tenant: Tenant): { range: Range; error: { field: string; message: string } | null } {
+  const qs = ctx.request.qs()
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
+  try {
+    return { range: resolveRange({ range: text(qs.range), from: text(qs.from), to: text(qs.to) }, tenant.timeZone), error: null }
+  } catch (error) {
+    if (!(error instanceof RangeError422)) throw error
+    return { range: resolveRange({}, tenant.timeZone), error: { field: error.field, message: error.message } }
+  }
+}
+
+function kpiState(tenant: Tenant, range: Range, report: Awaited<ReturnType<typeof kpiReport>>) {
+  return { tenant, range, cards: kpiCards(report.total, report.previous), pollUrl: dashboardUrl(tenant.slug, range, '/kpis'), updatedAt: DateTime.now().setZone(range.timeZone).toFormat('HH:mm:ss') }
+}
+
+/**
+ * /t/:tenant/analytics: KPIs, the series, breakdowns, errors and credits burn for a range, all
+ * from rollups. htmx range changes get the dashboard fragment alone; the KPI fragment polls.
+ */
+export default class DashboardController {
+  async show(ctx: HttpContext) {
+    const started = performance.now()
+    authorize(ctx, 'analytics.read')
+    const { tenant } = currentTenant(ctx)
+    const { range, error } = pageRange(ctx, tenant)
+    const today = DateTime.now().setZone(range.timeZone)
+    const [report, balance, lastWeek] = await Promise.all([
+      dashboardReport(tenant.id, range),
+      balanceOf(tenant.id),
+      dailyCredits(tenant.id, today.minus({ days: 6 }).toISODate()!, today.toISODate()!),
+    ])
+    const state = {
+      tenant,
+      range,
+      error,
+      presets: PRESETS.map((preset) => ({ preset, label: preset, url: `/t/${tenant.slug}/analytics?range=${preset}`, current: range.preset === preset })),
+      kpis: kpiState(tenant, range, report),
+      runsChart: seriesChart(tenant.slug, range, report, 'runs'),
+      errorsChart: seriesChart(tenant.slug, range, report, 'errors'),
+      creditPoints: report.series.map((row) => ({ label: row.label, value: Number(BigInt(row.creditsMicros)) / 1e6 })),
+      agents: tableRows(tenant.slug, range, report.agent, 'agent'),
+      members: tableRows(tenant.slug, range, report.member, 'member'),
+      models: tableRows(tenant.slug, range, report.model, 'model'),
+      errorAgents: tableRows(tenant.slug, range, report.agent.filter((row) => row.errors > 0), 'agent'),
+      errorModels: tableRows(tenant.slug, range, report.model.filter((row) => row.errors > 0), 'model'),
+      totalErrors: report.total.errors,
+      burn: burnForecast(balance, [...lastWeek.values()].reduce((sum, micros) => sum + micros, 0n)),
+      csv: (table: string) => dashboardUrl(tenant.slug, range, `/${table}.csv`),
+    }
+    // A range change (htmx, not a boosted navigation) swaps the dashboard alone.
+    const fragment = ctx.request.header('hx-request') === 'true' && ctx.request.header('hx-boosted') !== 'true'
+    const html = await (fragment ? ctx.view.render('analytics::components/dashboard', state) : ctx.view.render('analytics::pages/dashboard', { ...state, state }))
+    // Server time of the dashboard (figures + rendering), read by bench/analytics.js.
+    ctx.response.header('Server-Timing', `dashboard;dur=${(performance.now() - started).toFixed(2)}`)
+    return html
+  }
+
+  /** The KPI fragment, polled every 10 s by the page. */
+  async kpis(ctx: HttpContext) {
+    authorize(ctx, 'analytics.read')
+    const { tenant } = currentTenant(ctx)
+    const { range } = pageRange(ctx, tenant)
+    return ctx.view.render('analytics::components/kpis', kpiState(tenant, range, await kpiReport(tenant.id, range)))
+  }
+}

@@ -1,0 +1,61 @@
+import cache from '@adonisjs/cache/services/main'
+import db from '@adonisjs/lucid/services/db'
+import { Counter, Gauge } from 'prom-client'
+import { metricsRegistry } from '#core'
+
+function counter(name: string, help: string, labelNames: string[] = []) {
+  return (metricsRegistry.getSingleMetric(name) as Counter<string> | undefined) ?? new Counter({ name, help, labelNames, registers: [metricsRegistry] })
+}
+
+/** Dashboard cache hits and misses (and failed projections) on /metrics. */
+export const dashboardCacheCounters = {
+  requests: counter('analytics_cache_requests_total', 'Analytics dashboard cache lookups by result (hit or miss)', ['result']),
+  projectionFailures: counter('analytics_projection_failures_total', 'Finished runs the analytics projector could not count (rebuild repairs them)'),
+}
+
+if (!metricsRegistry.getSingleMetric('analytics_cache_hit_ratio')) {
+  new Gauge({
+    name: 'analytics_cache_hit_ratio',
+    help: 'Share of analytics dashboard cache lookups answered from the cache since the process started',
+    registers: [metricsRegistry],
+    async collect() {
+      const values = (await dashboardCacheCounters.requests.get()).values
+      const count = (result: string) => values.filter((v) => v.labels.result === result).reduce((sum, v) => sum + v.value, 0)
+      const total = count('hit') + count('miss')
+      this.set(total ? count('hit') / total : 0)
+    },
+  })
+}
+
+/**
+ * The tenant's rollup version: the projector bumps it, so a cache key with it goes stale by
+ * itself. Without a tenant (platform pages): the sum over all tenants, which any bump changes.
+ */
+export async function rollupVersion(tenantId: string | null): Promise<string> {
+  const row = tenantId
+    ? (await db.rawQuery('SELECT version FROM analytics_versions WHERE tenant_id = ?', [tenantId])).rows[0]
+    : (await db.rawQuery('SELECT sum(version) AS version FROM analytics_versions')).rows[0]
+  return String(row?.version ?? 0)
+}
+
+const store = () => cache.namespace('analytics')
+
+/**
+ * A dashboard DTO from the cache (memory, plus Redis when configured), keyed by tenant, rollup
+ * version and the filters; computed on a miss. DTOs must be plain JSON (no bigint, no models).
+ */
+export async function cachedDto<T>(tenantId: string | null, kind: string, filters: Record<string, unknown>, factory: () => Promise<T>): Promise<T> {
+  const version = await rollupVersion(tenantId)
+  const key = `${tenantId ?? 'platform'}:${version}:${kind}:${JSON.stringify(filters, Object.keys(filters).sort())}`
+  let missed = false
+  const value = await store().getOrSet({
+    key,
+    ttl: '10m',
+    factory: async () => {
+      missed = true
+      return factory()
+    },
+  })
+  dashboardCacheCounters.requests.inc({ result: missed ? 'miss' : 'hit' })
+  return value as T
+}

@@ -1,0 +1,104 @@
+import { DateTime } from 'luxon'
+
+export const PRESETS = ['24h', '7d', '30d', '90d'] as const
+export type Preset = (typeof PRESETS)[number]
+export const MAX_DAYS = 366
+const DAY = /^\d{4}-\d{2}-\d{2}$/
+
+/**
+ * A dashboard period in the tenant's time zone. `24h` is the last 24 whole hours (hourly
+ * buckets, the current hour included); day presets and custom ranges are whole local days, `to`
+ * included (daily buckets). `start`/`end` are instants (end exclusive); a DST day has 23 or 25 hours.
+ */
+export type Range = {
+  preset: Preset | 'custom'
+  granularity: 'hour' | 'day'
+  timeZone: string
+  start: DateTime
+  end: DateTime
+  /** Local dates covered, inclusive (also what the runs list filters on). */
+  fromDay: string
+  toDay: string
+  /** Bucket keys in order: ISO instants of hours, or YYYY-MM-DD days. */
+  buckets: string[]
+  label: string
+}
+
+export type RangeInput = { range?: string; from?: string; to?: string }
+export class RangeError422 extends Error {
+  constructor(
+    public field: string,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+function zoneOf(timeZone: string) {
+  return DateTime.now().setZone(timeZone).isValid ? timeZone : 'UTC'
+}
+
+function parseDay(text: string | undefined, field: string, zone: string) {
+  const value = (text ?? '').trim()
+  const day = DAY.test(value) ? DateTime.fromISO(value, { zone }) : null
+  if (!day?.isValid) throw new RangeError422(field, 'Enter a date as YYYY-MM-DD.')
+  return day.startOf('day')
+}
+
+/** Whole local days [first, last]: instants, buckets and a label. */
+export function dayRange(first: DateTime, last: DateTime, preset: Range['preset'], zone: string): Range {
+  const buckets: string[] = []
+  for (let day = first; day <= last; day = day.plus({ days: 1 })) buckets.push(day.toISODate()!)
+  const label = first.hasSame(last, 'day') ? first.toFormat('d LLL yyyy') : `${first.toFormat('d LLL yyyy')} – ${last.toFormat('d LLL yyyy')}`
+  return { preset, granularity: 'day', timeZone: zone, start: first, end: last.plus({ days: 1 }), fromDay: first.toISODate()!, toDay: last.toISODate()!, buckets, label }
+}
+
+function hourRange(end: DateTime, zone: string): Range {
+  const start = end.minus({ hours: 24 })
+  const buckets = Array.from({ length: 24 }, (_, i) => start.plus({ hours: i }).toUTC().toISO()!)
+  return {
+    preset: '24h',
+    granularity: 'hour',
+    timeZone: zone,
+    start,
+    end,
+    fromDay: start.setZone(zone).toISODate()!,
+    toDay: end.minus({ milliseconds: 1 }).setZone(zone).toISODate()!,
+    buckets,
+    label: 'Last 24 hours',
+  }
+}
+
+/**
+ * The range a query string asks for (default the last 7 days). Throws RangeError422 naming the
+ * field for a malformed or impossible custom range.
+ */
+export function resolveRange(input: RangeInput, timeZone: string, now: DateTime = DateTime.now()): Range {
+  const zone = zoneOf(timeZone)
+  const preset = input.range || (input.from || input.to ? 'custom' : '7d')
+  const today = now.setZone(zone).startOf('day')
+  if (preset === '24h') return hourRange(now.toUTC().startOf('hour').plus({ hours: 1 }), zone)
+  if (preset === '7d' || preset === '30d' || preset === '90d') {
+    const days = Number.parseInt(preset, 10)
+    return { ...dayRange(today.minus({ days: days - 1 }), today, preset, zone), label: `Last ${days} days` }
+  }
+  if (preset !== 'custom') throw new RangeError422('range', `Choose one of ${PRESETS.join(', ')} or custom.`)
+  const first = parseDay(input.from, 'from', zone)
+  const last = input.to ? parseDay(input.to, 'to', zone) : today
+  if (last < first) throw new RangeError422('to', 'The end date must be on or after the start date.')
+  if (last.diff(first, 'days').days + 1 > MAX_DAYS) throw new RangeError422('to', `A range covers at most ${MAX_DAYS} days.`)
+  return dayRange(first, last, 'custom', zone)
+}
+
+/** The period of the same length just before `range`, for the change figures. */
+export function previousRange(range: Range): Range {
+  if (range.granularity === 'hour') return hourRange(range.start, range.timeZone)
+  const days = range.buckets.length
+  const first = DateTime.fromISO(range.fromDay, { zone: range.timeZone })
+  return dayRange(first.minus({ days }), first.minus({ days: 1 }), range.preset, range.timeZone)
+}
+
+/** The query string of a range (what the page's links and forms carry). */
+export function rangeQuery(range: Range): Record<string, string> {
+  return range.preset === 'custom' ? { range: 'custom', from: range.fromDay, to: range.toDay } : { range: range.preset }
+}

@@ -1,0 +1,284 @@
+/*
+ * Analytics dashboards at scale: one workspace with --runs runs (10M by default) in a scratch
+ * PostgreSQL database, the dashboard served by the app from rollups (uncached and cached; one
+ * user and --concurrency users), against the same figures computed from the raw runs table in
+ * the same run (the baseline). PostgreSQL only; not part of CI.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:analytics \
+ *     [-- --runs 10000000 --db agora_bench_analytics --requests 100 --concurrency 20 --raw-reps 3]
+ *
+ * 1. creates the scratch database --db when missing and migrates it;
+ * 2. checks free disk where PostgreSQL keeps its data and prints what the seed needs;
+ * 3. `node ace bench:seed --tenant=bench-analytics --runs=<missing>` tops the workspace up to
+ *    --runs runs over the last 90 days and rebuilds its rollups with SQL (timed);
+ * 4. starts the app (NODE_ENV=production, sources through ts-exec, in-memory cache), logs in as
+ *    the workspace owner and loads /t/bench-analytics/analytics?range=90d:
+ *    - uncached, one user: the rollup version is bumped before every request (as a new run does);
+ *    - cached, one user: the same page again and again;
+ *    - uncached at --concurrency users: every request a different custom range (distinct keys);
+ *    - cached at --concurrency users;
+ *    server time is the page's Server-Timing `dashboard` (figures + rendering), client time the
+ *    whole round trip;
+ * 5. the raw baseline: the dashboard's figures (totals and percentiles of the range and of the
+ *    previous period, the daily series, the three breakdowns) queried from `runs`;
+ * 6. appends a dated summary to bench/RESULTS.md.
+ *
+ * Ports come from 3600–3699. Exit code 1 only when the benchmark could not run.
+ */
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { appendFileSync, readFileSync, statfsSync } from 'node:fs'
+import os from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { freePorts, log, NODE, requireFromProject, ROOT, startChild, stopAll, waitUntilUp } from './support.js'
+
+const SELF = fileURLToPath(import.meta.url)
+const SLUG = 'bench-analytics'
+const BYTES_PER_RUN = 450 // keep in step with app/analytics/commands/bench_seed.ts
+
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '10000000' },
+    db: { type: 'string', default: 'agora_bench_analytics' },
+    requests: { type: 'string', default: '100' },
+    concurrency: { type: 'string', default: '20' },
+    'raw-reps': { type: 'string', default: '3' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+})
+if (opts.help) {
+  console.log(readFileSync(SELF, 'utf8').split('*/')[0])
+  process.exit(0)
+}
+const RUNS = Number(opts.runs)
+const REQUESTS = Number(opts.requests)
+const CONCURRENCY = Number(opts.concurrency)
+const RAW_REPS = Number(opts['raw-reps'])
+if (!/^[a-z_][a-z0-9_]{0,62}$/.test(opts.db)) throw new Error(`--db must be a plain database name, not "${opts.db}"`)
+if (!process.env.DATABASE_URL) {
+  console.error('[bench] DATABASE_URL must point at a PostgreSQL server (the embedded PGlite is not for benchmarks)')
+  process.exit(1)
+}
+const pg = requireFromProject('pg')
+const serverUrl = new URL(process.env.DATABASE_URL)
+const benchUrl = Object.assign(new URL(serverUrl), { pathname: `/${opts.db}` }).toString()
+const APP_KEY = randomBytes(24).toString('hex')
+const appEnv = { ...process.env, DATABASE_URL: benchUrl, APP_KEY, LOG_LEVEL: 'warn', TZ: 'UTC' }
+delete appEnv.REDIS_URL
+
+const quantile = (values, q) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN
+}
+const ms = (value) => `${value.toFixed(1)} ms`
+
+function ace(args) {
+  const result = spawnSync(NODE, ['ace', ...args], { cwd: ROOT, env: appEnv, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`node ace ${args.join(' ')} failed (${result.status})`)
+  return result.stdout.trim()
+}
+
+async function query(url, text, values = []) {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query(text, values)).rows
+  } finally {
+    await client.end()
+  }
+}
+
+/* ------------------------------------------------------------------------ database + seed */
+
+async function prepare() {
+  const exists = await query(serverUrl.toString(), 'SELECT 1 FROM pg_database WHERE datname = $1', [opts.db])
+  if (!exists.length) await query(serverUrl.toString(), `CREATE DATABASE ${opts.db}`)
+  log('migrating', opts.db)
+  ace(['migration:run', '--force'])
+
+  const have = await query(benchUrl, `SELECT count(r.*)::bigint AS n FROM tenants t LEFT JOIN runs r ON r.tenant_id = t.id WHERE t.slug = $1`, [SLUG])
+  const missing = Math.max(0, RUNS - Number(have[0]?.n ?? 0))
+  const [{ data_directory: dataDir }] = await query(benchUrl, 'SHOW data_directory').catch(() => [{ data_directory: '/' }])
+  let free = NaN
+  try {
+    const stats = statfsSync(dataDir)
+    free = stats.bavail * stats.bsize
+  } catch {
+    free = statfsSync('/').bavail * statfsSync('/').bsize
+  }
+  const needs = missing * BYTES_PER_RUN
+  log(`disk: ${(free / 1e9).toFixed(1)} GB free at ${dataDir}; seeding ${missing.toLocaleString('en-US')} runs needs about ${(needs / 1e9).toFixed(1)} GB (plus WAL while it runs)`)
+  if (needs * 1.5 > free) throw new Error('not enough free disk for the seed: lower --runs')
+  let seedSeconds = null
+  if (missing > 0) {
+    const started = Date.now()
+    log(`bench:seed --runs=${missing} (progress below)`)
+    log(ace(['bench:seed', `--tenant=${SLUG}`, `--runs=${missing}`]))
+    seedSeconds = (Date.now() - started) / 1000
+  }
+  const [tenant] = await query(benchUrl, 'SELECT id, time_zone FROM tenants WHERE slug = $1', [SLUG])
+  const [sizes] = await query(
+    benchUrl,
+    `SELECT (SELECT count(*) FROM runs WHERE tenant_id = $1)::bigint AS runs,
+            (SELECT count(*) FROM usage_hourly WHERE tenant_id = $1)::bigint AS hourly,
+            (SELECT count(*) FROM usage_daily WHERE tenant_id = $1)::bigint AS daily,
+            pg_size_pretty(pg_total_relation_size('runs')) AS runs_size,
+            pg_size_pretty(pg_total_relation_size('usage_hourly') + pg_total_relation_size('usage_daily')) AS rollup_size`,
+    [tenant.id]
+  )
+  return { tenant, sizes, seedSeconds }
+}
+
+/* ------------------------------------------------------------------------------ the app */
+
+async function login(base, email, password) {
+  const jar = new Map()
+  const absorb = (response) => {
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';')
+      const at = pair.indexOf('=')
+      jar.set(pair.slice(0, at), pair.slice(at + 1))
+    }
+  }
+  const cookie = () => [...jar].map(([name, value]) => `${name}=${value}`).join('; ')
+  const form = await fetch(`${base}/login`)
+  absorb(form)
+  const csrf = /name='_csrf' value='([^']+)'/.exec(await form.text())?.[1]
+  const response = await fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
+    body: new URLSearchParams({ _csrf: csrf ?? '', email, password }),
+  })
+  absorb(response)
+  if (response.status !== 302 || (response.headers.get('location') ?? '').startsWith('/login')) throw new Error(`login failed (${response.status})`)
+  return cookie()
+}
+
+/** One page load: server time (Server-Timing) and round trip, in ms. */
+async function load(url, cookie) {
+  const started = performance.now()
+  const response = await fetch(url, { headers: { cookie } })
+  await response.arrayBuffer()
+  if (response.status !== 200) throw new Error(`${url} answered ${response.status}`)
+  const server = Number(/dashboard;dur=([\d.]+)/.exec(response.headers.get('server-timing') ?? '')?.[1])
+  return { server, client: performance.now() - started }
+}
+
+async function scenario(name, { concurrency, requests, url, before }) {
+  const samples = []
+  let next = 0
+  const worker = async () => {
+    for (let i = next++; i < requests; i = next++) {
+      if (before) await before(i)
+      samples.push(await load(url(i), scenario.cookie))
+    }
+  }
+  const started = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  const seconds = (performance.now() - started) / 1000
+  const result = {
+    name,
+    concurrency,
+    requests,
+    serverP50: quantile(samples.map((s) => s.server), 0.5),
+    serverP95: quantile(samples.map((s) => s.server), 0.95),
+    clientP95: quantile(samples.map((s) => s.client), 0.95),
+    rps: requests / seconds,
+  }
+  log(`${name.padEnd(28)} server p50 ${ms(result.serverP50)}, p95 ${ms(result.serverP95)}; round trip p95 ${ms(result.clientP95)}; ${result.rps.toFixed(1)} pages/s`)
+  return result
+}
+
+/* ----------------------------------------------------------------------- raw baseline */
+
+/** The dashboard's figures straight from `runs` (what rollups replace), timed per dashboard. */
+async function rawBaseline(tenant) {
+  const client = new pg.Client({ connectionString: benchUrl })
+  await client.connect()
+  const zone = tenant.time_zone
+  const [{ today }] = (await client.query(`SELECT to_char((now() AT TIME ZONE $1)::date, 'YYYY-MM-DD') AS today`, [zone])).rows
+  const bounds = `created_at >= (($2::date - 89)::timestamp AT TIME ZONE $3) AND created_at < (($2::date + 1)::timestamp AT TIME ZONE $3)`
+  const previous = `created_at >= (($2::date - 179)::timestamp AT TIME ZONE $3) AND created_at < (($2::date - 89)::timestamp AT TIME ZONE $3)`
+  const figures = `count(*) AS runs, count(*) FILTER (WHERE status = 'succeeded') AS ok, count(*) FILTER (WHERE status = 'failed') AS errors,
+    sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost_micros) AS credits,
+    percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY latency_ms) AS p`
+  const terminal = `status IN ('succeeded', 'failed', 'cancelled')`
+  const statements = [
+    `SELECT ${figures}, count(DISTINCT member_id) AS members FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${bounds}`,
+    `SELECT ${figures}, count(DISTINCT member_id) AS members FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${previous}`,
+    `SELECT (created_at AT TIME ZONE $3)::date AS day, count(*), count(*) FILTER (WHERE status = 'failed'), sum(cost_micros) FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${bounds} GROUP BY 1`,
+    ...['agent_id', 'member_id', 'model'].map((column) => `SELECT ${column}, ${figures} FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${bounds} GROUP BY 1`),
+  ]
+  const times = []
+  for (let rep = 0; rep < RAW_REPS; rep++) {
+    const started = performance.now()
+    for (const text of statements) await client.query(text, [tenant.id, today, zone])
+    times.push(performance.now() - started)
+    log(`raw baseline dashboard ${rep + 1}/${RAW_REPS}: ${ms(times.at(-1))}`)
+  }
+  await client.end()
+  return { p50: quantile(times, 0.5), max: Math.max(...times) }
+}
+
+/* ------------------------------------------------------------------------------- main */
+
+async function main() {
+  const { tenant, sizes, seedSeconds } = await prepare()
+  log(`workspace ${SLUG}: ${Number(sizes.runs).toLocaleString('en-US')} runs (${sizes.runs_size} with indexes) → ${sizes.hourly} hourly + ${sizes.daily} daily rows (${sizes.rollup_size})`)
+
+  const [port] = await freePorts(1, 3600, 3699)
+  const app = startChild('app', NODE, ['--import=@poppinss/ts-exec', 'bin/server.ts'], {
+    cwd: ROOT,
+    env: { ...appEnv, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port) },
+  })
+  const base = `http://127.0.0.1:${port}`
+  await waitUntilUp(`${base}/health/live`, app, 60_000)
+  scenario.cookie = await login(base, `owner@${SLUG}.bench.test`, `bench owner@${SLUG}.bench.test passphrase`)
+  const page = `${base}/t/${SLUG}/analytics?range=90d`
+  for (let i = 0; i < 5; i++) await load(page, scenario.cookie) // warm-up (JIT, pools, templates)
+
+  const bump = () => query(benchUrl, 'UPDATE analytics_versions SET version = version + 1 WHERE tenant_id = $1', [tenant.id])
+  const today = new Date()
+  const day = (offset) => new Date(today.getTime() - offset * 86_400_000).toISOString().slice(0, 10)
+  // Distinct custom ranges of 60–90 days: every concurrent request a cache miss.
+  const distinct = (i) => `${base}/t/${SLUG}/analytics?range=custom&from=${day(89 - (i % 30))}&to=${day(Math.floor(i / 30))}`
+  const results = []
+  results.push(await scenario('uncached, 1 user', { concurrency: 1, requests: REQUESTS, url: () => page, before: bump }))
+  results.push(await scenario('cached, 1 user', { concurrency: 1, requests: REQUESTS * 2, url: () => page }))
+  await bump()
+  results.push(await scenario(`uncached, ${CONCURRENCY} users`, { concurrency: CONCURRENCY, requests: REQUESTS * 2, url: distinct }))
+  results.push(await scenario(`cached, ${CONCURRENCY} users`, { concurrency: CONCURRENCY, requests: REQUESTS * 4, url: () => page }))
+  const metrics = await (await fetch(`${base}/metrics`)).text()
+  const hitRatio = Number(/^analytics_cache_hit_ratio ([\d.e+-]+)$/m.exec(metrics)?.[1])
+  await stopAll()
+
+  const raw = await rawBaseline(tenant)
+  log(`raw-table dashboard (same figures from runs): median ${ms(raw.p50)}, slowest ${ms(raw.max)}`)
+
+  const stamp = new Date().toISOString().slice(0, 16).replace('T', ' ')
+  const lines = [
+    '',
+    `## ${stamp} UTC — analytics dashboard (bench/analytics.js)`,
+    '',
+    `${os.cpus().length} cores, PostgreSQL ${(await query(benchUrl, 'SHOW server_version'))[0].server_version}; workspace with ${Number(sizes.runs).toLocaleString('en-US')} runs over 90 days (${sizes.runs_size}), ` +
+      `${sizes.hourly} hourly + ${sizes.daily} daily rollup rows (${sizes.rollup_size})` +
+      (seedSeconds === null ? '; seed reused.' : `; seeded (runs + rollups) in ${seedSeconds.toFixed(0)} s.`),
+    '',
+    '| dashboard (range 90d) | users | server p50 | server p95 | round trip p95 | pages/s |',
+    '|---|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.name.split(',')[0]} | ${r.concurrency} | ${ms(r.serverP50)} | ${ms(r.serverP95)} | ${ms(r.clientP95)} | ${r.rps.toFixed(1)} |`),
+    `| raw runs table (baseline, same figures) | 1 | ${ms(raw.p50)} | ${ms(raw.max)} (slowest of ${RAW_REPS}) | — | — |`,
+    '',
+    `Cache hit ratio on /metrics at the end: ${(hitRatio * 100).toFixed(1)} %.`,
+  ]
+  appendFileSync(new URL('./RESULTS.md', import.meta.url), lines.join('\n') + '\n')
+  console.log(lines.join('\n'))
+}
+
+main().catch(async (error) => {
+  console.error('[bench] failed:', error.message)
+  await stopAll()
+  process.exit(1)
+})

@@ -1,0 +1,40 @@
+/*
+ * Isolation-matrix fixtures of the agents module's provider pages: tenant B's provider and
+ * model, which tenant A (an owner, so tenant.update is not what stops it) must get as 404.
+ */
+import { randomUUID } from 'node:crypto'
+import { addModel, createProvider } from '#agents/actions/manage_providers'
+import type { IsolationFixture, IsolationWorld } from '#tests/tenants/isolation'
+
+const providersOf = new WeakMap<IsolationWorld, Promise<{ id: string; modelId: string }>>()
+
+function bProvider(world: IsolationWorld) {
+  if (!providersOf.has(world)) {
+    providersOf.set(
+      world,
+      (async () => {
+        const slug = `iso-${randomUUID().slice(0, 8)}`
+        const provider = await createProvider({ tenantId: world.b.tenant.id, actorId: null, slug, name: 'B provider', kind: 'openai_compatible', baseUrl: 'https://b.example.test/v1', apiKey: 'sk-b-secret-key' })
+        const model = await addModel(provider, { actorId: null, name: `${slug}/m`, contextWindow: 1000, inputPriceMicros: 1n, outputPriceMicros: 1n })
+        return { id: provider.id, modelId: model.id }
+      })()
+    )
+  }
+  return providersOf.get(world)!
+}
+
+export const fixtures: IsolationFixture[] = [
+  {
+    routes: ['/t/:tenant/providers/:id', '/t/:tenant/providers/:id/models', '/t/:tenant/providers/:id/connection-test'],
+    params: async (world) => ({ id: (await bProvider(world)).id }),
+    body: { name: 'Changed', base_url: 'https://a.example.test/v1', input_price: '1', output_price: '1' },
+  },
+  {
+    routes: ['/t/:tenant/providers/:id/models/:modelId', '/t/:tenant/providers/:id/models/:modelId/prices'],
+    params: async (world) => {
+      const provider = await bProvider(world)
+      return { id: provider.id, modelId: provider.modelId }
+    },
+    body: { input_price: '5', output_price: '5' },
+  },
+]

@@ -1,0 +1,72 @@
+/// <reference lib="dom" />
+import { test } from '@japa/runner'
+import { DateTime } from 'luxon'
+import { projectRun } from '#analytics'
+import { createUser } from '#tests/helpers/web_session'
+import { createWorkspace } from '#tests/helpers/tenants'
+import { baseUrl as base, signedInPage } from '#tests/helpers/browser'
+import { insertAgent, insertRun } from '#tests/analytics/helpers'
+
+test.group('analytics / browser: dashboard', () => {
+  test('changing the date range and drilling down swap content in place, with the URL pushed', async ({ browserContext, assert, cleanup }) => {
+    const user = await createUser({ name: 'Chart Reader' })
+    const tenant = await createWorkspace(user, 'Chart Labs')
+    cleanup(async () => {
+      await tenant.delete()
+      await user.delete()
+    })
+    const agent = await insertAgent(tenant.id, 'Summariser', 'summariser')
+    const today = DateTime.now().setZone(tenant.timeZone).startOf('day')
+    for (const days of [0, 0, 12]) {
+      await projectRun(tenant.id, await insertRun(tenant.id, { agentId: agent.id, memberId: user.id, createdAt: today.minus({ days }).plus({ minutes: 30 }).toJSDate() }))
+    }
+
+    const { page, problems } = await signedInPage(browserContext, user.email)
+    await page.goto(`${base()}/t/${tenant.slug}/analytics?range=7d`)
+    assert.equal((await page.textContent('[data-testid=kpi-runs] .stat-value'))?.trim(), '2')
+    // Set after load: a full page load would lose these.
+    await page.evaluate(() => ((globalThis as any).__sameDocument = true))
+    let loads = 0
+    page.on('load', () => loads++)
+
+    // A preset: the dashboard is swapped and the URL pushed, without a navigation.
+    await page.click('a[data-range="30d"]')
+    await page.waitForURL((url) => url.searchParams.get('range') === '30d')
+    await page.waitForSelector('[data-testid=range-label]:has-text("Last 30 days")')
+    assert.equal((await page.textContent('[data-testid=kpi-runs] .stat-value'))?.trim(), '3')
+    assert.isTrue(await page.evaluate(() => (globalThis as any).__sameDocument === true))
+    assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), 1)
+
+    // A custom range through the form, in the workspace's time zone.
+    const from = today.minus({ days: 13 }).toISODate()!
+    const to = today.minus({ days: 1 }).toISODate()!
+    await page.selectOption('#field-range', 'custom')
+    await page.fill('#field-from', from)
+    await page.fill('#field-to', to)
+    await page.click('#analytics-dashboard form button[type=submit]')
+    await page.waitForURL((url) => url.searchParams.get('from') === from && url.searchParams.get('to') === to)
+    await page.waitForSelector(`[data-testid=range-label]:has-text("${from} to ${to}")`)
+    assert.equal((await page.textContent('[data-testid=kpi-runs] .stat-value'))?.trim(), '1')
+    assert.isTrue(await page.evaluate(() => (globalThis as any).__sameDocument === true))
+
+    // Back to the 7 days, then drill down from the agent's row into its runs.
+    await page.click('a[data-range="7d"]')
+    await page.waitForSelector('[data-testid=range-label]:has-text("Last 7 days")')
+    await page.click('#analytics-agents a:text("Summariser")')
+    await page.waitForURL((url) => url.pathname === `/t/${tenant.slug}/runs` && url.searchParams.get('agent') === 'summariser')
+    await page.waitForSelector('h1:text("Runs")')
+    assert.equal(await page.locator('main table tbody tr').count(), 2)
+    assert.isTrue(await page.evaluate(() => (globalThis as any).__sameDocument === true))
+    assert.equal(loads, 0)
+
+    // A bar of the chart drills into that day's runs, also without a reload.
+    await page.goto(`${base()}/t/${tenant.slug}/analytics?range=7d`)
+    await page.evaluate(() => ((globalThis as any).__sameDocument = true))
+    await page.locator('#analytics-series svg a').last().click()
+    await page.waitForURL((url) => url.pathname === `/t/${tenant.slug}/runs` && url.searchParams.get('from') === today.toISODate())
+    await page.waitForSelector('h1:text("Runs")')
+    assert.equal(await page.locator('main table tbody tr').count(), 2)
+    assert.isTrue(await page.evaluate(() => (globalThis as any).__sameDocument === true))
+    assert.deepEqual(problems, [])
+  }).timeout(60_000)
+})

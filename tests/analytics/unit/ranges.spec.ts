@@ -1,0 +1,59 @@
+import { test } from '@japa/runner'
+import { DateTime } from 'luxon'
+import { previousRange, RangeError422, resolveRange } from '#analytics/services/ranges'
+
+const hours = (range: { start: DateTime; end: DateTime }) => range.end.diff(range.start, 'hours').hours
+
+test.group('analytics / date ranges', () => {
+  test('whole local days: the DST days of Europe/Paris last 23 and 25 hours', ({ assert }) => {
+    const spring = resolveRange({ range: 'custom', from: '2026-03-29', to: '2026-03-29' }, 'Europe/Paris')
+    assert.equal(spring.start.toUTC().toISO(), '2026-03-28T23:00:00.000Z')
+    assert.equal(spring.end.toUTC().toISO(), '2026-03-29T22:00:00.000Z')
+    assert.equal(hours(spring), 23)
+    const autumn = resolveRange({ range: 'custom', from: '2026-10-25', to: '2026-10-25' }, 'Europe/Paris')
+    assert.equal(hours(autumn), 25)
+    assert.deepEqual(resolveRange({ range: 'custom', from: '2026-03-28', to: '2026-03-30' }, 'Europe/Paris').buckets, ['2026-03-28', '2026-03-29', '2026-03-30'])
+  })
+
+  test('presets: 24 whole hours ending with the current one; N local days ending today', ({ assert }) => {
+    const now = DateTime.fromISO('2026-03-29T10:20:00Z')
+    const day = resolveRange({ range: '24h' }, 'Europe/Paris', now)
+    assert.equal(day.granularity, 'hour')
+    assert.lengthOf(day.buckets, 24)
+    assert.equal(day.buckets[0], '2026-03-28T11:00:00.000Z')
+    assert.equal(day.end.toUTC().toISO(), '2026-03-29T11:00:00.000Z')
+    assert.equal(day.fromDay, '2026-03-28')
+    assert.equal(day.toDay, '2026-03-29')
+    const week = resolveRange({ range: '7d' }, 'Pacific/Auckland', now)
+    assert.equal(week.toDay, '2026-03-29') // 23:20 in Auckland
+    assert.equal(week.fromDay, '2026-03-23')
+    assert.lengthOf(resolveRange({ range: '90d' }, 'UTC', now).buckets, 90)
+    assert.equal(resolveRange({}, 'UTC', now).preset, '7d')
+  })
+
+  test('the previous period has the same length and ends where the range starts', ({ assert }) => {
+    const range = resolveRange({ range: 'custom', from: '2026-03-10', to: '2026-03-16' }, 'UTC')
+    const before = previousRange(range)
+    assert.equal(before.fromDay, '2026-03-03')
+    assert.equal(before.toDay, '2026-03-09')
+    const day = resolveRange({ range: '24h' }, 'UTC', DateTime.fromISO('2026-03-29T10:20:00Z'))
+    assert.equal(previousRange(day).end.toMillis(), day.start.toMillis())
+  })
+
+  test('malformed or impossible custom ranges name the field', ({ assert }) => {
+    const fails = (input: Record<string, string>, field: string) => {
+      try {
+        resolveRange(input, 'UTC')
+        assert.fail(`accepted ${JSON.stringify(input)}`)
+      } catch (error) {
+        assert.instanceOf(error, RangeError422)
+        assert.equal((error as RangeError422).field, field)
+      }
+    }
+    fails({ range: 'week' }, 'range')
+    fails({ range: 'custom' }, 'from')
+    fails({ range: 'custom', from: '2026-02-30' }, 'from')
+    fails({ from: '2026-03-02', to: '2026-03-01' }, 'to')
+    fails({ from: '2024-01-01', to: '2026-01-01' }, 'to')
+  })
+})
