@@ -15,7 +15,8 @@
  * --app-port P, --bare-port P (3400–3499), --cpu-prof (profile the app server into
  * tmp/bench-profiles/), --target-url URL or TARGET_URL=URL (benchmark an app that is already
  * running instead of building/starting one), BARE=path (another baseline file).
- * Exit code 1 only when the benchmark could not run (not when the goal is missed).
+ * Exit code 1 only when the benchmark could not run or a target answered errors (never because
+ * the goal is missed).
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -55,6 +56,12 @@ const DURATION = Number(opts.duration)
 const WARMUP = Number(opts.warmup)
 const CONNECTIONS = Number(opts.connections)
 const EXTERNAL_APP = opts['target-url'].replace(/\/+$/, '')
+for (const [name, value, min] of [['rounds', ROUNDS, 1], ['duration', DURATION, 1], ['warmup', WARMUP, 0], ['connections', CONNECTIONS, 1]]) {
+  if (!Number.isInteger(value) || value < min) {
+    console.error(`[bench] --${name} must be an integer ≥ ${min}`)
+    process.exit(1)
+  }
+}
 
 // The project pins Node (the `node` dependency); use that binary for every child when present.
 const PINNED_NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node')
@@ -100,8 +107,10 @@ async function stopAll() {
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL')
 })
+let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, async () => {
+    stopping = true
     log(`${signal}: stopping servers`)
     await stopAll()
     process.exit(130)
@@ -451,6 +460,7 @@ async function main() {
 }
 
 main().catch(async (error) => {
+  if (stopping) return // interrupted: the signal handler stops the children and exits
   console.error(`[bench] failed: ${error.stack || error.message}`)
   await stopAll()
   process.exit(1)

@@ -10,7 +10,6 @@ server.errorHandler(() => import('#core/exception_handler'))
 server.use([
   () => import('#core/middleware/request_context_middleware'),
   () => import('#core/middleware/metrics_middleware'),
-  () => import('@adonisjs/static/static_middleware'),
   () => import('#core/middleware/assets_middleware'),
   () => import('#tenants/middleware/tenant_host_middleware'),
 ])
@@ -18,7 +17,7 @@ server.use([
 router.use([
   () => import('@adonisjs/core/bodyparser_middleware'),
   () => import('#core/middleware/web_middleware'),
-  () => import('@adonisjs/auth/initialize_auth_middleware'),
+  () => import('#auth/middleware/initialize_auth_middleware'),
 ])
 
 export const middleware = router.named({

@@ -46,6 +46,7 @@ const settingsValidator = vine.create(
     auth_header: vine.enum(['authorization', 'api-key', 'x-api-key', 'none'] as const).optional(),
     headers: vine.record(vine.string().maxLength(2000)).optional(),
     stream_usage: vine.boolean().optional(),
+    max_tokens_field: vine.enum(['max_tokens', 'max_completion_tokens'] as const).optional(),
     anthropic_version: vine.string().trim().regex(/^[\w.-]{1,40}$/).optional(),
   })
 )
@@ -62,7 +63,7 @@ export async function validateSettings(raw: unknown): Promise<ProviderSettings> 
     }
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new AgentInputError('settings', 'Settings must be a JSON object.')
-  const known = new Set(['connect_timeout_ms', 'first_token_timeout_ms', 'total_timeout_ms', 'max_retries', 'max_retry_wait_ms', 'breaker', 'api_version', 'auth_header', 'headers', 'stream_usage', 'anthropic_version'])
+  const known = new Set(['connect_timeout_ms', 'first_token_timeout_ms', 'total_timeout_ms', 'max_retries', 'max_retry_wait_ms', 'breaker', 'api_version', 'auth_header', 'headers', 'stream_usage', 'max_tokens_field', 'anthropic_version'])
   const unknown = Object.keys(value).find((key) => !known.has(key))
   if (unknown) throw new AgentInputError('settings', `Unknown setting "${unknown}".`)
   try {

@@ -106,9 +106,9 @@ export async function prepareRun(input: {
       await trx.from('threads').where('id', thread.id).update({ updated_at: new Date() })
     })
   }
-  // Deferred: the row is written while the provider is already being called (one round trip
-  // less before the first token); everything that writes about the run waits for it.
-  const recorded = input.deferRecord ? record() : Promise.resolve(await record())
+  // Deferred: the row is written once the provider request is on its way (one round trip less
+  // before the first token); everything that writes about the run waits for it.
+  const recorded = input.deferRecord ? new Promise<void>((resolve) => setImmediate(resolve)).then(record) : Promise.resolve(await record())
   recorded.catch(() => {})
 
   const events = new RunEventLog(input.tenantId, run.id, recorded)

@@ -32,7 +32,7 @@ export class OpenAiCompatibleProvider implements ProviderAdapter {
     const body: Record<string, unknown> = {
       model: request.model,
       messages: request.messages,
-      max_tokens: request.maxTokens,
+      [settings.max_tokens_field ?? 'max_tokens']: request.maxTokens,
       stream: true,
       ...(settings.stream_usage === false ? {} : { stream_options: { include_usage: true } }),
       ...(request.temperature === null || request.temperature === undefined ? {} : { temperature: request.temperature }),

@@ -59,6 +59,8 @@ export type ProviderSettings = {
   headers?: Record<string, string>
   /** OpenAI-compatible: ask for usage in the last chunk (`stream_options.include_usage`); default true. */
   stream_usage?: boolean
+  /** OpenAI's reasoning models want `max_completion_tokens`; default `max_tokens`. */
+  max_tokens_field?: 'max_tokens' | 'max_completion_tokens'
   anthropic_version?: string
 }
 

@@ -4,8 +4,12 @@ import type { NextFn } from '@adonisjs/core/types/http'
 import SessionMiddleware from '@adonisjs/session/session_middleware'
 import ShieldMiddleware from '@adonisjs/shield/shield_middleware'
 
-/** Paths with no browser session: bearer-token API, probes and metrics. */
-const STATELESS = [/^\/api\//, /^\/health\//, /^\/metrics$/]
+/** Paths with no browser session and no HTML: bearer-token API, probes and metrics. */
+const STATELESS = /^\/(api\/|health\/|metrics$)/
+
+export function isStatelessPath(url: string) {
+  return STATELESS.test(url)
+}
 
 let stack: Promise<[SessionMiddleware<any>, ShieldMiddleware]> | undefined
 
@@ -16,7 +20,7 @@ let stack: Promise<[SessionMiddleware<any>, ShieldMiddleware]> | undefined
 export default class WebMiddleware {
   async handle(ctx: HttpContext, next: NextFn) {
     const url = ctx.request.url()
-    if (STATELESS.some((pattern) => pattern.test(url))) return next()
+    if (isStatelessPath(url)) return next()
     stack ??= Promise.all([app.container.make(SessionMiddleware), app.container.make(ShieldMiddleware)])
     const [session, shield] = await stack
     return session.handle(ctx, () => shield.handle(ctx, next))
