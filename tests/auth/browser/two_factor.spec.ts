@@ -1,17 +1,35 @@
 import { test } from '@japa/runner'
-import { createUser, TEST_PASSWORD } from '#tests/helpers/web_session'
+import { randomUUID } from 'node:crypto'
+import { findDevMail, listDevMailbox } from '#platform'
+import { User } from '#auth'
+import { TEST_PASSWORD } from '#tests/helpers/web_session'
 import { awayFromStepEdge, totpCode } from '#tests/helpers/two_factor'
 
 test.group('auth / two-factor in a real browser', () => {
-  test('enrol from the account page (QR code passes the CSP), log out, log back in with a code', async ({ browserContext, assert }) => {
+  test('sign up, verify the email from the dev mailbox, enrol 2FA (QR passes the CSP), log out, log back in with a code', async ({ browserContext, assert }) => {
     const base = `http://${process.env.HOST}:${process.env.PORT}`
-    const user = await createUser()
     const page = await browserContext.newPage()
     const problems: string[] = []
     page.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text())
     })
     page.on('pageerror', (error) => problems.push(error.message))
+
+    const email = `browser-${randomUUID()}@example.test`
+    await page.goto(`${base}/signup`)
+    await page.fill('#field-name', 'Browser Person')
+    await page.fill('#field-email', email)
+    await page.fill('#field-password', TEST_PASSWORD)
+    await Promise.all([page.waitForURL(`${base}/login`), page.click('form[action="/signup"] button[type="submit"]')])
+
+    // The development mailbox (no SMTP_URL) holds the confirmation mail; open its link.
+    const [summary] = (await listDevMailbox({ to: email })).mails
+    const mail = await findDevMail(summary.id)
+    const link = mail!.links.find((href) => href.includes('/email-verifications/'))!
+    await page.goto(`${base}${new URL(link).pathname}`)
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action^="/email-verifications/"] button[type="submit"]')])
+    const user = await User.findByOrFail('email', email)
+    assert.isNotNull(user.emailVerifiedAt)
 
     await page.goto(`${base}/login?next=/account`)
     await page.fill('#field-email', user.email)
