@@ -65,3 +65,14 @@ export async function fakeProvider(
 
 /** Short reliability settings for tests: nothing waits for the 30 s defaults. */
 export const FAST = { connect_timeout_ms: 500, first_token_timeout_ms: 400, total_timeout_ms: 1500, max_retries: 1, breaker: { failure_threshold: 100, cooldown_ms: 200 } }
+
+/** Lets workspace providers reach the local fake servers (127.0.0.1) for each test of a group. */
+export function allowPrivateNetworks(group: { each: { setup: (fn: () => () => void) => void } }) {
+  group.each.setup(() => {
+    const previous = process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS
+    process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS = 'true'
+    return () => {
+      process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS = previous
+    }
+  })
+}

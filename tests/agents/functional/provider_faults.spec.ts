@@ -3,7 +3,7 @@ import type { ApiClient } from '@japa/api-client'
 import db from '@adonisjs/lucid/services/db'
 import { balanceOf, verifyLedger } from '#credits'
 import { runsIdle } from '#agents/services/run_executor'
-import { apiWorkspace, FAST, fakeProvider, parseSse } from '#tests/helpers/agents'
+import { allowPrivateNetworks, apiWorkspace, FAST, fakeProvider, parseSse } from '#tests/helpers/agents'
 import { anthropic, FakeLlm, openai, type Scenario } from '#tests/helpers/fake_llm'
 
 /*
@@ -50,13 +50,7 @@ async function assertClean(assert: any, w: World) {
 }
 
 test.group('agents / providers: OpenAI-compatible fault matrix', (group) => {
-  group.each.setup(() => {
-    const previous = process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS
-    process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS = 'true'
-    return () => {
-      process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS = previous
-    }
-  })
+  allowPrivateNetworks(group)
 
   test('streams text, sends the request OpenAI expects, and bills the reported usage', async ({ client, assert, cleanup }) => {
     const w = await world('openai', openai.stream(['Hel', 'lo ', 'there'], { usage: { prompt_tokens: 11, completion_tokens: 3, total_tokens: 14, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 2 } } }), {}, cleanup, client)
@@ -216,13 +210,7 @@ test.group('agents / providers: OpenAI-compatible fault matrix', (group) => {
 })
 
 test.group('agents / providers: Anthropic fault matrix', (group) => {
-  group.each.setup(() => {
-    const previous = process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS
-    process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS = 'true'
-    return () => {
-      process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS = previous
-    }
-  })
+  allowPrivateNetworks(group)
 
   test('streams Messages events; usage counts cached prompt tokens as input; the request is Anthropic-shaped', async ({ client, assert, cleanup }) => {
     const w = await world('anthropic', anthropic.stream(['Bon', 'jour']), {}, cleanup, client)

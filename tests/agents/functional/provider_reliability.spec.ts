@@ -8,7 +8,7 @@ import { breaker } from '#agents/services/circuit_breaker'
 import { catalog } from '#agents/services/catalog'
 import { findModel, findProvider, setModelPrice } from '#agents/actions/manage_providers'
 import { AgentInputError } from '#agents/actions/save_agent'
-import { apiWorkspace, FAST, fakeProvider, parseSse } from '#tests/helpers/agents'
+import { allowPrivateNetworks, apiWorkspace, FAST, fakeProvider, parseSse } from '#tests/helpers/agents'
 import { anthropic, FakeLlm, openai } from '#tests/helpers/fake_llm'
 
 /** A committed workspace with fake servers, removed (with everything it owns) at the end. */
@@ -30,18 +30,8 @@ async function run(client: ApiClient, token: string, slug: string, input = 'hi')
   return { ...response.body(), elapsed: Date.now() - started }
 }
 
-function allowPrivate(group: { each: { setup: (fn: () => () => void) => void } }) {
-  group.each.setup(() => {
-    const previous = process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS
-    process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS = 'true'
-    return () => {
-      process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS = previous
-    }
-  })
-}
-
 test.group('agents / providers: circuit breaker', (group) => {
-  allowPrivate(group)
+  allowPrivateNetworks(group)
 
   test('opens after N consecutive failures, skips the provider while open, then half-opens for one probe that closes it', async ({ client, assert, cleanup }) => {
     const fake = await FakeLlm.start('openai', openai.status(500))
@@ -99,7 +89,7 @@ test.group('agents / providers: circuit breaker', (group) => {
 })
 
 test.group('agents / providers: fallback chain and the single hold', (group) => {
-  allowPrivate(group)
+  allowPrivateNetworks(group)
 
   test('OpenAI-compatible fails → retried → the Anthropic fallback answers; every attempt is a step inside one hold', async ({ client, assert, cleanup }) => {
     const primary = await FakeLlm.start('openai', openai.status(502))
@@ -154,7 +144,7 @@ test.group('agents / providers: fallback chain and the single hold', (group) => 
 })
 
 test.group('agents / providers: price book', (group) => {
-  allowPrivate(group)
+  allowPrivateNetworks(group)
 
   test('the price in force at run start is charged and stored; a new price never rewrites history', async ({ client, assert, cleanup }) => {
     const fake = await FakeLlm.start('openai', openai.stream(['abc'], { usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 } }))
@@ -204,7 +194,7 @@ test.group('agents / providers: price book', (group) => {
 })
 
 test.group('agents / providers: tenant catalogs', (group) => {
-  allowPrivate(group)
+  allowPrivateNetworks(group)
 
   test("a workspace's own models are its alone: another workspace can neither list nor use them", async ({ client, assert }) => {
     const a = await apiWorkspace()

@@ -4,7 +4,7 @@ import db from '@adonisjs/lucid/services/db'
 import encryption from '@adonisjs/core/services/encryption'
 import { invalidateCatalog, catalog } from '#agents/services/catalog'
 import { ProviderCreate, ProviderModel, ModelPrice, ProviderTest } from '#agents/commands/provider_commands'
-import { apiWorkspace, fakeProvider } from '#tests/helpers/agents'
+import { allowPrivateNetworks, apiWorkspace, fakeProvider } from '#tests/helpers/agents'
 import { addMember } from '#tests/helpers/tenants'
 import { createUser, WebSession } from '#tests/helpers/web_session'
 import { runCommand } from '#tests/helpers/ace'
@@ -26,13 +26,7 @@ test.group('agents / web: provider credentials', (group) => {
     fake = await FakeLlm.start('openai', openai.stream(['pong']))
     return () => fake.close()
   })
-  group.each.setup(() => {
-    const previous = process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS
-    process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS = 'true'
-    return () => {
-      process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS = previous
-    }
-  })
+  allowPrivateNetworks(group)
 
   test('an owner adds a provider; the key is encrypted at rest and never shown again in full', async ({ client, assert }) => {
     const { web, base, tenant } = await signedInOwner(client)
