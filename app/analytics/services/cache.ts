@@ -29,12 +29,17 @@ if (!metricsRegistry.getSingleMetric('analytics_cache_hit_ratio')) {
 
 /**
  * The tenant's rollup version: the projector bumps it, so a cache key with it goes stale by
- * itself. Without a tenant (platform pages): the sum over all tenants, which any bump changes.
+ * itself. Without a tenant (platform pages): the sum, count and latest bump over all tenants — a
+ * sum alone can come back to an old value when a tenant (and its row) is deleted.
  */
 export async function rollupVersion(tenantId: string | null): Promise<string> {
   const row = tenantId
     ? (await db.rawQuery('SELECT version FROM analytics_versions WHERE tenant_id = ?', [tenantId])).rows[0]
-    : (await db.rawQuery('SELECT sum(version) AS version FROM analytics_versions')).rows[0]
+    : (
+        await db.rawQuery(
+          `SELECT coalesce(sum(version), 0) || '.' || count(*) || '.' || coalesce(extract(epoch FROM max(updated_at))::text, '') AS version FROM analytics_versions`
+        )
+      ).rows[0]
   return String(row?.version ?? 0)
 }
 
