@@ -51,8 +51,7 @@ export class ProviderCreate extends OperatorCommand {
     const scope = await scopeOf(this)
     if (!scope) return this.fail(`no tenant with slug "${this.tenant}"`)
     const { createProvider } = await import('#agents/actions/manage_providers')
-    const { AgentInputError } = await import('#agents/actions/save_agent')
-    try {
+    const refused = await inputErrorOf(async () => {
       const provider = await createProvider({
         tenantId: scope.tenantId,
         actorId: null,
@@ -65,10 +64,8 @@ export class ProviderCreate extends OperatorCommand {
       })
       this.notice(`provider ${provider.slug} (${provider.kind}) added${provider.api_key_last4 ? `, key ••••${provider.api_key_last4}` : ''}`)
       this.output(provider.id)
-    } catch (error) {
-      if (error instanceof AgentInputError) return this.fail(`${error.field}: ${error.message}`)
-      throw error
-    }
+    })
+    if (refused) return this.fail(refused)
   }
 }
 
@@ -102,22 +99,18 @@ export class ProviderModel extends OperatorCommand {
   async run() {
     const scope = await scopeOf(this)
     if (!scope) return this.fail(`no tenant with slug "${this.tenant}"`)
-    const input = price(this.inputPrice, 'input-price')
-    const output = price(this.outputPrice, 'output-price')
-    if (typeof input === 'string') return this.fail(input)
-    if (typeof output === 'string') return this.fail(output)
+    const prices = pricePair(this.inputPrice, this.outputPrice)
+    if (typeof prices === 'string') return this.fail(prices)
+    const [input, output] = prices
     const { addModel, findProvider } = await import('#agents/actions/manage_providers')
-    const { AgentInputError } = await import('#agents/actions/save_agent')
     const provider = await findProvider(scope.tenantId, this.provider)
     if (!provider) return this.fail(`no provider "${this.provider}"${this.tenant ? ` in ${this.tenant}` : ' (platform-wide)'}`)
-    try {
+    const refused = await inputErrorOf(async () => {
       const model = await addModel(provider, { actorId: null, name: this.name, upstreamModel: this.upstream ?? null, contextWindow: this.contextWindow, inputPriceMicros: input, outputPriceMicros: output })
       this.notice(`model ${model.name} added to ${provider.slug}`)
       this.output(model.id)
-    } catch (error) {
-      if (error instanceof AgentInputError) return this.fail(`${error.field}: ${error.message}`)
-      throw error
-    }
+    })
+    if (refused) return this.fail(refused)
   }
 }
 
@@ -148,24 +141,20 @@ export class ModelPrice extends OperatorCommand {
   async run() {
     const scope = await scopeOf(this)
     if (!scope) return this.fail(`no tenant with slug "${this.tenant}"`)
-    const input = price(this.inputPrice, 'input-price')
-    const output = price(this.outputPrice, 'output-price')
-    if (typeof input === 'string') return this.fail(input)
-    if (typeof output === 'string') return this.fail(output)
+    const prices = pricePair(this.inputPrice, this.outputPrice)
+    if (typeof prices === 'string') return this.fail(prices)
+    const [input, output] = prices
     const { findModel, findProvider, setModelPrice } = await import('#agents/actions/manage_providers')
-    const { AgentInputError } = await import('#agents/actions/save_agent')
     const provider = await findProvider(scope.tenantId, this.provider)
     if (!provider) return this.fail(`no provider "${this.provider}"`)
     const model = await findModel(provider, this.model)
     if (!model) return this.fail(`no model "${this.model}" at ${provider.slug}`)
-    try {
+    const refused = await inputErrorOf(async () => {
       const row = await setModelPrice(provider, model, { actorId: null, inputPriceMicros: input, outputPriceMicros: output, effectiveFrom: this.effectiveFrom ? new Date(this.effectiveFrom) : null })
       this.notice(`price of ${model.name} from ${new Date(row.effective_from).toISOString()}: ${this.inputPrice} in / ${this.outputPrice} out per 1M tokens`)
       this.output(row.id)
-    } catch (error) {
-      if (error instanceof AgentInputError) return this.fail(`${error.field}: ${error.message}`)
-      throw error
-    }
+    })
+    if (refused) return this.fail(refused)
   }
 }
 
@@ -197,3 +186,25 @@ export class ProviderTest extends OperatorCommand {
     this.output(`ok ${result.latencyMs}`)
   }
 }
+
+/** Both prices (credits per 1M tokens) as micro-credits, or the first reason one is refused. */
+function pricePair(inputPrice: string, outputPrice: string): [bigint, bigint] | string {
+  const input = price(inputPrice, 'input-price')
+  if (typeof input === 'string') return input
+  const output = price(outputPrice, 'output-price')
+  if (typeof output === 'string') return output
+  return [input, output]
+}
+
+/** Runs a write; a field-level refusal comes back as the command's one-line reason. */
+async function inputErrorOf(write: () => Promise<void>): Promise<string | null> {
+  const { AgentInputError } = await import('#agents/actions/save_agent')
+  try {
+    await write()
+    return null
+  } catch (error) {
+    if (!(error instanceof AgentInputError)) throw error
+    return `${error.field}: ${error.message}`
+  }
+}
+

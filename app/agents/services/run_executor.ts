@@ -410,21 +410,8 @@ async function finishRun(
  * a transaction, at one round trip instead of four.
  */
 async function recordFinishedRun(run: Run, steps: Step[], output: string) {
-  const stepRows = steps.map((s) => ({
-    position: s.position,
-    kind: s.kind,
-    model: s.model.name,
-    status: s.status,
-    input_tokens: s.usage.inputTokens,
-    output_tokens: s.usage.outputTokens,
-    usage_estimated: s.usageEstimated,
-    cost_micros: s.costMicros.toString(),
-    price: priceRecord(s.model),
-    tool_calls: s.toolCalls.length ? s.toolCalls : null,
-    error: s.error,
-    started_at: s.startedAt.toISOString(),
-    finished_at: s.finishedAt.toISOString(),
-  }))
+  // Dates serialise to ISO strings in the JSON handed to jsonb_to_recordset.
+  const stepRows = steps.map(stepRow)
   await db.rawQuery(
     `WITH finished AS (
        UPDATE runs SET status = ?, output = ?, input_tokens = ?, output_tokens = ?, cached_tokens = ?, reasoning_tokens = ?,
