@@ -7,7 +7,7 @@
  * 1. builds the app for production when build/ is missing or older than the sources;
  * 2. starts `node build/bin/server.js` (NODE_ENV=production) and the bare baseline
  *    (/work/shared/bench-baselines/bare.cjs), both pinned to core 0 when taskset works;
- * 3. runs autocannon in a separate process (bench/load-worker.js) pinned to core 1, one warm-up
+ * 3. runs autocannon in a separate process (bench/support.js --worker) pinned to core 1, one warm-up
  *    round per target, then interleaved rounds: app /health/live, bare /, app /, app /health/live…;
  * 4. prints per-round and median figures and the ratios app/bare. Goal: /health/live ≥ 0.85× bare.
  *
@@ -18,19 +18,18 @@
  * Exit code 1 only when the benchmark could not run or a target answered errors (never because
  * the goal is missed).
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import os from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { CLK_TCK, NODE, ROOT, log, median, onCore, pinned, processTicks, runLoad, startChild, stopAll, waitUntilUp } from './support.js'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const BUILD = join(ROOT, 'build')
 const BARE = process.env.BARE || '/work/shared/bench-baselines/bare.cjs'
-const LOAD_WORKER = join(ROOT, 'bench', 'load-worker.js')
 const GOAL = 0.85
 
 const { values: opts } = parseArgs({
@@ -63,81 +62,6 @@ for (const [name, value, min] of [['rounds', ROUNDS, 1], ['duration', DURATION, 
   }
 }
 
-// The project pins Node (the `node` dependency); use that binary for every child when present.
-const PINNED_NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node')
-const NODE = existsSync(PINNED_NODE) ? PINNED_NODE : process.execPath
-
-/* ------------------------------------------------------------------ child processes & cleanup */
-
-const children = new Set()
-
-function log(...args) {
-  console.error('[bench]', ...args)
-}
-
-/** Spawns a long-lived child, keeping the tail of its output for error reports. */
-function startChild(name, cmd, args, options) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options })
-  child.benchName = name
-  child.tail = []
-  const keep = (chunk) => {
-    child.tail.push(...chunk.toString().split('\n').filter(Boolean))
-    if (child.tail.length > 40) child.tail.splice(0, child.tail.length - 40)
-  }
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-  child.exited.then(() => children.delete(child))
-  children.add(child)
-  return child
-}
-
-async function stopChild(child, timeoutMs = 8000) {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  await child.exited
-  clearTimeout(timer)
-}
-
-async function stopAll() {
-  await Promise.all([...children].map((child) => stopChild(child)))
-}
-
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL')
-})
-let stopping = false
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, async () => {
-    stopping = true
-    log(`${signal}: stopping servers`)
-    await stopAll()
-    process.exit(130)
-  })
-}
-
-/* ------------------------------------------------------------------------------- helpers */
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** `taskset -c N` prefix when taskset exists and this machine lets us use cores 0 and 1. */
-function pinning() {
-  if (os.availableParallelism() < 2) return null
-  for (const core of ['0', '1']) {
-    const probe = spawnSync('taskset', ['-c', core, 'true'], { stdio: 'ignore' })
-    if (probe.error || probe.status !== 0) return null
-  }
-  return (core) => (cmd, args) => ['taskset', ['-c', String(core), cmd, ...args]]
-}
-const pin = pinning()
-const onCore = (core) => (pin ? pin(core) : (cmd, args) => [cmd, args])
-
 function portFree(port) {
   return new Promise((resolve) => {
     const server = createServer()
@@ -157,32 +81,6 @@ async function choosePort(wanted, taken) {
   throw new Error('no free port in 3400–3499')
 }
 
-async function waitUntilUp(url, child, timeoutMs) {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (child && (child.exitCode !== null || child.signalCode !== null)) {
-      throw new Error(`${child.benchName} exited before answering:\n  ${child.tail.join('\n  ')}`)
-    }
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) })
-      await response.arrayBuffer()
-      if (response.ok) return
-    } catch {}
-    await sleep(250)
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs / 1000}s${child ? `:\n  ${child.tail.join('\n  ')}` : ''}`)
-}
-
-/** CPU ticks (user+system) a process used so far, from /proc; null where unavailable. */
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100
-function processTicks(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return Number(fields[11]) + Number(fields[12])
-  } catch {
-    return null
-  }
-}
 /** Busy ticks of the whole machine (every core). */
 function machineBusyTicks() {
   try {
@@ -277,39 +175,17 @@ async function startApp(port) {
 
 /* ------------------------------------------------------------------------------------ load */
 
-function runLoad(url, seconds) {
-  return new Promise((resolve, reject) => {
-    const [cmd, args] = onCore(1)(NODE, [LOAD_WORKER, url, String(CONNECTIONS), String(seconds)])
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    children.add(child)
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (chunk) => (out += chunk))
-    child.stderr.on('data', (chunk) => (err += chunk))
-    child.once('error', reject)
-    child.once('exit', (code) => {
-      children.delete(child)
-      if (code !== 0) return reject(new Error(`load worker exited ${code}: ${err}`))
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop()))
-      } catch {
-        reject(new Error(`load worker printed no result: ${out}${err}`))
-      }
-    })
-  })
-}
-
 /** One round: load on the target, with the server's CPU time and the rest of the machine's. */
 async function round(target, seconds) {
   const serverBefore = target.pid ? processTicks(target.pid) : null
   const busyBefore = machineBusyTicks()
   const started = process.hrtime.bigint()
-  const result = await runLoad(target.url, seconds)
+  const result = await runLoad(target, CONNECTIONS, seconds)
   const wallS = Number(process.hrtime.bigint() - started) / 1e9
   const serverTicks = target.pid && serverBefore !== null ? processTicks(target.pid) - serverBefore : null
   const busyTicks = busyBefore !== null ? machineBusyTicks() - busyBefore : null
   const rps = result.requests.average
-  const loadTicks = result.loadCpu * result.duration * CLK_TCK
+  const loadTicks = result.loadCpu * wallS * CLK_TCK
   return {
     target: target.name,
     rps,
@@ -339,7 +215,7 @@ async function main() {
   const barePort = await choosePort(Number(opts['bare-port']), [appPort])
 
   log(`node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()} (${NODE}), ${os.availableParallelism()} cores`)
-  log(pin ? 'pinning: servers on core 0, load generator on core 1 (taskset)' : 'taskset unavailable: no pinning')
+  log(pinned ? 'pinning: servers on core 0, load generator on core 1 (taskset)' : 'taskset unavailable: no pinning')
 
   let appBase = EXTERNAL_APP
   let app = null
@@ -418,7 +294,7 @@ async function main() {
   const lines = [
     '',
     '==================================== summary ====================================',
-    `${new Date().toISOString()}  commit ${revision()}  ${os.availableParallelism()} cores  node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}  ${pin ? 'pinned (servers core 0, load core 1)' : 'not pinned'}`,
+    `${new Date().toISOString()}  commit ${revision()}  ${os.availableParallelism()} cores  node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}  ${pinned ? 'pinned (servers core 0, load core 1)' : 'not pinned'}`,
     `${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections, warm-up ${WARMUP}s; medians over rounds`,
     '',
     `median ${HEADER}`,
@@ -460,7 +336,6 @@ async function main() {
 }
 
 main().catch(async (error) => {
-  if (stopping) return // interrupted: the signal handler stops the children and exits
   console.error(`[bench] failed: ${error.stack || error.message}`)
   await stopAll()
   process.exit(1)

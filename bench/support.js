@@ -137,7 +137,7 @@ export function processTicks(pid) {
   }
 }
 
-function runLoad(target, connections, seconds) {
+export function runLoad(target, connections, seconds) {
   return new Promise((resolve, reject) => {
     const [cmd, args] = onCore(1)(NODE, [SELF, '--worker', target.url, String(connections), String(seconds), JSON.stringify(target.headers ?? {})])
     const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
