@@ -86,9 +86,7 @@ export default class ProvidersController {
 
   async update(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
-    authorize(ctx, 'tenant.update')
-    assertWritable(ctx)
-    const provider = await this.#provider(ctx)
+    const provider = await this.#providerForWrite(ctx)
     const body = ctx.request.all()
     try {
       await updateProvider(provider, {
@@ -103,17 +101,13 @@ export default class ProvidersController {
       return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
     } catch (error) {
       if (!(error instanceof AgentInputError)) throw error
-      ctx.response.status(422)
-      const values = { name: text(body.name), base_url: text(body.base_url), settings: text(body.settings) }
-      return this.#renderShow(ctx, provider, { form: { form: 'provider', values, errors: { [error.field]: [error.message] } } })
+      return this.#refusedOnShow(ctx, provider, 'provider', { name: text(body.name), base_url: text(body.base_url), settings: text(body.settings) }, error)
     }
   }
 
   async destroy(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
-    authorize(ctx, 'tenant.update')
-    assertWritable(ctx)
-    const provider = await this.#provider(ctx)
+    const provider = await this.#providerForWrite(ctx)
     await deleteProvider(provider, membership.userId)
     ctx.session.flash('success', `Provider "${provider.name}" and its models deleted. Agents using them need another model.`)
     return redirectTo(ctx, `/t/${tenant.slug}/providers`)
@@ -121,9 +115,7 @@ export default class ProvidersController {
 
   async storeModel(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
-    authorize(ctx, 'tenant.update')
-    assertWritable(ctx)
-    const provider = await this.#provider(ctx)
+    const provider = await this.#providerForWrite(ctx)
     const body = ctx.request.all()
     try {
       const contextWindow = Number(text(body.context_window) || '128000')
@@ -139,17 +131,13 @@ export default class ProvidersController {
       return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
     } catch (error) {
       if (!(error instanceof AgentInputError)) throw error
-      ctx.response.status(422)
-      const values = { name: text(body.name), upstream_model: text(body.upstream_model), context_window: text(body.context_window), input_price: text(body.input_price), output_price: text(body.output_price) }
-      return this.#renderShow(ctx, provider, { form: { form: 'model', values, errors: { [error.field]: [error.message] } } })
+      return this.#refusedOnShow(ctx, provider, 'model', { name: text(body.name), upstream_model: text(body.upstream_model), context_window: text(body.context_window), input_price: text(body.input_price), output_price: text(body.output_price) }, error)
     }
   }
 
   async destroyModel(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
-    authorize(ctx, 'tenant.update')
-    assertWritable(ctx)
-    const provider = await this.#provider(ctx)
+    const provider = await this.#providerForWrite(ctx)
     const model = await this.#model(ctx, provider)
     await deleteModel(provider, model, membership.userId)
     ctx.session.flash('success', `Model "${model.name}" removed.`)
@@ -158,9 +146,7 @@ export default class ProvidersController {
 
   async storePrice(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
-    authorize(ctx, 'tenant.update')
-    assertWritable(ctx)
-    const provider = await this.#provider(ctx)
+    const provider = await this.#providerForWrite(ctx)
     const model = await this.#model(ctx, provider)
     const body = ctx.request.all()
     try {
@@ -175,21 +161,30 @@ export default class ProvidersController {
       return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
     } catch (error) {
       if (!(error instanceof AgentInputError)) throw error
-      ctx.response.status(422)
-      const values = { input_price: text(body.input_price), output_price: text(body.output_price), effective_from: text(body.effective_from) }
-      return this.#renderShow(ctx, provider, { form: { form: `price:${model.id}`, values, errors: { [error.field]: [error.message] } } })
+      return this.#refusedOnShow(ctx, provider, `price:${model.id}`, { input_price: text(body.input_price), output_price: text(body.output_price), effective_from: text(body.effective_from) }, error)
     }
   }
 
   /** POST …/connection-test: htmx gets the result fragment; without JavaScript, the page with it. */
   async testConnection(ctx: HttpContext) {
     const { tenant } = currentTenant(ctx)
-    authorize(ctx, 'tenant.update')
-    assertWritable(ctx)
-    const provider = await this.#provider(ctx)
+    const provider = await this.#providerForWrite(ctx)
     const result = await testProviderConnection(provider.id, tenant.id, text(ctx.request.input('model')) || null)
     if (isHtmx(ctx)) return ctx.view.render('agents::components/connection_test_result', { result })
     return this.#renderShow(ctx, provider, { test: result })
+  }
+
+  /** Tenant-update permission, a writable workspace, then the provider of the URL. */
+  async #providerForWrite(ctx: HttpContext) {
+    authorize(ctx, 'tenant.update')
+    assertWritable(ctx)
+    return this.#provider(ctx)
+  }
+
+  /** 422: the provider page again, with the refused form's values and its field error. */
+  #refusedOnShow(ctx: HttpContext, provider: ProviderRow, form: string, values: Record<string, string>, error: AgentInputError) {
+    ctx.response.status(422)
+    return this.#renderShow(ctx, provider, { form: { form, values, errors: { [error.field]: [error.message] } } })
   }
 
   async #provider(ctx: HttpContext) {
