@@ -1,9 +1,13 @@
 import { defineConfig } from '@adonisjs/auth'
 import { sessionGuard, sessionUserProvider } from '@adonisjs/auth/session'
-import { tokensGuard, tokensUserProvider } from '@adonisjs/auth/access_tokens'
+import { tokensGuard } from '@adonisjs/auth/access_tokens'
+import { cachedTokensUserProvider } from '#auth/services/cached_tokens_provider'
 import type { InferAuthenticators, InferAuthEvents, Authenticators } from '@adonisjs/auth/types'
 
-/** Browsers use the session guard (with remember-me); the API uses hashed bearer tokens. */
+/**
+ * Browsers use the session guard (with remember-me); the API uses hashed bearer tokens, whose
+ * rows and users come from short-lived caches (app/auth/services/cached_tokens_provider.ts).
+ */
 const authConfig = defineConfig({
   default: 'web',
   guards: {
@@ -13,7 +17,7 @@ const authConfig = defineConfig({
       provider: sessionUserProvider({ model: () => import('#auth/models/user') }),
     }),
     api: tokensGuard({
-      provider: tokensUserProvider({ tokens: 'accessTokens', model: () => import('#auth/models/user') }),
+      provider: cachedTokensUserProvider({ tokens: 'accessTokens', model: () => import('#auth/models/user') }),
     }),
   },
 })

@@ -3,6 +3,7 @@ import { recordAudit } from '#platform'
 import type User from '#auth/models/user'
 import { decryptTotpSecret, matchTotpStep } from '#auth/services/totp'
 import { replaceRecoveryCodes } from '#auth/actions/regenerate_recovery_codes'
+import { forgetUser } from '#auth/services/token_cache'
 
 export type ConfirmTwoFactorResult =
   | { ok: true; recoveryCodes: string[] }
@@ -21,6 +22,7 @@ export async function confirmTwoFactor(user: User, code: string, now = Date.now(
     const step = matchTotpStep(secret, code, now)
     if (step === null) return { ok: false, reason: 'invalid_code' as const }
     await trx.from('users').where('id', user.id).update({ totp_enabled_at: new Date(now), totp_last_step: step, updated_at: new Date() })
+    await forgetUser(user.id, trx)
     const recoveryCodes = await replaceRecoveryCodes(trx, user.id)
     await recordAudit({ action: 'auth.2fa.enabled', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id }, trx)
     return { ok: true, recoveryCodes }

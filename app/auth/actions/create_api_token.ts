@@ -3,6 +3,7 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
 import User from '#auth/models/user'
 import type { ApiAbility } from '#auth/abilities'
+import { deleteTokens } from '#auth/services/token_cache'
 
 /**
  * Issues an API token (its secret is returned once and only its hash is stored). A token is
@@ -41,29 +42,12 @@ export async function createApiToken(input: {
 export async function revokeApiToken(user: User, tokenId: string) {
   const id = Number(tokenId)
   if (!Number.isSafeInteger(id) || id <= 0) return false
-  const deleted = await db.from('auth_access_tokens').where('id', id).where('tokenable_id', user.id).delete()
-  if (!deleted) return false
+  if (!(await deleteTokens({ id, userId: user.id }))) return false
   await recordAudit({ action: 'auth.token.revoked', actorId: user.id, actorLabel: user.email, subjectType: 'api_token', subjectId: String(id) })
   return true
 }
 
 /** Deletes a user's tokens bound to one tenant (membership removed). */
 export async function revokeTokensForTenant(userId: string, tenantId: string, trx?: TransactionClientContract) {
-  await (trx ?? db).from('auth_access_tokens').where('tokenable_id', userId).where('tenant_id', tenantId).delete()
-}
-
-/** Token → tenant bindings never change, so they are remembered (bounded) after one lookup. */
-const tenantOfToken = new Map<string, string | null>()
-const TENANT_CACHE_LIMIT = 10_000
-
-/** The tenant the request's bearer token is bound to (null for an unbound token). */
-export async function tokenTenantId(tokenId: { toString(): string } | undefined) {
-  if (tokenId === undefined) return null
-  const key = tokenId.toString()
-  if (tenantOfToken.has(key)) return tenantOfToken.get(key)!
-  const row = await db.from('auth_access_tokens').where('id', Number(key)).select('tenant_id').first()
-  if (!row) return null
-  if (tenantOfToken.size >= TENANT_CACHE_LIMIT) tenantOfToken.delete(tenantOfToken.keys().next().value!)
-  tenantOfToken.set(key, row.tenant_id ?? null)
-  return (row.tenant_id as string | null) ?? null
+  await deleteTokens({ userId, tenantId }, trx)
 }

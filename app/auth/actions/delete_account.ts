@@ -2,6 +2,7 @@ import db from '@adonisjs/lucid/services/db'
 import { anonymiseAuditActor, recordAudit } from '#platform'
 import type User from '#auth/models/user'
 import { deletionBlocker } from '#auth/services/hooks'
+import { forgetUser } from '#auth/services/token_cache'
 
 /**
  * Deletes an account: refused while another module objects (e.g. the last owner of a workspace).
@@ -15,6 +16,7 @@ export async function deleteAccount(user: User): Promise<{ refused: string } | {
     await recordAudit({ action: 'auth.user.deleted', actorId: user.id, subjectType: 'user', subjectId: user.id }, trx)
     await trx.from('users').where('id', user.id).delete()
     await anonymiseAuditActor(user.id, trx)
+    await forgetUser(user.id, trx)
   })
   return { deleted: true }
 }

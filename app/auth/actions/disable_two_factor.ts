@@ -3,6 +3,7 @@ import { recordAudit } from '#platform'
 import type User from '#auth/models/user'
 import type { SecondFactor } from '#auth/services/totp'
 import { useSecondFactor } from '#auth/actions/use_second_factor'
+import { forgetUser } from '#auth/services/token_cache'
 
 /**
  * Turns two-factor off after a valid TOTP or recovery code (the password is checked by the
@@ -17,6 +18,7 @@ export async function disableTwoFactor(user: User, factor: SecondFactor): Promis
       .where('id', user.id)
       .update({ totp_secret_encrypted: null, totp_enabled_at: null, totp_last_step: null, updated_at: new Date() })
     await trx.from('recovery_codes').where('user_id', user.id).delete()
+    await forgetUser(user.id, trx)
     await recordAudit(
       { action: 'auth.2fa.disabled', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id, changes: { verified_with: method } },
       trx

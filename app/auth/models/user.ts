@@ -1,8 +1,9 @@
 import { DateTime } from 'luxon'
 import hash from '@adonisjs/core/services/hash'
-import { BaseModel, beforeSave, column } from '@adonisjs/lucid/orm'
+import { afterDelete, afterUpdate, BaseModel, beforeSave, column } from '@adonisjs/lucid/orm'
 import { DbAccessTokensProvider } from '@adonisjs/auth/access_tokens'
 import { DbRememberMeTokensProvider } from '@adonisjs/auth/session'
+import { API_TOKENS, forgetUser } from '#auth/services/token_cache'
 
 /** A person. Identity is global: one user may belong to many tenants. */
 export default class User extends BaseModel {
@@ -47,18 +48,20 @@ export default class User extends BaseModel {
   @column.dateTime({ autoCreate: true, autoUpdate: true })
   declare updatedAt: DateTime
 
-  static accessTokens = DbAccessTokensProvider.forModel(User, {
-    table: 'auth_access_tokens',
-    type: 'api_token',
-    prefix: 'agora_',
-    tokenSecretLength: 40,
-  })
+  static accessTokens = DbAccessTokensProvider.forModel(User, API_TOKENS)
 
   static rememberMeTokens = DbRememberMeTokensProvider.forModel(User, { table: 'remember_me_tokens' })
 
   @beforeSave()
   static async hashPassword(user: User) {
     if (user.$dirty.password) user.password = await hash.make(user.password)
+  }
+
+  /** API requests read users from a cache: any change (a disable above all) must reach it. */
+  @afterUpdate()
+  @afterDelete()
+  static async forgetCached(user: User) {
+    await forgetUser(user.id, user.$trx)
   }
 
   get twoFactorEnabled() {

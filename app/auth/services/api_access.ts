@@ -1,6 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { Exception } from '@adonisjs/core/exceptions'
 import type { ApiAbility } from '#auth/abilities'
+import { ApiAccessToken } from '#auth/services/cached_tokens_provider'
 
 /** 403 naming what is missing (an ability, a role or a budget). */
 export class ForbiddenException extends Exception {
@@ -13,6 +14,12 @@ export function tokenAbilities(ctx: HttpContext): string[] {
   const token = ctx.auth.use('api').user?.currentAccessToken
   const abilities = token?.abilities ?? []
   return abilities.includes('*') ? [] : abilities
+}
+
+/** The tenant the request's bearer token is bound to (null: none, or not a token request). */
+export function tokenTenantId(ctx: HttpContext): string | null {
+  const token = ctx.auth.use('api').user?.currentAccessToken
+  return token instanceof ApiAccessToken ? token.tenantId : null
 }
 
 /** Throws 403 unless the bearer token carries `ability` (or carries no restriction). */

@@ -4,6 +4,7 @@ import db from '@adonisjs/lucid/services/db'
 import { recordAudit } from '#platform'
 import User from '#auth/models/user'
 import UserSession from '#auth/models/user_session'
+import { deleteTokens } from '#auth/services/token_cache'
 
 /** Session keys owned by auth. */
 export const SESSION_KEYS = {
@@ -65,5 +66,5 @@ export async function revokeSessions(userId: string, keepSessionId?: string) {
 
 /** Ends all API tokens of a user (disable, deletion). */
 export async function revokeAllTokens(userId: string) {
-  await db.from('auth_access_tokens').where('tokenable_id', userId).delete()
+  await deleteTokens({ userId })
 }

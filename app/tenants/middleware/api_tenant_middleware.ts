@@ -2,7 +2,7 @@ import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
 import { errors } from '@adonisjs/auth'
 import { ForbiddenException, tokenTenantId, userHasTwoFactor, type User } from '#auth'
-import { membershipFor } from '#tenants/services/tenancy'
+import { cachedMembershipFor } from '#tenants/services/tenancy'
 
 /**
  * API requests act in the tenant their token was issued for. A token whose user is no longer
@@ -13,8 +13,8 @@ export default class ApiTenantMiddleware {
   async handle(ctx: HttpContext, next: NextFn) {
     const guard = ctx.auth.use('api')
     const user = guard.user as User
-    const tenantId = await tokenTenantId(guard.user?.currentAccessToken?.identifier)
-    const found = tenantId ? await membershipFor(user.id, { id: tenantId }) : null
+    const tenantId = tokenTenantId(ctx)
+    const found = tenantId ? await cachedMembershipFor(user.id, tenantId) : null
     if (!found) {
       throw new errors.E_UNAUTHORIZED_ACCESS('This token is not valid for any workspace you belong to.', { guardDriverName: 'access_tokens' })
     }

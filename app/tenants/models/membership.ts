@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon'
-import { BaseModel, column } from '@adonisjs/lucid/orm'
+import { afterDelete, afterUpdate, BaseModel, column } from '@adonisjs/lucid/orm'
+import { forgetMembership } from '#tenants/services/access_cache'
 import type { Role } from '#tenants/roles'
 
 /** A user's role in one tenant. */
@@ -23,4 +24,11 @@ export default class Membership extends BaseModel {
 
   @column.dateTime({ autoCreate: true, autoUpdate: true })
   declare updatedAt: DateTime
+
+  /** API requests read memberships from a cache: a role change or removal must reach it. */
+  @afterUpdate()
+  @afterDelete()
+  static async forgetCached(membership: Membership) {
+    await forgetMembership(membership.tenantId, membership.userId, membership.$trx)
+  }
 }

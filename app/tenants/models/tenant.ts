@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon'
-import { BaseModel, column } from '@adonisjs/lucid/orm'
+import { afterDelete, afterUpdate, BaseModel, column } from '@adonisjs/lucid/orm'
+import { forgetTenant } from '#tenants/services/access_cache'
 
 /** Days between an owner's deletion request and the purge (the owner may cancel meanwhile). */
 export const DELETION_GRACE_DAYS = 7
@@ -49,6 +50,13 @@ export default class Tenant extends BaseModel {
 
   @column.dateTime({ autoCreate: true, autoUpdate: true })
   declare updatedAt: DateTime
+
+  /** API requests read tenants from a cache: a rename, suspension or 2FA requirement must reach it. */
+  @afterUpdate()
+  @afterDelete()
+  static async forgetCached(tenant: Tenant) {
+    await forgetTenant(tenant.id, tenant.$trx)
+  }
 
   get suspended() {
     return this.suspendedAt !== null

@@ -2,12 +2,13 @@ import type { HttpContext } from '@adonisjs/core/http'
 import db from '@adonisjs/lucid/services/db'
 import type { LucidModel, ModelQueryBuilderContract } from '@adonisjs/lucid/types/model'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { ForbiddenException, tokenAbilities } from '#auth'
+import { ForbiddenException, hydrate, tokenAbilities } from '#auth'
 import { isUuid } from '#core'
 import { APP_ROLE } from '#database/rls'
 import Tenant from '#tenants/models/tenant'
 import Membership from '#tenants/models/membership'
 import { ABILITY_PERMISSIONS, roleAllows, type Permission } from '#tenants/roles'
+import { cachedMembershipFacts, cachedTenantFacts } from '#tenants/services/access_cache'
 
 declare module '@adonisjs/core/http' {
   interface HttpContext {
@@ -115,4 +116,12 @@ export async function membershipFor(userId: string, where: { slug?: string; id?:
   if (!tenant) return null
   const membership = await Membership.query().where('tenantId', tenant.id).where('userId', userId).first()
   return membership ? { tenant, membership } : null
+}
+
+/** Like `membershipFor` by tenant id, from the short-lived cache (no query when warm): for API tokens. */
+export async function cachedMembershipFor(userId: string, tenantId: string) {
+  if (!isUuid(tenantId)) return null
+  const tenant = await cachedTenantFacts(tenantId)
+  const membership = tenant && (await cachedMembershipFacts(tenantId, userId))
+  return tenant && membership ? { tenant: hydrate(Tenant, tenant), membership: hydrate(Membership, membership) } : null
 }
