@@ -3,6 +3,7 @@
  * This file is the module's ONE public door: other modules import `#analytics`, never `#analytics/...`.
  */
 export const moduleName = 'analytics'
-export { projectRun, rebuildTenant } from '#analytics/services/projector'
+export { projectFacts, rebuildTenant } from '#analytics/services/projector'
+export { flushProjections } from '#analytics/services/projection_buffer'
 export { platformReport, type PlatformReport } from '#analytics/services/platform'
 export { HIST_THRESHOLDS, bucketOf, percentile } from '#analytics/histogram'

@@ -21,3 +21,4 @@ export { createTenant, slugify, SlugTakenError } from '#tenants/actions/create_t
 export { suspendTenant, liftSuspension } from '#tenants/actions/lifecycle'
 export { markDomainVerified } from '#tenants/actions/domains'
 export { registerTenantExport, tableRows, type ExportSource } from '#tenants/services/export'
+export { tenantTimeZone } from '#tenants/services/time_zone'

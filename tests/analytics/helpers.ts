@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import db from '@adonisjs/lucid/services/db'
+import type { RunFacts } from '#agents'
+import { projectFacts } from '#analytics'
 import { createUser } from '#tests/helpers/web_session'
 import { createWorkspace } from '#tests/helpers/tenants'
 
-export type RunFacts = {
+export type RunShape = {
   agentId?: string | null
   memberId?: string | null
   model?: string | null
@@ -15,26 +17,59 @@ export type RunFacts = {
   createdAt?: string | Date
 }
 
+/** The facts RunFinished would carry for a run of this shape (defaults as insertRun's). */
+export function runFacts(tenantId: string, shape: RunShape = {}, runId: string = randomUUID()): RunFacts {
+  return {
+    tenantId,
+    runId,
+    agentId: shape.agentId ?? null,
+    memberId: shape.memberId ?? null,
+    model: shape.model === undefined ? 'simulator/echo' : shape.model,
+    status: (shape.status ?? 'succeeded') as RunFacts['status'],
+    inputTokens: shape.inputTokens ?? 10,
+    outputTokens: shape.outputTokens ?? 5,
+    costMicros: BigInt(shape.costMicros ?? 20),
+    latencyMs: shape.latencyMs === undefined ? 100 : shape.latencyMs,
+    createdAt: new Date(shape.createdAt ?? Date.now()),
+    finishedAt: new Date(),
+  }
+}
+
+/** Runs inserted directly (no provider, no money) in one statement; returns their facts. */
+export async function insertRuns(tenantId: string, shapes: RunShape[]) {
+  const facts = shapes.map((shape) => runFacts(tenantId, shape))
+  if (!facts.length) return facts
+  await db.table('runs').multiInsert(
+    facts.map((fact, i) => ({
+      id: fact.runId,
+      tenant_id: tenantId,
+      agent_id: fact.agentId,
+      member_id: fact.memberId,
+      model: fact.model,
+      status: shapes[i].status ?? 'succeeded',
+      input: 'test',
+      input_tokens: fact.inputTokens,
+      output_tokens: fact.outputTokens,
+      cost_micros: fact.costMicros.toString(),
+      latency_ms: fact.latencyMs,
+      source: 'test',
+      created_at: fact.createdAt,
+      finished_at: fact.finishedAt,
+    }))
+  )
+  return facts
+}
+
 /** A finished run inserted directly (no provider, no money): for rollup arithmetic. */
-export async function insertRun(tenantId: string, facts: RunFacts = {}) {
-  const id = randomUUID()
-  await db.table('runs').insert({
-    id,
-    tenant_id: tenantId,
-    agent_id: facts.agentId ?? null,
-    member_id: facts.memberId ?? null,
-    model: facts.model === undefined ? 'simulator/echo' : facts.model,
-    status: facts.status ?? 'succeeded',
-    input: 'test',
-    input_tokens: facts.inputTokens ?? 10,
-    output_tokens: facts.outputTokens ?? 5,
-    cost_micros: facts.costMicros ?? 20,
-    latency_ms: facts.latencyMs === undefined ? 100 : facts.latencyMs,
-    source: 'test',
-    created_at: facts.createdAt ?? new Date(),
-    finished_at: new Date(),
-  })
-  return id
+export async function insertRun(tenantId: string, shape: RunShape = {}) {
+  return (await insertRuns(tenantId, [shape]))[0].runId
+}
+
+/** A run inserted (so a rebuild sees it) and projected from its facts, as its event would. */
+export async function projectedRun(tenantId: string, shape: RunShape = {}) {
+  const [facts] = await insertRuns(tenantId, [shape])
+  await projectFacts([facts])
+  return facts
 }
 
 /** An agent row of the tenant (no versions: enough for labels and links). */

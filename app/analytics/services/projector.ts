@@ -1,19 +1,13 @@
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { DateTime } from 'luxon'
-import { bucketOf, HIST_THRESHOLDS } from '#analytics/histogram'
+import type { RunFacts } from '#agents'
+import { tenantTimeZone } from '#tenants'
+import { bucketOf, HIST_THRESHOLDS, type Histogram } from '#analytics/histogram'
 
 const TERMINAL = `('succeeded', 'failed', 'cancelled')`
+const TERMINAL_STATUSES = new Set(['succeeded', 'failed', 'cancelled'])
 const HOUR_MS = 3_600_000
-
-/** What analytics counts of a run; credits are the ledger's charge when there is one. */
-const RUN_FACTS = `
-  SELECT r.id, r.tenant_id, r.agent_id, r.member_id, r.model, r.status, r.input_tokens, r.output_tokens,
-         r.latency_ms, r.created_at, t.time_zone, coalesce(-c.amount, r.cost_micros)::text AS credits
-  FROM runs r
-  JOIN tenants t ON t.id = r.tenant_id
-  LEFT JOIN ledger_entries c ON c.tenant_id = r.tenant_id AND c.hold_id = r.hold_id AND c.kind = 'charge'
-  WHERE r.id = ? AND r.tenant_id = ? AND r.status IN ${TERMINAL}`
 
 const COLUMNS = 'tenant_id, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, latency_count, latency_hist'
 const ADD = `runs = u.runs + EXCLUDED.runs, succeeded = u.succeeded + EXCLUDED.succeeded, errors = u.errors + EXCLUDED.errors,
@@ -29,12 +23,12 @@ function tenantLock(trx: TransactionClientContract, tenantId: string, exclusive:
   return trx.rawQuery(`SELECT ${exclusive ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext('analytics:' || ?))`, [tenantId])
 }
 
-/** Bumps the tenant's rollup version: cached dashboards keyed by the old one are stale. */
-function bumpVersion(trx: TransactionClientContract, tenantId: string) {
+/** Bumps each tenant's rollup version once: cached dashboards keyed by the old one are stale. */
+function bumpVersions(trx: TransactionClientContract, tenantIds: string[]) {
   return trx.rawQuery(
-    `INSERT INTO analytics_versions (tenant_id, version) VALUES (?, 1)
+    `INSERT INTO analytics_versions (tenant_id, version) SELECT t, 1 FROM unnest(?::uuid[]) AS t
      ON CONFLICT (tenant_id) DO UPDATE SET version = analytics_versions.version + 1, updated_at = now()`,
-    [tenantId]
+    [tenantIds]
   )
 }
 
@@ -44,44 +38,132 @@ export function localDay(hour: Date, timeZone: string) {
   return (local.isValid ? local : DateTime.fromJSDate(hour, { zone: 'UTC' })).toISODate()!
 }
 
-/**
- * Adds one finished run to the hourly and daily rollups, once: the run id is claimed in
- * projected_runs first, so a replayed event changes nothing. The bucket is the run's
- * created_at, so a late event lands where the run belongs. Returns whether it counted.
- */
-export async function projectRun(tenantId: string, runId: string): Promise<boolean> {
-  return db.transaction(async (trx) => {
-    await tenantLock(trx, tenantId, false)
-    const run = (await trx.rawQuery(RUN_FACTS, [runId, tenantId])).rows[0]
-    if (!run) return false
-    const claimed = await trx.rawQuery(`INSERT INTO projected_runs (run_id, tenant_id) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING run_id`, [runId, tenantId])
-    if (!claimed.rows.length) return false
+/** The sums of one rollup row, built in JS from a batch of facts. */
+type RollupRow = {
+  bucket: string
+  tenantId: string
+  agentId: string | null
+  memberId: string | null
+  model: string | null
+  runs: number
+  succeeded: number
+  errors: number
+  inputTokens: number
+  outputTokens: number
+  credits: bigint
+  latencySum: number
+  latencyCount: number
+  hist: Histogram
+}
 
-    const hour = new Date(Math.floor(new Date(run.created_at).getTime() / HOUR_MS) * HOUR_MS)
-    const bucket = bucketOf(run.latency_ms)
-    const measures = [
-      1,
-      run.status === 'succeeded' ? 1 : 0,
-      run.status === 'failed' ? 1 : 0,
-      run.input_tokens,
-      run.output_tokens,
-      run.credits,
-      run.latency_ms ?? 0,
-      bucket === null ? 0 : 1,
-      JSON.stringify(bucket === null ? {} : { [bucket]: 1 }),
+function addFact(rows: Map<string, RollupRow>, bucket: string, fact: RunFacts, latencyBucket: number | null) {
+  const key = JSON.stringify([fact.tenantId, bucket, fact.agentId, fact.memberId, fact.model])
+  let row = rows.get(key)
+  if (!row) {
+    row = { bucket, tenantId: fact.tenantId, agentId: fact.agentId, memberId: fact.memberId, model: fact.model, runs: 0, succeeded: 0, errors: 0, inputTokens: 0, outputTokens: 0, credits: 0n, latencySum: 0, latencyCount: 0, hist: {} }
+    rows.set(key, row)
+  }
+  row.runs++
+  if (fact.status === 'succeeded') row.succeeded++
+  if (fact.status === 'failed') row.errors++
+  row.inputTokens += fact.inputTokens
+  row.outputTokens += fact.outputTokens
+  row.credits += BigInt(fact.costMicros)
+  if (latencyBucket !== null) {
+    row.latencySum += fact.latencyMs!
+    row.latencyCount++
+    row.hist[latencyBucket] = (row.hist[latencyBucket] ?? 0) + 1
+  }
+}
+
+const byKey = <T>([a]: [string, T], [b]: [string, T]) => (a < b ? -1 : a > b ? 1 : 0)
+
+/**
+ * One multi-row upsert of a rollup table. Rows go in key order, so concurrent batches lock
+ * shared rows in the same order and never deadlock.
+ */
+async function upsertRollups(trx: TransactionClientContract, table: 'usage_hourly' | 'usage_daily', rows: Map<string, RollupRow>) {
+  const sorted = [...rows].sort(byKey).map(([, row]) => row)
+  const [bucketColumn, bucketType] = table === 'usage_hourly' ? ['hour', 'timestamptz'] : ['day', 'date']
+  await trx.rawQuery(
+    `INSERT INTO ${table} AS u (${bucketColumn}, ${COLUMNS})
+     SELECT * FROM unnest(?::${bucketType}[], ?::uuid[], ?::uuid[], ?::uuid[], ?::varchar[], ?::int[], ?::int[], ?::int[],
+                          ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::int[], ?::jsonb[])
+     ON CONFLICT ON CONSTRAINT ${table}_key DO UPDATE SET ${ADD}`,
+    [
+      sorted.map((r) => r.bucket),
+      sorted.map((r) => r.tenantId),
+      // Null elements are SQL NULLs (the binding types know only arrays without them).
+      sorted.map((r) => r.agentId) as string[],
+      sorted.map((r) => r.memberId) as string[],
+      sorted.map((r) => r.model) as string[],
+      sorted.map((r) => r.runs),
+      sorted.map((r) => r.succeeded),
+      sorted.map((r) => r.errors),
+      sorted.map((r) => String(r.inputTokens)),
+      sorted.map((r) => String(r.outputTokens)),
+      sorted.map((r) => r.credits.toString()),
+      sorted.map((r) => String(r.latencySum)),
+      sorted.map((r) => r.latencyCount),
+      sorted.map((r) => JSON.stringify(r.hist)),
     ]
-    const keys = [run.tenant_id, run.agent_id, run.member_id, run.model]
-    const values = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb`
-    await trx.rawQuery(
-      `INSERT INTO usage_hourly AS u (hour, ${COLUMNS}) VALUES (${values}) ON CONFLICT ON CONSTRAINT usage_hourly_key DO UPDATE SET ${ADD}`,
-      [hour, ...keys, ...measures]
+  )
+}
+
+/**
+ * Adds a batch of finished runs' facts (as RunFinished carries them) to the hourly and daily
+ * rollups in one transaction, each run once: run ids are claimed in projected_runs first, so a
+ * replayed fact — in this batch, an earlier one or a concurrent one — changes nothing. The
+ * bucket is the run's created_at (a late fact lands where the run belongs); the day is the
+ * tenant's local day of that hour. Facts of a tenant that no longer exists are dropped.
+ * `freshZones` re-reads time zones instead of trusting the cache (a retry). Returns how many
+ * runs counted.
+ */
+export async function projectFacts(batch: RunFacts[], options: { freshZones?: boolean } = {}): Promise<number> {
+  const byRun = new Map<string, RunFacts>()
+  for (const fact of batch) {
+    const runId = fact.runId.toLowerCase()
+    if (TERMINAL_STATUSES.has(fact.status) && !byRun.has(runId)) byRun.set(runId, fact)
+  }
+  const tenantIds = [...new Set([...byRun.values()].map((fact) => fact.tenantId))].sort()
+  const zones = new Map<string, string>()
+  for (const tenantId of tenantIds) {
+    const zone = await tenantTimeZone(tenantId, { fresh: options.freshZones })
+    if (zone) zones.set(tenantId, zone)
+  }
+  // Run-id order: concurrent batches claiming the same runs wait on each other, never deadlock.
+  const facts = [...byRun].filter(([, fact]) => zones.has(fact.tenantId)).sort(byKey)
+  if (!facts.length) return 0
+
+  return db.transaction(async (trx) => {
+    // Sorted, so batches and rebuilds (exclusive, one tenant each) cannot deadlock.
+    await trx.rawQuery(`SELECT pg_advisory_xact_lock_shared(hashtext('analytics:' || t)) FROM unnest(?::text[]) AS t`, [[...zones.keys()]])
+    const claimed = await trx.rawQuery(
+      `INSERT INTO projected_runs (run_id, tenant_id) SELECT * FROM unnest(?::uuid[], ?::uuid[]) ON CONFLICT DO NOTHING RETURNING run_id`,
+      [facts.map(([runId]) => runId), facts.map(([, fact]) => fact.tenantId)]
     )
-    await trx.rawQuery(
-      `INSERT INTO usage_daily AS u (day, ${COLUMNS}) VALUES (${values}) ON CONFLICT ON CONSTRAINT usage_daily_key DO UPDATE SET ${ADD}`,
-      [localDay(hour, run.time_zone), ...keys, ...measures]
-    )
-    await bumpVersion(trx, tenantId)
-    return true
+    const counted = new Set<string>(claimed.rows.map((row: { run_id: string }) => row.run_id))
+    if (!counted.size) return 0
+
+    const hourly = new Map<string, RollupRow>()
+    const daily = new Map<string, RollupRow>()
+    const days = new Map<string, string>()
+    const tenants = new Set<string>()
+    for (const [runId, fact] of facts) {
+      if (!counted.has(runId)) continue
+      const hour = Math.floor(new Date(fact.createdAt).getTime() / HOUR_MS) * HOUR_MS
+      const dayKey = `${fact.tenantId}:${hour}`
+      let day = days.get(dayKey)
+      if (!day) days.set(dayKey, (day = localDay(new Date(hour), zones.get(fact.tenantId)!)))
+      const latencyBucket = bucketOf(fact.latencyMs)
+      addFact(hourly, new Date(hour).toISOString(), fact, latencyBucket)
+      addFact(daily, day, fact, latencyBucket)
+      tenants.add(fact.tenantId)
+    }
+    await upsertRollups(trx, 'usage_hourly', hourly)
+    await upsertRollups(trx, 'usage_daily', daily)
+    await bumpVersions(trx, [...tenants].sort())
+    return counted.size
   })
 }
 
@@ -123,7 +205,7 @@ export async function rebuildTenant(tenantId: string) {
       [tenantId, HIST_THRESHOLDS, tenantId]
     )
     await rollDaily(trx, tenantId)
-    await bumpVersion(trx, tenantId)
+    await bumpVersions(trx, [tenantId])
     const counts = (
       await trx.rawQuery(
         `SELECT (SELECT count(*) FROM projected_runs WHERE tenant_id = ?) AS runs,

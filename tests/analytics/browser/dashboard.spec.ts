@@ -1,11 +1,10 @@
 /// <reference lib="dom" />
 import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
-import { projectRun } from '#analytics'
 import { createUser } from '#tests/helpers/web_session'
 import { createWorkspace } from '#tests/helpers/tenants'
 import { baseUrl as base, signedInPage } from '#tests/helpers/browser'
-import { insertAgent, insertRun } from '#tests/analytics/helpers'
+import { insertAgent, projectedRun } from '#tests/analytics/helpers'
 
 test.group('analytics / browser: dashboard', () => {
   test('changing the date range and drilling down swap content in place, with the URL pushed', async ({ browserContext, assert, cleanup }) => {
@@ -18,7 +17,7 @@ test.group('analytics / browser: dashboard', () => {
     const agent = await insertAgent(tenant.id, 'Summariser', 'summariser')
     const today = DateTime.now().setZone(tenant.timeZone).startOf('day')
     for (const days of [0, 0, 12]) {
-      await projectRun(tenant.id, await insertRun(tenant.id, { agentId: agent.id, memberId: user.id, createdAt: today.minus({ days }).plus({ minutes: 30 }).toJSDate() }))
+      await projectedRun(tenant.id, { agentId: agent.id, memberId: user.id, createdAt: today.minus({ days }).plus({ minutes: 30 }).toJSDate() })
     }
 
     const { page, problems } = await signedInPage(browserContext, user.email)

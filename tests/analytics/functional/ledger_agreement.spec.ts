@@ -2,7 +2,7 @@ import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { DateTime } from 'luxon'
 import { formatCredits } from '#core'
-import { rebuildTenant } from '#analytics'
+import { flushProjections, rebuildTenant } from '#analytics'
 import { apiWorkspace } from '#tests/helpers/agents'
 
 const echo = { name: 'Echo', slug: 'echo', instructions: 'Repeat.', model: 'simulator/echo' }
@@ -35,6 +35,8 @@ test.group('analytics / totals agree with money', () => {
 
     const money = await charges()
     assert.isAbove(Number(money), 0)
+    // Projections are batched off the request path.
+    await flushProjections()
     const live = await usage()
     assert.equal(live.totals.runs, 5)
     assert.equal(live.totals.errors, 2)
@@ -59,6 +61,7 @@ test.group('analytics / concurrent runs', () => {
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input: `message ${i}` })))
     for (const response of responses) response.assertStatus(201)
+    await flushProjections()
     const day = DateTime.now().setZone(tenant.timeZone).toISODate()
     const totals = (await client.get(`/api/v1/analytics/usage?from=${day}&to=${day}`).bearerToken(token)).body().totals
     assert.equal(totals.runs, 10)

@@ -1,9 +1,8 @@
 import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
-import { projectRun } from '#analytics'
 import { addMember } from '#tests/helpers/tenants'
 import { createUser, WebSession } from '#tests/helpers/web_session'
-import { insertAgent, insertRun, zonedWorkspace } from '#tests/analytics/helpers'
+import { insertAgent, projectedRun, zonedWorkspace } from '#tests/analytics/helpers'
 
 async function signedIn(client: any, email: string) {
   const web = new WebSession(client)
@@ -17,9 +16,9 @@ async function dashboardWorld() {
   const agent = await insertAgent(tenant.id, '=HYPERLINK("x"), Inc', 'hyper')
   const today = DateTime.now().setZone('Europe/Paris').startOf('day')
   const at = (hours: number) => today.plus({ hours, minutes: 5 }).toJSDate()
-  await projectRun(tenant.id, await insertRun(tenant.id, { agentId: agent.id, memberId: owner.id, costMicros: 2_000_000, latencyMs: 300, createdAt: at(0) }))
-  await projectRun(tenant.id, await insertRun(tenant.id, { agentId: agent.id, memberId: owner.id, status: 'failed', costMicros: 500_000, latencyMs: 900, createdAt: at(0) }))
-  await projectRun(tenant.id, await insertRun(tenant.id, { agentId: null, memberId: owner.id, model: 'simulator/lorem', costMicros: 1, latencyMs: 50, createdAt: today.minus({ days: 3 }).plus({ hours: 12 }).toJSDate() }))
+  await projectedRun(tenant.id, { agentId: agent.id, memberId: owner.id, costMicros: 2_000_000, latencyMs: 300, createdAt: at(0) })
+  await projectedRun(tenant.id, { agentId: agent.id, memberId: owner.id, status: 'failed', costMicros: 500_000, latencyMs: 900, createdAt: at(0) })
+  await projectedRun(tenant.id, { agentId: null, memberId: owner.id, model: 'simulator/lorem', costMicros: 1, latencyMs: 50, createdAt: today.minus({ days: 3 }).plus({ hours: 12 }).toJSDate() })
   return { owner, tenant, agent, today }
 }
 
@@ -144,7 +143,7 @@ test.group('analytics / dashboard pages', () => {
     await web.get(`/t/${tenant.slug}/analytics/kpis?range=30d`)
     assert.equal(await misses(), m0 + 1)
     assert.equal(await hits(), h0 + 1)
-    await projectRun(tenant.id, await insertRun(tenant.id, {}))
+    await projectedRun(tenant.id, {})
     const fresh = await web.get(`/t/${tenant.slug}/analytics/kpis?range=30d`)
     assert.equal(await misses(), m0 + 2)
     assert.match(fresh.text(), /kpi-runs">\s*<span class="stat-label">Runs<\/span>\s*<span class="stat-value">4</)

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import emitter from '@adonisjs/core/services/emitter'
-import { RunFinished } from '#agents'
-import { projectRun, rebuildTenant } from '#analytics'
-import { insertAgent, insertRun, rollupRows, zonedWorkspace } from '#tests/analytics/helpers'
+import { RunFinished, type RunFacts } from '#agents'
+import { flushProjections, projectFacts, rebuildTenant } from '#analytics'
+import { dashboardCacheCounters } from '#analytics/services/cache'
+import { insertAgent, insertRuns, projectedRun, rollupRows, runFacts, zonedWorkspace, type RunShape } from '#tests/analytics/helpers'
 
 async function daily(tenantId: string) {
   const rows = (await db.rawQuery(`SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(runs)::int AS runs FROM usage_daily WHERE tenant_id = ? GROUP BY day ORDER BY day`, [tenantId])).rows
@@ -15,41 +17,110 @@ async function hourly(tenantId: string) {
   return Object.fromEntries(rows.map((row: any) => [row.hour, row.runs]))
 }
 
+async function version(tenantId: string) {
+  return Number((await db.from('analytics_versions').where('tenant_id', tenantId).first())?.version ?? 0)
+}
+
+async function projectedCount(tenantIds: string[]) {
+  return Number((await db.from('projected_runs').whereIn('tenant_id', tenantIds).count('* as n').first()).n)
+}
+
+const emit = (facts: RunFacts) => emitter.emit(RunFinished, new RunFinished(facts))
+const failures = async () => (await dashboardCacheCounters.projectionFailures.get()).values.reduce((sum, v) => sum + v.value, 0)
+
+/** Varied runs of a workspace: agents, members, models, statuses, null latencies, many hours. */
+function variedShapes(count: number, agents: (string | null)[], memberId: string, offset = 0): RunShape[] {
+  return Array.from({ length: count }, (_, i) => ({
+    agentId: agents[i % agents.length],
+    memberId: i % 3 ? memberId : null,
+    model: i % 5 ? (i % 2 ? 'simulator/echo' : 'simulator/lorem') : null,
+    status: i % 7 === 0 ? 'failed' : i % 11 === 0 ? 'cancelled' : 'succeeded',
+    latencyMs: i % 13 === 0 ? null : 37 * i + 5 + offset,
+    inputTokens: i % 17,
+    outputTokens: 3 * i,
+    costMicros: i * 1_003 + offset,
+    createdAt: new Date(Date.UTC(2026, 2, 27, 0, 0, 0) + (i + offset) * 29 * 60_000),
+  }))
+}
+
 test.group('analytics / projection', () => {
-  test('a RunFinished event replayed twice counts the run once', async ({ assert }) => {
+  test('a RunFinished event replayed twice counts the run once, from the facts it carries', async ({ assert }) => {
     const { tenant } = await zonedWorkspace()
-    const runId = await insertRun(tenant.id, { costMicros: 42, latencyMs: 250 })
-    await emitter.emit(RunFinished, new RunFinished(tenant.id, runId, 'succeeded', 42n))
-    await emitter.emit(RunFinished, new RunFinished(tenant.id, runId, 'succeeded', 42n))
-    assert.isFalse(await projectRun(tenant.id, runId))
+    const facts = runFacts(tenant.id, { model: null, inputTokens: 0, outputTokens: 0, costMicros: 42, latencyMs: 0 })
+    await emit(facts)
+    await emit(facts)
+    await flushProjections()
+    assert.equal(await projectFacts([facts]), 0)
     const [row] = await db.from('usage_hourly').where('tenant_id', tenant.id)
     assert.equal(row.runs, 1)
     assert.equal(row.credits_micros, '42')
     assert.equal(row.latency_count, 1)
-    assert.deepEqual(Object.values(row.latency_hist), [1])
+    assert.deepEqual(row.latency_hist, { 0: 1 })
     const [day] = await db.from('usage_daily').where('tenant_id', tenant.id)
     assert.equal(day.runs, 1)
-    // Each counted projection bumps the cache version once.
-    assert.equal((await db.from('analytics_versions').where('tenant_id', tenant.id).first()).version, '1')
+    // One batch that counted the run bumps the cache version once; one that counted nothing, never.
+    assert.equal(await version(tenant.id), 1)
+
+    await emit(facts)
+    await flushProjections()
+    assert.equal((await db.from('usage_hourly').where('tenant_id', tenant.id).first()).runs, 1)
+    assert.equal(await version(tenant.id), 1)
   })
 
-  test('a run still running is not counted; an unknown run or another tenant\'s run is ignored', async ({ assert }) => {
+  test('the listener only buffers: a run reaches the rollups on the next flush, within the flush interval', async ({ assert }) => {
     const { tenant } = await zonedWorkspace()
-    const other = await zonedWorkspace()
-    const running = await insertRun(tenant.id, { status: 'running' })
-    const foreign = await insertRun(other.tenant.id)
-    assert.isFalse(await projectRun(tenant.id, running))
-    assert.isFalse(await projectRun(tenant.id, foreign))
+    await emit(runFacts(tenant.id))
     assert.lengthOf(await db.from('usage_hourly').where('tenant_id', tenant.id), 0)
-    assert.lengthOf(await db.from('usage_hourly').where('tenant_id', other.tenant.id), 0)
+    const started = Date.now()
+    while (!(await db.from('usage_hourly').where('tenant_id', tenant.id)).length) {
+      assert.isBelow(Date.now() - started, 2_000, 'projected by the timer')
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+    assert.equal((await db.from('usage_daily').where('tenant_id', tenant.id).first()).runs, 1)
+  })
+
+  test('a run still running is not counted; facts of a tenant that no longer exists are dropped, the rest of the batch counts', async ({ assert }) => {
+    const { tenant } = await zonedWorkspace()
+    const running = { ...runFacts(tenant.id), status: 'running' } as unknown as RunFacts
+    const orphan = runFacts(randomUUID())
+    const counted = runFacts(tenant.id)
+    assert.equal(await projectFacts([running, orphan, counted]), 1)
+    assert.equal((await db.from('usage_hourly').where('tenant_id', tenant.id).first()).runs, 1)
+    assert.equal(await projectedCount([tenant.id, orphan.tenantId]), 1)
+  })
+
+  test('a batch failing on a tenant deleted after its zone was cached is retried with fresh zones and counts the others', async ({ assert }) => {
+    const gone = await zonedWorkspace()
+    const { tenant } = await zonedWorkspace()
+    await projectFacts([runFacts(gone.tenant.id)])
+    await db.from('tenants').where('id', gone.tenant.id).delete()
+    const before = await failures()
+    await emit(runFacts(gone.tenant.id))
+    await emit(runFacts(tenant.id))
+    await flushProjections()
+    assert.equal(await failures(), before)
+    assert.equal((await db.from('usage_hourly').where('tenant_id', tenant.id).first()).runs, 1)
+  })
+
+  test('a batch that fails twice is counted in projection failures, and the next batch projects', async ({ assert }) => {
+    const { tenant } = await zonedWorkspace()
+    await flushProjections()
+    const before = await failures()
+    await emit({ ...runFacts(tenant.id), runId: 'not-a-uuid' })
+    await emit({ ...runFacts(tenant.id), runId: 'also-not-a-uuid' })
+    await flushProjections()
+    assert.equal(await failures(), before + 2)
+    assert.lengthOf(await db.from('usage_hourly').where('tenant_id', tenant.id), 0)
+
+    await emit(runFacts(tenant.id))
+    await flushProjections()
+    assert.equal((await db.from('usage_hourly').where('tenant_id', tenant.id).first()).runs, 1)
   })
 
   test('a late event lands in the hour and day the run was created, not when it arrived', async ({ assert }) => {
     const { tenant } = await zonedWorkspace()
-    const late = await insertRun(tenant.id, { createdAt: '2026-01-10T08:15:00Z' })
-    const fresh = await insertRun(tenant.id, { createdAt: '2026-01-12T09:00:00Z' })
-    await projectRun(tenant.id, fresh)
-    await projectRun(tenant.id, late)
+    await projectedRun(tenant.id, { createdAt: '2026-01-12T09:00:00Z' })
+    await projectedRun(tenant.id, { createdAt: '2026-01-10T08:15:00Z' })
     assert.deepEqual(await hourly(tenant.id), { '2026-01-10T08': 1, '2026-01-12T09': 1 })
     assert.deepEqual(await daily(tenant.id), { '2026-01-10': 1, '2026-01-12': 1 })
   })
@@ -57,7 +128,7 @@ test.group('analytics / projection', () => {
   test('hour boundaries: 10:59:59.999 and 11:00:00 fall in different hours', async ({ assert }) => {
     const { tenant } = await zonedWorkspace()
     for (const at of ['2026-02-03T10:00:00.000Z', '2026-02-03T10:59:59.999Z', '2026-02-03T11:00:00.000Z']) {
-      await projectRun(tenant.id, await insertRun(tenant.id, { createdAt: at }))
+      await projectedRun(tenant.id, { createdAt: at })
     }
     assert.deepEqual(await hourly(tenant.id), { '2026-02-03T10': 2, '2026-02-03T11': 1 })
   })
@@ -77,7 +148,8 @@ test.group('analytics / projection', () => {
       '2026-10-25T22:59:00Z', // 23:59 CET on the 25th
       '2026-10-25T23:00:00Z', // 00:00 CET on the 26th
     ]
-    for (const at of times) await projectRun(tenant.id, await insertRun(tenant.id, { createdAt: at }))
+    // All in one batch: the days of a batch are the same as one run at a time.
+    await projectFacts(await insertRuns(tenant.id, times.map((createdAt) => ({ createdAt }))))
     assert.deepEqual(await daily(tenant.id), { '2026-03-28': 1, '2026-03-29': 3, '2026-03-30': 1, '2026-10-24': 1, '2026-10-25': 4, '2026-10-26': 1 })
     // The two 02:30s of the long night are two hours apart in UTC: two hourly rows.
     assert.equal((await hourly(tenant.id))['2026-10-25T00'], 1)
@@ -91,18 +163,7 @@ test.group('analytics / projection', () => {
   test('a rebuild reproduces the projections exactly and is deterministic; it also counts runs no event announced', async ({ assert }) => {
     const { tenant, owner } = await zonedWorkspace('America/New_York')
     const agents = [null, (await insertAgent(tenant.id)).id]
-    for (let i = 0; i < 40; i++) {
-      const id = await insertRun(tenant.id, {
-        agentId: agents[i % 2],
-        memberId: i % 3 ? owner.id : null,
-        model: i % 5 ? 'simulator/echo' : null,
-        status: i % 7 === 0 ? 'failed' : i % 11 === 0 ? 'cancelled' : 'succeeded',
-        latencyMs: i % 13 === 0 ? null : 37 * i + 5,
-        costMicros: i * 3,
-        createdAt: new Date(Date.UTC(2026, 2, 7, 0, 0, 0) + i * 47 * 60_000),
-      })
-      await projectRun(tenant.id, id)
-    }
+    for (const shape of variedShapes(40, agents, owner.id)) await projectedRun(tenant.id, shape)
     const projected = await rollupRows(tenant.id)
     assert.isAbove(projected.hourly.length, 10)
     assert.equal((await rebuildTenant(tenant.id)).runs, 40)
@@ -110,13 +171,87 @@ test.group('analytics / projection', () => {
     await rebuildTenant(tenant.id)
     assert.deepEqual(await rollupRows(tenant.id), projected)
 
-    // A run that finished without an event (e.g. ended by the stale-run sweeper) is picked up.
-    const unannounced = await insertRun(tenant.id, { createdAt: '2026-03-08T12:00:00Z' })
+    // A run that finished without its event being projected (e.g. a crash) is picked up…
+    const [unannounced] = await insertRuns(tenant.id, [{ createdAt: '2026-03-08T12:00:00Z' }])
     const counts = await rebuildTenant(tenant.id)
     assert.equal(counts.runs, 41)
     // …and its event arriving afterwards does not count it again.
-    assert.isFalse(await projectRun(tenant.id, unannounced))
+    await emit(unannounced)
+    await flushProjections()
     const total = async () => Number((await db.from('usage_daily').where('tenant_id', tenant.id).sum('runs as n').first()).n)
     assert.equal(await total(), 41)
   })
+
+  test('600 facts of four tenants in batches give the same rollups as one at a time and as a rebuild; versions bump once per tenant and batch', async ({ assert }) => {
+    const zones = ['UTC', 'Europe/Paris', 'Asia/Kolkata', 'America/New_York']
+    const worlds: { tenant: { id: string }; facts: RunFacts[] }[] = []
+    for (const [i, zone] of zones.entries()) {
+      const { tenant, owner } = await zonedWorkspace(zone)
+      const agents = [null, (await insertAgent(tenant.id)).id, (await insertAgent(tenant.id)).id]
+      worlds.push({ tenant, facts: await insertRuns(tenant.id, variedShapes(150, agents, owner.id, i * 7)) })
+    }
+    const tenantIds = worlds.map((world) => world.tenant.id)
+    // Interleaved by tenant: both batches (500 + 100) hold every tenant.
+    const facts = worlds[0].facts.flatMap((_, i) => worlds.map((world) => world.facts[i]))
+    for (const fact of facts) await emit(fact)
+    await flushProjections()
+    assert.equal(await projectedCount(tenantIds), 600)
+    const batched = await Promise.all(tenantIds.map((id) => rollupRows(id)))
+    assert.isAbove(batched[2].daily.length, 3)
+    // Versions bump per batch, not per run: a handful of batches carried 150 runs of each tenant.
+    const versions = await Promise.all(tenantIds.map((id) => version(id)))
+    assert.isAtMost(Math.max(...versions), 4)
+
+    const wipe = async () => {
+      for (const table of ['usage_hourly', 'usage_daily', 'projected_runs']) await db.from(table).whereIn('tenant_id', tenantIds).delete()
+    }
+    await wipe()
+    for (const fact of [...facts].reverse()) assert.equal(await projectFacts([fact]), 1)
+    assert.deepEqual(await Promise.all(tenantIds.map((id) => rollupRows(id))), batched)
+
+    for (const id of tenantIds) await rebuildTenant(id)
+    assert.deepEqual(await Promise.all(tenantIds.map((id) => rollupRows(id))), batched)
+
+    // Replaying everything after the rebuild changes nothing.
+    for (const fact of facts) await emit(fact)
+    await flushProjections()
+    assert.deepEqual(await Promise.all(tenantIds.map((id) => rollupRows(id))), batched)
+
+    // One batch of new runs of every tenant bumps each tenant's version exactly once.
+    const before = await Promise.all(tenantIds.map((id) => version(id)))
+    const more = (await Promise.all(tenantIds.map((id) => insertRuns(id, variedShapes(10, [null], randomUUID()))))).flat()
+    assert.equal(await projectFacts(more), 40)
+    assert.deepEqual(await Promise.all(tenantIds.map((id) => version(id))), before.map((v) => v + 1))
+  }).timeout(120_000)
+})
+
+test.group('analytics / projection races', () => {
+  // Two processes flushing overlapping batches: real transactions on separate connections.
+  test('two batches racing on the same run ids count each run once', async ({ assert, cleanup }) => {
+    const { tenant, owner } = await zonedWorkspace('Europe/Paris')
+    const other = await zonedWorkspace()
+    cleanup(async () => {
+      await db.from('tenants').whereIn('id', [tenant.id, other.tenant.id]).delete()
+      await db.from('users').whereIn('id', [owner.id, other.owner.id]).delete()
+    })
+    const agents = [null, (await insertAgent(tenant.id)).id]
+    const facts = [...(await insertRuns(tenant.id, variedShapes(90, agents, owner.id))), ...(await insertRuns(other.tenant.id, variedShapes(30, [null], other.owner.id)))]
+    // Overlapping halves in opposite orders, and a full replay.
+    const first = facts.slice(0, 80)
+    const second = facts.slice(40).reverse()
+    const counted = await Promise.all([projectFacts(first), projectFacts(second), projectFacts(facts)])
+    assert.equal(counted[0] + counted[1] + counted[2], 120)
+    assert.equal(await projectedCount([tenant.id, other.tenant.id]), 120)
+
+    const projected = [await rollupRows(tenant.id), await rollupRows(other.tenant.id)]
+    assert.equal(
+      projected[0].hourly.reduce((sum: number, row: any) => sum + row.runs, 0),
+      90
+    )
+    await rebuildTenant(tenant.id)
+    await rebuildTenant(other.tenant.id)
+    assert.deepEqual([await rollupRows(tenant.id), await rollupRows(other.tenant.id)], projected)
+  })
+    .tags(['@committed'])
+    .timeout(60_000)
 })

@@ -1,10 +1,9 @@
 import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
-import { projectRun } from '#analytics'
 import { apiWorkspace } from '#tests/helpers/agents'
 import { addMember, tokenFor } from '#tests/helpers/tenants'
 import { createUser } from '#tests/helpers/web_session'
-import { insertAgent, insertRun } from '#tests/analytics/helpers'
+import { insertAgent, projectedRun } from '#tests/analytics/helpers'
 
 /** A workspace with two agents and three days of runs (projected). */
 async function withUsage() {
@@ -20,7 +19,7 @@ async function withUsage() {
     { agentId: sales.id, memberId: null, model: 'simulator/lorem', costMicros: 33, latencyMs: 1000, createdAt: at(1) },
     { agentId: null, memberId: owner.id, costMicros: 7, latencyMs: 50, createdAt: at(0, 0) },
   ]
-  for (const run of runs) await projectRun(tenant.id, await insertRun(tenant.id, run))
+  for (const run of runs) await projectedRun(tenant.id, run)
   return { ...world, support, sales, today }
 }
 
