@@ -2,15 +2,19 @@ import { defineConfig, drivers } from '@adonisjs/queue'
 import { redisUrl } from '#config/redis_url'
 
 /**
- * Jobs run inline (`sync`) in a single process; with Redis they go to a queue served by
- * `node ace queue:work` workers. The redis adapter opens a connection at boot, so it is only
- * declared when REDIS_URL is set.
+ * Queued runs and jobs: in PostgreSQL (or the embedded PGlite) through the database adapter, or
+ * in Redis with REDIS_URL. Work is done by `node ace queue:work` processes, or by the web
+ * process itself while none is alive (app/agents/services/run_queue.ts). The redis adapter
+ * opens a connection at boot, so it is only declared when REDIS_URL is set.
  */
 export default defineConfig({
-  default: redisUrl ? 'redis' : 'sync',
+  default: redisUrl ? 'redis' : 'database',
   adapters: {
-    sync: drivers.sync(),
+    database: drivers.database(),
     ...(redisUrl ? { redis: drivers.redis({ connectionName: 'main' }) } : {}),
   },
-  worker: { concurrency: 5, idleDelay: '2s' },
+  // Recovery of a run whose process died is the run engine's (owners and leases), not a retry.
+  defaultJobOptions: { maxRetries: 0, removeOnComplete: true, removeOnFail: { count: 1000 } },
+  locations: ['app/agents/jobs/**/*.{ts,js}'],
+  worker: { concurrency: 20, idleDelay: '1s', gracefulShutdown: false },
 })

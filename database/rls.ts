@@ -8,6 +8,15 @@
  */
 export const APP_ROLE = 'agora_app'
 
+/** Creates the app role when missing (roles are cluster-wide; whichever module migrates first). */
+export function ensureAppRole() {
+  return `DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${APP_ROLE}') THEN
+      CREATE ROLE ${APP_ROLE} NOLOGIN NOBYPASSRLS;
+    END IF;
+  END $$`
+}
+
 export function enableTenantRls(table: string) {
   return [
     `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,

@@ -1,22 +1,12 @@
 /*
- * Periodic maintenance in web and worker processes (never under test): ends runs abandoned by a
- * dead process. Safe with several processes: every job is a conditional update.
+ * The run engine in web processes (never under test): owner heartbeat, recovery of runs
+ * abandoned by a dead process, cancellation through the bus, the queue while no worker is
+ * alive, and draining on SIGTERM. `queue:work` starts the same engine as a worker.
  */
 import app from '@adonisjs/core/services/app'
-import logger from '@adonisjs/core/services/logger'
-import { failStaleRuns } from '#agents'
-
-const EVERY_MS = 30_000
+import { startRunEngine, drainOnShutdown } from '#agents'
 
 if (!app.inTest) {
-  const timer = setInterval(async () => {
-    try {
-      const ended = await failStaleRuns()
-      if (Number(ended)) logger.warn({ runs: Number(ended) }, 'ended abandoned runs')
-    } catch (error) {
-      logger.error({ err: error }, 'scheduled maintenance failed')
-    }
-  }, EVERY_MS)
-  timer.unref()
-  app.terminating(() => clearInterval(timer))
+  drainOnShutdown()
+  app.ready(() => startRunEngine('web'))
 }

@@ -18,6 +18,7 @@ export { balanceOf } from '#credits/services/accounts'
 export { verifyLedger } from '#credits/services/verify_ledger'
 export { listLedger, ledgerEntries, spendSince, type LedgerFilters } from '#credits/services/ledger_query'
 export type { HoldRef } from '#credits/services/hold_tenants'
+export type { Within } from '#credits/actions/apply_hold_batch'
 export {
   InsufficientCreditsException,
   HoldNotFoundException,
@@ -39,3 +40,4 @@ export {
   type EntryResult,
 } from '#credits/types'
 export { csvField } from '#credits/services/csv'
+import '#credits/services/metrics'

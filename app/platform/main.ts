@@ -10,6 +10,8 @@ export {
   claimIdempotencyKey,
   completeIdempotencyKey,
   releaseIdempotencyKey,
+  releaseIdempotencyKeysOf,
   requestHash,
   type IdempotencyClaim,
+  type IdempotencyScope,
 } from '#platform/services/idempotency'

@@ -35,7 +35,7 @@ export function parseSse(body: string) {
 export async function fakeProvider(
   tenantId: string,
   fake: { kind: 'openai' | 'anthropic'; baseUrl: string },
-  options: { slug?: string; settings?: Record<string, unknown>; inputPrice?: bigint; outputPrice?: bigint; apiKey?: string; models?: string[] } = {}
+  options: { slug?: string; settings?: Record<string, unknown>; inputPrice?: bigint; outputPrice?: bigint; apiKey?: string; models?: string[]; contextWindow?: number } = {}
 ) {
   const { createProvider, addModel } = await import('#agents/actions/manage_providers')
   const slug = options.slug ?? `fake-${randomUUID().slice(0, 6)}`
@@ -55,7 +55,7 @@ export async function fakeProvider(
       actorId: null,
       name: `${slug}/${name}`,
       upstreamModel: name,
-      contextWindow: 128_000,
+      contextWindow: options.contextWindow ?? 128_000,
       inputPriceMicros: options.inputPrice ?? 1_000_000n,
       outputPriceMicros: options.outputPrice ?? 2_000_000n,
     })

@@ -10,6 +10,7 @@ import db from '@adonisjs/lucid/services/db'
 import { createApiToken } from '#auth'
 import { grant } from '#credits'
 import { Invitation, Membership } from '#tenants'
+import { flushProjections } from '#analytics'
 import { WebSession, TEST_PASSWORD } from '#tests/helpers/web_session'
 import type { IsolationExclusion, IsolationFixture, IsolationWorld } from '#tests/tenants/isolation'
 
@@ -29,6 +30,8 @@ function bAgent(world: IsolationWorld) {
         if (run.status() !== 201) throw new Error(`could not run B's agent: ${run.status()} ${run.text()}`)
         const thread = await client.post('/api/v1/threads').bearerToken(b.token).json({ title: 'B thread' })
         if (thread.status() !== 201) throw new Error(`could not create B's thread: ${thread.status()} ${thread.text()}`)
+        // The run's analytics land in batches after it finished: let them, before B is snapshotted.
+        await flushProjections()
         return { id: agent.body().id, slug, runId: run.body().id, threadId: thread.body().id }
       })()
     )

@@ -18,6 +18,9 @@ export type AgentConfig = {
 
 /** A field-level validation failure (422 with `errors`). */
 export class AgentInputError extends Error {
+  /** A refusal of the input: 422 wherever it surfaces. */
+  status = 422
+
   constructor(
     public field: string,
     message: string

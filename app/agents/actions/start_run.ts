@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
-import { hold } from '#credits'
+import { Exception } from '@adonisjs/core/exceptions'
+import { PROCESS_ID } from '#core'
+import { hold, release } from '#credits'
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, type IdempotencyScope } from '#platform'
 import Run from '#agents/models/run'
 import type Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
@@ -9,19 +12,32 @@ import Thread from '#agents/models/thread'
 import { catalog, costMicros, type CatalogModel } from '#agents/services/catalog'
 import { RunEventLog } from '#agents/services/run_events'
 import { AgentInputError } from '#agents/actions/save_agent'
-import { estimateTokens, promptCharacters, type ChatMessage, type SimulateOptions, type ToolDefinition } from '#agents/providers/types'
-import type { ExecutionPlan } from '#agents/services/run_executor'
+import type { ChatMessage, SimulateOptions, ToolDefinition } from '#agents/providers/types'
+import { executeRun, runTimeoutMs, type ExecutionPlan, type RunOutcome } from '#agents/services/run_executor'
+import { acceptingRuns, dispatchRun } from '#agents/services/run_queue'
+import { ensureOwnerHeartbeat } from '#agents/services/run_owners'
+import { serializeRun, type RunDto } from '#agents/dtos/run'
 
 const HISTORY_LIMIT = 50
 
-/**
- * Prepares a run: pins the agent's current version, builds the prompt (instructions, thread
- * history, input), places ONE hold covering the worst case over the model chain
- * (ceil(est_input × max input price + max_tokens × max output price)), then records the run.
- * The chain's prices are those in force now, at run start: the run is charged at them.
- * Not enough credits → InsufficientCreditsException (402) and no run is created.
- */
-export async function prepareRun(input: {
+export type RunSource = 'api' | 'web' | 'cli' | 'openai'
+
+/** How the caller waits: for the end (`wait`), following its events (`stream`), or not at all (`async`: a queued job). */
+export type RunMode = 'wait' | 'stream' | 'async'
+
+/** Idempotency-Key handling, the same on every entry point; only the replayed shape differs. */
+export type RunIdempotency = {
+  route: string
+  key: string
+  /** Fingerprint of the request (requestHash of what the caller sent). */
+  hash: string
+  /** What a retry replays once the run is finished (or accepted, for `async`). */
+  response(run: Run, dto: RunDto): { status: number; body: unknown }
+  /** What a retry replays after a refusal (402, 403, 422). */
+  refusal(error: { status: number; message: string }): { status: number; body: unknown }
+}
+
+export type StartRunInput = {
   tenantId: string
   /** The agent to run, or null with `directModel` for a plain catalog-model call. */
   agent: Agent | null
@@ -29,53 +45,131 @@ export async function prepareRun(input: {
   memberId: string | null
   text: string
   threadId?: string | null
-  metadata?: Record<string, unknown>
-  source: 'api' | 'web' | 'cli' | 'openai'
-  queued?: boolean
+  /** Starts a conversation when `threadId` is empty (web chat); it is removed again if the run is refused. */
+  newThread?: { title: string; createdBy: string | null }
+  /** The conversation so far, when the caller sends it (OpenAI-compatible endpoint). */
   history?: ChatMessage[]
-  /** Write the run row in parallel with the provider call (callers that never read it back early). */
-  deferRecord?: boolean
-}): Promise<ExecutionPlan> {
+  metadata?: Record<string, unknown>
+  source: RunSource
+  mode: RunMode
+  idempotency?: RunIdempotency
+}
+
+export type StartedRun =
+  | { replayed: true; status: number; body: unknown }
+  | {
+      replayed: false
+      run: Run
+      events: RunEventLog
+      /** Settles with the recorded run (for `async`, once a worker finished it elsewhere: not awaited). */
+      finished: Promise<Run>
+      /** The provider side's result, before bookkeeping (lets a stream end early). */
+      outcome: Promise<RunOutcome>
+    }
+
+/** 409: an Idempotency-Key in flight or reused with another body. */
+export class RunConflictException extends Exception {
+  static status = 409
+  static code = 'E_IDEMPOTENCY_CONFLICT'
+}
+
+/** 503 while this process shuts down: the client retries on another one. */
+export class RunsDrainingException extends Exception {
+  static status = 503
+  static code = 'E_DRAINING'
+  headers = { 'Retry-After': '2' }
+  constructor() {
+    super('This server is restarting; retry in a moment.', { status: 503, code: 'E_DRAINING' })
+  }
+}
+
+/**
+ * THE use case for starting a run, whatever the entry point (API, web chat, OpenAI-compatible
+ * endpoint, CLI; later workflows and evaluations): claims the idempotency key, resolves the
+ * thread (creating one if asked, undone on refusal), builds the prompt, places ONE hold for
+ * the worst case over the model chain (402 when not covered), records the run with this process
+ * as its owner, then executes it here (`wait`, `stream`) or queues it (`async`). The outcome —
+ * charge, run, steps, events, thread message, idempotent response — commits in one
+ * transaction (see run_executor). Callers only choose the response shape.
+ */
+export async function startRun(input: StartRunInput): Promise<StartedRun> {
+  if (!acceptingRuns()) throw new RunsDrainingException()
+  await ensureOwnerHeartbeat()
+  const runId = randomUUID()
+  const scope: IdempotencyScope | null = input.idempotency ? { tenantId: input.tenantId, route: input.idempotency.route, key: input.idempotency.key.slice(0, 255) } : null
+  if (scope) {
+    const claim = await claimIdempotencyKey(scope, input.idempotency!.hash, { reference: `run:${runId}`, staleAfterMs: runTimeoutMs() + 60_000 })
+    if (claim.state === 'conflict') throw new RunConflictException(claim.detail, { status: 409, code: 'E_IDEMPOTENCY_CONFLICT' })
+    if (claim.state === 'replay') return { replayed: true, status: claim.status, body: claim.body }
+  }
+
+  let createdThread: Thread | null = null
+  let prepared: Awaited<ReturnType<typeof prepare>>
+  try {
+    let thread: Thread | null = null
+    if (input.threadId) {
+      thread = await Thread.query().where('tenantId', input.tenantId).where('id', input.threadId).first()
+      if (!thread) throw new AgentInputError('thread_id', 'No such thread in this workspace.')
+    } else if (input.newThread && input.agent) {
+      thread = createdThread = await Thread.create({ tenantId: input.tenantId, agentId: input.agent.id, title: input.newThread.title, createdBy: input.newThread.createdBy })
+    }
+    prepared = await prepare(input, runId, thread)
+  } catch (error: any) {
+    // A refusal is a final answer and is replayed; anything else frees the key.
+    if (createdThread) await createdThread.delete().catch(() => {})
+    const status = typeof error?.status === 'number' ? error.status : error instanceof AgentInputError ? 422 : 500
+    if (scope && status < 500) {
+      const refused = input.idempotency!.refusal({ status, message: error.message })
+      await completeIdempotencyKey(scope, refused.status, refused.body)
+    } else if (scope) await releaseIdempotencyKey(scope)
+    throw error
+  }
+
+  const { run, plan } = prepared
+  if (input.mode === 'async') {
+    await plan.recorded
+    // The worker continues this log: its first events must be stored before it starts.
+    await plan.events.flush()
+    if (scope) {
+      const accepted = input.idempotency!.response(run, await serializeRun(run, { steps: false }))
+      await completeIdempotencyKey(scope, accepted.status, accepted.body)
+    }
+    await dispatchRun(run)
+    const never = new Promise<never>(() => {})
+    return { replayed: false, run, events: plan.events, finished: never, outcome: never }
+  }
+  if (scope) plan.idempotency = { scope, response: input.idempotency!.response }
+  let reportOutcome!: (outcome: RunOutcome) => void
+  const outcome = new Promise<RunOutcome>((resolve) => (reportOutcome = resolve))
+  const finished = executeRun(plan, { onOutcome: reportOutcome })
+  return { replayed: false, run, events: plan.events, finished, outcome }
+}
+
+/** Pins the version, builds the prompt, places the hold and records the run (in parallel with the provider call for `wait`/`stream`). */
+async function prepare(input: StartRunInput, runId: string, thread: Thread | null) {
   const version = input.agent
     ? await AgentVersion.query().where('agentId', input.agent.id).where('version', input.agent.currentVersion).firstOrFail()
     : null
-  const config = version
-    ? { model: version.model, fallbacks: version.fallbackModels, instructions: version.instructions, maxTokens: version.maxTokens, temperature: version.temperature, tools: version.tools, metadata: version.metadata }
-    : { model: input.directModel!.model, fallbacks: [], instructions: '', maxTokens: input.directModel!.maxTokens ?? 1024, temperature: input.directModel!.temperature ?? null, tools: input.directModel!.tools ?? [], metadata: {} as Record<string, any> }
-  // The tenant's catalog: platform models and its own, never another tenant's.
-  const models = await catalog(input.tenantId)
-  const chain = [config.model, ...config.fallbacks].map((name) => models.get(name)).filter(Boolean) as CatalogModel[]
-  if (chain.length === 0) throw new AgentInputError('model', `The model "${config.model}" is not in the catalog.`)
+  const prompt = await buildPrompt({
+    tenantId: input.tenantId,
+    version,
+    directModel: input.directModel,
+    text: input.text,
+    history: input.history ?? (thread ? await threadHistory(input.tenantId, thread.id) : []),
+    metadata: input.metadata,
+  })
 
-  let thread: Thread | null = null
-  if (input.threadId) {
-    thread = await Thread.query().where('tenantId', input.tenantId).where('id', input.threadId).first()
-    if (!thread) throw new AgentInputError('thread_id', 'No such thread in this workspace.')
-  }
-  const history: ChatMessage[] = input.history ?? (thread ? await threadHistory(input.tenantId, thread.id) : [])
-  const messages: ChatMessage[] = [
-    ...(config.instructions ? [{ role: 'system' as const, content: config.instructions }] : []),
-    ...history,
-    { role: 'user', content: input.text },
-  ]
-  const maxTokens = config.maxTokens
-  const worst = {
-    inputPrice: chain.reduce((max, m) => (m.inputPrice > max ? m.inputPrice : max), 0n),
-    outputPrice: chain.reduce((max, m) => (m.outputPrice > max ? m.outputPrice : max), 0n),
-  }
-  // A hold is never zero, even for free models (a tenant's own key priced at 0).
-  const holdMicros = maxBigInt(1n, costMicros(estimateTokens(promptCharacters(messages)), maxTokens, worst))
-
-  const runId = randomUUID()
   const placed = await hold({
     tenantId: input.tenantId,
-    amount: holdMicros,
+    amount: prompt.holdMicros,
     reference: `run:${runId}`,
     memberId: input.memberId ?? undefined,
     agentId: input.agent?.id,
+    // The run ends by RUN_TIMEOUT_S; the hold outlives it by a minute, then the sweeper frees it.
+    ttlSeconds: Math.ceil(runTimeoutMs() / 1000) + 60,
   })
 
-  const simulate = { ...(config.metadata?.simulate ?? {}), ...((input.metadata?.simulate as object) ?? {}) } as SimulateOptions
+  const queued = input.mode === 'async'
   const run = new Run()
   run.fill({
     id: runId,
@@ -85,57 +179,116 @@ export async function prepareRun(input: {
     version: version?.version ?? null,
     threadId: thread?.id ?? null,
     memberId: input.memberId,
-    status: input.queued ? 'queued' : 'running',
+    status: queued ? 'queued' : 'running',
     input: input.text,
     output: '',
     inputTokens: 0,
     outputTokens: 0,
     costMicros: 0n,
-    holdMicros,
+    holdMicros: prompt.holdMicros,
     holdId: placed.id,
     metadata: input.metadata ?? {},
     source: input.source,
-    startedAt: input.queued ? null : DateTime.now(),
+    owner: queued ? null : PROCESS_ID,
+    attempts: queued ? 0 : 1,
+    startedAt: queued ? null : DateTime.now(),
   })
   const record = async () => {
-    if (!thread) return void (await run.save())
-    await db.transaction(async (trx) => {
-      run.useTransaction(trx)
-      await run.save()
-      await trx.table('messages').insert({ tenant_id: input.tenantId, thread_id: thread.id, run_id: runId, role: 'user', content: input.text })
-      await trx.from('threads').where('id', thread.id).update({ updated_at: new Date() })
-    })
+    try {
+      await db.transaction(async (trx) => {
+        run.useTransaction(trx)
+        await run.save()
+        if (thread) {
+          await trx.table('messages').insert({ tenant_id: input.tenantId, thread_id: thread.id, run_id: runId, role: 'user', content: input.text })
+          await trx.from('threads').where('id', thread.id).update({ updated_at: new Date() })
+        }
+      })
+    } catch (error) {
+      // Without its row the run cannot be recorded: give the credits back.
+      await release(placed, { tenantId: input.tenantId }).catch(() => {})
+      throw error
+    }
   }
-  // Deferred: the row is written once the provider request is on its way (one round trip less
-  // before the first token); everything that writes about the run waits for it.
-  const recorded = input.deferRecord ? new Promise<void>((resolve) => setImmediate(resolve)).then(record) : Promise.resolve(await record())
+  // A caller that reads the run back only at its end gets the row written once the provider
+  // request is on its way (one round trip less before the first token); everything that
+  // writes about the run waits for it. Streams and queued runs are looked up at once: written first.
+  const early = input.mode === 'wait' || input.source === 'openai'
+  const recorded = early ? new Promise<void>((resolve) => setImmediate(resolve)).then(record) : record()
   recorded.catch(() => {})
+  if (!early) await recorded
 
   const events = new RunEventLog(input.tenantId, run.id, recorded)
-  void events.emit('run', { id: run.id, status: run.status })
+  events.emit('run', { id: run.id, status: run.status })
+  const plan: ExecutionPlan = { run, recorded, ...prompt, holdId: placed.id, events }
+  return { run, plan }
+}
+
+/**
+ * The prompt and the money bound of a run: instructions, history and input; the model chain
+ * with the prices in force now; ONE hold for the worst case,
+ * ceil(est_input × max input price + max_tokens × max output price), where est_input counts
+ * UTF-8 bytes of everything sent (tool definitions included) / 3. 422 when the estimate exceeds
+ * the model's context window.
+ */
+export async function buildPrompt(input: {
+  tenantId: string
+  version: AgentVersion | null
+  directModel?: StartRunInput['directModel']
+  text: string
+  history: ChatMessage[]
+  metadata?: Record<string, unknown>
+}) {
+  const version = input.version
+  const config = version
+    ? { model: version.model, fallbacks: version.fallbackModels, instructions: version.instructions, maxTokens: version.maxTokens, temperature: version.temperature, tools: version.tools, metadata: version.metadata }
+    : { model: input.directModel!.model, fallbacks: [], instructions: '', maxTokens: input.directModel!.maxTokens ?? 1024, temperature: input.directModel!.temperature ?? null, tools: input.directModel!.tools ?? [], metadata: {} as Record<string, any> }
+  // The tenant's catalog: platform models and its own, never another tenant's.
+  const models = await catalog(input.tenantId)
+  const chain = [config.model, ...config.fallbacks].map((name) => models.get(name)).filter(Boolean) as CatalogModel[]
+  if (chain.length === 0) throw new AgentInputError('model', `The model "${config.model}" is not in the catalog.`)
+
+  const messages: ChatMessage[] = [
+    ...(config.instructions ? [{ role: 'system' as const, content: config.instructions }] : []),
+    ...input.history,
+    { role: 'user', content: input.text },
+  ]
+  const tools = toolDefinitions(config.tools)
+  const estInput = estimateHoldTokens(messages, tools)
+  const window = chain[0].contextWindow
+  if (window > 0 && estInput > window) {
+    throw new AgentInputError('input', `The request is too long for ${chain[0].name}: about ${estInput} tokens against a context window of ${window}.`)
+  }
+  const worst = {
+    inputPrice: chain.reduce((max, m) => (m.inputPrice > max ? m.inputPrice : max), 0n),
+    outputPrice: chain.reduce((max, m) => (m.outputPrice > max ? m.outputPrice : max), 0n),
+  }
+  const simulate = { ...(config.metadata?.simulate ?? {}), ...((input.metadata?.simulate as object) ?? {}) } as SimulateOptions
   return {
-    run,
-    recorded,
     messages,
     chain,
-    maxTokens,
+    maxTokens: config.maxTokens,
     temperature: config.temperature,
-    tools: toolDefinitions(config.tools),
+    tools,
     simulate: Object.keys(simulate).length ? simulate : undefined,
-    holdId: placed.id,
-    holdMicros,
-    events,
+    estInputTokens: estInput,
+    // A hold is never zero, even for free models (a tenant's own key priced at 0).
+    holdMicros: maxBigInt(1n, costMicros(estInput, config.maxTokens, worst)),
   }
 }
 
-async function threadHistory(tenantId: string, threadId: string): Promise<ChatMessage[]> {
-  const rows = await db
-    .from('messages')
-    .where('tenant_id', tenantId)
-    .where('thread_id', threadId)
-    .orderBy('created_at', 'desc')
-    .limit(HISTORY_LIMIT)
-    .select('role', 'content')
+/** CONTRACT.md's conservative input estimate: UTF-8 bytes of everything sent / 3. */
+export function estimateHoldTokens(messages: ChatMessage[], tools?: ToolDefinition[]) {
+  let bytes = 0
+  for (const message of messages) bytes += Buffer.byteLength(message.content, 'utf8')
+  if (tools?.length) bytes += Buffer.byteLength(JSON.stringify(tools), 'utf8')
+  return Math.ceil(bytes / 3)
+}
+
+/** The thread's messages before this run (the run's own user message excluded when retried). */
+export async function threadHistory(tenantId: string, threadId: string, exceptRunId?: string): Promise<ChatMessage[]> {
+  const query = db.from('messages').where('tenant_id', tenantId).where('thread_id', threadId)
+  if (exceptRunId) query.where((q) => q.whereNull('run_id').orWhereNot('run_id', exceptRunId))
+  const rows = await query.orderBy('created_at', 'desc').limit(HISTORY_LIMIT).select('role', 'content')
   return rows.reverse().map((row) => ({ role: row.role, content: row.content }))
 }
 

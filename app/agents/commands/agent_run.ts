@@ -1,4 +1,4 @@
-import { args } from '@adonisjs/core/ace'
+import { args, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
 import { OperatorCommand } from '#core'
 
@@ -17,13 +17,16 @@ export default class AgentRun extends OperatorCommand {
   @args.spread({ description: 'Input text' })
   declare input: string[]
 
+  @flags.string({ description: 'Runs once per key: a repeated command replays the first result' })
+  declare idempotencyKey?: string
+
   async run() {
     const { Tenant } = await import('#tenants')
     const { formatCredits } = await import('#core')
     const { findAgent } = await import('#agents/services/lookup')
-    const { prepareRun } = await import('#agents/actions/start_run')
-    const { executeRun } = await import('#agents/services/run_executor')
+    const { startRun } = await import('#agents/actions/start_run')
     const { onRunEvent } = await import('#agents/services/run_events')
+    const { requestHash } = await import('#platform')
 
     const tenant = await Tenant.findBy('slug', this.tenant)
     if (!tenant) return this.fail(`no tenant with slug "${this.tenant}"`)
@@ -31,16 +34,39 @@ export default class AgentRun extends OperatorCommand {
     if (!agent) return this.fail(`no agent "${this.agent}" in ${tenant.slug}`)
     const text = this.input.join(' ').trim()
     if (!text) return this.fail('the input is empty')
-    let plan
+    let started
     try {
-      plan = await prepareRun({ tenantId: tenant.id, agent, memberId: null, text, source: 'cli' })
+      started = await startRun({
+        tenantId: tenant.id,
+        agent,
+        memberId: null,
+        text,
+        source: 'cli',
+        mode: 'wait',
+        idempotency: this.idempotencyKey
+          ? {
+              route: `cli-runs:${agent.id}`,
+              key: this.idempotencyKey,
+              hash: requestHash({ text }),
+              response: (done) => ({ status: 201, body: { id: done.id, status: done.status, output: done.output } }),
+              refusal: (error) => ({ status: error.status, body: { error: error.message } }),
+            }
+          : undefined,
+      })
     } catch (error: any) {
       return this.fail(error?.message ?? String(error))
     }
-    const unsubscribe = onRunEvent(plan.run.id, (event) => {
+    if (started.replayed) {
+      const first = started.body as { id?: string; status?: string; output?: string; error?: string }
+      if (first.error) return this.fail(first.error)
+      process.stdout.write(`${first.output ?? ''}\n`)
+      this.notice(`run ${first.id} ${first.status} (replayed: this idempotency key already ran)`)
+      return
+    }
+    const unsubscribe = onRunEvent(started.run.id, (event) => {
       if (event.event === 'delta') process.stdout.write((event.data as { text: string }).text)
     })
-    const run = await executeRun(plan)
+    const run = await started.finished
     unsubscribe()
     process.stdout.write('\n')
     this.notice(`run ${run.id} ${run.status} · model ${run.model} · ${run.inputTokens} in / ${run.outputTokens} out tokens · ${formatCredits(run.costMicros)} credits · ${run.latencyMs} ms`)

@@ -85,6 +85,18 @@ export default class Run extends BaseModel {
   @column()
   declare source: string
 
+  /** The process executing the run (run_owners.id); null while queued. */
+  @column()
+  declare owner: string | null
+
+  /** Executions started (a run whose owner died before any output is retried once). */
+  @column()
+  declare attempts: number
+
+  /** The provider reported more usage than the hold covered: charged up to the hold. */
+  @column()
+  declare usageOverHold: boolean
+
   @column.dateTime({ autoCreate: true })
   declare createdAt: DateTime
 

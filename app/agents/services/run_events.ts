@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events'
 import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
+import type { QueryClientContract } from '@adonisjs/lucid/types/database'
+import { bus } from '#core'
 
 export type RunEventName = 'run' | 'delta' | 'done' | 'error'
 export type RunEvent = { seq: number; event: RunEventName; data: unknown }
@@ -9,9 +11,14 @@ const FLUSH_MS = 100
 const live = new EventEmitter()
 live.setMaxListeners(0)
 
+/** Bus topic announcing that a run has new stored events (followers in other processes re-read). */
+export const runTopic = (runId: string) => `run:${runId}`
+
 /**
  * The event log of one run: delivered at once to listeners in this process, and written to
- * `run_events` in small batches so any process can replay it (Last-Event-ID) or follow it.
+ * `run_events` in small batches so any process can replay it (Last-Event-ID) or follow it;
+ * each write is announced on the bus. The terminal event is not written here: it commits with
+ * the run's outcome (see takePending), so a finished run always has its last event.
  */
 export class RunEventLog {
   #seq = 0
@@ -23,33 +30,80 @@ export class RunEventLog {
     private tenantId: string,
     private runId: string,
     /** Settles once the run row exists: the events reference it. */
-    private ready: Promise<unknown> = Promise.resolve()
-  ) {}
+    private ready: Promise<unknown> = Promise.resolve(),
+    /** Sequence already used (a retried run continues its log). */
+    startSeq = 0
+  ) {
+    this.#seq = startSeq
+  }
 
-  emit(event: RunEventName, data: unknown) {
+  emit(event: Exclude<RunEventName, 'done' | 'error'>, data: unknown) {
     const entry: RunEvent = { seq: ++this.#seq, event, data }
     this.#pending.push(entry)
     live.emit(this.runId, entry)
-    if (event === 'done' || event === 'error') return this.flush()
     this.#timer ??= setTimeout(() => void this.flush().catch((error) => logger.warn({ err: error, run_id: this.runId }, 'writing run events failed')), FLUSH_MS)
-    return Promise.resolve()
   }
 
-  /** Writes what is pending; the terminal event is awaited so replays see the whole run. */
+  /**
+   * The terminal event (`done` or `error`): queued for the outcome transaction; listeners get it
+   * from `committed()`, once the run's outcome is visible to every reader.
+   */
+  end(event: 'done' | 'error', data: unknown): RunEvent {
+    const entry: RunEvent = { seq: ++this.#seq, event, data }
+    this.#pending.push(entry)
+    return entry
+  }
+
+  /** After the outcome committed: local listeners get the terminal event, other processes a hint. */
+  committed(entry: RunEvent) {
+    live.emit(this.runId, entry)
+    void this.announce()
+  }
+
+  /** Writes what is pending now (deltas of a long run). */
   flush() {
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = null
     const batch = this.#pending.splice(0)
     if (batch.length === 0) return this.#flushing
     // A failed batch must not poison the ones after it: each write starts from a settled chain.
-    this.#flushing = this.#flushing.catch(() => {}).then(() => this.ready).then(() =>
-      db
-        .table('run_events')
-        .multiInsert(batch.map((e) => ({ tenant_id: this.tenantId, run_id: this.runId, seq: e.seq, event: e.event, data: JSON.stringify(e.data) })))
-        .then(() => undefined)
-    )
+    this.#flushing = this.#flushing
+      .catch(() => {})
+      .then(() => this.ready)
+      .then(() => writeEvents(db, this.tenantId, this.runId, batch))
+      .then(() => this.announce())
     return this.#flushing
   }
+
+  /**
+   * Hands the unwritten events (the terminal one included) to the run's outcome transaction,
+   * after any write in progress; call announce() once it committed.
+   */
+  async takePending() {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = null
+    await this.#flushing.catch(() => {})
+    return this.#pending.splice(0)
+  }
+
+  /** Ends local listeners' streams with an error the log could not store (the outcome failed to commit). */
+  unrecorded(data: unknown) {
+    live.emit(this.runId, { seq: ++this.#seq, event: 'error', data } satisfies RunEvent)
+  }
+
+  announce() {
+    return bus.publish(runTopic(this.runId), String(this.#seq))
+  }
+
+  get seq() {
+    return this.#seq
+  }
+}
+
+/** Inserts events of one run in one statement. */
+export async function writeEvents(client: Pick<QueryClientContract, 'table'>, tenantId: string, runId: string, events: RunEvent[]) {
+  if (!events.length) return
+  await client.table('run_events').multiInsert(events.map((e) => ({ tenant_id: tenantId, run_id: runId, seq: e.seq, event: e.event, data: JSON.stringify(e.data) })))
 }
 
 /** Subscribes to a run's live events in this process; returns the unsubscribe function. */

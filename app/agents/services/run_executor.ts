@@ -2,11 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { problem } from '#core'
-import { settle } from '#credits'
+import { settle, HoldNotPendingException } from '#credits'
+import { completeIdempotencyKey, type IdempotencyScope } from '#platform'
 import Run from '#agents/models/run'
 import { costMicros, priceRecord, type CatalogModel } from '#agents/services/catalog'
-import { RunEventLog } from '#agents/services/run_events'
+import { RunEventLog, writeEvents } from '#agents/services/run_events'
+import { runMetrics } from '#agents/services/run_metrics'
 import { breaker, type BreakerSettings, type Gate } from '#agents/services/circuit_breaker'
 import { providerFor } from '#agents/providers/registry'
 import {
@@ -19,17 +22,28 @@ import {
   type ToolDefinition,
   type Usage,
 } from '#agents/providers/types'
-import { serializeRun } from '#agents/dtos/run'
+import { serializeRun, type RunDto } from '#agents/dtos/run'
 import RunFinished from '#agents/events/run_finished'
 
-const CANCEL_POLL_MS = 500
+// Cancellation reaches the owner through the bus at once; the poll is the fallback.
+const CANCEL_POLL_MS = 1500
 
 /** Runs in flight in this process, for cancellation without a round-trip. */
 const inFlight = new Map<string, AbortController>()
 
-/** Aborts a run executing in this process (other processes notice the DB flag). */
-export function abortLocalRun(runId: string) {
-  inFlight.get(runId)?.abort(new Error('cancelled'))
+/** Aborts a run executing in this process (other processes hear of it on the bus or notice the DB flag). */
+export function abortLocalRun(runId: string, reason = 'cancelled') {
+  inFlight.get(runId)?.abort(new Error(reason))
+}
+
+/** Aborts every run executing here (the shutdown grace period is over). */
+export function abortAllLocalRuns(reason: string) {
+  for (const controller of inFlight.values()) controller.abort(new Error(reason))
+}
+
+/** How many runs execute in this process. */
+export function localRunCount() {
+  return inFlight.size
 }
 
 type Step = {
@@ -59,7 +73,11 @@ export type ExecutionPlan = {
   simulate?: SimulateOptions
   holdId: string
   holdMicros: bigint
+  /** The input tokens the hold reserved (CONTRACT.md's estimate); the rest is for output. */
+  estInputTokens: number
   events: RunEventLog
+  /** The key whose replayed response commits with the outcome. */
+  idempotency?: { scope: IdempotencyScope; response: (run: Run, dto: RunDto) => { status: number; body: unknown } }
 }
 
 /** What the provider side of a run produced, known before anything is written. */
@@ -76,7 +94,7 @@ function envNumber(name: string, fallback: number) {
   return Number.isFinite(value) && process.env[name] !== '' && process.env[name] !== undefined ? value : fallback
 }
 
-function runTimeoutMs() {
+export function runTimeoutMs() {
   return envNumber('RUN_TIMEOUT_S', 300) * 1000
 }
 
@@ -256,7 +274,7 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
             cancelled = reasonOf(controller.signal) === 'cancelled'
             output += attemptOutput
             steps.push(makeStep(steps.length, stepKind, model, cancelled ? 'cancelled' : 'failed', stepStarted, { usage: partial, usageEstimated: true, toolCalls: [...calls.values()], error: stepError }))
-            if (!cancelled) failure = { status: 504, title: 'Run timed out', detail: `The run exceeded ${runTimeoutMs() / 1000} s.` }
+            if (!cancelled) failure = abortFailure(controller.signal)
             break outer
           }
           steps.push(makeStep(steps.length, stepKind, model, 'failed', stepStarted, { usage: partial, usageEstimated: true, toolCalls: [...calls.values()], error: stepError }))
@@ -275,7 +293,7 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
           await sleep(wait, undefined, { signal: controller.signal }).catch(() => {})
           if (controller.signal.aborted) {
             cancelled = reasonOf(controller.signal) === 'cancelled'
-            if (!cancelled) failure = { status: 504, title: 'Run timed out', detail: `The run exceeded ${runTimeoutMs() / 1000} s.` }
+            if (!cancelled) failure = abortFailure(controller.signal)
             break outer
           }
         } finally {
@@ -292,7 +310,8 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
   // The charge is the sum of the steps' costs, capped by the hold (the cap is taken off the
   // last charged step, so steps always add up to the run).
   let spent = spentSoFar()
-  if (spent > plan.holdMicros) {
+  const overHold = spent > plan.holdMicros
+  if (overHold) {
     let excess = spent - plan.holdMicros
     for (const step of [...steps].reverse()) {
       const cut = step.costMicros < excess ? step.costMicros : excess
@@ -321,7 +340,7 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
     logger.error({ err: error, run_id: run.id }, 'run outcome listener failed')
   }
   const latencyMs = Math.round(performance.now() - started)
-  return finishRun(plan, { ...outcome, spent, priced: last?.model ?? plan.chain[0], ttftMs, latencyMs, steps })
+  return finishRun(plan, { ...outcome, spent, overHold, priced: last?.model ?? plan.chain[0], ttftMs, latencyMs, steps })
 }
 
 /** Whether `outputChars` more would exceed the hold (estimated cost) or read far past max_tokens. */
@@ -335,7 +354,7 @@ function fitChars(plan: ExecutionPlan, model: CatalogModel, promptChars: number,
   const byTokens = plan.maxTokens * 8
   if (model.outputPrice === 0n) return byTokens
   // In micro-credits × 1M, the unit prices are in, so rounding never cuts a token short.
-  const left = (plan.holdMicros - spentBefore) * 1_000_000n - BigInt(estimateTokens(promptChars)) * model.inputPrice
+  const left = (plan.holdMicros - spentBefore) * 1_000_000n - BigInt(Math.max(plan.estInputTokens, estimateTokens(promptChars))) * model.inputPrice
   if (left <= 0n) return 0
   return Math.min(byTokens, Number(left / model.outputPrice) * 4)
 }
@@ -358,6 +377,7 @@ async function finishRun(
   plan: ExecutionPlan,
   result: RunOutcome & {
     spent: bigint
+    overHold: boolean
     priced: CatalogModel
     ttftMs: number | null
     latencyMs: number
@@ -366,16 +386,7 @@ async function finishRun(
 ) {
   const { run, events } = plan
   try {
-    // Money first: the charge is exact even if recording the run below fails (the sweeper then
-    // ends the run as failed). The charge carries the prices in force when the run started.
-    const recorded = plan.recorded ?? Promise.resolve()
-    const charged = result.steps.filter((s) => s.costMicros > 0n)
-    const price = {
-      ...priceRecord(result.priced),
-      ...(new Set(charged.map((s) => s.model.id)).size > 1 ? { parts: charged.map((s) => ({ ...priceRecord(s.model), cost_micros: String(s.costMicros) })) } : {}),
-    }
-    await settle(plan.holdId, result.spent, { tenantId: run.tenantId, price })
-    await recorded
+    await plan.recorded
     const error = result.failure ? problem(result.failure.status, result.failure.detail, { title: result.failure.title }) : null
     run.merge({
       status: result.status,
@@ -385,6 +396,7 @@ async function finishRun(
       cachedTokens: result.usage.cachedTokens ?? 0,
       reasoningTokens: result.usage.reasoningTokens ?? 0,
       usageEstimated: result.usage.estimated,
+      usageOverHold: result.overHold,
       costMicros: result.spent,
       model: result.priced.name,
       price: priceRecord(result.priced),
@@ -393,39 +405,81 @@ async function finishRun(
       ttftMs: result.ttftMs,
       finishedAt: DateTime.now(),
     })
-    await recordFinishedRun(run, result.steps, result.output)
+    if (result.overHold) logger.warn({ run_id: run.id, hold_micros: String(plan.holdMicros), usage: result.usage }, 'provider reported more usage than the hold covered; charged up to the hold')
     const dto = await serializeRun(run, { stepRows: result.steps.map(stepRow) })
-    if (result.status === 'failed') await events.emit('error', { ...error, run: dto })
-    else await events.emit('done', dto)
-    await RunFinished.dispatch(run.tenantId, run.id, result.status, result.spent)
+    const terminal = result.status === 'failed' ? events.end('error', { ...error, run: dto }) : events.end('done', dto)
+    const pending = await events.takePending()
+    const replay = plan.idempotency ? plan.idempotency.response(run, dto) : null
+    // ONE transaction for the outcome: the charge (at the prices in force when the run
+    // started), the run, its steps, the thread's answer, the unwritten events and the replayed
+    // response — bound to the tenant for row-level security, batched with the tenant's other
+    // settlements by the credits module.
+    const write = async (trx: TransactionClientContract) => {
+      await recordFinishedRun(trx, run, result.steps, result.output)
+      await writeEvents(trx, run.tenantId, run.id, pending)
+      if (replay) await completeIdempotencyKey(plan.idempotency!.scope, replay.status, replay.body, trx)
+    }
+    const charged = result.steps.filter((s) => s.costMicros > 0n)
+    const price = {
+      ...priceRecord(result.priced),
+      ...(new Set(charged.map((s) => s.model.id)).size > 1 ? { parts: charged.map((s) => ({ ...priceRecord(s.model), cost_micros: String(s.costMicros) })) } : {}),
+    }
+    try {
+      // One retry: a dropped connection must not leave a finished run unrecorded.
+      await settle(plan.holdId, result.spent, { tenantId: run.tenantId, price, within: write }).catch(async (first) => {
+        if (first instanceof HoldNotPendingException) throw first
+        await sleep(200)
+        return settle(plan.holdId, result.spent, { tenantId: run.tenantId, price, within: write })
+      })
+    } catch (settleError) {
+      // The hold was already resolved (the run was abandoned and recovered meanwhile): record
+      // nothing over the recovered state.
+      if (!(settleError instanceof HoldNotPendingException)) throw settleError
+      logger.warn({ run_id: run.id }, 'run finished after its hold was resolved; outcome not recorded')
+      return run
+    }
+    events.committed(terminal)
   } catch (error) {
+    // Not recorded: the caller must not report success; recovery ends the run and frees its hold.
     logger.error({ err: error, run_id: run.id }, 'recording a finished run failed')
-    await events.emit('error', problem(500, 'The run finished but could not be recorded.', {})).catch(() => {})
+    run.merge({ status: 'failed', error: problem(500, 'The run finished but could not be recorded.', { title: 'Run not recorded' }) })
+    events.unrecorded(run.error)
+    return run
+  }
+  runMetrics.finished(run)
+  try {
+    await RunFinished.dispatch(RunFinished.factsOf(run))
+  } catch (error) {
+    logger.error({ err: error, run_id: run.id }, 'a RunFinished listener failed')
   }
   return run
 }
 
 /**
- * Writes the finished run, its steps and (in a thread) the answer in ONE statement: atomic like
- * a transaction, at one round trip instead of four.
+ * Writes the finished run, its steps and (in a thread) the answer in ONE statement. Only a run
+ * still unfinished moves, so a run recovered meanwhile by another process keeps that outcome
+ * (the statement then fails the transaction, and the charge with it).
  */
-async function recordFinishedRun(run: Run, steps: Step[], output: string) {
+async function recordFinishedRun(trx: TransactionClientContract, run: Run, steps: Step[], output: string) {
   // Dates serialise to ISO strings in the JSON handed to jsonb_to_recordset.
   const stepRows = steps.map(stepRow)
-  await db.rawQuery(
+  const { rows } = await trx.rawQuery<{ rows: { n: number }[] }>(
     `WITH finished AS (
        UPDATE runs SET status = ?, output = ?, input_tokens = ?, output_tokens = ?, cached_tokens = ?, reasoning_tokens = ?,
-         usage_estimated = ?, cost_micros = ?, model = ?, price = ?::jsonb, error = ?::jsonb, latency_ms = ?, ttft_ms = ?, finished_at = ?
-       WHERE id = ? AND tenant_id = ? RETURNING id, tenant_id, thread_id
+         usage_estimated = ?, usage_over_hold = ?, cost_micros = ?, model = ?, price = ?::jsonb, error = ?::jsonb, latency_ms = ?, ttft_ms = ?, finished_at = ?
+       WHERE id = ? AND tenant_id = ? AND status IN ('queued', 'running') RETURNING id, tenant_id, thread_id
      ), steps AS (
        INSERT INTO run_steps (tenant_id, run_id, position, kind, model, status, input_tokens, output_tokens, usage_estimated, cost_micros, price, tool_calls, error, started_at, finished_at)
        SELECT f.tenant_id, f.id, x.position, x.kind, x.model, x.status, x.input_tokens, x.output_tokens, x.usage_estimated, x.cost_micros, x.price, x.tool_calls, x.error, x.started_at, x.finished_at
        FROM finished f, jsonb_to_recordset(?::jsonb) AS x(position int, kind text, model text, status text, input_tokens int, output_tokens int,
          usage_estimated boolean, cost_micros bigint, price jsonb, tool_calls jsonb, error jsonb, started_at timestamptz, finished_at timestamptz)
        RETURNING 1
+     ), answer AS (
+       INSERT INTO messages (tenant_id, thread_id, run_id, role, content)
+       SELECT f.tenant_id, f.thread_id, f.id, 'assistant', ? FROM finished f WHERE f.thread_id IS NOT NULL AND ? <> ''
+       RETURNING 1
      )
-     INSERT INTO messages (tenant_id, thread_id, run_id, role, content)
-     SELECT f.tenant_id, f.thread_id, f.id, 'assistant', ? FROM finished f WHERE f.thread_id IS NOT NULL AND ? <> ''`,
+     SELECT count(*)::int AS n FROM finished`,
     [
       run.status,
       run.output,
@@ -434,6 +488,7 @@ async function recordFinishedRun(run: Run, steps: Step[], output: string) {
       run.cachedTokens,
       run.reasoningTokens,
       run.usageEstimated,
+      run.usageOverHold,
       run.costMicros.toString(),
       run.model,
       JSON.stringify(run.price),
@@ -446,8 +501,9 @@ async function recordFinishedRun(run: Run, steps: Step[], output: string) {
       JSON.stringify(stepRows),
       output,
       output,
-    ]
+    ] as any[]
   )
+  if (rows[0].n !== 1) throw new Error(`run ${run.id} was already finished`)
 }
 
 /** A step as the DTO reads it from run_steps (saves a query right after writing them). */
@@ -491,6 +547,12 @@ function makeStep(
     startedAt,
     finishedAt: new Date(),
   }
+}
+
+/** Why a run stopped without an answer: its deadline, or this server shutting down. */
+function abortFailure(signal: AbortSignal) {
+  if (reasonOf(signal) === 'shutdown') return { status: 503, title: 'Server shut down', detail: 'The server shut down before the run finished.' }
+  return { status: 504, title: 'Run timed out', detail: `The run exceeded ${runTimeoutMs() / 1000} s.` }
 }
 
 function reasonOf(signal: AbortSignal) {

@@ -1,28 +1,28 @@
-import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
+import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
-import type { EventStream } from '#core'
+import { bus, problem, type EventStream } from '#core'
+import { release } from '#credits'
+import { releaseIdempotencyKeysOf } from '#platform'
 import Run, { TERMINAL } from '#agents/models/run'
-import { executeRun, abortLocalRun, type ExecutionPlan } from '#agents/services/run_executor'
-import { onRunEvent, storedEvents, type RunEvent } from '#agents/services/run_events'
+import { abortAllLocalRuns, abortLocalRun, localRunCount, runsIdle, runTimeoutMs } from '#agents/services/run_executor'
+import { onRunEvent, runTopic, storedEvents, writeEvents, type RunEvent } from '#agents/services/run_events'
+import { markStopping, OWNER_DEAD_AFTER_S, startOwnerHeartbeat, stopOwnerHeartbeat } from '#agents/services/run_owners'
+import { dispatchRun, stopAcceptingRuns, stopWatchingWorkers, watchForWorkers } from '#agents/services/run_queue'
+import { runMetrics } from '#agents/services/run_metrics'
+import RunFinished from '#agents/events/run_finished'
+import { serializeRun } from '#agents/dtos/run'
 
-/** Runs a prepared plan in the background (async runs); any failure still ends the run. */
-export function runInBackground(plan: ExecutionPlan) {
-  setImmediate(async () => {
-    try {
-      await db.from('runs').where('id', plan.run.id).update({ status: 'running', started_at: new Date() })
-      plan.run.status = 'running'
-      await executeRun(plan)
-    } catch (error) {
-      logger.error({ err: error, run_id: plan.run.id }, 'background run crashed')
-    }
-  })
-}
+const CANCEL_TOPIC = 'runs:cancel'
+/** A follower re-reads stored events this often even without a bus message (lost hints heal). */
+const FOLLOW_RECHECK_MS = 2_000
+const RECOVER_EVERY_MS = Math.min(10_000, (OWNER_DEAD_AFTER_S * 1000) / 2)
 
 /**
  * Streams a run's events to an SSE client, strictly in sequence: stored events after `afterSeq`
- * (replay, Last-Event-ID) merged with live ones from this process; a run executing in another
- * process is followed through the rows it writes. Closes after the terminal event.
+ * (replay, Last-Event-ID), then live ones — from this process directly, from others through
+ * the bus (a hint that new events are stored). Closes after the terminal event, or when the
+ * run ended without one. Never throws: a database failure ends the stream with an `error` event.
  */
 export async function followRun(tenantId: string, runId: string, afterSeq: number, stream: EventStream) {
   let last = afterSeq
@@ -46,50 +46,191 @@ export async function followRun(tenantId: string, runId: string, afterSeq: numbe
     add(event)
     wake?.()
   })
+  let hinted = true
+  const unhint = bus.subscribe(runTopic(runId), () => {
+    hinted = true
+    wake?.()
+  })
   try {
-    for (let idle = 0; !stream.closed; ) {
+    for (let failures = 0; !stream.closed; ) {
       if (drain()) return
-      for (const event of await storedEvents(tenantId, runId, last)) add(event)
-      if (drain()) return
-      if (++idle % 25 === 0) {
-        const run = await Run.query().where('tenantId', tenantId).where('id', runId).select('status').first()
-        if (!run) return
-        // A run that ended without a terminal event (its process died): nothing more will come.
-        if (TERMINAL.includes(run.status) && (await storedEvents(tenantId, runId, last)).length === 0) return
+      try {
+        if (hinted || pending.size) {
+          hinted = false
+          for (const event of await storedEvents(tenantId, runId, last)) add(event)
+          if (drain()) return
+          // A run that ended without a terminal event (recovered without one): nothing more will come.
+          if (!pending.size) {
+            const run = await Run.query().where('tenantId', tenantId).where('id', runId).select('status').first()
+            if (!run) return
+            if (TERMINAL.includes(run.status)) {
+              for (const event of await storedEvents(tenantId, runId, last)) add(event)
+              drain()
+              return
+            }
+          }
+        }
+        failures = 0
+      } catch (error) {
+        if (++failures >= 5) {
+          logger.warn({ err: error, run_id: runId }, 'following a run failed; ending the stream')
+          stream.send('error', problem(503, 'The run could not be followed; reconnect with Last-Event-ID to resume.', {}))
+          return
+        }
       }
       await new Promise<void>((resolve) => {
         wake = resolve
-        setTimeout(resolve, 200)
+        setTimeout(() => {
+          hinted = true
+          resolve()
+        }, FOLLOW_RECHECK_MS).unref()
       })
       wake = null
     }
+  } catch (error) {
+    logger.error({ err: error, run_id: runId }, 'following a run crashed')
   } finally {
     unsubscribe()
+    unhint()
     stream.close()
   }
 }
 
-/** Asks a run to stop: this process aborts at once, others notice the flag within 0.5 s. */
+/** Asks a run to stop: its owner aborts at once (here, or through the bus), or notices the flag. */
 export async function requestCancellation(run: Run) {
   if (run.terminal) return false
-  await db.from('runs').where('id', run.id).whereNull('cancel_requested_at').update({ cancel_requested_at: new Date() })
+  await db.from('runs').where('id', run.id).where('tenant_id', run.tenantId).whereNull('cancel_requested_at').update({ cancel_requested_at: new Date() })
+  if (run.status === 'queued') await endRun(run.id, run.tenantId, 'cancelled', null)
   abortLocalRun(run.id)
+  await bus.publish(CANCEL_TOPIC, run.id)
   return true
 }
 
 /**
- * Ends runs stuck in `running` or `queued` past RUN_TIMEOUT_S (their process died): they become
- * `failed`; their holds are expired by the credits sweeper.
+ * Ends runs whose owner process died (no heartbeat for OWNER_DEAD_AFTER_S) or that outlived
+ * RUN_TIMEOUT_S, and queued runs no worker took in that time. A run that produced no output yet
+ * is handed back to the queue once; the others end `failed`. Each recovery releases the run's
+ * hold, writes its terminal event and frees its idempotency key in one transaction, then
+ * emits RunFinished — exactly once, since only an unfinished run moves. Safe in every process.
  */
-export async function failStaleRuns() {
-  const cutoff = DateTime.now().minus({ seconds: Number(process.env.RUN_TIMEOUT_S ?? 300) + 30 })
-  return db
-    .from('runs')
-    .whereIn('status', ['running', 'queued'])
-    .where('created_at', '<', cutoff.toJSDate())
-    .update({
-      status: 'failed',
-      finished_at: new Date(),
-      error: JSON.stringify({ type: '/problems/run-abandoned', title: 'Run abandoned', status: 500, detail: 'The process running it stopped.' }),
-    })
+export async function recoverAbandonedRuns() {
+  const timeoutS = Math.ceil(runTimeoutMs() / 1000)
+  const { rows } = await db.rawQuery(
+    `SELECT r.id, r.tenant_id, r.status, r.attempts,
+            (r.started_at < now() - make_interval(secs => ?)) AS timed_out,
+            EXISTS (SELECT 1 FROM run_events e WHERE e.run_id = r.id AND e.event = 'delta') AS produced
+       FROM runs r
+      WHERE r.status IN ('queued', 'running')
+        AND (
+          (r.status = 'running' AND (r.started_at < now() - make_interval(secs => ?)
+            OR NOT EXISTS (SELECT 1 FROM run_owners o WHERE o.id = r.owner AND o.seen_at > now() - make_interval(secs => ?))))
+          OR (r.status = 'queued' AND r.created_at < now() - make_interval(secs => ?))
+        )
+      LIMIT 200`,
+    [timeoutS + 15, timeoutS + 15, OWNER_DEAD_AFTER_S, timeoutS + 30]
+  )
+  let ended = 0
+  for (const row of rows) {
+    try {
+      if (row.status === 'running' && !row.timed_out && !row.produced && row.attempts < 2) {
+        const requeued = await db.from('runs').where('id', row.id).where('status', 'running').update({ status: 'queued', owner: null })
+        if (Number(requeued)) await dispatchRun({ id: row.id, tenantId: row.tenant_id })
+        continue
+      }
+      const detail = row.status === 'queued' ? 'No worker took the run in time.' : row.timed_out ? `The run exceeded ${timeoutS} s.` : 'The process running it stopped.'
+      if (await endRun(row.id, row.tenant_id, 'failed', problem(500, detail, { title: 'Run abandoned' }))) ended++
+    } catch (error) {
+      logger.error({ err: error, run_id: row.id }, 'recovering an abandoned run failed')
+    }
+  }
+  return ended
+}
+
+/**
+ * Ends an unfinished run that nobody is executing (`failed` after a crash, `cancelled` while
+ * queued): the run, its terminal event and the release of its hold commit together.
+ */
+async function endRun(runId: string, tenantId: string, status: 'failed' | 'cancelled', error: Record<string, unknown> | null) {
+  const run = await Run.query().where('tenantId', tenantId).where('id', runId).first()
+  if (!run || run.terminal) return false
+  let moved = false
+  const write = async (trx: any) => {
+    const updated = await trx.from('runs').where('id', runId).where('tenant_id', tenantId).whereIn('status', ['queued', 'running'])
+      .update({ status, finished_at: new Date(), error: error ? JSON.stringify(error) : null, cost_micros: 0 })
+    moved = Number(updated) === 1
+    if (!moved) throw new Error(`run ${runId} finished meanwhile`)
+    run.merge({ status, error, costMicros: 0n })
+    run.finishedAt = (await import('luxon')).DateTime.now()
+    const seq = ((await trx.from('run_events').where('run_id', runId).max('seq as seq').first())?.seq ?? 0) + 1
+    const dto = await serializeRun(run, { steps: false })
+    await writeEvents(trx, tenantId, runId, [status === 'failed' ? { seq, event: 'error', data: { ...error, run: dto } } : { seq, event: 'done', data: dto }])
+    await releaseIdempotencyKeysOf(tenantId, [`run:${runId}`], trx)
+  }
+  try {
+    const hold = await release(run.holdId!, { tenantId, within: write })
+    // Released earlier (the credits sweeper expired it): end the run on its own.
+    if (!moved && hold.status !== 'pending') await db.transaction(write)
+  } catch (failure) {
+    if (!moved) return false
+    throw failure
+  }
+  if (!moved) return false
+  void bus.publish(runTopic(runId), 'end')
+  runMetrics.finished(run)
+  await RunFinished.dispatch(RunFinished.factsOf(run)).catch((error) => logger.error({ err: error, run_id: runId }, 'a RunFinished listener failed'))
+  return true
+}
+
+let recoverTimer: NodeJS.Timeout | null = null
+let started = false
+
+/**
+ * Starts the run engine in a web or worker process: the owner heartbeat, cancellation through
+ * the bus, recovery of abandoned runs, the queue (worker processes always; web processes while
+ * no worker is alive), and draining on shutdown: stop taking runs, let in-flight runs finish for
+ * SHUTDOWN_GRACE_S (25 s), then end the rest (their holds settle for what was used).
+ */
+export async function startRunEngine(kind: 'web' | 'worker') {
+  if (started) return
+  started = true
+  await startOwnerHeartbeat(kind)
+  bus.subscribe(CANCEL_TOPIC, (runId) => abortLocalRun(runId))
+  const recover = async () => {
+    try {
+      const ended = await recoverAbandonedRuns()
+      if (ended) logger.warn({ runs: ended }, 'ended abandoned runs')
+    } catch (error) {
+      logger.error({ err: error }, 'recovering abandoned runs failed')
+    }
+  }
+  void recover()
+  recoverTimer = setInterval(() => void recover(), RECOVER_EVERY_MS)
+  recoverTimer.unref()
+  if (kind === 'web') watchForWorkers()
+}
+
+/** Drains this process (SIGTERM): see startRunEngine. */
+export async function drainRuns(graceMs = Number(process.env.SHUTDOWN_GRACE_S ?? 25) * 1000) {
+  stopAcceptingRuns()
+  if (recoverTimer) clearInterval(recoverTimer)
+  recoverTimer = null
+  await markStopping()
+  await stopWatchingWorkers()
+  if (localRunCount()) {
+    logger.info({ runs: localRunCount(), grace_ms: graceMs }, 'draining in-flight runs')
+    const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref())
+    if ((await Promise.race([runsIdle().then(() => 'idle' as const), grace])) === 'late') {
+      logger.warn({ runs: localRunCount() }, 'shutdown grace period over: ending the remaining runs')
+      abortAllLocalRuns('shutdown')
+    }
+  }
+  await runsIdle()
+  await stopOwnerHeartbeat()
+}
+
+/** Registers the drain so it runs before the HTTP server waits for its open streams. */
+export function drainOnShutdown() {
+  app.ready(() => {
+    app.terminating(() => drainRuns())
+  })
 }

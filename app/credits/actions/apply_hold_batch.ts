@@ -15,11 +15,18 @@ export type HoldOp =
       agentId: string | null
       ttlSeconds: number
     }
-  | { kind: 'settle'; holdId: string; actual: bigint; price: Record<string, unknown> | null }
-  | { kind: 'release'; holdId: string }
+  | { kind: 'settle'; holdId: string; actual: bigint; price: Record<string, unknown> | null; within?: Within }
+  | { kind: 'release'; holdId: string; within?: Within }
   | { kind: 'extend'; holdId: string; extra: bigint; ttlSeconds: number | null }
 
 export type NewHoldOp = Extract<HoldOp, { kind: 'hold' }>
+
+/**
+ * The caller's own writes that must commit with a settle or release (a run's outcome): run in the
+ * batch's tenant-bound transaction after the money moved, only when this op resolved the hold.
+ * If one throws, the batch is retried op by op, so only its op fails.
+ */
+export type Within = (trx: TransactionClientContract) => Promise<void>
 
 /** Each op's own result or error; a refused op (402, 404, 409) does not fail the batch. */
 export type Outcome = { ok: true; value: Hold | SettleResult } | { ok: false; error: Error }
@@ -49,6 +56,7 @@ export async function applyHoldBatch(tenantId: string, ops: HoldOp[]): Promise<O
     const account = { ...start }
     const { byId, byKey } = await loadHolds(trx, tenantId, ops)
     const charges: NewCharge[] = []
+    const withins: Within[] = []
     const results: (Outcome | { ok: true; build: () => Hold | SettleResult })[] = []
 
     const expireIfStale = (state: State) => {
@@ -112,6 +120,7 @@ export async function applyHoldBatch(tenantId: string, ops: HoldOp[]): Promise<O
           hold.status = 'released'
           state.dirty = true
           account.held -= hold.amount
+          if (op.within) withins.push(op.within)
         }
         results.push({ ok: true, build: () => ({ ...hold }) })
       } else if (op.kind === 'extend') {
@@ -143,6 +152,7 @@ export async function applyHoldBatch(tenantId: string, ops: HoldOp[]): Promise<O
           state.chargeEntryId = uuidv7()
           charges.push({ id: state.chargeEntryId, amount: -charged, balanceAfter: account.balance, state, price: op.price })
         }
+        if (op.within) withins.push(op.within)
         results.push({ ok: true, build: () => settleResult(state, op.actual > hold.amount, false) })
       }
     }
@@ -152,6 +162,7 @@ export async function applyHoldBatch(tenantId: string, ops: HoldOp[]): Promise<O
     if (account.balance !== start.balance || account.held !== start.held) {
       await moveAccount(trx, tenantId, { balance: account.balance - start.balance, held: account.held - start.held }, account)
     }
+    for (const within of withins) await within(trx)
     return results.map((result): Outcome => ('build' in result ? { ok: true, value: result.build() } : result))
   })
 }

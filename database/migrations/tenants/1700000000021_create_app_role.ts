@@ -1,5 +1,5 @@
 import { BaseSchema } from '@adonisjs/lucid/schema'
-import { APP_ROLE } from '#database/rls'
+import { APP_ROLE, ensureAppRole } from '#database/rls'
 
 /**
  * The role the app assumes inside tenant transactions: no BYPASSRLS, owns nothing, so RLS
@@ -7,11 +7,7 @@ import { APP_ROLE } from '#database/rls'
  */
 export default class extends BaseSchema {
   async up() {
-    this.schema.raw(`DO $$ BEGIN
-      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${APP_ROLE}') THEN
-        CREATE ROLE ${APP_ROLE} NOLOGIN NOBYPASSRLS;
-      END IF;
-    END $$`)
+    this.schema.raw(ensureAppRole())
     this.schema.raw(`GRANT USAGE ON SCHEMA public TO ${APP_ROLE}`)
     this.schema.raw(`GRANT SELECT ON tenants, memberships TO ${APP_ROLE}`)
   }

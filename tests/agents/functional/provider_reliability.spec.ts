@@ -114,7 +114,8 @@ test.group('agents / providers: fallback chain and the single hold', (group) => 
     assert.equal(result.steps[2].cost_credits, '0.00002')
     assert.equal(result.price.model, second.model)
     const row = await db.from('runs').where('id', result.id).first()
-    const estimatedInput = Math.ceil(('Be brief.'.length + 'Hello'.length) / 4)
+    // CONTRACT.md: UTF-8 bytes of everything sent / 3.
+    const estimatedInput = Math.ceil(Buffer.byteLength('Be brief.' + 'Hello') / 3)
     assert.equal(BigInt(row.hold_micros), BigInt(estimatedInput * 5 + 100 * 10))
     const holds = await db.from('credit_holds').where('tenant_id', tenant.id)
     assert.lengthOf(holds, 1)

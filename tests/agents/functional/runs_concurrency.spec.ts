@@ -7,12 +7,14 @@ test.group('agents / runs under concurrency', () => {
   test('40 concurrent runs against credits for exactly k runs: k succeed, the rest get 402', async ({ client, assert }) => {
     // simulator/lorem always produces max_tokens, so the charge equals the hold and no credit
     // is ever freed by a finished run: exactly k fit, whatever the interleaving.
+    // 3 bytes of prompt: the hold's estimate (bytes / 3) and the simulator's count (chars / 4)
+    // are both 1 token, so the charge is exactly the hold.
     const k = 7
-    const perRun = Math.ceil(('Talk.'.length + 'go'.length) / 4) * 1 + 10 * 2
+    const perRun = 1 * 1 + 10 * 2
     const { tenant, owner, token } = await apiWorkspace(BigInt(k * perRun))
     try {
-      await client.post('/api/v1/agents').bearerToken(token).json({ name: 'L', slug: 'l', instructions: 'Talk.', model: 'simulator/lorem', max_tokens: 10 })
-      const responses = await Promise.all(Array.from({ length: 40 }, () => client.post('/api/v1/agents/l/runs').bearerToken(token).json({ input: 'go' })))
+      await client.post('/api/v1/agents').bearerToken(token).json({ name: 'L', slug: 'l', instructions: 'Go', model: 'simulator/lorem', max_tokens: 10 })
+      const responses = await Promise.all(Array.from({ length: 40 }, () => client.post('/api/v1/agents/l/runs').bearerToken(token).json({ input: 'g' })))
       const statuses = responses.map((r) => r.status())
       assert.equal(statuses.filter((s) => s === 201).length, k)
       assert.equal(statuses.filter((s) => s === 402).length, 40 - k)

@@ -5,8 +5,8 @@ import logger from '@adonisjs/core/services/logger'
 import { openAiError, openEventStream } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
-import { prepareRun } from '#agents/actions/start_run'
-import { executeRun, type RunOutcome } from '#agents/services/run_executor'
+import { requestHash } from '#platform'
+import { startRun } from '#agents/actions/start_run'
 import { onRunEvent } from '#agents/services/run_events'
 import { catalog } from '#agents/services/catalog'
 import { findAgent } from '#agents/services/lookup'
@@ -78,7 +78,11 @@ export default class OpenAiController {
     if (agentSlug && !agent) throw { status: 404, message: `The model "${body.model}" does not exist.`, type: 'invalid_request_error', code: 'model_not_found' }
     if (!agentSlug && !(await catalog(tenant.id)).has(body.model)) throw { status: 404, message: `The model "${body.model}" does not exist.`, type: 'invalid_request_error', code: 'model_not_found' }
 
-    const plan = await prepareRun({
+    const streaming = Boolean(body.stream)
+    const created = Math.floor(Date.now() / 1000)
+    const completionId = (runId: string) => `chatcmpl-${runId.replaceAll('-', '')}`
+    const key = ctx.request.header('idempotency-key')
+    const started = await startRun({
       tenantId: tenant.id,
       agent,
       directModel: agent ? undefined : { model: body.model, maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined, temperature: body.temperature, tools: body.tools },
@@ -86,32 +90,27 @@ export default class OpenAiController {
       text: messages[lastUser].content,
       history: messages.filter((_, index) => index !== lastUser),
       source: 'openai',
-      // Nothing here reads the run row back before the run ends: write it alongside the call.
-      deferRecord: true,
+      mode: streaming ? 'stream' : 'wait',
+      idempotency: key
+        ? {
+            route: 'chat.completions',
+            key,
+            hash: requestHash(ctx.request.body()),
+            response: (run) => (run.status === 'succeeded' ? { status: 200, body: this.#completion(completionId(run.id), created, body.model, run, []) } : this.#errorBody(this.#runError(run))),
+            refusal: (error) => this.#errorBody(this.#classify(error)),
+          }
+        : undefined,
     })
-    const id = `chatcmpl-${plan.run.id.replaceAll('-', '')}`
-    const created = Math.floor(Date.now() / 1000)
+    if (started.replayed) {
+      if (started.status >= 400) ctx.response.header('x-should-retry', 'false')
+      return ctx.response.status(started.status).json(started.body)
+    }
+    const id = completionId(started.run.id)
 
-    if (!body.stream) {
-      let outcome: RunOutcome | null = null
-      const run = await executeRun(plan, { onOutcome: (o) => (outcome = o) })
+    if (!streaming) {
+      const run = await started.finished
       if (run.status !== 'succeeded') return this.#error(ctx, this.#runError(run))
-      const toolCalls = (outcome as RunOutcome | null)?.toolCalls ?? []
-      return {
-        id,
-        object: 'chat.completion',
-        created,
-        model: body.model,
-        choices: [
-          {
-            index: 0,
-            message: { role: 'assistant', content: run.output || (toolCalls.length ? null : ''), ...(toolCalls.length ? { tool_calls: openAiToolCalls(toolCalls) } : {}) },
-            finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
-            logprobs: null,
-          },
-        ],
-        usage: this.#usage(run),
-      }
+      return this.#completion(id, created, body.model, run, (await started.outcome).toolCalls)
     }
 
     const stream = openEventStream(ctx)
@@ -140,12 +139,12 @@ export default class OpenAiController {
       }
     }
     write(chunk({ role: 'assistant', content: '' }, null))
-    const unsubscribe = onRunEvent(plan.run.id, (event) => {
+    const unsubscribe = onRunEvent(started.run.id, (event) => {
       if (event.event === 'delta') write(chunk({ content: (event.data as { text: string }).text }, null))
     })
     // The client's answer ends as soon as the provider is done; settling and recording the run
-    // continue right after (the hold already bounds the charge; a crash leaves it to the sweeper).
-    const finish = (outcome: RunOutcome) => {
+    // follow in one transaction (the hold already bounds the charge; a crash is recovered).
+    void started.outcome.then((outcome) => {
       unsubscribe()
       if (stream.closed) return
       if (outcome.status === 'succeeded' || outcome.status === 'cancelled') {
@@ -158,9 +157,9 @@ export default class OpenAiController {
       pending += 'data: [DONE]\n\n'
       flush()
       stream.close()
-    }
-    void executeRun(plan, { onOutcome: finish }).then((run) => {
-      // Recording failed after the outcome, or no outcome was reported: still end the stream.
+    })
+    void started.finished.then((run) => {
+      // No outcome was reported (recording failed first): still end the stream.
       if (!stream.closed) {
         unsubscribe()
         write({ error: this.#runError(run) })
@@ -168,7 +167,26 @@ export default class OpenAiController {
         flush()
         stream.close()
       }
-    }).catch((error) => logger.error({ err: error, run_id: plan.run.id }, 'chat completion run crashed'))
+    })
+  }
+
+  /** A non-streamed chat completion for a finished run. */
+  #completion(id: string, created: number, model: string, run: Run, toolCalls: ToolCall[]) {
+    return {
+      id,
+      object: 'chat.completion',
+      created,
+      model,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: run.output || (toolCalls.length ? null : ''), ...(toolCalls.length ? { tool_calls: openAiToolCalls(toolCalls) } : {}) },
+          finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
+          logprobs: null,
+        },
+      ],
+      usage: this.#usage(run),
+    }
   }
 
   #usage(run: Run) {
@@ -193,9 +211,14 @@ export default class OpenAiController {
 
   #error(ctx: HttpContext, error: OpenAiError) {
     ctx.response.header('x-should-retry', error.status === 429 || error.status >= 500 ? 'true' : 'false')
+    const { status, body } = this.#errorBody(error)
+    return ctx.response.status(status).json(body)
+  }
+
+  #errorBody(error: OpenAiError) {
     const body = openAiError(error.status, error.message, error.code)
     body.error.type = error.type
-    return ctx.response.status(error.status).json(body)
+    return { status: error.status, body }
   }
 }
 

@@ -1,12 +1,11 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { isUuid, keysetPage, NotFoundException, openEventStream, pageParams, PaginationException, problem, wantsEventStream } from '#core'
-import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from '#platform'
+import { requestHash } from '#platform'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Run from '#agents/models/run'
 import { startRunValidator } from '#agents/validators/agents'
-import { prepareRun } from '#agents/actions/start_run'
-import { executeRun } from '#agents/services/run_executor'
-import { followRun, requestCancellation, runInBackground } from '#agents/services/runs'
+import { startRun } from '#agents/actions/start_run'
+import { followRun, requestCancellation } from '#agents/services/runs'
 import { findAgent } from '#agents/services/lookup'
 import { serializeRun } from '#agents/dtos/run'
 import { rethrowAsValidation } from '#agents/controllers/api/agents_controller'
@@ -23,58 +22,38 @@ export default class RunsController {
     if (!agent) throw new NotFoundException()
     const input = await ctx.request.validateUsing(startRunValidator)
     const streaming = wantsEventStream(ctx)
-
+    const mode = input.async ? 'async' : streaming ? 'stream' : 'wait'
     const key = ctx.request.header('idempotency-key')
-    const scope = key ? { tenantId: tenant.id, route: `runs:${agent.id}`, key: key.slice(0, 255) } : null
-    if (scope) {
-      const claim = await claimIdempotencyKey(scope, requestHash({ ...input, stream: streaming }))
-      if (claim.state === 'conflict') return this.#problem(ctx, 409, claim.detail)
-      if (claim.state === 'replay') return ctx.response.status(claim.status).json(claim.body)
-    }
 
-    let plan
-    try {
-      plan = await prepareRun({
-        tenantId: tenant.id,
-        agent,
-        memberId: membership.userId,
-        text: input.input,
-        threadId: input.thread_id,
-        metadata: input.metadata,
-        source: 'api',
-        queued: input.async === true,
-      }).catch(rethrowAsValidation)
-    } catch (error: any) {
-      // A refusal (402, 422…) is a final answer and is replayed; anything else frees the key.
-      if (scope && error?.status && error.status < 500) {
-        await completeIdempotencyKey(scope, error.status, problem(error.status, error.message, { request_id: ctx.request.id() }))
-      } else if (scope) await releaseIdempotencyKey(scope)
-      throw error
-    }
+    const started = await startRun({
+      tenantId: tenant.id,
+      agent,
+      memberId: membership.userId,
+      text: input.input,
+      threadId: input.thread_id,
+      metadata: input.metadata,
+      source: 'api',
+      mode,
+      idempotency: key
+        ? {
+            route: `runs:${agent.id}`,
+            key,
+            // The body as sent (validated input also carries request metadata such as headers).
+            hash: requestHash({ ...ctx.request.body(), stream: streaming }),
+            response: (_run, dto) => ({ status: mode === 'async' ? 202 : 201, body: dto }),
+            refusal: (error) => ({ status: error.status, body: problem(error.status, error.message, { request_id: ctx.request.id() }) }),
+          }
+        : undefined,
+    }).catch(rethrowAsValidation)
 
-    if (input.async) {
-      runInBackground(plan)
-      const body = await serializeRun(plan.run, { steps: false })
-      if (scope) await completeIdempotencyKey(scope, 202, body)
-      ctx.response.header('Location', `/api/v1/runs/${plan.run.id}`)
-      return ctx.response.status(202).json(body)
-    }
-
-    if (streaming) {
-      const stream = openEventStream(ctx, 200)
-      const execution = executeRun(plan)
-      void followRun(tenant.id, plan.run.id, 0, stream)
-      void execution.then(async (run) => {
-        if (scope) await completeIdempotencyKey(scope, 201, await serializeRun(run))
-      })
+    if (started.replayed) return ctx.response.status(started.status).json(started.body)
+    ctx.response.header('Location', `/api/v1/runs/${started.run.id}`)
+    if (mode === 'async') return ctx.response.status(202).json(await serializeRun(started.run, { steps: false }))
+    if (mode === 'stream') {
+      void followRun(tenant.id, started.run.id, 0, openEventStream(ctx, 200))
       return
     }
-
-    const run = await executeRun(plan)
-    const body = await serializeRun(run)
-    if (scope) await completeIdempotencyKey(scope, 201, body)
-    ctx.response.header('Location', `/api/v1/runs/${run.id}`)
-    return ctx.response.created(body)
+    return ctx.response.created(await serializeRun(await started.finished))
   }
 
   async index(ctx: HttpContext) {
@@ -124,12 +103,5 @@ export default class RunsController {
     const run = isUuid(ctx.params.id) ? await Run.query().where('tenantId', tenant.id).where('id', ctx.params.id).first() : null
     if (!run) throw new NotFoundException()
     return run
-  }
-
-  #problem(ctx: HttpContext, status: number, detail: string) {
-    return ctx.response
-      .status(status)
-      .header('content-type', 'application/problem+json')
-      .send(JSON.stringify(problem(status, detail, { request_id: ctx.request.id() })))
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { HttpContext } from '@adonisjs/core/http'
 import { currentTenant } from '#tenants'
 import type Agent from '#agents/models/agent'
@@ -22,6 +23,8 @@ export function chatFormProps(ctx: HttpContext, agent: Agent, threadId: string |
     agent,
     threadId,
     canRun: can(ctx, 'runs.write'),
+    // One key per rendered form: submitting it twice starts one run.
+    idempotencyKey: randomUUID(),
     values: state.values,
     errors: state.errors,
   }

@@ -7,8 +7,8 @@ import Agent from '#agents/models/agent'
 import Run, { type RunStatus } from '#agents/models/run'
 import Thread from '#agents/models/thread'
 import { AgentInputError } from '#agents/actions/save_agent'
-import { prepareRun } from '#agents/actions/start_run'
-import { executeRun } from '#agents/services/run_executor'
+import { requestHash } from '#platform'
+import { RunConflictException, startRun } from '#agents/actions/start_run'
 import { followRun, requestCancellation } from '#agents/services/runs'
 import { findAgent } from '#agents/services/lookup'
 import { serializeRun } from '#agents/dtos/run'
@@ -46,13 +46,31 @@ export default class RunsController {
       return this.#rejected(ctx, agent, errors, { input, threadId: thread?.id ?? null }, chatUrl(thread?.id))
     }
 
-    const created = !thread
-    const conversation = thread ?? (await Thread.create({ tenantId: tenant.id, agentId: agent.id, title: input.trim().slice(0, 80), createdBy: membership.userId }))
-    let plan
+    // The form carries a key made when it was rendered: a double submit starts one run.
+    const formKey = ctx.request.input('idempotency_key')
+    let started
     try {
-      plan = await prepareRun({ tenantId: tenant.id, agent, memberId: membership.userId, text: input, threadId: conversation.id, source: 'web' })
+      started = await startRun({
+        tenantId: tenant.id,
+        agent,
+        memberId: membership.userId,
+        text: input,
+        threadId: thread?.id,
+        newThread: { title: input.trim().slice(0, 80), createdBy: membership.userId },
+        source: 'web',
+        mode: isHtmx(ctx) ? 'stream' : 'wait',
+        idempotency:
+          typeof formKey === 'string' && /^[\w-]{8,64}$/.test(formKey)
+            ? {
+                route: `web-runs:${agent.id}:${membership.userId}`,
+                key: formKey,
+                hash: requestHash({ input, thread: thread?.id ?? null }),
+                response: (run) => ({ status: 200, body: { run_id: run.id, thread_id: run.threadId } }),
+                refusal: (error) => ({ status: error.status, body: { message: error.message } }),
+              }
+            : undefined,
+      })
     } catch (error) {
-      if (created) await conversation.delete()
       if (error instanceof InsufficientCreditsException) {
         const available = error.available < 0n ? 0n : error.available
         const message = `Not enough credits to run ${agent.name}: this message may cost up to ${formatCredits(error.needed)} credits and the workspace has ${formatCredits(available)} available. An owner or admin can add credits.`
@@ -61,23 +79,33 @@ export default class RunsController {
       if (error instanceof AgentInputError) {
         return this.#alert(ctx, 422, `This agent cannot run: ${error.message} Edit the agent to fix it.`, { input, threadId: thread?.id ?? null }, chatUrl(thread?.id))
       }
+      if (error instanceof RunConflictException) {
+        return this.#alert(ctx, 409, 'This message is already being answered.', { input, threadId: thread?.id ?? null }, chatUrl(thread?.id))
+      }
       throw error
     }
+    if (started.replayed) {
+      // The same form sent twice: show the conversation the first submit started.
+      const first = started.body as { thread_id?: string | null; message?: string }
+      if (started.status >= 400) return this.#alert(ctx, started.status, first.message ?? 'This message was refused.', { input, threadId: thread?.id ?? null }, chatUrl(thread?.id))
+      return isHtmx(ctx) ? ctx.response.header('HX-Redirect', chatUrl(first.thread_id ?? undefined)).status(204) : ctx.response.redirect(chatUrl(first.thread_id ?? undefined))
+    }
+    const conversationId = started.run.threadId!
 
     if (!isHtmx(ctx)) {
       // Without JavaScript there is nothing to stream into: run to the end, then show the thread.
-      await executeRun(plan)
-      return ctx.response.redirect(chatUrl(conversation.id))
+      await started.finished
+      return ctx.response.redirect(chatUrl(conversationId))
     }
-    executeRun(plan).catch((error) => ctx.logger.error({ err: error, run_id: plan.run.id }, 'web run crashed'))
-    if (created) ctx.response.header('HX-Push-Url', chatUrl(conversation.id))
+    const created = !thread
+    if (created) ctx.response.header('HX-Push-Url', chatUrl(conversationId))
     return ctx.view.render('agents::components/chat_reply', {
-      run: plan.run,
+      run: started.run,
       live: true,
-      form: chatFormProps(ctx, agent, conversation.id, { values: { input: '' }, errors: null }),
+      form: chatFormProps(ctx, agent, conversationId, { values: { input: '' }, errors: null }),
       threads: created ? await recentThreads(tenant.id, agent.id) : null,
       agent,
-      currentThreadId: conversation.id,
+      currentThreadId: conversationId,
     })
   }
 

@@ -1,0 +1,35 @@
+import { flags } from '@adonisjs/core/ace'
+import type { CommandOptions } from '@adonisjs/core/types/ace'
+import { OperatorCommand } from '#core'
+
+/**
+ * queue:work — a worker process: executes queued runs (and jobs) until SIGTERM/SIGINT, then
+ * drains (in-flight runs get SHUTDOWN_GRACE_S to finish). While one is alive, web processes
+ * leave the queue to it.
+ */
+export default class QueueWork extends OperatorCommand {
+  static commandName = 'queue:work'
+  static description = 'Run queued runs and jobs until SIGTERM, then drain'
+  static options: CommandOptions = { startApp: true, staysAlive: true }
+
+  @flags.number({ description: 'Runs executed at once (default 20)', alias: 'c' })
+  declare concurrency?: number
+
+  async run() {
+    const { startRunEngine, drainRuns } = await import('#agents/services/runs')
+    const { startQueueWorker } = await import('#agents/services/run_queue')
+    await startRunEngine('worker')
+    await startQueueWorker(this.concurrency)
+    this.notice(`queue:work ${process.pid} working the runs queue`)
+    let stopping = false
+    const stop = async (signal: string) => {
+      if (stopping) return
+      stopping = true
+      this.notice(`${signal}: draining`)
+      await drainRuns()
+      await this.terminate()
+    }
+    process.once('SIGTERM', () => void stop('SIGTERM'))
+    process.once('SIGINT', () => void stop('SIGINT'))
+  }
+}

@@ -1,0 +1,65 @@
+import { hostname } from 'node:os'
+import db from '@adonisjs/lucid/services/db'
+import logger from '@adonisjs/core/services/logger'
+import { PROCESS_ID } from '#core'
+
+/** A process not seen for this long is dead: its runs are ended or retried by others (RUN_OWNER_TIMEOUT_S). */
+export const OWNER_DEAD_AFTER_S = Math.max(1, Number(process.env.RUN_OWNER_TIMEOUT_S) || 20)
+const BEAT_MS = Math.min(5_000, (OWNER_DEAD_AFTER_S * 1000) / 4)
+
+export type OwnerKind = 'web' | 'worker' | 'cli'
+
+let timer: NodeJS.Timeout | null = null
+let kind: OwnerKind = 'web'
+
+/**
+ * Every process that executes runs beats in `run_owners` (one upsert every 5 s, not one per run),
+ * so any process can tell that a run's owner died and recover the run.
+ */
+export async function startOwnerHeartbeat(as: OwnerKind) {
+  kind = as
+  await beat()
+  timer ??= setInterval(() => void beat(), BEAT_MS)
+  timer.unref()
+}
+
+/** Starts beating on the first run of a process that did not start the engine (a CLI command). */
+export async function ensureOwnerHeartbeat() {
+  if (!timer) await startOwnerHeartbeat('cli')
+}
+
+async function beat() {
+  try {
+    await db.rawQuery(
+      `INSERT INTO run_owners (id, kind, host, pid) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET seen_at = now(), kind = EXCLUDED.kind`,
+      [PROCESS_ID, kind, hostname().slice(0, 255), process.pid]
+    )
+  } catch (error) {
+    logger.warn({ err: error }, 'run owner heartbeat failed')
+  }
+}
+
+/** Stops beating and removes this process's row: its unfinished runs are recoverable at once. */
+export async function stopOwnerHeartbeat() {
+  if (timer) clearInterval(timer)
+  timer = null
+  await db.from('run_owners').where('id', PROCESS_ID).delete().catch(() => {})
+}
+
+/** Whether a `queue:work` process is alive (the web process then leaves the queue to it). */
+export async function workerAlive() {
+  const row = await db
+    .from('run_owners')
+    .where('kind', 'worker')
+    .whereRaw(`seen_at > now() - make_interval(secs => ?)`, [OWNER_DEAD_AFTER_S])
+    .whereNull('stopping_at')
+    .select('id')
+    .first()
+  return Boolean(row)
+}
+
+/** Marks this process as draining: it takes no new queued work. */
+export async function markStopping() {
+  await db.from('run_owners').where('id', PROCESS_ID).update({ stopping_at: new Date() }).catch(() => {})
+}
