@@ -4,23 +4,28 @@
  * (../shared/bench-baselines/gateway.cjs MODE=ledger, streaming from mockllm.cjs) in one run,
  * interleaved rounds, median ratio. PostgreSQL only: DATABASE_URL is required.
  *
- *   DATABASE_URL=postgres://… npm run bench:runs [-- --rounds 3 --duration 8 --connections 50]
+ *   DATABASE_URL=postgres://… npm run bench:runs [-- --rounds 3 --duration 8 --connections 50 --tenants 500]
  *
- * Afterwards `credits:verify` must be clean for the bench tenant. Exit 1 only if it cannot run.
+ * Fair by construction: the gateway spreads its runs over 500 accounts, so Agora's requests go
+ * round-robin over as many workspaces (one token and agent each, `bench:workspaces`); Agora
+ * counts only runs that ended `succeeded` (from the runs table), the gateway its 2xx answers.
+ * Afterwards `credits:verify` must be clean. Exit 1 only if it cannot run.
  */
 import { spawnSync } from 'node:child_process'
+import os from 'node:os'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { NODE, ROOT, log, median, onCore, requireFromProject, startChild, stopAll, waitUntilUp, freePorts } from './support.js'
+import { NODE, ROOT, log, median, onCore, privateBuild, requireFromProject, startChild, stopAll, waitUntilUp, freePorts } from './support.js'
 
-const BASELINES = process.env.BASELINES || '/work/shared/bench-baselines'
+const BASELINES = process.env.BASELINES || join(ROOT, '..', 'shared', 'bench-baselines')
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '8' },
     connections: { type: 'string', default: '50' },
+    tenants: { type: 'string', default: '500' },
+    'no-build': { type: 'boolean', default: false },
     'load-spec': { type: 'string', default: '' },
   },
 })
@@ -29,7 +34,12 @@ if (opts['load-spec']) {
   // Load worker (own process): POSTs with a JSON body.
   const spec = JSON.parse(opts['load-spec'])
   const autocannon = requireFromProject('autocannon')
-  const result = await autocannon({ url: spec.url, method: spec.method, body: spec.body, headers: spec.headers, connections: spec.connections, duration: spec.duration })
+  // With tokens, requests go round-robin over the workspaces (one Authorization each).
+  let next = 0
+  const requests = spec.tokens
+    ? [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${spec.tokens[next++ % spec.tokens.length]}` } }) }]
+    : undefined
+  const result = await autocannon({ url: spec.url, method: spec.method, body: spec.body, headers: spec.headers, connections: spec.connections, duration: spec.duration, requests })
   process.stdout.write(JSON.stringify({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, bad: result.errors + result.timeouts + result.non2xx, statuses: result.statusCodeStats }) + '\n')
   process.exit(0)
 }
@@ -40,7 +50,7 @@ if (!DATABASE_URL) {
   process.exit(1)
 }
 const pg = requireFromProject('pg')
-const BUILD = join(ROOT, 'build')
+let BUILD
 
 function ace(args, env = {}) {
   const result = spawnSync(NODE, ['ace', ...args], { cwd: BUILD, env: { ...process.env, ...env }, encoding: 'utf8' })
@@ -56,11 +66,7 @@ function load(spec) {
 }
 
 async function main() {
-  if (!existsSync(join(BUILD, 'bin', 'server.js'))) {
-    log('no build/: node ace build')
-    const built = spawnSync(NODE, ['ace', 'build'], { cwd: ROOT, encoding: 'utf8' })
-    if (built.status !== 0) throw new Error(`node ace build failed:\n${built.stdout}${built.stderr}`)
-  }
+  BUILD = privateBuild('bench-runs', { noBuild: opts['no-build'] })
   const env = { NODE_ENV: 'production', APP_KEY: randomBytes(24).toString('base64url'), DATABASE_URL, LOG_LEVEL: 'warn', HOST: '127.0.0.1' }
   log('migrating')
   ace(['migration:run', '--force'], env)
@@ -74,12 +80,14 @@ async function main() {
   await client.query('INSERT INTO balances SELECT g, 1000000000000 FROM generate_series(0, 600) g ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount')
   await client.end()
 
-  const slug = `bench-${randomBytes(3).toString('hex')}`
-  const email = `${slug}@bench.test`
-  ace(['user:create', email, `--password=${randomBytes(16).toString('hex')}`], env)
-  ace(['tenant:create', slug, `--name=${slug}`, `--owner=${email}`], env)
-  ace(['credits:grant', slug, '1000000', '--reason=bench'], env)
-  const token = ace(['token:create', email, `--tenant=${slug}`], env).split('\n').pop()
+  const prefix = `rb${randomBytes(3).toString('hex')}`
+  const tenants = Number(opts.tenants)
+  log(`creating ${tenants} workspaces (bench:workspaces --prefix=${prefix})`)
+  const tokens = ace(['bench:workspaces', `--prefix=${prefix}`, `--count=${tenants}`], env)
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line).token)
+  if (tokens.length !== tenants) throw new Error(`expected ${tenants} tokens, got ${tokens.length}`)
 
   const [appPort, gatewayPort, mockPort] = await freePorts(3, 3700, 3799)
   const mock = startChild('mockllm', ...onCore(0)(NODE, [join(BASELINES, 'mockllm.cjs')]), { cwd: ROOT, env: { ...process.env, PORT: String(mockPort) } })
@@ -93,37 +101,50 @@ async function main() {
   void mock
   void gateway
 
-  const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
-  const created = await fetch(`http://127.0.0.1:${appPort}/api/v1/agents`, {
-    method: 'POST',
-    headers: auth,
-    body: JSON.stringify({ name: 'Bench', slug: 'bench', instructions: 'Repeat.', model: 'simulator/echo', max_tokens: 64 }),
-  })
-  if (created.status !== 201) throw new Error(`creating the agent failed: ${created.status} ${await created.text()}`)
-
   const connections = Number(opts.connections)
   const duration = Number(opts.duration)
   const targets = {
     gateway: { url: `http://127.0.0.1:${gatewayPort}/`, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } },
-    agora: { url: `http://127.0.0.1:${appPort}/api/v1/agents/bench/runs`, method: 'POST', body: JSON.stringify({ input: 'hello bench' }), headers: auth },
+    agora: { url: `http://127.0.0.1:${appPort}/api/v1/agents/bench/runs`, method: 'POST', body: JSON.stringify({ input: 'hello bench' }), headers: { 'content-type': 'application/json' }, tokens },
+  }
+  const db = new pg.Client({ connectionString: DATABASE_URL })
+  await db.connect()
+  /** Runs of the bench workspaces created in [from, to), by status. */
+  const runsBetween = async (from, to) => {
+    const { rows } = await db.query(
+      `SELECT r.status, count(*)::int AS n FROM runs r JOIN tenants t ON t.id = r.tenant_id
+        WHERE t.slug LIKE $1 AND r.created_at >= $2 AND r.created_at < $3 GROUP BY r.status`,
+      [`${prefix}-%`, from, to]
+    )
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]))
   }
   log('warm-up')
   for (const spec of Object.values(targets)) load({ ...spec, connections, duration: 3 })
   const results = { gateway: [], agora: [] }
   for (let i = 0; i < Number(opts.rounds); i++) {
     for (const [name, spec] of Object.entries(targets)) {
+      const from = new Date()
       const r = load({ ...spec, connections, duration })
+      if (name === 'agora') {
+        // Only runs that ended `succeeded` count (a 201 may carry a failed run).
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+        const statuses = await runsBetween(from, new Date())
+        r.rps = (statuses.succeeded ?? 0) / duration
+        r.statuses = statuses
+      }
       results[name].push(r)
-      log(`round ${i + 1} ${name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms non-2xx/errors ${r.bad}`)
+      log(`round ${i + 1} ${name}: ${r.rps.toFixed(0)} runs/s p50 ${r.p50} ms p99 ${r.p99} ms non-2xx/errors ${r.bad}${r.statuses ? ` runs ${JSON.stringify(r.statuses)}` : ''} load ${os.loadavg()[0].toFixed(2)}`)
     }
   }
-  const verify = spawnSync(NODE, ['ace', 'credits:verify', slug], { cwd: BUILD, env: { ...process.env, ...env }, encoding: 'utf8' })
+  await db.end()
+  const verify = spawnSync(NODE, ['ace', 'credits:verify'], { cwd: BUILD, env: { ...process.env, ...env }, encoding: 'utf8' })
+  ace(['bench:workspaces', `--prefix=${prefix}`, '--remove'], env)
   const gw = median(results.gateway.map((r) => r.rps))
   const ag = median(results.agora.map((r) => r.rps))
   console.log('\n== run throughput (simulator, zero latency, PostgreSQL) ==')
-  console.log(`connections ${connections}, ${opts.rounds} rounds × ${duration}s, interleaved`)
+  console.log(`connections ${connections}, ${opts.rounds} rounds × ${duration}s, interleaved; ${tenants} workspaces vs the gateway's 500 accounts; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}`)
   console.log(`gateway.cjs MODE=ledger : ${gw.toFixed(0)} runs/s (p99 ${median(results.gateway.map((r) => r.p99))} ms)`)
-  console.log(`Agora POST …/runs       : ${ag.toFixed(0)} runs/s (p99 ${median(results.agora.map((r) => r.p99))} ms), errors/non-2xx ${results.agora.reduce((s, r) => s + r.bad, 0)}`)
+  console.log(`Agora POST …/runs       : ${ag.toFixed(0)} succeeded runs/s (p99 ${median(results.agora.map((r) => r.p99))} ms), errors/non-2xx ${results.agora.reduce((s, r) => s + r.bad, 0)}`)
   console.log(`ratio Agora/gateway     : ${(ag / gw).toFixed(2)}× (goal ≥ 1.0×)`)
   console.log(`credits:verify          : ${verify.status === 0 ? 'clean' : `VIOLATIONS\n${verify.stdout}`}`)
 }

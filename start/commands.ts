@@ -21,8 +21,9 @@ import CreditsSweep from '#credits/commands/credits_sweep'
 import BenchHolds from '#credits/commands/bench_holds'
 import AnalyticsRebuild from '#analytics/commands/analytics_rebuild'
 import BenchSeed from '#analytics/commands/bench_seed'
+import BenchWorkspaces from '#admin/commands/bench_workspaces'
 
-const loader = new ListLoader([UserCreate, AuditVerify, AgentRun, QueueWork, TenantCreate, TenantList, TenantSuspend, TenantPurge, TenantVerifyDomain, TokenCreate, CreditsGrant, CreditsAdjust, CreditsBalance, CreditsVerify, CreditsSweep, BenchHolds, AnalyticsRebuild, BenchSeed, ProviderCreate, ProviderModel, ModelPrice, ProviderTest])
+const loader = new ListLoader([UserCreate, AuditVerify, AgentRun, QueueWork, TenantCreate, TenantList, TenantSuspend, TenantPurge, TenantVerifyDomain, TokenCreate, CreditsGrant, CreditsAdjust, CreditsBalance, CreditsVerify, CreditsSweep, BenchHolds, AnalyticsRebuild, BenchSeed, BenchWorkspaces, ProviderCreate, ProviderModel, ModelPrice, ProviderTest])
 
 export const getMetaData = () => loader.getMetaData()
 export const getCommand = (metaData: Parameters<typeof loader.getCommand>[0]) => loader.getCommand(metaData)

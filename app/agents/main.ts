@@ -9,5 +9,6 @@
 export { default as RunFinished, type RunFacts } from '#agents/events/run_finished'
 export { default as Run } from '#agents/models/run'
 export { default as Agent } from '#agents/models/agent'
+export { createAgent } from '#agents/actions/save_agent'
 export { startRun, type StartRunInput, type StartedRun, type RunMode } from '#agents/actions/start_run'
 export { startRunEngine, drainOnShutdown, drainRuns, recoverAbandonedRuns } from '#agents/services/runs'
