@@ -16,5 +16,7 @@ export default defineConfig({
   // Recovery of a run whose process died is the run engine's (owners and leases), not a retry.
   defaultJobOptions: { maxRetries: 0, removeOnComplete: true, removeOnFail: { count: 1000 } },
   locations: ['app/agents/jobs/**/*.{ts,js}'],
-  worker: { concurrency: 20, idleDelay: '1s', gracefulShutdown: false },
+  // One job at a time: a job only claims and starts its run (runs execute concurrently, up to
+  // QUEUE_RUN_CONCURRENCY per process), and each idle slot would poll the database.
+  worker: { concurrency: 1, idleDelay: '1s', gracefulShutdown: false },
 })

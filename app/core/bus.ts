@@ -19,7 +19,8 @@ let transport: Promise<Transport | null> | null = null
  * PostgreSQL LISTEN/NOTIFY on a real server without it, nothing on embedded PGlite (one
  * process). Messages are hints ("run X has new events", "cancel run Y"): receivers re-read the
  * truth from the database, so a message lost while a connection reconnects delays, never loses.
- * A process does not receive its own messages (it already acted on them locally).
+ * A process does not receive its own messages (it already acted on them locally). Topic
+ * `bus:reconnected` fires locally after the PostgreSQL listener reconnected.
  */
 export const bus = {
   /** Sends `message` on `topic` to every other process; never throws. */
@@ -92,6 +93,8 @@ async function listenPostgres(url: string): Promise<Transport> {
     try {
       await next.connect()
       await next.query(`LISTEN ${CHANNEL}`)
+      // After a gap, receivers re-read what they cache (messages meanwhile are lost).
+      if (client) local.emit('bus:reconnected', '')
       client = next
     } catch (error) {
       logger.warn({ err: error }, 'bus LISTEN failed; retrying')

@@ -195,13 +195,12 @@ async function prepare(input: StartRunInput, runId: string, thread: Thread | nul
   })
   const record = async () => {
     try {
+      if (!thread) return void (await run.save())
       await db.transaction(async (trx) => {
         run.useTransaction(trx)
         await run.save()
-        if (thread) {
-          await trx.table('messages').insert({ tenant_id: input.tenantId, thread_id: thread.id, run_id: runId, role: 'user', content: input.text })
-          await trx.from('threads').where('id', thread.id).update({ updated_at: new Date() })
-        }
+        await trx.table('messages').insert({ tenant_id: input.tenantId, thread_id: thread.id, run_id: runId, role: 'user', content: input.text })
+        await trx.from('threads').where('id', thread.id).update({ updated_at: new Date() })
       })
     } catch (error) {
       // Without its row the run cannot be recorded: give the credits back.

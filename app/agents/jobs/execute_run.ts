@@ -5,7 +5,7 @@ export default class ExecuteRunJob extends Job<{ tenantId: string; runId: string
   static options = { queue: 'runs' }
 
   async execute() {
-    const { executeQueuedRun } = await import('#agents/services/run_queue')
-    await executeQueuedRun(this.payload.tenantId, this.payload.runId)
+    const { takeQueuedRun } = await import('#agents/services/run_queue')
+    await takeQueuedRun(this.payload.tenantId, this.payload.runId)
   }
 }

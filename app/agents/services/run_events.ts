@@ -15,6 +15,29 @@ live.setMaxListeners(0)
 export const runTopic = (runId: string) => `run:${runId}`
 
 /**
+ * Runs followed from another process: only those are announced on the bus (most runs are
+ * followed, if at all, by the process executing them). Followers repeat their interest while
+ * they wait, so it expires on its own.
+ */
+const FOLLOW_TOPIC = 'runs:follow'
+const INTEREST_MS = 10_000
+const interest = new Map<string, number>()
+bus.subscribe(FOLLOW_TOPIC, (id) => {
+  const now = Date.now()
+  if (interest.size > 10_000) for (const [key, until] of interest) if (until < now) interest.delete(key)
+  interest.set(id, now + INTEREST_MS)
+})
+
+/** Tells the process executing a run that this one follows it. */
+export function followFromAfar(runId: string) {
+  return bus.publish(FOLLOW_TOPIC, runId)
+}
+
+function followedFromAfar(runId: string) {
+  return (interest.get(runId) ?? 0) > Date.now()
+}
+
+/**
  * The event log of one run: delivered at once to listeners in this process, and written to
  * `run_events` in small batches so any process can replay it (Last-Event-ID) or follow it;
  * each write is announced on the bus. The terminal event is not written here: it commits with
@@ -92,6 +115,7 @@ export class RunEventLog {
   }
 
   announce() {
+    if (!followedFromAfar(this.runId)) return Promise.resolve()
     return bus.publish(runTopic(this.runId), String(this.#seq))
   }
 

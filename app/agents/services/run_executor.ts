@@ -8,7 +8,7 @@ import { settle, HoldNotPendingException } from '#credits'
 import { completeIdempotencyKey, type IdempotencyScope } from '#platform'
 import Run from '#agents/models/run'
 import { costMicros, priceRecord, type CatalogModel } from '#agents/services/catalog'
-import { RunEventLog, writeEvents } from '#agents/services/run_events'
+import { RunEventLog, type RunEvent } from '#agents/services/run_events'
 import { runMetrics } from '#agents/services/run_metrics'
 import { breaker, type BreakerSettings, type Gate } from '#agents/services/circuit_breaker'
 import { providerFor } from '#agents/providers/registry'
@@ -151,6 +151,19 @@ export function executeRun(plan: ExecutionPlan, options: { onOutcome?: (outcome:
   executing.add(execution)
   execution.finally(() => executing.delete(execution)).catch(() => {})
   return execution
+}
+
+/** The API shape of runs recorded by this process (saves reading the steps back). */
+const outcomes = new WeakMap<Run, RunDto>()
+
+/** The finished run as the API shows it, as recorded (steps included). */
+export async function finishedRunDto(run: Run) {
+  return outcomes.get(run) ?? serializeRun(run)
+}
+
+/** Whether the run executes in this process. */
+export function isLocalRun(runId: string) {
+  return inFlight.has(runId)
 }
 
 /** Executions in this process, so shutdown and tests can wait for their bookkeeping. */
@@ -415,8 +428,7 @@ async function finishRun(
     // response — bound to the tenant for row-level security, batched with the tenant's other
     // settlements by the credits module.
     const write = async (trx: TransactionClientContract) => {
-      await recordFinishedRun(trx, run, result.steps, result.output)
-      await writeEvents(trx, run.tenantId, run.id, pending)
+      await recordFinishedRun(trx, run, result.steps, result.output, pending)
       if (replay) await completeIdempotencyKey(plan.idempotency!.scope, replay.status, replay.body, trx)
     }
     const charged = result.steps.filter((s) => s.costMicros > 0n)
@@ -439,6 +451,7 @@ async function finishRun(
       return run
     }
     events.committed(terminal)
+    outcomes.set(run, dto)
   } catch (error) {
     // Not recorded: the caller must not report success; recovery ends the run and frees its hold.
     logger.error({ err: error, run_id: run.id }, 'recording a finished run failed')
@@ -456,11 +469,12 @@ async function finishRun(
 }
 
 /**
- * Writes the finished run, its steps and (in a thread) the answer in ONE statement. Only a run
+ * Writes the finished run, its steps, its unwritten events and (in a thread) the answer in ONE
+ * statement. Only a run
  * still unfinished moves, so a run recovered meanwhile by another process keeps that outcome
  * (the statement then fails the transaction, and the charge with it).
  */
-async function recordFinishedRun(trx: TransactionClientContract, run: Run, steps: Step[], output: string) {
+async function recordFinishedRun(trx: TransactionClientContract, run: Run, steps: Step[], output: string, events: RunEvent[]) {
   // Dates serialise to ISO strings in the JSON handed to jsonb_to_recordset.
   const stepRows = steps.map(stepRow)
   const { rows } = await trx.rawQuery<{ rows: { n: number }[] }>(
@@ -477,6 +491,10 @@ async function recordFinishedRun(trx: TransactionClientContract, run: Run, steps
      ), answer AS (
        INSERT INTO messages (tenant_id, thread_id, run_id, role, content)
        SELECT f.tenant_id, f.thread_id, f.id, 'assistant', ? FROM finished f WHERE f.thread_id IS NOT NULL AND ? <> ''
+       RETURNING 1
+     ), logged AS (
+       INSERT INTO run_events (tenant_id, run_id, seq, event, data)
+       SELECT f.tenant_id, f.id, e.seq, e.event, e.data FROM finished f, jsonb_to_recordset(?::jsonb) AS e(seq int, event text, data jsonb)
        RETURNING 1
      )
      SELECT count(*)::int AS n FROM finished`,
@@ -501,6 +519,7 @@ async function recordFinishedRun(trx: TransactionClientContract, run: Run, steps
       JSON.stringify(stepRows),
       output,
       output,
+      JSON.stringify(events),
     ] as any[]
   )
   if (rows[0].n !== 1) throw new Error(`run ${run.id} was already finished`)

@@ -38,7 +38,34 @@ export function stopAcceptingRuns() {
 export async function dispatchRun(run: Pick<Run, 'id' | 'tenantId'>) {
   // Under test on PGlite the test's transaction holds the only connection the queue could use.
   if (!(app.inTest && embeddedDatabase)) await ExecuteRunJob.dispatch({ tenantId: run.tenantId, runId: run.id }).toQueue(QUEUE)
-  if (embeddedMode) setImmediate(() => void executeQueuedRun(run.tenantId, run.id).catch((error) => logger.error({ err: error, run_id: run.id }, 'queued run failed to start')))
+  if (embeddedMode) setImmediate(() => void takeQueuedRun(run.tenantId, run.id).catch((error) => logger.error({ err: error, run_id: run.id }, 'queued run failed to start')))
+}
+
+/** Queued runs executing here at most at once (`queue:work --concurrency`, QUEUE_RUN_CONCURRENCY). */
+let slots = Math.max(1, Number(process.env.QUEUE_RUN_CONCURRENCY) || 50)
+let busy = 0
+const waiting: (() => void)[] = []
+
+/**
+ * Takes a queued job: waits for a free slot, then claims and starts the run and returns while
+ * it executes. The queue worker itself works one job at a time (one poll per idle cycle instead
+ * of one per slot); the run, once claimed, is this process's — recovery covers its death.
+ */
+export async function takeQueuedRun(tenantId: string, runId: string) {
+  while (busy >= slots) await new Promise<void>((resolve) => waiting.push(resolve))
+  busy++
+  const release = () => {
+    busy--
+    waiting.shift()?.()
+  }
+  try {
+    const running = await executeQueuedRun(tenantId, runId)
+    if (running) void running.finished.finally(release)
+    else release()
+  } catch (error) {
+    release()
+    throw error
+  }
 }
 
 /**
@@ -46,8 +73,8 @@ export async function dispatchRun(run: Pick<Run, 'id' | 'tenantId'>) {
  * version and the thread, the run keeps its hold (renewed for the run timeout) and continues
  * its event log. A run no longer queued (claimed elsewhere, cancelled) is left alone.
  */
-export async function executeQueuedRun(tenantId: string, runId: string) {
-  if (!accepting) return
+export async function executeQueuedRun(tenantId: string, runId: string): Promise<{ finished: Promise<Run> } | null> {
+  if (!accepting) return null
   const claimed = await Run.query()
     .where('tenantId', tenantId)
     .where('id', runId)
@@ -55,7 +82,7 @@ export async function executeQueuedRun(tenantId: string, runId: string) {
     .update({ status: 'running', owner: PROCESS_ID, started_at: new Date(), attempts: Run.query().client.raw('attempts + 1') })
     .returning('*')
   const row = (claimed as any[])[0]
-  if (!row) return
+  if (!row) return null
   const run = Run.$createFromAdapterResult(row) as Run
   const { buildPrompt, threadHistory } = await import('#agents/actions/start_run')
   const version = run.agentVersionId ? await AgentVersion.query().where('id', run.agentVersionId).first() : null
@@ -70,23 +97,23 @@ export async function executeQueuedRun(tenantId: string, runId: string) {
   const last = (await storedEvents(tenantId, run.id, 0)).at(-1)?.seq ?? 0
   const events = new RunEventLog(tenantId, run.id, Promise.resolve(), last)
   events.emit('run', { id: run.id, status: 'running' })
-  await executeRun({ run, ...prompt, holdMicros: run.holdMicros, holdId: run.holdId!, events })
+  return { finished: executeRun({ run, ...prompt, holdMicros: run.holdMicros, holdId: run.holdId!, events }) }
 }
 
-async function newWorker(concurrency?: number) {
+async function newWorker() {
   const config = app.config.get<any>('queue')
   const adapters: Record<string, any> = {}
   for (const [name, adapter] of Object.entries<any>(config.adapters)) {
     adapters[name] = typeof adapter === 'function' ? adapter : await configProvider.resolve(app, adapter)
   }
-  const worker = { ...config.worker, ...(concurrency ? { concurrency } : {}) }
-  return new Worker({ ...config, worker, autoLoadJobs: false, adapters, logger, jobFactory: (JobClass: any) => app.container.make(JobClass) })
+  return new Worker({ ...config, autoLoadJobs: false, adapters, logger, jobFactory: (JobClass: any) => app.container.make(JobClass) })
 }
 
 /** Works the runs queue in this process until stopQueueWorker(). */
 export async function startQueueWorker(concurrency?: number) {
   if (embedded) return
-  const worker = await newWorker(concurrency)
+  if (concurrency) slots = concurrency
+  const worker = await newWorker()
   embedded = { worker, running: worker.start([QUEUE]).catch((error) => logger.error({ err: error }, 'queue worker stopped')) }
 }
 

@@ -5,8 +5,8 @@ import { bus, problem, type EventStream } from '#core'
 import { release } from '#credits'
 import { releaseIdempotencyKeysOf } from '#platform'
 import Run, { TERMINAL } from '#agents/models/run'
-import { abortAllLocalRuns, abortLocalRun, localRunCount, runsIdle, runTimeoutMs } from '#agents/services/run_executor'
-import { onRunEvent, runTopic, storedEvents, writeEvents, type RunEvent } from '#agents/services/run_events'
+import { abortAllLocalRuns, abortLocalRun, isLocalRun, localRunCount, runsIdle, runTimeoutMs } from '#agents/services/run_executor'
+import { followFromAfar, onRunEvent, runTopic, storedEvents, writeEvents, type RunEvent } from '#agents/services/run_events'
 import { markStopping, OWNER_DEAD_AFTER_S, startOwnerHeartbeat, stopOwnerHeartbeat } from '#agents/services/run_owners'
 import { dispatchRun, stopAcceptingRuns, stopWatchingWorkers, watchForWorkers } from '#agents/services/run_queue'
 import { runMetrics } from '#agents/services/run_metrics'
@@ -51,6 +51,9 @@ export async function followRun(tenantId: string, runId: string, afterSeq: numbe
     hinted = true
     wake?.()
   })
+  // Executing elsewhere (or not yet started): ask its process to announce new events.
+  const remote = () => !isLocalRun(runId) && void followFromAfar(runId)
+  remote()
   try {
     for (let failures = 0; !stream.closed; ) {
       if (drain()) return
@@ -82,6 +85,7 @@ export async function followRun(tenantId: string, runId: string, afterSeq: numbe
         wake = resolve
         setTimeout(() => {
           hinted = true
+          remote()
           resolve()
         }, FOLLOW_RECHECK_MS).unref()
       })

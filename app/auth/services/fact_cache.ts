@@ -2,14 +2,19 @@ import cache from '@adonisjs/cache/services/main'
 import logger from '@adonisjs/core/services/logger'
 import type { LucidModel } from '@adonisjs/lucid/types/model'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import { bus } from '#core'
 import { redisUrl } from '#config/redis_url'
 
+/** Without Redis, deletes reach other processes through the PostgreSQL bus (LISTEN/NOTIFY). */
+const POSTGRES_BUS = !redisUrl && Boolean(process.env.DATABASE_URL)
+
 /**
- * How long a cached fact lives. With Redis a delete reaches every process's memory through the
- * cache bus, so entries may live longer; without it a process only sees its own deletes, so an
+ * How long a cached fact lives. With Redis (the cache's own bus) or PostgreSQL (ours) a delete
+ * reaches every process's memory, so entries may live longer; on the embedded database a
+ * process only sees its own deletes (and `node ace` may write from another process), so an
  * entry must expire before a revocation is 1 s old.
  */
-export const FACT_TTL_MS = redisUrl ? 30_000 : 800
+export const FACT_TTL_MS = redisUrl || POSTGRES_BUS ? 30_000 : 800
 
 /**
  * A second delete this long after the first catches a request that read the old row before the
@@ -47,7 +52,13 @@ export function hydrate<Model extends LucidModel>(model: Model, facts: Facts): I
 export class FactCache {
   #store: ReturnType<typeof cache.namespace> | undefined
 
-  constructor(private namespace: string) {}
+  constructor(private namespace: string) {
+    if (POSTGRES_BUS) {
+      bus.subscribe(`cache:${namespace}`, (message) => void this.#delete(JSON.parse(message)))
+      // Deletes sent while this process was not listening are lost: forget everything.
+      bus.subscribe('bus:reconnected', () => void this.#cache().clear().catch(() => {}))
+    }
+  }
 
   #cache() {
     return (this.#store ??= cache.namespace(this.namespace))
@@ -66,6 +77,7 @@ export class FactCache {
   async forget(keys: string[]) {
     if (!keys.length) return
     await this.#delete(keys)
+    if (POSTGRES_BUS) await bus.publish(`cache:${this.namespace}`, JSON.stringify(keys))
     setTimeout(() => void this.#delete(keys), SECOND_DELETE_MS).unref()
   }
 

@@ -6,6 +6,7 @@ import Run from '#agents/models/run'
 import { startRunValidator } from '#agents/validators/agents'
 import { startRun } from '#agents/actions/start_run'
 import { followRun, requestCancellation } from '#agents/services/runs'
+import { finishedRunDto } from '#agents/services/run_executor'
 import { findAgent } from '#agents/services/lookup'
 import { serializeRun } from '#agents/dtos/run'
 import { rethrowAsValidation } from '#agents/controllers/api/agents_controller'
@@ -53,7 +54,7 @@ export default class RunsController {
       void followRun(tenant.id, started.run.id, 0, openEventStream(ctx, 200))
       return
     }
-    return ctx.response.created(await serializeRun(await started.finished))
+    return ctx.response.created(await finishedRunDto(await started.finished))
   }
 
   async index(ctx: HttpContext) {
