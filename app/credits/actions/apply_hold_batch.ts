@@ -39,6 +39,8 @@ type State = {
   stale: boolean
   ttlSeconds: number | null
   chargeEntryId: string | null
+  /** The amount as read (an existing hold is only written if it still has it). */
+  loadedAmount: bigint
 }
 
 type NewCharge = { id: string; amount: bigint; balanceAfter: bigint; state: State; price: Record<string, unknown> | null }
@@ -51,8 +53,24 @@ type NewCharge = { id: string; amount: bigint; balanceAfter: bigint; state: Stat
  * the batch fails (and is retried op by op) if any row moved under it.
  */
 export async function applyHoldBatch(tenantId: string, ops: HoldOp[]): Promise<Outcome[]> {
+  // Settling and releasing decide nothing from the balance: the account row is locked last,
+  // after the callers' own writes, so holds of the same tenant wait only for the money part.
+  // Holds are then read before the lock: if one moved meanwhile, the batch runs again locked first.
+  if (!ops.every((op) => op.kind === 'settle' || op.kind === 'release')) return applyInTransaction(tenantId, ops, false)
+  try {
+    return await applyInTransaction(tenantId, ops, true)
+  } catch (error) {
+    if (error instanceof HoldsChangedError) return applyInTransaction(tenantId, ops, false)
+    throw error
+  }
+}
+
+/** A hold read by the batch was resolved or resized by someone else before the batch wrote it. */
+class HoldsChangedError extends Error {}
+
+function applyInTransaction(tenantId: string, ops: HoldOp[], lockLate: boolean): Promise<Outcome[]> {
   return tenantTransaction(tenantId, async (trx) => {
-    const start = await lockAccount(trx, tenantId)
+    let start = lockLate ? { balance: 0n, held: 0n } : await lockAccount(trx, tenantId)
     const account = { ...start }
     const { byId, byKey } = await loadHolds(trx, tenantId, ops)
     const charges: NewCharge[] = []
@@ -99,6 +117,7 @@ export async function applyHoldBatch(tenantId: string, ops: HoldOp[]): Promise<O
           stale: false,
           ttlSeconds: op.ttlSeconds,
           chargeEntryId: null,
+          loadedAmount: op.amount,
         }
         account.held += op.amount
         byId.set(state.hold.id, state)
@@ -157,12 +176,20 @@ export async function applyHoldBatch(tenantId: string, ops: HoldOp[]): Promise<O
       }
     }
 
+    if (lockLate) {
+      // So far `account` holds deltas: anchor them (and each charge's balance) to the locked row.
+      for (const within of withins) await within(trx)
+      start = await lockAccount(trx, tenantId)
+      for (const charge of charges) charge.balanceAfter += start.balance
+      account.balance += start.balance
+      account.held += start.held
+    }
     await writeHolds(trx, tenantId, [...byId.values()].filter((state) => state.dirty))
     await writeCharges(trx, tenantId, charges)
     if (account.balance !== start.balance || account.held !== start.held) {
       await moveAccount(trx, tenantId, { balance: account.balance - start.balance, held: account.held - start.held }, account)
     }
-    for (const within of withins) await within(trx)
+    if (!lockLate) for (const within of withins) await within(trx)
     return results.map((result): Outcome => ('build' in result ? { ok: true, value: result.build() } : result))
   })
 }
@@ -187,7 +214,7 @@ async function loadHolds(trx: TransactionClientContract, tenantId: string, ops: 
     [tenantId, ids, keys]
   )
   for (const row of rows) {
-    const state: State = { hold: toHold(row), isNew: false, dirty: false, stale: row.stale, ttlSeconds: null, chargeEntryId: null }
+    const state: State = { hold: toHold(row), isNew: false, dirty: false, stale: row.stale, ttlSeconds: null, chargeEntryId: null, loadedAmount: BigInt(row.amount) }
     byId.set(state.hold.id, state)
     if (state.hold.idempotencyKey) byKey.set(state.hold.idempotencyKey, state)
   }
@@ -234,8 +261,8 @@ async function writeHolds(trx: TransactionClientContract, tenantId: string, stat
           SET amount = u.amount, status = u.status, charged = u.charged,
               resolved_at = CASE WHEN u.status = 'pending' THEN NULL ELSE now() END,
               expires_at = CASE WHEN u.ttl IS NULL THEN h.expires_at ELSE GREATEST(h.expires_at, now() + make_interval(secs => u.ttl)) END
-         FROM unnest(?::uuid[], ?::bigint[], ?::text[], ?::bigint[], ?::int[]) AS u(id, amount, status, charged, ttl)
-        WHERE h.id = u.id AND h.tenant_id = ? AND h.status = 'pending'
+         FROM unnest(?::uuid[], ?::bigint[], ?::text[], ?::bigint[], ?::int[], ?::bigint[]) AS u(id, amount, status, charged, ttl, loaded)
+        WHERE h.id = u.id AND h.tenant_id = ? AND h.status = 'pending' AND h.amount = u.loaded
        RETURNING h.id, h.expires_at, h.resolved_at, h.created_at`,
       [
         column((h) => h.id),
@@ -243,11 +270,12 @@ async function writeHolds(trx: TransactionClientContract, tenantId: string, stat
         column((h) => h.status),
         column((h) => h.charged?.toString() ?? null),
         column((_h, s) => s.ttlSeconds),
+        column((_h, s) => s.loadedAmount.toString()),
         tenantId,
       ]
     )
-    // A hold resolved by someone else since we read it: abort, the queue retries op by op.
-    if (rows.length !== moved.length) throw new Error(`credit holds of ${tenantId} changed during a batch`)
+    // A hold resolved or resized by someone else since we read it: abort and start again.
+    if (rows.length !== moved.length) throw new HoldsChangedError(`credit holds of ${tenantId} changed during a batch`)
     stamp(moved, rows)
   }
 }

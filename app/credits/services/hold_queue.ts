@@ -7,32 +7,36 @@ type Queue = { jobs: Job[] }
 
 /**
  * Per-tenant group commit. A tenant's hold operations are queued in this process; while one
- * batch transaction of that tenant runs, new requests wait and then go together in the next
- * batch. One hot row thus costs one lock and one commit per batch instead of per hold, while
+ * batch transaction of that tenant (and lane) runs, new requests wait and then go together in
+ * the next batch. One hot row thus costs one lock and one commit per batch instead of per hold, while
  * other tenants' queues run in parallel on other connections. Across processes the account row
  * lock (see lockAccount) serialises batches, so correctness never depends on this queue.
  */
 const queues = new Map<string, Queue>()
 
 export function enqueueHoldOp<T>(tenantId: string, op: HoldOp): Promise<T> {
+  // Two lanes per tenant: new holds (and extensions, which need available credits) and
+  // resolutions (settle, release). A run's hold never waits behind another run's settlement in
+  // this process; in the database the account row lock orders the two lanes.
+  const lane = `${tenantId}:${op.kind === 'settle' || op.kind === 'release' ? 'resolve' : 'admit'}`
   return new Promise<T>((resolve, reject) => {
-    const queue = queues.get(tenantId)
+    const queue = queues.get(lane)
     if (queue) {
       queue.jobs.push({ op, resolve, reject })
       return
     }
     const fresh: Queue = { jobs: [{ op, resolve, reject }] }
-    queues.set(tenantId, fresh)
+    queues.set(lane, fresh)
     // One turn of the event loop lets callers of the same tick share the first batch.
-    setImmediate(() => void drain(tenantId, fresh))
+    setImmediate(() => void drain(tenantId, lane, fresh))
   })
 }
 
-async function drain(tenantId: string, queue: Queue) {
+async function drain(tenantId: string, lane: string, queue: Queue) {
   while (queue.jobs.length) {
     await run(tenantId, queue.jobs.splice(0, writeSettings.maxBatch))
   }
-  queues.delete(tenantId)
+  queues.delete(lane)
 }
 
 /** Runs a batch; if the transaction itself fails, retries its ops one by one so only the culprit fails. */
