@@ -2,6 +2,7 @@ import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
 import { slugify } from '#tenants'
+import { forgetAgent } from '#agents/services/agent_cache'
 import Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
 import { catalog } from '#agents/services/catalog'
@@ -133,6 +134,7 @@ export async function updateAgent(agent: Agent, input: Partial<{ name: string; s
 export async function deleteAgent(agent: Agent, actorId: string | null) {
   await db.transaction(async (trx) => {
     await trx.from('agents').where('id', agent.id).whereNull('deleted_at').update({ deleted_at: new Date() })
+    await forgetAgent(agent, trx)
     await recordAudit({ action: 'agents.agent.deleted', actorId, tenantId: agent.tenantId, subjectType: 'agent', subjectId: agent.id }, trx)
   })
 }

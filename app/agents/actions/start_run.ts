@@ -41,6 +41,8 @@ export type StartRunInput = {
   tenantId: string
   /** The agent to run, or null with `directModel` for a plain catalog-model call. */
   agent: Agent | null
+  /** The agent's current version when the caller has it already (agentForRun). */
+  version?: AgentVersion
   directModel?: { model: string; maxTokens?: number; temperature?: number | null; tools?: unknown[] }
   memberId: string | null
   text: string
@@ -147,8 +149,9 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
 
 /** Pins the version, builds the prompt, places the hold and records the run (in parallel with the provider call for `wait`/`stream`). */
 async function prepare(input: StartRunInput, runId: string, thread: Thread | null) {
+  const pinned = input.version && input.agent && input.version.version === input.agent.currentVersion ? input.version : null
   const version = input.agent
-    ? await AgentVersion.query().where('agentId', input.agent.id).where('version', input.agent.currentVersion).firstOrFail()
+    ? (pinned ?? (await AgentVersion.query().where('agentId', input.agent.id).where('version', input.agent.currentVersion).firstOrFail()))
     : null
   const prompt = await buildPrompt({
     tenantId: input.tenantId,

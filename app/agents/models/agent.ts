@@ -1,5 +1,9 @@
 import { DateTime } from 'luxon'
-import { BaseModel, column } from '@adonisjs/lucid/orm'
+import { afterDelete, afterSave, BaseModel, beforeSave, column } from '@adonisjs/lucid/orm'
+import { forgetAgent } from '#agents/services/agent_cache'
+
+/** The slug an agent had before the save in progress (models are proxies: no private fields). */
+const previousSlugs = new WeakMap<object, string>()
 
 /** An agent of a tenant; its configuration lives in immutable versions. */
 export default class Agent extends BaseModel {
@@ -37,4 +41,21 @@ export default class Agent extends BaseModel {
 
   @column.dateTime()
   declare deletedAt: DateTime | null
+
+  @beforeSave()
+  static rememberSlug(agent: Agent) {
+    if (agent.$isPersisted && agent.$dirty.slug) previousSlugs.set(agent, agent.$original.slug)
+  }
+
+  /** Cached copies (agentForRun) go with every write, under the old slug too. */
+  @afterSave()
+  static async forgetCached(agent: Agent) {
+    await forgetAgent(agent, agent.$trx, previousSlugs.get(agent))
+    previousSlugs.delete(agent)
+  }
+
+  @afterDelete()
+  static async forgetDeleted(agent: Agent) {
+    await forgetAgent(agent, agent.$trx)
+  }
 }

@@ -157,6 +157,22 @@ test.group('agents / run engine: one use case, recovery, money bounds', (group) 
   })
 })
 
+test.group('agents / run engine: the cached agent', () => {
+  test('a run uses the agent as last saved: a new version, a new slug and a deletion are seen at once', async ({ client, assert }) => {
+    const { token } = await apiWorkspace()
+    const run = (slug: string) => client.post(`/api/v1/agents/${slug}/runs`).bearerToken(token).json({ input: 'x' })
+    await client.post('/api/v1/agents').bearerToken(token).json({ name: 'C', slug: 'c', instructions: 'One.', model: 'simulator/echo' })
+    assert.equal((await run('c')).body().version, 1)
+    await client.patch('/api/v1/agents/c').bearerToken(token).json({ instructions: 'Two.' })
+    assert.equal((await run('c')).body().version, 2, 'the new version, not the cached one')
+    await client.patch('/api/v1/agents/c').bearerToken(token).json({ slug: 'renamed' })
+    assert.equal((await run('c')).status(), 404, 'the old slug is gone')
+    assert.equal((await run('renamed')).status(), 201)
+    await client.delete('/api/v1/agents/renamed').bearerToken(token)
+    assert.equal((await run('renamed')).status(), 404)
+  })
+})
+
 test.group('agents / run engine: Idempotency-Key on every entry point', () => {
   test('OpenAI-compatible endpoint: the same key replays the first completion; another body conflicts', async ({ client, assert }) => {
     const { tenant, owner, token } = await apiWorkspace()

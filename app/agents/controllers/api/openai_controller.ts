@@ -9,7 +9,7 @@ import { requestHash } from '#platform'
 import { startRun } from '#agents/actions/start_run'
 import { onRunEvent } from '#agents/services/run_events'
 import { catalog } from '#agents/services/catalog'
-import { findAgent } from '#agents/services/lookup'
+import { agentForRun } from '#agents/services/agent_cache'
 import type Run from '#agents/models/run'
 import type { ChatMessage, ToolCall } from '#agents/providers/types'
 
@@ -74,7 +74,8 @@ export default class OpenAiController {
     const lastUser = messages.findLastIndex((m) => m.role === 'user')
     if (lastUser === -1) throw { status: 400, message: 'messages must contain a user message.', type: 'invalid_request_error', code: 'invalid_messages' }
     const agentSlug = body.model.startsWith('agent:') ? body.model.slice(6) : null
-    const agent = agentSlug ? await findAgent(tenant.id, agentSlug) : null
+    const found = agentSlug ? await agentForRun(tenant.id, agentSlug) : null
+    const agent = found?.agent ?? null
     if (agentSlug && !agent) throw { status: 404, message: `The model "${body.model}" does not exist.`, type: 'invalid_request_error', code: 'model_not_found' }
     if (!agentSlug && !(await catalog(tenant.id)).has(body.model)) throw { status: 404, message: `The model "${body.model}" does not exist.`, type: 'invalid_request_error', code: 'model_not_found' }
 
@@ -85,6 +86,7 @@ export default class OpenAiController {
     const started = await startRun({
       tenantId: tenant.id,
       agent,
+      version: found?.version,
       directModel: agent ? undefined : { model: body.model, maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined, temperature: body.temperature, tools: body.tools },
       memberId: membership.userId,
       text: messages[lastUser].content,

@@ -8,6 +8,7 @@ import { startRun } from '#agents/actions/start_run'
 import { followRun, requestCancellation } from '#agents/services/runs'
 import { finishedRunDto } from '#agents/services/run_executor'
 import { findAgent } from '#agents/services/lookup'
+import { agentForRun } from '#agents/services/agent_cache'
 import { serializeRun } from '#agents/dtos/run'
 import { rethrowAsValidation } from '#agents/controllers/api/agents_controller'
 
@@ -19,8 +20,9 @@ export default class RunsController {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'runs.write')
     assertWritable(ctx)
-    const agent = await findAgent(tenant.id, ctx.params.idOrSlug)
-    if (!agent) throw new NotFoundException()
+    const found = await agentForRun(tenant.id, ctx.params.idOrSlug)
+    if (!found) throw new NotFoundException()
+    const { agent, version } = found
     const input = await ctx.request.validateUsing(startRunValidator)
     const streaming = wantsEventStream(ctx)
     const mode = input.async ? 'async' : streaming ? 'stream' : 'wait'
@@ -29,6 +31,7 @@ export default class RunsController {
     const started = await startRun({
       tenantId: tenant.id,
       agent,
+      version,
       memberId: membership.userId,
       text: input.input,
       threadId: input.thread_id,
