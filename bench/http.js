@@ -4,9 +4,9 @@
  *
  *   npm run bench:http [-- --no-build --rounds 5 --duration 5 --warmup 5 --connections 50]
  *
- * 1. builds the app for production when build/ is missing or older than the sources;
- * 2. starts `node build/bin/server.js` (NODE_ENV=production) and the bare baseline
- *    (/work/shared/bench-baselines/bare.cjs), both pinned to core 0 when taskset works;
+ * 1. builds the app for production into tmp/bench-http/build when missing or older than the sources;
+ * 2. starts its `bin/server.js` (NODE_ENV=production) and the bare baseline
+ *    (../shared/bench-baselines/bare.cjs), both pinned to core 0 when taskset works;
  * 3. runs autocannon in a separate process (bench/support.js --worker) pinned to core 1, one warm-up
  *    round per target, then interleaved rounds: app /health/live, bare /, app /, app /health/live…;
  * 4. prints per-round and median figures and the ratios app/bare. Goal: /health/live ≥ 0.85× bare.
@@ -20,16 +20,16 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { CLK_TCK, NODE, ROOT, log, median, onCore, pinned, processTicks, runLoad, startChild, stopAll, waitUntilUp } from './support.js'
+import { CLK_TCK, NODE, ROOT, log, median, onCore, pinned, privateBuild, processTicks, runLoad, startChild, stopAll, waitUntilUp } from './support.js'
 
-const BUILD = join(ROOT, 'build')
-const BARE = process.env.BARE || '/work/shared/bench-baselines/bare.cjs'
+let BUILD
+const BARE = process.env.BARE || join(ROOT, '..', 'shared', 'bench-baselines', 'bare.cjs')
 const GOAL = 0.85
 
 const { values: opts } = parseArgs({
@@ -100,49 +100,6 @@ function revision() {
   return head.stdout.trim() + (git('--no-optional-locks', 'status', '--porcelain').stdout.trim() ? '+dirty' : '')
 }
 
-/* ---------------------------------------------------------------------------------- build */
-
-function newestMtime(path) {
-  if (!existsSync(path)) return 0
-  const stat = statSync(path)
-  if (!stat.isDirectory()) return stat.mtimeMs
-  let newest = stat.mtimeMs
-  for (const entry of readdirSync(path)) {
-    if (entry === 'node_modules' || entry.startsWith('.')) continue
-    newest = Math.max(newest, newestMtime(join(path, entry)))
-  }
-  return newest
-}
-
-function ensureBuild() {
-  const entry = join(BUILD, 'bin', 'server.js')
-  const sources = ['app', 'bin', 'config', 'start', 'database', 'resources', 'public', 'adonisrc.ts', 'package.json', 'tsconfig.json']
-  const built = existsSync(entry) ? statSync(entry).mtimeMs : 0
-  const newest = Math.max(...sources.map((source) => newestMtime(join(ROOT, source))))
-  if (opts['no-build']) {
-    if (!built) throw new Error('--no-build but build/bin/server.js is missing: run `node ace build`')
-    if (newest > built) log('warning: build/ is older than the sources (--no-build given, using it anyway)')
-    return
-  }
-  if (built && built >= newest) {
-    log('build/ is up to date')
-    return
-  }
-  log(built ? 'build/ is older than the sources: node ace build' : 'no build/: node ace build')
-  const build = (extra) =>
-    spawnSync(NODE, ['ace', 'build', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' })
-  let result = build([])
-  if (result.status !== 0) {
-    // Type errors do not change the emitted JavaScript; the benchmark measures the runtime.
-    const errors = `${result.stdout}${result.stderr}`.split('\n').filter((line) => /error TS\d+/.test(line))
-    if (!errors.length) throw new Error(`node ace build failed:\n${result.stdout}${result.stderr}`)
-    log(`warning: the build has TypeScript errors; building with --ignore-ts-errors:\n  ${errors.join('\n  ')}`)
-    result = build(['--ignore-ts-errors'])
-    if (result.status !== 0) throw new Error(`node ace build --ignore-ts-errors failed:\n${result.stdout}${result.stderr}`)
-  }
-  if (!existsSync(entry)) throw new Error('node ace build did not write build/bin/server.js')
-}
-
 /* --------------------------------------------------------------------------------- servers */
 
 async function startBare(port) {
@@ -155,7 +112,7 @@ async function startBare(port) {
 async function startApp(port) {
   // The build resolves bare imports by walking up to the project's node_modules (build/ sits
   // inside the project), so no `npm ci` in build/ is needed; `#core/*` imports resolve through
-  // build/package.json. The app root is build/, so its embedded database lives in build/tmp/.
+  // build/package.json. The app root is the build, so its embedded database lives in its tmp/.
   const nodeFlags = []
   if (opts['cpu-prof']) {
     const dir = join(ROOT, 'tmp', 'bench-profiles')
@@ -220,8 +177,8 @@ async function main() {
   let appBase = EXTERNAL_APP
   let app = null
   if (!EXTERNAL_APP) {
-    ensureBuild()
-    log(`starting the app (build/bin/server.js) on :${appPort}`)
+    BUILD = privateBuild('bench-http', { noBuild: opts['no-build'] })
+    log(`starting the app (tmp/bench-http/build/bin/server.js) on :${appPort}`)
     app = await startApp(appPort)
     appBase = `http://127.0.0.1:${appPort}`
   } else {

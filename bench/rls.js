@@ -3,7 +3,7 @@
  * tenant-scoped queries plus the session, CSRF and tenant middleware) served by the app with
  * app-only scoping vs with TENANT_RLS=request (its reads inside withTenant: BEGIN, one set_config
  * statement for tenant + role, the queries, COMMIT). The raw reference runs in the same rounds:
- * /work/shared/bench-baselines/page.cjs in its modes app, rls and rlspipe.
+ * ../shared/bench-baselines/page.cjs in its modes app, rls and rlspipe.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:rls \
  *     [-- --rounds 5 --duration 5 --warmup 3 --connections 50 --db agora_bench_rls --no-build]
@@ -22,15 +22,15 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { CLK_TCK, freePorts, log, machineBusy, median, NODE, onCore, pinned, processTicks, requireFromProject, ROOT, round, startChild, stopAll, waitUntilUp } from './support.js'
+import { CLK_TCK, freePorts, log, machineBusy, median, NODE, onCore, pinned, privateBuild, processTicks, requireFromProject, ROOT, round, startChild, stopAll, waitUntilUp } from './support.js'
 
 const SELF = fileURLToPath(import.meta.url)
-const PAGE = process.env.PAGE_BASELINE || '/work/shared/bench-baselines/page.cjs'
+const PAGE = process.env.PAGE_BASELINE || join(ROOT, '..', 'shared', 'bench-baselines', 'page.cjs')
 const GOAL = 0.85
 
 /* ------------------------------------------------------------------------------- options */
@@ -71,7 +71,7 @@ const urlFor = (database, user, password) => {
   return url.toString()
 }
 const BENCH_URL = urlFor(DB_NAME)
-const BUILD = join(ROOT, 'tmp', 'bench-rls', 'build')
+let BUILD
 const PAGE_ROLE = 'agora_bench_page'
 const PAGE_ROLE_PASSWORD = 'bench-page'
 const OWNER_EMAIL = 'bench-owner@example.test'
@@ -142,28 +142,6 @@ async function prepareDatabase(appKey) {
 }
 
 /* -------------------------------------------------------------------------------- servers */
-
-/**
- * Compiles the app into tmp/bench-rls/build (never the shared build/), through a tsconfig that
- * only moves outDir. Type errors elsewhere in the tree do not change the emitted JavaScript.
- */
-function buildApp() {
-  const dir = join(ROOT, 'tmp', 'bench-rls')
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(
-    join(dir, 'tsconfig.json'),
-    JSON.stringify({
-      extends: '../../tsconfig.json',
-      compilerOptions: { rootDir: '../../', outDir: './build' },
-      include: ['../../**/*', '../../.adonisjs/server/**/*'],
-      exclude: ['../../build/**', '../../node_modules/**', '../../tmp/**', '../../tests/**'],
-    })
-  )
-  if (opts['no-build'] && existsSync(join(BUILD, 'bin', 'server.js'))) return log('--no-build: reusing tmp/bench-rls/build')
-  log('compiling the app into tmp/bench-rls/build')
-  run(NODE, ['ace', 'build', '--tsconfig=tmp/bench-rls/tsconfig.json', '--ignore-ts-errors'], {})
-  if (!existsSync(join(BUILD, 'bin', 'server.js'))) throw new Error('the build wrote no bin/server.js')
-}
 
 async function startApp(name, port, appKey, extraEnv) {
   const [cmd, args] = onCore(0)(NODE, ['bin/server.js'])
@@ -256,7 +234,7 @@ async function main() {
   // Other processes on this machine skew every figure; say how busy it was before we started.
   const idleBusy = await machineBusy(2000)
   log(`PostgreSQL ${pgVersion} at ${serverUrl.host}`)
-  buildApp()
+  BUILD = privateBuild('bench-rls', { noBuild: opts['no-build'] })
   await prepareDatabase(appKey)
 
   const [appPort, rlsPort, pageAppPort, pageRlsPort, pagePipePort] = await freePorts(5, 3511, 3599)
