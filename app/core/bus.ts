@@ -76,7 +76,7 @@ async function open(): Promise<Transport | null> {
 /** A dedicated LISTEN connection that reconnects; NOTIFY goes through a small pool of its own. */
 async function listenPostgres(url: string): Promise<Transport> {
   const { default: pg } = await import('pg')
-  const pool = new pg.Pool({ connectionString: url, max: 2 })
+  const pool = new pg.Pool({ connectionString: url, max: 2, allowExitOnIdle: true })
   pool.on('error', () => {})
   let client: InstanceType<typeof pg.Client> | null = null
   let closed = false
@@ -92,6 +92,8 @@ async function listenPostgres(url: string): Promise<Transport> {
     })
     try {
       await next.connect()
+      // A listener never keeps a process alive (a command ends when its work does).
+      ;(next as unknown as { connection: { stream: { unref(): void } } }).connection.stream.unref()
       await next.query(`LISTEN ${CHANNEL}`)
       // After a gap, receivers re-read what they cache (messages meanwhile are lost).
       if (client) local.emit('bus:reconnected', '')

@@ -14,3 +14,4 @@ export { pageParams, keysetPage, encodeCursor, PaginationException, type Cursor 
 export { NotFoundException } from '#core/exceptions'
 export { isStatelessPath } from '#core/middleware/web_middleware'
 export { bus, PROCESS_ID } from '#core/bus'
+export { preparedQuery } from '#core/sql'

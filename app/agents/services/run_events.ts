@@ -22,11 +22,15 @@ export const runTopic = (runId: string) => `run:${runId}`
 const FOLLOW_TOPIC = 'runs:follow'
 const INTEREST_MS = 10_000
 const interest = new Map<string, number>()
-bus.subscribe(FOLLOW_TOPIC, (id) => {
-  const now = Date.now()
-  if (interest.size > 10_000) for (const [key, until] of interest) if (until < now) interest.delete(key)
-  interest.set(id, now + INTEREST_MS)
-})
+
+/** Listens for followers in other processes (web and worker processes, from startRunEngine). */
+export function listenForFollowers() {
+  bus.subscribe(FOLLOW_TOPIC, (id) => {
+    const now = Date.now()
+    if (interest.size > 10_000) for (const [key, until] of interest) if (until < now) interest.delete(key)
+    interest.set(id, now + INTEREST_MS)
+  })
+}
 
 /** Tells the process executing a run that this one follows it. */
 export function followFromAfar(runId: string) {

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { problem } from '#core'
+import { preparedQuery, problem } from '#core'
 import { settle, HoldNotPendingException } from '#credits'
 import { completeIdempotencyKey, type IdempotencyScope } from '#platform'
 import Run from '#agents/models/run'
@@ -477,7 +477,8 @@ async function finishRun(
 async function recordFinishedRun(trx: TransactionClientContract, run: Run, steps: Step[], output: string, events: RunEvent[]) {
   // Dates serialise to ISO strings in the JSON handed to jsonb_to_recordset.
   const stepRows = steps.map(stepRow)
-  const { rows } = await trx.rawQuery<{ rows: { n: number }[] }>(
+  const { rows } = await preparedQuery<{ rows: { n: number }[] }>(
+    trx,
     `WITH finished AS (
        UPDATE runs SET status = ?, output = ?, input_tokens = ?, output_tokens = ?, cached_tokens = ?, reasoning_tokens = ?,
          usage_estimated = ?, usage_over_hold = ?, cost_micros = ?, model = ?, price = ?::jsonb, error = ?::jsonb, latency_ms = ?, ttft_ms = ?, finished_at = ?
@@ -520,7 +521,7 @@ async function recordFinishedRun(trx: TransactionClientContract, run: Run, steps
       output,
       output,
       JSON.stringify(events),
-    ] as any[]
+    ]
   )
   if (rows[0].n !== 1) throw new Error(`run ${run.id} was already finished`)
 }

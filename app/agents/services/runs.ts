@@ -1,4 +1,6 @@
+import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
 import { bus, problem, type EventStream } from '#core'
@@ -6,7 +8,7 @@ import { release } from '#credits'
 import { releaseIdempotencyKeysOf } from '#platform'
 import Run, { TERMINAL } from '#agents/models/run'
 import { abortAllLocalRuns, abortLocalRun, isLocalRun, localRunCount, runsIdle, runTimeoutMs } from '#agents/services/run_executor'
-import { followFromAfar, onRunEvent, runTopic, storedEvents, writeEvents, type RunEvent } from '#agents/services/run_events'
+import { followFromAfar, listenForFollowers, onRunEvent, runTopic, storedEvents, writeEvents, type RunEvent } from '#agents/services/run_events'
 import { markStopping, OWNER_DEAD_AFTER_S, startOwnerHeartbeat, stopOwnerHeartbeat } from '#agents/services/run_owners'
 import { dispatchRun, stopAcceptingRuns, stopWatchingWorkers, watchForWorkers } from '#agents/services/run_queue'
 import { runMetrics } from '#agents/services/run_metrics'
@@ -158,13 +160,12 @@ async function endRun(runId: string, tenantId: string, status: 'failed' | 'cance
   const run = await Run.query().where('tenantId', tenantId).where('id', runId).first()
   if (!run || run.terminal) return false
   let moved = false
-  const write = async (trx: any) => {
+  const write = async (trx: TransactionClientContract) => {
     const updated = await trx.from('runs').where('id', runId).where('tenant_id', tenantId).whereIn('status', ['queued', 'running'])
       .update({ status, finished_at: new Date(), error: error ? JSON.stringify(error) : null, cost_micros: 0 })
     moved = Number(updated) === 1
     if (!moved) throw new Error(`run ${runId} finished meanwhile`)
-    run.merge({ status, error, costMicros: 0n })
-    run.finishedAt = (await import('luxon')).DateTime.now()
+    run.merge({ status, error, costMicros: 0n, finishedAt: DateTime.now() })
     const seq = ((await trx.from('run_events').where('run_id', runId).max('seq as seq').first())?.seq ?? 0) + 1
     const dto = await serializeRun(run, { steps: false })
     await writeEvents(trx, tenantId, runId, [status === 'failed' ? { seq, event: 'error', data: { ...error, run: dto } } : { seq, event: 'done', data: dto }])
@@ -199,6 +200,7 @@ export async function startRunEngine(kind: 'web' | 'worker') {
   started = true
   await startOwnerHeartbeat(kind)
   bus.subscribe(CANCEL_TOPIC, (runId) => abortLocalRun(runId))
+  listenForFollowers()
   const recover = async () => {
     try {
       const ended = await recoverAbandonedRuns()

@@ -1,6 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { isUuid } from '#core'
+import { isUuid, preparedQuery } from '#core'
 import { withTenant } from '#tenants'
 import { CreditsInputException } from '#credits/errors'
 import type { Balance, Hold, HoldStatus, LedgerEntry, LedgerKind } from '#credits/types'
@@ -59,7 +59,7 @@ export function toEntry(row: any): LedgerEntry {
 
 /** Raw SQL with positional bindings (knex's types reject the nulls and arrays we bind). */
 export async function sql(client: Pick<TransactionClientContract, 'rawQuery'>, text: string, bindings: unknown[] = []): Promise<{ rows: any[]; rowCount: number }> {
-  return client.rawQuery(text, bindings as any)
+  return preparedQuery(client, text, bindings)
 }
 
 /** A transaction for one tenant's money; with `rls`, bound to the tenant for row-level security. */

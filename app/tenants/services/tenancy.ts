@@ -3,7 +3,7 @@ import db from '@adonisjs/lucid/services/db'
 import type { LucidModel, ModelQueryBuilderContract } from '@adonisjs/lucid/types/model'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { ForbiddenException, hydrate, tokenAbilities } from '#auth'
-import { isUuid } from '#core'
+import { isUuid, preparedQuery } from '#core'
 import { APP_ROLE } from '#database/rls'
 import Tenant from '#tenants/models/tenant'
 import Membership from '#tenants/models/membership'
@@ -49,7 +49,7 @@ export async function withTenant<T>(tenantId: string, fn: (trx: TransactionClien
   // savepoint keeps SET LOCAL until the outer end: restore the settings explicitly then.
   const nested = runner.isTransaction
   return runner.transaction(async (trx) => {
-    await trx.rawQuery(`SELECT set_config('app.tenant_id', ?, true), set_config('role', ?, true)`, [tenantId, APP_ROLE])
+    await preparedQuery(trx, `SELECT set_config('app.tenant_id', ?, true), set_config('role', ?, true)`, [tenantId, APP_ROLE])
     const result = await fn(trx)
     if (nested) await trx.rawQuery(`SELECT set_config('role', 'none', true), set_config('app.tenant_id', '', true)`)
     return result
