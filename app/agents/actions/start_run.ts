@@ -119,7 +119,7 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
   } catch (error: any) {
     // A refusal is a final answer and is replayed; anything else frees the key.
     if (createdThread) await createdThread.delete().catch(() => {})
-    const status = typeof error?.status === 'number' ? error.status : error instanceof AgentInputError ? 422 : 500
+    const status = typeof error?.status === 'number' ? error.status : 500
     if (scope && status < 500) {
       const refused = input.idempotency!.refusal({ status, message: error.message })
       await completeIdempotencyKey(scope, refused.status, refused.body)
@@ -147,7 +147,7 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
   return { replayed: false, run, events: plan.events, finished, outcome }
 }
 
-/** Pins the version, builds the prompt, places the hold and records the run (in parallel with the provider call for `wait`/`stream`). */
+/** Pins the version, builds the prompt, places the hold and records the run (see `early` below). */
 async function prepare(input: StartRunInput, runId: string, thread: Thread | null) {
   const pinned = input.version && input.agent && input.version.version === input.agent.currentVersion ? input.version : null
   const version = input.agent

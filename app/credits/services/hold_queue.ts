@@ -1,5 +1,6 @@
 import { applyHoldBatch, type HoldOp, type NewHoldOp, type Outcome } from '#credits/actions/apply_hold_batch'
 import { admitHoldBatch } from '#credits/actions/admit_hold_batch'
+import db from '@adonisjs/lucid/services/db'
 import { writeSettings } from '#credits/services/accounts'
 
 type Job = { op: HoldOp; resolve: (value: any) => void; reject: (error: unknown) => void }
@@ -18,7 +19,10 @@ export function enqueueHoldOp<T>(tenantId: string, op: HoldOp): Promise<T> {
   // Two lanes per tenant: new holds (and extensions, which need available credits) and
   // resolutions (settle, release). A run's hold never waits behind another run's settlement in
   // this process; in the database the account row lock orders the two lanes.
-  const lane = `${tenantId}:${op.kind === 'settle' || op.kind === 'release' ? 'resolve' : 'admit'}`
+  // (Inside one shared transaction — the test suite's — everything stays in one lane: two
+  // lanes would interleave savepoints on its single connection.)
+  const resolving = (op.kind === 'settle' || op.kind === 'release') && !db.connection().isTransaction
+  const lane = `${tenantId}:${resolving ? 'resolve' : 'admit'}`
   return new Promise<T>((resolve, reject) => {
     const queue = queues.get(lane)
     if (queue) {

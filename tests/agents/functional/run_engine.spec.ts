@@ -157,6 +157,21 @@ test.group('agents / run engine: one use case, recovery, money bounds', (group) 
   })
 })
 
+test.group('agents / run engine: metrics', () => {
+  test('/metrics counts finished runs by status and reports their duration, pending holds and queued runs', async ({ client, assert }) => {
+    const { tenant, owner, token } = await apiWorkspace()
+    await createAgent({ tenantId: tenant.id, actorId: owner.id, name: 'E', slug: 'e', instructions: 'Repeat.', model: 'simulator/echo' })
+    const count = (text: string) => Number(/^agora_runs_total\{status="succeeded"\} (\d+)/m.exec(text)?.[1] ?? 0)
+    const before = count((await client.get('/metrics')).text())
+    ;(await client.post('/api/v1/agents/e/runs').bearerToken(token).json({ input: 'counted' })).assertStatus(201)
+    const text = (await client.get('/metrics')).text()
+    assert.equal(count(text), before + 1)
+    assert.match(text, /^agora_run_duration_seconds_count\{status="succeeded"\} \d+/m)
+    assert.match(text, /^agora_holds_pending \d+/m)
+    assert.match(text, /^agora_queue_depth \d+/m)
+  })
+})
+
 test.group('agents / run engine: the cached agent', () => {
   test('a run uses the agent as last saved: a new version, a new slug and a deletion are seen at once', async ({ client, assert }) => {
     const { token } = await apiWorkspace()
