@@ -114,6 +114,10 @@ export async function startQueueWorker(concurrency?: number) {
   if (embedded) return
   if (concurrency) slots = concurrency
   const worker = await newWorker()
+  // Initialised before it starts: a worker stopped during its start-up would otherwise start
+  // looping after the stop and never end.
+  await worker.init()
+  if (!accepting || embedded) return
   embedded = { worker, running: worker.start([QUEUE]).catch((error) => logger.error({ err: error }, 'queue worker stopped')) }
 }
 
@@ -121,8 +125,9 @@ export async function stopQueueWorker() {
   const current = embedded
   embedded = null
   if (!current) return
-  await current.worker.stop().catch(() => {})
-  await current.running
+  // A worker stopped while it is still starting may never report back: do not wait forever.
+  const patience = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())
+  await Promise.race([current.worker.stop().catch(() => {}).then(() => current.running), patience])
 }
 
 /**

@@ -220,11 +220,11 @@ export async function drainRuns(graceMs = Number(process.env.SHUTDOWN_GRACE_S ??
   stopAcceptingRuns()
   if (recoverTimer) clearInterval(recoverTimer)
   recoverTimer = null
-  await markStopping()
-  await stopWatchingWorkers()
+  // The grace period starts now; stopping the queue worker must not eat into it or hang.
+  const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref())
+  await Promise.race([Promise.all([markStopping(), stopWatchingWorkers()]), grace])
   if (localRunCount()) {
     logger.info({ runs: localRunCount(), grace_ms: graceMs }, 'draining in-flight runs')
-    const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref())
     if ((await Promise.race([runsIdle().then(() => 'idle' as const), grace])) === 'late') {
       logger.warn({ runs: localRunCount() }, 'shutdown grace period over: ending the remaining runs')
       abortAllLocalRuns('shutdown')
