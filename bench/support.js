@@ -151,8 +151,13 @@ export function processTicks(pid) {
 }
 
 export function runLoad(target, connections, seconds) {
+  const [cmd, args] = onCore(1)(NODE, [SELF, '--worker', target.url, String(connections), String(seconds), JSON.stringify(target.headers ?? {})])
+  return workerResult('load worker', cmd, args)
+}
+
+/** Runs a worker child of this file and resolves with the JSON on its last stdout line. */
+function workerResult(name, cmd, args) {
   return new Promise((resolve, reject) => {
-    const [cmd, args] = onCore(1)(NODE, [SELF, '--worker', target.url, String(connections), String(seconds), JSON.stringify(target.headers ?? {})])
     const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     children.add(child)
     let out = ''
@@ -162,11 +167,11 @@ export function runLoad(target, connections, seconds) {
     child.once('error', reject)
     child.once('exit', (code) => {
       children.delete(child)
-      if (code !== 0) return reject(new Error(`load worker exited ${code}: ${err}`))
+      if (code !== 0) return reject(new Error(`${name} exited ${code}: ${err}`))
       try {
         resolve(JSON.parse(out.trim().split('\n').pop()))
       } catch {
-        reject(new Error(`load worker printed no result: ${out}${err}`))
+        reject(new Error(`${name} printed no result: ${out}${err}`))
       }
     })
   })
@@ -329,25 +334,8 @@ export function percentile(sorted, p) {
  * over the window), loadCpu (generator), machineCpu (every process, in cores), load1 }.
  */
 export function openLoop(spec, where = onCore(1)) {
-  return new Promise((resolve, reject) => {
-    const [cmd, args] = where(NODE, [SELF, '--open-loop', JSON.stringify(spec)])
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    children.add(child)
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (chunk) => (out += chunk))
-    child.stderr.on('data', (chunk) => (err += chunk))
-    child.once('error', reject)
-    child.once('exit', (code) => {
-      children.delete(child)
-      if (code !== 0) return reject(new Error(`open-loop worker exited ${code}: ${err}`))
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop()))
-      } catch {
-        reject(new Error(`open-loop worker printed no result: ${out}${err}`))
-      }
-    })
-  })
+  const [cmd, args] = where(NODE, [SELF, '--open-loop', JSON.stringify(spec)])
+  return workerResult('open-loop worker', cmd, args)
 }
 
 function machineTicks() {
