@@ -114,7 +114,8 @@ export async function requestCancellation(run: Run) {
 
 /**
  * Ends runs whose owner process died (no heartbeat for OWNER_DEAD_AFTER_S) or that outlived
- * RUN_TIMEOUT_S, and queued runs no worker took in that time. A run that produced no output yet
+ * RUN_TIMEOUT_S (runs without an owner — started by a version before owners, during a rolling
+ * deploy — only by the timeout), and queued runs no worker took in that time. A run that produced no output yet
  * is handed back to the queue once; the others end `failed`. Each recovery releases the run's
  * hold, writes its terminal event and frees its idempotency key in one transaction, then
  * emits RunFinished — exactly once, since only an unfinished run moves. Safe in every process.
@@ -129,7 +130,7 @@ export async function recoverAbandonedRuns() {
       WHERE r.status IN ('queued', 'running')
         AND (
           (r.status = 'running' AND (r.started_at < now() - make_interval(secs => ?)
-            OR NOT EXISTS (SELECT 1 FROM run_owners o WHERE o.id = r.owner AND o.seen_at > now() - make_interval(secs => ?))))
+            OR (r.owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM run_owners o WHERE o.id = r.owner AND o.seen_at > now() - make_interval(secs => ?)))))
           OR (r.status = 'queued' AND r.created_at < now() - make_interval(secs => ?))
         )
       LIMIT 200`,
