@@ -57,8 +57,18 @@ export const configureSuite: Config['configureSuite'] = (suite) => {
     return
   }
   // Tags are applied after a test is added, so the choice is made when the test sets up.
+  // Analytics projects finished runs in batches a moment later: a test's batch is applied
+  // before its transaction rolls back, never inside the next test's.
+  const isolate = async (): Promise<() => Promise<void>> => {
+    const rollback = (await testUtils.db().withGlobalTransaction()) as () => Promise<void>
+    return async () => {
+      const { flushProjections } = await import('#analytics')
+      await flushProjections().catch(() => {})
+      await rollback()
+    }
+  }
   const wrap = (test: Parameters<Parameters<typeof suite.onTest>[0]>[0]) =>
-    test.setup(() => (test.options.tags.includes('@committed') ? undefined : testUtils.db().withGlobalTransaction()))
+    test.setup(() => (test.options.tags.includes('@committed') ? undefined : isolate()))
   suite.onTest(wrap)
   suite.onGroup((group) => group.tap(wrap))
 }
