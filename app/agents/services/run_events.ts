@@ -140,6 +140,12 @@ export function onRunEvent(runId: string, listener: (event: RunEvent) => void) {
   return () => live.off(runId, listener)
 }
 
+/** The last sequence number stored for a run (0 before its first event). */
+export async function lastStoredSeq(client: Pick<QueryClientContract, 'from'>, tenantId: string, runId: string): Promise<number> {
+  const row = await client.from('run_events').where('tenant_id', tenantId).where('run_id', runId).max('seq as seq').first()
+  return Number(row?.seq ?? 0)
+}
+
 /** Stored events of a run after `afterSeq`, in order. */
 export async function storedEvents(tenantId: string, runId: string, afterSeq: number): Promise<RunEvent[]> {
   const rows = await db

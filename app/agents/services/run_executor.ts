@@ -32,8 +32,8 @@ const CANCEL_POLL_MS = 1500
 const inFlight = new Map<string, AbortController>()
 
 /** Aborts a run executing in this process (other processes hear of it on the bus or notice the DB flag). */
-export function abortLocalRun(runId: string, reason = 'cancelled') {
-  inFlight.get(runId)?.abort(new Error(reason))
+export function abortLocalRun(runId: string) {
+  inFlight.get(runId)?.abort(new Error('cancelled'))
 }
 
 /** Aborts every run executing here (the shutdown grace period is over). */

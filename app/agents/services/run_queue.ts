@@ -1,4 +1,5 @@
 import app from '@adonisjs/core/services/app'
+import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import { configProvider } from '@adonisjs/core'
 import { Locator, Worker } from '@adonisjs/queue'
@@ -7,7 +8,7 @@ import { extend } from '#credits'
 import Run from '#agents/models/run'
 import AgentVersion from '#agents/models/agent_version'
 import ExecuteRunJob from '#agents/jobs/execute_run'
-import { storedEvents, RunEventLog } from '#agents/services/run_events'
+import { lastStoredSeq, RunEventLog } from '#agents/services/run_events'
 import { executeRun, runTimeoutMs } from '#agents/services/run_executor'
 import { workerAlive } from '#agents/services/run_owners'
 import { embedded as embeddedDatabase } from '#config/database'
@@ -94,8 +95,7 @@ export async function executeQueuedRun(tenantId: string, runId: string): Promise
     metadata: run.metadata,
   })
   await extend(run.holdId!, 0n, { tenantId, ttlSeconds: Math.ceil(runTimeoutMs() / 1000) + 60 })
-  const last = (await storedEvents(tenantId, run.id, 0)).at(-1)?.seq ?? 0
-  const events = new RunEventLog(tenantId, run.id, Promise.resolve(), last)
+  const events = new RunEventLog(tenantId, run.id, Promise.resolve(), await lastStoredSeq(db, tenantId, run.id))
   events.emit('run', { id: run.id, status: 'running' })
   return { finished: executeRun({ run, ...prompt, holdMicros: run.holdMicros, holdId: run.holdId!, events }) }
 }

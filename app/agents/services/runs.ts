@@ -8,7 +8,7 @@ import { release } from '#credits'
 import { releaseIdempotencyKeysOf } from '#platform'
 import Run, { TERMINAL } from '#agents/models/run'
 import { abortAllLocalRuns, abortLocalRun, isLocalRun, localRunCount, runsIdle, runTimeoutMs } from '#agents/services/run_executor'
-import { followFromAfar, listenForFollowers, onRunEvent, runTopic, storedEvents, writeEvents, type RunEvent } from '#agents/services/run_events'
+import { followFromAfar, lastStoredSeq, listenForFollowers, onRunEvent, runTopic, storedEvents, writeEvents, type RunEvent } from '#agents/services/run_events'
 import { markStopping, OWNER_DEAD_AFTER_S, startOwnerHeartbeat, stopOwnerHeartbeat } from '#agents/services/run_owners'
 import { dispatchRun, stopAcceptingRuns, stopWatchingWorkers, watchForWorkers } from '#agents/services/run_queue'
 import { runMetrics } from '#agents/services/run_metrics'
@@ -167,7 +167,7 @@ async function endRun(runId: string, tenantId: string, status: 'failed' | 'cance
     moved = Number(updated) === 1
     if (!moved) throw new Error(`run ${runId} finished meanwhile`)
     run.merge({ status, error, costMicros: 0n, finishedAt: DateTime.now() })
-    const seq = ((await trx.from('run_events').where('run_id', runId).max('seq as seq').first())?.seq ?? 0) + 1
+    const seq = (await lastStoredSeq(trx, tenantId, runId)) + 1
     const dto = await serializeRun(run, { steps: false })
     await writeEvents(trx, tenantId, runId, [status === 'failed' ? { seq, event: 'error', data: { ...error, run: dto } } : { seq, event: 'done', data: dto }])
     await releaseIdempotencyKeysOf(tenantId, [`run:${runId}`], trx)
