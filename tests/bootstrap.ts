@@ -57,12 +57,16 @@ export const configureSuite: Config['configureSuite'] = (suite) => {
     return
   }
   // Tags are applied after a test is added, so the choice is made when the test sets up.
-  // Analytics projects finished runs in batches a moment later: a test's batch is applied
-  // before its transaction rolls back, never inside the next test's.
+  // A test's runs still executing are ended, and their bookkeeping and the batched analytics
+  // projection applied, before its transaction rolls back — never inside the next test's (a
+  // late event write there fails on the rolled-back run and aborts that transaction).
   const isolate = async (): Promise<() => Promise<void>> => {
     const rollback = (await testUtils.db().withGlobalTransaction()) as () => Promise<void>
     return async () => {
+      const { abortAllLocalRuns, runsIdle } = await import('#agents/services/run_executor')
       const { flushProjections } = await import('#analytics')
+      abortAllLocalRuns('test over')
+      await runsIdle()
       await flushProjections().catch(() => {})
       await rollback()
     }
