@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import { PROCESS_ID } from '#core'
@@ -23,9 +24,13 @@ export async function startOwnerHeartbeat(as: OwnerKind) {
   timer.unref()
 }
 
-/** Starts beating on the first run of a process that did not start the engine (a CLI command). */
+/**
+ * Starts beating on the first run of a process that did not start the engine (a CLI command).
+ * Not under test: there every query shares the test's one transaction, and a beat landing
+ * inside a tenant-bound savepoint would abort it (no other process recovers test runs).
+ */
 export async function ensureOwnerHeartbeat() {
-  if (!timer) await startOwnerHeartbeat('cli')
+  if (!timer && !app.inTest) await startOwnerHeartbeat('cli')
 }
 
 async function beat() {
