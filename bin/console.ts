@@ -16,6 +16,11 @@ new Ignitor(APP_ROOT, { importer: IMPORTER })
     app.booting(async () => {
       await import('#start/env')
     })
+    // Long-running commands (queue:work) serve on through a dependency's blip, like the web process.
+    app.ready(async () => {
+      const { installProcessGuard } = await import('#core/process_guard')
+      installProcessGuard({ terminate: () => app.terminate() })
+    })
     app.listen('SIGTERM', () => app.terminate())
     app.listenIf(app.managedByPm2, 'SIGINT', () => app.terminate())
   })

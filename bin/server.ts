@@ -16,6 +16,13 @@ new Ignitor(APP_ROOT, { importer: IMPORTER })
     app.booting(async () => {
       await import('#start/env')
     })
+    app.ready(async () => {
+      const { installProcessGuard } = await import('#core/process_guard')
+      const { closeSilentConnections } = await import('#core/http_server')
+      installProcessGuard({ terminate: () => app.terminate() })
+      const server = await app.container.make('server')
+      closeSilentConnections(server.getNodeServer()!)
+    })
     // Graceful shutdown: stop accepting, finish in-flight requests, close pools.
     app.listen('SIGTERM', () => app.terminate())
     app.listen('SIGINT', () => app.terminate())

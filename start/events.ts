@@ -4,8 +4,11 @@
 import emitter from '@adonisjs/core/services/emitter'
 import { UserSignedUp } from '#auth'
 import { RunFinished } from '#agents'
+import { retryDatabaseReads } from '#core'
 
 const CreatePersonalWorkspace = () => import('#tenants/listeners/create_personal_workspace')
 
 emitter.on(UserSignedUp, [CreatePersonalWorkspace])
 emitter.on(RunFinished, [() => import('#analytics/listeners/project_run_finished')])
+
+retryDatabaseReads()

@@ -8,6 +8,7 @@ import { pluginAdonisJS } from '@japa/plugin-adonisjs'
 import { browserClient } from '@japa/browser-client'
 import type { Config } from '@japa/runner/types'
 import { launchChromium, CHROMIUM_PATH } from '#tests/helpers/chromium'
+import { closeSilentConnections } from '#core/http_server'
 
 /*
  * Each run serves HTTP on a free port (unless TEST_PORT pins one), so concurrent runs on one
@@ -42,7 +43,15 @@ export const plugins: Config['plugins'] = [
 
 /** Migrate once for the run (and roll back afterwards); serve HTTP for functional and browser tests. */
 export const runnerHooks: Required<Pick<Config, 'setup' | 'teardown'>> = {
-  setup: [() => testUtils.db().migrate(), () => testUtils.httpServer().start()],
+  setup: [
+    () => testUtils.db().migrate(),
+    async () => {
+      const close = await testUtils.httpServer().start()
+      // The same hardening as bin/server.ts, so tests exercise it.
+      closeSilentConnections((await app.container.make('server')).getNodeServer()!)
+      return close
+    },
+  ],
   teardown: [],
 }
 

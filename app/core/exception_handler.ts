@@ -2,6 +2,7 @@ import app from '@adonisjs/core/services/app'
 import { ExceptionHandler, type HttpContext } from '@adonisjs/core/http'
 import { openAiError, problem, statusTitle, type Problem } from '#core/problem'
 import { isHtmx, wantsJson } from '#core/htmx'
+import { isTransientError, TRANSIENT_RETRY_AFTER_S } from '#core/transient'
 
 const OPENAI_COMPATIBLE = new Set(['/api/v1/chat/completions', '/api/v1/models'])
 
@@ -26,6 +27,9 @@ export default class HttpExceptionHandler extends ExceptionHandler {
 
   /** Maps any thrown value to a status and a client-safe message. */
   protected classify(error: ErrorLike): { status: number; detail: string; errors?: Problem['errors'] } {
+    if (isTransientError(error)) {
+      return { status: 503, detail: 'The service is briefly unavailable. Try again in a few seconds; nothing was lost.' }
+    }
     const status = typeof error.status === 'number' && error.status >= 400 && error.status < 600 ? error.status : 500
     switch (error.code) {
       case 'E_VALIDATION_ERROR': {
@@ -61,6 +65,7 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     const { status, detail, errors } = this.classify(err)
     const requestId = ctx.request.id()
     for (const [name, value] of Object.entries(err.headers ?? {})) ctx.response.header(name, value)
+    if (status === 503 && !ctx.response.getHeader('retry-after')) ctx.response.header('Retry-After', String(TRANSIENT_RETRY_AFTER_S))
 
     // The OpenAI-compatible endpoints answer in OpenAI's error shape, which its SDKs parse.
     if (OPENAI_COMPATIBLE.has(ctx.request.url())) {
@@ -92,7 +97,8 @@ export default class HttpExceptionHandler extends ExceptionHandler {
       ctx.response.header('HX-Reswap', 'innerHTML')
       return ctx.response.status(status).send(await ctx.view.render('components/alert', { kind: 'error', message: detail, requestId }))
     }
-    const page = status === 404 ? 'errors/not_found' : status === 403 ? 'errors/forbidden' : status >= 500 ? 'errors/server_error' : 'errors/generic'
+    const page =
+      status === 404 ? 'errors/not_found' : status === 403 ? 'errors/forbidden' : status === 503 ? 'errors/unavailable' : status >= 500 ? 'errors/server_error' : 'errors/generic'
     try {
       return ctx.response.status(status).send(await ctx.view.render(page, state))
     } catch (renderError) {
@@ -104,6 +110,11 @@ export default class HttpExceptionHandler extends ExceptionHandler {
   async report(error: unknown, ctx: HttpContext) {
     const status = (error as ErrorLike)?.status
     if (typeof status === 'number' && status < 500) return
+    if (isTransientError(error)) {
+      // Expected during an outage: one short line each, not a stack trace per request.
+      ctx.logger.warn({ code: (error as ErrorLike).code }, `dependency unavailable: ${(error as Error)?.message}`)
+      return
+    }
     ctx.logger.error({ err: error }, (error as Error)?.message ?? 'unhandled error')
     if (app.inTest && process.env.DEBUG_ERRORS) console.error(error)
   }
