@@ -3,7 +3,8 @@
  */
 import emitter from '@adonisjs/core/services/emitter'
 import { UserSignedUp } from '#auth'
-import { RunFinished } from '#agents'
+import { RunFinished, verifyRunCharges } from '#agents'
+import { addLedgerCheck } from '#credits'
 import { retryDatabaseReads } from '#core'
 
 const CreatePersonalWorkspace = () => import('#tenants/listeners/create_personal_workspace')
@@ -12,3 +13,5 @@ emitter.on(UserSignedUp, [CreatePersonalWorkspace])
 emitter.on(RunFinished, [() => import('#analytics/listeners/project_run_finished')])
 
 retryDatabaseReads()
+// credits:verify also checks what runs say they cost against the ledger.
+addLedgerCheck(verifyRunCharges)

@@ -54,6 +54,8 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     if (status === 400 && !error.code) {
       return { status: 400, detail: 'The request body is malformed.' }
     }
+    // A deliberate 503 (draining, a run not recorded) says what happened and when to retry.
+    if (status === 503 && error.code && error.message) return { status, detail: error.message }
     if (status >= 500) {
       return { status, detail: 'Something went wrong on our side. Try again; if it persists, quote the request id.' }
     }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
+import { Exception } from '@adonisjs/core/exceptions'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { preparedQuery, problem } from '#core'
 import { settle, HoldNotPendingException } from '#credits'
@@ -149,16 +150,41 @@ function countsAgainstProvider(error: ProviderError) {
 export function executeRun(plan: ExecutionPlan, options: { onOutcome?: (outcome: RunOutcome) => void } = {}): Promise<Run> {
   const execution = execute(plan, options)
   executing.add(execution)
-  execution.finally(() => executing.delete(execution)).catch(() => {})
+  executingIds.add(plan.run.id)
+  execution
+    .finally(() => {
+      executing.delete(execution)
+      executingIds.delete(plan.run.id)
+    })
+    .catch(() => {})
   return execution
 }
 
 /** The API shape of runs recorded by this process (saves reading the steps back). */
 const outcomes = new WeakMap<Run, RunDto>()
+/** Runs whose outcome could not be written (the database was unreachable). */
+const unrecorded = new WeakSet<Run>()
+
+/** 503: the run ended but its outcome could not be written; it is not charged and may be retried. */
+export class RunNotRecordedException extends Exception {
+  constructor() {
+    super('The run finished but its outcome could not be recorded. Try again in a few seconds: a run that is not recorded is not charged.', {
+      status: 503,
+      code: 'E_RUN_NOT_RECORDED',
+    })
+  }
+  headers = { 'Retry-After': '2' }
+}
 
 /** The finished run as the API shows it, as recorded (steps included). */
 export async function finishedRunDto(run: Run) {
+  if (unrecorded.has(run)) throw new RunNotRecordedException()
   return outcomes.get(run) ?? serializeRun(run)
+}
+
+/** Ids of the runs this process executes or is still recording (the rest of its runs are orphans). */
+export function executingRunIds() {
+  return [...executingIds]
 }
 
 /** Whether the run executes in this process. */
@@ -168,6 +194,7 @@ export function isLocalRun(runId: string) {
 
 /** Executions in this process, so shutdown and tests can wait for their bookkeeping. */
 const executing = new Set<Promise<Run>>()
+const executingIds = new Set<string>()
 
 /** Resolves once no run executes in this process (settled, recorded, events written). */
 export async function runsIdle() {
@@ -444,18 +471,26 @@ async function finishRun(
         return settle(plan.holdId, result.spent, { tenantId: run.tenantId, price, within: write })
       })
     } catch (settleError) {
-      // The hold was already resolved (the run was abandoned and recovered meanwhile): record
-      // nothing over the recovered state.
+      // The hold is resolved: either our first attempt committed after all (its reply was
+      // lost with the connection) or the run was recovered meanwhile. Report what is stored.
       if (!(settleError instanceof HoldNotPendingException)) throw settleError
-      logger.warn({ run_id: run.id }, 'run finished after its hold was resolved; outcome not recorded')
-      return run
+      await run.refresh()
+      if (run.status === result.status && run.costMicros === result.spent) {
+        events.committed(terminal)
+        outcomes.set(run, dto)
+      } else {
+        logger.warn({ run_id: run.id, stored: run.status }, 'run finished after it was recovered; the recovered outcome stands')
+        return run
+      }
     }
     events.committed(terminal)
     outcomes.set(run, dto)
   } catch (error) {
-    // Not recorded: the caller must not report success; recovery ends the run and frees its hold.
+    // Not recorded: the caller must not report success. Recovery in this process ends the run
+    // within seconds (failed, not charged, its idempotency key freed).
     logger.error({ err: error, run_id: run.id }, 'recording a finished run failed')
-    run.merge({ status: 'failed', error: problem(500, 'The run finished but could not be recorded.', { title: 'Run not recorded' }) })
+    run.merge({ status: 'failed', error: problem(503, 'The run finished but its outcome could not be recorded. A run that is not recorded is not charged.', { title: 'Run not recorded' }) })
+    unrecorded.add(run)
     events.unrecorded(run.error)
     return run
   }

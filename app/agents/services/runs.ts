@@ -3,11 +3,11 @@ import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
-import { bus, problem, type EventStream } from '#core'
+import { bus, problem, PROCESS_ID, type EventStream } from '#core'
 import { release } from '#credits'
 import { releaseIdempotencyKeysOf } from '#platform'
 import Run, { TERMINAL } from '#agents/models/run'
-import { abortAllLocalRuns, abortLocalRun, isLocalRun, localRunCount, runsIdle, runTimeoutMs } from '#agents/services/run_executor'
+import { abortAllLocalRuns, abortLocalRun, executingRunIds, isLocalRun, localRunCount, runsIdle, runTimeoutMs } from '#agents/services/run_executor'
 import { followFromAfar, lastStoredSeq, listenForFollowers, onRunEvent, runTopic, storedEvents, writeEvents, type RunEvent } from '#agents/services/run_events'
 import { markStopping, OWNER_DEAD_AFTER_S, startOwnerHeartbeat, stopOwnerHeartbeat } from '#agents/services/run_owners'
 import { dispatchRun, stopAcceptingRuns, stopWatchingWorkers, watchForWorkers } from '#agents/services/run_queue'
@@ -122,29 +122,40 @@ export async function requestCancellation(run: Run) {
  */
 export async function recoverAbandonedRuns() {
   const timeoutS = Math.ceil(runTimeoutMs() / 1000)
+  // This process's own orphans too: runs it owns but no longer executes (their outcome could
+  // not be written); they end at once, never requeued (their caller was already answered).
   const { rows } = await db.rawQuery(
     `SELECT r.id, r.tenant_id, r.status, r.attempts,
             (r.started_at < now() - make_interval(secs => ?)) AS timed_out,
+            (r.owner = ?) AS orphan,
             EXISTS (SELECT 1 FROM run_events e WHERE e.run_id = r.id AND e.event = 'delta') AS produced
        FROM runs r
       WHERE r.status IN ('queued', 'running')
         AND (
           (r.status = 'running' AND (r.started_at < now() - make_interval(secs => ?)
-            OR (r.owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM run_owners o WHERE o.id = r.owner AND o.seen_at > now() - make_interval(secs => ?)))))
+            OR (r.owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM run_owners o WHERE o.id = r.owner AND o.seen_at > now() - make_interval(secs => ?)))
+            OR (r.owner = ? AND r.started_at < now() - interval '5 seconds' AND NOT (r.id = ANY(?::uuid[])))))
           OR (r.status = 'queued' AND r.created_at < now() - make_interval(secs => ?))
         )
       LIMIT 200`,
-    [timeoutS + 15, timeoutS + 15, OWNER_DEAD_AFTER_S, timeoutS + 30]
+    [timeoutS + 15, PROCESS_ID, timeoutS + 15, OWNER_DEAD_AFTER_S, PROCESS_ID, `{${executingRunIds().join(',')}}`, timeoutS + 30]
   )
   let ended = 0
   for (const row of rows) {
     try {
-      if (row.status === 'running' && !row.timed_out && !row.produced && row.attempts < 2) {
+      if (row.status === 'running' && !row.orphan && !row.timed_out && !row.produced && row.attempts < 2) {
         const requeued = await db.from('runs').where('id', row.id).where('status', 'running').update({ status: 'queued', owner: null })
         if (Number(requeued)) await dispatchRun({ id: row.id, tenantId: row.tenant_id })
         continue
       }
-      const detail = row.status === 'queued' ? 'No worker took the run in time.' : row.timed_out ? `The run exceeded ${timeoutS} s.` : 'The process running it stopped.'
+      const detail =
+        row.status === 'queued'
+          ? 'No worker took the run in time.'
+          : row.timed_out
+            ? `The run exceeded ${timeoutS} s.`
+            : row.orphan
+              ? 'The run finished but its outcome could not be recorded; it was not charged.'
+              : 'The process running it stopped.'
       if (await endRun(row.id, row.tenant_id, 'failed', problem(500, detail, { title: 'Run abandoned' }))) ended++
     } catch (error) {
       logger.error({ err: error, run_id: row.id }, 'recovering an abandoned run failed')

@@ -3,6 +3,13 @@ import { sql } from '#credits/services/accounts'
 import { formatCredits } from '#core'
 
 const LIMIT = 200
+
+/** Checks other modules add: what they record about money must agree with the ledger. */
+type LedgerCheck = (tenantId: string | null) => Promise<string[]>
+const checks: LedgerCheck[] = []
+export function addLedgerCheck(check: LedgerCheck) {
+  if (!checks.includes(check)) checks.push(check)
+}
 const c = (micros: unknown) => formatCredits(micros as string)
 
 /**
@@ -137,5 +144,6 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
     )
     for (const row of duplicates.rows) problems.push(`${row.label}: idempotency key "${row.idempotency_key}" used by ${row.n} ${table === 'credit_holds' ? 'holds' : 'ledger entries'}`)
   }
+  for (const check of checks) problems.push(...(await check(tenantId ?? null)))
   return problems
 }

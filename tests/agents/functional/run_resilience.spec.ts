@@ -1,0 +1,77 @@
+import { test } from '@japa/runner'
+import db from '@adonisjs/lucid/services/db'
+import { balanceOf, verifyLedger } from '#credits'
+import { recoverAbandonedRuns } from '#agents'
+import Run from '#agents/models/run'
+import { runsIdle } from '#agents/services/run_executor'
+import { apiWorkspace } from '#tests/helpers/agents'
+import { runCommand } from '#tests/helpers/ace'
+import CreditsVerify from '#credits/commands/credits_verify'
+
+const echo = { name: 'Echo', slug: 'echo', instructions: 'Repeat.', model: 'simulator/echo' }
+
+/** Makes the write of a run's outcome fail, as a database that went away mid-transaction would. */
+async function failOutcomeWrites() {
+  await db.rawQuery(`CREATE FUNCTION agora_test_refuse_outcome() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected: outcome write failed'; END $$`)
+  await db.rawQuery(`CREATE TRIGGER agora_test_refuse_outcome BEFORE UPDATE ON runs FOR EACH ROW WHEN (NEW.status = 'succeeded') EXECUTE FUNCTION agora_test_refuse_outcome()`)
+  return async () => {
+    await db.rawQuery('DROP TRIGGER agora_test_refuse_outcome ON runs')
+    await db.rawQuery('DROP FUNCTION agora_test_refuse_outcome()')
+  }
+}
+
+test.group('agents / a run whose outcome cannot be written', () => {
+  test('answers 503 (never a 201 for a run that is not stored); recovery ends it at once: not charged, hold released, key reusable', async ({ client, assert }) => {
+    const { tenant, token } = await apiWorkspace(1_000_000n)
+    await client.post('/api/v1/agents').bearerToken(token).json(echo)
+    const before = await balanceOf(tenant.id)
+    const restore = await failOutcomeWrites()
+    const refused = await client.post('/api/v1/agents/echo/runs').bearerToken(token).header('Idempotency-Key', 'blip-1').json({ input: 'hello' })
+    refused.assertStatus(503)
+    assert.equal(refused.header('retry-after'), '2')
+    assert.include(refused.body().detail, 'not charged')
+    await runsIdle()
+    await restore()
+
+    const run = await Run.query().where('tenantId', tenant.id).firstOrFail()
+    assert.equal(run.status, 'running', 'nothing was written for it yet')
+    // Recovery ends this process's orphans once they are a few seconds old.
+    await db.from('runs').where('id', run.id).update({ started_at: new Date(Date.now() - 10_000) })
+    assert.equal(await recoverAbandonedRuns(), 1)
+    await run.refresh()
+    assert.equal(run.status, 'failed')
+    assert.equal(run.costMicros, 0n)
+    assert.deepEqual(await balanceOf(tenant.id), before, 'the hold was released, nothing charged')
+    assert.deepEqual(await verifyLedger(tenant.id), [])
+
+    // The key was freed: the retry runs and is charged once.
+    const retried = await client.post('/api/v1/agents/echo/runs').bearerToken(token).header('Idempotency-Key', 'blip-1').json({ input: 'hello' })
+    retried.assertStatus(201)
+    assert.equal(retried.body().status, 'succeeded')
+    assert.notEqual(retried.body().id, run.id)
+  })
+
+  test('credits:verify reports a run whose status or cost disagrees with its ledger entries, and a run holding credits past the timeout', async ({ client, assert }) => {
+    const { tenant, token } = await apiWorkspace(1_000_000n)
+    await client.post('/api/v1/agents').bearerToken(token).json(echo)
+    const first = await client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input: 'one' })
+    first.assertStatus(201)
+    const second = await client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input: 'two' })
+    second.assertStatus(201)
+    await runsIdle()
+    assert.deepEqual(await verifyLedger(tenant.id), [], 'runs that went through the engine agree with the ledger')
+
+    // The lost-run shape: stored as failed at no cost while the ledger kept its charge.
+    await db.from('runs').where('id', first.body().id).update({ status: 'failed', cost_micros: 0 })
+    // A run still "running" long after the timeout (its hold is settled: a second disagreement).
+    await db.from('runs').where('id', second.body().id).update({ status: 'running', started_at: new Date(Date.now() - 24 * 3600_000) })
+    const problems = await verifyLedger(tenant.id)
+    assert.lengthOf(problems, 2)
+    assert.match(problems.find((line) => line.includes(first.body().id))!, /is failed at a cost of 0(\.0+)? but the ledger charged/)
+    assert.include(problems.find((line) => line.includes(second.body().id))!, 'credits held past RUN_TIMEOUT_S + 60 s')
+
+    const command = await runCommand(CreditsVerify, [tenant.slug])
+    assert.equal(command.exitCode, 1)
+    assert.include(command.stdout, first.body().id)
+  })
+})
