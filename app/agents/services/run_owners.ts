@@ -12,6 +12,8 @@ export type OwnerKind = 'web' | 'worker' | 'cli'
 
 let timer: NodeJS.Timeout | null = null
 let kind: OwnerKind = 'web'
+/** Since when this process's beats have all succeeded (null while they fail). */
+let beatingSince: number | null = null
 
 /**
  * Every process that executes runs beats in `run_owners` (one upsert every 5 s, not one per run),
@@ -40,15 +42,29 @@ async function beat() {
        ON CONFLICT (id) DO UPDATE SET seen_at = now(), kind = EXCLUDED.kind`,
       [PROCESS_ID, kind, hostname().slice(0, 255), process.pid]
     )
+    beatingSince ??= Date.now()
   } catch (error) {
+    beatingSince = null
     logger.warn({ err: error }, 'run owner heartbeat failed')
   }
+}
+
+/**
+ * Whether this process may declare other owners dead. Not right after its own beats failed:
+ * a database outage silences every process at once, and each would otherwise take the others'
+ * live runs for abandoned. After OWNER_DEAD_AFTER_S of its own successful beats, every live
+ * process has beaten again too. A process without a heartbeat (tests) trusts the table.
+ */
+export function mayJudgeOwners() {
+  if (!timer) return true
+  return beatingSince !== null && Date.now() - beatingSince >= OWNER_DEAD_AFTER_S * 1000
 }
 
 /** Stops beating and removes this process's row: its unfinished runs are recoverable at once. */
 export async function stopOwnerHeartbeat() {
   if (timer) clearInterval(timer)
   timer = null
+  beatingSince = null
   await db.from('run_owners').where('id', PROCESS_ID).delete().catch(() => {})
 }
 

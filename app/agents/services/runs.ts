@@ -9,7 +9,7 @@ import { releaseIdempotencyKeysOf } from '#platform'
 import Run, { TERMINAL } from '#agents/models/run'
 import { abortAllLocalRuns, abortLocalRun, executingRunIds, isLocalRun, localRunCount, runsIdle, runTimeoutMs } from '#agents/services/run_executor'
 import { followFromAfar, lastStoredSeq, listenForFollowers, onRunEvent, runTopic, storedEvents, writeEvents, type RunEvent } from '#agents/services/run_events'
-import { markStopping, OWNER_DEAD_AFTER_S, startOwnerHeartbeat, stopOwnerHeartbeat } from '#agents/services/run_owners'
+import { markStopping, mayJudgeOwners, OWNER_DEAD_AFTER_S, startOwnerHeartbeat, stopOwnerHeartbeat } from '#agents/services/run_owners'
 import { dispatchRun, stopAcceptingRuns, stopWatchingWorkers, watchForWorkers } from '#agents/services/run_queue'
 import { runMetrics } from '#agents/services/run_metrics'
 import RunFinished from '#agents/events/run_finished'
@@ -133,12 +133,12 @@ export async function recoverAbandonedRuns() {
       WHERE r.status IN ('queued', 'running')
         AND (
           (r.status = 'running' AND (r.started_at < now() - make_interval(secs => ?)
-            OR (r.owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM run_owners o WHERE o.id = r.owner AND o.seen_at > now() - make_interval(secs => ?)))
+            OR (? AND r.owner IS NOT NULL AND r.owner <> ? AND NOT EXISTS (SELECT 1 FROM run_owners o WHERE o.id = r.owner AND o.seen_at > now() - make_interval(secs => ?)))
             OR (r.owner = ? AND r.started_at < now() - interval '5 seconds' AND NOT (r.id = ANY(?::uuid[])))))
           OR (r.status = 'queued' AND r.created_at < now() - make_interval(secs => ?))
         )
       LIMIT 200`,
-    [timeoutS + 15, PROCESS_ID, timeoutS + 15, OWNER_DEAD_AFTER_S, PROCESS_ID, `{${executingRunIds().join(',')}}`, timeoutS + 30]
+    [timeoutS + 15, PROCESS_ID, timeoutS + 15, mayJudgeOwners(), PROCESS_ID, OWNER_DEAD_AFTER_S, PROCESS_ID, `{${executingRunIds().join(',')}}`, timeoutS + 30]
   )
   let ended = 0
   for (const row of rows) {
