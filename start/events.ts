@@ -5,13 +5,13 @@ import emitter from '@adonisjs/core/services/emitter'
 import { UserSignedUp } from '#auth'
 import { RunFinished, verifyRunCharges } from '#agents'
 import { addLedgerCheck } from '#credits'
-import { retryDatabaseReads } from '#core'
+import { hardenDatabase } from '#core'
 
 const CreatePersonalWorkspace = () => import('#tenants/listeners/create_personal_workspace')
 
 emitter.on(UserSignedUp, [CreatePersonalWorkspace])
 emitter.on(RunFinished, [() => import('#analytics/listeners/project_run_finished')])
 
-retryDatabaseReads()
+hardenDatabase()
 // credits:verify also checks what runs say they cost against the ledger.
 addLedgerCheck(verifyRunCharges)

@@ -7,11 +7,13 @@
  * Then checks: the process survived every blip; no 500 (503 with Retry-After is fine); every run
  * acknowledged with a 2xx exists with the status and cost it was answered with; no credits stay
  * held; `credits:verify` and `audit:verify` are clean. Loopback only, bounded in time.
- * Exit code 0 when every check holds; one line per failed check otherwise.
+ * Exit code 0 when every check holds; one line per failed check otherwise. The app's log is kept
+ * in tmp/faults/app.log.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { readdirSync } from 'node:fs'
+import { createWriteStream, readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { NODE, freePorts, privateBuild, requireFromProject, sleep, startChild, stopAll, waitUntilUp } from '../../bench/support.js'
 
 const say = (...args) => console.log('[faults]', ...args)
@@ -91,8 +93,11 @@ function startRedis() {
 
 let app = null
 const appExits = []
+const appLog = createWriteStream(join(BUILD, '..', 'app.log'))
 async function startApp() {
   app = startChild('app', NODE, ['bin/server.js'], { cwd: BUILD, env })
+  app.stdout.on('data', (chunk) => appLog.write(chunk))
+  app.stderr.on('data', (chunk) => appLog.write(chunk))
   const child = app
   child.exited.then((exit) => appExits.push({ at: phase, ...exit, deliberate: child.deliberate === true, tail: child.tail.slice(-15) }))
   await waitUntilUp(`${base}/health/live`, app, 60_000)

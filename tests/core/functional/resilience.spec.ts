@@ -133,4 +133,27 @@ test.group('core / connections', () => {
   })
     .skip(!realPostgres, 'needs a real PostgreSQL (PGlite has no backends to terminate)')
     .tags(['@committed'])
+
+  test('a transaction whose COMMIT fails rejects: nothing reports writes the server never stored', async ({ assert }) => {
+    const killer = new pg.Client({ connectionString: process.env.DATABASE_URL })
+    await killer.connect()
+    await db.rawQuery('CREATE TABLE agora_commit_probe (id int)')
+    try {
+      const attempt = db.transaction(async (trx) => {
+        await trx.rawQuery('INSERT INTO agora_commit_probe VALUES (1)')
+        const { rows } = await trx.rawQuery('SELECT pg_backend_pid() AS pid')
+        await killer.query('SELECT pg_terminate_backend($1)', [rows[0].pid])
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        return 'done'
+      })
+      await assert.rejects(() => attempt)
+      const { rows } = await killer.query('SELECT count(*)::int AS n FROM agora_commit_probe')
+      assert.equal(rows[0].n, 0)
+    } finally {
+      await killer.query('DROP TABLE agora_commit_probe')
+      await killer.end()
+    }
+  })
+    .skip(!realPostgres, 'needs a real PostgreSQL (PGlite has no backends to terminate)')
+    .tags(['@committed'])
 })

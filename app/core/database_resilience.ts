@@ -1,5 +1,6 @@
 import emitter from '@adonisjs/core/services/emitter'
 import db from '@adonisjs/lucid/services/db'
+import { createRequire } from 'node:module'
 import { isTransientError } from '#core/transient'
 
 type KnexClient = {
@@ -37,8 +38,35 @@ export function retryReadsOnFreshConnection(client: KnexClient & { [patched]?: t
   }
 }
 
-/** Applies the retry to every Lucid connection, open now or opened later. */
-export function retryDatabaseReads() {
+/**
+ * knex resolves `commit()` even when the COMMIT fails (the connection died on the way): it
+ * reports the failure only to a promise Lucid never reads, so a managed transaction returned
+ * success for writes the server never committed (a run answered 201 was lost that way). Here a
+ * failed COMMIT rejects, so the caller sees the error and nothing reports work that is not stored.
+ */
+function failedCommitsReject() {
+  const Transaction = createRequire(import.meta.url)('knex/lib/execution/transaction.js')
+  const proto = Transaction.prototype as { commit(conn: unknown, value: unknown): Promise<unknown>; _rejecter?: (error: unknown) => void; [patched]?: true }
+  if (proto[patched]) return
+  proto[patched] = true
+  const commit = proto.commit
+  proto.commit = function (this: typeof proto, conn, value) {
+    let failure: unknown = null
+    const reject = this._rejecter!
+    this._rejecter = (error) => {
+      failure = error ?? new Error('COMMIT failed')
+      reject(error)
+    }
+    return commit.call(this, conn, value).then((result) => {
+      if (failure) throw failure
+      return result
+    })
+  }
+}
+
+/** Hardens every Lucid connection, open now or opened later: failed commits reject, reads retry once. */
+export function hardenDatabase() {
+  failedCommitsReject()
   const apply = (connection: { client?: { client: unknown }; readClient?: { client: unknown } }) => {
     for (const knex of [connection.client, connection.readClient]) if (knex) retryReadsOnFreshConnection(knex.client as KnexClient)
   }
