@@ -2,11 +2,12 @@ import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
 import { expireStaleHolds } from '#credits/actions/expire_stale_holds'
 
-const EVERY_MS = 30_000
+// Often enough that no credits stay held much past a hold's expiry; one indexed query.
+const EVERY_MS = 10_000
 let timer: NodeJS.Timeout | null = null
 
 /**
- * Expires stale holds every 30 s in web processes (never under test or in one-off commands).
+ * Expires stale holds every 10 s in web processes (never under test or in one-off commands).
  * Several processes may sweep at once: each expiry is a conditional update under the account
  * lock, so a hold expires exactly once.
  */
