@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
+import { inBackground } from '#core/background'
 
 /** This process, as named in bus messages, run ownership and logs. */
 export const PROCESS_ID = `${hostname().slice(0, 40)}:${process.pid}:${randomBytes(3).toString('hex')}`
@@ -35,7 +36,7 @@ export const bus = {
 
   /** Calls `handler` for every message on `topic` from other processes; returns the unsubscribe. */
   subscribe(topic: string, handler: (message: string) => void) {
-    void connect()
+    inBackground(connect(), 'connecting the bus')
     local.on(topic, handler)
     return () => void local.off(topic, handler)
   },
@@ -88,7 +89,7 @@ async function listenPostgres(url: string): Promise<Transport> {
     next.on('error', (error) => {
       logger.warn({ err: error }, 'bus LISTEN connection lost; reconnecting')
       void next.end().catch(() => {})
-      if (client === next) void listen(1000)
+      if (client === next) inBackground(listen(1000), 'reconnecting the bus')
     })
     try {
       await next.connect()

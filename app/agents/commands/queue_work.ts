@@ -1,6 +1,6 @@
 import { flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
-import { OperatorCommand } from '#core'
+import { inBackground, OperatorCommand } from '#core'
 
 /**
  * queue:work — a worker process: executes queued runs (and jobs) until SIGTERM/SIGINT, then
@@ -29,7 +29,7 @@ export default class QueueWork extends OperatorCommand {
       await drainRuns()
       await this.terminate()
     }
-    process.once('SIGTERM', () => void stop('SIGTERM'))
-    process.once('SIGINT', () => void stop('SIGINT'))
+    process.once('SIGTERM', () => inBackground(stop('SIGTERM'), 'stopping the worker'))
+    process.once('SIGINT', () => inBackground(stop('SIGINT'), 'stopping the worker'))
   }
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
-import { bus } from '#core'
+import { bus, inBackground } from '#core'
 
 export type RunEventName = 'run' | 'delta' | 'done' | 'error'
 export type RunEvent = { seq: number; event: RunEventName; data: unknown }
@@ -84,7 +84,7 @@ export class RunEventLog {
   /** After the outcome committed: local listeners get the terminal event, other processes a hint. */
   committed(entry: RunEvent) {
     live.emit(this.runId, entry)
-    void this.announce()
+    inBackground(this.announce(), 'announcing run events')
   }
 
   /** Writes what is pending now (deltas of a long run). */

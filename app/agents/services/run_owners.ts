@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
-import { PROCESS_ID } from '#core'
+import { inBackground, PROCESS_ID } from '#core'
 
 /** A process not seen for this long is dead: its runs are ended or retried by others (RUN_OWNER_TIMEOUT_S). */
 export const OWNER_DEAD_AFTER_S = Math.max(1, Number(process.env.RUN_OWNER_TIMEOUT_S) || 20)
@@ -22,7 +22,7 @@ let beatingSince: number | null = null
 export async function startOwnerHeartbeat(as: OwnerKind) {
   kind = as
   await beat()
-  timer ??= setInterval(() => void beat(), BEAT_MS)
+  timer ??= setInterval(() => inBackground(beat(), 'run owner heartbeat'), BEAT_MS)
   timer.unref()
 }
 

@@ -3,7 +3,7 @@ import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import { configProvider } from '@adonisjs/core'
 import { Locator, Worker } from '@adonisjs/queue'
-import { PROCESS_ID } from '#core'
+import { inBackground, PROCESS_ID } from '#core'
 import { extend } from '#credits'
 import Run from '#agents/models/run'
 import AgentVersion from '#agents/models/agent_version'
@@ -61,7 +61,7 @@ export async function takeQueuedRun(tenantId: string, runId: string) {
   }
   try {
     const running = await executeQueuedRun(tenantId, runId)
-    if (running) void running.finished.finally(release)
+    if (running) inBackground(running.finished.finally(release), 'a queued run')
     else release()
   } catch (error) {
     release()
@@ -150,9 +150,9 @@ export function watchForWorkers() {
       logger.warn({ err: error }, 'checking for queue workers failed')
     }
   }
-  void check()
+  inBackground(check(), 'watching for workers')
   embeddedMode = false
-  watcher ??= setInterval(() => void check(), 5_000)
+  watcher ??= setInterval(() => inBackground(check(), 'watching for workers'), 5_000)
   watcher.unref()
 }
 

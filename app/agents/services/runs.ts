@@ -3,7 +3,7 @@ import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
-import { bus, problem, PROCESS_ID, type EventStream } from '#core'
+import { bus, inBackground, problem, PROCESS_ID, type EventStream } from '#core'
 import { release } from '#credits'
 import { releaseIdempotencyKeysOf } from '#platform'
 import Run, { TERMINAL } from '#agents/models/run'
@@ -192,7 +192,7 @@ async function endRun(runId: string, tenantId: string, status: 'failed' | 'cance
     throw failure
   }
   if (!moved) return false
-  void bus.publish(runTopic(runId), 'end')
+  inBackground(bus.publish(runTopic(runId), 'end'), 'announcing the end of a run')
   runMetrics.finished(run)
   await RunFinished.dispatch(RunFinished.factsOf(run)).catch((error) => logger.error({ err: error, run_id: runId }, 'a RunFinished listener failed'))
   return true
@@ -221,8 +221,8 @@ export async function startRunEngine(kind: 'web' | 'worker') {
       logger.error({ err: error }, 'recovering abandoned runs failed')
     }
   }
-  void recover()
-  recoverTimer = setInterval(() => void recover(), RECOVER_EVERY_MS)
+  inBackground(recover(), 'recovering abandoned runs')
+  recoverTimer = setInterval(() => inBackground(recover(), 'recovering abandoned runs'), RECOVER_EVERY_MS)
   recoverTimer.unref()
   if (kind === 'web') watchForWorkers()
 }
@@ -248,7 +248,10 @@ export async function drainRuns(graceMs = Number(process.env.SHUTDOWN_GRACE_S ??
 
 /** Registers the drain so it runs before the HTTP server waits for its open streams. */
 export function drainOnShutdown() {
-  app.ready(() => {
-    app.terminating(() => drainRuns())
-  })
+  inBackground(
+    app.ready(() => {
+      app.terminating(() => drainRuns())
+    }),
+    'registering the drain'
+  )
 }

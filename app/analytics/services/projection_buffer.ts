@@ -3,6 +3,7 @@ import logger from '@adonisjs/core/services/logger'
 import type { RunFacts } from '#agents'
 import { projectFacts } from '#analytics/services/projector'
 import { dashboardCacheCounters } from '#analytics/services/cache'
+import { inBackground } from '#core'
 
 /** A finished run reaches the dashboards within about this (the goal is ≤ 5 s). */
 export const FLUSH_EVERY_MS = 250
@@ -35,9 +36,9 @@ export function bufferProjection(facts: RunFacts): Promise<void> {
   }
   buffer.push(facts)
   if (app.isTerminating) return flushProjections()
-  if (buffer.length >= BATCH_MAX) void drain()
+  if (buffer.length >= BATCH_MAX) inBackground(drain(), 'projecting runs')
   else if (!timer) {
-    timer = setTimeout(() => void drain(), FLUSH_EVERY_MS)
+    timer = setTimeout(() => inBackground(drain(), 'projecting runs'), FLUSH_EVERY_MS)
     timer.unref()
   }
   return Promise.resolve()
@@ -51,7 +52,7 @@ function drain(): Promise<void> {
     flushing = applyAll().finally(() => {
       flushing = null
       // Facts that arrived as the last batch finished would otherwise wait for the next fact.
-      if (buffer.length) void drain()
+      if (buffer.length) inBackground(drain(), 'projecting runs')
     })
   }
   return flushing ?? Promise.resolve()

@@ -2,7 +2,7 @@ import cache from '@adonisjs/cache/services/main'
 import logger from '@adonisjs/core/services/logger'
 import type { LucidModel } from '@adonisjs/lucid/types/model'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { bus } from '#core'
+import { bus, inBackground } from '#core'
 import { redisUrl } from '#config/redis_url'
 
 /** Without Redis, deletes reach other processes through the PostgreSQL bus (LISTEN/NOTIFY). */
@@ -54,7 +54,7 @@ export class FactCache {
 
   constructor(private namespace: string) {
     if (POSTGRES_BUS) {
-      bus.subscribe(`cache:${namespace}`, (message) => void this.#delete(JSON.parse(message)))
+      bus.subscribe(`cache:${namespace}`, (message) => inBackground(this.#delete(JSON.parse(message)), 'invalidating cached facts'))
       // Deletes sent while this process was not listening are lost: forget everything.
       bus.subscribe('bus:reconnected', () => void this.#cache().clear().catch(() => {}))
     }
@@ -78,7 +78,7 @@ export class FactCache {
     if (!keys.length) return
     await this.#delete(keys)
     if (POSTGRES_BUS) await bus.publish(`cache:${this.namespace}`, JSON.stringify(keys))
-    setTimeout(() => void this.#delete(keys), SECOND_DELETE_MS).unref()
+    setTimeout(() => inBackground(this.#delete(keys), 'invalidating cached facts'), SECOND_DELETE_MS).unref()
   }
 
   /**

@@ -2,6 +2,7 @@ import { applyHoldBatch, type HoldOp, type NewHoldOp, type Outcome } from '#cred
 import { admitHoldBatch } from '#credits/actions/admit_hold_batch'
 import db from '@adonisjs/lucid/services/db'
 import { writeSettings } from '#credits/services/accounts'
+import { inBackground } from '#core'
 
 type Job = { op: HoldOp; resolve: (value: any) => void; reject: (error: unknown) => void }
 type Queue = { jobs: Job[] }
@@ -32,7 +33,7 @@ export function enqueueHoldOp<T>(tenantId: string, op: HoldOp): Promise<T> {
     const fresh: Queue = { jobs: [{ op, resolve, reject }] }
     queues.set(lane, fresh)
     // One turn of the event loop lets callers of the same tick share the first batch.
-    setImmediate(() => void drain(tenantId, lane, fresh))
+    setImmediate(() => inBackground(drain(tenantId, lane, fresh), 'a credit hold batch'))
   })
 }
 
