@@ -21,7 +21,7 @@ let transport: Promise<Transport | null> | null = null
  * process). Messages are hints ("run X has new events", "cancel run Y"): receivers re-read the
  * truth from the database, so a message lost while a connection reconnects delays, never loses.
  * A process does not receive its own messages (it already acted on them locally). Topic
- * `bus:reconnected` fires locally after the PostgreSQL listener reconnected.
+ * `bus:reconnected` fires locally after the listener (Redis or PostgreSQL) reconnected.
  */
 export const bus = {
   /** Sends `message` on `topic` to every other process; never throws. */
@@ -65,6 +65,10 @@ async function open(): Promise<Transport | null> {
     const { default: redis } = await import('@adonisjs/redis/services/main')
     const connection = redis.connection('main')
     await connection.subscribe(CHANNEL, deliver)
+    // ioredis re-subscribes after Redis comes back; messages meanwhile are lost.
+    connection.on('subscriber:ready', () => {
+      local.emit('bus:reconnected', '')
+    })
     app.terminating(async () => {
       await connection.unsubscribe(CHANNEL)
     })
