@@ -13,6 +13,25 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // A promise nobody awaits or handles is a crash waiting for a blip (an unhandled rejection):
+  // every background promise in app/ is awaited, handled, or marked `void` with a reason.
+  {
+    files: ['app/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          ignoreVoid: false,
+          // Lucid's query builders are thenables: `query.where(...)` builds, it does not run.
+          allowForKnownSafePromises: [
+            { from: 'package', package: '@adonisjs/lucid', name: ['DatabaseQueryBuilderContract', 'ModelQueryBuilderContract', 'InsertQueryBuilderContract', 'RawQueryBuilderContract'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+    },
+  },
   // config files augment framework interfaces with empty `extends` declarations, by design.
   { files: ['config/**/*.ts'], rules: { '@typescript-eslint/no-empty-object-type': 'off' } }
 )

@@ -17,6 +17,7 @@ server.use([
 router.use([
   () => import('@adonisjs/core/bodyparser_middleware'),
   () => import('#core/middleware/web_middleware'),
+  () => import('#core/middleware/input_hygiene_middleware'),
   () => import('#auth/middleware/initialize_auth_middleware'),
 ])
 

@@ -72,7 +72,11 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     // The OpenAI-compatible endpoints answer in OpenAI's error shape, which its SDKs parse.
     if (OPENAI_COMPATIBLE.has(ctx.request.url())) {
       ctx.response.header('x-should-retry', status === 429 || status >= 500 ? 'true' : 'false')
-      return ctx.response.status(status).json(openAiError(status, detail, err.code))
+      // A field error names the field, as OpenAI's `param` does.
+      const first = errors?.[0]
+      const body = openAiError(status, first ? `${first.field}: ${first.message}` : detail, err.code)
+      if (first) (body.error as { param: string | null }).param = first.field
+      return ctx.response.status(status).json(body)
     }
 
     if (wantsJson(ctx)) {

@@ -1,20 +1,11 @@
-import { Exception } from '@adonisjs/core/exceptions'
 import type { HttpContext } from '@adonisjs/core/http'
+import { DateTime } from 'luxon'
+import { InvalidInputException } from '#core/exceptions'
+import { isUuid } from '#core/ids'
+import { MAX_YEAR, MIN_YEAR } from '#core/input'
 
-/** 422 for bad paging parameters, with the field named. */
-export class PaginationException extends Exception {
-  static status = 422
-  static code = 'E_VALIDATION_ERROR'
-  constructor(
-    public field: string,
-    message: string
-  ) {
-    super(message, { status: 422, code: 'E_VALIDATION_ERROR' })
-  }
-  get messages() {
-    return [{ field: this.field, message: this.message }]
-  }
-}
+/** 422 for bad paging (or filter) parameters, with the field named. */
+export class PaginationException extends InvalidInputException {}
 
 export type Cursor = { at: string; id: string }
 
@@ -25,11 +16,33 @@ export function pageParams(ctx: HttpContext): { limit: number; cursor: Cursor | 
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new PaginationException('limit', 'limit must be an integer from 1 to 100.')
   const rawCursor = ctx.request.input('cursor')
   if (rawCursor === undefined || rawCursor === '') return { limit, cursor: null }
+  const cursor = decodeCursor(rawCursor)
+  if (!cursor) throw new PaginationException('cursor', 'cursor is not valid.')
+  return { limit, cursor }
+}
+
+/** What encodeCursor writes: a UTC instant to the millisecond (or microsecond). */
+const CURSOR_AT = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$/
+
+/**
+ * A cursor as encodeCursor made it, or null: the id a UUID and the instant an exact ISO
+ * timestamp in a sane year, so a forged cursor is a 422 and never reaches SQL.
+ */
+function decodeCursor(raw: unknown): Cursor | null {
+  if (typeof raw !== 'string' || raw.length > 200) return null
+  let parsed: unknown
   try {
-    const parsed = JSON.parse(Buffer.from(String(rawCursor), 'base64url').toString('utf8'))
-    if (typeof parsed?.at === 'string' && typeof parsed?.id === 'string' && !Number.isNaN(Date.parse(parsed.at))) return { limit, cursor: parsed }
-  } catch {}
-  throw new PaginationException('cursor', 'cursor is not valid.')
+    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'))
+  } catch {
+    return null
+  }
+  const { at, id } = (parsed ?? {}) as Record<string, unknown>
+  if (typeof at !== 'string' || !isUuid(id)) return null
+  const match = CURSOR_AT.exec(at)
+  // Luxon, not Date.parse: V8 takes 2026-02-30 for 2 March, which PostgreSQL refuses.
+  if (!match || !DateTime.fromISO(at, { zone: 'utc' }).isValid) return null
+  const year = Number(match[1])
+  return year >= MIN_YEAR && year <= MAX_YEAR ? { at, id } : null
 }
 
 export function encodeCursor(at: Date | string, id: string) {

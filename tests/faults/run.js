@@ -1,7 +1,8 @@
 /*
  * Fault suite (`npm run test:faults`, run by .ci/run): a production build against its own
  * PostgreSQL cluster (Debian's pg_createcluster on a spare port) and its own Redis, under steady
- * load (runs waited for, runs streamed over SSE, API reads, pages), while it:
+ * load (runs waited for, runs streamed over SSE, queued runs followed over SSE, API reads, pages),
+ * while it:
  *   restarts PostgreSQL · kills the app's database connections · stops PostgreSQL for 6 s ·
  *   stops Redis for 6 s · SIGKILLs the app (and starts it again).
  * Then checks: the process survived every blip; no 500 (503 with Retry-After is fine); every run
@@ -171,6 +172,20 @@ async function streamWorker(token) {
   }
 }
 
+/** Follows runs it did not start (GET …/events): replays stored events, then live ones. */
+async function followWorker(token) {
+  const headers = { authorization: `Bearer ${token}`, accept: 'text/event-stream' }
+  while (loading) {
+    const started = await call('POST run (async)', '/api/v1/agents/bench/runs', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ input: 'follow me', async: true, metadata: { simulate: { latency_ms: 400 } } }),
+    })
+    if (started.status !== 202) continue
+    await call('GET run events (SSE)', `/api/v1/runs/${JSON.parse(started.text).id}/events`, { headers })
+  }
+}
+
 async function readWorker(token) {
   const headers = { authorization: `Bearer ${token}` }
   while (loading) {
@@ -224,6 +239,7 @@ async function main() {
     ...tokens.map((token) => runWorker(token)),
     ...tokens.slice(0, 2).map((token) => runWorker(token)),
     ...tokens.slice(0, 2).map((token) => streamWorker(token)),
+    followWorker(tokens[2]),
     readWorker(tokens[0]),
     readWorker(tokens[1]),
     pageWorker(),

@@ -1,6 +1,6 @@
 import vine, { errors as vineErrors } from '@vinejs/vine'
 import db from '@adonisjs/lucid/services/db'
-import { isUuid } from '#core'
+import { findUnsafeInput, isUuid, MAX_YEAR } from '#core'
 import { recordAudit } from '#platform'
 import { AgentInputError } from '#agents/actions/save_agent'
 import { invalidateCatalog, type ProviderKind } from '#agents/services/catalog'
@@ -63,6 +63,9 @@ export async function validateSettings(raw: unknown): Promise<ProviderSettings> 
     }
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new AgentInputError('settings', 'Settings must be a JSON object.')
+  // Escapes such as \u0000 in the text are decoded only now: the edge could not see them.
+  const unsafe = findUnsafeInput(value, 'settings')
+  if (unsafe) throw new AgentInputError('settings', `${unsafe.field}: ${unsafe.message}`)
   const known = new Set(['connect_timeout_ms', 'first_token_timeout_ms', 'total_timeout_ms', 'max_retries', 'max_retry_wait_ms', 'breaker', 'api_version', 'auth_header', 'headers', 'stream_usage', 'max_tokens_field', 'anthropic_version'])
   const unknown = Object.keys(value).find((key) => !known.has(key))
   if (unknown) throw new AgentInputError('settings', `Unknown setting "${unknown}".`)
@@ -326,6 +329,7 @@ export async function setModelPrice(
   const now = new Date()
   const effectiveFrom = input.effectiveFrom ?? now
   if (Number.isNaN(effectiveFrom.getTime())) throw new AgentInputError('effective_from', 'Enter a date and time.')
+  if (effectiveFrom.getUTCFullYear() > MAX_YEAR) throw new AgentInputError('effective_from', `Enter a date before the year ${MAX_YEAR + 1}.`)
   if (effectiveFrom.getTime() < now.getTime() - 60_000) throw new AgentInputError('effective_from', 'A price cannot start in the past: history is never rewritten.')
   try {
     const row = await db.transaction(async (trx) => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import { Exception } from '@adonisjs/core/exceptions'
-import { PROCESS_ID } from '#core'
+import { IDEMPOTENCY_KEY_RULE, isIdempotencyKey, isUuid, PROCESS_ID } from '#core'
 import { hold, release } from '#credits'
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, type IdempotencyScope } from '#platform'
 import Run from '#agents/models/run'
@@ -16,6 +16,7 @@ import type { ChatMessage, SimulateOptions, ToolDefinition } from '#agents/provi
 import { executeRun, runTimeoutMs, type ExecutionPlan, type RunOutcome } from '#agents/services/run_executor'
 import { acceptingRuns, dispatchRun } from '#agents/services/run_queue'
 import { ensureOwnerHeartbeat } from '#agents/services/run_owners'
+import { abandonRun } from '#agents/services/runs'
 import { serializeRun, type RunDto } from '#agents/dtos/run'
 
 const HISTORY_LIMIT = 50
@@ -95,10 +96,13 @@ export class RunsDrainingException extends Exception {
  * transaction (see run_executor). Callers only choose the response shape.
  */
 export async function startRun(input: StartRunInput): Promise<StartedRun> {
+  // Refused, never truncated (two long keys would collide) nor looked up (a uuid column).
+  if (input.idempotency && !isIdempotencyKey(input.idempotency.key)) throw new AgentInputError('idempotency_key', IDEMPOTENCY_KEY_RULE)
+  if (input.threadId && !isUuid(input.threadId)) throw new AgentInputError('thread_id', 'No such thread in this workspace.')
   if (!acceptingRuns()) throw new RunsDrainingException()
   await ensureOwnerHeartbeat()
   const runId = randomUUID()
-  const scope: IdempotencyScope | null = input.idempotency ? { tenantId: input.tenantId, route: input.idempotency.route, key: input.idempotency.key.slice(0, 255) } : null
+  const scope: IdempotencyScope | null = input.idempotency ? { tenantId: input.tenantId, route: input.idempotency.route, key: input.idempotency.key } : null
   if (scope) {
     const claim = await claimIdempotencyKey(scope, input.idempotency!.hash, { reference: `run:${runId}`, staleAfterMs: runTimeoutMs() + 60_000 })
     if (claim.state === 'conflict') throw new RunConflictException(claim.detail, { status: 409, code: 'E_IDEMPOTENCY_CONFLICT' })
@@ -129,14 +133,22 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
 
   const { run, plan } = prepared
   if (input.mode === 'async') {
-    await plan.recorded
-    // The worker continues this log: its first events must be stored before it starts.
-    await plan.events.flush()
+    try {
+      await plan.recorded
+      // The worker continues this log: its first events must be stored before it starts.
+      await plan.events.flush()
+      await dispatchRun(run)
+    } catch (error) {
+      // Not queued: the caller gets the error, and the run ends now (hold released, key freed)
+      // rather than waiting in `queued` for recovery.
+      await abandonRun(run, 'The run could not be queued.').catch(() => {})
+      throw error
+    }
     if (scope) {
       const accepted = input.idempotency!.response(run, await serializeRun(run, { steps: false }))
-      await completeIdempotencyKey(scope, accepted.status, accepted.body)
+      // Queued already: a lost write here leaves the key in flight until the run's timeout.
+      await completeIdempotencyKey(scope, accepted.status, accepted.body).catch(() => {})
     }
-    await dispatchRun(run)
     const never = new Promise<never>(() => {})
     return { replayed: false, run, events: plan.events, finished: never, outcome: never }
   }

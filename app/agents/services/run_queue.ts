@@ -38,7 +38,13 @@ export function stopAcceptingRuns() {
  */
 export async function dispatchRun(run: Pick<Run, 'id' | 'tenantId'>) {
   // Under test on PGlite the test's transaction holds the only connection the queue could use.
-  if (!(app.inTest && embeddedDatabase)) await ExecuteRunJob.dispatch({ tenantId: run.tenantId, runId: run.id }).toQueue(QUEUE)
+  try {
+    if (!(app.inTest && embeddedDatabase)) await ExecuteRunJob.dispatch({ tenantId: run.tenantId, runId: run.id }).toQueue(QUEUE)
+  } catch (error) {
+    // The queue is unreachable (Redis down): a process that works the queue itself runs it anyway.
+    if (!embeddedMode) throw error
+    logger.warn({ err: error, run_id: run.id }, 'queue unreachable; running the queued run here')
+  }
   if (embeddedMode) setImmediate(() => void takeQueuedRun(run.tenantId, run.id).catch((error) => logger.error({ err: error, run_id: run.id }, 'queued run failed to start')))
 }
 

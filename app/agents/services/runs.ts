@@ -198,6 +198,12 @@ async function endRun(runId: string, tenantId: string, status: 'failed' | 'cance
   return true
 }
 
+/** Ends a run that will not execute (it could not be queued): `failed`, hold released, key freed. */
+export async function abandonRun(run: Pick<Run, 'id' | 'tenantId'>, detail: string) {
+  const ended = await endRun(run.id, run.tenantId, 'failed', problem(503, detail, { title: 'Run not started' }))
+  if (!ended) await releaseIdempotencyKeysOf(run.tenantId, [`run:${run.id}`])
+}
+
 let recoverTimer: NodeJS.Timeout | null = null
 let started = false
 

@@ -9,8 +9,9 @@ const fields = {
   instructions: vine.string().trim().minLength(1).maxLength(100_000),
   model: vine.string().trim().minLength(1).maxLength(200),
   fallback_models: vine.array(vine.string().trim().minLength(1).maxLength(200)).maxLength(5).optional(),
-  temperature: vine.number().min(0).max(2).optional().nullable(),
-  max_tokens: vine.number().withoutDecimals().min(1).max(32_000).optional(),
+  // JSON numbers only: `true` or `"5"` is a 422, never coerced.
+  temperature: vine.number({ strict: true }).min(0).max(2).optional().nullable(),
+  max_tokens: vine.number({ strict: true }).withoutDecimals().min(1).max(32_000).optional(),
   tools: vine.array(vine.any()).maxLength(32).optional(),
   metadata: vine.record(vine.any()).optional(),
   visibility: vine.enum(['private', 'public'] as const).optional(),
@@ -35,7 +36,7 @@ export const updateAgentValidator = vine.create({
 
 export const startRunValidator = vine.create({
   input: vine.string().minLength(1).maxLength(200_000),
-  thread_id: vine.string().trim().maxLength(64).optional().nullable(),
+  thread_id: vine.string().trim().uuid().optional().nullable(),
   metadata: vine.record(vine.any()).optional(),
-  async: vine.boolean().optional(),
+  async: vine.boolean({ strict: true }).optional(),
 })

@@ -1,9 +1,9 @@
 import { DateTime } from 'luxon'
+import { isBoundedDay, MAX_YEAR, MIN_YEAR } from '#core'
 
 export const PRESETS = ['24h', '7d', '30d', '90d'] as const
 export type Preset = (typeof PRESETS)[number]
 export const MAX_DAYS = 366
-const DAY = /^\d{4}-\d{2}-\d{2}$/
 
 /**
  * A dashboard period in the tenant's time zone. `24h` is the last 24 whole hours (hourly
@@ -40,8 +40,8 @@ function zoneOf(timeZone: string) {
 
 function parseDay(text: string | undefined, field: string, zone: string) {
   const value = (text ?? '').trim()
-  const day = DAY.test(value) ? DateTime.fromISO(value, { zone }) : null
-  if (!day?.isValid) throw new RangeError422(field, 'Enter a date as YYYY-MM-DD.')
+  const day = isBoundedDay(value) ? DateTime.fromISO(value, { zone }) : null
+  if (!day?.isValid) throw new RangeError422(field, `Enter a date as YYYY-MM-DD, between ${MIN_YEAR} and ${MAX_YEAR}.`)
   return day.startOf('day')
 }
 

@@ -1,14 +1,14 @@
 import vine, { errors } from '@vinejs/vine'
-import { DateTime } from 'luxon'
+import { DAY_RULE, isBoundedDay } from '#core'
 
+/** A real calendar day in a sane year: `-271821-04-20`, `0001-01-01` or year 99999 are a 422. */
 const day = () =>
   vine
     .string()
     .trim()
-    .regex(/^\d{4}-\d{2}-\d{2}$/)
     .use(
       vine.createRule((value, _options, field) => {
-        if (typeof value === 'string' && !DateTime.fromISO(value).isValid) field.report('Enter a real date (YYYY-MM-DD).', 'date', field)
+        if (!isBoundedDay(value)) field.report(DAY_RULE, 'date', field)
       })()
     )
 

@@ -58,6 +58,7 @@ test.group('agents / OpenAI-compatible endpoint through the official SDK', () =>
     const unauthorised = await sdk('agora_bad.token').chat.completions.create({ model: 'simulator/echo', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e)
     assert.equal(unauthorised.status, 401)
     const invalid = await sdk(token).chat.completions.create({ model: 'simulator/echo', messages: [] }).catch((e) => e)
-    assert.equal(invalid.status, 400)
+    assert.equal(invalid.status, 422)
+    assert.equal(invalid.error?.param, 'messages')
   })
 })

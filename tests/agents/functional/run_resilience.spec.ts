@@ -74,4 +74,30 @@ test.group('agents / a run whose outcome cannot be written', () => {
     assert.equal(command.exitCode, 1)
     assert.include(command.stdout, first.body().id)
   })
+
+  test('an async run that cannot be queued answers an error and leaves nothing behind: no hold, no run waiting, the key reusable', async ({ client, assert }) => {
+    // Committed: the failing insert would abort a test's enclosing transaction.
+    const { tenant, token, owner } = await apiWorkspace(1_000_000n)
+    try {
+      await client.post('/api/v1/agents').bearerToken(token).json(echo)
+      const before = await balanceOf(tenant.id)
+      await db.rawQuery(`CREATE FUNCTION agora_test_refuse_run() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected: run insert failed'; END $$`)
+      await db.rawQuery(`CREATE TRIGGER agora_test_refuse_run BEFORE INSERT ON runs FOR EACH ROW EXECUTE FUNCTION agora_test_refuse_run()`)
+      const refused = await client.post('/api/v1/agents/echo/runs').bearerToken(token).header('Idempotency-Key', 'async-blip').json({ input: 'later', async: true })
+      assert.isAtLeast(refused.status(), 500)
+      await db.rawQuery('DROP TRIGGER agora_test_refuse_run ON runs')
+      await db.rawQuery('DROP FUNCTION agora_test_refuse_run()')
+      assert.deepEqual(await balanceOf(tenant.id), before, 'the hold was released')
+      assert.lengthOf(await db.from('idempotency_keys').where('tenant_id', tenant.id).where('key', 'async-blip'), 0, 'the key was freed')
+
+      const retried = await client.post('/api/v1/agents/echo/runs').bearerToken(token).header('Idempotency-Key', 'async-blip').json({ input: 'later', async: true })
+      retried.assertStatus(202)
+      await runsIdle()
+    } finally {
+      await db.rawQuery('DROP TRIGGER IF EXISTS agora_test_refuse_run ON runs')
+      await db.rawQuery('DROP FUNCTION IF EXISTS agora_test_refuse_run()')
+      await db.from('tenants').where('id', tenant.id).delete()
+      await db.from('users').where('id', owner.id).delete()
+    }
+  }).tags(['@committed'])
 })

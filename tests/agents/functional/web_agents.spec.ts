@@ -220,9 +220,11 @@ test.group('agents / web: agent pages', () => {
 
   test('odd input never crashes a page: bad paging, filters and ids are handled', async ({ client, assert }) => {
     const { web, base } = await signedInOwner(client, 0n)
-    for (const path of ['/agents?cursor=zzz&limit=9999', '/runs?cursor=%00&status=nope&from=2026-02-31&to=tomorrow&agent=%20', '/runs/not-a-uuid', '/agents/%E2%9C%93/versions/1e9']) {
+    for (const path of ['/agents?cursor=zzz&limit=9999', '/runs?cursor=%FF&status=nope&from=2026-02-31&to=tomorrow&agent=%20', '/runs?from=0001-01-01&to=99999-01-01', '/runs/not-a-uuid', '/agents/%E2%9C%93/versions/1e9']) {
       assert.oneOf((await web.get(`${base}${path}`)).status(), [200, 404], path)
     }
+    // A NUL anywhere is refused at the edge: the browser is sent back with a message.
+    assert.equal((await web.get(`${base}/runs?cursor=%00`)).status(), 302)
     await web.get(`${base}/agents/new`)
     const weird = await web.submit('POST', `${base}/agents`, { 'name[]': ['a', 'b'], 'instructions[x]': 'y', model: 'simulator/echo', 'fallback_models[]': ['nope'] }, HTMX)
     weird.assertStatus(422)

@@ -278,11 +278,13 @@ test.group('tenants / invitations', () => {
 
   test('unknown and malformed tokens are 404 pages; nothing is created', async ({ client, assert }) => {
     const web = new WebSession(client)
-    for (const token of ['x'.repeat(43), 'short', '%00', 'a'.repeat(300)]) {
+    for (const token of ['x'.repeat(43), 'short', '%E2%9C%93', 'a'.repeat(300)]) {
       const page = await web.get(`/invitations/${token}`)
       page.assertStatus(404)
       assert.include(page.text(), 'not valid')
     }
+    // A NUL is refused at the edge before any lookup (tests/core/functional/bad_input.spec.ts).
+    assert.equal((await web.get('/invitations/%00', { accept: 'application/json' })).status(), 422)
     const user = await createUser()
     const signed = await signedIn(client, user)
     const response = await signed.submit('POST', `/invitations/${'y'.repeat(43)}/acceptance`)

@@ -2,7 +2,7 @@ import vine from '@vinejs/vine'
 import type { HttpContext } from '@adonisjs/core/http'
 import { errors as vineErrors } from '@vinejs/vine'
 import logger from '@adonisjs/core/services/logger'
-import { openAiError, openEventStream } from '#core'
+import { inBackground, isTransientError, openAiError, openEventStream, TRANSIENT_RETRY_AFTER_S } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
 import { requestHash } from '#platform'
@@ -24,14 +24,15 @@ const completionValidator = vine.create(vine.object({
     )
     .minLength(1)
     .maxLength(500),
-  stream: vine.boolean().optional(),
-  max_tokens: vine.number().withoutDecimals().min(1).max(32_000).optional().nullable(),
-  max_completion_tokens: vine.number().withoutDecimals().min(1).max(32_000).optional().nullable(),
-  temperature: vine.number().min(0).max(2).optional().nullable(),
+  // JSON types only, as OpenAI checks them: `max_tokens: true` or `"5"` is refused, never coerced.
+  stream: vine.boolean({ strict: true }).optional().nullable(),
+  max_tokens: vine.number({ strict: true }).withoutDecimals().min(1).max(32_000).optional().nullable(),
+  max_completion_tokens: vine.number({ strict: true }).withoutDecimals().min(1).max(32_000).optional().nullable(),
+  temperature: vine.number({ strict: true }).min(0).max(2).optional().nullable(),
   tools: vine.array(vine.any()).maxLength(64).optional(),
 }).allowUnknownProperties())
 
-type OpenAiError = { status: number; message: string; type: string; code: string | null }
+type OpenAiError = { status: number; message: string; type: string; code: string | null; param?: string | null }
 
 function textOf(content: string | { type: string; text?: string }[]) {
   return typeof content === 'string' ? content : content.map((part) => part.text ?? '').join('')
@@ -72,7 +73,7 @@ export default class OpenAiController {
     const body = await ctx.request.validateUsing(completionValidator)
     const messages: ChatMessage[] = body.messages.map((m: { role: string; content: unknown }) => ({ role: (m.role === 'developer' ? 'system' : m.role) as ChatMessage['role'], content: textOf(m.content as any) }))
     const lastUser = messages.findLastIndex((m) => m.role === 'user')
-    if (lastUser === -1) throw { status: 400, message: 'messages must contain a user message.', type: 'invalid_request_error', code: 'invalid_messages' }
+    if (lastUser === -1) throw { status: 422, message: 'messages must contain a user message.', type: 'invalid_request_error', code: 'invalid_messages', param: 'messages' }
     const agentSlug = body.model.startsWith('agent:') ? body.model.slice(6) : null
     const found = agentSlug ? await agentForRun(tenant.id, agentSlug) : null
     const agent = found?.agent ?? null
@@ -146,7 +147,7 @@ export default class OpenAiController {
     })
     // The client's answer ends as soon as the provider is done; settling and recording the run
     // follow in one transaction (the hold already bounds the charge; a crash is recovered).
-    void started.outcome.then((outcome) => {
+    inBackground(started.outcome.then((outcome) => {
       unsubscribe()
       if (stream.closed) return
       if (outcome.status === 'succeeded' || outcome.status === 'cancelled') {
@@ -159,8 +160,8 @@ export default class OpenAiController {
       pending += 'data: [DONE]\n\n'
       flush()
       stream.close()
-    })
-    void started.finished.then((run) => {
+    }), 'streaming a chat completion')
+    inBackground(started.finished.then((run) => {
       // No outcome was reported (recording failed first): still end the stream.
       if (!stream.closed) {
         unsubscribe()
@@ -169,7 +170,7 @@ export default class OpenAiController {
         flush()
         stream.close()
       }
-    })
+    }), 'ending a chat completion stream')
   }
 
   /** A non-streamed chat completion for a finished run. */
@@ -196,23 +197,29 @@ export default class OpenAiController {
   }
 
   #runError(run: Run): OpenAiError {
+    // Finished but not recorded (the database went away): not charged, worth retrying.
+    if (run.error?.status === 503) return { status: 503, message: run.error.detail, type: 'api_error', code: 'run_not_recorded' }
     return { status: 502, message: run.error?.detail ?? 'The model call failed.', type: 'api_error', code: 'upstream_error' }
   }
 
   #classify(error: any): OpenAiError {
     if (error instanceof vineErrors.E_VALIDATION_ERROR) {
       const first = (error.messages as { field: string; message: string }[])[0]
-      return { status: 400, message: `${first.field}: ${first.message}`, type: 'invalid_request_error', code: 'invalid_request' }
+      // 422 like every validation failure of the API (and the edge's input hygiene on this path).
+      return { status: 422, message: `${first.field}: ${first.message}`, type: 'invalid_request_error', code: 'invalid_request', param: first.field }
     }
     if (error?.type && error?.status) return error as OpenAiError
+    if (isTransientError(error)) return { status: 503, message: 'The service is briefly unavailable. Try again in a few seconds.', type: 'api_error', code: 'service_unavailable' }
     const status = typeof error?.status === 'number' ? error.status : 500
     if (status >= 500) logger.error({ err: error }, 'chat completion failed')
-    const message = status >= 500 ? 'The server had an error while processing your request.' : (error?.message ?? 'Request failed.')
-    return { status, message, type: openAiError(status, message).error.type, code: error?.code ?? null }
+    // A deliberate 503 (draining) says what happened; other server errors say nothing internal.
+    const message = status === 503 && error?.code && error?.message ? error.message : status >= 500 ? 'The server had an error while processing your request.' : (error?.message ?? 'Request failed.')
+    return { status, message, type: openAiError(status, message).error.type, code: error?.code ?? null, param: status < 500 && typeof error?.field === 'string' ? error.field : null }
   }
 
   #error(ctx: HttpContext, error: OpenAiError) {
     ctx.response.header('x-should-retry', error.status === 429 || error.status >= 500 ? 'true' : 'false')
+    if (error.status === 503) ctx.response.header('Retry-After', String(TRANSIENT_RETRY_AFTER_S))
     const { status, body } = this.#errorBody(error)
     return ctx.response.status(status).json(body)
   }
@@ -220,6 +227,7 @@ export default class OpenAiController {
   #errorBody(error: OpenAiError) {
     const body = openAiError(error.status, error.message, error.code)
     body.error.type = error.type
+    if (error.param) (body.error as { param: string | null }).param = error.param
     return { status: error.status, body }
   }
 }

@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { isUuid, keysetPage, NotFoundException, openEventStream, pageParams, PaginationException, problem, wantsEventStream } from '#core'
+import { inBackground, isUuid, keysetPage, MAX_YEAR, MIN_YEAR, NotFoundException, openEventStream, pageParams, PaginationException, parseBoundedInstant, problem, wantsEventStream } from '#core'
 import { requestHash } from '#platform'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Run from '#agents/models/run'
@@ -54,7 +54,7 @@ export default class RunsController {
     ctx.response.header('Location', `/api/v1/runs/${started.run.id}`)
     if (mode === 'async') return ctx.response.status(202).json(await serializeRun(started.run, { steps: false }))
     if (mode === 'stream') {
-      void followRun(tenant.id, started.run.id, 0, openEventStream(ctx, 200))
+      inBackground(followRun(tenant.id, started.run.id, 0, openEventStream(ctx, 200)), 'following a run')
       return
     }
     return ctx.response.created(await finishedRunDto(await started.finished))
@@ -75,8 +75,9 @@ export default class RunsController {
     }
     for (const [field, value, op] of [['from', from, '>='], ['to', to, '<']] as const) {
       if (value === undefined) continue
-      if (Number.isNaN(Date.parse(String(value)))) throw new PaginationException(field, `${field} must be an ISO 8601 date or date-time.`)
-      query.where('runs.created_at', op, new Date(String(value)))
+      const at = parseBoundedInstant(value)
+      if (!at) throw new PaginationException(field, `${field} must be an ISO 8601 date or date-time between ${MIN_YEAR} and ${MAX_YEAR}.`)
+      query.where('runs.created_at', op, at)
     }
     const page = await keysetPage<Run>(query, 'runs', pageParams(ctx))
     return { data: await Promise.all(page.rows.map((run) => serializeRun(run, { steps: false }))), next_cursor: page.next_cursor }
@@ -91,7 +92,7 @@ export default class RunsController {
     const run = await this.#find(ctx)
     const lastEventId = Number(ctx.request.header('last-event-id') ?? ctx.request.input('last_event_id') ?? 0)
     const stream = openEventStream(ctx)
-    void followRun(run.tenantId, run.id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, stream)
+    inBackground(followRun(run.tenantId, run.id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, stream), 'following a run')
   }
 
   async cancellation(ctx: HttpContext) {

@@ -1,4 +1,5 @@
 import vine, { errors as vineErrors } from '@vinejs/vine'
+import { findUnsafeInput } from '#core'
 import type Agent from '#agents/models/agent'
 import type AgentVersion from '#agents/models/agent_version'
 import { AgentInputError, type AgentConfig } from '#agents/actions/save_agent'
@@ -148,7 +149,10 @@ function parseMetadata(text: string): Record<string, unknown> | string {
   } catch {
     return 'Enter a JSON object, e.g. {"simulate": {"latency_ms": 2000}}.'
   }
-  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : 'Metadata must be a JSON object.'
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'Metadata must be a JSON object.'
+  // The edge saw only the text: escapes such as \u0000 are decoded here.
+  const unsafe = findUnsafeInput(parsed, 'metadata')
+  return unsafe ? `${unsafe.field}: ${unsafe.message}` : (parsed as Record<string, unknown>)
 }
 
 /** Maps the save actions' field errors (taken slug, unknown model) onto form fields. */

@@ -22,6 +22,21 @@ const FLASH_KEY = 'agentForm'
 
 type FormState = { values: AgentFormValues; errors: FieldErrors | null }
 
+/**
+ * The form state a redirect carried: ours, or the edge's refusal (input hygiene: the exception
+ * handler flashed the input and `inputErrorsBag`, keyed by field path).
+ */
+function flashedState(ctx: HttpContext): FormState | undefined {
+  const flash = ctx.session.flashMessages
+  const ours = flash.get(FLASH_KEY) as FormState | undefined
+  if (ours) return ours
+  const refused = flash.get('inputErrorsBag') as FieldErrors | undefined
+  if (!refused || !Object.keys(refused).length) return undefined
+  const errors: FieldErrors = {}
+  for (const [path, messages] of Object.entries(refused)) (errors[path.split('.')[0]] ??= []).push(...messages)
+  return { values: formValues(flash.all()), errors }
+}
+
 /** /t/:tenant/agents: list, create, show, edit, delete (every save is a new version). */
 export default class AgentsController {
   async index(ctx: HttpContext) {
@@ -51,8 +66,7 @@ export default class AgentsController {
 
   async create(ctx: HttpContext) {
     authorize(ctx, 'agents.write')
-    const flashed = ctx.session.flashMessages.get(FLASH_KEY) as FormState | undefined
-    return this.#renderForm(ctx, null, flashed ?? { values: blankValues(), errors: null })
+    return this.#renderForm(ctx, null, flashedState(ctx) ?? { values: blankValues(), errors: null })
   }
 
   async store(ctx: HttpContext) {
@@ -91,8 +105,7 @@ export default class AgentsController {
     authorize(ctx, 'agents.write')
     const agent = await routeAgent(ctx)
     const version = await AgentVersion.query().where('tenantId', tenant.id).where('agentId', agent.id).where('version', agent.currentVersion).firstOrFail()
-    const flashed = ctx.session.flashMessages.get(FLASH_KEY) as FormState | undefined
-    return this.#renderForm(ctx, agent, flashed ?? { values: valuesOf(agent, version), errors: null })
+    return this.#renderForm(ctx, agent, flashedState(ctx) ?? { values: valuesOf(agent, version), errors: null })
   }
 
   async update(ctx: HttpContext) {

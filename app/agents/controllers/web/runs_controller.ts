@@ -1,6 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
-import { formatCredits, isHtmx, isUuid, keysetPage, NotFoundException, openEventStream } from '#core'
+import { formatCredits, inBackground, isBoundedDay, isHtmx, isUuid, keysetPage, MAX_YEAR, MIN_YEAR, NotFoundException, openEventStream } from '#core'
 import { InsufficientCreditsException } from '#credits'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
@@ -127,9 +127,9 @@ export default class RunsController {
     }
     for (const field of ['from', 'to'] as const) {
       if (!filters[field]) continue
-      const day = /^\d{4}-\d{2}-\d{2}$/.test(filters[field]) ? DateTime.fromISO(filters[field], { zone: tenant.timeZone }) : null
+      const day = isBoundedDay(filters[field]) ? DateTime.fromISO(filters[field], { zone: tenant.timeZone }) : null
       if (!day?.isValid) {
-        errors[field] = ['Enter a date as YYYY-MM-DD.']
+        errors[field] = [`Enter a date as YYYY-MM-DD, between ${MIN_YEAR} and ${MAX_YEAR}.`]
         continue
       }
       // Whole days in the workspace's time zone; `to` is inclusive.
@@ -179,7 +179,7 @@ export default class RunsController {
     // A run that already ended (or a client resuming after it did) gets the finished bubble at once.
     if (run.terminal) return sendFinished(stream, finished)
     const lastEventId = Number(ctx.request.header('last-event-id') ?? 0)
-    void followRun(run.tenantId, run.id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, htmlRunStream(stream, finished))
+    inBackground(followRun(run.tenantId, run.id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, htmlRunStream(stream, finished)), 'following a run')
   }
 
   async cancellation(ctx: HttpContext) {
