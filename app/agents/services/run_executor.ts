@@ -4,7 +4,7 @@ import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import { Exception } from '@adonisjs/core/exceptions'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { preparedQuery, problem } from '#core'
+import { isUnsafeText, preparedQuery, problem, safeText } from '#core'
 import { settle, HoldNotPendingException } from '#credits'
 import { completeIdempotencyKey, type IdempotencyScope } from '#platform'
 import Run from '#agents/models/run'
@@ -19,6 +19,7 @@ import {
   ProviderError,
   type ChatMessage,
   type SimulateOptions,
+  type StreamChunk,
   type ToolCall,
   type ToolDefinition,
   type Usage,
@@ -252,7 +253,7 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
         const estimated = (): Usage => ({ inputTokens: streamed || calls.size ? estimateTokens(promptChars) : 0, outputTokens: estimateTokens(attemptOutput) })
         try {
           const provider = providerFor(model)
-          for await (const chunk of provider.stream({
+          for await (const received of provider.stream({
             model: model.upstreamModel,
             messages: plan.messages,
             maxTokens: plan.maxTokens,
@@ -262,6 +263,8 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
             connectTimeoutMs: reliability.connectTimeoutMs,
             simulate: plan.simulate,
           })) {
+            // What a provider sends is stored: no NUL byte or lone surrogate reaches PostgreSQL.
+            const chunk = storableChunk(received)
             if (chunk.type === 'usage') {
               reported = chunk
               continue
@@ -397,6 +400,13 @@ function fitChars(plan: ExecutionPlan, model: CatalogModel, promptChars: number,
   const left = (plan.holdMicros - spentBefore) * 1_000_000n - BigInt(Math.max(plan.estInputTokens, estimateTokens(promptChars))) * model.inputPrice
   if (left <= 0n) return 0
   return Math.min(byTokens, Number(left / model.outputPrice) * 4)
+}
+
+function storableChunk(chunk: StreamChunk): StreamChunk {
+  if (chunk.type === 'delta') return isUnsafeText(chunk.text) ? { ...chunk, text: safeText(chunk.text) } : chunk
+  if (chunk.type !== 'tool_call' || ![chunk.id, chunk.name, chunk.arguments].some((part) => part !== undefined && isUnsafeText(part))) return chunk
+  const clean = (part?: string) => (part === undefined ? part : safeText(part))
+  return { ...chunk, id: clean(chunk.id), name: clean(chunk.name), arguments: clean(chunk.arguments) }
 }
 
 function toolChars(calls: Map<number, ToolCall>) {

@@ -4,7 +4,8 @@ import { balanceOf, verifyLedger } from '#credits'
 import { recoverAbandonedRuns } from '#agents'
 import Run from '#agents/models/run'
 import { runsIdle } from '#agents/services/run_executor'
-import { apiWorkspace } from '#tests/helpers/agents'
+import { allowPrivateNetworks, apiWorkspace, fakeProvider, FAST } from '#tests/helpers/agents'
+import { FakeLlm, openai } from '#tests/helpers/fake_llm'
 import { runCommand } from '#tests/helpers/ace'
 import CreditsVerify from '#credits/commands/credits_verify'
 
@@ -20,7 +21,9 @@ async function failOutcomeWrites() {
   }
 }
 
-test.group('agents / a run whose outcome cannot be written', () => {
+test.group('agents / a run whose outcome cannot be written', (group) => {
+  allowPrivateNetworks(group)
+
   test('answers 503 (never a 201 for a run that is not stored); recovery ends it at once: not charged, hold released, key reusable', async ({ client, assert }) => {
     const { tenant, token } = await apiWorkspace(1_000_000n)
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
@@ -92,6 +95,8 @@ test.group('agents / a run whose outcome cannot be written', () => {
 
       const retried = await client.post('/api/v1/agents/echo/runs').bearerToken(token).header('Idempotency-Key', 'async-blip').json({ input: 'later', async: true })
       retried.assertStatus(202)
+      // Let the queued run finish before its workspace is removed.
+      for (let i = 0; i < 250 && !(await Run.find(retried.body().id))?.terminal; i++) await new Promise((resolve) => setTimeout(resolve, 20))
       await runsIdle()
     } finally {
       await db.rawQuery('DROP TRIGGER IF EXISTS agora_test_refuse_run ON runs')
@@ -100,4 +105,23 @@ test.group('agents / a run whose outcome cannot be written', () => {
       await db.from('users').where('id', owner.id).delete()
     }
   }).tags(['@committed'])
+
+  test('a provider that sends NUL bytes or lone surrogates: the run is recorded, those characters stored as U+FFFD', async ({ client, assert }) => {
+    const { tenant, token } = await apiWorkspace(1_000_000n)
+    const fake = await FakeLlm.start('openai', openai.stream(['Hel\u0000lo ', 'wor\uD800ld'], { toolCalls: [{ id: 'c\u00001', name: 'look\uDC00up', arguments: '{"q":"a\u0000"}' }] }))
+    try {
+      const { model } = await fakeProvider(tenant.id, fake, { settings: FAST })
+      await client.post('/api/v1/agents').bearerToken(token).json({ name: 'Fake', slug: 'fake', instructions: 'Be brief.', model })
+      const response = await client.post('/api/v1/agents/fake/runs').bearerToken(token).json({ input: 'hi' })
+      response.assertStatus(201)
+      assert.equal(response.body().status, 'succeeded', JSON.stringify(response.body()))
+      const stored = await Run.findOrFail(response.body().id)
+      assert.equal(stored.output, 'Hel\uFFFDlo wor\uFFFDld')
+      const step = await db.from('run_steps').where('run_id', stored.id).firstOrFail()
+      assert.deepEqual(step.tool_calls, [{ id: 'c\uFFFD1', name: 'look\uFFFDup', arguments: '{"q":"a\uFFFD"}' }])
+    } finally {
+      await runsIdle()
+      await fake.close()
+    }
+  })
 })
