@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon'
+import vine from '@vinejs/vine'
 import { InvalidInputException } from '#core/exceptions'
 
 /*
@@ -100,6 +101,17 @@ export function isBoundedDay(text: unknown): text is string {
 }
 
 export const DAY_RULE = `Enter a real date (YYYY-MM-DD) between ${MIN_YEAR} and ${MAX_YEAR}.`
+
+/** The VineJS field for a calendar day in a sane year (`-271821-04-20` or year 99999 is a 422). */
+export const boundedDay = () =>
+  vine
+    .string()
+    .trim()
+    .use(
+      vine.createRule((value, _options, field) => {
+        if (!isBoundedDay(value)) field.report(DAY_RULE, 'date', field)
+      })()
+    )
 
 /**
  * An ISO 8601 date or date-time (or SQL's `2026-01-01 10:00`; UTC unless it names an offset)

@@ -1,26 +1,14 @@
 import vine from '@vinejs/vine'
 import { DateTime } from 'luxon'
+import { boundedDay } from '#core'
 import { LEDGER_KINDS } from '#credits/types'
 import type { LedgerFilters } from '#credits/services/ledger_query'
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/
-
-const day = () =>
-  vine
-    .string()
-    .trim()
-    .regex(DAY)
-    .use(
-      vine.createRule((value, _options, field) => {
-        if (typeof value === 'string' && !DateTime.fromISO(value).isValid) field.report('Enter a real date (YYYY-MM-DD).', 'date', field)
-      })()
-    )
 
 /** Ledger filters from a query string (pages, CSV export and the API share them). */
 export const ledgerFiltersValidator = vine.create({
   kind: vine.enum(LEDGER_KINDS).optional(),
-  from: day().optional(),
-  to: day().optional(),
+  from: boundedDay().optional(),
+  to: boundedDay().optional(),
   member: vine.string().trim().uuid().optional(),
   agent: vine.string().trim().uuid().optional(),
 })

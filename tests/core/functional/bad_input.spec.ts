@@ -208,11 +208,12 @@ test.group('core / bad input: ids, cursors and dates are checked before SQL (API
     ;(await client.get('/api/v1/runs?from=2024-01-01&to=2024-02-01T10:00:00%2B02:00').bearerToken(token)).assertStatus(200)
   })
 
-  test('analytics from/to outside years 2000–9999 → 422 naming the field', async ({ client, assert }) => {
+  test('analytics and ledger from/to outside years 2000–9999 → 422 naming the field', async ({ client, assert }) => {
     const { token } = await world(assert, client)
     assertRefused(await client.get('/api/v1/analytics/usage?from=-271821-04-20').bearerToken(token), 422, 'from', assert)
     assertRefused(await client.get('/api/v1/analytics/usage?from=0001-01-01&to=0001-01-02').bearerToken(token), 422, 'from', assert)
     assertRefused(await client.get('/api/v1/analytics/usage?from=2026-01-01&to=99999-01-01').bearerToken(token), 422, 'to', assert)
+    assertRefused(await client.get('/api/v1/credits/ledger?from=0001-01-01').bearerToken(token), 422, 'from', assert)
     ;(await client.get('/api/v1/analytics/usage?from=2026-01-01&to=2026-01-02').bearerToken(token)).assertStatus(200)
   })
 })
