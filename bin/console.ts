@@ -11,6 +11,12 @@ const IMPORTER = (filePath: string) => {
   return import(filePath)
 }
 
+/** Graceful shutdown, then exit even if a library left a socket open (see terminateThenExit). */
+const exitAfterShutdown = async (app: { terminate(): Promise<void> }) => {
+  const { terminateThenExit } = await import('#core/process_guard')
+  return terminateThenExit(app)
+}
+
 new Ignitor(APP_ROOT, { importer: IMPORTER })
   .tap((app) => {
     app.booting(async () => {
@@ -19,10 +25,10 @@ new Ignitor(APP_ROOT, { importer: IMPORTER })
     // Long-running commands (queue:work) serve on through a dependency's blip, like the web process.
     app.ready(async () => {
       const { installProcessGuard } = await import('#core/process_guard')
-      installProcessGuard({ terminate: () => app.terminate() })
+      installProcessGuard({ terminate: () => exitAfterShutdown(app) })
     })
-    app.listen('SIGTERM', () => app.terminate())
-    app.listenIf(app.managedByPm2, 'SIGINT', () => app.terminate())
+    app.listen('SIGTERM', () => exitAfterShutdown(app))
+    app.listenIf(app.managedByPm2, 'SIGINT', () => exitAfterShutdown(app))
   })
   .ace()
   .handle(process.argv.splice(2))

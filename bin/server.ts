@@ -11,6 +11,12 @@ const IMPORTER = (filePath: string) => {
   return import(filePath)
 }
 
+/** Graceful shutdown, then exit even if a library left a socket open (see terminateThenExit). */
+const exitAfterShutdown = async (app: { terminate(): Promise<void> }) => {
+  const { terminateThenExit } = await import('#core/process_guard')
+  return terminateThenExit(app)
+}
+
 new Ignitor(APP_ROOT, { importer: IMPORTER })
   .tap((app) => {
     app.booting(async () => {
@@ -19,13 +25,13 @@ new Ignitor(APP_ROOT, { importer: IMPORTER })
     app.ready(async () => {
       const { installProcessGuard } = await import('#core/process_guard')
       const { closeSilentConnections } = await import('#core/http_server')
-      installProcessGuard({ terminate: () => app.terminate() })
+      installProcessGuard({ terminate: () => exitAfterShutdown(app) })
       const server = await app.container.make('server')
       closeSilentConnections(server.getNodeServer()!)
     })
     // Graceful shutdown: stop accepting, finish in-flight requests, close pools.
-    app.listen('SIGTERM', () => app.terminate())
-    app.listen('SIGINT', () => app.terminate())
+    app.listen('SIGTERM', () => exitAfterShutdown(app))
+    app.listen('SIGINT', () => exitAfterShutdown(app))
   })
   .httpServer()
   .start()

@@ -65,9 +65,15 @@ async function open(): Promise<Transport | null> {
     const { default: redis } = await import('@adonisjs/redis/services/main')
     const connection = redis.connection('main')
     await connection.subscribe(CHANNEL, deliver)
-    // ioredis re-subscribes after Redis comes back; messages meanwhile are lost.
+    // ioredis re-subscribes after Redis comes back; messages meanwhile are lost. Only after a
+    // loss: a cache cleared at start would open connections nothing closes at shutdown.
+    let lost = false
+    connection.on('subscriber:reconnecting', () => {
+      lost = true
+    })
     connection.on('subscriber:ready', () => {
-      local.emit('bus:reconnected', '')
+      if (lost) local.emit('bus:reconnected', '')
+      lost = false
     })
     app.terminating(async () => {
       await connection.unsubscribe(CHANNEL)

@@ -38,3 +38,19 @@ export function processGuard(options: { log?: Log; terminate: () => unknown }) {
 function requestId() {
   return HttpContext.get()?.request.id()
 }
+
+/**
+ * Graceful shutdown, then a watchdog: once every hook and provider has shut down, a socket a
+ * library left open (seen: a Redis connection after quit) must not keep the process alive
+ * until its supervisor kills it. Exits 2 s after termination finished if still running.
+ */
+export function terminateThenExit(app: { terminate(): Promise<void> }) {
+  // Taken now: the logger service is gone once the app terminated.
+  const log = logger
+  return app.terminate().finally(() => {
+    setTimeout(() => {
+      log.warn({ resources: process.getActiveResourcesInfo() }, 'shut down, but handles are still open: exiting')
+      process.exit()
+    }, 2000).unref()
+  })
+}

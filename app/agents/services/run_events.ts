@@ -5,7 +5,8 @@ import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { bus, inBackground } from '#core'
 
 export type RunEventName = 'run' | 'delta' | 'done' | 'error'
-export type RunEvent = { seq: number; event: RunEventName; data: unknown }
+/** `unstored`: a terminal event that could not be written (neither could the events before it). */
+export type RunEvent = { seq: number; event: RunEventName; data: unknown; unstored?: true }
 
 const FLUSH_MS = 100
 const live = new EventEmitter()
@@ -49,6 +50,7 @@ function followedFromAfar(runId: string) {
  */
 export class RunEventLog {
   #seq = 0
+  #terminalSeq: number | null = null
   #pending: RunEvent[] = []
   #timer: NodeJS.Timeout | null = null
   #flushing: Promise<void> = Promise.resolve()
@@ -78,6 +80,7 @@ export class RunEventLog {
   end(event: 'done' | 'error', data: unknown): RunEvent {
     const entry: RunEvent = { seq: ++this.#seq, event, data }
     this.#pending.push(entry)
+    this.#terminalSeq = entry.seq
     return entry
   }
 
@@ -115,7 +118,8 @@ export class RunEventLog {
 
   /** Ends local listeners' streams with an error the log could not store (the outcome failed to commit). */
   unrecorded(data: unknown) {
-    live.emit(this.runId, { seq: ++this.#seq, event: 'error', data } satisfies RunEvent)
+    // In place of the terminal event that did not commit: followers wait for its sequence number.
+    live.emit(this.runId, { seq: this.#terminalSeq ?? ++this.#seq, event: 'error', data, unstored: true } satisfies RunEvent)
   }
 
   announce() {

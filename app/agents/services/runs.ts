@@ -42,6 +42,12 @@ export async function followRun(tenantId: string, runId: string, afterSeq: numbe
       stream.send(event.event, event.data, event.seq)
       if (event.event === 'done' || event.event === 'error') return true
     }
+    // The outcome could not be written, nor the unwritten events before it: end with it anyway.
+    const unstored = [...pending.values()].find((event) => event.unstored)
+    if (unstored) {
+      stream.send(unstored.event, unstored.data, unstored.seq)
+      return true
+    }
     return false
   }
   const unsubscribe = onRunEvent(runId, (event) => {

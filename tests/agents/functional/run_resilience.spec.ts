@@ -4,7 +4,7 @@ import { balanceOf, verifyLedger } from '#credits'
 import { recoverAbandonedRuns } from '#agents'
 import Run from '#agents/models/run'
 import { runsIdle } from '#agents/services/run_executor'
-import { allowPrivateNetworks, apiWorkspace, fakeProvider, FAST } from '#tests/helpers/agents'
+import { allowPrivateNetworks, apiWorkspace, fakeProvider, FAST, parseSse } from '#tests/helpers/agents'
 import { FakeLlm, openai } from '#tests/helpers/fake_llm'
 import { runCommand } from '#tests/helpers/ace'
 import CreditsVerify from '#credits/commands/credits_verify'
@@ -52,6 +52,23 @@ test.group('agents / a run whose outcome cannot be written', (group) => {
     retried.assertStatus(201)
     assert.equal(retried.body().status, 'succeeded')
     assert.notEqual(retried.body().id, run.id)
+  })
+
+  test('streamed (SSE): the stream ends at once with an error event saying the run was not recorded', async ({ client, assert }) => {
+    const { token } = await apiWorkspace(1_000_000n)
+    await client.post('/api/v1/agents').bearerToken(token).json(echo)
+    const restore = await failOutcomeWrites()
+    try {
+      const started = Date.now()
+      const response = await client.post('/api/v1/agents/echo/runs').bearerToken(token).header('accept', 'text/event-stream').json({ input: 'hello' })
+      const events = parseSse(response.text())
+      assert.equal(events.at(-1)?.event, 'error')
+      assert.equal(JSON.parse(events.at(-1)!.data).status, 503)
+      assert.isBelow(Date.now() - started, 1500, 'no follower waits for a terminal event that never came')
+    } finally {
+      await runsIdle()
+      await restore()
+    }
   })
 
   test('credits:verify reports a run whose status or cost disagrees with its ledger entries, and a run holding credits past the timeout', async ({ client, assert }) => {
