@@ -166,7 +166,7 @@ const outcomes = new WeakMap<Run, RunDto>()
 /** Runs whose outcome could not be written (the database was unreachable). */
 const unrecorded = new WeakSet<Run>()
 
-/** 503: the run ended but its outcome could not be written; it is not charged and may be retried. */
+/** 503 (+ Retry-After, from the exception handler): the run ended but its outcome could not be written; not charged. */
 export class RunNotRecordedException extends Exception {
   constructor() {
     super('The run finished but its outcome could not be recorded. Try again in a few seconds: a run that is not recorded is not charged.', {
@@ -174,7 +174,6 @@ export class RunNotRecordedException extends Exception {
       code: 'E_RUN_NOT_RECORDED',
     })
   }
-  headers = { 'Retry-After': '2' }
 }
 
 /** The finished run as the API shows it, as recorded (steps included). */
