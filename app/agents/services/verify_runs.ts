@@ -1,41 +1,45 @@
-import db from '@adonisjs/lucid/services/db'
 import { formatCredits } from '#core'
+import { holdCharges } from '#credits'
+import { Tenant } from '#tenants'
+import Run from '#agents/models/run'
 import { runTimeoutMs } from '#agents/services/run_executor'
 
+const PAGE = 1000
 const LIMIT = 200
 
 /**
  * Runs against the ledger (part of credits:verify): a finished run's cost is what its hold was
  * charged and its hold is resolved; an unfinished run's hold is still pending and no older than
- * RUN_TIMEOUT_S + 60 s. One line per disagreement.
+ * RUN_TIMEOUT_S + 60 s. Reads its own runs a page at a time and asks credits about their holds.
+ * One line per disagreement.
  */
 export async function verifyRunCharges(tenantId: string | null): Promise<string[]> {
-  const { rows } = await db.rawQuery(
-    `WITH charges AS (
-        SELECT tenant_id, hold_id, SUM(-amount) AS total FROM ledger_entries
-         WHERE kind = 'charge' AND hold_id IS NOT NULL ${tenantId ? 'AND tenant_id = ?' : ''} GROUP BY tenant_id, hold_id
-     )
-     SELECT r.id, r.status, r.cost_micros, h.id AS hold, h.status AS hold_status, COALESCE(c.total, 0) AS charged,
-            r.status IN ('queued', 'running') AND COALESCE(r.started_at, r.created_at) < now() - make_interval(secs => ?) AS overdue,
-            COALESCE(t.slug, r.tenant_id::text) AS label
-       FROM runs r
-       LEFT JOIN credit_holds h ON h.id = r.hold_id AND h.tenant_id = r.tenant_id
-       LEFT JOIN charges c ON c.hold_id = r.hold_id AND c.tenant_id = r.tenant_id
-       LEFT JOIN tenants t ON t.id = r.tenant_id
-      WHERE r.hold_id IS NOT NULL ${tenantId ? 'AND r.tenant_id = ?' : ''} AND (
-            h.id IS NULL
-         OR (r.status IN ('succeeded', 'failed', 'cancelled') AND (h.status = 'pending' OR r.cost_micros <> COALESCE(c.total, 0)))
-         OR (r.status IN ('queued', 'running') AND (h.status <> 'pending' OR COALESCE(r.started_at, r.created_at) < now() - make_interval(secs => ?))))
-      ORDER BY r.created_at
-      LIMIT ${LIMIT}`,
-    [...(tenantId ? [tenantId] : []), Math.ceil(runTimeoutMs() / 1000) + 60, ...(tenantId ? [tenantId] : []), Math.ceil(runTimeoutMs() / 1000) + 60]
-  )
-  return rows.map((row: Record<string, any>) => {
-    const run = `${row.label}: run ${row.id}`
-    if (!row.hold) return `${run} refers to no hold`
-    if (row.overdue) return `${run} is still ${row.status} with credits held past RUN_TIMEOUT_S + 60 s`
-    if (row.status === 'queued' || row.status === 'running') return `${run} is ${row.status} but its hold is ${row.hold_status}`
-    if (row.hold_status === 'pending') return `${run} is ${row.status} but its hold is still pending`
-    return `${run} is ${row.status} at a cost of ${formatCredits(row.cost_micros)} but the ledger charged ${formatCredits(row.charged)}`
-  })
+  const overdueBefore = Date.now() - (runTimeoutMs() + 60_000)
+  const found: { run: Run; problem: string }[] = []
+  for (let after: string | null = null; found.length < LIMIT; ) {
+    const query = Run.query().whereNotNull('holdId').orderBy('id').limit(PAGE).select('id', 'tenantId', 'status', 'costMicros', 'holdId', 'startedAt', 'createdAt')
+    if (tenantId) query.where('tenantId', tenantId)
+    if (after) query.where('id', '>', after)
+    const runs = await query
+    if (!runs.length) break
+    after = runs.at(-1)!.id
+    const holds = await holdCharges(runs.map((run) => run.holdId!))
+    for (const run of runs) {
+      const problem = disagreement(run, holds.get(run.holdId!), overdueBefore)
+      if (problem) found.push({ run, problem })
+    }
+  }
+  const slugs = new Map((await Tenant.query().whereIn('id', [...new Set(found.map((f) => f.run.tenantId))]).select('id', 'slug')).map((t) => [t.id, t.slug]))
+  return found.slice(0, LIMIT).map(({ run, problem }) => `${slugs.get(run.tenantId) ?? run.tenantId}: run ${run.id} ${problem}`)
+}
+
+function disagreement(run: Run, hold: { tenantId: string; status: string; charged: bigint } | undefined, overdueBefore: number) {
+  if (!hold || hold.tenantId !== run.tenantId) return 'refers to no hold of its workspace'
+  if (run.status === 'queued' || run.status === 'running') {
+    if ((run.startedAt ?? run.createdAt).toMillis() < overdueBefore) return `is still ${run.status} with credits held past RUN_TIMEOUT_S + 60 s`
+    return hold.status === 'pending' ? null : `is ${run.status} but its hold is ${hold.status}`
+  }
+  if (hold.status === 'pending') return `is ${run.status} but its hold is still pending`
+  if (run.costMicros !== hold.charged) return `is ${run.status} at a cost of ${formatCredits(run.costMicros)} but the ledger charged ${formatCredits(hold.charged)}`
+  return null
 }

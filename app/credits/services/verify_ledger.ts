@@ -4,6 +4,18 @@ import { formatCredits } from '#core'
 
 const LIMIT = 200
 
+/** Each hold's status and what the ledger charged for it (other modules compare their records). */
+export async function holdCharges(holdIds: string[]): Promise<Map<string, { tenantId: string; status: string; charged: bigint }>> {
+  if (!holdIds.length) return new Map()
+  const { rows } = await sql(db,
+    `SELECT h.id, h.tenant_id, h.status,
+            COALESCE((SELECT SUM(-l.amount) FROM ledger_entries l WHERE l.tenant_id = h.tenant_id AND l.hold_id = h.id AND l.kind = 'charge'), 0) AS charged
+       FROM credit_holds h WHERE h.id = ANY(?::uuid[])`,
+    [holdIds]
+  )
+  return new Map(rows.map((row: any) => [row.id, { tenantId: row.tenant_id, status: row.status, charged: BigInt(row.charged) }]))
+}
+
 /** Checks other modules add: what they record about money must agree with the ledger. */
 type LedgerCheck = (tenantId: string | null) => Promise<string[]>
 const checks: LedgerCheck[] = []
