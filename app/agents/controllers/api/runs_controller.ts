@@ -2,7 +2,7 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { inBackground, isUuid, keysetPage, MAX_YEAR, MIN_YEAR, NotFoundException, openEventStream, pageParams, PaginationException, parseBoundedInstant, problem, wantsEventStream } from '#core'
 import { requestHash } from '#platform'
 import { assertWritable, authorize, currentTenant } from '#tenants'
-import Run from '#agents/models/run'
+import Run, { RUN_STATUSES, type RunStatus } from '#agents/models/run'
 import { startRunValidator } from '#agents/validators/agents'
 import { startRun } from '#agents/actions/start_run'
 import { followRun, requestCancellation } from '#agents/services/runs'
@@ -12,7 +12,6 @@ import { agentForRun } from '#agents/services/agent_cache'
 import { serializeRun } from '#agents/dtos/run'
 import { rethrowAsValidation } from '#agents/controllers/api/agents_controller'
 
-const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled']
 
 /** /api/v1 runs: start (JSON, SSE or async), history, one run, its events, cancellation. */
 export default class RunsController {
@@ -70,7 +69,7 @@ export default class RunsController {
       query.where('runs.agent_id', found?.id ?? '00000000-0000-0000-0000-000000000000')
     }
     if (status !== undefined) {
-      if (!STATUSES.includes(String(status))) throw new PaginationException('status', `status must be one of ${STATUSES.join(', ')}.`)
+      if (!RUN_STATUSES.includes(String(status) as RunStatus)) throw new PaginationException('status', `status must be one of ${RUN_STATUSES.join(', ')}.`)
       query.where('runs.status', String(status))
     }
     for (const [field, value, op] of [['from', from, '>='], ['to', to, '<']] as const) {

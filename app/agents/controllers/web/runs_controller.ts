@@ -4,7 +4,7 @@ import { formatCredits, inBackground, isBoundedDay, isHtmx, isUuid, keysetPage, 
 import { InsufficientCreditsException } from '#credits'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
-import Run, { type RunStatus } from '#agents/models/run'
+import Run, { RUN_STATUSES, type RunStatus } from '#agents/models/run'
 import Thread from '#agents/models/thread'
 import { AgentInputError } from '#agents/actions/save_agent'
 import { requestHash } from '#platform'
@@ -17,7 +17,6 @@ import { flashFormState, htmlPageParams, localTime, pageUrl, routeAgent } from '
 import { htmlRunStream, sendFinished } from '#agents/controllers/web/run_stream'
 import { CHAT_FLASH_KEY, chatFormProps, recentThreads } from '#agents/controllers/web/chat_form'
 
-const STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled']
 const NO_AGENT = '00000000-0000-0000-0000-000000000000'
 const MAX_INPUT = 200_000
 
@@ -122,7 +121,7 @@ export default class RunsController {
       query.where('runs.agent_id', found?.id ?? NO_AGENT)
     }
     if (filters.status) {
-      if (STATUSES.includes(filters.status as RunStatus)) query.where('runs.status', filters.status)
+      if (RUN_STATUSES.includes(filters.status as RunStatus)) query.where('runs.status', filters.status)
       else errors.status = ['Choose a status from the list.']
     }
     for (const field of ['from', 'to'] as const) {
@@ -145,7 +144,7 @@ export default class RunsController {
     return ctx.view.render('agents::pages/runs', {
       filters,
       errors,
-      statuses: STATUSES,
+      statuses: RUN_STATUSES,
       agents,
       rows: page.rows.map((run) => ({ run, agent: run.agentId ? (byId.get(run.agentId) ?? null) : null, created: localTime(ctx, run.createdAt, 'yyyy-LL-dd HH:mm:ss') })),
       nextUrl: page.next_cursor ? pageUrl(ctx, page.next_cursor) : null,
