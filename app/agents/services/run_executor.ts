@@ -150,14 +150,8 @@ function countsAgainstProvider(error: ProviderError) {
  */
 export function executeRun(plan: ExecutionPlan, options: { onOutcome?: (outcome: RunOutcome) => void } = {}): Promise<Run> {
   const execution = execute(plan, options)
-  executing.add(execution)
-  executingIds.add(plan.run.id)
-  execution
-    .finally(() => {
-      executing.delete(execution)
-      executingIds.delete(plan.run.id)
-    })
-    .catch(() => {})
+  executing.set(execution, plan.run.id)
+  execution.finally(() => executing.delete(execution)).catch(() => {})
   return execution
 }
 
@@ -184,7 +178,7 @@ export async function finishedRunDto(run: Run) {
 
 /** Ids of the runs this process executes or is still recording (the rest of its runs are orphans). */
 export function executingRunIds() {
-  return [...executingIds]
+  return [...executing.values()]
 }
 
 /** Whether the run executes in this process. */
@@ -192,13 +186,12 @@ export function isLocalRun(runId: string) {
   return inFlight.has(runId)
 }
 
-/** Executions in this process, so shutdown and tests can wait for their bookkeeping. */
-const executing = new Set<Promise<Run>>()
-const executingIds = new Set<string>()
+/** Executions in this process and their run ids, so shutdown and tests can wait for their bookkeeping. */
+const executing = new Map<Promise<Run>, string>()
 
 /** Resolves once no run executes in this process (settled, recorded, events written). */
 export async function runsIdle() {
-  while (executing.size) await Promise.allSettled([...executing])
+  while (executing.size) await Promise.allSettled([...executing.keys()])
 }
 
 async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: RunOutcome) => void }): Promise<Run> {
