@@ -14,6 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createWriteStream, readdirSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { NODE, freePorts, privateBuild, requireFromProject, sleep, startChild, stopAll, waitUntilUp } from '../../bench/support.js'
 
@@ -310,15 +311,17 @@ async function main() {
 /* ------------------------------------------------------------------------------ the checks */
 
 async function checks() {
-  // Runs the killed process owned are recovered (owner timeout 5 s, then the next sweep).
-  const deadline = Date.now() + 30_000
+  // Runs the killed process owned are recovered (owner timeout 5 s, then the next sweep); a run
+  // it had queued but not claimed ends when queued runs time out (RUN_TIMEOUT_S + 30 s after it
+  // was created, then the next sweep). Wait for whichever comes later, no longer.
+  const deadline = Math.max(Date.now() + 30_000, lastFaultAt + (RUN_TIMEOUT_S + 30 + 10) * 1000)
   let open = []
   while (Date.now() < deadline) {
-    open = await query(`SELECT id, status FROM runs WHERE status IN ('queued', 'running')`)
+    open = await query(`SELECT id, status, created_at FROM runs WHERE status IN ('queued', 'running')`)
     if (!open.length) break
     await sleep(1000)
   }
-  if (open.length) failures.push(`${open.length} run(s) still unfinished 30 s after the load: ${open.slice(0, 3).map((r) => r.id).join(', ')}`)
+  if (open.length) failures.push(`${open.length} run(s) still unfinished past their recovery deadline: ${open.slice(0, 3).map((r) => `${r.id} (${r.status}, created ${r.created_at?.toISOString?.() ?? r.created_at})`).join(', ')}`)
   // A hold whose run was never written (the process died, or the database went away between the
   // hold and the run) is freed by expiry: RUN_TIMEOUT_S + 60 s after it was placed, then the
   // sweeper (every 10 s). Wait for that from the last fault, no longer.
@@ -369,6 +372,12 @@ try {
     code = 1
     say(`FAILED (${failures.length}):`)
     for (const line of failures.slice(0, 40)) say(`  ✖ ${line}`)
+    // What the app logged about the runs named above (CI keeps no tmp/).
+    const ids = failures.join(' ').match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? []
+    if (ids.length) {
+      const log = await readFile(join(BUILD, '..', 'app.log'), 'utf8').catch(() => '')
+      for (const line of log.split('\n').filter((l) => ids.some((id) => l.includes(id))).slice(0, 20)) say(`  log: ${line.slice(0, 400)}`)
+    }
   } else {
     say(`passed in ${elapsed()}`)
   }
