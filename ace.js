@@ -10,7 +10,9 @@ const major = Number(process.versions.node.split('.')[0])
 if (major < 24) {
   const pinned = fileURLToPath(new URL('./node_modules/node/bin/node', import.meta.url))
   if (!existsSync(pinned)) {
-    console.error(`Node ${process.versions.node} is too old and the pinned Node 24 is missing: run "npm install" first.`)
+    console.error(
+      `Node ${process.versions.node} is too old and the pinned Node 24 is missing: run "npm install" first.`
+    )
     process.exit(1)
   }
   const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {

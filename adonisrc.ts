@@ -46,7 +46,10 @@ export default defineConfig({
     suites: [
       ...modules.map((name) => ({
         name,
-        files: [`tests/${name}/unit/**/*.spec.{ts,js}`, `tests/${name}/functional/**/*.spec.{ts,js}`],
+        files: [
+          `tests/${name}/unit/**/*.spec.{ts,js}`,
+          `tests/${name}/functional/**/*.spec.{ts,js}`,
+        ],
         timeout: 30_000,
       })),
       { name: 'browser', files: ['tests/*/browser/**/*.spec.{ts,js}'], timeout: 60_000 },

@@ -10,14 +10,19 @@ export default tseslint.config(
     rules: {
       'agora/module-boundaries': 'error',
       '@typescript-eslint/no-explicit-any': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   // A promise nobody awaits or handles is a crash waiting for a blip (an unhandled rejection):
   // every background promise in app/ is awaited, handled, or marked `void` with a reason.
   {
     files: ['app/**/*.ts'],
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': [
         'error',
@@ -25,7 +30,16 @@ export default tseslint.config(
           ignoreVoid: false,
           // Lucid's query builders are thenables: `query.where(...)` builds, it does not run.
           allowForKnownSafePromises: [
-            { from: 'package', package: '@adonisjs/lucid', name: ['DatabaseQueryBuilderContract', 'ModelQueryBuilderContract', 'InsertQueryBuilderContract', 'RawQueryBuilderContract'] },
+            {
+              from: 'package',
+              package: '@adonisjs/lucid',
+              name: [
+                'DatabaseQueryBuilderContract',
+                'ModelQueryBuilderContract',
+                'InsertQueryBuilderContract',
+                'RawQueryBuilderContract',
+              ],
+            },
           ],
         },
       ],

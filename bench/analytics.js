@@ -31,7 +31,16 @@ import { appendFileSync, readFileSync, statfsSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { freePorts, log, NODE, requireFromProject, ROOT, startChild, stopAll, waitUntilUp } from './support.js'
+import {
+  freePorts,
+  log,
+  NODE,
+  requireFromProject,
+  ROOT,
+  startChild,
+  stopAll,
+  waitUntilUp,
+} from './support.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const SLUG = 'bench-analytics'
@@ -39,12 +48,12 @@ const BYTES_PER_RUN = 450 // keep in step with app/analytics/commands/bench_seed
 
 const { values: opts } = parseArgs({
   options: {
-    runs: { type: 'string', default: '10000000' },
-    db: { type: 'string', default: 'agora_bench_analytics' },
-    requests: { type: 'string', default: '100' },
-    concurrency: { type: 'string', default: '20' },
+    'runs': { type: 'string', default: '10000000' },
+    'db': { type: 'string', default: 'agora_bench_analytics' },
+    'requests': { type: 'string', default: '100' },
+    'concurrency': { type: 'string', default: '20' },
     'raw-reps': { type: 'string', default: '3' },
-    help: { type: 'boolean', short: 'h', default: false },
+    'help': { type: 'boolean', short: 'h', default: false },
   },
 })
 if (opts.help) {
@@ -55,9 +64,12 @@ const RUNS = Number(opts.runs)
 const REQUESTS = Number(opts.requests)
 const CONCURRENCY = Number(opts.concurrency)
 const RAW_REPS = Number(opts['raw-reps'])
-if (!/^[a-z_][a-z0-9_]{0,62}$/.test(opts.db)) throw new Error(`--db must be a plain database name, not "${opts.db}"`)
+if (!/^[a-z_][a-z0-9_]{0,62}$/.test(opts.db))
+  throw new Error(`--db must be a plain database name, not "${opts.db}"`)
 if (!process.env.DATABASE_URL) {
-  console.error('[bench] DATABASE_URL must point at a PostgreSQL server (the embedded PGlite is not for benchmarks)')
+  console.error(
+    '[bench] DATABASE_URL must point at a PostgreSQL server (the embedded PGlite is not for benchmarks)'
+  )
   process.exit(1)
 }
 const pg = requireFromProject('pg')
@@ -74,7 +86,12 @@ const quantile = (values, q) => {
 const ms = (value) => `${value.toFixed(1)} ms`
 
 function ace(args) {
-  const result = spawnSync(NODE, ['ace', ...args], { cwd: ROOT, env: appEnv, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' })
+  const result = spawnSync(NODE, ['ace', ...args], {
+    cwd: ROOT,
+    env: appEnv,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  })
   if (result.status !== 0) throw new Error(`node ace ${args.join(' ')} failed (${result.status})`)
   return result.stdout.trim()
 }
@@ -92,14 +109,22 @@ async function query(url, text, values = []) {
 /* ------------------------------------------------------------------------ database + seed */
 
 async function prepare() {
-  const exists = await query(serverUrl.toString(), 'SELECT 1 FROM pg_database WHERE datname = $1', [opts.db])
+  const exists = await query(serverUrl.toString(), 'SELECT 1 FROM pg_database WHERE datname = $1', [
+    opts.db,
+  ])
   if (!exists.length) await query(serverUrl.toString(), `CREATE DATABASE ${opts.db}`)
   log('migrating', opts.db)
   ace(['migration:run', '--force'])
 
-  const have = await query(benchUrl, `SELECT count(r.*)::bigint AS n FROM tenants t LEFT JOIN runs r ON r.tenant_id = t.id WHERE t.slug = $1`, [SLUG])
+  const have = await query(
+    benchUrl,
+    `SELECT count(r.*)::bigint AS n FROM tenants t LEFT JOIN runs r ON r.tenant_id = t.id WHERE t.slug = $1`,
+    [SLUG]
+  )
   const missing = Math.max(0, RUNS - Number(have[0]?.n ?? 0))
-  const [{ data_directory: dataDir }] = await query(benchUrl, 'SHOW data_directory').catch(() => [{ data_directory: '/' }])
+  const [{ data_directory: dataDir }] = await query(benchUrl, 'SHOW data_directory').catch(() => [
+    { data_directory: '/' },
+  ])
   let free = NaN
   try {
     const stats = statfsSync(dataDir)
@@ -108,7 +133,9 @@ async function prepare() {
     free = statfsSync('/').bavail * statfsSync('/').bsize
   }
   const needs = missing * BYTES_PER_RUN
-  log(`disk: ${(free / 1e9).toFixed(1)} GB free at ${dataDir}; seeding ${missing.toLocaleString('en-US')} runs needs about ${(needs / 1e9).toFixed(1)} GB (plus WAL while it runs)`)
+  log(
+    `disk: ${(free / 1e9).toFixed(1)} GB free at ${dataDir}; seeding ${missing.toLocaleString('en-US')} runs needs about ${(needs / 1e9).toFixed(1)} GB (plus WAL while it runs)`
+  )
   if (needs * 1.5 > free) throw new Error('not enough free disk for the seed: lower --runs')
   let seedSeconds = null
   if (missing > 0) {
@@ -117,7 +144,9 @@ async function prepare() {
     log(ace(['bench:seed', `--tenant=${SLUG}`, `--runs=${missing}`]))
     seedSeconds = (Date.now() - started) / 1000
   }
-  const [tenant] = await query(benchUrl, 'SELECT id, time_zone FROM tenants WHERE slug = $1', [SLUG])
+  const [tenant] = await query(benchUrl, 'SELECT id, time_zone FROM tenants WHERE slug = $1', [
+    SLUG,
+  ])
   const [sizes] = await query(
     benchUrl,
     `SELECT (SELECT count(*) FROM runs WHERE tenant_id = $1)::bigint AS runs,
@@ -148,11 +177,12 @@ async function login(base, email, password) {
   const response = await fetch(`${base}/login`, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': cookie() },
     body: new URLSearchParams({ _csrf: csrf ?? '', email, password }),
   })
   absorb(response)
-  if (response.status !== 302 || (response.headers.get('location') ?? '').startsWith('/login')) throw new Error(`login failed (${response.status})`)
+  if (response.status !== 302 || (response.headers.get('location') ?? '').startsWith('/login'))
+    throw new Error(`login failed (${response.status})`)
   return cookie()
 }
 
@@ -162,7 +192,9 @@ async function load(url, cookie) {
   const response = await fetch(url, { headers: { cookie } })
   await response.arrayBuffer()
   if (response.status !== 200) throw new Error(`${url} answered ${response.status}`)
-  const server = Number(/dashboard;dur=([\d.]+)/.exec(response.headers.get('server-timing') ?? '')?.[1])
+  const server = Number(
+    /dashboard;dur=([\d.]+)/.exec(response.headers.get('server-timing') ?? '')?.[1]
+  )
   return { server, client: performance.now() - started }
 }
 
@@ -182,12 +214,23 @@ async function scenario(name, { concurrency, requests, url, before }) {
     name,
     concurrency,
     requests,
-    serverP50: quantile(samples.map((s) => s.server), 0.5),
-    serverP95: quantile(samples.map((s) => s.server), 0.95),
-    clientP95: quantile(samples.map((s) => s.client), 0.95),
+    serverP50: quantile(
+      samples.map((s) => s.server),
+      0.5
+    ),
+    serverP95: quantile(
+      samples.map((s) => s.server),
+      0.95
+    ),
+    clientP95: quantile(
+      samples.map((s) => s.client),
+      0.95
+    ),
     rps: requests / seconds,
   }
-  log(`${name.padEnd(28)} server p50 ${ms(result.serverP50)}, p95 ${ms(result.serverP95)}; round trip p95 ${ms(result.clientP95)}; ${result.rps.toFixed(1)} pages/s`)
+  log(
+    `${name.padEnd(28)} server p50 ${ms(result.serverP50)}, p95 ${ms(result.serverP95)}; round trip p95 ${ms(result.clientP95)}; ${result.rps.toFixed(1)} pages/s`
+  )
   return result
 }
 
@@ -198,7 +241,11 @@ async function rawBaseline(tenant) {
   const client = new pg.Client({ connectionString: benchUrl })
   await client.connect()
   const zone = tenant.time_zone
-  const [{ today }] = (await client.query(`SELECT to_char((now() AT TIME ZONE $1)::date, 'YYYY-MM-DD') AS today`, [zone])).rows
+  const [{ today }] = (
+    await client.query(`SELECT to_char((now() AT TIME ZONE $1)::date, 'YYYY-MM-DD') AS today`, [
+      zone,
+    ])
+  ).rows
   const bounds = `created_at >= (($2::date - 89)::timestamp AT TIME ZONE $3) AND created_at < (($2::date + 1)::timestamp AT TIME ZONE $3)`
   const previous = `created_at >= (($2::date - 179)::timestamp AT TIME ZONE $3) AND created_at < (($2::date - 89)::timestamp AT TIME ZONE $3)`
   const figures = `count(*) AS runs, count(*) FILTER (WHERE status = 'succeeded') AS ok, count(*) FILTER (WHERE status = 'failed') AS errors,
@@ -209,7 +256,10 @@ async function rawBaseline(tenant) {
     `SELECT ${figures}, count(DISTINCT member_id) AS members FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${bounds}`,
     `SELECT ${figures}, count(DISTINCT member_id) AS members FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${previous}`,
     `SELECT (created_at AT TIME ZONE $3)::date AS day, count(*), count(*) FILTER (WHERE status = 'failed'), sum(cost_micros) FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${bounds} GROUP BY 1`,
-    ...['agent_id', 'member_id', 'model'].map((column) => `SELECT ${column}, ${figures} FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${bounds} GROUP BY 1`),
+    ...['agent_id', 'member_id', 'model'].map(
+      (column) =>
+        `SELECT ${column}, ${figures} FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${bounds} GROUP BY 1`
+    ),
   ]
   const times = []
   for (let rep = 0; rep < RAW_REPS; rep++) {
@@ -226,7 +276,9 @@ async function rawBaseline(tenant) {
 
 async function main() {
   const { tenant, sizes, seedSeconds } = await prepare()
-  log(`workspace ${SLUG}: ${Number(sizes.runs).toLocaleString('en-US')} runs (${sizes.runs_size} with indexes) → ${sizes.hourly} hourly + ${sizes.daily} daily rows (${sizes.rollup_size})`)
+  log(
+    `workspace ${SLUG}: ${Number(sizes.runs).toLocaleString('en-US')} runs (${sizes.runs_size} with indexes) → ${sizes.hourly} hourly + ${sizes.daily} daily rows (${sizes.rollup_size})`
+  )
 
   const [port] = await freePorts(1, 3600, 3699)
   const app = startChild('app', NODE, ['--import=@poppinss/ts-exec', 'bin/server.ts'], {
@@ -235,21 +287,50 @@ async function main() {
   })
   const base = `http://127.0.0.1:${port}`
   await waitUntilUp(`${base}/health/live`, app, 60_000)
-  scenario.cookie = await login(base, `owner@${SLUG}.bench.test`, `bench owner@${SLUG}.bench.test passphrase`)
+  scenario.cookie = await login(
+    base,
+    `owner@${SLUG}.bench.test`,
+    `bench owner@${SLUG}.bench.test passphrase`
+  )
   const page = `${base}/t/${SLUG}/analytics?range=90d`
   for (let i = 0; i < 5; i++) await load(page, scenario.cookie) // warm-up (JIT, pools, templates)
 
-  const bump = () => query(benchUrl, 'UPDATE analytics_versions SET version = version + 1 WHERE tenant_id = $1', [tenant.id])
+  const bump = () =>
+    query(benchUrl, 'UPDATE analytics_versions SET version = version + 1 WHERE tenant_id = $1', [
+      tenant.id,
+    ])
   const today = new Date()
   const day = (offset) => new Date(today.getTime() - offset * 86_400_000).toISOString().slice(0, 10)
   // Distinct custom ranges of 60–90 days: every concurrent request a cache miss.
-  const distinct = (i) => `${base}/t/${SLUG}/analytics?range=custom&from=${day(89 - (i % 30))}&to=${day(Math.floor(i / 30))}`
+  const distinct = (i) =>
+    `${base}/t/${SLUG}/analytics?range=custom&from=${day(89 - (i % 30))}&to=${day(Math.floor(i / 30))}`
   const results = []
-  results.push(await scenario('uncached, 1 user', { concurrency: 1, requests: REQUESTS, url: () => page, before: bump }))
-  results.push(await scenario('cached, 1 user', { concurrency: 1, requests: REQUESTS * 2, url: () => page }))
+  results.push(
+    await scenario('uncached, 1 user', {
+      concurrency: 1,
+      requests: REQUESTS,
+      url: () => page,
+      before: bump,
+    })
+  )
+  results.push(
+    await scenario('cached, 1 user', { concurrency: 1, requests: REQUESTS * 2, url: () => page })
+  )
   await bump()
-  results.push(await scenario(`uncached, ${CONCURRENCY} users`, { concurrency: CONCURRENCY, requests: REQUESTS * 2, url: distinct }))
-  results.push(await scenario(`cached, ${CONCURRENCY} users`, { concurrency: CONCURRENCY, requests: REQUESTS * 4, url: () => page }))
+  results.push(
+    await scenario(`uncached, ${CONCURRENCY} users`, {
+      concurrency: CONCURRENCY,
+      requests: REQUESTS * 2,
+      url: distinct,
+    })
+  )
+  results.push(
+    await scenario(`cached, ${CONCURRENCY} users`, {
+      concurrency: CONCURRENCY,
+      requests: REQUESTS * 4,
+      url: () => page,
+    })
+  )
   const metrics = await (await fetch(`${base}/metrics`)).text()
   const hitRatio = Number(/^analytics_cache_hit_ratio ([\d.e+-]+)$/m.exec(metrics)?.[1])
   await stopAll()
@@ -264,11 +345,16 @@ async function main() {
     '',
     `${os.cpus().length} cores, PostgreSQL ${(await query(benchUrl, 'SHOW server_version'))[0].server_version}; workspace with ${Number(sizes.runs).toLocaleString('en-US')} runs over 90 days (${sizes.runs_size}), ` +
       `${sizes.hourly} hourly + ${sizes.daily} daily rollup rows (${sizes.rollup_size})` +
-      (seedSeconds === null ? '; seed reused.' : `; seeded (runs + rollups) in ${seedSeconds.toFixed(0)} s.`),
+      (seedSeconds === null
+        ? '; seed reused.'
+        : `; seeded (runs + rollups) in ${seedSeconds.toFixed(0)} s.`),
     '',
     '| dashboard (range 90d) | users | server p50 | server p95 | round trip p95 | pages/s |',
     '|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.name.split(',')[0]} | ${r.concurrency} | ${ms(r.serverP50)} | ${ms(r.serverP95)} | ${ms(r.clientP95)} | ${r.rps.toFixed(1)} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.name.split(',')[0]} | ${r.concurrency} | ${ms(r.serverP50)} | ${ms(r.serverP95)} | ${ms(r.clientP95)} | ${r.rps.toFixed(1)} |`
+    ),
     `| raw runs table (baseline, same figures) | 1 | ${ms(raw.p50)} | ${ms(raw.max)} (slowest of ${RAW_REPS}) | — | — |`,
     '',
     `Cache hit ratio on /metrics at the end: ${(hitRatio * 100).toFixed(1)} %.`,

@@ -13,7 +13,11 @@ import { requireFromProject, median } from './support.js'
 
 const argon2 = requireFromProject('argon2')
 const { values: opts } = parseArgs({
-  options: { hashes: { type: 'string', default: '40' }, concurrency: { type: 'string', default: '8' }, seconds: { type: 'string', default: '5' } },
+  options: {
+    hashes: { type: 'string', default: '40' },
+    concurrency: { type: 'string', default: '8' },
+    seconds: { type: 'string', default: '5' },
+  },
 })
 const params = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 }
 
@@ -38,5 +42,9 @@ await Promise.all(
   })
 )
 const perSecond = verified / Number(opts.seconds)
-console.log(`Argon2id m=19456 t=2 p=1: median ${median(times).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms per hash (goal ≤ 25 ms)`)
-console.log(`verifications/s at concurrency ${opts.concurrency}: ${perSecond.toFixed(0)} (goal ≥ 80 logins/s)`)
+console.log(
+  `Argon2id m=19456 t=2 p=1: median ${median(times).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms per hash (goal ≤ 25 ms)`
+)
+console.log(
+  `verifications/s at concurrency ${opts.concurrency}: ${perSecond.toFixed(0)} (goal ≥ 80 logins/s)`
+)

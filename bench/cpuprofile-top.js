@@ -20,7 +20,8 @@ if (!positionals[0]) {
 const profile = JSON.parse(readFileSync(positionals[0], 'utf8'))
 const nodes = new Map(profile.nodes.map((node) => [node.id, node]))
 const parent = new Map()
-for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id)
+for (const node of profile.nodes)
+  for (const child of node.children ?? []) parent.set(child, node.id)
 
 const frameKey = ({ functionName, url, lineNumber }) =>
   `${functionName || '(anonymous)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`
@@ -32,10 +33,13 @@ const packageOf = ({ url, functionName }) => {
   return url.includes('/build/') ? `app: ${url.split('/build/').pop()}` : url
 }
 const ancestors = function* (id) {
-  for (let current = id; current !== undefined; current = parent.get(current)) yield nodes.get(current)
+  for (let current = id; current !== undefined; current = parent.get(current))
+    yield nodes.get(current)
 }
 const underHttp = (id) =>
-  [...ancestors(id)].some((n) => ['parserOnIncoming', 'parserOnHeadersComplete'].includes(n.callFrame.functionName))
+  [...ancestors(id)].some((n) =>
+    ['parserOnIncoming', 'parserOnHeadersComplete'].includes(n.callFrame.functionName)
+  )
 
 let first = 0
 let last = profile.samples.length - 1
@@ -74,7 +78,9 @@ const show = (title, map) => {
     console.log(`${((100 * us) / total).toFixed(1).padStart(6)}%  ${key}`)
   }
 }
-console.log(`${(total / 1e6).toFixed(2)} s of samples${values.all ? '' : ' while serving requests'}`)
+console.log(
+  `${(total / 1e6).toFixed(2)} s of samples${values.all ? '' : ' while serving requests'}`
+)
 show('self time by package', byPackage)
 show('self time by function', self)
 show('inclusive time by function', inclusive)

@@ -31,14 +31,14 @@ const GOAL = { rate: 2500, p99: 25 }
 
 const { values: opts } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '2' },
-    concurrency: { type: 'string', default: '64' },
-    tenants: { type: 'string', default: '4' },
+    'rounds': { type: 'string', default: '3' },
+    'seconds': { type: 'string', default: '10' },
+    'warmup': { type: 'string', default: '2' },
+    'concurrency': { type: 'string', default: '64' },
+    'tenants': { type: 'string', default: '4' },
     'no-migrate': { type: 'boolean', default: false },
     'no-scaling': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
+    'help': { type: 'boolean', short: 'h', default: false },
   },
 })
 if (opts.help) {
@@ -46,7 +46,9 @@ if (opts.help) {
   process.exit(0)
 }
 if (!process.env.DATABASE_URL) {
-  console.error('[bench] DATABASE_URL must point at a PostgreSQL database (PGlite serialises every query: no contention to measure).')
+  console.error(
+    '[bench] DATABASE_URL must point at a PostgreSQL database (PGlite serialises every query: no contention to measure).'
+  )
   process.exit(1)
 }
 
@@ -59,13 +61,23 @@ const log = (...args) => console.error('[bench]', ...args)
 
 function ace(args) {
   const run = spawnSync(NODE, ['ace', ...args], { cwd: ROOT, env: ENV, encoding: 'utf8' })
-  if (run.status !== 0 && !args[0].startsWith('credits:verify')) throw new Error(`node ace ${args.join(' ')} failed:\n${run.stderr || run.stdout}`)
+  if (run.status !== 0 && !args[0].startsWith('credits:verify'))
+    throw new Error(`node ace ${args.join(' ')} failed:\n${run.stderr || run.stdout}`)
   return run
 }
 
 /** One measured run in its own process; resolves with the JSON line it prints. */
 function benchHolds(tenantIds, mode, extra = []) {
-  const args = ['ace', 'bench:holds', `--tenant=${tenantIds.join(',')}`, `--mode=${mode}`, `--concurrency=${opts.concurrency}`, `--seconds=${opts.seconds}`, `--warmup=${opts.warmup}`, ...extra]
+  const args = [
+    'ace',
+    'bench:holds',
+    `--tenant=${tenantIds.join(',')}`,
+    `--mode=${mode}`,
+    `--concurrency=${opts.concurrency}`,
+    `--seconds=${opts.seconds}`,
+    `--warmup=${opts.warmup}`,
+    ...extra,
+  ]
   return new Promise((resolve, reject) => {
     const child = spawn(NODE, args, { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] })
     let [stdout, stderr] = ['', '']
@@ -74,7 +86,8 @@ function benchHolds(tenantIds, mode, extra = []) {
     child.on('error', reject)
     child.on('close', (code) => {
       const line = stdout.trim().split('\n').at(-1)
-      if (code !== 0 || !line?.startsWith('{')) return reject(new Error(`bench:holds ${mode} failed (exit ${code}):\n${stderr}${stdout}`))
+      if (code !== 0 || !line?.startsWith('{'))
+        return reject(new Error(`bench:holds ${mode} failed (exit ${code}):\n${stderr}${stdout}`))
       if (stderr.trim()) log(stderr.trim())
       resolve(JSON.parse(line))
     })
@@ -87,7 +100,8 @@ const median = (values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 /** The machine is shared: the 1-minute load average beside each row tells how noisy it was. */
-const loadAverage = () => (existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').split(' ')[0] : '?')
+const loadAverage = () =>
+  existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').split(' ')[0] : '?'
 const row = (label, r) =>
   `${label.padEnd(34)} ${String(r.rate).padStart(8)} holds/s   p50 ${r.p50.toFixed(2).padStart(8)} ms   p99 ${r.p99.toFixed(2).padStart(8)} ms   max ${r.max.toFixed(1).padStart(8)} ms   402s ${r.rejected}   errors ${r.errors}   load ${loadAverage()}`
 
@@ -106,20 +120,35 @@ async function main() {
     const slug = `bench-credits-${randomUUID().slice(0, 8)}`
     const funds = 10n ** 17n // 100 billion credits: never the limit
     await client.query('BEGIN')
-    const { rows } = await client.query(`INSERT INTO tenants (slug, name) VALUES ($1, 'credits bench') RETURNING id`, [slug])
-    await client.query('INSERT INTO credit_accounts (tenant_id, balance) VALUES ($1, $2)', [rows[0].id, funds.toString()])
-    await client.query(`INSERT INTO ledger_entries (tenant_id, kind, amount, balance_after, reference) VALUES ($1, 'grant', $2, $2, 'bench funds')`, [rows[0].id, funds.toString()])
+    const { rows } = await client.query(
+      `INSERT INTO tenants (slug, name) VALUES ($1, 'credits bench') RETURNING id`,
+      [slug]
+    )
+    await client.query('INSERT INTO credit_accounts (tenant_id, balance) VALUES ($1, $2)', [
+      rows[0].id,
+      funds.toString(),
+    ])
+    await client.query(
+      `INSERT INTO ledger_entries (tenant_id, kind, amount, balance_after, reference) VALUES ($1, 'grant', $2, $2, 'bench funds')`,
+      [rows[0].id, funds.toString()]
+    )
     await client.query('COMMIT')
     tenants.push({ id: rows[0].id, slug })
   }
   // The naive baseline wants one connection per caller; leave room for everyone else's.
-  const free = (await client.query(`SELECT setting::int - (SELECT count(*) FROM pg_stat_activity)::int AS free FROM pg_settings WHERE name = 'max_connections'`)).rows[0].free
+  const free = (
+    await client.query(
+      `SELECT setting::int - (SELECT count(*) FROM pg_stat_activity)::int AS free FROM pg_settings WHERE name = 'max_connections'`
+    )
+  ).rows[0].free
   const naivePool = Math.max(8, Math.min(Number(opts.concurrency), 64, free - 20))
   const runNaive = (ids) => benchHolds(ids, 'naive', [`--pool=${naivePool}`])
   const hot = [tenants[0].id]
   const results = { naive: [], batched: [] }
   try {
-    log(`PostgreSQL ${version}; ${opts.rounds} rounds × ${opts.seconds} s per mode, ${opts.concurrency} callers, one hot tenant; naive pool ${naivePool}`)
+    log(
+      `PostgreSQL ${version}; ${opts.rounds} rounds × ${opts.seconds} s per mode, ${opts.concurrency} callers, one hot tenant; naive pool ${naivePool}`
+    )
     for (let round = 1; round <= Number(opts.rounds); round++) {
       for (const mode of ['naive', 'batched']) {
         const result = mode === 'naive' ? await runNaive(hot) : await benchHolds(hot, mode)
@@ -137,19 +166,35 @@ async function main() {
       console.log(row(`${ids.length} tenants batched`, scaling.batched))
     }
 
-    const summary = (mode) => ({ rate: median(results[mode].map((r) => r.rate)), p50: median(results[mode].map((r) => r.p50)), p99: median(results[mode].map((r) => r.p99)) })
+    const summary = (mode) => ({
+      rate: median(results[mode].map((r) => r.rate)),
+      p50: median(results[mode].map((r) => r.p50)),
+      p99: median(results[mode].map((r) => r.p99)),
+    })
     const [naive, batched] = [summary('naive'), summary('batched')]
     console.log('')
     console.log(`median naive    ${naive.rate} holds/s, p50 ${naive.p50} ms, p99 ${naive.p99} ms`)
-    console.log(`median batched  ${batched.rate} holds/s, p50 ${batched.p50} ms, p99 ${batched.p99} ms  (${(batched.rate / Math.max(1, naive.rate)).toFixed(1)}× naive)`)
+    console.log(
+      `median batched  ${batched.rate} holds/s, p50 ${batched.p50} ms, p99 ${batched.p99} ms  (${(batched.rate / Math.max(1, naive.rate)).toFixed(1)}× naive)`
+    )
     const met = batched.rate >= GOAL.rate && batched.p99 <= GOAL.p99
-    console.log(`goal (≥ ${GOAL.rate} holds/s with p99 ≤ ${GOAL.p99} ms, one tenant, ${opts.concurrency} callers): ${met ? 'MET' : 'MISSED'}`)
-    if (scaling) console.log(`scaling: ${tenants.length} tenants batched ${scaling.batched.rate} holds/s (${(scaling.batched.rate / Math.max(1, batched.rate)).toFixed(2)}× one tenant), p99 ${scaling.batched.p99} ms`)
+    console.log(
+      `goal (≥ ${GOAL.rate} holds/s with p99 ≤ ${GOAL.p99} ms, one tenant, ${opts.concurrency} callers): ${met ? 'MET' : 'MISSED'}`
+    )
+    if (scaling)
+      console.log(
+        `scaling: ${tenants.length} tenants batched ${scaling.batched.rate} holds/s (${(scaling.batched.rate / Math.max(1, batched.rate)).toFixed(2)}× one tenant), p99 ${scaling.batched.p99} ms`
+      )
 
     for (const tenant of tenants) {
       const verify = ace(['credits:verify', tenant.slug])
       const lines = verify.stdout.trim() ? verify.stdout.trim().split('\n') : []
-      const verdict = verify.status === 0 ? 'clean' : lines.length ? `${lines.length} violation(s)\n${lines.join('\n')}` : `could not run (exit ${verify.status}): ${verify.stderr.trim().split('\n').slice(-3).join(' | ')}`
+      const verdict =
+        verify.status === 0
+          ? 'clean'
+          : lines.length
+            ? `${lines.length} violation(s)\n${lines.join('\n')}`
+            : `could not run (exit ${verify.status}): ${verify.stderr.trim().split('\n').slice(-3).join(' | ')}`
       console.log(`credits:verify ${tenant.slug}: ${verdict}`)
     }
   } finally {

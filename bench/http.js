@@ -26,7 +26,21 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { CLK_TCK, NODE, ROOT, log, median, onCore, pinned, privateBuild, processTicks, runLoad, startChild, stopAll, waitUntilUp } from './support.js'
+import {
+  CLK_TCK,
+  NODE,
+  ROOT,
+  log,
+  median,
+  onCore,
+  pinned,
+  privateBuild,
+  processTicks,
+  runLoad,
+  startChild,
+  stopAll,
+  waitUntilUp,
+} from './support.js'
 
 let BUILD
 const BARE = process.env.BARE || join(ROOT, '..', 'shared', 'bench-baselines', 'bare.cjs')
@@ -35,15 +49,15 @@ const GOAL = 0.85
 const { values: opts } = parseArgs({
   options: {
     'no-build': { type: 'boolean', default: false },
-    rounds: { type: 'string', default: '5' },
-    duration: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '50' },
+    'rounds': { type: 'string', default: '5' },
+    'duration': { type: 'string', default: '5' },
+    'warmup': { type: 'string', default: '5' },
+    'connections': { type: 'string', default: '50' },
     'app-port': { type: 'string', default: '3401' },
     'bare-port': { type: 'string', default: '3402' },
     'cpu-prof': { type: 'boolean', default: false },
     'target-url': { type: 'string', default: process.env.TARGET_URL || '' },
-    help: { type: 'boolean', short: 'h', default: false },
+    'help': { type: 'boolean', short: 'h', default: false },
   },
 })
 if (opts.help) {
@@ -55,7 +69,12 @@ const DURATION = Number(opts.duration)
 const WARMUP = Number(opts.warmup)
 const CONNECTIONS = Number(opts.connections)
 const EXTERNAL_APP = opts['target-url'].replace(/\/+$/, '')
-for (const [name, value, min] of [['rounds', ROUNDS, 1], ['duration', DURATION, 1], ['warmup', WARMUP, 0], ['connections', CONNECTIONS, 1]]) {
+for (const [name, value, min] of [
+  ['rounds', ROUNDS, 1],
+  ['duration', DURATION, 1],
+  ['warmup', WARMUP, 0],
+  ['connections', CONNECTIONS, 1],
+]) {
   if (!Number.isInteger(value) || value < min) {
     console.error(`[bench] --${name} must be an integer ≥ ${min}`)
     process.exit(1)
@@ -97,14 +116,20 @@ function revision() {
   const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' })
   const head = git('rev-parse', '--short', 'HEAD')
   if (head.status !== 0) return 'unknown'
-  return head.stdout.trim() + (git('--no-optional-locks', 'status', '--porcelain').stdout.trim() ? '+dirty' : '')
+  return (
+    head.stdout.trim() +
+    (git('--no-optional-locks', 'status', '--porcelain').stdout.trim() ? '+dirty' : '')
+  )
 }
 
 /* --------------------------------------------------------------------------------- servers */
 
 async function startBare(port) {
   const [cmd, args] = onCore(0)(NODE, [BARE])
-  const child = startChild('bare', cmd, args, { cwd: ROOT, env: { ...process.env, PORT: String(port) } })
+  const child = startChild('bare', cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port) },
+  })
   await waitUntilUp(`http://127.0.0.1:${port}/`, child, 15_000)
   return child
 }
@@ -139,7 +164,8 @@ async function round(target, seconds) {
   const started = process.hrtime.bigint()
   const result = await runLoad(target, CONNECTIONS, seconds)
   const wallS = Number(process.hrtime.bigint() - started) / 1e9
-  const serverTicks = target.pid && serverBefore !== null ? processTicks(target.pid) - serverBefore : null
+  const serverTicks =
+    target.pid && serverBefore !== null ? processTicks(target.pid) - serverBefore : null
   const busyTicks = busyBefore !== null ? machineBusyTicks() - busyBefore : null
   const rps = result.requests.average
   const loadTicks = result.loadCpu * wallS * CLK_TCK
@@ -152,16 +178,22 @@ async function round(target, seconds) {
     loadCpu: result.loadCpu,
     serverCpu: serverTicks !== null ? serverTicks / CLK_TCK / wallS : null,
     // CPU the server spent per request: a cross-check that does not depend on the load generator
-    usPerReq: serverTicks !== null && result.requests.total ? (serverTicks / CLK_TCK / result.requests.total) * 1e6 : null,
+    usPerReq:
+      serverTicks !== null && result.requests.total
+        ? (serverTicks / CLK_TCK / result.requests.total) * 1e6
+        : null,
     // cores' worth of CPU used by everything else on the machine (noise), roughly
     otherCpu:
-      busyTicks !== null && serverTicks !== null ? Math.max(0, busyTicks - serverTicks - loadTicks) / CLK_TCK / wallS : null,
+      busyTicks !== null && serverTicks !== null
+        ? Math.max(0, busyTicks - serverTicks - loadTicks) / CLK_TCK / wallS
+        : null,
   }
 }
 
 /* ------------------------------------------------------------------------------------ main */
 
-const fmt = (x, digits = 0) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits))
+const fmt = (x, digits = 0) =>
+  x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits)
 const pad = (s, n) => String(s).padStart(n)
 const ROW = (r) =>
   `${r.target.padEnd(17)} ${pad(fmt(r.rps), 8)} ${pad(fmt(r.p50), 6)} ${pad(fmt(r.p99), 6)} ${pad(fmt(r.serverCpu, 2), 7)} ${pad(fmt(r.loadCpu, 2), 7)} ${pad(fmt(r.otherCpu, 2), 7)} ${pad(fmt(r.usPerReq, 1), 8)} ${pad(r.bad, 5)}`
@@ -171,8 +203,14 @@ async function main() {
   const appPort = EXTERNAL_APP ? null : await choosePort(Number(opts['app-port']), [])
   const barePort = await choosePort(Number(opts['bare-port']), [appPort])
 
-  log(`node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()} (${NODE}), ${os.availableParallelism()} cores`)
-  log(pinned ? 'pinning: servers on core 0, load generator on core 1 (taskset)' : 'taskset unavailable: no pinning')
+  log(
+    `node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()} (${NODE}), ${os.availableParallelism()} cores`
+  )
+  log(
+    pinned
+      ? 'pinning: servers on core 0, load generator on core 1 (taskset)'
+      : 'taskset unavailable: no pinning'
+  )
 
   let appBase = EXTERNAL_APP
   let app = null
@@ -195,8 +233,11 @@ async function main() {
   for (const target of targets) {
     const response = await fetch(target.url)
     const body = await response.text()
-    if (!response.ok) throw new Error(`${target.url} answered ${response.status}: ${body.slice(0, 200)}`)
-    log(`${target.name}: ${response.status}, ${body.length} bytes, ${response.headers.get('content-type')}`)
+    if (!response.ok)
+      throw new Error(`${target.url} answered ${response.status}: ${body.slice(0, 200)}`)
+    log(
+      `${target.name}: ${response.status}, ${body.length} bytes, ${response.headers.get('content-type')}`
+    )
   }
 
   if (WARMUP > 0) {
@@ -262,7 +303,9 @@ async function main() {
     '',
     `/health/live  app/bare = ${live.pairedMedian.toFixed(3)}  (median of per-round ratios; range ${live.min.toFixed(3)}–${live.max.toFixed(3)}; ratio of medians ${live.ofMedians.toFixed(3)})`,
     `              goal ≥ ${GOAL}: ${live.pairedMedian >= GOAL ? 'MET' : 'NOT MET'}` +
-      (live.cpu ? `   (CPU per request: app costs ${(1 / live.cpu).toFixed(2)}× bare → ${live.cpu.toFixed(3)})` : ''),
+      (live.cpu
+        ? `   (CPU per request: app costs ${(1 / live.cpu).toFixed(2)}× bare → ${live.cpu.toFixed(3)})`
+        : ''),
     `/ (landing)   app/bare = ${landing.pairedMedian.toFixed(3)}  (range ${landing.min.toFixed(3)}–${landing.max.toFixed(3)}; ratio of medians ${landing.ofMedians.toFixed(3)})`,
     '              informative only: a full HTML page (session, CSRF secret, CSP, Edge render) vs hello world',
   ]
@@ -283,7 +326,10 @@ async function main() {
   }
   const bad = summary.filter((s) => s.bad > 0)
   if (bad.length) {
-    lines.push('', `INVALID: errors/timeouts/non-2xx responses in ${bad.map((s) => `${s.target} (${s.bad})`).join(', ')}`)
+    lines.push(
+      '',
+      `INVALID: errors/timeouts/non-2xx responses in ${bad.map((s) => `${s.target} (${s.bad})`).join(', ')}`
+    )
   }
   lines.push('=================================================================================')
   console.log(lines.join('\n'))

@@ -59,18 +59,18 @@ const MIX = { agents: 40, runs: 20, credits: 15, usage: 15, start: 10 }
 
 const { values: opts } = parseArgs({
   options: {
-    rates: { type: 'string', default: '200,300,400,500' },
-    seconds: { type: 'string', default: '20' },
-    warmup: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '200' },
-    timeout: { type: 'string', default: '10' },
-    history: { type: 'string', default: '20000' },
-    agents: { type: 'string', default: '5' },
+    'rates': { type: 'string', default: '200,300,400,500' },
+    'seconds': { type: 'string', default: '20' },
+    'warmup': { type: 'string', default: '3' },
+    'connections': { type: 'string', default: '200' },
+    'timeout': { type: 'string', default: '10' },
+    'history': { type: 'string', default: '20000' },
+    'agents': { type: 'string', default: '5' },
     'no-page': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
-    pin: { type: 'boolean', default: false }, // the default when taskset works; accepted like bench:overhead's
-    help: { type: 'boolean', short: 'h', default: false },
+    'pin': { type: 'boolean', default: false }, // the default when taskset works; accepted like bench:overhead's
+    'help': { type: 'boolean', short: 'h', default: false },
   },
 })
 if (opts.help) {
@@ -86,7 +86,11 @@ const TIMEOUT_S = Number(opts.timeout)
 const HISTORY = Number(opts.history)
 const AGENTS = Number(opts.agents)
 const bad = [
-  ['rates', RATES.every((r) => Number.isFinite(r) && r > 0 && r <= 20_000) && RATES.length > 0, 'a comma-separated list of rates > 0 (req/s)'],
+  [
+    'rates',
+    RATES.every((r) => Number.isFinite(r) && r > 0 && r <= 20_000) && RATES.length > 0,
+    'a comma-separated list of rates > 0 (req/s)',
+  ],
   ['seconds', Number.isFinite(SECONDS) && SECONDS > 0, 'a number > 0'],
   ['warmup', Number.isFinite(WARMUP) && WARMUP >= 0, 'a number ≥ 0'],
   ['connections', Number.isInteger(CONNECTIONS) && CONNECTIONS >= 1, 'an integer ≥ 1'],
@@ -101,20 +105,30 @@ if (bad.length) {
 
 const DATABASE_URL = process.env.DATABASE_URL
 if (!DATABASE_URL || !/^postgres(ql)?:\/\//.test(DATABASE_URL)) {
-  console.error('bench:load needs DATABASE_URL=postgres://… (PostgreSQL): the embedded PGlite serialises every query and would measure itself.')
+  console.error(
+    'bench:load needs DATABASE_URL=postgres://… (PostgreSQL): the embedded PGlite serialises every query and would measure itself.'
+  )
   process.exit(1)
 }
 const PAGE = join(BASELINES, 'page.cjs')
 if (!opts['no-page'] && !existsSync(PAGE)) {
-  console.error(`bench:load: ${PAGE} is missing (set BASELINES=<dir>, or --no-page to run without the reference)`)
+  console.error(
+    `bench:load: ${PAGE} is missing (set BASELINES=<dir>, or --no-page to run without the reference)`
+  )
   process.exit(1)
 }
 const where = (core) => (opts['no-pin'] ? (cmd, args) => [cmd, args] : onCore(core))
 
 /* --------------------------------------------------------------------------------- output */
 
-const ms = (x) => (x === null || x === undefined ? '—' : x >= 1000 ? `${(x / 1000).toFixed(2)}s` : x.toFixed(1))
-const withUnit = (x) => (x === null || x === undefined ? '—' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`)
+const ms = (x) =>
+  x === null || x === undefined ? '—' : x >= 1000 ? `${(x / 1000).toFixed(2)}s` : x.toFixed(1)
+const withUnit = (x) =>
+  x === null || x === undefined
+    ? '—'
+    : x >= 1000
+      ? `${(x / 1000).toFixed(2)} s`
+      : `${x.toFixed(1)} ms`
 const cpu = (x) => (x === null || x === undefined ? '—' : x.toFixed(2))
 const pad = (x, n) => String(x).padStart(n)
 const errorText = (errors) => {
@@ -124,7 +138,10 @@ const errorText = (errors) => {
 const HEADER = `${'target'.padEnd(12)} ${pad('sent', 6)} ${pad('done', 6)} ${pad('2xx/s', 7)} ${pad('p50', 7)} ${pad('p95', 7)} ${pad('p99', 7)} ${pad('max', 7)} ${pad('srv CPU', 7)} ${pad('gen', 5)} ${pad('rest', 5)} ${pad('load1', 5)} ${pad('lag99', 6)}  errors`
 function row(name, r) {
   const l = r.latency.all
-  const rest = r.machineCpu !== null && r.serverCpu !== null && r.loadCpu !== null ? Math.max(0, r.machineCpu - r.serverCpu - r.loadCpu) : null
+  const rest =
+    r.machineCpu !== null && r.serverCpu !== null && r.loadCpu !== null
+      ? Math.max(0, r.machineCpu - r.serverCpu - r.loadCpu)
+      : null
   return `${name.padEnd(12)} ${pad(r.sent, 6)} ${pad(r.completed, 6)} ${pad(r.achieved.toFixed(1), 7)} ${pad(ms(l.p50), 7)} ${pad(ms(l.p95), 7)} ${pad(ms(l.p99), 7)} ${pad(ms(l.max), 7)} ${pad(cpu(r.serverCpu), 7)} ${pad(cpu(r.loadCpu), 5)} ${pad(cpu(rest), 5)} ${pad(r.load1.toFixed(2), 5)} ${pad(ms(r.sendLag.p99), 6)}  ${errorText(r.errors)}`
 }
 function kindRow(name, k) {
@@ -138,7 +155,8 @@ let cleaning = null
 /** Removes what the run created, once (at the end, or on Ctrl-C through onInterrupt). */
 const cleanUp = () =>
   (cleaning ??= (async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error('[bench] cleanup failed:', error.message))
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error) => console.error('[bench] cleanup failed:', error.message))
   })())
 onInterrupt(cleanUp)
 
@@ -146,7 +164,12 @@ function revision() {
   const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' })
   const head = git('rev-parse', '--short', 'HEAD')
   if (head.status !== 0) return 'unknown'
-  return head.stdout.trim() + (git('--no-optional-locks', 'status', '--porcelain', '--untracked-files=no').stdout.trim() ? '+dirty' : '')
+  return (
+    head.stdout.trim() +
+    (git('--no-optional-locks', 'status', '--porcelain', '--untracked-files=no').stdout.trim()
+      ? '+dirty'
+      : '')
+  )
 }
 
 /** The baseline's table (500 tenants × 200 rows) when missing; true when this run created it. */
@@ -154,8 +177,13 @@ async function ensureItems() {
   return withDb(DATABASE_URL, async (db) => {
     const exists = (await db.query(`SELECT to_regclass('public.items') AS t`)).rows[0].t !== null
     if (exists) {
-      const { n } = (await db.query('SELECT count(*)::int AS n FROM (SELECT 1 FROM items LIMIT 20) s')).rows[0]
-      if (n < 20) throw new Error('table items exists but holds fewer than 20 rows: page.cjs would list nothing (drop it and rerun)')
+      const { n } = (
+        await db.query('SELECT count(*)::int AS n FROM (SELECT 1 FROM items LIMIT 20) s')
+      ).rows[0]
+      if (n < 20)
+        throw new Error(
+          'table items exists but holds fewer than 20 rows: page.cjs would list nothing (drop it and rerun)'
+        )
       return false
     }
     await db.query(`
@@ -170,7 +198,11 @@ async function ensureItems() {
 async function api(base, token, method, path, body) {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   })
   const text = await response.text()
@@ -179,14 +211,25 @@ async function api(base, token, method, path, body) {
 
 async function main() {
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC'
-  const pgVersion = await withDb(DATABASE_URL, async (db) => (await db.query('SHOW server_version')).rows[0].server_version).catch((error) => {
+  const pgVersion = await withDb(
+    DATABASE_URL,
+    async (db) => (await db.query('SHOW server_version')).rows[0].server_version
+  ).catch((error) => {
     throw new Error(`cannot connect to DATABASE_URL: ${error.message}`)
   })
   const idle = await machineBusy(1000)
-  log(`node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}, ${os.availableParallelism()} cores, PostgreSQL ${pgVersion}${process.env.REDIS_URL ? ' + Redis' : ''}, ${pinned && !opts['no-pin'] ? 'servers on core 0, generator on core 1' : 'no pinning'}`)
+  log(
+    `node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}, ${os.availableParallelism()} cores, PostgreSQL ${pgVersion}${process.env.REDIS_URL ? ' + Redis' : ''}, ${pinned && !opts['no-pin'] ? 'servers on core 0, generator on core 1' : 'no pinning'}`
+  )
   const build = privateBuild('bench-load', { noBuild: opts['no-build'] })
 
-  const env = { NODE_ENV: 'production', APP_KEY: randomBytes(24).toString('base64url'), DATABASE_URL, LOG_LEVEL: 'warn', HOST: '127.0.0.1' }
+  const env = {
+    NODE_ENV: 'production',
+    APP_KEY: randomBytes(24).toString('base64url'),
+    DATABASE_URL,
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+  }
   if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL
   const ace = (args) => runAce(args, { cwd: build, env })
   log('migrating')
@@ -204,27 +247,46 @@ async function main() {
   ace(['user:create', email, `--password=${randomBytes(16).toString('hex')}`, '--name=Bench Owner'])
   ace(['tenant:create', slug, `--name=Bench ${slug}`, `--owner=${email}`])
   ace(['credits:grant', slug, '10000000', '--reason=bench:load'])
-  const token = ace(['token:create', email, `--tenant=${slug}`]).split('\n').pop()
+  const token = ace(['token:create', email, `--tenant=${slug}`])
+    .split('\n')
+    .pop()
   if (HISTORY > 0) {
     log(`seeding ${HISTORY} runs of history (bench:seed: 20 members, 10 agents, 90 days, rollups)`)
     ace(['bench:seed', `--tenant=${slug}`, `--runs=${HISTORY}`])
   }
-  const timeZone = await withDb(DATABASE_URL, async (db) => (await db.query('SELECT time_zone FROM tenants WHERE slug = $1', [slug])).rows[0].time_zone)
+  const timeZone = await withDb(
+    DATABASE_URL,
+    async (db) =>
+      (await db.query('SELECT time_zone FROM tenants WHERE slug = $1', [slug])).rows[0].time_zone
+  )
 
   let createdItems = false
   if (!opts['no-page']) {
     createdItems = await ensureItems()
-    if (createdItems) cleanups.push(() => withDb(DATABASE_URL, (db) => db.query('DROP TABLE IF EXISTS items')))
+    if (createdItems)
+      cleanups.push(() => withDb(DATABASE_URL, (db) => db.query('DROP TABLE IF EXISTS items')))
   }
 
   const [appPort, pagePort] = await freePorts(2, 3800, 3899)
-  log(`starting Agora (tmp/bench-load/build) on :${appPort}${opts['no-page'] ? '' : ` and page.cjs on :${pagePort}`}`)
-  const app = startChild('agora', ...where(0)(NODE, ['bin/server.js']), { cwd: build, env: { ...process.env, ...env, PORT: String(appPort) } })
+  log(
+    `starting Agora (tmp/bench-load/build) on :${appPort}${opts['no-page'] ? '' : ` and page.cjs on :${pagePort}`}`
+  )
+  const app = startChild('agora', ...where(0)(NODE, ['bin/server.js']), {
+    cwd: build,
+    env: { ...process.env, ...env, PORT: String(appPort) },
+  })
   const page = opts['no-page']
     ? null
     : startChild('page.cjs', ...where(0)(NODE, [PAGE]), {
         cwd: ROOT,
-        env: { ...process.env, MODE: 'app', PORT: String(pagePort), DATABASE_URL, POOL: process.env.DB_POOL_MAX || '10', NODE_PATH: join(ROOT, 'node_modules') },
+        env: {
+          ...process.env,
+          MODE: 'app',
+          PORT: String(pagePort),
+          DATABASE_URL,
+          POOL: process.env.DB_POOL_MAX || '10',
+          NODE_PATH: join(ROOT, 'node_modules'),
+        },
       })
   await waitUntilUp(`http://127.0.0.1:${appPort}/health/ready`, app, 120_000)
   if (page) await waitUntilUp(`http://127.0.0.1:${pagePort}/`, page, 20_000)
@@ -232,14 +294,36 @@ async function main() {
   const base = `http://127.0.0.1:${appPort}`
   log(`creating ${AGENTS} agent(s) (bench-sim on simulator/echo for run starts)`)
   for (let i = 0; i < AGENTS; i++) {
-    const agent = i === 0
-      ? { name: 'Bench simulator', slug: 'bench-sim', instructions: 'Repeat.', model: 'simulator/echo', max_tokens: 64 }
-      : { name: `Bench agent ${i}`, slug: `bench-agent-${i}`, instructions: `You are bench agent ${i}.`, model: i % 2 ? 'simulator/lorem' : 'simulator/echo', max_tokens: 256 }
+    const agent =
+      i === 0
+        ? {
+            name: 'Bench simulator',
+            slug: 'bench-sim',
+            instructions: 'Repeat.',
+            model: 'simulator/echo',
+            max_tokens: 64,
+          }
+        : {
+            name: `Bench agent ${i}`,
+            slug: `bench-agent-${i}`,
+            instructions: `You are bench agent ${i}.`,
+            model: i % 2 ? 'simulator/lorem' : 'simulator/echo',
+            max_tokens: 256,
+          }
     const created = await api(base, token, 'POST', '/api/v1/agents', agent)
-    if (created.status !== 201) throw new Error(`creating agent ${agent.slug} failed: ${created.status} ${created.text.slice(0, 500)}`)
+    if (created.status !== 201)
+      throw new Error(
+        `creating agent ${agent.slug} failed: ${created.status} ${created.text.slice(0, 500)}`
+      )
   }
 
-  const day = (d) => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d)
+  const day = (d) =>
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    }).format(d)
   const usagePath = `/api/v1/analytics/usage?from=${day(new Date(Date.now() - 29 * 86_400_000))}&to=${day(new Date())}&group_by=day`
   const headers = { authorization: `Bearer ${token}`, accept: 'application/json' }
   const kinds = {
@@ -247,42 +331,80 @@ async function main() {
     runs: { method: 'GET', path: '/api/v1/runs' },
     credits: { method: 'GET', path: '/api/v1/credits' },
     usage: { method: 'GET', path: usagePath },
-    start: { method: 'POST', path: '/api/v1/agents/bench-sim/runs', body: JSON.stringify({ input: 'hello bench' }), headers: { 'content-type': 'application/json' } },
+    start: {
+      method: 'POST',
+      path: '/api/v1/agents/bench-sim/runs',
+      body: JSON.stringify({ input: 'hello bench' }),
+      headers: { 'content-type': 'application/json' },
+    },
   }
-  const mix = Object.entries(MIX).map(([name, weight]) => ({ name, weight, ...kinds[name], headers: { ...headers, ...(kinds[name].headers ?? {}) } }))
+  const mix = Object.entries(MIX).map(([name, weight]) => ({
+    name,
+    weight,
+    ...kinds[name],
+    headers: { ...headers, ...(kinds[name].headers ?? {}) },
+  }))
 
   // Every kind answers before any load (a broken route must not pass for a fast one), and a few
   // real runs join the seeded history.
   for (const kind of mix) {
-    const r = await api(base, token, kind.method, kind.path, kind.body ? JSON.parse(kind.body) : undefined)
-    if (r.status < 200 || r.status >= 300) throw new Error(`${kind.method} ${kind.path} answered ${r.status}: ${r.text.slice(0, 500)}`)
+    const r = await api(
+      base,
+      token,
+      kind.method,
+      kind.path,
+      kind.body ? JSON.parse(kind.body) : undefined
+    )
+    if (r.status < 200 || r.status >= 300)
+      throw new Error(`${kind.method} ${kind.path} answered ${r.status}: ${r.text.slice(0, 500)}`)
     const json = JSON.parse(r.text)
-    if (kind.name === 'start' && json.status !== 'succeeded') throw new Error(`the check run did not succeed: ${r.text.slice(0, 500)}`)
+    if (kind.name === 'start' && json.status !== 'succeeded')
+      throw new Error(`the check run did not succeed: ${r.text.slice(0, 500)}`)
     if (kind.name === 'agents') log(`agents: ${json.data.length} listed`)
     if (kind.name === 'runs') log(`runs: ${json.data.length} on the first page`)
-    if (kind.name === 'usage') log(`usage: ${json.data.length} day rows, ${json.totals.runs} runs in 30 days`)
+    if (kind.name === 'usage')
+      log(`usage: ${json.data.length} day rows, ${json.totals.runs} runs in 30 days`)
   }
-  for (let i = 0; i < 20; i++) await api(base, token, kinds.start.method, kinds.start.path, { input: 'hello bench' })
+  for (let i = 0; i < 20; i++)
+    await api(base, token, kinds.start.method, kinds.start.path, { input: 'hello bench' })
   if (page) {
     const r = await fetch(`http://127.0.0.1:${pagePort}/`)
     const html = await r.text()
-    if (r.status !== 200 || (html.match(/<tr>/g) ?? []).length !== 20) throw new Error(`page.cjs answered ${r.status} with ${(html.match(/<tr>/g) ?? []).length} rows: ${html.slice(0, 300)}`)
+    if (r.status !== 200 || (html.match(/<tr>/g) ?? []).length !== 20)
+      throw new Error(
+        `page.cjs answered ${r.status} with ${(html.match(/<tr>/g) ?? []).length} rows: ${html.slice(0, 300)}`
+      )
   }
   const startedAt = new Date()
 
   const targets = [{ name: 'Agora', origin: base, pid: app.pid, mix }]
-  if (page) targets.push({ name: 'page.cjs', origin: `http://127.0.0.1:${pagePort}`, pid: page.pid, mix: [{ name: 'page', weight: 1, method: 'GET', path: '/' }] })
+  if (page)
+    targets.push({
+      name: 'page.cjs',
+      origin: `http://127.0.0.1:${pagePort}`,
+      pid: page.pid,
+      mix: [{ name: 'page', weight: 1, method: 'GET', path: '/' }],
+    })
 
   console.log(`\n== mixed API at a fixed arrival rate, open loop (bench:load, ${date}) ==`)
   console.log(
     `commit ${revision()}, PostgreSQL ${pgVersion}${env.REDIS_URL ? ' + Redis' : ''}, ${os.availableParallelism()} cores, ${pinned && !opts['no-pin'] ? 'servers on core 0, generator on core 1' : 'not pinned'}; ` +
-      `machine busy before start ${idle === null ? '—' : `${(idle * 100).toFixed(0)} %`}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`
+      `machine busy before start ${idle === null ? '—' : `${(idle * 100).toFixed(0)} %`}, load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' / ')}`
   )
   console.log(
-    `mix: ${Object.entries(MIX).map(([k, w]) => `${w} % ${k}`).join(', ')}; ${SECONDS} s recorded per rate after ${WARMUP} s of warm-up at the same rate; ` +
+    `mix: ${Object.entries(MIX)
+      .map(([k, w]) => `${w} % ${k}`)
+      .join(
+        ', '
+      )}; ${SECONDS} s recorded per rate after ${WARMUP} s of warm-up at the same rate; ` +
       `≤ ${CONNECTIONS} keep-alive connections; timeout ${TIMEOUT_S} s; ${HISTORY} seeded runs, ${AGENTS + (HISTORY > 0 ? 10 : 0)} agents`
   )
-  console.log('latency in ms from the INTENDED send time (every request of the window, failed ones included); 2xx/s = achieved; CPU in cores (srv = the server process, gen = the generator, rest = everything else incl. PostgreSQL); lag99 = how late the generator sent (p99)')
+  console.log(
+    'latency in ms from the INTENDED send time (every request of the window, failed ones included); 2xx/s = achieved; CPU in cores (srv = the server process, gen = the generator, rest = everything else incl. PostgreSQL); lag99 = how late the generator sent (p99)'
+  )
 
   const results = []
   for (const rate of RATES) {
@@ -292,30 +414,57 @@ async function main() {
       // Both servers idle first: a saturated one may still be working off requests given up on.
       for (const t of targets) {
         const waited = await waitIdle(t.pid, { below: 0.1, timeoutMs: 60_000 })
-        if (waited === null) console.log(`  note: ${t.name} was still busy after 60 s of waiting; measuring anyway`)
+        if (waited === null)
+          console.log(`  note: ${t.name} was still busy after 60 s of waiting; measuring anyway`)
         else if (waited > 1) log(`waited ${waited.toFixed(0)} s for ${t.name} to become idle`)
       }
       const r = await openLoop(
-        { origin: target.origin, rate, seconds: SECONDS, warmup: WARMUP, connections: CONNECTIONS, timeoutMs: TIMEOUT_S * 1000, pid: target.pid, seed: rate, mix: target.mix },
+        {
+          origin: target.origin,
+          rate,
+          seconds: SECONDS,
+          warmup: WARMUP,
+          connections: CONNECTIONS,
+          timeoutMs: TIMEOUT_S * 1000,
+          pid: target.pid,
+          seed: rate,
+          mix: target.mix,
+        },
         where(1)
       )
       row_[target.name] = r
       console.log(row(target.name, r))
-      if (target.name === 'Agora') for (const [name, k] of Object.entries(r.latency.kinds)) console.log(kindRow(name, k))
-      if (r.loadCpu !== null && r.loadCpu > 0.8) console.log(`  warning: the generator used ${r.loadCpu.toFixed(2)} of a core: it may have been short of CPU`)
-      if (r.sendLag.p99 !== null && r.sendLag.p99 > 5) console.log(`  warning: the generator sent late (p99 ${withUnit(r.sendLag.p99)}; its core was busy): the latencies include that delay`)
+      if (target.name === 'Agora')
+        for (const [name, k] of Object.entries(r.latency.kinds)) console.log(kindRow(name, k))
+      if (r.loadCpu !== null && r.loadCpu > 0.8)
+        console.log(
+          `  warning: the generator used ${r.loadCpu.toFixed(2)} of a core: it may have been short of CPU`
+        )
+      if (r.sendLag.p99 !== null && r.sendLag.p99 > 5)
+        console.log(
+          `  warning: the generator sent late (p99 ${withUnit(r.sendLag.p99)}; its core was busy): the latencies include that delay`
+        )
     }
     results.push(row_)
   }
 
   await sleep(1500) // runs settle right after their answers
-  const verify = spawnSync(NODE, ['ace', 'credits:verify', slug], { cwd: build, env: { ...process.env, ...env }, encoding: 'utf8' })
+  const verify = spawnSync(NODE, ['ace', 'credits:verify', slug], {
+    cwd: build,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  })
   const runs = await withDb(DATABASE_URL, (db) =>
-    db.query(`SELECT r.status, count(*)::int AS n FROM runs r JOIN tenants t ON t.id = r.tenant_id WHERE t.slug = $1 AND r.created_at >= $2 GROUP BY r.status ORDER BY 2 DESC`, [slug, startedAt])
+    db.query(
+      `SELECT r.status, count(*)::int AS n FROM runs r JOIN tenants t ON t.id = r.tenant_id WHERE t.slug = $1 AND r.created_at >= $2 GROUP BY r.status ORDER BY 2 DESC`,
+      [slug, startedAt]
+    )
   )
 
   console.log('\n-- summary: p95 / p99 in ms (errors), Agora beside page.cjs at the same rate --')
-  console.log(`${pad('rate', 6)}  ${'Agora p95 / p99 (errors, 2xx/s)'.padEnd(38)} ${page ? 'page.cjs p95 / p99 (errors)'.padEnd(32) : ''} load1`)
+  console.log(
+    `${pad('rate', 6)}  ${'Agora p95 / p99 (errors, 2xx/s)'.padEnd(38)} ${page ? 'page.cjs p95 / p99 (errors)'.padEnd(32) : ''} load1`
+  )
   for (const r of results) {
     const a = r.Agora
     const p = r['page.cjs']
@@ -324,18 +473,26 @@ async function main() {
       `${pad(r.rate, 6)}  ${`${ms(a.latency.all.p95)} / ${ms(a.latency.all.p99)} (${errs(a)}, ${a.achieved.toFixed(0)}/s)`.padEnd(38)} ${p ? `${ms(p.latency.all.p95)} / ${ms(p.latency.all.p99)} (${errs(p)})`.padEnd(32) : ''} ${a.load1.toFixed(2)}`
     )
   }
-  console.log(`runs started during the measurement (warm-ups included): ${runs.rows.map((r) => `${r.status} ${r.n}`).join(', ') || 'none'}`)
+  console.log(
+    `runs started during the measurement (warm-ups included): ${runs.rows.map((r) => `${r.status} ${r.n}`).join(', ') || 'none'}`
+  )
   const verifyOut = `${verify.stdout}${verify.stderr}`.trim()
-  console.log(`credits:verify ${slug}: ${verify.status === 0 ? 'clean' : `VIOLATIONS or failure (exit ${verify.status})\n${verifyOut}`}`)
+  console.log(
+    `credits:verify ${slug}: ${verify.status === 0 ? 'clean' : `VIOLATIONS or failure (exit ${verify.status})\n${verifyOut}`}`
+  )
 
   const at = results.find((r) => r.rate === GOAL.rate)
   if (!at) {
-    console.log(`verdict: goal at ${GOAL.rate}/s (p95 ≤ ${GOAL.p95} ms, p99 ≤ ${GOAL.p99} ms) not judged: ${GOAL.rate} is not in --rates`)
+    console.log(
+      `verdict: goal at ${GOAL.rate}/s (p95 ≤ ${GOAL.p95} ms, p99 ≤ ${GOAL.p99} ms) not judged: ${GOAL.rate} is not in --rates`
+    )
   } else {
     const a = at.Agora
     const errors = Object.values(a.errors).reduce((s, n) => s + n, 0)
     const met = a.latency.all.p95 <= GOAL.p95 && a.latency.all.p99 <= GOAL.p99 && errors === 0
-    const ref = at['page.cjs'] ? `; page.cjs at the same rate: p95 ${withUnit(at['page.cjs'].latency.all.p95)}, p99 ${withUnit(at['page.cjs'].latency.all.p99)}` : ''
+    const ref = at['page.cjs']
+      ? `; page.cjs at the same rate: p95 ${withUnit(at['page.cjs'].latency.all.p95)}, p99 ${withUnit(at['page.cjs'].latency.all.p99)}`
+      : ''
     console.log(
       `verdict: at ${GOAL.rate}/s Agora p95 ${withUnit(a.latency.all.p95)} (goal ≤ ${GOAL.p95} ms), p99 ${withUnit(a.latency.all.p99)} (goal ≤ ${GOAL.p99} ms), ${errors} errors, ${a.achieved.toFixed(0)} 2xx/s — goal ${met ? 'MET' : 'NOT MET'} (load average ${a.load1.toFixed(2)}${ref})`
     )

@@ -21,28 +21,46 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { NODE, ROOT, freePorts, log, onCore, requireFromProject, sleep, startChild, stopAll, waitUntilUp } from './support.js'
+import {
+  NODE,
+  ROOT,
+  freePorts,
+  log,
+  onCore,
+  requireFromProject,
+  sleep,
+  startChild,
+  stopAll,
+  waitUntilUp,
+} from './support.js'
 
 const BASELINES = process.env.BASELINES || join(ROOT, '..', 'shared', 'bench-baselines')
 const { values: opts } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '9' },
-    per: { type: 'string', default: '60' },
+    'rounds': { type: 'string', default: '9' },
+    'per': { type: 'string', default: '60' },
     'cpu-prof': { type: 'boolean', default: false },
-    pin: { type: 'boolean', default: false },
+    'pin': { type: 'boolean', default: false },
   },
 })
 
 const DATABASE_URL = process.env.DATABASE_URL
 if (!DATABASE_URL) {
-  console.error('bench:overhead needs DATABASE_URL (PostgreSQL): PGlite serialises every query and would measure itself.')
+  console.error(
+    'bench:overhead needs DATABASE_URL (PostgreSQL): PGlite serialises every query and would measure itself.'
+  )
   process.exit(1)
 }
 const where = (core) => (opts.pin ? onCore(core) : (cmd, args) => [cmd, args])
 
 function ace(args, env) {
-  const result = spawnSync(NODE, ['ace', ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' })
-  if (result.status !== 0) throw new Error(`node ace ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
+  const result = spawnSync(NODE, ['ace', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  })
+  if (result.status !== 0)
+    throw new Error(`node ace ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
   return result.stdout.trim().split('\n').pop()
 }
 
@@ -52,20 +70,31 @@ function measure(targets, token, body) {
     const [cmd, args] = where(1)(NODE, [join(BASELINES, 'overhead.cjs')])
     const child = spawn(cmd, args, {
       cwd: ROOT,
-      env: { ...process.env, TARGETS: targets, AUTH: token, BODY: body, ROUNDS: opts.rounds, PER: opts.per },
+      env: {
+        ...process.env,
+        TARGETS: targets,
+        AUTH: token,
+        BODY: body,
+        ROUNDS: opts.rounds,
+        PER: opts.per,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''
     child.stdout.on('data', (chunk) => (out += chunk))
     child.once('error', reject)
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`overhead.cjs exited ${code}: ${out}`))))
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`overhead.cjs exited ${code}: ${out}`))
+    )
   })
 }
 
 function parse(out) {
   const rows = {}
   for (const line of out.split('\n')) {
-    const m = /^(\w+): median ([\d.]+) ms, p99 ([\d.]+) ms, overhead vs \w+ (-?[\d.]+) ms/.exec(line.trim())
+    const m = /^(\w+): median ([\d.]+) ms, p99 ([\d.]+) ms, overhead vs \w+ (-?[\d.]+) ms/.exec(
+      line.trim()
+    )
     if (m) rows[m[1]] = { median: Number(m[2]), p99: Number(m[3]), overhead: Number(m[4]) }
   }
   return rows
@@ -85,17 +114,33 @@ async function withDb(fn) {
 }
 
 async function main() {
-  const env = { NODE_ENV: 'production', APP_KEY: randomBytes(24).toString('base64url'), DATABASE_URL, LOG_LEVEL: 'warn', HOST: '127.0.0.1', REDIS_URL: process.env.REDIS_URL ?? '' }
+  const env = {
+    NODE_ENV: 'production',
+    APP_KEY: randomBytes(24).toString('base64url'),
+    DATABASE_URL,
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    REDIS_URL: process.env.REDIS_URL ?? '',
+  }
   if (!env.REDIS_URL) delete env.REDIS_URL
   log('migrating')
   ace(['migration:run', '--force'], env)
 
   // Upper 36xx (other benchmarks start at 3600); the upstreams take their ports at once.
   const [mockPort, passPort] = await freePorts(2, 3660, 3699)
-  startChild('mockllm', ...where(0)(NODE, [join(BASELINES, 'mockllm.cjs')]), { cwd: ROOT, env: { ...process.env, PORT: String(mockPort) } })
+  startChild('mockllm', ...where(0)(NODE, [join(BASELINES, 'mockllm.cjs')]), {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(mockPort) },
+  })
   startChild('gateway', ...where(0)(NODE, [join(BASELINES, 'gateway.cjs')]), {
     cwd: ROOT,
-    env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules'), MODE: 'pass', PORT: String(passPort), UPSTREAM_PORT: String(mockPort) },
+    env: {
+      ...process.env,
+      NODE_PATH: join(ROOT, 'node_modules'),
+      MODE: 'pass',
+      PORT: String(passPort),
+      UPSTREAM_PORT: String(mockPort),
+    },
   })
   const slug = `ovh-${randomBytes(3).toString('hex')}`
   const email = `${slug}@bench.test`
@@ -114,45 +159,97 @@ async function main() {
   ace(['credits:grant', slug, '1000000', '--reason=bench:overhead'], env)
   const token = ace(['token:create', email, `--tenant=${slug}`], env)
   // Platform-wide (admins may point at private addresses); no retries: a failure must show.
-  ace(['provider:create', providerSlug, '--kind=openai_compatible', `--base-url=http://127.0.0.1:${mockPort}/v1`, '--settings={"max_retries":0}'], env)
-  ace(['provider:model', providerSlug, model, '--upstream=m', '--input-price=1', '--output-price=2'], env)
+  ace(
+    [
+      'provider:create',
+      providerSlug,
+      '--kind=openai_compatible',
+      `--base-url=http://127.0.0.1:${mockPort}/v1`,
+      '--settings={"max_retries":0}',
+    ],
+    env
+  )
+  ace(
+    ['provider:model', providerSlug, model, '--upstream=m', '--input-price=1', '--output-price=2'],
+    env
+  )
 
   const [appPort] = await freePorts(1, passPort + 1, 3699)
   const profileDir = join(ROOT, 'tmp', 'bench-profiles')
   if (opts['cpu-prof']) mkdirSync(profileDir, { recursive: true })
-  const nodeArgs = ['--import=@poppinss/ts-exec', ...(opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'bin/server.ts']
-  const app = startChild('agora', ...where(0)(NODE, nodeArgs), { cwd: ROOT, env: { ...process.env, ...env, PORT: String(appPort) } })
+  const nodeArgs = [
+    '--import=@poppinss/ts-exec',
+    ...(opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    'bin/server.ts',
+  ]
+  const app = startChild('agora', ...where(0)(NODE, nodeArgs), {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(appPort) },
+  })
   await waitUntilUp(`http://127.0.0.1:${appPort}/health/ready`, app, 60_000)
 
   const body = JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] })
-  const check = await fetch(`http://127.0.0.1:${appPort}/api/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body })
+  const check = await fetch(`http://127.0.0.1:${appPort}/api/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'authorization': `Bearer ${token}`, 'content-type': 'application/json' },
+    body,
+  })
   const text = await check.text()
-  if (check.status !== 200 || !text.includes('tok19') || !text.includes('[DONE]')) throw new Error(`Agora's endpoint did not stream the mock's answer: ${check.status} ${text.slice(0, 500)}`)
+  if (check.status !== 200 || !text.includes('tok19') || !text.includes('[DONE]'))
+    throw new Error(
+      `Agora's endpoint did not stream the mock's answer: ${check.status} ${text.slice(0, 500)}`
+    )
 
-  log(`measuring: ${opts.rounds} interleaved rounds × ${opts.per} sequential requests per target (after 50 warm-up requests each)`)
+  log(
+    `measuring: ${opts.rounds} interleaved rounds × ${opts.per} sequential requests per target (after 50 warm-up requests each)`
+  )
   const targets = `direct:${mockPort},pass:${passPort},agora:${appPort}/api/v1/chat/completions`
   const out = await measure(targets, token, body)
   const rows = parse(out)
 
   await sleep(1500) // the last runs settle right after their answers
-  const verify = spawnSync(NODE, ['ace', 'credits:verify', slug], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' })
-  const runs = await withDb((db) => db.query(`SELECT status, count(*)::int AS n FROM runs r JOIN tenants t ON t.id = r.tenant_id WHERE t.slug = $1 GROUP BY status`, [slug]))
+  const verify = spawnSync(NODE, ['ace', 'credits:verify', slug], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  })
+  const runs = await withDb((db) =>
+    db.query(
+      `SELECT status, count(*)::int AS n FROM runs r JOIN tenants t ON t.id = r.tenant_id WHERE t.slug = $1 GROUP BY status`,
+      [slug]
+    )
+  )
 
   const agora = rows.agora
   const direct = rows.direct
   const date = new Date().toISOString().slice(0, 10)
-  const load = (await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' / ')
-  console.log(`\n== platform overhead per streamed run (${date}, PostgreSQL${env.REDIS_URL ? ' + Redis' : ''}, load ${load}) ==`)
+  const load = (await import('node:os'))
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ')
+  console.log(
+    `\n== platform overhead per streamed run (${date}, PostgreSQL${env.REDIS_URL ? ' + Redis' : ''}, load ${load}) ==`
+  )
   console.log(out.trim())
   if (agora && direct) {
     const p99Overhead = agora.p99 - direct.p99
-    console.log(`\nAgora over direct: median +${agora.overhead.toFixed(3)} ms (goal ≤ 2 ms: ${agora.overhead <= 2 ? 'met' : 'missed'}), p99 +${p99Overhead.toFixed(3)} ms (goal ≤ 8 ms: ${p99Overhead <= 8 ? 'met' : 'missed'})`)
-    if (rows.pass) console.log(`pass-through proxy over direct: median +${rows.pass.overhead.toFixed(3)} ms, p99 +${(rows.pass.p99 - direct.p99).toFixed(3)} ms`)
-    console.log(`\n| ${date} | ${direct.median.toFixed(3)} / ${direct.p99.toFixed(3)} | ${rows.pass ? `${rows.pass.median.toFixed(3)} / ${rows.pass.p99.toFixed(3)}` : '—'} | ${agora.median.toFixed(3)} / ${agora.p99.toFixed(3)} | +${agora.overhead.toFixed(3)} / +${p99Overhead.toFixed(3)} | ${load} |`)
+    console.log(
+      `\nAgora over direct: median +${agora.overhead.toFixed(3)} ms (goal ≤ 2 ms: ${agora.overhead <= 2 ? 'met' : 'missed'}), p99 +${p99Overhead.toFixed(3)} ms (goal ≤ 8 ms: ${p99Overhead <= 8 ? 'met' : 'missed'})`
+    )
+    if (rows.pass)
+      console.log(
+        `pass-through proxy over direct: median +${rows.pass.overhead.toFixed(3)} ms, p99 +${(rows.pass.p99 - direct.p99).toFixed(3)} ms`
+      )
+    console.log(
+      `\n| ${date} | ${direct.median.toFixed(3)} / ${direct.p99.toFixed(3)} | ${rows.pass ? `${rows.pass.median.toFixed(3)} / ${rows.pass.p99.toFixed(3)}` : '—'} | ${agora.median.toFixed(3)} / ${agora.p99.toFixed(3)} | +${agora.overhead.toFixed(3)} / +${p99Overhead.toFixed(3)} | ${load} |`
+    )
   }
   console.log(`runs recorded: ${runs.rows.map((r) => `${r.status} ${r.n}`).join(', ')}`)
-  console.log(`credits:verify: ${verify.status === 0 ? 'clean' : `VIOLATIONS\n${verify.stdout}${verify.stderr}`}`)
-  if (opts['cpu-prof']) console.log(`CPU profile of the Agora server: ${profileDir} (written when the server stops)`)
+  console.log(
+    `credits:verify: ${verify.status === 0 ? 'clean' : `VIOLATIONS\n${verify.stdout}${verify.stderr}`}`
+  )
+  if (opts['cpu-prof'])
+    console.log(`CPU profile of the Agora server: ${profileDir} (written when the server stops)`)
   if (verify.status !== 0) process.exitCode = 1
 }
 
@@ -164,5 +261,6 @@ try {
 } finally {
   await stopAll()
   // The bench rows go even when the measurement failed (the platform provider is visible to all).
-  for (const cleanup of cleanups) await cleanup().catch((error) => console.error('cleanup failed:', error.message))
+  for (const cleanup of cleanups)
+    await cleanup().catch((error) => console.error('cleanup failed:', error.message))
 }

@@ -27,7 +27,24 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { CLK_TCK, freePorts, log, machineBusy, median, NODE, onCore, pinned, privateBuild, processTicks, requireFromProject, ROOT, round, startChild, stopAll, waitUntilUp } from './support.js'
+import {
+  CLK_TCK,
+  freePorts,
+  log,
+  machineBusy,
+  median,
+  NODE,
+  onCore,
+  pinned,
+  privateBuild,
+  processTicks,
+  requireFromProject,
+  ROOT,
+  round,
+  startChild,
+  stopAll,
+  waitUntilUp,
+} from './support.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const PAGE = process.env.PAGE_BASELINE || join(ROOT, '..', 'shared', 'bench-baselines', 'page.cjs')
@@ -37,13 +54,13 @@ const GOAL = 0.85
 
 const { values: opts } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '5' },
-    duration: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '50' },
-    db: { type: 'string', default: 'agora_bench_rls' },
+    'rounds': { type: 'string', default: '5' },
+    'duration': { type: 'string', default: '5' },
+    'warmup': { type: 'string', default: '3' },
+    'connections': { type: 'string', default: '50' },
+    'db': { type: 'string', default: 'agora_bench_rls' },
     'no-build': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
+    'help': { type: 'boolean', short: 'h', default: false },
   },
 })
 if (opts.help) {
@@ -55,9 +72,12 @@ const DURATION = Number(opts.duration)
 const WARMUP = Number(opts.warmup)
 const CONNECTIONS = Number(opts.connections)
 const DB_NAME = opts.db
-if (!/^[a-z_][a-z0-9_]{0,62}$/.test(DB_NAME)) throw new Error(`--db must be a plain database name, not "${DB_NAME}"`)
+if (!/^[a-z_][a-z0-9_]{0,62}$/.test(DB_NAME))
+  throw new Error(`--db must be a plain database name, not "${DB_NAME}"`)
 if (!process.env.DATABASE_URL) {
-  console.error('[bench] DATABASE_URL must point at a PostgreSQL server (the embedded PGlite is not for benchmarks)')
+  console.error(
+    '[bench] DATABASE_URL must point at a PostgreSQL server (the embedded PGlite is not for benchmarks)'
+  )
   process.exit(1)
 }
 const pg = requireFromProject('pg')
@@ -79,8 +99,13 @@ const OWNER_PASSWORD = 'a long benchmark passphrase'
 const SLUG = 'bench'
 
 function run(cmd, args, env) {
-  const result = spawnSync(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' })
-  if (result.status !== 0) throw new Error(`${[cmd, ...args].join(' ')} failed:\n${result.stdout}${result.stderr}`)
+  const result = spawnSync(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  })
+  if (result.status !== 0)
+    throw new Error(`${[cmd, ...args].join(' ')} failed:\n${result.stdout}${result.stderr}`)
   return result.stdout.trim()
 }
 
@@ -100,26 +125,45 @@ async function prepareDatabase(appKey) {
   log(`recreating database ${DB_NAME}`)
   await query(urlFor('postgres'), `DROP DATABASE IF EXISTS ${DB_NAME}`)
   await query(urlFor('postgres'), `CREATE DATABASE ${DB_NAME}`)
-  const env = { DATABASE_URL: BENCH_URL, APP_KEY: appKey, NODE_ENV: 'production', LOG_LEVEL: 'warn' }
+  const env = {
+    DATABASE_URL: BENCH_URL,
+    APP_KEY: appKey,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+  }
   run(NODE, ['ace', 'migration:run', '--force', '--no-schema-generate', '--compact-output'], env)
-  run(NODE, ['ace', 'user:create', OWNER_EMAIL, `--password=${OWNER_PASSWORD}`, '--name=Bench Owner'], env)
-  const tenantId = run(NODE, ['ace', 'tenant:create', SLUG, '--name=Bench Workspace', `--owner=${OWNER_EMAIL}`], env)
+  run(
+    NODE,
+    ['ace', 'user:create', OWNER_EMAIL, `--password=${OWNER_PASSWORD}`, '--name=Bench Owner'],
+    env
+  )
+  const tenantId = run(
+    NODE,
+    ['ace', 'tenant:create', SLUG, '--name=Bench Workspace', `--owner=${OWNER_EMAIL}`],
+    env
+  )
   const client = new pg.Client({ connectionString: BENCH_URL })
   await client.connect()
   try {
     // 19 more members (they never log in: any hash will do) and 5 pending invitations.
-    await client.query(`
+    await client.query(
+      `
       WITH people AS (
         INSERT INTO users (email, name, password, time_zone)
         SELECT 'member' || i || '@example.test', 'Member ' || i, 'not-a-login', 'UTC' FROM generate_series(1, 19) AS i
         RETURNING id
       )
       INSERT INTO memberships (tenant_id, user_id, role)
-      SELECT $1, id, (ARRAY['admin', 'member', 'viewer'])[1 + (row_number() OVER ()) % 3] FROM people`, [tenantId])
-    await client.query(`
+      SELECT $1, id, (ARRAY['admin', 'member', 'viewer'])[1 + (row_number() OVER ()) % 3] FROM people`,
+      [tenantId]
+    )
+    await client.query(
+      `
       INSERT INTO invitations (tenant_id, email, role, token_hash, expires_at)
       SELECT $1, 'invitee' || i || '@example.test', 'member', md5('bench' || i) || md5('hash' || i), now() + interval '7 days'
-      FROM generate_series(1, 5) AS i`, [tenantId])
+      FROM generate_series(1, 5) AS i`,
+      [tenantId]
+    )
     // The baseline's table: 500 tenants × 200 rows, RLS bound to a role that is not the owner.
     await client.query(`
       CREATE TABLE items (tenant_id int, id bigint, title text, created_at timestamptz, PRIMARY KEY (tenant_id, id));
@@ -145,7 +189,16 @@ async function prepareDatabase(appKey) {
 
 async function startApp(name, port, appKey, extraEnv) {
   const [cmd, args] = onCore(0)(NODE, ['bin/server.js'])
-  const env = { ...process.env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', APP_KEY: appKey, LOG_LEVEL: 'warn', DATABASE_URL: BENCH_URL, ...extraEnv }
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    APP_KEY: appKey,
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: BENCH_URL,
+    ...extraEnv,
+  }
   delete env.REDIS_URL // sessions in the cookie, cache in memory: the same for both modes
   if (!extraEnv.TENANT_RLS) delete env.TENANT_RLS
   const child = startChild(name, cmd, args, { cwd: BUILD, env })
@@ -160,7 +213,14 @@ async function startPage(mode, port) {
   const [cmd, args] = onCore(0)(NODE, [PAGE])
   const child = startChild(`page ${mode}`, cmd, args, {
     cwd: ROOT,
-    env: { ...process.env, MODE: mode, PORT: String(port), DATABASE_URL: url, POOL: process.env.DB_POOL_MAX || '10', NODE_PATH: join(ROOT, 'node_modules') },
+    env: {
+      ...process.env,
+      MODE: mode,
+      PORT: String(port),
+      DATABASE_URL: url,
+      POOL: process.env.DB_POOL_MAX || '10',
+      NODE_PATH: join(ROOT, 'node_modules'),
+    },
   })
   await waitUntilUp(`http://127.0.0.1:${port}/`, child, 15_000)
   return child
@@ -184,7 +244,7 @@ async function login(base) {
   const response = await fetch(`${base}/login`, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': cookie() },
     body: new URLSearchParams({ _csrf: csrf, email: OWNER_EMAIL, password: OWNER_PASSWORD }),
   })
   absorb(response)
@@ -196,7 +256,8 @@ async function login(base) {
 
 /* ----------------------------------------------------------------------------------- main */
 
-const fmt = (x, digits = 0) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits))
+const fmt = (x, digits = 0) =>
+  x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits)
 const pad = (s, n) => String(s).padStart(n)
 const HEADER = `${'target'.padEnd(16)} ${pad('req/s', 8)} ${pad('p50ms', 6)} ${pad('p99ms', 6)} ${pad('srvCPU', 7)} ${pad('µs/req', 8)} ${pad('dbµs/req', 9)} ${pad('loadCPU', 7)} ${pad('bad', 5)}`
 const ROW = (r) =>
@@ -208,7 +269,10 @@ const ROW = (r) =>
  * would not show it.
  */
 async function backendTicks(admin) {
-  const { rows } = await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [DB_NAME])
+  const { rows } = await admin.query(
+    'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+    [DB_NAME]
+  )
   return new Map(rows.map((row) => [row.pid, processTicks(row.pid)]))
 }
 
@@ -224,12 +288,18 @@ async function measuredRound(admin, target, seconds) {
     else ticks += now - (before.get(pid) ?? 0) // a backend born in the round counts whole
   }
   const dbUs = known && row.requests ? (ticks / CLK_TCK / row.requests) * 1e6 : null
-  return { ...row, dbUs, totalUs: dbUs !== null && row.usPerReq !== null ? row.usPerReq + dbUs : null }
+  return {
+    ...row,
+    dbUs,
+    totalUs: dbUs !== null && row.usPerReq !== null ? row.usPerReq + dbUs : null,
+  }
 }
 
 async function main() {
   const appKey = randomBytes(32).toString('base64url')
-  log(`node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}, ${os.availableParallelism()} cores, ${pinned ? 'servers on core 0, load on core 1' : 'no pinning (taskset unavailable)'}`)
+  log(
+    `node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}, ${os.availableParallelism()} cores, ${pinned ? 'servers on core 0, load on core 1' : 'no pinning (taskset unavailable)'}`
+  )
   const pgVersion = (await query(urlFor('postgres'), 'SHOW server_version')).rows[0].server_version
   // Other processes on this machine skew every figure; say how busy it was before we started.
   const idleBusy = await machineBusy(2000)
@@ -238,7 +308,9 @@ async function main() {
   await prepareDatabase(appKey)
 
   const [appPort, rlsPort, pageAppPort, pageRlsPort, pagePipePort] = await freePorts(5, 3511, 3599)
-  log(`starting the app twice (app-only scoping :${appPort}, TENANT_RLS=request :${rlsPort}) and page.cjs ×3`)
+  log(
+    `starting the app twice (app-only scoping :${appPort}, TENANT_RLS=request :${rlsPort}) and page.cjs ×3`
+  )
   const app = await startApp('app', appPort, appKey, {})
   const appRls = await startApp('app+rls', rlsPort, appKey, { TENANT_RLS: 'request' })
   const pageApp = await startPage('app', pageAppPort)
@@ -251,7 +323,12 @@ async function main() {
   const path = `/t/${SLUG}/members`
   const targets = [
     { name: 'app', url: `http://127.0.0.1:${appPort}${path}`, pid: app.pid, headers: { cookie } },
-    { name: 'app+rls', url: `http://127.0.0.1:${rlsPort}${path}`, pid: appRls.pid, headers: { cookie } },
+    {
+      name: 'app+rls',
+      url: `http://127.0.0.1:${rlsPort}${path}`,
+      pid: appRls.pid,
+      headers: { cookie },
+    },
     { name: 'page app', url: `http://127.0.0.1:${pageAppPort}/`, pid: pageApp.pid },
     { name: 'page rls', url: `http://127.0.0.1:${pageRlsPort}/`, pid: pageRls.pid },
     { name: 'page rlspipe', url: `http://127.0.0.1:${pagePipePort}/`, pid: pagePipe.pid },
@@ -259,7 +336,10 @@ async function main() {
   for (const target of targets) {
     const response = await fetch(target.url, { headers: target.headers ?? {}, redirect: 'manual' })
     const body = await response.text()
-    if (response.status !== 200) throw new Error(`${target.name} ${target.url} answered ${response.status}: ${body.slice(0, 200)}`)
+    if (response.status !== 200)
+      throw new Error(
+        `${target.name} ${target.url} answered ${response.status}: ${body.slice(0, 200)}`
+      )
     const rows = (body.match(/data-testid="member-row"/g) ?? body.match(/<tr>/g) ?? []).length
     log(`${target.name}: 200, ${body.length} bytes, ${rows} rows`)
   }
@@ -268,7 +348,9 @@ async function main() {
     log(`warm-up: ${WARMUP}s per target`)
     for (const target of targets) await measuredRound(admin, target, WARMUP)
   }
-  console.log(`\n${ROUNDS} interleaved rounds × ${DURATION}s, ${CONNECTIONS} connections\n\nround ${HEADER}`)
+  console.log(
+    `\n${ROUNDS} interleaved rounds × ${DURATION}s, ${CONNECTIONS} connections\n\nround ${HEADER}`
+  )
   const rows = []
   for (let i = 1; i <= ROUNDS; i++) {
     for (const target of targets) {
@@ -282,14 +364,27 @@ async function main() {
   const summary = targets.map((t) => {
     const rs = of(t.name)
     const pick = (key) => (rs.every((r) => r[key] !== null) ? median(rs.map((r) => r[key])) : null)
-    return { target: t.name, rps: pick('rps'), p50: pick('p50'), p99: pick('p99'), serverCpu: pick('serverCpu'), usPerReq: pick('usPerReq'), dbUs: pick('dbUs'), totalUs: pick('totalUs'), loadCpu: pick('loadCpu'), bad: rs.reduce((s, r) => s + r.bad, 0) }
+    return {
+      target: t.name,
+      rps: pick('rps'),
+      p50: pick('p50'),
+      p99: pick('p99'),
+      serverCpu: pick('serverCpu'),
+      usPerReq: pick('usPerReq'),
+      dbUs: pick('dbUs'),
+      totalUs: pick('totalUs'),
+      loadCpu: pick('loadCpu'),
+      bad: rs.reduce((s, r) => s + r.bad, 0),
+    }
   })
   const ratio = (a, b) => {
     const paired = of(a).map((r, i) => r.rps / of(b)[i].rps)
     const sa = summary.find((s) => s.target === a)
     const sb = summary.find((s) => s.target === b)
     // Per-round paired CPU ratios (app + its database backends), steadier than req/s on a busy machine.
-    const pairedCpu = of(a).map((r, i) => (r.totalUs && of(b)[i].totalUs ? of(b)[i].totalUs / r.totalUs : null)).filter((x) => x !== null)
+    const pairedCpu = of(a)
+      .map((r, i) => (r.totalUs && of(b)[i].totalUs ? of(b)[i].totalUs / r.totalUs : null))
+      .filter((x) => x !== null)
     return {
       median: median(paired),
       min: Math.min(...paired),
@@ -322,7 +417,12 @@ async function main() {
       show('page rls / page app', ratio('page rls', 'page app')),
       show('page rlspipe / page app', ratio('page rlspipe', 'page app')),
       show('app / page app', ratio('app', 'page app')),
-      ...(bad.length ? ['', `INVALID: errors/timeouts/non-2xx in ${bad.map((s) => `${s.target} (${s.bad})`).join(', ')}`] : []),
+      ...(bad.length
+        ? [
+            '',
+            `INVALID: errors/timeouts/non-2xx in ${bad.map((s) => `${s.target} (${s.bad})`).join(', ')}`,
+          ]
+        : []),
       '=================================================================================',
     ].join('\n')
   )

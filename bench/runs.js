@@ -16,15 +16,27 @@ import os from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { NODE, ROOT, log, median, onCore, privateBuild, requireFromProject, startChild, stopAll, waitUntilUp, freePorts } from './support.js'
+import {
+  NODE,
+  ROOT,
+  log,
+  median,
+  onCore,
+  privateBuild,
+  requireFromProject,
+  startChild,
+  stopAll,
+  waitUntilUp,
+  freePorts,
+} from './support.js'
 
 const BASELINES = process.env.BASELINES || join(ROOT, '..', 'shared', 'bench-baselines')
 const { values: opts } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
-    duration: { type: 'string', default: '8' },
-    connections: { type: 'string', default: '50' },
-    tenants: { type: 'string', default: '500' },
+    'rounds': { type: 'string', default: '3' },
+    'duration': { type: 'string', default: '8' },
+    'connections': { type: 'string', default: '50' },
+    'tenants': { type: 'string', default: '500' },
     'no-build': { type: 'boolean', default: false },
     'load-spec': { type: 'string', default: '' },
   },
@@ -37,29 +49,67 @@ if (opts['load-spec']) {
   // With tokens, requests go round-robin over the workspaces (one Authorization each).
   let next = 0
   const requests = spec.tokens
-    ? [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${spec.tokens[next++ % spec.tokens.length]}` } }) }]
+    ? [
+        {
+          setupRequest: (request) => ({
+            ...request,
+            headers: {
+              ...request.headers,
+              authorization: `Bearer ${spec.tokens[next++ % spec.tokens.length]}`,
+            },
+          }),
+        },
+      ]
     : undefined
-  const result = await autocannon({ url: spec.url, method: spec.method, body: spec.body, headers: spec.headers, connections: spec.connections, duration: spec.duration, requests })
-  process.stdout.write(JSON.stringify({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, bad: result.errors + result.timeouts + result.non2xx, statuses: result.statusCodeStats }) + '\n')
+  const result = await autocannon({
+    url: spec.url,
+    method: spec.method,
+    body: spec.body,
+    headers: spec.headers,
+    connections: spec.connections,
+    duration: spec.duration,
+    requests,
+  })
+  process.stdout.write(
+    JSON.stringify({
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      total: result.requests.total,
+      bad: result.errors + result.timeouts + result.non2xx,
+      statuses: result.statusCodeStats,
+    }) + '\n'
+  )
   process.exit(0)
 }
 
 const DATABASE_URL = process.env.DATABASE_URL
 if (!DATABASE_URL) {
-  console.error('bench:runs needs DATABASE_URL (PostgreSQL): PGlite serialises everything and measures nothing useful here.')
+  console.error(
+    'bench:runs needs DATABASE_URL (PostgreSQL): PGlite serialises everything and measures nothing useful here.'
+  )
   process.exit(1)
 }
 const pg = requireFromProject('pg')
 let BUILD
 
 function ace(args, env = {}) {
-  const result = spawnSync(NODE, ['ace', ...args], { cwd: BUILD, env: { ...process.env, ...env }, encoding: 'utf8' })
-  if (result.status !== 0) throw new Error(`node ace ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
+  const result = spawnSync(NODE, ['ace', ...args], {
+    cwd: BUILD,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  })
+  if (result.status !== 0)
+    throw new Error(`node ace ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
   return result.stdout.trim()
 }
 
 function load(spec) {
-  const [cmd, args] = onCore(1)(NODE, [join(ROOT, 'bench', 'runs.js'), '--load-spec', JSON.stringify(spec)])
+  const [cmd, args] = onCore(1)(NODE, [
+    join(ROOT, 'bench', 'runs.js'),
+    '--load-spec',
+    JSON.stringify(spec),
+  ])
   const result = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8' })
   if (result.status !== 0) throw new Error(`load worker failed: ${result.stderr}`)
   return JSON.parse(result.stdout.trim().split('\n').pop())
@@ -67,7 +117,13 @@ function load(spec) {
 
 async function main() {
   BUILD = privateBuild('bench-runs', { noBuild: opts['no-build'] })
-  const env = { NODE_ENV: 'production', APP_KEY: randomBytes(24).toString('base64url'), DATABASE_URL, LOG_LEVEL: 'warn', HOST: '127.0.0.1' }
+  const env = {
+    NODE_ENV: 'production',
+    APP_KEY: randomBytes(24).toString('base64url'),
+    DATABASE_URL,
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+  }
   log('migrating')
   ace(['migration:run', '--force'], env)
 
@@ -75,9 +131,13 @@ async function main() {
   const client = new pg.Client({ connectionString: DATABASE_URL })
   await client.connect()
   await client.query('CREATE TABLE IF NOT EXISTS balances (id int PRIMARY KEY, amount bigint)')
-  await client.query('CREATE TABLE IF NOT EXISTS ledger (account int, idem text UNIQUE, delta bigint)')
+  await client.query(
+    'CREATE TABLE IF NOT EXISTS ledger (account int, idem text UNIQUE, delta bigint)'
+  )
   await client.query('TRUNCATE ledger')
-  await client.query('INSERT INTO balances SELECT g, 1000000000000 FROM generate_series(0, 600) g ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount')
+  await client.query(
+    'INSERT INTO balances SELECT g, 1000000000000 FROM generate_series(0, 600) g ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount'
+  )
   await client.end()
 
   const prefix = `rb${randomBytes(3).toString('hex')}`
@@ -90,12 +150,25 @@ async function main() {
   if (tokens.length !== tenants) throw new Error(`expected ${tenants} tokens, got ${tokens.length}`)
 
   const [appPort, gatewayPort, mockPort] = await freePorts(3, 3700, 3799)
-  const mock = startChild('mockllm', ...onCore(0)(NODE, [join(BASELINES, 'mockllm.cjs')]), { cwd: ROOT, env: { ...process.env, PORT: String(mockPort) } })
+  const mock = startChild('mockllm', ...onCore(0)(NODE, [join(BASELINES, 'mockllm.cjs')]), {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(mockPort) },
+  })
   const gateway = startChild('gateway', ...onCore(0)(NODE, [join(BASELINES, 'gateway.cjs')]), {
     cwd: ROOT,
-    env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules'), MODE: 'ledger', PORT: String(gatewayPort), UPSTREAM_PORT: String(mockPort), DATABASE_URL },
+    env: {
+      ...process.env,
+      NODE_PATH: join(ROOT, 'node_modules'),
+      MODE: 'ledger',
+      PORT: String(gatewayPort),
+      UPSTREAM_PORT: String(mockPort),
+      DATABASE_URL,
+    },
   })
-  const app = startChild('app', ...onCore(0)(NODE, ['bin/server.js']), { cwd: BUILD, env: { ...process.env, ...env, PORT: String(appPort) } })
+  const app = startChild('app', ...onCore(0)(NODE, ['bin/server.js']), {
+    cwd: BUILD,
+    env: { ...process.env, ...env, PORT: String(appPort) },
+  })
   await waitUntilUp(`http://127.0.0.1:${appPort}/health/ready`, app, 30_000)
   await new Promise((r) => setTimeout(r, 500))
   void mock
@@ -104,8 +177,19 @@ async function main() {
   const connections = Number(opts.connections)
   const duration = Number(opts.duration)
   const targets = {
-    gateway: { url: `http://127.0.0.1:${gatewayPort}/`, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } },
-    agora: { url: `http://127.0.0.1:${appPort}/api/v1/agents/bench/runs`, method: 'POST', body: JSON.stringify({ input: 'hello bench' }), headers: { 'content-type': 'application/json' }, tokens },
+    gateway: {
+      url: `http://127.0.0.1:${gatewayPort}/`,
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    },
+    agora: {
+      url: `http://127.0.0.1:${appPort}/api/v1/agents/bench/runs`,
+      method: 'POST',
+      body: JSON.stringify({ input: 'hello bench' }),
+      headers: { 'content-type': 'application/json' },
+      tokens,
+    },
   }
   const db = new pg.Client({ connectionString: DATABASE_URL })
   await db.connect()
@@ -133,20 +217,37 @@ async function main() {
         r.statuses = statuses
       }
       results[name].push(r)
-      log(`round ${i + 1} ${name}: ${r.rps.toFixed(0)} runs/s p50 ${r.p50} ms p99 ${r.p99} ms non-2xx/errors ${r.bad}${r.statuses ? ` runs ${JSON.stringify(r.statuses)}` : ''} load ${os.loadavg()[0].toFixed(2)}`)
+      log(
+        `round ${i + 1} ${name}: ${r.rps.toFixed(0)} runs/s p50 ${r.p50} ms p99 ${r.p99} ms non-2xx/errors ${r.bad}${r.statuses ? ` runs ${JSON.stringify(r.statuses)}` : ''} load ${os.loadavg()[0].toFixed(2)}`
+      )
     }
   }
   await db.end()
-  const verify = spawnSync(NODE, ['ace', 'credits:verify'], { cwd: BUILD, env: { ...process.env, ...env }, encoding: 'utf8' })
+  const verify = spawnSync(NODE, ['ace', 'credits:verify'], {
+    cwd: BUILD,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  })
   ace(['bench:workspaces', `--prefix=${prefix}`, '--remove'], env)
   const gw = median(results.gateway.map((r) => r.rps))
   const ag = median(results.agora.map((r) => r.rps))
   console.log('\n== run throughput (simulator, zero latency, PostgreSQL) ==')
-  console.log(`connections ${connections}, ${opts.rounds} rounds × ${duration}s, interleaved; ${tenants} workspaces vs the gateway's 500 accounts; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}`)
-  console.log(`gateway.cjs MODE=ledger : ${gw.toFixed(0)} runs/s (p99 ${median(results.gateway.map((r) => r.p99))} ms)`)
-  console.log(`Agora POST …/runs       : ${ag.toFixed(0)} succeeded runs/s (p99 ${median(results.agora.map((r) => r.p99))} ms), errors/non-2xx ${results.agora.reduce((s, r) => s + r.bad, 0)}`)
+  console.log(
+    `connections ${connections}, ${opts.rounds} rounds × ${duration}s, interleaved; ${tenants} workspaces vs the gateway's 500 accounts; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' / ')}`
+  )
+  console.log(
+    `gateway.cjs MODE=ledger : ${gw.toFixed(0)} runs/s (p99 ${median(results.gateway.map((r) => r.p99))} ms)`
+  )
+  console.log(
+    `Agora POST …/runs       : ${ag.toFixed(0)} succeeded runs/s (p99 ${median(results.agora.map((r) => r.p99))} ms), errors/non-2xx ${results.agora.reduce((s, r) => s + r.bad, 0)}`
+  )
   console.log(`ratio Agora/gateway     : ${(ag / gw).toFixed(2)}× (goal ≥ 1.0×)`)
-  console.log(`credits:verify          : ${verify.status === 0 ? 'clean' : `VIOLATIONS\n${verify.stdout}`}`)
+  console.log(
+    `credits:verify          : ${verify.status === 0 ? 'clean' : `VIOLATIONS\n${verify.stdout}`}`
+  )
 }
 
 try {

@@ -52,7 +52,9 @@ export function startChild(name, cmd, args, options) {
   }
   child.stdout.on('data', keep)
   child.stderr.on('data', keep)
-  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  child.exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal }))
+  )
   child.exited.then(() => children.delete(child))
   children.add(child)
   return child
@@ -84,7 +86,10 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, async () => {
     log(`${signal}: stopping servers`)
     await stopAll()
-    for (const hook of stopHooks) await Promise.resolve().then(hook).catch((error) => log('cleanup failed:', error.message))
+    for (const hook of stopHooks)
+      await Promise.resolve()
+        .then(hook)
+        .catch((error) => log('cleanup failed:', error.message))
     process.exit(130)
   })
 }
@@ -115,7 +120,8 @@ function portFree(port) {
 /** `count` free ports from `from` up to `to` (never 3333, the app's default). */
 export async function freePorts(count, from, to) {
   const ports = []
-  for (let port = from; port <= to && ports.length < count; port++) if (port !== 3333 && (await portFree(port))) ports.push(port)
+  for (let port = from; port <= to && ports.length < count; port++)
+    if (port !== 3333 && (await portFree(port))) ports.push(port)
   if (ports.length < count) throw new Error(`not enough free ports in ${from}–${to}`)
   return ports
 }
@@ -133,7 +139,9 @@ export async function waitUntilUp(url, child, timeoutMs, headers = {}) {
     } catch {}
     await sleep(250)
   }
-  throw new Error(`${url} did not answer within ${timeoutMs / 1000}s${child ? `:\n  ${child.tail.join('\n  ')}` : ''}`)
+  throw new Error(
+    `${url} did not answer within ${timeoutMs / 1000}s${child ? `:\n  ${child.tail.join('\n  ')}` : ''}`
+  )
 }
 
 /* ------------------------------------------------------------------------------------ load */
@@ -151,7 +159,14 @@ export function processTicks(pid) {
 }
 
 export function runLoad(target, connections, seconds) {
-  const [cmd, args] = onCore(1)(NODE, [SELF, '--worker', target.url, String(connections), String(seconds), JSON.stringify(target.headers ?? {})])
+  const [cmd, args] = onCore(1)(NODE, [
+    SELF,
+    '--worker',
+    target.url,
+    String(connections),
+    String(seconds),
+    JSON.stringify(target.headers ?? {}),
+  ])
   return workerResult('load worker', cmd, args)
 }
 
@@ -194,7 +209,10 @@ export async function round(target, connections, seconds) {
     p50: result.latency.p50,
     p99: result.latency.p99,
     serverCpu: ticks !== null ? ticks / CLK_TCK / wallS : null,
-    usPerReq: ticks !== null && result.requests.total ? (ticks / CLK_TCK / result.requests.total) * 1e6 : null,
+    usPerReq:
+      ticks !== null && result.requests.total
+        ? (ticks / CLK_TCK / result.requests.total) * 1e6
+        : null,
     loadCpu: result.loadCpu,
     bad: result.errors + result.timeouts + result.non2xx,
   }
@@ -219,7 +237,8 @@ export async function waitIdle(pid, { below = 0.1, timeoutMs = 60_000 } = {}) {
 
 /** Busy share of the whole machine over `ms` (other processes' noise shows here). */
 export async function machineBusy(ms = 1000) {
-  const sample = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+  const sample = () =>
+    readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
   try {
     const a = sample()
     await sleep(ms)
@@ -264,7 +283,18 @@ export function privateBuild(name, { noBuild = false } = {}) {
     log(`--no-build: using tmp/${name}/build as it is`)
     return build
   }
-  const sources = ['app', 'bin', 'config', 'start', 'database', 'resources', 'public', 'adonisrc.ts', 'package.json', 'tsconfig.json']
+  const sources = [
+    'app',
+    'bin',
+    'config',
+    'start',
+    'database',
+    'resources',
+    'public',
+    'adonisrc.ts',
+    'package.json',
+    'tsconfig.json',
+  ]
   if (built && built >= Math.max(...sources.map((source) => newestMtime(join(ROOT, source))))) {
     log(`tmp/${name}/build is up to date`)
     return build
@@ -280,17 +310,34 @@ export function privateBuild(name, { noBuild = false } = {}) {
     })
   )
   log(`compiling the app into tmp/${name}/build`)
-  const result = spawnSync(NODE, ['ace', 'build', `--tsconfig=tmp/${name}/tsconfig.json`, '--ignore-ts-errors'], { cwd: ROOT, encoding: 'utf8' })
-  if (result.status !== 0 || !existsSync(entry)) throw new Error(`node ace build into tmp/${name}/build failed:\n${result.stdout}${result.stderr}`)
-  const tsErrors = `${result.stdout}${result.stderr}`.split('\n').filter((line) => /error TS\d+/.test(line))
-  if (tsErrors.length) log(`warning: the sources have ${tsErrors.length} TypeScript error(s) (emitted anyway):\n  ${tsErrors.slice(0, 5).join('\n  ')}`)
+  const result = spawnSync(
+    NODE,
+    ['ace', 'build', `--tsconfig=tmp/${name}/tsconfig.json`, '--ignore-ts-errors'],
+    { cwd: ROOT, encoding: 'utf8' }
+  )
+  if (result.status !== 0 || !existsSync(entry))
+    throw new Error(
+      `node ace build into tmp/${name}/build failed:\n${result.stdout}${result.stderr}`
+    )
+  const tsErrors = `${result.stdout}${result.stderr}`
+    .split('\n')
+    .filter((line) => /error TS\d+/.test(line))
+  if (tsErrors.length)
+    log(
+      `warning: the sources have ${tsErrors.length} TypeScript error(s) (emitted anyway):\n  ${tsErrors.slice(0, 5).join('\n  ')}`
+    )
   return build
 }
 
 /** `node ace <args>` in `cwd` (the project or a build); its stdout, trimmed. Throws on failure. */
 export function runAce(args, { cwd = ROOT, env = {} } = {}) {
-  const result = spawnSync(NODE, ['ace', ...args], { cwd, env: { ...process.env, ...env }, encoding: 'utf8' })
-  if (result.status !== 0) throw new Error(`node ace ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
+  const result = spawnSync(NODE, ['ace', ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  })
+  if (result.status !== 0)
+    throw new Error(`node ace ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
   return result.stdout.trim()
 }
 
@@ -340,7 +387,12 @@ export function openLoop(spec, where = onCore(1)) {
 
 function machineTicks() {
   try {
-    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number)
     return user + nice + system + irq + softirq + (steal || 0)
   } catch {
     return null
@@ -350,17 +402,37 @@ function machineTicks() {
 async function openLoopWorker(spec) {
   const http = await import('node:http')
   const { performance } = await import('node:perf_hooks')
-  const { rate, seconds, warmup = 0, connections = 200, timeoutMs = 10_000, pid = null, seed = 1 } = spec
+  const {
+    rate,
+    seconds,
+    warmup = 0,
+    connections = 200,
+    timeoutMs = 10_000,
+    pid = null,
+    seed = 1,
+  } = spec
   const origin = new URL(spec.origin)
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: 'lifo' })
-  const kinds = spec.mix.map((kind) => ({ ...kind, method: kind.method ?? 'GET', headers: { ...(kind.headers ?? {}), ...(kind.body ? { 'content-length': Buffer.byteLength(kind.body) } : {}) } }))
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: connections,
+    maxFreeSockets: connections,
+    scheduling: 'lifo',
+  })
+  const kinds = spec.mix.map((kind) => ({
+    ...kind,
+    method: kind.method ?? 'GET',
+    headers: {
+      ...(kind.headers ?? {}),
+      ...(kind.body ? { 'content-length': Buffer.byteLength(kind.body) } : {}),
+    },
+  }))
 
   // The schedule: request i is due at t0 + i / rate; its kind comes from shuffled decks.
   const gcd = (a, b) => (b ? gcd(b, a % b) : a)
   const g = kinds.reduce((acc, kind) => gcd(acc, kind.weight), 0)
   const deck = kinds.flatMap((kind, k) => Array(kind.weight / g).fill(k))
   let state = seed >>> 0 || 1
-  const random = () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32) // deterministic per seed
+  const random = () => (state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32 // deterministic per seed
   const total = Math.round(rate * (warmup + seconds))
   const first = Math.round(rate * warmup) // first recorded request
   const kindOf = new Uint16Array(total)
@@ -392,7 +464,14 @@ async function openLoopWorker(spec) {
   const send = (i) => {
     const kind = kinds[kindOf[i]]
     lag[i] = performance.now() - due(i)
-    const req = http.request({ host: origin.hostname, port: origin.port, method: kind.method, path: kind.path, headers: kind.headers, agent })
+    const req = http.request({
+      host: origin.hostname,
+      port: origin.port,
+      method: kind.method,
+      path: kind.path,
+      headers: kind.headers,
+      agent,
+    })
     inflight.set(i, req)
     req.on('response', (res) => {
       res.on('data', () => {})
@@ -415,7 +494,12 @@ async function openLoopWorker(spec) {
   // CPU of the server, this process and the machine over the recorded window.
   let windowStart = null
   let windowEnd = null
-  const sample = () => ({ at: performance.now(), server: pid ? processTicks(pid) : null, machine: machineTicks(), self: process.cpuUsage() })
+  const sample = () => ({
+    at: performance.now(),
+    server: pid ? processTicks(pid) : null,
+    machine: machineTicks(),
+    self: process.cpuUsage(),
+  })
   setTimeout(() => (windowStart = sample()), Math.max(0, due(first) - performance.now()))
 
   await new Promise((resolve) => {
@@ -437,7 +521,13 @@ async function openLoopWorker(spec) {
 
   const stats = (values) => {
     const s = Float64Array.from(values).sort()
-    return { n: s.length, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s.length ? s[s.length - 1] : null }
+    return {
+      n: s.length,
+      p50: percentile(s, 50),
+      p95: percentile(s, 95),
+      p99: percentile(s, 99),
+      max: s.length ? s[s.length - 1] : null,
+    }
   }
   const errors = {}
   const perKind = kinds.map(() => [])
@@ -463,7 +553,13 @@ async function openLoopWorker(spec) {
   }
   const wallS = windowStart && windowEnd ? (windowEnd.at - windowStart.at) / 1000 : null
   const cores = (a, b) => (wallS && a !== null && b !== null ? (b - a) / CLK_TCK / wallS : null)
-  const selfUs = windowStart && windowEnd ? windowEnd.self.user + windowEnd.self.system - windowStart.self.user - windowStart.self.system : null
+  const selfUs =
+    windowStart && windowEnd
+      ? windowEnd.self.user +
+        windowEnd.self.system -
+        windowStart.self.user -
+        windowStart.self.system
+      : null
   const lagStats = stats(lags)
   return {
     rate,
@@ -474,7 +570,12 @@ async function openLoopWorker(spec) {
     ok,
     errors,
     achieved: lastEnd && windowStart ? ok / ((lastEnd - windowStart.at) / 1000) : 0,
-    latency: { all: stats(all), kinds: Object.fromEntries(kinds.map((kind, k) => [kind.name, { ...stats(perKind[k]), errors: kindErrors[k] }])) },
+    latency: {
+      all: stats(all),
+      kinds: Object.fromEntries(
+        kinds.map((kind, k) => [kind.name, { ...stats(perKind[k]), errors: kindErrors[k] }])
+      ),
+    },
     sendLag: { p50: lagStats.p50, p99: lagStats.p99, max: lagStats.max },
     serverCpu: windowStart && windowEnd ? cores(windowStart.server, windowEnd.server) : null,
     machineCpu: windowStart && windowEnd ? cores(windowStart.machine, windowEnd.machine) : null,
@@ -494,7 +595,12 @@ if (process.argv[2] === '--worker') {
   const autocannon = requireFromProject('autocannon')
   const cpuBefore = process.cpuUsage()
   const wallBefore = process.hrtime.bigint()
-  const result = await autocannon({ url, connections: Number(connections), duration: Number(seconds), headers: JSON.parse(headers || '{}') })
+  const result = await autocannon({
+    url,
+    connections: Number(connections),
+    duration: Number(seconds),
+    headers: JSON.parse(headers || '{}'),
+  })
   const cpu = process.cpuUsage(cpuBefore)
   const wallUs = Number(process.hrtime.bigint() - wallBefore) / 1e3
   process.stdout.write(

@@ -17,7 +17,10 @@ const authConfig = defineConfig({
       provider: sessionUserProvider({ model: () => import('#auth/models/user') }),
     }),
     api: tokensGuard({
-      provider: cachedTokensUserProvider({ tokens: 'accessTokens', model: () => import('#auth/models/user') }),
+      provider: cachedTokensUserProvider({
+        tokens: 'accessTokens',
+        model: () => import('#auth/models/user'),
+      }),
     }),
   },
 })

@@ -4,7 +4,14 @@ import { defineConfig, drivers } from '@adonisjs/core/hash'
 const hashConfig = defineConfig({
   default: 'argon',
   list: {
-    argon: drivers.argon2({ variant: 'id', iterations: 2, memory: 19456, parallelism: 1, saltSize: 16, hashLength: 32 }),
+    argon: drivers.argon2({
+      variant: 'id',
+      iterations: 2,
+      memory: 19456,
+      parallelism: 1,
+      saltSize: 16,
+      hashLength: 32,
+    }),
   },
 })
 

@@ -28,5 +28,8 @@ export function enableTenantRls(table: string) {
 }
 
 export function disableTenantRls(table: string) {
-  return [`DROP POLICY IF EXISTS ${table}_tenant_isolation ON ${table}`, `ALTER TABLE ${table} DISABLE ROW LEVEL SECURITY`]
+  return [
+    `DROP POLICY IF EXISTS ${table}_tenant_isolation ON ${table}`,
+    `ALTER TABLE ${table} DISABLE ROW LEVEL SECURITY`,
+  ]
 }

@@ -6,7 +6,12 @@ import UserCreate from '#auth/commands/user_create'
 import AuditVerify from '#platform/commands/audit_verify'
 import AgentRun from '#agents/commands/agent_run'
 import QueueWork from '#agents/commands/queue_work'
-import { ProviderCreate, ProviderModel, ModelPrice, ProviderTest } from '#agents/commands/provider_commands'
+import {
+  ProviderCreate,
+  ProviderModel,
+  ModelPrice,
+  ProviderTest,
+} from '#agents/commands/provider_commands'
 import TenantCreate from '#tenants/commands/tenant_create'
 import TenantList from '#tenants/commands/tenant_list'
 import TenantSuspend from '#tenants/commands/tenant_suspend'
@@ -23,7 +28,32 @@ import AnalyticsRebuild from '#analytics/commands/analytics_rebuild'
 import BenchSeed from '#analytics/commands/bench_seed'
 import BenchWorkspaces from '#admin/commands/bench_workspaces'
 
-const loader = new ListLoader([UserCreate, AuditVerify, AgentRun, QueueWork, TenantCreate, TenantList, TenantSuspend, TenantPurge, TenantVerifyDomain, TokenCreate, CreditsGrant, CreditsAdjust, CreditsBalance, CreditsVerify, CreditsSweep, BenchHolds, AnalyticsRebuild, BenchSeed, BenchWorkspaces, ProviderCreate, ProviderModel, ModelPrice, ProviderTest])
+const loader = new ListLoader([
+  UserCreate,
+  AuditVerify,
+  AgentRun,
+  QueueWork,
+  TenantCreate,
+  TenantList,
+  TenantSuspend,
+  TenantPurge,
+  TenantVerifyDomain,
+  TokenCreate,
+  CreditsGrant,
+  CreditsAdjust,
+  CreditsBalance,
+  CreditsVerify,
+  CreditsSweep,
+  BenchHolds,
+  AnalyticsRebuild,
+  BenchSeed,
+  BenchWorkspaces,
+  ProviderCreate,
+  ProviderModel,
+  ModelPrice,
+  ProviderTest,
+])
 
 export const getMetaData = () => loader.getMetaData()
-export const getCommand = (metaData: Parameters<typeof loader.getCommand>[0]) => loader.getCommand(metaData)
+export const getCommand = (metaData: Parameters<typeof loader.getCommand>[0]) =>
+  loader.getCommand(metaData)

@@ -16,7 +16,15 @@ export default await Env.create(APP_ROOT, {
   HOST: Env.schema.string.optional({ format: 'host' }),
   APP_KEY: Env.schema.secret(),
   APP_URL: Env.schema.string.optional({ format: 'url', tld: false }),
-  LOG_LEVEL: Env.schema.enum.optional(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  LOG_LEVEL: Env.schema.enum.optional([
+    'fatal',
+    'error',
+    'warn',
+    'info',
+    'debug',
+    'trace',
+    'silent',
+  ] as const),
   /** `postgres://…`; unset = embedded PGlite under tmp/ (in memory under test). */
   DATABASE_URL: Env.schema.string.optional(),
   /** `redis://…`; unset = in-process stores. Read as a string: the url format rejects redis://. */

@@ -28,4 +28,6 @@ edge.global('formatCredits', formatCredits)
 
 /** One Intl.NumberFormat for the process: `toLocaleString(locale, options)` builds one per call. */
 const numberFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 6 })
-edge.global('formatNumber', (value: unknown) => numberFormat.format(Number(Number(value).toFixed(6))))
+edge.global('formatNumber', (value: unknown) =>
+  numberFormat.format(Number(Number(value).toFixed(6)))
+)

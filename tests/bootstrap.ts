@@ -31,7 +31,9 @@ process.env.PORT =
  */
 const hasChromium = existsSync(CHROMIUM_PATH)
 if (!hasChromium && process.env.CI === 'true') {
-  throw new Error(`CI=true but ${CHROMIUM_PATH} is missing: install Debian's chromium (apt-get install chromium).`)
+  throw new Error(
+    `CI=true but ${CHROMIUM_PATH} is missing: install Debian's chromium (apt-get install chromium).`
+  )
 }
 
 export const plugins: Config['plugins'] = [
@@ -61,7 +63,9 @@ export const runnerHooks: Required<Pick<Config, 'setup' | 'teardown'>> = {
  */
 export const configureSuite: Config['configureSuite'] = (suite) => {
   if (suite.name === 'browser' && !hasChromium) {
-    console.warn(`[tests] ${CHROMIUM_PATH} not found: browser tests are skipped (apt-get install chromium).`)
+    console.warn(
+      `[tests] ${CHROMIUM_PATH} not found: browser tests are skipped (apt-get install chromium).`
+    )
     suite.onTest((test) => test.skip(true, 'chromium is not installed'))
     return
   }

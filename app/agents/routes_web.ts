@@ -21,25 +21,43 @@ router
     router.get('/agents/:slug/edit', [AgentsController, 'edit']).as('agents.web.agents.edit')
     router.put('/agents/:slug', [AgentsController, 'update']).as('agents.web.agents.update')
     router.delete('/agents/:slug', [AgentsController, 'destroy']).as('agents.web.agents.destroy')
-    router.get('/agents/:slug/versions', [VersionsController, 'index']).as('agents.web.versions.index')
-    router.get('/agents/:slug/versions/:version', [VersionsController, 'show']).as('agents.web.versions.show')
-    router.post('/agents/:slug/versions/:version/restoration', [VersionsController, 'restore']).as('agents.web.restorations.store')
+    router
+      .get('/agents/:slug/versions', [VersionsController, 'index'])
+      .as('agents.web.versions.index')
+    router
+      .get('/agents/:slug/versions/:version', [VersionsController, 'show'])
+      .as('agents.web.versions.show')
+    router
+      .post('/agents/:slug/versions/:version/restoration', [VersionsController, 'restore'])
+      .as('agents.web.restorations.store')
     router.get('/agents/:slug/chat', [ChatController, 'show']).as('agents.web.chat.show')
     router.post('/agents/:slug/runs', [RunsController, 'store']).as('agents.web.runs.store')
     router.get('/runs', [RunsController, 'index']).as('agents.web.runs.index')
     router.get('/runs/:id', [RunsController, 'show']).as('agents.web.runs.show')
     router.get('/runs/:id/events', [RunsController, 'events']).as('agents.web.run_events.index')
-    router.post('/runs/:id/cancellation', [RunsController, 'cancellation']).as('agents.web.cancellations.store')
+    router
+      .post('/runs/:id/cancellation', [RunsController, 'cancellation'])
+      .as('agents.web.cancellations.store')
     // The workspace's own providers (owners and admins): keys, models, prices, connection tests.
     router.get('/providers', [ProvidersController, 'index']).as('agents.web.providers.index')
     router.post('/providers', [ProvidersController, 'store']).as('agents.web.providers.store')
     router.get('/providers/:id', [ProvidersController, 'show']).as('agents.web.providers.show')
     router.put('/providers/:id', [ProvidersController, 'update']).as('agents.web.providers.update')
-    router.delete('/providers/:id', [ProvidersController, 'destroy']).as('agents.web.providers.destroy')
-    router.post('/providers/:id/models', [ProvidersController, 'storeModel']).as('agents.web.models.store')
-    router.delete('/providers/:id/models/:modelId', [ProvidersController, 'destroyModel']).as('agents.web.models.destroy')
-    router.post('/providers/:id/models/:modelId/prices', [ProvidersController, 'storePrice']).as('agents.web.prices.store')
-    router.post('/providers/:id/connection-test', [ProvidersController, 'testConnection']).as('agents.web.connection_tests.store')
+    router
+      .delete('/providers/:id', [ProvidersController, 'destroy'])
+      .as('agents.web.providers.destroy')
+    router
+      .post('/providers/:id/models', [ProvidersController, 'storeModel'])
+      .as('agents.web.models.store')
+    router
+      .delete('/providers/:id/models/:modelId', [ProvidersController, 'destroyModel'])
+      .as('agents.web.models.destroy')
+    router
+      .post('/providers/:id/models/:modelId/prices', [ProvidersController, 'storePrice'])
+      .as('agents.web.prices.store')
+    router
+      .post('/providers/:id/connection-test', [ProvidersController, 'testConnection'])
+      .as('agents.web.connection_tests.store')
   })
   .prefix('/t/:tenant')
   .use([middleware.auth(), middleware.tenant()])

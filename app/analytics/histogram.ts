@@ -48,7 +48,8 @@ function bounds(bucket: number): [number, number] {
 export function mergeHistograms(...histograms: (Histogram | null | undefined)[]): Histogram {
   const sum: Histogram = {}
   for (const histogram of histograms) {
-    for (const [bucket, count] of Object.entries(histogram ?? {})) sum[bucket] = (sum[bucket] ?? 0) + Number(count)
+    for (const [bucket, count] of Object.entries(histogram ?? {}))
+      sum[bucket] = (sum[bucket] ?? 0) + Number(count)
   }
   return sum
 }

@@ -17,26 +17,38 @@ router
     router.get('/analytics', [DashboardController, 'show']).as('analytics.dashboard.show')
     router.get('/analytics/kpis', [DashboardController, 'kpis']).as('analytics.kpis.show')
     for (const table of ['days', 'agents', 'members', 'models', 'errors']) {
-      router.get(`/analytics/${table}.csv`, [ExportsController, 'show']).as(`analytics.exports.${table}`)
+      router
+        .get(`/analytics/${table}.csv`, [ExportsController, 'show'])
+        .as(`analytics.exports.${table}`)
     }
   })
   .prefix('/t/:tenant')
   .use([middleware.auth(), middleware.tenant()])
 
-router.get('/admin/analytics', [PlatformController, 'show']).as('analytics.platform.show').use([platformAdminsOnly, middleware.auth()])
+router
+  .get('/admin/analytics', [PlatformController, 'show'])
+  .as('analytics.platform.show')
+  .use([platformAdminsOnly, middleware.auth()])
 
 router
   .get('/api/v1/analytics/usage', [UsageController, 'index'])
   .as('analytics.api.usage.index')
   .use([middleware.api(), middleware.apiTenant()])
 
-const nullableMs = { type: ['integer', 'null'], description: 'Milliseconds, from the latency histogram (within ~1 %)' }
+const nullableMs = {
+  type: ['integer', 'null'],
+  description: 'Milliseconds, from the latency histogram (within ~1 %)',
+}
 const figures = {
   runs: { type: 'integer' },
   errors: { type: 'integer', description: 'Runs that ended failed' },
   input_tokens: { type: 'integer' },
   output_tokens: { type: 'integer' },
-  credits: { type: 'string', pattern: '^\\d+(\\.\\d{1,6})?$', description: 'Credits charged, as a decimal string' },
+  credits: {
+    type: 'string',
+    pattern: '^\\d+(\\.\\d{1,6})?$',
+    description: 'Credits charged, as a decimal string',
+  },
   latency_p50_ms: nullableMs,
   latency_p95_ms: nullableMs,
 }
@@ -44,7 +56,11 @@ addApiSchema('UsageRow', {
   type: 'object',
   required: ['key', 'label', ...Object.keys(figures)],
   properties: {
-    key: { type: ['string', 'null'], description: 'The day (YYYY-MM-DD, workspace time zone) or the agent / member (user) id or model name; null for runs without one' },
+    key: {
+      type: ['string', 'null'],
+      description:
+        'The day (YYYY-MM-DD, workspace time zone) or the agent / member (user) id or model name; null for runs without one',
+    },
     label: { type: 'string', description: 'The day, or the agent, member or model name' },
     ...figures,
   },
@@ -52,11 +68,17 @@ addApiSchema('UsageRow', {
 addApiPath('/analytics/usage', {
   get: {
     summary: 'Usage per day, agent, member or model, from the analytics rollups',
-    description: 'Needs the `analytics:read` ability. Days are whole days in the workspace time zone; `to` is included. Default: the last 30 days; at most 366 days.',
+    description:
+      'Needs the `analytics:read` ability. Days are whole days in the workspace time zone; `to` is included. Default: the last 30 days; at most 366 days.',
     parameters: [
       { name: 'from', in: 'query', required: false, schema: { type: 'string', format: 'date' } },
       { name: 'to', in: 'query', required: false, schema: { type: 'string', format: 'date' } },
-      { name: 'group_by', in: 'query', required: false, schema: { type: 'string', enum: [...GROUP_BY], default: 'day' } },
+      {
+        name: 'group_by',
+        in: 'query',
+        required: false,
+        schema: { type: 'string', enum: [...GROUP_BY], default: 'day' },
+      },
     ],
     responses: {
       '200': {
@@ -66,12 +88,25 @@ addApiPath('/analytics/usage', {
             schema: {
               type: 'object',
               required: ['data', 'totals'],
-              properties: { data: { type: 'array', items: { $ref: '#/components/schemas/UsageRow' } }, totals: { type: 'object', properties: figures } },
+              properties: {
+                data: { type: 'array', items: { $ref: '#/components/schemas/UsageRow' } },
+                totals: { type: 'object', properties: figures },
+              },
             },
           },
         },
       },
-      ...Object.fromEntries(['401', '403', '422'].map((status) => [status, { description: 'Problem document', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } }])),
+      ...Object.fromEntries(
+        ['401', '403', '422'].map((status) => [
+          status,
+          {
+            description: 'Problem document',
+            content: {
+              'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+            },
+          },
+        ])
+      ),
     },
   },
 })

@@ -27,13 +27,16 @@ router
     router.put('/account', [AccountController, 'update']).as('auth.account.update')
     router.delete('/account', [AccountController, 'destroy']).as('auth.account.destroy')
     router.put('/account/password', [PasswordController, 'update']).as('auth.password.update')
-    router.delete('/account/sessions/:id', [UserSessionsController, 'destroy']).as('auth.user_sessions.destroy')
+    router
+      .delete('/account/sessions/:id', [UserSessionsController, 'destroy'])
+      .as('auth.user_sessions.destroy')
     router.get('/account/tokens', [ApiTokensController, 'index']).as('auth.api_tokens.index')
     router.post('/account/tokens', [ApiTokensController, 'store']).as('auth.api_tokens.store')
-    router.delete('/account/tokens/:id', [ApiTokensController, 'destroy']).as('auth.api_tokens.destroy')
+    router
+      .delete('/account/tokens/:id', [ApiTokensController, 'destroy'])
+      .as('auth.api_tokens.destroy')
   })
   .use(middleware.auth())
-
 
 import '#auth/routes/recovery'
 import '#auth/routes/two_factor'

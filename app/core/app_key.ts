@@ -6,7 +6,11 @@ import { appendFile, readFile } from 'node:fs/promises'
  * first `npm run dev` works with no set-up. Production must set APP_KEY explicitly.
  */
 export async function ensureAppKey(appRoot: URL) {
-  if (process.env.APP_KEY || process.env.NODE_ENV === 'production' || process.env.NODE_ENV === 'test') {
+  if (
+    process.env.APP_KEY ||
+    process.env.NODE_ENV === 'production' ||
+    process.env.NODE_ENV === 'test'
+  ) {
     return
   }
   const envFile = new URL('.env', appRoot)

@@ -27,7 +27,8 @@ export function retryReadsOnFreshConnection(client: KnexClient & { [patched]?: t
     try {
       return await run(connection, query)
     } catch (error) {
-      if (this.transacting || !READS.has(query.method ?? '') || !isTransientError(error)) throw error
+      if (this.transacting || !READS.has(query.method ?? '') || !isTransientError(error))
+        throw error
       const fresh = await client.acquireConnection()
       try {
         return await run(fresh, query)
@@ -46,7 +47,11 @@ export function retryReadsOnFreshConnection(client: KnexClient & { [patched]?: t
  */
 function failedCommitsReject() {
   const Transaction = createRequire(import.meta.url)('knex/lib/execution/transaction.js')
-  const proto = Transaction.prototype as { commit(conn: unknown, value: unknown): Promise<unknown>; _rejecter?: (error: unknown) => void; [patched]?: true }
+  const proto = Transaction.prototype as {
+    commit(conn: unknown, value: unknown): Promise<unknown>
+    _rejecter?: (error: unknown) => void
+    [patched]?: true
+  }
   if (proto[patched]) return
   proto[patched] = true
   const commit = proto.commit
@@ -67,9 +72,14 @@ function failedCommitsReject() {
 /** Hardens every Lucid connection, open now or opened later: failed commits reject, reads retry once. */
 export function hardenDatabase() {
   failedCommitsReject()
-  const apply = (connection: { client?: { client: unknown }; readClient?: { client: unknown } }) => {
-    for (const knex of [connection.client, connection.readClient]) if (knex) retryReadsOnFreshConnection(knex.client as KnexClient)
+  const apply = (connection: {
+    client?: { client: unknown }
+    readClient?: { client: unknown }
+  }) => {
+    for (const knex of [connection.client, connection.readClient])
+      if (knex) retryReadsOnFreshConnection(knex.client as KnexClient)
   }
   emitter.on('db:connection:connect', (connection) => apply(connection as any))
-  for (const { connection } of db.manager.connections.values()) if (connection) apply(connection as any)
+  for (const { connection } of db.manager.connections.values())
+    if (connection) apply(connection as any)
 }

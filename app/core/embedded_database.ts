@@ -43,7 +43,12 @@ export async function startEmbeddedDatabase(options: {
     const lock = await readFile(options.lockPath, 'utf8')
       .then((text) => JSON.parse(text) as LockFile)
       .catch(() => null)
-    if (lock && lock.pid !== process.pid && processAlive(lock.pid) && (await portAnswers(lock.port))) {
+    if (
+      lock &&
+      lock.pid !== process.pid &&
+      processAlive(lock.pid) &&
+      (await portAnswers(lock.port))
+    ) {
       return { host: '127.0.0.1', port: lock.port, stop: async () => {} }
     }
   }

@@ -10,7 +10,8 @@ type ErrorLike = {
   status?: number
   code?: string
   message?: string
-  messages?: { field: string; message: string }[] | { errors?: { field: string; message: string }[] }
+  messages?:
+    { field: string; message: string }[] | { errors?: { field: string; message: string }[] }
   headers?: Record<string, string>
   help?: string
 }
@@ -26,11 +27,21 @@ export default class HttpExceptionHandler extends ExceptionHandler {
   protected ignoreStatuses = [400, 401, 402, 403, 404, 405, 409, 413, 415, 422, 429]
 
   /** Maps any thrown value to a status and a client-safe message. */
-  protected classify(error: ErrorLike): { status: number; detail: string; errors?: Problem['errors'] } {
+  protected classify(error: ErrorLike): {
+    status: number
+    detail: string
+    errors?: Problem['errors']
+  } {
     if (isTransientError(error)) {
-      return { status: 503, detail: 'The service is briefly unavailable. Try again in a few seconds; nothing was lost.' }
+      return {
+        status: 503,
+        detail: 'The service is briefly unavailable. Try again in a few seconds; nothing was lost.',
+      }
     }
-    const status = typeof error.status === 'number' && error.status >= 400 && error.status < 600 ? error.status : 500
+    const status =
+      typeof error.status === 'number' && error.status >= 400 && error.status < 600
+        ? error.status
+        : 500
     switch (error.code) {
       case 'E_VALIDATION_ERROR': {
         const list = Array.isArray(error.messages) ? error.messages : (error.messages?.errors ?? [])
@@ -41,7 +52,11 @@ export default class HttpExceptionHandler extends ExceptionHandler {
         }
       }
       case 'E_BAD_CSRF_TOKEN':
-        return { status: 403, detail: 'The form expired or its security token is missing. Reload the page and try again.' }
+        return {
+          status: 403,
+          detail:
+            'The form expired or its security token is missing. Reload the page and try again.',
+        }
       case 'E_REQUEST_ENTITY_TOO_LARGE':
         return { status: 413, detail: 'The request body is larger than this endpoint accepts.' }
       case 'E_ROUTE_NOT_FOUND':
@@ -57,7 +72,11 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     // A deliberate 503 (draining, a run not recorded) says what happened and when to retry.
     if (status === 503 && error.code && error.message) return { status, detail: error.message }
     if (status >= 500) {
-      return { status, detail: 'Something went wrong on our side. Try again; if it persists, quote the request id.' }
+      return {
+        status,
+        detail:
+          'Something went wrong on our side. Try again; if it persists, quote the request id.',
+      }
     }
     return { status, detail: error.message || statusTitle(status) }
   }
@@ -67,14 +86,19 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     const { status, detail, errors } = this.classify(err)
     const requestId = ctx.request.id()
     for (const [name, value] of Object.entries(err.headers ?? {})) ctx.response.header(name, value)
-    if (status === 503 && !ctx.response.getHeader('retry-after')) ctx.response.header('Retry-After', String(TRANSIENT_RETRY_AFTER_S))
+    if (status === 503 && !ctx.response.getHeader('retry-after'))
+      ctx.response.header('Retry-After', String(TRANSIENT_RETRY_AFTER_S))
 
     // The OpenAI-compatible endpoints answer in OpenAI's error shape, which its SDKs parse.
     if (OPENAI_COMPATIBLE.has(ctx.request.url())) {
       ctx.response.header('x-should-retry', status === 429 || status >= 500 ? 'true' : 'false')
       // A field error names the field, as OpenAI's `param` does.
       const first = errors?.[0]
-      const body = openAiError(status, first ? `${first.field}: ${first.message}` : detail, err.code)
+      const body = openAiError(
+        status,
+        first ? `${first.field}: ${first.message}` : detail,
+        err.code
+      )
       if (first) (body.error as { param: string | null }).param = first.field
       return ctx.response.status(status).json(body)
     }
@@ -87,7 +111,11 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     }
 
     // Browser form with a stale CSRF token or invalid fields: back to the form with a message.
-    if (!isHtmx(ctx) && (err.code === 'E_BAD_CSRF_TOKEN' || err.code === 'E_VALIDATION_ERROR') && 'session' in ctx) {
+    if (
+      !isHtmx(ctx) &&
+      (err.code === 'E_BAD_CSRF_TOKEN' || err.code === 'E_VALIDATION_ERROR') &&
+      'session' in ctx
+    ) {
       ctx.session.flash('error', detail)
       if (err.code === 'E_VALIDATION_ERROR') {
         ctx.session.flashValidationErrors(error as any)
@@ -101,10 +129,22 @@ export default class HttpExceptionHandler extends ExceptionHandler {
       // replacing the target with an error page.
       ctx.response.header('HX-Retarget', '#alerts')
       ctx.response.header('HX-Reswap', 'innerHTML')
-      return ctx.response.status(status).send(await ctx.view.render('components/alert', { kind: 'error', message: detail, requestId }))
+      return ctx.response
+        .status(status)
+        .send(
+          await ctx.view.render('components/alert', { kind: 'error', message: detail, requestId })
+        )
     }
     const page =
-      status === 404 ? 'errors/not_found' : status === 403 ? 'errors/forbidden' : status === 503 ? 'errors/unavailable' : status >= 500 ? 'errors/server_error' : 'errors/generic'
+      status === 404
+        ? 'errors/not_found'
+        : status === 403
+          ? 'errors/forbidden'
+          : status === 503
+            ? 'errors/unavailable'
+            : status >= 500
+              ? 'errors/server_error'
+              : 'errors/generic'
     try {
       return ctx.response.status(status).send(await ctx.view.render(page, state))
     } catch (renderError) {
@@ -118,7 +158,10 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     if (typeof status === 'number' && status < 500) return
     if (isTransientError(error)) {
       // Expected during an outage: one short line each, not a stack trace per request.
-      ctx.logger.warn({ code: (error as ErrorLike).code }, `dependency unavailable: ${(error as Error)?.message}`)
+      ctx.logger.warn(
+        { code: (error as ErrorLike).code },
+        `dependency unavailable: ${(error as Error)?.message}`
+      )
       return
     }
     ctx.logger.error({ err: error }, (error as Error)?.message ?? 'unhandled error')

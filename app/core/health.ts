@@ -7,7 +7,9 @@ export type CheckResult = { status: 'ok' | 'down' | 'skipped'; latency_ms?: numb
 function withTimeout<T>(promise: Promise<T>, ms: number) {
   return Promise.race([
     promise,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()
+    ),
   ])
 }
 

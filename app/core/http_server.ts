@@ -6,7 +6,10 @@ import type { Socket } from 'node:net'
  * cuts slow headers and idle keep-alive connections itself, but a socket that never sends a
  * byte would be held forever (a cheap way to exhaust file descriptors).
  */
-export function closeSilentConnections(server: Server, idleMs = Number(process.env.HTTP_IDLE_TIMEOUT_S ?? 10) * 1000) {
+export function closeSilentConnections(
+  server: Server,
+  idleMs = Number(process.env.HTTP_IDLE_TIMEOUT_S ?? 10) * 1000
+) {
   const waiting = new WeakMap<Socket, NodeJS.Timeout>()
   server.on('connection', (socket: Socket) => {
     const timer = setTimeout(() => socket.destroy(), idleMs).unref()

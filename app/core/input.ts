@@ -65,7 +65,10 @@ const PROBLEMS = {
  * clean. `prefix` names the field the value came from. Also for JSON a field carries as text
  * (a form's metadata, provider settings): its escapes are decoded only when it is parsed.
  */
-export function findUnsafeInput(value: unknown, prefix?: string): { field: string; message: string } | null {
+export function findUnsafeInput(
+  value: unknown,
+  prefix?: string
+): { field: string; message: string } | null {
   const found = scan(value, 0)
   if (!found) return null
   const path = prefix === undefined ? found.path : [prefix, ...found.path]

@@ -10,9 +10,27 @@ export { allowRemoteMetricsReader } from '#core/controllers/metrics_controller'
 export { isUuid } from '#core/ids'
 export { OperatorCommand } from '#core/command'
 export { wantsEventStream, openEventStream, type EventStream } from '#core/sse'
-export { pageParams, keysetPage, encodeCursor, PaginationException, type Cursor } from '#core/pagination'
+export {
+  pageParams,
+  keysetPage,
+  encodeCursor,
+  PaginationException,
+  type Cursor,
+} from '#core/pagination'
 export { NotFoundException, InvalidInputException } from '#core/exceptions'
-export { isUnsafeText, safeText, findUnsafeInput, assertSafeInput, isIdempotencyKey, IDEMPOTENCY_KEY_RULE, isBoundedDay, boundedDay, parseBoundedInstant, MIN_YEAR, MAX_YEAR } from '#core/input'
+export {
+  isUnsafeText,
+  safeText,
+  findUnsafeInput,
+  assertSafeInput,
+  isIdempotencyKey,
+  IDEMPOTENCY_KEY_RULE,
+  isBoundedDay,
+  boundedDay,
+  parseBoundedInstant,
+  MIN_YEAR,
+  MAX_YEAR,
+} from '#core/input'
 export { isStatelessPath } from '#core/middleware/web_middleware'
 export { bus, PROCESS_ID } from '#core/bus'
 export { preparedQuery } from '#core/sql'

@@ -13,7 +13,8 @@ export type Cursor = { at: string; id: string }
 export function pageParams(ctx: HttpContext): { limit: number; cursor: Cursor | null } {
   const rawLimit = ctx.request.input('limit')
   const limit = rawLimit === undefined || rawLimit === '' ? 20 : Number(rawLimit)
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new PaginationException('limit', 'limit must be an integer from 1 to 100.')
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw new PaginationException('limit', 'limit must be an integer from 1 to 100.')
   const rawCursor = ctx.request.input('cursor')
   if (rawCursor === undefined || rawCursor === '') return { limit, cursor: null }
   const cursor = decodeCursor(rawCursor)
@@ -59,11 +60,23 @@ export async function keysetPage<Row extends { created_at?: any; createdAt?: any
   params: { limit: number; cursor: Cursor | null }
 ): Promise<{ rows: Row[]; next_cursor: string | null }> {
   if (params.cursor) {
-    query.whereRaw(`(${table}.created_at, ${table}.id) < (?, ?)`, [params.cursor.at, params.cursor.id])
+    query.whereRaw(`(${table}.created_at, ${table}.id) < (?, ?)`, [
+      params.cursor.at,
+      params.cursor.id,
+    ])
   }
-  const rows: Row[] = await query.orderBy(`${table}.created_at`, 'desc').orderBy(`${table}.id`, 'desc').limit(params.limit + 1)
+  const rows: Row[] = await query
+    .orderBy(`${table}.created_at`, 'desc')
+    .orderBy(`${table}.id`, 'desc')
+    .limit(params.limit + 1)
   const more = rows.length > params.limit
   const page = more ? rows.slice(0, params.limit) : rows
   const last = page.at(-1) as any
-  return { rows: page, next_cursor: more && last ? encodeCursor(last.created_at ?? last.createdAt?.toISO?.() ?? last.createdAt, last.id) : null }
+  return {
+    rows: page,
+    next_cursor:
+      more && last
+        ? encodeCursor(last.created_at ?? last.createdAt?.toISO?.() ?? last.createdAt, last.id)
+        : null,
+  }
 }

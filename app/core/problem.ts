@@ -45,12 +45,18 @@ export function problem(status: number, detail: string, extra: Partial<Problem> 
 /** OpenAI's error body for a status (`type` as its SDKs expect). */
 export function openAiError(status: number, message: string, code?: string | null) {
   const type =
-    status === 401 ? 'authentication_error'
-    : status === 402 ? 'insufficient_quota'
-    : status === 403 ? 'permission_error'
-    : status === 404 ? 'not_found_error'
-    : status === 429 ? 'rate_limit_error'
-    : status >= 500 ? 'api_error'
-    : 'invalid_request_error'
+    status === 401
+      ? 'authentication_error'
+      : status === 402
+        ? 'insufficient_quota'
+        : status === 403
+          ? 'permission_error'
+          : status === 404
+            ? 'not_found_error'
+            : status === 429
+              ? 'rate_limit_error'
+              : status >= 500
+                ? 'api_error'
+                : 'invalid_request_error'
   return { error: { message, type, code: code ?? null, param: null } }
 }

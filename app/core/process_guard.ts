@@ -21,14 +21,23 @@ export function installProcessGuard(options: { log?: Log; terminate: () => unkno
 export function processGuard(options: { log?: Log; terminate: () => unknown }) {
   const log = options.log ?? logger
   const onRejection = (reason: unknown) => {
-    log.error({ err: reason, request_id: requestId() }, `unhandled rejection: ${(reason as Error)?.message ?? String(reason)}`)
+    log.error(
+      { err: reason, request_id: requestId() },
+      `unhandled rejection: ${(reason as Error)?.message ?? String(reason)}`
+    )
   }
   const onException = (error: Error) => {
     if (isTransientError(error)) {
-      log.warn({ err: error, request_id: requestId() }, `unhandled connection error: ${error.message}`)
+      log.warn(
+        { err: error, request_id: requestId() },
+        `unhandled connection error: ${error.message}`
+      )
       return
     }
-    log.fatal({ err: error, request_id: requestId() }, `uncaught exception, shutting down: ${error.message}`)
+    log.fatal(
+      { err: error, request_id: requestId() },
+      `uncaught exception, shutting down: ${error.message}`
+    )
     process.exitCode = 1
     options.terminate()
   }
@@ -49,7 +58,10 @@ export function terminateThenExit(app: { terminate(): Promise<void> }) {
   const log = logger
   return app.terminate().finally(() => {
     setTimeout(() => {
-      log.warn({ resources: process.getActiveResourcesInfo() }, 'shut down, but handles are still open: exiting')
+      log.warn(
+        { resources: process.getActiveResourcesInfo() },
+        'shut down, but handles are still open: exiting'
+      )
       process.exit()
     }, 2000).unref()
   })

@@ -11,11 +11,19 @@ const names = new Map<string, string>()
  * the text, so one name never means two statements. Not on the embedded PGlite, whose sockets
  * share one session (two processes would prepare the same name).
  */
-export function preparedQuery<Result = any>(client: Pick<QueryClientContract, 'rawQuery'>, text: string, bindings: unknown[] = []): Promise<Result> {
+export function preparedQuery<Result = any>(
+  client: Pick<QueryClientContract, 'rawQuery'>,
+  text: string,
+  bindings: unknown[] = []
+): Promise<Result> {
   const query = client.rawQuery(text, bindings as any)
   if (!embedded) {
     let name = names.get(text)
-    if (!name) names.set(text, (name = `agora_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`))
+    if (!name)
+      names.set(
+        text,
+        (name = `agora_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`)
+      )
     query.knexQuery.options({ name })
   }
   return query as unknown as Promise<Result>

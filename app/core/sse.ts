@@ -27,7 +27,9 @@ export function openEventStream(ctx: HttpContext, status = 200) {
     },
     send(event: string, data: unknown, id?: string | number) {
       if (closed) return
-      stream.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+      stream.write(
+        `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+      )
     },
     /** Writes a raw SSE frame (for wire formats such as OpenAI's `data: …` chunks). */
     raw(frame: string) {

@@ -10,10 +10,13 @@ export class InsufficientCreditsException extends Exception {
     public needed: bigint,
     public available: bigint
   ) {
-    super(`needs ${formatCredits(needed)} credits, ${formatCredits(available < 0n ? 0n : available)} available`, {
-      status: 402,
-      code: 'E_INSUFFICIENT_CREDITS',
-    })
+    super(
+      `needs ${formatCredits(needed)} credits, ${formatCredits(available < 0n ? 0n : available)} available`,
+      {
+        status: 402,
+        code: 'E_INSUFFICIENT_CREDITS',
+      }
+    )
   }
 }
 
@@ -34,7 +37,10 @@ export class HoldNotPendingException extends Exception {
     public holdId: string,
     public holdStatus: string
   ) {
-    super(`hold ${holdId} is ${holdStatus}, not pending`, { status: 409, code: 'E_HOLD_NOT_PENDING' })
+    super(`hold ${holdId} is ${holdStatus}, not pending`, {
+      status: 409,
+      code: 'E_HOLD_NOT_PENDING',
+    })
   }
 }
 
@@ -43,7 +49,10 @@ export class IdempotencyConflictException extends Exception {
   static status = 409
   static code = 'E_IDEMPOTENCY_CONFLICT'
   constructor(key: string) {
-    super(`idempotency key "${key}" was already used for a different operation`, { status: 409, code: 'E_IDEMPOTENCY_CONFLICT' })
+    super(`idempotency key "${key}" was already used for a different operation`, {
+      status: 409,
+      code: 'E_IDEMPOTENCY_CONFLICT',
+    })
   }
 }
 

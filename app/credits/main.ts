@@ -16,7 +16,12 @@ export { refundCharge as refund, type RefundInput } from '#credits/actions/refun
 export { expireStaleHolds } from '#credits/actions/expire_stale_holds'
 export { balanceOf } from '#credits/services/accounts'
 export { verifyLedger, addLedgerCheck, holdCharges } from '#credits/services/verify_ledger'
-export { listLedger, ledgerEntries, spendSince, type LedgerFilters } from '#credits/services/ledger_query'
+export {
+  listLedger,
+  ledgerEntries,
+  spendSince,
+  type LedgerFilters,
+} from '#credits/services/ledger_query'
 export type { HoldRef } from '#credits/services/hold_tenants'
 export type { Within } from '#credits/actions/apply_hold_batch'
 export {

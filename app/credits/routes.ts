@@ -17,7 +17,9 @@ router
   .group(() => {
     router.get('/credits', [CreditsController, 'show']).as('credits.credits.show')
     router.get('/credits/balance', [BalanceController, 'show']).as('credits.balance.show')
-    router.get('/credits/ledger.csv', [LedgerExportsController, 'show']).as('credits.ledger_exports.show')
+    router
+      .get('/credits/ledger.csv', [LedgerExportsController, 'show'])
+      .as('credits.ledger_exports.show')
   })
   .prefix('/t/:tenant')
   .use([middleware.auth(), middleware.tenant()])
@@ -33,14 +35,33 @@ router
 // The stale-hold sweeper lives with the module; it only starts in web processes.
 startHoldSweeper()
 
-const credits = { type: 'string', pattern: '^-?\\d+(\\.\\d{1,6})?$', description: 'Credits as a decimal string (up to 6 decimals)' }
+const credits = {
+  type: 'string',
+  pattern: '^-?\\d+(\\.\\d{1,6})?$',
+  description: 'Credits as a decimal string (up to 6 decimals)',
+}
 const problems = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [String(status), { description: 'Problem document', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } }]))
+  Object.fromEntries(
+    statuses.map((status) => [
+      String(status),
+      {
+        description: 'Problem document',
+        content: {
+          'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+        },
+      },
+    ])
+  )
 
 addApiSchema('CreditBalance', {
   type: 'object',
   required: ['balance', 'held', 'available', 'currency'],
-  properties: { balance: credits, held: credits, available: credits, currency: { type: 'string', const: 'credits' } },
+  properties: {
+    balance: credits,
+    held: credits,
+    available: credits,
+    currency: { type: 'string', const: 'credits' },
+  },
 })
 addApiSchema('LedgerEntry', {
   type: 'object',
@@ -60,16 +81,31 @@ addApiPath('/credits', {
   get: {
     summary: "The workspace's credits: balance, held by running work, available",
     description: 'Needs the `credits:read` ability.',
-    responses: { '200': { description: 'Balance', content: { 'application/json': { schema: { $ref: '#/components/schemas/CreditBalance' } } } }, ...problems(401, 403) },
+    responses: {
+      '200': {
+        description: 'Balance',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/CreditBalance' } } },
+      },
+      ...problems(401, 403),
+    },
   },
 })
-const query = (name: string, description: string, schema: Record<string, unknown> = { type: 'string' }) => ({ name, in: 'query', required: false, description, schema })
+const query = (
+  name: string,
+  description: string,
+  schema: Record<string, unknown> = { type: 'string' }
+) => ({ name, in: 'query', required: false, description, schema })
 addApiPath('/credits/ledger', {
   get: {
     summary: 'Ledger entries, newest first',
-    description: 'Needs the `credits:read` ability. Dates are calendar days in the workspace time zone.',
+    description:
+      'Needs the `credits:read` ability. Dates are calendar days in the workspace time zone.',
     parameters: [
-      query('limit', 'Page size, 1–100 (default 20)', { type: 'integer', minimum: 1, maximum: 100 }),
+      query('limit', 'Page size, 1–100 (default 20)', {
+        type: 'integer',
+        minimum: 1,
+        maximum: 100,
+      }),
       query('cursor', 'Opaque: `next_cursor` of the previous page'),
       query('kind', 'Only entries of this kind', { type: 'string', enum: [...LEDGER_KINDS] }),
       query('from', 'From this day (YYYY-MM-DD), inclusive', { type: 'string', format: 'date' }),
@@ -85,7 +121,10 @@ addApiPath('/credits/ledger', {
             schema: {
               type: 'object',
               required: ['data', 'next_cursor'],
-              properties: { data: { type: 'array', items: { $ref: '#/components/schemas/LedgerEntry' } }, next_cursor: { type: ['string', 'null'] } },
+              properties: {
+                data: { type: 'array', items: { $ref: '#/components/schemas/LedgerEntry' } },
+                next_cursor: { type: ['string', 'null'] },
+              },
             },
           },
         },

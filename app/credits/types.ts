@@ -4,7 +4,15 @@ export type Micros = bigint
 export const HOLD_STATUSES = ['pending', 'settled', 'released', 'expired'] as const
 export type HoldStatus = (typeof HOLD_STATUSES)[number]
 
-export const LEDGER_KINDS = ['grant', 'purchase', 'allowance', 'charge', 'refund', 'adjustment', 'expiry'] as const
+export const LEDGER_KINDS = [
+  'grant',
+  'purchase',
+  'allowance',
+  'charge',
+  'refund',
+  'adjustment',
+  'expiry',
+] as const
 export type LedgerKind = (typeof LEDGER_KINDS)[number]
 
 /** A reservation of credits for one run; it resolves exactly once (settled, released or expired). */

@@ -5,7 +5,15 @@
 export { default as Tenant, DELETION_GRACE_DAYS } from '#tenants/models/tenant'
 export { default as Membership } from '#tenants/models/membership'
 export { default as Invitation } from '#tenants/models/invitation'
-export { ROLES, INVITABLE_ROLES, PERMISSIONS, roleAllows, type Role, type InvitableRole, type Permission } from '#tenants/roles'
+export {
+  ROLES,
+  INVITABLE_ROLES,
+  PERMISSIONS,
+  roleAllows,
+  type Role,
+  type InvitableRole,
+  type Permission,
+} from '#tenants/roles'
 export {
   currentTenant,
   scoped,

@@ -9,8 +9,10 @@ const TenantsController = () => import('#tenants/controllers/tenants_controller'
 const MembersController = () => import('#tenants/controllers/members_controller')
 const MeController = () => import('#tenants/controllers/me_controller')
 const InvitationsController = () => import('#tenants/controllers/invitations_controller')
-const InvitationAcceptancesController = () => import('#tenants/controllers/invitation_acceptances_controller')
-const OwnershipTransfersController = () => import('#tenants/controllers/ownership_transfers_controller')
+const InvitationAcceptancesController = () =>
+  import('#tenants/controllers/invitation_acceptances_controller')
+const OwnershipTransfersController = () =>
+  import('#tenants/controllers/ownership_transfers_controller')
 const DomainController = () => import('#tenants/controllers/domain_controller')
 const SecurityController = () => import('#tenants/controllers/security_controller')
 const DeletionController = () => import('#tenants/controllers/deletion_controller')
@@ -21,13 +23,20 @@ router
     router.get('/home', [TenantsController, 'home']).as('tenants.home')
     router.get('/tenants/new', [TenantsController, 'create']).as('tenants.tenants.create')
     router.post('/tenants', [TenantsController, 'store']).as('tenants.tenants.store')
-    router.post('/invitations/:token/acceptance', [InvitationAcceptancesController, 'store']).as('tenants.invitation_acceptances.store')
+    router
+      .post('/invitations/:token/acceptance', [InvitationAcceptancesController, 'store'])
+      .as('tenants.invitation_acceptances.store')
   })
   .use(middleware.auth())
 
 // The invitation link works signed out (the token is the capability); signing up needs no session.
-router.get('/invitations/:token', [InvitationAcceptancesController, 'show']).as('tenants.invitation_acceptances.show')
-router.post('/invitations/:token/account', [InvitationAcceptancesController, 'signup']).as('tenants.invitation_acceptances.signup').use(middleware.guest())
+router
+  .get('/invitations/:token', [InvitationAcceptancesController, 'show'])
+  .as('tenants.invitation_acceptances.show')
+router
+  .post('/invitations/:token/account', [InvitationAcceptancesController, 'signup'])
+  .as('tenants.invitation_acceptances.signup')
+  .use(middleware.guest())
 
 router
   .group(() => {
@@ -38,9 +47,15 @@ router
     router.put('/members/:id', [MembersController, 'update']).as('tenants.members.update')
     router.delete('/members/:id', [MembersController, 'destroy']).as('tenants.members.destroy')
     router.post('/invitations', [InvitationsController, 'store']).as('tenants.invitations.store')
-    router.post('/invitations/:id/renewal', [InvitationsController, 'renew']).as('tenants.invitations.renew')
-    router.delete('/invitations/:id', [InvitationsController, 'destroy']).as('tenants.invitations.destroy')
-    router.post('/ownership-transfers', [OwnershipTransfersController, 'store']).as('tenants.ownership_transfers.store')
+    router
+      .post('/invitations/:id/renewal', [InvitationsController, 'renew'])
+      .as('tenants.invitations.renew')
+    router
+      .delete('/invitations/:id', [InvitationsController, 'destroy'])
+      .as('tenants.invitations.destroy')
+    router
+      .post('/ownership-transfers', [OwnershipTransfersController, 'store'])
+      .as('tenants.ownership_transfers.store')
     router.put('/domain', [DomainController, 'update']).as('tenants.domain.update')
     router.delete('/domain', [DomainController, 'destroy']).as('tenants.domain.destroy')
     router.post('/domain/verification', [DomainController, 'verify']).as('tenants.domain.verify')

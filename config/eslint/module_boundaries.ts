@@ -7,7 +7,9 @@
 import path from 'node:path'
 import type { Rule } from 'eslint'
 
-export function createModuleBoundariesRule(modules: Record<string, readonly string[]>): Rule.RuleModule {
+export function createModuleBoundariesRule(
+  modules: Record<string, readonly string[]>
+): Rule.RuleModule {
   const names = new Set(Object.keys(modules))
   return {
     meta: {
@@ -16,8 +18,10 @@ export function createModuleBoundariesRule(modules: Record<string, readonly stri
       schema: [],
       messages: {
         internals: "'{{from}}' may not import '{{source}}': use the public door '#{{target}}'.",
-        undeclared: "'{{from}}' does not depend on '{{target}}' (config/modules.ts): '{{source}}' is not allowed.",
-        escape: "'{{from}}' may not reach outside its folder with '{{source}}': import the module's door.",
+        undeclared:
+          "'{{from}}' does not depend on '{{target}}' (config/modules.ts): '{{source}}' is not allowed.",
+        escape:
+          "'{{from}}' may not reach outside its folder with '{{source}}': import the module's door.",
         tests: "Application code may not import test helpers ('{{source}}').",
       },
     },
@@ -55,7 +59,8 @@ export function createModuleBoundariesRule(modules: Record<string, readonly stri
         ImportDeclaration: (node: any) => check(node.source, node.source.value),
         ExportNamedDeclaration: (node: any) => node.source && check(node.source, node.source.value),
         ExportAllDeclaration: (node: any) => check(node.source, node.source.value),
-        ImportExpression: (node: any) => node.source.type === 'Literal' && check(node.source, node.source.value),
+        ImportExpression: (node: any) =>
+          node.source.type === 'Literal' && check(node.source, node.source.value),
       }
     },
   }

@@ -13,14 +13,38 @@ export default class DemoSeeder extends BaseSeeder {
     const owner = await this.user('owner@demo.agora.test', 'Olivia Owner', true)
     const member = await this.user('member@demo.agora.test', 'Max Member', false)
     let tenant = await Tenant.findBy('slug', 'demo')
-    if (!tenant) tenant = await createTenant({ name: 'Demo workspace', slug: 'demo', ownerId: owner.id })
+    if (!tenant)
+      tenant = await createTenant({ name: 'Demo workspace', slug: 'demo', ownerId: owner.id })
     await Membership.firstOrCreate({ tenantId: tenant.id, userId: member.id }, { role: 'member' })
-    await grant({ tenantId: tenant.id, amount: 100_000_000n, reason: 'demo credits', idempotencyKey: 'demo-seed-grant' })
+    await grant({
+      tenantId: tenant.id,
+      amount: 100_000_000n,
+      reason: 'demo credits',
+      idempotencyKey: 'demo-seed-grant',
+    })
     for (const agent of [
-      { name: 'Echo', slug: 'echo', instructions: 'Repeat what the user says.', model: 'simulator/echo', description: 'Answers with your own words (simulator).' },
-      { name: 'Storyteller', slug: 'storyteller', instructions: 'Tell long stories.', model: 'simulator/lorem', max_tokens: 300, description: 'Streams lorem ipsum slowly.', metadata: { simulate: { latency_ms: 6000 } } },
+      {
+        name: 'Echo',
+        slug: 'echo',
+        instructions: 'Repeat what the user says.',
+        model: 'simulator/echo',
+        description: 'Answers with your own words (simulator).',
+      },
+      {
+        name: 'Storyteller',
+        slug: 'storyteller',
+        instructions: 'Tell long stories.',
+        model: 'simulator/lorem',
+        max_tokens: 300,
+        description: 'Streams lorem ipsum slowly.',
+        metadata: { simulate: { latency_ms: 6000 } },
+      },
     ]) {
-      const exists = await Agent.query().where('tenantId', tenant.id).where('slug', agent.slug).whereNull('deletedAt').first()
+      const exists = await Agent.query()
+        .where('tenantId', tenant.id)
+        .where('slug', agent.slug)
+        .whereNull('deletedAt')
+        .first()
       if (!exists) await createAgent({ ...agent, tenantId: tenant.id, actorId: owner.id })
     }
     const origin = process.env.APP_URL ?? `http://localhost:${process.env.PORT ?? 3333}`

@@ -14,8 +14,22 @@ function bProvider(world: IsolationWorld) {
       world,
       (async () => {
         const slug = `iso-${randomUUID().slice(0, 8)}`
-        const provider = await createProvider({ tenantId: world.b.tenant.id, actorId: null, slug, name: 'B provider', kind: 'openai_compatible', baseUrl: 'https://b.example.test/v1', apiKey: 'sk-b-secret-key' })
-        const model = await addModel(provider, { actorId: null, name: `${slug}/m`, contextWindow: 1000, inputPriceMicros: 1n, outputPriceMicros: 1n })
+        const provider = await createProvider({
+          tenantId: world.b.tenant.id,
+          actorId: null,
+          slug,
+          name: 'B provider',
+          kind: 'openai_compatible',
+          baseUrl: 'https://b.example.test/v1',
+          apiKey: 'sk-b-secret-key',
+        })
+        const model = await addModel(provider, {
+          actorId: null,
+          name: `${slug}/m`,
+          contextWindow: 1000,
+          inputPriceMicros: 1n,
+          outputPriceMicros: 1n,
+        })
         return { id: provider.id, modelId: model.id }
       })()
     )
@@ -25,12 +39,24 @@ function bProvider(world: IsolationWorld) {
 
 export const fixtures: IsolationFixture[] = [
   {
-    routes: ['/t/:tenant/providers/:id', '/t/:tenant/providers/:id/models', '/t/:tenant/providers/:id/connection-test'],
+    routes: [
+      '/t/:tenant/providers/:id',
+      '/t/:tenant/providers/:id/models',
+      '/t/:tenant/providers/:id/connection-test',
+    ],
     params: async (world) => ({ id: (await bProvider(world)).id }),
-    body: { name: 'Changed', base_url: 'https://a.example.test/v1', input_price: '1', output_price: '1' },
+    body: {
+      name: 'Changed',
+      base_url: 'https://a.example.test/v1',
+      input_price: '1',
+      output_price: '1',
+    },
   },
   {
-    routes: ['/t/:tenant/providers/:id/models/:modelId', '/t/:tenant/providers/:id/models/:modelId/prices'],
+    routes: [
+      '/t/:tenant/providers/:id/models/:modelId',
+      '/t/:tenant/providers/:id/models/:modelId/prices',
+    ],
     params: async (world) => {
       const provider = await bProvider(world)
       return { id: provider.id, modelId: provider.modelId }

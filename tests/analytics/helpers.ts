@@ -18,7 +18,11 @@ export type RunShape = {
 }
 
 /** The facts RunFinished would carry for a run of this shape (defaults as insertRun's). */
-export function runFacts(tenantId: string, shape: RunShape = {}, runId: string = randomUUID()): RunFacts {
+export function runFacts(
+  tenantId: string,
+  shape: RunShape = {},
+  runId: string = randomUUID()
+): RunFacts {
   return {
     tenantId,
     runId,
@@ -73,8 +77,15 @@ export async function projectedRun(tenantId: string, shape: RunShape = {}) {
 }
 
 /** An agent row of the tenant (no versions: enough for labels and links). */
-export async function insertAgent(tenantId: string, name = 'Helper', slug = `a-${randomUUID().slice(0, 8)}`) {
-  const [row] = await db.table('agents').insert({ tenant_id: tenantId, slug, name }).returning(['id', 'slug', 'name'])
+export async function insertAgent(
+  tenantId: string,
+  name = 'Helper',
+  slug = `a-${randomUUID().slice(0, 8)}`
+) {
+  const [row] = await db
+    .table('agents')
+    .insert({ tenant_id: tenantId, slug, name })
+    .returning(['id', 'slug', 'name'])
   return row as { id: string; slug: string; name: string }
 }
 
@@ -92,11 +103,17 @@ export async function zonedWorkspace(timeZone = 'UTC') {
 /** Every rollup row of a tenant in a stable order (for equality checks). */
 export async function rollupRows(tenantId: string) {
   const order = ['agent_id', 'member_id', 'model']
-  const hourly = await db.from('usage_hourly').where('tenant_id', tenantId).orderBy(['hour', ...order].map((column) => ({ column, nulls: 'first' as const })))
+  const hourly = await db
+    .from('usage_hourly')
+    .where('tenant_id', tenantId)
+    .orderBy(['hour', ...order].map((column) => ({ column, nulls: 'first' as const })))
   const daily = await db.rawQuery(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, latency_count, latency_hist
      FROM usage_daily WHERE tenant_id = ? ORDER BY day, agent_id NULLS FIRST, member_id NULLS FIRST, model NULLS FIRST`,
     [tenantId]
   )
-  return { hourly: hourly.map((row) => ({ ...row, hour: new Date(row.hour).toISOString() })), daily: daily.rows }
+  return {
+    hourly: hourly.map((row) => ({ ...row, hour: new Date(row.hour).toISOString() })),
+    daily: daily.rows,
+  }
 }

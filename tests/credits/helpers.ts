@@ -16,7 +16,13 @@ export const CREDIT = 1_000_000n
 export async function fundedTenant(credits = 0n) {
   const owner = await createUser()
   const tenant = await createWorkspace(owner)
-  if (credits > 0n) await grant({ tenantId: tenant.id, amount: credits * CREDIT, reason: 'test funds', actorLabel: 'test' })
+  if (credits > 0n)
+    await grant({
+      tenantId: tenant.id,
+      amount: credits * CREDIT,
+      reason: 'test funds',
+      actorLabel: 'test',
+    })
   return { owner, tenant }
 }
 
@@ -27,13 +33,19 @@ export async function accountOf(tenantId: string) {
 }
 
 /** Asserts the tenant's ledger verifies clean (the violations are the failure message). */
-export async function assertVerified(assert: { deepEqual: (a: unknown, b: unknown, m?: string) => void }, tenantId: string) {
+export async function assertVerified(
+  assert: { deepEqual: (a: unknown, b: unknown, m?: string) => void },
+  tenantId: string
+) {
   assert.deepEqual(await verifyLedger(tenantId), [], 'credits:verify found violations')
 }
 
 /** A bare workspace for committed tests (no owner: nothing else to clean up). */
 export async function scratchTenant(label: string) {
-  const [row] = await db.table('tenants').insert({ slug: `c-${label}-${randomUUID().slice(0, 8)}`, name: `credits ${label}` }).returning('*')
+  const [row] = await db
+    .table('tenants')
+    .insert({ slug: `c-${label}-${randomUUID().slice(0, 8)}`, name: `credits ${label}` })
+    .returning('*')
   return row as { id: string; slug: string }
 }
 
@@ -44,13 +56,24 @@ export async function dropTenants(...ids: string[]) {
 /** What another process would do: its own batch transaction (fast path first, like the queue). */
 export async function otherProcessBatch(tenantId: string, ops: HoldOp[]) {
   const newHolds = ops.filter((op): op is NewHoldOp => op.kind === 'hold')
-  return (newHolds.length === ops.length ? await admitHoldBatch(tenantId, newHolds) : null) ?? (await applyHoldBatch(tenantId, ops))
+  return (
+    (newHolds.length === ops.length ? await admitHoldBatch(tenantId, newHolds) : null) ??
+    (await applyHoldBatch(tenantId, ops))
+  )
 }
 
 /** Runs `node ace <args>` as a separate process; resolves with its output and exit code. */
 export function aceProcess(args: string[], options: { onSpawn?: (pid: number) => void } = {}) {
-  return new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['ace', ...args], { cwd: fileURLToPath(app.appRoot), env: { ...process.env, LOG_LEVEL: 'error' } })
+  return new Promise<{
+    code: number | null
+    signal: string | null
+    stdout: string
+    stderr: string
+  }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['ace', ...args], {
+      cwd: fileURLToPath(app.appRoot),
+      env: { ...process.env, LOG_LEVEL: 'error' },
+    })
     let [stdout, stderr] = ['', '']
     child.stdout.on('data', (chunk) => (stdout += chunk))
     child.stderr.on('data', (chunk) => (stderr += chunk))

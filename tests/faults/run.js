@@ -16,7 +16,16 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { createWriteStream, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { NODE, freePorts, privateBuild, requireFromProject, sleep, startChild, stopAll, waitUntilUp } from '../../bench/support.js'
+import {
+  NODE,
+  freePorts,
+  privateBuild,
+  requireFromProject,
+  sleep,
+  startChild,
+  stopAll,
+  waitUntilUp,
+} from '../../bench/support.js'
 
 const say = (...args) => console.log('[faults]', ...args)
 const t0 = Date.now()
@@ -34,15 +43,22 @@ const pg = requireFromProject('pg')
 
 function sh(cmd, args, { allowFail = false } = {}) {
   const result = spawnSync(cmd, args, { encoding: 'utf8' })
-  if (result.status !== 0 && !allowFail) throw new Error(`${cmd} ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
+  if (result.status !== 0 && !allowFail)
+    throw new Error(`${cmd} ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
   return result
 }
 /** pg_ctlcluster without blocking the event loop (the load goes on meanwhile). */
 function pgctl(action, ...extra) {
   return new Promise((resolve, reject) => {
-    const child = spawn('pg_ctlcluster', ['--skip-systemctl-redirect', version, cluster, action, ...extra], { stdio: 'ignore' })
+    const child = spawn(
+      'pg_ctlcluster',
+      ['--skip-systemctl-redirect', version, cluster, action, ...extra],
+      { stdio: 'ignore' }
+    )
     child.on('error', reject)
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pg_ctlcluster ${action} exited ${code}`))))
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`pg_ctlcluster ${action} exited ${code}`))
+    )
   })
 }
 
@@ -90,7 +106,12 @@ function ace(args) {
 
 let redis = null
 function startRedis() {
-  redis = startChild('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {})
+  redis = startChild(
+    'redis',
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {}
+  )
 }
 
 let app = null
@@ -101,7 +122,14 @@ async function startApp() {
   app.stdout.on('data', (chunk) => appLog.write(chunk))
   app.stderr.on('data', (chunk) => appLog.write(chunk))
   const child = app
-  child.exited.then((exit) => appExits.push({ at: phase, ...exit, deliberate: child.deliberate === true, tail: child.tail.slice(-15) }))
+  child.exited.then((exit) =>
+    appExits.push({
+      at: phase,
+      ...exit,
+      deliberate: child.deliberate === true,
+      tail: child.tail.slice(-15),
+    })
+  )
   await waitUntilUp(`${base}/health/live`, app, 60_000)
 }
 
@@ -120,7 +148,8 @@ function count(kind, detail) {
   if (!stats.has(phase)) stats.set(phase, { ok: 0, s503: 0, s500: 0, other: 0, network: 0 })
   stats.get(phase)[kind]++
   if (kind === 's500') failures.push(`500 during "${phase}": ${detail}`)
-  if (kind === 'network' && phase !== 'app SIGKILLed') failures.push(`connection failed during "${phase}": ${detail}`)
+  if (kind === 'network' && phase !== 'app SIGKILLed')
+    failures.push(`connection failed during "${phase}": ${detail}`)
 }
 
 async function call(label, path, init = {}) {
@@ -133,7 +162,8 @@ async function call(label, path, init = {}) {
       await sleep(100)
       count('s503')
       if (!response.headers.get('retry-after')) missingRetryAfter.push(`${label} during "${phase}"`)
-    } else if (response.status >= 500) count('s500', `${label} → ${response.status} ${text.slice(0, 200)}`)
+    } else if (response.status >= 500)
+      count('s500', `${label} → ${response.status} ${text.slice(0, 200)}`)
     else if (response.ok) count('ok')
     else count('other', `${label} → ${response.status}`)
     return { status: response.status, text, ms, headers: response.headers }
@@ -145,22 +175,48 @@ async function call(label, path, init = {}) {
 }
 
 async function runWorker(token) {
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+  const headers = { 'authorization': `Bearer ${token}`, 'content-type': 'application/json' }
   while (loading) {
     const key = randomUUID()
-    const body = JSON.stringify({ input: `hello ${key}`, metadata: { simulate: { latency_ms: 150 } } })
-    const response = await call('POST run', '/api/v1/agents/bench/runs', { method: 'POST', headers: { ...headers, 'idempotency-key': key }, body })
+    const body = JSON.stringify({
+      input: `hello ${key}`,
+      metadata: { simulate: { latency_ms: 150 } },
+    })
+    const response = await call('POST run', '/api/v1/agents/bench/runs', {
+      method: 'POST',
+      headers: { ...headers, 'idempotency-key': key },
+      body,
+    })
     if (response.status === 201) {
       const run = JSON.parse(response.text)
-      acknowledged.push({ id: run.id, status: run.status, cost: run.cost_credits, how: 'wait', token, phase, ms: response.ms })
+      acknowledged.push({
+        id: run.id,
+        status: run.status,
+        cost: run.cost_credits,
+        how: 'wait',
+        token,
+        phase,
+        ms: response.ms,
+      })
     }
   }
 }
 
 async function streamWorker(token) {
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'text/event-stream' }
+  const headers = {
+    'authorization': `Bearer ${token}`,
+    'content-type': 'application/json',
+    'accept': 'text/event-stream',
+  }
   while (loading) {
-    const response = await call('POST run (SSE)', '/api/v1/agents/bench/runs', { method: 'POST', headers, body: JSON.stringify({ input: 'stream me please', metadata: { simulate: { latency_ms: 300 } } }) })
+    const response = await call('POST run (SSE)', '/api/v1/agents/bench/runs', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        input: 'stream me please',
+        metadata: { simulate: { latency_ms: 300 } },
+      }),
+    })
     if (response.status !== 200) continue
     const frames = response.text.split('\n\n').filter((frame) => frame.includes('event:'))
     const last = frames.at(-1) ?? ''
@@ -168,7 +224,15 @@ async function streamWorker(token) {
     const data = /data: (.*)/.exec(last)?.[1]
     if (event === 'done' && data) {
       const run = JSON.parse(data)
-      acknowledged.push({ id: run.id, status: run.status, cost: run.cost_credits, how: 'sse', token, phase, ms: response.ms })
+      acknowledged.push({
+        id: run.id,
+        status: run.status,
+        cost: run.cost_credits,
+        how: 'sse',
+        token,
+        phase,
+        ms: response.ms,
+      })
     }
   }
 }
@@ -179,11 +243,17 @@ async function followWorker(token) {
   while (loading) {
     const started = await call('POST run (async)', '/api/v1/agents/bench/runs', {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ input: 'follow me', async: true, metadata: { simulate: { latency_ms: 400 } } }),
+      headers: { 'authorization': `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        input: 'follow me',
+        async: true,
+        metadata: { simulate: { latency_ms: 400 } },
+      }),
     })
     if (started.status !== 202) continue
-    await call('GET run events (SSE)', `/api/v1/runs/${JSON.parse(started.text).id}/events`, { headers })
+    await call('GET run events (SSE)', `/api/v1/runs/${JSON.parse(started.text).id}/events`, {
+      headers,
+    })
   }
 }
 
@@ -214,11 +284,14 @@ async function steady(name, ms) {
 }
 
 function assertAlive(after) {
-  if (app.exitCode !== null || app.signalCode !== null) failures.push(`the app process exited after "${after}": ${app.tail.slice(-10).join(' | ')}`)
+  if (app.exitCode !== null || app.signalCode !== null)
+    failures.push(`the app process exited after "${after}": ${app.tail.slice(-10).join(' | ')}`)
 }
 
 async function main() {
-  say(`PostgreSQL ${version} cluster ${cluster} on :${pgPort}, Redis on :${redisPort}, app on :${appPort}`)
+  say(
+    `PostgreSQL ${version} cluster ${cluster} on :${pgPort}, Redis on :${redisPort}, app on :${appPort}`
+  )
   sh('pg_createcluster', [version, cluster, '-p', String(pgPort), '--', '--auth=trust'])
   await pgctl('start')
   const admin = `postgres://postgres@127.0.0.1:${pgPort}/postgres`
@@ -232,7 +305,10 @@ async function main() {
   if (migrated.code !== 0) throw new Error(`migrations failed:\n${migrated.out}`)
   const created = ace(['bench:workspaces', '--prefix=fault', '--count=4'])
   if (created.code !== 0) throw new Error(`bench:workspaces failed:\n${created.out}`)
-  const tokens = created.out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line).token)
+  const tokens = created.out
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line).token)
   await startApp()
   say(`${elapsed()} app up; load starts`)
 
@@ -257,7 +333,9 @@ async function main() {
   phase = 'connections killed'
   say(`${elapsed()} ${phase} (10×)`)
   for (let i = 0; i < 10; i++) {
-    await query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'agora' AND pid <> pg_backend_pid()`).catch(() => {})
+    await query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'agora' AND pid <> pg_backend_pid()`
+    ).catch(() => {})
     await sleep(300)
   }
   await steady('after connections killed', 3000)
@@ -271,7 +349,9 @@ async function main() {
   const back = Date.now()
   let recoveredMs = null
   while (Date.now() - back < 15_000) {
-    const probe = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(2000) }).catch(() => null)
+    const probe = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(2000) }).catch(
+      () => null
+    )
     if (probe?.ok) {
       recoveredMs = Date.now() - back
       break
@@ -317,51 +397,88 @@ async function checks() {
   const deadline = Math.max(Date.now() + 30_000, lastFaultAt + (RUN_TIMEOUT_S + 30 + 10) * 1000)
   let open = []
   while (Date.now() < deadline) {
-    open = await query(`SELECT id, status, created_at FROM runs WHERE status IN ('queued', 'running')`)
+    open = await query(
+      `SELECT id, status, created_at FROM runs WHERE status IN ('queued', 'running')`
+    )
     if (!open.length) break
     await sleep(1000)
   }
-  if (open.length) failures.push(`${open.length} run(s) still unfinished past their recovery deadline: ${open.slice(0, 3).map((r) => `${r.id} (${r.status}, created ${r.created_at?.toISOString?.() ?? r.created_at})`).join(', ')}`)
+  if (open.length)
+    failures.push(
+      `${open.length} run(s) still unfinished past their recovery deadline: ${open
+        .slice(0, 3)
+        .map(
+          (r) => `${r.id} (${r.status}, created ${r.created_at?.toISOString?.() ?? r.created_at})`
+        )
+        .join(', ')}`
+    )
   // A hold whose run was never written (the process died, or the database went away between the
   // hold and the run) is freed by expiry: RUN_TIMEOUT_S + 60 s after it was placed, then the
   // sweeper (every 10 s). Wait for that from the last fault, no longer.
   const holdsDeadline = lastFaultAt + (RUN_TIMEOUT_S + 60 + 15) * 1000
   let pending = []
   for (;;) {
-    pending = await query(`SELECT h.id, h.reference, h.created_at, h.expires_at FROM credit_holds h WHERE h.status = 'pending'`)
+    pending = await query(
+      `SELECT h.id, h.reference, h.created_at, h.expires_at FROM credit_holds h WHERE h.status = 'pending'`
+    )
     if (!pending.length || Date.now() > holdsDeadline) break
     await sleep(2000)
   }
   say(`${elapsed()} holds all resolved: ${pending.length ? 'no' : 'yes'}`)
-  if (pending.length) failures.push(`${pending.length} hold(s) still pending past RUN_TIMEOUT_S + 60 s (credits held): ${JSON.stringify(pending.slice(0, 3))}`)
+  if (pending.length)
+    failures.push(
+      `${pending.length} hold(s) still pending past RUN_TIMEOUT_S + 60 s (credits held): ${JSON.stringify(pending.slice(0, 3))}`
+    )
 
   // Read back through the API (the same formatting as the answers).
   let lost = 0
   for (const run of acknowledged) {
-    const response = await fetch(`${base}/api/v1/runs/${run.id}`, { headers: { authorization: `Bearer ${run.token}` } })
+    const response = await fetch(`${base}/api/v1/runs/${run.id}`, {
+      headers: { authorization: `Bearer ${run.token}` },
+    })
     const row = response.ok ? await response.json() : null
     if (!row) {
       lost++
-      failures.push(`run ${run.id} answered ${run.status} (${run.how}) is not found (${response.status})`)
+      failures.push(
+        `run ${run.id} answered ${run.status} (${run.how}) is not found (${response.status})`
+      )
     } else if (row.status !== run.status || row.cost_credits !== run.cost) {
       lost++
-      failures.push(`run ${run.id} answered ${run.status} at ${run.cost} (${run.how}, "${run.phase}", ${run.ms} ms) is stored ${row.status} at ${row.cost_credits}: ${JSON.stringify(row.error ?? null)}`)
+      failures.push(
+        `run ${run.id} answered ${run.status} at ${run.cost} (${run.how}, "${run.phase}", ${run.ms} ms) is stored ${row.status} at ${row.cost_credits}: ${JSON.stringify(row.error ?? null)}`
+      )
     }
   }
-  for (const [name, args] of [['credits:verify', ['credits:verify']], ['audit:verify', ['audit:verify']]]) {
+  for (const [name, args] of [
+    ['credits:verify', ['credits:verify']],
+    ['audit:verify', ['audit:verify']],
+  ]) {
     const result = ace(args)
-    if (result.code !== 0) failures.push(`${name} exit ${result.code}:\n  ${result.out.split('\n').slice(0, 8).join('\n  ')}`)
+    if (result.code !== 0)
+      failures.push(
+        `${name} exit ${result.code}:\n  ${result.out.split('\n').slice(0, 8).join('\n  ')}`
+      )
   }
-  for (const exit of appExits) if (!exit.deliberate) failures.push(`the app exited (${exit.code ?? exit.signal}) during "${exit.at}": ${exit.tail.join(' | ')}`)
-  if (missingRetryAfter.length) failures.push(`${missingRetryAfter.length} 503(s) without Retry-After, e.g. ${missingRetryAfter[0]}`)
+  for (const exit of appExits)
+    if (!exit.deliberate)
+      failures.push(
+        `the app exited (${exit.code ?? exit.signal}) during "${exit.at}": ${exit.tail.join(' | ')}`
+      )
+  if (missingRetryAfter.length)
+    failures.push(
+      `${missingRetryAfter.length} 503(s) without Retry-After, e.g. ${missingRetryAfter[0]}`
+    )
 
   say('requests by phase (ok / 503 / 500 / other 4xx / connection failed):')
-  for (const [name, s] of stats) say(`  ${name.padEnd(28)} ${s.ok} / ${s.s503} / ${s.s500} / ${s.other} / ${s.network}`)
+  for (const [name, s] of stats)
+    say(`  ${name.padEnd(28)} ${s.ok} / ${s.s503} / ${s.s500} / ${s.other} / ${s.network}`)
   const slowest = redisPages.length ? Math.max(...redisPages) : null
   say(`/login while Redis was down: ${redisPages.length} answers, slowest ${slowest ?? '-'} ms`)
-  if (slowest !== null && slowest > 1000) failures.push(`/login took ${slowest} ms while Redis was down (should fail fast)`)
+  if (slowest !== null && slowest > 1000)
+    failures.push(`/login took ${slowest} ms while Redis was down (should fail fast)`)
   say(`${acknowledged.length} acknowledged runs checked, ${lost} lost or misreported`)
-  if (acknowledged.length < 50) failures.push(`only ${acknowledged.length} runs were acknowledged: the load did not run`)
+  if (acknowledged.length < 50)
+    failures.push(`only ${acknowledged.length} runs were acknowledged: the load did not run`)
 }
 
 let code = 0
@@ -373,10 +490,16 @@ try {
     say(`FAILED (${failures.length}):`)
     for (const line of failures.slice(0, 40)) say(`  ✖ ${line}`)
     // What the app logged about the runs named above (CI keeps no tmp/).
-    const ids = failures.join(' ').match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? []
+    const ids =
+      failures.join(' ').match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ??
+      []
     if (ids.length) {
       const log = await readFile(join(BUILD, '..', 'app.log'), 'utf8').catch(() => '')
-      for (const line of log.split('\n').filter((l) => ids.some((id) => l.includes(id))).slice(0, 20)) say(`  log: ${line.slice(0, 400)}`)
+      for (const line of log
+        .split('\n')
+        .filter((l) => ids.some((id) => l.includes(id)))
+        .slice(0, 20))
+        say(`  log: ${line.slice(0, 400)}`)
     }
   } else {
     say(`passed in ${elapsed()}`)

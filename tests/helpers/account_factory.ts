@@ -13,7 +13,9 @@ export function strongPassword() {
 }
 
 /** Creates an account directly (no sign-up mail); returns it with its clear-text password. */
-export async function makeUser(options: { email?: string; verified?: boolean; platformAdmin?: boolean; name?: string } = {}) {
+export async function makeUser(
+  options: { email?: string; verified?: boolean; platformAdmin?: boolean; name?: string } = {}
+) {
   const password = strongPassword()
   const user = await User.create({
     email: options.email ?? uniqueEmail(),

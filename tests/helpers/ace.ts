@@ -4,7 +4,10 @@ import ace from '@adonisjs/core/services/ace'
 export async function runCommand(command: any, argv: string[]) {
   let stdout = ''
   let stderr = ''
-  const write = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) }
+  const write = {
+    out: process.stdout.write.bind(process.stdout),
+    err: process.stderr.write.bind(process.stderr),
+  }
   process.stdout.write = ((chunk: any) => ((stdout += String(chunk)), true)) as any
   process.stderr.write = ((chunk: any) => ((stderr += String(chunk)), true)) as any
   try {

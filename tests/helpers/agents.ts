@@ -8,7 +8,13 @@ import { createWorkspace, tokenFor } from '#tests/helpers/tenants'
 export async function apiWorkspace(credits: bigint = 1_000_000_000n) {
   const owner: User = await createUser()
   const tenant = await createWorkspace(owner)
-  if (credits > 0n) await grant({ tenantId: tenant.id, amount: credits, reason: 'test grant', idempotencyKey: `seed-${randomUUID()}` })
+  if (credits > 0n)
+    await grant({
+      tenantId: tenant.id,
+      amount: credits,
+      reason: 'test grant',
+      idempotencyKey: `seed-${randomUUID()}`,
+    })
   const token = await tokenFor(owner, tenant.id)
   return { owner, tenant, token }
 }
@@ -22,7 +28,10 @@ export function parseSse(body: string) {
       const fields: Record<string, string> = {}
       for (const line of frame.split('\n')) {
         const index = line.indexOf(':')
-        if (index > 0) fields[line.slice(0, index)] = (fields[line.slice(0, index)] ? fields[line.slice(0, index)] + '\n' : '') + line.slice(index + 1).trimStart()
+        if (index > 0)
+          fields[line.slice(0, index)] =
+            (fields[line.slice(0, index)] ? fields[line.slice(0, index)] + '\n' : '') +
+            line.slice(index + 1).trimStart()
       }
       return { id: fields.id, event: fields.event ?? 'message', data: fields.data }
     })
@@ -35,7 +44,15 @@ export function parseSse(body: string) {
 export async function fakeProvider(
   tenantId: string,
   fake: { kind: 'openai' | 'anthropic'; baseUrl: string },
-  options: { slug?: string; settings?: Record<string, unknown>; inputPrice?: bigint; outputPrice?: bigint; apiKey?: string; models?: string[]; contextWindow?: number } = {}
+  options: {
+    slug?: string
+    settings?: Record<string, unknown>
+    inputPrice?: bigint
+    outputPrice?: bigint
+    apiKey?: string
+    models?: string[]
+    contextWindow?: number
+  } = {}
 ) {
   const { createProvider, addModel } = await import('#agents/actions/manage_providers')
   const slug = options.slug ?? `fake-${randomUUID().slice(0, 6)}`
@@ -64,7 +81,13 @@ export async function fakeProvider(
 }
 
 /** Short reliability settings for tests: nothing waits for the 30 s defaults. */
-export const FAST = { connect_timeout_ms: 500, first_token_timeout_ms: 400, total_timeout_ms: 1500, max_retries: 1, breaker: { failure_threshold: 100, cooldown_ms: 200 } }
+export const FAST = {
+  connect_timeout_ms: 500,
+  first_token_timeout_ms: 400,
+  total_timeout_ms: 1500,
+  max_retries: 1,
+  breaker: { failure_threshold: 100, cooldown_ms: 200 },
+}
 
 /** Lets workspace providers reach the local fake servers (127.0.0.1) for each test of a group. */
 export function allowPrivateNetworks(group: { each: { setup: (fn: () => () => void) => void } }) {

@@ -8,7 +8,11 @@ export const baseUrl = () => `http://${process.env.HOST}:${process.env.PORT}`
  * A page signed in through the real login form, collecting page errors and console errors (CSP
  * violations included) in `problems`, which a test asserts empty at the end.
  */
-export async function signedInPage(browserContext: BrowserContext, email: string, password = TEST_PASSWORD) {
+export async function signedInPage(
+  browserContext: BrowserContext,
+  email: string,
+  password = TEST_PASSWORD
+) {
   const page = await browserContext.newPage()
   const problems: string[] = []
   page.on('pageerror', (error) => problems.push(error.message))
@@ -18,6 +22,9 @@ export async function signedInPage(browserContext: BrowserContext, email: string
   await page.goto(`${baseUrl()}/login`)
   await page.fill('input[name=email]', email)
   await page.fill('input[name=password]', password)
-  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')])
+  await Promise.all([
+    page.waitForURL((url) => !url.pathname.startsWith('/login')),
+    page.click('form[action="/login"] button[type=submit]'),
+  ])
   return { page, problems }
 }

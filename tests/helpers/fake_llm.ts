@@ -6,8 +6,17 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 
-export type ReceivedRequest = { method: string; path: string; headers: IncomingMessage['headers']; body: any }
-export type Scenario = (request: ReceivedRequest, response: ServerResponse, index: number) => void | Promise<void>
+export type ReceivedRequest = {
+  method: string
+  path: string
+  headers: IncomingMessage['headers']
+  body: any
+}
+export type Scenario = (
+  request: ReceivedRequest,
+  response: ServerResponse,
+  index: number
+) => void | Promise<void>
 
 export class FakeLlm {
   requests: ReceivedRequest[] = []
@@ -25,7 +34,14 @@ export class FakeLlm {
   /** Starts a server; the default scenario answers "Hello from the fake." with usage. */
   static async start(kind: 'openai' | 'anthropic', scenario?: Scenario) {
     const server = http.createServer()
-    const fake = new FakeLlm(kind, server, scenario ?? (kind === 'openai' ? openai.stream(['Hello ', 'from ', 'the fake.']) : anthropic.stream(['Hello ', 'from ', 'the fake.'])))
+    const fake = new FakeLlm(
+      kind,
+      server,
+      scenario ??
+        (kind === 'openai'
+          ? openai.stream(['Hello ', 'from ', 'the fake.'])
+          : anthropic.stream(['Hello ', 'from ', 'the fake.']))
+    )
     server.on('connection', (socket) => {
       fake.#sockets.add(socket)
       socket.on('close', () => fake.#sockets.delete(socket))
@@ -39,9 +55,16 @@ export class FakeLlm {
         try {
           body = JSON.parse(text)
         } catch {}
-        const received = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body }
+        const received = {
+          method: req.method ?? 'GET',
+          path: req.url ?? '/',
+          headers: req.headers,
+          body,
+        }
         fake.requests.push(received)
-        Promise.resolve(fake.#scenario(received, res, fake.requests.length - 1)).catch(() => res.destroy())
+        Promise.resolve(fake.#scenario(received, res, fake.requests.length - 1)).catch(() =>
+          res.destroy()
+        )
       })
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -54,7 +77,9 @@ export class FakeLlm {
 
   /** The base URL a provider row stores (OpenAI-compatible: with /v1). */
   get baseUrl() {
-    return this.kind === 'openai' ? `http://127.0.0.1:${this.port}/v1` : `http://127.0.0.1:${this.port}`
+    return this.kind === 'openai'
+      ? `http://127.0.0.1:${this.port}/v1`
+      : `http://127.0.0.1:${this.port}`
   }
 
   use(scenario: Scenario) {
@@ -67,26 +92,60 @@ export class FakeLlm {
   }
 }
 
-const sse = (res: ServerResponse) => res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
-const data = (payload: unknown) => `data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}\n\n`
-const chunkOf = (delta: Record<string, unknown>, finish: string | null = null) => ({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 0, model: 'fake', choices: [{ index: 0, delta, finish_reason: finish }] })
+const sse = (res: ServerResponse) =>
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+const data = (payload: unknown) =>
+  `data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}\n\n`
+const chunkOf = (delta: Record<string, unknown>, finish: string | null = null) => ({
+  id: 'chatcmpl-fake',
+  object: 'chat.completion.chunk',
+  created: 0,
+  model: 'fake',
+  choices: [{ index: 0, delta, finish_reason: finish }],
+})
 
 /** Scenarios speaking OpenAI chat completions. */
 export const openai = {
   /** Streams `texts` as content deltas; usage in a last chunk unless `usage: null`. */
-  stream(texts: string[], options: { usage?: Record<string, unknown> | null; toolCalls?: { id: string; name: string; arguments: string }[] } = {}): Scenario {
+  stream(
+    texts: string[],
+    options: {
+      usage?: Record<string, unknown> | null
+      toolCalls?: { id: string; name: string; arguments: string }[]
+    } = {}
+  ): Scenario {
     return (_req, res) => {
       sse(res)
       res.write(data(chunkOf({ role: 'assistant', content: '' })))
       for (const text of texts) res.write(data(chunkOf({ content: text })))
       for (const [index, call] of (options.toolCalls ?? []).entries()) {
-        res.write(data(chunkOf({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] })))
+        res.write(
+          data(
+            chunkOf({
+              tool_calls: [
+                {
+                  index,
+                  id: call.id,
+                  type: 'function',
+                  function: { name: call.name, arguments: '' },
+                },
+              ],
+            })
+          )
+        )
         // Arguments arrive in pieces, as real models send them.
-        for (const piece of call.arguments.match(/[\s\S]{1,5}/g) ?? []) res.write(data(chunkOf({ tool_calls: [{ index, function: { arguments: piece } }] })))
+        for (const piece of call.arguments.match(/[\s\S]{1,5}/g) ?? [])
+          res.write(data(chunkOf({ tool_calls: [{ index, function: { arguments: piece } }] })))
       }
       res.write(data(chunkOf({}, options.toolCalls?.length ? 'tool_calls' : 'stop')))
-      const usage = options.usage === undefined ? { prompt_tokens: 11, completion_tokens: texts.length, total_tokens: 11 + texts.length } : options.usage
-      if (usage) res.write(data({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', choices: [], usage }))
+      const usage =
+        options.usage === undefined
+          ? { prompt_tokens: 11, completion_tokens: texts.length, total_tokens: 11 + texts.length }
+          : options.usage
+      if (usage)
+        res.write(
+          data({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', choices: [], usage })
+        )
       res.end(data('[DONE]'))
     }
   },
@@ -94,7 +153,9 @@ export const openai = {
   status(status: number, headers: Record<string, string> = {}): Scenario {
     return (_req, res) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers })
-      res.end(JSON.stringify({ error: { message: `fake ${status}`, type: 'server_error', code: null } }))
+      res.end(
+        JSON.stringify({ error: { message: `fake ${status}`, type: 'server_error', code: null } })
+      )
     }
   },
   /** Accepts the request and never answers (timeout before the first byte). */
@@ -150,42 +211,118 @@ export const openai = {
   },
 }
 
-const event = (name: string, payload: unknown) => `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`
+const event = (name: string, payload: unknown) =>
+  `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`
 
 /** Scenarios speaking Anthropic Messages. */
 export const anthropic = {
   /** message_start … content deltas … message_delta (usage) … message_stop; optional tool use. */
-  stream(texts: string[], options: { usage?: boolean; toolUse?: { id: string; name: string; input: Record<string, unknown> } } = {}): Scenario {
+  stream(
+    texts: string[],
+    options: {
+      usage?: boolean
+      toolUse?: { id: string; name: string; input: Record<string, unknown> }
+    } = {}
+  ): Scenario {
     return (_req, res) => {
       sse(res)
       const usage = options.usage !== false
-      res.write(event('message_start', { type: 'message_start', message: { id: 'msg_fake', type: 'message', role: 'assistant', content: [], model: 'fake', ...(usage ? { usage: { input_tokens: 9, cache_read_input_tokens: 3, output_tokens: 1 } } : {}) } }))
-      res.write(event('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }))
+      res.write(
+        event('message_start', {
+          type: 'message_start',
+          message: {
+            id: 'msg_fake',
+            type: 'message',
+            role: 'assistant',
+            content: [],
+            model: 'fake',
+            ...(usage
+              ? { usage: { input_tokens: 9, cache_read_input_tokens: 3, output_tokens: 1 } }
+              : {}),
+          },
+        })
+      )
+      res.write(
+        event('content_block_start', {
+          type: 'content_block_start',
+          index: 0,
+          content_block: { type: 'text', text: '' },
+        })
+      )
       res.write(event('ping', { type: 'ping' }))
-      for (const text of texts) res.write(event('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }))
+      for (const text of texts)
+        res.write(
+          event('content_block_delta', {
+            type: 'content_block_delta',
+            index: 0,
+            delta: { type: 'text_delta', text },
+          })
+        )
       res.write(event('content_block_stop', { type: 'content_block_stop', index: 0 }))
       if (options.toolUse) {
-        res.write(event('content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: options.toolUse.id, name: options.toolUse.name, input: {} } }))
+        res.write(
+          event('content_block_start', {
+            type: 'content_block_start',
+            index: 1,
+            content_block: {
+              type: 'tool_use',
+              id: options.toolUse.id,
+              name: options.toolUse.name,
+              input: {},
+            },
+          })
+        )
         const json = JSON.stringify(options.toolUse.input)
-        for (const piece of json.match(/[\s\S]{1,4}/g) ?? []) res.write(event('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: piece } }))
+        for (const piece of json.match(/[\s\S]{1,4}/g) ?? [])
+          res.write(
+            event('content_block_delta', {
+              type: 'content_block_delta',
+              index: 1,
+              delta: { type: 'input_json_delta', partial_json: piece },
+            })
+          )
         res.write(event('content_block_stop', { type: 'content_block_stop', index: 1 }))
       }
-      res.write(event('message_delta', { type: 'message_delta', delta: { stop_reason: options.toolUse ? 'tool_use' : 'end_turn' }, ...(usage ? { usage: { output_tokens: texts.length + 2 } } : {}) }))
+      res.write(
+        event('message_delta', {
+          type: 'message_delta',
+          delta: { stop_reason: options.toolUse ? 'tool_use' : 'end_turn' },
+          ...(usage ? { usage: { output_tokens: texts.length + 2 } } : {}),
+        })
+      )
       res.end(event('message_stop', { type: 'message_stop' }))
     }
   },
   status(status: number, headers: Record<string, string> = {}): Scenario {
     return (_req, res) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers })
-      res.end(JSON.stringify({ type: 'error', error: { type: status === 529 ? 'overloaded_error' : 'api_error', message: `fake ${status}` } }))
+      res.end(
+        JSON.stringify({
+          type: 'error',
+          error: {
+            type: status === 529 ? 'overloaded_error' : 'api_error',
+            message: `fake ${status}`,
+          },
+        })
+      )
     }
   },
   /** Streams a little, then an `error` event (overloaded). */
   overloadedMidStream(): Scenario {
     return (_req, res) => {
       sse(res)
-      res.write(event('message_start', { type: 'message_start', message: { usage: { input_tokens: 5, output_tokens: 1 } } }))
-      res.end(event('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }))
+      res.write(
+        event('message_start', {
+          type: 'message_start',
+          message: { usage: { input_tokens: 5, output_tokens: 1 } },
+        })
+      )
+      res.end(
+        event('error', {
+          type: 'error',
+          error: { type: 'overloaded_error', message: 'Overloaded' },
+        })
+      )
     }
   },
 }

@@ -42,7 +42,11 @@ export class FormSession {
   }
 
   async get(url: string, headers: Record<string, string> = {}) {
-    const request = this.client.get(url).header('cookie', this.cookieHeader()).header('x-forwarded-for', this.ip).redirects(0)
+    const request = this.client
+      .get(url)
+      .header('cookie', this.cookieHeader())
+      .header('x-forwarded-for', this.ip)
+      .redirects(0)
     for (const [name, value] of Object.entries(headers)) request.header(name, value)
     const response = this.#absorb(await request)
     if (response.status() === 200) this.#lastPage = url
@@ -60,7 +64,11 @@ export class FormSession {
   }
 
   /** Submits a form like a browser would: urlencoded, with this session's CSRF token. */
-  async submit(method: 'post' | 'put' | 'delete', url: string, fields: Record<string, string> = {}) {
+  async submit(
+    method: 'post' | 'put' | 'delete',
+    url: string,
+    fields: Record<string, string> = {}
+  ) {
     const referer = `http://${process.env.HOST}:${process.env.PORT}${this.#lastPage}`
     const _csrf = await this.csrfToken()
     const request = this.client[method](url)

@@ -11,7 +11,11 @@ export function fakeMail(cleanup: (handler: () => void) => void) {
 }
 
 /** Mails of a class captured by the fake (sent inline or queued), optionally only those to `to`. */
-export function capturedMails<T extends BaseMail>(fake: ReturnType<typeof mail.fake>, kind: MailClass<T>, to?: string): T[] {
+export function capturedMails<T extends BaseMail>(
+  fake: ReturnType<typeof mail.fake>,
+  kind: MailClass<T>,
+  to?: string
+): T[] {
   return [...fake.mails.sent(), ...fake.mails.queued()]
     .filter((sent): sent is T => sent instanceof kind)
     .filter((sent) => !to || sent.message.hasTo(to))

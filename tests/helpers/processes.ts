@@ -22,7 +22,10 @@ export type AgoraProcess = {
   url: string
   output: () => string
   /** Sends a signal and waits for the exit (SIGKILL after `timeoutMs`). */
-  stop: (signal?: NodeJS.Signals, timeoutMs?: number) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  stop: (
+    signal?: NodeJS.Signals,
+    timeoutMs?: number
+  ) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
 /**
@@ -31,19 +34,38 @@ export type AgoraProcess = {
  * `env` overrides the tests' environment (a key set to undefined is removed). Only for a real
  * PostgreSQL: an in-memory PGlite cannot be opened by a second process.
  */
-export async function startAgora(kind: 'server' | 'worker', env: Record<string, string | undefined> = {}, bootTimeoutMs = 30_000): Promise<AgoraProcess> {
+export async function startAgora(
+  kind: 'server' | 'worker',
+  env: Record<string, string | undefined> = {},
+  bootTimeoutMs = 30_000
+): Promise<AgoraProcess> {
   const port = await freePort()
   const merged: Record<string, string> = {}
-  for (const [key, value] of Object.entries({ ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'development', ...env })) {
+  for (const [key, value] of Object.entries({
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'development',
+    ...env,
+  })) {
     if (value !== undefined) merged[key] = value
   }
-  const args = kind === 'server' ? ['--import=@poppinss/ts-exec', 'bin/server.ts'] : ['ace.js', 'queue:work']
-  const child = spawn(process.execPath, args, { cwd: fileURLToPath(app.appRoot), env: merged, stdio: ['ignore', 'pipe', 'pipe'] })
+  const args =
+    kind === 'server' ? ['--import=@poppinss/ts-exec', 'bin/server.ts'] : ['ace.js', 'queue:work']
+  const child = spawn(process.execPath, args, {
+    cwd: fileURLToPath(app.appRoot),
+    env: merged,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   child.stdout!.on('data', (chunk) => (output += chunk))
   child.stderr!.on('data', (chunk) => (output += chunk))
   const url = `http://127.0.0.1:${port}`
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }))
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }))
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 40_000) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal)
@@ -55,8 +77,12 @@ export async function startAgora(kind: 'server' | 'worker', env: Record<string, 
 
   const deadline = Date.now() + bootTimeoutMs
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the ${kind} process exited with ${child.exitCode}:\n${output}`)
-    const ready = kind === 'server' ? (await fetch(`${url}/health/live`).catch(() => null))?.ok : output.includes('working the runs queue')
+    if (child.exitCode !== null)
+      throw new Error(`the ${kind} process exited with ${child.exitCode}:\n${output}`)
+    const ready =
+      kind === 'server'
+        ? (await fetch(`${url}/health/live`).catch(() => null))?.ok
+        : output.includes('working the runs queue')
     if (ready) break
     if (Date.now() > deadline) {
       await stop('SIGKILL')

@@ -14,5 +14,7 @@ export function addMember(tenantId: string, user: User, role: Role) {
 
 /** A bearer token for `user` in the workspace (all abilities unless listed). */
 export async function tokenFor(user: User, tenantId: string, abilities: ApiAbility[] = []) {
-  return (await createApiToken({ user, tenantId, name: `test-${randomUUID().slice(0, 6)}`, abilities })).secret
+  return (
+    await createApiToken({ user, tenantId, name: `test-${randomUUID().slice(0, 6)}`, abilities })
+  ).secret
 }

@@ -11,7 +11,10 @@ const STEP_MS = TOTP_PERIOD_SECONDS * 1000
 
 /** The code an authenticator app shows `offsetSteps` steps away from now. */
 export function totpCode(secret: string, offsetSteps = 0) {
-  return TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: Date.now() + offsetSteps * STEP_MS })
+  return TOTP.generate({
+    secret: Secret.fromBase32(secret),
+    timestamp: Date.now() + offsetSteps * STEP_MS,
+  })
 }
 
 /** A 6-digit code valid for none of the steps the server accepts right now. */
@@ -67,7 +70,12 @@ export class TwoFactorBrowser extends WebSession {
     return super.get(url, { 'x-forwarded-for': this.ip, ...headers })
   }
 
-  submit(method: 'POST' | 'PUT' | 'DELETE', url: string, form: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  submit(
+    method: 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    form: Record<string, unknown> = {},
+    headers: Record<string, string> = {}
+  ) {
     return super.submit(method, url, form, { 'x-forwarded-for': this.ip, ...headers })
   }
 }

@@ -6,7 +6,14 @@ import { User } from '#auth'
 export const TEST_PASSWORD = 'correct horse battery staple'
 
 /** A user with a unique email (the limiter store is shared across tests). */
-export async function createUser(attributes: Partial<{ email: string; name: string; password: string; platformAdmin: boolean }> = {}) {
+export async function createUser(
+  attributes: Partial<{
+    email: string
+    name: string
+    password: string
+    platformAdmin: boolean
+  }> = {}
+) {
   return User.create({
     email: attributes.email ?? `user-${randomUUID()}@example.test`,
     name: attributes.name ?? 'Test User',
@@ -45,13 +52,24 @@ export class WebSession {
   }
 
   async get(url: string, headers: Record<string, string> = {}) {
-    return this.absorb(await this.client.get(url).headers({ ...headers, cookie: this.cookieHeader() }).redirects(0))
+    return this.absorb(
+      await this.client
+        .get(url)
+        .headers({ ...headers, cookie: this.cookieHeader() })
+        .redirects(0)
+    )
   }
 
   /** Submits a form like a browser (method spoofing for PUT/DELETE), with the CSRF token. */
-  async submit(method: 'POST' | 'PUT' | 'DELETE', url: string, form: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  async submit(
+    method: 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    form: Record<string, unknown> = {},
+    headers: Record<string, string> = {}
+  ) {
     if (!this.csrfToken) await this.get('/login')
-    const target = method === 'POST' ? url : `${url}${url.includes('?') ? '&' : '?'}_method=${method}`
+    const target =
+      method === 'POST' ? url : `${url}${url.includes('?') ? '&' : '?'}_method=${method}`
     return this.absorb(
       await this.client
         .post(target)

@@ -17,7 +17,9 @@ export async function signedIn(client: ApiClient, user: User) {
   const web = new WebSession(client)
   const response = await web.login(user.email)
   if (response.status() !== 302 || String(response.header('location')).startsWith('/login')) {
-    throw new Error(`login of ${user.email} failed: ${response.status()} ${response.header('location')}`)
+    throw new Error(
+      `login of ${user.email} failed: ${response.status()} ${response.header('location')}`
+    )
   }
   return web
 }

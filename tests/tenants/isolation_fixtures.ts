@@ -15,21 +15,41 @@ import { WebSession, TEST_PASSWORD } from '#tests/helpers/web_session'
 import type { IsolationExclusion, IsolationFixture, IsolationWorld } from '#tests/tenants/isolation'
 
 /** B's agent (with one run and one thread), created once per world through the API. */
-const agentsOf = new WeakMap<IsolationWorld, Promise<{ id: string; slug: string; runId: string; threadId: string }>>()
+const agentsOf = new WeakMap<
+  IsolationWorld,
+  Promise<{ id: string; slug: string; runId: string; threadId: string }>
+>()
 function bAgent(world: IsolationWorld) {
   if (!agentsOf.has(world)) {
     agentsOf.set(
       world,
       (async () => {
         const { client, b } = world
-        await grant({ tenantId: b.tenant.id, amount: 1_000_000_000n, reason: 'isolation matrix', idempotencyKey: `iso-${randomUUID()}` })
+        await grant({
+          tenantId: b.tenant.id,
+          amount: 1_000_000_000n,
+          reason: 'isolation matrix',
+          idempotencyKey: `iso-${randomUUID()}`,
+        })
         const slug = `iso-${randomUUID().slice(0, 8)}`
-        const agent = await client.post('/api/v1/agents').bearerToken(b.token).json({ name: 'B agent', slug, instructions: 'Repeat.', model: 'simulator/echo' })
-        if (agent.status() !== 201) throw new Error(`could not create B's agent: ${agent.status()} ${agent.text()}`)
-        const run = await client.post(`/api/v1/agents/${agent.body().id}/runs`).bearerToken(b.token).json({ input: 'hello' })
-        if (run.status() !== 201) throw new Error(`could not run B's agent: ${run.status()} ${run.text()}`)
-        const thread = await client.post('/api/v1/threads').bearerToken(b.token).json({ title: 'B thread' })
-        if (thread.status() !== 201) throw new Error(`could not create B's thread: ${thread.status()} ${thread.text()}`)
+        const agent = await client
+          .post('/api/v1/agents')
+          .bearerToken(b.token)
+          .json({ name: 'B agent', slug, instructions: 'Repeat.', model: 'simulator/echo' })
+        if (agent.status() !== 201)
+          throw new Error(`could not create B's agent: ${agent.status()} ${agent.text()}`)
+        const run = await client
+          .post(`/api/v1/agents/${agent.body().id}/runs`)
+          .bearerToken(b.token)
+          .json({ input: 'hello' })
+        if (run.status() !== 201)
+          throw new Error(`could not run B's agent: ${run.status()} ${run.text()}`)
+        const thread = await client
+          .post('/api/v1/threads')
+          .bearerToken(b.token)
+          .json({ title: 'B thread' })
+        if (thread.status() !== 201)
+          throw new Error(`could not create B's thread: ${thread.status()} ${thread.text()}`)
         // The run's analytics land in batches after it finished: let them, before B is snapshotted.
         await flushProjections()
         return { id: agent.body().id, slug, runId: run.body().id, threadId: thread.body().id }
@@ -43,7 +63,14 @@ export const fixtures: IsolationFixture[] = [
   // tenants
   {
     routes: ['/t/:tenant/members/:id'],
-    params: async ({ b }) => ({ id: (await Membership.query().where('tenantId', b.tenant.id).where('userId', b.member.id).firstOrFail()).id }),
+    params: async ({ b }) => ({
+      id: (
+        await Membership.query()
+          .where('tenantId', b.tenant.id)
+          .where('userId', b.member.id)
+          .firstOrFail()
+      ).id,
+    }),
     body: { role: 'viewer' },
   },
   {
@@ -65,13 +92,22 @@ export const fixtures: IsolationFixture[] = [
   // auth: user-scoped objects of B's users
   {
     routes: ['/account/tokens/:id'],
-    params: async ({ b }) => ({ id: (await createApiToken({ user: b.member, tenantId: b.tenant.id, name: 'b', abilities: [] })).id }),
+    params: async ({ b }) => ({
+      id: (
+        await createApiToken({ user: b.member, tenantId: b.tenant.id, name: 'b', abilities: [] })
+      ).id,
+    }),
   },
   {
     routes: ['/account/sessions/:id'],
     params: async ({ b, client }) => {
       await new WebSession(client).login(b.member.email, TEST_PASSWORD)
-      const row = await db.from('user_sessions').where('user_id', b.member.id).whereNull('revoked_at').orderBy('created_at', 'desc').firstOrFail()
+      const row = await db
+        .from('user_sessions')
+        .where('user_id', b.member.id)
+        .whereNull('revoked_at')
+        .orderBy('created_at', 'desc')
+        .firstOrFail()
       return { id: row.id }
     },
   },
@@ -80,14 +116,21 @@ export const fixtures: IsolationFixture[] = [
   {
     routes: ['/admin/mailbox/:id'],
     params: async ({ b }) => {
-      const [row] = await db.table('dev_mailbox').insert({ to: b.owner.email, subject: 'For B', text: 'secret of B', html: null }).returning('id')
+      const [row] = await db
+        .table('dev_mailbox')
+        .insert({ to: b.owner.email, subject: 'For B', text: 'secret of B', html: null })
+        .returning('id')
       return { id: String(row.id ?? row) }
     },
   },
 
   // agents (API: A's bearer token; web: A's session)
   {
-    routes: ['/api/v1/agents/:idOrSlug', '/api/v1/agents/:idOrSlug/versions', '/api/v1/agents/:idOrSlug/runs'],
+    routes: [
+      '/api/v1/agents/:idOrSlug',
+      '/api/v1/agents/:idOrSlug/versions',
+      '/api/v1/agents/:idOrSlug/runs',
+    ],
     params: async (world) => {
       const agent = await bAgent(world)
       return [{ idOrSlug: agent.id }, { idOrSlug: agent.slug }]
@@ -95,7 +138,14 @@ export const fixtures: IsolationFixture[] = [
     body: { input: 'hi', instructions: 'Changed.' },
   },
   {
-    routes: ['/api/v1/runs/:id', '/api/v1/runs/:id/events', '/api/v1/runs/:id/cancellation', '/t/:tenant/runs/:id', '/t/:tenant/runs/:id/events', '/t/:tenant/runs/:id/cancellation'],
+    routes: [
+      '/api/v1/runs/:id',
+      '/api/v1/runs/:id/events',
+      '/api/v1/runs/:id/cancellation',
+      '/t/:tenant/runs/:id',
+      '/t/:tenant/runs/:id/events',
+      '/t/:tenant/runs/:id/cancellation',
+    ],
     params: async (world) => ({ id: (await bAgent(world)).runId }),
   },
   {
@@ -114,7 +164,10 @@ export const fixtures: IsolationFixture[] = [
     body: { name: 'Changed', instructions: 'Changed.', model: 'simulator/echo', input: 'hi' },
   },
   {
-    routes: ['/t/:tenant/agents/:slug/versions/:version', '/t/:tenant/agents/:slug/versions/:version/restoration'],
+    routes: [
+      '/t/:tenant/agents/:slug/versions/:version',
+      '/t/:tenant/agents/:slug/versions/:version/restoration',
+    ],
     params: async (world) => ({ slug: (await bAgent(world)).slug, version: '1' }),
   },
   {
@@ -130,16 +183,36 @@ export const fixtures: IsolationFixture[] = [
       const slug = `iso-${randomUUID().slice(0, 8)}`
       const [provider] = await db
         .table('providers')
-        .insert({ tenant_id: b.tenant.id, slug, name: 'B provider', kind: 'openai_compatible', base_url: 'https://llm.example.invalid/v1' })
+        .insert({
+          tenant_id: b.tenant.id,
+          slug,
+          name: 'B provider',
+          kind: 'openai_compatible',
+          base_url: 'https://llm.example.invalid/v1',
+        })
         .returning('id')
       const providerId = String(provider.id ?? provider)
       const [model] = await db
         .table('models')
-        .insert({ tenant_id: b.tenant.id, provider_id: providerId, name: `${slug}/model`, input_price_micros: 1, output_price_micros: 1, context_window: 8192 })
+        .insert({
+          tenant_id: b.tenant.id,
+          provider_id: providerId,
+          name: `${slug}/model`,
+          input_price_micros: 1,
+          output_price_micros: 1,
+          context_window: 8192,
+        })
         .returning('id')
       return { id: providerId, modelId: String(model.id ?? model) }
     },
-    body: { name: 'Changed', kind: 'openai_compatible', base_url: 'https://llm.example.invalid/v2', model: 'x', input_price: '1', output_price: '1' },
+    body: {
+      name: 'Changed',
+      kind: 'openai_compatible',
+      base_url: 'https://llm.example.invalid/v2',
+      model: 'x',
+      input_price: '1',
+      output_price: '1',
+    },
   },
 ]
 
@@ -148,9 +221,26 @@ export const fixtures: IsolationFixture[] = [
  * behaviour behind the reason is tested where named.
  */
 export const exclusions: IsolationExclusion[] = [
-  { route: '/invitations/:token', reason: 'capability link: the secret token is the authorisation (tenants invitations.spec)' },
-  { route: '/invitations/:token/acceptance', reason: 'capability link; accepting also requires the invited address (tenants invitations.spec)' },
-  { route: '/invitations/:token/account', reason: 'capability link; signed-out sign-up for the invited address (tenants invitations.spec)' },
-  { route: '/email-verifications/:token', reason: 'capability link mailed to the address (auth email_verification.spec)' },
-  { route: '/password-resets/:token', reason: 'capability link mailed to the address (auth password reset tests)' },
+  {
+    route: '/invitations/:token',
+    reason: 'capability link: the secret token is the authorisation (tenants invitations.spec)',
+  },
+  {
+    route: '/invitations/:token/acceptance',
+    reason:
+      'capability link; accepting also requires the invited address (tenants invitations.spec)',
+  },
+  {
+    route: '/invitations/:token/account',
+    reason:
+      'capability link; signed-out sign-up for the invited address (tenants invitations.spec)',
+  },
+  {
+    route: '/email-verifications/:token',
+    reason: 'capability link mailed to the address (auth email_verification.spec)',
+  },
+  {
+    route: '/password-resets/:token',
+    reason: 'capability link mailed to the address (auth password reset tests)',
+  },
 ]

@@ -11,7 +11,8 @@ import { OperatorCommand } from '#core'
  */
 export default class BenchWorkspaces extends OperatorCommand {
   static commandName = 'bench:workspaces'
-  static description = 'Create (or --remove) n benchmark workspaces with a token and a simulator agent each'
+  static description =
+    'Create (or --remove) n benchmark workspaces with a token and a simulator agent each'
   static options: CommandOptions = { startApp: true }
 
   @flags.string({ description: 'Slug prefix', required: true })
@@ -24,7 +25,8 @@ export default class BenchWorkspaces extends OperatorCommand {
   declare remove: boolean
 
   async run() {
-    if (!/^[a-z0-9][a-z0-9-]{0,20}$/.test(this.prefix)) return this.fail('--prefix must be a short slug')
+    if (!/^[a-z0-9][a-z0-9-]{0,20}$/.test(this.prefix))
+      return this.fail('--prefix must be a short slug')
     const db = (await import('@adonisjs/lucid/services/db')).default
     const { User, createApiToken } = await import('#auth')
     const { createTenant } = await import('#tenants')
@@ -35,15 +37,39 @@ export default class BenchWorkspaces extends OperatorCommand {
       await db.from('users').whereLike('email', `%@${this.prefix}.bench.test`).delete()
       return this.notice(`removed ${gone} workspaces`)
     }
-    if (!Number.isInteger(this.count) || this.count < 1 || this.count > 5000) return this.fail('--count must be 1…5000')
+    if (!Number.isInteger(this.count) || this.count < 1 || this.count > 5000)
+      return this.fail('--count must be 1…5000')
     const password = randomBytes(16).toString('hex')
     for (let i = 0; i < this.count; i++) {
       const slug = `${this.prefix}-${i}`
-      const owner = await User.create({ email: `owner-${i}@${this.prefix}.bench.test`, name: `Bench owner ${i}`, password, timeZone: 'UTC' })
+      const owner = await User.create({
+        email: `owner-${i}@${this.prefix}.bench.test`,
+        name: `Bench owner ${i}`,
+        password,
+        timeZone: 'UTC',
+      })
       const tenant = await createTenant({ name: slug, slug, ownerId: owner.id, timeZone: 'UTC' })
-      await grant({ tenantId: tenant.id, amount: 1_000_000n * 1_000_000n, reason: 'bench', idempotencyKey: `bench-${randomUUID()}` })
-      await createAgent({ tenantId: tenant.id, actorId: owner.id, name: 'Bench', slug: 'bench', instructions: 'Repeat.', model: 'simulator/echo', max_tokens: 64 })
-      const token = await createApiToken({ user: owner, tenantId: tenant.id, name: 'bench', abilities: [] })
+      await grant({
+        tenantId: tenant.id,
+        amount: 1_000_000n * 1_000_000n,
+        reason: 'bench',
+        idempotencyKey: `bench-${randomUUID()}`,
+      })
+      await createAgent({
+        tenantId: tenant.id,
+        actorId: owner.id,
+        name: 'Bench',
+        slug: 'bench',
+        instructions: 'Repeat.',
+        model: 'simulator/echo',
+        max_tokens: 64,
+      })
+      const token = await createApiToken({
+        user: owner,
+        tenantId: tenant.id,
+        name: 'bench',
+        abilities: [],
+      })
       this.output(JSON.stringify({ slug, token: token.secret }))
     }
   }

@@ -11,8 +11,13 @@ export default class MailboxController {
   async index({ view, request, auth }: HttpContext) {
     const page = Number.parseInt(String(request.input('page', '1')), 10)
     const to = typeof request.input('to') === 'string' ? request.input('to').slice(0, 254) : ''
-    const result = await listDevMailbox({ page: Number.isSafeInteger(page) ? page : 1, perPage: 25, to })
-    const pageUrl = (n: number) => `/admin/mailbox?${new URLSearchParams({ ...(to ? { to } : {}), page: String(n) })}`
+    const result = await listDevMailbox({
+      page: Number.isSafeInteger(page) ? page : 1,
+      perPage: 25,
+      to,
+    })
+    const pageUrl = (n: number) =>
+      `/admin/mailbox?${new URLSearchParams({ ...(to ? { to } : {}), page: String(n) })}`
     return view.render('admin::pages/mailbox', {
       user: auth.user,
       ...result,
@@ -24,7 +29,11 @@ export default class MailboxController {
 
   async show({ view, params, auth }: HttpContext) {
     const mail = await findDevMail(String(params.id))
-    if (!mail) throw new Exception('This message does not exist (anymore).', { status: 404, code: 'E_NOT_FOUND' })
+    if (!mail)
+      throw new Exception('This message does not exist (anymore).', {
+        status: 404,
+        code: 'E_NOT_FOUND',
+      })
     return view.render('admin::pages/mailbox_message', { user: auth.user, mail })
   }
 }

@@ -12,7 +12,14 @@ const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/
 const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/
 /** Headers the adapters own. */
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'content-type', 'connection', 'transfer-encoding', 'accept'])
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'connection',
+  'transfer-encoding',
+  'accept',
+])
 
 /** Kinds a tenant may add; the simulator is built in. */
 export const PROVIDER_KINDS = ['openai_compatible', 'anthropic'] as const
@@ -31,7 +38,18 @@ export type ProviderRow = {
   updated_at: Date
 }
 
-const PUBLIC_COLUMNS = ['id', 'tenant_id', 'slug', 'name', 'kind', 'base_url', 'api_key_last4', 'settings', 'created_at', 'updated_at']
+const PUBLIC_COLUMNS = [
+  'id',
+  'tenant_id',
+  'slug',
+  'name',
+  'kind',
+  'base_url',
+  'api_key_last4',
+  'settings',
+  'created_at',
+  'updated_at',
+]
 
 const ms = () => vine.number().withoutDecimals().min(1).max(3_600_000).optional()
 const settingsValidator = vine.create(
@@ -41,13 +59,26 @@ const settingsValidator = vine.create(
     total_timeout_ms: ms(),
     max_retries: vine.number().withoutDecimals().min(0).max(10).optional(),
     max_retry_wait_ms: vine.number().withoutDecimals().min(0).max(3_600_000).optional(),
-    breaker: vine.object({ failure_threshold: vine.number().withoutDecimals().min(1).max(1000).optional(), cooldown_ms: ms() }).optional(),
-    api_version: vine.string().trim().regex(/^[\w.-]{1,40}$/).optional(),
+    breaker: vine
+      .object({
+        failure_threshold: vine.number().withoutDecimals().min(1).max(1000).optional(),
+        cooldown_ms: ms(),
+      })
+      .optional(),
+    api_version: vine
+      .string()
+      .trim()
+      .regex(/^[\w.-]{1,40}$/)
+      .optional(),
     auth_header: vine.enum(['authorization', 'api-key', 'x-api-key', 'none'] as const).optional(),
     headers: vine.record(vine.string().maxLength(2000)).optional(),
     stream_usage: vine.boolean().optional(),
     max_tokens_field: vine.enum(['max_tokens', 'max_completion_tokens'] as const).optional(),
-    anthropic_version: vine.string().trim().regex(/^[\w.-]{1,40}$/).optional(),
+    anthropic_version: vine
+      .string()
+      .trim()
+      .regex(/^[\w.-]{1,40}$/)
+      .optional(),
   })
 )
 
@@ -62,17 +93,32 @@ export async function validateSettings(raw: unknown): Promise<ProviderSettings> 
       throw new AgentInputError('settings', 'Settings must be a JSON object.')
     }
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new AgentInputError('settings', 'Settings must be a JSON object.')
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new AgentInputError('settings', 'Settings must be a JSON object.')
   // Escapes such as \u0000 in the text are decoded only now: the edge could not see them.
   const unsafe = findUnsafeInput(value, 'settings')
   if (unsafe) throw new AgentInputError('settings', `${unsafe.field}: ${unsafe.message}`)
-  const known = new Set(['connect_timeout_ms', 'first_token_timeout_ms', 'total_timeout_ms', 'max_retries', 'max_retry_wait_ms', 'breaker', 'api_version', 'auth_header', 'headers', 'stream_usage', 'max_tokens_field', 'anthropic_version'])
+  const known = new Set([
+    'connect_timeout_ms',
+    'first_token_timeout_ms',
+    'total_timeout_ms',
+    'max_retries',
+    'max_retry_wait_ms',
+    'breaker',
+    'api_version',
+    'auth_header',
+    'headers',
+    'stream_usage',
+    'max_tokens_field',
+    'anthropic_version',
+  ])
   const unknown = Object.keys(value).find((key) => !known.has(key))
   if (unknown) throw new AgentInputError('settings', `Unknown setting "${unknown}".`)
   try {
     const settings = (await settingsValidator.validate(value)) as ProviderSettings
     for (const name of Object.keys(settings.headers ?? {})) {
-      if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(name.toLowerCase())) throw new AgentInputError('settings', `Header "${name}" cannot be set.`)
+      if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(name.toLowerCase()))
+        throw new AgentInputError('settings', `Header "${name}" cannot be set.`)
     }
     return settings
   } catch (error) {
@@ -86,7 +132,11 @@ export async function validateSettings(raw: unknown): Promise<ProviderSettings> 
 
 function checkBaseUrl(kind: string, baseUrl: string | null | undefined) {
   if (!baseUrl) {
-    if (kind === 'openai_compatible') throw new AgentInputError('base_url', 'An OpenAI-compatible provider needs its base URL, e.g. https://api.openai.com/v1.')
+    if (kind === 'openai_compatible')
+      throw new AgentInputError(
+        'base_url',
+        'An OpenAI-compatible provider needs its base URL, e.g. https://api.openai.com/v1.'
+      )
     return null
   }
   let url: URL
@@ -95,19 +145,28 @@ function checkBaseUrl(kind: string, baseUrl: string | null | undefined) {
   } catch {
     throw new AgentInputError('base_url', 'Enter a full URL starting with https:// (or http://).')
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AgentInputError('base_url', 'Only http:// and https:// URLs are supported.')
-  if (url.username || url.password) throw new AgentInputError('base_url', 'Put credentials in the API key field, not in the URL.')
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new AgentInputError('base_url', 'Only http:// and https:// URLs are supported.')
+  if (url.username || url.password)
+    throw new AgentInputError('base_url', 'Put credentials in the API key field, not in the URL.')
   if (baseUrl.length > 2048) throw new AgentInputError('base_url', 'The URL is too long.')
   return url.toString().replace(/\/+$/, '')
 }
 
 function checkApiKey(apiKey: string) {
-  if (apiKey.length > 4096 || /\s/.test(apiKey)) throw new AgentInputError('api_key', 'That does not look like an API key (no spaces, at most 4096 characters).')
+  if (apiKey.length > 4096 || /\s/.test(apiKey))
+    throw new AgentInputError(
+      'api_key',
+      'That does not look like an API key (no spaces, at most 4096 characters).'
+    )
   return apiKey
 }
 
 /** The provider of a scope (tenant id, or null for platform-wide), by id or slug, or null. */
-export async function findProvider(tenantId: string | null, idOrSlug: string): Promise<ProviderRow | null> {
+export async function findProvider(
+  tenantId: string | null,
+  idOrSlug: string
+): Promise<ProviderRow | null> {
   const query = db.from('providers').select(PUBLIC_COLUMNS)
   if (tenantId) query.where('tenant_id', tenantId)
   else query.whereNull('tenant_id')
@@ -139,12 +198,21 @@ export async function createProvider(input: {
   settings?: unknown
 }): Promise<ProviderRow> {
   const slug = input.slug.trim().toLowerCase()
-  if (!SLUG.test(slug)) throw new AgentInputError('slug', 'Use 1–40 lower-case letters, digits and dashes, not starting or ending with a dash.')
-  if (slug === 'simulator') throw new AgentInputError('slug', '"simulator" is the built-in provider; choose another slug.')
+  if (!SLUG.test(slug))
+    throw new AgentInputError(
+      'slug',
+      'Use 1–40 lower-case letters, digits and dashes, not starting or ending with a dash.'
+    )
+  if (slug === 'simulator')
+    throw new AgentInputError('slug', '"simulator" is the built-in provider; choose another slug.')
   const name = input.name.trim()
-  if (!name || name.length > 80) throw new AgentInputError('name', 'Enter a name of at most 80 characters.')
-  const allowed: readonly string[] = input.tenantId ? PROVIDER_KINDS : [...PROVIDER_KINDS, 'simulator']
-  if (!allowed.includes(input.kind)) throw new AgentInputError('kind', `Choose one of: ${PROVIDER_KINDS.join(', ')}.`)
+  if (!name || name.length > 80)
+    throw new AgentInputError('name', 'Enter a name of at most 80 characters.')
+  const allowed: readonly string[] = input.tenantId
+    ? PROVIDER_KINDS
+    : [...PROVIDER_KINDS, 'simulator']
+  if (!allowed.includes(input.kind))
+    throw new AgentInputError('kind', `Choose one of: ${PROVIDER_KINDS.join(', ')}.`)
   const baseUrl = checkBaseUrl(input.kind, input.baseUrl)
   const settings = await validateSettings(input.settings)
   const apiKey = input.apiKey ? checkApiKey(input.apiKey.trim()) : null
@@ -163,13 +231,24 @@ export async function createProvider(input: {
           settings: JSON.stringify(settings),
         })
         .returning(PUBLIC_COLUMNS)
-      await recordAudit({ action: 'agents.provider.created', actorId: input.actorId, tenantId: input.tenantId, subjectType: 'provider', subjectId: created.id, changes: { slug, kind: input.kind, base_url: baseUrl, api_key: apiKey ? 'set' : 'none' } }, trx)
+      await recordAudit(
+        {
+          action: 'agents.provider.created',
+          actorId: input.actorId,
+          tenantId: input.tenantId,
+          subjectType: 'provider',
+          subjectId: created.id,
+          changes: { slug, kind: input.kind, base_url: baseUrl, api_key: apiKey ? 'set' : 'none' },
+        },
+        trx
+      )
       return created as ProviderRow
     })
     await invalidateCatalog(input.tenantId)
     return row
   } catch (error: any) {
-    if (error?.code === '23505') throw new AgentInputError('slug', 'This slug is already used by another provider.')
+    if (error?.code === '23505')
+      throw new AgentInputError('slug', 'This slug is already used by another provider.')
     throw error
   }
 }
@@ -177,17 +256,27 @@ export async function createProvider(input: {
 /** Changes a provider; an empty or missing `apiKey` keeps the stored key, `removeApiKey` drops it. */
 export async function updateProvider(
   provider: ProviderRow,
-  input: { actorId: string | null; name?: string; baseUrl?: string | null; apiKey?: string | null; removeApiKey?: boolean; settings?: unknown }
+  input: {
+    actorId: string | null
+    name?: string
+    baseUrl?: string | null
+    apiKey?: string | null
+    removeApiKey?: boolean
+    settings?: unknown
+  }
 ): Promise<ProviderRow> {
   const changes: Record<string, unknown> = { updated_at: new Date() }
   const audit: Record<string, unknown> = {}
   if (input.name !== undefined) {
     const name = input.name.trim()
-    if (!name || name.length > 80) throw new AgentInputError('name', 'Enter a name of at most 80 characters.')
+    if (!name || name.length > 80)
+      throw new AgentInputError('name', 'Enter a name of at most 80 characters.')
     changes.name = audit.name = name
   }
-  if (input.baseUrl !== undefined) changes.base_url = audit.base_url = checkBaseUrl(provider.kind, input.baseUrl)
-  if (input.settings !== undefined) changes.settings = JSON.stringify((audit.settings = await validateSettings(input.settings)))
+  if (input.baseUrl !== undefined)
+    changes.base_url = audit.base_url = checkBaseUrl(provider.kind, input.baseUrl)
+  if (input.settings !== undefined)
+    changes.settings = JSON.stringify((audit.settings = await validateSettings(input.settings)))
   if (input.apiKey) {
     const apiKey = checkApiKey(input.apiKey.trim())
     changes.api_key_encrypted = sealApiKey(apiKey)
@@ -203,7 +292,17 @@ export async function updateProvider(
     if (provider.tenant_id) query.where('tenant_id', provider.tenant_id)
     else query.whereNull('tenant_id')
     const [updated] = await query.update(changes).returning(PUBLIC_COLUMNS)
-    await recordAudit({ action: 'agents.provider.updated', actorId: input.actorId, tenantId: provider.tenant_id, subjectType: 'provider', subjectId: provider.id, changes: audit }, trx)
+    await recordAudit(
+      {
+        action: 'agents.provider.updated',
+        actorId: input.actorId,
+        tenantId: provider.tenant_id,
+        subjectType: 'provider',
+        subjectId: provider.id,
+        changes: audit,
+      },
+      trx
+    )
     return updated as ProviderRow
   })
   await invalidateCatalog(provider.tenant_id)
@@ -214,7 +313,17 @@ export async function updateProvider(
 export async function deleteProvider(provider: ProviderRow, actorId: string | null) {
   await db.transaction(async (trx) => {
     await trx.from('providers').where('id', provider.id).delete()
-    await recordAudit({ action: 'agents.provider.deleted', actorId, tenantId: provider.tenant_id, subjectType: 'provider', subjectId: provider.id, changes: { slug: provider.slug } }, trx)
+    await recordAudit(
+      {
+        action: 'agents.provider.deleted',
+        actorId,
+        tenantId: provider.tenant_id,
+        subjectType: 'provider',
+        subjectId: provider.id,
+        changes: { slug: provider.slug },
+      },
+      trx
+    )
   })
   await invalidateCatalog(provider.tenant_id)
 }
@@ -229,22 +338,48 @@ export type ModelRow = {
 }
 
 /** A provider's models with the price in force now (micro-credits per 1M tokens). */
-export async function listModels(provider: ProviderRow): Promise<(ModelRow & { prices: PriceRow[] })[]> {
+export async function listModels(
+  provider: ProviderRow
+): Promise<(ModelRow & { prices: PriceRow[] })[]> {
   const models = (await db
     .from('models')
     .where('provider_id', provider.id)
     .orderBy('name')
-    .select('id', 'name', 'upstream_model', 'context_window', 'input_price_micros', 'output_price_micros')) as ModelRow[]
+    .select(
+      'id',
+      'name',
+      'upstream_model',
+      'context_window',
+      'input_price_micros',
+      'output_price_micros'
+    )) as ModelRow[]
   if (models.length === 0) return []
   const prices = (await db
     .from('model_prices')
-    .whereIn('model_id', models.map((m) => m.id))
+    .whereIn(
+      'model_id',
+      models.map((m) => m.id)
+    )
     .orderBy('effective_from', 'desc')
-    .select('id', 'model_id', 'input_price_micros', 'output_price_micros', 'effective_from')) as (PriceRow & { model_id: string })[]
-  return models.map((model) => ({ ...model, prices: prices.filter((p) => p.model_id === model.id) }))
+    .select(
+      'id',
+      'model_id',
+      'input_price_micros',
+      'output_price_micros',
+      'effective_from'
+    )) as (PriceRow & { model_id: string })[]
+  return models.map((model) => ({
+    ...model,
+    prices: prices.filter((p) => p.model_id === model.id),
+  }))
 }
 
-export type PriceRow = { id: string; input_price_micros: string; output_price_micros: string; effective_from: Date }
+export type PriceRow = {
+  id: string
+  input_price_micros: string
+  output_price_micros: string
+  effective_from: Date
+}
 
 /**
  * Adds a model to a provider with its first price (in force from now). Platform models need a
@@ -252,13 +387,30 @@ export type PriceRow = { id: string; input_price_micros: string; output_price_mi
  */
 export async function addModel(
   provider: ProviderRow,
-  input: { actorId: string | null; name: string; upstreamModel?: string | null; contextWindow: number; inputPriceMicros: bigint; outputPriceMicros: bigint }
+  input: {
+    actorId: string | null
+    name: string
+    upstreamModel?: string | null
+    contextWindow: number
+    inputPriceMicros: bigint
+    outputPriceMicros: bigint
+  }
 ) {
   const name = input.name.trim()
-  if (!MODEL_NAME.test(name)) throw new AgentInputError('name', 'Use letters, digits and . _ : / @ - (at most 200 characters).')
+  if (!MODEL_NAME.test(name))
+    throw new AgentInputError(
+      'name',
+      'Use letters, digits and . _ : / @ - (at most 200 characters).'
+    )
   const upstream = input.upstreamModel?.trim() || null
-  if (upstream && upstream.length > 200) throw new AgentInputError('upstream_model', 'At most 200 characters.')
-  if (!Number.isInteger(input.contextWindow) || input.contextWindow < 1 || input.contextWindow > 100_000_000) throw new AgentInputError('context_window', 'Enter a whole number of tokens.')
+  if (upstream && upstream.length > 200)
+    throw new AgentInputError('upstream_model', 'At most 200 characters.')
+  if (
+    !Number.isInteger(input.contextWindow) ||
+    input.contextWindow < 1 ||
+    input.contextWindow > 100_000_000
+  )
+    throw new AgentInputError('context_window', 'Enter a whole number of tokens.')
   checkPrices(input.inputPriceMicros, input.outputPriceMicros)
   try {
     const model = await db.transaction(async (trx) => {
@@ -281,20 +433,46 @@ export async function addModel(
         effective_from: created.created_at,
         created_by: input.actorId,
       })
-      await recordAudit({ action: 'agents.model.created', actorId: input.actorId, tenantId: provider.tenant_id, subjectType: 'model', subjectId: created.id, changes: { name, provider: provider.slug, input_price_micros: input.inputPriceMicros.toString(), output_price_micros: input.outputPriceMicros.toString() } }, trx)
+      await recordAudit(
+        {
+          action: 'agents.model.created',
+          actorId: input.actorId,
+          tenantId: provider.tenant_id,
+          subjectType: 'model',
+          subjectId: created.id,
+          changes: {
+            name,
+            provider: provider.slug,
+            input_price_micros: input.inputPriceMicros.toString(),
+            output_price_micros: input.outputPriceMicros.toString(),
+          },
+        },
+        trx
+      )
       return created as { id: string; name: string }
     })
     await invalidateCatalog(provider.tenant_id)
     return model
   } catch (error: any) {
-    if (error?.code === '23505') throw new AgentInputError('name', 'A model with this name already exists in this catalog.')
+    if (error?.code === '23505')
+      throw new AgentInputError('name', 'A model with this name already exists in this catalog.')
     throw error
   }
 }
 
 /** The model of a provider, by id or name, or null. */
 export async function findModel(provider: ProviderRow, idOrName: string): Promise<ModelRow | null> {
-  const query = db.from('models').where('provider_id', provider.id).select('id', 'name', 'upstream_model', 'context_window', 'input_price_micros', 'output_price_micros')
+  const query = db
+    .from('models')
+    .where('provider_id', provider.id)
+    .select(
+      'id',
+      'name',
+      'upstream_model',
+      'context_window',
+      'input_price_micros',
+      'output_price_micros'
+    )
   if (isUuid(idOrName)) query.where('id', idOrName)
   else query.where('name', idOrName)
   return ((await query.first()) as ModelRow | null) ?? null
@@ -303,7 +481,17 @@ export async function findModel(provider: ProviderRow, idOrName: string): Promis
 export async function deleteModel(provider: ProviderRow, model: ModelRow, actorId: string | null) {
   await db.transaction(async (trx) => {
     await trx.from('models').where('id', model.id).where('provider_id', provider.id).delete()
-    await recordAudit({ action: 'agents.model.deleted', actorId, tenantId: provider.tenant_id, subjectType: 'model', subjectId: model.id, changes: { name: model.name } }, trx)
+    await recordAudit(
+      {
+        action: 'agents.model.deleted',
+        actorId,
+        tenantId: provider.tenant_id,
+        subjectType: 'model',
+        subjectId: model.id,
+        changes: { name: model.name },
+      },
+      trx
+    )
   })
   await invalidateCatalog(provider.tenant_id)
 }
@@ -312,8 +500,10 @@ function checkPrices(input: bigint, output: bigint) {
   if (input < 0n) throw new AgentInputError('input_price', 'A price cannot be negative.')
   if (output < 0n) throw new AgentInputError('output_price', 'A price cannot be negative.')
   // 1M credits per 1M tokens is far beyond any real price: most likely a typo.
-  if (input > 1_000_000_000_000n) throw new AgentInputError('input_price', 'That price is implausibly high.')
-  if (output > 1_000_000_000_000n) throw new AgentInputError('output_price', 'That price is implausibly high.')
+  if (input > 1_000_000_000_000n)
+    throw new AgentInputError('input_price', 'That price is implausibly high.')
+  if (output > 1_000_000_000_000n)
+    throw new AgentInputError('output_price', 'That price is implausibly high.')
 }
 
 /**
@@ -323,14 +513,25 @@ function checkPrices(input: bigint, output: bigint) {
 export async function setModelPrice(
   provider: ProviderRow,
   model: ModelRow,
-  input: { actorId: string | null; inputPriceMicros: bigint; outputPriceMicros: bigint; effectiveFrom?: Date | null }
+  input: {
+    actorId: string | null
+    inputPriceMicros: bigint
+    outputPriceMicros: bigint
+    effectiveFrom?: Date | null
+  }
 ) {
   checkPrices(input.inputPriceMicros, input.outputPriceMicros)
   const now = new Date()
   const effectiveFrom = input.effectiveFrom ?? now
-  if (Number.isNaN(effectiveFrom.getTime())) throw new AgentInputError('effective_from', 'Enter a date and time.')
-  if (effectiveFrom.getUTCFullYear() > MAX_YEAR) throw new AgentInputError('effective_from', `Enter a date before the year ${MAX_YEAR + 1}.`)
-  if (effectiveFrom.getTime() < now.getTime() - 60_000) throw new AgentInputError('effective_from', 'A price cannot start in the past: history is never rewritten.')
+  if (Number.isNaN(effectiveFrom.getTime()))
+    throw new AgentInputError('effective_from', 'Enter a date and time.')
+  if (effectiveFrom.getUTCFullYear() > MAX_YEAR)
+    throw new AgentInputError('effective_from', `Enter a date before the year ${MAX_YEAR + 1}.`)
+  if (effectiveFrom.getTime() < now.getTime() - 60_000)
+    throw new AgentInputError(
+      'effective_from',
+      'A price cannot start in the past: history is never rewritten.'
+    )
   try {
     const row = await db.transaction(async (trx) => {
       const [created] = await trx
@@ -345,15 +546,35 @@ export async function setModelPrice(
         .returning(['id', 'effective_from'])
       // The models row mirrors the current list price for readers of that table.
       if (effectiveFrom.getTime() <= now.getTime()) {
-        await trx.from('models').where('id', model.id).update({ input_price_micros: input.inputPriceMicros.toString(), output_price_micros: input.outputPriceMicros.toString(), updated_at: now })
+        await trx.from('models').where('id', model.id).update({
+          input_price_micros: input.inputPriceMicros.toString(),
+          output_price_micros: input.outputPriceMicros.toString(),
+          updated_at: now,
+        })
       }
-      await recordAudit({ action: 'agents.model.priced', actorId: input.actorId, tenantId: provider.tenant_id, subjectType: 'model', subjectId: model.id, changes: { name: model.name, input_price_micros: input.inputPriceMicros.toString(), output_price_micros: input.outputPriceMicros.toString(), effective_from: effectiveFrom.toISOString() } }, trx)
+      await recordAudit(
+        {
+          action: 'agents.model.priced',
+          actorId: input.actorId,
+          tenantId: provider.tenant_id,
+          subjectType: 'model',
+          subjectId: model.id,
+          changes: {
+            name: model.name,
+            input_price_micros: input.inputPriceMicros.toString(),
+            output_price_micros: input.outputPriceMicros.toString(),
+            effective_from: effectiveFrom.toISOString(),
+          },
+        },
+        trx
+      )
       return created as { id: string; effective_from: Date }
     })
     await invalidateCatalog(provider.tenant_id)
     return row
   } catch (error: any) {
-    if (error?.code === '23505') throw new AgentInputError('effective_from', 'A price already starts at that moment.')
+    if (error?.code === '23505')
+      throw new AgentInputError('effective_from', 'A price already starts at that moment.')
     throw error
   }
 }

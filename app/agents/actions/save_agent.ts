@@ -30,11 +30,16 @@ export class AgentInputError extends Error {
   }
 }
 
-async function assertKnownModels(tenantId: string, config: Pick<AgentConfig, 'model' | 'fallback_models'>) {
+async function assertKnownModels(
+  tenantId: string,
+  config: Pick<AgentConfig, 'model' | 'fallback_models'>
+) {
   const models = await catalog(tenantId)
-  if (!models.has(config.model)) throw new AgentInputError('model', `Unknown model "${config.model}".`)
+  if (!models.has(config.model))
+    throw new AgentInputError('model', `Unknown model "${config.model}".`)
   for (const [index, name] of (config.fallback_models ?? []).entries()) {
-    if (!models.has(name)) throw new AgentInputError(`fallback_models.${index}`, `Unknown model "${name}".`)
+    if (!models.has(name))
+      throw new AgentInputError(`fallback_models.${index}`, `Unknown model "${name}".`)
   }
 }
 
@@ -42,16 +47,32 @@ async function assertKnownModels(tenantId: string, config: Pick<AgentConfig, 'mo
 const RESERVED_SLUGS = new Set(['new', 'edit', 'versions', 'runs', 'chat'])
 
 function assertSlugAllowed(slug: string) {
-  if (RESERVED_SLUGS.has(slug)) throw new AgentInputError('slug', `"${slug}" is reserved; choose another slug.`)
+  if (RESERVED_SLUGS.has(slug))
+    throw new AgentInputError('slug', `"${slug}" is reserved; choose another slug.`)
 }
 
-async function slugTaken(trx: TransactionClientContract, tenantId: string, slug: string, exceptId?: string) {
-  const query = trx.from('agents').where('tenant_id', tenantId).where('slug', slug).whereNull('deleted_at')
+async function slugTaken(
+  trx: TransactionClientContract,
+  tenantId: string,
+  slug: string,
+  exceptId?: string
+) {
+  const query = trx
+    .from('agents')
+    .where('tenant_id', tenantId)
+    .where('slug', slug)
+    .whereNull('deleted_at')
   if (exceptId) query.whereNot('id', exceptId)
   return Boolean(await query.first())
 }
 
-async function insertVersion(trx: TransactionClientContract, agent: Agent, version: number, config: AgentConfig, actorId: string | null) {
+async function insertVersion(
+  trx: TransactionClientContract,
+  agent: Agent,
+  version: number,
+  config: AgentConfig,
+  actorId: string | null
+) {
   return AgentVersion.create(
     {
       tenantId: agent.tenantId,
@@ -71,23 +92,52 @@ async function insertVersion(trx: TransactionClientContract, agent: Agent, versi
 }
 
 /** Creates an agent and its version 1. */
-export async function createAgent(input: { tenantId: string; actorId: string | null; name: string; slug?: string; description?: string | null; visibility?: 'private' | 'public' } & AgentConfig) {
+export async function createAgent(
+  input: {
+    tenantId: string
+    actorId: string | null
+    name: string
+    slug?: string
+    description?: string | null
+    visibility?: 'private' | 'public'
+  } & AgentConfig
+) {
   await assertKnownModels(input.tenantId, input)
   const slug = input.slug ?? slugify(input.name)
   assertSlugAllowed(slug)
   try {
     return await db.transaction(async (trx) => {
-      if (await slugTaken(trx, input.tenantId, slug)) throw new AgentInputError('slug', 'This slug is already used by another agent.')
+      if (await slugTaken(trx, input.tenantId, slug))
+        throw new AgentInputError('slug', 'This slug is already used by another agent.')
       const agent = await Agent.create(
-        { tenantId: input.tenantId, slug, name: input.name, description: input.description ?? null, visibility: input.visibility ?? 'private', currentVersion: 1, createdBy: input.actorId },
+        {
+          tenantId: input.tenantId,
+          slug,
+          name: input.name,
+          description: input.description ?? null,
+          visibility: input.visibility ?? 'private',
+          currentVersion: 1,
+          createdBy: input.actorId,
+        },
         { client: trx }
       )
       const version = await insertVersion(trx, agent, 1, input, input.actorId)
-      await recordAudit({ action: 'agents.agent.created', actorId: input.actorId, tenantId: input.tenantId, subjectType: 'agent', subjectId: agent.id, changes: { slug, model: input.model } }, trx)
+      await recordAudit(
+        {
+          action: 'agents.agent.created',
+          actorId: input.actorId,
+          tenantId: input.tenantId,
+          subjectType: 'agent',
+          subjectId: agent.id,
+          changes: { slug, model: input.model },
+        },
+        trx
+      )
       return { agent, version }
     })
   } catch (error: any) {
-    if (error?.code === '23505') throw new AgentInputError('slug', 'This slug is already used by another agent.')
+    if (error?.code === '23505')
+      throw new AgentInputError('slug', 'This slug is already used by another agent.')
     throw error
   }
 }
@@ -96,12 +146,30 @@ export async function createAgent(input: { tenantId: string; actorId: string | n
  * Updates an agent: descriptive fields change in place, and every save writes a new immutable
  * version (from the given fields over the current version), which new runs then use.
  */
-export async function updateAgent(agent: Agent, input: Partial<{ name: string; slug: string; description: string | null; visibility: 'private' | 'public' } & AgentConfig>, actorId: string | null) {
+export async function updateAgent(
+  agent: Agent,
+  input: Partial<
+    {
+      name: string
+      slug: string
+      description: string | null
+      visibility: 'private' | 'public'
+    } & AgentConfig
+  >,
+  actorId: string | null
+) {
   // Warm the catalog first: a query on another connection inside the transaction deadlocks PGlite.
   await catalog(agent.tenantId)
   return db.transaction(async (trx) => {
-    const locked = await Agent.query({ client: trx }).where('id', agent.id).whereNull('deletedAt').forUpdate().firstOrFail()
-    const current = await AgentVersion.query({ client: trx }).where('agentId', locked.id).where('version', locked.currentVersion).firstOrFail()
+    const locked = await Agent.query({ client: trx })
+      .where('id', agent.id)
+      .whereNull('deletedAt')
+      .forUpdate()
+      .firstOrFail()
+    const current = await AgentVersion.query({ client: trx })
+      .where('agentId', locked.id)
+      .where('version', locked.currentVersion)
+      .firstOrFail()
     const config: AgentConfig = {
       instructions: input.instructions ?? current.instructions,
       model: input.model ?? current.model,
@@ -113,7 +181,11 @@ export async function updateAgent(agent: Agent, input: Partial<{ name: string; s
     }
     await assertKnownModels(locked.tenantId, config)
     if (input.slug && input.slug !== locked.slug) assertSlugAllowed(input.slug)
-    if (input.slug && input.slug !== locked.slug && (await slugTaken(trx, locked.tenantId, input.slug, locked.id))) {
+    if (
+      input.slug &&
+      input.slug !== locked.slug &&
+      (await slugTaken(trx, locked.tenantId, input.slug, locked.id))
+    ) {
       throw new AgentInputError('slug', 'This slug is already used by another agent.')
     }
     locked.merge({
@@ -125,7 +197,17 @@ export async function updateAgent(agent: Agent, input: Partial<{ name: string; s
     })
     await locked.save()
     const version = await insertVersion(trx, locked, locked.currentVersion, config, actorId)
-    await recordAudit({ action: 'agents.agent.updated', actorId, tenantId: locked.tenantId, subjectType: 'agent', subjectId: locked.id, changes: { version: locked.currentVersion } }, trx)
+    await recordAudit(
+      {
+        action: 'agents.agent.updated',
+        actorId,
+        tenantId: locked.tenantId,
+        subjectType: 'agent',
+        subjectId: locked.id,
+        changes: { version: locked.currentVersion },
+      },
+      trx
+    )
     return { agent: locked, version }
   })
 }
@@ -133,8 +215,21 @@ export async function updateAgent(agent: Agent, input: Partial<{ name: string; s
 /** Soft-deletes an agent (its runs stay for history and billing); the slug becomes free. */
 export async function deleteAgent(agent: Agent, actorId: string | null) {
   await db.transaction(async (trx) => {
-    await trx.from('agents').where('id', agent.id).whereNull('deleted_at').update({ deleted_at: new Date() })
+    await trx
+      .from('agents')
+      .where('id', agent.id)
+      .whereNull('deleted_at')
+      .update({ deleted_at: new Date() })
     await forgetAgent(agent, trx)
-    await recordAudit({ action: 'agents.agent.deleted', actorId, tenantId: agent.tenantId, subjectType: 'agent', subjectId: agent.id }, trx)
+    await recordAudit(
+      {
+        action: 'agents.agent.deleted',
+        actorId,
+        tenantId: agent.tenantId,
+        subjectType: 'agent',
+        subjectId: agent.id,
+      },
+      trx
+    )
   })
 }

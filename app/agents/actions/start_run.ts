@@ -4,7 +4,12 @@ import db from '@adonisjs/lucid/services/db'
 import { Exception } from '@adonisjs/core/exceptions'
 import { IDEMPOTENCY_KEY_RULE, isIdempotencyKey, isUuid, PROCESS_ID } from '#core'
 import { hold, release } from '#credits'
-import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, type IdempotencyScope } from '#platform'
+import {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  releaseIdempotencyKey,
+  type IdempotencyScope,
+} from '#platform'
 import Run from '#agents/models/run'
 import type Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
@@ -13,7 +18,12 @@ import { catalog, costMicros, type CatalogModel } from '#agents/services/catalog
 import { RunEventLog } from '#agents/services/run_events'
 import { AgentInputError } from '#agents/actions/save_agent'
 import type { ChatMessage, SimulateOptions, ToolDefinition } from '#agents/providers/types'
-import { executeRun, runTimeoutMs, type ExecutionPlan, type RunOutcome } from '#agents/services/run_executor'
+import {
+  executeRun,
+  runTimeoutMs,
+  type ExecutionPlan,
+  type RunOutcome,
+} from '#agents/services/run_executor'
 import { acceptingRuns, dispatchRun } from '#agents/services/run_queue'
 import { ensureOwnerHeartbeat } from '#agents/services/run_owners'
 import { abandonRun } from '#agents/services/runs'
@@ -44,7 +54,12 @@ export type StartRunInput = {
   agent: Agent | null
   /** The agent's current version when the caller has it already (agentForRun). */
   version?: AgentVersion
-  directModel?: { model: string; maxTokens?: number; temperature?: number | null; tools?: unknown[] }
+  directModel?: {
+    model: string
+    maxTokens?: number
+    temperature?: number | null
+    tools?: unknown[]
+  }
   memberId: string | null
   text: string
   threadId?: string | null
@@ -97,15 +112,23 @@ export class RunsDrainingException extends Exception {
  */
 export async function startRun(input: StartRunInput): Promise<StartedRun> {
   // Refused, never truncated (two long keys would collide) nor looked up (a uuid column).
-  if (input.idempotency && !isIdempotencyKey(input.idempotency.key)) throw new AgentInputError('idempotency_key', IDEMPOTENCY_KEY_RULE)
-  if (input.threadId && !isUuid(input.threadId)) throw new AgentInputError('thread_id', 'No such thread in this workspace.')
+  if (input.idempotency && !isIdempotencyKey(input.idempotency.key))
+    throw new AgentInputError('idempotency_key', IDEMPOTENCY_KEY_RULE)
+  if (input.threadId && !isUuid(input.threadId))
+    throw new AgentInputError('thread_id', 'No such thread in this workspace.')
   if (!acceptingRuns()) throw new RunsDrainingException()
   await ensureOwnerHeartbeat()
   const runId = randomUUID()
-  const scope: IdempotencyScope | null = input.idempotency ? { tenantId: input.tenantId, route: input.idempotency.route, key: input.idempotency.key } : null
+  const scope: IdempotencyScope | null = input.idempotency
+    ? { tenantId: input.tenantId, route: input.idempotency.route, key: input.idempotency.key }
+    : null
   if (scope) {
-    const claim = await claimIdempotencyKey(scope, input.idempotency!.hash, { reference: `run:${runId}`, staleAfterMs: runTimeoutMs() + 60_000 })
-    if (claim.state === 'conflict') throw new RunConflictException(claim.detail, { status: 409, code: 'E_IDEMPOTENCY_CONFLICT' })
+    const claim = await claimIdempotencyKey(scope, input.idempotency!.hash, {
+      reference: `run:${runId}`,
+      staleAfterMs: runTimeoutMs() + 60_000,
+    })
+    if (claim.state === 'conflict')
+      throw new RunConflictException(claim.detail, { status: 409, code: 'E_IDEMPOTENCY_CONFLICT' })
     if (claim.state === 'replay') return { replayed: true, status: claim.status, body: claim.body }
   }
 
@@ -114,10 +137,18 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
   try {
     let thread: Thread | null = null
     if (input.threadId) {
-      thread = await Thread.query().where('tenantId', input.tenantId).where('id', input.threadId).first()
+      thread = await Thread.query()
+        .where('tenantId', input.tenantId)
+        .where('id', input.threadId)
+        .first()
       if (!thread) throw new AgentInputError('thread_id', 'No such thread in this workspace.')
     } else if (input.newThread && input.agent) {
-      thread = createdThread = await Thread.create({ tenantId: input.tenantId, agentId: input.agent.id, title: input.newThread.title, createdBy: input.newThread.createdBy })
+      thread = createdThread = await Thread.create({
+        tenantId: input.tenantId,
+        agentId: input.agent.id,
+        title: input.newThread.title,
+        createdBy: input.newThread.createdBy,
+      })
     }
     prepared = await prepare(input, runId, thread)
   } catch (error: any) {
@@ -161,9 +192,16 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
 
 /** Pins the version, builds the prompt, places the hold and records the run (see `early` below). */
 async function prepare(input: StartRunInput, runId: string, thread: Thread | null) {
-  const pinned = input.version && input.agent && input.version.version === input.agent.currentVersion ? input.version : null
+  const pinned =
+    input.version && input.agent && input.version.version === input.agent.currentVersion
+      ? input.version
+      : null
   const version = input.agent
-    ? (pinned ?? (await AgentVersion.query().where('agentId', input.agent.id).where('version', input.agent.currentVersion).firstOrFail()))
+    ? (pinned ??
+      (await AgentVersion.query()
+        .where('agentId', input.agent.id)
+        .where('version', input.agent.currentVersion)
+        .firstOrFail()))
     : null
   const prompt = await buildPrompt({
     tenantId: input.tenantId,
@@ -214,7 +252,13 @@ async function prepare(input: StartRunInput, runId: string, thread: Thread | nul
       await db.transaction(async (trx) => {
         run.useTransaction(trx)
         await run.save()
-        await trx.table('messages').insert({ tenant_id: input.tenantId, thread_id: thread.id, run_id: runId, role: 'user', content: input.text })
+        await trx.table('messages').insert({
+          tenant_id: input.tenantId,
+          thread_id: thread.id,
+          run_id: runId,
+          role: 'user',
+          content: input.text,
+        })
         await trx.from('threads').where('id', thread.id).update({ updated_at: new Date() })
       })
     } catch (error) {
@@ -227,7 +271,9 @@ async function prepare(input: StartRunInput, runId: string, thread: Thread | nul
   // request is on its way (one round trip less before the first token); everything that
   // writes about the run waits for it. Streams and queued runs are looked up at once: written first.
   const early = input.mode === 'wait' || input.source === 'openai'
-  const recorded = early ? new Promise<void>((resolve) => setImmediate(resolve)).then(record) : record()
+  const recorded = early
+    ? new Promise<void>((resolve) => setImmediate(resolve)).then(record)
+    : record()
   recorded.catch(() => {})
   if (!early) await recorded
 
@@ -254,12 +300,31 @@ export async function buildPrompt(input: {
 }) {
   const version = input.version
   const config = version
-    ? { model: version.model, fallbacks: version.fallbackModels, instructions: version.instructions, maxTokens: version.maxTokens, temperature: version.temperature, tools: version.tools, metadata: version.metadata }
-    : { model: input.directModel!.model, fallbacks: [], instructions: '', maxTokens: input.directModel!.maxTokens ?? 1024, temperature: input.directModel!.temperature ?? null, tools: input.directModel!.tools ?? [], metadata: {} as Record<string, any> }
+    ? {
+        model: version.model,
+        fallbacks: version.fallbackModels,
+        instructions: version.instructions,
+        maxTokens: version.maxTokens,
+        temperature: version.temperature,
+        tools: version.tools,
+        metadata: version.metadata,
+      }
+    : {
+        model: input.directModel!.model,
+        fallbacks: [],
+        instructions: '',
+        maxTokens: input.directModel!.maxTokens ?? 1024,
+        temperature: input.directModel!.temperature ?? null,
+        tools: input.directModel!.tools ?? [],
+        metadata: {} as Record<string, any>,
+      }
   // The tenant's catalog: platform models and its own, never another tenant's.
   const models = await catalog(input.tenantId)
-  const chain = [config.model, ...config.fallbacks].map((name) => models.get(name)).filter(Boolean) as CatalogModel[]
-  if (chain.length === 0) throw new AgentInputError('model', `The model "${config.model}" is not in the catalog.`)
+  const chain = [config.model, ...config.fallbacks]
+    .map((name) => models.get(name))
+    .filter(Boolean) as CatalogModel[]
+  if (chain.length === 0)
+    throw new AgentInputError('model', `The model "${config.model}" is not in the catalog.`)
 
   const messages: ChatMessage[] = [
     ...(config.instructions ? [{ role: 'system' as const, content: config.instructions }] : []),
@@ -270,13 +335,19 @@ export async function buildPrompt(input: {
   const estInput = estimateHoldTokens(messages, tools)
   const window = chain[0].contextWindow
   if (window > 0 && estInput > window) {
-    throw new AgentInputError('input', `The request is too long for ${chain[0].name}: about ${estInput} tokens against a context window of ${window}.`)
+    throw new AgentInputError(
+      'input',
+      `The request is too long for ${chain[0].name}: about ${estInput} tokens against a context window of ${window}.`
+    )
   }
   const worst = {
     inputPrice: chain.reduce((max, m) => (m.inputPrice > max ? m.inputPrice : max), 0n),
     outputPrice: chain.reduce((max, m) => (m.outputPrice > max ? m.outputPrice : max), 0n),
   }
-  const simulate = { ...(config.metadata?.simulate ?? {}), ...((input.metadata?.simulate as object) ?? {}) } as SimulateOptions
+  const simulate = {
+    ...(config.metadata?.simulate ?? {}),
+    ...((input.metadata?.simulate as object) ?? {}),
+  } as SimulateOptions
   return {
     messages,
     chain,
@@ -299,10 +370,17 @@ export function estimateHoldTokens(messages: ChatMessage[], tools?: ToolDefiniti
 }
 
 /** The thread's messages before this run (the run's own user message excluded when retried). */
-export async function threadHistory(tenantId: string, threadId: string, exceptRunId?: string): Promise<ChatMessage[]> {
+export async function threadHistory(
+  tenantId: string,
+  threadId: string,
+  exceptRunId?: string
+): Promise<ChatMessage[]> {
   const query = db.from('messages').where('tenant_id', tenantId).where('thread_id', threadId)
   if (exceptRunId) query.where((q) => q.whereNull('run_id').orWhereNot('run_id', exceptRunId))
-  const rows = await query.orderBy('created_at', 'desc').limit(HISTORY_LIMIT).select('role', 'content')
+  const rows = await query
+    .orderBy('created_at', 'desc')
+    .limit(HISTORY_LIMIT)
+    .select('role', 'content')
   return rows.reverse().map((row) => ({ role: row.role, content: row.content }))
 }
 
@@ -316,7 +394,10 @@ export function toolDefinitions(tools: unknown[] | null | undefined): ToolDefini
   for (const tool of tools ?? []) {
     if (!tool || typeof tool !== 'object') continue
     const raw = tool as Record<string, any>
-    const fn = raw.type === 'function' && raw.function && typeof raw.function === 'object' ? raw.function : raw
+    const fn =
+      raw.type === 'function' && raw.function && typeof raw.function === 'object'
+        ? raw.function
+        : raw
     if (typeof fn.name !== 'string' || !fn.name) continue
     out.push({
       name: fn.name,

@@ -48,7 +48,10 @@ export default class AgentRun extends OperatorCommand {
               route: `cli-runs:${agent.id}`,
               key: this.idempotencyKey,
               hash: requestHash({ text }),
-              response: (done) => ({ status: 201, body: { id: done.id, status: done.status, output: done.output } }),
+              response: (done) => ({
+                status: 201,
+                body: { id: done.id, status: done.status, output: done.output },
+              }),
               refusal: (error) => ({ status: error.status, body: { error: error.message } }),
             }
           : undefined,
@@ -57,7 +60,12 @@ export default class AgentRun extends OperatorCommand {
       return this.fail(error?.message ?? String(error))
     }
     if (started.replayed) {
-      const first = started.body as { id?: string; status?: string; output?: string; error?: string }
+      const first = started.body as {
+        id?: string
+        status?: string
+        output?: string
+        error?: string
+      }
       if (first.error) return this.fail(first.error)
       process.stdout.write(`${first.output ?? ''}\n`)
       this.notice(`run ${first.id} ${first.status} (replayed: this idempotency key already ran)`)
@@ -69,7 +77,9 @@ export default class AgentRun extends OperatorCommand {
     const run = await started.finished
     unsubscribe()
     process.stdout.write('\n')
-    this.notice(`run ${run.id} ${run.status} · model ${run.model} · ${run.inputTokens} in / ${run.outputTokens} out tokens · ${formatCredits(run.costMicros)} credits · ${run.latencyMs} ms`)
+    this.notice(
+      `run ${run.id} ${run.status} · model ${run.model} · ${run.inputTokens} in / ${run.outputTokens} out tokens · ${formatCredits(run.costMicros)} credits · ${run.latencyMs} ms`
+    )
     if (run.status !== 'succeeded') {
       this.fail(run.error?.detail ?? `run ${run.status}`)
     }

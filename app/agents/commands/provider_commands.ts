@@ -7,7 +7,9 @@ import { OperatorCommand, parseCredits } from '#core'
  * on platform-wide rows (every workspace sees them); with --tenant=<slug>, on that workspace's.
  */
 
-async function scopeOf(command: OperatorCommand & { tenant?: string }): Promise<{ tenantId: string | null } | null> {
+async function scopeOf(
+  command: OperatorCommand & { tenant?: string }
+): Promise<{ tenantId: string | null } | null> {
   if (!command.tenant) return { tenantId: null }
   const { Tenant } = await import('#tenants')
   const tenant = await Tenant.findBy('slug', command.tenant)
@@ -17,13 +19,16 @@ async function scopeOf(command: OperatorCommand & { tenant?: string }): Promise<
 function price(value: string | undefined, name: string): bigint | string {
   if (value === undefined) return 0n
   const micros = parseCredits(value)
-  return micros === null || micros < 0n ? `--${name} must be credits per 1M tokens, e.g. 0.15` : micros
+  return micros === null || micros < 0n
+    ? `--${name} must be credits per 1M tokens, e.g. 0.15`
+    : micros
 }
 
 /** provider:create <slug> --kind= [--base-url=] [--api-key= | PROVIDER_API_KEY] [--settings=<json>] [--tenant=] → the provider id. */
 export class ProviderCreate extends OperatorCommand {
   static commandName = 'provider:create'
-  static description = 'Add a model provider (platform-wide, or a tenant\'s with --tenant); prints its id'
+  static description =
+    "Add a model provider (platform-wide, or a tenant's with --tenant); prints its id"
   static options: CommandOptions = { startApp: true }
 
   @args.string({ description: 'Provider slug' })
@@ -38,10 +43,15 @@ export class ProviderCreate extends OperatorCommand {
   @flags.string({ description: 'Base URL, e.g. https://api.openai.com/v1' })
   declare baseUrl?: string
 
-  @flags.string({ description: 'API key (prefer the PROVIDER_API_KEY environment variable: it stays out of shell history)' })
+  @flags.string({
+    description:
+      'API key (prefer the PROVIDER_API_KEY environment variable: it stays out of shell history)',
+  })
   declare apiKey?: string
 
-  @flags.string({ description: 'Settings as JSON (timeouts, retries, breaker, api_version, headers)' })
+  @flags.string({
+    description: 'Settings as JSON (timeouts, retries, breaker, api_version, headers)',
+  })
   declare settings?: string
 
   @flags.string({ description: 'Tenant slug (default: platform-wide)' })
@@ -62,7 +72,9 @@ export class ProviderCreate extends OperatorCommand {
         apiKey: this.apiKey ?? process.env.PROVIDER_API_KEY ?? null,
         settings: this.settings,
       })
-      this.notice(`provider ${provider.slug} (${provider.kind}) added${provider.api_key_last4 ? `, key ••••${provider.api_key_last4}` : ''}`)
+      this.notice(
+        `provider ${provider.slug} (${provider.kind}) added${provider.api_key_last4 ? `, key ••••${provider.api_key_last4}` : ''}`
+      )
       this.output(provider.id)
     })
     if (refused) return this.fail(refused)
@@ -72,7 +84,8 @@ export class ProviderCreate extends OperatorCommand {
 /** provider:model <provider-slug> <name> [--upstream=] [--context-window=] [--input-price=] [--output-price=] [--tenant=] → the model id. */
 export class ProviderModel extends OperatorCommand {
   static commandName = 'provider:model'
-  static description = 'Add a model to a provider with its first price (credits per 1M tokens); prints its id'
+  static description =
+    'Add a model to a provider with its first price (credits per 1M tokens); prints its id'
   static options: CommandOptions = { startApp: true }
 
   @args.string({ description: 'Provider slug' })
@@ -104,9 +117,19 @@ export class ProviderModel extends OperatorCommand {
     const [input, output] = prices
     const { addModel, findProvider } = await import('#agents/actions/manage_providers')
     const provider = await findProvider(scope.tenantId, this.provider)
-    if (!provider) return this.fail(`no provider "${this.provider}"${this.tenant ? ` in ${this.tenant}` : ' (platform-wide)'}`)
+    if (!provider)
+      return this.fail(
+        `no provider "${this.provider}"${this.tenant ? ` in ${this.tenant}` : ' (platform-wide)'}`
+      )
     const refused = await inputErrorOf(async () => {
-      const model = await addModel(provider, { actorId: null, name: this.name, upstreamModel: this.upstream ?? null, contextWindow: this.contextWindow, inputPriceMicros: input, outputPriceMicros: output })
+      const model = await addModel(provider, {
+        actorId: null,
+        name: this.name,
+        upstreamModel: this.upstream ?? null,
+        contextWindow: this.contextWindow,
+        inputPriceMicros: input,
+        outputPriceMicros: output,
+      })
       this.notice(`model ${model.name} added to ${provider.slug}`)
       this.output(model.id)
     })
@@ -117,7 +140,8 @@ export class ProviderModel extends OperatorCommand {
 /** model:price <provider-slug> <model-name> --input-price= --output-price= [--effective-from=<ISO>] [--tenant=] → the price id. */
 export class ModelPrice extends OperatorCommand {
   static commandName = 'model:price'
-  static description = 'Add a price to the price book of a model (from now or a future date); prints its id'
+  static description =
+    'Add a price to the price book of a model (from now or a future date); prints its id'
   static options: CommandOptions = { startApp: true }
 
   @args.string({ description: 'Provider slug' })
@@ -144,14 +168,22 @@ export class ModelPrice extends OperatorCommand {
     const prices = pricePair(this.inputPrice, this.outputPrice)
     if (typeof prices === 'string') return this.fail(prices)
     const [input, output] = prices
-    const { findModel, findProvider, setModelPrice } = await import('#agents/actions/manage_providers')
+    const { findModel, findProvider, setModelPrice } =
+      await import('#agents/actions/manage_providers')
     const provider = await findProvider(scope.tenantId, this.provider)
     if (!provider) return this.fail(`no provider "${this.provider}"`)
     const model = await findModel(provider, this.model)
     if (!model) return this.fail(`no model "${this.model}" at ${provider.slug}`)
     const refused = await inputErrorOf(async () => {
-      const row = await setModelPrice(provider, model, { actorId: null, inputPriceMicros: input, outputPriceMicros: output, effectiveFrom: this.effectiveFrom ? new Date(this.effectiveFrom) : null })
-      this.notice(`price of ${model.name} from ${new Date(row.effective_from).toISOString()}: ${this.inputPrice} in / ${this.outputPrice} out per 1M tokens`)
+      const row = await setModelPrice(provider, model, {
+        actorId: null,
+        inputPriceMicros: input,
+        outputPriceMicros: output,
+        effectiveFrom: this.effectiveFrom ? new Date(this.effectiveFrom) : null,
+      })
+      this.notice(
+        `price of ${model.name} from ${new Date(row.effective_from).toISOString()}: ${this.inputPrice} in / ${this.outputPrice} out per 1M tokens`
+      )
       this.output(row.id)
     })
     if (refused) return this.fail(refused)
@@ -167,7 +199,7 @@ export class ProviderTest extends OperatorCommand {
   @args.string({ description: 'Provider slug' })
   declare provider: string
 
-  @flags.string({ description: 'Model name (default: the provider\'s first model)' })
+  @flags.string({ description: "Model name (default: the provider's first model)" })
   declare model?: string
 
   @flags.string({ description: 'Tenant slug (default: platform-wide)' })
@@ -207,4 +239,3 @@ async function inputErrorOf(write: () => Promise<void>): Promise<string | null> 
     return `${error.field}: ${error.message}`
   }
 }
-

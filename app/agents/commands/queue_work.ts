@@ -12,7 +12,10 @@ export default class QueueWork extends OperatorCommand {
   static description = 'Run queued runs and jobs until SIGTERM, then drain'
   static options: CommandOptions = { startApp: true, staysAlive: true }
 
-  @flags.number({ description: 'Queued runs executed at once (default QUEUE_RUN_CONCURRENCY or 50)', alias: 'c' })
+  @flags.number({
+    description: 'Queued runs executed at once (default QUEUE_RUN_CONCURRENCY or 50)',
+    alias: 'c',
+  })
   declare concurrency?: number
 
   async run() {

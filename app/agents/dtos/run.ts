@@ -33,7 +33,10 @@ function usageOf(input: number, output: number, estimated: boolean, cached = 0, 
  * The run as the API shows it (CONTRACT.md). `stepRows` passes steps just written instead of
  * reading them back.
  */
-export async function serializeRun(run: Run, options: { steps?: boolean; stepRows?: StepRow[] } = {}) {
+export async function serializeRun(
+  run: Run,
+  options: { steps?: boolean; stepRows?: StepRow[] } = {}
+) {
   const rows: StepRow[] | undefined =
     options.steps === false
       ? undefined
@@ -43,7 +46,21 @@ export async function serializeRun(run: Run, options: { steps?: boolean; stepRow
           .where('tenant_id', run.tenantId)
           .where('run_id', run.id)
           .orderBy('position')
-          .select('position', 'kind', 'model', 'status', 'input_tokens', 'output_tokens', 'usage_estimated', 'cost_micros', 'price', 'tool_calls', 'error', 'started_at', 'finished_at')))
+          .select(
+            'position',
+            'kind',
+            'model',
+            'status',
+            'input_tokens',
+            'output_tokens',
+            'usage_estimated',
+            'cost_micros',
+            'price',
+            'tool_calls',
+            'error',
+            'started_at',
+            'finished_at'
+          )))
   const steps = rows?.map((s) => ({
     position: s.position,
     kind: s.kind,
@@ -65,7 +82,13 @@ export async function serializeRun(run: Run, options: { steps?: boolean; stepRow
     status: run.status,
     input: run.input,
     output: run.output,
-    usage: usageOf(run.inputTokens, run.outputTokens, Boolean(run.usageEstimated), run.cachedTokens, run.reasoningTokens),
+    usage: usageOf(
+      run.inputTokens,
+      run.outputTokens,
+      Boolean(run.usageEstimated),
+      run.cachedTokens,
+      run.reasoningTokens
+    ),
     cost_credits: formatCredits(run.costMicros),
     latency_ms: run.latencyMs,
     ttft_ms: run.ttftMs,

@@ -68,10 +68,16 @@ export default class Run extends BaseModel {
   declare model: string | null
 
   /** The price in force when the run started, of the model charged (see priceRecord). */
-  @column({ prepare: (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value)) })
+  @column({
+    prepare: (value: unknown) =>
+      value === null || value === undefined ? null : JSON.stringify(value),
+  })
   declare price: Record<string, any> | null
 
-  @column({ prepare: (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value)) })
+  @column({
+    prepare: (value: unknown) =>
+      value === null || value === undefined ? null : JSON.stringify(value),
+  })
   declare error: Record<string, any> | null
 
   @column()

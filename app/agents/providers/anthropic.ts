@@ -1,13 +1,24 @@
 import { endpoint, httpError, postJson, release } from '#agents/providers/http'
 import { parseSse } from '#agents/providers/sse'
 import type { ProviderConnection } from '#agents/providers/openai_compatible'
-import { ProviderError, type ChatMessage, type CompletionRequest, type ProviderAdapter, type StreamChunk } from '#agents/providers/types'
+import {
+  ProviderError,
+  type ChatMessage,
+  type CompletionRequest,
+  type ProviderAdapter,
+  type StreamChunk,
+} from '#agents/providers/types'
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com'
 const DEFAULT_VERSION = '2023-06-01'
 
 /** Anthropic's error types that are worth another attempt. */
-const RETRYABLE_ERRORS = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error'])
+const RETRYABLE_ERRORS = new Set([
+  'overloaded_error',
+  'api_error',
+  'rate_limit_error',
+  'timeout_error',
+])
 
 /**
  * Anthropic Messages API, streamed: message_start (input usage), content_block_start/delta
@@ -19,16 +30,27 @@ export class AnthropicProvider implements ProviderAdapter {
 
   async *stream(request: CompletionRequest): AsyncIterable<StreamChunk> {
     const { settings, apiKey } = this.connection
-    const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n')
+    const system = request.messages
+      .filter((m) => m.role === 'system')
+      .map((m) => m.content)
+      .join('\n\n')
     const body: Record<string, unknown> = {
       model: request.model,
       max_tokens: request.maxTokens,
       messages: alternate(request.messages.filter((m) => m.role !== 'system')),
       stream: true,
       ...(system ? { system } : {}),
-      ...(request.temperature === null || request.temperature === undefined ? {} : { temperature: Math.min(1, request.temperature) }),
+      ...(request.temperature === null || request.temperature === undefined
+        ? {}
+        : { temperature: Math.min(1, request.temperature) }),
       ...(request.tools?.length
-        ? { tools: request.tools.map((tool) => ({ name: tool.name, description: tool.description, input_schema: tool.parameters ?? { type: 'object', properties: {} } })) }
+        ? {
+            tools: request.tools.map((tool) => ({
+              name: tool.name,
+              description: tool.description,
+              input_schema: tool.parameters ?? { type: 'object', properties: {} },
+            })),
+          }
         : {}),
     }
     const headers: Record<string, string> = {
@@ -41,7 +63,11 @@ export class AnthropicProvider implements ProviderAdapter {
     if (apiKey && auth === 'authorization') headers.authorization = `Bearer ${apiKey}`
     else if (apiKey && auth !== 'none') headers[auth] = apiKey
     const url = endpoint(this.connection.baseUrl || DEFAULT_BASE_URL, 'v1/messages')
-    const response = await postJson(url, headers, JSON.stringify(body), { signal: request.signal, connectTimeoutMs: request.connectTimeoutMs ?? 10_000, publicOnly: this.connection.publicOnly })
+    const response = await postJson(url, headers, JSON.stringify(body), {
+      signal: request.signal,
+      connectTimeoutMs: request.connectTimeoutMs ?? 10_000,
+      publicOnly: this.connection.publicOnly,
+    })
     try {
       if ((response.statusCode ?? 500) >= 400) throw await httpError(response)
       let inputTokens = 0
@@ -62,21 +88,35 @@ export class AnthropicProvider implements ProviderAdapter {
             const usage = payload.message?.usage ?? {}
             // input_tokens excludes cache reads and writes: every prompt token is billed as input.
             cachedTokens = Number(usage.cache_read_input_tokens ?? 0)
-            inputTokens = Number(usage.input_tokens ?? 0) + cachedTokens + Number(usage.cache_creation_input_tokens ?? 0)
+            inputTokens =
+              Number(usage.input_tokens ?? 0) +
+              cachedTokens +
+              Number(usage.cache_creation_input_tokens ?? 0)
             outputTokens = Number(usage.output_tokens ?? 0)
             sawUsage = payload.message?.usage !== undefined
             break
           }
           case 'content_block_start':
             if (payload.content_block?.type === 'tool_use') {
-              yield { type: 'tool_call', index: Number(payload.index ?? 0), id: payload.content_block.id, name: payload.content_block.name }
+              yield {
+                type: 'tool_call',
+                index: Number(payload.index ?? 0),
+                id: payload.content_block.id,
+                name: payload.content_block.name,
+              }
             } else if (payload.content_block?.type === 'text' && payload.content_block.text) {
               yield { type: 'delta', text: payload.content_block.text }
             }
             break
           case 'content_block_delta':
-            if (payload.delta?.type === 'text_delta' && payload.delta.text) yield { type: 'delta', text: payload.delta.text }
-            else if (payload.delta?.type === 'input_json_delta') yield { type: 'tool_call', index: Number(payload.index ?? 0), arguments: payload.delta.partial_json ?? '' }
+            if (payload.delta?.type === 'text_delta' && payload.delta.text)
+              yield { type: 'delta', text: payload.delta.text }
+            else if (payload.delta?.type === 'input_json_delta')
+              yield {
+                type: 'tool_call',
+                index: Number(payload.index ?? 0),
+                arguments: payload.delta.partial_json ?? '',
+              }
             break
           case 'message_delta':
             // Cumulative output tokens so far.
@@ -90,13 +130,19 @@ export class AnthropicProvider implements ProviderAdapter {
             break
           case 'error': {
             const type = payload.error?.type ?? 'error'
-            throw new ProviderError(`The provider reported ${type}: ${payload.error?.message ?? ''}`.trim(), type === 'overloaded_error' ? 529 : 502, RETRYABLE_ERRORS.has(type))
+            throw new ProviderError(
+              `The provider reported ${type}: ${payload.error?.message ?? ''}`.trim(),
+              type === 'overloaded_error' ? 529 : 502,
+              RETRYABLE_ERRORS.has(type)
+            )
           }
         }
         if (stopped) break
       }
-      if (!stopped) throw new ProviderError('The stream ended before the model finished.', 502, true)
-      if (sawUsage) yield { type: 'usage', inputTokens, outputTokens, cachedTokens: cachedTokens || undefined }
+      if (!stopped)
+        throw new ProviderError('The stream ended before the model finished.', 502, true)
+      if (sawUsage)
+        yield { type: 'usage', inputTokens, outputTokens, cachedTokens: cachedTokens || undefined }
     } finally {
       release(response)
     }
@@ -112,6 +158,7 @@ function alternate(messages: ChatMessage[]) {
     if (last && last.role === role) last.content += `\n\n${message.content}`
     else turns.push({ role, content: message.content })
   }
-  if (turns[0]?.role === 'assistant') turns.unshift({ role: 'user', content: '(conversation continues)' })
+  if (turns[0]?.role === 'assistant')
+    turns.unshift({ role: 'user', content: '(conversation continues)' })
   return turns
 }

@@ -10,11 +10,30 @@ import { ProviderError } from '#agents/providers/types'
  * needs; streaming reads the response as an async iterable of chunks.
  */
 const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' }),
+  'http:': new http.Agent({
+    keepAlive: true,
+    maxSockets: 256,
+    maxFreeSockets: 64,
+    scheduling: 'lifo',
+  }),
+  'https:': new https.Agent({
+    keepAlive: true,
+    maxSockets: 256,
+    maxFreeSockets: 64,
+    scheduling: 'lifo',
+  }),
 }
 
-const RETRYABLE_NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET'])
+const RETRYABLE_NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+])
 
 /*
  * Tenant-owned providers may not reach private networks (SSRF: cloud metadata, the database,
@@ -22,10 +41,28 @@ const RETRYABLE_NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIME
  * local fakes in tests). Checked on every connection, after DNS, so rebinding cannot dodge it.
  */
 const PRIVATE = new net.BlockList()
-for (const [prefix, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3]] as const) {
+for (const [prefix, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 3],
+] as const) {
   PRIVATE.addSubnet(prefix, bits, 'ipv4')
 }
-for (const [prefix, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(prefix, bits, 'ipv6')
+for (const [prefix, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  PRIVATE.addSubnet(prefix, bits, 'ipv6')
 
 export function privateNetworksAllowed() {
   return process.env.PROVIDER_ALLOW_PRIVATE_NETWORKS === 'true'
@@ -40,7 +77,12 @@ export function isPrivateAddress(address: string) {
   return PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6')
 }
 
-const blockedAddress = (address: string) => new ProviderError(`The provider's address ${address} is on a private network, which workspace providers may not reach.`, 403, false)
+const blockedAddress = (address: string) =>
+  new ProviderError(
+    `The provider's address ${address} is on a private network, which workspace providers may not reach.`,
+    403,
+    false
+  )
 
 /** dns.lookup that refuses private addresses. */
 const publicLookup: net.LookupFunction = (hostname, options, callback) => {
@@ -55,8 +97,20 @@ const publicLookup: net.LookupFunction = (hostname, options, callback) => {
 }
 
 const publicAgents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo', lookup: publicLookup } as http.AgentOptions),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo', lookup: publicLookup } as https.AgentOptions),
+  'http:': new http.Agent({
+    keepAlive: true,
+    maxSockets: 256,
+    maxFreeSockets: 64,
+    scheduling: 'lifo',
+    lookup: publicLookup,
+  } as http.AgentOptions),
+  'https:': new https.Agent({
+    keepAlive: true,
+    maxSockets: 256,
+    maxFreeSockets: 64,
+    scheduling: 'lifo',
+    lookup: publicLookup,
+  } as https.AgentOptions),
 }
 
 /** Statuses worth another attempt: rate limits, overload and server errors. */
@@ -65,7 +119,10 @@ export function retryableStatus(status: number) {
 }
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; `retry-after-ms` (OpenAI) wins. */
-export function parseRetryAfter(headers: IncomingMessage['headers'], now = Date.now()): number | undefined {
+export function parseRetryAfter(
+  headers: IncomingMessage['headers'],
+  now = Date.now()
+): number | undefined {
   const ms = Number(headers['retry-after-ms'])
   if (Number.isFinite(ms) && ms >= 0 && headers['retry-after-ms'] !== undefined) return ms
   const raw = headers['retry-after']
@@ -80,8 +137,18 @@ export function networkError(error: any): ProviderError {
   if (error instanceof ProviderError) return error
   if (error?.name === 'AbortError') return new ProviderError('The request was aborted.', 499, false)
   const code = error?.code as string | undefined
-  const message = error?.message === 'aborted' ? 'The provider closed the connection mid-response.' : `Network error talking to the provider: ${error?.message ?? error}`
-  return new ProviderError(message, 502, code === undefined || RETRYABLE_NETWORK.has(code) || error?.message === 'aborted' || /socket hang up/i.test(error?.message ?? ''))
+  const message =
+    error?.message === 'aborted'
+      ? 'The provider closed the connection mid-response.'
+      : `Network error talking to the provider: ${error?.message ?? error}`
+  return new ProviderError(
+    message,
+    502,
+    code === undefined ||
+      RETRYABLE_NETWORK.has(code) ||
+      error?.message === 'aborted' ||
+      /socket hang up/i.test(error?.message ?? '')
+  )
 }
 
 /**
@@ -103,13 +170,25 @@ export function postJson(
     const request = (secure ? https : http).request(url, {
       method: 'POST',
       // Separate pools: a socket opened for a platform provider is never reused unchecked.
-      agent: publicOnly ? publicAgents[secure ? 'https:' : 'http:'] : agents[secure ? 'https:' : 'http:'],
+      agent: publicOnly
+        ? publicAgents[secure ? 'https:' : 'http:']
+        : agents[secure ? 'https:' : 'http:'],
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
       signal: options.signal,
     })
     request.on('socket', (socket) => {
       if (!socket.connecting) return
-      connectTimer = setTimeout(() => request.destroy(new ProviderError(`Could not connect to the provider within ${options.connectTimeoutMs} ms.`, 504, true)), options.connectTimeoutMs)
+      connectTimer = setTimeout(
+        () =>
+          request.destroy(
+            new ProviderError(
+              `Could not connect to the provider within ${options.connectTimeoutMs} ms.`,
+              504,
+              true
+            )
+          ),
+        options.connectTimeoutMs
+      )
       socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer))
     })
     request.on('response', (response) => {
@@ -131,7 +210,8 @@ export async function readText(response: IncomingMessage, limit: number) {
   try {
     for await (const chunk of response) {
       size += chunk.length
-      if (size > limit) throw new ProviderError(`The provider's response exceeds ${limit} bytes.`, 502, false)
+      if (size > limit)
+        throw new ProviderError(`The provider's response exceeds ${limit} bytes.`, 502, false)
       parts.push(chunk)
     }
   } catch (error) {
@@ -148,7 +228,10 @@ export async function httpError(response: IncomingMessage): Promise<ProviderErro
     const text = await readText(response, 64 * 1024)
     try {
       const parsed = JSON.parse(text)
-      detail = parsed?.error?.message ?? parsed?.message ?? (typeof parsed?.error === 'string' ? parsed.error : '')
+      detail =
+        parsed?.error?.message ??
+        parsed?.message ??
+        (typeof parsed?.error === 'string' ? parsed.error : '')
     } catch {
       detail = text.slice(0, 300)
     }
@@ -156,7 +239,12 @@ export async function httpError(response: IncomingMessage): Promise<ProviderErro
     response.destroy()
   }
   const message = `The provider answered ${status}${detail ? `: ${String(detail).slice(0, 500)}` : '.'}`
-  return new ProviderError(message, status, retryableStatus(status), parseRetryAfter(response.headers))
+  return new ProviderError(
+    message,
+    status,
+    retryableStatus(status),
+    parseRetryAfter(response.headers)
+  )
 }
 
 /**

@@ -11,7 +11,12 @@ import {
 } from '#agents/providers/types'
 
 /** Where and how to reach a provider; `publicOnly` (tenant-owned providers) refuses private networks. */
-export type ProviderConnection = { baseUrl: string; apiKey: string | null; settings: ProviderSettings; publicOnly?: boolean }
+export type ProviderConnection = {
+  baseUrl: string
+  apiKey: string | null
+  settings: ProviderSettings
+  publicOnly?: boolean
+}
 
 /** A non-streamed answer is read whole, so it is bounded. */
 const MAX_JSON_BYTES = 8 * 1024 * 1024
@@ -35,12 +40,27 @@ export class OpenAiCompatibleProvider implements ProviderAdapter {
       [settings.max_tokens_field ?? 'max_tokens']: request.maxTokens,
       stream: true,
       ...(settings.stream_usage === false ? {} : { stream_options: { include_usage: true } }),
-      ...(request.temperature === null || request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(request.temperature === null || request.temperature === undefined
+        ? {}
+        : { temperature: request.temperature }),
       ...(request.tools?.length
-        ? { tools: request.tools.map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters ?? { type: 'object', properties: {} } } })) }
+        ? {
+            tools: request.tools.map((tool) => ({
+              type: 'function',
+              function: {
+                name: tool.name,
+                description: tool.description,
+                parameters: tool.parameters ?? { type: 'object', properties: {} },
+              },
+            })),
+          }
         : {}),
     }
-    const response = await postJson(url, this.#headers(), JSON.stringify(body), { signal: request.signal, connectTimeoutMs: request.connectTimeoutMs ?? 10_000, publicOnly: this.connection.publicOnly })
+    const response = await postJson(url, this.#headers(), JSON.stringify(body), {
+      signal: request.signal,
+      connectTimeoutMs: request.connectTimeoutMs ?? 10_000,
+      publicOnly: this.connection.publicOnly,
+    })
     try {
       if ((response.statusCode ?? 500) >= 400) throw await httpError(response)
       if (!String(response.headers['content-type'] ?? '').includes('text/event-stream')) {
@@ -55,7 +75,11 @@ export class OpenAiCompatibleProvider implements ProviderAdapter {
 
   #headers() {
     const { apiKey, settings } = this.connection
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'accept': 'text/event-stream', ...(settings.headers ?? {}) }
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'accept': 'text/event-stream',
+      ...(settings.headers ?? {}),
+    }
     const auth = settings.auth_header ?? (settings.api_version ? 'api-key' : 'authorization')
     if (apiKey && auth === 'authorization') headers.authorization = `Bearer ${apiKey}`
     else if (apiKey && auth !== 'none') headers[auth] = apiKey
@@ -77,13 +101,25 @@ export class OpenAiCompatibleProvider implements ProviderAdapter {
         throw new ProviderError('The provider sent a malformed event (not JSON).', 502, false)
       }
       // OpenRouter and others report failures inside the stream.
-      if (payload?.error) throw new ProviderError(`The provider reported an error mid-stream: ${payload.error.message ?? JSON.stringify(payload.error).slice(0, 300)}`, 502, true)
+      if (payload?.error)
+        throw new ProviderError(
+          `The provider reported an error mid-stream: ${payload.error.message ?? JSON.stringify(payload.error).slice(0, 300)}`,
+          502,
+          true
+        )
       const choice = payload?.choices?.[0]
       const delta = choice?.delta
-      if (typeof delta?.content === 'string' && delta.content) yield { type: 'delta', text: delta.content }
+      if (typeof delta?.content === 'string' && delta.content)
+        yield { type: 'delta', text: delta.content }
       if (Array.isArray(delta?.tool_calls)) {
         for (const call of delta.tool_calls) {
-          yield { type: 'tool_call', index: Number(call.index ?? 0), id: call.id, name: call.function?.name, arguments: call.function?.arguments }
+          yield {
+            type: 'tool_call',
+            index: Number(call.index ?? 0),
+            id: call.id,
+            name: call.function?.name,
+            arguments: call.function?.arguments,
+          }
         }
       }
       if (choice?.finish_reason) finished = true
@@ -112,9 +148,16 @@ function* fromJson(text: string): Generator<StreamChunk> {
   }
   const message = payload?.choices?.[0]?.message
   if (!message) throw new ProviderError('The provider sent an answer without choices.', 502, false)
-  if (typeof message.content === 'string' && message.content) yield { type: 'delta', text: message.content }
+  if (typeof message.content === 'string' && message.content)
+    yield { type: 'delta', text: message.content }
   for (const [index, call] of (message.tool_calls ?? []).entries()) {
-    yield { type: 'tool_call', index, id: call.id, name: call.function?.name, arguments: call.function?.arguments }
+    yield {
+      type: 'tool_call',
+      index,
+      id: call.id,
+      name: call.function?.name,
+      arguments: call.function?.arguments,
+    }
   }
   if (payload.usage) yield { type: 'usage', ...usageOf(payload.usage) }
 }

@@ -23,20 +23,36 @@ export function adapterFor(provider: ProviderRef): ProviderAdapter {
   if (provider.kind === 'simulator') return simulator
   const cached = adapters.get(provider.id)
   if (cached?.version === provider.version) return cached.adapter
-  const apiKey = provider.apiKeyEncrypted ? encryption.decrypt<string>(provider.apiKeyEncrypted, KEY_PURPOSE) : null
+  const apiKey = provider.apiKeyEncrypted
+    ? encryption.decrypt<string>(provider.apiKeyEncrypted, KEY_PURPOSE)
+    : null
   if (provider.apiKeyEncrypted && !apiKey) {
     // Encrypted with another APP_KEY: unusable until the key is entered again.
-    return failing(new ProviderError(`The API key of provider "${provider.slug}" cannot be decrypted; enter it again.`, 401, false))
+    return failing(
+      new ProviderError(
+        `The API key of provider "${provider.slug}" cannot be decrypted; enter it again.`,
+        401,
+        false
+      )
+    )
   }
-  const connection = { baseUrl: provider.baseUrl ?? '', apiKey, settings: provider.settings, publicOnly: provider.tenantId !== null }
+  const connection = {
+    baseUrl: provider.baseUrl ?? '',
+    apiKey,
+    settings: provider.settings,
+    publicOnly: provider.tenantId !== null,
+  }
   let adapter: ProviderAdapter
   if (provider.kind === 'openai_compatible') {
-    if (!provider.baseUrl) return failing(new ProviderError(`Provider "${provider.slug}" has no base URL.`, 400, false))
+    if (!provider.baseUrl)
+      return failing(new ProviderError(`Provider "${provider.slug}" has no base URL.`, 400, false))
     adapter = new OpenAiCompatibleProvider(connection)
   } else if (provider.kind === 'anthropic') {
     adapter = new AnthropicProvider(connection)
   } else {
-    return failing(new ProviderError(`Provider kind "${provider.kind}" is not supported.`, 501, false))
+    return failing(
+      new ProviderError(`Provider kind "${provider.kind}" is not supported.`, 501, false)
+    )
   }
   adapters.set(provider.id, { version: provider.version, adapter })
   return adapter

@@ -37,20 +37,30 @@ export class SimulatorProvider implements ProviderAdapter {
     }
 
     await wait(Math.max(0, simulate.ttft_ms ?? 0))
-    if (simulate.fail === '429') throw new ProviderError('Simulated rate limit (429).', 429, true, 10)
-    if (simulate.fail === '500') throw new ProviderError('Simulated upstream error (500).', 500, true)
+    if (simulate.fail === '429')
+      throw new ProviderError('Simulated rate limit (429).', 429, true, 10)
+    if (simulate.fail === '500')
+      throw new ProviderError('Simulated upstream error (500).', 500, true)
     if (simulate.fail === 'timeout') {
       await wait(24 * 3600 * 1000)
     }
 
-    const perChunk = chunks.length > 1 ? Math.max(0, (simulate.latency_ms ?? 0) - (simulate.ttft_ms ?? 0)) / chunks.length : 0
+    const perChunk =
+      chunks.length > 1
+        ? Math.max(0, (simulate.latency_ms ?? 0) - (simulate.ttft_ms ?? 0)) / chunks.length
+        : 0
     const failAt = simulate.fail === 'midstream' ? Math.floor(chunks.length / 2) : -1
     for (const [index, text] of chunks.entries()) {
-      if (index === failAt) throw new ProviderError('Simulated failure in the middle of the stream.', 502, true)
+      if (index === failAt)
+        throw new ProviderError('Simulated failure in the middle of the stream.', 502, true)
       if (index > 0) await wait(perChunk)
       else if (signal.aborted) throw new ProviderError('The request was aborted.', 499, false)
       yield { type: 'delta', text }
     }
-    yield { type: 'usage', inputTokens: estimateTokens(promptCharacters(request.messages)), outputTokens: estimateTokens(output) }
+    yield {
+      type: 'usage',
+      inputTokens: estimateTokens(promptCharacters(request.messages)),
+      outputTokens: estimateTokens(output),
+    }
   }
 }

@@ -37,7 +37,12 @@ export async function* parseSse(source: AsyncIterable<Buffer | string>): AsyncGe
     if (value.charCodeAt(0) === 32) value = value.slice(1)
     if (field === 'data') {
       dataChars += value.length
-      if (dataChars > MAX_EVENT_CHARS) throw new ProviderError(`An event from the provider exceeds ${MAX_EVENT_CHARS} characters.`, 502, false)
+      if (dataChars > MAX_EVENT_CHARS)
+        throw new ProviderError(
+          `An event from the provider exceeds ${MAX_EVENT_CHARS} characters.`,
+          502,
+          false
+        )
       data.push(value)
     } else if (field === 'event') event = value
     return null
@@ -62,7 +67,12 @@ export async function* parseSse(source: AsyncIterable<Buffer | string>): AsyncGe
         if (out) yield out
       }
       buffer = start === 0 ? buffer : buffer.slice(start)
-      if (buffer.length > MAX_EVENT_CHARS) throw new ProviderError(`A line from the provider exceeds ${MAX_EVENT_CHARS} characters.`, 502, false)
+      if (buffer.length > MAX_EVENT_CHARS)
+        throw new ProviderError(
+          `A line from the provider exceeds ${MAX_EVENT_CHARS} characters.`,
+          502,
+          false
+        )
     }
   } catch (error) {
     throw networkError(error)

@@ -8,7 +8,11 @@ export type SimulateOptions = {
 }
 
 /** A function the model may call (OpenAI's `function` shape, without the wrapper). */
-export type ToolDefinition = { name: string; description?: string; parameters?: Record<string, unknown> }
+export type ToolDefinition = {
+  name: string
+  description?: string
+  parameters?: Record<string, unknown>
+}
 
 /** A complete tool call the model made (arguments as the JSON text the model wrote). */
 export type ToolCall = { id: string; name: string; arguments: string }
@@ -26,7 +30,12 @@ export type CompletionRequest = {
   simulate?: SimulateOptions
 }
 
-export type Usage = { inputTokens: number; outputTokens: number; cachedTokens?: number; reasoningTokens?: number }
+export type Usage = {
+  inputTokens: number
+  outputTokens: number
+  cachedTokens?: number
+  reasoningTokens?: number
+}
 
 /**
  * What an adapter yields while streaming. Tool calls arrive as fragments keyed by `index`

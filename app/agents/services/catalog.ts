@@ -94,7 +94,10 @@ async function load(tenantId: string | null): Promise<Row[]> {
   if (rows.length === 0) return []
   const prices = await db
     .from('model_prices as mp')
-    .whereIn('mp.model_id', rows.map((row) => row.id))
+    .whereIn(
+      'mp.model_id',
+      rows.map((row) => row.id)
+    )
     .whereRaw(
       `(mp.effective_from > now() OR mp.effective_from = (
          SELECT max(p2.effective_from) FROM model_prices p2 WHERE p2.model_id = mp.model_id AND p2.effective_from <= now()))`
@@ -104,20 +107,31 @@ async function load(tenantId: string | null): Promise<Row[]> {
   const byModel = new Map<string, PriceRow[]>()
   for (const price of prices) {
     const list = byModel.get(price.model_id) ?? []
-    list.push({ input: String(price.input_price_micros), output: String(price.output_price_micros), from: new Date(price.effective_from).getTime() })
+    list.push({
+      input: String(price.input_price_micros),
+      output: String(price.output_price_micros),
+      from: new Date(price.effective_from).getTime(),
+    })
     byModel.set(price.model_id, list)
   }
-  return rows.map((row) => ({ ...row, provider_updated_at: String(new Date(row.provider_updated_at).getTime()), prices: byModel.get(row.id) ?? [] }))
+  return rows.map((row) => ({
+    ...row,
+    provider_updated_at: String(new Date(row.provider_updated_at).getTime()),
+    prices: byModel.get(row.id) ?? [],
+  }))
 }
 
 function scope(tenantId: string | null) {
-  return cache.namespace('agents').getOrSet({ key: scopeKey(tenantId), ttl: TTL, factory: () => load(tenantId) })
+  return cache
+    .namespace('agents')
+    .getOrSet({ key: scopeKey(tenantId), ttl: TTL, factory: () => load(tenantId) })
 }
 
 function toModel(row: Row, at: number): CatalogModel {
   // Newest first: the first entry that started at or before `at` is the one in force.
   const price = row.prices.find((p) => p.from <= at)
-  const settings = (typeof row.settings === 'string' ? JSON.parse(row.settings) : row.settings) ?? {}
+  const settings =
+    (typeof row.settings === 'string' ? JSON.parse(row.settings) : row.settings) ?? {}
   return {
     id: row.id,
     name: row.name,
@@ -148,9 +162,15 @@ function toModel(row: Row, at: number): CatalogModel {
  * shadows a platform model of the same name). Without a tenant: platform models only. Prices
  * are those in force at `at` (default now). Cached 30 s per scope; writes invalidate.
  */
-export async function catalog(tenantId: string | null = null, at: Date = new Date()): Promise<Map<string, CatalogModel>> {
+export async function catalog(
+  tenantId: string | null = null,
+  at: Date = new Date()
+): Promise<Map<string, CatalogModel>> {
   const time = at.getTime()
-  const [platform, own] = await Promise.all([scope(null), tenantId ? scope(tenantId) : Promise.resolve([] as Row[])])
+  const [platform, own] = await Promise.all([
+    scope(null),
+    tenantId ? scope(tenantId) : Promise.resolve([] as Row[]),
+  ])
   const models = new Map<string, CatalogModel>()
   for (const row of platform) models.set(row.name, toModel(row, time))
   for (const row of own) models.set(row.name, toModel(row, time))
@@ -163,8 +183,13 @@ export async function invalidateCatalog(tenantId: string | null) {
 }
 
 /** Micro-credits for a usage at the given prices: ceil((in × pIn + out × pOut) / 1M). */
-export function costMicros(inputTokens: number, outputTokens: number, model: Pick<CatalogModel, 'inputPrice' | 'outputPrice'>) {
-  const numerator = BigInt(inputTokens) * model.inputPrice + BigInt(outputTokens) * model.outputPrice
+export function costMicros(
+  inputTokens: number,
+  outputTokens: number,
+  model: Pick<CatalogModel, 'inputPrice' | 'outputPrice'>
+) {
+  const numerator =
+    BigInt(inputTokens) * model.inputPrice + BigInt(outputTokens) * model.outputPrice
   return (numerator + 999_999n) / 1_000_000n
 }
 

@@ -32,17 +32,25 @@ export class MemoryBreakerStore implements BreakerStore {
 
   async acquire(id: string, settings: BreakerSettings): Promise<Gate> {
     const entry = this.#entries.get(id)
-    if (!entry || entry.state === 'closed') return { allowed: true, state: 'closed', failures: entry?.failures ?? 0 }
+    if (!entry || entry.state === 'closed')
+      return { allowed: true, state: 'closed', failures: entry?.failures ?? 0 }
     const now = this.now()
-    if (entry.state === 'open' && now < entry.openUntil) return { allowed: false, state: 'open', failures: entry.failures }
-    if (entry.state === 'half_open' && now < entry.probeUntil) return { allowed: false, state: 'half_open', failures: entry.failures }
+    if (entry.state === 'open' && now < entry.openUntil)
+      return { allowed: false, state: 'open', failures: entry.failures }
+    if (entry.state === 'half_open' && now < entry.probeUntil)
+      return { allowed: false, state: 'half_open', failures: entry.failures }
     entry.state = 'half_open'
     entry.probeUntil = now + settings.probeLeaseMs
     return { allowed: true, state: 'half_open', failures: entry.failures }
   }
 
   async failure(id: string, settings: BreakerSettings): Promise<BreakerState> {
-    const entry = this.#entries.get(id) ?? { state: 'closed' as BreakerState, failures: 0, openUntil: 0, probeUntil: 0 }
+    const entry = this.#entries.get(id) ?? {
+      state: 'closed' as BreakerState,
+      failures: 0,
+      openUntil: 0,
+      probeUntil: 0,
+    }
     entry.failures += 1
     if (entry.state === 'half_open' || entry.failures >= settings.failureThreshold) {
       entry.state = 'open'
@@ -95,14 +103,26 @@ export class RedisBreakerStore implements BreakerStore {
   }
 
   async acquire(id: string, settings: BreakerSettings): Promise<Gate> {
-    const [allowed, state, failures] = (await redis.eval(ACQUIRE, 1, this.#key(id), settings.probeLeaseMs)) as [number, BreakerState, number]
+    const [allowed, state, failures] = (await redis.eval(
+      ACQUIRE,
+      1,
+      this.#key(id),
+      settings.probeLeaseMs
+    )) as [number, BreakerState, number]
     return { allowed: allowed === 1, state, failures: Number(failures) }
   }
 
   async failure(id: string, settings: BreakerSettings): Promise<BreakerState> {
     // Forgotten a day after the last failure, so idle providers leave nothing behind.
     const ttl = Math.max(settings.cooldownMs * 10, 24 * 3600 * 1000)
-    return (await redis.eval(FAILURE, 1, this.#key(id), settings.failureThreshold, settings.cooldownMs, ttl)) as BreakerState
+    return (await redis.eval(
+      FAILURE,
+      1,
+      this.#key(id),
+      settings.failureThreshold,
+      settings.cooldownMs,
+      ttl
+    )) as BreakerState
   }
 
   async success(id: string) {
@@ -134,7 +154,10 @@ export const breaker = {
     try {
       return await store.acquire(id, settings)
     } catch (error) {
-      logger.warn({ err: error, provider_id: id }, 'circuit breaker unavailable; letting the call through')
+      logger.warn(
+        { err: error, provider_id: id },
+        'circuit breaker unavailable; letting the call through'
+      )
       return { allowed: true, state: 'closed', failures: 0 }
     }
   },
@@ -142,7 +165,10 @@ export const breaker = {
     try {
       return await store.failure(id, settings)
     } catch (error) {
-      logger.warn({ err: error, provider_id: id }, 'circuit breaker unavailable; failure not recorded')
+      logger.warn(
+        { err: error, provider_id: id },
+        'circuit breaker unavailable; failure not recorded'
+      )
       return 'closed' as BreakerState
     }
   },
@@ -152,7 +178,10 @@ export const breaker = {
     try {
       await store.success(id)
     } catch (error) {
-      logger.warn({ err: error, provider_id: id }, 'circuit breaker unavailable; success not recorded')
+      logger.warn(
+        { err: error, provider_id: id },
+        'circuit breaker unavailable; success not recorded'
+      )
     }
   },
   state(id: string) {

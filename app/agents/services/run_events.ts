@@ -28,7 +28,8 @@ const interest = new Map<string, number>()
 export function listenForFollowers() {
   bus.subscribe(FOLLOW_TOPIC, (id) => {
     const now = Date.now()
-    if (interest.size > 10_000) for (const [key, until] of interest) if (until < now) interest.delete(key)
+    if (interest.size > 10_000)
+      for (const [key, until] of interest) if (until < now) interest.delete(key)
     interest.set(id, now + INTEREST_MS)
   })
 }
@@ -70,7 +71,13 @@ export class RunEventLog {
     const entry: RunEvent = { seq: ++this.#seq, event, data }
     this.#pending.push(entry)
     live.emit(this.runId, entry)
-    this.#timer ??= setTimeout(() => void this.flush().catch((error) => logger.warn({ err: error, run_id: this.runId }, 'writing run events failed')), FLUSH_MS)
+    this.#timer ??= setTimeout(
+      () =>
+        void this.flush().catch((error) =>
+          logger.warn({ err: error, run_id: this.runId }, 'writing run events failed')
+        ),
+      FLUSH_MS
+    )
   }
 
   /**
@@ -119,7 +126,12 @@ export class RunEventLog {
   /** Ends local listeners' streams with an error the log could not store (the outcome failed to commit). */
   unrecorded(data: unknown) {
     // In place of the terminal event that did not commit: followers wait for its sequence number.
-    live.emit(this.runId, { seq: this.#terminalSeq ?? ++this.#seq, event: 'error', data, unstored: true } satisfies RunEvent)
+    live.emit(this.runId, {
+      seq: this.#terminalSeq ?? ++this.#seq,
+      event: 'error',
+      data,
+      unstored: true,
+    } satisfies RunEvent)
   }
 
   announce() {
@@ -133,9 +145,22 @@ export class RunEventLog {
 }
 
 /** Inserts events of one run in one statement. */
-export async function writeEvents(client: Pick<QueryClientContract, 'table'>, tenantId: string, runId: string, events: RunEvent[]) {
+export async function writeEvents(
+  client: Pick<QueryClientContract, 'table'>,
+  tenantId: string,
+  runId: string,
+  events: RunEvent[]
+) {
   if (!events.length) return
-  await client.table('run_events').multiInsert(events.map((e) => ({ tenant_id: tenantId, run_id: runId, seq: e.seq, event: e.event, data: JSON.stringify(e.data) })))
+  await client.table('run_events').multiInsert(
+    events.map((e) => ({
+      tenant_id: tenantId,
+      run_id: runId,
+      seq: e.seq,
+      event: e.event,
+      data: JSON.stringify(e.data),
+    }))
+  )
 }
 
 /** Subscribes to a run's live events in this process; returns the unsubscribe function. */
@@ -145,13 +170,26 @@ export function onRunEvent(runId: string, listener: (event: RunEvent) => void) {
 }
 
 /** The last sequence number stored for a run (0 before its first event). */
-export async function lastStoredSeq(client: Pick<QueryClientContract, 'from'>, tenantId: string, runId: string): Promise<number> {
-  const row = await client.from('run_events').where('tenant_id', tenantId).where('run_id', runId).max('seq as seq').first()
+export async function lastStoredSeq(
+  client: Pick<QueryClientContract, 'from'>,
+  tenantId: string,
+  runId: string
+): Promise<number> {
+  const row = await client
+    .from('run_events')
+    .where('tenant_id', tenantId)
+    .where('run_id', runId)
+    .max('seq as seq')
+    .first()
   return Number(row?.seq ?? 0)
 }
 
 /** Stored events of a run after `afterSeq`, in order. */
-export async function storedEvents(tenantId: string, runId: string, afterSeq: number): Promise<RunEvent[]> {
+export async function storedEvents(
+  tenantId: string,
+  runId: string,
+  afterSeq: number
+): Promise<RunEvent[]> {
   const rows = await db
     .from('run_events')
     .where('tenant_id', tenantId)

@@ -79,7 +79,10 @@ export type ExecutionPlan = {
   estInputTokens: number
   events: RunEventLog
   /** The key whose replayed response commits with the outcome. */
-  idempotency?: { scope: IdempotencyScope; response: (run: Run, dto: RunDto) => { status: number; body: unknown } }
+  idempotency?: {
+    scope: IdempotencyScope
+    response: (run: Run, dto: RunDto) => { status: number; body: unknown }
+  }
 }
 
 /** What the provider side of a run produced, known before anything is written. */
@@ -93,7 +96,9 @@ export type RunOutcome = {
 
 function envNumber(name: string, fallback: number) {
   const value = Number(process.env[name])
-  return Number.isFinite(value) && process.env[name] !== '' && process.env[name] !== undefined ? value : fallback
+  return Number.isFinite(value) && process.env[name] !== '' && process.env[name] !== undefined
+    ? value
+    : fallback
 }
 
 export function runTimeoutMs() {
@@ -108,16 +113,21 @@ export function runTimeoutMs() {
  */
 export function reliabilityOf(model: CatalogModel) {
   const settings = model.provider.settings ?? {}
-  const totalTimeoutMs = settings.total_timeout_ms ?? envNumber('PROVIDER_TOTAL_TIMEOUT_MS', runTimeoutMs())
+  const totalTimeoutMs =
+    settings.total_timeout_ms ?? envNumber('PROVIDER_TOTAL_TIMEOUT_MS', runTimeoutMs())
   return {
-    connectTimeoutMs: settings.connect_timeout_ms ?? envNumber('PROVIDER_CONNECT_TIMEOUT_MS', 10_000),
-    firstTokenTimeoutMs: settings.first_token_timeout_ms ?? envNumber('PROVIDER_FIRST_TOKEN_TIMEOUT_MS', 30_000),
+    connectTimeoutMs:
+      settings.connect_timeout_ms ?? envNumber('PROVIDER_CONNECT_TIMEOUT_MS', 10_000),
+    firstTokenTimeoutMs:
+      settings.first_token_timeout_ms ?? envNumber('PROVIDER_FIRST_TOKEN_TIMEOUT_MS', 30_000),
     totalTimeoutMs,
     maxRetries: settings.max_retries ?? envNumber('PROVIDER_MAX_RETRIES', 2),
     maxRetryWaitMs: settings.max_retry_wait_ms ?? 30_000,
     breaker: {
-      failureThreshold: settings.breaker?.failure_threshold ?? envNumber('PROVIDER_BREAKER_FAILURES', 5),
-      cooldownMs: settings.breaker?.cooldown_ms ?? envNumber('PROVIDER_BREAKER_COOLDOWN_MS', 30_000),
+      failureThreshold:
+        settings.breaker?.failure_threshold ?? envNumber('PROVIDER_BREAKER_FAILURES', 5),
+      cooldownMs:
+        settings.breaker?.cooldown_ms ?? envNumber('PROVIDER_BREAKER_COOLDOWN_MS', 30_000),
       probeLeaseMs: Math.min(totalTimeoutMs, runTimeoutMs()),
     } satisfies BreakerSettings,
   }
@@ -148,7 +158,10 @@ function countsAgainstProvider(error: ProviderError) {
  * `onOutcome` is called as soon as the provider side is done, before bookkeeping.
  * Never throws: every path ends in a terminal state with its events written.
  */
-export function executeRun(plan: ExecutionPlan, options: { onOutcome?: (outcome: RunOutcome) => void } = {}): Promise<Run> {
+export function executeRun(
+  plan: ExecutionPlan,
+  options: { onOutcome?: (outcome: RunOutcome) => void } = {}
+): Promise<Run> {
   const execution = execute(plan, options)
   executing.set(execution, plan.run.id)
   execution.finally(() => executing.delete(execution)).catch(() => {})
@@ -163,10 +176,13 @@ const unrecorded = new WeakSet<Run>()
 /** 503 (+ Retry-After, from the exception handler): the run ended but its outcome could not be written; not charged. */
 export class RunNotRecordedException extends Exception {
   constructor() {
-    super('The run finished but its outcome could not be recorded. Try again in a few seconds: a run that is not recorded is not charged.', {
-      status: 503,
-      code: 'E_RUN_NOT_RECORDED',
-    })
+    super(
+      'The run finished but its outcome could not be recorded. Try again in a few seconds: a run that is not recorded is not charged.',
+      {
+        status: 503,
+        code: 'E_RUN_NOT_RECORDED',
+      }
+    )
   }
 }
 
@@ -194,7 +210,10 @@ export async function runsIdle() {
   while (executing.size) await Promise.allSettled([...executing.keys()])
 }
 
-async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: RunOutcome) => void }): Promise<Run> {
+async function execute(
+  plan: ExecutionPlan,
+  options: { onOutcome?: (outcome: RunOutcome) => void }
+): Promise<Run> {
   const { run, events } = plan
   const controller = new AbortController()
   inFlight.set(run.id, controller)
@@ -203,7 +222,12 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
   const runDeadline = Date.now() + runTimeoutMs()
   const deadline = setTimeout(() => controller.abort(new Error('timeout')), runTimeoutMs())
   const cancelPoll = setInterval(async () => {
-    const row = await db.from('runs').where('id', run.id).select('cancel_requested_at').first().catch(() => null)
+    const row = await db
+      .from('runs')
+      .where('id', run.id)
+      .select('cancel_requested_at')
+      .first()
+      .catch(() => null)
     if (row?.cancel_requested_at) controller.abort(new Error('cancelled'))
   }, CANCEL_POLL_MS)
   cancelPoll.unref()
@@ -223,11 +247,18 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
       const guarded = model.providerKind !== 'simulator'
       for (let attempt = 0; attempt <= reliability.maxRetries; attempt++) {
         const stepStarted = new Date()
-        const stepKind: Step['kind'] = attempt > 0 ? 'retry' : modelIndex > 0 ? 'fallback' : 'model_call'
-        const gate: Gate = guarded ? await breaker.acquire(model.providerId, reliability.breaker) : { allowed: true, state: 'closed', failures: 0 }
+        const stepKind: Step['kind'] =
+          attempt > 0 ? 'retry' : modelIndex > 0 ? 'fallback' : 'model_call'
+        const gate: Gate = guarded
+          ? await breaker.acquire(model.providerId, reliability.breaker)
+          : { allowed: true, state: 'closed', failures: 0 }
         if (!gate.allowed) {
           const detail = `The circuit breaker of provider "${model.providerSlug}" is ${gate.state === 'open' ? 'open' : 'half-open (a probe is in flight)'}; not calling it.`
-          steps.push(makeStep(steps.length, stepKind, model, 'skipped', stepStarted, { error: { status: 503, message: detail, breaker: gate.state } }))
+          steps.push(
+            makeStep(steps.length, stepKind, model, 'skipped', stepStarted, {
+              error: { status: 503, message: detail, breaker: gate.state },
+            })
+          )
           failure = { status: 503, title: 'Provider unavailable', detail }
           break
         }
@@ -240,9 +271,18 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
         const attemptController = new AbortController()
         const onAbort = () => attemptController.abort(controller.signal.reason)
         controller.signal.addEventListener('abort', onAbort)
-        const firstToken = setTimeout(() => attemptController.abort(new Error('first-token timeout')), reliability.firstTokenTimeoutMs)
-        const attemptTotal = setTimeout(() => attemptController.abort(new Error('attempt timeout')), reliability.totalTimeoutMs)
-        const estimated = (): Usage => ({ inputTokens: streamed || calls.size ? estimateTokens(promptChars) : 0, outputTokens: estimateTokens(attemptOutput) })
+        const firstToken = setTimeout(
+          () => attemptController.abort(new Error('first-token timeout')),
+          reliability.firstTokenTimeoutMs
+        )
+        const attemptTotal = setTimeout(
+          () => attemptController.abort(new Error('attempt timeout')),
+          reliability.totalTimeoutMs
+        )
+        const estimated = (): Usage => ({
+          inputTokens: streamed || calls.size ? estimateTokens(promptChars) : 0,
+          outputTokens: estimateTokens(attemptOutput),
+        })
         try {
           const provider = providerFor(model)
           for await (const received of provider.stream({
@@ -268,7 +308,15 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
               call.name ||= chunk.name ?? ''
               call.arguments += chunk.arguments ?? ''
               calls.set(chunk.index, call)
-              if (exceedsBounds(plan, model, promptChars, attemptOutput.length + toolChars(calls), spentSoFar())) {
+              if (
+                exceedsBounds(
+                  plan,
+                  model,
+                  promptChars,
+                  attemptOutput.length + toolChars(calls),
+                  spentSoFar()
+                )
+              ) {
                 stoppedByBound = true
                 break
               }
@@ -278,9 +326,23 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
             streamed = true
             attemptOutput += chunk.text
             // Spend never exceeds the hold, and max_tokens bounds what we read: stop reading.
-            if (exceedsBounds(plan, model, promptChars, attemptOutput.length + toolChars(calls), spentSoFar())) {
+            if (
+              exceedsBounds(
+                plan,
+                model,
+                promptChars,
+                attemptOutput.length + toolChars(calls),
+                spentSoFar()
+              )
+            ) {
               const allowed = attemptOutput.length - chunk.text.length
-              const fits = chunk.text.slice(0, Math.max(0, fitChars(plan, model, promptChars, spentSoFar()) - allowed - toolChars(calls)))
+              const fits = chunk.text.slice(
+                0,
+                Math.max(
+                  0,
+                  fitChars(plan, model, promptChars, spentSoFar()) - allowed - toolChars(calls)
+                )
+              )
               attemptOutput = attemptOutput.slice(0, allowed) + fits
               if (fits) void events.emit('delta', { text: fits })
               stoppedByBound = true
@@ -290,11 +352,18 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
           }
           clearTimeout(firstToken)
           clearTimeout(attemptTotal)
-          if (attemptController.signal.aborted && !stoppedByBound) throw attemptController.signal.reason
+          if (attemptController.signal.aborted && !stoppedByBound)
+            throw attemptController.signal.reason
           output += attemptOutput
           const usage = reported && !stoppedByBound ? reported : estimated()
           const status = controller.signal.aborted ? 'cancelled' : 'succeeded'
-          steps.push(makeStep(steps.length, stepKind, model, status, stepStarted, { usage, usageEstimated: !(reported && !stoppedByBound), toolCalls: [...calls.values()] }))
+          steps.push(
+            makeStep(steps.length, stepKind, model, status, stepStarted, {
+              usage,
+              usageEstimated: !(reported && !stoppedByBound),
+              toolCalls: [...calls.values()],
+            })
+          )
           if (guarded) await breaker.success(model.providerId, gate)
           if (controller.signal.aborted) cancelled = reasonOf(controller.signal) === 'cancelled'
           failure = null
@@ -304,17 +373,49 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
           clearTimeout(attemptTotal)
           const providerError = asProviderError(error, attemptController.signal, reliability)
           const partial = estimated()
-          const stepError = { status: providerError.status, message: providerError.message, ...(providerError.retryAfterMs !== undefined ? { retry_after_ms: providerError.retryAfterMs } : {}) }
+          const stepError = {
+            status: providerError.status,
+            message: providerError.message,
+            ...(providerError.retryAfterMs !== undefined
+              ? { retry_after_ms: providerError.retryAfterMs }
+              : {}),
+          }
           if (controller.signal.aborted) {
             cancelled = reasonOf(controller.signal) === 'cancelled'
             output += attemptOutput
-            steps.push(makeStep(steps.length, stepKind, model, cancelled ? 'cancelled' : 'failed', stepStarted, { usage: partial, usageEstimated: true, toolCalls: [...calls.values()], error: stepError }))
+            steps.push(
+              makeStep(
+                steps.length,
+                stepKind,
+                model,
+                cancelled ? 'cancelled' : 'failed',
+                stepStarted,
+                {
+                  usage: partial,
+                  usageEstimated: true,
+                  toolCalls: [...calls.values()],
+                  error: stepError,
+                }
+              )
+            )
             if (!cancelled) failure = abortFailure(controller.signal)
             break outer
           }
-          steps.push(makeStep(steps.length, stepKind, model, 'failed', stepStarted, { usage: partial, usageEstimated: true, toolCalls: [...calls.values()], error: stepError }))
-          if (guarded && countsAgainstProvider(providerError)) await breaker.failure(model.providerId, reliability.breaker)
-          failure = { status: providerError.status === 504 ? 504 : 502, title: providerError.status === 504 ? 'Provider timed out' : 'Provider error', detail: providerError.message }
+          steps.push(
+            makeStep(steps.length, stepKind, model, 'failed', stepStarted, {
+              usage: partial,
+              usageEstimated: true,
+              toolCalls: [...calls.values()],
+              error: stepError,
+            })
+          )
+          if (guarded && countsAgainstProvider(providerError))
+            await breaker.failure(model.providerId, reliability.breaker)
+          failure = {
+            status: providerError.status === 504 ? 504 : 502,
+            title: providerError.status === 504 ? 'Provider timed out' : 'Provider error',
+            detail: providerError.message,
+          }
           // Text already streamed to the client cannot be taken back: no transparent retry.
           if (streamed) {
             output += attemptOutput
@@ -363,7 +464,8 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
       outputTokens: sum.outputTokens + s.usage.outputTokens,
       cachedTokens: (sum.cachedTokens ?? 0) + (s.usage.cachedTokens ?? 0),
       reasoningTokens: (sum.reasoningTokens ?? 0) + (s.usage.reasoningTokens ?? 0),
-      estimated: sum.estimated || (s.usageEstimated && s.usage.inputTokens + s.usage.outputTokens > 0),
+      estimated:
+        sum.estimated || (s.usageEstimated && s.usage.inputTokens + s.usage.outputTokens > 0),
     }),
     { inputTokens: 0, outputTokens: 0, cachedTokens: 0, reasoningTokens: 0, estimated: false }
   )
@@ -375,30 +477,63 @@ async function execute(plan: ExecutionPlan, options: { onOutcome?: (outcome: Run
     logger.error({ err: error, run_id: run.id }, 'run outcome listener failed')
   }
   const latencyMs = Math.round(performance.now() - started)
-  return finishRun(plan, { ...outcome, spent, overHold, priced: last?.model ?? plan.chain[0], ttftMs, latencyMs, steps })
+  return finishRun(plan, {
+    ...outcome,
+    spent,
+    overHold,
+    priced: last?.model ?? plan.chain[0],
+    ttftMs,
+    latencyMs,
+    steps,
+  })
 }
 
 /** Whether `outputChars` more would exceed the hold (estimated cost) or read far past max_tokens. */
-function exceedsBounds(plan: ExecutionPlan, model: CatalogModel, promptChars: number, outputChars: number, spentBefore: bigint) {
+function exceedsBounds(
+  plan: ExecutionPlan,
+  model: CatalogModel,
+  promptChars: number,
+  outputChars: number,
+  spentBefore: bigint
+) {
   return outputChars > fitChars(plan, model, promptChars, spentBefore)
 }
 
 /** The most output characters this attempt may still produce (estimate: 4 characters a token). */
-function fitChars(plan: ExecutionPlan, model: CatalogModel, promptChars: number, spentBefore: bigint) {
+function fitChars(
+  plan: ExecutionPlan,
+  model: CatalogModel,
+  promptChars: number,
+  spentBefore: bigint
+) {
   // A provider may overshoot max_tokens a little (our estimate is rough); never by 2×.
   const byTokens = plan.maxTokens * 8
   if (model.outputPrice === 0n) return byTokens
   // In micro-credits × 1M, the unit prices are in, so rounding never cuts a token short.
-  const left = (plan.holdMicros - spentBefore) * 1_000_000n - BigInt(Math.max(plan.estInputTokens, estimateTokens(promptChars))) * model.inputPrice
+  const left =
+    (plan.holdMicros - spentBefore) * 1_000_000n -
+    BigInt(Math.max(plan.estInputTokens, estimateTokens(promptChars))) * model.inputPrice
   if (left <= 0n) return 0
   return Math.min(byTokens, Number(left / model.outputPrice) * 4)
 }
 
 function storableChunk(chunk: StreamChunk): StreamChunk {
-  if (chunk.type === 'delta') return isUnsafeText(chunk.text) ? { ...chunk, text: safeText(chunk.text) } : chunk
-  if (chunk.type !== 'tool_call' || ![chunk.id, chunk.name, chunk.arguments].some((part) => part !== undefined && isUnsafeText(part))) return chunk
+  if (chunk.type === 'delta')
+    return isUnsafeText(chunk.text) ? { ...chunk, text: safeText(chunk.text) } : chunk
+  if (
+    chunk.type !== 'tool_call' ||
+    ![chunk.id, chunk.name, chunk.arguments].some(
+      (part) => part !== undefined && isUnsafeText(part)
+    )
+  )
+    return chunk
   const clean = (part?: string) => (part === undefined ? part : safeText(part))
-  return { ...chunk, id: clean(chunk.id), name: clean(chunk.name), arguments: clean(chunk.arguments) }
+  return {
+    ...chunk,
+    id: clean(chunk.id),
+    name: clean(chunk.name),
+    arguments: clean(chunk.arguments),
+  }
 }
 
 function toolChars(calls: Map<number, ToolCall>) {
@@ -407,10 +542,24 @@ function toolChars(calls: Map<number, ToolCall>) {
   return chars
 }
 
-function asProviderError(error: unknown, signal: AbortSignal, reliability: ReturnType<typeof reliabilityOf>) {
+function asProviderError(
+  error: unknown,
+  signal: AbortSignal,
+  reliability: ReturnType<typeof reliabilityOf>
+) {
   const reason = reasonOf(signal)
-  if (reason === 'first-token timeout') return new ProviderError(`The model did not start answering within ${reliability.firstTokenTimeoutMs} ms.`, 504, true)
-  if (reason === 'attempt timeout') return new ProviderError(`The model did not finish within ${reliability.totalTimeoutMs} ms.`, 504, true)
+  if (reason === 'first-token timeout')
+    return new ProviderError(
+      `The model did not start answering within ${reliability.firstTokenTimeoutMs} ms.`,
+      504,
+      true
+    )
+  if (reason === 'attempt timeout')
+    return new ProviderError(
+      `The model did not finish within ${reliability.totalTimeoutMs} ms.`,
+      504,
+      true
+    )
   if (error instanceof ProviderError) return error
   return new ProviderError((error as Error)?.message ?? String(error), 502, true)
 }
@@ -429,7 +578,9 @@ async function finishRun(
   const { run, events } = plan
   try {
     await plan.recorded
-    const error = result.failure ? problem(result.failure.status, result.failure.detail, { title: result.failure.title }) : null
+    const error = result.failure
+      ? problem(result.failure.status, result.failure.detail, { title: result.failure.title })
+      : null
     run.merge({
       status: result.status,
       output: result.output,
@@ -447,9 +598,16 @@ async function finishRun(
       ttftMs: result.ttftMs,
       finishedAt: DateTime.now(),
     })
-    if (result.overHold) logger.warn({ run_id: run.id, hold_micros: String(plan.holdMicros), usage: result.usage }, 'provider reported more usage than the hold covered; charged up to the hold')
+    if (result.overHold)
+      logger.warn(
+        { run_id: run.id, hold_micros: String(plan.holdMicros), usage: result.usage },
+        'provider reported more usage than the hold covered; charged up to the hold'
+      )
     const dto = await serializeRun(run, { stepRows: result.steps.map(stepRow) })
-    const terminal = result.status === 'failed' ? events.end('error', { ...error, run: dto }) : events.end('done', dto)
+    const terminal =
+      result.status === 'failed'
+        ? events.end('error', { ...error, run: dto })
+        : events.end('done', dto)
     const pending = await events.takePending()
     const replay = plan.idempotency ? plan.idempotency.response(run, dto) : null
     // ONE transaction for the outcome: the charge (at the prices in force when the run
@@ -458,16 +616,28 @@ async function finishRun(
     // settlements by the credits module.
     const write = async (trx: TransactionClientContract) => {
       await recordFinishedRun(trx, run, result.steps, result.output, pending)
-      if (replay) await completeIdempotencyKey(plan.idempotency!.scope, replay.status, replay.body, trx)
+      if (replay)
+        await completeIdempotencyKey(plan.idempotency!.scope, replay.status, replay.body, trx)
     }
     const charged = result.steps.filter((s) => s.costMicros > 0n)
     const price = {
       ...priceRecord(result.priced),
-      ...(new Set(charged.map((s) => s.model.id)).size > 1 ? { parts: charged.map((s) => ({ ...priceRecord(s.model), cost_micros: String(s.costMicros) })) } : {}),
+      ...(new Set(charged.map((s) => s.model.id)).size > 1
+        ? {
+            parts: charged.map((s) => ({
+              ...priceRecord(s.model),
+              cost_micros: String(s.costMicros),
+            })),
+          }
+        : {}),
     }
     try {
       // One retry: a dropped connection must not leave a finished run unrecorded.
-      await settle(plan.holdId, result.spent, { tenantId: run.tenantId, price, within: write }).catch(async (first) => {
+      await settle(plan.holdId, result.spent, {
+        tenantId: run.tenantId,
+        price,
+        within: write,
+      }).catch(async (first) => {
         if (first instanceof HoldNotPendingException) throw first
         await sleep(200)
         return settle(plan.holdId, result.spent, { tenantId: run.tenantId, price, within: write })
@@ -481,7 +651,10 @@ async function finishRun(
         events.committed(terminal)
         outcomes.set(run, dto)
       } else {
-        logger.warn({ run_id: run.id, stored: run.status }, 'run finished after it was recovered; the recovered outcome stands')
+        logger.warn(
+          { run_id: run.id, stored: run.status },
+          'run finished after it was recovered; the recovered outcome stands'
+        )
         return run
       }
     }
@@ -491,7 +664,14 @@ async function finishRun(
     // Not recorded: the caller must not report success. Recovery in this process ends the run
     // within seconds (failed, not charged, its idempotency key freed).
     logger.error({ err: error, run_id: run.id }, 'recording a finished run failed')
-    run.merge({ status: 'failed', error: problem(503, 'The run finished but its outcome could not be recorded. A run that is not recorded is not charged.', { title: 'Run not recorded' }) })
+    run.merge({
+      status: 'failed',
+      error: problem(
+        503,
+        'The run finished but its outcome could not be recorded. A run that is not recorded is not charged.',
+        { title: 'Run not recorded' }
+      ),
+    })
     unrecorded.add(run)
     events.unrecorded(run.error)
     return run
@@ -511,7 +691,13 @@ async function finishRun(
  * still unfinished moves, so a run recovered meanwhile by another process keeps that outcome
  * (the statement then fails the transaction, and the charge with it).
  */
-async function recordFinishedRun(trx: TransactionClientContract, run: Run, steps: Step[], output: string, events: RunEvent[]) {
+async function recordFinishedRun(
+  trx: TransactionClientContract,
+  run: Run,
+  steps: Step[],
+  output: string,
+  events: RunEvent[]
+) {
   // Dates serialise to ISO strings in the JSON handed to jsonb_to_recordset.
   const stepRows = steps.map(stepRow)
   const { rows } = await preparedQuery<{ rows: { n: number }[] }>(
@@ -588,7 +774,12 @@ function makeStep(
   model: CatalogModel,
   status: Step['status'],
   startedAt: Date,
-  details: { usage?: Usage; usageEstimated?: boolean; toolCalls?: ToolCall[]; error?: Record<string, unknown> | null } = {}
+  details: {
+    usage?: Usage
+    usageEstimated?: boolean
+    toolCalls?: ToolCall[]
+    error?: Record<string, unknown> | null
+  } = {}
 ): Step {
   const usage = details.usage ?? { inputTokens: 0, outputTokens: 0 }
   return {
@@ -608,8 +799,17 @@ function makeStep(
 
 /** Why a run stopped without an answer: its deadline, or this server shutting down. */
 function abortFailure(signal: AbortSignal) {
-  if (reasonOf(signal) === 'shutdown') return { status: 503, title: 'Server shut down', detail: 'The server shut down before the run finished.' }
-  return { status: 504, title: 'Run timed out', detail: `The run exceeded ${runTimeoutMs() / 1000} s.` }
+  if (reasonOf(signal) === 'shutdown')
+    return {
+      status: 503,
+      title: 'Server shut down',
+      detail: 'The server shut down before the run finished.',
+    }
+  return {
+    status: 504,
+    title: 'Run timed out',
+    detail: `The run exceeded ${runTimeoutMs() / 1000} s.`,
+  }
 }
 
 function reasonOf(signal: AbortSignal) {

@@ -23,7 +23,12 @@ new Gauge({
   help: 'Runs queued and not yet taken by a worker (all processes)',
   registers: [metricsRegistry],
   async collect() {
-    const row = await db.from('runs').where('status', 'queued').count('* as n').first().catch(() => null)
+    const row = await db
+      .from('runs')
+      .where('status', 'queued')
+      .count('* as n')
+      .first()
+      .catch(() => null)
     this.set(Number(row?.n ?? 0))
   },
 })
@@ -32,6 +37,7 @@ new Gauge({
 export const runMetrics = {
   finished(run: Pick<Run, 'status' | 'latencyMs'>) {
     runsTotal.inc({ status: run.status })
-    if (run.latencyMs !== null && run.latencyMs !== undefined) runDuration.observe({ status: run.status }, run.latencyMs / 1000)
+    if (run.latencyMs !== null && run.latencyMs !== undefined)
+      runDuration.observe({ status: run.status }, run.latencyMs / 1000)
   },
 }

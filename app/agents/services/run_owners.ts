@@ -65,7 +65,11 @@ export async function stopOwnerHeartbeat() {
   if (timer) clearInterval(timer)
   timer = null
   beatingSince = null
-  await db.from('run_owners').where('id', PROCESS_ID).delete().catch(() => {})
+  await db
+    .from('run_owners')
+    .where('id', PROCESS_ID)
+    .delete()
+    .catch(() => {})
 }
 
 /** Whether a `queue:work` process is alive (the web process then leaves the queue to it). */
@@ -82,5 +86,9 @@ export async function workerAlive() {
 
 /** Marks this process as draining: it takes no new queued work. */
 export async function markStopping() {
-  await db.from('run_owners').where('id', PROCESS_ID).update({ stopping_at: new Date() }).catch(() => {})
+  await db
+    .from('run_owners')
+    .where('id', PROCESS_ID)
+    .update({ stopping_at: new Date() })
+    .catch(() => {})
 }

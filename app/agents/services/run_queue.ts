@@ -39,13 +39,20 @@ export function stopAcceptingRuns() {
 export async function dispatchRun(run: Pick<Run, 'id' | 'tenantId'>) {
   // Under test on PGlite the test's transaction holds the only connection the queue could use.
   try {
-    if (!(app.inTest && embeddedDatabase)) await ExecuteRunJob.dispatch({ tenantId: run.tenantId, runId: run.id }).toQueue(QUEUE)
+    if (!(app.inTest && embeddedDatabase))
+      await ExecuteRunJob.dispatch({ tenantId: run.tenantId, runId: run.id }).toQueue(QUEUE)
   } catch (error) {
     // The queue is unreachable (Redis down): a process that works the queue itself runs it anyway.
     if (!embeddedMode) throw error
     logger.warn({ err: error, run_id: run.id }, 'queue unreachable; running the queued run here')
   }
-  if (embeddedMode) setImmediate(() => void takeQueuedRun(run.tenantId, run.id).catch((error) => logger.error({ err: error, run_id: run.id }, 'queued run failed to start')))
+  if (embeddedMode)
+    setImmediate(
+      () =>
+        void takeQueuedRun(run.tenantId, run.id).catch((error) =>
+          logger.error({ err: error, run_id: run.id }, 'queued run failed to start')
+        )
+    )
 }
 
 /** Queued runs executing here at most at once (`queue:work --concurrency`, QUEUE_RUN_CONCURRENCY). */
@@ -80,19 +87,29 @@ export async function takeQueuedRun(tenantId: string, runId: string) {
  * version and the thread, the run keeps its hold (renewed for the run timeout) and continues
  * its event log. A run no longer queued (claimed elsewhere, cancelled) is left alone.
  */
-export async function executeQueuedRun(tenantId: string, runId: string): Promise<{ finished: Promise<Run> } | null> {
+export async function executeQueuedRun(
+  tenantId: string,
+  runId: string
+): Promise<{ finished: Promise<Run> } | null> {
   if (!accepting) return null
   const claimed = await Run.query()
     .where('tenantId', tenantId)
     .where('id', runId)
     .where('status', 'queued')
-    .update({ status: 'running', owner: PROCESS_ID, started_at: new Date(), attempts: Run.query().client.raw('attempts + 1') })
+    .update({
+      status: 'running',
+      owner: PROCESS_ID,
+      started_at: new Date(),
+      attempts: Run.query().client.raw('attempts + 1'),
+    })
     .returning('*')
   const row = (claimed as any[])[0]
   if (!row) return null
   const run = Run.$createFromAdapterResult(row) as Run
   const { buildPrompt, threadHistory } = await import('#agents/actions/start_run')
-  const version = run.agentVersionId ? await AgentVersion.query().where('id', run.agentVersionId).first() : null
+  const version = run.agentVersionId
+    ? await AgentVersion.query().where('id', run.agentVersionId).first()
+    : null
   const prompt = await buildPrompt({
     tenantId,
     version,
@@ -101,18 +118,38 @@ export async function executeQueuedRun(tenantId: string, runId: string): Promise
     metadata: run.metadata,
   })
   await extend(run.holdId!, 0n, { tenantId, ttlSeconds: Math.ceil(runTimeoutMs() / 1000) + 60 })
-  const events = new RunEventLog(tenantId, run.id, Promise.resolve(), await lastStoredSeq(db, tenantId, run.id))
+  const events = new RunEventLog(
+    tenantId,
+    run.id,
+    Promise.resolve(),
+    await lastStoredSeq(db, tenantId, run.id)
+  )
   events.emit('run', { id: run.id, status: 'running' })
-  return { finished: executeRun({ run, ...prompt, holdMicros: run.holdMicros, holdId: run.holdId!, events }) }
+  return {
+    finished: executeRun({
+      run,
+      ...prompt,
+      holdMicros: run.holdMicros,
+      holdId: run.holdId!,
+      events,
+    }),
+  }
 }
 
 async function newWorker() {
   const config = app.config.get<any>('queue')
   const adapters: Record<string, any> = {}
   for (const [name, adapter] of Object.entries<any>(config.adapters)) {
-    adapters[name] = typeof adapter === 'function' ? adapter : await configProvider.resolve(app, adapter)
+    adapters[name] =
+      typeof adapter === 'function' ? adapter : await configProvider.resolve(app, adapter)
   }
-  return new Worker({ ...config, autoLoadJobs: false, adapters, logger, jobFactory: (JobClass: any) => app.container.make(JobClass) })
+  return new Worker({
+    ...config,
+    autoLoadJobs: false,
+    adapters,
+    logger,
+    jobFactory: (JobClass: any) => app.container.make(JobClass),
+  })
 }
 
 /** Works the runs queue in this process until stopQueueWorker(). */
@@ -124,7 +161,12 @@ export async function startQueueWorker(concurrency?: number) {
   // looping after the stop and never end.
   await worker.init()
   if (!accepting || embedded) return
-  embedded = { worker, running: worker.start([QUEUE]).catch((error) => logger.error({ err: error }, 'queue worker stopped')) }
+  embedded = {
+    worker,
+    running: worker
+      .start([QUEUE])
+      .catch((error) => logger.error({ err: error }, 'queue worker stopped')),
+  }
 }
 
 export async function stopQueueWorker() {
@@ -133,7 +175,13 @@ export async function stopQueueWorker() {
   if (!current) return
   // A worker stopped while it is still starting may never report back: do not wait forever.
   const patience = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())
-  await Promise.race([current.worker.stop().catch(() => {}).then(() => current.running), patience])
+  await Promise.race([
+    current.worker
+      .stop()
+      .catch(() => {})
+      .then(() => current.running),
+    patience,
+  ])
 }
 
 /**

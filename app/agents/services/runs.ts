@@ -7,10 +7,38 @@ import { bus, inBackground, problem, PROCESS_ID, type EventStream } from '#core'
 import { release } from '#credits'
 import { releaseIdempotencyKeysOf } from '#platform'
 import Run, { TERMINAL } from '#agents/models/run'
-import { abortAllLocalRuns, abortLocalRun, executingRunIds, isLocalRun, localRunCount, runsIdle, runTimeoutMs } from '#agents/services/run_executor'
-import { followFromAfar, lastStoredSeq, listenForFollowers, onRunEvent, runTopic, storedEvents, writeEvents, type RunEvent } from '#agents/services/run_events'
-import { markStopping, mayJudgeOwners, OWNER_DEAD_AFTER_S, startOwnerHeartbeat, stopOwnerHeartbeat } from '#agents/services/run_owners'
-import { dispatchRun, stopAcceptingRuns, stopWatchingWorkers, watchForWorkers } from '#agents/services/run_queue'
+import {
+  abortAllLocalRuns,
+  abortLocalRun,
+  executingRunIds,
+  isLocalRun,
+  localRunCount,
+  runsIdle,
+  runTimeoutMs,
+} from '#agents/services/run_executor'
+import {
+  followFromAfar,
+  lastStoredSeq,
+  listenForFollowers,
+  onRunEvent,
+  runTopic,
+  storedEvents,
+  writeEvents,
+  type RunEvent,
+} from '#agents/services/run_events'
+import {
+  markStopping,
+  mayJudgeOwners,
+  OWNER_DEAD_AFTER_S,
+  startOwnerHeartbeat,
+  stopOwnerHeartbeat,
+} from '#agents/services/run_owners'
+import {
+  dispatchRun,
+  stopAcceptingRuns,
+  stopWatchingWorkers,
+  watchForWorkers,
+} from '#agents/services/run_queue'
 import { runMetrics } from '#agents/services/run_metrics'
 import RunFinished from '#agents/events/run_finished'
 import { serializeRun } from '#agents/dtos/run'
@@ -26,7 +54,12 @@ const RECOVER_EVERY_MS = Math.min(10_000, (OWNER_DEAD_AFTER_S * 1000) / 2)
  * the bus (a hint that new events are stored). Closes after the terminal event, or when the
  * run ended without one. Never throws: a database failure ends the stream with an `error` event.
  */
-export async function followRun(tenantId: string, runId: string, afterSeq: number, stream: EventStream) {
+export async function followRun(
+  tenantId: string,
+  runId: string,
+  afterSeq: number,
+  stream: EventStream
+) {
   let last = afterSeq
   const pending = new Map<number, RunEvent>()
   let wake: (() => void) | null = null
@@ -63,7 +96,7 @@ export async function followRun(tenantId: string, runId: string, afterSeq: numbe
   const remote = () => !isLocalRun(runId) && void followFromAfar(runId)
   remote()
   try {
-    for (let failures = 0; !stream.closed; ) {
+    for (let failures = 0; !stream.closed;) {
       if (drain()) return
       try {
         if (hinted || pending.size) {
@@ -72,7 +105,11 @@ export async function followRun(tenantId: string, runId: string, afterSeq: numbe
           if (drain()) return
           // A run that ended without a terminal event (recovered without one): nothing more will come.
           if (!pending.size) {
-            const run = await Run.query().where('tenantId', tenantId).where('id', runId).select('status').first()
+            const run = await Run.query()
+              .where('tenantId', tenantId)
+              .where('id', runId)
+              .select('status')
+              .first()
             if (!run) return
             if (TERMINAL.includes(run.status)) {
               for (const event of await storedEvents(tenantId, runId, last)) add(event)
@@ -85,7 +122,14 @@ export async function followRun(tenantId: string, runId: string, afterSeq: numbe
       } catch (error) {
         if (++failures >= 5) {
           logger.warn({ err: error, run_id: runId }, 'following a run failed; ending the stream')
-          stream.send('error', problem(503, 'The run could not be followed; reconnect with Last-Event-ID to resume.', {}))
+          stream.send(
+            'error',
+            problem(
+              503,
+              'The run could not be followed; reconnect with Last-Event-ID to resume.',
+              {}
+            )
+          )
           return
         }
       }
@@ -111,7 +155,12 @@ export async function followRun(tenantId: string, runId: string, afterSeq: numbe
 /** Asks a run to stop: its owner aborts at once (here, or through the bus), or notices the flag. */
 export async function requestCancellation(run: Run) {
   if (run.terminal) return false
-  await db.from('runs').where('id', run.id).where('tenant_id', run.tenantId).whereNull('cancel_requested_at').update({ cancel_requested_at: new Date() })
+  await db
+    .from('runs')
+    .where('id', run.id)
+    .where('tenant_id', run.tenantId)
+    .whereNull('cancel_requested_at')
+    .update({ cancel_requested_at: new Date() })
   if (run.status === 'queued') await endRun(run.id, run.tenantId, 'cancelled', null)
   abortLocalRun(run.id)
   await bus.publish(CANCEL_TOPIC, run.id)
@@ -144,13 +193,33 @@ export async function recoverAbandonedRuns() {
           OR (r.status = 'queued' AND r.created_at < now() - make_interval(secs => ?))
         )
       LIMIT 200`,
-    [timeoutS + 15, PROCESS_ID, timeoutS + 15, mayJudgeOwners(), PROCESS_ID, OWNER_DEAD_AFTER_S, PROCESS_ID, `{${executingRunIds().join(',')}}`, timeoutS + 30]
+    [
+      timeoutS + 15,
+      PROCESS_ID,
+      timeoutS + 15,
+      mayJudgeOwners(),
+      PROCESS_ID,
+      OWNER_DEAD_AFTER_S,
+      PROCESS_ID,
+      `{${executingRunIds().join(',')}}`,
+      timeoutS + 30,
+    ]
   )
   let ended = 0
   for (const row of rows) {
     try {
-      if (row.status === 'running' && !row.orphan && !row.timed_out && !row.produced && row.attempts < 2) {
-        const requeued = await db.from('runs').where('id', row.id).where('status', 'running').update({ status: 'queued', owner: null })
+      if (
+        row.status === 'running' &&
+        !row.orphan &&
+        !row.timed_out &&
+        !row.produced &&
+        row.attempts < 2
+      ) {
+        const requeued = await db
+          .from('runs')
+          .where('id', row.id)
+          .where('status', 'running')
+          .update({ status: 'queued', owner: null })
         if (Number(requeued)) await dispatchRun({ id: row.id, tenantId: row.tenant_id })
         continue
       }
@@ -162,7 +231,15 @@ export async function recoverAbandonedRuns() {
             : row.orphan
               ? 'The run finished but its outcome could not be recorded; it was not charged.'
               : 'The process running it stopped.'
-      if (await endRun(row.id, row.tenant_id, 'failed', problem(500, detail, { title: 'Run abandoned' }))) ended++
+      if (
+        await endRun(
+          row.id,
+          row.tenant_id,
+          'failed',
+          problem(500, detail, { title: 'Run abandoned' })
+        )
+      )
+        ended++
     } catch (error) {
       logger.error({ err: error, run_id: row.id }, 'recovering an abandoned run failed')
     }
@@ -174,19 +251,37 @@ export async function recoverAbandonedRuns() {
  * Ends an unfinished run that nobody is executing (`failed` after a crash, `cancelled` while
  * queued): the run, its terminal event and the release of its hold commit together.
  */
-async function endRun(runId: string, tenantId: string, status: 'failed' | 'cancelled', error: Record<string, unknown> | null) {
+async function endRun(
+  runId: string,
+  tenantId: string,
+  status: 'failed' | 'cancelled',
+  error: Record<string, unknown> | null
+) {
   const run = await Run.query().where('tenantId', tenantId).where('id', runId).first()
   if (!run || run.terminal) return false
   let moved = false
   const write = async (trx: TransactionClientContract) => {
-    const updated = await trx.from('runs').where('id', runId).where('tenant_id', tenantId).whereIn('status', ['queued', 'running'])
-      .update({ status, finished_at: new Date(), error: error ? JSON.stringify(error) : null, cost_micros: 0 })
+    const updated = await trx
+      .from('runs')
+      .where('id', runId)
+      .where('tenant_id', tenantId)
+      .whereIn('status', ['queued', 'running'])
+      .update({
+        status,
+        finished_at: new Date(),
+        error: error ? JSON.stringify(error) : null,
+        cost_micros: 0,
+      })
     moved = Number(updated) === 1
     if (!moved) throw new Error(`run ${runId} finished meanwhile`)
     run.merge({ status, error, costMicros: 0n, finishedAt: DateTime.now() })
     const seq = (await lastStoredSeq(trx, tenantId, runId)) + 1
     const dto = await serializeRun(run, { steps: false })
-    await writeEvents(trx, tenantId, runId, [status === 'failed' ? { seq, event: 'error', data: { ...error, run: dto } } : { seq, event: 'done', data: dto }])
+    await writeEvents(trx, tenantId, runId, [
+      status === 'failed'
+        ? { seq, event: 'error', data: { ...error, run: dto } }
+        : { seq, event: 'done', data: dto },
+    ])
     await releaseIdempotencyKeysOf(tenantId, [`run:${runId}`], trx)
   }
   try {
@@ -200,13 +295,20 @@ async function endRun(runId: string, tenantId: string, status: 'failed' | 'cance
   if (!moved) return false
   inBackground(bus.publish(runTopic(runId), 'end'), 'announcing the end of a run')
   runMetrics.finished(run)
-  await RunFinished.dispatch(RunFinished.factsOf(run)).catch((error) => logger.error({ err: error, run_id: runId }, 'a RunFinished listener failed'))
+  await RunFinished.dispatch(RunFinished.factsOf(run)).catch((error) =>
+    logger.error({ err: error, run_id: runId }, 'a RunFinished listener failed')
+  )
   return true
 }
 
 /** Ends a run that will not execute (it could not be queued): `failed`, hold released, key freed. */
 export async function abandonRun(run: Pick<Run, 'id' | 'tenantId'>, detail: string) {
-  const ended = await endRun(run.id, run.tenantId, 'failed', problem(503, detail, { title: 'Run not started' }))
+  const ended = await endRun(
+    run.id,
+    run.tenantId,
+    'failed',
+    problem(503, detail, { title: 'Run not started' })
+  )
   if (!ended) await releaseIdempotencyKeysOf(run.tenantId, [`run:${run.id}`])
 }
 
@@ -234,7 +336,10 @@ export async function startRunEngine(kind: 'web' | 'worker') {
     }
   }
   inBackground(recover(), 'recovering abandoned runs')
-  recoverTimer = setInterval(() => inBackground(recover(), 'recovering abandoned runs'), RECOVER_EVERY_MS)
+  recoverTimer = setInterval(
+    () => inBackground(recover(), 'recovering abandoned runs'),
+    RECOVER_EVERY_MS
+  )
   recoverTimer.unref()
   if (kind === 'web') watchForWorkers()
 }
@@ -250,7 +355,10 @@ export async function drainRuns(graceMs = Number(process.env.SHUTDOWN_GRACE_S ??
   if (localRunCount()) {
     logger.info({ runs: localRunCount(), grace_ms: graceMs }, 'draining in-flight runs')
     if ((await Promise.race([runsIdle().then(() => 'idle' as const), grace])) === 'late') {
-      logger.warn({ runs: localRunCount() }, 'shutdown grace period over: ending the remaining runs')
+      logger.warn(
+        { runs: localRunCount() },
+        'shutdown grace period over: ending the remaining runs'
+      )
       abortAllLocalRuns('shutdown')
     }
   }

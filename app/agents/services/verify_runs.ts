@@ -16,8 +16,12 @@ const LIMIT = 200
 export async function verifyRunCharges(tenantId: string | null): Promise<string[]> {
   const overdueBefore = Date.now() - (runTimeoutMs() + 60_000)
   const found: { run: Run; problem: string }[] = []
-  for (let after: string | null = null; found.length < LIMIT; ) {
-    const query = Run.query().whereNotNull('holdId').orderBy('id').limit(PAGE).select('id', 'tenantId', 'status', 'costMicros', 'holdId', 'startedAt', 'createdAt')
+  for (let after: string | null = null; found.length < LIMIT;) {
+    const query = Run.query()
+      .whereNotNull('holdId')
+      .orderBy('id')
+      .limit(PAGE)
+      .select('id', 'tenantId', 'status', 'costMicros', 'holdId', 'startedAt', 'createdAt')
     if (tenantId) query.where('tenantId', tenantId)
     if (after) query.where('id', '>', after)
     const runs = await query
@@ -29,17 +33,33 @@ export async function verifyRunCharges(tenantId: string | null): Promise<string[
       if (problem) found.push({ run, problem })
     }
   }
-  const slugs = new Map((await Tenant.query().whereIn('id', [...new Set(found.map((f) => f.run.tenantId))]).select('id', 'slug')).map((t) => [t.id, t.slug]))
-  return found.slice(0, LIMIT).map(({ run, problem }) => `${slugs.get(run.tenantId) ?? run.tenantId}: run ${run.id} ${problem}`)
+  const slugs = new Map(
+    (
+      await Tenant.query()
+        .whereIn('id', [...new Set(found.map((f) => f.run.tenantId))])
+        .select('id', 'slug')
+    ).map((t) => [t.id, t.slug])
+  )
+  return found
+    .slice(0, LIMIT)
+    .map(
+      ({ run, problem }) => `${slugs.get(run.tenantId) ?? run.tenantId}: run ${run.id} ${problem}`
+    )
 }
 
-function disagreement(run: Run, hold: { tenantId: string; status: string; charged: bigint } | undefined, overdueBefore: number) {
+function disagreement(
+  run: Run,
+  hold: { tenantId: string; status: string; charged: bigint } | undefined,
+  overdueBefore: number
+) {
   if (!hold || hold.tenantId !== run.tenantId) return 'refers to no hold of its workspace'
   if (run.status === 'queued' || run.status === 'running') {
-    if ((run.startedAt ?? run.createdAt).toMillis() < overdueBefore) return `is still ${run.status} with credits held past RUN_TIMEOUT_S + 60 s`
+    if ((run.startedAt ?? run.createdAt).toMillis() < overdueBefore)
+      return `is still ${run.status} with credits held past RUN_TIMEOUT_S + 60 s`
     return hold.status === 'pending' ? null : `is ${run.status} but its hold is ${hold.status}`
   }
   if (hold.status === 'pending') return `is ${run.status} but its hold is still pending`
-  if (run.costMicros !== hold.charged) return `is ${run.status} at a cost of ${formatCredits(run.costMicros)} but the ledger charged ${formatCredits(hold.charged)}`
+  if (run.costMicros !== hold.charged)
+    return `is ${run.status} at a cost of ${formatCredits(run.costMicros)} but the ledger charged ${formatCredits(hold.charged)}`
   return null
 }

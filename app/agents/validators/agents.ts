@@ -8,7 +8,10 @@ const fields = {
   description: vine.string().trim().maxLength(2000).optional().nullable(),
   instructions: vine.string().trim().minLength(1).maxLength(100_000),
   model: vine.string().trim().minLength(1).maxLength(200),
-  fallback_models: vine.array(vine.string().trim().minLength(1).maxLength(200)).maxLength(5).optional(),
+  fallback_models: vine
+    .array(vine.string().trim().minLength(1).maxLength(200))
+    .maxLength(5)
+    .optional(),
   // JSON numbers only: `true` or `"5"` is a 422, never coerced.
   temperature: vine.number({ strict: true }).min(0).max(2).optional().nullable(),
   max_tokens: vine.number({ strict: true }).withoutDecimals().min(1).max(32_000).optional(),

@@ -17,7 +17,8 @@ export const BYTES_PER_RUN = 450
  */
 export default class BenchSeed extends OperatorCommand {
   static commandName = 'bench:seed'
-  static description = 'Seed a tenant with n synthetic runs and their rollups (benchmarks, PostgreSQL only)'
+  static description =
+    'Seed a tenant with n synthetic runs and their rollups (benchmarks, PostgreSQL only)'
   static options: CommandOptions = { startApp: true }
 
   @flags.string({ description: 'Tenant slug (created when missing)', required: true })
@@ -27,26 +28,40 @@ export default class BenchSeed extends OperatorCommand {
   declare runs: number
 
   async run() {
-    if (!process.env.DATABASE_URL) return this.fail('bench:seed needs DATABASE_URL (PostgreSQL): the embedded PGlite is not for benchmarks')
-    if (!Number.isInteger(this.runs) || this.runs < 1) return this.fail('--runs must be a positive whole number')
+    if (!process.env.DATABASE_URL)
+      return this.fail(
+        'bench:seed needs DATABASE_URL (PostgreSQL): the embedded PGlite is not for benchmarks'
+      )
+    if (!Number.isInteger(this.runs) || this.runs < 1)
+      return this.fail('--runs must be a positive whole number')
     const db = (await import('@adonisjs/lucid/services/db')).default
     const { Tenant, createTenant, Membership } = await import('#tenants')
     const { User } = await import('#auth')
     const { rebuildTenant } = await import('#analytics/services/projector')
-    this.notice(`needs about ${((this.runs * BYTES_PER_RUN) / 1e9).toFixed(1)} GB of free disk on the database server`)
+    this.notice(
+      `needs about ${((this.runs * BYTES_PER_RUN) / 1e9).toFixed(1)} GB of free disk on the database server`
+    )
 
     const started = Date.now()
     const userFor = async (email: string, name: string) =>
-      (await User.findBy('email', email)) ?? (await User.create({ email, name, password: `bench ${email} passphrase`, timeZone: 'UTC' }))
+      (await User.findBy('email', email)) ??
+      (await User.create({ email, name, password: `bench ${email} passphrase`, timeZone: 'UTC' }))
     let tenant = await Tenant.findBy('slug', this.tenant)
     if (!tenant) {
       const owner = await userFor(`owner@${this.tenant}.bench.test`, 'Bench Owner')
-      tenant = await createTenant({ name: `Bench ${this.tenant}`, slug: this.tenant, ownerId: owner.id, timeZone: 'Europe/Paris' })
+      tenant = await createTenant({
+        name: `Bench ${this.tenant}`,
+        slug: this.tenant,
+        ownerId: owner.id,
+        timeZone: 'Europe/Paris',
+      })
     }
     const members: string[] = []
     for (let i = 0; i < MEMBERS; i++) {
       const user = await userFor(`member${i}@${this.tenant}.bench.test`, `Member ${i}`)
-      if (!(await Membership.query().where('tenantId', tenant.id).where('userId', user.id).first())) {
+      if (
+        !(await Membership.query().where('tenantId', tenant.id).where('userId', user.id).first())
+      ) {
         await Membership.create({ tenantId: tenant.id, userId: user.id, role: 'member' })
       }
       members.push(user.id)
@@ -63,7 +78,10 @@ export default class BenchSeed extends OperatorCommand {
       agents.push(row.id)
     }
 
-    const offset = Number((await db.rawQuery('SELECT count(*) AS n FROM runs WHERE tenant_id = ?', [tenant.id])).rows[0].n)
+    const offset = Number(
+      (await db.rawQuery('SELECT count(*) AS n FROM runs WHERE tenant_id = ?', [tenant.id])).rows[0]
+        .n
+    )
     const since = new Date(Date.now() - DAYS * 86_400_000)
     for (let lo = 0; lo < this.runs; lo += BATCH) {
       const hi = Math.min(this.runs, lo + BATCH) - 1
@@ -85,13 +103,17 @@ export default class BenchSeed extends OperatorCommand {
          ) s`,
         [tenant.id, agents, members, since, offset, offset + this.runs, lo, hi]
       )
-      this.notice(`runs: ${hi + 1} / ${this.runs} (${((Date.now() - started) / 1000).toFixed(0)} s)`)
+      this.notice(
+        `runs: ${hi + 1} / ${this.runs} (${((Date.now() - started) / 1000).toFixed(0)} s)`
+      )
     }
     await db.rawQuery('ANALYZE runs')
     const seeded = Date.now()
     const counts = await rebuildTenant(tenant.id)
     await db.rawQuery('ANALYZE usage_hourly; ANALYZE usage_daily')
     const seconds = (t: number) => ((t - started) / 1000).toFixed(1)
-    this.output(`tenant=${tenant.slug} tenant_id=${tenant.id} runs=${counts.runs} hourly=${counts.hourly} daily=${counts.daily} insert_s=${seconds(seeded)} total_s=${seconds(Date.now())}`)
+    this.output(
+      `tenant=${tenant.slug} tenant_id=${tenant.id} runs=${counts.runs} hourly=${counts.hourly} daily=${counts.daily} insert_s=${seconds(seeded)} total_s=${seconds(Date.now())}`
+    )
   }
 }

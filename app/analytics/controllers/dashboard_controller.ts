@@ -5,22 +5,46 @@ import { authorize, currentTenant, type Tenant } from '#tenants'
 import { dashboardReport, kpiReport } from '#analytics/services/reports'
 import { dailyCredits } from '#analytics/services/rollups'
 import { PRESETS, RangeError422, resolveRange, type Range } from '#analytics/services/ranges'
-import { burnForecast, dashboardUrl, kpiCards, seriesChart, tableRows } from '#analytics/services/presenters'
+import {
+  burnForecast,
+  dashboardUrl,
+  kpiCards,
+  seriesChart,
+  tableRows,
+} from '#analytics/services/presenters'
 
 /** The range in the query string; a malformed one shows its message over the default range. */
-export function pageRange(ctx: HttpContext, tenant: Tenant): { range: Range; error: { field: string; message: string } | null } {
+export function pageRange(
+  ctx: HttpContext,
+  tenant: Tenant
+): { range: Range; error: { field: string; message: string } | null } {
   const qs = ctx.request.qs()
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
   try {
-    return { range: resolveRange({ range: text(qs.range), from: text(qs.from), to: text(qs.to) }, tenant.timeZone), error: null }
+    return {
+      range: resolveRange(
+        { range: text(qs.range), from: text(qs.from), to: text(qs.to) },
+        tenant.timeZone
+      ),
+      error: null,
+    }
   } catch (error) {
     if (!(error instanceof RangeError422)) throw error
-    return { range: resolveRange({}, tenant.timeZone), error: { field: error.field, message: error.message } }
+    return {
+      range: resolveRange({}, tenant.timeZone),
+      error: { field: error.field, message: error.message },
+    }
   }
 }
 
 function kpiState(tenant: Tenant, range: Range, report: Awaited<ReturnType<typeof kpiReport>>) {
-  return { tenant, range, cards: kpiCards(report.total, report.previous), pollUrl: dashboardUrl(tenant.slug, range, '/kpis'), updatedAt: DateTime.now().setZone(range.timeZone).toFormat('HH:mm:ss') }
+  return {
+    tenant,
+    range,
+    cards: kpiCards(report.total, report.previous),
+    pollUrl: dashboardUrl(tenant.slug, range, '/kpis'),
+    updatedAt: DateTime.now().setZone(range.timeZone).toFormat('HH:mm:ss'),
+  }
 }
 
 /**
@@ -43,25 +67,52 @@ export default class DashboardController {
       tenant,
       range,
       error,
-      presets: PRESETS.map((preset) => ({ preset, label: preset, url: `/t/${tenant.slug}/analytics?range=${preset}`, current: range.preset === preset })),
+      presets: PRESETS.map((preset) => ({
+        preset,
+        label: preset,
+        url: `/t/${tenant.slug}/analytics?range=${preset}`,
+        current: range.preset === preset,
+      })),
       kpis: kpiState(tenant, range, report),
       runsChart: seriesChart(tenant.slug, range, report, 'runs'),
       errorsChart: seriesChart(tenant.slug, range, report, 'errors'),
-      creditPoints: report.series.map((row) => ({ label: row.label, value: Number(BigInt(row.creditsMicros)) / 1e6 })),
+      creditPoints: report.series.map((row) => ({
+        label: row.label,
+        value: Number(BigInt(row.creditsMicros)) / 1e6,
+      })),
       agents: tableRows(tenant.slug, range, report.agent, 'agent'),
       members: tableRows(tenant.slug, range, report.member, 'member'),
       models: tableRows(tenant.slug, range, report.model, 'model'),
-      errorAgents: tableRows(tenant.slug, range, report.agent.filter((row) => row.errors > 0), 'agent'),
-      errorModels: tableRows(tenant.slug, range, report.model.filter((row) => row.errors > 0), 'model'),
+      errorAgents: tableRows(
+        tenant.slug,
+        range,
+        report.agent.filter((row) => row.errors > 0),
+        'agent'
+      ),
+      errorModels: tableRows(
+        tenant.slug,
+        range,
+        report.model.filter((row) => row.errors > 0),
+        'model'
+      ),
       totalErrors: report.total.errors,
-      burn: burnForecast(balance, [...lastWeek.values()].reduce((sum, micros) => sum + micros, 0n)),
+      burn: burnForecast(
+        balance,
+        [...lastWeek.values()].reduce((sum, micros) => sum + micros, 0n)
+      ),
       csv: (table: string) => dashboardUrl(tenant.slug, range, `/${table}.csv`),
     }
     // A range change (htmx, not a boosted navigation) swaps the dashboard alone.
-    const fragment = ctx.request.header('hx-request') === 'true' && ctx.request.header('hx-boosted') !== 'true'
-    const html = await (fragment ? ctx.view.render('analytics::components/dashboard', state) : ctx.view.render('analytics::pages/dashboard', { ...state, state }))
+    const fragment =
+      ctx.request.header('hx-request') === 'true' && ctx.request.header('hx-boosted') !== 'true'
+    const html = await (fragment
+      ? ctx.view.render('analytics::components/dashboard', state)
+      : ctx.view.render('analytics::pages/dashboard', { ...state, state }))
     // Server time of the dashboard (figures + rendering), read by bench/analytics.js.
-    ctx.response.header('Server-Timing', `dashboard;dur=${(performance.now() - started).toFixed(2)}`)
+    ctx.response.header(
+      'Server-Timing',
+      `dashboard;dur=${(performance.now() - started).toFixed(2)}`
+    )
     return html
   }
 
@@ -70,6 +121,9 @@ export default class DashboardController {
     authorize(ctx, 'analytics.read')
     const { tenant } = currentTenant(ctx)
     const { range } = pageRange(ctx, tenant)
-    return ctx.view.render('analytics::components/kpis', kpiState(tenant, range, await kpiReport(tenant.id, range)))
+    return ctx.view.render(
+      'analytics::components/kpis',
+      kpiState(tenant, range, await kpiReport(tenant.id, range))
+    )
   }
 }

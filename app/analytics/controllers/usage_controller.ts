@@ -32,7 +32,13 @@ export default class UsageController {
     // Defaults: the last 30 local days, or 30 days around the one bound given.
     const today = DateTime.now().setZone(tenant.timeZone).toISODate()!
     const shift = (text: string, days: number) => DateTime.fromISO(text).plus({ days }).toISODate()!
-    const to = input.to ?? (input.from ? (shift(input.from, DEFAULT_DAYS - 1) < today ? shift(input.from, DEFAULT_DAYS - 1) : today) : today)
+    const to =
+      input.to ??
+      (input.from
+        ? shift(input.from, DEFAULT_DAYS - 1) < today
+          ? shift(input.from, DEFAULT_DAYS - 1)
+          : today
+        : today)
     const from = input.from ?? shift(to, -(DEFAULT_DAYS - 1))
     let range
     try {

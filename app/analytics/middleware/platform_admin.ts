@@ -9,7 +9,8 @@ import type { User } from '#auth'
  */
 export async function platformAdminsOnly(ctx: HttpContext, next: NextFn) {
   const guard = ctx.auth.use('web')
-  const admin = (await guard.check()) && (guard.user as User).platformAdmin && !(guard.user as User).disabledAt
+  const admin =
+    (await guard.check()) && (guard.user as User).platformAdmin && !(guard.user as User).disabledAt
   if (!admin) throw new NotFoundException()
   return next()
 }

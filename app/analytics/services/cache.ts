@@ -4,13 +4,23 @@ import { Counter, Gauge } from 'prom-client'
 import { metricsRegistry } from '#core'
 
 function counter(name: string, help: string, labelNames: string[] = []) {
-  return (metricsRegistry.getSingleMetric(name) as Counter<string> | undefined) ?? new Counter({ name, help, labelNames, registers: [metricsRegistry] })
+  return (
+    (metricsRegistry.getSingleMetric(name) as Counter<string> | undefined) ??
+    new Counter({ name, help, labelNames, registers: [metricsRegistry] })
+  )
 }
 
 /** Dashboard cache hits and misses (and failed projections) on /metrics. */
 export const dashboardCacheCounters = {
-  requests: counter('analytics_cache_requests_total', 'Analytics dashboard cache lookups by result (hit or miss)', ['result']),
-  projectionFailures: counter('analytics_projection_failures_total', 'Finished runs the analytics projector could not count (rebuild repairs them)'),
+  requests: counter(
+    'analytics_cache_requests_total',
+    'Analytics dashboard cache lookups by result (hit or miss)',
+    ['result']
+  ),
+  projectionFailures: counter(
+    'analytics_projection_failures_total',
+    'Finished runs the analytics projector could not count (rebuild repairs them)'
+  ),
 }
 
 if (!metricsRegistry.getSingleMetric('analytics_cache_hit_ratio')) {
@@ -20,7 +30,8 @@ if (!metricsRegistry.getSingleMetric('analytics_cache_hit_ratio')) {
     registers: [metricsRegistry],
     async collect() {
       const values = (await dashboardCacheCounters.requests.get()).values
-      const count = (result: string) => values.filter((v) => v.labels.result === result).reduce((sum, v) => sum + v.value, 0)
+      const count = (result: string) =>
+        values.filter((v) => v.labels.result === result).reduce((sum, v) => sum + v.value, 0)
       const total = count('hit') + count('miss')
       this.set(total ? count('hit') / total : 0)
     },
@@ -34,7 +45,8 @@ if (!metricsRegistry.getSingleMetric('analytics_cache_hit_ratio')) {
  */
 export async function rollupVersion(tenantId: string | null): Promise<string> {
   const row = tenantId
-    ? (await db.rawQuery('SELECT version FROM analytics_versions WHERE tenant_id = ?', [tenantId])).rows[0]
+    ? (await db.rawQuery('SELECT version FROM analytics_versions WHERE tenant_id = ?', [tenantId]))
+        .rows[0]
     : (
         await db.rawQuery(
           `SELECT coalesce(sum(version), 0) || '.' || count(*) || '.' || coalesce(extract(epoch FROM max(updated_at))::text, '') AS version FROM analytics_versions`
@@ -49,7 +61,12 @@ const store = () => cache.namespace('analytics')
  * A dashboard DTO from the cache (memory, plus Redis when configured), keyed by tenant, rollup
  * version and the filters; computed on a miss. DTOs must be plain JSON (no bigint, no models).
  */
-export async function cachedDto<T>(tenantId: string | null, kind: string, filters: Record<string, unknown>, factory: () => Promise<T>): Promise<T> {
+export async function cachedDto<T>(
+  tenantId: string | null,
+  kind: string,
+  filters: Record<string, unknown>,
+  factory: () => Promise<T>
+): Promise<T> {
   const version = await rollupVersion(tenantId)
   const key = `${tenantId ?? 'platform'}:${version}:${kind}:${JSON.stringify(filters, Object.keys(filters).sort())}`
   let missed = false

@@ -7,7 +7,13 @@ import { cachedDto } from '#analytics/services/cache'
 const DAYS = 30
 const WEEKS = 12
 
-export type TenantUsage = { slug: string; name: string; runs: number; errors: number; creditsMicros: string }
+export type TenantUsage = {
+  slug: string
+  name: string
+  runs: number
+  errors: number
+  creditsMicros: string
+}
 export type ModelErrors = { provider: string; model: string; runs: number; errors: number }
 export type PlatformReport = {
   since: string
@@ -20,7 +26,12 @@ export type PlatformReport = {
 
 /** Weekly counts of new rows of a table (Monday-based ISO weeks, UTC). */
 async function weekly(table: string, since: DateTime) {
-  const rows = (await db.rawQuery(`SELECT to_char(date_trunc('week', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week, count(*)::int AS n FROM ${table} WHERE created_at >= ? GROUP BY 1`, [since.toJSDate()])).rows
+  const rows = (
+    await db.rawQuery(
+      `SELECT to_char(date_trunc('week', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week, count(*)::int AS n FROM ${table} WHERE created_at >= ? GROUP BY 1`,
+      [since.toJSDate()]
+    )
+  ).rows
   return new Map<string, number>(rows.map((row: any) => [row.week, row.n]))
 }
 
@@ -29,7 +40,9 @@ async function weekly(table: string, since: DateTime) {
  * error rates by provider and model; and growth (new workspaces and users per week).
  */
 export function platformReport(): Promise<PlatformReport> {
-  const since = DateTime.utc().startOf('day').minus({ days: DAYS - 1 })
+  const since = DateTime.utc()
+    .startOf('day')
+    .minus({ days: DAYS - 1 })
   return cachedDto(null, 'platform', { since: since.toISODate() }, async () => {
     const top = (order: string) =>
       db.rawQuery(
@@ -39,7 +52,14 @@ export function platformReport(): Promise<PlatformReport> {
          ) s JOIN tenants t ON t.id = s.tenant_id ORDER BY s.${order} DESC, t.slug`,
         [since.toISODate()]
       )
-    const tenantRows = (result: any) => result.rows.map((r: any) => ({ slug: r.slug, name: r.name, runs: Number(r.runs), errors: Number(r.errors), creditsMicros: String(r.credits) }))
+    const tenantRows = (result: any) =>
+      result.rows.map((r: any) => ({
+        slug: r.slug,
+        name: r.name,
+        runs: Number(r.runs),
+        errors: Number(r.errors),
+        creditsMicros: String(r.credits),
+      }))
     const [bySpend, byRuns, models] = await Promise.all([
       top('credits'),
       top('runs'),
@@ -50,7 +70,12 @@ export function platformReport(): Promise<PlatformReport> {
         [since.toISODate()]
       ),
     ])
-    const modelRows: ModelErrors[] = models.rows.map((r: any) => ({ provider: r.provider, model: r.model, runs: Number(r.runs), errors: Number(r.errors) }))
+    const modelRows: ModelErrors[] = models.rows.map((r: any) => ({
+      provider: r.provider,
+      model: r.model,
+      runs: Number(r.runs),
+      errors: Number(r.errors),
+    }))
     const providers = new Map<string, { provider: string; runs: number; errors: number }>()
     for (const row of modelRows) {
       const sum = providers.get(row.provider) ?? { provider: row.provider, runs: 0, errors: 0 }
@@ -58,12 +83,24 @@ export function platformReport(): Promise<PlatformReport> {
       sum.errors += row.errors
       providers.set(row.provider, sum)
     }
-    const firstWeek = DateTime.utc().startOf('week').minus({ weeks: WEEKS - 1 })
-    const [tenants, users] = await Promise.all([weekly(Tenant.table, firstWeek), weekly(User.table, firstWeek)])
+    const firstWeek = DateTime.utc()
+      .startOf('week')
+      .minus({ weeks: WEEKS - 1 })
+    const [tenants, users] = await Promise.all([
+      weekly(Tenant.table, firstWeek),
+      weekly(User.table, firstWeek),
+    ])
     const growth = Array.from({ length: WEEKS }, (_, i) => {
       const week = firstWeek.plus({ weeks: i }).toISODate()!
       return { week, tenants: tenants.get(week) ?? 0, users: users.get(week) ?? 0 }
     })
-    return { since: since.toISODate()!, bySpend: tenantRows(bySpend), byRuns: tenantRows(byRuns), providers: [...providers.values()], models: modelRows, growth }
+    return {
+      since: since.toISODate()!,
+      bySpend: tenantRows(bySpend),
+      byRuns: tenantRows(byRuns),
+      providers: [...providers.values()],
+      models: modelRows,
+      growth,
+    }
   })
 }

@@ -12,17 +12,36 @@ export function percent(part: number, whole: number) {
 }
 
 function ms(value: number | null) {
-  return value === null ? '—' : value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${number.format(value)} ms`
+  return value === null
+    ? '—'
+    : value >= 10_000
+      ? `${(value / 1000).toFixed(1)} s`
+      : `${number.format(value)} ms`
 }
 
 /** The change against the previous period: text and direction (for the arrow and screen readers). */
-function change(now: number | null, before: number | null, unit: 'relative' | 'points' = 'relative') {
+function change(
+  now: number | null,
+  before: number | null,
+  unit: 'relative' | 'points' = 'relative'
+) {
   if (now === null || before === null) return { text: 'no data before', direction: 'flat' as const }
-  const delta = unit === 'points' ? now - before : before === 0 ? (now === 0 ? 0 : null) : ((now - before) / before) * 100
+  const delta =
+    unit === 'points'
+      ? now - before
+      : before === 0
+        ? now === 0
+          ? 0
+          : null
+        : ((now - before) / before) * 100
   if (delta === null) return { text: 'new this period', direction: 'up' as const }
-  const direction = Math.abs(delta) < 0.05 ? ('flat' as const) : delta > 0 ? ('up' as const) : ('down' as const)
+  const direction =
+    Math.abs(delta) < 0.05 ? ('flat' as const) : delta > 0 ? ('up' as const) : ('down' as const)
   const sign = delta > 0 ? '+' : ''
-  return { text: `${sign}${delta.toFixed(1)}${unit === 'points' ? ' pts' : ' %'} vs previous period`, direction }
+  return {
+    text: `${sign}${delta.toFixed(1)}${unit === 'points' ? ' pts' : ' %'} vs previous period`,
+    direction,
+  }
 }
 
 /** The overview's KPI cards. */
@@ -32,18 +51,58 @@ export function kpiCards(total: UsageRow, previous: UsageRow | null) {
   const tokens = (row: UsageRow) => row.inputTokens + row.outputTokens
   const credits = (row: UsageRow) => Number(BigInt(row.creditsMicros)) / 1e6
   return [
-    { id: 'runs', label: 'Runs', value: number.format(total.runs), change: change(total.runs, before.runs) },
-    { id: 'success', label: 'Success rate', value: percent(total.succeeded, total.runs), change: change(rate(total), rate(before), 'points') },
-    { id: 'tokens', label: 'Tokens', value: number.format(tokens(total)), detail: `${number.format(total.inputTokens)} in · ${number.format(total.outputTokens)} out`, change: change(tokens(total), tokens(before)) },
-    { id: 'credits', label: 'Credits', value: formatCredits(total.creditsMicros), change: change(credits(total), credits(before)) },
-    { id: 'p50', label: 'Latency p50', value: ms(total.latencyP50), change: change(total.latencyP50, before.latencyP50) },
-    { id: 'p95', label: 'Latency p95', value: ms(total.latencyP95), change: change(total.latencyP95, before.latencyP95) },
-    { id: 'members', label: 'Active members', value: number.format(total.activeMembers), change: change(total.activeMembers, before.activeMembers) },
+    {
+      id: 'runs',
+      label: 'Runs',
+      value: number.format(total.runs),
+      change: change(total.runs, before.runs),
+    },
+    {
+      id: 'success',
+      label: 'Success rate',
+      value: percent(total.succeeded, total.runs),
+      change: change(rate(total), rate(before), 'points'),
+    },
+    {
+      id: 'tokens',
+      label: 'Tokens',
+      value: number.format(tokens(total)),
+      detail: `${number.format(total.inputTokens)} in · ${number.format(total.outputTokens)} out`,
+      change: change(tokens(total), tokens(before)),
+    },
+    {
+      id: 'credits',
+      label: 'Credits',
+      value: formatCredits(total.creditsMicros),
+      change: change(credits(total), credits(before)),
+    },
+    {
+      id: 'p50',
+      label: 'Latency p50',
+      value: ms(total.latencyP50),
+      change: change(total.latencyP50, before.latencyP50),
+    },
+    {
+      id: 'p95',
+      label: 'Latency p95',
+      value: ms(total.latencyP95),
+      change: change(total.latencyP95, before.latencyP95),
+    },
+    {
+      id: 'members',
+      label: 'Active members',
+      value: number.format(total.activeMembers),
+      change: change(total.activeMembers, before.activeMembers),
+    },
   ]
 }
 
 /** Links into the runs list (agents module): agent slug, status and whole local days. */
-export function runsUrl(tenantSlug: string, range: Pick<Range, 'fromDay' | 'toDay'>, filters: { agent?: string | null; status?: string; from?: string; to?: string } = {}) {
+export function runsUrl(
+  tenantSlug: string,
+  range: Pick<Range, 'fromDay' | 'toDay'>,
+  filters: { agent?: string | null; status?: string; from?: string; to?: string } = {}
+) {
   const query = new URLSearchParams()
   if (filters.agent) query.set('agent', filters.agent)
   if (filters.status) query.set('status', filters.status)
@@ -53,12 +112,22 @@ export function runsUrl(tenantSlug: string, range: Pick<Range, 'fromDay' | 'toDa
 }
 
 /** A dashboard URL (or one of its exports) for a range. */
-export function dashboardUrl(tenantSlug: string, range: Range, path = '', extra: Record<string, string> = {}) {
+export function dashboardUrl(
+  tenantSlug: string,
+  range: Range,
+  path = '',
+  extra: Record<string, string> = {}
+) {
   return `/t/${tenantSlug}/analytics${path}?${new URLSearchParams({ ...rangeQuery(range), ...extra })}`
 }
 
 /** A breakdown table's rows as shown: formatted figures and a drill-down link. */
-export function tableRows(tenantSlug: string, range: Range, rows: UsageRow[], dimension: 'agent' | 'member' | 'model') {
+export function tableRows(
+  tenantSlug: string,
+  range: Range,
+  rows: UsageRow[],
+  dimension: 'agent' | 'member' | 'model'
+) {
   return rows.map((row) => ({
     label: row.label,
     runs: number.format(row.runs),
@@ -70,24 +139,39 @@ export function tableRows(tenantSlug: string, range: Range, rows: UsageRow[], di
     p50: ms(row.latencyP50),
     p95: ms(row.latencyP95),
     drill: runsUrl(tenantSlug, range, dimension === 'agent' ? { agent: row.slug ?? row.key } : {}),
-    errorsDrill: runsUrl(tenantSlug, range, { agent: dimension === 'agent' ? (row.slug ?? row.key) : undefined, status: 'failed' }),
+    errorsDrill: runsUrl(tenantSlug, range, {
+      agent: dimension === 'agent' ? (row.slug ?? row.key) : undefined,
+      status: 'failed',
+    }),
   }))
 }
 
-type Bar = { x: number; y: number; width: number; height: number; label: string; title: string; href: string; tick: boolean }
+type Bar = {
+  x: number
+  y: number
+  width: number
+  height: number
+  label: string
+  title: string
+  href: string
+  tick: boolean
+}
 
 /**
  * Geometry of a drillable bar chart (the SVG is drawn by analytics::components/bar_chart): a
  * y axis with round ticks, one bar per bucket with its link and hover title.
  */
-export function barChart(points: { label: string; value: number; title: string; href: string }[], size = { width: 720, height: 220 }) {
+export function barChart(
+  points: { label: string; value: number; title: string; href: string }[],
+  size = { width: 720, height: 220 }
+) {
   const margin = { top: 12, right: 8, bottom: 30, left: 52 }
   const plotWidth = size.width - margin.left - margin.right
   const plotHeight = size.height - margin.top - margin.bottom
   const max = Math.max(0, ...points.map((p) => p.value))
   const rough = max > 0 ? max / 4 : 1
   const magnitude = 10 ** Math.floor(Math.log10(rough))
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= rough)! 
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= rough)!
   const top = Math.max(step, Math.ceil(max / step) * step)
   const yOf = (value: number) => margin.top + plotHeight - (value / top) * plotHeight
   const band = points.length ? plotWidth / points.length : plotWidth
@@ -102,21 +186,44 @@ export function barChart(points: { label: string; value: number; title: string; 
     href: p.href,
     tick: i % every === 0,
   }))
-  const ticks = Array.from({ length: Math.round(top / step) + 1 }, (_, i) => ({ y: +yOf(i * step).toFixed(1), label: number.format(i * step) }))
-  return { ...size, margin, bottom: margin.top + plotHeight, right: size.width - margin.right, bars, ticks, labelY: size.height - 10 }
+  const ticks = Array.from({ length: Math.round(top / step) + 1 }, (_, i) => ({
+    y: +yOf(i * step).toFixed(1),
+    label: number.format(i * step),
+  }))
+  return {
+    ...size,
+    margin,
+    bottom: margin.top + plotHeight,
+    right: size.width - margin.right,
+    bars,
+    ticks,
+    labelY: size.height - 10,
+  }
 }
 
 /** The series chart of runs per bucket, each bar drilling into that bucket's runs. */
-export function seriesChart(tenantSlug: string, range: Range, report: Report, metric: 'runs' | 'errors') {
+export function seriesChart(
+  tenantSlug: string,
+  range: Range,
+  report: Report,
+  metric: 'runs' | 'errors'
+) {
   return barChart(
     report.series.map((row) => {
-      const day = range.granularity === 'day' ? row.key! : DateTime.fromISO(row.key!, { zone: 'UTC' }).setZone(range.timeZone).toISODate()!
+      const day =
+        range.granularity === 'day'
+          ? row.key!
+          : DateTime.fromISO(row.key!, { zone: 'UTC' }).setZone(range.timeZone).toISODate()!
       const value = metric === 'runs' ? row.runs : row.errors
       return {
         label: row.label,
         value,
         title: `${row.label}: ${number.format(value)} ${metric === 'runs' ? 'runs' : 'errors'}${metric === 'runs' ? `, ${number.format(row.errors)} errors, ${formatCredits(row.creditsMicros)} credits` : ''}`,
-        href: runsUrl(tenantSlug, range, { from: day, to: day, status: metric === 'errors' ? 'failed' : undefined }),
+        href: runsUrl(tenantSlug, range, {
+          from: day,
+          to: day,
+          status: metric === 'errors' ? 'failed' : undefined,
+        }),
       }
     })
   )
@@ -134,6 +241,9 @@ export function burnForecast(balance: Balance, lastWeek: bigint) {
     available: formatCredits(available),
     perDay: formatCredits(perDay),
     daysLeft,
-    text: daysLeft === null ? 'No spend in the last 7 days: the balance is not being used up.' : `At ${formatCredits(perDay)} credits a day, the ${formatCredits(available)} available credits last about ${number.format(daysLeft)} more day${daysLeft === 1 ? '' : 's'}.`,
+    text:
+      daysLeft === null
+        ? 'No spend in the last 7 days: the balance is not being used up.'
+        : `At ${formatCredits(perDay)} credits a day, the ${formatCredits(available)} available credits last about ${number.format(daysLeft)} more day${daysLeft === 1 ? '' : 's'}.`,
   }
 }

@@ -30,7 +30,10 @@ export function bufferProjection(facts: RunFacts): Promise<void> {
     dashboardCacheCounters.projectionFailures.inc()
     if (Date.now() - lastOverflowLog > 1_000) {
       lastOverflowLog = Date.now()
-      logger.error({ run_id: facts.runId, buffered: buffer.length }, 'analytics projection buffer full: runs dropped until analytics:rebuild')
+      logger.error(
+        { run_id: facts.runId, buffered: buffer.length },
+        'analytics projection buffer full: runs dropped until analytics:rebuild'
+      )
     }
     return Promise.resolve()
   }
@@ -67,7 +70,10 @@ async function apply(batch: RunFacts[]) {
   try {
     await projectFacts(batch)
   } catch (first) {
-    logger.warn({ err: first, runs: batch.length }, 'analytics projection batch failed; retrying once')
+    logger.warn(
+      { err: first, runs: batch.length },
+      'analytics projection batch failed; retrying once'
+    )
     // A moment for a transient cause (deadlock victim, failover) to pass.
     await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_MS))
     try {
@@ -86,4 +92,3 @@ async function apply(batch: RunFacts[]) {
 export async function flushProjections() {
   while (buffer.length || flushing) await drain()
 }
-

@@ -9,7 +9,8 @@ const TERMINAL = `('succeeded', 'failed', 'cancelled')`
 const TERMINAL_STATUSES = new Set(['succeeded', 'failed', 'cancelled'])
 const HOUR_MS = 3_600_000
 
-const COLUMNS = 'tenant_id, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, latency_count, latency_hist'
+const COLUMNS =
+  'tenant_id, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, latency_count, latency_hist'
 const ADD = `runs = u.runs + EXCLUDED.runs, succeeded = u.succeeded + EXCLUDED.succeeded, errors = u.errors + EXCLUDED.errors,
   input_tokens = u.input_tokens + EXCLUDED.input_tokens, output_tokens = u.output_tokens + EXCLUDED.output_tokens,
   credits_micros = u.credits_micros + EXCLUDED.credits_micros, latency_sum_ms = u.latency_sum_ms + EXCLUDED.latency_sum_ms,
@@ -20,7 +21,10 @@ const ADD = `runs = u.runs + EXCLUDED.runs, succeeded = u.succeeded + EXCLUDED.s
  * projections add); projections share the lock among themselves.
  */
 function tenantLock(trx: TransactionClientContract, tenantId: string, exclusive: boolean) {
-  return trx.rawQuery(`SELECT ${exclusive ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext('analytics:' || ?))`, [tenantId])
+  return trx.rawQuery(
+    `SELECT ${exclusive ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext('analytics:' || ?))`,
+    [tenantId]
+  )
 }
 
 /** Bumps each tenant's rollup version once: cached dashboards keyed by the old one are stale. */
@@ -56,11 +60,31 @@ type RollupRow = {
   hist: Histogram
 }
 
-function addFact(rows: Map<string, RollupRow>, bucket: string, fact: RunFacts, latencyBucket: number | null) {
+function addFact(
+  rows: Map<string, RollupRow>,
+  bucket: string,
+  fact: RunFacts,
+  latencyBucket: number | null
+) {
   const key = JSON.stringify([fact.tenantId, bucket, fact.agentId, fact.memberId, fact.model])
   let row = rows.get(key)
   if (!row) {
-    row = { bucket, tenantId: fact.tenantId, agentId: fact.agentId, memberId: fact.memberId, model: fact.model, runs: 0, succeeded: 0, errors: 0, inputTokens: 0, outputTokens: 0, credits: 0n, latencySum: 0, latencyCount: 0, hist: {} }
+    row = {
+      bucket,
+      tenantId: fact.tenantId,
+      agentId: fact.agentId,
+      memberId: fact.memberId,
+      model: fact.model,
+      runs: 0,
+      succeeded: 0,
+      errors: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      credits: 0n,
+      latencySum: 0,
+      latencyCount: 0,
+      hist: {},
+    }
     rows.set(key, row)
   }
   row.runs++
@@ -82,9 +106,14 @@ const byKey = <T>([a]: [string, T], [b]: [string, T]) => (a < b ? -1 : a > b ? 1
  * One multi-row upsert of a rollup table. Rows go in key order, so concurrent batches lock
  * shared rows in the same order and never deadlock.
  */
-async function upsertRollups(trx: TransactionClientContract, table: 'usage_hourly' | 'usage_daily', rows: Map<string, RollupRow>) {
+async function upsertRollups(
+  trx: TransactionClientContract,
+  table: 'usage_hourly' | 'usage_daily',
+  rows: Map<string, RollupRow>
+) {
   const sorted = [...rows].sort(byKey).map(([, row]) => row)
-  const [bucketColumn, bucketType] = table === 'usage_hourly' ? ['hour', 'timestamptz'] : ['day', 'date']
+  const [bucketColumn, bucketType] =
+    table === 'usage_hourly' ? ['hour', 'timestamptz'] : ['day', 'date']
   await trx.rawQuery(
     `INSERT INTO ${table} AS u (${bucketColumn}, ${COLUMNS})
      SELECT * FROM unnest(?::${bucketType}[], ?::uuid[], ?::uuid[], ?::uuid[], ?::varchar[], ?::int[], ?::int[], ?::int[],
@@ -119,7 +148,10 @@ async function upsertRollups(trx: TransactionClientContract, table: 'usage_hourl
  * `freshZones` re-reads time zones instead of trusting the cache (a retry). Returns how many
  * runs counted.
  */
-export async function projectFacts(batch: RunFacts[], options: { freshZones?: boolean } = {}): Promise<number> {
+export async function projectFacts(
+  batch: RunFacts[],
+  options: { freshZones?: boolean } = {}
+): Promise<number> {
   const byRun = new Map<string, RunFacts>()
   for (const fact of batch) {
     const runId = fact.runId.toLowerCase()
@@ -137,7 +169,10 @@ export async function projectFacts(batch: RunFacts[], options: { freshZones?: bo
 
   return db.transaction(async (trx) => {
     // Sorted, so batches and rebuilds (exclusive, one tenant each) cannot deadlock.
-    await trx.rawQuery(`SELECT pg_advisory_xact_lock_shared(hashtext('analytics:' || t)) FROM unnest(?::text[]) AS t`, [[...zones.keys()]])
+    await trx.rawQuery(
+      `SELECT pg_advisory_xact_lock_shared(hashtext('analytics:' || t)) FROM unnest(?::text[]) AS t`,
+      [[...zones.keys()]]
+    )
     const claimed = await trx.rawQuery(
       `INSERT INTO projected_runs (run_id, tenant_id) SELECT * FROM unnest(?::uuid[], ?::uuid[]) ON CONFLICT DO NOTHING RETURNING run_id`,
       [facts.map(([runId]) => runId), facts.map(([, fact]) => fact.tenantId)]

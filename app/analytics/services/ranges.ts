@@ -41,16 +41,37 @@ function zoneOf(timeZone: string) {
 function parseDay(text: string | undefined, field: string, zone: string) {
   const value = (text ?? '').trim()
   const day = isBoundedDay(value) ? DateTime.fromISO(value, { zone }) : null
-  if (!day?.isValid) throw new RangeError422(field, `Enter a date as YYYY-MM-DD, between ${MIN_YEAR} and ${MAX_YEAR}.`)
+  if (!day?.isValid)
+    throw new RangeError422(
+      field,
+      `Enter a date as YYYY-MM-DD, between ${MIN_YEAR} and ${MAX_YEAR}.`
+    )
   return day.startOf('day')
 }
 
 /** Whole local days [first, last]: instants, buckets and a label. */
-export function dayRange(first: DateTime, last: DateTime, preset: Range['preset'], zone: string): Range {
+export function dayRange(
+  first: DateTime,
+  last: DateTime,
+  preset: Range['preset'],
+  zone: string
+): Range {
   const buckets: string[] = []
   for (let day = first; day <= last; day = day.plus({ days: 1 })) buckets.push(day.toISODate()!)
-  const label = first.hasSame(last, 'day') ? first.toFormat('d LLL yyyy') : `${first.toFormat('d LLL yyyy')} – ${last.toFormat('d LLL yyyy')}`
-  return { preset, granularity: 'day', timeZone: zone, start: first, end: last.plus({ days: 1 }), fromDay: first.toISODate()!, toDay: last.toISODate()!, buckets, label }
+  const label = first.hasSame(last, 'day')
+    ? first.toFormat('d LLL yyyy')
+    : `${first.toFormat('d LLL yyyy')} – ${last.toFormat('d LLL yyyy')}`
+  return {
+    preset,
+    granularity: 'day',
+    timeZone: zone,
+    start: first,
+    end: last.plus({ days: 1 }),
+    fromDay: first.toISODate()!,
+    toDay: last.toISODate()!,
+    buckets,
+    label,
+  }
 }
 
 function hourRange(end: DateTime, zone: string): Range {
@@ -73,20 +94,30 @@ function hourRange(end: DateTime, zone: string): Range {
  * The range a query string asks for (default the last 7 days). Throws RangeError422 naming the
  * field for a malformed or impossible custom range.
  */
-export function resolveRange(input: RangeInput, timeZone: string, now: DateTime = DateTime.now()): Range {
+export function resolveRange(
+  input: RangeInput,
+  timeZone: string,
+  now: DateTime = DateTime.now()
+): Range {
   const zone = zoneOf(timeZone)
   const preset = input.range || (input.from || input.to ? 'custom' : '7d')
   const today = now.setZone(zone).startOf('day')
   if (preset === '24h') return hourRange(now.toUTC().startOf('hour').plus({ hours: 1 }), zone)
   if (preset === '7d' || preset === '30d' || preset === '90d') {
     const days = Number.parseInt(preset, 10)
-    return { ...dayRange(today.minus({ days: days - 1 }), today, preset, zone), label: `Last ${days} days` }
+    return {
+      ...dayRange(today.minus({ days: days - 1 }), today, preset, zone),
+      label: `Last ${days} days`,
+    }
   }
-  if (preset !== 'custom') throw new RangeError422('range', `Choose one of ${PRESETS.join(', ')} or custom.`)
+  if (preset !== 'custom')
+    throw new RangeError422('range', `Choose one of ${PRESETS.join(', ')} or custom.`)
   const first = parseDay(input.from, 'from', zone)
   const last = input.to ? parseDay(input.to, 'to', zone) : today
-  if (last < first) throw new RangeError422('to', 'The end date must be on or after the start date.')
-  if (last.diff(first, 'days').days + 1 > MAX_DAYS) throw new RangeError422('to', `A range covers at most ${MAX_DAYS} days.`)
+  if (last < first)
+    throw new RangeError422('to', 'The end date must be on or after the start date.')
+  if (last.diff(first, 'days').days + 1 > MAX_DAYS)
+    throw new RangeError422('to', `A range covers at most ${MAX_DAYS} days.`)
   return dayRange(first, last, 'custom', zone)
 }
 
@@ -100,5 +131,7 @@ export function previousRange(range: Range): Range {
 
 /** The query string of a range (what the page's links and forms carry). */
 export function rangeQuery(range: Range): Record<string, string> {
-  return range.preset === 'custom' ? { range: 'custom', from: range.fromDay, to: range.toDay } : { range: range.preset }
+  return range.preset === 'custom'
+    ? { range: 'custom', from: range.fromDay, to: range.toDay }
+    : { range: range.preset }
 }

@@ -16,7 +16,13 @@ export type UsageRow = Omit<Figures, 'latencySumMs' | 'latencyCount' | 'p50' | '
 }
 
 export type Report = {
-  range: { preset: string; fromDay: string; toDay: string; granularity: 'hour' | 'day'; label: string }
+  range: {
+    preset: string
+    fromDay: string
+    toDay: string
+    granularity: 'hour' | 'day'
+    label: string
+  }
   total: UsageRow
   previous: UsageRow | null
   series: UsageRow[]
@@ -25,7 +31,12 @@ export type Report = {
   model: UsageRow[]
 }
 
-function row(key: string | null, label: string, figures: Figures, slug: string | null = null): UsageRow {
+function row(
+  key: string | null,
+  label: string,
+  figures: Figures,
+  slug: string | null = null
+): UsageRow {
   const { latencySumMs: _sum, latencyCount: _count, p50, p95, p99: _p99, ...sums } = figures
   const round = (value: number | null) => (value === null ? null : Math.round(value))
   return { key, label, slug, ...sums, latencyP50: round(p50), latencyP95: round(p95) }
@@ -37,8 +48,14 @@ async function labels(tenantId: string, dimension: Dimension, keys: (string | nu
   const names = new Map<string | null, { label: string; slug: string | null }>()
   if (dimension === 'agent') {
     names.set(null, { label: 'Direct model calls', slug: null })
-    const agents = ids.length ? await Agent.query().where('tenantId', tenantId).whereIn('id', ids) : []
-    for (const agent of agents) names.set(agent.id, { label: agent.deletedAt ? `${agent.name} (deleted)` : agent.name, slug: agent.slug })
+    const agents = ids.length
+      ? await Agent.query().where('tenantId', tenantId).whereIn('id', ids)
+      : []
+    for (const agent of agents)
+      names.set(agent.id, {
+        label: agent.deletedAt ? `${agent.name} (deleted)` : agent.name,
+        slug: agent.slug,
+      })
   } else if (dimension === 'member') {
     names.set(null, { label: 'No member', slug: null })
     const users = ids.length ? await User.query().whereIn('id', ids) : []
@@ -57,7 +74,11 @@ function bucketLabel(range: Range, key: string) {
 }
 
 /** A breakdown's rows, most runs first (ties by label), labelled. */
-export async function breakdown(tenantId: string, dimension: Exclude<Dimension, 'bucket'>, groups: Map<string | null, Figures>) {
+export async function breakdown(
+  tenantId: string,
+  dimension: Exclude<Dimension, 'bucket'>,
+  groups: Map<string | null, Figures>
+) {
   const name = await labels(tenantId, dimension, [...groups.keys()])
   return [...groups.entries()]
     .map(([key, figures]) => row(key, name(key).label, figures, name(key).slug))
@@ -66,43 +87,86 @@ export async function breakdown(tenantId: string, dimension: Exclude<Dimension, 
 
 /** Every bucket of the range in order, empty ones included. */
 export function series(range: Range, groups: Map<string | null, Figures>) {
-  return range.buckets.map((key) => row(key, bucketLabel(range, key), groups.get(key) ?? emptyFigures()))
+  return range.buckets.map((key) =>
+    row(key, bucketLabel(range, key), groups.get(key) ?? emptyFigures())
+  )
 }
 
 function rangeDto(range: Range): Report['range'] {
-  return { preset: range.preset, fromDay: range.fromDay, toDay: range.toDay, granularity: range.granularity, label: range.label }
+  return {
+    preset: range.preset,
+    fromDay: range.fromDay,
+    toDay: range.toDay,
+    granularity: range.granularity,
+    label: range.label,
+  }
 }
 
 /** The whole dashboard for a range (and the previous period's totals), cached per rollup version. */
 export function dashboardReport(tenantId: string, range: Range): Promise<Report> {
-  return cachedDto(tenantId, 'dashboard', { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity }, async () => {
-    const [current, before] = await Promise.all([aggregate(tenantId, range), aggregate(tenantId, previousRange(range), [])])
-    return {
-      range: rangeDto(range),
-      total: row('total', 'Total', current.total),
-      previous: row('previous', 'Previous period', before.total),
-      series: series(range, current.groups.bucket),
-      agent: await breakdown(tenantId, 'agent', current.groups.agent),
-      member: await breakdown(tenantId, 'member', current.groups.member),
-      model: await breakdown(tenantId, 'model', current.groups.model),
+  return cachedDto(
+    tenantId,
+    'dashboard',
+    { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity },
+    async () => {
+      const [current, before] = await Promise.all([
+        aggregate(tenantId, range),
+        aggregate(tenantId, previousRange(range), []),
+      ])
+      return {
+        range: rangeDto(range),
+        total: row('total', 'Total', current.total),
+        previous: row('previous', 'Previous period', before.total),
+        series: series(range, current.groups.bucket),
+        agent: await breakdown(tenantId, 'agent', current.groups.agent),
+        member: await breakdown(tenantId, 'member', current.groups.member),
+        model: await breakdown(tenantId, 'model', current.groups.model),
+      }
     }
-  })
+  )
 }
 
 /** The KPI fragment's figures alone (polled every 10 s: two small queries on a miss). */
-export function kpiReport(tenantId: string, range: Range): Promise<Pick<Report, 'range' | 'total' | 'previous'>> {
-  return cachedDto(tenantId, 'kpis', { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity }, async () => {
-    const [current, before] = await Promise.all([aggregate(tenantId, range, []), aggregate(tenantId, previousRange(range), [])])
-    return { range: rangeDto(range), total: row('total', 'Total', current.total), previous: row('previous', 'Previous period', before.total) }
-  })
+export function kpiReport(
+  tenantId: string,
+  range: Range
+): Promise<Pick<Report, 'range' | 'total' | 'previous'>> {
+  return cachedDto(
+    tenantId,
+    'kpis',
+    { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity },
+    async () => {
+      const [current, before] = await Promise.all([
+        aggregate(tenantId, range, []),
+        aggregate(tenantId, previousRange(range), []),
+      ])
+      return {
+        range: rangeDto(range),
+        total: row('total', 'Total', current.total),
+        previous: row('previous', 'Previous period', before.total),
+      }
+    }
+  )
 }
 
 /** One grouping for the API (`group_by`): rows and totals. */
-export function usageReport(tenantId: string, range: Range, groupBy: 'day' | 'agent' | 'member' | 'model') {
+export function usageReport(
+  tenantId: string,
+  range: Range,
+  groupBy: 'day' | 'agent' | 'member' | 'model'
+) {
   const dimension: Dimension = groupBy === 'day' ? 'bucket' : groupBy
-  return cachedDto(tenantId, 'usage', { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity, by: groupBy }, async () => {
-    const result = await aggregate(tenantId, range, [dimension])
-    const rows = dimension === 'bucket' ? series(range, result.groups.bucket) : await breakdown(tenantId, dimension, result.groups[dimension])
-    return { rows, total: row('total', 'Total', result.total) }
-  })
+  return cachedDto(
+    tenantId,
+    'usage',
+    { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity, by: groupBy },
+    async () => {
+      const result = await aggregate(tenantId, range, [dimension])
+      const rows =
+        dimension === 'bucket'
+          ? series(range, result.groups.bucket)
+          : await breakdown(tenantId, dimension, result.groups[dimension])
+      return { rows, total: row('total', 'Total', result.total) }
+    }
+  )
 }

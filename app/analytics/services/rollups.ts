@@ -1,5 +1,11 @@
 import db from '@adonisjs/lucid/services/db'
-import { addHistogramText, HIST_THRESHOLDS, mergeHistograms, percentile, type Histogram } from '#analytics/histogram'
+import {
+  addHistogramText,
+  HIST_THRESHOLDS,
+  mergeHistograms,
+  percentile,
+  type Histogram,
+} from '#analytics/histogram'
 import type { Range } from '#analytics/services/ranges'
 
 export const DIMENSIONS = ['bucket', 'agent', 'member', 'model'] as const
@@ -25,20 +31,66 @@ export type Aggregate = { total: Figures; groups: Record<Dimension, Map<string |
 
 function source(range: Range) {
   return range.granularity === 'hour'
-    ? { sql: `SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS bk, * FROM usage_hourly WHERE tenant_id = ? AND hour >= ? AND hour < ?`, bindings: [range.start.toJSDate(), range.end.toJSDate()] }
-    : { sql: `SELECT to_char(day, 'YYYY-MM-DD') AS bk, * FROM usage_daily WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`, bindings: [range.fromDay, range.toDay] }
+    ? {
+        sql: `SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS bk, * FROM usage_hourly WHERE tenant_id = ? AND hour >= ? AND hour < ?`,
+        bindings: [range.start.toJSDate(), range.end.toJSDate()],
+      }
+    : {
+        sql: `SELECT to_char(day, 'YYYY-MM-DD') AS bk, * FROM usage_daily WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`,
+        bindings: [range.fromDay, range.toDay],
+      }
 }
 
 export function emptyFigures(): Figures {
-  return { runs: 0, succeeded: 0, errors: 0, inputTokens: 0, outputTokens: 0, creditsMicros: '0', latencySumMs: 0, latencyCount: 0, activeMembers: 0, p50: null, p95: null, p99: null }
+  return {
+    runs: 0,
+    succeeded: 0,
+    errors: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    creditsMicros: '0',
+    latencySumMs: 0,
+    latencyCount: 0,
+    activeMembers: 0,
+    p50: null,
+    p95: null,
+    p99: null,
+  }
 }
 
-type Sums = { runs: number; succeeded: number; errors: number; inputTokens: number; outputTokens: number; credits: bigint; latencySumMs: number; latencyCount: number; members: Set<string>; hist: Float64Array }
+type Sums = {
+  runs: number
+  succeeded: number
+  errors: number
+  inputTokens: number
+  outputTokens: number
+  credits: bigint
+  latencySumMs: number
+  latencyCount: number
+  members: Set<string>
+  hist: Float64Array
+}
 
-const KEY: Record<Dimension, 'bk' | 'agent_id' | 'member_id' | 'model'> = { bucket: 'bk', agent: 'agent_id', member: 'member_id', model: 'model' }
+const KEY: Record<Dimension, 'bk' | 'agent_id' | 'member_id' | 'model'> = {
+  bucket: 'bk',
+  agent: 'agent_id',
+  member: 'member_id',
+  model: 'model',
+}
 
 function sums(): Sums {
-  return { runs: 0, succeeded: 0, errors: 0, inputTokens: 0, outputTokens: 0, credits: 0n, latencySumMs: 0, latencyCount: 0, members: new Set(), hist: new Float64Array(HIST_THRESHOLDS.length + 1) }
+  return {
+    runs: 0,
+    succeeded: 0,
+    errors: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    credits: 0n,
+    latencySumMs: 0,
+    latencyCount: 0,
+    members: new Set(),
+    hist: new Float64Array(HIST_THRESHOLDS.length + 1),
+  }
 }
 
 function figuresOf(sum: Sums): Figures {
@@ -68,7 +120,11 @@ function figuresOf(sum: Sums): Figures {
  * rollup rows (hourly for hour ranges, daily otherwise); they are added up here, histograms
  * in dense arrays: merging thousands of sparse jsonb histograms in SQL is far slower.
  */
-export async function aggregate(tenantId: string, range: Range, dimensions: readonly Dimension[] = DIMENSIONS): Promise<Aggregate> {
+export async function aggregate(
+  tenantId: string,
+  range: Range,
+  dimensions: readonly Dimension[] = DIMENSIONS
+): Promise<Aggregate> {
   const { sql, bindings } = source(range)
   const rows = (
     await db.rawQuery(
@@ -78,7 +134,9 @@ export async function aggregate(tenantId: string, range: Range, dimensions: read
     )
   ).rows
   const total = sums()
-  const groups = Object.fromEntries(dimensions.map((d) => [d, new Map<string | null, Sums>()])) as Record<Dimension, Map<string | null, Sums>>
+  const groups = Object.fromEntries(
+    dimensions.map((d) => [d, new Map<string | null, Sums>()])
+  ) as Record<Dimension, Map<string | null, Sums>>
   for (const row of rows) {
     const targets = [total]
     for (const dimension of dimensions) {
@@ -98,9 +156,15 @@ export async function aggregate(tenantId: string, range: Range, dimensions: read
       sum.latencyCount += row.latency_count
       if (row.member_id && row.runs > 0) sum.members.add(row.member_id)
     }
-    addHistogramText(row.hist, targets.map((sum) => sum.hist))
+    addHistogramText(
+      row.hist,
+      targets.map((sum) => sum.hist)
+    )
   }
-  const result: Aggregate = { total: figuresOf(total), groups: { bucket: new Map(), agent: new Map(), member: new Map(), model: new Map() } }
+  const result: Aggregate = {
+    total: figuresOf(total),
+    groups: { bucket: new Map(), agent: new Map(), member: new Map(), model: new Map() },
+  }
   for (const dimension of dimensions) {
     for (const [key, sum] of groups[dimension]) result.groups[dimension].set(key, figuresOf(sum))
   }
@@ -110,12 +174,17 @@ export async function aggregate(tenantId: string, range: Range, dimensions: read
 /** The merged latency histogram of a range (tests compare it with percentile_cont). */
 export async function rangeHistogram(tenantId: string, range: Range): Promise<Histogram> {
   const { sql, bindings } = source(range)
-  const rows = (await db.rawQuery(`SELECT latency_hist FROM (${sql}) u`, [tenantId, ...bindings])).rows
+  const rows = (await db.rawQuery(`SELECT latency_hist FROM (${sql}) u`, [tenantId, ...bindings]))
+    .rows
   return mergeHistograms(...rows.map((row: any) => row.latency_hist as Histogram))
 }
 
 /** Credits spent per local day over the last `days` days (for the burn rate), in micro-credits. */
-export async function dailyCredits(tenantId: string, fromDay: string, toDay: string): Promise<Map<string, bigint>> {
+export async function dailyCredits(
+  tenantId: string,
+  fromDay: string,
+  toDay: string
+): Promise<Map<string, bigint>> {
   const rows = (
     await db.rawQuery(
       `SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(credits_micros)::text AS credits FROM usage_daily

@@ -13,18 +13,39 @@ export type ConfirmTwoFactorResult =
  * Finishes enrolment with a code from the new secret: turns two-factor on, remembers the code's
  * step (so it cannot be replayed at the next login) and issues the first recovery codes.
  */
-export async function confirmTwoFactor(user: User, code: string, now = Date.now()): Promise<ConfirmTwoFactorResult> {
+export async function confirmTwoFactor(
+  user: User,
+  code: string,
+  now = Date.now()
+): Promise<ConfirmTwoFactorResult> {
   return db.transaction(async (trx) => {
-    const row = await trx.from('users').where('id', user.id).forUpdate().select('totp_secret_encrypted', 'totp_enabled_at').first()
+    const row = await trx
+      .from('users')
+      .where('id', user.id)
+      .forUpdate()
+      .select('totp_secret_encrypted', 'totp_enabled_at')
+      .first()
     if (row?.totp_enabled_at) return { ok: false, reason: 'already_enabled' as const }
     const secret = decryptTotpSecret(row?.totp_secret_encrypted)
     if (!secret) return { ok: false, reason: 'not_started' as const }
     const step = matchTotpStep(secret, code, now)
     if (step === null) return { ok: false, reason: 'invalid_code' as const }
-    await trx.from('users').where('id', user.id).update({ totp_enabled_at: new Date(now), totp_last_step: step, updated_at: new Date() })
+    await trx
+      .from('users')
+      .where('id', user.id)
+      .update({ totp_enabled_at: new Date(now), totp_last_step: step, updated_at: new Date() })
     await forgetUser(user.id, trx)
     const recoveryCodes = await replaceRecoveryCodes(trx, user.id)
-    await recordAudit({ action: 'auth.2fa.enabled', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id }, trx)
+    await recordAudit(
+      {
+        action: 'auth.2fa.enabled',
+        actorId: user.id,
+        actorLabel: user.email,
+        subjectType: 'user',
+        subjectId: user.id,
+      },
+      trx
+    )
     return { ok: true, recoveryCodes }
   })
 }

@@ -16,12 +16,19 @@ export async function createApiToken(input: {
   abilities: ApiAbility[]
   expiresIn?: string
 }) {
-  const token = await User.accessTokens.create(input.user, input.abilities.length ? input.abilities : ['*'], {
-    name: input.name,
-    expiresIn: input.expiresIn,
-  })
+  const token = await User.accessTokens.create(
+    input.user,
+    input.abilities.length ? input.abilities : ['*'],
+    {
+      name: input.name,
+      expiresIn: input.expiresIn,
+    }
+  )
   try {
-    await db.from('auth_access_tokens').where('id', Number(token.identifier)).update({ tenant_id: input.tenantId })
+    await db
+      .from('auth_access_tokens')
+      .where('id', Number(token.identifier))
+      .update({ tenant_id: input.tenantId })
   } catch (error) {
     await User.accessTokens.delete(input.user, token.identifier)
     throw error
@@ -33,9 +40,17 @@ export async function createApiToken(input: {
     tenantId: input.tenantId,
     subjectType: 'api_token',
     subjectId: String(token.identifier),
-    changes: { name: input.name, abilities: input.abilities, expires_at: token.expiresAt?.toISOString() ?? null },
+    changes: {
+      name: input.name,
+      abilities: input.abilities,
+      expires_at: token.expiresAt?.toISOString() ?? null,
+    },
   })
-  return { id: String(token.identifier), secret: token.value!.release(), expiresAt: token.expiresAt }
+  return {
+    id: String(token.identifier),
+    secret: token.value!.release(),
+    expiresAt: token.expiresAt,
+  }
 }
 
 /** Revokes one of the user's tokens; false when it is not theirs (or does not exist). */
@@ -43,11 +58,21 @@ export async function revokeApiToken(user: User, tokenId: string) {
   const id = Number(tokenId)
   if (!Number.isSafeInteger(id) || id <= 0) return false
   if (!(await deleteTokens({ id, userId: user.id }))) return false
-  await recordAudit({ action: 'auth.token.revoked', actorId: user.id, actorLabel: user.email, subjectType: 'api_token', subjectId: String(id) })
+  await recordAudit({
+    action: 'auth.token.revoked',
+    actorId: user.id,
+    actorLabel: user.email,
+    subjectType: 'api_token',
+    subjectId: String(id),
+  })
   return true
 }
 
 /** Deletes a user's tokens bound to one tenant (membership removed). */
-export async function revokeTokensForTenant(userId: string, tenantId: string, trx?: TransactionClientContract) {
+export async function revokeTokensForTenant(
+  userId: string,
+  tenantId: string,
+  trx?: TransactionClientContract
+) {
   await deleteTokens({ userId, tenantId }, trx)
 }

@@ -13,7 +13,10 @@ export async function deleteAccount(user: User): Promise<{ refused: string } | {
   const reason = await deletionBlocker(user)
   if (reason) return { refused: reason }
   await db.transaction(async (trx) => {
-    await recordAudit({ action: 'auth.user.deleted', actorId: user.id, subjectType: 'user', subjectId: user.id }, trx)
+    await recordAudit(
+      { action: 'auth.user.deleted', actorId: user.id, subjectType: 'user', subjectId: user.id },
+      trx
+    )
     await trx.from('users').where('id', user.id).delete()
     await anonymiseAuditActor(user.id, trx)
     await forgetUser(user.id, trx)

@@ -13,14 +13,23 @@ export async function disableTwoFactor(user: User, factor: SecondFactor): Promis
   return db.transaction(async (trx) => {
     const method = await useSecondFactor(user, factor, { trx })
     if (!method) return false
-    await trx
-      .from('users')
-      .where('id', user.id)
-      .update({ totp_secret_encrypted: null, totp_enabled_at: null, totp_last_step: null, updated_at: new Date() })
+    await trx.from('users').where('id', user.id).update({
+      totp_secret_encrypted: null,
+      totp_enabled_at: null,
+      totp_last_step: null,
+      updated_at: new Date(),
+    })
     await trx.from('recovery_codes').where('user_id', user.id).delete()
     await forgetUser(user.id, trx)
     await recordAudit(
-      { action: 'auth.2fa.disabled', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id, changes: { verified_with: method } },
+      {
+        action: 'auth.2fa.disabled',
+        actorId: user.id,
+        actorLabel: user.email,
+        subjectType: 'user',
+        subjectId: user.id,
+        changes: { verified_with: method },
+      },
       trx
     )
     return true

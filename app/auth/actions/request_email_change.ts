@@ -10,6 +10,13 @@ import { sendVerificationEmail } from '#auth/services/auth_mail'
  */
 export async function requestEmailChange(user: User, newEmail: string) {
   const taken = await db.from('users').whereRaw('lower(email) = lower(?)', [newEmail]).first()
-  await recordAudit({ action: 'auth.email.change_requested', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id, changes: { email: newEmail } })
+  await recordAudit({
+    action: 'auth.email.change_requested',
+    actorId: user.id,
+    actorLabel: user.email,
+    subjectType: 'user',
+    subjectId: user.id,
+    changes: { email: newEmail },
+  })
   if (!taken) await sendVerificationEmail(user, newEmail)
 }

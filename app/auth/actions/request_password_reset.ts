@@ -8,6 +8,11 @@ import { sendPasswordResetEmail } from '#auth/services/auth_mail'
  */
 export async function requestPasswordReset(email: string) {
   const user = await User.query().whereRaw('lower(email) = lower(?)', [email]).first()
-  await recordAudit({ action: 'auth.password.reset_requested', actorLabel: email.slice(0, 254), subjectType: 'user', subjectId: user?.id ?? null })
+  await recordAudit({
+    action: 'auth.password.reset_requested',
+    actorLabel: email.slice(0, 254),
+    subjectType: 'user',
+    subjectId: user?.id ?? null,
+  })
   if (user && !user.disabledAt) await sendPasswordResetEmail(user)
 }

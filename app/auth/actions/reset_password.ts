@@ -16,7 +16,10 @@ export type ResetPasswordResult =
  * user expires, and every session and remember-me token ends (whoever knew the old password is
  * out).
  */
-export async function resetPassword(rawToken: unknown, password: string): Promise<ResetPasswordResult> {
+export async function resetPassword(
+  rawToken: unknown,
+  password: string
+): Promise<ResetPasswordResult> {
   const lookup = await findUserToken(rawToken, 'password_reset')
   if (lookup.state !== 'valid') return lookup
   const { user, token } = lookup
@@ -31,7 +34,16 @@ export async function resetPassword(rawToken: unknown, password: string): Promis
     user.emailVerifiedAt ??= DateTime.now()
     await user.save()
     await expireUserTokens(user.id, trx, 'password_reset')
-    await recordAudit({ action: 'auth.password.reset', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id }, trx)
+    await recordAudit(
+      {
+        action: 'auth.password.reset',
+        actorId: user.id,
+        actorLabel: user.email,
+        subjectType: 'user',
+        subjectId: user.id,
+      },
+      trx
+    )
     return true
   })
   if (!done) return { state: 'used' }

@@ -12,6 +12,13 @@ export async function startTwoFactor(user: User): Promise<{ secret: string } | n
     .from('users')
     .where('id', user.id)
     .whereNull('totp_enabled_at')
-    .update({ totp_secret_encrypted: encryptTotpSecret(secret), totp_last_step: null, updated_at: new Date() }, ['id'])
+    .update(
+      {
+        totp_secret_encrypted: encryptTotpSecret(secret),
+        totp_last_step: null,
+        updated_at: new Date(),
+      },
+      ['id']
+    )
   return rows.length === 1 ? { secret } : null
 }

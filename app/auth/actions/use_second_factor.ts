@@ -2,11 +2,25 @@ import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
 import type User from '#auth/models/user'
-import { decryptTotpSecret, hashRecoveryCode, matchTotpStep, type SecondFactor } from '#auth/services/totp'
+import {
+  decryptTotpSecret,
+  hashRecoveryCode,
+  matchTotpStep,
+  type SecondFactor,
+} from '#auth/services/totp'
 
-async function consume(trx: TransactionClientContract, user: User, factor: SecondFactor, now: number) {
+async function consume(
+  trx: TransactionClientContract,
+  user: User,
+  factor: SecondFactor,
+  now: number
+) {
   if (factor.kind === 'totp') {
-    const row = await trx.from('users').where('id', user.id).select('totp_secret_encrypted', 'totp_enabled_at').first()
+    const row = await trx
+      .from('users')
+      .where('id', user.id)
+      .select('totp_secret_encrypted', 'totp_enabled_at')
+      .first()
     if (!row?.totp_enabled_at) return null
     const secret = decryptTotpSecret(row.totp_secret_encrypted)
     const step = secret ? matchTotpStep(secret, factor.code, now) : null
@@ -27,7 +41,11 @@ async function consume(trx: TransactionClientContract, user: User, factor: Secon
     .whereNull('used_at')
     .update({ used_at: new Date(now) }, ['id'])
   if (used.length !== 1) return null
-  const [{ remaining }] = await trx.from('recovery_codes').where('user_id', user.id).whereNull('used_at').count('* as remaining')
+  const [{ remaining }] = await trx
+    .from('recovery_codes')
+    .where('user_id', user.id)
+    .whereNull('used_at')
+    .count('* as remaining')
   await recordAudit(
     {
       action: 'auth.2fa.recovery_code_used',
@@ -53,5 +71,7 @@ export async function useSecondFactor(
   options: { trx?: TransactionClientContract; now?: number } = {}
 ): Promise<'totp' | 'recovery' | null> {
   const now = options.now ?? Date.now()
-  return options.trx ? consume(options.trx, user, factor, now) : db.transaction((trx) => consume(trx, user, factor, now))
+  return options.trx
+    ? consume(options.trx, user, factor, now)
+    : db.transaction((trx) => consume(trx, user, factor, now))
 }

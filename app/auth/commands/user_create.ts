@@ -26,7 +26,9 @@ export default class UserCreate extends OperatorCommand {
     const { default: User } = await import('#auth/models/user')
     const { recordAudit } = await import('#platform')
     const email = this.email.trim()
-    if (!(await vine.tryValidate({ schema: vine.string().email().maxLength(254), data: email }))[1]) {
+    if (
+      !(await vine.tryValidate({ schema: vine.string().email().maxLength(254), data: email }))[1]
+    ) {
       return this.fail(`"${email}" is not a valid email address`)
     }
     const problem = passwordProblem(this.password ?? '', { email })
@@ -40,7 +42,13 @@ export default class UserCreate extends OperatorCommand {
       timeZone: 'UTC',
       platformAdmin: Boolean(this.admin),
     })
-    await recordAudit({ action: 'auth.user.created', actorLabel: 'cli', subjectType: 'user', subjectId: user.id, changes: { platform_admin: user.platformAdmin } })
+    await recordAudit({
+      action: 'auth.user.created',
+      actorLabel: 'cli',
+      subjectType: 'user',
+      subjectId: user.id,
+      changes: { platform_admin: user.platformAdmin },
+    })
     this.notice(`created ${user.platformAdmin ? 'platform admin' : 'user'} ${email}`)
     this.output(user.id)
   }

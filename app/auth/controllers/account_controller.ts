@@ -16,7 +16,10 @@ const deletionValidator = vine.create({ delete_password: vine.string().maxLength
 export default class AccountController {
   async show({ view, auth, session }: HttpContext) {
     const user = auth.user as User
-    const sessions = await UserSession.query().where('userId', user.id).whereNull('revokedAt').orderBy('lastSeenAt', 'desc')
+    const sessions = await UserSession.query()
+      .where('userId', user.id)
+      .whereNull('revokedAt')
+      .orderBy('lastSeenAt', 'desc')
     return view.render('auth::pages/account', {
       user,
       sessions,
@@ -31,7 +34,14 @@ export default class AccountController {
     const changes = { name: [user.name, name], timeZone: [user.timeZone, timeZone] }
     user.merge({ name, timeZone })
     await user.save()
-    await recordAudit({ action: 'auth.profile.updated', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id, changes })
+    await recordAudit({
+      action: 'auth.profile.updated',
+      actorId: user.id,
+      actorLabel: user.email,
+      subjectType: 'user',
+      subjectId: user.id,
+      changes,
+    })
     session.flash('success', 'Profile saved.')
     return response.redirect('/account')
   }
@@ -41,7 +51,9 @@ export default class AccountController {
     const { request, response, auth, session } = ctx
     const user = auth.user as User
     const { delete_password: password } = await request.validateUsing(deletionValidator)
-    const ok = await throttledAttempt('login', user.email, request.ip(), () => hash.verify(user.password, password))
+    const ok = await throttledAttempt('login', user.email, request.ip(), () =>
+      hash.verify(user.password, password)
+    )
     if (!ok) {
       session.flashErrors({ delete_password: ['Your password is not correct.'] })
       return response.redirect('/account#delete')

@@ -10,7 +10,9 @@ export default class AccountEmailController {
   async update({ request, response, auth, session }: HttpContext) {
     const user = auth.user as User
     const input = await request.validateUsing(emailChangeValidator)
-    const ok = await throttledAttempt('login', user.email, request.ip(), () => hash.verify(user.password, input.email_password))
+    const ok = await throttledAttempt('login', user.email, request.ip(), () =>
+      hash.verify(user.password, input.email_password)
+    )
     if (!ok) {
       session.flashOnly(['new_email'])
       session.flashErrors({ email_password: ['Your current password is not correct.'] })
@@ -21,7 +23,10 @@ export default class AccountEmailController {
       return response.redirect('/account#email')
     }
     await requestEmailChange(user, input.new_email)
-    session.flash('success', `We sent a confirmation link to ${input.new_email}. Your address changes once you open it.`)
+    session.flash(
+      'success',
+      `We sent a confirmation link to ${input.new_email}. Your address changes once you open it.`
+    )
     return response.redirect('/account#email')
   }
 }

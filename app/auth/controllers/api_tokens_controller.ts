@@ -7,7 +7,13 @@ import { createApiToken, revokeApiToken } from '#auth/actions/create_api_token'
 import type User from '#auth/models/user'
 import { tokenTenantChoices } from '#auth/services/hooks'
 
-const EXPIRIES = { never: undefined, '7d': '7 days', '30d': '30 days', '90d': '90 days', '365d': '365 days' } as const
+const EXPIRIES = {
+  'never': undefined,
+  '7d': '7 days',
+  '30d': '30 days',
+  '90d': '90 days',
+  '365d': '365 days',
+} as const
 
 const tokenValidator = vine.create({
   name: vine.string().trim().minLength(1).maxLength(80),
@@ -29,7 +35,11 @@ export default class ApiTokensController {
     const names = new Map(workspaces.map((w) => [w.id, w.label]))
     return view.render('auth::pages/tokens', {
       workspaces,
-      tokens: tokens.map((token) => ({ ...token, abilities: JSON.parse(token.abilities), workspace: names.get(token.tenant_id) ?? '—' })),
+      tokens: tokens.map((token) => ({
+        ...token,
+        abilities: JSON.parse(token.abilities),
+        workspace: names.get(token.tenant_id) ?? '—',
+      })),
       abilities: API_ABILITIES,
       expiries: Object.keys(EXPIRIES),
     })
@@ -44,7 +54,13 @@ export default class ApiTokensController {
       session.flashErrors({ tenant: ['Choose one of your workspaces.'] })
       return response.redirect('/account/tokens')
     }
-    const token = await createApiToken({ user, tenantId: workspace.id, name: input.name, abilities: input.abilities ?? [], expiresIn: EXPIRIES[input.expires] })
+    const token = await createApiToken({
+      user,
+      tenantId: workspace.id,
+      name: input.name,
+      abilities: input.abilities ?? [],
+      expiresIn: EXPIRIES[input.expires],
+    })
     session.flash('newToken', { name: input.name, secret: token.secret })
     return response.redirect('/account/tokens')
   }

@@ -25,10 +25,13 @@ export default class EmailVerificationsController {
 
   async update(ctx: HttpContext) {
     const result = await confirmEmail(ctx.params.token)
-    if (result.state !== 'verified' && result.state !== 'changed') return renderLinkProblem(ctx, 'verification', result.state)
+    if (result.state !== 'verified' && result.state !== 'changed')
+      return renderLinkProblem(ctx, 'verification', result.state)
     ctx.session.flash(
       'success',
-      result.state === 'changed' ? `Your email address is now ${result.user.email}.` : `Thank you: ${result.user.email} is confirmed.`
+      result.state === 'changed'
+        ? `Your email address is now ${result.user.email}.`
+        : `Thank you: ${result.user.email} is confirmed.`
     )
     return ctx.response.redirect((await signedInUser(ctx)) ? '/account' : '/login')
   }

@@ -12,7 +12,9 @@ export default class PasswordController {
   async update({ request, response, auth, session }: HttpContext) {
     const user = auth.user as User
     const input = await request.validateUsing(passwordChangeValidator)
-    const ok = await throttledAttempt('login', user.email, request.ip(), () => hash.verify(user.password, input.current_password))
+    const ok = await throttledAttempt('login', user.email, request.ip(), () =>
+      hash.verify(user.password, input.current_password)
+    )
     if (!ok) {
       session.flashErrors({ current_password: ['Your current password is not correct.'] })
       return response.redirect('/account#password')
@@ -25,7 +27,13 @@ export default class PasswordController {
     user.password = input.password
     await user.save()
     await revokeSessions(user.id, session.get(SESSION_KEYS.record))
-    await recordAudit({ action: 'auth.password.changed', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id })
+    await recordAudit({
+      action: 'auth.password.changed',
+      actorId: user.id,
+      actorLabel: user.email,
+      subjectType: 'user',
+      subjectId: user.id,
+    })
     session.flash('success', 'Password changed. Every other session was logged out.')
     return response.redirect('/account')
   }

@@ -24,10 +24,19 @@ export default class PasswordResetsController {
     } catch (error) {
       if (!(error instanceof TooManyAttemptsException)) throw error
       response.header('Retry-After', error.headers['Retry-After'])
-      return response.status(429).send(await view.render('auth::pages/password_reset_request', { user: await signedInUser(ctx), error: error.message, email }))
+      return response.status(429).send(
+        await view.render('auth::pages/password_reset_request', {
+          user: await signedInUser(ctx),
+          error: error.message,
+          email,
+        })
+      )
     }
     await requestPasswordReset(email)
-    session.flash('success', `If an account exists for ${email}, we sent it a link to choose a new password. The link works for 1 hour.`)
+    session.flash(
+      'success',
+      `If an account exists for ${email}, we sent it a link to choose a new password. The link works for 1 hour.`
+    )
     return response.redirect('/password-resets/new')
   }
 
@@ -35,7 +44,11 @@ export default class PasswordResetsController {
     const lookup = await findUserToken(ctx.params.token, 'password_reset')
     if (lookup.state !== 'valid') return renderLinkProblem(ctx, 'reset', lookup.state)
     guardSecretUrl(ctx)
-    return ctx.view.render('auth::pages/password_reset', { user: await signedInUser(ctx), token: ctx.params.token, email: lookup.user.email })
+    return ctx.view.render('auth::pages/password_reset', {
+      user: await signedInUser(ctx),
+      token: ctx.params.token,
+      email: lookup.user.email,
+    })
   }
 
   async update(ctx: HttpContext) {
@@ -43,17 +56,27 @@ export default class PasswordResetsController {
     // Validated here rather than by the exception handler: its "redirect back" needs a Referer,
     // which this page does not send.
     const [invalid, input] = await passwordResetValidator.tryValidate(request.all())
-    const result = invalid ? { state: 'weak' as const, message: 'Enter a new password of at most 128 characters.' } : await resetPassword(params.token, input.password)
+    const result = invalid
+      ? { state: 'weak' as const, message: 'Enter a new password of at most 128 characters.' }
+      : await resetPassword(params.token, input.password)
     if (result.state === 'weak') {
       const lookup = await findUserToken(params.token, 'password_reset')
       if (lookup.state !== 'valid') return renderLinkProblem(ctx, 'reset', lookup.state)
       guardSecretUrl(ctx)
       response.status(422)
-      return view.render('auth::pages/password_reset', { user: await signedInUser(ctx), token: params.token, email: lookup.user.email, error: result.message })
+      return view.render('auth::pages/password_reset', {
+        user: await signedInUser(ctx),
+        token: params.token,
+        email: lookup.user.email,
+        error: result.message,
+      })
     }
     if (result.state !== 'reset') return renderLinkProblem(ctx, 'reset', result.state)
     if ((await signedInUser(ctx))?.id === result.user.id) await logout(ctx)
-    session.flash('success', 'Your password is changed and every device was logged out. Log in with your new password.')
+    session.flash(
+      'success',
+      'Your password is changed and every device was logged out. Log in with your new password.'
+    )
     return response.redirect('/login')
   }
 }

@@ -31,17 +31,37 @@ export default class SessionController {
     } catch (error) {
       if (!(error instanceof TooManyAttemptsException)) throw error
       response.header('Retry-After', error.headers['Retry-After'])
-      return response.status(429).send(await view.render('auth::pages/login', { next: safeNext(input.next), error: error.message, email: input.email }))
+      return response.status(429).send(
+        await view.render('auth::pages/login', {
+          next: safeNext(input.next),
+          error: error.message,
+          email: input.email,
+        })
+      )
     }
     const signedIn = user as User | null
     if (!signedIn || signedIn.disabledAt) {
-      await recordAudit({ action: 'auth.login.failed', actorLabel: input.email.slice(0, 254), subjectType: 'user', subjectId: signedIn?.id ?? null })
+      await recordAudit({
+        action: 'auth.login.failed',
+        actorLabel: input.email.slice(0, 254),
+        subjectType: 'user',
+        subjectId: signedIn?.id ?? null,
+      })
       response.status(422)
-      return view.render('auth::pages/login', { next: safeNext(input.next), error: GENERIC_FAILURE, email: input.email })
+      return view.render('auth::pages/login', {
+        next: safeNext(input.next),
+        error: GENERIC_FAILURE,
+        email: input.email,
+      })
     }
     if (signedIn.twoFactorEnabled) {
       session.regenerate()
-      session.put(SESSION_KEYS.pendingTwoFactor, { userId: signedIn.id, remember: Boolean(input.remember), next: safeNext(input.next), at: Date.now() })
+      session.put(SESSION_KEYS.pendingTwoFactor, {
+        userId: signedIn.id,
+        remember: Boolean(input.remember),
+        next: safeNext(input.next),
+        at: Date.now(),
+      })
       return response.redirect('/login/two-factor')
     }
     await completeLogin(ctx, signedIn, Boolean(input.remember))
@@ -51,7 +71,14 @@ export default class SessionController {
   async destroy(ctx: HttpContext) {
     const user = ctx.auth.user as User | undefined
     await logout(ctx)
-    if (user) await recordAudit({ action: 'auth.logout', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id })
+    if (user)
+      await recordAudit({
+        action: 'auth.logout',
+        actorId: user.id,
+        actorLabel: user.email,
+        subjectType: 'user',
+        subjectId: user.id,
+      })
     ctx.session.flash('success', 'You are logged out.')
     return ctx.response.redirect('/')
   }

@@ -27,7 +27,10 @@ export default class SignupController {
       await sendVerificationEmail(result.user, result.user.email)
       await UserSignedUp.dispatch(result.user.id)
     }
-    session.flash('success', `Almost there: we sent a confirmation link to ${input.email}. You can log in now.`)
+    session.flash(
+      'success',
+      `Almost there: we sent a confirmation link to ${input.email}. You can log in now.`
+    )
     session.flash('email', input.email)
     return response.redirect('/login')
   }

@@ -40,11 +40,20 @@ export default class TwoFactorChallengeController {
     const [invalid, input] = await twoFactorChallengeValidator.tryValidate(request.all())
     const factor = invalid ? null : parseSecondFactor(input.code)
     if (!factor) {
-      return this.#render(ctx, 422, 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.')
+      return this.#render(
+        ctx,
+        422,
+        'Enter the 6-digit code from your authenticator app, or one of your recovery codes.'
+      )
     }
     let passed = false
     try {
-      passed = await throttledAttempt('2fa', user.id, request.ip(), async () => (await useSecondFactor(user, factor)) !== null)
+      passed = await throttledAttempt(
+        '2fa',
+        user.id,
+        request.ip(),
+        async () => (await useSecondFactor(user, factor)) !== null
+      )
     } catch (error) {
       if (!(error instanceof TooManyAttemptsException)) throw error
       response.header('Retry-After', error.headers['Retry-After'])
@@ -59,7 +68,11 @@ export default class TwoFactorChallengeController {
         subjectId: user.id,
         changes: { kind: factor.kind },
       })
-      return this.#render(ctx, 422, 'That code is not valid or was already used. Enter the current code from your app.')
+      return this.#render(
+        ctx,
+        422,
+        'That code is not valid or was already used. Enter the current code from your app.'
+      )
     }
     await completeLogin(ctx, user, pending.remember)
     return response.redirect(safeNext(pending.next))
@@ -72,7 +85,10 @@ export default class TwoFactorChallengeController {
 
   #restart({ session, response, request }: HttpContext, reason: 'missing' | 'expired') {
     if (request.method() !== 'GET') session.forget(SESSION_KEYS.pendingTwoFactor)
-    session.flash('error', reason === 'expired' ? 'That login expired. Please log in again.' : 'Please log in first.')
+    session.flash(
+      'error',
+      reason === 'expired' ? 'That login expired. Please log in again.' : 'Please log in first.'
+    )
     return response.redirect('/login')
   }
 }

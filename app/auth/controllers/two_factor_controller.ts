@@ -1,12 +1,27 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type User from '#auth/models/user'
 import { throttledAttempt, TooManyAttemptsException } from '#auth/services/brute_force'
-import { decryptTotpSecret, formatSecretForDisplay, otpauthUri, parseSecondFactor, qrCodeSvg } from '#auth/services/totp'
+import {
+  decryptTotpSecret,
+  formatSecretForDisplay,
+  otpauthUri,
+  parseSecondFactor,
+  qrCodeSvg,
+} from '#auth/services/totp'
 import { startTwoFactor } from '#auth/actions/start_two_factor'
 import { confirmTwoFactor } from '#auth/actions/confirm_two_factor'
 import { disableTwoFactor } from '#auth/actions/disable_two_factor'
-import { backToSection, noStore, passwordConfirmed, TWO_FACTOR_SECTION } from '#auth/services/two_factor_forms'
-import { confirmTwoFactorValidator, disableTwoFactorValidator, enableTwoFactorValidator } from '#auth/validators/two_factor'
+import {
+  backToSection,
+  noStore,
+  passwordConfirmed,
+  TWO_FACTOR_SECTION,
+} from '#auth/services/two_factor_forms'
+import {
+  confirmTwoFactorValidator,
+  disableTwoFactorValidator,
+  enableTwoFactorValidator,
+} from '#auth/validators/two_factor'
 
 const MESSAGES = {
   password: 'Enter your current password.',
@@ -14,7 +29,8 @@ const MESSAGES = {
   code: 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.',
   wrongCode: 'That code is not valid (or was already used).',
   setupCode: 'Enter the 6-digit code your authenticator app shows.',
-  wrongSetupCode: 'That code does not match. Check that your device’s clock is right and enter the current code.',
+  wrongSetupCode:
+    'That code does not match. Check that your device’s clock is right and enter the current code.',
 } as const
 
 /** Two-factor enrolment (POST + PUT) and removal (DELETE) on the signed-in account. */
@@ -47,12 +63,16 @@ export default class TwoFactorController {
     }
     const secret = decryptTotpSecret(user.totpSecretEncrypted)
     if (!secret) {
-      session.flash('error', 'Start the set-up again: no authenticator is waiting for confirmation.')
+      session.flash(
+        'error',
+        'Start the set-up again: no authenticator is waiting for confirmation.'
+      )
       return response.redirect(TWO_FACTOR_SECTION)
     }
     const [invalid, input] = await confirmTwoFactorValidator.tryValidate(request.all())
     const factor = invalid ? null : parseSecondFactor(input.code)
-    if (!factor || factor.kind !== 'totp') return this.#renderSetup(ctx, secret, MESSAGES.setupCode, 422)
+    if (!factor || factor.kind !== 'totp')
+      return this.#renderSetup(ctx, secret, MESSAGES.setupCode, 422)
 
     let outcome: Awaited<ReturnType<typeof confirmTwoFactor>> | undefined
     try {
@@ -73,7 +93,8 @@ export default class TwoFactorController {
     return view.render('auth::pages/two_factor_recovery_codes', {
       user,
       codes: outcome.recoveryCodes,
-      notice: 'Two-factor authentication is on. From now on, logging in asks for a code from your app.',
+      notice:
+        'Two-factor authentication is on. From now on, logging in asks for a code from your app.',
     })
   }
 
@@ -83,8 +104,14 @@ export default class TwoFactorController {
     const user = auth.user as User
     const [invalid, input] = await disableTwoFactorValidator.tryValidate(request.all())
     if (invalid) {
-      const field = invalid.messages.some((m: { field: string }) => m.field === 'disable_password') ? 'disable_password' : 'disable_code'
-      return backToSection(ctx, field, field === 'disable_password' ? MESSAGES.password : MESSAGES.code)
+      const field = invalid.messages.some((m: { field: string }) => m.field === 'disable_password')
+        ? 'disable_password'
+        : 'disable_code'
+      return backToSection(
+        ctx,
+        field,
+        field === 'disable_password' ? MESSAGES.password : MESSAGES.code
+      )
     }
     const factor = parseSecondFactor(input.disable_code)
     if (!factor) return backToSection(ctx, 'disable_code', MESSAGES.code)
@@ -92,14 +119,24 @@ export default class TwoFactorController {
     if (!(await passwordConfirmed(user, input.disable_password, request.ip()))) {
       return backToSection(ctx, 'disable_password', MESSAGES.wrongPassword)
     }
-    if (!(await throttledAttempt('2fa', user.id, request.ip(), () => disableTwoFactor(user, factor)))) {
+    if (
+      !(await throttledAttempt('2fa', user.id, request.ip(), () => disableTwoFactor(user, factor)))
+    ) {
       return backToSection(ctx, 'disable_code', MESSAGES.wrongCode)
     }
-    session.flash('success', 'Two-factor authentication is off. Your recovery codes no longer work.')
+    session.flash(
+      'success',
+      'Two-factor authentication is off. Your recovery codes no longer work.'
+    )
     return response.redirect(TWO_FACTOR_SECTION)
   }
 
-  async #renderSetup({ view, response, auth }: HttpContext, secret: string, error?: string, status = 200) {
+  async #renderSetup(
+    { view, response, auth }: HttpContext,
+    secret: string,
+    error?: string,
+    status = 200
+  ) {
     const user = auth.user as User
     noStore(response)
     response.status(status)

@@ -2,7 +2,12 @@ import type { HttpContext } from '@adonisjs/core/http'
 import type User from '#auth/models/user'
 import { regenerateRecoveryCodes } from '#auth/actions/regenerate_recovery_codes'
 import { regenerateRecoveryCodesValidator } from '#auth/validators/two_factor'
-import { backToSection, noStore, passwordConfirmed, TWO_FACTOR_SECTION } from '#auth/services/two_factor_forms'
+import {
+  backToSection,
+  noStore,
+  passwordConfirmed,
+  TWO_FACTOR_SECTION,
+} from '#auth/services/two_factor_forms'
 
 /** A new set of recovery codes (POST): the old set stops working; the new one is shown once. */
 export default class TwoFactorRecoveryCodesController {

@@ -11,12 +11,22 @@ export default class UserSessionsController {
     const user = auth.user as User
     // Scoped to the user: another user's session id is simply not found.
     const record = isUuid(params.id)
-      ? await UserSession.query().where('userId', user.id).where('id', params.id).whereNull('revokedAt').first()
+      ? await UserSession.query()
+          .where('userId', user.id)
+          .where('id', params.id)
+          .whereNull('revokedAt')
+          .first()
       : null
     if (!record) throw new NotFoundException()
     record.revokedAt = DateTime.now()
     await record.save()
-    await recordAudit({ action: 'auth.session.revoked', actorId: user.id, actorLabel: user.email, subjectType: 'user_session', subjectId: record.id })
+    await recordAudit({
+      action: 'auth.session.revoked',
+      actorId: user.id,
+      actorLabel: user.email,
+      subjectType: 'user_session',
+      subjectId: record.id,
+    })
     session.flash('success', 'That session is logged out.')
     return response.redirect('/account#sessions')
   }

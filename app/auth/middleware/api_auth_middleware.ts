@@ -11,7 +11,9 @@ export default class ApiAuthMiddleware {
   async handle(ctx: HttpContext, next: NextFn) {
     const user = (await ctx.auth.use('api').authenticate()) as User
     if (user.disabledAt) {
-      throw new errors.E_UNAUTHORIZED_ACCESS('This account is disabled.', { guardDriverName: 'access_tokens' })
+      throw new errors.E_UNAUTHORIZED_ACCESS('This account is disabled.', {
+        guardDriverName: 'access_tokens',
+      })
     }
     return next()
   }

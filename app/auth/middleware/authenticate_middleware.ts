@@ -18,7 +18,9 @@ export default class AuthenticateMiddleware {
   async handle(ctx: HttpContext, next: NextFn) {
     // ctx.auth.check() (not the guard's) so that ctx.auth.user is set for controllers.
     const user = (await ctx.auth.check()) ? (ctx.auth.user as User) : null
-    const reason = user ? await this.#rejection(ctx, user, ctx.auth.use('web').viaRemember) : 'signed-out'
+    const reason = user
+      ? await this.#rejection(ctx, user, ctx.auth.use('web').viaRemember)
+      : 'signed-out'
     if (reason) {
       if (user) await logout(ctx)
       return this.#deny(ctx, reason)
@@ -59,7 +61,9 @@ export default class AuthenticateMiddleware {
 
   #deny(ctx: HttpContext, reason: string) {
     const message =
-      reason === 'signed-out' ? 'Please log in to continue.' : 'Your session has ended. Please log in again.'
+      reason === 'signed-out'
+        ? 'Please log in to continue.'
+        : 'Your session has ended. Please log in again.'
     if (wantsJson(ctx)) {
       return ctx.response
         .status(401)

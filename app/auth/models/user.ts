@@ -50,7 +50,9 @@ export default class User extends BaseModel {
 
   static accessTokens = DbAccessTokensProvider.forModel(User, API_TOKENS)
 
-  static rememberMeTokens = DbRememberMeTokensProvider.forModel(User, { table: 'remember_me_tokens' })
+  static rememberMeTokens = DbRememberMeTokensProvider.forModel(User, {
+    table: 'remember_me_tokens',
+  })
 
   @beforeSave()
   static async hashPassword(user: User) {

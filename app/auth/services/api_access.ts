@@ -26,6 +26,9 @@ export function tokenTenantId(ctx: HttpContext): string | null {
 export function requireAbility(ctx: HttpContext, ability: ApiAbility) {
   const abilities = tokenAbilities(ctx)
   if (abilities.length > 0 && !abilities.includes(ability)) {
-    throw new ForbiddenException(`This token lacks the "${ability}" ability.`, { status: 403, code: 'E_FORBIDDEN' })
+    throw new ForbiddenException(`This token lacks the "${ability}" ability.`, {
+      status: 403,
+      code: 'E_FORBIDDEN',
+    })
   }
 }

@@ -34,7 +34,12 @@ abstract class AuthMail extends BaseMail {
 
 /** "Confirm your (new) email address", with a single-use link valid 24 h. */
 export class VerifyEmailMail extends AuthMail {
-  constructor(to: string, name: string, readonly link: string, readonly change: boolean) {
+  constructor(
+    to: string,
+    name: string,
+    readonly link: string,
+    readonly change: boolean
+  ) {
     super(to, 'verify_email', { name, email: to, link, change })
     this.subject = change ? 'Confirm your new email address' : 'Confirm your email address'
   }
@@ -44,14 +49,22 @@ export class VerifyEmailMail extends AuthMail {
 export class SignupAttemptMail extends AuthMail {
   subject = 'Someone tried to sign up with your email address'
   constructor(to: string) {
-    super(to, 'signup_attempt', { email: to, loginLink: mailLink('/login'), resetLink: mailLink('/password-resets/new') })
+    super(to, 'signup_attempt', {
+      email: to,
+      loginLink: mailLink('/login'),
+      resetLink: mailLink('/password-resets/new'),
+    })
   }
 }
 
 /** "Reset your password", with a single-use link valid 1 h. */
 export class PasswordResetMail extends AuthMail {
   subject = 'Reset your Agora password'
-  constructor(to: string, name: string, readonly link: string) {
+  constructor(
+    to: string,
+    name: string,
+    readonly link: string
+  ) {
     super(to, 'password_reset', { name, email: to, link })
   }
 }
@@ -59,7 +72,11 @@ export class PasswordResetMail extends AuthMail {
 /** Tells the previous address that the account moved, so a hijack does not go unnoticed. */
 export class EmailChangedMail extends AuthMail {
   subject = 'Your Agora email address was changed'
-  constructor(to: string, name: string, readonly newEmail: string) {
+  constructor(
+    to: string,
+    name: string,
+    readonly newEmail: string
+  ) {
     super(to, 'email_changed', { name, oldEmail: to, newEmail })
   }
 }
@@ -68,7 +85,9 @@ export class EmailChangedMail extends AuthMail {
 export async function sendVerificationEmail(user: User, email: string) {
   const token = await issueUserToken(user, 'email_verification', email)
   const change = email.toLowerCase() !== user.email.toLowerCase()
-  await deliverMail(new VerifyEmailMail(email, user.name, mailLink(`/email-verifications/${token}`), change))
+  await deliverMail(
+    new VerifyEmailMail(email, user.name, mailLink(`/email-verifications/${token}`), change)
+  )
 }
 
 /**
@@ -88,7 +107,9 @@ export async function sendSignupAttemptNotice(email: string) {
 /** Sends a password-reset link (older unused reset links stop working). */
 export async function sendPasswordResetEmail(user: User) {
   const token = await issueUserToken(user, 'password_reset', user.email)
-  await deliverMail(new PasswordResetMail(user.email, user.name, mailLink(`/password-resets/${token}`)))
+  await deliverMail(
+    new PasswordResetMail(user.email, user.name, mailLink(`/password-resets/${token}`))
+  )
 }
 
 /** Notifies the address an account just left. */

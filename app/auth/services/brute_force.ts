@@ -13,10 +13,13 @@ export class TooManyAttemptsException extends Exception {
   static status = 429
   static code = 'E_TOO_MANY_ATTEMPTS'
   constructor(public retryAfterSeconds: number) {
-    super(`Too many attempts. Try again in ${Math.max(1, Math.ceil(retryAfterSeconds / 60))} minute(s).`, {
-      status: 429,
-      code: 'E_TOO_MANY_ATTEMPTS',
-    })
+    super(
+      `Too many attempts. Try again in ${Math.max(1, Math.ceil(retryAfterSeconds / 60))} minute(s).`,
+      {
+        status: 429,
+        code: 'E_TOO_MANY_ATTEMPTS',
+      }
+    )
   }
   get headers() {
     return { 'Retry-After': String(Math.max(1, Math.ceil(this.retryAfterSeconds))) }
@@ -25,7 +28,10 @@ export class TooManyAttemptsException extends Exception {
 
 function keys(scope: Scope, subject: string, ip: string) {
   return {
-    subject: { limiter: limiter.use(PER_SUBJECT), key: `${scope}:subject:${subject.toLowerCase()}` },
+    subject: {
+      limiter: limiter.use(PER_SUBJECT),
+      key: `${scope}:subject:${subject.toLowerCase()}`,
+    },
     ip: { limiter: limiter.use(PER_IP), key: `${scope}:ip:${ip}` },
   }
 }
@@ -35,7 +41,12 @@ function keys(scope: Scope, subject: string, ip: string) {
  * blocked, counts failures (the check returned false), and forgets the subject's failures on
  * success. Successful attempts never count.
  */
-export async function throttledAttempt(scope: Scope, subject: string, ip: string, check: () => Promise<boolean>) {
+export async function throttledAttempt(
+  scope: Scope,
+  subject: string,
+  ip: string,
+  check: () => Promise<boolean>
+) {
   const k = keys(scope, subject, ip)
   for (const { limiter: l, key } of [k.subject, k.ip]) {
     if (await l.isBlocked(key)) throw new TooManyAttemptsException(await l.availableIn(key))
@@ -64,7 +75,8 @@ export async function throttledRequest(scope: Scope, subject: string, ip: string
     try {
       await l.consume(key)
     } catch (error) {
-      if (error instanceof errors.E_TOO_MANY_REQUESTS) throw new TooManyAttemptsException(error.response.availableIn)
+      if (error instanceof errors.E_TOO_MANY_REQUESTS)
+        throw new TooManyAttemptsException(error.response.availableIn)
       throw error
     }
   }

@@ -3,9 +3,19 @@ import { safeEqual, type Secret } from '@adonisjs/core/helpers'
 import logger from '@adonisjs/core/services/logger'
 import db from '@adonisjs/lucid/services/db'
 import { AccessToken, AccessTokensLucidUserProvider } from '@adonisjs/auth/access_tokens'
-import type { AccessTokensLucidUserProviderOptions, LucidTokenable } from '@adonisjs/auth/types/access_tokens'
+import type {
+  AccessTokensLucidUserProviderOptions,
+  LucidTokenable,
+} from '@adonisjs/auth/types/access_tokens'
 import { hydrate } from '#auth/services/fact_cache'
-import { API_TOKENS, cachedTokenFacts, cachedUserFacts, forgetTokens, loadTokenFacts, type TokenFacts } from '#auth/services/token_cache'
+import {
+  API_TOKENS,
+  cachedTokenFacts,
+  cachedUserFacts,
+  forgetTokens,
+  loadTokenFacts,
+  type TokenFacts,
+} from '#auth/services/token_cache'
 
 /** A verified API token, with the tenant it is bound to (null: bound to none). */
 export class ApiAccessToken extends AccessToken {
@@ -52,16 +62,23 @@ const TOUCHED_LIMIT = 10_000
  */
 function touch(facts: TokenFacts) {
   const now = Date.now()
-  const last = Math.max(touchedAt.get(facts.id) ?? 0, facts.lastUsedAt ? Date.parse(facts.lastUsedAt) : 0)
+  const last = Math.max(
+    touchedAt.get(facts.id) ?? 0,
+    facts.lastUsedAt ? Date.parse(facts.lastUsedAt) : 0
+  )
   if (now - last < TOUCH_EVERY_MS) return
   if (touchedAt.size >= TOUCHED_LIMIT) touchedAt.delete(touchedAt.keys().next().value!)
   touchedAt.set(facts.id, now)
   db.from(API_TOKENS.table)
     .where('id', facts.id)
-    .where((query) => query.whereNull('last_used_at').orWhere('last_used_at', '<=', new Date(now - TOUCH_EVERY_MS)))
+    .where((query) =>
+      query.whereNull('last_used_at').orWhere('last_used_at', '<=', new Date(now - TOUCH_EVERY_MS))
+    )
     .update({ last_used_at: new Date(now) })
     .exec()
-    .catch((error) => logger.warn({ err: error, token: facts.id }, 'could not record the API token use'))
+    .catch((error) =>
+      logger.warn({ err: error, token: facts.id }, 'could not record the API token use')
+    )
 }
 
 /**
@@ -100,8 +117,9 @@ export class CachedTokensUserProvider<
 }
 
 /** Like `tokensUserProvider` from @adonisjs/auth, with the caches above. */
-export function cachedTokensUserProvider<TokenableProperty extends string, Model extends LucidTokenable<TokenableProperty>>(
-  config: AccessTokensLucidUserProviderOptions<TokenableProperty, Model>
-) {
+export function cachedTokensUserProvider<
+  TokenableProperty extends string,
+  Model extends LucidTokenable<TokenableProperty>,
+>(config: AccessTokensLucidUserProviderOptions<TokenableProperty, Model>) {
   return new CachedTokensUserProvider(config)
 }

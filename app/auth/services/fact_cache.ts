@@ -40,7 +40,11 @@ export function hydrate<Model extends LucidModel>(model: Model, facts: Facts): I
   const row: Record<string, unknown> = { ...facts }
   for (const column of model.$columnsDefinitions.values()) {
     const value = row[column.columnName]
-    if (typeof value === 'string' && (column.meta?.type === 'datetime' || column.meta?.type === 'date')) row[column.columnName] = new Date(value)
+    if (
+      typeof value === 'string' &&
+      (column.meta?.type === 'datetime' || column.meta?.type === 'date')
+    )
+      row[column.columnName] = new Date(value)
   }
   return model.$createFromAdapterResult(row) as InstanceType<Model>
 }
@@ -54,9 +58,17 @@ export class FactCache {
 
   constructor(private namespace: string) {
     if (POSTGRES_BUS) {
-      bus.subscribe(`cache:${namespace}`, (message) => inBackground(this.#delete(JSON.parse(message)), 'invalidating cached facts'))
+      bus.subscribe(`cache:${namespace}`, (message) =>
+        inBackground(this.#delete(JSON.parse(message)), 'invalidating cached facts')
+      )
       // Deletes sent while this process was not listening are lost: forget everything.
-      bus.subscribe('bus:reconnected', () => void this.#cache().clear().catch(() => {}))
+      bus.subscribe(
+        'bus:reconnected',
+        () =>
+          void this.#cache()
+            .clear()
+            .catch(() => {})
+      )
     }
   }
 
@@ -78,7 +90,10 @@ export class FactCache {
     if (!keys.length) return
     await this.#delete(keys)
     if (POSTGRES_BUS) await bus.publish(`cache:${this.namespace}`, JSON.stringify(keys))
-    setTimeout(() => inBackground(this.#delete(keys), 'invalidating cached facts'), SECOND_DELETE_MS).unref()
+    setTimeout(
+      () => inBackground(this.#delete(keys), 'invalidating cached facts'),
+      SECOND_DELETE_MS
+    ).unref()
   }
 
   /**

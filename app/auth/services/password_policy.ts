@@ -6,7 +6,9 @@ let common: Set<string> | undefined
 /** The ~18k most common passwords of 8+ characters, from the zxcvbn-ts common dictionary. */
 function commonPasswords() {
   if (!common) {
-    const { dictionary } = require('@zxcvbn-ts/language-common') as { dictionary: Record<string, string[]> }
+    const { dictionary } = require('@zxcvbn-ts/language-common') as {
+      dictionary: Record<string, string[]>
+    }
     common = new Set(dictionary['passwords-common'].filter((word) => word.length >= 8))
   }
   return common
@@ -20,7 +22,9 @@ export function passwordProblem(password: string, context: { email?: string; nam
   if (password.length < PASSWORD_MIN) return `Use at least ${PASSWORD_MIN} characters.`
   if (password.length > PASSWORD_MAX) return `Use at most ${PASSWORD_MAX} characters.`
   const lowered = password.toLowerCase()
-  if (commonPasswords().has(lowered)) return 'This password is among the most common ones; choose another.'
-  if (context.email && lowered === context.email.toLowerCase()) return 'Do not use your email address as password.'
+  if (commonPasswords().has(lowered))
+    return 'This password is among the most common ones; choose another.'
+  if (context.email && lowered === context.email.toLowerCase())
+    return 'Do not use your email address as password.'
   return null
 }

@@ -25,5 +25,10 @@ export async function renderLinkProblem(ctx: HttpContext, flow: LinkFlow, proble
   guardSecretUrl(ctx)
   const user = await signedInUser(ctx)
   ctx.response.status(STATUS[problem])
-  return ctx.view.render('auth::pages/link_problem', { flow, problem, user, signedIn: Boolean(user) })
+  return ctx.view.render('auth::pages/link_problem', {
+    flow,
+    problem,
+    user,
+    signedIn: Boolean(user),
+  })
 }

@@ -37,14 +37,23 @@ export async function completeLogin(ctx: HttpContext, user: User, remember: bool
   ctx.session.put(SESSION_KEYS.record, record.id)
   ctx.session.put(SESSION_KEYS.startedAt, now)
   ctx.session.put(SESSION_KEYS.seenAt, now)
-  await recordAudit({ action: 'auth.login.succeeded', actorId: user.id, actorLabel: user.email, subjectType: 'user', subjectId: user.id })
+  await recordAudit({
+    action: 'auth.login.succeeded',
+    actorId: user.id,
+    actorLabel: user.email,
+    subjectType: 'user',
+    subjectId: user.id,
+  })
 }
 
 /** Logs the current browser out and marks its session row revoked. */
 export async function logout(ctx: HttpContext) {
   const recordId = ctx.session.get(SESSION_KEYS.record)
   if (recordId) {
-    await UserSession.query().where('id', recordId).whereNull('revokedAt').update({ revokedAt: DateTime.now().toSQL() })
+    await UserSession.query()
+      .where('id', recordId)
+      .whereNull('revokedAt')
+      .update({ revokedAt: DateTime.now().toSQL() })
   }
   await ctx.auth.use('web').logout()
   ctx.session.clear()

@@ -18,7 +18,12 @@ export type TokenFacts = {
 }
 
 /** Where and how API tokens are stored (User.accessTokens); this cache reads the same rows. */
-export const API_TOKENS = { table: 'auth_access_tokens', type: 'api_token', prefix: 'agora_', tokenSecretLength: 40 } as const
+export const API_TOKENS = {
+  table: 'auth_access_tokens',
+  type: 'api_token',
+  prefix: 'agora_',
+  tokenSecretLength: 40,
+} as const
 const TABLE = API_TOKENS.table
 /** Columns of `users` never cached: secrets, and a counter that changes on every 2FA login. */
 const USER_SECRETS = ['password', 'totp_secret_encrypted', 'totp_last_step'] as const
@@ -72,8 +77,12 @@ export function forgetUser(userId: string, trx?: TransactionClientContract | nul
 }
 
 /** Deletes the tokens matching every given field and forgets them; returns how many went. */
-export async function deleteTokens(where: { id?: number; userId?: string; tenantId?: string }, trx?: TransactionClientContract) {
-  if (where.id === undefined && where.userId === undefined) throw new Error('deleteTokens needs a token id or a user id')
+export async function deleteTokens(
+  where: { id?: number; userId?: string; tenantId?: string },
+  trx?: TransactionClientContract
+) {
+  if (where.id === undefined && where.userId === undefined)
+    throw new Error('deleteTokens needs a token id or a user id')
   const query = (trx ?? db).from(TABLE)
   if (where.id !== undefined) query.where('id', where.id)
   if (where.userId !== undefined) query.where('tokenable_id', where.userId)

@@ -103,7 +103,10 @@ export function parseSecondFactor(raw: unknown): SecondFactor | null {
   if (typeof raw !== 'string' || raw.length > MAX_CODE_INPUT) return null
   const compact = raw.replace(/[\s-]/g, '').toLowerCase()
   if (/^\d{6}$/.test(compact)) return { kind: 'totp', code: compact }
-  if (compact.length === RECOVERY_LENGTH && [...compact].every((char) => RECOVERY_ALPHABET.includes(char))) {
+  if (
+    compact.length === RECOVERY_LENGTH &&
+    [...compact].every((char) => RECOVERY_ALPHABET.includes(char))
+  ) {
     return { kind: 'recovery', code: compact }
   }
   return null
@@ -119,10 +122,14 @@ export function newRecoveryCodes() {
   const codes = new Set<string>()
   while (codes.size < RECOVERY_CODE_COUNT) {
     let code = ''
-    for (let i = 0; i < RECOVERY_LENGTH; i++) code += RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)]
+    for (let i = 0; i < RECOVERY_LENGTH; i++)
+      code += RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)]
     codes.add(code)
   }
-  return [...codes].map((code) => ({ display: `${code.slice(0, 5)}-${code.slice(5)}`, hash: hashRecoveryCode(code) }))
+  return [...codes].map((code) => ({
+    display: `${code.slice(0, 5)}-${code.slice(5)}`,
+    hash: hashRecoveryCode(code),
+  }))
 }
 
 /** True once the user has confirmed an authenticator (what a tenant policy would require). */

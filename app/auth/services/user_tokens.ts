@@ -14,9 +14,17 @@ const LIFETIME_MS: Record<TokenPurpose, number> = {
 /** 32 random bytes in base64url: exactly 43 characters. Anything else is not worth a query. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/
 
-export type UserTokenRow = { id: string; user_id: string; purpose: TokenPurpose; email: string | null; expires_at: Date; used_at: Date | null }
+export type UserTokenRow = {
+  id: string
+  user_id: string
+  purpose: TokenPurpose
+  email: string | null
+  expires_at: Date
+  used_at: Date | null
+}
 
-export type TokenLookup = { state: 'valid'; token: UserTokenRow; user: User } | { state: 'unknown' | 'expired' | 'used' }
+export type TokenLookup =
+  { state: 'valid'; token: UserTokenRow; user: User } | { state: 'unknown' | 'expired' | 'used' }
 
 /** Only this hash is stored: a database leak does not hand out working links. */
 export function hashToken(raw: string) {
@@ -41,7 +49,12 @@ export async function issueUserToken(user: User, purpose: TokenPurpose, email: s
   const raw = randomBytes(32).toString('base64url')
   const now = new Date()
   await db.transaction(async (trx) => {
-    const older = trx.from('user_tokens').where('user_id', user.id).where('purpose', purpose).whereNull('used_at').where('expires_at', '>', now)
+    const older = trx
+      .from('user_tokens')
+      .where('user_id', user.id)
+      .where('purpose', purpose)
+      .whereNull('used_at')
+      .where('expires_at', '>', now)
     if (purpose === 'password_reset') {
       await older.update({ expires_at: now })
     } else if (!sameEmail(email, user.email)) {
@@ -61,7 +74,11 @@ export async function issueUserToken(user: User, purpose: TokenPurpose, email: s
 /** What a link's token is worth right now. Tokens of disabled accounts count as unknown. */
 export async function findUserToken(raw: unknown, purpose: TokenPurpose): Promise<TokenLookup> {
   if (typeof raw !== 'string' || !TOKEN_SHAPE.test(raw)) return { state: 'unknown' }
-  const token: UserTokenRow | null = await db.from('user_tokens').where('token_hash', hashToken(raw)).where('purpose', purpose).first()
+  const token: UserTokenRow | null = await db
+    .from('user_tokens')
+    .where('token_hash', hashToken(raw))
+    .where('purpose', purpose)
+    .first()
   if (!token) return { state: 'unknown' }
   if (token.used_at) return { state: 'used' }
   if (new Date(token.expires_at).getTime() <= Date.now()) return { state: 'expired' }
@@ -83,9 +100,17 @@ export async function consumeUserToken(tokenId: string, trx: TransactionClientCo
 }
 
 /** Ends every outstanding link of a user (after an email change or a password reset). */
-export async function expireUserTokens(userId: string, trx: TransactionClientContract, purpose?: TokenPurpose) {
+export async function expireUserTokens(
+  userId: string,
+  trx: TransactionClientContract,
+  purpose?: TokenPurpose
+) {
   const now = new Date()
-  const query = trx.from('user_tokens').where('user_id', userId).whereNull('used_at').where('expires_at', '>', now)
+  const query = trx
+    .from('user_tokens')
+    .where('user_id', userId)
+    .whereNull('used_at')
+    .where('expires_at', '>', now)
   if (purpose) query.where('purpose', purpose)
   await query.update({ expires_at: now })
 }

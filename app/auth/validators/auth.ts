@@ -23,9 +23,12 @@ export const profileValidator = vine.create({
     .string()
     .trim()
     .maxLength(64)
-    .use(vine.createRule((value, _options, field) => {
-      if (typeof value === 'string' && !IANAZone.isValidZone(value)) field.report('Choose a time zone from the list.', 'timeZone', field)
-    })()),
+    .use(
+      vine.createRule((value, _options, field) => {
+        if (typeof value === 'string' && !IANAZone.isValidZone(value))
+          field.report('Choose a time zone from the list.', 'timeZone', field)
+      })()
+    ),
 })
 
 export const passwordChangeValidator = vine.create({

@@ -10,6 +10,9 @@ const code = () => vine.string().maxLength(64)
 
 export const enableTwoFactorValidator = vine.create({ enable_password: password() })
 export const confirmTwoFactorValidator = vine.create({ code: code() })
-export const disableTwoFactorValidator = vine.create({ disable_password: password(), disable_code: code() })
+export const disableTwoFactorValidator = vine.create({
+  disable_password: password(),
+  disable_code: code(),
+})
 export const regenerateRecoveryCodesValidator = vine.create({ regenerate_password: password() })
 export const twoFactorChallengeValidator = vine.create({ code: code() })

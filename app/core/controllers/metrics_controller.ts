@@ -18,7 +18,13 @@ export default class MetricsController {
       return ctx.response
         .status(403)
         .header('content-type', 'application/problem+json')
-        .send(JSON.stringify(problem(403, 'Metrics are readable from loopback or with a platform-admin token.', { request_id: ctx.request.id() })))
+        .send(
+          JSON.stringify(
+            problem(403, 'Metrics are readable from loopback or with a platform-admin token.', {
+              request_id: ctx.request.id(),
+            })
+          )
+        )
     }
     ctx.response.header('content-type', metricsRegistry.contentType)
     return ctx.response.send(await metricsRegistry.metrics())

@@ -14,9 +14,18 @@ const require = createRequire(import.meta.url)
 const ASSETS: Record<string, { file: () => string; type: string }> = {
   '/assets/app.css': { file: () => app.makePath('resources/css/app.css'), type: 'text/css' },
   '/assets/app.js': { file: () => app.makePath('resources/js/app.js'), type: 'text/javascript' },
-  '/assets/vendor/htmx.js': { file: () => require.resolve('htmx.org/dist/htmx.min.js'), type: 'text/javascript' },
-  '/assets/vendor/hx-sse.js': { file: () => require.resolve('htmx.org/dist/ext/hx-sse.min.js'), type: 'text/javascript' },
-  '/assets/vendor/alpine.js': { file: () => require.resolve('@alpinejs/csp/dist/cdn.min.js'), type: 'text/javascript' },
+  '/assets/vendor/htmx.js': {
+    file: () => require.resolve('htmx.org/dist/htmx.min.js'),
+    type: 'text/javascript',
+  },
+  '/assets/vendor/hx-sse.js': {
+    file: () => require.resolve('htmx.org/dist/ext/hx-sse.min.js'),
+    type: 'text/javascript',
+  },
+  '/assets/vendor/alpine.js': {
+    file: () => require.resolve('@alpinejs/csp/dist/cdn.min.js'),
+    type: 'text/javascript',
+  },
 }
 
 type Loaded = { body: Buffer; etag: string }

@@ -18,7 +18,8 @@ export default class InputHygieneMiddleware {
     assertSafeInput(ctx.request.body())
     // The raw header: request.header() reports an empty value as absent.
     const key = ctx.request.request.headers['idempotency-key']
-    if (key !== undefined && !isIdempotencyKey(key)) throw new InvalidInputException('Idempotency-Key', IDEMPOTENCY_KEY_RULE)
+    if (key !== undefined && !isIdempotencyKey(key))
+      throw new InvalidInputException('Idempotency-Key', IDEMPOTENCY_KEY_RULE)
     return next()
   }
 }

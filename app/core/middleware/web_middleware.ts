@@ -21,7 +21,10 @@ export default class WebMiddleware {
   async handle(ctx: HttpContext, next: NextFn) {
     const url = ctx.request.url()
     if (isStatelessPath(url)) return next()
-    stack ??= Promise.all([app.container.make(SessionMiddleware), app.container.make(ShieldMiddleware)])
+    stack ??= Promise.all([
+      app.container.make(SessionMiddleware),
+      app.container.make(ShieldMiddleware),
+    ])
     const [session, shield] = await stack
     return session.handle(ctx, () => shield.handle(ctx, next))
   }

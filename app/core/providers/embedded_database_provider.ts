@@ -19,7 +19,9 @@ export default class EmbeddedDatabaseProvider {
       dataDir: inMemory ? null : this.app.tmpPath('db'),
       lockPath: inMemory ? null : this.app.tmpPath('pglite.json'),
     })
-    const connection = this.app.config.get<Record<string, any>>('database.connections.postgres.connection')
+    const connection = this.app.config.get<Record<string, any>>(
+      'database.connections.postgres.connection'
+    )
     connection.host = this.#server.host
     connection.port = this.#server.port
   }

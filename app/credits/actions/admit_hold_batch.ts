@@ -24,7 +24,8 @@ export async function admitHoldBatch(tenantId: string, ops: NewHold[]): Promise<
     if (op.idempotencyKey) firstOfKey.set(op.idempotencyKey, index)
     inserts.push({ index, id: uuidv7(), op })
   })
-  const column = <T>(pick: (op: NewHold, id: string) => T) => inserts.map((insert) => pick(insert.op, insert.id))
+  const column = <T>(pick: (op: NewHold, id: string) => T) =>
+    inserts.map((insert) => pick(insert.op, insert.id))
 
   let rows: any[]
   try {
@@ -69,23 +70,35 @@ export async function admitHoldBatch(tenantId: string, ops: NewHold[]): Promise<
 
   // No account yet (a tenant's first hold): the general path creates it.
   if (!rows.length) return null
-  const placed = new Map<string, Hold>(rows.filter((row) => row.id).map((row) => [row.id, toHold(row)]))
-  const skippedKeys = inserts.filter((insert) => !placed.has(insert.id)).map((insert) => insert.op.idempotencyKey!)
+  const placed = new Map<string, Hold>(
+    rows.filter((row) => row.id).map((row) => [row.id, toHold(row)])
+  )
+  const skippedKeys = inserts
+    .filter((insert) => !placed.has(insert.id))
+    .map((insert) => insert.op.idempotencyKey!)
   const existing = new Map<string, Hold>()
   if (skippedKeys.length) {
-    const found = await sql(db, `SELECT ${HOLD_COLUMNS} FROM credit_holds WHERE tenant_id = ? AND idempotency_key = ANY(?::text[])`, [tenantId, skippedKeys])
+    const found = await sql(
+      db,
+      `SELECT ${HOLD_COLUMNS} FROM credit_holds WHERE tenant_id = ? AND idempotency_key = ANY(?::text[])`,
+      [tenantId, skippedKeys]
+    )
     for (const row of found.rows) existing.set(row.idempotency_key, toHold(row, true))
   }
   const holdOf = new Map<number, Hold>()
   for (const insert of inserts) {
     const hold = placed.get(insert.id) ?? existing.get(insert.op.idempotencyKey ?? '')
-    if (!hold) throw new Error(`hold for key ${insert.op.idempotencyKey} was neither placed nor found`)
+    if (!hold)
+      throw new Error(`hold for key ${insert.op.idempotencyKey} was neither placed nor found`)
     holdOf.set(insert.index, hold)
   }
   return ops.map((op, index): Outcome => {
     const own = holdOf.get(index)
     if (own) return { ok: true, value: own }
-    return { ok: true, value: { ...holdOf.get(firstOfKey.get(op.idempotencyKey!)!)!, replayed: true } }
+    return {
+      ok: true,
+      value: { ...holdOf.get(firstOfKey.get(op.idempotencyKey!)!)!, replayed: true },
+    }
   })
 }
 

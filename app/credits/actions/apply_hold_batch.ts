@@ -1,6 +1,17 @@
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { HoldNotFoundException, HoldNotPendingException, InsufficientCreditsException } from '#credits/errors'
-import { HOLD_COLUMNS, lockAccount, moveAccount, tenantTransaction, toHold, sql } from '#credits/services/accounts'
+import {
+  HoldNotFoundException,
+  HoldNotPendingException,
+  InsufficientCreditsException,
+} from '#credits/errors'
+import {
+  HOLD_COLUMNS,
+  lockAccount,
+  moveAccount,
+  tenantTransaction,
+  toHold,
+  sql,
+} from '#credits/services/accounts'
 import type { Hold, SettleResult } from '#credits/types'
 import { uuidv7 } from '#credits/services/ids'
 
@@ -15,7 +26,13 @@ export type HoldOp =
       agentId: string | null
       ttlSeconds: number
     }
-  | { kind: 'settle'; holdId: string; actual: bigint; price: Record<string, unknown> | null; within?: Within }
+  | {
+      kind: 'settle'
+      holdId: string
+      actual: bigint
+      price: Record<string, unknown> | null
+      within?: Within
+    }
   | { kind: 'release'; holdId: string; within?: Within }
   | { kind: 'extend'; holdId: string; extra: bigint; ttlSeconds: number | null }
 
@@ -43,7 +60,13 @@ type State = {
   loadedAmount: bigint
 }
 
-type NewCharge = { id: string; amount: bigint; balanceAfter: bigint; state: State; price: Record<string, unknown> | null }
+type NewCharge = {
+  id: string
+  amount: bigint
+  balanceAfter: bigint
+  state: State
+  price: Record<string, unknown> | null
+}
 
 /**
  * Applies a batch of hold operations of ONE tenant in ONE transaction: the account row is locked
@@ -56,7 +79,8 @@ export async function applyHoldBatch(tenantId: string, ops: HoldOp[]): Promise<O
   // Settling and releasing decide nothing from the balance: the account row is locked last,
   // after the callers' own writes, so holds of the same tenant wait only for the money part.
   // Holds are then read before the lock: if one moved meanwhile, the batch runs again locked first.
-  if (!ops.every((op) => op.kind === 'settle' || op.kind === 'release')) return applyInTransaction(tenantId, ops, false)
+  if (!ops.every((op) => op.kind === 'settle' || op.kind === 'release'))
+    return applyInTransaction(tenantId, ops, false)
   try {
     return await applyInTransaction(tenantId, ops, true)
   } catch (error) {
@@ -68,7 +92,11 @@ export async function applyHoldBatch(tenantId: string, ops: HoldOp[]): Promise<O
 /** A hold read by the batch was resolved or resized by someone else before the batch wrote it. */
 class HoldsChangedError extends Error {}
 
-function applyInTransaction(tenantId: string, ops: HoldOp[], lockLate: boolean): Promise<Outcome[]> {
+function applyInTransaction(
+  tenantId: string,
+  ops: HoldOp[],
+  lockLate: boolean
+): Promise<Outcome[]> {
   return tenantTransaction(tenantId, async (trx) => {
     let start = lockLate ? { balance: 0n, held: 0n } : await lockAccount(trx, tenantId)
     const account = { ...start }
@@ -152,7 +180,8 @@ function applyInTransaction(tenantId: string, ops: HoldOp[], lockLate: boolean):
           hold.amount += op.extra
           account.held += op.extra
           state.dirty = true
-          if (op.ttlSeconds !== null) state.ttlSeconds = Math.max(state.ttlSeconds ?? 0, op.ttlSeconds)
+          if (op.ttlSeconds !== null)
+            state.ttlSeconds = Math.max(state.ttlSeconds ?? 0, op.ttlSeconds)
           results.push({ ok: true, build: () => ({ ...hold }) })
         }
       } else if (hold.status === 'settled') {
@@ -169,7 +198,13 @@ function applyInTransaction(tenantId: string, ops: HoldOp[], lockLate: boolean):
         account.balance -= charged
         if (charged > 0n) {
           state.chargeEntryId = uuidv7()
-          charges.push({ id: state.chargeEntryId, amount: -charged, balanceAfter: account.balance, state, price: op.price })
+          charges.push({
+            id: state.chargeEntryId,
+            amount: -charged,
+            balanceAfter: account.balance,
+            state,
+            price: op.price,
+          })
         }
         if (op.within) withins.push(op.within)
         results.push({ ok: true, build: () => settleResult(state, op.actual > hold.amount, false) })
@@ -184,43 +219,78 @@ function applyInTransaction(tenantId: string, ops: HoldOp[], lockLate: boolean):
       account.balance += start.balance
       account.held += start.held
     }
-    await writeHolds(trx, tenantId, [...byId.values()].filter((state) => state.dirty))
+    await writeHolds(
+      trx,
+      tenantId,
+      [...byId.values()].filter((state) => state.dirty)
+    )
     await writeCharges(trx, tenantId, charges)
     if (account.balance !== start.balance || account.held !== start.held) {
-      await moveAccount(trx, tenantId, { balance: account.balance - start.balance, held: account.held - start.held }, account)
+      await moveAccount(
+        trx,
+        tenantId,
+        { balance: account.balance - start.balance, held: account.held - start.held },
+        account
+      )
     }
     if (!lockLate) for (const within of withins) await within(trx)
-    return results.map((result): Outcome => ('build' in result ? { ok: true, value: result.build() } : result))
+    return results.map((result): Outcome =>
+      'build' in result ? { ok: true, value: result.build() } : result
+    )
   })
 }
 
 function settleResult(state: State, capped: boolean, replayed: boolean): SettleResult {
   const charged = state.hold.charged ?? 0n
-  return { hold: { ...state.hold }, charged, released: state.hold.amount - charged, entryId: state.chargeEntryId, capped, replayed }
+  return {
+    hold: { ...state.hold },
+    charged,
+    released: state.hold.amount - charged,
+    entryId: state.chargeEntryId,
+    capped,
+    replayed,
+  }
 }
 
 /** The holds the batch refers to, by id and by idempotency key, with their charge entries. */
 async function loadHolds(trx: TransactionClientContract, tenantId: string, ops: HoldOp[]) {
   const ids = [...new Set(ops.flatMap((op) => (op.kind === 'hold' ? [] : [op.holdId])))]
-  const keys = [...new Set(ops.flatMap((op) => (op.kind === 'hold' && op.idempotencyKey ? [op.idempotencyKey] : [])))]
+  const keys = [
+    ...new Set(
+      ops.flatMap((op) => (op.kind === 'hold' && op.idempotencyKey ? [op.idempotencyKey] : []))
+    ),
+  ]
   const byId = new Map<string, State>()
   const byKey = new Map<string, State>()
   if (!ids.length && !keys.length) return { byId, byKey }
 
-  const { rows } = await sql(trx,
+  const { rows } = await sql(
+    trx,
     `SELECT ${HOLD_COLUMNS}, status = 'pending' AND expires_at <= now() AS stale
        FROM credit_holds
       WHERE tenant_id = ? AND (id = ANY(?::uuid[]) OR idempotency_key = ANY(?::text[]))`,
     [tenantId, ids, keys]
   )
   for (const row of rows) {
-    const state: State = { hold: toHold(row), isNew: false, dirty: false, stale: row.stale, ttlSeconds: null, chargeEntryId: null, loadedAmount: BigInt(row.amount) }
+    const state: State = {
+      hold: toHold(row),
+      isNew: false,
+      dirty: false,
+      stale: row.stale,
+      ttlSeconds: null,
+      chargeEntryId: null,
+      loadedAmount: BigInt(row.amount),
+    }
     byId.set(state.hold.id, state)
     if (state.hold.idempotencyKey) byKey.set(state.hold.idempotencyKey, state)
   }
   const settled = rows.filter((row: any) => row.status === 'settled').map((row: any) => row.id)
   if (settled.length) {
-    const charges = await sql(trx, `SELECT id, hold_id FROM ledger_entries WHERE tenant_id = ? AND kind = 'charge' AND hold_id = ANY(?::uuid[])`, [tenantId, settled])
+    const charges = await sql(
+      trx,
+      `SELECT id, hold_id FROM ledger_entries WHERE tenant_id = ? AND kind = 'charge' AND hold_id = ANY(?::uuid[])`,
+      [tenantId, settled]
+    )
     for (const charge of charges.rows) byId.get(charge.hold_id)!.chargeEntryId = charge.id
   }
   return { byId, byKey }
@@ -231,8 +301,10 @@ async function writeHolds(trx: TransactionClientContract, tenantId: string, stat
   const fresh = states.filter((state) => state.isNew)
   const moved = states.filter((state) => !state.isNew)
   if (fresh.length) {
-    const column = <T>(pick: (hold: Hold, state: State) => T) => fresh.map((state) => pick(state.hold, state))
-    const { rows } = await sql(trx,
+    const column = <T>(pick: (hold: Hold, state: State) => T) =>
+      fresh.map((state) => pick(state.hold, state))
+    const { rows } = await sql(
+      trx,
       `INSERT INTO credit_holds (id, tenant_id, amount, charged, reference, idempotency_key, member_id, agent_id, status, expires_at, resolved_at)
        SELECT u.id, ?, u.amount, u.charged, u.reference, u.key, u.member, u.agent, u.status,
               now() + make_interval(secs => u.ttl), CASE WHEN u.status = 'pending' THEN NULL ELSE now() END
@@ -255,8 +327,10 @@ async function writeHolds(trx: TransactionClientContract, tenantId: string, stat
     stamp(fresh, rows)
   }
   if (moved.length) {
-    const column = <T>(pick: (hold: Hold, state: State) => T) => moved.map((state) => pick(state.hold, state))
-    const { rows } = await sql(trx,
+    const column = <T>(pick: (hold: Hold, state: State) => T) =>
+      moved.map((state) => pick(state.hold, state))
+    const { rows } = await sql(
+      trx,
       `UPDATE credit_holds AS h
           SET amount = u.amount, status = u.status, charged = u.charged,
               resolved_at = CASE WHEN u.status = 'pending' THEN NULL ELSE now() END,
@@ -275,7 +349,8 @@ async function writeHolds(trx: TransactionClientContract, tenantId: string, stat
       ]
     )
     // A hold resolved or resized by someone else since we read it: abort and start again.
-    if (rows.length !== moved.length) throw new HoldsChangedError(`credit holds of ${tenantId} changed during a batch`)
+    if (rows.length !== moved.length)
+      throw new HoldsChangedError(`credit holds of ${tenantId} changed during a batch`)
     stamp(moved, rows)
   }
 }
@@ -291,10 +366,15 @@ function stamp(states: State[], rows: any[]) {
 }
 
 /** The batch's charge entries, in order, with their running balance. */
-async function writeCharges(trx: TransactionClientContract, tenantId: string, charges: NewCharge[]) {
+async function writeCharges(
+  trx: TransactionClientContract,
+  tenantId: string,
+  charges: NewCharge[]
+) {
   if (!charges.length) return
   const column = <T>(pick: (charge: NewCharge) => T) => charges.map(pick)
-  await sql(trx,
+  await sql(
+    trx,
     `INSERT INTO ledger_entries (id, tenant_id, kind, amount, balance_after, reference, member_id, agent_id, hold_id, price)
      SELECT u.id, ?, 'charge', u.amount, u.balance_after, u.reference, u.member, u.agent, u.hold, u.price
        FROM unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[], ?::uuid[], ?::uuid[], ?::uuid[], ?::jsonb[])

@@ -8,7 +8,10 @@ import { lockAccount, moveAccount, tenantTransaction, sql } from '#credits/servi
  * Returns how many holds it expired.
  */
 export async function expireStaleHolds(): Promise<number> {
-  const { rows } = await sql(db, `SELECT DISTINCT tenant_id FROM credit_holds WHERE status = 'pending' AND expires_at <= now()`)
+  const { rows } = await sql(
+    db,
+    `SELECT DISTINCT tenant_id FROM credit_holds WHERE status = 'pending' AND expires_at <= now()`
+  )
   let expired = 0
   for (const row of rows) expired += await expireTenantHolds(row.tenant_id)
   return expired
@@ -31,7 +34,13 @@ async function expireTenantHolds(tenantId: string) {
         [tenantId]
       )
       const freed = rows.reduce((sum: bigint, row: any) => sum + BigInt(row.amount), 0n)
-      if (freed > 0n) await moveAccount(trx, tenantId, { balance: 0n, held: -freed }, { balance: account.balance, held: account.held - freed })
+      if (freed > 0n)
+        await moveAccount(
+          trx,
+          tenantId,
+          { balance: 0n, held: -freed },
+          { balance: account.balance, held: account.held - freed }
+        )
       return rows.length
     })
     total += expired

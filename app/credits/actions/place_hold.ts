@@ -2,13 +2,24 @@ import { enqueueHoldOp } from '#credits/services/hold_queue'
 import { rememberHold } from '#credits/services/hold_tenants'
 import { assertUuid, micros, optionalText, optionalUuid } from '#credits/services/accounts'
 import { CreditsInputException } from '#credits/errors'
-import { DEFAULT_HOLD_TTL_SECONDS, MAX_HOLD_TTL_SECONDS, type Hold, type HoldInput } from '#credits/types'
+import {
+  DEFAULT_HOLD_TTL_SECONDS,
+  MAX_HOLD_TTL_SECONDS,
+  type Hold,
+  type HoldInput,
+} from '#credits/types'
 
 /** Checks a TTL in whole seconds (1 s … 7 days). */
 export function ttlSeconds(value: unknown, fallback: number | null) {
   if (value === undefined || value === null) return fallback
-  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > MAX_HOLD_TTL_SECONDS) {
-    throw new CreditsInputException(`ttlSeconds must be a whole number of seconds from 1 to ${MAX_HOLD_TTL_SECONDS}`)
+  if (
+    !Number.isInteger(value) ||
+    (value as number) < 1 ||
+    (value as number) > MAX_HOLD_TTL_SECONDS
+  ) {
+    throw new CreditsInputException(
+      `ttlSeconds must be a whole number of seconds from 1 to ${MAX_HOLD_TTL_SECONDS}`
+    )
   }
   return value as number
 }

@@ -1,7 +1,16 @@
 import db from '@adonisjs/lucid/services/db'
 import { formatCredits } from '#core'
 import { recordAudit } from '#platform'
-import { appendEntry, assertUuid, entryByKey, lockAccount, micros, optionalText, optionalUuid, requiredText } from '#credits/services/accounts'
+import {
+  appendEntry,
+  assertUuid,
+  entryByKey,
+  lockAccount,
+  micros,
+  optionalText,
+  optionalUuid,
+  requiredText,
+} from '#credits/services/accounts'
 import { IdempotencyConflictException, InsufficientCreditsException } from '#credits/errors'
 import type { EntryResult, LedgerKind } from '#credits/types'
 
@@ -17,7 +26,11 @@ export type MoneyInput = {
 }
 
 /** Checks a grant's or adjustment's arguments (the amount by `rule`). */
-export function moneyWrite(kind: MoneyWrite['kind'], input: MoneyInput, rule: 'positive' | 'non-zero'): MoneyWrite {
+export function moneyWrite(
+  kind: MoneyWrite['kind'],
+  input: MoneyInput,
+  rule: 'positive' | 'non-zero'
+): MoneyWrite {
   assertUuid(input?.tenantId, 'tenantId')
   return {
     tenantId: input.tenantId,
@@ -50,18 +63,24 @@ export async function recordMoney(write: MoneyWrite): Promise<EntryResult> {
     const account = await lockAccount(trx, write.tenantId)
     const existing = await entryByKey(trx, write.tenantId, write.idempotencyKey)
     if (existing) {
-      if (existing.kind !== write.kind || existing.amount !== write.amount) throw new IdempotencyConflictException(write.idempotencyKey!)
+      if (existing.kind !== write.kind || existing.amount !== write.amount)
+        throw new IdempotencyConflictException(write.idempotencyKey!)
       return { entry: existing, replayed: true }
     }
     const available = account.balance - account.held
-    if (write.amount < 0n && available + write.amount < 0n) throw new InsufficientCreditsException(-write.amount, available)
-    const entry = await appendEntry(trx, { ...account, tenantId: write.tenantId }, {
-      kind: write.kind,
-      amount: write.amount,
-      reference: write.reason,
-      idempotencyKey: write.idempotencyKey,
-      actorId: write.actorId,
-    })
+    if (write.amount < 0n && available + write.amount < 0n)
+      throw new InsufficientCreditsException(-write.amount, available)
+    const entry = await appendEntry(
+      trx,
+      { ...account, tenantId: write.tenantId },
+      {
+        kind: write.kind,
+        amount: write.amount,
+        reference: write.reason,
+        idempotencyKey: write.idempotencyKey,
+        actorId: write.actorId,
+      }
+    )
     await recordAudit(
       {
         action: `credits.${write.kind}.created`,
@@ -70,7 +89,11 @@ export async function recordMoney(write: MoneyWrite): Promise<EntryResult> {
         tenantId: write.tenantId,
         subjectType: 'ledger_entry',
         subjectId: entry.id,
-        changes: { amount: formatCredits(entry.amount), balance_after: formatCredits(entry.balanceAfter), reason: write.reason },
+        changes: {
+          amount: formatCredits(entry.amount),
+          balance_after: formatCredits(entry.balanceAfter),
+          reason: write.reason,
+        },
       },
       trx
     )

@@ -14,11 +14,22 @@ import type { Within } from '#credits/actions/apply_hold_batch'
 export async function settleHold(
   ref: HoldRef,
   actualMicros: bigint | number,
-  options: { price?: Record<string, unknown> | null; tenantId?: string | null; within?: Within } = {}
+  options: {
+    price?: Record<string, unknown> | null
+    tenantId?: string | null
+    within?: Within
+  } = {}
 ): Promise<SettleResult> {
   const actual = micros(actualMicros, 'actual', 'non-negative')
   const price = options.price ?? null
-  if (price !== null && (typeof price !== 'object' || Array.isArray(price))) throw new CreditsInputException('price must be an object')
+  if (price !== null && (typeof price !== 'object' || Array.isArray(price)))
+    throw new CreditsInputException('price must be an object')
   const { holdId, tenantId } = await resolveHold(ref, options.tenantId)
-  return enqueueHoldOp<SettleResult>(tenantId, { kind: 'settle', holdId, actual, price, within: options.within })
+  return enqueueHoldOp<SettleResult>(tenantId, {
+    kind: 'settle',
+    holdId,
+    actual,
+    price,
+    within: options.within,
+  })
 }

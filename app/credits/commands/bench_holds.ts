@@ -28,10 +28,16 @@ export default class BenchHolds extends OperatorCommand {
   @flags.string({ description: 'naive | batched', default: 'batched' })
   declare mode: string
 
-  @flags.string({ description: 'batched only: on | off (RLS-bound transactions on the general path)', default: 'on' })
+  @flags.string({
+    description: 'batched only: on | off (RLS-bound transactions on the general path)',
+    default: 'on',
+  })
   declare rls: string
 
-  @flags.string({ description: 'batched only: on | off (off = every batch takes the general path)', default: 'on' })
+  @flags.string({
+    description: 'batched only: on | off (off = every batch takes the general path)',
+    default: 'on',
+  })
   declare fastPath: string
 
   @flags.number({ description: 'Micro-credits per hold', default: 1 })
@@ -44,11 +50,17 @@ export default class BenchHolds extends OperatorCommand {
   declare pool?: number
 
   async run() {
-    const tenants = this.tenant.split(',').map((id) => id.trim()).filter(Boolean)
+    const tenants = this.tenant
+      .split(',')
+      .map((id) => id.trim())
+      .filter(Boolean)
     const { isUuid } = await import('#core')
-    if (!tenants.length || !tenants.every(isUuid)) return this.fail('--tenant must be one or more tenant ids')
-    if (!['naive', 'batched'].includes(this.mode)) return this.fail('--mode must be naive or batched')
-    const placeHold = this.mode === 'naive' ? await this.naiveHold(tenants.length) : await this.batchedHold()
+    if (!tenants.length || !tenants.every(isUuid))
+      return this.fail('--tenant must be one or more tenant ids')
+    if (!['naive', 'batched'].includes(this.mode))
+      return this.fail('--mode must be naive or batched')
+    const placeHold =
+      this.mode === 'naive' ? await this.naiveHold(tenants.length) : await this.batchedHold()
 
     const latencies: number[] = []
     let [holds, rejected, errors] = [0, 0, 0]
@@ -74,15 +86,27 @@ export default class BenchHolds extends OperatorCommand {
         else errors++
       }
     }
-    await Promise.all(tenants.flatMap((tenantId) => Array.from({ length: this.concurrency }, () => caller(tenantId))))
+    await Promise.all(
+      tenants.flatMap((tenantId) =>
+        Array.from({ length: this.concurrency }, () => caller(tenantId))
+      )
+    )
     await this.cleanup?.()
 
     latencies.sort((a, b) => a - b)
-    const at = (q: number) => Number((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0).toFixed(2))
+    const at = (q: number) =>
+      Number(
+        (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0).toFixed(
+          2
+        )
+      )
     if (firstError) this.notice(`first error: ${(firstError as Error).message}`)
     this.output(
       JSON.stringify({
-        mode: this.mode === 'naive' ? 'naive' : `batched${this.fastPath === 'off' ? '-general' : ''}${this.rls === 'off' ? '-no-rls' : ''}`,
+        mode:
+          this.mode === 'naive'
+            ? 'naive'
+            : `batched${this.fastPath === 'off' ? '-general' : ''}${this.rls === 'off' ? '-no-rls' : ''}`,
         tenants: tenants.length,
         concurrency: this.concurrency,
         seconds: this.seconds,
@@ -105,16 +129,29 @@ export default class BenchHolds extends OperatorCommand {
     const { writeSettings } = await import('#credits/services/accounts')
     writeSettings.rls = this.rls !== 'off'
     writeSettings.fastPath = this.fastPath !== 'off'
-    return async (tenantId: string) => Boolean(await hold({ tenantId, amount: BigInt(this.amount), reference: 'bench', ttlSeconds: this.ttl }))
+    return async (tenantId: string) =>
+      Boolean(
+        await hold({
+          tenantId,
+          amount: BigInt(this.amount),
+          reference: 'bench',
+          ttlSeconds: this.ttl,
+        })
+      )
   }
 
   /** The baseline: what a straightforward implementation does, one transaction per hold. */
   async naiveHold(tenantCount: number) {
     const app = (await import('@adonisjs/core/services/app')).default
     const pg = (await import('pg')).default
-    const connection = app.config.get<Record<string, any>>('database.connections.postgres.connection')
+    const connection = app.config.get<Record<string, any>>(
+      'database.connections.postgres.connection'
+    )
     // One connection per caller, like the baseline's 64 clients (capped: max_connections is 100).
-    const pool = new pg.Pool({ ...connection, max: this.pool ?? Math.min(this.concurrency * tenantCount, 64) })
+    const pool = new pg.Pool({
+      ...connection,
+      max: this.pool ?? Math.min(this.concurrency * tenantCount, 64),
+    })
     this.cleanup = () => pool.end()
     return async (tenantId: string) => {
       const client = await pool.connect()

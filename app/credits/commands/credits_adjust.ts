@@ -10,7 +10,8 @@ import { creditsArgument, tenantBySlug } from '#credits/commands/helpers'
  */
 export default class CreditsAdjust extends OperatorCommand {
   static commandName = 'credits:adjust'
-  static description = 'Adjust a tenant balance by ±credits (prints the ledger entry id); negative: `-- -5` or --amount=-5'
+  static description =
+    'Adjust a tenant balance by ±credits (prints the ledger entry id); negative: `-- -5` or --amount=-5'
   static options: CommandOptions = { startApp: true }
 
   @args.string({ description: 'Tenant slug' })
@@ -26,18 +27,25 @@ export default class CreditsAdjust extends OperatorCommand {
   declare reason: string
 
   async run() {
-    if (this.credits !== undefined && this.amount !== undefined) return this.fail('give the amount once: as the argument or as --amount')
+    if (this.credits !== undefined && this.amount !== undefined)
+      return this.fail('give the amount once: as the argument or as --amount')
     const amount = creditsArgument(this.credits ?? this.amount, { signed: true })
     if ('reason' in amount) return this.fail(amount.reason)
     const tenant = await tenantBySlug(this.slug)
     if (!tenant) return this.fail(`no tenant with slug "${this.slug}"`)
     const { adjust, CreditsInputException, InsufficientCreditsException } = await import('#credits')
     try {
-      const { entry } = await adjust({ tenantId: tenant.id, amount: amount.micros, reason: this.reason, actorLabel: 'cli' })
+      const { entry } = await adjust({
+        tenantId: tenant.id,
+        amount: amount.micros,
+        reason: this.reason,
+        actorLabel: 'cli',
+      })
       this.notice(`adjusted ${tenant.slug} by ${(this.credits ?? this.amount)!.trim()} credits`)
       this.output(entry.id)
     } catch (error) {
-      if (error instanceof InsufficientCreditsException) return this.fail(`refused: available would go below 0 (${error.message})`)
+      if (error instanceof InsufficientCreditsException)
+        return this.fail(`refused: available would go below 0 (${error.message})`)
       if (error instanceof CreditsInputException) return this.fail(error.message)
       throw error
     }

@@ -17,6 +17,8 @@ export default class CreditsBalance extends OperatorCommand {
     if (!tenant) return this.fail(`no tenant with slug "${this.slug}"`)
     const { balanceOf } = await import('#credits')
     const { balance, held, available } = await balanceOf(tenant.id)
-    this.output(`balance=${formatCredits(balance)} held=${formatCredits(held)} available=${formatCredits(available)}`)
+    this.output(
+      `balance=${formatCredits(balance)} held=${formatCredits(held)} available=${formatCredits(available)}`
+    )
   }
 }

@@ -13,9 +13,14 @@ export default class ApiLedgerController {
     const { limit } = pageParams(ctx)
     const raw = ctx.request.qs().cursor
     const cursor = raw === undefined || raw === '' ? null : decodeLedgerCursor(raw)
-    if (raw !== undefined && raw !== '' && !cursor) throw new PaginationException('cursor', 'cursor is not valid.')
+    if (raw !== undefined && raw !== '' && !cursor)
+      throw new PaginationException('cursor', 'cursor is not valid.')
     const input = await ledgerFiltersValidator.validate(filterParams(ctx.request.qs()))
-    const page = await listLedger(tenant.id, { limit, cursor, filters: toLedgerFilters(input, tenant.timeZone) })
+    const page = await listLedger(tenant.id, {
+      limit,
+      cursor,
+      filters: toLedgerFilters(input, tenant.timeZone),
+    })
     return { data: page.entries.map(entryJson), next_cursor: page.nextCursor }
   }
 }

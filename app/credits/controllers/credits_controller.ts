@@ -10,6 +10,9 @@ export default class CreditsController {
     const { tenant } = currentTenant(ctx)
     const ledger = await ledgerSection(ctx, tenant)
     if (isHtmx(ctx)) return ctx.view.render('credits::components/ledger', ledger)
-    return ctx.view.render('credits::pages/credits', { ledger, widget: await balanceWidget(tenant) })
+    return ctx.view.render('credits::pages/credits', {
+      ledger,
+      widget: await balanceWidget(tenant),
+    })
   }
 }

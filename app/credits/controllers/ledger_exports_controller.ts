@@ -19,7 +19,10 @@ export default class LedgerExportsController {
     }
     const stamp = DateTime.now().setZone(tenant.timeZone).toFormat('yyyyLLdd')
     ctx.response.header('content-type', 'text/csv; charset=utf-8')
-    ctx.response.header('content-disposition', `attachment; filename="ledger-${tenant.slug}-${stamp}.csv"`)
+    ctx.response.header(
+      'content-disposition',
+      `attachment; filename="ledger-${tenant.slug}-${stamp}.csv"`
+    )
     ctx.response.header('cache-control', 'no-store')
     ctx.response.stream(Readable.from(lines()))
   }

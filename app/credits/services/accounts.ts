@@ -15,11 +15,13 @@ export const writeSettings = { rls: true, fastPath: true, maxBatch: 256 }
 /** Timestamps leave PostgreSQL as exact text (microseconds): they double as keyset cursors. */
 export const ISO_CREATED_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
 
-export const HOLD_COLUMNS = 'id, tenant_id, amount, charged, reference, idempotency_key, member_id, agent_id, status, expires_at, resolved_at, created_at'
+export const HOLD_COLUMNS =
+  'id, tenant_id, amount, charged, reference, idempotency_key, member_id, agent_id, status, expires_at, resolved_at, created_at'
 export const ENTRY_COLUMNS = `id, tenant_id, kind, amount, balance_after, reference, idempotency_key, actor_id, member_id, agent_id, hold_id, price, ${ISO_CREATED_AT} AS created_at`
 
 const big = (value: unknown) => BigInt(value as string)
-const bigOrNull = (value: unknown) => (value === null || value === undefined ? null : BigInt(value as string))
+const bigOrNull = (value: unknown) =>
+  value === null || value === undefined ? null : BigInt(value as string)
 
 export function toHold(row: any, replayed = false): Hold {
   return {
@@ -58,12 +60,20 @@ export function toEntry(row: any): LedgerEntry {
 }
 
 /** Raw SQL with positional bindings (knex's types reject the nulls and arrays we bind). */
-export async function sql(client: Pick<TransactionClientContract, 'rawQuery'>, text: string, bindings: unknown[] = []): Promise<{ rows: any[]; rowCount: number }> {
+export async function sql(
+  client: Pick<TransactionClientContract, 'rawQuery'>,
+  text: string,
+  bindings: unknown[] = []
+): Promise<{ rows: any[]; rowCount: number }> {
   return preparedQuery(client, text, bindings)
 }
 
 /** A transaction for one tenant's money; with `rls`, bound to the tenant for row-level security. */
-export async function tenantTransaction<T>(tenantId: string, fn: (trx: TransactionClientContract) => Promise<T>, options = { rls: writeSettings.rls }) {
+export async function tenantTransaction<T>(
+  tenantId: string,
+  fn: (trx: TransactionClientContract) => Promise<T>,
+  options = { rls: writeSettings.rls }
+) {
   return options.rls ? withTenant(tenantId, fn) : db.transaction(fn)
 }
 
@@ -74,14 +84,23 @@ export type LockedAccount = { balance: bigint; held: bigint }
  * Every write that moves balance or held goes through this lock, so writes of one tenant are
  * serialised across processes while other tenants proceed in parallel.
  */
-export async function lockAccount(trx: TransactionClientContract, tenantId: string): Promise<LockedAccount> {
-  const select = () => sql(trx, 'SELECT balance, held FROM credit_accounts WHERE tenant_id = ? FOR UPDATE', [tenantId])
+export async function lockAccount(
+  trx: TransactionClientContract,
+  tenantId: string
+): Promise<LockedAccount> {
+  const select = () =>
+    sql(trx, 'SELECT balance, held FROM credit_accounts WHERE tenant_id = ? FOR UPDATE', [tenantId])
   let { rows } = await select()
   if (!rows.length) {
     try {
-      await sql(trx, 'INSERT INTO credit_accounts (tenant_id) VALUES (?) ON CONFLICT (tenant_id) DO NOTHING', [tenantId])
+      await sql(
+        trx,
+        'INSERT INTO credit_accounts (tenant_id) VALUES (?) ON CONFLICT (tenant_id) DO NOTHING',
+        [tenantId]
+      )
     } catch (error) {
-      if ((error as { code?: string }).code === '23503') throw new CreditsInputException(`tenant ${tenantId} does not exist`)
+      if ((error as { code?: string }).code === '23503')
+        throw new CreditsInputException(`tenant ${tenantId} does not exist`)
       throw error
     }
     ;({ rows } = await select())
@@ -90,13 +109,21 @@ export async function lockAccount(trx: TransactionClientContract, tenantId: stri
 }
 
 /** Moves the locked account by deltas and checks the result against what the caller computed. */
-export async function moveAccount(trx: TransactionClientContract, tenantId: string, delta: { balance: bigint; held: bigint }, expected: LockedAccount) {
-  const { rows } = await sql(trx,
+export async function moveAccount(
+  trx: TransactionClientContract,
+  tenantId: string,
+  delta: { balance: bigint; held: bigint },
+  expected: LockedAccount
+) {
+  const { rows } = await sql(
+    trx,
     'UPDATE credit_accounts SET balance = balance + ?, held = held + ?, updated_at = now() WHERE tenant_id = ? RETURNING balance, held',
     [delta.balance.toString(), delta.held.toString(), tenantId]
   )
   if (BigInt(rows[0].balance) !== expected.balance || BigInt(rows[0].held) !== expected.held) {
-    throw new Error(`credit account ${tenantId} moved under its lock: expected ${expected.balance}/${expected.held}, got ${rows[0].balance}/${rows[0].held}`)
+    throw new Error(
+      `credit account ${tenantId} moved under its lock: expected ${expected.balance}/${expected.held}, got ${rows[0].balance}/${rows[0].held}`
+    )
   }
 }
 
@@ -116,7 +143,8 @@ export async function appendEntry(
   }
 ): Promise<LedgerEntry> {
   const balanceAfter = account.balance + entry.amount
-  const { rows } = await sql(trx,
+  const { rows } = await sql(
+    trx,
     `INSERT INTO ledger_entries (tenant_id, kind, amount, balance_after, reference, idempotency_key, actor_id, member_id, agent_id, hold_id)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${ENTRY_COLUMNS}`,
     [
@@ -132,21 +160,38 @@ export async function appendEntry(
       entry.holdId ?? null,
     ]
   )
-  await moveAccount(trx, account.tenantId, { balance: entry.amount, held: 0n }, { balance: balanceAfter, held: account.held })
+  await moveAccount(
+    trx,
+    account.tenantId,
+    { balance: entry.amount, held: 0n },
+    { balance: balanceAfter, held: account.held }
+  )
   return toEntry(rows[0])
 }
 
 /** The entry written earlier under this idempotency key, if any. */
-export async function entryByKey(trx: TransactionClientContract, tenantId: string, key: string | null) {
+export async function entryByKey(
+  trx: TransactionClientContract,
+  tenantId: string,
+  key: string | null
+) {
   if (!key) return null
-  const { rows } = await sql(trx, `SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE tenant_id = ? AND idempotency_key = ?`, [tenantId, key])
+  const { rows } = await sql(
+    trx,
+    `SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE tenant_id = ? AND idempotency_key = ?`,
+    [tenantId, key]
+  )
   return rows.length ? toEntry(rows[0]) : null
 }
 
 /** The tenant's balance, held and available credits (zero before the account's first write). */
 export async function balanceOf(tenantId: string): Promise<Balance> {
   assertUuid(tenantId, 'tenantId')
-  const row = await db.from('credit_accounts').where('tenant_id', tenantId).select('balance', 'held').first()
+  const row = await db
+    .from('credit_accounts')
+    .where('tenant_id', tenantId)
+    .select('balance', 'held')
+    .first()
   const balance = row ? BigInt(row.balance) : 0n
   const held = row ? BigInt(row.held) : 0n
   return { balance, held, available: balance - held }
@@ -168,15 +213,21 @@ export function optionalUuid(value: unknown, label: string): string | null {
 }
 
 /** Money arguments are bigint micro-credits; numbers are accepted only as safe integers. */
-export function micros(value: unknown, label: string, rule: 'positive' | 'non-negative' | 'non-zero'): bigint {
+export function micros(
+  value: unknown,
+  label: string,
+  rule: 'positive' | 'non-negative' | 'non-zero'
+): bigint {
   let amount: bigint
   if (typeof value === 'bigint') amount = value
   else if (typeof value === 'number' && Number.isSafeInteger(value)) amount = BigInt(value)
   else if (typeof value === 'string' && /^-?\d{1,19}$/.test(value)) amount = BigInt(value)
   else throw new CreditsInputException(`${label} must be an integer number of micro-credits`)
-  const ok = rule === 'positive' ? amount > 0n : rule === 'non-negative' ? amount >= 0n : amount !== 0n
+  const ok =
+    rule === 'positive' ? amount > 0n : rule === 'non-negative' ? amount >= 0n : amount !== 0n
   if (!ok) throw new CreditsInputException(`${label} must be ${rule.replace('-', ' ')}`)
-  if (amount > MAX_MICROS || amount < -MAX_MICROS) throw new CreditsInputException(`${label} is out of range`)
+  if (amount > MAX_MICROS || amount < -MAX_MICROS)
+    throw new CreditsInputException(`${label} is out of range`)
   return amount
 }
 
@@ -185,7 +236,8 @@ export function optionalText(value: unknown, label: string, max: number): string
   if (value === undefined || value === null) return null
   if (typeof value !== 'string') throw new CreditsInputException(`${label} must be text`)
   const text = value.trim()
-  if (text.length > max) throw new CreditsInputException(`${label} must be at most ${max} characters`)
+  if (text.length > max)
+    throw new CreditsInputException(`${label} must be at most ${max} characters`)
   return text || null
 }
 

@@ -1,4 +1,9 @@
-import { applyHoldBatch, type HoldOp, type NewHoldOp, type Outcome } from '#credits/actions/apply_hold_batch'
+import {
+  applyHoldBatch,
+  type HoldOp,
+  type NewHoldOp,
+  type Outcome,
+} from '#credits/actions/apply_hold_batch'
 import { admitHoldBatch } from '#credits/actions/admit_hold_batch'
 import db from '@adonisjs/lucid/services/db'
 import { writeSettings } from '#credits/services/accounts'
@@ -22,7 +27,8 @@ export function enqueueHoldOp<T>(tenantId: string, op: HoldOp): Promise<T> {
   // this process; in the database the account row lock orders the two lanes.
   // (Inside one shared transaction — the test suite's — everything stays in one lane: two
   // lanes would interleave savepoints on its single connection.)
-  const resolving = (op.kind === 'settle' || op.kind === 'release') && !db.connection().isTransaction
+  const resolving =
+    (op.kind === 'settle' || op.kind === 'release') && !db.connection().isTransaction
   const lane = `${tenantId}:${resolving ? 'resolve' : 'admit'}`
   return new Promise<T>((resolve, reject) => {
     const queue = queues.get(lane)
@@ -49,9 +55,14 @@ async function run(tenantId: string, jobs: Job[]) {
   try {
     const ops = jobs.map((job) => job.op)
     const newHolds = ops.filter((op): op is NewHoldOp => op.kind === 'hold')
-    const admitted = writeSettings.fastPath && newHolds.length === ops.length ? await admitHoldBatch(tenantId, newHolds) : null
+    const admitted =
+      writeSettings.fastPath && newHolds.length === ops.length
+        ? await admitHoldBatch(tenantId, newHolds)
+        : null
     const outcomes: Outcome[] = admitted ?? (await applyHoldBatch(tenantId, ops))
-    outcomes.forEach((outcome, index) => (outcome.ok ? jobs[index].resolve(outcome.value) : jobs[index].reject(outcome.error)))
+    outcomes.forEach((outcome, index) =>
+      outcome.ok ? jobs[index].resolve(outcome.value) : jobs[index].reject(outcome.error)
+    )
   } catch (error) {
     if (jobs.length === 1) return jobs[0].reject(error)
     for (const job of jobs) await run(tenantId, [job])

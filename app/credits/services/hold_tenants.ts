@@ -17,7 +17,10 @@ export function rememberHold(hold: { id: string; tenantId: string }) {
   known.set(hold.id, hold.tenantId)
 }
 
-export async function resolveHold(ref: HoldRef, tenantId?: string | null): Promise<{ holdId: string; tenantId: string }> {
+export async function resolveHold(
+  ref: HoldRef,
+  tenantId?: string | null
+): Promise<{ holdId: string; tenantId: string }> {
   const holdId = typeof ref === 'string' ? ref : ref?.id
   assertUuid(holdId, 'holdId')
   if (tenantId) {

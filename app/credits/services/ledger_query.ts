@@ -28,7 +28,9 @@ export function decodeLedgerCursor(value: unknown): LedgerCursor | null {
   if (typeof value !== 'string' || value.length > 200) return null
   try {
     const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'))
-    return typeof parsed?.at === 'string' && EXACT_TIME.test(parsed.at) && isUuid(parsed.id) ? { at: parsed.at, id: parsed.id } : null
+    return typeof parsed?.at === 'string' && EXACT_TIME.test(parsed.at) && isUuid(parsed.id)
+      ? { at: parsed.at, id: parsed.id }
+      : null
   } catch {
     return null
   }
@@ -46,15 +48,24 @@ function filtered(tenantId: string, filters: LedgerFilters, cursor: LedgerCursor
 }
 
 /** One page of a tenant's ledger, newest first, with the cursor of the next page (null on the last). */
-export async function listLedger(tenantId: string, options: { limit: number; cursor?: LedgerCursor | null; filters?: LedgerFilters }) {
-  const rows = await filtered(tenantId, options.filters ?? {}, options.cursor ?? null).limit(options.limit + 1)
+export async function listLedger(
+  tenantId: string,
+  options: { limit: number; cursor?: LedgerCursor | null; filters?: LedgerFilters }
+) {
+  const rows = await filtered(tenantId, options.filters ?? {}, options.cursor ?? null).limit(
+    options.limit + 1
+  )
   const entries: LedgerEntry[] = rows.slice(0, options.limit).map(toEntry)
   const nextCursor = rows.length > options.limit ? encodeLedgerCursor(entries.at(-1)!) : null
   return { entries, nextCursor }
 }
 
 /** Every matching entry, newest first, fetched in keyset pages (for exports of any size). */
-export async function* ledgerEntries(tenantId: string, filters: LedgerFilters = {}, pageSize = 1000): AsyncGenerator<LedgerEntry> {
+export async function* ledgerEntries(
+  tenantId: string,
+  filters: LedgerFilters = {},
+  pageSize = 1000
+): AsyncGenerator<LedgerEntry> {
   let cursor: LedgerCursor | null = null
   for (;;) {
     const page = await listLedger(tenantId, { limit: pageSize, cursor, filters })

@@ -7,7 +7,12 @@ new Gauge({
   help: 'Credit holds not yet settled, released or expired (all tenants)',
   registers: [metricsRegistry],
   async collect() {
-    const row = await db.from('credit_holds').where('status', 'pending').count('* as n').first().catch(() => null)
+    const row = await db
+      .from('credit_holds')
+      .where('status', 'pending')
+      .count('* as n')
+      .first()
+      .catch(() => null)
     this.set(Number(row?.n ?? 0))
   },
 })

@@ -6,14 +6,24 @@ import { User } from '#auth'
 import { Membership, type Tenant } from '#tenants'
 import { balanceOf } from '#credits/services/accounts'
 import { decodeLedgerCursor, listLedger, spendSince } from '#credits/services/ledger_query'
-import { filterParams, ledgerFiltersValidator, toLedgerFilters, type LedgerFilterInput } from '#credits/validators/ledger'
+import {
+  filterParams,
+  ledgerFiltersValidator,
+  toLedgerFilters,
+  type LedgerFilterInput,
+} from '#credits/validators/ledger'
 import { LEDGER_KINDS, type Balance, type LedgerEntry } from '#credits/types'
 
 const PAGE_SIZE = 50
 
 /** The API's shape of a balance: decimal credit strings. */
 export function balanceJson(balance: Balance) {
-  return { balance: formatCredits(balance.balance), held: formatCredits(balance.held), available: formatCredits(balance.available), currency: 'credits' }
+  return {
+    balance: formatCredits(balance.balance),
+    held: formatCredits(balance.held),
+    available: formatCredits(balance.available),
+    currency: 'credits',
+  }
 }
 
 /** The API's shape of a ledger entry. */
@@ -33,7 +43,10 @@ export function entryJson(entry: LedgerEntry) {
 /** The balance widget's state: available, held and this month's spend in the tenant's time zone. */
 export async function balanceWidget(tenant: Tenant) {
   const monthStart = DateTime.now().setZone(tenant.timeZone).startOf('month')
-  const [balance, spend] = await Promise.all([balanceOf(tenant.id), spendSince(tenant.id, monthStart.toJSDate())])
+  const [balance, spend] = await Promise.all([
+    balanceOf(tenant.id),
+    spendSince(tenant.id, monthStart.toJSDate()),
+  ])
   return {
     tenant,
     balance: formatCredits(balance.balance),
@@ -57,13 +70,24 @@ export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
     input = await ledgerFiltersValidator.validate(filterParams(qs))
   } catch (error) {
     if (!(error instanceof vineErrors.E_VALIDATION_ERROR)) throw error
-    errors = Object.fromEntries((error.messages as { field: string; message: string }[]).map((m) => [m.field, [m.message]]))
+    errors = Object.fromEntries(
+      (error.messages as { field: string; message: string }[]).map((m) => [m.field, [m.message]])
+    )
   }
   const cursor = decodeLedgerCursor(qs.cursor)
-  const page = await listLedger(tenant.id, { limit: PAGE_SIZE, cursor, filters: toLedgerFilters(input, tenant.timeZone) })
+  const page = await listLedger(tenant.id, {
+    limit: PAGE_SIZE,
+    cursor,
+    filters: toLedgerFilters(input, tenant.timeZone),
+  })
 
   const memberships = await Membership.query().where('tenantId', tenant.id)
-  const users = memberships.length ? await User.query().whereIn('id', memberships.map((m) => m.userId)) : []
+  const users = memberships.length
+    ? await User.query().whereIn(
+        'id',
+        memberships.map((m) => m.userId)
+      )
+    : []
   const names = new Map(users.map((user) => [user.id, user.name || user.email]))
   const base = `/t/${tenant.slug}/credits`
   const query = (extra: Record<string, string>) => {
@@ -74,14 +98,22 @@ export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
   const filtered = Object.keys(input).length > 0
   return {
     tenant,
-    filters: { kind: input.kind ?? '', from: input.from ?? '', to: input.to ?? '', member: input.member ?? '', agent: input.agent ?? '' },
+    filters: {
+      kind: input.kind ?? '',
+      from: input.from ?? '',
+      to: input.to ?? '',
+      member: input.member ?? '',
+      agent: input.agent ?? '',
+    },
     filtered,
     errors,
     kinds: LEDGER_KINDS,
     members: users.map((user) => ({ value: user.id, label: user.name || user.email })),
     rows: page.entries.map((entry) => ({
       id: entry.id,
-      at: DateTime.fromISO(entry.createdAt).setZone(tenant.timeZone).toFormat('yyyy-LL-dd HH:mm:ss'),
+      at: DateTime.fromISO(entry.createdAt)
+        .setZone(tenant.timeZone)
+        .toFormat('yyyy-LL-dd HH:mm:ss'),
       kind: entry.kind,
       amount: formatCredits(entry.amount),
       balanceAfter: formatCredits(entry.balanceAfter),

@@ -5,15 +5,23 @@ import { formatCredits } from '#core'
 const LIMIT = 200
 
 /** Each hold's status and what the ledger charged for it (other modules compare their records). */
-export async function holdCharges(holdIds: string[]): Promise<Map<string, { tenantId: string; status: string; charged: bigint }>> {
+export async function holdCharges(
+  holdIds: string[]
+): Promise<Map<string, { tenantId: string; status: string; charged: bigint }>> {
   if (!holdIds.length) return new Map()
-  const { rows } = await sql(db,
+  const { rows } = await sql(
+    db,
     `SELECT h.id, h.tenant_id, h.status,
             COALESCE((SELECT SUM(-l.amount) FROM ledger_entries l WHERE l.tenant_id = h.tenant_id AND l.hold_id = h.id AND l.kind = 'charge'), 0) AS charged
        FROM credit_holds h WHERE h.id = ANY(?::uuid[])`,
     [holdIds]
   )
-  return new Map(rows.map((row: any) => [row.id, { tenantId: row.tenant_id, status: row.status, charged: BigInt(row.charged) }]))
+  return new Map(
+    rows.map((row: any) => [
+      row.id,
+      { tenantId: row.tenant_id, status: row.status, charged: BigInt(row.charged) },
+    ])
+  )
 }
 
 /** Checks other modules add: what they record about money must agree with the ledger. */
@@ -37,7 +45,8 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
   const label = (alias: string) => `COALESCE(t.slug, ${alias}.tenant_id::text) AS label`
   const problems: string[] = []
 
-  const accounts = await sql(db,
+  const accounts = await sql(
+    db,
     `WITH ids AS (
         SELECT tenant_id FROM credit_accounts a WHERE TRUE ${only('a')}
         UNION SELECT tenant_id FROM ledger_entries l WHERE TRUE ${only('l')}
@@ -60,15 +69,25 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
   )
   for (const row of accounts.rows) {
     const [balance, held] = [BigInt(row.balance), BigInt(row.held)]
-    if (!row.has_account) problems.push(`${row.label}: has ledger entries or pending holds but no credit account`)
-    if (balance !== BigInt(row.ledger_total)) problems.push(`${row.label}: balance ${c(balance)} ≠ sum of ledger entries ${c(row.ledger_total)}`)
-    if (row.last_balance !== null && BigInt(row.last_balance) !== balance) problems.push(`${row.label}: balance ${c(balance)} ≠ balance_after of the last entry ${c(row.last_balance)}`)
-    if (held !== BigInt(row.pending_total)) problems.push(`${row.label}: held ${c(held)} ≠ sum of pending holds ${c(row.pending_total)}`)
+    if (!row.has_account)
+      problems.push(`${row.label}: has ledger entries or pending holds but no credit account`)
+    if (balance !== BigInt(row.ledger_total))
+      problems.push(
+        `${row.label}: balance ${c(balance)} ≠ sum of ledger entries ${c(row.ledger_total)}`
+      )
+    if (row.last_balance !== null && BigInt(row.last_balance) !== balance)
+      problems.push(
+        `${row.label}: balance ${c(balance)} ≠ balance_after of the last entry ${c(row.last_balance)}`
+      )
+    if (held !== BigInt(row.pending_total))
+      problems.push(`${row.label}: held ${c(held)} ≠ sum of pending holds ${c(row.pending_total)}`)
     if (held < 0n) problems.push(`${row.label}: held ${c(held)} is negative`)
-    if (balance - held < 0n) problems.push(`${row.label}: available ${c(balance - held)} is negative`)
+    if (balance - held < 0n)
+      problems.push(`${row.label}: available ${c(balance - held)} is negative`)
   }
 
-  const chain = await sql(db,
+  const chain = await sql(
+    db,
     `SELECT x.*, ${label('x')} FROM (
         SELECT tenant_id, id, kind, amount, balance_after,
                SUM(amount) OVER (PARTITION BY tenant_id ORDER BY seq) AS running
@@ -84,12 +103,20 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
     bind(1)
   )
   for (const row of chain.rows) {
-    if (BigInt(row.balance_after) !== BigInt(row.running)) problems.push(`${row.label}: entry ${row.id} has balance_after ${c(row.balance_after)} but the running sum is ${c(row.running)}`)
-    else if (BigInt(row.balance_after) < 0n) problems.push(`${row.label}: entry ${row.id} takes the balance below zero`)
-    else problems.push(`${row.label}: entry ${row.id} is a ${row.kind} of ${c(row.amount)} (wrong sign for its kind)`)
+    if (BigInt(row.balance_after) !== BigInt(row.running))
+      problems.push(
+        `${row.label}: entry ${row.id} has balance_after ${c(row.balance_after)} but the running sum is ${c(row.running)}`
+      )
+    else if (BigInt(row.balance_after) < 0n)
+      problems.push(`${row.label}: entry ${row.id} takes the balance below zero`)
+    else
+      problems.push(
+        `${row.label}: entry ${row.id} is a ${row.kind} of ${c(row.amount)} (wrong sign for its kind)`
+      )
   }
 
-  const holds = await sql(db,
+  const holds = await sql(
+    db,
     `WITH charges AS (
         SELECT tenant_id, hold_id, COUNT(*) AS n, SUM(-amount) AS total FROM ledger_entries l
          WHERE kind = 'charge' ${only('l')} GROUP BY tenant_id, hold_id
@@ -114,21 +141,35 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
   for (const row of holds.rows) {
     const hold = `${row.label}: hold ${row.id}`
     if (row.overdue) problems.push(`${hold} is still pending after its expiry (run credits:sweep)`)
-    if ((row.status === 'pending') === row.resolved) problems.push(`${hold} is ${row.status} but ${row.resolved ? 'has' : 'has no'} resolution time`)
-    if (!['pending', 'settled', 'released', 'expired'].includes(row.status)) problems.push(`${hold} has unknown status ${row.status}`)
+    if ((row.status === 'pending') === row.resolved)
+      problems.push(
+        `${hold} is ${row.status} but ${row.resolved ? 'has' : 'has no'} resolution time`
+      )
+    if (!['pending', 'settled', 'released', 'expired'].includes(row.status))
+      problems.push(`${hold} has unknown status ${row.status}`)
     if (BigInt(row.amount) <= 0n) problems.push(`${hold} holds ${c(row.amount)} (not positive)`)
     if (Number(row.charges) > 1) problems.push(`${hold} was charged ${row.charges} times`)
-    if (row.status !== 'settled' && (Number(row.charges) > 0 || row.charged !== null)) problems.push(`${hold} is ${row.status} but was charged`)
+    if (row.status !== 'settled' && (Number(row.charges) > 0 || row.charged !== null))
+      problems.push(`${hold} is ${row.status} but was charged`)
     if (row.status === 'settled') {
-      if (row.charged === null || BigInt(row.charged) < 0n || BigInt(row.charged) > BigInt(row.amount)) {
-        problems.push(`${hold} is settled with charge ${row.charged === null ? 'missing' : c(row.charged)} outside 0…${c(row.amount)}`)
+      if (
+        row.charged === null ||
+        BigInt(row.charged) < 0n ||
+        BigInt(row.charged) > BigInt(row.amount)
+      ) {
+        problems.push(
+          `${hold} is settled with charge ${row.charged === null ? 'missing' : c(row.charged)} outside 0…${c(row.amount)}`
+        )
       } else if (BigInt(row.charged_total) !== BigInt(row.charged)) {
-        problems.push(`${hold} charged ${c(row.charged)} but its ledger charges total ${c(row.charged_total)}`)
+        problems.push(
+          `${hold} charged ${c(row.charged)} but its ledger charges total ${c(row.charged_total)}`
+        )
       }
     }
   }
 
-  const orphans = await sql(db,
+  const orphans = await sql(
+    db,
     `SELECT l.id, l.kind, ${label('l')},
             (SELECT COALESCE(SUM(-amount), 0) FROM ledger_entries c WHERE c.tenant_id = l.tenant_id AND c.hold_id = l.hold_id AND c.kind = 'charge') AS charged,
             (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries r WHERE r.tenant_id = l.tenant_id AND r.hold_id = l.hold_id AND r.kind = 'refund') AS refunded
@@ -143,18 +184,25 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
     bind(1)
   )
   for (const row of orphans.rows) {
-    if (BigInt(row.refunded) > BigInt(row.charged) && row.kind === 'refund') problems.push(`${row.label}: refund ${row.id} takes refunds (${c(row.refunded)}) past the charge (${c(row.charged)})`)
+    if (BigInt(row.refunded) > BigInt(row.charged) && row.kind === 'refund')
+      problems.push(
+        `${row.label}: refund ${row.id} takes refunds (${c(row.refunded)}) past the charge (${c(row.charged)})`
+      )
     else problems.push(`${row.label}: ${row.kind} ${row.id} refers to no hold of this tenant`)
   }
 
   for (const table of ['ledger_entries', 'credit_holds']) {
-    const duplicates = await sql(db,
+    const duplicates = await sql(
+      db,
       `SELECT x.idempotency_key, COUNT(*) AS n, ${label('x')} FROM ${table} x LEFT JOIN tenants t ON t.id = x.tenant_id
         WHERE x.idempotency_key IS NOT NULL ${only('x')}
         GROUP BY x.tenant_id, t.slug, x.idempotency_key HAVING COUNT(*) > 1 LIMIT ${LIMIT}`,
       bind(1)
     )
-    for (const row of duplicates.rows) problems.push(`${row.label}: idempotency key "${row.idempotency_key}" used by ${row.n} ${table === 'credit_holds' ? 'holds' : 'ledger entries'}`)
+    for (const row of duplicates.rows)
+      problems.push(
+        `${row.label}: idempotency key "${row.idempotency_key}" used by ${row.n} ${table === 'credit_holds' ? 'holds' : 'ledger entries'}`
+      )
   }
   for (const check of checks) problems.push(...(await check(tenantId ?? null)))
   return problems

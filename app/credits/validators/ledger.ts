@@ -13,12 +13,20 @@ export const ledgerFiltersValidator = vine.create({
   agent: vine.string().trim().uuid().optional(),
 })
 
-export type LedgerFilterInput = { kind?: string; from?: string; to?: string; member?: string; agent?: string }
+export type LedgerFilterInput = {
+  kind?: string
+  from?: string
+  to?: string
+  member?: string
+  agent?: string
+}
 
 /** Empty form fields mean "any": they are dropped before validation. */
 export function filterParams(qs: Record<string, unknown>): Record<string, unknown> {
   const keys = ['kind', 'from', 'to', 'member', 'agent']
-  return Object.fromEntries(keys.filter((key) => qs[key] !== undefined && qs[key] !== '').map((key) => [key, qs[key]]))
+  return Object.fromEntries(
+    keys.filter((key) => qs[key] !== undefined && qs[key] !== '').map((key) => [key, qs[key]])
+  )
 }
 
 /** Days are calendar days in the tenant's time zone; `to` includes its whole day. */

@@ -21,7 +21,9 @@ function canonicalJson(value: unknown): string {
   if (value instanceof Date) return JSON.stringify(value.toISOString())
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
   if (value && typeof value === 'object') {
-    const entries = Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonicalJson((value as any)[key])}`)
+    const entries = Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as any)[key])}`)
     return `{${entries.join(',')}}`
   }
   return JSON.stringify(value ?? null)
@@ -33,7 +35,17 @@ function canonicalJson(value: unknown): string {
  * actor id stays as a pseudonym.
  */
 export function auditDigest(prevHash: string, row: Record<string, unknown>) {
-  const fields = ['occurred_at', 'actor_id', 'impersonator_id', 'tenant_id', 'action', 'subject_type', 'subject_id', 'changes', 'request_id']
+  const fields = [
+    'occurred_at',
+    'actor_id',
+    'impersonator_id',
+    'tenant_id',
+    'action',
+    'subject_type',
+    'subject_id',
+    'changes',
+    'request_id',
+  ]
   const canonical = canonicalJson(fields.map((field) => row[field] ?? null))
   return createHash('sha256').update(prevHash).update(canonical).digest('hex')
 }
@@ -82,8 +94,10 @@ export async function verifyAuditChain() {
     const rows = await db.from('audit_events').where('id', '>', lastId).orderBy('id').limit(1000)
     if (rows.length === 0) break
     for (const row of rows) {
-      if (row.prev_hash !== prevHash) problems.push(`audit event ${row.id}: prev_hash does not match event before it`)
-      if (auditDigest(row.prev_hash, row) !== row.hash) problems.push(`audit event ${row.id}: content does not match its hash`)
+      if (row.prev_hash !== prevHash)
+        problems.push(`audit event ${row.id}: prev_hash does not match event before it`)
+      if (auditDigest(row.prev_hash, row) !== row.hash)
+        problems.push(`audit event ${row.id}: content does not match its hash`)
       prevHash = row.hash
       lastId = row.id
     }
@@ -93,5 +107,8 @@ export async function verifyAuditChain() {
 
 /** Erases the personal data of a deleted user's audit rows (the chain stays verifiable). */
 export async function anonymiseAuditActor(actorId: string, trx?: TransactionClientContract) {
-  await (trx ?? db).from('audit_events').where('actor_id', actorId).update({ actor_label: 'deleted user', ip: null, user_agent: null })
+  await (trx ?? db)
+    .from('audit_events')
+    .where('actor_id', actorId)
+    .update({ actor_label: 'deleted user', ip: null, user_agent: null })
 }

@@ -15,7 +15,10 @@ export function requestHash(body: unknown) {
     Array.isArray(value)
       ? `[${value.map(canonical).join(',')}]`
       : value && typeof value === 'object'
-        ? `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as any)[k])}`).join(',')}}`
+        ? `{${Object.keys(value)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${canonical((value as any)[k])}`)
+            .join(',')}}`
         : JSON.stringify(value ?? null)
   return createHash('sha256').update(canonical(body)).digest('hex')
 }
@@ -47,15 +50,31 @@ export async function claimIdempotencyKey(
     [scope.tenantId, scope.route, scope.key, hash, expiresAt, options.reference ?? null]
   )
   if (inserted.rows.length) return { state: 'new' }
-  const existing = await db.from('idempotency_keys').where({ tenant_id: scope.tenantId, route: scope.route, key: scope.key }).first()
+  const existing = await db
+    .from('idempotency_keys')
+    .where({ tenant_id: scope.tenantId, route: scope.route, key: scope.key })
+    .first()
   if (!existing) return claimIdempotencyKey(scope, hash, options)
-  if (existing.request_hash !== hash) return { state: 'conflict', detail: 'This Idempotency-Key was already used with a different request body.' }
-  if (existing.status !== 'completed') return { state: 'conflict', detail: 'A request with this Idempotency-Key is still in progress.' }
+  if (existing.request_hash !== hash)
+    return {
+      state: 'conflict',
+      detail: 'This Idempotency-Key was already used with a different request body.',
+    }
+  if (existing.status !== 'completed')
+    return {
+      state: 'conflict',
+      detail: 'A request with this Idempotency-Key is still in progress.',
+    }
   return { state: 'replay', status: existing.response_status, body: existing.response_body }
 }
 
 /** Stores the final response for replays (inside the caller's transaction when given). */
-export async function completeIdempotencyKey(scope: IdempotencyScope, status: number, body: unknown, client: Pick<QueryClientContract, 'from' | 'table'> = db) {
+export async function completeIdempotencyKey(
+  scope: IdempotencyScope,
+  status: number,
+  body: unknown,
+  client: Pick<QueryClientContract, 'from' | 'table'> = db
+) {
   await client
     .from('idempotency_keys')
     .where({ tenant_id: scope.tenantId, route: scope.route, key: scope.key })
@@ -64,11 +83,24 @@ export async function completeIdempotencyKey(scope: IdempotencyScope, status: nu
 
 /** Frees the key after a failure that should not be replayed (server errors). */
 export async function releaseIdempotencyKey(scope: IdempotencyScope) {
-  await db.from('idempotency_keys').where({ tenant_id: scope.tenantId, route: scope.route, key: scope.key }).where('status', 'in_flight').delete()
+  await db
+    .from('idempotency_keys')
+    .where({ tenant_id: scope.tenantId, route: scope.route, key: scope.key })
+    .where('status', 'in_flight')
+    .delete()
 }
 
 /** Frees the in-flight keys that created these objects (a run abandoned by a dead process). */
-export async function releaseIdempotencyKeysOf(tenantId: string, references: string[], client: Pick<QueryClientContract, 'from' | 'table'> = db) {
+export async function releaseIdempotencyKeysOf(
+  tenantId: string,
+  references: string[],
+  client: Pick<QueryClientContract, 'from' | 'table'> = db
+) {
   if (!references.length) return
-  await client.from('idempotency_keys').where('tenant_id', tenantId).whereIn('reference', references).where('status', 'in_flight').delete()
+  await client
+    .from('idempotency_keys')
+    .where('tenant_id', tenantId)
+    .whereIn('reference', references)
+    .where('status', 'in_flight')
+    .delete()
 }

@@ -21,6 +21,8 @@ export function smtpConfigFromUrl(raw: string): SMTPConfig {
     host: url.hostname,
     port: Number(url.port || (secure ? 465 : 587)),
     secure,
-    ...(user ? { auth: { type: 'login' as const, user, pass: decodeURIComponent(url.password) } } : {}),
+    ...(user
+      ? { auth: { type: 'login' as const, user, pass: decodeURIComponent(url.password) } }
+      : {}),
   }
 }

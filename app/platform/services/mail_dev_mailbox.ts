@@ -28,13 +28,19 @@ export function extractLinks(text: string | null | undefined): string[] {
 export class DevMailboxTransport implements MailTransportContract {
   async send(message: NodeMailerMessage) {
     const to = [...(message.to ?? []), ...(message.cc ?? []), ...(message.bcc ?? [])].map(addressOf)
-    const subject = typeof message.subject === 'string' && message.subject ? message.subject : '(no subject)'
+    const subject =
+      typeof message.subject === 'string' && message.subject ? message.subject : '(no subject)'
     const text = bodyText(message.text)
     const html = bodyText(message.html)
-    await db.table('dev_mailbox').insert({ to: to.join(', ').slice(0, 254), subject: subject.slice(0, 200), html, text })
+    await db
+      .table('dev_mailbox')
+      .insert({ to: to.join(', ').slice(0, 254), subject: subject.slice(0, 200), html, text })
     if (app.inDev) {
       const link = extractLinks(text ?? html)[0] ?? null
-      logger.info({ to: to.join(', '), subject, link }, 'mail stored in the dev mailbox (read it at /admin/mailbox)')
+      logger.info(
+        { to: to.join(', '), subject, link },
+        'mail stored in the dev mailbox (read it at /admin/mailbox)'
+      )
     }
     const from = message.from ? addressOf(message.from) : false
     return new MailResponse(`<${randomUUID()}@dev-mailbox.agora>`, { from, to }, { stored: true })
@@ -45,15 +51,28 @@ export type DevMailSummary = { id: string; to: string; subject: string; createdA
 export type DevMail = DevMailSummary & { html: string | null; text: string | null; links: string[] }
 
 /** One page of the dev mailbox, newest first, optionally only mail whose recipient contains `to`. */
-export async function listDevMailbox(options: { page?: number; perPage?: number; to?: string | null } = {}) {
+export async function listDevMailbox(
+  options: { page?: number; perPage?: number; to?: string | null } = {}
+) {
   const page = Number.isSafeInteger(options.page) && options.page! > 0 ? options.page! : 1
   const perPage = Math.min(Math.max(options.perPage ?? 25, 1), 100)
-  const query = db.from('dev_mailbox').select('id', 'to', 'subject', 'created_at').orderBy('id', 'desc')
+  const query = db
+    .from('dev_mailbox')
+    .select('id', 'to', 'subject', 'created_at')
+    .orderBy('id', 'desc')
   const to = options.to?.trim().toLowerCase()
-  if (to) query.whereRaw(`lower("to") like ? escape '\\'`, [`%${to.replace(/[\\%_]/g, (c) => `\\${c}`)}%`])
+  if (to)
+    query.whereRaw(`lower("to") like ? escape '\\'`, [
+      `%${to.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+    ])
   const result = await query.paginate(page, perPage)
   return {
-    mails: result.all().map((row: any): DevMailSummary => ({ id: String(row.id), to: row.to, subject: row.subject, createdAt: new Date(row.created_at) })),
+    mails: result.all().map((row: any): DevMailSummary => ({
+      id: String(row.id),
+      to: row.to,
+      subject: row.subject,
+      createdAt: new Date(row.created_at),
+    })),
     page: result.currentPage,
     lastPage: Math.max(result.lastPage, 1),
     total: Number(result.total),

@@ -33,19 +33,40 @@ export async function createTenant(input: {
   uniqueSlug?: boolean
 }) {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const slug = attempt === 0 ? input.slug : `${input.slug.slice(0, 33)}-${randomBytes(3).toString('hex')}`
+    const slug =
+      attempt === 0 ? input.slug : `${input.slug.slice(0, 33)}-${randomBytes(3).toString('hex')}`
     try {
       return await db.transaction(async (trx) => {
         const tenant = await Tenant.create(
-          { name: input.name, slug, planId: input.planId ?? 'free', timeZone: input.timeZone ?? 'UTC', requireTwoFactor: false },
+          {
+            name: input.name,
+            slug,
+            planId: input.planId ?? 'free',
+            timeZone: input.timeZone ?? 'UTC',
+            requireTwoFactor: false,
+          },
           { client: trx }
         )
-        await Membership.create({ tenantId: tenant.id, userId: input.ownerId, role: 'owner' }, { client: trx })
-        await recordAudit({ action: 'tenants.tenant.created', actorId: input.ownerId, tenantId: tenant.id, subjectType: 'tenant', subjectId: tenant.id, changes: { slug, name: input.name } }, trx)
+        await Membership.create(
+          { tenantId: tenant.id, userId: input.ownerId, role: 'owner' },
+          { client: trx }
+        )
+        await recordAudit(
+          {
+            action: 'tenants.tenant.created',
+            actorId: input.ownerId,
+            tenantId: tenant.id,
+            subjectType: 'tenant',
+            subjectId: tenant.id,
+            changes: { slug, name: input.name },
+          },
+          trx
+        )
         return tenant
       })
     } catch (error: any) {
-      const slugClash = error?.code === '23505' && String(error?.constraint ?? error?.detail ?? '').includes('slug')
+      const slugClash =
+        error?.code === '23505' && String(error?.constraint ?? error?.detail ?? '').includes('slug')
       if (!slugClash) throw error
       if (!input.uniqueSlug) throw new SlugTakenError(`The slug "${slug}" is taken.`)
     }

@@ -20,7 +20,11 @@ export async function setCustomDomain(input: { tenant: Tenant; domain: string; a
   const { tenant } = input
   const previous = tenant.customDomain
   if (previous === input.domain) return tenant
-  tenant.merge({ customDomain: input.domain, domainVerificationToken: randomBytes(16).toString('hex'), domainVerifiedAt: null })
+  tenant.merge({
+    customDomain: input.domain,
+    domainVerificationToken: randomBytes(16).toString('hex'),
+    domainVerifiedAt: null,
+  })
   try {
     // In its own (sub)transaction, so a taken domain never aborts a transaction around it.
     await db.transaction((trx) => tenant.useTransaction(trx).save())
@@ -32,7 +36,14 @@ export async function setCustomDomain(input: { tenant: Tenant; domain: string; a
     throw error
   }
   await forget(previous, input.domain)
-  await recordAudit({ action: 'tenants.domain.set', actorId: input.actorId, tenantId: tenant.id, subjectType: 'tenant', subjectId: tenant.id, changes: { custom_domain: [previous, input.domain] } })
+  await recordAudit({
+    action: 'tenants.domain.set',
+    actorId: input.actorId,
+    tenantId: tenant.id,
+    subjectType: 'tenant',
+    subjectId: tenant.id,
+    changes: { custom_domain: [previous, input.domain] },
+  })
   return tenant
 }
 
@@ -43,18 +54,38 @@ export async function removeCustomDomain(input: { tenant: Tenant; actorId: strin
   tenant.merge({ customDomain: null, domainVerificationToken: null, domainVerifiedAt: null })
   await tenant.save()
   await forget(previous)
-  await recordAudit({ action: 'tenants.domain.removed', actorId: input.actorId, tenantId: tenant.id, subjectType: 'tenant', subjectId: tenant.id, changes: { custom_domain: [previous, null] } })
+  await recordAudit({
+    action: 'tenants.domain.removed',
+    actorId: input.actorId,
+    tenantId: tenant.id,
+    subjectType: 'tenant',
+    subjectId: tenant.id,
+    changes: { custom_domain: [previous, null] },
+  })
   return tenant
 }
 
 /** Marks the domain verified (DNS check passed, or an operator vouched for it). */
-export async function markDomainVerified(input: { tenant: Tenant; via: 'dns' | 'operator'; actorId?: string | null; actorLabel?: string | null }) {
+export async function markDomainVerified(input: {
+  tenant: Tenant
+  via: 'dns' | 'operator'
+  actorId?: string | null
+  actorLabel?: string | null
+}) {
   const { tenant } = input
   if (!tenant.customDomain) throw new Error('no custom domain to verify')
   if (tenant.domainVerifiedAt) return tenant
   tenant.domainVerifiedAt = DateTime.now()
   await tenant.save()
   await forget(tenant.customDomain)
-  await recordAudit({ action: 'tenants.domain.verified', actorId: input.actorId, actorLabel: input.actorLabel, tenantId: tenant.id, subjectType: 'tenant', subjectId: tenant.id, changes: { custom_domain: tenant.customDomain, via: input.via } })
+  await recordAudit({
+    action: 'tenants.domain.verified',
+    actorId: input.actorId,
+    actorLabel: input.actorLabel,
+    tenantId: tenant.id,
+    subjectType: 'tenant',
+    subjectId: tenant.id,
+    changes: { custom_domain: tenant.customDomain, via: input.via },
+  })
   return tenant
 }

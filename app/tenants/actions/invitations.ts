@@ -17,7 +17,16 @@ export const INVITATION_TTL_DAYS = 7
 /** Link tokens: 32 random bytes, base64url (43 characters). */
 const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/
 
-export type InvitationProblem = 'pending' | 'member' | 'expired' | 'accepted' | 'revoked' | 'wrong_email' | 'account_exists' | 'suspended' | 'weak_password'
+export type InvitationProblem =
+  | 'pending'
+  | 'member'
+  | 'expired'
+  | 'accepted'
+  | 'revoked'
+  | 'wrong_email'
+  | 'account_exists'
+  | 'suspended'
+  | 'weak_password'
 
 /** A refused invitation step, with a message for the person who tried it. */
 export class InvitationError extends Error {
@@ -48,11 +57,17 @@ const expiry = () => DateTime.now().plus({ days: INVITATION_TTL_DAYS })
 export function invitationProblem(invitation: Invitation): InvitationError | null {
   switch (invitation.status) {
     case 'revoked':
-      return new InvitationError('revoked', 'This invitation was withdrawn. Ask the workspace’s admins for a new one.')
+      return new InvitationError(
+        'revoked',
+        'This invitation was withdrawn. Ask the workspace’s admins for a new one.'
+      )
     case 'accepted':
       return new InvitationError('accepted', 'This invitation was already used.')
     case 'expired':
-      return new InvitationError('expired', 'This invitation has expired. Ask the workspace’s admins to send a new one.')
+      return new InvitationError(
+        'expired',
+        'This invitation has expired. Ask the workspace’s admins to send a new one.'
+      )
     default:
       return null
   }
@@ -73,7 +88,12 @@ async function send(invitation: Invitation, token: string, tenant: Tenant, invit
  * Invites `email` with `role`. Refused for a current member and while an unexpired invitation
  * to the same address is pending; an expired one is renewed instead of piling up.
  */
-export async function createInvitation(input: { tenant: Tenant; email: string; role: InvitableRole; inviter: User }) {
+export async function createInvitation(input: {
+  tenant: Tenant
+  email: string
+  role: InvitableRole
+  inviter: User
+}) {
   const email = normaliseEmail(input.email)
   const { token, tokenHash } = newToken()
   const invitation = await db
@@ -84,7 +104,8 @@ export async function createInvitation(input: { tenant: Tenant; email: string; r
         .where('memberships.tenant_id', input.tenant.id)
         .whereRaw('lower(users.email) = ?', [email])
         .first()
-      if (member) throw new InvitationError('member', `${email} is already a member of this workspace.`)
+      if (member)
+        throw new InvitationError('member', `${email} is already a member of this workspace.`)
       const open = await Invitation.query({ client: trx })
         .where('tenantId', input.tenant.id)
         .whereRaw('lower(email) = ?', [email])
@@ -93,44 +114,94 @@ export async function createInvitation(input: { tenant: Tenant; email: string; r
         .forUpdate()
         .first()
       if (open && open.status === 'pending') {
-        throw new InvitationError('pending', `${email} already has a pending invitation: resend it from the list.`)
+        throw new InvitationError(
+          'pending',
+          `${email} already has a pending invitation: resend it from the list.`
+        )
       }
-      const fields = { role: input.role, tokenHash, expiresAt: expiry(), lastSentAt: DateTime.now(), invitedBy: input.inviter.id }
+      const fields = {
+        role: input.role,
+        tokenHash,
+        expiresAt: expiry(),
+        lastSentAt: DateTime.now(),
+        invitedBy: input.inviter.id,
+      }
       const row = open
         ? await open.merge(fields).useTransaction(trx).save()
         : await Invitation.create({ tenantId: input.tenant.id, email, ...fields }, { client: trx })
-      await audit(trx, open ? 'tenants.invitation.renewed' : 'tenants.invitation.created', input.inviter.id, row, { email, role: input.role })
+      await audit(
+        trx,
+        open ? 'tenants.invitation.renewed' : 'tenants.invitation.created',
+        input.inviter.id,
+        row,
+        { email, role: input.role }
+      )
       return row
     })
     .catch((error) => {
       // Two admins inviting the same address at once: the partial unique index decides.
-      if (error?.code === '23505') throw new InvitationError('pending', `${email} already has a pending invitation: resend it from the list.`)
+      if (error?.code === '23505')
+        throw new InvitationError(
+          'pending',
+          `${email} already has a pending invitation: resend it from the list.`
+        )
       throw error
     })
   await send(invitation, token, input.tenant, input.inviter)
   return { invitation, token }
 }
 
-function audit(trx: TransactionClientContract, action: string, actorId: string | null, invitation: Invitation, changes: Record<string, unknown>) {
-  return recordAudit({ action, actorId, tenantId: invitation.tenantId, subjectType: 'invitation', subjectId: invitation.id, changes }, trx)
+function audit(
+  trx: TransactionClientContract,
+  action: string,
+  actorId: string | null,
+  invitation: Invitation,
+  changes: Record<string, unknown>
+) {
+  return recordAudit(
+    {
+      action,
+      actorId,
+      tenantId: invitation.tenantId,
+      subjectType: 'invitation',
+      subjectId: invitation.id,
+      changes,
+    },
+    trx
+  )
 }
 
-async function openInvitation(tenantId: string, invitationId: string, trx: TransactionClientContract) {
+async function openInvitation(
+  tenantId: string,
+  invitationId: string,
+  trx: TransactionClientContract
+) {
   if (!isUuid(invitationId)) return null
-  return Invitation.query({ client: trx }).where('tenantId', tenantId).where('id', invitationId).forUpdate().first()
+  return Invitation.query({ client: trx })
+    .where('tenantId', tenantId)
+    .where('id', invitationId)
+    .forUpdate()
+    .first()
 }
 
 /**
  * Sends the invitation again with a new token (the previous link stops working) and a fresh
  * 7-day expiry. Null when the tenant has no such invitation (another tenant's id included).
  */
-export async function renewInvitation(input: { tenant: Tenant; invitationId: string; actor: User }) {
+export async function renewInvitation(input: {
+  tenant: Tenant
+  invitationId: string
+  actor: User
+}) {
   const { token, tokenHash } = newToken()
   const invitation = await db.transaction(async (trx) => {
     const row = await openInvitation(input.tenant.id, input.invitationId, trx)
     if (!row) return null
     if (row.acceptedAt || row.revokedAt) throw invitationProblem(row)!
-    await row.merge({ tokenHash, expiresAt: expiry(), lastSentAt: DateTime.now() }).useTransaction(trx).save()
+    await row
+      .merge({ tokenHash, expiresAt: expiry(), lastSentAt: DateTime.now() })
+      .useTransaction(trx)
+      .save()
     await audit(trx, 'tenants.invitation.renewed', input.actor.id, row, { email: row.email })
     return row
   })
@@ -139,14 +210,21 @@ export async function renewInvitation(input: { tenant: Tenant; invitationId: str
 }
 
 /** Withdraws a pending invitation; its link stops working. Null when the tenant has no such invitation. */
-export async function revokeInvitation(input: { tenantId: string; invitationId: string; actorId: string }) {
+export async function revokeInvitation(input: {
+  tenantId: string
+  invitationId: string
+  actorId: string
+}) {
   return db.transaction(async (trx) => {
     const row = await openInvitation(input.tenantId, input.invitationId, trx)
     if (!row) return null
     if (row.acceptedAt) throw invitationProblem(row)!
     if (row.revokedAt) return row
     await row.merge({ revokedAt: DateTime.now() }).useTransaction(trx).save()
-    await audit(trx, 'tenants.invitation.revoked', input.actorId, row, { email: row.email, role: row.role })
+    await audit(trx, 'tenants.invitation.revoked', input.actorId, row, {
+      email: row.email,
+      role: row.role,
+    })
     return row
   })
 }
@@ -166,21 +244,53 @@ export async function findInvitation(token: string) {
 /** Locks the invitation of a token and checks that it can still be accepted. */
 async function lockUsable(token: string, trx: TransactionClientContract) {
   const invitation = TOKEN_FORMAT.test(token)
-    ? await Invitation.query({ client: trx }).where('tokenHash', hashInvitationToken(token)).forUpdate().first()
+    ? await Invitation.query({ client: trx })
+        .where('tokenHash', hashInvitationToken(token))
+        .forUpdate()
+        .first()
     : null
   if (!invitation) return null
   const problem = invitationProblem(invitation)
   if (problem) throw problem
   const tenant = await Tenant.query({ client: trx }).where('id', invitation.tenantId).firstOrFail()
-  if (tenant.suspended) throw new InvitationError('suspended', `${tenant.name} is suspended: invitations cannot be accepted until the suspension is lifted.`)
+  if (tenant.suspended)
+    throw new InvitationError(
+      'suspended',
+      `${tenant.name} is suspended: invitations cannot be accepted until the suspension is lifted.`
+    )
   return { invitation, tenant }
 }
 
-async function join(trx: TransactionClientContract, invitation: Invitation, user: User, newAccount: boolean) {
-  const membership = await Membership.create({ tenantId: invitation.tenantId, userId: user.id, role: invitation.role }, { client: trx })
-  await invitation.merge({ acceptedAt: DateTime.now(), acceptedBy: user.id }).useTransaction(trx).save()
-  await audit(trx, 'tenants.invitation.accepted', user.id, invitation, { email: invitation.email, role: invitation.role, new_account: newAccount })
-  await recordAudit({ action: 'tenants.membership.added', actorId: user.id, tenantId: invitation.tenantId, subjectType: 'membership', subjectId: membership.id, changes: { user_id: user.id, role: invitation.role, via: 'invitation' } }, trx)
+async function join(
+  trx: TransactionClientContract,
+  invitation: Invitation,
+  user: User,
+  newAccount: boolean
+) {
+  const membership = await Membership.create(
+    { tenantId: invitation.tenantId, userId: user.id, role: invitation.role },
+    { client: trx }
+  )
+  await invitation
+    .merge({ acceptedAt: DateTime.now(), acceptedBy: user.id })
+    .useTransaction(trx)
+    .save()
+  await audit(trx, 'tenants.invitation.accepted', user.id, invitation, {
+    email: invitation.email,
+    role: invitation.role,
+    new_account: newAccount,
+  })
+  await recordAudit(
+    {
+      action: 'tenants.membership.added',
+      actorId: user.id,
+      tenantId: invitation.tenantId,
+      subjectType: 'membership',
+      subjectId: membership.id,
+      changes: { user_id: user.id, role: invitation.role, via: 'invitation' },
+    },
+    trx
+  )
   return membership
 }
 
@@ -199,13 +309,26 @@ export async function acceptInvitation(input: { token: string; user: User }) {
         `This invitation was sent to ${invitation.email}, but you are signed in as ${input.user.email}. Log out and open the link again, or ask for an invitation to your address.`
       )
     }
-    const existing = await Membership.query({ client: trx }).where('tenantId', tenant.id).where('userId', input.user.id).first()
+    const existing = await Membership.query({ client: trx })
+      .where('tenantId', tenant.id)
+      .where('userId', input.user.id)
+      .first()
     if (existing) {
-      await invitation.merge({ acceptedAt: DateTime.now(), acceptedBy: input.user.id }).useTransaction(trx).save()
-      await audit(trx, 'tenants.invitation.accepted', input.user.id, invitation, { email: invitation.email, already_member: true })
+      await invitation
+        .merge({ acceptedAt: DateTime.now(), acceptedBy: input.user.id })
+        .useTransaction(trx)
+        .save()
+      await audit(trx, 'tenants.invitation.accepted', input.user.id, invitation, {
+        email: invitation.email,
+        already_member: true,
+      })
       return { tenant, membership: existing, alreadyMember: true }
     }
-    return { tenant, membership: await join(trx, invitation, input.user, false), alreadyMember: false }
+    return {
+      tenant,
+      membership: await join(trx, invitation, input.user, false),
+      alreadyMember: false,
+    }
   })
 }
 
@@ -213,26 +336,59 @@ export async function acceptInvitation(input: { token: string; user: User }) {
  * Creates the invitee's account and joins, in one transaction. The address counts as verified:
  * the link was delivered to it. Refused when an account with that address exists (log in instead).
  */
-export async function acceptInvitationAsNewUser(input: { token: string; name: string; password: string }) {
-  return db.transaction(async (trx) => {
-    const found = await lockUsable(input.token, trx)
-    if (!found) return null
-    const { invitation, tenant } = found
-    // The same password policy as sign-up (length, common-password list).
-    const weak = passwordProblem(input.password, { email: invitation.email })
-    if (weak) throw new InvitationError('weak_password', weak)
-    const taken = await User.query({ client: trx }).whereRaw('lower(email) = ?', [normaliseEmail(invitation.email)]).first()
-    if (taken) throw new InvitationError('account_exists', `An account for ${invitation.email} already exists: log in to accept the invitation.`)
-    const user = await User.create(
-      { email: invitation.email, name: input.name, password: input.password, timeZone: tenant.timeZone, platformAdmin: false, emailVerifiedAt: DateTime.now() },
-      { client: trx }
-    )
-    await recordAudit({ action: 'tenants.invitation.account_created', actorId: user.id, actorLabel: user.email, tenantId: tenant.id, subjectType: 'user', subjectId: user.id }, trx)
-    await join(trx, invitation, user, true)
-    return { tenant, user }
-  }).catch((error) => {
-    // A sign-up with the same address committed first.
-    if (error?.code === '23505') throw new InvitationError('account_exists', 'An account for this address already exists: log in to accept the invitation.')
-    throw error
-  })
+export async function acceptInvitationAsNewUser(input: {
+  token: string
+  name: string
+  password: string
+}) {
+  return db
+    .transaction(async (trx) => {
+      const found = await lockUsable(input.token, trx)
+      if (!found) return null
+      const { invitation, tenant } = found
+      // The same password policy as sign-up (length, common-password list).
+      const weak = passwordProblem(input.password, { email: invitation.email })
+      if (weak) throw new InvitationError('weak_password', weak)
+      const taken = await User.query({ client: trx })
+        .whereRaw('lower(email) = ?', [normaliseEmail(invitation.email)])
+        .first()
+      if (taken)
+        throw new InvitationError(
+          'account_exists',
+          `An account for ${invitation.email} already exists: log in to accept the invitation.`
+        )
+      const user = await User.create(
+        {
+          email: invitation.email,
+          name: input.name,
+          password: input.password,
+          timeZone: tenant.timeZone,
+          platformAdmin: false,
+          emailVerifiedAt: DateTime.now(),
+        },
+        { client: trx }
+      )
+      await recordAudit(
+        {
+          action: 'tenants.invitation.account_created',
+          actorId: user.id,
+          actorLabel: user.email,
+          tenantId: tenant.id,
+          subjectType: 'user',
+          subjectId: user.id,
+        },
+        trx
+      )
+      await join(trx, invitation, user, true)
+      return { tenant, user }
+    })
+    .catch((error) => {
+      // A sign-up with the same address committed first.
+      if (error?.code === '23505')
+        throw new InvitationError(
+          'account_exists',
+          'An account for this address already exists: log in to accept the invitation.'
+        )
+      throw error
+    })
 }

@@ -12,12 +12,26 @@ type Actor = { actorId?: string | null; actorLabel?: string | null }
  */
 export async function suspendTenant(input: { tenantId: string; reason?: string | null } & Actor) {
   return db.transaction(async (trx) => {
-    const tenant = await Tenant.query({ client: trx }).where('id', input.tenantId).forUpdate().firstOrFail()
+    const tenant = await Tenant.query({ client: trx })
+      .where('id', input.tenantId)
+      .forUpdate()
+      .firstOrFail()
     const reason = input.reason?.trim().slice(0, 500) || null
     const was = tenant.suspendedAt
     tenant.merge({ suspendedAt: was ?? DateTime.now(), suspensionReason: reason })
     await tenant.useTransaction(trx).save()
-    await recordAudit({ action: 'tenants.tenant.suspended', actorId: input.actorId, actorLabel: input.actorLabel, tenantId: tenant.id, subjectType: 'tenant', subjectId: tenant.id, changes: { reason, already_suspended: was !== null } }, trx)
+    await recordAudit(
+      {
+        action: 'tenants.tenant.suspended',
+        actorId: input.actorId,
+        actorLabel: input.actorLabel,
+        tenantId: tenant.id,
+        subjectType: 'tenant',
+        subjectId: tenant.id,
+        changes: { reason, already_suspended: was !== null },
+      },
+      trx
+    )
     return tenant
   })
 }
@@ -25,12 +39,26 @@ export async function suspendTenant(input: { tenantId: string; reason?: string |
 /** Lifts a suspension; the tenant is writable again. */
 export async function liftSuspension(input: { tenantId: string } & Actor) {
   return db.transaction(async (trx) => {
-    const tenant = await Tenant.query({ client: trx }).where('id', input.tenantId).forUpdate().firstOrFail()
+    const tenant = await Tenant.query({ client: trx })
+      .where('id', input.tenantId)
+      .forUpdate()
+      .firstOrFail()
     if (!tenant.suspendedAt) return tenant
     const since = tenant.suspendedAt.toISO()
     tenant.merge({ suspendedAt: null, suspensionReason: null })
     await tenant.useTransaction(trx).save()
-    await recordAudit({ action: 'tenants.tenant.suspension_lifted', actorId: input.actorId, actorLabel: input.actorLabel, tenantId: tenant.id, subjectType: 'tenant', subjectId: tenant.id, changes: { suspended_since: since } }, trx)
+    await recordAudit(
+      {
+        action: 'tenants.tenant.suspension_lifted',
+        actorId: input.actorId,
+        actorLabel: input.actorLabel,
+        tenantId: tenant.id,
+        subjectType: 'tenant',
+        subjectId: tenant.id,
+        changes: { suspended_since: since },
+      },
+      trx
+    )
     return tenant
   })
 }
@@ -40,7 +68,14 @@ export async function requestDeletion(input: { tenant: Tenant; actorId: string }
   if (input.tenant.deletionRequestedAt) return input.tenant
   input.tenant.deletionRequestedAt = DateTime.now()
   await input.tenant.save()
-  await recordAudit({ action: 'tenants.tenant.deletion_requested', actorId: input.actorId, tenantId: input.tenant.id, subjectType: 'tenant', subjectId: input.tenant.id, changes: { due_at: input.tenant.deletionDueAt?.toISO() } })
+  await recordAudit({
+    action: 'tenants.tenant.deletion_requested',
+    actorId: input.actorId,
+    tenantId: input.tenant.id,
+    subjectType: 'tenant',
+    subjectId: input.tenant.id,
+    changes: { due_at: input.tenant.deletionDueAt?.toISO() },
+  })
   return input.tenant
 }
 
@@ -48,7 +83,13 @@ export async function cancelDeletion(input: { tenant: Tenant; actorId: string })
   if (!input.tenant.deletionRequestedAt) return input.tenant
   input.tenant.deletionRequestedAt = null
   await input.tenant.save()
-  await recordAudit({ action: 'tenants.tenant.deletion_cancelled', actorId: input.actorId, tenantId: input.tenant.id, subjectType: 'tenant', subjectId: input.tenant.id })
+  await recordAudit({
+    action: 'tenants.tenant.deletion_cancelled',
+    actorId: input.actorId,
+    tenantId: input.tenant.id,
+    subjectType: 'tenant',
+    subjectId: input.tenant.id,
+  })
   return input.tenant
 }
 
@@ -59,9 +100,14 @@ export type PurgeOutcome = { id: string; slug: string; purged: boolean; error?: 
  * members' API tokens for it, then the tenant (its rows go with it through ON DELETE CASCADE).
  * Each tenant in its own transaction, re-checked under a row lock so a late cancel wins.
  */
-export async function purgeDueTenants(options: { now?: DateTime; dryRun?: boolean; actorLabel?: string } = {}) {
+export async function purgeDueTenants(
+  options: { now?: DateTime; dryRun?: boolean; actorLabel?: string } = {}
+) {
   const cutoff = (options.now ?? DateTime.now()).minus({ days: DELETION_GRACE_DAYS })
-  const due = await Tenant.query().whereNotNull('deletionRequestedAt').where('deletionRequestedAt', '<=', cutoff.toJSDate()).orderBy('deletionRequestedAt')
+  const due = await Tenant.query()
+    .whereNotNull('deletionRequestedAt')
+    .where('deletionRequestedAt', '<=', cutoff.toJSDate())
+    .orderBy('deletionRequestedAt')
   const outcomes: PurgeOutcome[] = []
   for (const candidate of due) {
     if (options.dryRun) {
@@ -70,17 +116,43 @@ export async function purgeDueTenants(options: { now?: DateTime; dryRun?: boolea
     }
     try {
       const purged = await db.transaction(async (trx) => {
-        const tenant = await Tenant.query({ client: trx }).where('id', candidate.id).forUpdate().first()
+        const tenant = await Tenant.query({ client: trx })
+          .where('id', candidate.id)
+          .forUpdate()
+          .first()
         if (!tenant?.deletionRequestedAt || tenant.deletionRequestedAt > cutoff) return false
-        const members = await trx.from('memberships').where('tenant_id', tenant.id).select('user_id')
-        for (const { user_id: userId } of members) await revokeTokensForTenant(userId, tenant.id, trx)
+        const members = await trx
+          .from('memberships')
+          .where('tenant_id', tenant.id)
+          .select('user_id')
+        for (const { user_id: userId } of members)
+          await revokeTokensForTenant(userId, tenant.id, trx)
         await tenant.useTransaction(trx).delete()
-        await recordAudit({ action: 'tenants.tenant.purged', actorLabel: options.actorLabel ?? 'purge', tenantId: tenant.id, subjectType: 'tenant', subjectId: tenant.id, changes: { slug: tenant.slug, name: tenant.name, requested_at: tenant.deletionRequestedAt.toISO() } }, trx)
+        await recordAudit(
+          {
+            action: 'tenants.tenant.purged',
+            actorLabel: options.actorLabel ?? 'purge',
+            tenantId: tenant.id,
+            subjectType: 'tenant',
+            subjectId: tenant.id,
+            changes: {
+              slug: tenant.slug,
+              name: tenant.name,
+              requested_at: tenant.deletionRequestedAt.toISO(),
+            },
+          },
+          trx
+        )
         return true
       })
       outcomes.push({ id: candidate.id, slug: candidate.slug, purged })
     } catch (error) {
-      outcomes.push({ id: candidate.id, slug: candidate.slug, purged: false, error: (error as Error).message })
+      outcomes.push({
+        id: candidate.id,
+        slug: candidate.slug,
+        purged: false,
+        error: (error as Error).message,
+      })
     }
   }
   return outcomes

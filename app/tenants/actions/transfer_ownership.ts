@@ -8,7 +8,12 @@ import { lockMemberships, MembershipRuleError } from '#tenants/actions/change_me
  * Hands ownership from an owner to another member in one transaction: the member becomes owner,
  * the previous owner admin. Null when the target is not a member of this tenant.
  */
-export async function transferOwnership(input: { tenantId: string; fromMembershipId: string; toMembershipId: string; actorId: string }) {
+export async function transferOwnership(input: {
+  tenantId: string
+  fromMembershipId: string
+  toMembershipId: string
+  actorId: string
+}) {
   if (!isUuid(input.toMembershipId)) return null
   return db.transaction(async (trx) => {
     await lockMemberships(input.tenantId, trx)
@@ -20,7 +25,8 @@ export async function transferOwnership(input: { tenantId: string; fromMembershi
     const from = rows.find((row) => row.id === input.fromMembershipId)
     const to = rows.find((row) => row.id === input.toMembershipId)
     if (!to) return null
-    if (!from || from.role !== 'owner') throw new MembershipRuleError('Only an owner can transfer ownership.')
+    if (!from || from.role !== 'owner')
+      throw new MembershipRuleError('Only an owner can transfer ownership.')
     if (from.id === to.id) throw new MembershipRuleError('Choose another member to become owner.')
     const previousRole = to.role
     to.role = 'owner'
@@ -34,7 +40,12 @@ export async function transferOwnership(input: { tenantId: string; fromMembershi
         tenantId: input.tenantId,
         subjectType: 'membership',
         subjectId: to.id,
-        changes: { from_user_id: from.userId, to_user_id: to.userId, to_role: [previousRole, 'owner'], from_role: ['owner', 'admin'] },
+        changes: {
+          from_user_id: from.userId,
+          to_user_id: to.userId,
+          to_role: [previousRole, 'owner'],
+          from_role: ['owner', 'admin'],
+        },
       },
       trx
     )

@@ -21,17 +21,25 @@ export default class TenantCreate extends OperatorCommand {
   declare plan?: string
 
   async run() {
-    const { createTenant, SlugTakenError, SLUG_PATTERN } = await import('#tenants/actions/create_tenant')
+    const { createTenant, SlugTakenError, SLUG_PATTERN } =
+      await import('#tenants/actions/create_tenant')
     const { User } = await import('#auth')
     const slug = this.slug.trim().toLowerCase()
     const name = (this.name ?? '').trim()
-    if (!SLUG_PATTERN.test(slug)) return this.fail(`"${this.slug}" is not a valid slug (a-z, 0-9 and dashes, 1–40 characters, no dash at either end)`)
+    if (!SLUG_PATTERN.test(slug))
+      return this.fail(
+        `"${this.slug}" is not a valid slug (a-z, 0-9 and dashes, 1–40 characters, no dash at either end)`
+      )
     if (!name || name.length > 120) return this.fail('--name is required (1–120 characters)')
     if (!this.owner?.trim()) return this.fail('--owner=<email> is required')
     const plan = this.plan?.trim() || 'free'
-    if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(plan)) return this.fail(`"${plan}" is not a valid plan id`)
-    const owner = await User.query().whereRaw('lower(email) = lower(?)', [this.owner.trim()]).first()
-    if (!owner) return this.fail(`no user with email ${this.owner.trim()} (create it with user:create)`)
+    if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(plan))
+      return this.fail(`"${plan}" is not a valid plan id`)
+    const owner = await User.query()
+      .whereRaw('lower(email) = lower(?)', [this.owner.trim()])
+      .first()
+    if (!owner)
+      return this.fail(`no user with email ${this.owner.trim()} (create it with user:create)`)
     if (owner.disabledAt) return this.fail(`the user ${owner.email} is disabled`)
     try {
       const tenant = await createTenant({ name, slug, ownerId: owner.id, planId: plan })

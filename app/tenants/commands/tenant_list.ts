@@ -20,17 +20,52 @@ export default class TenantList extends OperatorCommand {
       .from('tenants')
       .leftJoin('memberships', 'memberships.tenant_id', 'tenants.id')
       .groupBy('tenants.id')
-      .select('tenants.id', 'tenants.slug', 'tenants.name', 'tenants.plan_id', 'tenants.suspended_at', 'tenants.deletion_requested_at', 'tenants.created_at', 'tenants.custom_domain', 'tenants.domain_verified_at')
+      .select(
+        'tenants.id',
+        'tenants.slug',
+        'tenants.name',
+        'tenants.plan_id',
+        'tenants.suspended_at',
+        'tenants.deletion_requested_at',
+        'tenants.created_at',
+        'tenants.custom_domain',
+        'tenants.domain_verified_at'
+      )
       .count('memberships.id as members')
       .orderBy('tenants.slug')
     for (const row of rows) {
-      const status = row.suspended_at ? 'suspended' : row.deletion_requested_at ? 'deletion_requested' : 'active'
+      const status = row.suspended_at
+        ? 'suspended'
+        : row.deletion_requested_at
+          ? 'deletion_requested'
+          : 'active'
       const created = new Date(row.created_at).toISOString()
       const members = Number(row.members)
       if (this.json) {
-        this.output(JSON.stringify({ id: row.id, slug: row.slug, name: row.name, plan: row.plan_id, status, members, custom_domain: row.domain_verified_at ? row.custom_domain : null, created_at: created }))
+        this.output(
+          JSON.stringify({
+            id: row.id,
+            slug: row.slug,
+            name: row.name,
+            plan: row.plan_id,
+            status,
+            members,
+            custom_domain: row.domain_verified_at ? row.custom_domain : null,
+            created_at: created,
+          })
+        )
       } else {
-        this.output([row.slug, row.id, row.plan_id, status, members, created, String(row.name).replace(/[\t\n\r]/g, ' ')].join('\t'))
+        this.output(
+          [
+            row.slug,
+            row.id,
+            row.plan_id,
+            status,
+            members,
+            created,
+            String(row.name).replace(/[\t\n\r]/g, ' '),
+          ].join('\t')
+        )
       }
     }
     this.notice(`${rows.length} workspace(s)`)

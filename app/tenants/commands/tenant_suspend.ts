@@ -5,7 +5,8 @@ import { OperatorCommand } from '#core'
 /** tenant:suspend <slug> [--lift] [--reason=] → prints `<slug>\t<suspended|active>`. */
 export default class TenantSuspend extends OperatorCommand {
   static commandName = 'tenant:suspend'
-  static description = 'Suspend a workspace (read-only, runs refused), or lift the suspension with --lift'
+  static description =
+    'Suspend a workspace (read-only, runs refused), or lift the suspension with --lift'
   static options: CommandOptions = { startApp: true }
 
   @args.string({ description: 'Workspace slug' })

@@ -9,7 +9,8 @@ import { OperatorCommand } from '#core'
  */
 export default class TenantVerifyDomain extends OperatorCommand {
   static commandName = 'tenant:verify-domain'
-  static description = "Verify a workspace's custom domain (operator override, or --dns to check the TXT record)"
+  static description =
+    "Verify a workspace's custom domain (operator override, or --dns to check the TXT record)"
   static options: CommandOptions = { startApp: true }
 
   @args.string({ description: 'Workspace slug' })
@@ -24,7 +25,8 @@ export default class TenantVerifyDomain extends OperatorCommand {
     const { checkDomainTxt } = await import('#tenants/services/domains')
     const tenant = await Tenant.findBy('slug', this.slug.trim().toLowerCase())
     if (!tenant) return this.fail(`no workspace with slug "${this.slug}"`)
-    if (!tenant.customDomain || !tenant.domainVerificationToken) return this.fail(`${tenant.slug} has no custom domain`)
+    if (!tenant.customDomain || !tenant.domainVerificationToken)
+      return this.fail(`${tenant.slug} has no custom domain`)
     if (this.dns) {
       const check = await checkDomainTxt(tenant.customDomain, tenant.domainVerificationToken)
       if (!check.ok) return this.fail(check.message)

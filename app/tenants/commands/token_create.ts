@@ -35,14 +35,31 @@ export default class TokenCreate extends OperatorCommand {
     const { default: Membership } = await import('#tenants/models/membership')
 
     if (!this.tenant?.trim()) return this.fail('--tenant=<slug> is required')
-    const abilities = [...new Set((this.abilities ?? '').split(',').map((a) => a.trim()).filter(Boolean))]
-    const unknown = abilities.filter((ability) => !(API_ABILITIES as readonly string[]).includes(ability))
-    if (unknown.length) return this.fail(`unknown abilit${unknown.length > 1 ? 'ies' : 'y'} ${unknown.join(', ')} (known: ${API_ABILITIES.join(', ')})`)
+    const abilities = [
+      ...new Set(
+        (this.abilities ?? '')
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean)
+      ),
+    ]
+    const unknown = abilities.filter(
+      (ability) => !(API_ABILITIES as readonly string[]).includes(ability)
+    )
+    if (unknown.length)
+      return this.fail(
+        `unknown abilit${unknown.length > 1 ? 'ies' : 'y'} ${unknown.join(', ')} (known: ${API_ABILITIES.join(', ')})`
+      )
     let expiresIn: string | undefined
     if (this.expiresIn !== undefined) {
       const match = /^([1-9]\d{0,4})([mhd])$/.exec(this.expiresIn.trim())
-      const days = match ? Number(match[1]) / ({ m: 1440, h: 24, d: 1 } as const)[match[2] as 'm' | 'h' | 'd'] : 0
-      if (!match || days > 3650) return this.fail(`--expires-in must look like 30d, 12h or 90m (at most 3650 days), not "${this.expiresIn}"`)
+      const days = match
+        ? Number(match[1]) / ({ m: 1440, h: 24, d: 1 } as const)[match[2] as 'm' | 'h' | 'd']
+        : 0
+      if (!match || days > 3650)
+        return this.fail(
+          `--expires-in must look like 30d, 12h or 90m (at most 3650 days), not "${this.expiresIn}"`
+        )
       expiresIn = `${match[1]} ${UNITS[match[2] as keyof typeof UNITS]}`
     }
     const name = (this.name ?? 'cli').trim()
@@ -53,11 +70,22 @@ export default class TokenCreate extends OperatorCommand {
     if (user.disabledAt) return this.fail(`the user ${user.email} is disabled`)
     const tenant = await Tenant.findBy('slug', this.tenant.trim().toLowerCase())
     if (!tenant) return this.fail(`no workspace with slug "${this.tenant.trim()}"`)
-    const membership = await Membership.query().where('tenantId', tenant.id).where('userId', user.id).first()
+    const membership = await Membership.query()
+      .where('tenantId', tenant.id)
+      .where('userId', user.id)
+      .first()
     if (!membership) return this.fail(`${user.email} is not a member of ${tenant.slug}`)
 
-    const token = await createApiToken({ user, tenantId: tenant.id, name, abilities: abilities as (typeof API_ABILITIES)[number][], expiresIn })
-    this.notice(`token for ${user.email} in ${tenant.slug} (${membership.role}${abilities.length ? `; ${abilities.join(', ')}` : ''}), ${token.expiresAt ? `expires ${token.expiresAt.toISOString()}` : 'no expiry'}`)
+    const token = await createApiToken({
+      user,
+      tenantId: tenant.id,
+      name,
+      abilities: abilities as (typeof API_ABILITIES)[number][],
+      expiresIn,
+    })
+    this.notice(
+      `token for ${user.email} in ${tenant.slug} (${membership.role}${abilities.length ? `; ${abilities.join(', ')}` : ''}), ${token.expiresAt ? `expires ${token.expiresAt.toISOString()}` : 'no expiry'}`
+    )
     this.output(token.secret)
   }
 }

@@ -11,11 +11,16 @@ export default class DeletionController {
     assertWritable(ctx)
     const { confirm } = await ctx.request.validateUsing(deletionValidator)
     if (confirm !== tenant.slug) {
-      ctx.session.flashErrors({ confirm: [`Type the workspace's slug (${tenant.slug}) to confirm.`] })
+      ctx.session.flashErrors({
+        confirm: [`Type the workspace's slug (${tenant.slug}) to confirm.`],
+      })
       return ctx.response.redirect(`/t/${tenant.slug}/settings#danger`)
     }
     await requestDeletion({ tenant, actorId: membership.userId })
-    ctx.session.flash('warning', `${tenant.name} will be deleted on ${tenant.deletionDueAt!.toUTC().toFormat("d LLLL yyyy 'at' HH:mm 'UTC'")}. You can cancel until then.`)
+    ctx.session.flash(
+      'warning',
+      `${tenant.name} will be deleted on ${tenant.deletionDueAt!.toUTC().toFormat("d LLLL yyyy 'at' HH:mm 'UTC'")}. You can cancel until then.`
+    )
     return ctx.response.redirect(`/t/${tenant.slug}/settings#danger`)
   }
 

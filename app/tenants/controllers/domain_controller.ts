@@ -1,5 +1,10 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { DomainTakenError, markDomainVerified, removeCustomDomain, setCustomDomain } from '#tenants/actions/domains'
+import {
+  DomainTakenError,
+  markDomainVerified,
+  removeCustomDomain,
+  setCustomDomain,
+} from '#tenants/actions/domains'
 import { checkDomainTxt, normaliseDomain } from '#tenants/services/domains'
 import { domainValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant } from '#tenants/services/tenancy'
@@ -39,7 +44,10 @@ export default class DomainController {
       const check = await checkDomainTxt(tenant.customDomain, tenant.domainVerificationToken)
       if (check.ok) {
         await markDomainVerified({ tenant, via: 'dns', actorId: membership.userId })
-        ctx.session.flash('success', `${tenant.customDomain} is verified: the workspace now answers on it.`)
+        ctx.session.flash(
+          'success',
+          `${tenant.customDomain} is verified: the workspace now answers on it.`
+        )
       } else {
         ctx.session.flash(check.reason === 'unreachable' ? 'warning' : 'error', check.message)
       }

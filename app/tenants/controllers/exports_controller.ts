@@ -10,10 +10,19 @@ export default class ExportsController {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'tenant.export')
     // Recorded in the audit trail (who took a copy of the data), which is a log, not tenant state.
-    await recordAudit({ action: 'tenants.tenant.exported', actorId: membership.userId, tenantId: tenant.id, subjectType: 'tenant', subjectId: tenant.id })
+    await recordAudit({
+      action: 'tenants.tenant.exported',
+      actorId: membership.userId,
+      tenantId: tenant.id,
+      subjectType: 'tenant',
+      subjectId: tenant.id,
+    })
     const day = new Date().toISOString().slice(0, 10)
     ctx.response.header('content-type', 'application/json; charset=utf-8')
-    ctx.response.header('content-disposition', `attachment; filename="${tenant.slug}-export-${day}.json"`)
+    ctx.response.header(
+      'content-disposition',
+      `attachment; filename="${tenant.slug}-export-${day}.json"`
+    )
     ctx.response.header('cache-control', 'no-store')
     ctx.response.stream(Readable.from(exportChunks(tenant)))
   }

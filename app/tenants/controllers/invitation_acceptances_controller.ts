@@ -1,6 +1,13 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { User } from '#auth'
-import { acceptInvitation, acceptInvitationAsNewUser, findInvitation, InvitationError, invitationProblem, normaliseEmail } from '#tenants/actions/invitations'
+import {
+  acceptInvitation,
+  acceptInvitationAsNewUser,
+  findInvitation,
+  InvitationError,
+  invitationProblem,
+  normaliseEmail,
+} from '#tenants/actions/invitations'
 import { invitationSignupValidator } from '#tenants/validators/tenants'
 
 /**
@@ -12,7 +19,10 @@ export default class InvitationAcceptancesController {
   async show(ctx: HttpContext) {
     const token = String(ctx.params.token)
     const found = await findInvitation(token)
-    if (!found) return this.#render(ctx, 404, { problem: 'This invitation link is not valid. Check that you copied all of it.' })
+    if (!found)
+      return this.#render(ctx, 404, {
+        problem: 'This invitation link is not valid. Check that you copied all of it.',
+      })
     const { invitation, tenant } = found
     const problem = invitationProblem(invitation)
     if (problem) return this.#render(ctx, 410, { tenant, invitation, problem: problem.message })
@@ -21,7 +31,9 @@ export default class InvitationAcceptancesController {
       ? normaliseEmail(user.email) === normaliseEmail(invitation.email)
         ? 'accept'
         : 'wrong_email'
-      : (await User.query().whereRaw('lower(email) = ?', [normaliseEmail(invitation.email)]).first())
+      : (await User.query()
+            .whereRaw('lower(email) = ?', [normaliseEmail(invitation.email)])
+            .first())
         ? 'login'
         : 'signup'
     return this.#render(ctx, 200, { tenant, invitation, token, mode, signedInAs: user?.email })
@@ -32,10 +44,15 @@ export default class InvitationAcceptancesController {
     const token = String(ctx.params.token)
     try {
       const result = await acceptInvitation({ token, user: ctx.auth.user as User })
-      if (!result) return this.#render(ctx, 404, { problem: 'This invitation link is not valid. Check that you copied all of it.' })
+      if (!result)
+        return this.#render(ctx, 404, {
+          problem: 'This invitation link is not valid. Check that you copied all of it.',
+        })
       ctx.session.flash(
         'success',
-        result.alreadyMember ? `You are already a member of ${result.tenant.name} (${result.membership.role}).` : `Welcome to ${result.tenant.name}!`
+        result.alreadyMember
+          ? `You are already a member of ${result.tenant.name} (${result.membership.role}).`
+          : `Welcome to ${result.tenant.name}!`
       )
       return ctx.response.redirect(`/t/${result.tenant.slug}`)
     } catch (error) {
@@ -66,9 +83,19 @@ export default class InvitationAcceptancesController {
       return ctx.response.redirect(`/invitations/${token}`)
     }
     try {
-      const result = await acceptInvitationAsNewUser({ token, name: input.name, password: input.password })
-      if (!result) return this.#render(ctx, 404, { problem: 'This invitation link is not valid. Check that you copied all of it.' })
-      ctx.session.flash('success', `Your account is ready and you joined ${result.tenant.name}. Log in with your new password.`)
+      const result = await acceptInvitationAsNewUser({
+        token,
+        name: input.name,
+        password: input.password,
+      })
+      if (!result)
+        return this.#render(ctx, 404, {
+          problem: 'This invitation link is not valid. Check that you copied all of it.',
+        })
+      ctx.session.flash(
+        'success',
+        `Your account is ready and you joined ${result.tenant.name}. Log in with your new password.`
+      )
       ctx.session.flash('email', result.user.email)
       return ctx.response.redirect(`/login?next=${encodeURIComponent(`/t/${result.tenant.slug}`)}`)
     } catch (error) {

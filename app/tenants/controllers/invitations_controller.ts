@@ -1,7 +1,12 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { NotFoundException } from '#core'
 import type { User } from '#auth'
-import { createInvitation, InvitationError, renewInvitation, revokeInvitation } from '#tenants/actions/invitations'
+import {
+  createInvitation,
+  InvitationError,
+  renewInvitation,
+  revokeInvitation,
+} from '#tenants/actions/invitations'
 import { invitationValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant } from '#tenants/services/tenancy'
 
@@ -13,7 +18,12 @@ export default class InvitationsController {
     assertWritable(ctx)
     const input = await ctx.request.validateUsing(invitationValidator)
     try {
-      await createInvitation({ tenant, email: input.email, role: input.role, inviter: ctx.auth.user as User })
+      await createInvitation({
+        tenant,
+        email: input.email,
+        role: input.role,
+        inviter: ctx.auth.user as User,
+      })
       ctx.session.flash('success', `Invitation sent to ${input.email.trim().toLowerCase()}.`)
     } catch (error) {
       if (!(error instanceof InvitationError)) throw error
@@ -29,9 +39,16 @@ export default class InvitationsController {
     authorize(ctx, 'members.manage')
     assertWritable(ctx)
     try {
-      const invitation = await renewInvitation({ tenant, invitationId: String(ctx.params.id), actor: ctx.auth.user as User })
+      const invitation = await renewInvitation({
+        tenant,
+        invitationId: String(ctx.params.id),
+        actor: ctx.auth.user as User,
+      })
       if (!invitation) throw new NotFoundException()
-      ctx.session.flash('success', `Invitation sent again to ${invitation.email}; the previous link no longer works.`)
+      ctx.session.flash(
+        'success',
+        `Invitation sent again to ${invitation.email}; the previous link no longer works.`
+      )
     } catch (error) {
       if (!(error instanceof InvitationError)) throw error
       ctx.session.flash('error', error.message)
@@ -44,7 +61,11 @@ export default class InvitationsController {
     authorize(ctx, 'members.manage')
     assertWritable(ctx)
     try {
-      const invitation = await revokeInvitation({ tenantId: tenant.id, invitationId: String(ctx.params.id), actorId: membership.userId })
+      const invitation = await revokeInvitation({
+        tenantId: tenant.id,
+        invitationId: String(ctx.params.id),
+        actorId: membership.userId,
+      })
       if (!invitation) throw new NotFoundException()
       ctx.session.flash('success', `Invitation to ${invitation.email} revoked.`)
     } catch (error) {

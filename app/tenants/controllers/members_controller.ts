@@ -4,7 +4,13 @@ import Membership from '#tenants/models/membership'
 import Invitation from '#tenants/models/invitation'
 import { changeRole, MembershipRuleError, removeMember } from '#tenants/actions/change_membership'
 import { roleValidator } from '#tenants/validators/tenants'
-import { assertWritable, authorize, currentTenant, scoped, tenantReads } from '#tenants/services/tenancy'
+import {
+  assertWritable,
+  authorize,
+  currentTenant,
+  scoped,
+  tenantReads,
+} from '#tenants/services/tenancy'
 import { roleAllows, INVITABLE_ROLES } from '#tenants/roles'
 
 /** Members of the current workspace: list (with pending invitations), change role, remove (or leave). */
@@ -16,18 +22,36 @@ export default class MembersController {
     const { rows, invitations } = await tenantReads(ctx, async (client) => ({
       rows: await scoped(tenant, Membership, client)
         .join('users', 'users.id', 'memberships.user_id')
-        .select('memberships.*', 'users.name as user_name', 'users.email as user_email', 'users.totp_enabled_at as user_totp')
+        .select(
+          'memberships.*',
+          'users.name as user_name',
+          'users.email as user_email',
+          'users.totp_enabled_at as user_totp'
+        )
         .orderBy('memberships.created_at'),
       // Invitees' addresses are for the people who manage members only.
       invitations: canManage
-        ? await scoped(tenant, Invitation, client).whereNull('acceptedAt').whereNull('revokedAt').orderBy('createdAt', 'desc').limit(200)
+        ? await scoped(tenant, Invitation, client)
+            .whereNull('acceptedAt')
+            .whereNull('revokedAt')
+            .orderBy('createdAt', 'desc')
+            .limit(200)
         : [],
     }))
     const members = rows.map((row) => ({
       membership: row,
-      user: { name: row.$extras.user_name as string, email: row.$extras.user_email as string, twoFactor: row.$extras.user_totp !== null },
+      user: {
+        name: row.$extras.user_name as string,
+        email: row.$extras.user_email as string,
+        twoFactor: row.$extras.user_totp !== null,
+      },
     }))
-    return ctx.view.render('tenants::pages/members', { members, invitations, canManage, invitableRoles: INVITABLE_ROLES })
+    return ctx.view.render('tenants::pages/members', {
+      members,
+      invitations,
+      canManage,
+      invitableRoles: INVITABLE_ROLES,
+    })
   }
 
   async update(ctx: HttpContext) {
@@ -39,9 +63,15 @@ export default class MembersController {
     assertWritable(ctx)
     const { role } = await ctx.request.validateUsing(roleValidator)
     // Only owners may grant or take away ownership.
-    if ((role === 'owner' || target.role === 'owner') && membership.role !== 'owner') authorize(ctx, 'members.manage_owners')
+    if ((role === 'owner' || target.role === 'owner') && membership.role !== 'owner')
+      authorize(ctx, 'members.manage_owners')
     try {
-      await changeRole({ tenantId: tenant.id, membershipId: target.id, role, actorId: membership.userId })
+      await changeRole({
+        tenantId: tenant.id,
+        membershipId: target.id,
+        role,
+        actorId: membership.userId,
+      })
       ctx.session.flash('success', 'Role updated.')
     } catch (error) {
       if (!(error instanceof MembershipRuleError)) throw error
@@ -61,7 +91,11 @@ export default class MembersController {
     }
     assertWritable(ctx)
     try {
-      await removeMember({ tenantId: tenant.id, membershipId: target.id, actorId: membership.userId })
+      await removeMember({
+        tenantId: tenant.id,
+        membershipId: target.id,
+        actorId: membership.userId,
+      })
     } catch (error) {
       if (!(error instanceof MembershipRuleError)) throw error
       ctx.session.flash('error', error.message)
@@ -73,6 +107,8 @@ export default class MembersController {
 
   #target(ctx: HttpContext) {
     const { tenant } = currentTenant(ctx)
-    return isUuid(ctx.params.id) ? Membership.query().where('tenantId', tenant.id).where('id', ctx.params.id).first() : null
+    return isUuid(ctx.params.id)
+      ? Membership.query().where('tenantId', tenant.id).where('id', ctx.params.id).first()
+      : null
   }
 }

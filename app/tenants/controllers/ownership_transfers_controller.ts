@@ -13,7 +13,12 @@ export default class OwnershipTransfersController {
     assertWritable(ctx)
     const input = await ctx.request.validateUsing(ownershipTransferValidator)
     try {
-      const result = await transferOwnership({ tenantId: tenant.id, fromMembershipId: membership.id, toMembershipId: input.membership_id, actorId: membership.userId })
+      const result = await transferOwnership({
+        tenantId: tenant.id,
+        fromMembershipId: membership.id,
+        toMembershipId: input.membership_id,
+        actorId: membership.userId,
+      })
       if (!result) throw new NotFoundException('Choose a member of this workspace.')
       ctx.session.flash('success', 'Ownership transferred: you are now an admin of this workspace.')
     } catch (error) {

@@ -10,18 +10,35 @@ export default class SecurityController {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'tenant.security')
     assertWritable(ctx)
-    const required = Boolean((await ctx.request.validateUsing(securityValidator)).require_two_factor)
+    const required = Boolean(
+      (await ctx.request.validateUsing(securityValidator)).require_two_factor
+    )
     // Requiring it without having it would lock the owner out on the next page.
     if (required && !userHasTwoFactor(ctx.auth.user as User)) {
-      ctx.session.flash('error', 'Turn on two-factor authentication for your own account first (Account → Two-factor).')
+      ctx.session.flash(
+        'error',
+        'Turn on two-factor authentication for your own account first (Account → Two-factor).'
+      )
       return ctx.response.redirect(`/t/${tenant.slug}/settings#security`)
     }
     if (tenant.requireTwoFactor !== required) {
       tenant.requireTwoFactor = required
       await tenant.save()
-      await recordAudit({ action: 'tenants.tenant.two_factor_requirement_changed', actorId: membership.userId, tenantId: tenant.id, subjectType: 'tenant', subjectId: tenant.id, changes: { require_two_factor: [!required, required] } })
+      await recordAudit({
+        action: 'tenants.tenant.two_factor_requirement_changed',
+        actorId: membership.userId,
+        tenantId: tenant.id,
+        subjectType: 'tenant',
+        subjectId: tenant.id,
+        changes: { require_two_factor: [!required, required] },
+      })
     }
-    ctx.session.flash('success', required ? 'Members now need two-factor authentication to enter this workspace.' : 'Two-factor authentication is no longer required.')
+    ctx.session.flash(
+      'success',
+      required
+        ? 'Members now need two-factor authentication to enter this workspace.'
+        : 'Two-factor authentication is no longer required.'
+    )
     return ctx.response.redirect(`/t/${tenant.slug}/settings#security`)
   }
 }

@@ -24,7 +24,12 @@ export default class TenantsController {
   async store({ request, response, auth, session }: HttpContext) {
     const input = await request.validateUsing(createTenantValidator)
     try {
-      const tenant = await createTenant({ name: input.name, slug: input.slug, timeZone: input.timeZone, ownerId: (auth.user as User).id })
+      const tenant = await createTenant({
+        name: input.name,
+        slug: input.slug,
+        timeZone: input.timeZone,
+        ownerId: (auth.user as User).id,
+      })
       session.flash('success', `Workspace "${tenant.name}" created.`)
       return response.redirect(`/t/${tenant.slug}`)
     } catch (error) {
@@ -39,15 +44,23 @@ export default class TenantsController {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'tenant.read')
     const members = await Membership.query().where('tenantId', tenant.id).count('* as n').first()
-    return ctx.view.render('tenants::pages/home', { tenant, membership, memberCount: Number(members?.$extras.n ?? 0) })
+    return ctx.view.render('tenants::pages/home', {
+      tenant,
+      membership,
+      memberCount: Number(members?.$extras.n ?? 0),
+    })
   }
 
   async edit(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'tenant.update')
-    const domain = tenant.customDomain && tenant.domainVerificationToken
-      ? { name: txtRecordName(tenant.customDomain), value: txtRecordValue(tenant.domainVerificationToken) }
-      : null
+    const domain =
+      tenant.customDomain && tenant.domainVerificationToken
+        ? {
+            name: txtRecordName(tenant.customDomain),
+            value: txtRecordValue(tenant.domainVerificationToken),
+          }
+        : null
     return ctx.view.render('tenants::pages/settings', {
       timeZones: (Intl as any).supportedValuesOf('timeZone'),
       isOwner: roleAllows(membership.role, 'tenant.delete'),
@@ -64,7 +77,14 @@ export default class TenantsController {
     const changes = { name: [tenant.name, input.name], timeZone: [tenant.timeZone, input.timeZone] }
     tenant.merge(input)
     await tenant.save()
-    await recordAudit({ action: 'tenants.tenant.updated', actorId: membership.userId, tenantId: tenant.id, subjectType: 'tenant', subjectId: tenant.id, changes })
+    await recordAudit({
+      action: 'tenants.tenant.updated',
+      actorId: membership.userId,
+      tenantId: tenant.id,
+      subjectType: 'tenant',
+      subjectId: tenant.id,
+      changes,
+    })
     ctx.session.flash('success', 'Settings saved.')
     return ctx.response.redirect(`/t/${tenant.slug}/settings`)
   }

@@ -6,6 +6,11 @@ export default class CreatePersonalWorkspace {
   async handle(event: UserSignedUp) {
     const user = await User.findOrFail(event.userId)
     const firstName = user.name.split(/\s+/)[0] || 'My'
-    await createTenant({ name: `${firstName}'s workspace`, slug: slugify(user.name), ownerId: user.id, uniqueSlug: true })
+    await createTenant({
+      name: `${firstName}'s workspace`,
+      slug: slugify(user.name),
+      ownerId: user.id,
+      uniqueSlug: true,
+    })
   }
 }

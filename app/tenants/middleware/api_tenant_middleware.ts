@@ -16,11 +16,17 @@ export default class ApiTenantMiddleware {
     const tenantId = tokenTenantId(ctx)
     const found = tenantId ? await cachedMembershipFor(user.id, tenantId) : null
     if (!found) {
-      throw new errors.E_UNAUTHORIZED_ACCESS('This token is not valid for any workspace you belong to.', { guardDriverName: 'access_tokens' })
+      throw new errors.E_UNAUTHORIZED_ACCESS(
+        'This token is not valid for any workspace you belong to.',
+        { guardDriverName: 'access_tokens' }
+      )
     }
     // The tenant's two-factor requirement binds its members' tokens too.
     if (found.tenant.requireTwoFactor && !userHasTwoFactor(user)) {
-      throw new ForbiddenException(`${found.tenant.name} requires two-factor authentication: turn it on for your account to use this token.`, { status: 403, code: 'E_FORBIDDEN' })
+      throw new ForbiddenException(
+        `${found.tenant.name} requires two-factor authentication: turn it on for your account to use this token.`,
+        { status: 403, code: 'E_FORBIDDEN' }
+      )
     }
     ctx.tenant = found.tenant
     ctx.membership = found.membership

@@ -8,7 +8,8 @@ import { domainCacheKey } from '#tenants/services/domains'
 const rootHost = new URL(appUrl).hostname.toLowerCase()
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
 /** Paths that stay global on every host. */
-const GLOBAL = /^\/(t\/|api\/|assets\/|health\/|metrics$|login|signup|session|account|password-resets|email-verifications|invitations|admin)/
+const GLOBAL =
+  /^\/(t\/|api\/|assets\/|health\/|metrics$|login|signup|session|account|password-resets|email-verifications|invitations|admin)/
 
 /** The tenant slug a host stands for: `<slug>.<APP_URL host>` or a verified custom domain. */
 async function slugForHost(host: string): Promise<string | null> {
@@ -21,7 +22,11 @@ async function slugForHost(host: string): Promise<string | null> {
     key: domainCacheKey(host),
     ttl: '1m',
     factory: async () => {
-      const tenant = await Tenant.query().where('customDomain', host).whereNotNull('domainVerifiedAt').select('slug').first()
+      const tenant = await Tenant.query()
+        .where('customDomain', host)
+        .whereNotNull('domainVerifiedAt')
+        .select('slug')
+        .first()
       return tenant?.slug ?? null
     },
   })

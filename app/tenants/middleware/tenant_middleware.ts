@@ -18,13 +18,21 @@ export default class TenantMiddleware {
     const found = await membershipFor(user.id, { slug: String(ctx.params.tenant ?? '') })
     if (!found) throw new NotFoundException()
     if (found.tenant.requireTwoFactor && !userHasTwoFactor(user)) {
-      ctx.session.flash('warning', `${found.tenant.name} requires two-factor authentication: turn it on for your account to enter the workspace.`)
-      if (isHtmx(ctx)) return ctx.response.header('HX-Redirect', TWO_FACTOR_SETUP_URL).status(204).send('')
+      ctx.session.flash(
+        'warning',
+        `${found.tenant.name} requires two-factor authentication: turn it on for your account to enter the workspace.`
+      )
+      if (isHtmx(ctx))
+        return ctx.response.header('HX-Redirect', TWO_FACTOR_SETUP_URL).status(204).send('')
       return ctx.response.redirect(TWO_FACTOR_SETUP_URL)
     }
     ctx.tenant = found.tenant
     ctx.membership = found.membership
-    ctx.view.share({ tenant: found.tenant, membership: found.membership, tenants: await tenantsOf(user.id) })
+    ctx.view.share({
+      tenant: found.tenant,
+      membership: found.membership,
+      tenants: await tenantsOf(user.id),
+    })
     return next()
   }
 }

@@ -64,6 +64,8 @@ export default class Tenant extends BaseModel {
 
   /** When a requested deletion becomes final (the purge may run from then on). */
   get deletionDueAt() {
-    return this.deletionRequestedAt ? this.deletionRequestedAt.plus({ days: DELETION_GRACE_DAYS }) : null
+    return this.deletionRequestedAt
+      ? this.deletionRequestedAt.plus({ days: DELETION_GRACE_DAYS })
+      : null
   }
 }

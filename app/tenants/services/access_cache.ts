@@ -30,6 +30,10 @@ export function forgetTenant(tenantId: string, trx?: TransactionClientContract |
 }
 
 /** Forgets a membership in every process, after `trx` commits when given. */
-export function forgetMembership(tenantId: string, userId: string, trx?: TransactionClientContract | null) {
+export function forgetMembership(
+  tenantId: string,
+  userId: string,
+  trx?: TransactionClientContract | null
+) {
   return facts.forgetAfterCommit([membershipKey(tenantId, userId)], trx)
 }

@@ -26,18 +26,26 @@ const rootHost = new URL(appUrl).hostname.toLowerCase()
  */
 export function normaliseDomain(input: string): { domain: string } | { error: string } {
   const domain = input.trim().toLowerCase().replace(/\.$/, '')
-  if (/[/:@\s]/.test(domain)) return { error: 'Enter a host name only, like docs.example.com (no https://, port or path).' }
+  if (/[/:@\s]/.test(domain))
+    return { error: 'Enter a host name only, like docs.example.com (no https://, port or path).' }
   const labels = domain.split('.')
-  if (domain.length > 253 || labels.length < 2 || !labels.every((label) => LABEL.test(label)) || !/^[a-z][a-z0-9-]*$/.test(labels.at(-1)!)) {
+  if (
+    domain.length > 253 ||
+    labels.length < 2 ||
+    !labels.every((label) => LABEL.test(label)) ||
+    !/^[a-z][a-z0-9-]*$/.test(labels.at(-1)!)
+  ) {
     return { error: 'Enter a valid host name, like docs.example.com.' }
   }
-  if (domain === rootHost || domain.endsWith(`.${rootHost}`)) return { error: `Addresses under ${rootHost} belong to Agora; use a domain of your own.` }
+  if (domain === rootHost || domain.endsWith(`.${rootHost}`))
+    return { error: `Addresses under ${rootHost} belong to Agora; use a domain of your own.` }
   return { domain }
 }
 
 type TxtLookup = (name: string) => Promise<string[][]>
 
-const systemLookup: TxtLookup = (name) => new Resolver({ timeout: DNS_TIMEOUT_MS, tries: 1 }).resolveTxt(name)
+const systemLookup: TxtLookup = (name) =>
+  new Resolver({ timeout: DNS_TIMEOUT_MS, tries: 1 }).resolveTxt(name)
 let lookupTxt: TxtLookup = systemLookup
 
 /** Replaces the DNS lookup (tests); without an argument, restores the system resolver. */
@@ -45,7 +53,8 @@ export function useTxtLookup(lookup?: TxtLookup) {
   lookupTxt = lookup ?? systemLookup
 }
 
-export type DnsCheck = { ok: true } | { ok: false; reason: 'missing' | 'unreachable'; message: string }
+export type DnsCheck =
+  { ok: true } | { ok: false; reason: 'missing' | 'unreachable'; message: string }
 
 /**
  * Looks for the verification TXT record. Every failure is an answer for the owner, never an
@@ -57,12 +66,19 @@ export async function checkDomainTxt(domain: string, token: string): Promise<Dns
   try {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error('DNS timeout'), { code: 'ETIMEOUT' })), DNS_TIMEOUT_MS + 500)
+      timer = setTimeout(
+        () => reject(Object.assign(new Error('DNS timeout'), { code: 'ETIMEOUT' })),
+        DNS_TIMEOUT_MS + 500
+      )
     })
     records = await Promise.race([lookupTxt(name), timeout]).finally(() => clearTimeout(timer))
   } catch (error: any) {
     if (error?.code === 'ENOTFOUND' || error?.code === 'ENODATA') {
-      return { ok: false, reason: 'missing', message: `No TXT record found at ${name} yet. DNS changes can take a while to appear; try again later.` }
+      return {
+        ok: false,
+        reason: 'missing',
+        message: `No TXT record found at ${name} yet. DNS changes can take a while to appear; try again later.`,
+      }
     }
     return {
       ok: false,
@@ -72,5 +88,9 @@ export async function checkDomainTxt(domain: string, token: string): Promise<Dns
   }
   const expected = txtRecordValue(token)
   if (records.some((chunks) => chunks.join('') === expected)) return { ok: true }
-  return { ok: false, reason: 'missing', message: `The TXT records at ${name} do not contain "${expected}" yet.` }
+  return {
+    ok: false,
+    reason: 'missing',
+    message: `The TXT records at ${name} do not contain "${expected}" yet.`,
+  }
 }

@@ -22,7 +22,12 @@ export function tableRows(table: string, columns: string[]): ExportSource {
   return async function* (tenantId) {
     let after: string | null = null
     for (;;) {
-      const query = db.from(table).where('tenant_id', tenantId).select(columns).orderBy('id').limit(PAGE)
+      const query = db
+        .from(table)
+        .where('tenant_id', tenantId)
+        .select(columns)
+        .orderBy('id')
+        .limit(PAGE)
       if (after !== null) query.where('id', '>', after)
       const rows: Record<string, unknown>[] = await query
       yield* rows
@@ -32,19 +37,36 @@ export function tableRows(table: string, columns: string[]): ExportSource {
   }
 }
 
+registerTenantExport('memberships', async function* (tenantId) {
+  const rows = await db
+    .from('memberships')
+    .join('users', 'users.id', 'memberships.user_id')
+    .where('memberships.tenant_id', tenantId)
+    .select(
+      'memberships.id',
+      'memberships.user_id',
+      'users.email',
+      'users.name',
+      'memberships.role',
+      'memberships.created_at'
+    )
+    .orderBy('memberships.created_at')
+  yield* rows
+})
 registerTenantExport(
-  'memberships',
-  async function* (tenantId) {
-    const rows = await db
-      .from('memberships')
-      .join('users', 'users.id', 'memberships.user_id')
-      .where('memberships.tenant_id', tenantId)
-      .select('memberships.id', 'memberships.user_id', 'users.email', 'users.name', 'memberships.role', 'memberships.created_at')
-      .orderBy('memberships.created_at')
-    yield* rows
-  }
+  'invitations',
+  tableRows('invitations', [
+    'id',
+    'email',
+    'role',
+    'invited_by',
+    'expires_at',
+    'accepted_at',
+    'accepted_by',
+    'revoked_at',
+    'created_at',
+  ])
 )
-registerTenantExport('invitations', tableRows('invitations', ['id', 'email', 'role', 'invited_by', 'expires_at', 'accepted_at', 'accepted_by', 'revoked_at', 'created_at']))
 
 /**
  * The export as JSON text chunks: `{format, exported_at, tenant, <section>: [rows…], …}`, one

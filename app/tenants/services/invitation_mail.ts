@@ -23,12 +23,22 @@ export class InvitationMail extends BaseMail {
 
   prepare() {
     const data = { ...this.data, email: this.to, link: this.link }
-    this.message.to(this.to).htmlView('tenants::emails/invitation', data).textView('tenants::emails/invitation_text', data)
+    this.message
+      .to(this.to)
+      .htmlView('tenants::emails/invitation', data)
+      .textView('tenants::emails/invitation_text', data)
   }
 }
 
 /** Sends an invitation through the platform mailer (queued over SMTP, the dev mailbox otherwise). */
-export async function sendInvitationMail(input: { to: string; token: string; workspace: string; inviter: string; role: string; expiresOn: string }) {
+export async function sendInvitationMail(input: {
+  to: string
+  token: string
+  workspace: string
+  inviter: string
+  role: string
+  expiresOn: string
+}) {
   const { to, token, ...data } = input
   await deliverMail(new InvitationMail(to, invitationLink(token), data))
 }

@@ -19,7 +19,8 @@ declare module '@adonisjs/core/http' {
 
 /** The current tenant of a request that went through the tenant middleware. */
 export function currentTenant(ctx: HttpContext) {
-  if (!ctx.tenant || !ctx.membership) throw new Error('No tenant on this request: add the tenant middleware')
+  if (!ctx.tenant || !ctx.membership)
+    throw new Error('No tenant on this request: add the tenant middleware')
   return { tenant: ctx.tenant, membership: ctx.membership }
 }
 
@@ -27,12 +28,24 @@ export function currentTenant(ctx: HttpContext) {
  * The one way to load tenant-owned rows: a query that starts from the tenant. Another tenant's
  * id then simply matches nothing (404), never a 403 or a leak.
  */
-export function scoped<Model extends LucidModel>(tenant: Pick<Tenant, 'id'>, model: Model, client?: QueryClientContract): ModelQueryBuilderContract<Model> {
-  return (client ? model.query({ client }) : model.query()).where(`${model.table}.tenant_id`, tenant.id) as ModelQueryBuilderContract<Model>
+export function scoped<Model extends LucidModel>(
+  tenant: Pick<Tenant, 'id'>,
+  model: Model,
+  client?: QueryClientContract
+): ModelQueryBuilderContract<Model> {
+  return (client ? model.query({ client }) : model.query()).where(
+    `${model.table}.tenant_id`,
+    tenant.id
+  ) as ModelQueryBuilderContract<Model>
 }
 
 /** Finds a tenant-owned row by id within the tenant, or null (a malformed id is simply absent). */
-export async function findScoped<Model extends LucidModel>(tenant: Pick<Tenant, 'id'>, model: Model, id: unknown, client?: QueryClientContract) {
+export async function findScoped<Model extends LucidModel>(
+  tenant: Pick<Tenant, 'id'>,
+  model: Model,
+  id: unknown,
+  client?: QueryClientContract
+) {
   if (!isUuid(id)) return null
   return scoped(tenant, model, client).where(`${model.table}.id`, id).first()
 }
@@ -42,16 +55,27 @@ export async function findScoped<Model extends LucidModel>(tenant: Pick<Tenant, 
  * transaction-local tenant id (one round trip), so even a query that forgot its WHERE sees only
  * this tenant. `client` picks another connection (e.g. a dedicated pool); by default the app's.
  */
-export async function withTenant<T>(tenantId: string, fn: (trx: TransactionClientContract) => Promise<T>, options: { client?: QueryClientContract } = {}) {
+export async function withTenant<T>(
+  tenantId: string,
+  fn: (trx: TransactionClientContract) => Promise<T>,
+  options: { client?: QueryClientContract } = {}
+) {
   if (!isUuid(tenantId)) throw new Error('withTenant needs a tenant id')
   const runner = options.client ?? db.connection()
   // Inside an outer transaction (tests run in one) this is a savepoint, and a released
   // savepoint keeps SET LOCAL until the outer end: restore the settings explicitly then.
   const nested = runner.isTransaction
   return runner.transaction(async (trx) => {
-    await preparedQuery(trx, `SELECT set_config('app.tenant_id', ?, true), set_config('role', ?, true)`, [tenantId, APP_ROLE])
+    await preparedQuery(
+      trx,
+      `SELECT set_config('app.tenant_id', ?, true), set_config('role', ?, true)`,
+      [tenantId, APP_ROLE]
+    )
     const result = await fn(trx)
-    if (nested) await trx.rawQuery(`SELECT set_config('role', 'none', true), set_config('app.tenant_id', '', true)`)
+    if (nested)
+      await trx.rawQuery(
+        `SELECT set_config('role', 'none', true), set_config('app.tenant_id', '', true)`
+      )
     return result
   })
 }
@@ -66,7 +90,10 @@ export function rlsPerRequest() {
 }
 
 /** Runs a tenant page's reads, inside a tenant transaction when RLS-per-request is on. */
-export async function tenantReads<T>(ctx: HttpContext, fn: (client: QueryClientContract) => Promise<T>) {
+export async function tenantReads<T>(
+  ctx: HttpContext,
+  fn: (client: QueryClientContract) => Promise<T>
+) {
   const { tenant } = currentTenant(ctx)
   return rlsPerRequest() ? withTenant(tenant.id, fn) : fn(db.connection())
 }
@@ -78,13 +105,25 @@ export async function tenantReads<T>(ctx: HttpContext, fn: (client: QueryClientC
 export function authorize(ctx: HttpContext, permission: Permission) {
   const { membership } = currentTenant(ctx)
   if (!roleAllows(membership.role, permission)) {
-    throw new ForbiddenException(`Your role (${membership.role}) does not allow ${permission.replace('.', ' ')}.`, { status: 403, code: 'E_FORBIDDEN' })
+    throw new ForbiddenException(
+      `Your role (${membership.role}) does not allow ${permission.replace('.', ' ')}.`,
+      { status: 403, code: 'E_FORBIDDEN' }
+    )
   }
   if (ctx.request.url().startsWith('/api/')) {
     const abilities = tokenAbilities(ctx)
-    const needed = Object.entries(ABILITY_PERMISSIONS).filter(([, p]) => p === permission).map(([a]) => a)
-    if (abilities.length && needed.length && !needed.some((ability) => abilities.includes(ability))) {
-      throw new ForbiddenException(`This token lacks the "${needed[0]}" ability.`, { status: 403, code: 'E_FORBIDDEN' })
+    const needed = Object.entries(ABILITY_PERMISSIONS)
+      .filter(([, p]) => p === permission)
+      .map(([a]) => a)
+    if (
+      abilities.length &&
+      needed.length &&
+      !needed.some((ability) => abilities.includes(ability))
+    ) {
+      throw new ForbiddenException(`This token lacks the "${needed[0]}" ability.`, {
+        status: 403,
+        code: 'E_FORBIDDEN',
+      })
     }
   }
 }
@@ -93,7 +132,10 @@ export function authorize(ctx: HttpContext, permission: Permission) {
 export function assertWritable(ctx: HttpContext) {
   const { tenant } = currentTenant(ctx)
   if (tenant.suspended) {
-    throw new ForbiddenException('This workspace is suspended: it is read-only until an administrator lifts the suspension.', { status: 403, code: 'E_TENANT_SUSPENDED' })
+    throw new ForbiddenException(
+      'This workspace is suspended: it is read-only until an administrator lifts the suspension.',
+      { status: 403, code: 'E_TENANT_SUSPENDED' }
+    )
   }
 }
 
@@ -114,7 +156,10 @@ export async function membershipFor(userId: string, where: { slug?: string; id?:
       ? await Tenant.find(where.id)
       : null
   if (!tenant) return null
-  const membership = await Membership.query().where('tenantId', tenant.id).where('userId', userId).first()
+  const membership = await Membership.query()
+    .where('tenantId', tenant.id)
+    .where('userId', userId)
+    .first()
   return membership ? { tenant, membership } : null
 }
 
@@ -123,5 +168,7 @@ export async function cachedMembershipFor(userId: string, tenantId: string) {
   if (!isUuid(tenantId)) return null
   const tenant = await cachedTenantFacts(tenantId)
   const membership = tenant && (await cachedMembershipFacts(tenantId, userId))
-  return tenant && membership ? { tenant: hydrate(Tenant, tenant), membership: hydrate(Membership, membership) } : null
+  return tenant && membership
+    ? { tenant: hydrate(Tenant, tenant), membership: hydrate(Membership, membership) }
+    : null
 }

@@ -8,7 +8,10 @@ const zones = new Map<string, { zone: string; until: number }>()
  * process for a minute: a zone change reaches them within that. Null when the tenant does not
  * exist; `fresh` skips the cache (e.g. to confirm a tenant still exists).
  */
-export async function tenantTimeZone(tenantId: string, options: { fresh?: boolean } = {}): Promise<string | null> {
+export async function tenantTimeZone(
+  tenantId: string,
+  options: { fresh?: boolean } = {}
+): Promise<string | null> {
   const cached = zones.get(tenantId)
   if (cached && !options.fresh && cached.until > Date.now()) return cached.zone
   const row = await db.from('tenants').where('id', tenantId).select('time_zone').first()

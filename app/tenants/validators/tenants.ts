@@ -8,9 +8,12 @@ const timeZone = () =>
     .string()
     .trim()
     .maxLength(64)
-    .use(vine.createRule((value, _o, field) => {
-      if (typeof value === 'string' && !IANAZone.isValidZone(value)) field.report('Choose a time zone from the list.', 'timeZone', field)
-    })())
+    .use(
+      vine.createRule((value, _o, field) => {
+        if (typeof value === 'string' && !IANAZone.isValidZone(value))
+          field.report('Choose a time zone from the list.', 'timeZone', field)
+      })()
+    )
 
 export const createTenantValidator = vine.create({
   name: vine.string().trim().minLength(1).maxLength(120),

@@ -16,11 +16,18 @@ export default class extends BaseSchema {
       table.timestamp('created_at', { useTz: true }).notNullable().defaultTo(this.now())
       table.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(this.now())
     })
-    this.schema.raw(`ALTER TABLE providers ADD CONSTRAINT providers_kind_known CHECK (kind IN ('openai_compatible', 'anthropic', 'simulator'))`)
+    this.schema.raw(
+      `ALTER TABLE providers ADD CONSTRAINT providers_kind_known CHECK (kind IN ('openai_compatible', 'anthropic', 'simulator'))`
+    )
 
     this.schema.createTable('models', (table) => {
       table.uuid('id').primary().defaultTo(this.raw('gen_random_uuid()'))
-      table.uuid('provider_id').notNullable().references('id').inTable('providers').onDelete('CASCADE')
+      table
+        .uuid('provider_id')
+        .notNullable()
+        .references('id')
+        .inTable('providers')
+        .onDelete('CASCADE')
       table.string('name', 200).notNullable().unique()
       table.bigInteger('input_price_micros').notNullable()
       table.bigInteger('output_price_micros').notNullable()
@@ -28,7 +35,9 @@ export default class extends BaseSchema {
       table.timestamp('created_at', { useTz: true }).notNullable().defaultTo(this.now())
       table.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(this.now())
     })
-    this.schema.raw(`ALTER TABLE models ADD CONSTRAINT models_prices_non_negative CHECK (input_price_micros >= 0 AND output_price_micros >= 0)`)
+    this.schema.raw(
+      `ALTER TABLE models ADD CONSTRAINT models_prices_non_negative CHECK (input_price_micros >= 0 AND output_price_micros >= 0)`
+    )
 
     this.defer(async (db) => {
       await db.rawQuery(`

@@ -21,8 +21,12 @@ export default class extends BaseSchema {
       table.timestamp('deleted_at', { useTz: true }).nullable()
       table.index(['tenant_id', 'created_at'])
     })
-    this.schema.raw(`CREATE UNIQUE INDEX agents_tenant_slug_unique ON agents (tenant_id, slug) WHERE deleted_at IS NULL`)
-    this.schema.raw(`ALTER TABLE agents ADD CONSTRAINT agents_visibility_known CHECK (visibility IN ('private', 'public'))`)
+    this.schema.raw(
+      `CREATE UNIQUE INDEX agents_tenant_slug_unique ON agents (tenant_id, slug) WHERE deleted_at IS NULL`
+    )
+    this.schema.raw(
+      `ALTER TABLE agents ADD CONSTRAINT agents_visibility_known CHECK (visibility IN ('private', 'public'))`
+    )
 
     this.schema.createTable('agent_versions', (table) => {
       table.uuid('id').primary().defaultTo(this.raw('gen_random_uuid()'))
@@ -58,7 +62,12 @@ export default class extends BaseSchema {
       table.uuid('tenant_id').notNullable().references('id').inTable('tenants').onDelete('CASCADE')
       // Null for direct catalog-model calls through the OpenAI-compatible endpoint.
       table.uuid('agent_id').nullable().references('id').inTable('agents').onDelete('CASCADE')
-      table.uuid('agent_version_id').nullable().references('id').inTable('agent_versions').onDelete('CASCADE')
+      table
+        .uuid('agent_version_id')
+        .nullable()
+        .references('id')
+        .inTable('agent_versions')
+        .onDelete('CASCADE')
       table.integer('version').nullable()
       table.uuid('thread_id').nullable().references('id').inTable('threads').onDelete('SET NULL')
       table.uuid('member_id').nullable()
@@ -84,7 +93,9 @@ export default class extends BaseSchema {
       table.index(['tenant_id', 'agent_id', 'created_at'])
       table.index(['status', 'started_at'])
     })
-    this.schema.raw(`ALTER TABLE runs ADD CONSTRAINT runs_status_known CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled'))`)
+    this.schema.raw(
+      `ALTER TABLE runs ADD CONSTRAINT runs_status_known CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled'))`
+    )
 
     this.schema.createTable('messages', (table) => {
       table.uuid('id').primary().defaultTo(this.raw('gen_random_uuid()'))
@@ -126,7 +137,15 @@ export default class extends BaseSchema {
       table.unique(['run_id', 'seq'])
     })
 
-    for (const name of ['agents', 'agent_versions', 'threads', 'runs', 'messages', 'run_steps', 'run_events']) {
+    for (const name of [
+      'agents',
+      'agent_versions',
+      'threads',
+      'runs',
+      'messages',
+      'run_steps',
+      'run_events',
+    ]) {
       for (const sql of enableTenantRls(name)) this.schema.raw(sql)
     }
     this.schema.raw(`GRANT SELECT ON providers, models TO agora_app`)
@@ -135,7 +154,15 @@ export default class extends BaseSchema {
 
   async down() {
     this.schema.raw(`REVOKE ALL ON providers, models FROM agora_app`)
-    for (const name of ['run_events', 'run_steps', 'messages', 'runs', 'threads', 'agent_versions', 'agents']) {
+    for (const name of [
+      'run_events',
+      'run_steps',
+      'messages',
+      'runs',
+      'threads',
+      'agent_versions',
+      'agents',
+    ]) {
       this.schema.dropTable(name)
     }
   }

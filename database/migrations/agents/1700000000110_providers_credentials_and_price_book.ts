@@ -15,8 +15,12 @@ export default class extends BaseSchema {
       table.string('api_key_last4', 4).nullable()
     })
     this.schema.raw(`ALTER TABLE providers DROP CONSTRAINT providers_slug_unique`)
-    this.schema.raw(`CREATE UNIQUE INDEX providers_platform_slug_unique ON providers (slug) WHERE tenant_id IS NULL`)
-    this.schema.raw(`CREATE UNIQUE INDEX providers_tenant_slug_unique ON providers (tenant_id, slug) WHERE tenant_id IS NOT NULL`)
+    this.schema.raw(
+      `CREATE UNIQUE INDEX providers_platform_slug_unique ON providers (slug) WHERE tenant_id IS NULL`
+    )
+    this.schema.raw(
+      `CREATE UNIQUE INDEX providers_tenant_slug_unique ON providers (tenant_id, slug) WHERE tenant_id IS NOT NULL`
+    )
 
     this.schema.alterTable('models', (table) => {
       // Copied from the provider so names can be unique per catalog scope.
@@ -26,8 +30,12 @@ export default class extends BaseSchema {
       table.index(['provider_id'])
     })
     this.schema.raw(`ALTER TABLE models DROP CONSTRAINT models_name_unique`)
-    this.schema.raw(`CREATE UNIQUE INDEX models_platform_name_unique ON models (name) WHERE tenant_id IS NULL`)
-    this.schema.raw(`CREATE UNIQUE INDEX models_tenant_name_unique ON models (tenant_id, name) WHERE tenant_id IS NOT NULL`)
+    this.schema.raw(
+      `CREATE UNIQUE INDEX models_platform_name_unique ON models (name) WHERE tenant_id IS NULL`
+    )
+    this.schema.raw(
+      `CREATE UNIQUE INDEX models_tenant_name_unique ON models (tenant_id, name) WHERE tenant_id IS NOT NULL`
+    )
 
     this.schema.createTable('model_prices', (table) => {
       table.uuid('id').primary().defaultTo(this.raw('gen_random_uuid()'))
@@ -39,7 +47,9 @@ export default class extends BaseSchema {
       table.timestamp('created_at', { useTz: true }).notNullable().defaultTo(this.now())
       table.unique(['model_id', 'effective_from'])
     })
-    this.schema.raw(`ALTER TABLE model_prices ADD CONSTRAINT model_prices_non_negative CHECK (input_price_micros >= 0 AND output_price_micros >= 0)`)
+    this.schema.raw(
+      `ALTER TABLE model_prices ADD CONSTRAINT model_prices_non_negative CHECK (input_price_micros >= 0 AND output_price_micros >= 0)`
+    )
 
     this.schema.alterTable('runs', (table) => {
       table.boolean('usage_estimated').notNullable().defaultTo(false)

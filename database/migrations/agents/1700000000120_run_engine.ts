@@ -23,7 +23,9 @@ export default class extends BaseSchema {
       table.integer('attempts').notNullable().defaultTo(0)
       table.boolean('usage_over_hold').notNullable().defaultTo(false)
     })
-    this.schema.raw(`CREATE INDEX runs_unfinished ON runs (owner) WHERE status IN ('queued', 'running')`)
+    this.schema.raw(
+      `CREATE INDEX runs_unfinished ON runs (owner) WHERE status IN ('queued', 'running')`
+    )
 
     // @boringnode/queue's knex adapter schema (QueueSchemaService.createJobsTable), written out
     // so it migrates with everything else.
@@ -47,7 +49,9 @@ export default class extends BaseSchema {
       table.index(['queue', 'status', 'finished_at'])
       table.index(['queue', 'dedup_id'])
     })
-    this.schema.raw(`CREATE UNIQUE INDEX queue_jobs_dedup_active_uidx ON queue_jobs (queue, dedup_id) WHERE dedup_id IS NOT NULL AND status IN ('pending', 'delayed')`)
+    this.schema.raw(
+      `CREATE UNIQUE INDEX queue_jobs_dedup_active_uidx ON queue_jobs (queue, dedup_id) WHERE dedup_id IS NOT NULL AND status IN ('pending', 'delayed')`
+    )
     this.schema.createTable('queue_schedules', (table) => {
       table.string('id', 255).primary()
       table.string('status', 50).notNullable().defaultTo('active')

@@ -69,7 +69,9 @@ export default class extends BaseSchema {
       table.timestamp('created_at', { useTz: true }).notNullable().defaultTo(this.now())
       table.index(['user_id', 'purpose'])
     })
-    this.schema.raw(`ALTER TABLE user_tokens ADD CONSTRAINT user_tokens_purpose_known CHECK (purpose IN ('password_reset', 'email_verification'))`)
+    this.schema.raw(
+      `ALTER TABLE user_tokens ADD CONSTRAINT user_tokens_purpose_known CHECK (purpose IN ('password_reset', 'email_verification'))`
+    )
 
     this.schema.createTable('recovery_codes', (table) => {
       table.uuid('id').primary().defaultTo(this.raw('gen_random_uuid()'))
@@ -82,7 +84,14 @@ export default class extends BaseSchema {
   }
 
   async down() {
-    for (const name of ['recovery_codes', 'user_tokens', 'auth_access_tokens', 'remember_me_tokens', 'user_sessions', 'users']) {
+    for (const name of [
+      'recovery_codes',
+      'user_tokens',
+      'auth_access_tokens',
+      'remember_me_tokens',
+      'user_sessions',
+      'users',
+    ]) {
       this.schema.dropTable(name)
     }
   }

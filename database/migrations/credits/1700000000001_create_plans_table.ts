@@ -11,7 +11,9 @@ export default class extends BaseSchema {
       table.integer('sort_order').notNullable().defaultTo(0)
       table.timestamp('created_at', { useTz: true }).notNullable().defaultTo(this.now())
     })
-    this.schema.raw(`ALTER TABLE plans ADD CONSTRAINT plans_allowance_non_negative CHECK (monthly_allowance_micros >= 0)`)
+    this.schema.raw(
+      `ALTER TABLE plans ADD CONSTRAINT plans_allowance_non_negative CHECK (monthly_allowance_micros >= 0)`
+    )
     this.defer(async (db) => {
       await db.rawQuery(`
         INSERT INTO plans (id, name, monthly_allowance_micros, max_members, sort_order) VALUES

@@ -44,9 +44,13 @@ export default class extends BaseSchema {
       )`)
     // Holds are the hot insert path: every index is paid per hold, so only what queries need.
     // Keys are unique per tenant; rows without a key stay out of that index.
-    this.schema.raw(`CREATE UNIQUE INDEX credit_holds_idempotency_key ON credit_holds (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL`)
+    this.schema.raw(
+      `CREATE UNIQUE INDEX credit_holds_idempotency_key ON credit_holds (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL`
+    )
     // The sweeper and `held` checks read only pending holds: a small partial index.
-    this.schema.raw(`CREATE INDEX credit_holds_pending ON credit_holds (tenant_id, expires_at) WHERE status = 'pending'`)
+    this.schema.raw(
+      `CREATE INDEX credit_holds_pending ON credit_holds (tenant_id, expires_at) WHERE status = 'pending'`
+    )
 
     // `seq` orders a tenant's entries exactly (all writes hold the account row lock), so the
     // balance_after chain can be verified; created_at + id is the public (keyset) order.
@@ -77,13 +81,23 @@ export default class extends BaseSchema {
         CONSTRAINT ledger_entries_balance_non_negative CHECK (balance_after >= 0),
         CONSTRAINT ledger_entries_charge_has_hold CHECK (kind <> 'charge' OR hold_id IS NOT NULL)
       )`)
-    this.schema.raw(`CREATE UNIQUE INDEX ledger_entries_idempotency_key ON ledger_entries (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL`)
-    this.schema.raw(`CREATE INDEX ledger_entries_tenant_created ON ledger_entries (tenant_id, created_at DESC, id DESC)`)
+    this.schema.raw(
+      `CREATE UNIQUE INDEX ledger_entries_idempotency_key ON ledger_entries (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL`
+    )
+    this.schema.raw(
+      `CREATE INDEX ledger_entries_tenant_created ON ledger_entries (tenant_id, created_at DESC, id DESC)`
+    )
     this.schema.raw(`CREATE INDEX ledger_entries_tenant_seq ON ledger_entries (tenant_id, seq)`)
-    this.schema.raw(`CREATE INDEX ledger_entries_tenant_member ON ledger_entries (tenant_id, member_id, created_at) WHERE member_id IS NOT NULL`)
-    this.schema.raw(`CREATE INDEX ledger_entries_tenant_agent ON ledger_entries (tenant_id, agent_id, created_at) WHERE agent_id IS NOT NULL`)
+    this.schema.raw(
+      `CREATE INDEX ledger_entries_tenant_member ON ledger_entries (tenant_id, member_id, created_at) WHERE member_id IS NOT NULL`
+    )
+    this.schema.raw(
+      `CREATE INDEX ledger_entries_tenant_agent ON ledger_entries (tenant_id, agent_id, created_at) WHERE agent_id IS NOT NULL`
+    )
     // Each hold is charged at most once.
-    this.schema.raw(`CREATE UNIQUE INDEX ledger_entries_one_charge_per_hold ON ledger_entries (tenant_id, hold_id) WHERE kind = 'charge'`)
+    this.schema.raw(
+      `CREATE UNIQUE INDEX ledger_entries_one_charge_per_hold ON ledger_entries (tenant_id, hold_id) WHERE kind = 'charge'`
+    )
 
     // Append-only: corrections are new entries. Only a tenant's own deletion may cascade here.
     this.schema.raw(`

@@ -21,7 +21,9 @@ export default class extends BaseSchema {
       table.timestamp('created_at', { useTz: true }).notNullable().defaultTo(this.now())
       table.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(this.now())
     })
-    this.schema.raw(`ALTER TABLE tenants ADD CONSTRAINT tenants_slug_format CHECK (slug ~ '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9]){0,1}$')`)
+    this.schema.raw(
+      `ALTER TABLE tenants ADD CONSTRAINT tenants_slug_format CHECK (slug ~ '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9]){0,1}$')`
+    )
 
     this.schema.createTable('memberships', (table) => {
       table.uuid('id').primary().defaultTo(this.raw('gen_random_uuid()'))
@@ -33,7 +35,9 @@ export default class extends BaseSchema {
       table.unique(['tenant_id', 'user_id'])
       table.index(['user_id'])
     })
-    this.schema.raw(`ALTER TABLE memberships ADD CONSTRAINT memberships_role_known CHECK (role IN ('owner', 'admin', 'member', 'viewer'))`)
+    this.schema.raw(
+      `ALTER TABLE memberships ADD CONSTRAINT memberships_role_known CHECK (role IN ('owner', 'admin', 'member', 'viewer'))`
+    )
 
     this.schema.createTable('invitations', (table) => {
       table.uuid('id').primary().defaultTo(this.raw('gen_random_uuid()'))
@@ -48,9 +52,13 @@ export default class extends BaseSchema {
       table.timestamp('created_at', { useTz: true }).notNullable().defaultTo(this.now())
       table.index(['tenant_id', 'created_at'])
     })
-    this.schema.raw(`ALTER TABLE invitations ADD CONSTRAINT invitations_role_known CHECK (role IN ('admin', 'member', 'viewer'))`)
+    this.schema.raw(
+      `ALTER TABLE invitations ADD CONSTRAINT invitations_role_known CHECK (role IN ('admin', 'member', 'viewer'))`
+    )
     // One open invitation per email per tenant.
-    this.schema.raw(`CREATE UNIQUE INDEX invitations_open_unique ON invitations (tenant_id, lower(email)) WHERE accepted_at IS NULL AND revoked_at IS NULL`)
+    this.schema.raw(
+      `CREATE UNIQUE INDEX invitations_open_unique ON invitations (tenant_id, lower(email)) WHERE accepted_at IS NULL AND revoked_at IS NULL`
+    )
   }
 
   async down() {

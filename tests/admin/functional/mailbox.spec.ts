@@ -5,12 +5,18 @@ import { uniqueEmail } from '#tests/helpers/account_factory'
 
 /** Stores a dev-mailbox message directly and returns its id. */
 async function storedMail(fields: { to: string; subject: string; text?: string; html?: string }) {
-  const [row] = await db.table('dev_mailbox').insert({ text: null, html: null, ...fields }).returning('id')
+  const [row] = await db
+    .table('dev_mailbox')
+    .insert({ text: null, html: null, ...fields })
+    .returning('id')
   return String(row.id ?? row)
 }
 
 test.group('admin / dev mailbox', () => {
-  test('is a 404 for visitors and for users who are not platform admins', async ({ client, assert }) => {
+  test('is a 404 for visitors and for users who are not platform admins', async ({
+    client,
+    assert,
+  }) => {
     const id = await storedMail({ to: uniqueEmail(), subject: 'Secret' })
     const visitor = new FormSession(client)
     for (const url of ['/admin/mailbox', `/admin/mailbox/${id}`]) {
@@ -63,10 +69,20 @@ test.group('admin / dev mailbox', () => {
     assert.include(second.text(), 'Message 1<')
     assert.include(second.text(), 'rel="prev"')
 
-    for (const url of ['/admin/mailbox?page=abc', '/admin/mailbox?page=-4', '/admin/mailbox?page=99999999999999999999', '/admin/mailbox?to=%25_%5C']) {
+    for (const url of [
+      '/admin/mailbox?page=abc',
+      '/admin/mailbox?page=-4',
+      '/admin/mailbox?page=99999999999999999999',
+      '/admin/mailbox?to=%25_%5C',
+    ]) {
       ;(await admin.get(url)).assertStatus(200)
     }
-    for (const url of ['/admin/mailbox/0', '/admin/mailbox/abc', '/admin/mailbox/99999999999', `/admin/mailbox/${'9'.repeat(40)}`]) {
+    for (const url of [
+      '/admin/mailbox/0',
+      '/admin/mailbox/abc',
+      '/admin/mailbox/99999999999',
+      `/admin/mailbox/${'9'.repeat(40)}`,
+    ]) {
       ;(await admin.get(url)).assertStatus(404)
     }
   })

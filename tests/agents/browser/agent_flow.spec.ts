@@ -10,7 +10,11 @@ import { createWorkspace } from '#tests/helpers/tenants'
 const base = () => `http://${process.env.HOST}:${process.env.PORT}`
 
 /** Fills and submits the agent form, then waits for the agent's page. */
-async function createAgentThroughForm(page: Page, slugBase: string, agent: { name: string; slug: string; maxTokens: number; metadata: string }) {
+async function createAgentThroughForm(
+  page: Page,
+  slugBase: string,
+  agent: { name: string; slug: string; maxTokens: number; metadata: string }
+) {
   await page.goto(`${base()}${slugBase}/agents/new`)
   await page.fill('#field-name', agent.name)
   await page.fill('#field-slug', agent.slug)
@@ -32,10 +36,19 @@ async function sendMessage(page: Page, slugBase: string, agentSlug: string, text
 }
 
 test.group('agents / browser: create, chat with streaming, stop, history', () => {
-  test('a member creates an agent, sees its answer stream in, stops a long run and finds both runs in the history', async ({ browserContext, assert, cleanup }) => {
+  test('a member creates an agent, sees its answer stream in, stops a long run and finds both runs in the history', async ({
+    browserContext,
+    assert,
+    cleanup,
+  }) => {
     const user = await createUser({ name: 'Flow Tester' })
     const tenant = await createWorkspace(user, 'Flow Labs')
-    await grant({ tenantId: tenant.id, amount: 1_000_000_000n, reason: 'browser test', idempotencyKey: `flow-${randomUUID()}` })
+    await grant({
+      tenantId: tenant.id,
+      amount: 1_000_000_000n,
+      reason: 'browser test',
+      idempotencyKey: `flow-${randomUUID()}`,
+    })
     cleanup(async () => {
       // Nothing may outlive the test: stop what still runs, then drop the workspace (cascades).
       for (const run of await Run.query().where('tenantId', tenant.id)) {
@@ -56,12 +69,23 @@ test.group('agents / browser: create, chat with streaming, stop, history', () =>
     await page.goto(`${base()}/login`)
     await page.fill('input[name=email]', user.email)
     await page.fill('input[name=password]', TEST_PASSWORD)
-    await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')])
+    await Promise.all([
+      page.waitForURL((url) => !url.pathname.startsWith('/login')),
+      page.click('form[action="/login"] button[type=submit]'),
+    ])
 
     // 1. Create an agent through the htmx form, then chat: the answer streams in.
-    await createAgentThroughForm(page, slugBase, { name: 'Stream bot', slug: 'stream-bot', maxTokens: 60, metadata: '{"simulate": {"latency_ms": 1500}}' })
+    await createAgentThroughForm(page, slugBase, {
+      name: 'Stream bot',
+      slug: 'stream-bot',
+      maxTokens: 60,
+      metadata: '{"simulate": {"latency_ms": 1500}}',
+    })
     const streaming = await sendMessage(page, slugBase, 'stream-bot', 'Tell me something')
-    await page.locator('.bubble-assistant[hx-sse\\:connect] .bubble-text span').first().waitFor({ timeout: 5000 })
+    await page
+      .locator('.bubble-assistant[hx-sse\\:connect] .bubble-text span')
+      .first()
+      .waitFor({ timeout: 5000 })
     const partial = await streaming.locator('.bubble-text').innerText()
     assert.isAbove(partial.length, 0)
     assert.isBelow(partial.length, 240, 'text appears before the answer is complete')
@@ -71,9 +95,17 @@ test.group('agents / browser: create, chat with streaming, stop, history', () =>
     assert.match(page.url(), /\/chat\?thread=[0-9a-f-]{36}$/)
 
     // 2. A long run (400 tokens over 20 s) is stopped with the Stop button.
-    await createAgentThroughForm(page, slugBase, { name: 'Long writer', slug: 'long-writer', maxTokens: 400, metadata: '{"simulate": {"latency_ms": 20000}}' })
+    await createAgentThroughForm(page, slugBase, {
+      name: 'Long writer',
+      slug: 'long-writer',
+      maxTokens: 400,
+      metadata: '{"simulate": {"latency_ms": 20000}}',
+    })
     const long = await sendMessage(page, slugBase, 'long-writer', 'Write at length')
-    await page.locator('.bubble-assistant[hx-sse\\:connect] .bubble-text span').first().waitFor({ timeout: 5000 })
+    await page
+      .locator('.bubble-assistant[hx-sse\\:connect] .bubble-text span')
+      .first()
+      .waitFor({ timeout: 5000 })
     const stoppedAt = Date.now()
     await long.getByRole('button', { name: 'Stop' }).click()
     await long.locator('.badge', { hasText: 'stopped' }).waitFor({ timeout: 5000 })

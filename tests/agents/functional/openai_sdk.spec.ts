@@ -4,24 +4,53 @@ import { runsIdle } from '#agents/services/run_executor'
 import { apiWorkspace } from '#tests/helpers/agents'
 
 function sdk(token: string) {
-  return new OpenAI({ apiKey: token, baseURL: `http://${process.env.HOST}:${process.env.PORT}/api/v1`, maxRetries: 0 })
+  return new OpenAI({
+    apiKey: token,
+    baseURL: `http://${process.env.HOST}:${process.env.PORT}/api/v1`,
+    maxRetries: 0,
+  })
 }
 
 test.group('agents / OpenAI-compatible endpoint through the official SDK', () => {
-  test('chat.completions.create runs an agent (not streaming) with usage', async ({ client, assert }) => {
+  test('chat.completions.create runs an agent (not streaming) with usage', async ({
+    client,
+    assert,
+  }) => {
     const { token } = await apiWorkspace()
-    await client.post('/api/v1/agents').bearerToken(token).json({ name: 'Echo', slug: 'echo', instructions: 'Repeat.', model: 'simulator/echo' })
-    const completion = await sdk(token).chat.completions.create({ model: 'agent:echo', messages: [{ role: 'user', content: 'Ping from the SDK' }] })
+    await client
+      .post('/api/v1/agents')
+      .bearerToken(token)
+      .json({ name: 'Echo', slug: 'echo', instructions: 'Repeat.', model: 'simulator/echo' })
+    const completion = await sdk(token).chat.completions.create({
+      model: 'agent:echo',
+      messages: [{ role: 'user', content: 'Ping from the SDK' }],
+    })
     assert.equal(completion.object, 'chat.completion')
     assert.equal(completion.choices[0].message.content, 'Ping from the SDK')
     assert.equal(completion.usage?.completion_tokens, Math.ceil('Ping from the SDK'.length / 4))
-    assert.equal(completion.usage?.total_tokens, completion.usage!.prompt_tokens + completion.usage!.completion_tokens)
+    assert.equal(
+      completion.usage?.total_tokens,
+      completion.usage!.prompt_tokens + completion.usage!.completion_tokens
+    )
   })
 
-  test('streaming yields the text in chunks and usage in the last chunk', async ({ client, assert }) => {
+  test('streaming yields the text in chunks and usage in the last chunk', async ({
+    client,
+    assert,
+  }) => {
     const { token } = await apiWorkspace()
-    await client.post('/api/v1/agents').bearerToken(token).json({ name: 'Lorem', slug: 'lorem', instructions: 'Talk.', model: 'simulator/lorem', max_tokens: 30 })
-    const stream = await sdk(token).chat.completions.create({ model: 'agent:lorem', stream: true, messages: [{ role: 'user', content: 'go' }] })
+    await client.post('/api/v1/agents').bearerToken(token).json({
+      name: 'Lorem',
+      slug: 'lorem',
+      instructions: 'Talk.',
+      model: 'simulator/lorem',
+      max_tokens: 30,
+    })
+    const stream = await sdk(token).chat.completions.create({
+      model: 'agent:lorem',
+      stream: true,
+      messages: [{ role: 'user', content: 'go' }],
+    })
     let text = ''
     let usage
     let chunks = 0
@@ -37,27 +66,55 @@ test.group('agents / OpenAI-compatible endpoint through the official SDK', () =>
     await runsIdle()
   })
 
-  test('a catalog model can be called directly, and models.list shows models and agents', async ({ client, assert }) => {
+  test('a catalog model can be called directly, and models.list shows models and agents', async ({
+    client,
+    assert,
+  }) => {
     const { token } = await apiWorkspace()
-    await client.post('/api/v1/agents').bearerToken(token).json({ name: 'Echo', slug: 'echo', instructions: 'Repeat.', model: 'simulator/echo' })
-    const direct = await sdk(token).chat.completions.create({ model: 'simulator/echo', messages: [{ role: 'system', content: 'x' }, { role: 'user', content: 'direct' }] })
+    await client
+      .post('/api/v1/agents')
+      .bearerToken(token)
+      .json({ name: 'Echo', slug: 'echo', instructions: 'Repeat.', model: 'simulator/echo' })
+    const direct = await sdk(token).chat.completions.create({
+      model: 'simulator/echo',
+      messages: [
+        { role: 'system', content: 'x' },
+        { role: 'user', content: 'direct' },
+      ],
+    })
     assert.equal(direct.choices[0].message.content, 'direct')
     const ids = []
     for await (const model of sdk(token).models.list()) ids.push(model.id)
     assert.includeMembers(ids, ['simulator/echo', 'simulator/lorem', 'agent:echo'])
   })
 
-  test('errors use OpenAI shapes: unknown model 404, no credits 402, bad token 401 — not retryable', async ({ assert }) => {
+  test('errors use OpenAI shapes: unknown model 404, no credits 402, bad token 401 — not retryable', async ({
+    assert,
+  }) => {
     const { token } = await apiWorkspace(0n)
-    const missing = await sdk(token).chat.completions.create({ model: 'agent:nope', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e)
+    const missing = await sdk(token)
+      .chat.completions.create({ model: 'agent:nope', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e) => e)
     assert.instanceOf(missing, OpenAI.NotFoundError)
     assert.equal(missing.headers.get('x-should-retry'), 'false')
-    const broke = await sdk(token).chat.completions.create({ model: 'simulator/echo', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e)
+    const broke = await sdk(token)
+      .chat.completions.create({
+        model: 'simulator/echo',
+        messages: [{ role: 'user', content: 'x' }],
+      })
+      .catch((e) => e)
     assert.equal(broke.status, 402)
     assert.isString(broke.error?.message ?? broke.message)
-    const unauthorised = await sdk('agora_bad.token').chat.completions.create({ model: 'simulator/echo', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e)
+    const unauthorised = await sdk('agora_bad.token')
+      .chat.completions.create({
+        model: 'simulator/echo',
+        messages: [{ role: 'user', content: 'x' }],
+      })
+      .catch((e) => e)
     assert.equal(unauthorised.status, 401)
-    const invalid = await sdk(token).chat.completions.create({ model: 'simulator/echo', messages: [] }).catch((e) => e)
+    const invalid = await sdk(token)
+      .chat.completions.create({ model: 'simulator/echo', messages: [] })
+      .catch((e) => e)
     assert.equal(invalid.status, 422)
     assert.equal(invalid.error?.param, 'messages')
   })

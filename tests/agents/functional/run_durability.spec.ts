@@ -36,7 +36,13 @@ function follow(url: string, init: RequestInit) {
             const i = line.indexOf(':')
             if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1).trimStart()
           }
-          if (fields.event) events.push({ event: fields.event, id: fields.id, data: JSON.parse(fields.data ?? 'null'), at: Date.now() })
+          if (fields.event)
+            events.push({
+              event: fields.event,
+              id: fields.id,
+              data: JSON.parse(fields.data ?? 'null'),
+              at: Date.now(),
+            })
         }
       }
     } catch {
@@ -47,7 +53,11 @@ function follow(url: string, init: RequestInit) {
   return { events, done }
 }
 
-async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 20_000) {
+async function until<T>(
+  what: string,
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000
+) {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()
@@ -71,12 +81,22 @@ async function durableWorld(cleanup: (fn: () => Promise<void>) => void, latencyM
     processes.push(p)
     return p
   }
-  const headers = { 'authorization': `Bearer ${workspace.token}`, 'content-type': 'application/json' }
+  const headers = {
+    'authorization': `Bearer ${workspace.token}`,
+    'content-type': 'application/json',
+  }
   const createAgent = (url: string) =>
     fetch(`${url}/api/v1/agents`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ name: 'Slow', slug: 'slow', instructions: 'Talk.', model: 'simulator/lorem', max_tokens: 100, metadata: { simulate: { latency_ms: latencyMs } } }),
+      body: JSON.stringify({
+        name: 'Slow',
+        slug: 'slow',
+        instructions: 'Talk.',
+        model: 'simulator/lorem',
+        max_tokens: 100,
+        metadata: { simulate: { latency_ms: latencyMs } },
+      }),
     })
   return { ...workspace, start, headers, createAgent }
 }
@@ -84,26 +104,42 @@ async function durableWorld(cleanup: (fn: () => Promise<void>) => void, latencyM
 async function assertMoneyClean(assert: any, tenantId: string) {
   const balance = await balanceOf(tenantId)
   assert.equal(balance.held, 0n, 'no credits stay held')
-  assert.lengthOf(await db.from('credit_holds').where('tenant_id', tenantId).where('status', 'pending'), 0)
+  assert.lengthOf(
+    await db.from('credit_holds').where('tenant_id', tenantId).where('status', 'pending'),
+    0
+  )
   assert.deepEqual(await verifyLedger(tenantId), [])
 }
 
 test.group('agents / run engine across processes', () => {
-  test('SIGKILL while runs stream: after a restart every run is terminal, no credit stays held, the key is reclaimable', async ({ assert, cleanup }) => {
+  test('SIGKILL while runs stream: after a restart every run is terminal, no credit stays held, the key is reclaimable', async ({
+    assert,
+    cleanup,
+  }) => {
     const w = await durableWorld(cleanup, 20_000)
     const web = await w.start('server')
     assert.equal((await w.createAgent(web.url)).status, 201)
     const streams = Array.from({ length: 6 }, (_, i) =>
       follow(`${web.url}/api/v1/agents/slow/runs`, {
         method: 'POST',
-        headers: { ...w.headers, 'accept': 'text/event-stream', ...(i === 0 ? { 'idempotency-key': 'kill-1' } : {}) },
+        headers: {
+          ...w.headers,
+          accept: 'text/event-stream',
+          ...(i === 0 ? { 'idempotency-key': 'kill-1' } : {}),
+        },
         body: JSON.stringify({ input: `run ${i}` }),
       })
     )
-    await until('every run streaming', async () => streams.every((s) => s.events.some((e) => e.event === 'delta')))
+    await until('every run streaming', async () =>
+      streams.every((s) => s.events.some((e) => e.event === 'delta'))
+    )
     await web.stop('SIGKILL')
     const ids = streams.map((s) => s.events[0].data.id as string)
-    assert.lengthOf(await db.from('runs').whereIn('id', ids).where('status', 'running'), 6, 'the dead process left them running')
+    assert.lengthOf(
+      await db.from('runs').whereIn('id', ids).where('status', 'running'),
+      6,
+      'the dead process left them running'
+    )
 
     const restarted = await w.start('server')
     const runs = await until('every run terminal', async () => {
@@ -113,7 +149,11 @@ test.group('agents / run engine across processes', () => {
     for (const run of runs) {
       assert.equal(run.status, 'failed', 'output was already streamed: not retried')
       assert.equal(run.error?.title, 'Run abandoned')
-      const last = await db.from('run_events').where('run_id', run.id).orderBy('seq', 'desc').first()
+      const last = await db
+        .from('run_events')
+        .where('run_id', run.id)
+        .orderBy('seq', 'desc')
+        .first()
       assert.equal(last.event, 'error')
     }
     await assertMoneyClean(assert, w.tenant.id)
@@ -134,11 +174,18 @@ test.group('agents / run engine across processes', () => {
     .timeout(90_000)
     .skip(NO_POSTGRES, SKIP)
 
-  test('SIGTERM drains: a run in flight finishes inside the grace period; past it the rest end failed, settled for what they used', async ({ assert, cleanup }) => {
+  test('SIGTERM drains: a run in flight finishes inside the grace period; past it the rest end failed, settled for what they used', async ({
+    assert,
+    cleanup,
+  }) => {
     const w = await durableWorld(cleanup, 1500)
     const patient = await w.start('server', { SHUTDOWN_GRACE_S: '15' })
     assert.equal((await w.createAgent(patient.url)).status, 201)
-    const finishing = follow(`${patient.url}/api/v1/agents/slow/runs`, { method: 'POST', headers: { ...w.headers, 'accept': 'text/event-stream' }, body: JSON.stringify({ input: 'drain me' }) })
+    const finishing = follow(`${patient.url}/api/v1/agents/slow/runs`, {
+      method: 'POST',
+      headers: { ...w.headers, accept: 'text/event-stream' },
+      body: JSON.stringify({ input: 'drain me' }),
+    })
     await until('the run streaming', async () => finishing.events.some((e) => e.event === 'delta'))
     const exit = patient.stop('SIGTERM')
     await finishing.done
@@ -149,7 +196,7 @@ test.group('agents / run engine across processes', () => {
     const hasty = await w.start('server', { SHUTDOWN_GRACE_S: '1' })
     const cut = follow(`${hasty.url}/api/v1/agents/slow/runs`, {
       method: 'POST',
-      headers: { ...w.headers, 'accept': 'text/event-stream' },
+      headers: { ...w.headers, accept: 'text/event-stream' },
       body: JSON.stringify({ input: 'too slow', metadata: { simulate: { latency_ms: 20_000 } } }),
     })
     await until('the run streaming', async () => cut.events.some((e) => e.event === 'delta'))
@@ -171,24 +218,41 @@ test.group('agents / run engine across processes', () => {
     .skip(NO_POSTGRES, SKIP)
 
   for (const bus of ['redis', 'postgres'] as const) {
-    test(`a run executed by a queue:work process streams live to an SSE client of the web process (bus: ${bus})`, async ({ assert, cleanup }) => {
+    test(`a run executed by a queue:work process streams live to an SSE client of the web process (bus: ${bus})`, async ({
+      assert,
+      cleanup,
+    }) => {
       const env = bus === 'postgres' ? { REDIS_URL: undefined } : {}
       const w = await durableWorld(cleanup, 2000)
       const worker = await w.start('worker', env)
       const web = await w.start('server', env)
       assert.equal((await w.createAgent(web.url)).status, 201)
       // The web process leaves the queue to the live worker.
-      const accepted = await fetch(`${web.url}/api/v1/agents/slow/runs`, { method: 'POST', headers: w.headers, body: JSON.stringify({ input: 'elsewhere', async: true }) })
+      const accepted = await fetch(`${web.url}/api/v1/agents/slow/runs`, {
+        method: 'POST',
+        headers: w.headers,
+        body: JSON.stringify({ input: 'elsewhere', async: true }),
+      })
       assert.equal(accepted.status, 202)
       const { id } = (await accepted.json()) as any
-      const live = follow(`${web.url}/api/v1/runs/${id}/events`, { headers: { ...w.headers, accept: 'text/event-stream' } })
+      const live = follow(`${web.url}/api/v1/runs/${id}/events`, {
+        headers: { ...w.headers, accept: 'text/event-stream' },
+      })
       assert.equal(await live.done, 200)
       const names = live.events.map((e) => e.event)
       assert.equal(names.at(-1), 'done')
       assert.isAbove(names.filter((n) => n === 'delta').length, 3)
-      assert.deepEqual(live.events.map((e) => Number(e.id)), live.events.map((_, i) => i + 1), 'in order, none lost')
+      assert.deepEqual(
+        live.events.map((e) => Number(e.id)),
+        live.events.map((_, i) => i + 1),
+        'in order, none lost'
+      )
       const firstDelta = live.events.find((e) => e.event === 'delta')!
-      assert.isBelow(firstDelta.at, live.events.at(-1)!.at - 800, 'deltas arrive while the run executes, not at its end')
+      assert.isBelow(
+        firstDelta.at,
+        live.events.at(-1)!.at - 800,
+        'deltas arrive while the run executes, not at its end'
+      )
       const run = await Run.findOrFail(id)
       assert.equal(run.status, 'succeeded')
       assert.equal(run.owner?.split(':')[1], String(worker.pid), 'the worker executed it')
@@ -196,6 +260,9 @@ test.group('agents / run engine across processes', () => {
     })
       .tags(['@committed'])
       .timeout(90_000)
-      .skip(NO_POSTGRES || (bus === 'redis' && !process.env.REDIS_URL), bus === 'redis' ? 'needs DATABASE_URL and REDIS_URL' : SKIP)
+      .skip(
+        NO_POSTGRES || (bus === 'redis' && !process.env.REDIS_URL),
+        bus === 'redis' ? 'needs DATABASE_URL and REDIS_URL' : SKIP
+      )
   }
 })

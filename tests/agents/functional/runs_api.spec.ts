@@ -17,17 +17,27 @@ function micros(inputChars: number, outputChars: number) {
 }
 
 test.group('agents / API: runs', () => {
-  test('a run answers, records usage and is charged exactly; the hold is settled', async ({ client, assert }) => {
+  test('a run answers, records usage and is charged exactly; the hold is settled', async ({
+    client,
+    assert,
+  }) => {
     const { tenant, token } = await apiWorkspace(1_000_000n)
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     const input = 'Hello there, agent!'
-    const response = await client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input })
+    const response = await client
+      .post('/api/v1/agents/echo/runs')
+      .bearerToken(token)
+      .json({ input })
     response.assertStatus(201)
     const run = response.body()
     assert.equal(run.status, 'succeeded')
     assert.equal(run.output, input)
     assert.equal(run.model, 'simulator/echo')
-    assert.deepEqual(run.usage, { input_tokens: Math.ceil(('Repeat.'.length + input.length) / 4), output_tokens: Math.ceil(input.length / 4), estimated: false })
+    assert.deepEqual(run.usage, {
+      input_tokens: Math.ceil(('Repeat.'.length + input.length) / 4),
+      output_tokens: Math.ceil(input.length / 4),
+      estimated: false,
+    })
     const cost = micros('Repeat.'.length + input.length, input.length)
     assert.equal(run.cost_credits, (cost / 1e6).toFixed(6).replace(/0+$/, ''))
     assert.isAtLeast(run.steps.length, 1)
@@ -37,20 +47,36 @@ test.group('agents / API: runs', () => {
     assert.equal(BigInt(balance.balance), 1_000_000n - BigInt(cost))
   })
 
-  test('not enough credits → 402 saying needed vs available, and no run is created', async ({ client, assert }) => {
+  test('not enough credits → 402 saying needed vs available, and no run is created', async ({
+    client,
+    assert,
+  }) => {
     const { tenant, token } = await apiWorkspace(10n)
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
-    const response = await client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input: 'hi' })
+    const response = await client
+      .post('/api/v1/agents/echo/runs')
+      .bearerToken(token)
+      .json({ input: 'hi' })
     response.assertStatus(402)
     assert.match(response.body().detail, /needs .* available/)
     const runs = await db.from('runs').where('tenant_id', tenant.id)
     assert.lengthOf(runs, 0)
   })
 
-  test('streams over SSE: run first, then deltas, then done — each event with an id', async ({ client, assert }) => {
+  test('streams over SSE: run first, then deltas, then done — each event with an id', async ({
+    client,
+    assert,
+  }) => {
     const { token } = await apiWorkspace()
-    await client.post('/api/v1/agents').bearerToken(token).json({ ...echo, slug: 'lorem', model: 'simulator/lorem', max_tokens: 40 })
-    const response = await client.post('/api/v1/agents/lorem/runs').bearerToken(token).header('accept', 'text/event-stream').json({ input: 'go' })
+    await client
+      .post('/api/v1/agents')
+      .bearerToken(token)
+      .json({ ...echo, slug: 'lorem', model: 'simulator/lorem', max_tokens: 40 })
+    const response = await client
+      .post('/api/v1/agents/lorem/runs')
+      .bearerToken(token)
+      .header('accept', 'text/event-stream')
+      .json({ input: 'go' })
     response.assertStatus(200)
     assert.include(response.header('content-type'), 'text/event-stream')
     const events = parseSse(response.text())
@@ -58,27 +84,57 @@ test.group('agents / API: runs', () => {
     assert.equal(events.at(-1)!.event, 'done')
     const deltas = events.filter((e) => e.event === 'delta')
     assert.equal(deltas.map((e) => JSON.parse(e.data).text).join('').length, 160)
-    assert.deepEqual(events.map((e) => Number(e.id)), events.map((_, i) => i + 1))
+    assert.deepEqual(
+      events.map((e) => Number(e.id)),
+      events.map((_, i) => i + 1)
+    )
     assert.equal(JSON.parse(events.at(-1)!.data).output.length, 160)
   })
 
-  test('events of a finished run replay from any point (Last-Event-ID) and close', async ({ client, assert }) => {
+  test('events of a finished run replay from any point (Last-Event-ID) and close', async ({
+    client,
+    assert,
+  }) => {
     const { token } = await apiWorkspace()
-    await client.post('/api/v1/agents').bearerToken(token).json({ ...echo, slug: 'lorem', model: 'simulator/lorem', max_tokens: 20 })
-    const run = (await client.post('/api/v1/agents/lorem/runs').bearerToken(token).json({ input: 'go' })).body()
-    const all = parseSse((await client.get(`/api/v1/runs/${run.id}/events`).bearerToken(token)).text())
+    await client
+      .post('/api/v1/agents')
+      .bearerToken(token)
+      .json({ ...echo, slug: 'lorem', model: 'simulator/lorem', max_tokens: 20 })
+    const run = (
+      await client.post('/api/v1/agents/lorem/runs').bearerToken(token).json({ input: 'go' })
+    ).body()
+    const all = parseSse(
+      (await client.get(`/api/v1/runs/${run.id}/events`).bearerToken(token)).text()
+    )
     assert.equal(all[0].event, 'run')
     assert.equal(all.at(-1)!.event, 'done')
-    const resumed = parseSse((await client.get(`/api/v1/runs/${run.id}/events`).bearerToken(token).header('last-event-id', '3')).text())
-    assert.deepEqual(resumed.map((e) => e.id), all.slice(3).map((e) => e.id))
+    const resumed = parseSse(
+      (
+        await client
+          .get(`/api/v1/runs/${run.id}/events`)
+          .bearerToken(token)
+          .header('last-event-id', '3')
+      ).text()
+    )
+    assert.deepEqual(
+      resumed.map((e) => e.id),
+      all.slice(3).map((e) => e.id)
+    )
   })
 
   // Background execution overlaps the test's requests: it needs real, separate transactions.
-  test('async: 202 queued, then the run finishes on its own', async ({ client, assert, cleanup: onEnd }) => {
+  test('async: 202 queued, then the run finishes on its own', async ({
+    client,
+    assert,
+    cleanup: onEnd,
+  }) => {
     const { token, tenant, owner } = await apiWorkspace()
     onEnd(() => cleanup(tenant.id, owner.id))
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
-    const accepted = await client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input: 'later', async: true })
+    const accepted = await client
+      .post('/api/v1/agents/echo/runs')
+      .bearerToken(token)
+      .json({ input: 'later', async: true })
     accepted.assertStatus(202)
     assert.equal(accepted.body().status, 'queued')
     let run
@@ -91,14 +147,32 @@ test.group('agents / API: runs', () => {
     assert.equal(run.output, 'later')
   }).tags(['@committed'])
 
-  test('cancellation stops a long run within 2 s, settles once and charges no more than the hold', async ({ client, assert, cleanup: onEnd }) => {
+  test('cancellation stops a long run within 2 s, settles once and charges no more than the hold', async ({
+    client,
+    assert,
+    cleanup: onEnd,
+  }) => {
     const { tenant, token, owner } = await apiWorkspace()
     onEnd(() => cleanup(tenant.id, owner.id))
-    await client.post('/api/v1/agents').bearerToken(token).json({ ...echo, slug: 'slow', model: 'simulator/lorem', max_tokens: 400, metadata: { simulate: { latency_ms: 20_000 } } })
-    const accepted = await client.post('/api/v1/agents/slow/runs').bearerToken(token).json({ input: 'go', async: true })
+    await client
+      .post('/api/v1/agents')
+      .bearerToken(token)
+      .json({
+        ...echo,
+        slug: 'slow',
+        model: 'simulator/lorem',
+        max_tokens: 400,
+        metadata: { simulate: { latency_ms: 20_000 } },
+      })
+    const accepted = await client
+      .post('/api/v1/agents/slow/runs')
+      .bearerToken(token)
+      .json({ input: 'go', async: true })
     await new Promise((r) => setTimeout(r, 300))
     const started = Date.now()
-    ;(await client.post(`/api/v1/runs/${accepted.body().id}/cancellation`).bearerToken(token)).assertStatus(202)
+    ;(
+      await client.post(`/api/v1/runs/${accepted.body().id}/cancellation`).bearerToken(token)
+    ).assertStatus(202)
     let run
     for (;;) {
       run = (await client.get(`/api/v1/runs/${accepted.body().id}`).bearerToken(token)).body()
@@ -113,10 +187,19 @@ test.group('agents / API: runs', () => {
     assert.equal(BigInt(balance.held), 0n)
   }).tags(['@committed'])
 
-  test('a failing model falls back to the next one; every attempt is a step', async ({ client, assert }) => {
+  test('a failing model falls back to the next one; every attempt is a step', async ({
+    client,
+    assert,
+  }) => {
     const { token } = await apiWorkspace()
-    await client.post('/api/v1/agents').bearerToken(token).json({ ...echo, slug: 'fb', fallback_models: ['simulator/lorem'], max_tokens: 8 })
-    const response = await client.post('/api/v1/agents/fb/runs').bearerToken(token).json({ input: 'hello', metadata: { simulate: { fail: '500' } } })
+    await client
+      .post('/api/v1/agents')
+      .bearerToken(token)
+      .json({ ...echo, slug: 'fb', fallback_models: ['simulator/lorem'], max_tokens: 8 })
+    const response = await client
+      .post('/api/v1/agents/fb/runs')
+      .bearerToken(token)
+      .json({ input: 'hello', metadata: { simulate: { fail: '500' } } })
     response.assertStatus(201)
     // The simulated fault applies to every attempt of this run, so the chain ends failed…
     assert.equal(response.body().status, 'failed')
@@ -126,10 +209,20 @@ test.group('agents / API: runs', () => {
     assert.equal(response.body().cost_credits, '0')
   })
 
-  test('a failure in the middle of the stream ends the run failed, charged for what was produced', async ({ client, assert }) => {
+  test('a failure in the middle of the stream ends the run failed, charged for what was produced', async ({
+    client,
+    assert,
+  }) => {
     const { token } = await apiWorkspace()
-    await client.post('/api/v1/agents').bearerToken(token).json({ ...echo, slug: 'mid', model: 'simulator/lorem', max_tokens: 40 })
-    const response = await client.post('/api/v1/agents/mid/runs').bearerToken(token).header('accept', 'text/event-stream').json({ input: 'go', metadata: { simulate: { fail: 'midstream' } } })
+    await client
+      .post('/api/v1/agents')
+      .bearerToken(token)
+      .json({ ...echo, slug: 'mid', model: 'simulator/lorem', max_tokens: 40 })
+    const response = await client
+      .post('/api/v1/agents/mid/runs')
+      .bearerToken(token)
+      .header('accept', 'text/event-stream')
+      .json({ input: 'go', metadata: { simulate: { fail: 'midstream' } } })
     const events = parseSse(response.text())
     assert.equal(events.at(-1)!.event, 'error')
     const run = JSON.parse(events.at(-1)!.data).run
@@ -138,15 +231,30 @@ test.group('agents / API: runs', () => {
     assert.notEqual(run.cost_credits, '0')
   })
 
-  test('Idempotency-Key: same body replays the stored run; a different body → 409', async ({ client, assert }) => {
+  test('Idempotency-Key: same body replays the stored run; a different body → 409', async ({
+    client,
+    assert,
+  }) => {
     const { tenant, token } = await apiWorkspace()
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
-    const first = await client.post('/api/v1/agents/echo/runs').bearerToken(token).header('idempotency-key', 'k-1').json({ input: 'once' })
-    const again = await client.post('/api/v1/agents/echo/runs').bearerToken(token).header('idempotency-key', 'k-1').json({ input: 'once' })
+    const first = await client
+      .post('/api/v1/agents/echo/runs')
+      .bearerToken(token)
+      .header('idempotency-key', 'k-1')
+      .json({ input: 'once' })
+    const again = await client
+      .post('/api/v1/agents/echo/runs')
+      .bearerToken(token)
+      .header('idempotency-key', 'k-1')
+      .json({ input: 'once' })
     first.assertStatus(201)
     again.assertStatus(201)
     assert.deepEqual(again.body(), first.body())
-    const different = await client.post('/api/v1/agents/echo/runs').bearerToken(token).header('idempotency-key', 'k-1').json({ input: 'twice' })
+    const different = await client
+      .post('/api/v1/agents/echo/runs')
+      .bearerToken(token)
+      .header('idempotency-key', 'k-1')
+      .json({ input: 'twice' })
     different.assertStatus(409)
     const runs = await db.from('runs').where('tenant_id', tenant.id)
     assert.lengthOf(runs, 1)
@@ -155,28 +263,48 @@ test.group('agents / API: runs', () => {
   test('threads carry history to the model', async ({ client, assert }) => {
     const { token } = await apiWorkspace()
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
-    const thread = await client.post('/api/v1/threads').bearerToken(token).json({ agent: 'echo', title: 'Chat' })
+    const thread = await client
+      .post('/api/v1/threads')
+      .bearerToken(token)
+      .json({ agent: 'echo', title: 'Chat' })
     thread.assertStatus(201)
-    const one = await client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input: 'first message', thread_id: thread.body().id })
-    const two = await client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input: 'second', thread_id: thread.body().id })
+    const one = await client
+      .post('/api/v1/agents/echo/runs')
+      .bearerToken(token)
+      .json({ input: 'first message', thread_id: thread.body().id })
+    const two = await client
+      .post('/api/v1/agents/echo/runs')
+      .bearerToken(token)
+      .json({ input: 'second', thread_id: thread.body().id })
     // History (first message + its answer) is part of the second prompt.
-    assert.equal(two.body().usage.input_tokens, Math.ceil(('Repeat.'.length + 'first message'.length * 2 + 'second'.length) / 4))
+    assert.equal(
+      two.body().usage.input_tokens,
+      Math.ceil(('Repeat.'.length + 'first message'.length * 2 + 'second'.length) / 4)
+    )
     assert.equal(one.body().thread_id, thread.body().id)
     const shown = await client.get(`/api/v1/threads/${thread.body().id}`).bearerToken(token)
-    assert.deepEqual(shown.body().messages.map((m: any) => [m.role, m.content]), [
-      ['user', 'first message'],
-      ['assistant', 'first message'],
-      ['user', 'second'],
-      ['assistant', 'second'],
-    ])
+    assert.deepEqual(
+      shown.body().messages.map((m: any) => [m.role, m.content]),
+      [
+        ['user', 'first message'],
+        ['assistant', 'first message'],
+        ['user', 'second'],
+        ['assistant', 'second'],
+      ]
+    )
   })
 
-  test('history filters by agent and status, validates them, and pages', async ({ client, assert }) => {
+  test('history filters by agent and status, validates them, and pages', async ({
+    client,
+    assert,
+  }) => {
     const { token } = await apiWorkspace()
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     await client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input: 'a' })
     await client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input: 'b' })
-    const list = await client.get('/api/v1/runs?agent=echo&status=succeeded&limit=1').bearerToken(token)
+    const list = await client
+      .get('/api/v1/runs?agent=echo&status=succeeded&limit=1')
+      .bearerToken(token)
     assert.lengthOf(list.body().data, 1)
     assert.isString(list.body().next_cursor)
     ;(await client.get('/api/v1/runs?status=weird').bearerToken(token)).assertStatus(422)

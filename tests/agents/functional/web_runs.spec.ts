@@ -12,9 +12,21 @@ import { WebSession } from '#tests/helpers/web_session'
 const HTMX = { 'hx-request': 'true' }
 
 /** An owner signed in to a workspace with credits and an echo agent (`/t/<slug>/agents/echo`). */
-async function chatReady(client: ApiClient, credits?: bigint, config: { model?: string; max_tokens?: number; metadata?: Record<string, unknown> } = {}) {
+async function chatReady(
+  client: ApiClient,
+  credits?: bigint,
+  config: { model?: string; max_tokens?: number; metadata?: Record<string, unknown> } = {}
+) {
   const workspace = await apiWorkspace(credits)
-  const { agent } = await createAgent({ tenantId: workspace.tenant.id, actorId: workspace.owner.id, name: 'Echo', slug: 'echo', instructions: 'Repeat.', model: 'simulator/echo', ...config })
+  const { agent } = await createAgent({
+    tenantId: workspace.tenant.id,
+    actorId: workspace.owner.id,
+    name: 'Echo',
+    slug: 'echo',
+    instructions: 'Repeat.',
+    model: 'simulator/echo',
+    ...config,
+  })
   const web = new WebSession(client)
   await web.login(workspace.owner.email)
   return { ...workspace, agent, web, base: `/t/${workspace.tenant.slug}` }
@@ -31,34 +43,66 @@ async function settled(runId: string) {
 }
 
 test.group('agents / web: chat and runs', () => {
-  test('without JavaScript a message runs synchronously, in a new thread, and the page shows the answer', async ({ client, assert }) => {
+  test('without JavaScript a message runs synchronously, in a new thread, and the page shows the answer', async ({
+    client,
+    assert,
+  }) => {
     const { web, base, tenant } = await chatReady(client)
     const page = await web.get(`${base}/agents/echo/chat`)
     assert.include(page.text(), 'Start a conversation')
-    const response = await web.submit('POST', `${base}/agents/echo/runs`, { input: 'Hello from a plain form' })
+    const response = await web.submit('POST', `${base}/agents/echo/runs`, {
+      input: 'Hello from a plain form',
+    })
     response.assertStatus(302)
     const thread = await Thread.query().where('tenantId', tenant.id).firstOrFail()
     assert.equal(response.header('location'), `${base}/agents/echo/chat?thread=${thread.id}`)
     const run = await Run.query().where('tenantId', tenant.id).firstOrFail()
-    assert.deepInclude(run.serialize(), { status: 'succeeded', source: 'web', threadId: thread.id, output: 'Hello from a plain form' })
+    assert.deepInclude(run.serialize(), {
+      status: 'succeeded',
+      source: 'web',
+      threadId: thread.id,
+      output: 'Hello from a plain form',
+    })
     const chat = (await web.get(response.header('location')!)).text()
     assert.include(chat, 'Hello from a plain form</div>')
     assert.include(chat, `name="thread_id" value="${thread.id}"`)
     assert.include(chat, `href="${base}/runs/${run.id}"`)
     assert.notInclude(chat, 'hx-sse:connect', 'a finished run does not stream')
 
-    await web.submit('POST', `${base}/agents/echo/runs`, { input: 'Second message', thread_id: thread.id })
+    await web.submit('POST', `${base}/agents/echo/runs`, {
+      input: 'Second message',
+      thread_id: thread.id,
+    })
     const runs = await Run.query().where('threadId', thread.id).orderBy('createdAt')
     assert.lengthOf(runs, 2)
-    const messages = await db.from('messages').where('thread_id', thread.id).orderBy('created_at').select('role', 'content')
-    assert.deepEqual(messages.map((m) => m.role), ['user', 'assistant', 'user', 'assistant'])
+    const messages = await db
+      .from('messages')
+      .where('thread_id', thread.id)
+      .orderBy('created_at')
+      .select('role', 'content')
+    assert.deepEqual(
+      messages.map((m) => m.role),
+      ['user', 'assistant', 'user', 'assistant']
+    )
     assert.isAbove(runs[1].inputTokens, runs[0].inputTokens, 'the thread history is sent')
   })
 
-  test('with htmx the reply is a fragment whose bubble streams the run over SSE (HTML deltas, then the finished bubble)', async ({ client, assert }) => {
-    const { web, base, tenant } = await chatReady(client, undefined, { model: 'simulator/lorem', max_tokens: 12, metadata: { simulate: { latency_ms: 300 } } })
+  test('with htmx the reply is a fragment whose bubble streams the run over SSE (HTML deltas, then the finished bubble)', async ({
+    client,
+    assert,
+  }) => {
+    const { web, base, tenant } = await chatReady(client, undefined, {
+      model: 'simulator/lorem',
+      max_tokens: 12,
+      metadata: { simulate: { latency_ms: 300 } },
+    })
     await web.get(`${base}/agents/echo/chat`)
-    const response = await web.submit('POST', `${base}/agents/echo/runs`, { input: 'Stream <please>' }, HTMX)
+    const response = await web.submit(
+      'POST',
+      `${base}/agents/echo/runs`,
+      { input: 'Stream <please>' },
+      HTMX
+    )
     response.assertStatus(200)
     const html = response.text()
     const run = await Run.query().where('tenantId', tenant.id).firstOrFail()
@@ -76,7 +120,10 @@ test.group('agents / web: chat and runs', () => {
     const events = parseSse(stream.text())
     const deltas = events.filter((e) => e.event === 'message' && e.data.startsWith('<span>'))
     assert.isAtLeast(deltas.length, 2)
-    assert.equal(deltas.map((e) => e.data.replace(/<\/?span>/g, '')).join(''), (await settled(run.id)).output)
+    assert.equal(
+      deltas.map((e) => e.data.replace(/<\/?span>/g, '')).join(''),
+      (await settled(run.id)).output
+    )
     const finished = events.find((e) => e.data.includes('hx-swap-oob'))!
     assert.include(finished.data, `id="run-${run.id}"`)
     assert.include(finished.data, 'succeeded')
@@ -84,10 +131,17 @@ test.group('agents / web: chat and runs', () => {
     assert.equal(events.at(-1)!.event, 'end')
 
     const replay = parseSse((await web.get(`${base}/runs/${run.id}/events`, HTMX)).text())
-    assert.deepEqual(replay.map((e) => e.event), ['message', 'end'], 'a finished run sends its bubble at once')
+    assert.deepEqual(
+      replay.map((e) => e.event),
+      ['message', 'end'],
+      'a finished run sends its bubble at once'
+    )
   })
 
-  test('not enough credits: htmx gets a friendly alert in the page; without JavaScript a flash message; no run, no thread', async ({ client, assert }) => {
+  test('not enough credits: htmx gets a friendly alert in the page; without JavaScript a flash message; no run, no thread', async ({
+    client,
+    assert,
+  }) => {
     const { web, base, tenant } = await chatReady(client, 0n)
     await web.get(`${base}/agents/echo/chat`)
     const response = await web.submit('POST', `${base}/agents/echo/runs`, { input: 'hi' }, HTMX)
@@ -105,7 +159,10 @@ test.group('agents / web: chat and runs', () => {
     assert.lengthOf(await db.from('threads').where('tenant_id', tenant.id), 0)
   })
 
-  test('an empty message is refused: htmx gets the chat form back (422) with the error, no JS goes back to the chat', async ({ client, assert }) => {
+  test('an empty message is refused: htmx gets the chat form back (422) with the error, no JS goes back to the chat', async ({
+    client,
+    assert,
+  }) => {
     const { web, base, tenant } = await chatReady(client)
     await web.get(`${base}/agents/echo/chat`)
     const response = await web.submit('POST', `${base}/agents/echo/runs`, { input: '   ' }, HTMX)
@@ -118,8 +175,15 @@ test.group('agents / web: chat and runs', () => {
     assert.lengthOf(await db.from('runs').where('tenant_id', tenant.id), 0)
   })
 
-  test('Stop cancels a running run: htmx gets "Stopping…", the run ends cancelled and is charged once', async ({ client, assert }) => {
-    const { web, base, tenant } = await chatReady(client, 1_000_000n, { model: 'simulator/lorem', max_tokens: 400, metadata: { simulate: { latency_ms: 20_000 } } })
+  test('Stop cancels a running run: htmx gets "Stopping…", the run ends cancelled and is charged once', async ({
+    client,
+    assert,
+  }) => {
+    const { web, base, tenant } = await chatReady(client, 1_000_000n, {
+      model: 'simulator/lorem',
+      max_tokens: 400,
+      metadata: { simulate: { latency_ms: 20_000 } },
+    })
     await web.get(`${base}/agents/echo/chat`)
     await web.submit('POST', `${base}/agents/echo/runs`, { input: 'go long' }, HTMX)
     const run = await Run.query().where('tenantId', tenant.id).firstOrFail()
@@ -140,7 +204,10 @@ test.group('agents / web: chat and runs', () => {
     assert.include(again.text(), 'already ended')
   })
 
-  test('the run page shows status, input, output, steps, tokens, cost, latency, time to first token and model', async ({ client, assert }) => {
+  test('the run page shows status, input, output, steps, tokens, cost, latency, time to first token and model', async ({
+    client,
+    assert,
+  }) => {
     const { web, base, tenant } = await chatReady(client)
     await web.get(`${base}/agents/echo/chat`)
     await web.submit('POST', `${base}/agents/echo/runs`, { input: 'Detail me' })
@@ -148,14 +215,29 @@ test.group('agents / web: chat and runs', () => {
     const page = await web.get(`${base}/runs/${run.id}`)
     page.assertStatus(200)
     const html = page.text()
-    for (const text of ['succeeded', 'Detail me', 'model call', 'simulator/echo', `${run.latencyMs} ms`, 'Time to first token', `>${run.inputTokens}<`, `>${run.outputTokens}<`, 'Open conversation']) {
+    for (const text of [
+      'succeeded',
+      'Detail me',
+      'model call',
+      'simulator/echo',
+      `${run.latencyMs} ms`,
+      'Time to first token',
+      `>${run.inputTokens}<`,
+      `>${run.outputTokens}<`,
+      'Open conversation',
+    ]) {
       assert.include(html, text)
     }
     assert.include(html, (Number(run.costMicros) / 1e6).toFixed(6).replace(/0+$/, ''))
   })
 
-  test('a failed run shows its error in the chat bubble and on the run page', async ({ client, assert }) => {
-    const { web, base, tenant } = await chatReady(client, undefined, { metadata: { simulate: { fail: '500' } } })
+  test('a failed run shows its error in the chat bubble and on the run page', async ({
+    client,
+    assert,
+  }) => {
+    const { web, base, tenant } = await chatReady(client, undefined, {
+      metadata: { simulate: { fail: '500' } },
+    })
     await web.get(`${base}/agents/echo/chat`)
     const response = await web.submit('POST', `${base}/agents/echo/runs`, { input: 'fail please' })
     const run = await Run.query().where('tenantId', tenant.id).firstOrFail()
@@ -167,23 +249,52 @@ test.group('agents / web: chat and runs', () => {
     assert.include(detail, '>retry<')
   })
 
-  test('the history filters by agent, status and date range in the URL and pages with a cursor', async ({ client, assert }) => {
+  test('the history filters by agent, status and date range in the URL and pages with a cursor', async ({
+    client,
+    assert,
+  }) => {
     const { web, base, tenant, owner } = await chatReady(client)
-    await createAgent({ tenantId: tenant.id, actorId: owner.id, name: 'Other', slug: 'other', instructions: 'x', model: 'simulator/echo' })
+    await createAgent({
+      tenantId: tenant.id,
+      actorId: owner.id,
+      name: 'Other',
+      slug: 'other',
+      instructions: 'x',
+      model: 'simulator/echo',
+    })
     await web.get(`${base}/agents/echo/chat`)
-    for (const [slug, input] of [['echo', 'one'], ['echo', 'two'], ['other', 'three']]) {
+    for (const [slug, input] of [
+      ['echo', 'one'],
+      ['echo', 'two'],
+      ['other', 'three'],
+    ]) {
       await web.submit('POST', `${base}/agents/${slug}/runs`, { input })
     }
     const runs = await Run.query().where('tenantId', tenant.id).orderBy('createdAt')
-    await db.from('runs').where('id', runs[0].id).update({ status: 'failed', created_at: new Date('2020-01-15T12:00:00Z') })
-    const ids = (html: string) => [...html.matchAll(new RegExp(`href="${base}/runs/([0-9a-f-]{36})"`, 'g'))].map((m) => m[1])
+    await db
+      .from('runs')
+      .where('id', runs[0].id)
+      .update({ status: 'failed', created_at: new Date('2020-01-15T12:00:00Z') })
+    const ids = (html: string) =>
+      [...html.matchAll(new RegExp(`href="${base}/runs/([0-9a-f-]{36})"`, 'g'))].map((m) => m[1])
 
-    assert.sameMembers(ids((await web.get(`${base}/runs`)).text()), runs.map((r) => r.id))
+    assert.sameMembers(
+      ids((await web.get(`${base}/runs`)).text()),
+      runs.map((r) => r.id)
+    )
     assert.sameMembers(ids((await web.get(`${base}/runs?agent=other`)).text()), [runs[2].id])
     assert.sameMembers(ids((await web.get(`${base}/runs?status=failed`)).text()), [runs[0].id])
-    assert.sameMembers(ids((await web.get(`${base}/runs?from=2020-01-15&to=2020-01-15`)).text()), [runs[0].id])
-    assert.sameMembers(ids((await web.get(`${base}/runs?from=2020-01-16`)).text()), [runs[1].id, runs[2].id])
-    assert.include((await web.get(`${base}/runs?agent=other`)).text(), '<option value="other" selected>')
+    assert.sameMembers(ids((await web.get(`${base}/runs?from=2020-01-15&to=2020-01-15`)).text()), [
+      runs[0].id,
+    ])
+    assert.sameMembers(ids((await web.get(`${base}/runs?from=2020-01-16`)).text()), [
+      runs[1].id,
+      runs[2].id,
+    ])
+    assert.include(
+      (await web.get(`${base}/runs?agent=other`)).text(),
+      '<option value="other" selected>'
+    )
 
     const first = (await web.get(`${base}/runs?limit=2&agent=`)).text()
     assert.lengthOf(ids(first), 2)

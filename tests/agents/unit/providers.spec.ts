@@ -1,7 +1,11 @@
 import { test } from '@japa/runner'
 import { parseSse } from '#agents/providers/sse'
 import { isPrivateAddress, parseRetryAfter } from '#agents/providers/http'
-import { MemoryBreakerStore, RedisBreakerStore, type BreakerSettings } from '#agents/services/circuit_breaker'
+import {
+  MemoryBreakerStore,
+  RedisBreakerStore,
+  type BreakerSettings,
+} from '#agents/services/circuit_breaker'
 import { retryDelayMs } from '#agents/services/run_executor'
 import { toolDefinitions } from '#agents/actions/start_run'
 import { costMicros } from '#agents/services/catalog'
@@ -16,7 +20,9 @@ async function collect(chunks: (string | Buffer)[]) {
 }
 
 test.group('agents / providers: SSE parsing', () => {
-  test('events split anywhere (even inside a UTF-8 character) are reassembled', async ({ assert }) => {
+  test('events split anywhere (even inside a UTF-8 character) are reassembled', async ({
+    assert,
+  }) => {
     const text = 'event: a\ndata: {"t":"héllo"}\n\ndata: second\n\n'
     const bytes = Buffer.from(text)
     const chunks = [...bytes].map((byte) => Buffer.from([byte]))
@@ -27,9 +33,18 @@ test.group('agents / providers: SSE parsing', () => {
     ])
   })
 
-  test('CRLF and lone CR end lines; comments are skipped; multi-line data joins with \\n', async ({ assert }) => {
-    const events = await collect([': keep-alive\r\n', 'data: one\r\ndata: two\r\n\r\n', 'data: three\r\rdata: last'])
-    assert.deepEqual(events.map((e) => e.data), ['one\ntwo', 'three', 'last'])
+  test('CRLF and lone CR end lines; comments are skipped; multi-line data joins with \\n', async ({
+    assert,
+  }) => {
+    const events = await collect([
+      ': keep-alive\r\n',
+      'data: one\r\ndata: two\r\n\r\n',
+      'data: three\r\rdata: last',
+    ])
+    assert.deepEqual(
+      events.map((e) => e.data),
+      ['one\ntwo', 'three', 'last']
+    )
   })
 
   test('an event over the size limit is refused instead of buffered', async ({ assert }) => {
@@ -51,29 +66,76 @@ test.group('agents / providers: retries and addresses', () => {
     assert.isUndefined(parseRetryAfter({}, now))
   })
 
-  test('backoff is exponential with jitter, capped; Retry-After wins with at most 10 % more', ({ assert }) => {
-    assert.equal(retryDelayMs(0, undefined, () => 0), 100)
-    assert.equal(retryDelayMs(0, undefined, () => 1), 200)
-    assert.equal(retryDelayMs(3, undefined, () => 0), 800)
-    assert.equal(retryDelayMs(10, undefined, () => 1), 4000)
-    assert.equal(retryDelayMs(0, 1000, () => 0), 1000)
-    assert.equal(retryDelayMs(0, 1000, () => 1), 1100)
+  test('backoff is exponential with jitter, capped; Retry-After wins with at most 10 % more', ({
+    assert,
+  }) => {
+    assert.equal(
+      retryDelayMs(0, undefined, () => 0),
+      100
+    )
+    assert.equal(
+      retryDelayMs(0, undefined, () => 1),
+      200
+    )
+    assert.equal(
+      retryDelayMs(3, undefined, () => 0),
+      800
+    )
+    assert.equal(
+      retryDelayMs(10, undefined, () => 1),
+      4000
+    )
+    assert.equal(
+      retryDelayMs(0, 1000, () => 0),
+      1000
+    )
+    assert.equal(
+      retryDelayMs(0, 1000, () => 1),
+      1100
+    )
   })
 
   test('private, loopback and link-local addresses are recognised (SSRF guard)', ({ assert }) => {
-    for (const address of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '0.0.0.0', '100.64.0.1']) {
+    for (const address of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.20.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '::1',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:127.0.0.1',
+      '0.0.0.0',
+      '100.64.0.1',
+    ]) {
       assert.isTrue(isPrivateAddress(address), address)
     }
-    for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700::1111', 'api.openai.com']) assert.isFalse(isPrivateAddress(address), address)
+    for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700::1111', 'api.openai.com'])
+      assert.isFalse(isPrivateAddress(address), address)
   })
 
-  test('agent tools in OpenAI, bare or Anthropic shape become function definitions', ({ assert }) => {
+  test('agent tools in OpenAI, bare or Anthropic shape become function definitions', ({
+    assert,
+  }) => {
     const params = { type: 'object', properties: { city: { type: 'string' } } }
-    assert.deepEqual(toolDefinitions([{ type: 'function', function: { name: 'weather', description: 'Weather', parameters: params } }, { name: 'time' }, { name: 'x', input_schema: params }, 'junk', { nope: 1 }]), [
-      { name: 'weather', description: 'Weather', parameters: params },
-      { name: 'time' },
-      { name: 'x', parameters: params },
-    ])
+    assert.deepEqual(
+      toolDefinitions([
+        {
+          type: 'function',
+          function: { name: 'weather', description: 'Weather', parameters: params },
+        },
+        { name: 'time' },
+        { name: 'x', input_schema: params },
+        'junk',
+        { nope: 1 },
+      ]),
+      [
+        { name: 'weather', description: 'Weather', parameters: params },
+        { name: 'time' },
+        { name: 'x', parameters: params },
+      ]
+    )
     assert.isUndefined(toolDefinitions([]))
   })
 
@@ -87,7 +149,9 @@ test.group('agents / providers: retries and addresses', () => {
 const settings: BreakerSettings = { failureThreshold: 3, cooldownMs: 1000, probeLeaseMs: 500 }
 
 test.group('agents / circuit breaker (state machine)', () => {
-  test('closed → open after N consecutive failures; a success resets the count', async ({ assert }) => {
+  test('closed → open after N consecutive failures; a success resets the count', async ({
+    assert,
+  }) => {
     let now = 0
     const store = new MemoryBreakerStore(() => now)
     await store.failure('p', settings)
@@ -103,7 +167,9 @@ test.group('agents / circuit breaker (state machine)', () => {
     assert.isFalse((await store.acquire('p', settings)).allowed)
   })
 
-  test('after the cool-down, half-open lets ONE probe through; its success closes, its failure re-opens', async ({ assert }) => {
+  test('after the cool-down, half-open lets ONE probe through; its success closes, its failure re-opens', async ({
+    assert,
+  }) => {
     let now = 0
     const store = new MemoryBreakerStore(() => now)
     for (let i = 0; i < 3; i++) await store.failure('p', settings)
@@ -120,7 +186,9 @@ test.group('agents / circuit breaker (state machine)', () => {
     assert.deepInclude(await store.acquire('p', settings), { allowed: true, state: 'closed' })
   })
 
-  test('a probe that never reports back loses its lease: another caller may probe', async ({ assert }) => {
+  test('a probe that never reports back loses its lease: another caller may probe', async ({
+    assert,
+  }) => {
     let now = 0
     const store = new MemoryBreakerStore(() => now)
     for (let i = 0; i < 3; i++) await store.failure('p', settings)
@@ -132,12 +200,18 @@ test.group('agents / circuit breaker (state machine)', () => {
     assert.isTrue((await store.acquire('p', settings)).allowed)
   })
 
-  test('the Redis store follows the same machine, shared by every process (when REDIS_URL is set)', async ({ assert }) => {
+  test('the Redis store follows the same machine, shared by every process (when REDIS_URL is set)', async ({
+    assert,
+  }) => {
     const store = new RedisBreakerStore()
     const id = `test-${Date.now()}-${Math.random()}`
     const quick = { failureThreshold: 2, cooldownMs: 150, probeLeaseMs: 100 }
     try {
-      assert.deepEqual(await store.acquire(id, quick), { allowed: true, state: 'closed', failures: 0 })
+      assert.deepEqual(await store.acquire(id, quick), {
+        allowed: true,
+        state: 'closed',
+        failures: 0,
+      })
       assert.equal(await store.failure(id, quick), 'closed')
       assert.equal(await store.failure(id, quick), 'open')
       assert.isFalse((await store.acquire(id, quick)).allowed)

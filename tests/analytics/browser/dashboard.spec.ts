@@ -7,7 +7,11 @@ import { baseUrl as base, signedInPage } from '#tests/helpers/browser'
 import { insertAgent, projectedRun } from '#tests/analytics/helpers'
 
 test.group('analytics / browser: dashboard', () => {
-  test('changing the date range and drilling down swap content in place, with the URL pushed', async ({ browserContext, assert, cleanup }) => {
+  test('changing the date range and drilling down swap content in place, with the URL pushed', async ({
+    browserContext,
+    assert,
+    cleanup,
+  }) => {
     const user = await createUser({ name: 'Chart Reader' })
     const tenant = await createWorkspace(user, 'Chart Labs')
     cleanup(async () => {
@@ -17,7 +21,11 @@ test.group('analytics / browser: dashboard', () => {
     const agent = await insertAgent(tenant.id, 'Summariser', 'summariser')
     const today = DateTime.now().setZone(tenant.timeZone).startOf('day')
     for (const days of [0, 0, 12]) {
-      await projectedRun(tenant.id, { agentId: agent.id, memberId: user.id, createdAt: today.minus({ days }).plus({ minutes: 30 }).toJSDate() })
+      await projectedRun(tenant.id, {
+        agentId: agent.id,
+        memberId: user.id,
+        createdAt: today.minus({ days }).plus({ minutes: 30 }).toJSDate(),
+      })
     }
 
     const { page, problems } = await signedInPage(browserContext, user.email)
@@ -43,7 +51,9 @@ test.group('analytics / browser: dashboard', () => {
     await page.fill('#field-from', from)
     await page.fill('#field-to', to)
     await page.click('#analytics-dashboard form button[type=submit]')
-    await page.waitForURL((url) => url.searchParams.get('from') === from && url.searchParams.get('to') === to)
+    await page.waitForURL(
+      (url) => url.searchParams.get('from') === from && url.searchParams.get('to') === to
+    )
     await page.waitForSelector(`[data-testid=range-label]:has-text("${from} to ${to}")`)
     assert.equal((await page.textContent('[data-testid=kpi-runs] .stat-value'))?.trim(), '1')
     assert.isTrue(await page.evaluate(() => (globalThis as any).__sameDocument === true))
@@ -52,7 +62,10 @@ test.group('analytics / browser: dashboard', () => {
     await page.click('a[data-range="7d"]')
     await page.waitForSelector('[data-testid=range-label]:has-text("Last 7 days")')
     await page.click('#analytics-agents a:text("Summariser")')
-    await page.waitForURL((url) => url.pathname === `/t/${tenant.slug}/runs` && url.searchParams.get('agent') === 'summariser')
+    await page.waitForURL(
+      (url) =>
+        url.pathname === `/t/${tenant.slug}/runs` && url.searchParams.get('agent') === 'summariser'
+    )
     await page.waitForSelector('h1:text("Runs")')
     assert.equal(await page.locator('main table tbody tr').count(), 2)
     assert.isTrue(await page.evaluate(() => (globalThis as any).__sameDocument === true))
@@ -62,7 +75,11 @@ test.group('analytics / browser: dashboard', () => {
     await page.goto(`${base()}/t/${tenant.slug}/analytics?range=7d`)
     await page.evaluate(() => ((globalThis as any).__sameDocument = true))
     await page.locator('#analytics-series svg a').last().click()
-    await page.waitForURL((url) => url.pathname === `/t/${tenant.slug}/runs` && url.searchParams.get('from') === today.toISODate())
+    await page.waitForURL(
+      (url) =>
+        url.pathname === `/t/${tenant.slug}/runs` &&
+        url.searchParams.get('from') === today.toISODate()
+    )
     await page.waitForSelector('h1:text("Runs")')
     assert.equal(await page.locator('main table tbody tr').count(), 2)
     assert.isTrue(await page.evaluate(() => (globalThis as any).__sameDocument === true))

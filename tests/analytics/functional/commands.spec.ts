@@ -6,7 +6,9 @@ import { runCommand } from '#tests/helpers/ace'
 import { insertRun, zonedWorkspace } from '#tests/analytics/helpers'
 
 test.group('analytics / commands', () => {
-  test('analytics:rebuild <slug> rebuilds one tenant from its runs and prints a summary', async ({ assert }) => {
+  test('analytics:rebuild <slug> rebuilds one tenant from its runs and prints a summary', async ({
+    assert,
+  }) => {
     const { tenant } = await zonedWorkspace('Europe/Paris')
     await insertRun(tenant.id, { createdAt: '2026-03-29T10:00:00Z' })
     await insertRun(tenant.id, { createdAt: '2026-03-29T10:30:00Z', status: 'failed' })
@@ -19,7 +21,9 @@ test.group('analytics / commands', () => {
     assert.equal(row.errors, 1)
   })
 
-  test('analytics:rebuild with an unknown slug fails with one line on stderr', async ({ assert }) => {
+  test('analytics:rebuild with an unknown slug fails with one line on stderr', async ({
+    assert,
+  }) => {
     const result = await runCommand(AnalyticsRebuild, ['no-such-tenant'])
     assert.equal(result.exitCode, 1)
     assert.equal(result.stderr, 'error: no tenant with slug "no-such-tenant"\n')

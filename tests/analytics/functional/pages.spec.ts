@@ -16,22 +16,51 @@ async function dashboardWorld() {
   const agent = await insertAgent(tenant.id, '=HYPERLINK("x"), Inc', 'hyper')
   const today = DateTime.now().setZone('Europe/Paris').startOf('day')
   const at = (hours: number) => today.plus({ hours, minutes: 5 }).toJSDate()
-  await projectedRun(tenant.id, { agentId: agent.id, memberId: owner.id, costMicros: 2_000_000, latencyMs: 300, createdAt: at(0) })
-  await projectedRun(tenant.id, { agentId: agent.id, memberId: owner.id, status: 'failed', costMicros: 500_000, latencyMs: 900, createdAt: at(0) })
-  await projectedRun(tenant.id, { agentId: null, memberId: owner.id, model: 'simulator/lorem', costMicros: 1, latencyMs: 50, createdAt: today.minus({ days: 3 }).plus({ hours: 12 }).toJSDate() })
+  await projectedRun(tenant.id, {
+    agentId: agent.id,
+    memberId: owner.id,
+    costMicros: 2_000_000,
+    latencyMs: 300,
+    createdAt: at(0),
+  })
+  await projectedRun(tenant.id, {
+    agentId: agent.id,
+    memberId: owner.id,
+    status: 'failed',
+    costMicros: 500_000,
+    latencyMs: 900,
+    createdAt: at(0),
+  })
+  await projectedRun(tenant.id, {
+    agentId: null,
+    memberId: owner.id,
+    model: 'simulator/lorem',
+    costMicros: 1,
+    latencyMs: 50,
+    createdAt: today.minus({ days: 3 }).plus({ hours: 12 }).toJSDate(),
+  })
   return { owner, tenant, agent, today }
 }
 
 test.group('analytics / dashboard pages', () => {
-  test('the dashboard shows KPIs with changes, the series, breakdowns with drill-down links, errors and burn', async ({ client, assert }) => {
+  test('the dashboard shows KPIs with changes, the series, breakdowns with drill-down links, errors and burn', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant, today } = await dashboardWorld()
     const web = await signedIn(client, owner.email)
     const page = await web.get(`/t/${tenant.slug}/analytics?range=7d`)
     page.assertStatus(200)
     const html = page.text()
     assert.include(html, '<html')
-    assert.match(html, /id="analytics-kpis"[^>]*hx-get="\/t\/[^"]+\/analytics\/kpis\?range=7d"[^>]*hx-trigger="every 10s"/)
-    assert.match(html, /data-testid="kpi-runs">\s*<span class="stat-label">Runs<\/span>\s*<span class="stat-value">3</)
+    assert.match(
+      html,
+      /id="analytics-kpis"[^>]*hx-get="\/t\/[^"]+\/analytics\/kpis\?range=7d"[^>]*hx-trigger="every 10s"/
+    )
+    assert.match(
+      html,
+      /data-testid="kpi-runs">\s*<span class="stat-label">Runs<\/span>\s*<span class="stat-value">3</
+    )
     assert.match(html, /data-testid="kpi-success">[\s\S]*?66\.7 %/)
     assert.match(html, /data-testid="kpi-credits">[\s\S]*?stat-value">2\.500001</)
     assert.match(html, /data-testid="kpi-members">[\s\S]*?stat-value">1</)
@@ -39,71 +68,137 @@ test.group('analytics / dashboard pages', () => {
     const from = today.minus({ days: 6 }).toISODate()
     const to = today.toISODate()
     // Rows and bars drill into the runs list with the same filters.
-    assert.include(html, `href="/t/${tenant.slug}/runs?agent=hyper&amp;from=${from}&amp;to=${to}" hx-boost="true"`)
-    assert.include(html, `href="/t/${tenant.slug}/runs?agent=hyper&amp;status=failed&amp;from=${from}&amp;to=${to}"`)
+    assert.include(
+      html,
+      `href="/t/${tenant.slug}/runs?agent=hyper&amp;from=${from}&amp;to=${to}" hx-boost="true"`
+    )
+    assert.include(
+      html,
+      `href="/t/${tenant.slug}/runs?agent=hyper&amp;status=failed&amp;from=${from}&amp;to=${to}"`
+    )
     assert.include(html, `hx-get="/t/${tenant.slug}/runs?from=${to}&amp;to=${to}"`)
     assert.include(html, '<title>')
     assert.include(html, 'Direct model calls')
     assert.include(html, '=HYPERLINK(&quot;x&quot;), Inc')
     // 2.500001 credits over the last 7 days, nothing available (no grant): about 0 days left.
-    assert.match(html, /data-testid="burn-forecast">At 0\.357143 credits a day, the 0 available credits last about 0 more days\./)
+    assert.match(
+      html,
+      /data-testid="burn-forecast">At 0\.357143 credits a day, the 0 available credits last about 0 more days\./
+    )
     assert.include(html, `/t/${tenant.slug}/analytics/agents.csv?range=7d`)
   })
 
-  test('htmx range changes get the dashboard fragment alone; the KPI fragment polls on its own', async ({ client, assert }) => {
+  test('htmx range changes get the dashboard fragment alone; the KPI fragment polls on its own', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant } = await dashboardWorld()
     const web = await signedIn(client, owner.email)
-    const fragment = await web.get(`/t/${tenant.slug}/analytics?range=24h`, { 'HX-Request': 'true' })
+    const fragment = await web.get(`/t/${tenant.slug}/analytics?range=24h`, {
+      'HX-Request': 'true',
+    })
     fragment.assertStatus(200)
     assert.notInclude(fragment.text(), '<html')
     assert.match(fragment.text().trim(), /^<div id="analytics-dashboard"/)
     assert.include(fragment.text(), 'Last 24 hours')
     // A boosted navigation (e.g. a link from elsewhere) still gets the whole page.
-    assert.include((await web.get(`/t/${tenant.slug}/analytics`, { 'HX-Request': 'true', 'HX-Boosted': 'true' })).text(), '<html')
-    const kpis = await web.get(`/t/${tenant.slug}/analytics/kpis?range=custom&from=2020-01-01&to=2020-01-31`, { 'HX-Request': 'true' })
+    assert.include(
+      (
+        await web.get(`/t/${tenant.slug}/analytics`, { 'HX-Request': 'true', 'HX-Boosted': 'true' })
+      ).text(),
+      '<html'
+    )
+    const kpis = await web.get(
+      `/t/${tenant.slug}/analytics/kpis?range=custom&from=2020-01-01&to=2020-01-31`,
+      { 'HX-Request': 'true' }
+    )
     assert.match(kpis.text().trim(), /^<section id="analytics-kpis"/)
-    assert.match(kpis.text(), /kpi-runs">\s*<span class="stat-label">Runs<\/span>\s*<span class="stat-value">0</)
-    assert.include(kpis.text(), 'hx-get="/t/' + tenant.slug + '/analytics/kpis?range=custom&amp;from=2020-01-01&amp;to=2020-01-31"')
+    assert.match(
+      kpis.text(),
+      /kpi-runs">\s*<span class="stat-label">Runs<\/span>\s*<span class="stat-value">0</
+    )
+    assert.include(
+      kpis.text(),
+      'hx-get="/t/' +
+        tenant.slug +
+        '/analytics/kpis?range=custom&amp;from=2020-01-01&amp;to=2020-01-31"'
+    )
   })
 
-  test('a bad custom range shows why and falls back to the last 7 days', async ({ client, assert }) => {
+  test('a bad custom range shows why and falls back to the last 7 days', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant } = await dashboardWorld()
     const web = await signedIn(client, owner.email)
-    const page = await web.get(`/t/${tenant.slug}/analytics?range=custom&from=2026-03-10&to=2026-03-01`)
+    const page = await web.get(
+      `/t/${tenant.slug}/analytics?range=custom&from=2026-03-10&to=2026-03-01`
+    )
     page.assertStatus(200)
     assert.include(page.text(), 'The end date must be on or after the start date.')
     assert.include(page.text(), 'Last 7 days')
   })
 
-  test('CSV exports: one per table, RFC 4180 escaping, formula-guarded labels', async ({ client, assert }) => {
+  test('CSV exports: one per table, RFC 4180 escaping, formula-guarded labels', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant, agent } = await dashboardWorld()
     const web = await signedIn(client, owner.email)
     const agents = await web.get(`/t/${tenant.slug}/analytics/agents.csv?range=7d`)
     agents.assertStatus(200)
     assert.include(agents.header('content-type'), 'text/csv')
-    assert.match(agents.header('content-disposition') ?? '', /attachment; filename="analytics-agents-/)
+    assert.match(
+      agents.header('content-disposition') ?? '',
+      /attachment; filename="analytics-agents-/
+    )
     const lines = agents.text().split('\r\n')
-    assert.equal(lines[0], 'key,label,runs,succeeded,errors,input_tokens,output_tokens,credits,latency_p50_ms,latency_p95_ms')
-    assert.match(lines[1], new RegExp(`^${agent.id},"'=HYPERLINK\\(""x""\\), Inc",2,1,1,20,10,2\\.5,`))
+    assert.equal(
+      lines[0],
+      'key,label,runs,succeeded,errors,input_tokens,output_tokens,credits,latency_p50_ms,latency_p95_ms'
+    )
+    assert.match(
+      lines[1],
+      new RegExp(`^${agent.id},"'=HYPERLINK\\(""x""\\), Inc",2,1,1,20,10,2\\.5,`)
+    )
     assert.match(lines[2], /^,Direct model calls,1,1,0,10,5,0\.000001,50,50$/)
     assert.equal(lines.at(-1), '')
-    const days = (await web.get(`/t/${tenant.slug}/analytics/days.csv?range=7d`)).text().split('\r\n')
+    const days = (await web.get(`/t/${tenant.slug}/analytics/days.csv?range=7d`))
+      .text()
+      .split('\r\n')
     assert.lengthOf(days, 1 + 7 + 1)
-    const errors = (await web.get(`/t/${tenant.slug}/analytics/errors.csv?range=7d`)).text().split('\r\n')
-    assert.equal(errors[0], 'dimension,key,label,runs,succeeded,errors,input_tokens,output_tokens,credits,latency_p50_ms,latency_p95_ms')
+    const errors = (await web.get(`/t/${tenant.slug}/analytics/errors.csv?range=7d`))
+      .text()
+      .split('\r\n')
+    assert.equal(
+      errors[0],
+      'dimension,key,label,runs,succeeded,errors,input_tokens,output_tokens,credits,latency_p50_ms,latency_p95_ms'
+    )
     assert.match(errors[1], /^agent,/)
     assert.match(errors[2], /^model,simulator\/echo,simulator\/echo,2,1,1,/)
-    for (const table of ['members', 'models']) (await web.get(`/t/${tenant.slug}/analytics/${table}.csv`)).assertStatus(200)
+    for (const table of ['members', 'models'])
+      (await web.get(`/t/${tenant.slug}/analytics/${table}.csv`)).assertStatus(200)
   })
 
-  test('isolation: another workspace sees only its own figures; non-members get 404', async ({ client, assert }) => {
+  test('isolation: another workspace sees only its own figures; non-members get 404', async ({
+    client,
+    assert,
+  }) => {
     const { tenant } = await dashboardWorld()
     const other = await zonedWorkspace()
     const web = await signedIn(client, other.owner.email)
     const own = (await web.get(`/t/${other.tenant.slug}/analytics`)).text()
-    assert.match(own, /kpi-runs">\s*<span class="stat-label">Runs<\/span>\s*<span class="stat-value">0</)
+    assert.match(
+      own,
+      /kpi-runs">\s*<span class="stat-label">Runs<\/span>\s*<span class="stat-value">0</
+    )
     assert.notInclude(own, 'HYPERLINK')
-    for (const url of ['/analytics', '/analytics/kpis', '/analytics/agents.csv', '/analytics/days.csv']) {
+    for (const url of [
+      '/analytics',
+      '/analytics/kpis',
+      '/analytics/agents.csv',
+      '/analytics/days.csv',
+    ]) {
       const response = await web.get(`/t/${tenant.slug}${url}`)
       response.assertStatus(404)
       assert.notInclude(response.text(), 'HYPERLINK')
@@ -111,10 +206,15 @@ test.group('analytics / dashboard pages', () => {
     // A viewer of the workspace may read its analytics.
     const viewer = await createUser()
     await addMember(tenant.id, viewer, 'viewer')
-    ;(await (await signedIn(client, viewer.email)).get(`/t/${tenant.slug}/analytics`)).assertStatus(200)
+    ;(await (await signedIn(client, viewer.email)).get(`/t/${tenant.slug}/analytics`)).assertStatus(
+      200
+    )
   })
 
-  test('platform analytics: 404 unless platform admin; admins see tenants, error rates and growth', async ({ client, assert }) => {
+  test('platform analytics: 404 unless platform admin; admins see tenants, error rates and growth', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant } = await dashboardWorld()
     ;(await new WebSession(client).get('/admin/analytics')).assertStatus(404)
     ;(await (await signedIn(client, owner.email)).get('/admin/analytics')).assertStatus(404)
@@ -129,7 +229,10 @@ test.group('analytics / dashboard pages', () => {
     assert.include(html, 'New workspaces per week')
   })
 
-  test('dashboard cache: a repeat is a hit, a new run invalidates it; /metrics shows the counters and ratio', async ({ client, assert }) => {
+  test('dashboard cache: a repeat is a hit, a new run invalidates it; /metrics shows the counters and ratio', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant } = await dashboardWorld()
     const web = await signedIn(client, owner.email)
     const metric = async (name: string) => {
@@ -146,7 +249,10 @@ test.group('analytics / dashboard pages', () => {
     await projectedRun(tenant.id, {})
     const fresh = await web.get(`/t/${tenant.slug}/analytics/kpis?range=30d`)
     assert.equal(await misses(), m0 + 2)
-    assert.match(fresh.text(), /kpi-runs">\s*<span class="stat-label">Runs<\/span>\s*<span class="stat-value">4</)
+    assert.match(
+      fresh.text(),
+      /kpi-runs">\s*<span class="stat-label">Runs<\/span>\s*<span class="stat-value">4</
+    )
     const ratio = await metric('analytics_cache_hit_ratio')
     assert.isAbove(ratio, 0)
     assert.isAtMost(ratio, 1)

@@ -22,10 +22,20 @@ async function seedLatencies(tenantId: string, agentIds: string[], n: number) {
 }
 
 test.group('analytics / percentiles', () => {
-  test('p50, p95 and p99 from merged histograms are within 1 % of percentile_cont on the raw runs', async ({ assert }) => {
+  test('p50, p95 and p99 from merged histograms are within 1 % of percentile_cont on the raw runs', async ({
+    assert,
+  }) => {
     const { tenant } = await zonedWorkspace('Asia/Tokyo')
-    const agents = [await insertAgent(tenant.id, 'A'), await insertAgent(tenant.id, 'B'), await insertAgent(tenant.id, 'C')]
-    await seedLatencies(tenant.id, agents.map((a) => a.id), 20_000)
+    const agents = [
+      await insertAgent(tenant.id, 'A'),
+      await insertAgent(tenant.id, 'B'),
+      await insertAgent(tenant.id, 'C'),
+    ]
+    await seedLatencies(
+      tenant.id,
+      agents.map((a) => a.id),
+      20_000
+    )
     await rebuildTenant(tenant.id)
 
     const exact = async (agentId?: string) =>
@@ -35,11 +45,18 @@ test.group('analytics / percentiles', () => {
           agentId ? [tenant.id, agentId] : [tenant.id]
         )
       ).rows[0].p.map(Number)
-    const range = resolveRange({ range: 'custom', from: '2026-04-30', to: '2026-05-05' }, tenant.timeZone)
+    const range = resolveRange(
+      { range: 'custom', from: '2026-04-30', to: '2026-05-05' },
+      tenant.timeZone
+    )
     const result = await aggregate(tenant.id, range)
     const close = (estimate: number | null, truth: number, what: string) => {
       assert.isNotNull(estimate, what)
-      assert.isAtMost(Math.abs(estimate! - truth) / truth, 0.01, `${what}: ${estimate} vs exact ${truth}`)
+      assert.isAtMost(
+        Math.abs(estimate! - truth) / truth,
+        0.01,
+        `${what}: ${estimate} vs exact ${truth}`
+      )
     }
     const [p50, p95, p99] = await exact()
     assert.equal(result.total.latencyCount, 20_000)
@@ -53,7 +70,11 @@ test.group('analytics / percentiles', () => {
       close(result.groups.agent.get(agent.id)!.p99, a99, `${agent.name} p99`)
     }
     // Hourly rows over the same window (the 24h preset's source) give the same answers.
-    const hours = resolveRange({ range: '24h' }, 'UTC', (await import('luxon')).DateTime.fromISO('2026-05-02T00:00:00Z'))
+    const hours = resolveRange(
+      { range: '24h' },
+      'UTC',
+      (await import('luxon')).DateTime.fromISO('2026-05-02T00:00:00Z')
+    )
     const [h95] = (
       await db.rawQuery(
         `SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p FROM runs WHERE tenant_id = ? AND created_at >= ? AND created_at < ?`,

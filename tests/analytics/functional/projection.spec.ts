@@ -5,31 +5,62 @@ import emitter from '@adonisjs/core/services/emitter'
 import { RunFinished, type RunFacts } from '#agents'
 import { flushProjections, projectFacts, rebuildTenant } from '#analytics'
 import { dashboardCacheCounters } from '#analytics/services/cache'
-import { insertAgent, insertRuns, projectedRun, rollupRows, runFacts, zonedWorkspace, type RunShape } from '#tests/analytics/helpers'
+import {
+  insertAgent,
+  insertRuns,
+  projectedRun,
+  rollupRows,
+  runFacts,
+  zonedWorkspace,
+  type RunShape,
+} from '#tests/analytics/helpers'
 
 async function daily(tenantId: string) {
-  const rows = (await db.rawQuery(`SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(runs)::int AS runs FROM usage_daily WHERE tenant_id = ? GROUP BY day ORDER BY day`, [tenantId])).rows
+  const rows = (
+    await db.rawQuery(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(runs)::int AS runs FROM usage_daily WHERE tenant_id = ? GROUP BY day ORDER BY day`,
+      [tenantId]
+    )
+  ).rows
   return Object.fromEntries(rows.map((row: any) => [row.day, row.runs]))
 }
 
 async function hourly(tenantId: string) {
-  const rows = (await db.rawQuery(`SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24') AS hour, sum(runs)::int AS runs FROM usage_hourly WHERE tenant_id = ? GROUP BY 1 ORDER BY 1`, [tenantId])).rows
+  const rows = (
+    await db.rawQuery(
+      `SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24') AS hour, sum(runs)::int AS runs FROM usage_hourly WHERE tenant_id = ? GROUP BY 1 ORDER BY 1`,
+      [tenantId]
+    )
+  ).rows
   return Object.fromEntries(rows.map((row: any) => [row.hour, row.runs]))
 }
 
 async function version(tenantId: string) {
-  return Number((await db.from('analytics_versions').where('tenant_id', tenantId).first())?.version ?? 0)
+  return Number(
+    (await db.from('analytics_versions').where('tenant_id', tenantId).first())?.version ?? 0
+  )
 }
 
 async function projectedCount(tenantIds: string[]) {
-  return Number((await db.from('projected_runs').whereIn('tenant_id', tenantIds).count('* as n').first()).n)
+  return Number(
+    (await db.from('projected_runs').whereIn('tenant_id', tenantIds).count('* as n').first()).n
+  )
 }
 
 const emit = (facts: RunFacts) => emitter.emit(RunFinished, new RunFinished(facts))
-const failures = async () => (await dashboardCacheCounters.projectionFailures.get()).values.reduce((sum, v) => sum + v.value, 0)
+const failures = async () =>
+  (await dashboardCacheCounters.projectionFailures.get()).values.reduce(
+    (sum, v) => sum + v.value,
+    0
+  )
 
 /** Varied runs of a workspace: agents, members, models, statuses, null latencies, many hours. */
-function variedShapes(count: number, agents: (string | null)[], memberId: string, offset = 0): RunShape[] {
+function variedShapes(
+  count: number,
+  agents: (string | null)[],
+  memberId: string,
+  offset = 0
+): RunShape[] {
   return Array.from({ length: count }, (_, i) => ({
     agentId: agents[i % agents.length],
     memberId: i % 3 ? memberId : null,
@@ -44,9 +75,17 @@ function variedShapes(count: number, agents: (string | null)[], memberId: string
 }
 
 test.group('analytics / projection', () => {
-  test('a RunFinished event replayed twice counts the run once, from the facts it carries', async ({ assert }) => {
+  test('a RunFinished event replayed twice counts the run once, from the facts it carries', async ({
+    assert,
+  }) => {
     const { tenant } = await zonedWorkspace()
-    const facts = runFacts(tenant.id, { model: null, inputTokens: 0, outputTokens: 0, costMicros: 42, latencyMs: 0 })
+    const facts = runFacts(tenant.id, {
+      model: null,
+      inputTokens: 0,
+      outputTokens: 0,
+      costMicros: 42,
+      latencyMs: 0,
+    })
     await emit(facts)
     await emit(facts)
     await flushProjections()
@@ -67,7 +106,9 @@ test.group('analytics / projection', () => {
     assert.equal(await version(tenant.id), 1)
   })
 
-  test('the listener only buffers: a run reaches the rollups on the next flush, within the flush interval', async ({ assert }) => {
+  test('the listener only buffers: a run reaches the rollups on the next flush, within the flush interval', async ({
+    assert,
+  }) => {
     const { tenant } = await zonedWorkspace()
     await emit(runFacts(tenant.id))
     assert.lengthOf(await db.from('usage_hourly').where('tenant_id', tenant.id), 0)
@@ -79,7 +120,9 @@ test.group('analytics / projection', () => {
     assert.equal((await db.from('usage_daily').where('tenant_id', tenant.id).first()).runs, 1)
   })
 
-  test('a run still running is not counted; facts of a tenant that no longer exists are dropped, the rest of the batch counts', async ({ assert }) => {
+  test('a run still running is not counted; facts of a tenant that no longer exists are dropped, the rest of the batch counts', async ({
+    assert,
+  }) => {
     const { tenant } = await zonedWorkspace()
     const running = { ...runFacts(tenant.id), status: 'running' } as unknown as RunFacts
     const orphan = runFacts(randomUUID())
@@ -89,7 +132,9 @@ test.group('analytics / projection', () => {
     assert.equal(await projectedCount([tenant.id, orphan.tenantId]), 1)
   })
 
-  test('a batch failing on a tenant deleted after its zone was cached is retried with fresh zones and counts the others', async ({ assert }) => {
+  test('a batch failing on a tenant deleted after its zone was cached is retried with fresh zones and counts the others', async ({
+    assert,
+  }) => {
     const gone = await zonedWorkspace()
     const { tenant } = await zonedWorkspace()
     await projectFacts([runFacts(gone.tenant.id)])
@@ -102,7 +147,9 @@ test.group('analytics / projection', () => {
     assert.equal((await db.from('usage_hourly').where('tenant_id', tenant.id).first()).runs, 1)
   })
 
-  test('a batch that fails twice is counted in projection failures, and the next batch projects', async ({ assert }) => {
+  test('a batch that fails twice is counted in projection failures, and the next batch projects', async ({
+    assert,
+  }) => {
     const { tenant } = await zonedWorkspace()
     await flushProjections()
     const before = await failures()
@@ -117,7 +164,9 @@ test.group('analytics / projection', () => {
     assert.equal((await db.from('usage_hourly').where('tenant_id', tenant.id).first()).runs, 1)
   })
 
-  test('a late event lands in the hour and day the run was created, not when it arrived', async ({ assert }) => {
+  test('a late event lands in the hour and day the run was created, not when it arrived', async ({
+    assert,
+  }) => {
     const { tenant } = await zonedWorkspace()
     await projectedRun(tenant.id, { createdAt: '2026-01-12T09:00:00Z' })
     await projectedRun(tenant.id, { createdAt: '2026-01-10T08:15:00Z' })
@@ -127,13 +176,19 @@ test.group('analytics / projection', () => {
 
   test('hour boundaries: 10:59:59.999 and 11:00:00 fall in different hours', async ({ assert }) => {
     const { tenant } = await zonedWorkspace()
-    for (const at of ['2026-02-03T10:00:00.000Z', '2026-02-03T10:59:59.999Z', '2026-02-03T11:00:00.000Z']) {
+    for (const at of [
+      '2026-02-03T10:00:00.000Z',
+      '2026-02-03T10:59:59.999Z',
+      '2026-02-03T11:00:00.000Z',
+    ]) {
       await projectedRun(tenant.id, { createdAt: at })
     }
     assert.deepEqual(await hourly(tenant.id), { '2026-02-03T10': 2, '2026-02-03T11': 1 })
   })
 
-  test('days follow the tenant time zone across DST (Europe/Paris, 2026-03-29 and 2026-10-25)', async ({ assert }) => {
+  test('days follow the tenant time zone across DST (Europe/Paris, 2026-03-29 and 2026-10-25)', async ({
+    assert,
+  }) => {
     const { tenant } = await zonedWorkspace('Europe/Paris')
     const times = [
       '2026-03-28T22:59:00Z', // 23:59 CET on the 28th
@@ -149,8 +204,20 @@ test.group('analytics / projection', () => {
       '2026-10-25T23:00:00Z', // 00:00 CET on the 26th
     ]
     // All in one batch: the days of a batch are the same as one run at a time.
-    await projectFacts(await insertRuns(tenant.id, times.map((createdAt) => ({ createdAt }))))
-    assert.deepEqual(await daily(tenant.id), { '2026-03-28': 1, '2026-03-29': 3, '2026-03-30': 1, '2026-10-24': 1, '2026-10-25': 4, '2026-10-26': 1 })
+    await projectFacts(
+      await insertRuns(
+        tenant.id,
+        times.map((createdAt) => ({ createdAt }))
+      )
+    )
+    assert.deepEqual(await daily(tenant.id), {
+      '2026-03-28': 1,
+      '2026-03-29': 3,
+      '2026-03-30': 1,
+      '2026-10-24': 1,
+      '2026-10-25': 4,
+      '2026-10-26': 1,
+    })
     // The two 02:30s of the long night are two hours apart in UTC: two hourly rows.
     assert.equal((await hourly(tenant.id))['2026-10-25T00'], 1)
     assert.equal((await hourly(tenant.id))['2026-10-25T01'], 1)
@@ -160,7 +227,9 @@ test.group('analytics / projection', () => {
     assert.deepEqual(await rollupRows(tenant.id), projected)
   })
 
-  test('a rebuild reproduces the projections exactly and is deterministic; it also counts runs no event announced', async ({ assert }) => {
+  test('a rebuild reproduces the projections exactly and is deterministic; it also counts runs no event announced', async ({
+    assert,
+  }) => {
     const { tenant, owner } = await zonedWorkspace('America/New_York')
     const agents = [null, (await insertAgent(tenant.id)).id]
     for (const shape of variedShapes(40, agents, owner.id)) await projectedRun(tenant.id, shape)
@@ -178,17 +247,25 @@ test.group('analytics / projection', () => {
     // …and its event arriving afterwards does not count it again.
     await emit(unannounced)
     await flushProjections()
-    const total = async () => Number((await db.from('usage_daily').where('tenant_id', tenant.id).sum('runs as n').first()).n)
+    const total = async () =>
+      Number(
+        (await db.from('usage_daily').where('tenant_id', tenant.id).sum('runs as n').first()).n
+      )
     assert.equal(await total(), 41)
   })
 
-  test('600 facts of four tenants in batches give the same rollups as one at a time and as a rebuild; versions bump once per tenant and batch', async ({ assert }) => {
+  test('600 facts of four tenants in batches give the same rollups as one at a time and as a rebuild; versions bump once per tenant and batch', async ({
+    assert,
+  }) => {
     const zones = ['UTC', 'Europe/Paris', 'Asia/Kolkata', 'America/New_York']
     const worlds: { tenant: { id: string }; facts: RunFacts[] }[] = []
     for (const [i, zone] of zones.entries()) {
       const { tenant, owner } = await zonedWorkspace(zone)
       const agents = [null, (await insertAgent(tenant.id)).id, (await insertAgent(tenant.id)).id]
-      worlds.push({ tenant, facts: await insertRuns(tenant.id, variedShapes(150, agents, owner.id, i * 7)) })
+      worlds.push({
+        tenant,
+        facts: await insertRuns(tenant.id, variedShapes(150, agents, owner.id, i * 7)),
+      })
     }
     const tenantIds = worlds.map((world) => world.tenant.id)
     // Interleaved by tenant: both batches (500 + 100) hold every tenant.
@@ -203,7 +280,8 @@ test.group('analytics / projection', () => {
     assert.isAtMost(Math.max(...versions), 4)
 
     const wipe = async () => {
-      for (const table of ['usage_hourly', 'usage_daily', 'projected_runs']) await db.from(table).whereIn('tenant_id', tenantIds).delete()
+      for (const table of ['usage_hourly', 'usage_daily', 'projected_runs'])
+        await db.from(table).whereIn('tenant_id', tenantIds).delete()
     }
     await wipe()
     for (const fact of [...facts].reverse()) assert.equal(await projectFacts([fact]), 1)
@@ -219,15 +297,25 @@ test.group('analytics / projection', () => {
 
     // One batch of new runs of every tenant bumps each tenant's version exactly once.
     const before = await Promise.all(tenantIds.map((id) => version(id)))
-    const more = (await Promise.all(tenantIds.map((id) => insertRuns(id, variedShapes(10, [null], randomUUID()))))).flat()
+    const more = (
+      await Promise.all(
+        tenantIds.map((id) => insertRuns(id, variedShapes(10, [null], randomUUID())))
+      )
+    ).flat()
     assert.equal(await projectFacts(more), 40)
-    assert.deepEqual(await Promise.all(tenantIds.map((id) => version(id))), before.map((v) => v + 1))
+    assert.deepEqual(
+      await Promise.all(tenantIds.map((id) => version(id))),
+      before.map((v) => v + 1)
+    )
   }).timeout(120_000)
 })
 
 test.group('analytics / projection races', () => {
   // Two processes flushing overlapping batches: real transactions on separate connections.
-  test('two batches racing on the same run ids count each run once', async ({ assert, cleanup }) => {
+  test('two batches racing on the same run ids count each run once', async ({
+    assert,
+    cleanup,
+  }) => {
     const { tenant, owner } = await zonedWorkspace('Europe/Paris')
     const other = await zonedWorkspace()
     cleanup(async () => {
@@ -235,11 +323,18 @@ test.group('analytics / projection races', () => {
       await db.from('users').whereIn('id', [owner.id, other.owner.id]).delete()
     })
     const agents = [null, (await insertAgent(tenant.id)).id]
-    const facts = [...(await insertRuns(tenant.id, variedShapes(90, agents, owner.id))), ...(await insertRuns(other.tenant.id, variedShapes(30, [null], other.owner.id)))]
+    const facts = [
+      ...(await insertRuns(tenant.id, variedShapes(90, agents, owner.id))),
+      ...(await insertRuns(other.tenant.id, variedShapes(30, [null], other.owner.id))),
+    ]
     // Overlapping halves in opposite orders, and a full replay.
     const first = facts.slice(0, 80)
     const second = facts.slice(40).reverse()
-    const counted = await Promise.all([projectFacts(first), projectFacts(second), projectFacts(facts)])
+    const counted = await Promise.all([
+      projectFacts(first),
+      projectFacts(second),
+      projectFacts(facts),
+    ])
     assert.equal(counted[0] + counted[1] + counted[2], 120)
     assert.equal(await projectedCount([tenant.id, other.tenant.id]), 120)
 

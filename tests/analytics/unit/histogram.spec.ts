@@ -3,13 +3,20 @@ import { bucketOf, HIST_THRESHOLDS, percentile } from '#analytics/histogram'
 import { addHistogramText, mergeHistograms } from '#analytics/histogram'
 
 test.group('analytics / histogram layout', () => {
-  test('thresholds: 1 ms steps below 100 ms, then 2 % apart (rounded up to whole ms) up to an hour', ({ assert }) => {
+  test('thresholds: 1 ms steps below 100 ms, then 2 % apart (rounded up to whole ms) up to an hour', ({
+    assert,
+  }) => {
     assert.deepEqual(HIST_THRESHOLDS.slice(0, 3), [1, 2, 3])
     assert.equal(HIST_THRESHOLDS[99], 100)
     for (let i = 1; i < HIST_THRESHOLDS.length; i++) {
       assert.isAbove(HIST_THRESHOLDS[i], HIST_THRESHOLDS[i - 1])
-      if (HIST_THRESHOLDS[i - 1] >= 100) assert.isAtMost(HIST_THRESHOLDS[i] - HIST_THRESHOLDS[i - 1], Math.ceil(HIST_THRESHOLDS[i - 1] * 0.02) + 1)
-      if (HIST_THRESHOLDS[i - 1] >= 5000) assert.isAtMost(HIST_THRESHOLDS[i] / HIST_THRESHOLDS[i - 1], 1.0202)
+      if (HIST_THRESHOLDS[i - 1] >= 100)
+        assert.isAtMost(
+          HIST_THRESHOLDS[i] - HIST_THRESHOLDS[i - 1],
+          Math.ceil(HIST_THRESHOLDS[i - 1] * 0.02) + 1
+        )
+      if (HIST_THRESHOLDS[i - 1] >= 5000)
+        assert.isAtMost(HIST_THRESHOLDS[i] / HIST_THRESHOLDS[i - 1], 1.0202)
     }
     assert.isAtLeast(HIST_THRESHOLDS.at(-1)!, 3_600_000)
     assert.isBelow(HIST_THRESHOLDS.length, 700)
@@ -27,9 +34,15 @@ test.group('analytics / histogram layout', () => {
     assert.isNull(bucketOf(-1))
   })
 
-  test('percentiles: exact for small integer latencies, interpolated like percentile_cont', ({ assert }) => {
+  test('percentiles: exact for small integer latencies, interpolated like percentile_cont', ({
+    assert,
+  }) => {
     assert.isNull(percentile({}, 0.5))
-    const small = mergeHistograms({ [bucketOf(5)!]: 1 }, { [bucketOf(7)!]: 1 }, { [bucketOf(9)!]: 2 })
+    const small = mergeHistograms(
+      { [bucketOf(5)!]: 1 },
+      { [bucketOf(7)!]: 1 },
+      { [bucketOf(9)!]: 2 }
+    )
     assert.equal(percentile(small, 0), 5)
     assert.equal(percentile(small, 0.5), 8) // between 7 and 9
     assert.equal(percentile(small, 1), 9)
@@ -39,7 +52,9 @@ test.group('analytics / histogram layout', () => {
 })
 
 test.group('analytics / histogram text', () => {
-  test('addHistogramText adds jsonb text into dense arrays, like merging the parsed objects', ({ assert }) => {
+  test('addHistogramText adds jsonb text into dense arrays, like merging the parsed objects', ({
+    assert,
+  }) => {
     const [a, b] = [new Float64Array(700), new Float64Array(700)]
     addHistogramText('{"3": 2, "120": 15, "629": 1}', [a, b])
     addHistogramText('{}', [a])
@@ -48,6 +63,9 @@ test.group('analytics / histogram text', () => {
     assert.equal(a[120], 20)
     assert.equal(a[629], 1)
     assert.equal(b[120], 15)
-    assert.equal(a.reduce((x, y) => x + y, 0), 23)
+    assert.equal(
+      a.reduce((x, y) => x + y, 0),
+      23
+    )
   })
 })

@@ -2,20 +2,33 @@ import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
 import { previousRange, RangeError422, resolveRange } from '#analytics/services/ranges'
 
-const hours = (range: { start: DateTime; end: DateTime }) => range.end.diff(range.start, 'hours').hours
+const hours = (range: { start: DateTime; end: DateTime }) =>
+  range.end.diff(range.start, 'hours').hours
 
 test.group('analytics / date ranges', () => {
   test('whole local days: the DST days of Europe/Paris last 23 and 25 hours', ({ assert }) => {
-    const spring = resolveRange({ range: 'custom', from: '2026-03-29', to: '2026-03-29' }, 'Europe/Paris')
+    const spring = resolveRange(
+      { range: 'custom', from: '2026-03-29', to: '2026-03-29' },
+      'Europe/Paris'
+    )
     assert.equal(spring.start.toUTC().toISO(), '2026-03-28T23:00:00.000Z')
     assert.equal(spring.end.toUTC().toISO(), '2026-03-29T22:00:00.000Z')
     assert.equal(hours(spring), 23)
-    const autumn = resolveRange({ range: 'custom', from: '2026-10-25', to: '2026-10-25' }, 'Europe/Paris')
+    const autumn = resolveRange(
+      { range: 'custom', from: '2026-10-25', to: '2026-10-25' },
+      'Europe/Paris'
+    )
     assert.equal(hours(autumn), 25)
-    assert.deepEqual(resolveRange({ range: 'custom', from: '2026-03-28', to: '2026-03-30' }, 'Europe/Paris').buckets, ['2026-03-28', '2026-03-29', '2026-03-30'])
+    assert.deepEqual(
+      resolveRange({ range: 'custom', from: '2026-03-28', to: '2026-03-30' }, 'Europe/Paris')
+        .buckets,
+      ['2026-03-28', '2026-03-29', '2026-03-30']
+    )
   })
 
-  test('presets: 24 whole hours ending with the current one; N local days ending today', ({ assert }) => {
+  test('presets: 24 whole hours ending with the current one; N local days ending today', ({
+    assert,
+  }) => {
     const now = DateTime.fromISO('2026-03-29T10:20:00Z')
     const day = resolveRange({ range: '24h' }, 'Europe/Paris', now)
     assert.equal(day.granularity, 'hour')

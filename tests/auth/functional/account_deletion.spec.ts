@@ -6,7 +6,10 @@ import { createUser, TEST_PASSWORD, WebSession } from '#tests/helpers/web_sessio
 import { addMember, createWorkspace, tokenFor } from '#tests/helpers/tenants'
 
 test.group('auth / account deletion', () => {
-  test('needs the password, erases personal data, ends sessions and tokens, keeps the audit chain', async ({ client, assert }) => {
+  test('needs the password, erases personal data, ends sessions and tokens, keeps the audit chain', async ({
+    client,
+    assert,
+  }) => {
     const owner = await createUser()
     const user = await createUser()
     const workspace = await createWorkspace(owner)
@@ -33,7 +36,7 @@ test.group('auth / account deletion', () => {
     assert.deepEqual(await verifyAuditChain(), [])
   })
 
-  test("the last owner of a workspace cannot delete the account", async ({ client, assert }) => {
+  test('the last owner of a workspace cannot delete the account', async ({ client, assert }) => {
     const owner = await createUser()
     await createWorkspace(owner)
     const web = new WebSession(client)

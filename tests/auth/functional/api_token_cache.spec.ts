@@ -9,7 +9,11 @@ import { queriesDuring } from '#tests/helpers/queries'
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function lastUsedAt(tokenId: string) {
-  const row = await db.from('auth_access_tokens').where('id', Number(tokenId)).select('last_used_at').firstOrFail()
+  const row = await db
+    .from('auth_access_tokens')
+    .where('id', Number(tokenId))
+    .select('last_used_at')
+    .firstOrFail()
   return row.last_used_at ? new Date(row.last_used_at).getTime() : null
 }
 
@@ -24,10 +28,18 @@ async function lastUsedAfter(tokenId: string, after: number | null) {
 }
 
 test.group('auth / API token cache', () => {
-  test('a warm token request makes no database query and answers exactly like a cold one', async ({ client, assert }) => {
+  test('a warm token request makes no database query and answers exactly like a cold one', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     const workspace = await createWorkspace(user)
-    const token = await createApiToken({ user, tenantId: workspace.id, name: 'warm', abilities: ['agents:read', 'runs:read'] })
+    const token = await createApiToken({
+      user,
+      tenantId: workspace.id,
+      name: 'warm',
+      abilities: ['agents:read', 'runs:read'],
+    })
     let cold: Awaited<ReturnType<typeof client.get>> | undefined
     const coldQueries = await queriesDuring(async () => {
       cold = await client.get('/api/v1/me').bearerToken(token.secret)
@@ -43,14 +55,25 @@ test.group('auth / API token cache', () => {
     warm!.assertStatus(200)
     assert.deepEqual(queries, [])
     assert.deepEqual(warm!.body(), cold!.body())
-    assert.deepEqual(warm!.body().tenant, { id: workspace.id, slug: workspace.slug, name: workspace.name })
+    assert.deepEqual(warm!.body().tenant, {
+      id: workspace.id,
+      slug: workspace.slug,
+      name: workspace.name,
+    })
     assert.equal(warm!.body().role, 'owner')
     assert.sameMembers(warm!.body().abilities, ['agents:read', 'runs:read'])
   })
 
-  test('a cached token still needs its secret: the right id with another secret is refused', async ({ client }) => {
+  test('a cached token still needs its secret: the right id with another secret is refused', async ({
+    client,
+  }) => {
     const user = await createUser()
-    const token = await createApiToken({ user, tenantId: (await createWorkspace(user)).id, name: 's', abilities: [] })
+    const token = await createApiToken({
+      user,
+      tenantId: (await createWorkspace(user)).id,
+      name: 's',
+      abilities: [],
+    })
     ;(await client.get('/api/v1/me').bearerToken(token.secret)).assertStatus(200)
     const [id] = token.secret.split('.')
     const forged = `${id}.${Buffer.from('x'.repeat(44)).toString('base64url')}`
@@ -60,14 +83,22 @@ test.group('auth / API token cache', () => {
 
   test('a cached token stops working the moment it expires', async ({ client }) => {
     const user = await createUser()
-    const token = await createApiToken({ user, tenantId: (await createWorkspace(user)).id, name: 'x', abilities: [], expiresIn: '2 seconds' })
+    const token = await createApiToken({
+      user,
+      tenantId: (await createWorkspace(user)).id,
+      name: 'x',
+      abilities: [],
+      expiresIn: '2 seconds',
+    })
     ;(await client.get('/api/v1/me').bearerToken(token.secret)).assertStatus(200)
     ;(await client.get('/api/v1/me').bearerToken(token.secret)).assertStatus(200)
     await sleep(token.expiresAt!.getTime() - Date.now() + 50)
     ;(await client.get('/api/v1/me').bearerToken(token.secret)).assertStatus(401)
   }).timeout(10_000)
 
-  test('revoking every token of a user, or disabling the user, ends cached tokens at once', async ({ client }) => {
+  test('revoking every token of a user, or disabling the user, ends cached tokens at once', async ({
+    client,
+  }) => {
     const user = await createUser()
     const workspace = await createWorkspace(user)
     const revoked = await createApiToken({ user, tenantId: workspace.id, name: 'a', abilities: [] })
@@ -85,15 +116,34 @@ test.group('auth / API token cache', () => {
 
   test('a changed name shows on the next request', async ({ client, assert }) => {
     const user = await createUser({ name: 'Before' })
-    const token = await createApiToken({ user, tenantId: (await createWorkspace(user)).id, name: 'n', abilities: [] })
-    assert.equal((await client.get('/api/v1/me').bearerToken(token.secret)).body().user.name, 'Before')
+    const token = await createApiToken({
+      user,
+      tenantId: (await createWorkspace(user)).id,
+      name: 'n',
+      abilities: [],
+    })
+    assert.equal(
+      (await client.get('/api/v1/me').bearerToken(token.secret)).body().user.name,
+      'Before'
+    )
     await user.merge({ name: 'After' }).save()
-    assert.equal((await client.get('/api/v1/me').bearerToken(token.secret)).body().user.name, 'After')
+    assert.equal(
+      (await client.get('/api/v1/me').bearerToken(token.secret)).body().user.name,
+      'After'
+    )
   })
 
-  test('last_used_at is written on the first use, not on every request, and again once it is a minute old', async ({ client, assert }) => {
+  test('last_used_at is written on the first use, not on every request, and again once it is a minute old', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
-    const token = await createApiToken({ user, tenantId: (await createWorkspace(user)).id, name: 'u', abilities: [] })
+    const token = await createApiToken({
+      user,
+      tenantId: (await createWorkspace(user)).id,
+      name: 'u',
+      abilities: [],
+    })
     assert.isNull(await lastUsedAt(token.id))
     ;(await client.get('/api/v1/me').bearerToken(token.secret)).assertStatus(200)
     const first = await lastUsedAfter(token.id, null)
@@ -101,7 +151,8 @@ test.group('auth / API token cache', () => {
 
     const writes: string[] = []
     const queries = await queriesDuring(async () => {
-      for (let i = 0; i < 5; i++) (await client.get('/api/v1/me').bearerToken(token.secret)).assertStatus(200)
+      for (let i = 0; i < 5; i++)
+        (await client.get('/api/v1/me').bearerToken(token.secret)).assertStatus(200)
       await sleep(50)
     })
     writes.push(...queries.filter((sql) => /update\s+"auth_access_tokens"/i.test(sql)))
@@ -109,9 +160,17 @@ test.group('auth / API token cache', () => {
     assert.equal(await lastUsedAt(token.id), first)
 
     // A token last used two minutes ago (as another process would leave it) is recorded again.
-    const aged = await createApiToken({ user, tenantId: (await createWorkspace(user)).id, name: 'v', abilities: [] })
+    const aged = await createApiToken({
+      user,
+      tenantId: (await createWorkspace(user)).id,
+      name: 'v',
+      abilities: [],
+    })
     const twoMinutesAgo = new Date(Date.now() - 120_000)
-    await db.from('auth_access_tokens').where('id', Number(aged.id)).update({ last_used_at: twoMinutesAgo })
+    await db
+      .from('auth_access_tokens')
+      .where('id', Number(aged.id))
+      .update({ last_used_at: twoMinutesAgo })
     ;(await client.get('/api/v1/me').bearerToken(aged.secret)).assertStatus(200)
     const recorded = await lastUsedAfter(aged.id, twoMinutesAgo.getTime())
     assert.isAbove(recorded!, Date.now() - 10_000)

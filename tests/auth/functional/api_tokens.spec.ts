@@ -5,13 +5,21 @@ import { createUser, WebSession } from '#tests/helpers/web_session'
 import { createWorkspace } from '#tests/helpers/tenants'
 
 test.group('auth / API tokens', () => {
-  test('a token created on the page is shown once, stored hashed, and authenticates /api/v1/me', async ({ client, assert }) => {
+  test('a token created on the page is shown once, stored hashed, and authenticates /api/v1/me', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     const workspace = await createWorkspace(user)
     const web = new WebSession(client)
     await web.login(user.email)
     await web.get('/account/tokens')
-    await web.submit('POST', '/account/tokens', { name: 'CI', expires: '30d', tenant: workspace.id, abilities: ['agents:read', 'runs:read'] })
+    await web.submit('POST', '/account/tokens', {
+      name: 'CI',
+      expires: '30d',
+      tenant: workspace.id,
+      abilities: ['agents:read', 'runs:read'],
+    })
     const page = await web.get('/account/tokens')
     const secret = /data-testid="new-token">([^<]+)</.exec(page.text())?.[1]
     assert.isString(secret)
@@ -22,19 +30,31 @@ test.group('auth / API tokens', () => {
     const me = await client.get('/api/v1/me').bearerToken(secret!)
     me.assertStatus(200)
     assert.deepInclude(me.body().user, { id: user.id, email: user.email })
-    assert.deepEqual(me.body().tenant, { id: workspace.id, slug: workspace.slug, name: workspace.name })
+    assert.deepEqual(me.body().tenant, {
+      id: workspace.id,
+      slug: workspace.slug,
+      name: workspace.name,
+    })
     assert.equal(me.body().role, 'owner')
     assert.sameMembers(me.body().abilities, ['agents:read', 'runs:read'])
   })
 
-  test('missing, malformed, revoked and expired tokens → 401 problem documents', async ({ client, assert }) => {
+  test('missing, malformed, revoked and expired tokens → 401 problem documents', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     const missing = await client.get('/api/v1/me')
     missing.assertStatus(401)
     assert.include(missing.header('content-type'), 'application/problem+json')
     ;(await client.get('/api/v1/me').bearerToken('garbage')).assertStatus(401)
 
-    const revoked = await createApiToken({ user, tenantId: (await createWorkspace(user)).id, name: 'r', abilities: [] })
+    const revoked = await createApiToken({
+      user,
+      tenantId: (await createWorkspace(user)).id,
+      name: 'r',
+      abilities: [],
+    })
     ;(await client.get('/api/v1/me').bearerToken(revoked.secret)).assertStatus(200)
     const web = new WebSession(client)
     await web.login(user.email)
@@ -42,21 +62,43 @@ test.group('auth / API tokens', () => {
     await web.submit('DELETE', `/account/tokens/${revoked.id}`)
     ;(await client.get('/api/v1/me').bearerToken(revoked.secret)).assertStatus(401)
 
-    const expired = await createApiToken({ user, tenantId: (await createWorkspace(user)).id, name: 'e', abilities: [], expiresIn: '1 hour' })
-    await db.from('auth_access_tokens').where('id', Number(expired.id)).update({ expires_at: new Date(Date.now() - 1000) })
+    const expired = await createApiToken({
+      user,
+      tenantId: (await createWorkspace(user)).id,
+      name: 'e',
+      abilities: [],
+      expiresIn: '1 hour',
+    })
+    await db
+      .from('auth_access_tokens')
+      .where('id', Number(expired.id))
+      .update({ expires_at: new Date(Date.now() - 1000) })
     ;(await client.get('/api/v1/me').bearerToken(expired.secret)).assertStatus(401)
   })
 
   test("a disabled user's tokens stop working at once", async ({ client }) => {
     const user = await createUser()
-    const token = await createApiToken({ user, tenantId: (await createWorkspace(user)).id, name: 't', abilities: [] })
+    const token = await createApiToken({
+      user,
+      tenantId: (await createWorkspace(user)).id,
+      name: 't',
+      abilities: [],
+    })
     await db.from('users').where('id', user.id).update({ disabled_at: new Date() })
     ;(await client.get('/api/v1/me').bearerToken(token.secret)).assertStatus(401)
   })
 
-  test("revoking another user's token is a 404 and leaves it working", async ({ client, assert }) => {
+  test("revoking another user's token is a 404 and leaves it working", async ({
+    client,
+    assert,
+  }) => {
     const [alice, bob] = [await createUser(), await createUser()]
-    const bobToken = await createApiToken({ user: bob, tenantId: (await createWorkspace(bob)).id, name: 'b', abilities: [] })
+    const bobToken = await createApiToken({
+      user: bob,
+      tenantId: (await createWorkspace(bob)).id,
+      name: 'b',
+      abilities: [],
+    })
     const web = new WebSession(client)
     await web.login(alice.email)
     await web.get('/account/tokens')
@@ -74,7 +116,12 @@ test.group('auth / API tokens', () => {
     const stranger = await createWorkspace(await createUser())
     await web.submit('POST', '/account/tokens', { name: '', expires: '30d', tenant: mine.id })
     await web.submit('POST', '/account/tokens', { name: 'x', expires: 'forever', tenant: mine.id })
-    await web.submit('POST', '/account/tokens', { name: 'x', expires: '30d', tenant: mine.id, abilities: ['root:all'] })
+    await web.submit('POST', '/account/tokens', {
+      name: 'x',
+      expires: '30d',
+      tenant: mine.id,
+      abilities: ['root:all'],
+    })
     await web.submit('POST', '/account/tokens', { name: 'x', expires: '30d', tenant: stranger.id })
     await web.submit('POST', '/account/tokens', { name: 'x', expires: '30d' })
     const count = await db.from('auth_access_tokens').where('tokenable_id', user.id).count('* as n')

@@ -5,9 +5,16 @@ import { User } from '#auth'
 import { runCommand } from '#tests/helpers/ace'
 
 test.group('auth / user:create', () => {
-  test('creates a user (admin with --admin) and prints only its id on stdout', async ({ assert }) => {
+  test('creates a user (admin with --admin) and prints only its id on stdout', async ({
+    assert,
+  }) => {
     const email = `ops-${randomUUID()}@example.test`
-    const result = await runCommand(UserCreate, [email, '--password=a long operator passphrase', '--name=Ops', '--admin'])
+    const result = await runCommand(UserCreate, [
+      email,
+      '--password=a long operator passphrase',
+      '--name=Ops',
+      '--admin',
+    ])
     assert.equal(result.exitCode, 0)
     const user = await User.query().where('email', email).firstOrFail()
     assert.equal(result.stdout.trim(), user.id)
@@ -15,7 +22,9 @@ test.group('auth / user:create', () => {
     assert.equal(user.name, 'Ops')
   })
 
-  test('refuses a duplicate (any case), a bad email and a common password with a one-line reason', async ({ assert }) => {
+  test('refuses a duplicate (any case), a bad email and a common password with a one-line reason', async ({
+    assert,
+  }) => {
     const email = `dup-${randomUUID()}@example.test`
     await runCommand(UserCreate, [email, '--password=a long operator passphrase'])
     for (const argv of [

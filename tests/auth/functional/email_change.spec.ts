@@ -6,12 +6,19 @@ import { capturedMails, fakeMail, pathOf } from '#tests/helpers/mail'
 import { makeUser, uniqueEmail } from '#tests/helpers/account_factory'
 
 test.group('auth / email change', () => {
-  test('a wrong current password changes nothing and mails nothing', async ({ client, assert, cleanup }) => {
+  test('a wrong current password changes nothing and mails nothing', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user, browser } = await signedInAs(client, { verified: true })
     await browser.get('/account')
 
-    const response = await browser.submit('put', '/account/email', { new_email: uniqueEmail('new'), email_password: 'wrong password!' })
+    const response = await browser.submit('put', '/account/email', {
+      new_email: uniqueEmail('new'),
+      email_password: 'wrong password!',
+    })
     assert.equal(response.status(), 302)
     const page = await browser.get('/account')
     assert.include(page.text(), 'Your current password is not correct.')
@@ -20,7 +27,11 @@ test.group('auth / email change', () => {
     assert.equal(Number(tokens[0].total), 0)
   })
 
-  test('the new address gets a link; the account changes only once it is confirmed', async ({ client, assert, cleanup }) => {
+  test('the new address gets a link; the account changes only once it is confirmed', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user, password } = await makeUser({ verified: true })
     const oldEmail = user.email
@@ -28,7 +39,10 @@ test.group('auth / email change', () => {
     const browser = new FormSession(client)
     await browser.signIn(user.email, password)
 
-    const response = await browser.submit('put', '/account/email', { new_email: newEmail, email_password: password })
+    const response = await browser.submit('put', '/account/email', {
+      new_email: newEmail,
+      email_password: password,
+    })
     assert.equal(response.status(), 302)
     assert.equal(response.header('location'), '/account#email')
     const [mail] = capturedMails(fake, VerifyEmailMail, newEmail)
@@ -53,38 +67,63 @@ test.group('auth / email change', () => {
     const [notice] = capturedMails(fake, EmailChangedMail, oldEmail)
     assert.exists(notice, 'the old address is told')
     notice.message.assertTextIncludes(newEmail)
-    const audit = await db.from('audit_events').where('action', 'auth.email.changed').where('subject_id', user.id).firstOrFail()
+    const audit = await db
+      .from('audit_events')
+      .where('action', 'auth.email.changed')
+      .where('subject_id', user.id)
+      .firstOrFail()
     assert.deepEqual(audit.changes, { email: [oldEmail, newEmail] })
 
     // The account keeps working under its new address.
     await new FormSession(client).signIn(newEmail, password)
   })
 
-  test('a taken address gets the very same response, no mail and no change', async ({ client, assert, cleanup }) => {
+  test('a taken address gets the very same response, no mail and no change', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user: other } = await makeUser()
     const { user, password, browser } = await signedInAs(client, { verified: true })
 
     const free = uniqueEmail('free')
-    const toFree = await browser.submit('put', '/account/email', { new_email: free, email_password: password })
+    const toFree = await browser.submit('put', '/account/email', {
+      new_email: free,
+      email_password: password,
+    })
     const freePage = (await browser.get('/account')).text()
-    const toTaken = await browser.submit('put', '/account/email', { new_email: other.email.toUpperCase(), email_password: password })
+    const toTaken = await browser.submit('put', '/account/email', {
+      new_email: other.email.toUpperCase(),
+      email_password: password,
+    })
     const takenPage = (await browser.get('/account')).text()
 
     assert.equal(toTaken.status(), toFree.status())
     assert.equal(toTaken.header('location'), toFree.header('location'))
-    const flash = (page: string, email: string) => /We sent a confirmation link to (\S+)\. Your address changes/.exec(page)?.[0].replace(email, '<email>')
+    const flash = (page: string, email: string) =>
+      /We sent a confirmation link to (\S+)\. Your address changes/
+        .exec(page)?.[0]
+        .replace(email, '<email>')
     assert.isString(flash(freePage, free))
     assert.equal(flash(takenPage, other.email.toUpperCase()), flash(freePage, free))
 
     assert.lengthOf(capturedMails(fake, VerifyEmailMail, free), 1)
     assert.lengthOf(capturedMails(fake, VerifyEmailMail, other.email.toUpperCase()), 0)
     assert.lengthOf(capturedMails(fake, VerifyEmailMail, other.email), 0)
-    const tokens = await db.from('user_tokens').where('user_id', user.id).whereRaw('lower(email) = lower(?)', [other.email]).first()
+    const tokens = await db
+      .from('user_tokens')
+      .where('user_id', user.id)
+      .whereRaw('lower(email) = lower(?)', [other.email])
+      .first()
     assert.notExists(tokens)
   })
 
-  test('an address taken after the link was sent is refused at confirmation (409)', async ({ client, assert, cleanup }) => {
+  test('an address taken after the link was sent is refused at confirmation (409)', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user, password } = await makeUser({ verified: true })
     const oldEmail = user.email
@@ -102,7 +141,11 @@ test.group('auth / email change', () => {
     assert.equal(user.email, oldEmail)
   })
 
-  test('a newer change request, and the change itself, make older links expire', async ({ client, assert, cleanup }) => {
+  test('a newer change request, and the change itself, make older links expire', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user, password, browser } = await signedInAs(client)
     await browser.submit('post', '/email-verifications')
@@ -122,14 +165,24 @@ test.group('auth / email change', () => {
     assert.equal(user.email, second)
   })
 
-  test('the same address or a malformed one is a form error', async ({ client, assert, cleanup }) => {
+  test('the same address or a malformed one is a form error', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user, password, browser } = await signedInAs(client, { verified: true })
     await browser.get('/account')
 
-    await browser.submit('put', '/account/email', { new_email: user.email.toUpperCase(), email_password: password })
+    await browser.submit('put', '/account/email', {
+      new_email: user.email.toUpperCase(),
+      email_password: password,
+    })
     assert.include((await browser.get('/account')).text(), 'This is already your email address.')
-    const malformed = await browser.submit('put', '/account/email', { new_email: 'nope', email_password: password })
+    const malformed = await browser.submit('put', '/account/email', {
+      new_email: 'nope',
+      email_password: password,
+    })
     assert.equal(malformed.status(), 302)
     assert.lengthOf(capturedMails(fake, VerifyEmailMail), 0)
   })

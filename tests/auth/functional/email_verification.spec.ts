@@ -15,11 +15,19 @@ async function verificationLinkFor(user: User, fake: ReturnType<typeof fakeMail>
 }
 
 test.group('auth / email verification', () => {
-  test('sign-up mails a link; opening it changes nothing, confirming it verifies the address', async ({ client, assert, cleanup }) => {
+  test('sign-up mails a link; opening it changes nothing, confirming it verifies the address', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const browser = new FormSession(client)
     const email = uniqueEmail('signup')
-    const signup = await browser.submit('post', '/signup', { name: 'Ada', email, password: strongPassword() })
+    const signup = await browser.submit('post', '/signup', {
+      name: 'Ada',
+      email,
+      password: strongPassword(),
+    })
     assert.equal(signup.status(), 302)
 
     const [mail] = capturedMails(fake, VerifyEmailMail, email)
@@ -44,15 +52,27 @@ test.group('auth / email verification', () => {
     assert.equal(confirm.status(), 302)
     await user.refresh()
     assert.isNotNull(user.emailVerifiedAt)
-    const audit = await db.from('audit_events').where('action', 'auth.email.verified').where('subject_id', user.id).first()
+    const audit = await db
+      .from('audit_events')
+      .where('action', 'auth.email.verified')
+      .where('subject_id', user.id)
+      .first()
     assert.exists(audit)
   })
 
-  test('sign-up with a registered address mails a notice instead of a link', async ({ client, assert, cleanup }) => {
+  test('sign-up with a registered address mails a notice instead of a link', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user } = await makeUser({ verified: true })
     const browser = new FormSession(client)
-    const response = await browser.submit('post', '/signup', { name: 'Eve', email: user.email.toUpperCase(), password: strongPassword() })
+    const response = await browser.submit('post', '/signup', {
+      name: 'Eve',
+      email: user.email.toUpperCase(),
+      password: strongPassword(),
+    })
     assert.equal(response.status(), 302)
     assert.lengthOf(capturedMails(fake, VerifyEmailMail), 0)
     const [notice] = capturedMails(fake, SignupAttemptMail)
@@ -73,11 +93,18 @@ test.group('auth / email verification', () => {
     ;(await browser.get(link)).assertStatus(410)
   })
 
-  test('an expired link is refused with 410 and a way forward', async ({ client, assert, cleanup }) => {
+  test('an expired link is refused with 410 and a way forward', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user } = await makeUser()
     const link = await verificationLinkFor(user, fake)
-    await db.from('user_tokens').where('user_id', user.id).update({ expires_at: new Date(Date.now() - 1000) })
+    await db
+      .from('user_tokens')
+      .where('user_id', user.id)
+      .update({ expires_at: new Date(Date.now() - 1000) })
     const browser = new FormSession(client)
 
     const page = await browser.get(link)
@@ -99,7 +126,11 @@ test.group('auth / email verification', () => {
     }
   })
 
-  test('a signed-in user asks for a new link; the account page shows the state', async ({ client, assert, cleanup }) => {
+  test('a signed-in user asks for a new link; the account page shows the state', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user, browser } = await signedInAs(client)
 
@@ -113,10 +144,15 @@ test.group('auth / email verification', () => {
     assert.lengthOf(capturedMails(fake, VerifyEmailMail, user.email), 1)
   })
 
-  test('asking for new links too often → 429 with Retry-After', async ({ client, assert, cleanup }) => {
+  test('asking for new links too often → 429 with Retry-After', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     fakeMail(cleanup)
     const { browser } = await signedInAs(client)
-    for (let i = 0; i < 5; i++) assert.equal((await browser.submit('post', '/email-verifications')).status(), 302)
+    for (let i = 0; i < 5; i++)
+      assert.equal((await browser.submit('post', '/email-verifications')).status(), 302)
     const refused = await browser.submit('post', '/email-verifications')
     refused.assertStatus(429)
     assert.isAbove(Number(refused.header('retry-after')), 0)

@@ -16,14 +16,21 @@ async function requestReset(client: ApiClient, email: string) {
 }
 
 test.group('auth / password reset', () => {
-  test('the login page has somewhere to go: /password-resets/new is a form', async ({ client, assert }) => {
+  test('the login page has somewhere to go: /password-resets/new is a form', async ({
+    client,
+    assert,
+  }) => {
     const page = await new FormSession(client).get('/password-resets/new')
     page.assertStatus(200)
     assert.include(page.text(), 'action="/password-resets"')
     assert.include(page.text(), "name='_csrf'")
   })
 
-  test('an unknown email gets exactly the response a known one gets, and no mail', async ({ client, assert, cleanup }) => {
+  test('an unknown email gets exactly the response a known one gets, and no mail', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user } = await makeUser()
     const unknown = uniqueEmail('nobody')
@@ -34,17 +41,26 @@ test.group('auth / password reset', () => {
     assert.equal(known.response.header('location'), stranger.response.header('location'))
     const knownPage = (await known.browser.get(known.response.header('location')!)).text()
     const strangerPage = (await stranger.browser.get(stranger.response.header('location')!)).text()
-    const message = (page: string, email: string) => /If an account exists for ([^,]+), we sent[^<]*/.exec(page)?.[0].replace(email, '<email>')
+    const message = (page: string, email: string) =>
+      /If an account exists for ([^,]+), we sent[^<]*/.exec(page)?.[0].replace(email, '<email>')
     assert.isString(message(knownPage, user.email))
     assert.equal(message(knownPage, user.email), message(strangerPage, unknown))
 
     assert.lengthOf(capturedMails(fake, PasswordResetMail, user.email), 1)
     assert.lengthOf(capturedMails(fake, PasswordResetMail, unknown), 0)
-    const audit = await db.from('audit_events').where('action', 'auth.password.reset_requested').where('subject_id', user.id).first()
+    const audit = await db
+      .from('audit_events')
+      .where('action', 'auth.password.reset_requested')
+      .where('subject_id', user.id)
+      .first()
     assert.exists(audit)
   })
 
-  test('resetting sets the password, uses the link and logs out every session', async ({ client, assert, cleanup }) => {
+  test('resetting sets the password, uses the link and logs out every session', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user, browser: elsewhere } = await signedInAs(client)
     await User.rememberMeTokens.create(user, '30 days')
@@ -69,16 +85,29 @@ test.group('auth / password reset', () => {
     const kicked = await elsewhere.get('/account')
     assert.equal(kicked.status(), 302)
     assert.match(kicked.header('location') ?? '', /^\/login/)
-    const remembered = await db.from('remember_me_tokens').where('tokenable_id', user.id).count('* as total')
+    const remembered = await db
+      .from('remember_me_tokens')
+      .where('tokenable_id', user.id)
+      .count('* as total')
     assert.equal(Number(remembered[0].total), 0)
-    assert.exists(await db.from('audit_events').where('action', 'auth.password.reset').where('subject_id', user.id).first())
+    assert.exists(
+      await db
+        .from('audit_events')
+        .where('action', 'auth.password.reset')
+        .where('subject_id', user.id)
+        .first()
+    )
 
     const reused = await browser.submit('post', pathOf(mail.link), { password: strongPassword() })
     reused.assertStatus(410)
     await new FormSession(client).signIn(user.email, newPassword)
   })
 
-  test('a common password is refused and the link stays usable', async ({ client, assert, cleanup }) => {
+  test('a common password is refused and the link stays usable', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user, password } = await makeUser()
     const { browser } = await requestReset(client, user.email)
@@ -106,17 +135,26 @@ test.group('auth / password reset', () => {
     ;(await browser.get(pathOf(second.link))).assertStatus(200)
   })
 
-  test('an expired link is refused with 410 and offers a new one', async ({ client, assert, cleanup }) => {
+  test('an expired link is refused with 410 and offers a new one', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user, password } = await makeUser()
     const { browser } = await requestReset(client, user.email)
     const [mail] = capturedMails(fake, PasswordResetMail, user.email)
-    await db.from('user_tokens').where('user_id', user.id).update({ expires_at: new Date(Date.now() - 1000) })
+    await db
+      .from('user_tokens')
+      .where('user_id', user.id)
+      .update({ expires_at: new Date(Date.now() - 1000) })
 
     const page = await browser.get(pathOf(mail.link))
     page.assertStatus(410)
     assert.include(page.text(), 'href="/password-resets/new"')
-    ;(await browser.submit('post', pathOf(mail.link), { password: strongPassword() })).assertStatus(410)
+    ;(await browser.submit('post', pathOf(mail.link), { password: strongPassword() })).assertStatus(
+      410
+    )
     await user.refresh()
     assert.isTrue(await hash.verify(user.password, password))
   })
@@ -124,11 +162,19 @@ test.group('auth / password reset', () => {
   test('an unknown link is a friendly 404', async ({ client }) => {
     const browser = new FormSession(client)
     ;(await browser.get(`/password-resets/${'B'.repeat(43)}`)).assertStatus(404)
-    ;(await browser.submit('post', `/password-resets/${'B'.repeat(43)}`, { password: strongPassword() })).assertStatus(404)
+    ;(
+      await browser.submit('post', `/password-resets/${'B'.repeat(43)}`, {
+        password: strongPassword(),
+      })
+    ).assertStatus(404)
     ;(await browser.get('/password-resets/short')).assertStatus(404)
   })
 
-  test('too many requests for one address → 429 with Retry-After, and no mail beyond the limit', async ({ client, assert, cleanup }) => {
+  test('too many requests for one address → 429 with Retry-After, and no mail beyond the limit', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const fake = fakeMail(cleanup)
     const { user } = await makeUser()
     for (let i = 0; i < 5; i++) {
@@ -141,12 +187,18 @@ test.group('auth / password reset', () => {
     assert.lengthOf(capturedMails(fake, PasswordResetMail, user.email), 5)
   })
 
-  test('too many requests from one address → 429 for any email', async ({ client, assert, cleanup }) => {
+  test('too many requests from one address → 429 for any email', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     fakeMail(cleanup)
     const browser = new FormSession(client)
     let status = 0
     for (let i = 0; i < 60 && status !== 429; i++) {
-      status = (await browser.submit('post', '/password-resets', { email: uniqueEmail('spray') })).status()
+      status = (
+        await browser.submit('post', '/password-resets', { email: uniqueEmail('spray') })
+      ).status()
     }
     assert.equal(status, 429)
   })

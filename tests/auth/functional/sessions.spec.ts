@@ -5,11 +5,18 @@ import { createUser, TEST_PASSWORD, WebSession } from '#tests/helpers/web_sessio
 import { randomUUID } from 'node:crypto'
 
 test.group('auth / sign up', () => {
-  test('creates an account with a hashed Argon2id password and asks to confirm the email', async ({ client, assert }) => {
+  test('creates an account with a hashed Argon2id password and asks to confirm the email', async ({
+    client,
+    assert,
+  }) => {
     const web = new WebSession(client)
     await web.get('/signup')
     const email = `New.Person-${randomUUID()}@Example.test`
-    const response = await web.submit('POST', '/signup', { name: 'New Person', email, password: 'a sufficiently long passphrase' })
+    const response = await web.submit('POST', '/signup', {
+      name: 'New Person',
+      email,
+      password: 'a sufficiently long passphrase',
+    })
     assert.equal(response.status(), 302)
     assert.equal(response.header('location'), '/login')
     const user = await User.query().whereRaw('lower(email) = lower(?)', [email]).firstOrFail()
@@ -17,21 +24,38 @@ test.group('auth / sign up', () => {
     assert.isNull(user.emailVerifiedAt)
   })
 
-  test('an email already registered (any case) gets the very same response and no second account', async ({ client, assert }) => {
+  test('an email already registered (any case) gets the very same response and no second account', async ({
+    client,
+    assert,
+  }) => {
     const existing = await createUser()
     const fresh = new WebSession(client)
     await fresh.get('/signup')
-    const forNew = await fresh.submit('POST', '/signup', { name: 'X', email: `n-${randomUUID()}@example.test`, password: 'a sufficiently long passphrase' })
+    const forNew = await fresh.submit('POST', '/signup', {
+      name: 'X',
+      email: `n-${randomUUID()}@example.test`,
+      password: 'a sufficiently long passphrase',
+    })
     const again = new WebSession(client)
     await again.get('/signup')
-    const forTaken = await again.submit('POST', '/signup', { name: 'X', email: existing.email.toUpperCase(), password: 'a sufficiently long passphrase' })
+    const forTaken = await again.submit('POST', '/signup', {
+      name: 'X',
+      email: existing.email.toUpperCase(),
+      password: 'a sufficiently long passphrase',
+    })
     assert.equal(forTaken.status(), forNew.status())
     assert.equal(forTaken.header('location'), forNew.header('location'))
-    const count = await db.from('users').whereRaw('lower(email) = lower(?)', [existing.email]).count('* as n')
+    const count = await db
+      .from('users')
+      .whereRaw('lower(email) = lower(?)', [existing.email])
+      .count('* as n')
     assert.equal(Number(count[0].n), 1)
   })
 
-  test('refuses short, overlong and common passwords with a field message', async ({ client, assert }) => {
+  test('refuses short, overlong and common passwords with a field message', async ({
+    client,
+    assert,
+  }) => {
     for (const password of ['short', 'x'.repeat(129), 'password123', 'qwertyuiop']) {
       const web = new WebSession(client)
       await web.get('/signup')
@@ -46,7 +70,11 @@ test.group('auth / sign up', () => {
   test('rejects an invalid email and a missing name without a 500', async ({ client, assert }) => {
     const web = new WebSession(client)
     await web.get('/signup')
-    const response = await web.submit('POST', '/signup', { name: '', email: 'not-an-email', password: 'a sufficiently long passphrase' })
+    const response = await web.submit('POST', '/signup', {
+      name: '',
+      email: 'not-an-email',
+      password: 'a sufficiently long passphrase',
+    })
     assert.equal(response.status(), 302)
     const page = await web.get('/signup')
     assert.include(page.text(), 'aria-invalid="true"')
@@ -71,14 +99,20 @@ test.group('auth / log in and out', () => {
   test('wrong password and unknown email get the same answer', async ({ client, assert }) => {
     const user = await createUser()
     const wrong = await new WebSession(client).login(user.email, 'not the right password')
-    const unknown = await new WebSession(client).login(`nobody-${randomUUID()}@example.test`, 'not the right password')
+    const unknown = await new WebSession(client).login(
+      `nobody-${randomUUID()}@example.test`,
+      'not the right password'
+    )
     assert.equal(wrong.status(), 422)
     assert.equal(unknown.status(), 422)
     assert.include(wrong.text(), 'Email or password is incorrect.')
     assert.include(unknown.text(), 'Email or password is incorrect.')
   })
 
-  test('repeated failures for one email → 429 with Retry-After, even with the right password', async ({ client, assert }) => {
+  test('repeated failures for one email → 429 with Retry-After, even with the right password', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     for (let i = 0; i < 5; i++) await new WebSession(client).login(user.email, 'wrong password!')
     const blocked = await new WebSession(client).login(user.email, TEST_PASSWORD)
@@ -87,7 +121,10 @@ test.group('auth / log in and out', () => {
     assert.include(blocked.text(), 'Too many attempts')
   })
 
-  test('a disabled user cannot log in, and loses an existing session at once', async ({ client, assert }) => {
+  test('a disabled user cannot log in, and loses an existing session at once', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     const web = new WebSession(client)
     await web.login(user.email)
@@ -110,21 +147,33 @@ test.group('auth / log in and out', () => {
     assert.equal((await web.get('/account')).status(), 302)
   })
 
-  test('signed-out visitors are sent to /login and back afterwards (no open redirect)', async ({ client, assert }) => {
+  test('signed-out visitors are sent to /login and back afterwards (no open redirect)', async ({
+    client,
+    assert,
+  }) => {
     const web = new WebSession(client)
     const page = await web.get('/account')
     assert.equal(page.header('location'), '/login?next=%2Faccount')
     const user = await createUser()
     await web.get('/login?next=%2Faccount%2Ftokens')
-    const viaNext = await web.submit('POST', '/login', { email: user.email, password: TEST_PASSWORD, next: '/account/tokens' })
+    const viaNext = await web.submit('POST', '/login', {
+      email: user.email,
+      password: TEST_PASSWORD,
+      next: '/account/tokens',
+    })
     assert.equal(viaNext.header('location'), '/account/tokens')
-    const other = await new WebSession(client).login(user.email, TEST_PASSWORD, { next: '//evil.example/x' })
+    const other = await new WebSession(client).login(user.email, TEST_PASSWORD, {
+      next: '//evil.example/x',
+    })
     assert.equal(other.header('location'), '/home')
   })
 
   test('a login form post without CSRF token changes nothing', async ({ client, assert }) => {
     const user = await createUser()
-    const response = await client.post('/login').form({ email: user.email, password: TEST_PASSWORD }).redirects(0)
+    const response = await client
+      .post('/login')
+      .form({ email: user.email, password: TEST_PASSWORD })
+      .redirects(0)
     assert.notEqual(response.header('location'), '/home')
     const sessions = await db.from('user_sessions').where('user_id', user.id)
     assert.lengthOf(sessions, 0)
@@ -138,7 +187,11 @@ test.group('auth / sessions and password change', () => {
     const phone = new WebSession(client)
     await laptop.login(user.email)
     await phone.login(user.email)
-    const phoneSession = await db.from('user_sessions').where('user_id', user.id).orderBy('created_at', 'desc').first()
+    const phoneSession = await db
+      .from('user_sessions')
+      .where('user_id', user.id)
+      .orderBy('created_at', 'desc')
+      .first()
     const revoke = await laptop.submit('DELETE', `/account/sessions/${phoneSession.id}`)
     assert.equal(revoke.status(), 302)
     assert.equal((await phone.get('/account')).status(), 302)
@@ -158,22 +211,37 @@ test.group('auth / sessions and password change', () => {
     assert.equal((await bobWeb.get('/account')).status(), 200)
   })
 
-  test('changing the password needs the current one and logs out every other session', async ({ client, assert }) => {
+  test('changing the password needs the current one and logs out every other session', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     const here = new WebSession(client)
     const elsewhere = new WebSession(client)
     await here.login(user.email)
     await elsewhere.login(user.email)
-    const refused = await here.submit('PUT', '/account/password', { current_password: 'wrong one', password: 'another long passphrase' })
+    const refused = await here.submit('PUT', '/account/password', {
+      current_password: 'wrong one',
+      password: 'another long passphrase',
+    })
     assert.equal(refused.status(), 302)
     assert.equal((await elsewhere.get('/account')).status(), 200)
-    await here.submit('PUT', '/account/password', { current_password: TEST_PASSWORD, password: 'another long passphrase' })
+    await here.submit('PUT', '/account/password', {
+      current_password: TEST_PASSWORD,
+      password: 'another long passphrase',
+    })
     assert.equal((await here.get('/account')).status(), 200)
     assert.equal((await elsewhere.get('/account')).status(), 302)
-    assert.equal((await new WebSession(client).login(user.email, 'another long passphrase')).status(), 302)
+    assert.equal(
+      (await new WebSession(client).login(user.email, 'another long passphrase')).status(),
+      302
+    )
   })
 
-  test('the profile updates name and time zone, and refuses an unknown zone', async ({ client, assert }) => {
+  test('the profile updates name and time zone, and refuses an unknown zone', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     const web = new WebSession(client)
     await web.login(user.email)

@@ -18,27 +18,40 @@ import {
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex')
 
 async function auditActions(userId: string) {
-  const rows = await db.from('audit_events').where('subject_id', userId).orderBy('id').select('action')
+  const rows = await db
+    .from('audit_events')
+    .where('subject_id', userId)
+    .orderBy('id')
+    .select('action')
   return rows.map((row) => row.action as string)
 }
 
 async function signedIn(client: ApiClient, user: User) {
   const web = new TwoFactorBrowser(client)
   const response = await web.login(user.email, undefined, { next: '/account' })
-  if (response.header('location') !== '/account') throw new Error(`login did not complete: ${response.status()} ${response.header('location')}`)
+  if (response.header('location') !== '/account')
+    throw new Error(`login did not complete: ${response.status()} ${response.header('location')}`)
   return web
 }
 
 /** Password step done: the browser now holds a pending two-factor login. */
-async function atChallenge(client: ApiClient, user: User, extra: Record<string, unknown> = { next: '/account' }) {
+async function atChallenge(
+  client: ApiClient,
+  user: User,
+  extra: Record<string, unknown> = { next: '/account' }
+) {
   const web = new TwoFactorBrowser(client)
   const response = await web.login(user.email, undefined, extra)
-  if (response.header('location') !== '/login/two-factor') throw new Error(`expected the challenge, got ${response.header('location')}`)
+  if (response.header('location') !== '/login/two-factor')
+    throw new Error(`expected the challenge, got ${response.header('location')}`)
   return web
 }
 
 test.group('auth / two-factor enrolment', () => {
-  test('the account page offers set-up, which needs the current password', async ({ client, assert }) => {
+  test('the account page offers set-up, which needs the current password', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     const web = await signedIn(client, user)
     const account = await web.get('/account')
@@ -46,7 +59,9 @@ test.group('auth / two-factor enrolment', () => {
     assert.include(account.text(), 'Set up two-factor')
 
     for (const password of ['wrong password entirely', '', 'x'.repeat(5000)]) {
-      const response = await web.submit('POST', '/account/two-factor', { enable_password: password })
+      const response = await web.submit('POST', '/account/two-factor', {
+        enable_password: password,
+      })
       assert.equal(response.status(), 302, password.slice(0, 10))
       assert.equal(response.header('location'), '/account#two-factor')
     }
@@ -56,11 +71,16 @@ test.group('auth / two-factor enrolment', () => {
     assert.isNull(user.totpSecretEncrypted)
   })
 
-  test('enrols: a CSP-safe QR code and the key in text, a code confirms it, and the recovery codes are shown once', async ({ client, assert }) => {
+  test('enrols: a CSP-safe QR code and the key in text, a code confirms it, and the recovery codes are shown once', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     const web = await signedIn(client, user)
 
-    const setup = await web.submit('POST', '/account/two-factor', { enable_password: 'correct horse battery staple' })
+    const setup = await web.submit('POST', '/account/two-factor', {
+      enable_password: 'correct horse battery staple',
+    })
     assert.equal(setup.status(), 200)
     assert.equal(setup.header('cache-control'), 'no-store')
     const svg = /<svg class="qr-code"[\s\S]*?<\/svg>/.exec(setup.text())?.[0] ?? ''
@@ -81,15 +101,23 @@ test.group('auth / two-factor enrolment', () => {
     const confirmed = await web.submit('PUT', '/account/two-factor', { code: totpCode(shown!) })
     assert.equal(confirmed.status(), 200)
     assert.equal(confirmed.header('cache-control'), 'no-store')
-    const codes = [...confirmed.text().matchAll(/<li><code>([a-z2-9]{5}-[a-z2-9]{5})<\/code><\/li>/g)].map((m) => m[1])
+    const codes = [
+      ...confirmed.text().matchAll(/<li><code>([a-z2-9]{5}-[a-z2-9]{5})<\/code><\/li>/g),
+    ].map((m) => m[1])
     assert.lengthOf(codes, 10)
     assert.lengthOf(new Set(codes), 10)
 
     await user.refresh()
     assert.isNotNull(user.totpEnabledAt)
     assert.equal(Number(user.totpLastStep), totpStep())
-    const stored = await db.from('recovery_codes').where('user_id', user.id).select('code_hash', 'used_at')
-    assert.sameMembers(stored.map((row) => row.code_hash), codes.map((code) => sha256(code.replace('-', ''))))
+    const stored = await db
+      .from('recovery_codes')
+      .where('user_id', user.id)
+      .select('code_hash', 'used_at')
+    assert.sameMembers(
+      stored.map((row) => row.code_hash),
+      codes.map((code) => sha256(code.replace('-', '')))
+    )
     assert.isTrue(stored.every((row) => row.used_at === null))
     assert.include(await auditActions(user.id), 'auth.2fa.enabled')
 
@@ -98,13 +126,26 @@ test.group('auth / two-factor enrolment', () => {
     for (const code of codes) assert.notInclude(account.text(), code)
   })
 
-  test('a wrong, empty, huge or non-digit confirmation code gets a message, never a 500, and leaves it off', async ({ client, assert }) => {
+  test('a wrong, empty, huge or non-digit confirmation code gets a message, never a 500, and leaves it off', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     const web = await signedIn(client, user)
-    await web.submit('POST', '/account/two-factor', { enable_password: 'correct horse battery staple' })
+    await web.submit('POST', '/account/two-factor', {
+      enable_password: 'correct horse battery staple',
+    })
     const secret = (await storedSecret(user.id))!
 
-    for (const code of [wrongTotpCode(secret), '', 'abcdef', '12345', '1234567', '１２３４５６', 'x'.repeat(200_000)]) {
+    for (const code of [
+      wrongTotpCode(secret),
+      '',
+      'abcdef',
+      '12345',
+      '1234567',
+      '１２３４５６',
+      'x'.repeat(200_000),
+    ]) {
       const response = await web.submit('PUT', '/account/two-factor', { code })
       assert.equal(response.status(), 422, code.slice(0, 10))
       assert.include(response.text(), 'aria-invalid="true"')
@@ -112,15 +153,30 @@ test.group('auth / two-factor enrolment', () => {
     }
     await user.refresh()
     assert.isNull(user.totpEnabledAt)
-    assert.equal(await db.from('recovery_codes').where('user_id', user.id).count('* as n').first().then((r) => Number(r.n)), 0)
+    assert.equal(
+      await db
+        .from('recovery_codes')
+        .where('user_id', user.id)
+        .count('* as n')
+        .first()
+        .then((r) => Number(r.n)),
+      0
+    )
   })
 
-  test('starting again replaces the secret waiting for confirmation', async ({ client, assert }) => {
+  test('starting again replaces the secret waiting for confirmation', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     const web = await signedIn(client, user)
-    await web.submit('POST', '/account/two-factor', { enable_password: 'correct horse battery staple' })
+    await web.submit('POST', '/account/two-factor', {
+      enable_password: 'correct horse battery staple',
+    })
     const first = await storedSecret(user.id)
-    await web.submit('POST', '/account/two-factor', { enable_password: 'correct horse battery staple' })
+    await web.submit('POST', '/account/two-factor', {
+      enable_password: 'correct horse battery staple',
+    })
     const second = await storedSecret(user.id)
     assert.notEqual(first, second)
 
@@ -172,16 +228,23 @@ test.group('auth / two-factor login', () => {
     assert.include(await auditActions(user.id), 'auth.login.succeeded')
   })
 
-  test('a code from the previous or next 30 s step is accepted, two steps away is refused', async ({ client, assert }) => {
+  test('a code from the previous or next 30 s step is accepted, two steps away is refused', async ({
+    client,
+    assert,
+  }) => {
     await awayFromStepEdge()
     const early = await createUser()
     const { secret: earlySecret } = await enableTwoFactor(early)
     const web = await atChallenge(client, early)
     for (const offset of [-2, 2]) {
-      const refused = await web.submit('POST', '/login/two-factor', { code: totpCode(earlySecret, offset) })
+      const refused = await web.submit('POST', '/login/two-factor', {
+        code: totpCode(earlySecret, offset),
+      })
       assert.equal(refused.status(), 422, `offset ${offset}`)
     }
-    const previous = await web.submit('POST', '/login/two-factor', { code: totpCode(earlySecret, -1) })
+    const previous = await web.submit('POST', '/login/two-factor', {
+      code: totpCode(earlySecret, -1),
+    })
     assert.equal(previous.header('location'), '/account')
 
     const late = await createUser()
@@ -193,14 +256,20 @@ test.group('auth / two-factor login', () => {
     assert.equal(Number(late.totpLastStep), totpStep() + 1)
   })
 
-  test('a code already used is refused (replay), and so is an older one', async ({ client, assert }) => {
+  test('a code already used is refused (replay), and so is an older one', async ({
+    client,
+    assert,
+  }) => {
     await awayFromStepEdge()
     const user = await createUser()
     const { secret } = await enableTwoFactor(user)
     const code = totpCode(secret)
 
     const first = await atChallenge(client, user)
-    assert.equal((await first.submit('POST', '/login/two-factor', { code })).header('location'), '/account')
+    assert.equal(
+      (await first.submit('POST', '/login/two-factor', { code })).header('location'),
+      '/account'
+    )
 
     const second = await atChallenge(client, user)
     for (const replay of [code, totpCode(secret, -1)]) {
@@ -219,8 +288,13 @@ test.group('auth / two-factor login', () => {
       const { secret } = await enableTwoFactor(user)
       const code = totpCode(secret)
       const [a, b] = [await atChallenge(client, user), await atChallenge(client, user)]
-      const results = await Promise.all([a, b].map((web) => web.submit('POST', '/login/two-factor', { code })))
-      assert.sameMembers(results.map((response) => response.status()), [302, 422])
+      const results = await Promise.all(
+        [a, b].map((web) => web.submit('POST', '/login/two-factor', { code }))
+      )
+      assert.sameMembers(
+        results.map((response) => response.status()),
+        [302, 422]
+      )
     } finally {
       await user.delete()
     }
@@ -234,7 +308,11 @@ test.group('auth / two-factor login', () => {
     const first = await atChallenge(client, user)
     const passed = await first.submit('POST', '/login/two-factor', { code: typed })
     assert.equal(passed.header('location'), '/account')
-    const row = await db.from('recovery_codes').where('user_id', user.id).where('code_hash', sha256(recoveryCodes[3].replace('-', ''))).first()
+    const row = await db
+      .from('recovery_codes')
+      .where('user_id', user.id)
+      .where('code_hash', sha256(recoveryCodes[3].replace('-', '')))
+      .first()
     assert.isNotNull(row.used_at)
     assert.include(await auditActions(user.id), 'auth.2fa.recovery_code_used')
 
@@ -245,11 +323,21 @@ test.group('auth / two-factor login', () => {
     assert.equal(another.header('location'), '/account')
   })
 
-  test('empty, huge and malformed codes get a message on the challenge page, never a 500', async ({ client, assert }) => {
+  test('empty, huge and malformed codes get a message on the challenge page, never a 500', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     await enableTwoFactor(user)
     const web = await atChallenge(client, user)
-    for (const code of ['', '   ', 'abc', '12 34', 'x'.repeat(200_000), '<script>alert(1)</script>']) {
+    for (const code of [
+      '',
+      '   ',
+      'abc',
+      '12 34',
+      'x'.repeat(200_000),
+      '<script>alert(1)</script>',
+    ]) {
       const response = await web.submit('POST', '/login/two-factor', { code })
       assert.equal(response.status(), 422, code.slice(0, 10))
       assert.include(response.text(), 'Enter the 6-digit code')
@@ -259,7 +347,10 @@ test.group('auth / two-factor login', () => {
     assert.equal(missing.status(), 422)
   })
 
-  test('the challenge without a pending login sends you to /login with a message', async ({ client, assert }) => {
+  test('the challenge without a pending login sends you to /login with a message', async ({
+    client,
+    assert,
+  }) => {
     const web = new TwoFactorBrowser(client)
     const page = await web.get('/login/two-factor')
     assert.equal(page.status(), 302)
@@ -289,7 +380,10 @@ test.group('auth / two-factor login', () => {
     assert.equal(afterwards.header('location'), '/login')
   })
 
-  test('too many wrong codes → 429 with Retry-After, shown on the page, and even the right code waits', async ({ client, assert }) => {
+  test('too many wrong codes → 429 with Retry-After, shown on the page, and even the right code waits', async ({
+    client,
+    assert,
+  }) => {
     await awayFromStepEdge(6000)
     const user = await createUser()
     const { secret } = await enableTwoFactor(user)
@@ -297,7 +391,9 @@ test.group('auth / two-factor login', () => {
     let wrongBeforeBlock = 0
     let blocked: Awaited<ReturnType<typeof web.submit>> | undefined
     for (let attempt = 0; attempt < 10 && !blocked; attempt++) {
-      const response = await web.submit('POST', '/login/two-factor', { code: wrongTotpCode(secret) })
+      const response = await web.submit('POST', '/login/two-factor', {
+        code: wrongTotpCode(secret),
+      })
       if (response.status() === 429) blocked = response
       else wrongBeforeBlock++
     }
@@ -337,18 +433,32 @@ test.group('auth / two-factor management', () => {
       assert.isNotNull(user.totpEnabledAt, JSON.stringify(form).slice(0, 80))
     }
 
-    const off = await web.submit('DELETE', '/account/two-factor', { disable_password: 'correct horse battery staple', disable_code: totpCode(secret, 1) })
+    const off = await web.submit('DELETE', '/account/two-factor', {
+      disable_password: 'correct horse battery staple',
+      disable_code: totpCode(secret, 1),
+    })
     assert.equal(off.header('location'), '/account#two-factor')
     await user.refresh()
     assert.isNull(user.totpEnabledAt)
     assert.isNull(user.totpSecretEncrypted)
     assert.isNull(user.totpLastStep)
-    assert.equal(await db.from('recovery_codes').where('user_id', user.id).count('* as n').first().then((r) => Number(r.n)), 0)
+    assert.equal(
+      await db
+        .from('recovery_codes')
+        .where('user_id', user.id)
+        .count('* as n')
+        .first()
+        .then((r) => Number(r.n)),
+      0
+    )
     assert.include(await auditActions(user.id), 'auth.2fa.disabled')
 
     // Logging in now needs the password only.
     const again = new TwoFactorBrowser(client)
-    assert.equal((await again.login(user.email, undefined, { next: '/account' })).header('location'), '/account')
+    assert.equal(
+      (await again.login(user.email, undefined, { next: '/account' })).header('location'),
+      '/account'
+    )
   })
 
   test('a recovery code can also turn it off', async ({ client, assert }) => {
@@ -356,31 +466,57 @@ test.group('auth / two-factor management', () => {
     const { recoveryCodes } = await enableTwoFactor(user)
     const web = await atChallenge(client, user)
     await web.submit('POST', '/login/two-factor', { code: recoveryCodes[0] })
-    const off = await web.submit('DELETE', '/account/two-factor', { disable_password: 'correct horse battery staple', disable_code: recoveryCodes[1] })
+    const off = await web.submit('DELETE', '/account/two-factor', {
+      disable_password: 'correct horse battery staple',
+      disable_code: recoveryCodes[1],
+    })
     assert.equal(off.status(), 302)
     await user.refresh()
     assert.isNull(user.totpEnabledAt)
   })
 
-  test('new recovery codes need the password and replace every old code', async ({ client, assert }) => {
+  test('new recovery codes need the password and replace every old code', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser()
     const { recoveryCodes: old } = await enableTwoFactor(user)
     const web = await atChallenge(client, user)
     await web.submit('POST', '/login/two-factor', { code: old[0] })
 
-    const refused = await web.submit('POST', '/account/two-factor/recovery-codes', { regenerate_password: 'wrong password here' })
+    const refused = await web.submit('POST', '/account/two-factor/recovery-codes', {
+      regenerate_password: 'wrong password here',
+    })
     assert.equal(refused.header('location'), '/account#two-factor')
     const empty = await web.submit('POST', '/account/two-factor/recovery-codes', {})
     assert.equal(empty.header('location'), '/account#two-factor')
-    assert.equal(await db.from('recovery_codes').where('user_id', user.id).whereNull('used_at').count('* as n').first().then((r) => Number(r.n)), 9)
+    assert.equal(
+      await db
+        .from('recovery_codes')
+        .where('user_id', user.id)
+        .whereNull('used_at')
+        .count('* as n')
+        .first()
+        .then((r) => Number(r.n)),
+      9
+    )
 
-    const page = await web.submit('POST', '/account/two-factor/recovery-codes', { regenerate_password: 'correct horse battery staple' })
+    const page = await web.submit('POST', '/account/two-factor/recovery-codes', {
+      regenerate_password: 'correct horse battery staple',
+    })
     assert.equal(page.status(), 200)
     assert.equal(page.header('cache-control'), 'no-store')
-    const fresh = [...page.text().matchAll(/<li><code>([a-z2-9]{5}-[a-z2-9]{5})<\/code><\/li>/g)].map((m) => m[1])
+    const fresh = [
+      ...page.text().matchAll(/<li><code>([a-z2-9]{5}-[a-z2-9]{5})<\/code><\/li>/g),
+    ].map((m) => m[1])
     assert.lengthOf(fresh, 10)
-    const hashes = (await db.from('recovery_codes').where('user_id', user.id).select('code_hash')).map((row) => row.code_hash)
-    assert.sameMembers(hashes, fresh.map((code) => sha256(code.replace('-', ''))))
+    const hashes = (
+      await db.from('recovery_codes').where('user_id', user.id).select('code_hash')
+    ).map((row) => row.code_hash)
+    assert.sameMembers(
+      hashes,
+      fresh.map((code) => sha256(code.replace('-', '')))
+    )
     assert.include(await auditActions(user.id), 'auth.2fa.recovery_codes_regenerated')
 
     // An old code no longer opens the account.
@@ -391,7 +527,9 @@ test.group('auth / two-factor management', () => {
   test('signed-out visitors cannot reach the enrolment routes', async ({ client, assert }) => {
     const web = new TwoFactorBrowser(client)
     await web.get('/login')
-    const response = await web.submit('POST', '/account/two-factor', { enable_password: 'whatever it is' })
+    const response = await web.submit('POST', '/account/two-factor', {
+      enable_password: 'whatever it is',
+    })
     assert.equal(response.status(), 302)
     assert.match(response.header('location') ?? '', /^\/login/)
   })

@@ -20,10 +20,13 @@ import { DateTime } from 'luxon'
 
 // A fixed instant in the middle of a 30 s step: 2026-01-01T00:00:15Z.
 const T = Date.UTC(2026, 0, 1, 0, 0, 15)
-const codeAt = (secret: string, timestamp: number) => TOTP.generate({ secret: Secret.fromBase32(secret), timestamp })
+const codeAt = (secret: string, timestamp: number) =>
+  TOTP.generate({ secret: Secret.fromBase32(secret), timestamp })
 
 test.group('auth / totp service: codes and steps', () => {
-  test('a code is matched to its own step, one step either side, and nothing further', ({ assert }) => {
+  test('a code is matched to its own step, one step either side, and nothing further', ({
+    assert,
+  }) => {
     const secret = newTotpSecret()
     const step = totpStep(T)
     assert.equal(matchTotpStep(secret, codeAt(secret, T), T), step)
@@ -33,7 +36,9 @@ test.group('auth / totp service: codes and steps', () => {
     assert.isNull(matchTotpStep(secret, codeAt(secret, T + 60_000), T))
   })
 
-  test('RFC 6238 test vector (SHA-1, 59 s) gives the 6-digit code authenticator apps show', ({ assert }) => {
+  test('RFC 6238 test vector (SHA-1, 59 s) gives the 6-digit code authenticator apps show', ({
+    assert,
+  }) => {
     const rfcSecret = Secret.fromLatin1('12345678901234567890').base32
     assert.equal(matchTotpStep(rfcSecret, '287082', 59_000), 1)
   })
@@ -77,14 +82,31 @@ test.group('auth / totp service: input parsing', () => {
   })
 
   test('empty, huge, wrongly typed and malformed input is no code at all', ({ assert }) => {
-    for (const bad of [undefined, null, 123456, {}, [], '', '   ', '12345', '1234567', 'abcdef', 'abcde-2345', 'abcde-2345o', 'x'.repeat(10_000), '１２３４５６']) {
+    for (const bad of [
+      undefined,
+      null,
+      123456,
+      {},
+      [],
+      '',
+      '   ',
+      '12345',
+      '1234567',
+      'abcdef',
+      'abcde-2345',
+      'abcde-2345o',
+      'x'.repeat(10_000),
+      '１２３４５６',
+    ]) {
       assert.isNull(parseSecondFactor(bad), JSON.stringify(bad)?.slice(0, 20))
     }
   })
 })
 
 test.group('auth / totp service: recovery codes', () => {
-  test('ten distinct codes, easy to read, stored as the sha256 of their normalised form', ({ assert }) => {
+  test('ten distinct codes, easy to read, stored as the sha256 of their normalised form', ({
+    assert,
+  }) => {
     const codes = newRecoveryCodes()
     assert.lengthOf(codes, 10)
     assert.lengthOf(new Set(codes.map((code) => code.display)), 10)
@@ -115,7 +137,9 @@ test.group('auth / totp service: secret at rest', () => {
 })
 
 test.group('auth / totp service: QR code', () => {
-  test('the QR code is inline SVG with no inline style (the CSP forbids it)', async ({ assert }) => {
+  test('the QR code is inline SVG with no inline style (the CSP forbids it)', async ({
+    assert,
+  }) => {
     const svg = await qrCodeSvg(otpauthUri(newTotpSecret(), 'ada@example.test'))
     assert.match(svg, /^<svg class="qr-code" /)
     assert.include(svg, 'role="img"')

@@ -1,7 +1,10 @@
 import { test } from '@japa/runner'
 
 test.group('core / landing page in a real browser', () => {
-  test('loads with no console errors and no request leaving 127.0.0.1', async ({ browserContext, assert }) => {
+  test('loads with no console errors and no request leaving 127.0.0.1', async ({
+    browserContext,
+    assert,
+  }) => {
     const page = await browserContext.newPage()
     const problems: string[] = []
     const hosts = new Set<string>()

@@ -46,9 +46,7 @@ test.group('core / API errors are problem documents', () => {
   })
 
   test('malformed JSON → 400', async ({ client, assert }) => {
-    const response = await client
-      .post('/api/v1/__probe/echo')
-      .unsafeJson('{"broken": ')
+    const response = await client.post('/api/v1/__probe/echo').unsafeJson('{"broken": ')
     response.assertStatus(400)
     assert.include(response.header('content-type'), 'application/problem+json')
   })
@@ -81,7 +79,10 @@ test.group('core / API errors are problem documents', () => {
 })
 
 test.group('core / browser pages', () => {
-  test('the landing page is served with a strict CSP and security headers', async ({ client, assert }) => {
+  test('the landing page is served with a strict CSP and security headers', async ({
+    client,
+    assert,
+  }) => {
     const response = await client.get('/')
     response.assertStatus(200)
     const csp = response.header('content-security-policy')
@@ -101,14 +102,20 @@ test.group('core / browser pages', () => {
     assert.include(response.text(), '<html')
   })
 
-  test('a crash → friendly 500 page that quotes the request id, not the error', async ({ client, assert }) => {
+  test('a crash → friendly 500 page that quotes the request id, not the error', async ({
+    client,
+    assert,
+  }) => {
     const response = await client.get('/__probe/boom').header('X-Request-Id', 'rid-500')
     response.assertStatus(500)
     assert.include(response.text(), 'rid-500')
     assert.notInclude(response.text(), 'internal detail')
   })
 
-  test('a failing htmx request gets an alert fragment aimed at #alerts', async ({ client, assert }) => {
+  test('a failing htmx request gets an alert fragment aimed at #alerts', async ({
+    client,
+    assert,
+  }) => {
     const response = await client.get('/__probe/boom').header('HX-Request', 'true')
     response.assertStatus(500)
     assert.equal(response.header('hx-retarget'), '#alerts')
@@ -117,7 +124,13 @@ test.group('core / browser pages', () => {
   })
 
   test('htmx and Alpine are served from the installed packages', async ({ client, assert }) => {
-    for (const url of ['/assets/vendor/htmx.js', '/assets/vendor/alpine.js', '/assets/vendor/hx-sse.js', '/assets/app.css', '/assets/app.js']) {
+    for (const url of [
+      '/assets/vendor/htmx.js',
+      '/assets/vendor/alpine.js',
+      '/assets/vendor/hx-sse.js',
+      '/assets/app.css',
+      '/assets/app.js',
+    ]) {
       const response = await client.get(url)
       response.assertStatus(200)
       assert.isAbove(response.text().length, 0, url)
@@ -135,7 +148,10 @@ test.group('core / CSRF', () => {
 
   test('an htmx post without a token → 403 and changes nothing', async ({ client, assert }) => {
     const before = probeState.formPosts
-    const response = await client.post('/__probe/form').header('HX-Request', 'true').form({ anything: 'x' })
+    const response = await client
+      .post('/__probe/form')
+      .header('HX-Request', 'true')
+      .form({ anything: 'x' })
     response.assertStatus(403)
     assert.equal(probeState.formPosts, before)
   })
@@ -149,18 +165,27 @@ test.group('core / CSRF', () => {
       .map((cookie) => cookie.split(';')[0])
       .join('; ')
     const before = probeState.formPosts
-    const response = await client.post('/__probe/form').header('cookie', cookieHeader).form({ _csrf: token })
+    const response = await client
+      .post('/__probe/form')
+      .header('cookie', cookieHeader)
+      .form({ _csrf: token })
     response.assertStatus(204)
     assert.equal(probeState.formPosts, before + 1)
   })
 })
 
 test.group('core / metrics', () => {
-  test('loopback reads Prometheus metrics with request counts by route', async ({ client, assert }) => {
+  test('loopback reads Prometheus metrics with request counts by route', async ({
+    client,
+    assert,
+  }) => {
     await client.get('/health/live')
     const response = await client.get('/metrics')
     response.assertStatus(200)
-    assert.include(response.text(), 'http_requests_total{method="GET",route="/health/live",status="200"}')
+    assert.include(
+      response.text(),
+      'http_requests_total{method="GET",route="/health/live",status="200"}'
+    )
     assert.include(response.text(), 'http_request_duration_seconds_bucket')
   })
 

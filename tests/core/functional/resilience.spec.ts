@@ -27,14 +27,42 @@ test.group('core / a dependency that is down answers 503, never 500', () => {
     assert.notInclude(response.text(), 'ECONNREFUSED')
   })
 
-  test('classifies driver errors: connection loss, shutdown, pool starvation, Redis; not bad SQL', ({ assert }) => {
-    assert.isTrue(isTransientError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })))
+  test('classifies driver errors: connection loss, shutdown, pool starvation, Redis; not bad SQL', ({
+    assert,
+  }) => {
+    assert.isTrue(
+      isTransientError(
+        Object.assign(new Error('terminating connection due to administrator command'), {
+          code: '57P01',
+        })
+      )
+    )
     assert.isTrue(isTransientError(new Error('Connection terminated unexpectedly')))
-    assert.isTrue(isTransientError(Object.assign(new Error('Knex: Timeout acquiring a connection.'), { name: 'KnexTimeoutError' })))
-    assert.isTrue(isTransientError(new AggregateError([Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })])))
-    assert.isTrue(isTransientError(new Error("Stream isn't writeable and enableOfflineQueue options is false")))
-    assert.isTrue(isTransientError(Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' })))
-    assert.isFalse(isTransientError(Object.assign(new Error('syntax error at or near "x"'), { code: '42601' })))
+    assert.isTrue(
+      isTransientError(
+        Object.assign(new Error('Knex: Timeout acquiring a connection.'), {
+          name: 'KnexTimeoutError',
+        })
+      )
+    )
+    assert.isTrue(
+      isTransientError(
+        new AggregateError([Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })])
+      )
+    )
+    assert.isTrue(
+      isTransientError(new Error("Stream isn't writeable and enableOfflineQueue options is false"))
+    )
+    assert.isTrue(
+      isTransientError(
+        Object.assign(new Error('Reached the max retries per request limit'), {
+          name: 'MaxRetriesPerRequestError',
+        })
+      )
+    )
+    assert.isFalse(
+      isTransientError(Object.assign(new Error('syntax error at or near "x"'), { code: '42601' }))
+    )
     assert.isFalse(isTransientError(Object.assign(new Error('duplicate key'), { code: '23505' })))
     assert.isFalse(isTransientError(new Error('boom')))
   })
@@ -47,7 +75,10 @@ test.group('core / process guard', () => {
     return { logged, log: { error: at('error'), warn: at('warn'), fatal: at('fatal') } as any }
   }
 
-  test('an unhandled rejection is logged with its request id; a lost connection too; nothing ends', async ({ assert, client }) => {
+  test('an unhandled rejection is logged with its request id; a lost connection too; nothing ends', async ({
+    assert,
+    client,
+  }) => {
     const { logged, log } = recorder()
     let terminated = 0
     const guard = processGuard({ log, terminate: () => terminated++ })
@@ -90,7 +121,9 @@ test.group('core / process guard', () => {
 })
 
 test.group('core / connections', () => {
-  test('a connection that never sends a byte is closed after HTTP_IDLE_TIMEOUT_S', async ({ assert }) => {
+  test('a connection that never sends a byte is closed after HTTP_IDLE_TIMEOUT_S', async ({
+    assert,
+  }) => {
     const socket = connect(Number(process.env.PORT), '127.0.0.1')
     await once(socket, 'connect')
     const started = Date.now()
@@ -101,7 +134,9 @@ test.group('core / connections', () => {
     assert.isBelow(waited, idleMs + 2000)
   }).timeout(15_000)
 
-  test('a connection that sends its request in time is served past the idle timeout', async ({ assert }) => {
+  test('a connection that sends its request in time is served past the idle timeout', async ({
+    assert,
+  }) => {
     const socket = connect(Number(process.env.PORT), '127.0.0.1')
     await once(socket, 'connect')
     socket.write('GET /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n')
@@ -112,11 +147,16 @@ test.group('core / connections', () => {
     socket.destroy()
   })
 
-  test('a read whose connection is killed mid-query is retried once on a fresh connection', async ({ assert }) => {
+  test('a read whose connection is killed mid-query is retried once on a fresh connection', async ({
+    assert,
+  }) => {
     const killer = new pg.Client({ connectionString: process.env.DATABASE_URL })
     await killer.connect()
     try {
-      const read = db.query().select(db.raw(`pg_sleep(0.5) is null as slept, 'agora-read-retry' as tag`)).first()
+      const read = db
+        .query()
+        .select(db.raw(`pg_sleep(0.5) is null as slept, 'agora-read-retry' as tag`))
+        .first()
       await new Promise((resolve) => setTimeout(resolve, 200))
       const killed = await killer.query(
         `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query LIKE '%agora-read-retry%' AND pid <> pg_backend_pid()`
@@ -134,7 +174,9 @@ test.group('core / connections', () => {
     .skip(!realPostgres, 'needs a real PostgreSQL (PGlite has no backends to terminate)')
     .tags(['@committed'])
 
-  test('a transaction whose COMMIT fails rejects: nothing reports writes the server never stored', async ({ assert }) => {
+  test('a transaction whose COMMIT fails rejects: nothing reports writes the server never stored', async ({
+    assert,
+  }) => {
     const killer = new pg.Client({ connectionString: process.env.DATABASE_URL })
     await killer.connect()
     await db.rawQuery('CREATE TABLE agora_commit_probe (id int)')

@@ -22,12 +22,18 @@ function lint(file: string, code: string) {
 test.group('core / module boundaries lint rule', () => {
   test('allows a declared dependency through its public door', ({ assert }) => {
     assert.deepEqual(lint('app/agents/actions/start_run.ts', "import { hold } from '#credits'"), [])
-    assert.deepEqual(lint('app/credits/main.ts', "export { grant } from '#credits/actions/grant'"), [])
+    assert.deepEqual(
+      lint('app/credits/main.ts', "export { grant } from '#credits/actions/grant'"),
+      []
+    )
     assert.deepEqual(lint('app/credits/x.ts', "import { formatCredits } from '#core'"), [])
   })
 
   test("rejects another module's internals", ({ assert }) => {
-    const errors = lint('app/agents/actions/start_run.ts', "import Hold from '#credits/models/hold'")
+    const errors = lint(
+      'app/agents/actions/start_run.ts',
+      "import Hold from '#credits/models/hold'"
+    )
     assert.lengthOf(errors, 1)
     assert.include(errors[0], "use the public door '#credits'")
   })

@@ -20,7 +20,19 @@ test.group('core / money', () => {
   })
 
   test('rejects anything that is not a plain decimal with at most 6 decimals', ({ assert }) => {
-    for (const bad of ['', 'abc', '1e3', '0.0000001', '1.', '.5', 'NaN', null, undefined, {}, Number.POSITIVE_INFINITY]) {
+    for (const bad of [
+      '',
+      'abc',
+      '1e3',
+      '0.0000001',
+      '1.',
+      '.5',
+      'NaN',
+      null,
+      undefined,
+      {},
+      Number.POSITIVE_INFINITY,
+    ]) {
       assert.isNull(parseCredits(bad), `accepted ${String(bad)}`)
     }
   })

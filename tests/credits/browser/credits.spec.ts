@@ -6,7 +6,11 @@ import { baseUrl, signedInPage } from '#tests/helpers/browser'
 import { createWorkspace } from '#tests/helpers/tenants'
 
 test.group('credits / browser: balance widget and ledger', () => {
-  test('the balance refreshes itself, and filters and pages swap the ledger in place', async ({ browserContext, assert, cleanup }) => {
+  test('the balance refreshes itself, and filters and pages swap the ledger in place', async ({
+    browserContext,
+    assert,
+    cleanup,
+  }) => {
     const user = await createUser({ name: 'Ledger Reader' })
     const tenant = await createWorkspace(user, 'Ledger Labs')
     cleanup(async () => {
@@ -14,7 +18,8 @@ test.group('credits / browser: balance widget and ledger', () => {
       await user.delete()
     })
     await grant({ tenantId: tenant.id, amount: 5_000_000n, reason: 'opening balance' })
-    for (let i = 1; i <= 55; i++) await settle(await hold({ tenantId: tenant.id, amount: 1000n, reference: `run-${i}` }), 10n)
+    for (let i = 1; i <= 55; i++)
+      await settle(await hold({ tenantId: tenant.id, amount: 1000n, reference: `run-${i}` }), 10n)
 
     const { page, problems } = await signedInPage(browserContext, user.email)
     await page.goto(`${baseUrl()}/t/${tenant.slug}/credits`)
@@ -23,12 +28,16 @@ test.group('credits / browser: balance widget and ledger', () => {
 
     // Credits granted elsewhere show up without a reload (the widget polls every 10 s).
     await grant({ tenantId: tenant.id, amount: 2_000_000n, reason: 'top-up' })
-    await page.waitForSelector('[data-testid=credits-available]:text-is("6.99945")', { timeout: 15_000 })
+    await page.waitForSelector('[data-testid=credits-available]:text-is("6.99945")', {
+      timeout: 15_000,
+    })
 
     // Filtering swaps the ledger in place.
     await page.selectOption('#field-kind', 'grant')
     await page.click('#credits-ledger form button[type=submit]')
-    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#credits-ledger tbody tr').length === 2)
+    await page.waitForFunction(
+      () => (globalThis as any).document.querySelectorAll('#credits-ledger tbody tr').length === 2
+    )
     assert.include(await page.textContent('#credits-ledger tbody'), 'top-up')
 
     // Paging too: 55 charges + 2 grants → a second page.

@@ -14,16 +14,30 @@ async function signedIn(client: any, email: string) {
 }
 
 test.group('credits / pages', () => {
-  test('the credits page shows the balance widget (self-refreshing) and the ledger', async ({ client, assert }) => {
+  test('the credits page shows the balance widget (self-refreshing) and the ledger', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant } = await fundedTenant(10n)
-    await settle(await hold({ tenantId: tenant.id, amount: 3n * CREDIT, memberId: owner.id, reference: 'run-7' }), 1_500_000n)
+    await settle(
+      await hold({
+        tenantId: tenant.id,
+        amount: 3n * CREDIT,
+        memberId: owner.id,
+        reference: 'run-7',
+      }),
+      1_500_000n
+    )
     await hold({ tenantId: tenant.id, amount: 2n * CREDIT })
     const web = await signedIn(client, owner.email)
     const page = await web.get(`/t/${tenant.slug}/credits`)
     page.assertStatus(200)
     const html = page.text()
     assert.include(html, '<html')
-    assert.match(html, /id="credits-balance"[^>]*hx-get="\/t\/[^"]+\/credits\/balance"[^>]*hx-trigger="every 10s"/)
+    assert.match(
+      html,
+      /id="credits-balance"[^>]*hx-get="\/t\/[^"]+\/credits\/balance"[^>]*hx-trigger="every 10s"/
+    )
     assert.include(html, 'data-testid="credits-available">6.5<')
     assert.include(html, 'data-testid="credits-held">2<')
     assert.include(html, 'data-testid="credits-month-spend">1.5<')
@@ -37,14 +51,32 @@ test.group('credits / pages', () => {
     assert.match(widget.text().trim(), /^<section id="credits-balance"/)
     assert.include(widget.text(), 'data-testid="credits-available">6.5<')
     // Without htmx the widget URL leads to the page.
-    assert.equal((await web.get(`/t/${tenant.slug}/credits/balance`)).header('location'), `/t/${tenant.slug}/credits`)
+    assert.equal(
+      (await web.get(`/t/${tenant.slug}/credits/balance`)).header('location'),
+      `/t/${tenant.slug}/credits`
+    )
   })
 
-  test('filters (kind, dates in the workspace time zone, member, agent) narrow the ledger; htmx gets the ledger alone', async ({ client, assert }) => {
+  test('filters (kind, dates in the workspace time zone, member, agent) narrow the ledger; htmx gets the ledger alone', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant } = await fundedTenant(10n)
     const agentId = randomUUID()
-    await settle(await hold({ tenantId: tenant.id, amount: CREDIT, memberId: owner.id, agentId, reference: 'agent-run' }), 10n)
-    await settle(await hold({ tenantId: tenant.id, amount: CREDIT, reference: 'anonymous-run' }), 20n)
+    await settle(
+      await hold({
+        tenantId: tenant.id,
+        amount: CREDIT,
+        memberId: owner.id,
+        agentId,
+        reference: 'agent-run',
+      }),
+      10n
+    )
+    await settle(
+      await hold({ tenantId: tenant.id, amount: CREDIT, reference: 'anonymous-run' }),
+      20n
+    )
     const web = await signedIn(client, owner.email)
     const base = `/t/${tenant.slug}/credits`
     const today = DateTime.now().setZone(tenant.timeZone).toISODate()!
@@ -64,7 +96,10 @@ test.group('credits / pages', () => {
     assert.notInclude(byAgent, 'test funds')
 
     assert.include((await web.get(`${base}?from=${today}&to=${today}`)).text(), 'test funds')
-    assert.include((await web.get(`${base}?from=${tomorrow}`)).text(), 'No entries match these filters')
+    assert.include(
+      (await web.get(`${base}?from=${tomorrow}`)).text(),
+      'No entries match these filters'
+    )
 
     // A bad filter is reported next to its field, never a 500.
     const bad = await web.get(`${base}?from=2026-02-31&kind=bonus&agent=x`)
@@ -75,7 +110,8 @@ test.group('credits / pages', () => {
 
   test('the ledger pages with keyset links', async ({ client, assert }) => {
     const { owner, tenant } = await fundedTenant()
-    for (let i = 1; i <= 55; i++) await grant({ tenantId: tenant.id, amount: BigInt(i), reason: `g${i}` })
+    for (let i = 1; i <= 55; i++)
+      await grant({ tenantId: tenant.id, amount: BigInt(i), reason: `g${i}` })
     const web = await signedIn(client, owner.email)
     const first = (await web.get(`/t/${tenant.slug}/credits`)).text()
     assert.include(first, '>g55<')
@@ -89,7 +125,10 @@ test.group('credits / pages', () => {
     assert.notInclude(second, 'rel="next"')
   })
 
-  test('the CSV export streams the filtered ledger with proper escaping', async ({ client, assert }) => {
+  test('the CSV export streams the filtered ledger with proper escaping', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant } = await fundedTenant()
     await grant({ tenantId: tenant.id, amount: 1_500_000n, reason: 'plain' })
     await grant({ tenantId: tenant.id, amount: 1n, reason: 'comma, "quote"\nnewline' })
@@ -100,17 +139,29 @@ test.group('credits / pages', () => {
     const csv = await web.get(`/t/${tenant.slug}/credits/ledger.csv`)
     csv.assertStatus(200)
     assert.include(csv.header('content-type'), 'text/csv')
-    assert.match(csv.header('content-disposition') ?? '', /^attachment; filename="ledger-t-[a-z0-9-]+-\d{8}\.csv"$/)
+    assert.match(
+      csv.header('content-disposition') ?? '',
+      /^attachment; filename="ledger-t-[a-z0-9-]+-\d{8}\.csv"$/
+    )
     const lines = csv.text().split('\r\n')
-    assert.equal(lines[0], 'id,created_at,kind,amount,balance_after,reference,member_id,agent_id,hold_id')
-    assert.match(lines[1], /^[0-9a-f-]{36},\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z,charge,-0\.25,1\.250003,,,,[0-9a-f-]{36}$/)
+    assert.equal(
+      lines[0],
+      'id,created_at,kind,amount,balance_after,reference,member_id,agent_id,hold_id'
+    )
+    assert.match(
+      lines[1],
+      /^[0-9a-f-]{36},\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z,charge,-0\.25,1\.250003,,,,[0-9a-f-]{36}$/
+    )
     assert.match(lines[2], /,grant,0\.000002,1\.500003,"'=HYPERLINK\(""http:\/\/x""\)",,,$/)
     assert.equal(lines[3].split(',grant,')[1], '0.000001,1.500001,"comma, ""quote""\nnewline",,,')
     assert.match(lines[4], /,grant,1\.5,1\.5,plain,,,$/)
     assert.lengthOf(lines, 6)
     assert.equal(lines.at(-1), '')
 
-    const onlyCharges = (await web.get(`/t/${tenant.slug}/credits/ledger.csv?kind=charge`)).text().trim().split('\r\n')
+    const onlyCharges = (await web.get(`/t/${tenant.slug}/credits/ledger.csv?kind=charge`))
+      .text()
+      .trim()
+      .split('\r\n')
     assert.lengthOf(onlyCharges, 2)
   })
 
@@ -118,11 +169,15 @@ test.group('credits / pages', () => {
     const { tenant } = await fundedTenant(1n)
     const viewer = await createUser()
     await addMember(tenant.id, viewer, 'viewer')
-    ;(await (await signedIn(client, viewer.email)).get(`/t/${tenant.slug}/credits`)).assertStatus(200)
+    ;(await (await signedIn(client, viewer.email)).get(`/t/${tenant.slug}/credits`)).assertStatus(
+      200
+    )
     const stranger = await signedIn(client, (await createUser()).email)
     for (const path of ['', '/balance', '/ledger.csv']) {
       assert.equal((await stranger.get(`/t/${tenant.slug}/credits${path}`)).status(), 404, path)
     }
-    assert.isNull(await db.from('ledger_entries').where('tenant_id', tenant.id).where('kind', 'charge').first())
+    assert.isNull(
+      await db.from('ledger_entries').where('tenant_id', tenant.id).where('kind', 'charge').first()
+    )
   })
 })

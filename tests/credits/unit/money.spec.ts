@@ -15,7 +15,19 @@ test.group('credits / money rules', () => {
     assert.equal(micros('9007199254740993', 'amount', 'positive'), 9_007_199_254_740_993n)
     assert.equal(micros(-3n, 'amount', 'non-zero'), -3n)
     assert.equal(micros(0n, 'amount', 'non-negative'), 0n)
-    for (const bad of [0.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60, '1.5', '1e3', '', null, undefined, {}, [1]]) {
+    for (const bad of [
+      0.5,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      2 ** 60,
+      '1.5',
+      '1e3',
+      '',
+      null,
+      undefined,
+      {},
+      [1],
+    ]) {
       assert.throws(() => micros(bad, 'amount', 'positive'), CreditsInputException as any)
     }
     assert.throws(() => micros(0n, 'amount', 'positive'), 'amount must be positive')
@@ -27,7 +39,8 @@ test.group('credits / money rules', () => {
   test('operators type credits: up to 6 decimals, signed only where allowed', ({ assert }) => {
     assert.deepEqual(creditsArgument('12.5', { signed: false }), { micros: 12_500_000n })
     assert.deepEqual(creditsArgument('-0.000001', { signed: true }), { micros: -1n })
-    for (const bad of ['1.0000001', 'abc', '', '1e3', 'NaN', ' ', '--1']) assert.property(creditsArgument(bad, { signed: true }), 'reason')
+    for (const bad of ['1.0000001', 'abc', '', '1e3', 'NaN', ' ', '--1'])
+      assert.property(creditsArgument(bad, { signed: true }), 'reason')
     assert.property(creditsArgument('-1', { signed: false }), 'reason')
     assert.property(creditsArgument('0', { signed: true }), 'reason')
   })
@@ -37,12 +50,20 @@ test.group('credits / money rules', () => {
     assert.equal(error.status, 402)
     assert.equal(error.code, 'E_INSUFFICIENT_CREDITS')
     assert.equal(error.message, 'needs 1.5 credits, 0.000033 available')
-    assert.equal(new InsufficientCreditsException(1n, -5n).message, 'needs 0.000001 credits, 0 available')
+    assert.equal(
+      new InsufficientCreditsException(1n, -5n).message,
+      'needs 0.000001 credits, 0 available'
+    )
   })
 
-  test('ledger cursors are opaque, exact to the microsecond, and reject anything else', ({ assert }) => {
+  test('ledger cursors are opaque, exact to the microsecond, and reject anything else', ({
+    assert,
+  }) => {
     const entry = { createdAt: '2026-11-27T17:55:30.123456Z', id: randomUUID() }
-    assert.deepEqual(decodeLedgerCursor(encodeLedgerCursor(entry)), { at: entry.createdAt, id: entry.id })
+    assert.deepEqual(decodeLedgerCursor(encodeLedgerCursor(entry)), {
+      at: entry.createdAt,
+      id: entry.id,
+    })
     const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
     for (const bad of [
       'garbage',
@@ -58,7 +79,9 @@ test.group('credits / money rules', () => {
     }
   })
 
-  test('CSV fields are quoted only when needed, and formulas in free text are defused', ({ assert }) => {
+  test('CSV fields are quoted only when needed, and formulas in free text are defused', ({
+    assert,
+  }) => {
     assert.equal(csvField('plain'), 'plain')
     assert.equal(csvField(null), '')
     assert.equal(csvField('a,b'), '"a,b"')

@@ -5,9 +5,18 @@ import AuditVerify from '#platform/commands/audit_verify'
 import { runCommand } from '#tests/helpers/ace'
 
 test.group('platform / audit trail', () => {
-  test('events chain by hash and verify clean, including concurrent writers', async ({ assert }) => {
+  test('events chain by hash and verify clean, including concurrent writers', async ({
+    assert,
+  }) => {
     await Promise.all(
-      Array.from({ length: 10 }, (_, i) => recordAudit({ action: 'test.event', subjectType: 'thing', subjectId: String(i), changes: { b: i, a: [1, { z: 1, y: 2 }] } }))
+      Array.from({ length: 10 }, (_, i) =>
+        recordAudit({
+          action: 'test.event',
+          subjectType: 'thing',
+          subjectId: String(i),
+          changes: { b: i, a: [1, { z: 1, y: 2 }] },
+        })
+      )
     )
     assert.deepEqual(await verifyAuditChain(), [])
     const result = await runCommand(AuditVerify, [])
@@ -19,7 +28,10 @@ test.group('platform / audit trail', () => {
     await recordAudit({ action: 'test.first' })
     await recordAudit({ action: 'test.second', changes: { amount: 5 } })
     const row = await db.from('audit_events').where('action', 'test.second').firstOrFail()
-    await db.from('audit_events').where('id', row.id).update({ changes: JSON.stringify({ amount: 500 }) })
+    await db
+      .from('audit_events')
+      .where('id', row.id)
+      .update({ changes: JSON.stringify({ amount: 500 }) })
     const problems = await verifyAuditChain()
     assert.lengthOf(problems, 1)
     assert.include(problems[0], `audit event ${row.id}`)

@@ -13,10 +13,19 @@ test.group('platform / dev mailbox transport', () => {
   test('stores a sent message: recipients, subject, text and HTML', async ({ assert }) => {
     const to = uniqueEmail('inbox')
     const response = await mail.use('dev_mailbox').send((message) => {
-      message.to(to).cc('copy@example.test').subject('Hello there').text('Visit http://localhost:3333/x.').html('<p>Visit</p>')
+      message
+        .to(to)
+        .cc('copy@example.test')
+        .subject('Hello there')
+        .text('Visit http://localhost:3333/x.')
+        .html('<p>Visit</p>')
     })
     assert.isString(response.messageId)
-    const row = await db.from('dev_mailbox').where('subject', 'Hello there').whereRaw('"to" like ?', [`${to}%`]).firstOrFail()
+    const row = await db
+      .from('dev_mailbox')
+      .where('subject', 'Hello there')
+      .whereRaw('"to" like ?', [`${to}%`])
+      .firstOrFail()
     assert.equal(row.to, `${to}, copy@example.test`)
     assert.equal(row.text, 'Visit http://localhost:3333/x.')
     assert.equal(row.html, '<p>Visit</p>')
@@ -36,7 +45,10 @@ test.group('platform / dev mailbox transport', () => {
   })
 
   test('extracts links without trailing punctuation or duplicates', async ({ assert }) => {
-    assert.deepEqual(extractLinks('Go to https://a.test/x. Or (http://b.test/y), again https://a.test/x'), ['https://a.test/x', 'http://b.test/y'])
+    assert.deepEqual(
+      extractLinks('Go to https://a.test/x. Or (http://b.test/y), again https://a.test/x'),
+      ['https://a.test/x', 'http://b.test/y']
+    )
     assert.deepEqual(extractLinks(null), [])
     assert.deepEqual(extractLinks('javascript:alert(1) ftp://x'), [])
   })

@@ -11,9 +11,19 @@ test.group('platform / SMTP_URL', () => {
     })
   })
 
-  test('defaults the port: 587 for smtp, 465 (implicit TLS) for smtps; no credentials, no auth', ({ assert }) => {
-    assert.deepEqual(smtpConfigFromUrl('smtp://relay.test'), { host: 'relay.test', port: 587, secure: false })
-    assert.deepEqual(smtpConfigFromUrl('smtps://relay.test'), { host: 'relay.test', port: 465, secure: true })
+  test('defaults the port: 587 for smtp, 465 (implicit TLS) for smtps; no credentials, no auth', ({
+    assert,
+  }) => {
+    assert.deepEqual(smtpConfigFromUrl('smtp://relay.test'), {
+      host: 'relay.test',
+      port: 587,
+      secure: false,
+    })
+    assert.deepEqual(smtpConfigFromUrl('smtps://relay.test'), {
+      host: 'relay.test',
+      port: 465,
+      secure: true,
+    })
   })
 
   test('refuses what is not an SMTP URL with a readable message', ({ assert }) => {

@@ -11,7 +11,10 @@ async function logIn(page: Page, email: string) {
   await page.goto(`${base()}/login`)
   await page.fill('input[name="email"]', email)
   await page.fill('input[name="password"]', TEST_PASSWORD)
-  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type="submit"]')])
+  await Promise.all([
+    page.waitForURL((url) => !url.pathname.startsWith('/login')),
+    page.click('form[action="/login"] button[type="submit"]'),
+  ])
 }
 
 /** The path of the newest invitation link mailed to `to` (the dev mailbox is the test mailer). */
@@ -26,7 +29,12 @@ async function invitationPath(to: string) {
 }
 
 test.group('tenants / a workspace in a real browser', () => {
-  test('create a workspace, invite a member, accept in a second browser, switch workspaces', async ({ browser, browserContext, assert, cleanup }) => {
+  test('create a workspace, invite a member, accept in a second browser, switch workspaces', async ({
+    browser,
+    browserContext,
+    assert,
+    cleanup,
+  }) => {
     const owner = await createUser({ name: 'Olga Owner' })
     const invitee = await createUser({ name: 'Ivan Invitee' })
     const home = await createWorkspace(invitee, `Ivan Home ${randomUUID().slice(0, 4)}`)
@@ -40,13 +48,19 @@ test.group('tenants / a workspace in a real browser', () => {
     await ownerPage.goto(`${base()}/tenants/new`)
     await ownerPage.fill('input[name="name"]', 'Browser Co')
     await ownerPage.fill('input[name="slug"]', slug)
-    await Promise.all([ownerPage.waitForURL(`${base()}/t/${slug}`), ownerPage.click('form[action="/tenants"] button[type="submit"]')])
+    await Promise.all([
+      ownerPage.waitForURL(`${base()}/t/${slug}`),
+      ownerPage.click('form[action="/tenants"] button[type="submit"]'),
+    ])
     assert.include(await ownerPage.textContent('h1'), 'Browser Co')
 
     await ownerPage.goto(`${base()}/t/${slug}/members`)
     await ownerPage.fill('#invite input[name="email"]', invitee.email)
     await ownerPage.selectOption('#invite select[name="role"]', 'member')
-    await Promise.all([ownerPage.waitForURL(`${base()}/t/${slug}/members`), ownerPage.click('#invite button[type="submit"]')])
+    await Promise.all([
+      ownerPage.waitForURL(`${base()}/t/${slug}/members`),
+      ownerPage.click('#invite button[type="submit"]'),
+    ])
     assert.include(await ownerPage.textContent('#alerts'), `Invitation sent to ${invitee.email}`)
     assert.include(await ownerPage.textContent('#invitations'), invitee.email)
 
@@ -58,15 +72,24 @@ test.group('tenants / a workspace in a real browser', () => {
     await logIn(inviteePage, invitee.email)
     await inviteePage.goto(`${base()}${await invitationPath(invitee.email)}`)
     assert.include(await inviteePage.textContent('h1'), 'Join Browser Co')
-    await Promise.all([inviteePage.waitForURL(`${base()}/t/${slug}`), inviteePage.click('button:has-text("Accept and join Browser Co")')])
+    await Promise.all([
+      inviteePage.waitForURL(`${base()}/t/${slug}`),
+      inviteePage.click('button:has-text("Accept and join Browser Co")'),
+    ])
     assert.include(await inviteePage.textContent('#alerts'), 'Welcome to Browser Co!')
 
     // The switcher lists both workspaces; choosing the other one goes there.
     await inviteePage.click('.tenant-switcher summary')
-    await Promise.all([inviteePage.waitForURL(`${base()}/t/${home.slug}`), inviteePage.click(`.tenant-switcher a[href="/t/${home.slug}"]`)])
+    await Promise.all([
+      inviteePage.waitForURL(`${base()}/t/${home.slug}`),
+      inviteePage.click(`.tenant-switcher a[href="/t/${home.slug}"]`),
+    ])
     assert.include(await inviteePage.textContent('h1'), home.name)
     await inviteePage.click('.tenant-switcher summary')
-    await Promise.all([inviteePage.waitForURL(`${base()}/t/${slug}`), inviteePage.click(`.tenant-switcher a[href="/t/${slug}"]`)])
+    await Promise.all([
+      inviteePage.waitForURL(`${base()}/t/${slug}`),
+      inviteePage.click(`.tenant-switcher a[href="/t/${slug}"]`),
+    ])
 
     // The owner now sees the new member and no pending invitation.
     await ownerPage.goto(`${base()}/t/${slug}/members`)

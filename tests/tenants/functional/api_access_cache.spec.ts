@@ -5,7 +5,12 @@ import { createApiToken, revokeApiToken } from '#auth'
 import { Membership, Tenant } from '#tenants'
 import { changeRole, removeMember } from '#tenants/actions/change_membership'
 import { transferOwnership } from '#tenants/actions/transfer_ownership'
-import { liftSuspension, purgeDueTenants, requestDeletion, suspendTenant } from '#tenants/actions/lifecycle'
+import {
+  liftSuspension,
+  purgeDueTenants,
+  requestDeletion,
+  suspendTenant,
+} from '#tenants/actions/lifecycle'
 import { createUser } from '#tests/helpers/web_session'
 import { addMember, createWorkspace, tokenFor } from '#tests/helpers/tenants'
 import { enableTwoFactor } from '#tests/helpers/two_factor'
@@ -18,37 +23,62 @@ async function membershipOf(tenantId: string, userId: string) {
 }
 
 test.group('tenants / API access cache', () => {
-  test('a role change, an ownership transfer and a removal bind a warm token on its next request', async ({ client, assert }) => {
+  test('a role change, an ownership transfer and a removal bind a warm token on its next request', async ({
+    client,
+    assert,
+  }) => {
     const owner = await createUser()
     const tenant = await createWorkspace(owner)
     const member = await createUser()
     const membership = await addMember(tenant.id, member, 'member')
-    const [ownerToken, memberToken] = [await tokenFor(owner, tenant.id), await tokenFor(member, tenant.id)]
+    const [ownerToken, memberToken] = [
+      await tokenFor(owner, tenant.id),
+      await tokenFor(member, tenant.id),
+    ]
     const me = async (token: string) => (await client.get('/api/v1/me').bearerToken(token)).body()
-    const newThread = (token: string) => client.post('/api/v1/threads').bearerToken(token).json({ title: 'cache' })
+    const newThread = (token: string) =>
+      client.post('/api/v1/threads').bearerToken(token).json({ title: 'cache' })
 
     assert.equal((await me(memberToken)).role, 'member')
     ;(await newThread(memberToken)).assertStatus(201)
-    await changeRole({ tenantId: tenant.id, membershipId: membership.id, role: 'viewer', actorId: owner.id })
+    await changeRole({
+      tenantId: tenant.id,
+      membershipId: membership.id,
+      role: 'viewer',
+      actorId: owner.id,
+    })
     assert.equal((await me(memberToken)).role, 'viewer')
     ;(await newThread(memberToken)).assertStatus(403)
 
     assert.equal((await me(ownerToken)).role, 'owner')
     const ownerMembership = await membershipOf(tenant.id, owner.id)
-    await transferOwnership({ tenantId: tenant.id, fromMembershipId: ownerMembership.id, toMembershipId: membership.id, actorId: owner.id })
+    await transferOwnership({
+      tenantId: tenant.id,
+      fromMembershipId: ownerMembership.id,
+      toMembershipId: membership.id,
+      actorId: owner.id,
+    })
     assert.equal((await me(memberToken)).role, 'owner')
     assert.equal((await me(ownerToken)).role, 'admin')
 
-    await removeMember({ tenantId: tenant.id, membershipId: ownerMembership.id, actorId: member.id })
+    await removeMember({
+      tenantId: tenant.id,
+      membershipId: ownerMembership.id,
+      actorId: member.id,
+    })
     ;(await client.get('/api/v1/me').bearerToken(ownerToken)).assertStatus(401)
     ;(await client.get('/api/v1/me').bearerToken(memberToken)).assertStatus(200)
   })
 
-  test('suspension, its lifting, a rename, a two-factor requirement and the purge bind a warm token on its next request', async ({ client, assert }) => {
+  test('suspension, its lifting, a rename, a two-factor requirement and the purge bind a warm token on its next request', async ({
+    client,
+    assert,
+  }) => {
     const owner = await createUser()
     const tenant = await createWorkspace(owner)
     const token = await tokenFor(owner, tenant.id)
-    const newThread = () => client.post('/api/v1/threads').bearerToken(token).json({ title: 'cache' })
+    const newThread = () =>
+      client.post('/api/v1/threads').bearerToken(token).json({ title: 'cache' })
 
     ;(await newThread()).assertStatus(201)
     await suspendTenant({ tenantId: tenant.id, reason: 'test', actorLabel: 'test' })
@@ -75,7 +105,10 @@ test.group('tenants / API access cache', () => {
 })
 
 test.group('tenants / API access cache across processes', () => {
-  test('a revocation, a role change, a removal, a rename and a disabled user done here bind another process within 1 s', async ({ assert, cleanup }) => {
+  test('a revocation, a role change, a removal, a rename and a disabled user done here bind another process within 1 s', async ({
+    assert,
+    cleanup,
+  }) => {
     const owner = await createUser()
     const tenant = await createWorkspace(owner)
     const [member, leaver] = [await createUser(), await createUser()]
@@ -85,17 +118,31 @@ test.group('tenants / API access cache across processes', () => {
     })
     const membership = await addMember(tenant.id, member, 'member')
     const leaving = await addMember(tenant.id, leaver, 'member')
-    const revoked = await createApiToken({ user: owner, tenantId: tenant.id, name: 'revoked', abilities: [] })
-    const [ownerToken, memberToken, leaverToken] = [await tokenFor(owner, tenant.id), await tokenFor(member, tenant.id), await tokenFor(leaver, tenant.id)]
+    const revoked = await createApiToken({
+      user: owner,
+      tenantId: tenant.id,
+      name: 'revoked',
+      abilities: [],
+    })
+    const [ownerToken, memberToken, leaverToken] = [
+      await tokenFor(owner, tenant.id),
+      await tokenFor(member, tenant.id),
+      await tokenFor(leaver, tenant.id),
+    ]
 
     const other = await startAppProcess()
     cleanup(() => other.stop())
     const me = async (token: string) => {
-      const response = await fetch(`${other.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })
+      const response = await fetch(`${other.url}/api/v1/me`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
       return { status: response.status, body: response.ok ? await response.json() : null }
     }
     /** Milliseconds until the other process answers as `expected` says (polled every 20 ms, up to 3 s). */
-    const seenAfter = async (token: string, expected: (answer: Awaited<ReturnType<typeof me>>) => boolean) => {
+    const seenAfter = async (
+      token: string,
+      expected: (answer: Awaited<ReturnType<typeof me>>) => boolean
+    ) => {
       const start = performance.now()
       while (performance.now() - start < 3000) {
         if (expected(await me(token))) return performance.now() - start
@@ -111,20 +158,36 @@ test.group('tenants / API access cache across processes', () => {
     await revokeApiToken(owner, revoked.id)
     assert.isBelow(await seenAfter(revoked.secret, (a) => a.status === 401), 1000, 'revoked token')
 
-    await changeRole({ tenantId: tenant.id, membershipId: membership.id, role: 'viewer', actorId: owner.id })
-    assert.isBelow(await seenAfter(memberToken, (a) => a.body?.role === 'viewer'), 1000, 'role change')
+    await changeRole({
+      tenantId: tenant.id,
+      membershipId: membership.id,
+      role: 'viewer',
+      actorId: owner.id,
+    })
+    assert.isBelow(
+      await seenAfter(memberToken, (a) => a.body?.role === 'viewer'),
+      1000,
+      'role change'
+    )
 
     await removeMember({ tenantId: tenant.id, membershipId: leaving.id, actorId: owner.id })
     assert.isBelow(await seenAfter(leaverToken, (a) => a.status === 401), 1000, 'removal')
 
     const renamed = await Tenant.findOrFail(tenant.id)
     await renamed.merge({ name: 'Renamed elsewhere' }).save()
-    assert.isBelow(await seenAfter(ownerToken, (a) => a.body?.tenant.name === 'Renamed elsewhere'), 1000, 'rename')
+    assert.isBelow(
+      await seenAfter(ownerToken, (a) => a.body?.tenant.name === 'Renamed elsewhere'),
+      1000,
+      'rename'
+    )
 
     await member.merge({ disabledAt: DateTime.now() }).save()
     assert.isBelow(await seenAfter(memberToken, (a) => a.status === 401), 1000, 'disabled user')
   })
     .tags(['@committed'])
     .timeout(60_000)
-    .skip(!process.env.DATABASE_URL, 'needs DATABASE_URL: a second process cannot open the in-memory PGlite database')
+    .skip(
+      !process.env.DATABASE_URL,
+      'needs DATABASE_URL: a second process cannot open the in-memory PGlite database'
+    )
 })

@@ -11,7 +11,11 @@ import { addMember, tokenFor } from '#tests/helpers/tenants'
 import { ownedWorkspace, signedIn } from '#tests/tenants/helpers'
 
 test.group('tenants / suspension', () => {
-  test('a suspended workspace is readable with a banner and refuses every write', async ({ client, assert, cleanup }) => {
+  test('a suspended workspace is readable with a banner and refuses every write', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     fakeMail(cleanup)
     const { owner, tenant } = await ownedWorkspace()
     const member = await addMember(tenant.id, await createUser(), 'member')
@@ -44,44 +48,80 @@ test.group('tenants / suspension', () => {
     assert.lengthOf(await Invitation.query().where('tenantId', tenant.id), 0)
     // The export stays available: reading is what a suspended workspace still allows.
     ;(await web.get(`/t/${tenant.slug}/export.json`)).assertStatus(200)
-    assert.exists(await db.from('audit_events').where('action', 'tenants.tenant.suspended').where('tenant_id', tenant.id).first())
+    assert.exists(
+      await db
+        .from('audit_events')
+        .where('action', 'tenants.tenant.suspended')
+        .where('tenant_id', tenant.id)
+        .first()
+    )
   })
 })
 
 test.group('tenants / deletion and export', () => {
-  test('the owner downloads a JSON export of the workspace: members, invitations, no secrets', async ({ client, assert, cleanup }) => {
+  test('the owner downloads a JSON export of the workspace: members, invitations, no secrets', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     fakeMail(cleanup)
     const { owner, tenant } = await ownedWorkspace('Exporters')
     const member = await createUser({ name: 'Mia Member' })
     await addMember(tenant.id, member, 'member')
     const web = await signedIn(client, owner)
-    await web.submit('POST', `/t/${tenant.slug}/invitations`, { email: 'pending@example.test', role: 'viewer' })
+    await web.submit('POST', `/t/${tenant.slug}/invitations`, {
+      email: 'pending@example.test',
+      role: 'viewer',
+    })
     const response = await web.get(`/t/${tenant.slug}/export.json`)
     response.assertStatus(200)
     assert.include(response.header('content-type'), 'application/json')
-    assert.match(response.header('content-disposition') ?? '', new RegExp(`attachment; filename="${tenant.slug}-export-\\d{4}-\\d{2}-\\d{2}\\.json"`))
+    assert.match(
+      response.header('content-disposition') ?? '',
+      new RegExp(`attachment; filename="${tenant.slug}-export-\\d{4}-\\d{2}-\\d{2}\\.json"`)
+    )
     const document = JSON.parse(response.text())
     assert.equal(document.format, 'agora.tenant-export')
     assert.equal(document.tenant.id, tenant.id)
-    assert.sameMembers(document.memberships.map((m: any) => m.email), [owner.email, member.email])
-    assert.deepEqual(document.invitations.map((i: any) => i.email), ['pending@example.test'])
+    assert.sameMembers(
+      document.memberships.map((m: any) => m.email),
+      [owner.email, member.email]
+    )
+    assert.deepEqual(
+      document.invitations.map((i: any) => i.email),
+      ['pending@example.test']
+    )
     assert.notInclude(response.text(), 'token_hash')
     assert.notInclude(response.text(), 'password')
-    assert.notInclude(response.text(), (await Invitation.query().where('tenantId', tenant.id).firstOrFail()).tokenHash)
-    assert.exists(await db.from('audit_events').where('action', 'tenants.tenant.exported').where('tenant_id', tenant.id).first())
+    assert.notInclude(
+      response.text(),
+      (await Invitation.query().where('tenantId', tenant.id).firstOrFail()).tokenHash
+    )
+    assert.exists(
+      await db
+        .from('audit_events')
+        .where('action', 'tenants.tenant.exported')
+        .where('tenant_id', tenant.id)
+        .first()
+    )
 
     const memberWeb = await signedIn(client, member)
     ;(await memberWeb.get(`/t/${tenant.slug}/export.json`)).assertStatus(403)
   })
 
-  test('deletion: confirmed by the slug, cancellable, purged only after the 7-day grace period', async ({ client, assert }) => {
+  test('deletion: confirmed by the slug, cancellable, purged only after the 7-day grace period', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant } = await ownedWorkspace()
     const member = await createUser()
     await addMember(tenant.id, member, 'member')
     const memberToken = await tokenFor(member, tenant.id)
     const web = await signedIn(client, owner)
 
-    const wrong = await web.submit('POST', `/t/${tenant.slug}/deletion`, { confirm: 'not-the-slug' })
+    const wrong = await web.submit('POST', `/t/${tenant.slug}/deletion`, {
+      confirm: 'not-the-slug',
+    })
     assert.equal(wrong.status(), 302)
     assert.isNull((await Tenant.findOrFail(tenant.id)).deletionRequestedAt)
 
@@ -96,7 +136,10 @@ test.group('tenants / deletion and export', () => {
     await web.submit('POST', `/t/${tenant.slug}/deletion`, { confirm: tenant.slug })
 
     // Within the grace period nothing happens; after it the tenant, its rows and tokens go.
-    assert.notInclude((await purgeDueTenants()).map((o) => o.id), tenant.id)
+    assert.notInclude(
+      (await purgeDueTenants()).map((o) => o.id),
+      tenant.id
+    )
     assert.exists(await Tenant.find(tenant.id))
     const outcomes = await purgeDueTenants({ now: DateTime.now().plus({ days: 7, minutes: 1 }) })
     assert.deepInclude(outcomes, { id: tenant.id, slug: tenant.slug, purged: true })
@@ -104,8 +147,15 @@ test.group('tenants / deletion and export', () => {
     assert.lengthOf(await Membership.query().where('tenantId', tenant.id), 0)
     ;(await client.get('/api/v1/me').bearerToken(memberToken)).assertStatus(401)
     assert.lengthOf(await db.from('auth_access_tokens').where('tenant_id', tenant.id), 0)
-    for (const action of ['tenants.tenant.deletion_requested', 'tenants.tenant.deletion_cancelled', 'tenants.tenant.purged']) {
-      assert.exists(await db.from('audit_events').where('action', action).where('tenant_id', tenant.id).first(), action)
+    for (const action of [
+      'tenants.tenant.deletion_requested',
+      'tenants.tenant.deletion_cancelled',
+      'tenants.tenant.purged',
+    ]) {
+      assert.exists(
+        await db.from('audit_events').where('action', action).where('tenant_id', tenant.id).first(),
+        action
+      )
     }
   })
 })
@@ -113,7 +163,10 @@ test.group('tenants / deletion and export', () => {
 test.group('tenants / custom domain', (group) => {
   group.each.teardown(() => useTxtLookup())
 
-  test('the owner sets a domain, sees the TXT record, and DNS verification makes it serve the workspace', async ({ client, assert }) => {
+  test('the owner sets a domain, sees the TXT record, and DNS verification makes it serve the workspace', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant } = await ownedWorkspace()
     const web = await signedIn(client, owner)
     const domain = `${tenant.slug}.customer.example.org`
@@ -139,17 +192,36 @@ test.group('tenants / custom domain', (group) => {
     const onDomain = await web.get('/members', { host: domain })
     onDomain.assertStatus(200)
     assert.include(onDomain.text(), 'Members')
-    assert.exists(await db.from('audit_events').where('action', 'tenants.domain.verified').where('tenant_id', tenant.id).first())
+    assert.exists(
+      await db
+        .from('audit_events')
+        .where('action', 'tenants.domain.verified')
+        .where('tenant_id', tenant.id)
+        .first()
+    )
   })
 
-  test('a missing record and unreachable DNS are messages, never errors', async ({ client, assert }) => {
+  test('a missing record and unreachable DNS are messages, never errors', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant } = await ownedWorkspace()
     const web = await signedIn(client, owner)
-    await web.submit('PUT', `/t/${tenant.slug}/domain`, { domain: `${tenant.slug}.nodns.example.org` })
+    await web.submit('PUT', `/t/${tenant.slug}/domain`, {
+      domain: `${tenant.slug}.nodns.example.org`,
+    })
     const cases: [string, () => Promise<string[][]>, string][] = [
-      ['missing', async () => Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' })), 'No TXT record found'],
+      [
+        'missing',
+        async () => Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' })),
+        'No TXT record found',
+      ],
       ['other value', async () => [['agora-verification=someone-else']], 'do not contain'],
-      ['unreachable', async () => Promise.reject(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })), 'DNS could not be reached'],
+      [
+        'unreachable',
+        async () => Promise.reject(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })),
+        'DNS could not be reached',
+      ],
       ['hanging', () => new Promise(() => {}), 'DNS could not be reached'],
     ]
     for (const [label, lookup, message] of cases) {
@@ -161,11 +233,16 @@ test.group('tenants / custom domain', (group) => {
     assert.isNull((await Tenant.findOrFail(tenant.id)).domainVerifiedAt)
   }).timeout(20_000)
 
-  test('invalid, reserved and taken domains are refused with a message', async ({ client, assert }) => {
+  test('invalid, reserved and taken domains are refused with a message', async ({
+    client,
+    assert,
+  }) => {
     const first = await ownedWorkspace()
     const second = await ownedWorkspace()
     const taken = `${first.tenant.slug}.taken.example.org`
-    await (await signedIn(client, first.owner)).submit('PUT', `/t/${first.tenant.slug}/domain`, { domain: taken })
+    await (
+      await signedIn(client, first.owner)
+    ).submit('PUT', `/t/${first.tenant.slug}/domain`, { domain: taken })
     const web = await signedIn(client, second.owner)
     for (const [domain, message] of [
       ['https://docs.example.com/path', 'host name only'],
@@ -184,7 +261,10 @@ test.group('tenants / custom domain', (group) => {
 })
 
 test.group('tenants / two-factor requirement', () => {
-  test('an owner without two-factor cannot require it; with it, members without it are turned away', async ({ client, assert }) => {
+  test('an owner without two-factor cannot require it; with it, members without it are turned away', async ({
+    client,
+    assert,
+  }) => {
     const { owner, tenant } = await ownedWorkspace()
     const member = await createUser()
     await addMember(tenant.id, member, 'member')
@@ -192,7 +272,10 @@ test.group('tenants / two-factor requirement', () => {
     const ownerWeb = await signedIn(client, owner)
     await ownerWeb.submit('PUT', `/t/${tenant.slug}/security`, { require_two_factor: 'on' })
     assert.isFalse((await Tenant.findOrFail(tenant.id)).requireTwoFactor)
-    assert.include((await ownerWeb.get(`/t/${tenant.slug}/settings`)).text(), 'Turn on two-factor authentication for your own account first')
+    assert.include(
+      (await ownerWeb.get(`/t/${tenant.slug}/settings`)).text(),
+      'Turn on two-factor authentication for your own account first'
+    )
 
     await enableTwoFactor(owner)
     await ownerWeb.submit('PUT', `/t/${tenant.slug}/security`, { require_two_factor: 'on' })
@@ -211,10 +294,19 @@ test.group('tenants / two-factor requirement', () => {
     await enableTwoFactor(member)
     ;(await memberWeb.get(`/t/${tenant.slug}/members`)).assertStatus(200)
     ;(await client.get('/api/v1/me').bearerToken(token)).assertStatus(200)
-    assert.exists(await db.from('audit_events').where('action', 'tenants.tenant.two_factor_requirement_changed').where('tenant_id', tenant.id).first())
+    assert.exists(
+      await db
+        .from('audit_events')
+        .where('action', 'tenants.tenant.two_factor_requirement_changed')
+        .where('tenant_id', tenant.id)
+        .first()
+    )
   })
 
-  test('signed-out visitors of a tenant page are sent to log in, not told anything about it', async ({ client, assert }) => {
+  test('signed-out visitors of a tenant page are sent to log in, not told anything about it', async ({
+    client,
+    assert,
+  }) => {
     const { tenant } = await ownedWorkspace()
     const response = await new WebSession(client).get(`/t/${tenant.slug}/members`)
     assert.equal(response.status(), 302)

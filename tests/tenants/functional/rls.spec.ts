@@ -14,7 +14,15 @@ async function twoTenants() {
     const tenant = await createWorkspace(owner, name)
     const member = await createUser()
     await addMember(tenant.id, member, 'member')
-    await Invitation.create({ tenantId: tenant.id, email: `${randomUUID()}@example.test`, role: 'viewer', tokenHash: randomUUID().replace(/-/g, '').padEnd(64, '0'), expiresAt: DateTime.now().plus({ days: 7 }), lastSentAt: DateTime.now(), invitedBy: owner.id })
+    await Invitation.create({
+      tenantId: tenant.id,
+      email: `${randomUUID()}@example.test`,
+      role: 'viewer',
+      tokenHash: randomUUID().replace(/-/g, '').padEnd(64, '0'),
+      expiresAt: DateTime.now().plus({ days: 7 }),
+      lastSentAt: DateTime.now(),
+      invitedBy: owner.id,
+    })
     return { owner, tenant, userIds: [owner.id, member.id] }
   }
   return { a: await make('Alpha'), b: await make('Beta') }
@@ -26,17 +34,32 @@ test.group('tenants / row-level security', () => {
   test('inside withTenant a query without any WHERE sees only that tenant', async ({ assert }) => {
     const { a, b } = await twoTenants()
     for (const table of ['memberships', 'invitations']) {
-      const rows = await withTenant(a.tenant.id, async (trx) => (await trx.rawQuery(`SELECT * FROM ${table}`)).rows)
+      const rows = await withTenant(
+        a.tenant.id,
+        async (trx) => (await trx.rawQuery(`SELECT * FROM ${table}`)).rows
+      )
       assert.deepEqual(tenantIds(rows), [a.tenant.id], table)
       assert.isAtLeast(rows.length, 1, table)
-      const other = await withTenant(b.tenant.id, async (trx) => (await trx.rawQuery(`SELECT * FROM ${table}`)).rows)
+      const other = await withTenant(
+        b.tenant.id,
+        async (trx) => (await trx.rawQuery(`SELECT * FROM ${table}`)).rows
+      )
       assert.deepEqual(tenantIds(other), [b.tenant.id], table)
     }
     // Outside, the app's own connection is back to its login role and sees both.
-    const after = (await db.rawQuery(`SELECT current_user AS role, current_setting('app.tenant_id', true) AS tenant`)).rows[0]
+    const after = (
+      await db.rawQuery(
+        `SELECT current_user AS role, current_setting('app.tenant_id', true) AS tenant`
+      )
+    ).rows[0]
     assert.notEqual(after.role, APP_ROLE)
     assert.oneOf(after.tenant, ['', null])
-    const all = (await db.rawQuery('SELECT tenant_id FROM invitations WHERE tenant_id IN (?, ?)', [a.tenant.id, b.tenant.id])).rows
+    const all = (
+      await db.rawQuery('SELECT tenant_id FROM invitations WHERE tenant_id IN (?, ?)', [
+        a.tenant.id,
+        b.tenant.id,
+      ])
+    ).rows
     assert.sameMembers(tenantIds(all), [a.tenant.id, b.tenant.id])
   })
 
@@ -52,22 +75,45 @@ test.group('tenants / row-level security', () => {
     }
   })
 
-  test("the policy also refuses writing another tenant's rows, and the app role cannot read secrets", async ({ assert }) => {
+  test("the policy also refuses writing another tenant's rows, and the app role cannot read secrets", async ({
+    assert,
+  }) => {
     const { a, b } = await twoTenants()
     await assert.rejects(() =>
       withTenant(a.tenant.id, (trx) =>
-        trx.table('invitations').insert({ tenant_id: b.tenant.id, email: 'x@example.test', role: 'viewer', token_hash: 'f'.repeat(64), expires_at: new Date(Date.now() + 60_000) })
+        trx.table('invitations').insert({
+          tenant_id: b.tenant.id,
+          email: 'x@example.test',
+          role: 'viewer',
+          token_hash: 'f'.repeat(64),
+          expires_at: new Date(Date.now() + 60_000),
+        })
       )
     )
-    const updated = await withTenant(a.tenant.id, (trx) => trx.from('memberships').where('tenant_id', b.tenant.id).update({ role: 'viewer' }))
+    const updated = await withTenant(a.tenant.id, (trx) =>
+      trx.from('memberships').where('tenant_id', b.tenant.id).update({ role: 'viewer' })
+    )
     assert.equal(Number(Array.isArray(updated) ? updated[0] : updated), 0)
-    await assert.rejects(() => withTenant(a.tenant.id, (trx) => trx.rawQuery('SELECT password FROM users LIMIT 1')))
-    await assert.rejects(() => withTenant(a.tenant.id, (trx) => trx.rawQuery('SELECT token_hash FROM auth_access_tokens LIMIT 1')))
-    const names = await withTenant(a.tenant.id, async (trx) => (await trx.rawQuery('SELECT name FROM users WHERE id = ?', [a.owner.id])).rows)
+    await assert.rejects(() =>
+      withTenant(a.tenant.id, (trx) => trx.rawQuery('SELECT password FROM users LIMIT 1'))
+    )
+    await assert.rejects(() =>
+      withTenant(a.tenant.id, (trx) =>
+        trx.rawQuery('SELECT token_hash FROM auth_access_tokens LIMIT 1')
+      )
+    )
+    const names = await withTenant(
+      a.tenant.id,
+      async (trx) => (await trx.rawQuery('SELECT name FROM users WHERE id = ?', [a.owner.id])).rows
+    )
     assert.lengthOf(names, 1)
   })
 
-  test('the members page works the same with RLS per request (TENANT_RLS=request)', async ({ client, assert, cleanup }) => {
+  test('the members page works the same with RLS per request (TENANT_RLS=request)', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
     const { a, b } = await twoTenants()
     const previous = process.env.TENANT_RLS
     process.env.TENANT_RLS = 'request'
@@ -88,19 +134,35 @@ test.group('tenants / row-level security', () => {
 })
 
 test.group('tenants / connection pool reuse', () => {
-  test('a pool of one connection alternating tenants never leaks app.tenant_id or the role', async ({ assert, cleanup }) => {
+  test('a pool of one connection alternating tenants never leaks app.tenant_id or the role', async ({
+    assert,
+    cleanup,
+  }) => {
     const { a, b } = await twoTenants()
     cleanup(async () => {
       await Tenant.query().whereIn('id', [a.tenant.id, b.tenant.id]).delete()
-      await db.from('users').whereIn('id', [...a.userIds, ...b.userIds]).delete()
+      await db
+        .from('users')
+        .whereIn('id', [...a.userIds, ...b.userIds])
+        .delete()
     })
     const name = `tenants_pool_of_one_${randomUUID().slice(0, 8)}`
     const base = db.getRawConnection(db.primaryConnectionName)!.config
     db.manager.add(name, { ...base, pool: { min: 0, max: 1 } })
     cleanup(() => db.manager.close(name, true))
     const client = db.connection(name)
-    const state = async () => (await client.rawQuery(`SELECT current_user AS role, current_setting('app.tenant_id', true) AS tenant`)).rows[0]
-    const seen = (tenantId: string) => withTenant(tenantId, async (trx) => tenantIds((await trx.rawQuery('SELECT tenant_id FROM invitations')).rows), { client })
+    const state = async () =>
+      (
+        await client.rawQuery(
+          `SELECT current_user AS role, current_setting('app.tenant_id', true) AS tenant`
+        )
+      ).rows[0]
+    const seen = (tenantId: string) =>
+      withTenant(
+        tenantId,
+        async (trx) => tenantIds((await trx.rawQuery('SELECT tenant_id FROM invitations')).rows),
+        { client }
+      )
 
     for (let round = 0; round < 6; round++) {
       const tenant = round % 2 ? b.tenant : a.tenant
@@ -110,7 +172,9 @@ test.group('tenants / connection pool reuse', () => {
       assert.oneOf(after.tenant, ['', null], `round ${round}`)
     }
     // A transaction that fails and rolls back leaks nothing either.
-    await assert.rejects(() => withTenant(a.tenant.id, (trx) => trx.rawQuery('SELECT 1 / 0'), { client }))
+    await assert.rejects(() =>
+      withTenant(a.tenant.id, (trx) => trx.rawQuery('SELECT 1 / 0'), { client })
+    )
     assert.oneOf((await state()).tenant, ['', null])
     // Two at once on one connection: they queue, and each sees its own tenant.
     const [first, second] = await Promise.all([seen(a.tenant.id), seen(b.tenant.id)])

@@ -23,7 +23,11 @@ export default class AgentsController {
     authorize(ctx, 'agents.write')
     assertWritable(ctx)
     const input = await ctx.request.validateUsing(createAgentValidator)
-    const { agent, version } = await createAgent({ ...input, tenantId: tenant.id, actorId: membership.userId }).catch(rethrowAsValidation)
+    const { agent, version } = await createAgent({
+      ...input,
+      tenantId: tenant.id,
+      actorId: membership.userId,
+    }).catch(rethrowAsValidation)
     ctx.response.header('Location', `/api/v1/agents/${agent.id}`)
     return ctx.response.created(serializeAgent(agent, version))
   }
@@ -33,7 +37,10 @@ export default class AgentsController {
     authorize(ctx, 'agents.read')
     const agent = await findAgent(tenant.id, ctx.params.idOrSlug)
     if (!agent) throw new NotFoundException()
-    const version = await AgentVersion.query().where('agentId', agent.id).where('version', agent.currentVersion).firstOrFail()
+    const version = await AgentVersion.query()
+      .where('agentId', agent.id)
+      .where('version', agent.currentVersion)
+      .firstOrFail()
     return serializeAgent(agent, version)
   }
 
@@ -63,7 +70,10 @@ export default class AgentsController {
     authorize(ctx, 'agents.read')
     const agent = await findAgent(tenant.id, ctx.params.idOrSlug)
     if (!agent) throw new NotFoundException()
-    const versions = await AgentVersion.query().where('tenantId', tenant.id).where('agentId', agent.id).orderBy('version', 'desc')
+    const versions = await AgentVersion.query()
+      .where('tenantId', tenant.id)
+      .where('agentId', agent.id)
+      .orderBy('version', 'desc')
     return { data: versions.map(serializeVersion), next_cursor: null }
   }
 }
@@ -71,7 +81,11 @@ export default class AgentsController {
 /** Field-level agent errors become the same 422 shape as validation errors. */
 export function rethrowAsValidation(error: unknown): never {
   if (error instanceof AgentInputError) {
-    throw Object.assign(new Error(error.message), { code: 'E_VALIDATION_ERROR', status: 422, messages: [{ field: error.field, message: error.message }] })
+    throw Object.assign(new Error(error.message), {
+      code: 'E_VALIDATION_ERROR',
+      status: 422,
+      messages: [{ field: error.field, message: error.message }],
+    })
   }
   throw error
 }

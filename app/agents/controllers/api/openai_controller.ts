@@ -2,7 +2,13 @@ import vine from '@vinejs/vine'
 import type { HttpContext } from '@adonisjs/core/http'
 import { errors as vineErrors } from '@vinejs/vine'
 import logger from '@adonisjs/core/services/logger'
-import { inBackground, isTransientError, openAiError, openEventStream, TRANSIENT_RETRY_AFTER_S } from '#core'
+import {
+  inBackground,
+  isTransientError,
+  openAiError,
+  openEventStream,
+  TRANSIENT_RETRY_AFTER_S,
+} from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
 import { requestHash } from '#platform'
@@ -13,26 +19,57 @@ import { agentForRun } from '#agents/services/agent_cache'
 import type Run from '#agents/models/run'
 import type { ChatMessage, ToolCall } from '#agents/providers/types'
 
-const completionValidator = vine.create(vine.object({
-  model: vine.string().trim().minLength(1).maxLength(200),
-  messages: vine
-    .array(
-      vine.object({
-        role: vine.enum(['system', 'user', 'assistant', 'developer'] as const),
-        content: vine.unionOfTypes([vine.string().maxLength(200_000), vine.array(vine.object({ type: vine.string(), text: vine.string().optional() }).allowUnknownProperties())]),
-      }).allowUnknownProperties()
-    )
-    .minLength(1)
-    .maxLength(500),
-  // JSON types only, as OpenAI checks them: `max_tokens: true` or `"5"` is refused, never coerced.
-  stream: vine.boolean({ strict: true }).optional().nullable(),
-  max_tokens: vine.number({ strict: true }).withoutDecimals().min(1).max(32_000).optional().nullable(),
-  max_completion_tokens: vine.number({ strict: true }).withoutDecimals().min(1).max(32_000).optional().nullable(),
-  temperature: vine.number({ strict: true }).min(0).max(2).optional().nullable(),
-  tools: vine.array(vine.any()).maxLength(64).optional(),
-}).allowUnknownProperties())
+const completionValidator = vine.create(
+  vine
+    .object({
+      model: vine.string().trim().minLength(1).maxLength(200),
+      messages: vine
+        .array(
+          vine
+            .object({
+              role: vine.enum(['system', 'user', 'assistant', 'developer'] as const),
+              content: vine.unionOfTypes([
+                vine.string().maxLength(200_000),
+                vine.array(
+                  vine
+                    .object({ type: vine.string(), text: vine.string().optional() })
+                    .allowUnknownProperties()
+                ),
+              ]),
+            })
+            .allowUnknownProperties()
+        )
+        .minLength(1)
+        .maxLength(500),
+      // JSON types only, as OpenAI checks them: `max_tokens: true` or `"5"` is refused, never coerced.
+      stream: vine.boolean({ strict: true }).optional().nullable(),
+      max_tokens: vine
+        .number({ strict: true })
+        .withoutDecimals()
+        .min(1)
+        .max(32_000)
+        .optional()
+        .nullable(),
+      max_completion_tokens: vine
+        .number({ strict: true })
+        .withoutDecimals()
+        .min(1)
+        .max(32_000)
+        .optional()
+        .nullable(),
+      temperature: vine.number({ strict: true }).min(0).max(2).optional().nullable(),
+      tools: vine.array(vine.any()).maxLength(64).optional(),
+    })
+    .allowUnknownProperties()
+)
 
-type OpenAiError = { status: number; message: string; type: string; code: string | null; param?: string | null }
+type OpenAiError = {
+  status: number
+  message: string
+  type: string
+  code: string | null
+  param?: string | null
+}
 
 function textOf(content: string | { type: string; text?: string }[]) {
   return typeof content === 'string' ? content : content.map((part) => part.text ?? '').join('')
@@ -56,12 +93,26 @@ export default class OpenAiController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'agents.read')
     const created = Math.floor(Date.now() / 1000)
-    const agents = await Agent.query().where('tenantId', tenant.id).whereNull('deletedAt').orderBy('slug').select('slug', 'createdAt')
+    const agents = await Agent.query()
+      .where('tenantId', tenant.id)
+      .whereNull('deletedAt')
+      .orderBy('slug')
+      .select('slug', 'createdAt')
     return {
       object: 'list',
       data: [
-        ...[...(await catalog(tenant.id)).values()].map((m) => ({ id: m.name, object: 'model', created, owned_by: m.providerSlug })),
-        ...agents.map((a) => ({ id: `agent:${a.slug}`, object: 'model', created: Math.floor(a.createdAt.toSeconds()), owned_by: tenant.slug })),
+        ...[...(await catalog(tenant.id)).values()].map((m) => ({
+          id: m.name,
+          object: 'model',
+          created,
+          owned_by: m.providerSlug,
+        })),
+        ...agents.map((a) => ({
+          id: `agent:${a.slug}`,
+          object: 'model',
+          created: Math.floor(a.createdAt.toSeconds()),
+          owned_by: tenant.slug,
+        })),
       ],
     }
   }
@@ -71,14 +122,36 @@ export default class OpenAiController {
     authorize(ctx, 'runs.write')
     assertWritable(ctx)
     const body = await ctx.request.validateUsing(completionValidator)
-    const messages: ChatMessage[] = body.messages.map((m: { role: string; content: unknown }) => ({ role: (m.role === 'developer' ? 'system' : m.role) as ChatMessage['role'], content: textOf(m.content as any) }))
+    const messages: ChatMessage[] = body.messages.map((m: { role: string; content: unknown }) => ({
+      role: (m.role === 'developer' ? 'system' : m.role) as ChatMessage['role'],
+      content: textOf(m.content as any),
+    }))
     const lastUser = messages.findLastIndex((m) => m.role === 'user')
-    if (lastUser === -1) throw { status: 422, message: 'messages must contain a user message.', type: 'invalid_request_error', code: 'invalid_messages', param: 'messages' }
+    if (lastUser === -1)
+      throw {
+        status: 422,
+        message: 'messages must contain a user message.',
+        type: 'invalid_request_error',
+        code: 'invalid_messages',
+        param: 'messages',
+      }
     const agentSlug = body.model.startsWith('agent:') ? body.model.slice(6) : null
     const found = agentSlug ? await agentForRun(tenant.id, agentSlug) : null
     const agent = found?.agent ?? null
-    if (agentSlug && !agent) throw { status: 404, message: `The model "${body.model}" does not exist.`, type: 'invalid_request_error', code: 'model_not_found' }
-    if (!agentSlug && !(await catalog(tenant.id)).has(body.model)) throw { status: 404, message: `The model "${body.model}" does not exist.`, type: 'invalid_request_error', code: 'model_not_found' }
+    if (agentSlug && !agent)
+      throw {
+        status: 404,
+        message: `The model "${body.model}" does not exist.`,
+        type: 'invalid_request_error',
+        code: 'model_not_found',
+      }
+    if (!agentSlug && !(await catalog(tenant.id)).has(body.model))
+      throw {
+        status: 404,
+        message: `The model "${body.model}" does not exist.`,
+        type: 'invalid_request_error',
+        code: 'model_not_found',
+      }
 
     const streaming = Boolean(body.stream)
     const created = Math.floor(Date.now() / 1000)
@@ -88,7 +161,14 @@ export default class OpenAiController {
       tenantId: tenant.id,
       agent,
       version: found?.version,
-      directModel: agent ? undefined : { model: body.model, maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined, temperature: body.temperature, tools: body.tools },
+      directModel: agent
+        ? undefined
+        : {
+            model: body.model,
+            maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+            temperature: body.temperature,
+            tools: body.tools,
+          },
       memberId: membership.userId,
       text: messages[lastUser].content,
       history: messages.filter((_, index) => index !== lastUser),
@@ -99,7 +179,13 @@ export default class OpenAiController {
             route: 'chat.completions',
             key,
             hash: requestHash(ctx.request.body()),
-            response: (run) => (run.status === 'succeeded' ? { status: 200, body: this.#completion(completionId(run.id), created, body.model, run, []) } : this.#errorBody(this.#runError(run))),
+            response: (run) =>
+              run.status === 'succeeded'
+                ? {
+                    status: 200,
+                    body: this.#completion(completionId(run.id), created, body.model, run, []),
+                  }
+                : this.#errorBody(this.#runError(run)),
             refusal: (error) => this.#errorBody(this.#classify(error)),
           }
         : undefined,
@@ -117,7 +203,11 @@ export default class OpenAiController {
     }
 
     const stream = openEventStream(ctx)
-    const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) => ({
+    const chunk = (
+      delta: Record<string, unknown>,
+      finish: string | null,
+      extra: Record<string, unknown> = {}
+    ) => ({
       id,
       object: 'chat.completion.chunk',
       created,
@@ -143,34 +233,63 @@ export default class OpenAiController {
     }
     write(chunk({ role: 'assistant', content: '' }, null))
     const unsubscribe = onRunEvent(started.run.id, (event) => {
-      if (event.event === 'delta') write(chunk({ content: (event.data as { text: string }).text }, null))
+      if (event.event === 'delta')
+        write(chunk({ content: (event.data as { text: string }).text }, null))
     })
     // The client's answer ends as soon as the provider is done; settling and recording the run
     // follow in one transaction (the hold already bounds the charge; a crash is recovered).
-    inBackground(started.outcome.then((outcome) => {
-      unsubscribe()
-      if (stream.closed) return
-      if (outcome.status === 'succeeded' || outcome.status === 'cancelled') {
-        if (outcome.toolCalls.length) write(chunk({ tool_calls: openAiToolCalls(outcome.toolCalls).map((call, index) => ({ index, ...call })) }, null))
-        const usage = usageBody(outcome.usage.inputTokens, outcome.usage.outputTokens, outcome.usage.cachedTokens ?? 0, outcome.usage.reasoningTokens ?? 0)
-        write(chunk({}, outcome.toolCalls.length ? 'tool_calls' : 'stop', { usage }))
-      } else {
-        write({ error: { message: outcome.failure?.detail ?? 'The model call failed.', type: 'api_error', code: 'upstream_error' } })
-      }
-      pending += 'data: [DONE]\n\n'
-      flush()
-      stream.close()
-    }), 'streaming a chat completion')
-    inBackground(started.finished.then((run) => {
-      // No outcome was reported (recording failed first): still end the stream.
-      if (!stream.closed) {
+    inBackground(
+      started.outcome.then((outcome) => {
         unsubscribe()
-        write({ error: this.#runError(run) })
+        if (stream.closed) return
+        if (outcome.status === 'succeeded' || outcome.status === 'cancelled') {
+          if (outcome.toolCalls.length)
+            write(
+              chunk(
+                {
+                  tool_calls: openAiToolCalls(outcome.toolCalls).map((call, index) => ({
+                    index,
+                    ...call,
+                  })),
+                },
+                null
+              )
+            )
+          const usage = usageBody(
+            outcome.usage.inputTokens,
+            outcome.usage.outputTokens,
+            outcome.usage.cachedTokens ?? 0,
+            outcome.usage.reasoningTokens ?? 0
+          )
+          write(chunk({}, outcome.toolCalls.length ? 'tool_calls' : 'stop', { usage }))
+        } else {
+          write({
+            error: {
+              message: outcome.failure?.detail ?? 'The model call failed.',
+              type: 'api_error',
+              code: 'upstream_error',
+            },
+          })
+        }
         pending += 'data: [DONE]\n\n'
         flush()
         stream.close()
-      }
-    }), 'ending a chat completion stream')
+      }),
+      'streaming a chat completion'
+    )
+    inBackground(
+      started.finished.then((run) => {
+        // No outcome was reported (recording failed first): still end the stream.
+        if (!stream.closed) {
+          unsubscribe()
+          write({ error: this.#runError(run) })
+          pending += 'data: [DONE]\n\n'
+          flush()
+          stream.close()
+        }
+      }),
+      'ending a chat completion stream'
+    )
   }
 
   /** A non-streamed chat completion for a finished run. */
@@ -183,7 +302,11 @@ export default class OpenAiController {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: run.output || (toolCalls.length ? null : ''), ...(toolCalls.length ? { tool_calls: openAiToolCalls(toolCalls) } : {}) },
+          message: {
+            role: 'assistant',
+            content: run.output || (toolCalls.length ? null : ''),
+            ...(toolCalls.length ? { tool_calls: openAiToolCalls(toolCalls) } : {}),
+          },
           finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
           logprobs: null,
         },
@@ -193,32 +316,69 @@ export default class OpenAiController {
   }
 
   #usage(run: Run) {
-    return usageBody(run.inputTokens, run.outputTokens, run.cachedTokens ?? 0, run.reasoningTokens ?? 0)
+    return usageBody(
+      run.inputTokens,
+      run.outputTokens,
+      run.cachedTokens ?? 0,
+      run.reasoningTokens ?? 0
+    )
   }
 
   #runError(run: Run): OpenAiError {
     // Finished but not recorded (the database went away): not charged, worth retrying.
-    if (run.error?.status === 503) return { status: 503, message: run.error.detail, type: 'api_error', code: 'run_not_recorded' }
-    return { status: 502, message: run.error?.detail ?? 'The model call failed.', type: 'api_error', code: 'upstream_error' }
+    if (run.error?.status === 503)
+      return { status: 503, message: run.error.detail, type: 'api_error', code: 'run_not_recorded' }
+    return {
+      status: 502,
+      message: run.error?.detail ?? 'The model call failed.',
+      type: 'api_error',
+      code: 'upstream_error',
+    }
   }
 
   #classify(error: any): OpenAiError {
     if (error instanceof vineErrors.E_VALIDATION_ERROR) {
       const first = (error.messages as { field: string; message: string }[])[0]
       // 422 like every validation failure of the API (and the edge's input hygiene on this path).
-      return { status: 422, message: `${first.field}: ${first.message}`, type: 'invalid_request_error', code: 'invalid_request', param: first.field }
+      return {
+        status: 422,
+        message: `${first.field}: ${first.message}`,
+        type: 'invalid_request_error',
+        code: 'invalid_request',
+        param: first.field,
+      }
     }
     if (error?.type && error?.status) return error as OpenAiError
-    if (isTransientError(error)) return { status: 503, message: 'The service is briefly unavailable. Try again in a few seconds.', type: 'api_error', code: 'service_unavailable' }
+    if (isTransientError(error))
+      return {
+        status: 503,
+        message: 'The service is briefly unavailable. Try again in a few seconds.',
+        type: 'api_error',
+        code: 'service_unavailable',
+      }
     const status = typeof error?.status === 'number' ? error.status : 500
     if (status >= 500) logger.error({ err: error }, 'chat completion failed')
     // A deliberate 503 (draining) says what happened; other server errors say nothing internal.
-    const message = status === 503 && error?.code && error?.message ? error.message : status >= 500 ? 'The server had an error while processing your request.' : (error?.message ?? 'Request failed.')
-    return { status, message, type: openAiError(status, message).error.type, code: error?.code ?? null, param: status < 500 && typeof error?.field === 'string' ? error.field : null }
+    const message =
+      status === 503 && error?.code && error?.message
+        ? error.message
+        : status >= 500
+          ? 'The server had an error while processing your request.'
+          : (error?.message ?? 'Request failed.')
+    return {
+      status,
+      message,
+      type: openAiError(status, message).error.type,
+      code: error?.code ?? null,
+      param: status < 500 && typeof error?.field === 'string' ? error.field : null,
+    }
   }
 
   #error(ctx: HttpContext, error: OpenAiError) {
-    ctx.response.header('x-should-retry', error.status === 429 || error.status >= 500 ? 'true' : 'false')
+    ctx.response.header(
+      'x-should-retry',
+      error.status === 429 || error.status >= 500 ? 'true' : 'false'
+    )
     if (error.status === 503) ctx.response.header('Retry-After', String(TRANSIENT_RETRY_AFTER_S))
     const { status, body } = this.#errorBody(error)
     return ctx.response.status(status).json(body)
@@ -244,5 +404,9 @@ function usageBody(input: number, output: number, cached: number, reasoning: num
 }
 
 function openAiToolCalls(calls: ToolCall[]) {
-  return calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }))
+  return calls.map((call) => ({
+    id: call.id,
+    type: 'function',
+    function: { name: call.name, arguments: call.arguments },
+  }))
 }

@@ -1,5 +1,18 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { inBackground, isUuid, keysetPage, MAX_YEAR, MIN_YEAR, NotFoundException, openEventStream, pageParams, PaginationException, parseBoundedInstant, problem, wantsEventStream } from '#core'
+import {
+  inBackground,
+  isUuid,
+  keysetPage,
+  MAX_YEAR,
+  MIN_YEAR,
+  NotFoundException,
+  openEventStream,
+  pageParams,
+  PaginationException,
+  parseBoundedInstant,
+  problem,
+  wantsEventStream,
+} from '#core'
 import { requestHash } from '#platform'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Run, { RUN_STATUSES, type RunStatus } from '#agents/models/run'
@@ -11,7 +24,6 @@ import { findAgent } from '#agents/services/lookup'
 import { agentForRun } from '#agents/services/agent_cache'
 import { serializeRun } from '#agents/dtos/run'
 import { rethrowAsValidation } from '#agents/controllers/api/agents_controller'
-
 
 /** /api/v1 runs: start (JSON, SSE or async), history, one run, its events, cancellation. */
 export default class RunsController {
@@ -44,16 +56,23 @@ export default class RunsController {
             // The body as sent (validated input also carries request metadata such as headers).
             hash: requestHash({ ...ctx.request.body(), stream: streaming }),
             response: (_run, dto) => ({ status: mode === 'async' ? 202 : 201, body: dto }),
-            refusal: (error) => ({ status: error.status, body: problem(error.status, error.message, { request_id: ctx.request.id() }) }),
+            refusal: (error) => ({
+              status: error.status,
+              body: problem(error.status, error.message, { request_id: ctx.request.id() }),
+            }),
           }
         : undefined,
     }).catch(rethrowAsValidation)
 
     if (started.replayed) return ctx.response.status(started.status).json(started.body)
     ctx.response.header('Location', `/api/v1/runs/${started.run.id}`)
-    if (mode === 'async') return ctx.response.status(202).json(await serializeRun(started.run, { steps: false }))
+    if (mode === 'async')
+      return ctx.response.status(202).json(await serializeRun(started.run, { steps: false }))
     if (mode === 'stream') {
-      inBackground(followRun(tenant.id, started.run.id, 0, openEventStream(ctx, 200)), 'following a run')
+      inBackground(
+        followRun(tenant.id, started.run.id, 0, openEventStream(ctx, 200)),
+        'following a run'
+      )
       return
     }
     return ctx.response.created(await finishedRunDto(await started.finished))
@@ -69,17 +88,28 @@ export default class RunsController {
       query.where('runs.agent_id', found?.id ?? '00000000-0000-0000-0000-000000000000')
     }
     if (status !== undefined) {
-      if (!RUN_STATUSES.includes(String(status) as RunStatus)) throw new PaginationException('status', `status must be one of ${RUN_STATUSES.join(', ')}.`)
+      if (!RUN_STATUSES.includes(String(status) as RunStatus))
+        throw new PaginationException('status', `status must be one of ${RUN_STATUSES.join(', ')}.`)
       query.where('runs.status', String(status))
     }
-    for (const [field, value, op] of [['from', from, '>='], ['to', to, '<']] as const) {
+    for (const [field, value, op] of [
+      ['from', from, '>='],
+      ['to', to, '<'],
+    ] as const) {
       if (value === undefined) continue
       const at = parseBoundedInstant(value)
-      if (!at) throw new PaginationException(field, `${field} must be an ISO 8601 date or date-time between ${MIN_YEAR} and ${MAX_YEAR}.`)
+      if (!at)
+        throw new PaginationException(
+          field,
+          `${field} must be an ISO 8601 date or date-time between ${MIN_YEAR} and ${MAX_YEAR}.`
+        )
       query.where('runs.created_at', op, at)
     }
     const page = await keysetPage<Run>(query, 'runs', pageParams(ctx))
-    return { data: await Promise.all(page.rows.map((run) => serializeRun(run, { steps: false }))), next_cursor: page.next_cursor }
+    return {
+      data: await Promise.all(page.rows.map((run) => serializeRun(run, { steps: false }))),
+      next_cursor: page.next_cursor,
+    }
   }
 
   async show(ctx: HttpContext) {
@@ -89,22 +119,36 @@ export default class RunsController {
 
   async events(ctx: HttpContext) {
     const run = await this.#find(ctx)
-    const lastEventId = Number(ctx.request.header('last-event-id') ?? ctx.request.input('last_event_id') ?? 0)
+    const lastEventId = Number(
+      ctx.request.header('last-event-id') ?? ctx.request.input('last_event_id') ?? 0
+    )
     const stream = openEventStream(ctx)
-    inBackground(followRun(run.tenantId, run.id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, stream), 'following a run')
+    inBackground(
+      followRun(
+        run.tenantId,
+        run.id,
+        Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0,
+        stream
+      ),
+      'following a run'
+    )
   }
 
   async cancellation(ctx: HttpContext) {
     const run = await this.#find(ctx, 'runs.write')
     assertWritable(ctx)
     await requestCancellation(run)
-    return ctx.response.status(202).json({ id: run.id, status: run.terminal ? run.status : 'cancelling' })
+    return ctx.response
+      .status(202)
+      .json({ id: run.id, status: run.terminal ? run.status : 'cancelling' })
   }
 
   async #find(ctx: HttpContext, permission: 'runs.read' | 'runs.write' = 'runs.read') {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, permission)
-    const run = isUuid(ctx.params.id) ? await Run.query().where('tenantId', tenant.id).where('id', ctx.params.id).first() : null
+    const run = isUuid(ctx.params.id)
+      ? await Run.query().where('tenantId', tenant.id).where('id', ctx.params.id).first()
+      : null
     if (!run) throw new NotFoundException()
     return run
   }

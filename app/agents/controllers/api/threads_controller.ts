@@ -12,7 +12,13 @@ const threadValidator = vine.create({
 })
 
 function serializeThread(thread: Thread) {
-  return { id: thread.id, agent_id: thread.agentId, title: thread.title, created_at: thread.createdAt.toISO(), updated_at: thread.updatedAt.toISO() }
+  return {
+    id: thread.id,
+    agent_id: thread.agentId,
+    title: thread.title,
+    created_at: thread.createdAt.toISO(),
+    updated_at: thread.updatedAt.toISO(),
+  }
 }
 
 /** /api/v1/threads: conversations and their messages. */
@@ -20,7 +26,11 @@ export default class ThreadsController {
   async index(ctx: HttpContext) {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'runs.read')
-    const page = await keysetPage<Thread>(Thread.query().where('threads.tenant_id', tenant.id), 'threads', pageParams(ctx))
+    const page = await keysetPage<Thread>(
+      Thread.query().where('threads.tenant_id', tenant.id),
+      'threads',
+      pageParams(ctx)
+    )
     return { data: page.rows.map(serializeThread), next_cursor: page.next_cursor }
   }
 
@@ -30,8 +40,18 @@ export default class ThreadsController {
     assertWritable(ctx)
     const input = await ctx.request.validateUsing(threadValidator)
     const agent = input.agent ? await findAgent(tenant.id, input.agent) : null
-    if (input.agent && !agent) throw Object.assign(new Error('Unknown agent.'), { code: 'E_VALIDATION_ERROR', status: 422, messages: [{ field: 'agent', message: 'No such agent in this workspace.' }] })
-    const thread = await Thread.create({ tenantId: tenant.id, agentId: agent?.id ?? null, title: input.title ?? null, createdBy: membership.userId })
+    if (input.agent && !agent)
+      throw Object.assign(new Error('Unknown agent.'), {
+        code: 'E_VALIDATION_ERROR',
+        status: 422,
+        messages: [{ field: 'agent', message: 'No such agent in this workspace.' }],
+      })
+    const thread = await Thread.create({
+      tenantId: tenant.id,
+      agentId: agent?.id ?? null,
+      title: input.title ?? null,
+      createdBy: membership.userId,
+    })
     ctx.response.header('Location', `/api/v1/threads/${thread.id}`)
     return ctx.response.created(serializeThread(thread))
   }
@@ -39,12 +59,23 @@ export default class ThreadsController {
   async show(ctx: HttpContext) {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'runs.read')
-    const thread = isUuid(ctx.params.id) ? await Thread.query().where('tenantId', tenant.id).where('id', ctx.params.id).first() : null
+    const thread = isUuid(ctx.params.id)
+      ? await Thread.query().where('tenantId', tenant.id).where('id', ctx.params.id).first()
+      : null
     if (!thread) throw new NotFoundException()
-    const messages = await Message.query().where('tenantId', tenant.id).where('threadId', thread.id).orderBy('createdAt')
+    const messages = await Message.query()
+      .where('tenantId', tenant.id)
+      .where('threadId', thread.id)
+      .orderBy('createdAt')
     return {
       ...serializeThread(thread),
-      messages: messages.map((m) => ({ id: m.id, role: m.role, content: m.content, run_id: m.runId, created_at: m.createdAt.toISO() })),
+      messages: messages.map((m) => ({
+        id: m.id,
+        role: m.role,
+        content: m.content,
+        run_id: m.runId,
+        created_at: m.createdAt.toISO(),
+      })),
     }
   }
 }

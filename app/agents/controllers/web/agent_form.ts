@@ -39,7 +39,10 @@ const formValidator = vine.create({
   description: vine.string().trim().maxLength(2000).optional(),
   instructions: vine.string().trim().minLength(1).maxLength(100_000),
   model: vine.string().trim().minLength(1).maxLength(200),
-  fallback_models: vine.array(vine.string().trim().minLength(1).maxLength(200)).maxLength(5).optional(),
+  fallback_models: vine
+    .array(vine.string().trim().minLength(1).maxLength(200))
+    .maxLength(5)
+    .optional(),
   temperature: vine.number().min(0).max(2).optional(),
   max_tokens: vine.number().withoutDecimals().min(1).max(32_000).optional(),
   metadata: vine.string().maxLength(20_000).optional(),
@@ -66,7 +69,9 @@ export function formValues(body: Record<string, unknown>): AgentFormValues {
     description: text(body.description),
     instructions: text(body.instructions),
     model: text(body.model),
-    fallback_models: (Array.isArray(fallbacks) ? fallbacks : fallbacks ? [fallbacks] : []).map(text).filter(Boolean),
+    fallback_models: (Array.isArray(fallbacks) ? fallbacks : fallbacks ? [fallbacks] : [])
+      .map(text)
+      .filter(Boolean),
     temperature: text(body.temperature),
     max_tokens: text(body.max_tokens),
     metadata: text(body.metadata),
@@ -84,13 +89,25 @@ export function valuesOf(agent: Agent, version: AgentVersion): AgentFormValues {
     fallback_models: version.fallbackModels,
     temperature: version.temperature === null ? '' : String(version.temperature),
     max_tokens: String(version.maxTokens),
-    metadata: Object.keys(version.metadata ?? {}).length ? JSON.stringify(version.metadata, null, 2) : '',
+    metadata: Object.keys(version.metadata ?? {}).length
+      ? JSON.stringify(version.metadata, null, 2)
+      : '',
   }
 }
 
 /** Values for a new agent. */
 export function blankValues(): AgentFormValues {
-  return { name: '', slug: '', description: '', instructions: '', model: 'simulator/echo', fallback_models: [], temperature: '', max_tokens: '1024', metadata: '' }
+  return {
+    name: '',
+    slug: '',
+    description: '',
+    instructions: '',
+    model: 'simulator/echo',
+    fallback_models: [],
+    temperature: '',
+    max_tokens: '1024',
+    metadata: '',
+  }
 }
 
 /** Thrown with every field error at once; controllers re-render the form with them. */
@@ -149,7 +166,8 @@ function parseMetadata(text: string): Record<string, unknown> | string {
   } catch {
     return 'Enter a JSON object, e.g. {"simulate": {"latency_ms": 2000}}.'
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'Metadata must be a JSON object.'
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return 'Metadata must be a JSON object.'
   // The edge saw only the text: escapes such as \u0000 are decoded here.
   const unsafe = findUnsafeInput(parsed, 'metadata')
   return unsafe ? `${unsafe.field}: ${unsafe.message}` : (parsed as Record<string, unknown>)
@@ -157,11 +175,14 @@ function parseMetadata(text: string): Record<string, unknown> | string {
 
 /** Maps the save actions' field errors (taken slug, unknown model) onto form fields. */
 export function asFormError(error: unknown): never {
-  if (error instanceof AgentInputError) throw new AgentFormError({ [error.field.split('.')[0]]: [error.message] })
+  if (error instanceof AgentInputError)
+    throw new AgentFormError({ [error.field.split('.')[0]]: [error.message] })
   throw error
 }
 
 /** The catalog as select options. */
 export async function modelOptions(tenantId: string) {
-  return [...(await catalog(tenantId)).values()].map((model) => ({ value: model.name, label: `${model.name} (${model.providerSlug})` })).sort((a, b) => a.value.localeCompare(b.value))
+  return [...(await catalog(tenantId)).values()]
+    .map((model) => ({ value: model.name, label: `${model.name} (${model.providerSlug})` }))
+    .sort((a, b) => a.value.localeCompare(b.value))
 }

@@ -16,7 +16,15 @@ import {
   type AgentFormValues,
   type FieldErrors,
 } from '#agents/controllers/web/agent_form'
-import { can, flashFormState, htmlPageParams, localTime, pageUrl, redirectTo, routeAgent } from '#agents/controllers/web/helpers'
+import {
+  can,
+  flashFormState,
+  htmlPageParams,
+  localTime,
+  pageUrl,
+  redirectTo,
+  routeAgent,
+} from '#agents/controllers/web/helpers'
 
 const FLASH_KEY = 'agentForm'
 
@@ -33,7 +41,8 @@ function flashedState(ctx: HttpContext): FormState | undefined {
   const refused = flash.get('inputErrorsBag') as FieldErrors | undefined
   if (!refused || !Object.keys(refused).length) return undefined
   const errors: FieldErrors = {}
-  for (const [path, messages] of Object.entries(refused)) (errors[path.split('.')[0]] ??= []).push(...messages)
+  for (const [path, messages] of Object.entries(refused))
+    (errors[path.split('.')[0]] ??= []).push(...messages)
   return { values: formValues(flash.all()), errors }
 }
 
@@ -48,7 +57,10 @@ export default class AgentsController {
     const versions = page.rows.length
       ? await AgentVersion.query()
           .where('tenantId', tenant.id)
-          .whereIn('agentId', page.rows.map((agent) => agent.id))
+          .whereIn(
+            'agentId',
+            page.rows.map((agent) => agent.id)
+          )
       : []
     const modelOf = new Map(versions.map((v) => [`${v.agentId}:${v.version}`, v.model]))
     const rows = page.rows.map((agent) => ({
@@ -76,12 +88,21 @@ export default class AgentsController {
     const values = formValues(ctx.request.all())
     try {
       const input = await validateAgentForm(values)
-      const { agent } = await createAgent({ ...input, tenantId: tenant.id, actorId: membership.userId }).catch(asFormError)
+      const { agent } = await createAgent({
+        ...input,
+        tenantId: tenant.id,
+        actorId: membership.userId,
+      }).catch(asFormError)
       ctx.session.flash('success', `Agent "${agent.name}" created.`)
       return redirectTo(ctx, `/t/${tenant.slug}/agents/${agent.slug}`)
     } catch (error) {
       if (!(error instanceof AgentFormError)) throw error
-      return this.#invalid(ctx, null, { values, errors: error.errors }, `/t/${tenant.slug}/agents/new`)
+      return this.#invalid(
+        ctx,
+        null,
+        { values, errors: error.errors },
+        `/t/${tenant.slug}/agents/new`
+      )
     }
   }
 
@@ -89,8 +110,17 @@ export default class AgentsController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'agents.read')
     const agent = await routeAgent(ctx)
-    const version = await AgentVersion.query().where('tenantId', tenant.id).where('agentId', agent.id).where('version', agent.currentVersion).firstOrFail()
-    const runs = await Run.query().where('tenantId', tenant.id).where('agentId', agent.id).orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(5)
+    const version = await AgentVersion.query()
+      .where('tenantId', tenant.id)
+      .where('agentId', agent.id)
+      .where('version', agent.currentVersion)
+      .firstOrFail()
+    const runs = await Run.query()
+      .where('tenantId', tenant.id)
+      .where('agentId', agent.id)
+      .orderBy('createdAt', 'desc')
+      .orderBy('id', 'desc')
+      .limit(5)
     return ctx.view.render('agents::pages/show', {
       agent,
       version,
@@ -104,8 +134,16 @@ export default class AgentsController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'agents.write')
     const agent = await routeAgent(ctx)
-    const version = await AgentVersion.query().where('tenantId', tenant.id).where('agentId', agent.id).where('version', agent.currentVersion).firstOrFail()
-    return this.#renderForm(ctx, agent, flashedState(ctx) ?? { values: valuesOf(agent, version), errors: null })
+    const version = await AgentVersion.query()
+      .where('tenantId', tenant.id)
+      .where('agentId', agent.id)
+      .where('version', agent.currentVersion)
+      .firstOrFail()
+    return this.#renderForm(
+      ctx,
+      agent,
+      flashedState(ctx) ?? { values: valuesOf(agent, version), errors: null }
+    )
   }
 
   async update(ctx: HttpContext) {
@@ -116,12 +154,21 @@ export default class AgentsController {
     const values = formValues(ctx.request.all())
     try {
       const input = await validateAgentForm(values)
-      const saved = await updateAgent(agent, { ...input, slug: input.slug ?? agent.slug }, membership.userId).catch(asFormError)
+      const saved = await updateAgent(
+        agent,
+        { ...input, slug: input.slug ?? agent.slug },
+        membership.userId
+      ).catch(asFormError)
       ctx.session.flash('success', `Saved as version ${saved.version.version}.`)
       return redirectTo(ctx, `/t/${tenant.slug}/agents/${saved.agent.slug}`)
     } catch (error) {
       if (!(error instanceof AgentFormError)) throw error
-      return this.#invalid(ctx, agent, { values, errors: error.errors }, `/t/${tenant.slug}/agents/${agent.slug}/edit`)
+      return this.#invalid(
+        ctx,
+        agent,
+        { values, errors: error.errors },
+        `/t/${tenant.slug}/agents/${agent.slug}/edit`
+      )
     }
   }
 
@@ -142,7 +189,14 @@ export default class AgentsController {
    */
   async #invalid(ctx: HttpContext, agent: Agent | null, state: FormState, formUrl: string) {
     if (isHtmx(ctx)) {
-      return ctx.response.status(422).send(await ctx.view.render('agents::components/agent_form', await this.#formProps(ctx, agent, state)))
+      return ctx.response
+        .status(422)
+        .send(
+          await ctx.view.render(
+            'agents::components/agent_form',
+            await this.#formProps(ctx, agent, state)
+          )
+        )
     }
     if (flashFormState(ctx, FLASH_KEY, state)) return ctx.response.redirect(formUrl)
     ctx.response.status(422)
@@ -150,7 +204,10 @@ export default class AgentsController {
   }
 
   async #renderForm(ctx: HttpContext, agent: Agent | null, state: FormState) {
-    return ctx.view.render(agent ? 'agents::pages/edit' : 'agents::pages/new', { agent, ...(await this.#formProps(ctx, agent, state)) })
+    return ctx.view.render(agent ? 'agents::pages/edit' : 'agents::pages/new', {
+      agent,
+      ...(await this.#formProps(ctx, agent, state)),
+    })
   }
 
   async #formProps(ctx: HttpContext, agent: Agent | null, state: FormState) {

@@ -4,7 +4,12 @@ import { authorize, currentTenant } from '#tenants'
 import Run from '#agents/models/run'
 import Thread from '#agents/models/thread'
 import { routeAgent } from '#agents/controllers/web/helpers'
-import { CHAT_FLASH_KEY, chatFormProps, recentThreads, type ChatFormState } from '#agents/controllers/web/chat_form'
+import {
+  CHAT_FLASH_KEY,
+  chatFormProps,
+  recentThreads,
+  type ChatFormState,
+} from '#agents/controllers/web/chat_form'
 
 const TURNS_SHOWN = 100
 
@@ -18,11 +23,24 @@ export default class ChatController {
     const threadParam = ctx.request.qs().thread
     let thread: Thread | null = null
     if (threadParam !== undefined && threadParam !== '') {
-      thread = isUuid(threadParam) ? await Thread.query().where('tenantId', tenant.id).where('agentId', agent.id).where('id', threadParam).first() : null
+      thread = isUuid(threadParam)
+        ? await Thread.query()
+            .where('tenantId', tenant.id)
+            .where('agentId', agent.id)
+            .where('id', threadParam)
+            .first()
+        : null
       if (!thread) throw new NotFoundException('This conversation does not exist.')
     }
     const turns = thread
-      ? (await Run.query().where('tenantId', tenant.id).where('threadId', thread.id).orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(TURNS_SHOWN)).reverse()
+      ? (
+          await Run.query()
+            .where('tenantId', tenant.id)
+            .where('threadId', thread.id)
+            .orderBy('createdAt', 'desc')
+            .orderBy('id', 'desc')
+            .limit(TURNS_SHOWN)
+        ).reverse()
       : []
     const flashed = ctx.session.flashMessages.get(CHAT_FLASH_KEY) as ChatFormState | undefined
     return ctx.view.render('agents::pages/chat', {
@@ -30,7 +48,12 @@ export default class ChatController {
       thread,
       threads: await recentThreads(tenant.id, agent.id),
       turns,
-      form: chatFormProps(ctx, agent, thread?.id ?? null, flashed ?? { values: { input: '' }, errors: null }),
+      form: chatFormProps(
+        ctx,
+        agent,
+        thread?.id ?? null,
+        flashed ?? { values: { input: '' }, errors: null }
+      ),
     })
   }
 }

@@ -13,11 +13,21 @@ export type ChatFormState = { values: { input: string }; errors: FieldErrors | n
 
 /** The agent's conversations, most recently active first (the chat page's sidebar). */
 export function recentThreads(tenantId: string, agentId: string) {
-  return Thread.query().where('tenantId', tenantId).where('agentId', agentId).orderBy('updatedAt', 'desc').orderBy('id', 'desc').limit(50)
+  return Thread.query()
+    .where('tenantId', tenantId)
+    .where('agentId', agentId)
+    .orderBy('updatedAt', 'desc')
+    .orderBy('id', 'desc')
+    .limit(50)
 }
 
 /** Props of agents::components/chat_form. */
-export function chatFormProps(ctx: HttpContext, agent: Agent, threadId: string | null, state: ChatFormState) {
+export function chatFormProps(
+  ctx: HttpContext,
+  agent: Agent,
+  threadId: string | null,
+  state: ChatFormState
+) {
   return {
     action: `/t/${currentTenant(ctx).tenant.slug}/agents/${agent.slug}/runs`,
     agent,

@@ -42,7 +42,11 @@ export function pageUrl(ctx: HttpContext, cursor: string | null) {
 }
 
 /** A time in the tenant's time zone, e.g. "2026-03-01 14:05". */
-export function localTime(ctx: HttpContext, time: DateTime | null | undefined, format = 'yyyy-LL-dd HH:mm') {
+export function localTime(
+  ctx: HttpContext,
+  time: DateTime | null | undefined,
+  format = 'yyyy-LL-dd HH:mm'
+) {
   if (!time) return ''
   return time.setZone(currentTenant(ctx).tenant.timeZone).toFormat(format)
 }

@@ -38,7 +38,8 @@ function priceField(value: unknown, field: string) {
   const raw = text(value).trim()
   if (raw === '') return 0n
   const micros = parseCredits(raw)
-  if (micros === null || micros < 0n) throw new AgentInputError(field, 'Enter credits per 1M tokens, e.g. 0.15 (up to 6 decimals).')
+  if (micros === null || micros < 0n)
+    throw new AgentInputError(field, 'Enter credits per 1M tokens, e.g. 0.15 (up to 6 decimals).')
   return micros
 }
 
@@ -69,13 +70,26 @@ export default class ProvidersController {
         apiKey: text(body.api_key) || null,
         settings: text(body.settings).trim() || undefined,
       })
-      ctx.session.flash('success', `Provider "${provider.name}" added. Add its models, then test the connection.`)
+      ctx.session.flash(
+        'success',
+        `Provider "${provider.name}" added. Add its models, then test the connection.`
+      )
       return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
     } catch (error) {
       if (!(error instanceof AgentInputError)) throw error
-      const values = { slug: text(body.slug), name: text(body.name), kind: text(body.kind), base_url: text(body.base_url), settings: text(body.settings) }
+      const values = {
+        slug: text(body.slug),
+        name: text(body.name),
+        kind: text(body.kind),
+        base_url: text(body.base_url),
+        settings: text(body.settings),
+      }
       ctx.response.status(422)
-      return this.#renderIndex(ctx, { form: 'provider', values, errors: { [error.field]: [error.message] } })
+      return this.#renderIndex(ctx, {
+        form: 'provider',
+        values,
+        errors: { [error.field]: [error.message] },
+      })
     }
   }
 
@@ -101,7 +115,13 @@ export default class ProvidersController {
       return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
     } catch (error) {
       if (!(error instanceof AgentInputError)) throw error
-      return this.#refusedOnShow(ctx, provider, 'provider', { name: text(body.name), base_url: text(body.base_url), settings: text(body.settings) }, error)
+      return this.#refusedOnShow(
+        ctx,
+        provider,
+        'provider',
+        { name: text(body.name), base_url: text(body.base_url), settings: text(body.settings) },
+        error
+      )
     }
   }
 
@@ -109,7 +129,10 @@ export default class ProvidersController {
     const { tenant, membership } = currentTenant(ctx)
     const provider = await this.#providerForWrite(ctx)
     await deleteProvider(provider, membership.userId)
-    ctx.session.flash('success', `Provider "${provider.name}" and its models deleted. Agents using them need another model.`)
+    ctx.session.flash(
+      'success',
+      `Provider "${provider.name}" and its models deleted. Agents using them need another model.`
+    )
     return redirectTo(ctx, `/t/${tenant.slug}/providers`)
   }
 
@@ -127,11 +150,26 @@ export default class ProvidersController {
         inputPriceMicros: priceField(body.input_price, 'input_price'),
         outputPriceMicros: priceField(body.output_price, 'output_price'),
       })
-      ctx.session.flash('success', `Model "${model.name}" added: agents of this workspace can use it now.`)
+      ctx.session.flash(
+        'success',
+        `Model "${model.name}" added: agents of this workspace can use it now.`
+      )
       return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
     } catch (error) {
       if (!(error instanceof AgentInputError)) throw error
-      return this.#refusedOnShow(ctx, provider, 'model', { name: text(body.name), upstream_model: text(body.upstream_model), context_window: text(body.context_window), input_price: text(body.input_price), output_price: text(body.output_price) }, error)
+      return this.#refusedOnShow(
+        ctx,
+        provider,
+        'model',
+        {
+          name: text(body.name),
+          upstream_model: text(body.upstream_model),
+          context_window: text(body.context_window),
+          input_price: text(body.input_price),
+          output_price: text(body.output_price),
+        },
+        error
+      )
     }
   }
 
@@ -155,13 +193,28 @@ export default class ProvidersController {
         actorId: membership.userId,
         inputPriceMicros: priceField(body.input_price, 'input_price'),
         outputPriceMicros: priceField(body.output_price, 'output_price'),
-        effectiveFrom: when ? new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(when) ? when : `${when}Z`) : null,
+        effectiveFrom: when
+          ? new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(when) ? when : `${when}Z`)
+          : null,
       })
-      ctx.session.flash('success', `New price for "${model.name}" saved. Runs already started keep their price.`)
+      ctx.session.flash(
+        'success',
+        `New price for "${model.name}" saved. Runs already started keep their price.`
+      )
       return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
     } catch (error) {
       if (!(error instanceof AgentInputError)) throw error
-      return this.#refusedOnShow(ctx, provider, `price:${model.id}`, { input_price: text(body.input_price), output_price: text(body.output_price), effective_from: text(body.effective_from) }, error)
+      return this.#refusedOnShow(
+        ctx,
+        provider,
+        `price:${model.id}`,
+        {
+          input_price: text(body.input_price),
+          output_price: text(body.output_price),
+          effective_from: text(body.effective_from),
+        },
+        error
+      )
     }
   }
 
@@ -169,7 +222,11 @@ export default class ProvidersController {
   async testConnection(ctx: HttpContext) {
     const { tenant } = currentTenant(ctx)
     const provider = await this.#providerForWrite(ctx)
-    const result = await testProviderConnection(provider.id, tenant.id, text(ctx.request.input('model')) || null)
+    const result = await testProviderConnection(
+      provider.id,
+      tenant.id,
+      text(ctx.request.input('model')) || null
+    )
     if (isHtmx(ctx)) return ctx.view.render('agents::components/connection_test_result', { result })
     return this.#renderShow(ctx, provider, { test: result })
   }
@@ -182,9 +239,17 @@ export default class ProvidersController {
   }
 
   /** 422: the provider page again, with the refused form's values and its field error. */
-  #refusedOnShow(ctx: HttpContext, provider: ProviderRow, form: string, values: Record<string, string>, error: AgentInputError) {
+  #refusedOnShow(
+    ctx: HttpContext,
+    provider: ProviderRow,
+    form: string,
+    values: Record<string, string>,
+    error: AgentInputError
+  ) {
     ctx.response.status(422)
-    return this.#renderShow(ctx, provider, { form: { form, values, errors: { [error.field]: [error.message] } } })
+    return this.#renderShow(ctx, provider, {
+      form: { form, values, errors: { [error.field]: [error.message] } },
+    })
   }
 
   async #provider(ctx: HttpContext) {
@@ -211,7 +276,10 @@ export default class ProvidersController {
       output: formatCredits(m.outputPrice),
       contextWindow: m.contextWindow,
     }))
-    const formValues = form?.form === 'provider' ? form.values : { slug: '', name: '', kind: 'openai_compatible', base_url: '', settings: '' }
+    const formValues =
+      form?.form === 'provider'
+        ? form.values
+        : { slug: '', name: '', kind: 'openai_compatible', base_url: '', settings: '' }
     return ctx.view.render('agents::pages/providers', {
       providers: providers.map((p) => ({ ...p, kindLabel: KIND_LABELS[p.kind] ?? p.kind })),
       platform,
@@ -221,7 +289,11 @@ export default class ProvidersController {
     })
   }
 
-  async #renderShow(ctx: HttpContext, provider: ProviderRow, extra: { form?: FormState; test?: ConnectionTestResult }) {
+  async #renderShow(
+    ctx: HttpContext,
+    provider: ProviderRow,
+    extra: { form?: FormState; test?: ConnectionTestResult }
+  ) {
     const models = (await listModels(provider)).map((model) => {
       const now = Date.now()
       const current = model.prices.find((p) => new Date(p.effective_from).getTime() <= now)
@@ -242,15 +314,32 @@ export default class ProvidersController {
     const providerValues =
       form?.form === 'provider'
         ? form.values
-        : { name: provider.name, base_url: provider.base_url ?? '', settings: Object.keys(provider.settings ?? {}).length ? JSON.stringify(provider.settings, null, 2) : '' }
+        : {
+            name: provider.name,
+            base_url: provider.base_url ?? '',
+            settings: Object.keys(provider.settings ?? {}).length
+              ? JSON.stringify(provider.settings, null, 2)
+              : '',
+          }
     return ctx.view.render('agents::pages/provider', {
       provider: { ...provider, kindLabel: KIND_LABELS[provider.kind] ?? provider.kind },
       models,
       providerValues,
       providerErrors: form?.form === 'provider' ? form.errors : {},
-      modelValues: form?.form === 'model' ? form.values : { name: `${provider.slug}/`, upstream_model: '', context_window: '128000', input_price: '', output_price: '' },
+      modelValues:
+        form?.form === 'model'
+          ? form.values
+          : {
+              name: `${provider.slug}/`,
+              upstream_model: '',
+              context_window: '128000',
+              input_price: '',
+              output_price: '',
+            },
       modelErrors: form?.form === 'model' ? form.errors : {},
-      priceForm: form?.form.startsWith('price:') ? { modelId: form.form.slice(6), values: form.values, errors: form.errors } : null,
+      priceForm: form?.form.startsWith('price:')
+        ? { modelId: form.form.slice(6), values: form.values, errors: form.errors }
+        : null,
       test: extra.test ?? null,
     })
   }

@@ -1,6 +1,12 @@
 import type { EventStream } from '#core'
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+}
 
 function escapeHtml(text: string) {
   return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char])
@@ -37,7 +43,8 @@ export function htmlRunStream(stream: EventStream, finished: () => Promise<strin
     send(event: string, data: unknown, id?: string | number) {
       if (event === 'delta') {
         const text = (data as { text?: unknown })?.text
-        if (typeof text === 'string' && text) stream.raw(htmlFrame(`<span>${escapeHtml(text)}</span>`, id))
+        if (typeof text === 'string' && text)
+          stream.raw(htmlFrame(`<span>${escapeHtml(text)}</span>`, id))
       } else if (event === 'done' || event === 'error') {
         finish(id)
       } else {

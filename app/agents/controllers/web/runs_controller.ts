@@ -1,6 +1,17 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
-import { formatCredits, inBackground, isBoundedDay, isHtmx, isUuid, keysetPage, MAX_YEAR, MIN_YEAR, NotFoundException, openEventStream } from '#core'
+import {
+  formatCredits,
+  inBackground,
+  isBoundedDay,
+  isHtmx,
+  isUuid,
+  keysetPage,
+  MAX_YEAR,
+  MIN_YEAR,
+  NotFoundException,
+  openEventStream,
+} from '#core'
 import { InsufficientCreditsException } from '#credits'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
@@ -13,7 +24,13 @@ import { followRun, requestCancellation } from '#agents/services/runs'
 import { findAgent } from '#agents/services/lookup'
 import { serializeRun } from '#agents/dtos/run'
 import type { FieldErrors } from '#agents/controllers/web/agent_form'
-import { flashFormState, htmlPageParams, localTime, pageUrl, routeAgent } from '#agents/controllers/web/helpers'
+import {
+  flashFormState,
+  htmlPageParams,
+  localTime,
+  pageUrl,
+  routeAgent,
+} from '#agents/controllers/web/helpers'
 import { htmlRunStream, sendFinished } from '#agents/controllers/web/run_stream'
 import { CHAT_FLASH_KEY, chatFormProps, recentThreads } from '#agents/controllers/web/chat_form'
 
@@ -35,14 +52,33 @@ export default class RunsController {
     const threadId = ctx.request.input('thread_id')
     let thread: Thread | null = null
     if (threadId) {
-      thread = isUuid(threadId) ? await Thread.query().where('tenantId', tenant.id).where('agentId', agent.id).where('id', threadId).first() : null
+      thread = isUuid(threadId)
+        ? await Thread.query()
+            .where('tenantId', tenant.id)
+            .where('agentId', agent.id)
+            .where('id', threadId)
+            .first()
+        : null
       if (!thread) throw new NotFoundException('This conversation does not exist (any more).')
     }
-    const chatUrl = (id?: string) => `/t/${tenant.slug}/agents/${agent.slug}/chat${id ? `?thread=${id}` : ''}`
+    const chatUrl = (id?: string) =>
+      `/t/${tenant.slug}/agents/${agent.slug}/chat${id ? `?thread=${id}` : ''}`
 
     if (input.trim() === '' || input.length > MAX_INPUT) {
-      const errors = { input: [input.trim() === '' ? 'Write a message first.' : `Messages are limited to ${MAX_INPUT} characters.`] }
-      return this.#rejected(ctx, agent, errors, { input, threadId: thread?.id ?? null }, chatUrl(thread?.id))
+      const errors = {
+        input: [
+          input.trim() === ''
+            ? 'Write a message first.'
+            : `Messages are limited to ${MAX_INPUT} characters.`,
+        ],
+      }
+      return this.#rejected(
+        ctx,
+        agent,
+        errors,
+        { input, threadId: thread?.id ?? null },
+        chatUrl(thread?.id)
+      )
     }
 
     // The form carries a key made when it was rendered: a double submit starts one run.
@@ -64,7 +100,10 @@ export default class RunsController {
                 route: `web-runs:${agent.id}:${membership.userId}`,
                 key: formKey,
                 hash: requestHash({ input, thread: thread?.id ?? null }),
-                response: (run) => ({ status: 200, body: { run_id: run.id, thread_id: run.threadId } }),
+                response: (run) => ({
+                  status: 200,
+                  body: { run_id: run.id, thread_id: run.threadId },
+                }),
                 refusal: (error) => ({ status: error.status, body: { message: error.message } }),
               }
             : undefined,
@@ -73,21 +112,48 @@ export default class RunsController {
       if (error instanceof InsufficientCreditsException) {
         const available = error.available < 0n ? 0n : error.available
         const message = `Not enough credits to run ${agent.name}: this message may cost up to ${formatCredits(error.needed)} credits and the workspace has ${formatCredits(available)} available. An owner or admin can add credits.`
-        return this.#alert(ctx, 402, message, { input, threadId: thread?.id ?? null }, chatUrl(thread?.id))
+        return this.#alert(
+          ctx,
+          402,
+          message,
+          { input, threadId: thread?.id ?? null },
+          chatUrl(thread?.id)
+        )
       }
       if (error instanceof AgentInputError) {
-        return this.#alert(ctx, 422, `This agent cannot run: ${error.message} Edit the agent to fix it.`, { input, threadId: thread?.id ?? null }, chatUrl(thread?.id))
+        return this.#alert(
+          ctx,
+          422,
+          `This agent cannot run: ${error.message} Edit the agent to fix it.`,
+          { input, threadId: thread?.id ?? null },
+          chatUrl(thread?.id)
+        )
       }
       if (error instanceof RunConflictException) {
-        return this.#alert(ctx, 409, 'This message is already being answered.', { input, threadId: thread?.id ?? null }, chatUrl(thread?.id))
+        return this.#alert(
+          ctx,
+          409,
+          'This message is already being answered.',
+          { input, threadId: thread?.id ?? null },
+          chatUrl(thread?.id)
+        )
       }
       throw error
     }
     if (started.replayed) {
       // The same form sent twice: show the conversation the first submit started.
       const first = started.body as { thread_id?: string | null; message?: string }
-      if (started.status >= 400) return this.#alert(ctx, started.status, first.message ?? 'This message was refused.', { input, threadId: thread?.id ?? null }, chatUrl(thread?.id))
-      return isHtmx(ctx) ? ctx.response.header('HX-Redirect', chatUrl(first.thread_id ?? undefined)).status(204) : ctx.response.redirect(chatUrl(first.thread_id ?? undefined))
+      if (started.status >= 400)
+        return this.#alert(
+          ctx,
+          started.status,
+          first.message ?? 'This message was refused.',
+          { input, threadId: thread?.id ?? null },
+          chatUrl(thread?.id)
+        )
+      return isHtmx(ctx)
+        ? ctx.response.header('HX-Redirect', chatUrl(first.thread_id ?? undefined)).status(204)
+        : ctx.response.redirect(chatUrl(first.thread_id ?? undefined))
     }
     const conversationId = started.run.threadId!
 
@@ -113,7 +179,12 @@ export default class RunsController {
     authorize(ctx, 'runs.read')
     const qs = ctx.request.qs()
     const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '')
-    const filters = { agent: text(qs.agent), status: text(qs.status), from: text(qs.from), to: text(qs.to) }
+    const filters = {
+      agent: text(qs.agent),
+      status: text(qs.status),
+      from: text(qs.from),
+      to: text(qs.to),
+    }
     const errors: FieldErrors = {}
     const query = Run.query().where('runs.tenant_id', tenant.id)
     if (filters.agent) {
@@ -121,12 +192,15 @@ export default class RunsController {
       query.where('runs.agent_id', found?.id ?? NO_AGENT)
     }
     if (filters.status) {
-      if (RUN_STATUSES.includes(filters.status as RunStatus)) query.where('runs.status', filters.status)
+      if (RUN_STATUSES.includes(filters.status as RunStatus))
+        query.where('runs.status', filters.status)
       else errors.status = ['Choose a status from the list.']
     }
     for (const field of ['from', 'to'] as const) {
       if (!filters[field]) continue
-      const day = isBoundedDay(filters[field]) ? DateTime.fromISO(filters[field], { zone: tenant.timeZone }) : null
+      const day = isBoundedDay(filters[field])
+        ? DateTime.fromISO(filters[field], { zone: tenant.timeZone })
+        : null
       if (!day?.isValid) {
         errors[field] = [`Enter a date as YYYY-MM-DD, between ${MIN_YEAR} and ${MAX_YEAR}.`]
         continue
@@ -138,15 +212,25 @@ export default class RunsController {
     const params = htmlPageParams(ctx)
     const page = await keysetPage<Run>(query, 'runs', params)
     const agentIds = [...new Set(page.rows.map((run) => run.agentId).filter(Boolean))] as string[]
-    const named = agentIds.length ? await Agent.query().where('tenantId', tenant.id).whereIn('id', agentIds) : []
+    const named = agentIds.length
+      ? await Agent.query().where('tenantId', tenant.id).whereIn('id', agentIds)
+      : []
     const byId = new Map(named.map((agent) => [agent.id, agent]))
-    const agents = await Agent.query().where('tenantId', tenant.id).whereNull('deletedAt').orderBy('name').limit(500)
+    const agents = await Agent.query()
+      .where('tenantId', tenant.id)
+      .whereNull('deletedAt')
+      .orderBy('name')
+      .limit(500)
     return ctx.view.render('agents::pages/runs', {
       filters,
       errors,
       statuses: RUN_STATUSES,
       agents,
-      rows: page.rows.map((run) => ({ run, agent: run.agentId ? (byId.get(run.agentId) ?? null) : null, created: localTime(ctx, run.createdAt, 'yyyy-LL-dd HH:mm:ss') })),
+      rows: page.rows.map((run) => ({
+        run,
+        agent: run.agentId ? (byId.get(run.agentId) ?? null) : null,
+        created: localTime(ctx, run.createdAt, 'yyyy-LL-dd HH:mm:ss'),
+      })),
       nextUrl: page.next_cursor ? pageUrl(ctx, page.next_cursor) : null,
       firstUrl: params.cursor ? pageUrl(ctx, null) : null,
       filtered: Object.values(filters).some(Boolean),
@@ -156,7 +240,9 @@ export default class RunsController {
   async show(ctx: HttpContext) {
     const { tenant } = currentTenant(ctx)
     const run = await this.#find(ctx, 'runs.read')
-    const agent = run.agentId ? await Agent.query().where('tenantId', tenant.id).where('id', run.agentId).first() : null
+    const agent = run.agentId
+      ? await Agent.query().where('tenantId', tenant.id).where('id', run.agentId).first()
+      : null
     const dto = await serializeRun(run)
     return ctx.view.render('agents::pages/run', {
       run,
@@ -171,14 +257,29 @@ export default class RunsController {
   async events(ctx: HttpContext) {
     const run = await this.#find(ctx, 'runs.read')
     const finished = async () => {
-      const fresh = await Run.query().where('tenantId', run.tenantId).where('id', run.id).firstOrFail()
-      return ctx.view.render('agents::components/run_bubble', { run: fresh, live: false, oob: true })
+      const fresh = await Run.query()
+        .where('tenantId', run.tenantId)
+        .where('id', run.id)
+        .firstOrFail()
+      return ctx.view.render('agents::components/run_bubble', {
+        run: fresh,
+        live: false,
+        oob: true,
+      })
     }
     const stream = openEventStream(ctx)
     // A run that already ended (or a client resuming after it did) gets the finished bubble at once.
     if (run.terminal) return sendFinished(stream, finished)
     const lastEventId = Number(ctx.request.header('last-event-id') ?? 0)
-    inBackground(followRun(run.tenantId, run.id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, htmlRunStream(stream, finished)), 'following a run')
+    inBackground(
+      followRun(
+        run.tenantId,
+        run.id,
+        Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0,
+        htmlRunStream(stream, finished)
+      ),
+      'following a run'
+    )
   }
 
   async cancellation(ctx: HttpContext) {
@@ -186,9 +287,16 @@ export default class RunsController {
     assertWritable(ctx)
     const stopping = await requestCancellation(run)
     if (isHtmx(ctx)) {
-      return ctx.response.status(202).send(`<span class="muted small">${stopping ? 'Stopping…' : 'This run already ended.'}</span>`)
+      return ctx.response
+        .status(202)
+        .send(
+          `<span class="muted small">${stopping ? 'Stopping…' : 'This run already ended.'}</span>`
+        )
     }
-    ctx.session.flash('info', stopping ? 'Stopping the run: it ends within two seconds.' : 'This run already ended.')
+    ctx.session.flash(
+      'info',
+      stopping ? 'Stopping the run: it ends within two seconds.' : 'This run already ended.'
+    )
     return ctx.response.redirect().back()
   }
 
@@ -196,10 +304,22 @@ export default class RunsController {
    * A refused message: htmx gets the message in the page's alert region (never a blank swap);
    * a browser without JavaScript goes back to the chat with the message and its text kept.
    */
-  async #alert(ctx: HttpContext, status: number, message: string, values: { input: string; threadId: string | null }, chatUrl: string) {
+  async #alert(
+    ctx: HttpContext,
+    status: number,
+    message: string,
+    values: { input: string; threadId: string | null },
+    chatUrl: string
+  ) {
     if (isHtmx(ctx)) {
       ctx.response.header('HX-Retarget', '#alerts').header('HX-Reswap', 'innerHTML')
-      return ctx.response.status(status).send(await ctx.view.render('components/alert', { kind: status === 402 ? 'warning' : 'error', message, role: 'alert' }))
+      return ctx.response.status(status).send(
+        await ctx.view.render('components/alert', {
+          kind: status === 402 ? 'warning' : 'error',
+          message,
+          role: 'alert',
+        })
+      )
     }
     ctx.session.flash('error', message)
     flashFormState(ctx, CHAT_FLASH_KEY, { values: { input: values.input }, errors: null })
@@ -207,10 +327,23 @@ export default class RunsController {
   }
 
   /** An invalid message: the chat form again with the error (htmx swaps it in place). */
-  async #rejected(ctx: HttpContext, agent: Agent, errors: FieldErrors, values: { input: string; threadId: string | null }, chatUrl: string) {
+  async #rejected(
+    ctx: HttpContext,
+    agent: Agent,
+    errors: FieldErrors,
+    values: { input: string; threadId: string | null },
+    chatUrl: string
+  ) {
     if (isHtmx(ctx)) {
       ctx.response.header('HX-Retarget', '#chat-form').header('HX-Reswap', 'outerHTML')
-      return ctx.response.status(422).send(await ctx.view.render('agents::components/chat_form', chatFormProps(ctx, agent, values.threadId, { values: { input: values.input }, errors })))
+      return ctx.response
+        .status(422)
+        .send(
+          await ctx.view.render(
+            'agents::components/chat_form',
+            chatFormProps(ctx, agent, values.threadId, { values: { input: values.input }, errors })
+          )
+        )
     }
     flashFormState(ctx, CHAT_FLASH_KEY, { values: { input: values.input.slice(0, 500) }, errors })
     return ctx.response.redirect(chatUrl)
@@ -219,7 +352,9 @@ export default class RunsController {
   async #find(ctx: HttpContext, permission: 'runs.read' | 'runs.write') {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, permission)
-    const run = isUuid(ctx.params.id) ? await Run.query().where('tenantId', tenant.id).where('id', ctx.params.id).first() : null
+    const run = isUuid(ctx.params.id)
+      ? await Run.query().where('tenantId', tenant.id).where('id', ctx.params.id).first()
+      : null
     if (!run) throw new NotFoundException()
     return run
   }

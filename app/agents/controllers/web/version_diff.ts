@@ -1,6 +1,11 @@
 import type AgentVersion from '#agents/models/agent_version'
 
-export type DiffLine = { op: 'same' | 'added' | 'removed'; text: string; oldNo: number | null; newNo: number | null }
+export type DiffLine = {
+  op: 'same' | 'added' | 'removed'
+  text: string
+  oldNo: number | null
+  newNo: number | null
+}
 export type DiffRow = DiffLine | { op: 'skip'; count: number }
 
 /** Above this many cells the LCS table is too costly: the diff degrades to "all replaced". */
@@ -17,17 +22,29 @@ export function lineDiff(before: string, after: string): DiffRow[] {
   let head = 0
   while (head < a.length && head < b.length && a[head] === b[head]) head++
   let tail = 0
-  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++
+  while (
+    tail < a.length - head &&
+    tail < b.length - head &&
+    a[a.length - 1 - tail] === b[b.length - 1 - tail]
+  )
+    tail++
   const midA = a.slice(head, a.length - tail)
   const midB = b.slice(head, b.length - tail)
 
-  const lines: DiffLine[] = a.slice(0, head).map((line, i) => ({ op: 'same', text: line, oldNo: i + 1, newNo: i + 1 }))
+  const lines: DiffLine[] = a
+    .slice(0, head)
+    .map((line, i) => ({ op: 'same', text: line, oldNo: i + 1, newNo: i + 1 }))
   let oldNo = head
   let newNo = head
   const push = (op: DiffLine['op'], line: string) => {
     if (op !== 'added') oldNo++
     if (op !== 'removed') newNo++
-    lines.push({ op, text: line, oldNo: op === 'added' ? null : oldNo, newNo: op === 'removed' ? null : newNo })
+    lines.push({
+      op,
+      text: line,
+      oldNo: op === 'added' ? null : oldNo,
+      newNo: op === 'removed' ? null : newNo,
+    })
   }
 
   if (midA.length * midB.length > MAX_CELLS) {
@@ -39,7 +56,10 @@ export function lineDiff(before: string, after: string): DiffRow[] {
     const lcs = new Uint32Array((midA.length + 1) * width)
     for (let i = midA.length - 1; i >= 0; i--) {
       for (let j = midB.length - 1; j >= 0; j--) {
-        lcs[i * width + j] = midA[i] === midB[j] ? lcs[(i + 1) * width + j + 1] + 1 : Math.max(lcs[(i + 1) * width + j], lcs[i * width + j + 1])
+        lcs[i * width + j] =
+          midA[i] === midB[j]
+            ? lcs[(i + 1) * width + j + 1] + 1
+            : Math.max(lcs[(i + 1) * width + j], lcs[i * width + j + 1])
       }
     }
     let i = 0
@@ -48,7 +68,10 @@ export function lineDiff(before: string, after: string): DiffRow[] {
       if (i < midA.length && j < midB.length && midA[i] === midB[j]) {
         push('same', midA[i++])
         j++
-      } else if (i < midA.length && (j === midB.length || lcs[(i + 1) * width + j] >= lcs[i * width + j + 1])) {
+      } else if (
+        i < midA.length &&
+        (j === midB.length || lcs[(i + 1) * width + j] >= lcs[i * width + j + 1])
+      ) {
         push('removed', midA[i++])
       } else {
         push('added', midB[j++])
@@ -72,7 +95,11 @@ function collapse(lines: DiffLine[]): DiffRow[] {
     const keepHead = start === 0 ? 0 : CONTEXT
     const keepTail = end === lines.length ? 0 : CONTEXT
     if (end - start > keepHead + keepTail + 1) {
-      rows.push(...lines.slice(start, start + keepHead), { op: 'skip', count: end - start - keepHead - keepTail }, ...lines.slice(end - keepTail, end))
+      rows.push(
+        ...lines.slice(start, start + keepHead),
+        { op: 'skip', count: end - start - keepHead - keepTail },
+        ...lines.slice(end - keepTail, end)
+      )
     } else {
       rows.push(...lines.slice(start, end))
     }

@@ -13,10 +13,17 @@ export default class VersionsController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'agents.read')
     const agent = await routeAgent(ctx)
-    const versions = await AgentVersion.query().where('tenantId', tenant.id).where('agentId', agent.id).orderBy('version', 'desc').limit(500)
+    const versions = await AgentVersion.query()
+      .where('tenantId', tenant.id)
+      .where('agentId', agent.id)
+      .orderBy('version', 'desc')
+      .limit(500)
     return ctx.view.render('agents::pages/versions', {
       agent,
-      versions: versions.map((version) => ({ version, created: localTime(ctx, version.createdAt) })),
+      versions: versions.map((version) => ({
+        version,
+        created: localTime(ctx, version.createdAt),
+      })),
       canWrite: can(ctx, 'agents.write'),
     })
   }
@@ -54,7 +61,10 @@ export default class VersionsController {
     try {
       const { version: _number, created_at: _createdAt, ...config } = serializeVersion(version)
       const saved = await updateAgent(agent, config, membership.userId)
-      ctx.session.flash('success', `Version ${version.version} restored as version ${saved.version.version}.`)
+      ctx.session.flash(
+        'success',
+        `Version ${version.version} restored as version ${saved.version.version}.`
+      )
     } catch (error) {
       if (!(error instanceof AgentInputError)) throw error
       ctx.session.flash('error', `Version ${version.version} cannot be restored: ${error.message}`)
@@ -65,9 +75,14 @@ export default class VersionsController {
   async #version(ctx: HttpContext, agentId: string) {
     const { tenant } = currentTenant(ctx)
     const number = Number(ctx.params.version)
-    const version = Number.isInteger(number) && number > 0 && number < 2 ** 31
-      ? await AgentVersion.query().where('tenantId', tenant.id).where('agentId', agentId).where('version', number).first()
-      : null
+    const version =
+      Number.isInteger(number) && number > 0 && number < 2 ** 31
+        ? await AgentVersion.query()
+            .where('tenantId', tenant.id)
+            .where('agentId', agentId)
+            .where('version', number)
+            .first()
+        : null
     if (!version) throw new NotFoundException()
     return version
   }
