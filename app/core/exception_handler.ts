@@ -3,6 +3,7 @@ import { ExceptionHandler, type HttpContext } from '@adonisjs/core/http'
 import { openAiError, problem, statusTitle, type Problem } from '#core/problem'
 import { isHtmx, wantsJson } from '#core/htmx'
 import { isTransientError, TRANSIENT_RETRY_AFTER_S } from '#core/transient'
+import { fieldErrorsOf, refusalAnswer } from '#core/forms'
 
 const OPENAI_COMPATIBLE = new Set(['/api/v1/chat/completions', '/api/v1/models'])
 
@@ -14,7 +15,11 @@ type ErrorLike = {
     { field: string; message: string }[] | { errors?: { field: string; message: string }[] }
   headers?: Record<string, string>
   help?: string
+  field?: string | null
 }
+
+/** Statuses that are pages of their own, never a form's refusal. */
+const NOT_REFUSALS = new Set([401, 403, 404, 405])
 
 /**
  * One place turns every error into the right shape: RFC 9457 problem documents for the API,
@@ -78,6 +83,14 @@ export default class HttpExceptionHandler extends ExceptionHandler {
           'Something went wrong on our side. Try again; if it persists, quote the request id.',
       }
     }
+    // A domain refusal that blames one field names it, like a validator does.
+    if (typeof error.field === 'string' && error.message) {
+      return {
+        status,
+        detail: error.message,
+        errors: [{ field: error.field, message: error.message }],
+      }
+    }
     return { status, detail: error.message || statusTitle(status) }
   }
 
@@ -110,17 +123,25 @@ export default class HttpExceptionHandler extends ExceptionHandler {
         .send(JSON.stringify(problem(status, detail, { request_id: requestId, errors })))
     }
 
-    // Browser form with a stale CSRF token or invalid fields: back to the form with a message.
-    if (
-      !isHtmx(ctx) &&
-      (err.code === 'E_BAD_CSRF_TOKEN' || err.code === 'E_VALIDATION_ERROR') &&
-      'session' in ctx
-    ) {
-      ctx.session.flash('error', detail)
-      if (err.code === 'E_VALIDATION_ERROR') {
-        ctx.session.flashValidationErrors(error as any)
+    // A refused browser form: rendered again with the fields marked, as its controller declared
+    // (onRefusal), or back to the form with the message, the field errors and the input flashed.
+    const refused = status >= 400 && status < 500 && !NOT_REFUSALS.has(status)
+    const answer = refused ? refusalAnswer(ctx) : undefined
+    if (answer && 'render' in answer) {
+      const fieldErrors = fieldErrorsOf(errors)
+      return ctx.response
+        .status(status)
+        .send(await answer.render({ status, message: detail, fieldErrors }))
+    }
+    const formPost = ctx.request.method() !== 'GET' && !isHtmx(ctx) && 'session' in ctx
+    if (formPost && (refused || err.code === 'E_BAD_CSRF_TOKEN')) {
+      const onlyField = errors?.length === 1 && errors[0].message === detail
+      if (!onlyField) ctx.session.flash('error', detail)
+      if (errors?.length) {
+        ctx.session.flashExcept(['_csrf', '_method', 'password', 'password_confirmation'])
+        ctx.session.flash('inputErrorsBag', fieldErrorsOf(errors))
       }
-      return ctx.response.redirect().back()
+      return answer ? ctx.response.redirect(answer.redirect) : ctx.response.redirect().back()
     }
 
     const state = { status, title: statusTitle(status), detail, errors, requestId }

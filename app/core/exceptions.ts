@@ -10,20 +10,37 @@ export class NotFoundException extends Exception {
 }
 
 /**
- * 422 naming one field, shaped like VineJS's E_VALIDATION_ERROR (`messages` as `[{field,
- * message}]`), so the exception handler renders it as a problem document's `errors`, an OpenAI
- * error, or a form sent back with the field marked.
+ * The one shape of a domain refusal: a status, a code and (when one field is to blame) the
+ * field. The exception handler renders it once — a problem document (`errors: [{field,
+ * message}]`), an OpenAI error (`param`), an htmx alert, or the form again with the field
+ * marked (see `onRefusal`) — so no controller catches it.
  */
-export class InvalidInputException extends Exception {
+export class DomainException extends Exception {
+  readonly field: string | null
+  constructor(
+    message: string,
+    options: { status?: number; code?: string; field?: string | null; cause?: unknown } = {}
+  ) {
+    super(message, {
+      status: options.status ?? 422,
+      code: options.code ?? 'E_DOMAIN_ERROR',
+      cause: options.cause,
+    })
+    this.field = options.field ?? null
+  }
+}
+
+/**
+ * 422 naming one field, shaped like VineJS's E_VALIDATION_ERROR (`messages` as `[{field,
+ * message}]`) so every renderer treats it like a validator's refusal.
+ */
+export class InvalidInputException extends DomainException {
   static status = 422
   static code = 'E_VALIDATION_ERROR'
-  constructor(
-    public field: string,
-    message: string
-  ) {
-    super(message, { status: 422, code: 'E_VALIDATION_ERROR' })
+  constructor(field: string, message: string) {
+    super(message, { status: 422, code: 'E_VALIDATION_ERROR', field })
   }
   get messages() {
-    return [{ field: this.field, message: this.message }]
+    return [{ field: this.field as string, message: this.message }]
   }
 }

@@ -10,14 +10,9 @@ export { allowRemoteMetricsReader } from '#core/controllers/metrics_controller'
 export { isUuid } from '#core/ids'
 export { OperatorCommand } from '#core/command'
 export { wantsEventStream, openEventStream, type EventStream } from '#core/sse'
-export {
-  pageParams,
-  keysetPage,
-  encodeCursor,
-  PaginationException,
-  type Cursor,
-} from '#core/pagination'
-export { NotFoundException, InvalidInputException } from '#core/exceptions'
+export { pageParams, keysetPage, encodeCursor, type Cursor } from '#core/pagination'
+export { NotFoundException, DomainException, InvalidInputException } from '#core/exceptions'
+export { onRefusal, type Refusal, type RefusalAnswer } from '#core/forms'
 export {
   isUnsafeText,
   safeText,

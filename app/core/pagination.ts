@@ -4,9 +4,6 @@ import { InvalidInputException } from '#core/exceptions'
 import { isUuid } from '#core/ids'
 import { MAX_YEAR, MIN_YEAR } from '#core/input'
 
-/** 422 for bad paging (or filter) parameters, with the field named. */
-export class PaginationException extends InvalidInputException {}
-
 export type Cursor = { at: string; id: string }
 
 /** `?limit=` (default 20, 1–100) and the opaque `?cursor=` (keyset on created_at, id). */
@@ -14,11 +11,11 @@ export function pageParams(ctx: HttpContext): { limit: number; cursor: Cursor | 
   const rawLimit = ctx.request.input('limit')
   const limit = rawLimit === undefined || rawLimit === '' ? 20 : Number(rawLimit)
   if (!Number.isInteger(limit) || limit < 1 || limit > 100)
-    throw new PaginationException('limit', 'limit must be an integer from 1 to 100.')
+    throw new InvalidInputException('limit', 'limit must be an integer from 1 to 100.')
   const rawCursor = ctx.request.input('cursor')
   if (rawCursor === undefined || rawCursor === '') return { limit, cursor: null }
   const cursor = decodeCursor(rawCursor)
-  if (!cursor) throw new PaginationException('cursor', 'cursor is not valid.')
+  if (!cursor) throw new InvalidInputException('cursor', 'cursor is not valid.')
   return { limit, cursor }
 }
 

@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { pageParams, PaginationException } from '#core'
+import { pageParams, InvalidInputException } from '#core'
 import { authorize, currentTenant } from '#tenants'
 import { decodeLedgerCursor, listLedger } from '#credits/services/ledger_query'
 import { entryJson } from '#credits/services/presenters'
@@ -14,7 +14,7 @@ export default class ApiLedgerController {
     const raw = ctx.request.qs().cursor
     const cursor = raw === undefined || raw === '' ? null : decodeLedgerCursor(raw)
     if (raw !== undefined && raw !== '' && !cursor)
-      throw new PaginationException('cursor', 'cursor is not valid.')
+      throw new InvalidInputException('cursor', 'cursor is not valid.')
     const input = await ledgerFiltersValidator.validate(filterParams(ctx.request.qs()))
     const page = await listLedger(tenant.id, {
       limit,

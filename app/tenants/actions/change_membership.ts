@@ -2,10 +2,16 @@ import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
 import { revokeTokensForTenant } from '#auth'
+import { DomainException } from '#core'
 import Membership from '#tenants/models/membership'
 import type { Role } from '#tenants/roles'
 
-export class MembershipRuleError extends Error {}
+/** A membership change the workspace's rules refuse (the last owner leaving): 409. */
+export class MembershipRuleError extends DomainException {
+  constructor(message: string) {
+    super(message, { status: 409, code: 'E_MEMBERSHIP_RULE' })
+  }
+}
 
 /**
  * Serialises changes to a tenant's memberships (role changes, removals, ownership transfers):

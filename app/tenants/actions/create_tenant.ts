@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import db from '@adonisjs/lucid/services/db'
 import { recordAudit } from '#platform'
+import { DomainException } from '#core'
 import Tenant from '#tenants/models/tenant'
 import Membership from '#tenants/models/membership'
 
@@ -18,7 +19,12 @@ export function slugify(name: string) {
   return base || 'workspace'
 }
 
-export class SlugTakenError extends Error {}
+/** 422 on `slug`: another workspace has it. */
+export class SlugTakenError extends DomainException {
+  constructor(message: string) {
+    super(message, { code: 'E_SLUG_TAKEN', field: 'slug' })
+  }
+}
 
 /**
  * Creates a tenant with its first owner, in one transaction. With `uniqueSlug` a taken slug gets
@@ -68,7 +74,8 @@ export async function createTenant(input: {
       const slugClash =
         error?.code === '23505' && String(error?.constraint ?? error?.detail ?? '').includes('slug')
       if (!slugClash) throw error
-      if (!input.uniqueSlug) throw new SlugTakenError(`The slug "${slug}" is taken.`)
+      if (!input.uniqueSlug)
+        throw new SlugTakenError(`The slug "${slug}" is taken; choose another.`)
     }
   }
   throw new SlugTakenError('Could not find a free slug.')

@@ -3,10 +3,16 @@ import { DateTime } from 'luxon'
 import cache from '@adonisjs/cache/services/main'
 import db from '@adonisjs/lucid/services/db'
 import { recordAudit } from '#platform'
+import { DomainException } from '#core'
 import Tenant from '#tenants/models/tenant'
 import { domainCacheKey } from '#tenants/services/domains'
 
-export class DomainTakenError extends Error {}
+/** 422 on `domain`: another workspace uses it. */
+export class DomainTakenError extends DomainException {
+  constructor(message: string) {
+    super(message, { code: 'E_DOMAIN_TAKEN', field: 'domain' })
+  }
+}
 
 async function forget(...domains: (string | null)[]) {
   for (const domain of domains) if (domain) await cache.delete({ key: domainCacheKey(domain) })

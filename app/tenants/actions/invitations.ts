@@ -4,7 +4,7 @@ import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
 import { User, passwordProblem } from '#auth'
-import { isUuid } from '#core'
+import { DomainException, isUuid } from '#core'
 import Invitation from '#tenants/models/invitation'
 import Membership from '#tenants/models/membership'
 import Tenant from '#tenants/models/tenant'
@@ -28,13 +28,21 @@ export type InvitationProblem =
   | 'suspended'
   | 'weak_password'
 
-/** A refused invitation step, with a message for the person who tried it. */
-export class InvitationError extends Error {
+/** Which field a refused invitation step blames, if any (the rest concern the invitation). */
+const FIELDS: Partial<Record<InvitationProblem, string>> = {
+  member: 'email',
+  pending: 'email',
+  weak_password: 'password',
+}
+
+/** A refused invitation step (409, or 422 on the field to blame), with a message for the person. */
+export class InvitationError extends DomainException {
   constructor(
     readonly problem: InvitationProblem,
     message: string
   ) {
-    super(message)
+    const field = FIELDS[problem] ?? null
+    super(message, { status: field ? 422 : 409, code: 'E_INVITATION_REFUSED', field })
   }
 }
 

@@ -1,10 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import {
-  DomainTakenError,
-  markDomainVerified,
-  removeCustomDomain,
-  setCustomDomain,
-} from '#tenants/actions/domains'
+import { InvalidInputException, onRefusal } from '#core'
+import { markDomainVerified, removeCustomDomain, setCustomDomain } from '#tenants/actions/domains'
 import { checkDomainTxt, normaliseDomain } from '#tenants/services/domains'
 import { domainValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant } from '#tenants/services/tenancy'
@@ -13,15 +9,11 @@ import { assertWritable, authorize, currentTenant } from '#tenants/services/tena
 export default class DomainController {
   async update(ctx: HttpContext) {
     const { tenant, membership } = this.#owner(ctx)
+    onRefusal(ctx, { redirect: `/t/${tenant.slug}/settings#domain` })
     const input = await ctx.request.validateUsing(domainValidator)
     const parsed = normaliseDomain(input.domain)
-    if ('error' in parsed) return this.#fieldError(ctx, parsed.error)
-    try {
-      await setCustomDomain({ tenant, domain: parsed.domain, actorId: membership.userId })
-    } catch (error) {
-      if (!(error instanceof DomainTakenError)) throw error
-      return this.#fieldError(ctx, error.message)
-    }
+    if ('error' in parsed) throw new InvalidInputException('domain', parsed.error)
+    await setCustomDomain({ tenant, domain: parsed.domain, actorId: membership.userId })
     ctx.session.flash('success', `Domain saved. Publish the TXT record below, then check it.`)
     return ctx.response.redirect(`/t/${tenant.slug}/settings#domain`)
   }
@@ -59,11 +51,5 @@ export default class DomainController {
     authorize(ctx, 'tenant.domain')
     assertWritable(ctx)
     return currentTenant(ctx)
-  }
-
-  #fieldError(ctx: HttpContext, message: string) {
-    ctx.session.flashAll()
-    ctx.session.flashErrors({ domain: [message] })
-    return ctx.response.redirect(`/t/${currentTenant(ctx).tenant.slug}/settings#domain`)
   }
 }

@@ -1,10 +1,10 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { User } from '#auth'
+import { InvalidInputException, onRefusal } from '#core'
 import {
   acceptInvitation,
   acceptInvitationAsNewUser,
   findInvitation,
-  InvitationError,
   invitationProblem,
   normaliseEmail,
 } from '#tenants/actions/invitations'
@@ -42,24 +42,19 @@ export default class InvitationAcceptancesController {
   /** POST /invitations/:token/acceptance, signed in with the invited address. */
   async store(ctx: HttpContext) {
     const token = String(ctx.params.token)
-    try {
-      const result = await acceptInvitation({ token, user: ctx.auth.user as User })
-      if (!result)
-        return this.#render(ctx, 404, {
-          problem: 'This invitation link is not valid. Check that you copied all of it.',
-        })
-      ctx.session.flash(
-        'success',
-        result.alreadyMember
-          ? `You are already a member of ${result.tenant.name} (${result.membership.role}).`
-          : `Welcome to ${result.tenant.name}!`
-      )
-      return ctx.response.redirect(`/t/${result.tenant.slug}`)
-    } catch (error) {
-      if (!(error instanceof InvitationError)) throw error
-      ctx.session.flash('error', error.message)
-      return ctx.response.redirect(`/invitations/${token}`)
-    }
+    onRefusal(ctx, { redirect: `/invitations/${token}` })
+    const result = await acceptInvitation({ token, user: ctx.auth.user as User })
+    if (!result)
+      return this.#render(ctx, 404, {
+        problem: 'This invitation link is not valid. Check that you copied all of it.',
+      })
+    ctx.session.flash(
+      'success',
+      result.alreadyMember
+        ? `You are already a member of ${result.tenant.name} (${result.membership.role}).`
+        : `Welcome to ${result.tenant.name}!`
+    )
+    return ctx.response.redirect(`/t/${result.tenant.slug}`)
   }
 
   /**
@@ -69,40 +64,27 @@ export default class InvitationAcceptancesController {
    */
   async signup(ctx: HttpContext) {
     const token = String(ctx.params.token)
-    // The invitation page sends no Referer (its address holds the token): answer form errors
-    // with a redirect to it, not "back".
-    const [invalid, input] = await invitationSignupValidator.tryValidate(ctx.request.all())
-    if (invalid) {
-      ctx.session.flashValidationErrors(invalid as any)
-      return ctx.response.redirect(`/invitations/${token}`)
-    }
+    // The invitation page sends no Referer (its address holds the token): refusals go back to it.
+    onRefusal(ctx, { redirect: `/invitations/${token}` })
+    const input = await ctx.request.validateUsing(invitationSignupValidator)
     const found = await findInvitation(token)
-    if (found && input.password.toLowerCase() === normaliseEmail(found.invitation.email)) {
-      ctx.session.flashErrors({ password: ['Do not use your email address as password.'] })
-      ctx.session.flashExcept(['password'])
-      return ctx.response.redirect(`/invitations/${token}`)
-    }
-    try {
-      const result = await acceptInvitationAsNewUser({
-        token,
-        name: input.name,
-        password: input.password,
+    if (found && input.password.toLowerCase() === normaliseEmail(found.invitation.email))
+      throw new InvalidInputException('password', 'Do not use your email address as password.')
+    const result = await acceptInvitationAsNewUser({
+      token,
+      name: input.name,
+      password: input.password,
+    })
+    if (!result)
+      return this.#render(ctx, 404, {
+        problem: 'This invitation link is not valid. Check that you copied all of it.',
       })
-      if (!result)
-        return this.#render(ctx, 404, {
-          problem: 'This invitation link is not valid. Check that you copied all of it.',
-        })
-      ctx.session.flash(
-        'success',
-        `Your account is ready and you joined ${result.tenant.name}. Log in with your new password.`
-      )
-      ctx.session.flash('email', result.user.email)
-      return ctx.response.redirect(`/login?next=${encodeURIComponent(`/t/${result.tenant.slug}`)}`)
-    } catch (error) {
-      if (!(error instanceof InvitationError)) throw error
-      ctx.session.flash('error', error.message)
-      return ctx.response.redirect(`/invitations/${token}`)
-    }
+    ctx.session.flash(
+      'success',
+      `Your account is ready and you joined ${result.tenant.name}. Log in with your new password.`
+    )
+    ctx.session.flash('email', result.user.email)
+    return ctx.response.redirect(`/login?next=${encodeURIComponent(`/t/${result.tenant.slug}`)}`)
   }
 
   async #render(ctx: HttpContext, status: number, state: Record<string, unknown>) {

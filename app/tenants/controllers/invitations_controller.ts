@@ -1,12 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { NotFoundException } from '#core'
+import { NotFoundException, onRefusal } from '#core'
 import type { User } from '#auth'
-import {
-  createInvitation,
-  InvitationError,
-  renewInvitation,
-  revokeInvitation,
-} from '#tenants/actions/invitations'
+import { createInvitation, renewInvitation, revokeInvitation } from '#tenants/actions/invitations'
 import { invitationValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant } from '#tenants/services/tenancy'
 
@@ -16,20 +11,15 @@ export default class InvitationsController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'members.manage')
     assertWritable(ctx)
+    onRefusal(ctx, { redirect: `/t/${tenant.slug}/members` })
     const input = await ctx.request.validateUsing(invitationValidator)
-    try {
-      await createInvitation({
-        tenant,
-        email: input.email,
-        role: input.role,
-        inviter: ctx.auth.user as User,
-      })
-      ctx.session.flash('success', `Invitation sent to ${input.email.trim().toLowerCase()}.`)
-    } catch (error) {
-      if (!(error instanceof InvitationError)) throw error
-      ctx.session.flashAll()
-      ctx.session.flashErrors({ email: [error.message] })
-    }
+    await createInvitation({
+      tenant,
+      email: input.email,
+      role: input.role,
+      inviter: ctx.auth.user as User,
+    })
+    ctx.session.flash('success', `Invitation sent to ${input.email.trim().toLowerCase()}.`)
     return ctx.response.redirect(`/t/${tenant.slug}/members`)
   }
 
@@ -38,21 +28,17 @@ export default class InvitationsController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'members.manage')
     assertWritable(ctx)
-    try {
-      const invitation = await renewInvitation({
-        tenant,
-        invitationId: String(ctx.params.id),
-        actor: ctx.auth.user as User,
-      })
-      if (!invitation) throw new NotFoundException()
-      ctx.session.flash(
-        'success',
-        `Invitation sent again to ${invitation.email}; the previous link no longer works.`
-      )
-    } catch (error) {
-      if (!(error instanceof InvitationError)) throw error
-      ctx.session.flash('error', error.message)
-    }
+    onRefusal(ctx, { redirect: `/t/${tenant.slug}/members` })
+    const invitation = await renewInvitation({
+      tenant,
+      invitationId: String(ctx.params.id),
+      actor: ctx.auth.user as User,
+    })
+    if (!invitation) throw new NotFoundException()
+    ctx.session.flash(
+      'success',
+      `Invitation sent again to ${invitation.email}; the previous link no longer works.`
+    )
     return ctx.response.redirect(`/t/${tenant.slug}/members`)
   }
 
@@ -60,18 +46,14 @@ export default class InvitationsController {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'members.manage')
     assertWritable(ctx)
-    try {
-      const invitation = await revokeInvitation({
-        tenantId: tenant.id,
-        invitationId: String(ctx.params.id),
-        actorId: membership.userId,
-      })
-      if (!invitation) throw new NotFoundException()
-      ctx.session.flash('success', `Invitation to ${invitation.email} revoked.`)
-    } catch (error) {
-      if (!(error instanceof InvitationError)) throw error
-      ctx.session.flash('error', error.message)
-    }
+    onRefusal(ctx, { redirect: `/t/${tenant.slug}/members` })
+    const invitation = await revokeInvitation({
+      tenantId: tenant.id,
+      invitationId: String(ctx.params.id),
+      actorId: membership.userId,
+    })
+    if (!invitation) throw new NotFoundException()
+    ctx.session.flash('success', `Invitation to ${invitation.email} revoked.`)
     return ctx.response.redirect(`/t/${tenant.slug}/members`)
   }
 }

@@ -1,8 +1,8 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { isUuid, NotFoundException } from '#core'
+import { isUuid, NotFoundException, onRefusal } from '#core'
 import Membership from '#tenants/models/membership'
 import Invitation from '#tenants/models/invitation'
-import { changeRole, MembershipRuleError, removeMember } from '#tenants/actions/change_membership'
+import { changeRole, removeMember } from '#tenants/actions/change_membership'
 import { roleValidator } from '#tenants/validators/tenants'
 import {
   assertWritable,
@@ -56,6 +56,7 @@ export default class MembersController {
 
   async update(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
+    onRefusal(ctx, { redirect: `/t/${tenant.slug}/members` })
     authorize(ctx, 'members.manage')
     // Look up first: another tenant's id is a 404 whatever the body says.
     const target = await this.#target(ctx)
@@ -65,23 +66,19 @@ export default class MembersController {
     // Only owners may grant or take away ownership.
     if ((role === 'owner' || target.role === 'owner') && membership.role !== 'owner')
       authorize(ctx, 'members.manage_owners')
-    try {
-      await changeRole({
-        tenantId: tenant.id,
-        membershipId: target.id,
-        role,
-        actorId: membership.userId,
-      })
-      ctx.session.flash('success', 'Role updated.')
-    } catch (error) {
-      if (!(error instanceof MembershipRuleError)) throw error
-      ctx.session.flash('error', error.message)
-    }
+    await changeRole({
+      tenantId: tenant.id,
+      membershipId: target.id,
+      role,
+      actorId: membership.userId,
+    })
+    ctx.session.flash('success', 'Role updated.')
     return ctx.response.redirect(`/t/${tenant.slug}/members`)
   }
 
   async destroy(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
+    onRefusal(ctx, { redirect: `/t/${tenant.slug}/members` })
     const target = await this.#target(ctx)
     if (!target) throw new NotFoundException()
     const leaving = target.id === membership.id
@@ -90,17 +87,7 @@ export default class MembersController {
       if (target.role === 'owner') authorize(ctx, 'members.manage_owners')
     }
     assertWritable(ctx)
-    try {
-      await removeMember({
-        tenantId: tenant.id,
-        membershipId: target.id,
-        actorId: membership.userId,
-      })
-    } catch (error) {
-      if (!(error instanceof MembershipRuleError)) throw error
-      ctx.session.flash('error', error.message)
-      return ctx.response.redirect(`/t/${tenant.slug}/members`)
-    }
+    await removeMember({ tenantId: tenant.id, membershipId: target.id, actorId: membership.userId })
     ctx.session.flash('success', leaving ? `You left ${tenant.name}.` : 'Member removed.')
     return ctx.response.redirect(leaving ? '/home' : `/t/${tenant.slug}/members`)
   }

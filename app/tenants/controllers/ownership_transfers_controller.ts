@@ -1,6 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { NotFoundException } from '#core'
-import { MembershipRuleError } from '#tenants/actions/change_membership'
+import { NotFoundException, onRefusal } from '#core'
 import { transferOwnership } from '#tenants/actions/transfer_ownership'
 import { ownershipTransferValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant } from '#tenants/services/tenancy'
@@ -11,20 +10,16 @@ export default class OwnershipTransfersController {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'members.manage_owners')
     assertWritable(ctx)
+    onRefusal(ctx, { redirect: `/t/${tenant.slug}/members` })
     const input = await ctx.request.validateUsing(ownershipTransferValidator)
-    try {
-      const result = await transferOwnership({
-        tenantId: tenant.id,
-        fromMembershipId: membership.id,
-        toMembershipId: input.membership_id,
-        actorId: membership.userId,
-      })
-      if (!result) throw new NotFoundException('Choose a member of this workspace.')
-      ctx.session.flash('success', 'Ownership transferred: you are now an admin of this workspace.')
-    } catch (error) {
-      if (!(error instanceof MembershipRuleError)) throw error
-      ctx.session.flash('error', error.message)
-    }
+    const result = await transferOwnership({
+      tenantId: tenant.id,
+      fromMembershipId: membership.id,
+      toMembershipId: input.membership_id,
+      actorId: membership.userId,
+    })
+    if (!result) throw new NotFoundException('Choose a member of this workspace.')
+    ctx.session.flash('success', 'Ownership transferred: you are now an admin of this workspace.')
     return ctx.response.redirect(`/t/${tenant.slug}/members`)
   }
 }

@@ -1,7 +1,8 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { recordAudit } from '#platform'
 import type { User } from '#auth'
-import { createTenant, SlugTakenError } from '#tenants/actions/create_tenant'
+import { onRefusal } from '#core'
+import { createTenant } from '#tenants/actions/create_tenant'
 import { createTenantValidator, updateTenantValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant, tenantsOf } from '#tenants/services/tenancy'
 import Membership from '#tenants/models/membership'
@@ -21,23 +22,18 @@ export default class TenantsController {
     return view.render('tenants::pages/new')
   }
 
-  async store({ request, response, auth, session }: HttpContext) {
+  async store(ctx: HttpContext) {
+    const { request, response, auth, session } = ctx
+    onRefusal(ctx, { redirect: '/tenants/new' })
     const input = await request.validateUsing(createTenantValidator)
-    try {
-      const tenant = await createTenant({
-        name: input.name,
-        slug: input.slug,
-        timeZone: input.timeZone,
-        ownerId: (auth.user as User).id,
-      })
-      session.flash('success', `Workspace "${tenant.name}" created.`)
-      return response.redirect(`/t/${tenant.slug}`)
-    } catch (error) {
-      if (!(error instanceof SlugTakenError)) throw error
-      session.flashAll()
-      session.flashErrors({ slug: ['This slug is taken; choose another.'] })
-      return response.redirect('/tenants/new')
-    }
+    const tenant = await createTenant({
+      name: input.name,
+      slug: input.slug,
+      timeZone: input.timeZone,
+      ownerId: (auth.user as User).id,
+    })
+    session.flash('success', `Workspace "${tenant.name}" created.`)
+    return response.redirect(`/t/${tenant.slug}`)
   }
 
   async show(ctx: HttpContext) {

@@ -8,7 +8,7 @@ import {
   NotFoundException,
   openEventStream,
   pageParams,
-  PaginationException,
+  InvalidInputException,
   parseBoundedInstant,
   problem,
   wantsEventStream,
@@ -89,7 +89,10 @@ export default class RunsController {
     }
     if (status !== undefined) {
       if (!RUN_STATUSES.includes(String(status) as RunStatus))
-        throw new PaginationException('status', `status must be one of ${RUN_STATUSES.join(', ')}.`)
+        throw new InvalidInputException(
+          'status',
+          `status must be one of ${RUN_STATUSES.join(', ')}.`
+        )
       query.where('runs.status', String(status))
     }
     for (const [field, value, op] of [
@@ -99,7 +102,7 @@ export default class RunsController {
       if (value === undefined) continue
       const at = parseBoundedInstant(value)
       if (!at)
-        throw new PaginationException(
+        throw new InvalidInputException(
           field,
           `${field} must be an ISO 8601 date or date-time between ${MIN_YEAR} and ${MAX_YEAR}.`
         )
