@@ -1,10 +1,19 @@
 import { BaseCommand } from '@adonisjs/core/ace'
+import { DomainException } from '#core/exceptions'
 
 /**
  * Base for operator commands (CONTRACT.md): machine-readable output on stdout, notices on stderr,
- * failures as one line on stderr with a non-zero exit code.
+ * failures as one line on stderr with a non-zero exit code — a domain refusal (DomainException)
+ * included, so commands never catch one.
  */
 export abstract class OperatorCommand extends BaseCommand {
+  /** Ace's hook after run(): a domain refusal becomes the one-line failure (handled). */
+  async completed() {
+    if (!(this.error instanceof DomainException)) return false
+    this.fail(this.error.message)
+    return true
+  }
+
   /** Writes the command's result (ids, tokens, summaries) to stdout. */
   protected output(line: string) {
     process.stdout.write(`${line}\n`)

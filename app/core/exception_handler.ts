@@ -134,7 +134,8 @@ export default class HttpExceptionHandler extends ExceptionHandler {
         .send(await answer.render({ status, message: detail, fieldErrors }))
     }
     const formPost = ctx.request.method() !== 'GET' && !isHtmx(ctx) && 'session' in ctx
-    if (formPost && (refused || err.code === 'E_BAD_CSRF_TOKEN')) {
+    // A 429 without a declared page keeps its status and Retry-After (a page of its own).
+    if (formPost && ((refused && (status !== 429 || answer)) || err.code === 'E_BAD_CSRF_TOKEN')) {
       const onlyField = errors?.length === 1 && errors[0].message === detail
       if (!onlyField) ctx.session.flash('error', detail)
       if (errors?.length) {

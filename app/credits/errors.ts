@@ -1,11 +1,7 @@
-import { Exception } from '@adonisjs/core/exceptions'
-import { formatCredits } from '#core'
+import { DomainException, formatCredits } from '#core'
 
 /** Not enough available credits: 402 whose detail says what was needed and what is available. */
-export class InsufficientCreditsException extends Exception {
-  static status = 402
-  static code = 'E_INSUFFICIENT_CREDITS'
-
+export class InsufficientCreditsException extends DomainException {
   constructor(
     public needed: bigint,
     public available: bigint
@@ -21,18 +17,14 @@ export class InsufficientCreditsException extends Exception {
 }
 
 /** The hold does not exist (or belongs to another tenant). */
-export class HoldNotFoundException extends Exception {
-  static status = 404
-  static code = 'E_HOLD_NOT_FOUND'
+export class HoldNotFoundException extends DomainException {
   constructor(public holdId: string) {
     super(`hold ${holdId} not found`, { status: 404, code: 'E_HOLD_NOT_FOUND' })
   }
 }
 
 /** The hold was already resolved differently (released or expired), so it can no longer move money. */
-export class HoldNotPendingException extends Exception {
-  static status = 409
-  static code = 'E_HOLD_NOT_PENDING'
+export class HoldNotPendingException extends DomainException {
   constructor(
     public holdId: string,
     public holdStatus: string
@@ -45,9 +37,7 @@ export class HoldNotPendingException extends Exception {
 }
 
 /** An idempotency key reused for a different operation or amount. */
-export class IdempotencyConflictException extends Exception {
-  static status = 409
-  static code = 'E_IDEMPOTENCY_CONFLICT'
+export class IdempotencyConflictException extends DomainException {
   constructor(key: string) {
     super(`idempotency key "${key}" was already used for a different operation`, {
       status: 409,
@@ -57,9 +47,7 @@ export class IdempotencyConflictException extends Exception {
 }
 
 /** A programming or operator mistake in the arguments (bad amount, id, reason). */
-export class CreditsInputException extends Exception {
-  static status = 422
-  static code = 'E_INVALID_CREDITS_INPUT'
+export class CreditsInputException extends DomainException {
   constructor(message: string) {
     super(message, { status: 422, code: 'E_INVALID_CREDITS_INPUT' })
   }

@@ -25,7 +25,7 @@ export {
   assertWritable,
   tenantsOf,
 } from '#tenants/services/tenancy'
-export { createTenant, slugify, SlugTakenError } from '#tenants/actions/create_tenant'
+export { createTenant, slugify } from '#tenants/actions/create_tenant'
 export { suspendTenant, liftSuspension } from '#tenants/actions/lifecycle'
 export { markDomainVerified } from '#tenants/actions/domains'
 export { registerTenantExport, tableRows, type ExportSource } from '#tenants/services/export'

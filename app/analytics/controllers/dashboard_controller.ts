@@ -4,7 +4,7 @@ import { balanceOf } from '#credits'
 import { authorize, currentTenant, type Tenant } from '#tenants'
 import { dashboardReport, kpiReport } from '#analytics/services/reports'
 import { dailyCredits } from '#analytics/services/rollups'
-import { PRESETS, RangeError422, resolveRange, type Range } from '#analytics/services/ranges'
+import { PRESETS, rangeOrDefault, type Range } from '#analytics/services/ranges'
 import {
   burnForecast,
   dashboardUrl,
@@ -20,21 +20,11 @@ export function pageRange(
 ): { range: Range; error: { field: string; message: string } | null } {
   const qs = ctx.request.qs()
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
-  try {
-    return {
-      range: resolveRange(
-        { range: text(qs.range), from: text(qs.from), to: text(qs.to) },
-        tenant.timeZone
-      ),
-      error: null,
-    }
-  } catch (error) {
-    if (!(error instanceof RangeError422)) throw error
-    return {
-      range: resolveRange({}, tenant.timeZone),
-      error: { field: error.field, message: error.message },
-    }
-  }
+  const { range, error } = rangeOrDefault(
+    { range: text(qs.range), from: text(qs.from), to: text(qs.to) },
+    tenant.timeZone
+  )
+  return { range, error: error && { field: error.field as string, message: error.message } }
 }
 
 function kpiState(tenant: Tenant, range: Range, report: Awaited<ReturnType<typeof kpiReport>>) {

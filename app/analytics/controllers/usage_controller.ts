@@ -3,8 +3,8 @@ import { DateTime } from 'luxon'
 import { formatCredits } from '#core'
 import { authorize, currentTenant } from '#tenants'
 import { usageReport, type UsageRow } from '#analytics/services/reports'
-import { RangeError422, resolveRange } from '#analytics/services/ranges'
-import { invalidField, usageValidator } from '#analytics/validators/usage'
+import { resolveRange } from '#analytics/services/ranges'
+import { usageValidator } from '#analytics/validators/usage'
 
 const DEFAULT_DAYS = 30
 
@@ -40,13 +40,7 @@ export default class UsageController {
           : today
         : today)
     const from = input.from ?? shift(to, -(DEFAULT_DAYS - 1))
-    let range
-    try {
-      range = resolveRange({ range: 'custom', from, to }, tenant.timeZone)
-    } catch (error) {
-      if (error instanceof RangeError422) throw invalidField(error.field, error.message)
-      throw error
-    }
+    const range = resolveRange({ range: 'custom', from, to }, tenant.timeZone)
     const report = await usageReport(tenant.id, range, groupBy)
     const { key: _key, label: _label, ...totals } = json(report.total, groupBy)
     return { data: report.rows.map((row) => json(row, groupBy)), totals }

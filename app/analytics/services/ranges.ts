@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon'
-import { isBoundedDay, MAX_YEAR, MIN_YEAR } from '#core'
+import { InvalidInputException, isBoundedDay, MAX_YEAR, MIN_YEAR } from '#core'
 
 export const PRESETS = ['24h', '7d', '30d', '90d'] as const
 export type Preset = (typeof PRESETS)[number]
@@ -25,14 +25,6 @@ export type Range = {
 }
 
 export type RangeInput = { range?: string; from?: string; to?: string }
-export class RangeError422 extends Error {
-  constructor(
-    public field: string,
-    message: string
-  ) {
-    super(message)
-  }
-}
 
 function zoneOf(timeZone: string) {
   return DateTime.now().setZone(timeZone).isValid ? timeZone : 'UTC'
@@ -42,7 +34,7 @@ function parseDay(text: string | undefined, field: string, zone: string) {
   const value = (text ?? '').trim()
   const day = isBoundedDay(value) ? DateTime.fromISO(value, { zone }) : null
   if (!day?.isValid)
-    throw new RangeError422(
+    throw new InvalidInputException(
       field,
       `Enter a date as YYYY-MM-DD, between ${MIN_YEAR} and ${MAX_YEAR}.`
     )
@@ -91,8 +83,8 @@ function hourRange(end: DateTime, zone: string): Range {
 }
 
 /**
- * The range a query string asks for (default the last 7 days). Throws RangeError422 naming the
- * field for a malformed or impossible custom range.
+ * The range a query string asks for (default the last 7 days). Throws InvalidInputException
+ * naming the field for a malformed or impossible custom range.
  */
 export function resolveRange(
   input: RangeInput,
@@ -111,14 +103,30 @@ export function resolveRange(
     }
   }
   if (preset !== 'custom')
-    throw new RangeError422('range', `Choose one of ${PRESETS.join(', ')} or custom.`)
+    throw new InvalidInputException('range', `Choose one of ${PRESETS.join(', ')} or custom.`)
   const first = parseDay(input.from, 'from', zone)
   const last = input.to ? parseDay(input.to, 'to', zone) : today
   if (last < first)
-    throw new RangeError422('to', 'The end date must be on or after the start date.')
+    throw new InvalidInputException('to', 'The end date must be on or after the start date.')
   if (last.diff(first, 'days').days + 1 > MAX_DAYS)
-    throw new RangeError422('to', `A range covers at most ${MAX_DAYS} days.`)
+    throw new InvalidInputException('to', `A range covers at most ${MAX_DAYS} days.`)
   return dayRange(first, last, 'custom', zone)
+}
+
+/**
+ * For pages: the range asked for, or — when it is malformed — the default range and the
+ * refusal, which the page shows above it (a hand-edited URL still gets a dashboard).
+ */
+export function rangeOrDefault(
+  input: RangeInput,
+  timeZone: string
+): { range: Range; error: InvalidInputException | null } {
+  try {
+    return { range: resolveRange(input, timeZone), error: null }
+  } catch (error) {
+    if (!(error instanceof InvalidInputException)) throw error
+    return { range: resolveRange({}, timeZone), error }
+  }
 }
 
 /** The period of the same length just before `range`, for the change figures. */

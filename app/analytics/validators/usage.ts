@@ -1,4 +1,4 @@
-import vine, { errors } from '@vinejs/vine'
+import vine from '@vinejs/vine'
 import { boundedDay } from '#core'
 
 export const GROUP_BY = ['day', 'agent', 'member', 'model'] as const
@@ -9,8 +9,3 @@ export const usageValidator = vine.create({
   to: boundedDay().optional(),
   group_by: vine.enum(GROUP_BY).optional(),
 })
-
-/** A 422 naming one field, shaped like VineJS's own failures. */
-export function invalidField(field: string, message: string) {
-  return new errors.E_VALIDATION_ERROR([{ field, message, rule: 'range' }])
-}

@@ -2,7 +2,8 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { passwordResetRequestValidator, passwordResetValidator } from '#auth/validators/recovery'
 import { requestPasswordReset } from '#auth/actions/request_password_reset'
 import { resetPassword } from '#auth/actions/reset_password'
-import { throttledRequest, TooManyAttemptsException } from '#auth/services/brute_force'
+import { onRefusal } from '#core'
+import { throttledRequest } from '#auth/services/brute_force'
 import { findUserToken } from '#auth/services/user_tokens'
 import { logout } from '#auth/services/sessions'
 import { guardSecretUrl, renderLinkProblem, signedInUser } from '#auth/services/recovery_pages'
@@ -19,19 +20,15 @@ export default class PasswordResetsController {
   async store(ctx: HttpContext) {
     const { request, response, session, view } = ctx
     const { email } = await request.validateUsing(passwordResetRequestValidator)
-    try {
-      await throttledRequest('reset', email, request.ip())
-    } catch (error) {
-      if (!(error instanceof TooManyAttemptsException)) throw error
-      response.header('Retry-After', error.headers['Retry-After'])
-      return response.status(429).send(
-        await view.render('auth::pages/password_reset_request', {
+    onRefusal(ctx, {
+      render: async ({ message }) =>
+        view.render('auth::pages/password_reset_request', {
           user: await signedInUser(ctx),
-          error: error.message,
+          error: message,
           email,
-        })
-      )
-    }
+        }),
+    })
+    await throttledRequest('reset', email, request.ip())
     await requestPasswordReset(email)
     session.flash(
       'success',

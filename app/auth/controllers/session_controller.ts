@@ -2,7 +2,8 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { recordAudit } from '#platform'
 import { loginValidator } from '#auth/validators/auth'
 import { verifyCredentials } from '#auth/services/credentials'
-import { throttledAttempt, TooManyAttemptsException } from '#auth/services/brute_force'
+import { onRefusal } from '#core'
+import { throttledAttempt } from '#auth/services/brute_force'
 import { completeLogin, logout, SESSION_KEYS } from '#auth/services/sessions'
 import type User from '#auth/models/user'
 
@@ -23,22 +24,18 @@ export default class SessionController {
     const { request, response, session, view } = ctx
     const input = await request.validateUsing(loginValidator)
     let user: User | null = null
-    try {
-      await throttledAttempt('login', input.email, request.ip(), async () => {
-        user = await verifyCredentials(input.email, input.password)
-        return user !== null && !user.disabledAt
-      })
-    } catch (error) {
-      if (!(error instanceof TooManyAttemptsException)) throw error
-      response.header('Retry-After', error.headers['Retry-After'])
-      return response.status(429).send(
-        await view.render('auth::pages/login', {
+    onRefusal(ctx, {
+      render: ({ message }) =>
+        view.render('auth::pages/login', {
           next: safeNext(input.next),
-          error: error.message,
+          error: message,
           email: input.email,
-        })
-      )
-    }
+        }),
+    })
+    await throttledAttempt('login', input.email, request.ip(), async () => {
+      user = await verifyCredentials(input.email, input.password)
+      return user !== null && !user.disabledAt
+    })
     const signedIn = user as User | null
     if (!signedIn || signedIn.disabledAt) {
       await recordAudit({

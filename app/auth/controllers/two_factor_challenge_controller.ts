@@ -3,7 +3,8 @@ import { recordAudit } from '#platform'
 import User from '#auth/models/user'
 import { safeNext } from '#auth/controllers/session_controller'
 import { completeLogin, SESSION_KEYS } from '#auth/services/sessions'
-import { throttledAttempt, TooManyAttemptsException } from '#auth/services/brute_force'
+import { onRefusal } from '#core'
+import { throttledAttempt } from '#auth/services/brute_force'
 import { parseSecondFactor, userHasTwoFactor } from '#auth/services/totp'
 import { useSecondFactor } from '#auth/actions/use_second_factor'
 import { twoFactorChallengeValidator } from '#auth/validators/two_factor'
@@ -46,19 +47,13 @@ export default class TwoFactorChallengeController {
         'Enter the 6-digit code from your authenticator app, or one of your recovery codes.'
       )
     }
-    let passed = false
-    try {
-      passed = await throttledAttempt(
-        '2fa',
-        user.id,
-        request.ip(),
-        async () => (await useSecondFactor(user, factor)) !== null
-      )
-    } catch (error) {
-      if (!(error instanceof TooManyAttemptsException)) throw error
-      response.header('Retry-After', error.headers['Retry-After'])
-      return this.#render(ctx, 429, error.message)
-    }
+    onRefusal(ctx, { render: ({ message, status }) => this.#render(ctx, status, message) })
+    const passed = await throttledAttempt(
+      '2fa',
+      user.id,
+      request.ip(),
+      async () => (await useSecondFactor(user, factor)) !== null
+    )
     if (!passed) {
       await recordAudit({
         action: 'auth.2fa.challenge_failed',

@@ -1,6 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type User from '#auth/models/user'
-import { throttledAttempt, TooManyAttemptsException } from '#auth/services/brute_force'
+import { onRefusal } from '#core'
+import { throttledAttempt } from '#auth/services/brute_force'
 import {
   decryptTotpSecret,
   formatSecretForDisplay,
@@ -75,16 +76,13 @@ export default class TwoFactorController {
       return this.#renderSetup(ctx, secret, MESSAGES.setupCode, 422)
 
     let outcome: Awaited<ReturnType<typeof confirmTwoFactor>> | undefined
-    try {
-      await throttledAttempt('2fa', user.id, request.ip(), async () => {
-        outcome = await confirmTwoFactor(user, factor.code)
-        return outcome.ok
-      })
-    } catch (error) {
-      if (!(error instanceof TooManyAttemptsException)) throw error
-      response.header('Retry-After', error.headers['Retry-After'])
-      return this.#renderSetup(ctx, secret, error.message, 429)
-    }
+    onRefusal(ctx, {
+      render: ({ message, status }) => this.#renderSetup(ctx, secret, message, status),
+    })
+    await throttledAttempt('2fa', user.id, request.ip(), async () => {
+      outcome = await confirmTwoFactor(user, factor.code)
+      return outcome.ok
+    })
     if (!outcome?.ok) {
       if (outcome?.reason !== 'invalid_code') return response.redirect(TWO_FACTOR_SECTION)
       return this.#renderSetup(ctx, secret, MESSAGES.wrongSetupCode, 422)

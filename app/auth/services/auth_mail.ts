@@ -4,7 +4,7 @@ import { deliverMail } from '#platform'
 import { appUrl } from '#config/app'
 import type User from '#auth/models/user'
 import { issueUserToken } from '#auth/services/user_tokens'
-import { throttledRequest, TooManyAttemptsException } from '#auth/services/brute_force'
+import { requestWait } from '#auth/services/brute_force'
 
 /**
  * Absolute link for a mail, built from APP_URL and never from the request's Host header, which
@@ -95,12 +95,8 @@ export async function sendVerificationEmail(user: User, email: string) {
  * the limit the notice is silently skipped: the caller's response must not change.
  */
 export async function sendSignupAttemptNotice(email: string) {
-  try {
-    await throttledRequest('signup_notice', email, HttpContext.get()?.request.ip() ?? 'none')
-  } catch (error) {
-    if (error instanceof TooManyAttemptsException) return
-    throw error
-  }
+  const ip = HttpContext.get()?.request.ip() ?? 'none'
+  if ((await requestWait('signup_notice', email, ip)) !== null) return
   await deliverMail(new SignupAttemptMail(email))
 }
 

@@ -1,6 +1,5 @@
 import limiter from '@adonisjs/limiter/services/main'
-import { errors } from '@adonisjs/limiter'
-import { Exception } from '@adonisjs/core/exceptions'
+import { DomainException } from '#core'
 
 type Scope = 'login' | 'reset' | '2fa' | 'verification' | 'signup_notice'
 
@@ -9,9 +8,7 @@ const PER_SUBJECT = { requests: 5, duration: '15 mins', blockDuration: '15 mins'
 const PER_IP = { requests: 50, duration: '15 mins', blockDuration: '15 mins' }
 
 /** 429 with Retry-After and a message a person can act on. */
-export class TooManyAttemptsException extends Exception {
-  static status = 429
-  static code = 'E_TOO_MANY_ATTEMPTS'
+export class TooManyAttemptsException extends DomainException {
   constructor(public retryAfterSeconds: number) {
     super(
       `Too many attempts. Try again in ${Math.max(1, Math.ceil(retryAfterSeconds / 60))} minute(s).`,
@@ -67,17 +64,19 @@ export async function throttledAttempt(
  * endpoints that send mail (reset links, verification links), where each call costs a message.
  */
 export async function throttledRequest(scope: Scope, subject: string, ip: string) {
+  const waitS = await requestWait(scope, subject, ip)
+  if (waitS !== null) throw new TooManyAttemptsException(waitS)
+}
+
+/** Counts one request; the seconds to wait when over the limit, null when it may go ahead. */
+export async function requestWait(scope: Scope, subject: string, ip: string) {
   const k = keys(scope, subject, ip)
   for (const { limiter: l, key } of [k.subject, k.ip]) {
-    if (await l.isBlocked(key)) throw new TooManyAttemptsException(await l.availableIn(key))
+    if (await l.isBlocked(key)) return l.availableIn(key)
   }
   for (const { limiter: l, key } of [k.subject, k.ip]) {
-    try {
-      await l.consume(key)
-    } catch (error) {
-      if (error instanceof errors.E_TOO_MANY_REQUESTS)
-        throw new TooManyAttemptsException(error.response.availableIn)
-      throw error
-    }
+    const allowed = await l.attempt(key, async () => true)
+    if (allowed === undefined) return l.availableIn(key)
   }
+  return null
 }

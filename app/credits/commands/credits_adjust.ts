@@ -33,21 +33,14 @@ export default class CreditsAdjust extends OperatorCommand {
     if ('reason' in amount) return this.fail(amount.reason)
     const tenant = await tenantBySlug(this.slug)
     if (!tenant) return this.fail(`no tenant with slug "${this.slug}"`)
-    const { adjust, CreditsInputException, InsufficientCreditsException } = await import('#credits')
-    try {
-      const { entry } = await adjust({
-        tenantId: tenant.id,
-        amount: amount.micros,
-        reason: this.reason,
-        actorLabel: 'cli',
-      })
-      this.notice(`adjusted ${tenant.slug} by ${(this.credits ?? this.amount)!.trim()} credits`)
-      this.output(entry.id)
-    } catch (error) {
-      if (error instanceof InsufficientCreditsException)
-        return this.fail(`refused: available would go below 0 (${error.message})`)
-      if (error instanceof CreditsInputException) return this.fail(error.message)
-      throw error
-    }
+    const { adjust } = await import('#credits')
+    const { entry } = await adjust({
+      tenantId: tenant.id,
+      amount: amount.micros,
+      reason: this.reason,
+      actorLabel: 'cli',
+    })
+    this.notice(`adjusted ${tenant.slug} by ${(this.credits ?? this.amount)!.trim()} credits`)
+    this.output(entry.id)
   }
 }

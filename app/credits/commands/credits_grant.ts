@@ -26,25 +26,19 @@ export default class CreditsGrant extends OperatorCommand {
     if ('reason' in amount) return this.fail(amount.reason)
     const tenant = await tenantBySlug(this.slug)
     if (!tenant) return this.fail(`no tenant with slug "${this.slug}"`)
-    const { grant, CreditsInputException, IdempotencyConflictException } = await import('#credits')
-    try {
-      const { entry, replayed } = await grant({
-        tenantId: tenant.id,
-        amount: amount.micros,
-        reason: this.reason,
-        idempotencyKey: this.idempotencyKey,
-        actorLabel: 'cli',
-      })
-      this.notice(
-        replayed
-          ? 'already granted with this idempotency key'
-          : `granted ${this.credits.trim()} credits to ${tenant.slug}`
-      )
-      this.output(entry.id)
-    } catch (error) {
-      if (error instanceof CreditsInputException || error instanceof IdempotencyConflictException)
-        return this.fail(error.message)
-      throw error
-    }
+    const { grant } = await import('#credits')
+    const { entry, replayed } = await grant({
+      tenantId: tenant.id,
+      amount: amount.micros,
+      reason: this.reason,
+      idempotencyKey: this.idempotencyKey,
+      actorLabel: 'cli',
+    })
+    this.notice(
+      replayed
+        ? 'already granted with this idempotency key'
+        : `granted ${this.credits.trim()} credits to ${tenant.slug}`
+    )
+    this.output(entry.id)
   }
 }

@@ -21,8 +21,7 @@ export default class TenantCreate extends OperatorCommand {
   declare plan?: string
 
   async run() {
-    const { createTenant, SlugTakenError, SLUG_PATTERN } =
-      await import('#tenants/actions/create_tenant')
+    const { createTenant, SLUG_PATTERN } = await import('#tenants/actions/create_tenant')
     const { User } = await import('#auth')
     const slug = this.slug.trim().toLowerCase()
     const name = (this.name ?? '').trim()
@@ -41,13 +40,8 @@ export default class TenantCreate extends OperatorCommand {
     if (!owner)
       return this.fail(`no user with email ${this.owner.trim()} (create it with user:create)`)
     if (owner.disabledAt) return this.fail(`the user ${owner.email} is disabled`)
-    try {
-      const tenant = await createTenant({ name, slug, ownerId: owner.id, planId: plan })
-      this.notice(`created workspace ${slug} owned by ${owner.email}`)
-      this.output(tenant.id)
-    } catch (error) {
-      if (error instanceof SlugTakenError) return this.fail(`the slug "${slug}" is taken`)
-      throw error
-    }
+    const tenant = await createTenant({ name, slug, ownerId: owner.id, planId: plan })
+    this.notice(`created workspace ${slug} owned by ${owner.email}`)
+    this.output(tenant.id)
   }
 }

@@ -1,6 +1,7 @@
 import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
-import { previousRange, RangeError422, resolveRange } from '#analytics/services/ranges'
+import { InvalidInputException } from '#core'
+import { previousRange, resolveRange } from '#analytics/services/ranges'
 
 const hours = (range: { start: DateTime; end: DateTime }) =>
   range.end.diff(range.start, 'hours').hours
@@ -59,8 +60,8 @@ test.group('analytics / date ranges', () => {
         resolveRange(input, 'UTC')
         assert.fail(`accepted ${JSON.stringify(input)}`)
       } catch (error) {
-        assert.instanceOf(error, RangeError422)
-        assert.equal((error as RangeError422).field, field)
+        assert.instanceOf(error, InvalidInputException)
+        assert.equal((error as InvalidInputException).field, field)
       }
     }
     fails({ range: 'week' }, 'range')

@@ -107,7 +107,7 @@ test.group('credits / commands', () => {
     assertRefused(
       assert,
       await runCommand(CreditsAdjust, [tenant.slug, '--reason=too much', '--', '-3.000001']),
-      /available would go below 0 \(needs 3\.000001 credits, 3 available\)/
+      /needs 3\.000001 credits, 3 available/
     )
     assertRefused(assert, await runCommand(CreditsAdjust, [tenant.slug, '0', '--reason=zero']))
     assertRefused(assert, await runCommand(CreditsAdjust, [tenant.slug, '--reason=none']))
