@@ -10,7 +10,8 @@ export abstract class OperatorCommand extends BaseCommand {
   /** Ace's hook after run(): a domain refusal becomes the one-line failure (handled). */
   async completed() {
     if (!(this.error instanceof DomainException)) return false
-    this.fail(this.error.message)
+    const { field, message } = this.error
+    this.fail(field ? `${field}: ${message}` : message)
     return true
   }
 

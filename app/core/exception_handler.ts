@@ -129,13 +129,16 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     const answer = refused ? refusalAnswer(ctx) : undefined
     if (answer && 'render' in answer) {
       const fieldErrors = fieldErrorsOf(errors)
-      return ctx.response
-        .status(status)
-        .send(await answer.render({ status, message: detail, fieldErrors }))
+      const refusal = { status, code: err.code, message: detail, fieldErrors, error }
+      const body = await answer.render(refusal)
+      // Undefined: the renderer answered itself (a redirect, a fragment with its own status).
+      return body === undefined ? undefined : ctx.response.status(status).send(body)
     }
-    const formPost = ctx.request.method() !== 'GET' && !isHtmx(ctx) && 'session' in ctx
+    const browser = !isHtmx(ctx) && 'session' in ctx
     // A 429 without a declared page keeps its status and Retry-After (a page of its own).
-    if (formPost && ((refused && (status !== 429 || answer)) || err.code === 'E_BAD_CSRF_TOKEN')) {
+    const formRefused = ctx.request.method() !== 'GET' && refused && (status !== 429 || answer)
+    const back = formRefused || err.code === 'E_BAD_CSRF_TOKEN' || err.code === 'E_VALIDATION_ERROR'
+    if (browser && back) {
       const onlyField = errors?.length === 1 && errors[0].message === detail
       if (!onlyField) ctx.session.flash('error', detail)
       if (errors?.length) {

@@ -1,8 +1,7 @@
 import vine, { errors as vineErrors } from '@vinejs/vine'
 import db from '@adonisjs/lucid/services/db'
-import { findUnsafeInput, isUuid, MAX_YEAR } from '#core'
+import { findUnsafeInput, InvalidInputException, isUuid, MAX_YEAR } from '#core'
 import { recordAudit } from '#platform'
-import { AgentInputError } from '#agents/actions/save_agent'
 import { invalidateCatalog, type ProviderKind } from '#agents/services/catalog'
 import { sealApiKey } from '#agents/providers/registry'
 import type { ProviderSettings } from '#agents/providers/types'
@@ -90,14 +89,14 @@ export async function validateSettings(raw: unknown): Promise<ProviderSettings> 
     try {
       value = JSON.parse(raw)
     } catch {
-      throw new AgentInputError('settings', 'Settings must be a JSON object.')
+      throw new InvalidInputException('settings', 'Settings must be a JSON object.')
     }
   }
   if (!value || typeof value !== 'object' || Array.isArray(value))
-    throw new AgentInputError('settings', 'Settings must be a JSON object.')
+    throw new InvalidInputException('settings', 'Settings must be a JSON object.')
   // Escapes such as \u0000 in the text are decoded only now: the edge could not see them.
   const unsafe = findUnsafeInput(value, 'settings')
-  if (unsafe) throw new AgentInputError('settings', `${unsafe.field}: ${unsafe.message}`)
+  if (unsafe) throw new InvalidInputException('settings', `${unsafe.field}: ${unsafe.message}`)
   const known = new Set([
     'connect_timeout_ms',
     'first_token_timeout_ms',
@@ -113,18 +112,18 @@ export async function validateSettings(raw: unknown): Promise<ProviderSettings> 
     'anthropic_version',
   ])
   const unknown = Object.keys(value).find((key) => !known.has(key))
-  if (unknown) throw new AgentInputError('settings', `Unknown setting "${unknown}".`)
+  if (unknown) throw new InvalidInputException('settings', `Unknown setting "${unknown}".`)
   try {
     const settings = (await settingsValidator.validate(value)) as ProviderSettings
     for (const name of Object.keys(settings.headers ?? {})) {
       if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(name.toLowerCase()))
-        throw new AgentInputError('settings', `Header "${name}" cannot be set.`)
+        throw new InvalidInputException('settings', `Header "${name}" cannot be set.`)
     }
     return settings
   } catch (error) {
     if (error instanceof vineErrors.E_VALIDATION_ERROR) {
       const first = (error.messages as { field: string; message: string }[])[0]
-      throw new AgentInputError('settings', `${first.field}: ${first.message}`)
+      throw new InvalidInputException('settings', `${first.field}: ${first.message}`)
     }
     throw error
   }
@@ -133,7 +132,7 @@ export async function validateSettings(raw: unknown): Promise<ProviderSettings> 
 function checkBaseUrl(kind: string, baseUrl: string | null | undefined) {
   if (!baseUrl) {
     if (kind === 'openai_compatible')
-      throw new AgentInputError(
+      throw new InvalidInputException(
         'base_url',
         'An OpenAI-compatible provider needs its base URL, e.g. https://api.openai.com/v1.'
       )
@@ -143,19 +142,25 @@ function checkBaseUrl(kind: string, baseUrl: string | null | undefined) {
   try {
     url = new URL(baseUrl)
   } catch {
-    throw new AgentInputError('base_url', 'Enter a full URL starting with https:// (or http://).')
+    throw new InvalidInputException(
+      'base_url',
+      'Enter a full URL starting with https:// (or http://).'
+    )
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new AgentInputError('base_url', 'Only http:// and https:// URLs are supported.')
+    throw new InvalidInputException('base_url', 'Only http:// and https:// URLs are supported.')
   if (url.username || url.password)
-    throw new AgentInputError('base_url', 'Put credentials in the API key field, not in the URL.')
-  if (baseUrl.length > 2048) throw new AgentInputError('base_url', 'The URL is too long.')
+    throw new InvalidInputException(
+      'base_url',
+      'Put credentials in the API key field, not in the URL.'
+    )
+  if (baseUrl.length > 2048) throw new InvalidInputException('base_url', 'The URL is too long.')
   return url.toString().replace(/\/+$/, '')
 }
 
 function checkApiKey(apiKey: string) {
   if (apiKey.length > 4096 || /\s/.test(apiKey))
-    throw new AgentInputError(
+    throw new InvalidInputException(
       'api_key',
       'That does not look like an API key (no spaces, at most 4096 characters).'
     )
@@ -199,20 +204,23 @@ export async function createProvider(input: {
 }): Promise<ProviderRow> {
   const slug = input.slug.trim().toLowerCase()
   if (!SLUG.test(slug))
-    throw new AgentInputError(
+    throw new InvalidInputException(
       'slug',
       'Use 1–40 lower-case letters, digits and dashes, not starting or ending with a dash.'
     )
   if (slug === 'simulator')
-    throw new AgentInputError('slug', '"simulator" is the built-in provider; choose another slug.')
+    throw new InvalidInputException(
+      'slug',
+      '"simulator" is the built-in provider; choose another slug.'
+    )
   const name = input.name.trim()
   if (!name || name.length > 80)
-    throw new AgentInputError('name', 'Enter a name of at most 80 characters.')
+    throw new InvalidInputException('name', 'Enter a name of at most 80 characters.')
   const allowed: readonly string[] = input.tenantId
     ? PROVIDER_KINDS
     : [...PROVIDER_KINDS, 'simulator']
   if (!allowed.includes(input.kind))
-    throw new AgentInputError('kind', `Choose one of: ${PROVIDER_KINDS.join(', ')}.`)
+    throw new InvalidInputException('kind', `Choose one of: ${PROVIDER_KINDS.join(', ')}.`)
   const baseUrl = checkBaseUrl(input.kind, input.baseUrl)
   const settings = await validateSettings(input.settings)
   const apiKey = input.apiKey ? checkApiKey(input.apiKey.trim()) : null
@@ -248,7 +256,7 @@ export async function createProvider(input: {
     return row
   } catch (error: any) {
     if (error?.code === '23505')
-      throw new AgentInputError('slug', 'This slug is already used by another provider.')
+      throw new InvalidInputException('slug', 'This slug is already used by another provider.')
     throw error
   }
 }
@@ -270,7 +278,7 @@ export async function updateProvider(
   if (input.name !== undefined) {
     const name = input.name.trim()
     if (!name || name.length > 80)
-      throw new AgentInputError('name', 'Enter a name of at most 80 characters.')
+      throw new InvalidInputException('name', 'Enter a name of at most 80 characters.')
     changes.name = audit.name = name
   }
   if (input.baseUrl !== undefined)
@@ -398,19 +406,19 @@ export async function addModel(
 ) {
   const name = input.name.trim()
   if (!MODEL_NAME.test(name))
-    throw new AgentInputError(
+    throw new InvalidInputException(
       'name',
       'Use letters, digits and . _ : / @ - (at most 200 characters).'
     )
   const upstream = input.upstreamModel?.trim() || null
   if (upstream && upstream.length > 200)
-    throw new AgentInputError('upstream_model', 'At most 200 characters.')
+    throw new InvalidInputException('upstream_model', 'At most 200 characters.')
   if (
     !Number.isInteger(input.contextWindow) ||
     input.contextWindow < 1 ||
     input.contextWindow > 100_000_000
   )
-    throw new AgentInputError('context_window', 'Enter a whole number of tokens.')
+    throw new InvalidInputException('context_window', 'Enter a whole number of tokens.')
   checkPrices(input.inputPriceMicros, input.outputPriceMicros)
   try {
     const model = await db.transaction(async (trx) => {
@@ -455,7 +463,10 @@ export async function addModel(
     return model
   } catch (error: any) {
     if (error?.code === '23505')
-      throw new AgentInputError('name', 'A model with this name already exists in this catalog.')
+      throw new InvalidInputException(
+        'name',
+        'A model with this name already exists in this catalog.'
+      )
     throw error
   }
 }
@@ -497,13 +508,13 @@ export async function deleteModel(provider: ProviderRow, model: ModelRow, actorI
 }
 
 function checkPrices(input: bigint, output: bigint) {
-  if (input < 0n) throw new AgentInputError('input_price', 'A price cannot be negative.')
-  if (output < 0n) throw new AgentInputError('output_price', 'A price cannot be negative.')
+  if (input < 0n) throw new InvalidInputException('input_price', 'A price cannot be negative.')
+  if (output < 0n) throw new InvalidInputException('output_price', 'A price cannot be negative.')
   // 1M credits per 1M tokens is far beyond any real price: most likely a typo.
   if (input > 1_000_000_000_000n)
-    throw new AgentInputError('input_price', 'That price is implausibly high.')
+    throw new InvalidInputException('input_price', 'That price is implausibly high.')
   if (output > 1_000_000_000_000n)
-    throw new AgentInputError('output_price', 'That price is implausibly high.')
+    throw new InvalidInputException('output_price', 'That price is implausibly high.')
 }
 
 /**
@@ -524,11 +535,14 @@ export async function setModelPrice(
   const now = new Date()
   const effectiveFrom = input.effectiveFrom ?? now
   if (Number.isNaN(effectiveFrom.getTime()))
-    throw new AgentInputError('effective_from', 'Enter a date and time.')
+    throw new InvalidInputException('effective_from', 'Enter a date and time.')
   if (effectiveFrom.getUTCFullYear() > MAX_YEAR)
-    throw new AgentInputError('effective_from', `Enter a date before the year ${MAX_YEAR + 1}.`)
+    throw new InvalidInputException(
+      'effective_from',
+      `Enter a date before the year ${MAX_YEAR + 1}.`
+    )
   if (effectiveFrom.getTime() < now.getTime() - 60_000)
-    throw new AgentInputError(
+    throw new InvalidInputException(
       'effective_from',
       'A price cannot start in the past: history is never rewritten.'
     )
@@ -574,7 +588,7 @@ export async function setModelPrice(
     return row
   } catch (error: any) {
     if (error?.code === '23505')
-      throw new AgentInputError('effective_from', 'A price already starts at that moment.')
+      throw new InvalidInputException('effective_from', 'A price already starts at that moment.')
     throw error
   }
 }

@@ -1,6 +1,7 @@
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
+import { InvalidInputException } from '#core'
 import { slugify } from '#tenants'
 import { forgetAgent } from '#agents/services/agent_cache'
 import Agent from '#agents/models/agent'
@@ -17,29 +18,16 @@ export type AgentConfig = {
   metadata?: Record<string, unknown>
 }
 
-/** A field-level validation failure (422 with `errors`). */
-export class AgentInputError extends Error {
-  /** A refusal of the input: 422 wherever it surfaces. */
-  status = 422
-
-  constructor(
-    public field: string,
-    message: string
-  ) {
-    super(message)
-  }
-}
-
 async function assertKnownModels(
   tenantId: string,
   config: Pick<AgentConfig, 'model' | 'fallback_models'>
 ) {
   const models = await catalog(tenantId)
   if (!models.has(config.model))
-    throw new AgentInputError('model', `Unknown model "${config.model}".`)
+    throw new InvalidInputException('model', `Unknown model "${config.model}".`)
   for (const [index, name] of (config.fallback_models ?? []).entries()) {
     if (!models.has(name))
-      throw new AgentInputError(`fallback_models.${index}`, `Unknown model "${name}".`)
+      throw new InvalidInputException(`fallback_models.${index}`, `Unknown model "${name}".`)
   }
 }
 
@@ -48,7 +36,7 @@ const RESERVED_SLUGS = new Set(['new', 'edit', 'versions', 'runs', 'chat'])
 
 function assertSlugAllowed(slug: string) {
   if (RESERVED_SLUGS.has(slug))
-    throw new AgentInputError('slug', `"${slug}" is reserved; choose another slug.`)
+    throw new InvalidInputException('slug', `"${slug}" is reserved; choose another slug.`)
 }
 
 async function slugTaken(
@@ -108,7 +96,7 @@ export async function createAgent(
   try {
     return await db.transaction(async (trx) => {
       if (await slugTaken(trx, input.tenantId, slug))
-        throw new AgentInputError('slug', 'This slug is already used by another agent.')
+        throw new InvalidInputException('slug', 'This slug is already used by another agent.')
       const agent = await Agent.create(
         {
           tenantId: input.tenantId,
@@ -137,7 +125,7 @@ export async function createAgent(
     })
   } catch (error: any) {
     if (error?.code === '23505')
-      throw new AgentInputError('slug', 'This slug is already used by another agent.')
+      throw new InvalidInputException('slug', 'This slug is already used by another agent.')
     throw error
   }
 }
@@ -186,7 +174,7 @@ export async function updateAgent(
       input.slug !== locked.slug &&
       (await slugTaken(trx, locked.tenantId, input.slug, locked.id))
     ) {
-      throw new AgentInputError('slug', 'This slug is already used by another agent.')
+      throw new InvalidInputException('slug', 'This slug is already used by another agent.')
     }
     locked.merge({
       name: input.name ?? locked.name,

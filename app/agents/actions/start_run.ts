@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import { Exception } from '@adonisjs/core/exceptions'
-import { IDEMPOTENCY_KEY_RULE, isIdempotencyKey, isUuid, PROCESS_ID } from '#core'
+import {
+  IDEMPOTENCY_KEY_RULE,
+  InvalidInputException,
+  isIdempotencyKey,
+  isUuid,
+  PROCESS_ID,
+} from '#core'
 import { hold, release } from '#credits'
 import {
   claimIdempotencyKey,
@@ -16,7 +22,6 @@ import AgentVersion from '#agents/models/agent_version'
 import Thread from '#agents/models/thread'
 import { catalog, costMicros, type CatalogModel } from '#agents/services/catalog'
 import { RunEventLog } from '#agents/services/run_events'
-import { AgentInputError } from '#agents/actions/save_agent'
 import type { ChatMessage, SimulateOptions, ToolDefinition } from '#agents/providers/types'
 import {
   executeRun,
@@ -113,9 +118,9 @@ export class RunsDrainingException extends Exception {
 export async function startRun(input: StartRunInput): Promise<StartedRun> {
   // Refused, never truncated (two long keys would collide) nor looked up (a uuid column).
   if (input.idempotency && !isIdempotencyKey(input.idempotency.key))
-    throw new AgentInputError('idempotency_key', IDEMPOTENCY_KEY_RULE)
+    throw new InvalidInputException('idempotency_key', IDEMPOTENCY_KEY_RULE)
   if (input.threadId && !isUuid(input.threadId))
-    throw new AgentInputError('thread_id', 'No such thread in this workspace.')
+    throw new InvalidInputException('thread_id', 'No such thread in this workspace.')
   if (!acceptingRuns()) throw new RunsDrainingException()
   await ensureOwnerHeartbeat()
   const runId = randomUUID()
@@ -141,7 +146,7 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
         .where('tenantId', input.tenantId)
         .where('id', input.threadId)
         .first()
-      if (!thread) throw new AgentInputError('thread_id', 'No such thread in this workspace.')
+      if (!thread) throw new InvalidInputException('thread_id', 'No such thread in this workspace.')
     } else if (input.newThread && input.agent) {
       thread = createdThread = await Thread.create({
         tenantId: input.tenantId,
@@ -324,7 +329,7 @@ export async function buildPrompt(input: {
     .map((name) => models.get(name))
     .filter(Boolean) as CatalogModel[]
   if (chain.length === 0)
-    throw new AgentInputError('model', `The model "${config.model}" is not in the catalog.`)
+    throw new InvalidInputException('model', `The model "${config.model}" is not in the catalog.`)
 
   const messages: ChatMessage[] = [
     ...(config.instructions ? [{ role: 'system' as const, content: config.instructions }] : []),
@@ -335,7 +340,7 @@ export async function buildPrompt(input: {
   const estInput = estimateHoldTokens(messages, tools)
   const window = chain[0].contextWindow
   if (window > 0 && estInput > window) {
-    throw new AgentInputError(
+    throw new InvalidInputException(
       'input',
       `The request is too long for ${chain[0].name}: about ${estInput} tokens against a context window of ${window}.`
     )

@@ -61,23 +61,20 @@ export class ProviderCreate extends OperatorCommand {
     const scope = await scopeOf(this)
     if (!scope) return this.fail(`no tenant with slug "${this.tenant}"`)
     const { createProvider } = await import('#agents/actions/manage_providers')
-    const refused = await inputErrorOf(async () => {
-      const provider = await createProvider({
-        tenantId: scope.tenantId,
-        actorId: null,
-        slug: this.slug,
-        name: this.name ?? this.slug,
-        kind: this.kind,
-        baseUrl: this.baseUrl ?? null,
-        apiKey: this.apiKey ?? process.env.PROVIDER_API_KEY ?? null,
-        settings: this.settings,
-      })
-      this.notice(
-        `provider ${provider.slug} (${provider.kind}) added${provider.api_key_last4 ? `, key ••••${provider.api_key_last4}` : ''}`
-      )
-      this.output(provider.id)
+    const provider = await createProvider({
+      tenantId: scope.tenantId,
+      actorId: null,
+      slug: this.slug,
+      name: this.name ?? this.slug,
+      kind: this.kind,
+      baseUrl: this.baseUrl ?? null,
+      apiKey: this.apiKey ?? process.env.PROVIDER_API_KEY ?? null,
+      settings: this.settings,
     })
-    if (refused) return this.fail(refused)
+    this.notice(
+      `provider ${provider.slug} (${provider.kind}) added${provider.api_key_last4 ? `, key ••••${provider.api_key_last4}` : ''}`
+    )
+    this.output(provider.id)
   }
 }
 
@@ -121,19 +118,16 @@ export class ProviderModel extends OperatorCommand {
       return this.fail(
         `no provider "${this.provider}"${this.tenant ? ` in ${this.tenant}` : ' (platform-wide)'}`
       )
-    const refused = await inputErrorOf(async () => {
-      const model = await addModel(provider, {
-        actorId: null,
-        name: this.name,
-        upstreamModel: this.upstream ?? null,
-        contextWindow: this.contextWindow,
-        inputPriceMicros: input,
-        outputPriceMicros: output,
-      })
-      this.notice(`model ${model.name} added to ${provider.slug}`)
-      this.output(model.id)
+    const model = await addModel(provider, {
+      actorId: null,
+      name: this.name,
+      upstreamModel: this.upstream ?? null,
+      contextWindow: this.contextWindow,
+      inputPriceMicros: input,
+      outputPriceMicros: output,
     })
-    if (refused) return this.fail(refused)
+    this.notice(`model ${model.name} added to ${provider.slug}`)
+    this.output(model.id)
   }
 }
 
@@ -174,19 +168,16 @@ export class ModelPrice extends OperatorCommand {
     if (!provider) return this.fail(`no provider "${this.provider}"`)
     const model = await findModel(provider, this.model)
     if (!model) return this.fail(`no model "${this.model}" at ${provider.slug}`)
-    const refused = await inputErrorOf(async () => {
-      const row = await setModelPrice(provider, model, {
-        actorId: null,
-        inputPriceMicros: input,
-        outputPriceMicros: output,
-        effectiveFrom: this.effectiveFrom ? new Date(this.effectiveFrom) : null,
-      })
-      this.notice(
-        `price of ${model.name} from ${new Date(row.effective_from).toISOString()}: ${this.inputPrice} in / ${this.outputPrice} out per 1M tokens`
-      )
-      this.output(row.id)
+    const row = await setModelPrice(provider, model, {
+      actorId: null,
+      inputPriceMicros: input,
+      outputPriceMicros: output,
+      effectiveFrom: this.effectiveFrom ? new Date(this.effectiveFrom) : null,
     })
-    if (refused) return this.fail(refused)
+    this.notice(
+      `price of ${model.name} from ${new Date(row.effective_from).toISOString()}: ${this.inputPrice} in / ${this.outputPrice} out per 1M tokens`
+    )
+    this.output(row.id)
   }
 }
 
@@ -226,16 +217,4 @@ function pricePair(inputPrice: string, outputPrice: string): [bigint, bigint] | 
   const output = price(outputPrice, 'output-price')
   if (typeof output === 'string') return output
   return [input, output]
-}
-
-/** Runs a write; a field-level refusal comes back as the command's one-line reason. */
-async function inputErrorOf(write: () => Promise<void>): Promise<string | null> {
-  const { AgentInputError } = await import('#agents/actions/save_agent')
-  try {
-    await write()
-    return null
-  } catch (error) {
-    if (!(error instanceof AgentInputError)) throw error
-    return `${error.field}: ${error.message}`
-  }
 }

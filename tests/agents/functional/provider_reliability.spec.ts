@@ -3,11 +3,11 @@ import type { ApiClient } from '@japa/api-client'
 import db from '@adonisjs/lucid/services/db'
 import OpenAI from 'openai'
 import { verifyLedger } from '#credits'
+import { InvalidInputException } from '#core'
 import { runsIdle } from '#agents/services/run_executor'
 import { breaker } from '#agents/services/circuit_breaker'
 import { catalog } from '#agents/services/catalog'
 import { findModel, findProvider, setModelPrice } from '#agents/actions/manage_providers'
-import { AgentInputError } from '#agents/actions/save_agent'
 import {
   allowPrivateNetworks,
   apiWorkspace,
@@ -304,7 +304,7 @@ test.group('agents / providers: price book', (group) => {
       outputPriceMicros: 1n,
       effectiveFrom: new Date(Date.now() - 3600_000),
     }).catch((e) => e)
-    assert.instanceOf(error, AgentInputError)
+    assert.instanceOf(error, InvalidInputException)
     assert.equal(error.field, 'effective_from')
   })
 

@@ -4,7 +4,7 @@ import { authorize, assertWritable, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
 import { createAgentValidator, updateAgentValidator } from '#agents/validators/agents'
-import { AgentInputError, createAgent, deleteAgent, updateAgent } from '#agents/actions/save_agent'
+import { createAgent, deleteAgent, updateAgent } from '#agents/actions/save_agent'
 import { serializeAgent, serializeVersion } from '#agents/dtos/agent'
 import { findAgent } from '#agents/services/lookup'
 
@@ -27,7 +27,7 @@ export default class AgentsController {
       ...input,
       tenantId: tenant.id,
       actorId: membership.userId,
-    }).catch(rethrowAsValidation)
+    })
     ctx.response.header('Location', `/api/v1/agents/${agent.id}`)
     return ctx.response.created(serializeAgent(agent, version))
   }
@@ -51,7 +51,7 @@ export default class AgentsController {
     const agent = await findAgent(tenant.id, ctx.params.idOrSlug)
     if (!agent) throw new NotFoundException()
     const input = await ctx.request.validateUsing(updateAgentValidator)
-    const saved = await updateAgent(agent, input, membership.userId).catch(rethrowAsValidation)
+    const saved = await updateAgent(agent, input, membership.userId)
     return serializeAgent(saved.agent, saved.version)
   }
 
@@ -76,16 +76,4 @@ export default class AgentsController {
       .orderBy('version', 'desc')
     return { data: versions.map(serializeVersion), next_cursor: null }
   }
-}
-
-/** Field-level agent errors become the same 422 shape as validation errors. */
-export function rethrowAsValidation(error: unknown): never {
-  if (error instanceof AgentInputError) {
-    throw Object.assign(new Error(error.message), {
-      code: 'E_VALIDATION_ERROR',
-      status: 422,
-      messages: [{ field: error.field, message: error.message }],
-    })
-  }
-  throw error
 }

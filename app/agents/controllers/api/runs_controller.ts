@@ -23,7 +23,6 @@ import { finishedRunDto } from '#agents/services/run_executor'
 import { findAgent } from '#agents/services/lookup'
 import { agentForRun } from '#agents/services/agent_cache'
 import { serializeRun } from '#agents/dtos/run'
-import { rethrowAsValidation } from '#agents/controllers/api/agents_controller'
 
 /** /api/v1 runs: start (JSON, SSE or async), history, one run, its events, cancellation. */
 export default class RunsController {
@@ -62,7 +61,7 @@ export default class RunsController {
             }),
           }
         : undefined,
-    }).catch(rethrowAsValidation)
+    })
 
     if (started.replayed) return ctx.response.status(started.status).json(started.body)
     ctx.response.header('Location', `/api/v1/runs/${started.run.id}`)

@@ -2,7 +2,7 @@ import vine, { errors as vineErrors } from '@vinejs/vine'
 import { findUnsafeInput } from '#core'
 import type Agent from '#agents/models/agent'
 import type AgentVersion from '#agents/models/agent_version'
-import { AgentInputError, type AgentConfig } from '#agents/actions/save_agent'
+import { type AgentConfig } from '#agents/actions/save_agent'
 import { catalog } from '#agents/services/catalog'
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
@@ -110,14 +110,7 @@ export function blankValues(): AgentFormValues {
   }
 }
 
-/** Thrown with every field error at once; controllers re-render the form with them. */
-export class AgentFormError extends Error {
-  constructor(public errors: FieldErrors) {
-    super('Some fields are invalid.')
-  }
-}
-
-/** Validates the form; throws AgentFormError listing every invalid field at once. */
+/** Validates the form; throws a validation error listing every invalid field at once. */
 export async function validateAgentForm(values: AgentFormValues): Promise<AgentFormInput> {
   const optional = (value: string) => (value.trim() === '' ? undefined : value)
   const fieldErrors: FieldErrors = {}
@@ -143,7 +136,10 @@ export async function validateAgentForm(values: AgentFormValues): Promise<AgentF
       fieldErrors[field] ??= [MESSAGES[field] ?? entry.message]
     }
   }
-  if (!input || typeof metadata === 'string') throw new AgentFormError(fieldErrors)
+  if (!input || typeof metadata === 'string')
+    throw new vineErrors.E_VALIDATION_ERROR(
+      Object.entries(fieldErrors).map(([field, [message]]) => ({ field, message }))
+    )
   return {
     name: input.name,
     slug: input.slug,
@@ -171,13 +167,6 @@ function parseMetadata(text: string): Record<string, unknown> | string {
   // The edge saw only the text: escapes such as \u0000 are decoded here.
   const unsafe = findUnsafeInput(parsed, 'metadata')
   return unsafe ? `${unsafe.field}: ${unsafe.message}` : (parsed as Record<string, unknown>)
-}
-
-/** Maps the save actions' field errors (taken slug, unknown model) onto form fields. */
-export function asFormError(error: unknown): never {
-  if (error instanceof AgentInputError)
-    throw new AgentFormError({ [error.field.split('.')[0]]: [error.message] })
-  throw error
 }
 
 /** The catalog as select options. */

@@ -1,13 +1,11 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { isHtmx, keysetPage } from '#core'
+import { isHtmx, keysetPage, onRefusal } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
 import Run from '#agents/models/run'
 import { createAgent, deleteAgent, updateAgent } from '#agents/actions/save_agent'
 import {
-  AgentFormError,
-  asFormError,
   blankValues,
   formValues,
   modelOptions,
@@ -86,24 +84,18 @@ export default class AgentsController {
     authorize(ctx, 'agents.write')
     assertWritable(ctx)
     const values = formValues(ctx.request.all())
-    try {
-      const input = await validateAgentForm(values)
-      const { agent } = await createAgent({
-        ...input,
-        tenantId: tenant.id,
-        actorId: membership.userId,
-      }).catch(asFormError)
-      ctx.session.flash('success', `Agent "${agent.name}" created.`)
-      return redirectTo(ctx, `/t/${tenant.slug}/agents/${agent.slug}`)
-    } catch (error) {
-      if (!(error instanceof AgentFormError)) throw error
-      return this.#invalid(
-        ctx,
-        null,
-        { values, errors: error.errors },
-        `/t/${tenant.slug}/agents/new`
-      )
-    }
+    onRefusal(ctx, {
+      render: ({ fieldErrors }) =>
+        this.#invalid(ctx, null, { values, errors: fieldErrors }, `/t/${tenant.slug}/agents/new`),
+    })
+    const input = await validateAgentForm(values)
+    const { agent } = await createAgent({
+      ...input,
+      tenantId: tenant.id,
+      actorId: membership.userId,
+    })
+    ctx.session.flash('success', `Agent "${agent.name}" created.`)
+    return redirectTo(ctx, `/t/${tenant.slug}/agents/${agent.slug}`)
   }
 
   async show(ctx: HttpContext) {
@@ -152,24 +144,19 @@ export default class AgentsController {
     assertWritable(ctx)
     const agent = await routeAgent(ctx)
     const values = formValues(ctx.request.all())
-    try {
-      const input = await validateAgentForm(values)
-      const saved = await updateAgent(
-        agent,
-        { ...input, slug: input.slug ?? agent.slug },
-        membership.userId
-      ).catch(asFormError)
-      ctx.session.flash('success', `Saved as version ${saved.version.version}.`)
-      return redirectTo(ctx, `/t/${tenant.slug}/agents/${saved.agent.slug}`)
-    } catch (error) {
-      if (!(error instanceof AgentFormError)) throw error
-      return this.#invalid(
-        ctx,
-        agent,
-        { values, errors: error.errors },
-        `/t/${tenant.slug}/agents/${agent.slug}/edit`
-      )
-    }
+    const formUrl = `/t/${tenant.slug}/agents/${agent.slug}/edit`
+    onRefusal(ctx, {
+      render: ({ fieldErrors }) =>
+        this.#invalid(ctx, agent, { values, errors: fieldErrors }, formUrl),
+    })
+    const input = await validateAgentForm(values)
+    const saved = await updateAgent(
+      agent,
+      { ...input, slug: input.slug ?? agent.slug },
+      membership.userId
+    )
+    ctx.session.flash('success', `Saved as version ${saved.version.version}.`)
+    return redirectTo(ctx, `/t/${tenant.slug}/agents/${saved.agent.slug}`)
   }
 
   async destroy(ctx: HttpContext) {

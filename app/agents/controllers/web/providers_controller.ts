@@ -1,7 +1,15 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { formatCredits, isHtmx, isUuid, NotFoundException, parseCredits } from '#core'
+import {
+  formatCredits,
+  InvalidInputException,
+  isHtmx,
+  isUuid,
+  NotFoundException,
+  onRefusal,
+  parseCredits,
+  type Refusal,
+} from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
-import { AgentInputError } from '#agents/actions/save_agent'
 import {
   addModel,
   createProvider,
@@ -39,7 +47,10 @@ function priceField(value: unknown, field: string) {
   if (raw === '') return 0n
   const micros = parseCredits(raw)
   if (micros === null || micros < 0n)
-    throw new AgentInputError(field, 'Enter credits per 1M tokens, e.g. 0.15 (up to 6 decimals).')
+    throw new InvalidInputException(
+      field,
+      'Enter credits per 1M tokens, e.g. 0.15 (up to 6 decimals).'
+    )
   return micros
 }
 
@@ -59,38 +70,32 @@ export default class ProvidersController {
     authorize(ctx, 'tenant.update')
     assertWritable(ctx)
     const body = ctx.request.all()
-    try {
-      const provider = await createProvider({
-        tenantId: tenant.id,
-        actorId: membership.userId,
-        slug: text(body.slug),
-        name: text(body.name) || text(body.slug),
-        kind: text(body.kind),
-        baseUrl: text(body.base_url).trim() || null,
-        apiKey: text(body.api_key) || null,
-        settings: text(body.settings).trim() || undefined,
-      })
-      ctx.session.flash(
-        'success',
-        `Provider "${provider.name}" added. Add its models, then test the connection.`
-      )
-      return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
-    } catch (error) {
-      if (!(error instanceof AgentInputError)) throw error
-      const values = {
-        slug: text(body.slug),
-        name: text(body.name),
-        kind: text(body.kind),
-        base_url: text(body.base_url),
-        settings: text(body.settings),
-      }
-      ctx.response.status(422)
-      return this.#renderIndex(ctx, {
-        form: 'provider',
-        values,
-        errors: { [error.field]: [error.message] },
-      })
+    const values = {
+      slug: text(body.slug),
+      name: text(body.name),
+      kind: text(body.kind),
+      base_url: text(body.base_url),
+      settings: text(body.settings),
     }
+    onRefusal(ctx, {
+      render: ({ fieldErrors }) =>
+        this.#renderIndex(ctx, { form: 'provider', values, errors: fieldErrors }),
+    })
+    const provider = await createProvider({
+      tenantId: tenant.id,
+      actorId: membership.userId,
+      slug: text(body.slug),
+      name: text(body.name) || text(body.slug),
+      kind: text(body.kind),
+      baseUrl: text(body.base_url).trim() || null,
+      apiKey: text(body.api_key) || null,
+      settings: text(body.settings).trim() || undefined,
+    })
+    ctx.session.flash(
+      'success',
+      `Provider "${provider.name}" added. Add its models, then test the connection.`
+    )
+    return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
   }
 
   async show(ctx: HttpContext) {
@@ -102,27 +107,26 @@ export default class ProvidersController {
     const { tenant, membership } = currentTenant(ctx)
     const provider = await this.#providerForWrite(ctx)
     const body = ctx.request.all()
-    try {
-      await updateProvider(provider, {
-        actorId: membership.userId,
-        name: text(body.name),
-        baseUrl: text(body.base_url).trim() || null,
-        apiKey: text(body.api_key) || null,
-        removeApiKey: text(body.remove_api_key) === 'on' || text(body.remove_api_key) === 'true',
-        settings: text(body.settings).trim() || {},
-      })
-      ctx.session.flash('success', 'Provider saved.')
-      return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
-    } catch (error) {
-      if (!(error instanceof AgentInputError)) throw error
-      return this.#refusedOnShow(
-        ctx,
-        provider,
-        'provider',
-        { name: text(body.name), base_url: text(body.base_url), settings: text(body.settings) },
-        error
-      )
-    }
+    onRefusal(ctx, {
+      render: (refusal) =>
+        this.#refusedOnShow(
+          ctx,
+          provider,
+          'provider',
+          { name: text(body.name), base_url: text(body.base_url), settings: text(body.settings) },
+          refusal
+        ),
+    })
+    await updateProvider(provider, {
+      actorId: membership.userId,
+      name: text(body.name),
+      baseUrl: text(body.base_url).trim() || null,
+      apiKey: text(body.api_key) || null,
+      removeApiKey: text(body.remove_api_key) === 'on' || text(body.remove_api_key) === 'true',
+      settings: text(body.settings).trim() || {},
+    })
+    ctx.session.flash('success', 'Provider saved.')
+    return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
   }
 
   async destroy(ctx: HttpContext) {
@@ -140,37 +144,36 @@ export default class ProvidersController {
     const { tenant, membership } = currentTenant(ctx)
     const provider = await this.#providerForWrite(ctx)
     const body = ctx.request.all()
-    try {
-      const contextWindow = Number(text(body.context_window) || '128000')
-      const model = await addModel(provider, {
-        actorId: membership.userId,
-        name: text(body.name),
-        upstreamModel: text(body.upstream_model) || null,
-        contextWindow,
-        inputPriceMicros: priceField(body.input_price, 'input_price'),
-        outputPriceMicros: priceField(body.output_price, 'output_price'),
-      })
-      ctx.session.flash(
-        'success',
-        `Model "${model.name}" added: agents of this workspace can use it now.`
-      )
-      return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
-    } catch (error) {
-      if (!(error instanceof AgentInputError)) throw error
-      return this.#refusedOnShow(
-        ctx,
-        provider,
-        'model',
-        {
-          name: text(body.name),
-          upstream_model: text(body.upstream_model),
-          context_window: text(body.context_window),
-          input_price: text(body.input_price),
-          output_price: text(body.output_price),
-        },
-        error
-      )
-    }
+    onRefusal(ctx, {
+      render: (refusal) =>
+        this.#refusedOnShow(
+          ctx,
+          provider,
+          'model',
+          {
+            name: text(body.name),
+            upstream_model: text(body.upstream_model),
+            context_window: text(body.context_window),
+            input_price: text(body.input_price),
+            output_price: text(body.output_price),
+          },
+          refusal
+        ),
+    })
+    const contextWindow = Number(text(body.context_window) || '128000')
+    const model = await addModel(provider, {
+      actorId: membership.userId,
+      name: text(body.name),
+      upstreamModel: text(body.upstream_model) || null,
+      contextWindow,
+      inputPriceMicros: priceField(body.input_price, 'input_price'),
+      outputPriceMicros: priceField(body.output_price, 'output_price'),
+    })
+    ctx.session.flash(
+      'success',
+      `Model "${model.name}" added: agents of this workspace can use it now.`
+    )
+    return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
   }
 
   async destroyModel(ctx: HttpContext) {
@@ -187,35 +190,32 @@ export default class ProvidersController {
     const provider = await this.#providerForWrite(ctx)
     const model = await this.#model(ctx, provider)
     const body = ctx.request.all()
-    try {
-      const when = text(body.effective_from).trim()
-      await setModelPrice(provider, model, {
-        actorId: membership.userId,
-        inputPriceMicros: priceField(body.input_price, 'input_price'),
-        outputPriceMicros: priceField(body.output_price, 'output_price'),
-        effectiveFrom: when
-          ? new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(when) ? when : `${when}Z`)
-          : null,
-      })
-      ctx.session.flash(
-        'success',
-        `New price for "${model.name}" saved. Runs already started keep their price.`
-      )
-      return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
-    } catch (error) {
-      if (!(error instanceof AgentInputError)) throw error
-      return this.#refusedOnShow(
-        ctx,
-        provider,
-        `price:${model.id}`,
-        {
-          input_price: text(body.input_price),
-          output_price: text(body.output_price),
-          effective_from: text(body.effective_from),
-        },
-        error
-      )
-    }
+    onRefusal(ctx, {
+      render: (refusal) =>
+        this.#refusedOnShow(
+          ctx,
+          provider,
+          `price:${model.id}`,
+          {
+            input_price: text(body.input_price),
+            output_price: text(body.output_price),
+            effective_from: text(body.effective_from),
+          },
+          refusal
+        ),
+    })
+    const when = text(body.effective_from).trim()
+    await setModelPrice(provider, model, {
+      actorId: membership.userId,
+      inputPriceMicros: priceField(body.input_price, 'input_price'),
+      outputPriceMicros: priceField(body.output_price, 'output_price'),
+      effectiveFrom: when ? new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(when) ? when : `${when}Z`) : null,
+    })
+    ctx.session.flash(
+      'success',
+      `New price for "${model.name}" saved. Runs already started keep their price.`
+    )
+    return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
   }
 
   /** POST …/connection-test: htmx gets the result fragment; without JavaScript, the page with it. */
@@ -238,18 +238,15 @@ export default class ProvidersController {
     return this.#provider(ctx)
   }
 
-  /** 422: the provider page again, with the refused form's values and its field error. */
+  /** A refused form: the provider page again, with the form's values and its field errors. */
   #refusedOnShow(
     ctx: HttpContext,
     provider: ProviderRow,
     form: string,
     values: Record<string, string>,
-    error: AgentInputError
+    refusal: Refusal
   ) {
-    ctx.response.status(422)
-    return this.#renderShow(ctx, provider, {
-      form: { form, values, errors: { [error.field]: [error.message] } },
-    })
+    return this.#renderShow(ctx, provider, { form: { form, values, errors: refusal.fieldErrors } })
   }
 
   async #provider(ctx: HttpContext) {

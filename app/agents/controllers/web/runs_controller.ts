@@ -10,16 +10,16 @@ import {
   MAX_YEAR,
   MIN_YEAR,
   NotFoundException,
+  onRefusal,
   openEventStream,
 } from '#core'
-import { InsufficientCreditsException } from '#credits'
+import type { InsufficientCreditsException } from '#credits'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
 import Run, { RUN_STATUSES, type RunStatus } from '#agents/models/run'
 import Thread from '#agents/models/thread'
-import { AgentInputError } from '#agents/actions/save_agent'
 import { requestHash } from '#platform'
-import { RunConflictException, startRun } from '#agents/actions/start_run'
+import { startRun } from '#agents/actions/start_run'
 import { followRun, requestCancellation } from '#agents/services/runs'
 import { findAgent } from '#agents/services/lookup'
 import { serializeRun } from '#agents/dtos/run'
@@ -83,63 +83,50 @@ export default class RunsController {
 
     // The form carries a key made when it was rendered: a double submit starts one run.
     const formKey = ctx.request.input('idempotency_key')
-    let started
-    try {
-      started = await startRun({
-        tenantId: tenant.id,
-        agent,
-        memberId: membership.userId,
-        text: input,
-        threadId: thread?.id,
-        newThread: { title: input.trim().slice(0, 80), createdBy: membership.userId },
-        source: 'web',
-        mode: isHtmx(ctx) ? 'stream' : 'wait',
-        idempotency:
-          typeof formKey === 'string' && /^[\w-]{8,64}$/.test(formKey)
-            ? {
-                route: `web-runs:${agent.id}:${membership.userId}`,
-                key: formKey,
-                hash: requestHash({ input, thread: thread?.id ?? null }),
-                response: (run) => ({
-                  status: 200,
-                  body: { run_id: run.id, thread_id: run.threadId },
-                }),
-                refusal: (error) => ({ status: error.status, body: { message: error.message } }),
-              }
-            : undefined,
-      })
-    } catch (error) {
-      if (error instanceof InsufficientCreditsException) {
-        const available = error.available < 0n ? 0n : error.available
-        const message = `Not enough credits to run ${agent.name}: this message may cost up to ${formatCredits(error.needed)} credits and the workspace has ${formatCredits(available)} available. An owner or admin can add credits.`
+    // Refused runs: an alert (htmx) or the chat again with the message kept, worded for a person.
+    onRefusal(ctx, {
+      render: ({ status, code, message, error }) => {
+        let text = message
+        if (code === 'E_INSUFFICIENT_CREDITS') {
+          const { needed, available } = error as InsufficientCreditsException
+          text = `Not enough credits to run ${agent.name}: this message may cost up to ${formatCredits(needed)} credits and the workspace has ${formatCredits(available < 0n ? 0n : available)} available. An owner or admin can add credits.`
+        } else if (code === 'E_VALIDATION_ERROR') {
+          text = `This agent cannot run: ${message} Edit the agent to fix it.`
+        } else if (status === 409) {
+          text = 'This message is already being answered.'
+        }
         return this.#alert(
           ctx,
-          402,
-          message,
+          status,
+          text,
           { input, threadId: thread?.id ?? null },
           chatUrl(thread?.id)
         )
-      }
-      if (error instanceof AgentInputError) {
-        return this.#alert(
-          ctx,
-          422,
-          `This agent cannot run: ${error.message} Edit the agent to fix it.`,
-          { input, threadId: thread?.id ?? null },
-          chatUrl(thread?.id)
-        )
-      }
-      if (error instanceof RunConflictException) {
-        return this.#alert(
-          ctx,
-          409,
-          'This message is already being answered.',
-          { input, threadId: thread?.id ?? null },
-          chatUrl(thread?.id)
-        )
-      }
-      throw error
-    }
+      },
+    })
+    const started = await startRun({
+      tenantId: tenant.id,
+      agent,
+      memberId: membership.userId,
+      text: input,
+      threadId: thread?.id,
+      newThread: { title: input.trim().slice(0, 80), createdBy: membership.userId },
+      source: 'web',
+      mode: isHtmx(ctx) ? 'stream' : 'wait',
+      idempotency:
+        typeof formKey === 'string' && /^[\w-]{8,64}$/.test(formKey)
+          ? {
+              route: `web-runs:${agent.id}:${membership.userId}`,
+              key: formKey,
+              hash: requestHash({ input, thread: thread?.id ?? null }),
+              response: (run) => ({
+                status: 200,
+                body: { run_id: run.id, thread_id: run.threadId },
+              }),
+              refusal: (error) => ({ status: error.status, body: { message: error.message } }),
+            }
+          : undefined,
+    })
     if (started.replayed) {
       // The same form sent twice: show the conversation the first submit started.
       const first = started.body as { thread_id?: string | null; message?: string }

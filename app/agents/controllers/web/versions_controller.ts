@@ -1,8 +1,8 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { NotFoundException } from '#core'
+import { NotFoundException, onRefusal } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import AgentVersion from '#agents/models/agent_version'
-import { AgentInputError, updateAgent } from '#agents/actions/save_agent'
+import { updateAgent } from '#agents/actions/save_agent'
 import { serializeVersion } from '#agents/dtos/agent'
 import { changedFields, lineDiff } from '#agents/controllers/web/version_diff'
 import { can, localTime, routeAgent } from '#agents/controllers/web/helpers'
@@ -58,17 +58,18 @@ export default class VersionsController {
     const agent = await routeAgent(ctx)
     const version = await this.#version(ctx, agent.id)
     const versionsUrl = `/t/${tenant.slug}/agents/${agent.slug}/versions`
-    try {
-      const { version: _number, created_at: _createdAt, ...config } = serializeVersion(version)
-      const saved = await updateAgent(agent, config, membership.userId)
-      ctx.session.flash(
-        'success',
-        `Version ${version.version} restored as version ${saved.version.version}.`
-      )
-    } catch (error) {
-      if (!(error instanceof AgentInputError)) throw error
-      ctx.session.flash('error', `Version ${version.version} cannot be restored: ${error.message}`)
-    }
+    onRefusal(ctx, {
+      render: ({ message }) => {
+        ctx.session.flash('error', `Version ${version.version} cannot be restored: ${message}`)
+        return ctx.response.redirect(versionsUrl)
+      },
+    })
+    const { version: _number, created_at: _createdAt, ...config } = serializeVersion(version)
+    const saved = await updateAgent(agent, config, membership.userId)
+    ctx.session.flash(
+      'success',
+      `Version ${version.version} restored as version ${saved.version.version}.`
+    )
     return ctx.response.redirect(versionsUrl)
   }
 
