@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto'
 import db from '@adonisjs/lucid/services/db'
 import type { RunFacts } from '#agents'
 import { projectFacts } from '#analytics'
-import { createUser } from '#tests/helpers/web_session'
-import { createWorkspace } from '#tests/helpers/tenants'
 
 export type RunShape = {
   agentId?: string | null
@@ -74,30 +72,6 @@ export async function projectedRun(tenantId: string, shape: RunShape = {}) {
   const [facts] = await insertRuns(tenantId, [shape])
   await projectFacts([facts])
   return facts
-}
-
-/** An agent row of the tenant (no versions: enough for labels and links). */
-export async function insertAgent(
-  tenantId: string,
-  name = 'Helper',
-  slug = `a-${randomUUID().slice(0, 8)}`
-) {
-  const [row] = await db
-    .table('agents')
-    .insert({ tenant_id: tenantId, slug, name })
-    .returning(['id', 'slug', 'name'])
-  return row as { id: string; slug: string; name: string }
-}
-
-/** An owner and a workspace in `timeZone`. */
-export async function zonedWorkspace(timeZone = 'UTC') {
-  const owner = await createUser()
-  const tenant = await createWorkspace(owner)
-  if (timeZone !== 'UTC') {
-    tenant.timeZone = timeZone
-    await tenant.save()
-  }
-  return { owner, tenant }
 }
 
 /** Every rollup row of a tenant in a stable order (for equality checks). */

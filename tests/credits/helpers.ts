@@ -1,30 +1,13 @@
 import { spawn } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
 import { applyHoldBatch, type HoldOp, type NewHoldOp } from '#credits/actions/apply_hold_batch'
 import { admitHoldBatch } from '#credits/actions/admit_hold_batch'
-import { grant, verifyLedger } from '#credits'
-import { createUser } from '#tests/helpers/web_session'
-import { createWorkspace } from '#tests/helpers/tenants'
+import { verifyLedger } from '#credits'
 
 /** 1 credit in micro-credits. */
 export const CREDIT = 1_000_000n
-
-/** A fresh workspace (and its owner) with `credits` granted, if any. */
-export async function fundedTenant(credits = 0n) {
-  const owner = await createUser()
-  const tenant = await createWorkspace(owner)
-  if (credits > 0n)
-    await grant({
-      tenantId: tenant.id,
-      amount: credits * CREDIT,
-      reason: 'test funds',
-      actorLabel: 'test',
-    })
-  return { owner, tenant }
-}
 
 /** The account row as stored (bigints), zeros before its first write. */
 export async function accountOf(tenantId: string) {
@@ -38,15 +21,6 @@ export async function assertVerified(
   tenantId: string
 ) {
   assert.deepEqual(await verifyLedger(tenantId), [], 'credits:verify found violations')
-}
-
-/** A bare workspace for committed tests (no owner: nothing else to clean up). */
-export async function scratchTenant(label: string) {
-  const [row] = await db
-    .table('tenants')
-    .insert({ slug: `c-${label}-${randomUUID().slice(0, 8)}`, name: `credits ${label}` })
-    .returning('*')
-  return row as { id: string; slug: string }
 }
 
 export async function dropTenants(...ids: string[]) {

@@ -1,5 +1,5 @@
 import type { BrowserContext } from 'playwright-core'
-import { TEST_PASSWORD } from '#tests/helpers/web_session'
+import { USER_PASSWORD } from '#database/factories/user_factory'
 
 /** The test server's base URL (the browser suite serves HTTP on HOST:PORT). */
 export const baseUrl = () => `http://${process.env.HOST}:${process.env.PORT}`
@@ -11,7 +11,7 @@ export const baseUrl = () => `http://${process.env.HOST}:${process.env.PORT}`
 export async function signedInPage(
   browserContext: BrowserContext,
   email: string,
-  password = TEST_PASSWORD
+  password = USER_PASSWORD
 ) {
   const page = await browserContext.newPage()
   const problems: string[] = []

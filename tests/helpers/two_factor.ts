@@ -1,11 +1,9 @@
 import { randomInt } from 'node:crypto'
 import { Secret, TOTP } from 'otpauth'
-import type { ApiClient } from '@japa/api-client'
 import { User } from '#auth'
 import { decryptTotpSecret, TOTP_PERIOD_SECONDS } from '#auth/services/totp'
 import { startTwoFactor } from '#auth/actions/start_two_factor'
 import { confirmTwoFactor } from '#auth/actions/confirm_two_factor'
-import { WebSession } from '#tests/helpers/web_session'
 
 const STEP_MS = TOTP_PERIOD_SECONDS * 1000
 
@@ -53,29 +51,4 @@ export async function enableTwoFactor(user: User) {
 export async function storedSecret(userId: string) {
   const user = await User.findOrFail(userId)
   return decryptTotpSecret(user.totpSecretEncrypted)
-}
-
-/**
- * A browser with its own client address (sent through the trusted local proxy header), so the
- * per-IP limits of one test never block another, even with a shared Redis limiter store.
- */
-export class TwoFactorBrowser extends WebSession {
-  readonly ip = `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`
-
-  constructor(client: ApiClient) {
-    super(client)
-  }
-
-  get(url: string, headers: Record<string, string> = {}) {
-    return super.get(url, { 'x-forwarded-for': this.ip, ...headers })
-  }
-
-  submit(
-    method: 'POST' | 'PUT' | 'DELETE',
-    url: string,
-    form: Record<string, unknown> = {},
-    headers: Record<string, string> = {}
-  ) {
-    return super.submit(method, url, form, { 'x-forwarded-for': this.ip, ...headers })
-  }
 }

@@ -11,7 +11,7 @@ import { createApiToken } from '#auth'
 import { grant } from '#credits'
 import { Invitation, Membership } from '#tenants'
 import { flushProjections } from '#analytics'
-import { WebSession, TEST_PASSWORD } from '#tests/helpers/web_session'
+import { Session } from '#tests/helpers/session'
 import type { IsolationExclusion, IsolationFixture, IsolationWorld } from '#tests/tenants/isolation'
 
 /** B's agent (with one run and one thread), created once per world through the API. */
@@ -101,7 +101,7 @@ export const fixtures: IsolationFixture[] = [
   {
     routes: ['/account/sessions/:id'],
     params: async ({ b, client }) => {
-      await new WebSession(client).login(b.member.email, TEST_PASSWORD)
+      await new Session(client).login(b.member.email)
       const row = await db
         .from('user_sessions')
         .where('user_id', b.member.id)

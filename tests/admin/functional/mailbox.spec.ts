@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
-import { FormSession, signedInAs } from '#tests/helpers/form_session'
-import { uniqueEmail } from '#tests/helpers/account_factory'
+import { Session, signedIn } from '#tests/helpers/session'
+import { UserFactory, uniqueEmail } from '#database/factories/user_factory'
 
 /** Stores a dev-mailbox message directly and returns its id. */
 async function storedMail(fields: { to: string; subject: string; text?: string; html?: string }) {
@@ -18,13 +18,13 @@ test.group('admin / dev mailbox', () => {
     assert,
   }) => {
     const id = await storedMail({ to: uniqueEmail(), subject: 'Secret' })
-    const visitor = new FormSession(client)
+    const visitor = new Session(client)
     for (const url of ['/admin/mailbox', `/admin/mailbox/${id}`]) {
       const response = await visitor.get(url)
       response.assertStatus(404)
       assert.notInclude(response.text(), 'Secret')
     }
-    const { browser: member } = await signedInAs(client)
+    const member = await signedIn(client, await UserFactory.create())
     for (const url of ['/admin/mailbox', `/admin/mailbox/${id}`]) {
       const response = await member.get(url)
       response.assertStatus(404)
@@ -41,7 +41,7 @@ test.group('admin / dev mailbox', () => {
       text: 'Open http://localhost:3333/email-verifications/abc, then <script>alert(1)</script>.',
       html: '<p onclick="x()">Hi</p>',
     })
-    const { browser: admin } = await signedInAs(client, { platformAdmin: true })
+    const admin = await signedIn(client, await UserFactory.apply('platformAdmin').create())
 
     const list = await admin.get(`/admin/mailbox?to=${encodeURIComponent(to)}`)
     list.assertStatus(200)
@@ -59,7 +59,7 @@ test.group('admin / dev mailbox', () => {
   test('pages through the list and survives odd input', async ({ client, assert }) => {
     const to = uniqueEmail('pager')
     for (let i = 0; i < 27; i++) await storedMail({ to, subject: `Message ${i}` })
-    const { browser: admin } = await signedInAs(client, { platformAdmin: true })
+    const admin = await signedIn(client, await UserFactory.apply('platformAdmin').create())
 
     const first = await admin.get(`/admin/mailbox?to=${encodeURIComponent(to)}`)
     assert.include(first.text(), 'Message 26')

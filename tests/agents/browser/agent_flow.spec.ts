@@ -4,8 +4,8 @@ import type { Page } from 'playwright-core'
 import { grant } from '#credits'
 import Run from '#agents/models/run'
 import { requestCancellation } from '#agents/services/runs'
-import { createUser, TEST_PASSWORD } from '#tests/helpers/web_session'
-import { createWorkspace } from '#tests/helpers/tenants'
+import { UserFactory, USER_PASSWORD } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 const base = () => `http://${process.env.HOST}:${process.env.PORT}`
 
@@ -41,8 +41,8 @@ test.group('agents / browser: create, chat with streaming, stop, history', () =>
     assert,
     cleanup,
   }) => {
-    const user = await createUser({ name: 'Flow Tester' })
-    const tenant = await createWorkspace(user, 'Flow Labs')
+    const user = await UserFactory.merge({ name: 'Flow Tester' }).create()
+    const { tenant } = await WorkspaceFactory.create({ owner: user, name: 'Flow Labs' })
     await grant({
       tenantId: tenant.id,
       amount: 1_000_000_000n,
@@ -68,7 +68,7 @@ test.group('agents / browser: create, chat with streaming, stop, history', () =>
 
     await page.goto(`${base()}/login`)
     await page.fill('input[name=email]', user.email)
-    await page.fill('input[name=password]', TEST_PASSWORD)
+    await page.fill('input[name=password]', USER_PASSWORD)
     await Promise.all([
       page.waitForURL((url) => !url.pathname.startsWith('/login')),
       page.click('form[action="/login"] button[type=submit]'),

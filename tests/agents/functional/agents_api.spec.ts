@@ -1,5 +1,5 @@
 import { test } from '@japa/runner'
-import { apiWorkspace } from '#tests/helpers/agents'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 const agentBody = {
   name: 'Echo bot',
@@ -13,7 +13,7 @@ test.group('agents / API: agents and versions', () => {
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace(0n)
+    const { token } = await WorkspaceFactory.create({ token: true })
     const created = await client.post('/api/v1/agents').bearerToken(token).json(agentBody)
     created.assertStatus(201)
     assert.equal(created.header('location'), `/api/v1/agents/${created.body().id}`)
@@ -33,7 +33,7 @@ test.group('agents / API: agents and versions', () => {
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace(0n)
+    const { token } = await WorkspaceFactory.create({ token: true })
     await client.post('/api/v1/agents').bearerToken(token).json(agentBody)
     const taken = await client.post('/api/v1/agents').bearerToken(token).json(agentBody)
     taken.assertStatus(422)
@@ -61,7 +61,7 @@ test.group('agents / API: agents and versions', () => {
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace(0n)
+    const { token } = await WorkspaceFactory.create({ token: true })
     await client.post('/api/v1/agents').bearerToken(token).json(agentBody)
     const updated = await client
       .patch('/api/v1/agents/echo')
@@ -88,7 +88,7 @@ test.group('agents / API: agents and versions', () => {
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace(0n)
+    const { token } = await WorkspaceFactory.create({ token: true })
     for (const slug of ['a1', 'a2', 'a3'])
       await client
         .post('/api/v1/agents')
@@ -109,7 +109,7 @@ test.group('agents / API: agents and versions', () => {
   })
 
   test('delete → 204, then 404; the slug can be reused', async ({ client }) => {
-    const { token } = await apiWorkspace(0n)
+    const { token } = await WorkspaceFactory.create({ token: true })
     await client.post('/api/v1/agents').bearerToken(token).json(agentBody)
     ;(await client.delete('/api/v1/agents/echo').bearerToken(token)).assertStatus(204)
     ;(await client.get('/api/v1/agents/echo').bearerToken(token)).assertStatus(404)
@@ -117,8 +117,8 @@ test.group('agents / API: agents and versions', () => {
   })
 
   test("another tenant's agent is a 404 for every verb", async ({ client }) => {
-    const a = await apiWorkspace(0n)
-    const b = await apiWorkspace(0n)
+    const a = await WorkspaceFactory.create({ token: true })
+    const b = await WorkspaceFactory.create({ token: true })
     const theirs = await client.post('/api/v1/agents').bearerToken(b.token).json(agentBody)
     for (const path of [`/api/v1/agents/${theirs.body().id}`, '/api/v1/agents/echo']) {
       ;(await client.get(path).bearerToken(a.token)).assertStatus(404)

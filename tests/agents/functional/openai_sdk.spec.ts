@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import OpenAI from 'openai'
 import { runsIdle } from '#agents/services/run_executor'
-import { apiWorkspace } from '#tests/helpers/agents'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 function sdk(token: string) {
   return new OpenAI({
@@ -16,7 +16,7 @@ test.group('agents / OpenAI-compatible endpoint through the official SDK', () =>
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace()
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     await client
       .post('/api/v1/agents')
       .bearerToken(token)
@@ -38,7 +38,7 @@ test.group('agents / OpenAI-compatible endpoint through the official SDK', () =>
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace()
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     await client.post('/api/v1/agents').bearerToken(token).json({
       name: 'Lorem',
       slug: 'lorem',
@@ -70,7 +70,7 @@ test.group('agents / OpenAI-compatible endpoint through the official SDK', () =>
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace()
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     await client
       .post('/api/v1/agents')
       .bearerToken(token)
@@ -91,7 +91,7 @@ test.group('agents / OpenAI-compatible endpoint through the official SDK', () =>
   test('errors use OpenAI shapes: unknown model 404, no credits 402, bad token 401 — not retryable', async ({
     assert,
   }) => {
-    const { token } = await apiWorkspace(0n)
+    const { token } = await WorkspaceFactory.create({ token: true })
     const missing = await sdk(token)
       .chat.completions.create({ model: 'agent:nope', messages: [{ role: 'user', content: 'x' }] })
       .catch((e) => e)

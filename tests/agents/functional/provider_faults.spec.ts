@@ -3,14 +3,9 @@ import type { ApiClient } from '@japa/api-client'
 import db from '@adonisjs/lucid/services/db'
 import { balanceOf, verifyLedger } from '#credits'
 import { runsIdle } from '#agents/services/run_executor'
-import {
-  allowPrivateNetworks,
-  apiWorkspace,
-  FAST,
-  fakeProvider,
-  parseSse,
-} from '#tests/helpers/agents'
+import { allowPrivateNetworks, FAST, fakeProvider, parseSse } from '#tests/helpers/agents'
 import { anthropic, FakeLlm, openai, type Scenario } from '#tests/helpers/fake_llm'
+import { WorkspaceFactory, type Workspace } from '#database/factories/workspace_factory'
 
 /*
  * The fault matrix: real HTTP adapters against local fake servers. Every case must end in a
@@ -19,7 +14,7 @@ import { anthropic, FakeLlm, openai, type Scenario } from '#tests/helpers/fake_l
  * delete their workspace afterwards.
  */
 
-type World = Awaited<ReturnType<typeof apiWorkspace>> & { fake: FakeLlm; model: string }
+type World = Workspace & { token: string; fake: FakeLlm; model: string }
 
 async function world(
   kind: 'openai' | 'anthropic',
@@ -32,7 +27,7 @@ async function world(
   onEnd: (fn: () => Promise<void>) => void,
   client: ApiClient
 ): Promise<World> {
-  const workspace = await apiWorkspace()
+  const workspace = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
   const fake = await FakeLlm.start(kind, scenario)
   onEnd(async () => {
     await runsIdle()

@@ -8,18 +8,13 @@ import { runsIdle } from '#agents/services/run_executor'
 import { breaker } from '#agents/services/circuit_breaker'
 import { catalog } from '#agents/services/catalog'
 import { findModel, findProvider, setModelPrice } from '#agents/actions/manage_providers'
-import {
-  allowPrivateNetworks,
-  apiWorkspace,
-  FAST,
-  fakeProvider,
-  parseSse,
-} from '#tests/helpers/agents'
+import { allowPrivateNetworks, FAST, fakeProvider, parseSse } from '#tests/helpers/agents'
 import { anthropic, FakeLlm, openai } from '#tests/helpers/fake_llm'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 /** A committed workspace with fake servers, removed (with everything it owns) at the end. */
 async function committedWorkspace(onEnd: (fn: () => Promise<void>) => void, fakes: FakeLlm[]) {
-  const workspace = await apiWorkspace()
+  const workspace = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
   onEnd(async () => {
     await runsIdle()
     for (const fake of fakes) await fake.close()
@@ -280,7 +275,7 @@ test.group('agents / providers: price book', (group) => {
   test('a future price applies only from its date; a price in the past is refused', async ({
     assert,
   }) => {
-    const { tenant } = await apiWorkspace()
+    const { tenant } = await WorkspaceFactory.create({ grant: 1_000_000_000n })
     const { provider, model } = await fakeProvider(tenant.id, {
       kind: 'openai',
       baseUrl: 'http://127.0.0.1:9/v1',
@@ -325,8 +320,8 @@ test.group('agents / providers: tenant catalogs', (group) => {
     client,
     assert,
   }) => {
-    const a = await apiWorkspace()
-    const b = await apiWorkspace()
+    const a = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
+    const b = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     const { model } = await fakeProvider(a.tenant.id, {
       kind: 'openai',
       baseUrl: 'http://127.0.0.1:9/v1',

@@ -9,19 +9,20 @@ import {
   ModelPrice,
   ProviderTest,
 } from '#agents/commands/provider_commands'
-import { allowPrivateNetworks, apiWorkspace, fakeProvider } from '#tests/helpers/agents'
-import { addMember } from '#tests/helpers/tenants'
-import { createUser, WebSession } from '#tests/helpers/web_session'
+import { allowPrivateNetworks, fakeProvider } from '#tests/helpers/agents'
 import { runCommand } from '#tests/helpers/ace'
 import { FakeLlm, openai } from '#tests/helpers/fake_llm'
+import { signedIn } from '#tests/helpers/session'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
 
 const HTMX = { 'hx-request': 'true' }
 const KEY = 'sk-live-abcdefghijklmnop-WXYZ'
 
 async function signedInOwner(client: ApiClient) {
-  const workspace = await apiWorkspace(0n)
-  const web = new WebSession(client)
-  await web.login(workspace.owner.email)
+  const workspace = await WorkspaceFactory.create()
+  const web = await signedIn(client, workspace.owner)
   return { ...workspace, web, base: `/t/${workspace.tenant.slug}` }
 }
 
@@ -227,10 +228,9 @@ test.group('agents / web: provider credentials', (group) => {
     const { tenant, base } = await signedInOwner(client)
     const { provider } = await fakeProvider(tenant.id, fake)
     for (const role of ['member', 'viewer'] as const) {
-      const user = await createUser()
-      await addMember(tenant.id, user, role)
-      const web = new WebSession(client)
-      await web.login(user.email)
+      const user = await UserFactory.create()
+      await MembershipFactory.merge({ tenantId: tenant.id, userId: user.id, role }).create()
+      const web = await signedIn(client, user)
       ;(await web.get(`${base}/providers`)).assertStatus(403)
       ;(await web.get(`${base}/providers/${provider.id}`)).assertStatus(403)
       ;(
@@ -286,7 +286,7 @@ test.group('agents / commands: platform providers and prices', (group) => {
       assert.match(tested.stdout, /^ok \d+/)
       assert.equal(fake.requests.at(-1)!.headers.authorization, 'Bearer sk-platform-9876')
 
-      const { tenant } = await apiWorkspace(0n)
+      const { tenant } = await WorkspaceFactory.create()
       const seen = (await catalog(tenant.id)).get('platform-fake/m1')!
       assert.equal(seen.providerId, id)
       assert.equal(seen.inputPrice, 750_000n)

@@ -2,8 +2,8 @@ import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { balanceOf, verifyLedger } from '#credits'
 import Run from '#agents/models/run'
-import { apiWorkspace } from '#tests/helpers/agents'
 import { startAgora, type AgoraProcess } from '#tests/helpers/processes'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 const NO_POSTGRES = !process.env.DATABASE_URL
 const SKIP = 'needs DATABASE_URL: other processes cannot open the in-memory PGlite database'
@@ -69,7 +69,7 @@ async function until<T>(
 
 /** A committed workspace with a slow streaming agent, removed afterwards with every process. */
 async function durableWorld(cleanup: (fn: () => Promise<void>) => void, latencyMs: number) {
-  const workspace = await apiWorkspace()
+  const workspace = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
   const processes: AgoraProcess[] = []
   cleanup(async () => {
     for (const p of processes) await p.stop('SIGKILL')

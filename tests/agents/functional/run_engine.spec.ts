@@ -8,16 +8,11 @@ import Run from '#agents/models/run'
 import AgentRun from '#agents/commands/agent_run'
 import { createAgent } from '#agents/actions/save_agent'
 import { runsIdle } from '#agents/services/run_executor'
-import {
-  apiWorkspace,
-  allowPrivateNetworks,
-  fakeProvider,
-  FAST,
-  parseSse,
-} from '#tests/helpers/agents'
+import { allowPrivateNetworks, fakeProvider, FAST, parseSse } from '#tests/helpers/agents'
 import { FakeLlm, openai } from '#tests/helpers/fake_llm'
-import { WebSession } from '#tests/helpers/web_session'
 import { runCommand } from '#tests/helpers/ace'
+import { signedIn } from '#tests/helpers/session'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 /** Waits until the run is terminal. */
 async function ended(runId: string) {
@@ -88,7 +83,7 @@ test.group('agents / run engine: one use case, recovery, money bounds', (group) 
   test('a run whose process died after streaming output ends failed once: hold released, terminal event, key reclaimable, RunFinished once', async ({
     assert,
   }) => {
-    const { tenant, owner } = await apiWorkspace()
+    const { tenant, owner } = await WorkspaceFactory.create({ grant: 1_000_000_000n })
     const { agent } = await createAgent({
       tenantId: tenant.id,
       actorId: owner.id,
@@ -130,7 +125,7 @@ test.group('agents / run engine: one use case, recovery, money bounds', (group) 
   test('a run whose process died before any output is handed back to the queue and runs to the end, charged once', async ({
     assert,
   }) => {
-    const { tenant, owner } = await apiWorkspace()
+    const { tenant, owner } = await WorkspaceFactory.create({ grant: 1_000_000_000n })
     const { agent } = await createAgent({
       tenantId: tenant.id,
       actorId: owner.id,
@@ -170,7 +165,10 @@ test.group('agents / run engine: one use case, recovery, money bounds', (group) 
     client,
     assert,
   }) => {
-    const { tenant, owner, token } = await apiWorkspace()
+    const { tenant, owner, token } = await WorkspaceFactory.create({
+      grant: 1_000_000_000n,
+      token: true,
+    })
     await createAgent({
       tenantId: tenant.id,
       actorId: owner.id,
@@ -203,7 +201,10 @@ test.group('agents / run engine: one use case, recovery, money bounds', (group) 
     client,
     assert,
   }) => {
-    const { tenant, owner, token } = await apiWorkspace()
+    const { tenant, owner, token } = await WorkspaceFactory.create({
+      grant: 1_000_000_000n,
+      token: true,
+    })
     const { agent } = await createAgent({
       tenantId: tenant.id,
       actorId: owner.id,
@@ -238,7 +239,7 @@ test.group('agents / run engine: one use case, recovery, money bounds', (group) 
   }) => {
     const fake = await FakeLlm.start('openai')
     try {
-      const { tenant, token } = await apiWorkspace(10_000n)
+      const { tenant, token } = await WorkspaceFactory.create({ grant: 10_000n, token: true })
       const { model } = await fakeProvider(tenant.id, fake, {
         contextWindow: 2_000_000,
         settings: FAST,
@@ -286,7 +287,10 @@ test.group('agents / run engine: one use case, recovery, money bounds', (group) 
       })
     )
     try {
-      const { tenant, token } = await apiWorkspace()
+      const { tenant, token } = await WorkspaceFactory.create({
+        grant: 1_000_000_000n,
+        token: true,
+      })
       const { model } = await fakeProvider(tenant.id, fake, { settings: FAST })
       const response = await client
         .post('/api/v1/chat/completions')
@@ -317,7 +321,10 @@ test.group('agents / run engine: metrics', () => {
     client,
     assert,
   }) => {
-    const { tenant, owner, token } = await apiWorkspace()
+    const { tenant, owner, token } = await WorkspaceFactory.create({
+      grant: 1_000_000_000n,
+      token: true,
+    })
     await createAgent({
       tenantId: tenant.id,
       actorId: owner.id,
@@ -345,7 +352,7 @@ test.group('agents / run engine: the cached agent', () => {
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace()
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     const run = (slug: string) =>
       client.post(`/api/v1/agents/${slug}/runs`).bearerToken(token).json({ input: 'x' })
     await client
@@ -368,7 +375,10 @@ test.group('agents / run engine: Idempotency-Key on every entry point', () => {
     client,
     assert,
   }) => {
-    const { tenant, owner, token } = await apiWorkspace()
+    const { tenant, owner, token } = await WorkspaceFactory.create({
+      grant: 1_000_000_000n,
+      token: true,
+    })
     await createAgent({
       tenantId: tenant.id,
       actorId: owner.id,
@@ -406,7 +416,7 @@ test.group('agents / run engine: Idempotency-Key on every entry point', () => {
   })
 
   test('web chat: a form submitted twice starts one run', async ({ client, assert }) => {
-    const { tenant, owner } = await apiWorkspace()
+    const { tenant, owner } = await WorkspaceFactory.create({ grant: 1_000_000_000n })
     await createAgent({
       tenantId: tenant.id,
       actorId: owner.id,
@@ -415,8 +425,7 @@ test.group('agents / run engine: Idempotency-Key on every entry point', () => {
       instructions: 'Repeat.',
       model: 'simulator/echo',
     })
-    const web = new WebSession(client)
-    await web.login(owner.email)
+    const web = await signedIn(client, owner)
     const page = (await web.get(`/t/${tenant.slug}/agents/e/chat`)).text()
     const key = /name="idempotency_key" value="([^"]+)"/.exec(page)![1]
     const first = await web.submit('POST', `/t/${tenant.slug}/agents/e/runs`, {
@@ -437,7 +446,7 @@ test.group('agents / run engine: Idempotency-Key on every entry point', () => {
   test('CLI: agent:run --idempotency-key twice runs once and prints the first answer again', async ({
     assert,
   }) => {
-    const { tenant, owner } = await apiWorkspace()
+    const { tenant, owner } = await WorkspaceFactory.create({ grant: 1_000_000_000n })
     await createAgent({
       tenantId: tenant.id,
       actorId: owner.id,

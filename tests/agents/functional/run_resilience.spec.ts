@@ -4,16 +4,11 @@ import { balanceOf, verifyLedger } from '#credits'
 import { recoverAbandonedRuns } from '#agents'
 import Run from '#agents/models/run'
 import { runsIdle } from '#agents/services/run_executor'
-import {
-  allowPrivateNetworks,
-  apiWorkspace,
-  fakeProvider,
-  FAST,
-  parseSse,
-} from '#tests/helpers/agents'
+import { allowPrivateNetworks, fakeProvider, FAST, parseSse } from '#tests/helpers/agents'
 import { FakeLlm, openai } from '#tests/helpers/fake_llm'
 import { runCommand } from '#tests/helpers/ace'
 import CreditsVerify from '#credits/commands/credits_verify'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 const echo = { name: 'Echo', slug: 'echo', instructions: 'Repeat.', model: 'simulator/echo' }
 
@@ -38,7 +33,7 @@ test.group('agents / a run whose outcome cannot be written', (group) => {
     client,
     assert,
   }) => {
-    const { tenant, token } = await apiWorkspace(1_000_000n)
+    const { tenant, token } = await WorkspaceFactory.create({ grant: 1_000_000n, token: true })
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     const before = await balanceOf(tenant.id)
     const restore = await failOutcomeWrites()
@@ -82,7 +77,7 @@ test.group('agents / a run whose outcome cannot be written', (group) => {
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace(1_000_000n)
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000n, token: true })
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     const restore = await failOutcomeWrites()
     try {
@@ -110,7 +105,7 @@ test.group('agents / a run whose outcome cannot be written', (group) => {
     client,
     assert,
   }) => {
-    const { tenant, token } = await apiWorkspace(1_000_000n)
+    const { tenant, token } = await WorkspaceFactory.create({ grant: 1_000_000n, token: true })
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     const first = await client
       .post('/api/v1/agents/echo/runs')
@@ -157,7 +152,10 @@ test.group('agents / a run whose outcome cannot be written', (group) => {
     assert,
   }) => {
     // Committed: the failing insert would abort a test's enclosing transaction.
-    const { tenant, token, owner } = await apiWorkspace(1_000_000n)
+    const { tenant, token, owner } = await WorkspaceFactory.create({
+      grant: 1_000_000n,
+      token: true,
+    })
     try {
       await client.post('/api/v1/agents').bearerToken(token).json(echo)
       const before = await balanceOf(tenant.id)
@@ -204,7 +202,7 @@ test.group('agents / a run whose outcome cannot be written', (group) => {
     client,
     assert,
   }) => {
-    const { tenant, token } = await apiWorkspace(1_000_000n)
+    const { tenant, token } = await WorkspaceFactory.create({ grant: 1_000_000n, token: true })
     const fake = await FakeLlm.start(
       'openai',
       openai.stream(['Hel\u0000lo ', 'wor\uD800ld'], {

@@ -1,7 +1,8 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { balanceOf } from '#credits'
-import { apiWorkspace, parseSse } from '#tests/helpers/agents'
+import { parseSse } from '#tests/helpers/agents'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 /** Deletes a committed test's workspace (its rows cascade) and its owner. */
 async function cleanup(tenantId: string, ownerId: string) {
@@ -21,7 +22,7 @@ test.group('agents / API: runs', () => {
     client,
     assert,
   }) => {
-    const { tenant, token } = await apiWorkspace(1_000_000n)
+    const { tenant, token } = await WorkspaceFactory.create({ grant: 1_000_000n, token: true })
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     const input = 'Hello there, agent!'
     const response = await client
@@ -51,7 +52,7 @@ test.group('agents / API: runs', () => {
     client,
     assert,
   }) => {
-    const { tenant, token } = await apiWorkspace(10n)
+    const { tenant, token } = await WorkspaceFactory.create({ grant: 10n, token: true })
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     const response = await client
       .post('/api/v1/agents/echo/runs')
@@ -67,7 +68,7 @@ test.group('agents / API: runs', () => {
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace()
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     await client
       .post('/api/v1/agents')
       .bearerToken(token)
@@ -95,7 +96,7 @@ test.group('agents / API: runs', () => {
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace()
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     await client
       .post('/api/v1/agents')
       .bearerToken(token)
@@ -128,7 +129,10 @@ test.group('agents / API: runs', () => {
     assert,
     cleanup: onEnd,
   }) => {
-    const { token, tenant, owner } = await apiWorkspace()
+    const { token, tenant, owner } = await WorkspaceFactory.create({
+      grant: 1_000_000_000n,
+      token: true,
+    })
     onEnd(() => cleanup(tenant.id, owner.id))
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     const accepted = await client
@@ -152,7 +156,10 @@ test.group('agents / API: runs', () => {
     assert,
     cleanup: onEnd,
   }) => {
-    const { tenant, token, owner } = await apiWorkspace()
+    const { tenant, token, owner } = await WorkspaceFactory.create({
+      grant: 1_000_000_000n,
+      token: true,
+    })
     onEnd(() => cleanup(tenant.id, owner.id))
     await client
       .post('/api/v1/agents')
@@ -191,7 +198,7 @@ test.group('agents / API: runs', () => {
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace()
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     await client
       .post('/api/v1/agents')
       .bearerToken(token)
@@ -213,7 +220,7 @@ test.group('agents / API: runs', () => {
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace()
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     await client
       .post('/api/v1/agents')
       .bearerToken(token)
@@ -235,7 +242,7 @@ test.group('agents / API: runs', () => {
     client,
     assert,
   }) => {
-    const { tenant, token } = await apiWorkspace()
+    const { tenant, token } = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     const first = await client
       .post('/api/v1/agents/echo/runs')
@@ -261,7 +268,7 @@ test.group('agents / API: runs', () => {
   })
 
   test('threads carry history to the model', async ({ client, assert }) => {
-    const { token } = await apiWorkspace()
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     const thread = await client
       .post('/api/v1/threads')
@@ -298,7 +305,7 @@ test.group('agents / API: runs', () => {
     client,
     assert,
   }) => {
-    const { token } = await apiWorkspace()
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     await client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input: 'a' })
     await client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input: 'b' })

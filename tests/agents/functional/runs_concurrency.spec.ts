@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { balanceOf, verifyLedger } from '#credits'
-import { apiWorkspace } from '#tests/helpers/agents'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 test.group('agents / runs under concurrency', () => {
   test('40 concurrent runs against credits for exactly k runs: k succeed, the rest get 402', async ({
@@ -14,7 +14,10 @@ test.group('agents / runs under concurrency', () => {
     // are both 1 token, so the charge is exactly the hold.
     const k = 7
     const perRun = 1 * 1 + 10 * 2
-    const { tenant, owner, token } = await apiWorkspace(BigInt(k * perRun))
+    const { tenant, owner, token } = await WorkspaceFactory.create({
+      grant: BigInt(k * perRun),
+      token: true,
+    })
     try {
       await client.post('/api/v1/agents').bearerToken(token).json({
         name: 'L',
@@ -48,7 +51,10 @@ test.group('agents / runs under concurrency', () => {
     client,
     assert,
   }) => {
-    const { tenant, owner, token } = await apiWorkspace()
+    const { tenant, owner, token } = await WorkspaceFactory.create({
+      grant: 1_000_000_000n,
+      token: true,
+    })
     try {
       await client
         .post('/api/v1/agents')

@@ -4,9 +4,10 @@ import db from '@adonisjs/lucid/services/db'
 import Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
 import { createAgent } from '#agents/actions/save_agent'
-import { apiWorkspace } from '#tests/helpers/agents'
-import { addMember } from '#tests/helpers/tenants'
-import { createUser, WebSession } from '#tests/helpers/web_session'
+import { signedIn } from '#tests/helpers/session'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
 
 const HTMX = { 'hx-request': 'true' }
 const form = {
@@ -19,9 +20,8 @@ const form = {
 
 /** An owner signed in to a fresh workspace (with credits), and the workspace's base path. */
 async function signedInOwner(client: ApiClient, credits?: bigint) {
-  const workspace = await apiWorkspace(credits)
-  const web = new WebSession(client)
-  await web.login(workspace.owner.email)
+  const workspace = await WorkspaceFactory.create({ grant: credits ?? 1_000_000_000n })
+  const web = await signedIn(client, workspace.owner)
   return { ...workspace, web, base: `/t/${workspace.tenant.slug}` }
 }
 
@@ -317,10 +317,13 @@ test.group('agents / web: agent pages', () => {
       instructions: 'x',
       model: 'simulator/echo',
     })
-    const viewer = await createUser()
-    await addMember(tenant.id, viewer, 'viewer')
-    const web = new WebSession(client)
-    await web.login(viewer.email)
+    const viewer = await UserFactory.create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: viewer.id,
+      role: 'viewer',
+    }).create()
+    const web = await signedIn(client, viewer)
     const list = await web.get(`${base}/agents`)
     list.assertStatus(200)
     assert.notInclude(list.text(), 'New agent')
@@ -348,7 +351,7 @@ test.group('agents / web: agent pages', () => {
     assert,
   }) => {
     const mine = await signedInOwner(client)
-    const other = await apiWorkspace()
+    const other = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     const { agent } = await createAgent({
       tenantId: other.tenant.id,
       actorId: other.owner.id,

@@ -6,8 +6,9 @@ import Run from '#agents/models/run'
 import { runsIdle } from '#agents/services/run_executor'
 import Thread from '#agents/models/thread'
 import { createAgent } from '#agents/actions/save_agent'
-import { apiWorkspace, parseSse } from '#tests/helpers/agents'
-import { WebSession } from '#tests/helpers/web_session'
+import { parseSse } from '#tests/helpers/agents'
+import { signedIn } from '#tests/helpers/session'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 const HTMX = { 'hx-request': 'true' }
 
@@ -17,7 +18,7 @@ async function chatReady(
   credits?: bigint,
   config: { model?: string; max_tokens?: number; metadata?: Record<string, unknown> } = {}
 ) {
-  const workspace = await apiWorkspace(credits)
+  const workspace = await WorkspaceFactory.create({ grant: credits ?? 1_000_000_000n })
   const { agent } = await createAgent({
     tenantId: workspace.tenant.id,
     actorId: workspace.owner.id,
@@ -27,8 +28,7 @@ async function chatReady(
     model: 'simulator/echo',
     ...config,
   })
-  const web = new WebSession(client)
-  await web.login(workspace.owner.email)
+  const web = await signedIn(client, workspace.owner)
   return { ...workspace, agent, web, base: `/t/${workspace.tenant.slug}` }
 }
 

@@ -1,10 +1,11 @@
 /// <reference lib="dom" />
 import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
-import { createUser } from '#tests/helpers/web_session'
-import { createWorkspace } from '#tests/helpers/tenants'
 import { baseUrl as base, signedInPage } from '#tests/helpers/browser'
-import { insertAgent, projectedRun } from '#tests/analytics/helpers'
+import { projectedRun } from '#tests/analytics/helpers'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { AgentFactory } from '#database/factories/agent_factory'
 
 test.group('analytics / browser: dashboard', () => {
   test('changing the date range and drilling down swap content in place, with the URL pushed', async ({
@@ -12,13 +13,17 @@ test.group('analytics / browser: dashboard', () => {
     assert,
     cleanup,
   }) => {
-    const user = await createUser({ name: 'Chart Reader' })
-    const tenant = await createWorkspace(user, 'Chart Labs')
+    const user = await UserFactory.merge({ name: 'Chart Reader' }).create()
+    const { tenant } = await WorkspaceFactory.create({ owner: user, name: 'Chart Labs' })
     cleanup(async () => {
       await tenant.delete()
       await user.delete()
     })
-    const agent = await insertAgent(tenant.id, 'Summariser', 'summariser')
+    const agent = await AgentFactory.merge({
+      tenantId: tenant.id,
+      name: 'Summariser',
+      slug: 'summariser',
+    }).create()
     const today = DateTime.now().setZone(tenant.timeZone).startOf('day')
     for (const days of [0, 0, 12]) {
       await projectedRun(tenant.id, {

@@ -3,13 +3,14 @@ import db from '@adonisjs/lucid/services/db'
 import AnalyticsRebuild from '#analytics/commands/analytics_rebuild'
 import BenchSeed from '#analytics/commands/bench_seed'
 import { runCommand } from '#tests/helpers/ace'
-import { insertRun, zonedWorkspace } from '#tests/analytics/helpers'
+import { insertRun } from '#tests/analytics/helpers'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 test.group('analytics / commands', () => {
   test('analytics:rebuild <slug> rebuilds one tenant from its runs and prints a summary', async ({
     assert,
   }) => {
-    const { tenant } = await zonedWorkspace('Europe/Paris')
+    const { tenant } = await WorkspaceFactory.create({ timeZone: 'Europe/Paris' })
     await insertRun(tenant.id, { createdAt: '2026-03-29T10:00:00Z' })
     await insertRun(tenant.id, { createdAt: '2026-03-29T10:30:00Z', status: 'failed' })
     await insertRun(tenant.id, { status: 'running' })

@@ -3,7 +3,7 @@ import db from '@adonisjs/lucid/services/db'
 import { DateTime } from 'luxon'
 import { formatCredits } from '#core'
 import { flushProjections, rebuildTenant } from '#analytics'
-import { apiWorkspace } from '#tests/helpers/agents'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 const echo = { name: 'Echo', slug: 'echo', instructions: 'Repeat.', model: 'simulator/echo' }
 
@@ -12,7 +12,7 @@ test.group('analytics / totals agree with money', () => {
     client,
     assert,
   }) => {
-    const { tenant, token } = await apiWorkspace()
+    const { tenant, token } = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
     await client.post('/api/v1/agents').bearerToken(token).json(echo)
     await client
       .post('/api/v1/agents')
@@ -81,7 +81,10 @@ test.group('analytics / concurrent runs', () => {
     assert,
     cleanup,
   }) => {
-    const { tenant, token, owner } = await apiWorkspace()
+    const { tenant, token, owner } = await WorkspaceFactory.create({
+      grant: 1_000_000_000n,
+      token: true,
+    })
     cleanup(async () => {
       await db.from('tenants').where('id', tenant.id).delete()
       await db.from('users').where('id', owner.id).delete()

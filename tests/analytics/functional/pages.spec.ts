@@ -1,19 +1,20 @@
 import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
-import { addMember } from '#tests/helpers/tenants'
-import { createUser, WebSession } from '#tests/helpers/web_session'
-import { insertAgent, projectedRun, zonedWorkspace } from '#tests/analytics/helpers'
-
-async function signedIn(client: any, email: string) {
-  const web = new WebSession(client)
-  await web.login(email)
-  return web
-}
+import { projectedRun } from '#tests/analytics/helpers'
+import { Session, signedIn } from '#tests/helpers/session'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
+import { AgentFactory } from '#database/factories/agent_factory'
 
 /** A Paris workspace with an agent whose name needs CSV escaping, and a few projected runs today. */
 async function dashboardWorld() {
-  const { owner, tenant } = await zonedWorkspace('Europe/Paris')
-  const agent = await insertAgent(tenant.id, '=HYPERLINK("x"), Inc', 'hyper')
+  const { owner, tenant } = await WorkspaceFactory.create({ timeZone: 'Europe/Paris' })
+  const agent = await AgentFactory.merge({
+    tenantId: tenant.id,
+    name: '=HYPERLINK("x"), Inc',
+    slug: 'hyper',
+  }).create()
   const today = DateTime.now().setZone('Europe/Paris').startOf('day')
   const at = (hours: number) => today.plus({ hours, minutes: 5 }).toJSDate()
   await projectedRun(tenant.id, {
@@ -48,7 +49,7 @@ test.group('analytics / dashboard pages', () => {
     assert,
   }) => {
     const { owner, tenant, today } = await dashboardWorld()
-    const web = await signedIn(client, owner.email)
+    const web = await signedIn(client, owner)
     const page = await web.get(`/t/${tenant.slug}/analytics?range=7d`)
     page.assertStatus(200)
     const html = page.text()
@@ -93,7 +94,7 @@ test.group('analytics / dashboard pages', () => {
     assert,
   }) => {
     const { owner, tenant } = await dashboardWorld()
-    const web = await signedIn(client, owner.email)
+    const web = await signedIn(client, owner)
     const fragment = await web.get(`/t/${tenant.slug}/analytics?range=24h`, {
       'HX-Request': 'true',
     })
@@ -130,7 +131,7 @@ test.group('analytics / dashboard pages', () => {
     assert,
   }) => {
     const { owner, tenant } = await dashboardWorld()
-    const web = await signedIn(client, owner.email)
+    const web = await signedIn(client, owner)
     const page = await web.get(
       `/t/${tenant.slug}/analytics?range=custom&from=2026-03-10&to=2026-03-01`
     )
@@ -144,7 +145,7 @@ test.group('analytics / dashboard pages', () => {
     assert,
   }) => {
     const { owner, tenant, agent } = await dashboardWorld()
-    const web = await signedIn(client, owner.email)
+    const web = await signedIn(client, owner)
     const agents = await web.get(`/t/${tenant.slug}/analytics/agents.csv?range=7d`)
     agents.assertStatus(200)
     assert.include(agents.header('content-type'), 'text/csv')
@@ -185,8 +186,8 @@ test.group('analytics / dashboard pages', () => {
     assert,
   }) => {
     const { tenant } = await dashboardWorld()
-    const other = await zonedWorkspace()
-    const web = await signedIn(client, other.owner.email)
+    const other = await WorkspaceFactory.create()
+    const web = await signedIn(client, other.owner)
     const own = (await web.get(`/t/${other.tenant.slug}/analytics`)).text()
     assert.match(
       own,
@@ -204,11 +205,13 @@ test.group('analytics / dashboard pages', () => {
       assert.notInclude(response.text(), 'HYPERLINK')
     }
     // A viewer of the workspace may read its analytics.
-    const viewer = await createUser()
-    await addMember(tenant.id, viewer, 'viewer')
-    ;(await (await signedIn(client, viewer.email)).get(`/t/${tenant.slug}/analytics`)).assertStatus(
-      200
-    )
+    const viewer = await UserFactory.create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: viewer.id,
+      role: 'viewer',
+    }).create()
+    ;(await (await signedIn(client, viewer)).get(`/t/${tenant.slug}/analytics`)).assertStatus(200)
   })
 
   test('platform analytics: 404 unless platform admin; admins see tenants, error rates and growth', async ({
@@ -216,10 +219,10 @@ test.group('analytics / dashboard pages', () => {
     assert,
   }) => {
     const { owner, tenant } = await dashboardWorld()
-    ;(await new WebSession(client).get('/admin/analytics')).assertStatus(404)
-    ;(await (await signedIn(client, owner.email)).get('/admin/analytics')).assertStatus(404)
-    const admin = await createUser({ platformAdmin: true })
-    const page = await (await signedIn(client, admin.email)).get('/admin/analytics')
+    ;(await new Session(client).get('/admin/analytics')).assertStatus(404)
+    ;(await (await signedIn(client, owner)).get('/admin/analytics')).assertStatus(404)
+    const admin = await UserFactory.apply('platformAdmin').create()
+    const page = await (await signedIn(client, admin)).get('/admin/analytics')
     page.assertStatus(200)
     const html = page.text()
     assert.include(html, 'Top workspaces by spend')
@@ -234,7 +237,7 @@ test.group('analytics / dashboard pages', () => {
     assert,
   }) => {
     const { owner, tenant } = await dashboardWorld()
-    const web = await signedIn(client, owner.email)
+    const web = await signedIn(client, owner)
     const metric = async (name: string) => {
       const text = (await client.get('/metrics')).text()
       return Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? 0)

@@ -3,7 +3,8 @@ import db from '@adonisjs/lucid/services/db'
 import { rebuildTenant } from '#analytics'
 import { aggregate } from '#analytics/services/rollups'
 import { resolveRange } from '#analytics/services/ranges'
-import { insertAgent, zonedWorkspace } from '#tests/analytics/helpers'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { AgentFactory } from '#database/factories/agent_factory'
 
 /**
  * n runs over 3 days, 3 agents, with latencies from a mixture: 70 % log-normal around 600 ms,
@@ -25,11 +26,11 @@ test.group('analytics / percentiles', () => {
   test('p50, p95 and p99 from merged histograms are within 1 % of percentile_cont on the raw runs', async ({
     assert,
   }) => {
-    const { tenant } = await zonedWorkspace('Asia/Tokyo')
+    const { tenant } = await WorkspaceFactory.create({ timeZone: 'Asia/Tokyo' })
     const agents = [
-      await insertAgent(tenant.id, 'A'),
-      await insertAgent(tenant.id, 'B'),
-      await insertAgent(tenant.id, 'C'),
+      await AgentFactory.merge({ tenantId: tenant.id, name: 'A' }).create(),
+      await AgentFactory.merge({ tenantId: tenant.id, name: 'B' }).create(),
+      await AgentFactory.merge({ tenantId: tenant.id, name: 'C' }).create(),
     ]
     await seedLatencies(
       tenant.id,

@@ -6,14 +6,14 @@ import { RunFinished, type RunFacts } from '#agents'
 import { flushProjections, projectFacts, rebuildTenant } from '#analytics'
 import { dashboardCacheCounters } from '#analytics/services/cache'
 import {
-  insertAgent,
   insertRuns,
   projectedRun,
   rollupRows,
   runFacts,
-  zonedWorkspace,
   type RunShape,
 } from '#tests/analytics/helpers'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { AgentFactory } from '#database/factories/agent_factory'
 
 async function daily(tenantId: string) {
   const rows = (
@@ -78,7 +78,7 @@ test.group('analytics / projection', () => {
   test('a RunFinished event replayed twice counts the run once, from the facts it carries', async ({
     assert,
   }) => {
-    const { tenant } = await zonedWorkspace()
+    const { tenant } = await WorkspaceFactory.create()
     const facts = runFacts(tenant.id, {
       model: null,
       inputTokens: 0,
@@ -109,7 +109,7 @@ test.group('analytics / projection', () => {
   test('the listener only buffers: a run reaches the rollups on the next flush, within the flush interval', async ({
     assert,
   }) => {
-    const { tenant } = await zonedWorkspace()
+    const { tenant } = await WorkspaceFactory.create()
     await emit(runFacts(tenant.id))
     assert.lengthOf(await db.from('usage_hourly').where('tenant_id', tenant.id), 0)
     const started = Date.now()
@@ -123,7 +123,7 @@ test.group('analytics / projection', () => {
   test('a run still running is not counted; facts of a tenant that no longer exists are dropped, the rest of the batch counts', async ({
     assert,
   }) => {
-    const { tenant } = await zonedWorkspace()
+    const { tenant } = await WorkspaceFactory.create()
     const running = { ...runFacts(tenant.id), status: 'running' } as unknown as RunFacts
     const orphan = runFacts(randomUUID())
     const counted = runFacts(tenant.id)
@@ -135,8 +135,8 @@ test.group('analytics / projection', () => {
   test('a batch failing on a tenant deleted after its zone was cached is retried with fresh zones and counts the others', async ({
     assert,
   }) => {
-    const gone = await zonedWorkspace()
-    const { tenant } = await zonedWorkspace()
+    const gone = await WorkspaceFactory.create()
+    const { tenant } = await WorkspaceFactory.create()
     await projectFacts([runFacts(gone.tenant.id)])
     await db.from('tenants').where('id', gone.tenant.id).delete()
     const before = await failures()
@@ -150,7 +150,7 @@ test.group('analytics / projection', () => {
   test('a batch that fails twice is counted in projection failures, and the next batch projects', async ({
     assert,
   }) => {
-    const { tenant } = await zonedWorkspace()
+    const { tenant } = await WorkspaceFactory.create()
     await flushProjections()
     const before = await failures()
     await emit({ ...runFacts(tenant.id), runId: 'not-a-uuid' })
@@ -167,7 +167,7 @@ test.group('analytics / projection', () => {
   test('a late event lands in the hour and day the run was created, not when it arrived', async ({
     assert,
   }) => {
-    const { tenant } = await zonedWorkspace()
+    const { tenant } = await WorkspaceFactory.create()
     await projectedRun(tenant.id, { createdAt: '2026-01-12T09:00:00Z' })
     await projectedRun(tenant.id, { createdAt: '2026-01-10T08:15:00Z' })
     assert.deepEqual(await hourly(tenant.id), { '2026-01-10T08': 1, '2026-01-12T09': 1 })
@@ -175,7 +175,7 @@ test.group('analytics / projection', () => {
   })
 
   test('hour boundaries: 10:59:59.999 and 11:00:00 fall in different hours', async ({ assert }) => {
-    const { tenant } = await zonedWorkspace()
+    const { tenant } = await WorkspaceFactory.create()
     for (const at of [
       '2026-02-03T10:00:00.000Z',
       '2026-02-03T10:59:59.999Z',
@@ -189,7 +189,7 @@ test.group('analytics / projection', () => {
   test('days follow the tenant time zone across DST (Europe/Paris, 2026-03-29 and 2026-10-25)', async ({
     assert,
   }) => {
-    const { tenant } = await zonedWorkspace('Europe/Paris')
+    const { tenant } = await WorkspaceFactory.create({ timeZone: 'Europe/Paris' })
     const times = [
       '2026-03-28T22:59:00Z', // 23:59 CET on the 28th
       '2026-03-28T23:00:00Z', // 00:00 CET on the 29th
@@ -230,8 +230,8 @@ test.group('analytics / projection', () => {
   test('a rebuild reproduces the projections exactly and is deterministic; it also counts runs no event announced', async ({
     assert,
   }) => {
-    const { tenant, owner } = await zonedWorkspace('America/New_York')
-    const agents = [null, (await insertAgent(tenant.id)).id]
+    const { tenant, owner } = await WorkspaceFactory.create({ timeZone: 'America/New_York' })
+    const agents = [null, (await AgentFactory.merge({ tenantId: tenant.id }).create()).id]
     for (const shape of variedShapes(40, agents, owner.id)) await projectedRun(tenant.id, shape)
     const projected = await rollupRows(tenant.id)
     assert.isAbove(projected.hourly.length, 10)
@@ -260,8 +260,12 @@ test.group('analytics / projection', () => {
     const zones = ['UTC', 'Europe/Paris', 'Asia/Kolkata', 'America/New_York']
     const worlds: { tenant: { id: string }; facts: RunFacts[] }[] = []
     for (const [i, zone] of zones.entries()) {
-      const { tenant, owner } = await zonedWorkspace(zone)
-      const agents = [null, (await insertAgent(tenant.id)).id, (await insertAgent(tenant.id)).id]
+      const { tenant, owner } = await WorkspaceFactory.create({ timeZone: zone })
+      const agents = [
+        null,
+        (await AgentFactory.merge({ tenantId: tenant.id }).create()).id,
+        (await AgentFactory.merge({ tenantId: tenant.id }).create()).id,
+      ]
       worlds.push({
         tenant,
         facts: await insertRuns(tenant.id, variedShapes(150, agents, owner.id, i * 7)),
@@ -316,13 +320,13 @@ test.group('analytics / projection races', () => {
     assert,
     cleanup,
   }) => {
-    const { tenant, owner } = await zonedWorkspace('Europe/Paris')
-    const other = await zonedWorkspace()
+    const { tenant, owner } = await WorkspaceFactory.create({ timeZone: 'Europe/Paris' })
+    const other = await WorkspaceFactory.create()
     cleanup(async () => {
       await db.from('tenants').whereIn('id', [tenant.id, other.tenant.id]).delete()
       await db.from('users').whereIn('id', [owner.id, other.owner.id]).delete()
     })
-    const agents = [null, (await insertAgent(tenant.id)).id]
+    const agents = [null, (await AgentFactory.merge({ tenantId: tenant.id }).create()).id]
     const facts = [
       ...(await insertRuns(tenant.id, variedShapes(90, agents, owner.id))),
       ...(await insertRuns(other.tenant.id, variedShapes(30, [null], other.owner.id))),

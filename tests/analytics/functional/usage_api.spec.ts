@@ -1,16 +1,26 @@
 import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
-import { apiWorkspace } from '#tests/helpers/agents'
-import { addMember, tokenFor } from '#tests/helpers/tenants'
-import { createUser } from '#tests/helpers/web_session'
-import { insertAgent, projectedRun } from '#tests/analytics/helpers'
+import { projectedRun } from '#tests/analytics/helpers'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
+import { ApiTokenFactory } from '#database/factories/api_token_factory'
+import { AgentFactory } from '#database/factories/agent_factory'
 
 /** A workspace with two agents and three days of runs (projected). */
 async function withUsage() {
-  const world = await apiWorkspace(0n)
+  const world = await WorkspaceFactory.create({ token: true })
   const { tenant, owner } = world
-  const support = await insertAgent(tenant.id, 'Support, "Tier 1"', 'support')
-  const sales = await insertAgent(tenant.id, 'Sales', 'sales')
+  const support = await AgentFactory.merge({
+    tenantId: tenant.id,
+    name: 'Support, "Tier 1"',
+    slug: 'support',
+  }).create()
+  const sales = await AgentFactory.merge({
+    tenantId: tenant.id,
+    name: 'Sales',
+    slug: 'sales',
+  }).create()
   const today = DateTime.now().setZone(tenant.timeZone).startOf('day')
   const at = (days: number, hours = 9) => today.minus({ days }).plus({ hours }).toJSDate()
   const runs = [
@@ -138,7 +148,7 @@ test.group('analytics / usage API', () => {
   })
 
   test('invalid input → 422 problem documents naming the field', async ({ client, assert }) => {
-    const { token } = await apiWorkspace(0n)
+    const { token } = await WorkspaceFactory.create({ token: true })
     const cases: [string, string][] = [
       ['group_by=week', 'group_by'],
       ['from=2026-02-30', 'from'],
@@ -164,20 +174,24 @@ test.group('analytics / usage API', () => {
     assert,
   }) => {
     const { tenant, token } = await withUsage()
-    const viewer = await createUser()
-    await addMember(tenant.id, viewer, 'viewer')
+    const viewer = await UserFactory.create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: viewer.id,
+      role: 'viewer',
+    }).create()
     ;(
       await client
         .get('/api/v1/analytics/usage')
-        .bearerToken(await tokenFor(viewer, tenant.id, ['analytics:read']))
+        .bearerToken(await ApiTokenFactory.create(viewer, tenant.id, ['analytics:read']))
     ).assertStatus(200)
     const limited = await client
       .get('/api/v1/analytics/usage')
-      .bearerToken(await tokenFor(viewer, tenant.id, ['runs:read']))
+      .bearerToken(await ApiTokenFactory.create(viewer, tenant.id, ['runs:read']))
     limited.assertStatus(403)
     assert.include(limited.body().detail, 'analytics:read')
     ;(await client.get('/api/v1/analytics/usage')).assertStatus(401)
-    const other = await apiWorkspace(0n)
+    const other = await WorkspaceFactory.create({ token: true })
     for (const groupBy of ['day', 'agent', 'member', 'model']) {
       const body = (
         await client.get(`/api/v1/analytics/usage?group_by=${groupBy}`).bearerToken(other.token)

@@ -2,8 +2,8 @@ import { test } from '@japa/runner'
 import { randomUUID } from 'node:crypto'
 import { findDevMail, listDevMailbox } from '#platform'
 import { User } from '#auth'
-import { TEST_PASSWORD } from '#tests/helpers/web_session'
 import { awayFromStepEdge, totpCode } from '#tests/helpers/two_factor'
+import { USER_PASSWORD } from '#database/factories/user_factory'
 
 test.group('auth / two-factor in a real browser', () => {
   test('sign up, verify the email from the dev mailbox, enrol 2FA (QR passes the CSP), log out, log back in with a code', async ({
@@ -22,7 +22,7 @@ test.group('auth / two-factor in a real browser', () => {
     await page.goto(`${base}/signup`)
     await page.fill('#field-name', 'Browser Person')
     await page.fill('#field-email', email)
-    await page.fill('#field-password', TEST_PASSWORD)
+    await page.fill('#field-password', USER_PASSWORD)
     await Promise.all([
       page.waitForURL(`${base}/login`),
       page.click('form[action="/signup"] button[type="submit"]'),
@@ -42,13 +42,13 @@ test.group('auth / two-factor in a real browser', () => {
 
     await page.goto(`${base}/login?next=/account`)
     await page.fill('#field-email', user.email)
-    await page.fill('#field-password', TEST_PASSWORD)
+    await page.fill('#field-password', USER_PASSWORD)
     await Promise.all([
       page.waitForURL(`${base}/account`),
       page.click('form[action="/login"] button[type="submit"]'),
     ])
 
-    await page.fill('#two-factor-enable-password', TEST_PASSWORD)
+    await page.fill('#two-factor-enable-password', USER_PASSWORD)
     await Promise.all([
       page.waitForLoadState('load'),
       page.click('form[action="/account/two-factor"] button[type="submit"]'),
@@ -73,7 +73,7 @@ test.group('auth / two-factor in a real browser', () => {
 
     await page.goto(`${base}/login?next=/account`)
     await page.fill('#field-email', user.email)
-    await page.fill('#field-password', TEST_PASSWORD)
+    await page.fill('#field-password', USER_PASSWORD)
     await Promise.all([
       page.waitForURL(`${base}/login/two-factor`),
       page.click('form[action="/login"] button[type="submit"]'),

@@ -2,28 +2,33 @@ import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { recordAudit, verifyAuditChain } from '#platform'
 import { User } from '#auth'
-import { createUser, TEST_PASSWORD, WebSession } from '#tests/helpers/web_session'
-import { addMember, createWorkspace, tokenFor } from '#tests/helpers/tenants'
+import { signedIn } from '#tests/helpers/session'
+import { UserFactory, USER_PASSWORD } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
+import { ApiTokenFactory } from '#database/factories/api_token_factory'
 
 test.group('auth / account deletion', () => {
   test('needs the password, erases personal data, ends sessions and tokens, keeps the audit chain', async ({
     client,
     assert,
   }) => {
-    const owner = await createUser()
-    const user = await createUser()
-    const workspace = await createWorkspace(owner)
-    await addMember(workspace.id, user, 'member')
-    const token = await tokenFor(user, workspace.id)
+    const user = await UserFactory.create()
+    const { tenant: workspace } = await WorkspaceFactory.create()
+    await MembershipFactory.merge({
+      tenantId: workspace.id,
+      userId: user.id,
+      role: 'member',
+    }).create()
+    const token = await ApiTokenFactory.create(user, workspace.id)
     await recordAudit({ action: 'test.before_deletion', actorId: user.id, actorLabel: user.email })
-    const web = new WebSession(client)
-    await web.login(user.email)
+    const web = await signedIn(client, user)
     await web.get('/account')
 
     await web.submit('DELETE', '/account', { delete_password: 'not my password' })
     assert.instanceOf(await User.find(user.id), User)
 
-    const done = await web.submit('DELETE', '/account', { delete_password: TEST_PASSWORD })
+    const done = await web.submit('DELETE', '/account', { delete_password: USER_PASSWORD })
     assert.equal(done.header('location'), '/')
     assert.isNull(await User.find(user.id))
     assert.equal((await web.get('/account')).status(), 302)
@@ -37,12 +42,10 @@ test.group('auth / account deletion', () => {
   })
 
   test('the last owner of a workspace cannot delete the account', async ({ client, assert }) => {
-    const owner = await createUser()
-    await createWorkspace(owner)
-    const web = new WebSession(client)
-    await web.login(owner.email)
+    const { owner } = await WorkspaceFactory.create()
+    const web = await signedIn(client, owner)
     await web.get('/account')
-    await web.submit('DELETE', '/account', { delete_password: TEST_PASSWORD })
+    await web.submit('DELETE', '/account', { delete_password: USER_PASSWORD })
     assert.instanceOf(await User.find(owner.id), User)
     assert.include((await web.get('/account')).text(), 'last owner')
   })

@@ -2,9 +2,9 @@ import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import { createApiToken, revokeAllTokens } from '#auth'
-import { createUser } from '#tests/helpers/web_session'
-import { createWorkspace } from '#tests/helpers/tenants'
 import { queriesDuring } from '#tests/helpers/queries'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -32,8 +32,7 @@ test.group('auth / API token cache', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
-    const workspace = await createWorkspace(user)
+    const { owner: user, tenant: workspace } = await WorkspaceFactory.create()
     const token = await createApiToken({
       user,
       tenantId: workspace.id,
@@ -67,10 +66,10 @@ test.group('auth / API token cache', () => {
   test('a cached token still needs its secret: the right id with another secret is refused', async ({
     client,
   }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const token = await createApiToken({
       user,
-      tenantId: (await createWorkspace(user)).id,
+      tenantId: (await WorkspaceFactory.create({ owner: user })).tenant.id,
       name: 's',
       abilities: [],
     })
@@ -82,10 +81,10 @@ test.group('auth / API token cache', () => {
   })
 
   test('a cached token stops working the moment it expires', async ({ client }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const token = await createApiToken({
       user,
-      tenantId: (await createWorkspace(user)).id,
+      tenantId: (await WorkspaceFactory.create({ owner: user })).tenant.id,
       name: 'x',
       abilities: [],
       expiresIn: '2 seconds',
@@ -99,8 +98,7 @@ test.group('auth / API token cache', () => {
   test('revoking every token of a user, or disabling the user, ends cached tokens at once', async ({
     client,
   }) => {
-    const user = await createUser()
-    const workspace = await createWorkspace(user)
+    const { owner: user, tenant: workspace } = await WorkspaceFactory.create()
     const revoked = await createApiToken({ user, tenantId: workspace.id, name: 'a', abilities: [] })
     ;(await client.get('/api/v1/me').bearerToken(revoked.secret)).assertStatus(200)
     await revokeAllTokens(user.id)
@@ -115,10 +113,10 @@ test.group('auth / API token cache', () => {
   })
 
   test('a changed name shows on the next request', async ({ client, assert }) => {
-    const user = await createUser({ name: 'Before' })
+    const user = await UserFactory.merge({ name: 'Before' }).create()
     const token = await createApiToken({
       user,
-      tenantId: (await createWorkspace(user)).id,
+      tenantId: (await WorkspaceFactory.create({ owner: user })).tenant.id,
       name: 'n',
       abilities: [],
     })
@@ -137,10 +135,10 @@ test.group('auth / API token cache', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const token = await createApiToken({
       user,
-      tenantId: (await createWorkspace(user)).id,
+      tenantId: (await WorkspaceFactory.create({ owner: user })).tenant.id,
       name: 'u',
       abilities: [],
     })
@@ -162,7 +160,7 @@ test.group('auth / API token cache', () => {
     // A token last used two minutes ago (as another process would leave it) is recorded again.
     const aged = await createApiToken({
       user,
-      tenantId: (await createWorkspace(user)).id,
+      tenantId: (await WorkspaceFactory.create({ owner: user })).tenant.id,
       name: 'v',
       abilities: [],
     })

@@ -1,18 +1,17 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { createApiToken, User } from '#auth'
-import { createUser, WebSession } from '#tests/helpers/web_session'
-import { createWorkspace } from '#tests/helpers/tenants'
+import { signedIn } from '#tests/helpers/session'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 test.group('auth / API tokens', () => {
   test('a token created on the page is shown once, stored hashed, and authenticates /api/v1/me', async ({
     client,
     assert,
   }) => {
-    const user = await createUser()
-    const workspace = await createWorkspace(user)
-    const web = new WebSession(client)
-    await web.login(user.email)
+    const { owner: user, tenant: workspace } = await WorkspaceFactory.create()
+    const web = await signedIn(client, user)
     await web.get('/account/tokens')
     await web.submit('POST', '/account/tokens', {
       name: 'CI',
@@ -43,7 +42,7 @@ test.group('auth / API tokens', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const missing = await client.get('/api/v1/me')
     missing.assertStatus(401)
     assert.include(missing.header('content-type'), 'application/problem+json')
@@ -51,20 +50,19 @@ test.group('auth / API tokens', () => {
 
     const revoked = await createApiToken({
       user,
-      tenantId: (await createWorkspace(user)).id,
+      tenantId: (await WorkspaceFactory.create({ owner: user })).tenant.id,
       name: 'r',
       abilities: [],
     })
     ;(await client.get('/api/v1/me').bearerToken(revoked.secret)).assertStatus(200)
-    const web = new WebSession(client)
-    await web.login(user.email)
+    const web = await signedIn(client, user)
     await web.get('/account/tokens')
     await web.submit('DELETE', `/account/tokens/${revoked.id}`)
     ;(await client.get('/api/v1/me').bearerToken(revoked.secret)).assertStatus(401)
 
     const expired = await createApiToken({
       user,
-      tenantId: (await createWorkspace(user)).id,
+      tenantId: (await WorkspaceFactory.create({ owner: user })).tenant.id,
       name: 'e',
       abilities: [],
       expiresIn: '1 hour',
@@ -77,10 +75,10 @@ test.group('auth / API tokens', () => {
   })
 
   test("a disabled user's tokens stop working at once", async ({ client }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const token = await createApiToken({
       user,
-      tenantId: (await createWorkspace(user)).id,
+      tenantId: (await WorkspaceFactory.create({ owner: user })).tenant.id,
       name: 't',
       abilities: [],
     })
@@ -92,15 +90,14 @@ test.group('auth / API tokens', () => {
     client,
     assert,
   }) => {
-    const [alice, bob] = [await createUser(), await createUser()]
+    const [alice, bob] = [await UserFactory.create(), await UserFactory.create()]
     const bobToken = await createApiToken({
       user: bob,
-      tenantId: (await createWorkspace(bob)).id,
+      tenantId: (await WorkspaceFactory.create({ owner: bob })).tenant.id,
       name: 'b',
       abilities: [],
     })
-    const web = new WebSession(client)
-    await web.login(alice.email)
+    const web = await signedIn(client, alice)
     await web.get('/account/tokens')
     assert.equal((await web.submit('DELETE', `/account/tokens/${bobToken.id}`)).status(), 404)
     assert.equal((await web.submit('DELETE', '/account/tokens/abc')).status(), 404)
@@ -108,12 +105,11 @@ test.group('auth / API tokens', () => {
   })
 
   test('invalid token forms are refused without creating anything', async ({ client, assert }) => {
-    const user = await createUser()
-    const web = new WebSession(client)
-    await web.login(user.email)
+    const user = await UserFactory.create()
+    const web = await signedIn(client, user)
     await web.get('/account/tokens')
-    const mine = await createWorkspace(user)
-    const stranger = await createWorkspace(await createUser())
+    const { tenant: mine } = await WorkspaceFactory.create({ owner: user })
+    const { tenant: stranger } = await WorkspaceFactory.create()
     await web.submit('POST', '/account/tokens', { name: '', expires: '30d', tenant: mine.id })
     await web.submit('POST', '/account/tokens', { name: 'x', expires: 'forever', tenant: mine.id })
     await web.submit('POST', '/account/tokens', {

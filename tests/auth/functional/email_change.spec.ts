@@ -1,9 +1,9 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { EmailChangedMail, VerifyEmailMail } from '#auth/services/auth_mail'
-import { FormSession, signedInAs } from '#tests/helpers/form_session'
+import { signedIn } from '#tests/helpers/session'
 import { capturedMails, fakeMail, pathOf } from '#tests/helpers/mail'
-import { makeUser, uniqueEmail } from '#tests/helpers/account_factory'
+import { UserFactory, uniqueEmail, USER_PASSWORD } from '#database/factories/user_factory'
 
 test.group('auth / email change', () => {
   test('a wrong current password changes nothing and mails nothing', async ({
@@ -12,10 +12,11 @@ test.group('auth / email change', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user, browser } = await signedInAs(client, { verified: true })
+    const user = await UserFactory.create()
+    const browser = await signedIn(client, user)
     await browser.get('/account')
 
-    const response = await browser.submit('put', '/account/email', {
+    const response = await browser.submit('PUT', '/account/email', {
       new_email: uniqueEmail('new'),
       email_password: 'wrong password!',
     })
@@ -33,15 +34,14 @@ test.group('auth / email change', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user, password } = await makeUser({ verified: true })
+    const user = await UserFactory.create()
     const oldEmail = user.email
     const newEmail = uniqueEmail('moved')
-    const browser = new FormSession(client)
-    await browser.signIn(user.email, password)
+    const browser = await signedIn(client, user)
 
-    const response = await browser.submit('put', '/account/email', {
+    const response = await browser.submit('PUT', '/account/email', {
       new_email: newEmail,
-      email_password: password,
+      email_password: USER_PASSWORD,
     })
     assert.equal(response.status(), 302)
     assert.equal(response.header('location'), '/account#email')
@@ -57,7 +57,7 @@ test.group('auth / email change', () => {
     await user.refresh()
     assert.equal(user.email, oldEmail, 'opening the link changes nothing')
 
-    const confirmed = await browser.submit('post', pathOf(mail.link))
+    const confirmed = await browser.submit('POST', pathOf(mail.link))
     assert.equal(confirmed.status(), 302)
     assert.equal(confirmed.header('location'), '/account')
     await user.refresh()
@@ -75,7 +75,7 @@ test.group('auth / email change', () => {
     assert.deepEqual(audit.changes, { email: [oldEmail, newEmail] })
 
     // The account keeps working under its new address.
-    await new FormSession(client).signIn(newEmail, password)
+    await signedIn(client, { email: newEmail })
   })
 
   test('a taken address gets the very same response, no mail and no change', async ({
@@ -84,18 +84,19 @@ test.group('auth / email change', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user: other } = await makeUser()
-    const { user, password, browser } = await signedInAs(client, { verified: true })
+    const other = await UserFactory.apply('unverified').create()
+    const user = await UserFactory.create()
+    const browser = await signedIn(client, user)
 
     const free = uniqueEmail('free')
-    const toFree = await browser.submit('put', '/account/email', {
+    const toFree = await browser.submit('PUT', '/account/email', {
       new_email: free,
-      email_password: password,
+      email_password: USER_PASSWORD,
     })
     const freePage = (await browser.get('/account')).text()
-    const toTaken = await browser.submit('put', '/account/email', {
+    const toTaken = await browser.submit('PUT', '/account/email', {
       new_email: other.email.toUpperCase(),
-      email_password: password,
+      email_password: USER_PASSWORD,
     })
     const takenPage = (await browser.get('/account')).text()
 
@@ -125,16 +126,18 @@ test.group('auth / email change', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user, password } = await makeUser({ verified: true })
+    const user = await UserFactory.create()
     const oldEmail = user.email
     const wanted = uniqueEmail('contested')
-    const browser = new FormSession(client)
-    await browser.signIn(user.email, password)
-    await browser.submit('put', '/account/email', { new_email: wanted, email_password: password })
+    const browser = await signedIn(client, user)
+    await browser.submit('PUT', '/account/email', {
+      new_email: wanted,
+      email_password: USER_PASSWORD,
+    })
     const [mail] = capturedMails(fake, VerifyEmailMail, wanted)
 
-    await makeUser({ email: wanted.toUpperCase() })
-    const response = await browser.submit('post', pathOf(mail.link))
+    await UserFactory.apply('unverified').merge({ email: wanted.toUpperCase() }).create()
+    const response = await browser.submit('POST', pathOf(mail.link))
     response.assertStatus(409)
     assert.include(response.text(), 'already in use')
     await user.refresh()
@@ -147,20 +150,27 @@ test.group('auth / email change', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user, password, browser } = await signedInAs(client)
-    await browser.submit('post', '/email-verifications')
+    const user = await UserFactory.apply('unverified').create()
+    const browser = await signedIn(client, user)
+    await browser.submit('POST', '/email-verifications')
     const [ownLink] = capturedMails(fake, VerifyEmailMail, user.email)
     const first = uniqueEmail('first')
     const second = uniqueEmail('second')
-    await browser.submit('put', '/account/email', { new_email: first, email_password: password })
-    await browser.submit('put', '/account/email', { new_email: second, email_password: password })
+    await browser.submit('PUT', '/account/email', {
+      new_email: first,
+      email_password: USER_PASSWORD,
+    })
+    await browser.submit('PUT', '/account/email', {
+      new_email: second,
+      email_password: USER_PASSWORD,
+    })
     const [firstMail] = capturedMails(fake, VerifyEmailMail, first)
     const [secondMail] = capturedMails(fake, VerifyEmailMail, second)
 
     ;(await browser.get(pathOf(firstMail.link))).assertStatus(410)
-    assert.equal((await browser.submit('post', pathOf(secondMail.link))).status(), 302)
+    assert.equal((await browser.submit('POST', pathOf(secondMail.link))).status(), 302)
     // A link to the old address must not switch the account back.
-    ;(await browser.submit('post', pathOf(ownLink.link))).assertStatus(410)
+    ;(await browser.submit('POST', pathOf(ownLink.link))).assertStatus(410)
     await user.refresh()
     assert.equal(user.email, second)
   })
@@ -171,17 +181,18 @@ test.group('auth / email change', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user, password, browser } = await signedInAs(client, { verified: true })
+    const user = await UserFactory.create()
+    const browser = await signedIn(client, user)
     await browser.get('/account')
 
-    await browser.submit('put', '/account/email', {
+    await browser.submit('PUT', '/account/email', {
       new_email: user.email.toUpperCase(),
-      email_password: password,
+      email_password: USER_PASSWORD,
     })
     assert.include((await browser.get('/account')).text(), 'This is already your email address.')
-    const malformed = await browser.submit('put', '/account/email', {
+    const malformed = await browser.submit('PUT', '/account/email', {
       new_email: 'nope',
-      email_password: password,
+      email_password: USER_PASSWORD,
     })
     assert.equal(malformed.status(), 302)
     assert.lengthOf(capturedMails(fake, VerifyEmailMail), 0)

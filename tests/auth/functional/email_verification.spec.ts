@@ -3,9 +3,9 @@ import db from '@adonisjs/lucid/services/db'
 import User from '#auth/models/user'
 import { SignupAttemptMail, VerifyEmailMail, sendVerificationEmail } from '#auth/services/auth_mail'
 import { hashToken } from '#auth/services/user_tokens'
-import { FormSession, signedInAs } from '#tests/helpers/form_session'
+import { Session, signedIn } from '#tests/helpers/session'
 import { capturedMails, fakeMail, pathOf } from '#tests/helpers/mail'
-import { makeUser, strongPassword, uniqueEmail } from '#tests/helpers/account_factory'
+import { strongPassword, uniqueEmail, UserFactory } from '#database/factories/user_factory'
 
 /** Sends a verification link to the user's address and returns the link's path. */
 async function verificationLinkFor(user: User, fake: ReturnType<typeof fakeMail>) {
@@ -21,9 +21,9 @@ test.group('auth / email verification', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const browser = new FormSession(client)
+    const browser = new Session(client)
     const email = uniqueEmail('signup')
-    const signup = await browser.submit('post', '/signup', {
+    const signup = await browser.submit('POST', '/signup', {
       name: 'Ada',
       email,
       password: strongPassword(),
@@ -48,7 +48,7 @@ test.group('auth / email verification', () => {
     const user = await User.findByOrFail('email', email)
     assert.isNull(user.emailVerifiedAt, 'a GET changes nothing')
 
-    const confirm = await browser.submit('post', pathOf(mail.link))
+    const confirm = await browser.submit('POST', pathOf(mail.link))
     assert.equal(confirm.status(), 302)
     await user.refresh()
     assert.isNotNull(user.emailVerifiedAt)
@@ -66,9 +66,9 @@ test.group('auth / email verification', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user } = await makeUser({ verified: true })
-    const browser = new FormSession(client)
-    const response = await browser.submit('post', '/signup', {
+    const user = await UserFactory.create()
+    const browser = new Session(client)
+    const response = await browser.submit('POST', '/signup', {
       name: 'Eve',
       email: user.email.toUpperCase(),
       password: strongPassword(),
@@ -82,12 +82,12 @@ test.group('auth / email verification', () => {
 
   test('a used link cannot be used again', async ({ client, assert, cleanup }) => {
     const fake = fakeMail(cleanup)
-    const { user } = await makeUser()
+    const user = await UserFactory.apply('unverified').create()
     const link = await verificationLinkFor(user, fake)
-    const browser = new FormSession(client)
-    assert.equal((await browser.submit('post', link)).status(), 302)
+    const browser = new Session(client)
+    assert.equal((await browser.submit('POST', link)).status(), 302)
 
-    const again = await browser.submit('post', link)
+    const again = await browser.submit('POST', link)
     again.assertStatus(410)
     assert.include(again.text(), 'already used')
     ;(await browser.get(link)).assertStatus(410)
@@ -99,30 +99,30 @@ test.group('auth / email verification', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user } = await makeUser()
+    const user = await UserFactory.apply('unverified').create()
     const link = await verificationLinkFor(user, fake)
     await db
       .from('user_tokens')
       .where('user_id', user.id)
       .update({ expires_at: new Date(Date.now() - 1000) })
-    const browser = new FormSession(client)
+    const browser = new Session(client)
 
     const page = await browser.get(link)
     page.assertStatus(410)
     assert.include(page.text(), 'expired')
     assert.include(page.text(), 'href="/login')
-    ;(await browser.submit('post', link)).assertStatus(410)
+    ;(await browser.submit('POST', link)).assertStatus(410)
     await user.refresh()
     assert.isNull(user.emailVerifiedAt)
   })
 
   test('an unknown or malformed link is a friendly 404', async ({ client, assert }) => {
-    const browser = new FormSession(client)
+    const browser = new Session(client)
     for (const token of ['A'.repeat(43), 'not-a-token', `${'x'.repeat(300)}`]) {
       const page = await browser.get(`/email-verifications/${token}`)
       page.assertStatus(404)
       assert.include(page.text(), 'does not work')
-      ;(await browser.submit('post', `/email-verifications/${token}`)).assertStatus(404)
+      ;(await browser.submit('POST', `/email-verifications/${token}`)).assertStatus(404)
     }
   })
 
@@ -132,14 +132,15 @@ test.group('auth / email verification', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user, browser } = await signedInAs(client)
+    const user = await UserFactory.apply('unverified').create()
+    const browser = await signedIn(client, user)
 
     const account = await browser.get('/account')
     account.assertStatus(200)
     assert.include(account.text(), 'Not verified')
     assert.include(account.text(), 'action="/email-verifications"')
 
-    const response = await browser.submit('post', '/email-verifications')
+    const response = await browser.submit('POST', '/email-verifications')
     assert.equal(response.status(), 302)
     assert.lengthOf(capturedMails(fake, VerifyEmailMail, user.email), 1)
   })
@@ -150,26 +151,26 @@ test.group('auth / email verification', () => {
     cleanup,
   }) => {
     fakeMail(cleanup)
-    const { browser } = await signedInAs(client)
+    const browser = await signedIn(client, await UserFactory.apply('unverified').create())
     for (let i = 0; i < 5; i++)
-      assert.equal((await browser.submit('post', '/email-verifications')).status(), 302)
-    const refused = await browser.submit('post', '/email-verifications')
+      assert.equal((await browser.submit('POST', '/email-verifications')).status(), 302)
+    const refused = await browser.submit('POST', '/email-verifications')
     refused.assertStatus(429)
     assert.isAbove(Number(refused.header('retry-after')), 0)
   })
 
   test('a verified user is told so and gets no mail', async ({ client, assert, cleanup }) => {
     const fake = fakeMail(cleanup)
-    const { browser } = await signedInAs(client, { verified: true })
+    const browser = await signedIn(client, await UserFactory.create())
     const account = await browser.get('/account')
     assert.include(account.text(), 'Verified')
-    assert.equal((await browser.submit('post', '/email-verifications')).status(), 302)
+    assert.equal((await browser.submit('POST', '/email-verifications')).status(), 302)
     assert.lengthOf(capturedMails(fake, VerifyEmailMail), 0)
   })
 
   test('asking for a new link needs a signed-in user', async ({ client, assert }) => {
-    const browser = new FormSession(client)
-    const response = await browser.submit('post', '/email-verifications')
+    const browser = new Session(client)
+    const response = await browser.submit('POST', '/email-verifications')
     assert.equal(response.status(), 302)
     assert.match(response.header('location') ?? '', /^\/login/)
   })

@@ -4,14 +4,19 @@ import hash from '@adonisjs/core/services/hash'
 import db from '@adonisjs/lucid/services/db'
 import User from '#auth/models/user'
 import { PasswordResetMail } from '#auth/services/auth_mail'
-import { FormSession, signedInAs } from '#tests/helpers/form_session'
+import { Session, signedIn } from '#tests/helpers/session'
 import { capturedMails, fakeMail, pathOf } from '#tests/helpers/mail'
-import { makeUser, strongPassword, uniqueEmail } from '#tests/helpers/account_factory'
+import {
+  strongPassword,
+  uniqueEmail,
+  UserFactory,
+  USER_PASSWORD,
+} from '#database/factories/user_factory'
 
 /** Requests a reset for `email` from a fresh browser; returns the response and the browser. */
 async function requestReset(client: ApiClient, email: string) {
-  const browser = new FormSession(client)
-  const response = await browser.submit('post', '/password-resets', { email })
+  const browser = new Session(client)
+  const response = await browser.submit('POST', '/password-resets', { email })
   return { browser, response }
 }
 
@@ -20,7 +25,7 @@ test.group('auth / password reset', () => {
     client,
     assert,
   }) => {
-    const page = await new FormSession(client).get('/password-resets/new')
+    const page = await new Session(client).get('/password-resets/new')
     page.assertStatus(200)
     assert.include(page.text(), 'action="/password-resets"')
     assert.include(page.text(), "name='_csrf'")
@@ -32,15 +37,15 @@ test.group('auth / password reset', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user } = await makeUser()
+    const user = await UserFactory.apply('unverified').create()
     const unknown = uniqueEmail('nobody')
 
     const known = await requestReset(client, user.email)
     const stranger = await requestReset(client, unknown)
     assert.equal(known.response.status(), stranger.response.status())
     assert.equal(known.response.header('location'), stranger.response.header('location'))
-    const knownPage = (await known.browser.get(known.response.header('location')!)).text()
-    const strangerPage = (await stranger.browser.get(stranger.response.header('location')!)).text()
+    const knownPage = (await known.browser.follow(known.response)).text()
+    const strangerPage = (await stranger.browser.follow(stranger.response)).text()
     const message = (page: string, email: string) =>
       /If an account exists for ([^,]+), we sent[^<]*/.exec(page)?.[0].replace(email, '<email>')
     assert.isString(message(knownPage, user.email))
@@ -62,7 +67,8 @@ test.group('auth / password reset', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user, browser: elsewhere } = await signedInAs(client)
+    const user = await UserFactory.apply('unverified').create()
+    const elsewhere = await signedIn(client, user)
     await User.rememberMeTokens.create(user, '30 days')
     ;(await elsewhere.get('/account')).assertStatus(200)
 
@@ -75,7 +81,7 @@ test.group('auth / password reset', () => {
     assert.equal(form.header('cache-control'), 'no-store')
 
     const newPassword = strongPassword()
-    const done = await browser.submit('post', pathOf(mail.link), { password: newPassword })
+    const done = await browser.submit('POST', pathOf(mail.link), { password: newPassword })
     assert.equal(done.status(), 302)
     assert.equal(done.header('location'), '/login')
 
@@ -98,9 +104,9 @@ test.group('auth / password reset', () => {
         .first()
     )
 
-    const reused = await browser.submit('post', pathOf(mail.link), { password: strongPassword() })
+    const reused = await browser.submit('POST', pathOf(mail.link), { password: strongPassword() })
     reused.assertStatus(410)
-    await new FormSession(client).signIn(user.email, newPassword)
+    await signedIn(client, user, newPassword)
   })
 
   test('a common password is refused and the link stays usable', async ({
@@ -109,24 +115,24 @@ test.group('auth / password reset', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user, password } = await makeUser()
+    const user = await UserFactory.apply('unverified').create()
     const { browser } = await requestReset(client, user.email)
     const [mail] = capturedMails(fake, PasswordResetMail, user.email)
 
-    const refused = await browser.submit('post', pathOf(mail.link), { password: 'password123' })
+    const refused = await browser.submit('POST', pathOf(mail.link), { password: 'password123' })
     refused.assertStatus(422)
     assert.include(refused.text(), 'most common')
     await user.refresh()
-    assert.isTrue(await hash.verify(user.password, password))
+    assert.isTrue(await hash.verify(user.password, USER_PASSWORD))
 
-    const empty = await browser.submit('post', pathOf(mail.link), {})
+    const empty = await browser.submit('POST', pathOf(mail.link), {})
     empty.assertStatus(422)
     ;(await browser.get(pathOf(mail.link))).assertStatus(200)
   })
 
   test('a newer request makes older links expire', async ({ client, assert, cleanup }) => {
     const fake = fakeMail(cleanup)
-    const { user } = await makeUser()
+    const user = await UserFactory.apply('unverified').create()
     await requestReset(client, user.email)
     const { browser } = await requestReset(client, user.email)
     const [first, second] = capturedMails(fake, PasswordResetMail, user.email)
@@ -141,7 +147,7 @@ test.group('auth / password reset', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user, password } = await makeUser()
+    const user = await UserFactory.apply('unverified').create()
     const { browser } = await requestReset(client, user.email)
     const [mail] = capturedMails(fake, PasswordResetMail, user.email)
     await db
@@ -152,18 +158,18 @@ test.group('auth / password reset', () => {
     const page = await browser.get(pathOf(mail.link))
     page.assertStatus(410)
     assert.include(page.text(), 'href="/password-resets/new"')
-    ;(await browser.submit('post', pathOf(mail.link), { password: strongPassword() })).assertStatus(
+    ;(await browser.submit('POST', pathOf(mail.link), { password: strongPassword() })).assertStatus(
       410
     )
     await user.refresh()
-    assert.isTrue(await hash.verify(user.password, password))
+    assert.isTrue(await hash.verify(user.password, USER_PASSWORD))
   })
 
   test('an unknown link is a friendly 404', async ({ client }) => {
-    const browser = new FormSession(client)
+    const browser = new Session(client)
     ;(await browser.get(`/password-resets/${'B'.repeat(43)}`)).assertStatus(404)
     ;(
-      await browser.submit('post', `/password-resets/${'B'.repeat(43)}`, {
+      await browser.submit('POST', `/password-resets/${'B'.repeat(43)}`, {
         password: strongPassword(),
       })
     ).assertStatus(404)
@@ -176,7 +182,7 @@ test.group('auth / password reset', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { user } = await makeUser()
+    const user = await UserFactory.apply('unverified').create()
     for (let i = 0; i < 5; i++) {
       assert.equal((await requestReset(client, user.email)).response.status(), 302)
     }
@@ -193,20 +199,20 @@ test.group('auth / password reset', () => {
     cleanup,
   }) => {
     fakeMail(cleanup)
-    const browser = new FormSession(client)
+    const browser = new Session(client)
     let status = 0
     for (let i = 0; i < 60 && status !== 429; i++) {
       status = (
-        await browser.submit('post', '/password-resets', { email: uniqueEmail('spray') })
+        await browser.submit('POST', '/password-resets', { email: uniqueEmail('spray') })
       ).status()
     }
     assert.equal(status, 429)
   })
 
   test('a malformed email is a form error, not a crash', async ({ client, assert }) => {
-    const browser = new FormSession(client)
+    const browser = new Session(client)
     await browser.get('/password-resets/new')
-    const response = await browser.submit('post', '/password-resets', { email: 'not an email' })
+    const response = await browser.submit('POST', '/password-resets', { email: 'not an email' })
     assert.equal(response.status(), 302)
     assert.equal(new URL(response.header('location')!, 'http://x').pathname, '/password-resets/new')
     const form = await browser.get('/password-resets/new')

@@ -1,7 +1,8 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { User } from '#auth'
-import { createUser, TEST_PASSWORD, WebSession } from '#tests/helpers/web_session'
+import { Session } from '#tests/helpers/session'
+import { UserFactory, USER_PASSWORD } from '#database/factories/user_factory'
 import { randomUUID } from 'node:crypto'
 
 test.group('auth / sign up', () => {
@@ -9,7 +10,7 @@ test.group('auth / sign up', () => {
     client,
     assert,
   }) => {
-    const web = new WebSession(client)
+    const web = new Session(client)
     await web.get('/signup')
     const email = `New.Person-${randomUUID()}@Example.test`
     const response = await web.submit('POST', '/signup', {
@@ -28,15 +29,15 @@ test.group('auth / sign up', () => {
     client,
     assert,
   }) => {
-    const existing = await createUser()
-    const fresh = new WebSession(client)
+    const existing = await UserFactory.create()
+    const fresh = new Session(client)
     await fresh.get('/signup')
     const forNew = await fresh.submit('POST', '/signup', {
       name: 'X',
       email: `n-${randomUUID()}@example.test`,
       password: 'a sufficiently long passphrase',
     })
-    const again = new WebSession(client)
+    const again = new Session(client)
     await again.get('/signup')
     const forTaken = await again.submit('POST', '/signup', {
       name: 'X',
@@ -57,7 +58,7 @@ test.group('auth / sign up', () => {
     assert,
   }) => {
     for (const password of ['short', 'x'.repeat(129), 'password123', 'qwertyuiop']) {
-      const web = new WebSession(client)
+      const web = new Session(client)
       await web.get('/signup')
       const email = `p-${randomUUID()}@example.test`
       const response = await web.submit('POST', '/signup', { name: 'P', email, password })
@@ -68,7 +69,7 @@ test.group('auth / sign up', () => {
   })
 
   test('rejects an invalid email and a missing name without a 500', async ({ client, assert }) => {
-    const web = new WebSession(client)
+    const web = new Session(client)
     await web.get('/signup')
     const response = await web.submit('POST', '/signup', {
       name: '',
@@ -83,8 +84,8 @@ test.group('auth / sign up', () => {
 
 test.group('auth / log in and out', () => {
   test('logs in, rotates the session id, and reaches /account', async ({ client, assert }) => {
-    const user = await createUser()
-    const web = new WebSession(client)
+    const user = await UserFactory.create()
+    const web = new Session(client)
     await web.get('/login')
     const before = web.cookies.get('agora-session')
     const response = await web.login(user.email.toUpperCase())
@@ -97,9 +98,9 @@ test.group('auth / log in and out', () => {
   })
 
   test('wrong password and unknown email get the same answer', async ({ client, assert }) => {
-    const user = await createUser()
-    const wrong = await new WebSession(client).login(user.email, 'not the right password')
-    const unknown = await new WebSession(client).login(
+    const user = await UserFactory.create()
+    const wrong = await new Session(client).login(user.email, 'not the right password')
+    const unknown = await new Session(client).login(
       `nobody-${randomUUID()}@example.test`,
       'not the right password'
     )
@@ -113,9 +114,9 @@ test.group('auth / log in and out', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
-    for (let i = 0; i < 5; i++) await new WebSession(client).login(user.email, 'wrong password!')
-    const blocked = await new WebSession(client).login(user.email, TEST_PASSWORD)
+    const user = await UserFactory.create()
+    for (let i = 0; i < 5; i++) await new Session(client).login(user.email, 'wrong password!')
+    const blocked = await new Session(client).login(user.email, USER_PASSWORD)
     assert.equal(blocked.status(), 429)
     assert.isAbove(Number(blocked.header('retry-after')), 0)
     assert.include(blocked.text(), 'Too many attempts')
@@ -125,20 +126,20 @@ test.group('auth / log in and out', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
-    const web = new WebSession(client)
+    const user = await UserFactory.create()
+    const web = new Session(client)
     await web.login(user.email)
     assert.equal((await web.get('/account')).status(), 200)
     await db.from('users').where('id', user.id).update({ disabled_at: new Date() })
     const after = await web.get('/account')
     assert.equal(after.status(), 302)
     assert.match(after.header('location') ?? '', /^\/login/)
-    assert.equal((await new WebSession(client).login(user.email)).status(), 422)
+    assert.equal((await new Session(client).login(user.email)).status(), 422)
   })
 
   test('log out is a DELETE with CSRF; a GET cannot log out', async ({ client, assert }) => {
-    const user = await createUser()
-    const web = new WebSession(client)
+    const user = await UserFactory.create()
+    const web = new Session(client)
     await web.login(user.email)
     assert.equal((await web.get('/session')).status(), 404)
     assert.equal((await web.get('/account')).status(), 200)
@@ -151,28 +152,28 @@ test.group('auth / log in and out', () => {
     client,
     assert,
   }) => {
-    const web = new WebSession(client)
+    const web = new Session(client)
     const page = await web.get('/account')
     assert.equal(page.header('location'), '/login?next=%2Faccount')
-    const user = await createUser()
+    const user = await UserFactory.create()
     await web.get('/login?next=%2Faccount%2Ftokens')
     const viaNext = await web.submit('POST', '/login', {
       email: user.email,
-      password: TEST_PASSWORD,
+      password: USER_PASSWORD,
       next: '/account/tokens',
     })
     assert.equal(viaNext.header('location'), '/account/tokens')
-    const other = await new WebSession(client).login(user.email, TEST_PASSWORD, {
+    const other = await new Session(client).login(user.email, USER_PASSWORD, {
       next: '//evil.example/x',
     })
     assert.equal(other.header('location'), '/home')
   })
 
   test('a login form post without CSRF token changes nothing', async ({ client, assert }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const response = await client
       .post('/login')
-      .form({ email: user.email, password: TEST_PASSWORD })
+      .form({ email: user.email, password: USER_PASSWORD })
       .redirects(0)
     assert.notEqual(response.header('location'), '/home')
     const sessions = await db.from('user_sessions').where('user_id', user.id)
@@ -182,9 +183,9 @@ test.group('auth / log in and out', () => {
 
 test.group('auth / sessions and password change', () => {
   test('a session can be logged out from another browser', async ({ client, assert }) => {
-    const user = await createUser()
-    const laptop = new WebSession(client)
-    const phone = new WebSession(client)
+    const user = await UserFactory.create()
+    const laptop = new Session(client)
+    const phone = new Session(client)
     await laptop.login(user.email)
     await phone.login(user.email)
     const phoneSession = await db
@@ -199,9 +200,9 @@ test.group('auth / sessions and password change', () => {
   })
 
   test("another user's session id is not found and untouched", async ({ client, assert }) => {
-    const [alice, bob] = [await createUser(), await createUser()]
-    const aliceWeb = new WebSession(client)
-    const bobWeb = new WebSession(client)
+    const [alice, bob] = [await UserFactory.create(), await UserFactory.create()]
+    const aliceWeb = new Session(client)
+    const bobWeb = new Session(client)
     await aliceWeb.login(alice.email)
     await bobWeb.login(bob.email)
     const bobSession = await db.from('user_sessions').where('user_id', bob.id).firstOrFail()
@@ -215,9 +216,9 @@ test.group('auth / sessions and password change', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
-    const here = new WebSession(client)
-    const elsewhere = new WebSession(client)
+    const user = await UserFactory.create()
+    const here = new Session(client)
+    const elsewhere = new Session(client)
     await here.login(user.email)
     await elsewhere.login(user.email)
     const refused = await here.submit('PUT', '/account/password', {
@@ -227,13 +228,13 @@ test.group('auth / sessions and password change', () => {
     assert.equal(refused.status(), 302)
     assert.equal((await elsewhere.get('/account')).status(), 200)
     await here.submit('PUT', '/account/password', {
-      current_password: TEST_PASSWORD,
+      current_password: USER_PASSWORD,
       password: 'another long passphrase',
     })
     assert.equal((await here.get('/account')).status(), 200)
     assert.equal((await elsewhere.get('/account')).status(), 302)
     assert.equal(
-      (await new WebSession(client).login(user.email, 'another long passphrase')).status(),
+      (await new Session(client).login(user.email, 'another long passphrase')).status(),
       302
     )
   })
@@ -242,8 +243,8 @@ test.group('auth / sessions and password change', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
-    const web = new WebSession(client)
+    const user = await UserFactory.create()
+    const web = new Session(client)
     await web.login(user.email)
     await web.submit('PUT', '/account', { name: 'Renamed', timeZone: 'Europe/Paris' })
     await user.refresh()

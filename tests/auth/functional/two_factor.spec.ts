@@ -5,13 +5,13 @@ import db from '@adonisjs/lucid/services/db'
 import { User } from '#auth'
 import { totpStep } from '#auth/services/totp'
 import { PENDING_LOGIN_TTL_MS } from '#auth/controllers/two_factor_challenge_controller'
-import { createUser } from '#tests/helpers/web_session'
+import { UserFactory, USER_PASSWORD } from '#database/factories/user_factory'
+import { Session, signedIn } from '#tests/helpers/session'
 import {
   awayFromStepEdge,
   enableTwoFactor,
   storedSecret,
   totpCode,
-  TwoFactorBrowser,
   wrongTotpCode,
 } from '#tests/helpers/two_factor'
 
@@ -26,21 +26,13 @@ async function auditActions(userId: string) {
   return rows.map((row) => row.action as string)
 }
 
-async function signedIn(client: ApiClient, user: User) {
-  const web = new TwoFactorBrowser(client)
-  const response = await web.login(user.email, undefined, { next: '/account' })
-  if (response.header('location') !== '/account')
-    throw new Error(`login did not complete: ${response.status()} ${response.header('location')}`)
-  return web
-}
-
 /** Password step done: the browser now holds a pending two-factor login. */
 async function atChallenge(
   client: ApiClient,
   user: User,
   extra: Record<string, unknown> = { next: '/account' }
 ) {
-  const web = new TwoFactorBrowser(client)
+  const web = new Session(client)
   const response = await web.login(user.email, undefined, extra)
   if (response.header('location') !== '/login/two-factor')
     throw new Error(`expected the challenge, got ${response.header('location')}`)
@@ -52,7 +44,7 @@ test.group('auth / two-factor enrolment', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const web = await signedIn(client, user)
     const account = await web.get('/account')
     assert.include(account.text(), 'action="/account/two-factor"')
@@ -75,11 +67,11 @@ test.group('auth / two-factor enrolment', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const web = await signedIn(client, user)
 
     const setup = await web.submit('POST', '/account/two-factor', {
-      enable_password: 'correct horse battery staple',
+      enable_password: USER_PASSWORD,
     })
     assert.equal(setup.status(), 200)
     assert.equal(setup.header('cache-control'), 'no-store')
@@ -130,10 +122,10 @@ test.group('auth / two-factor enrolment', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const web = await signedIn(client, user)
     await web.submit('POST', '/account/two-factor', {
-      enable_password: 'correct horse battery staple',
+      enable_password: USER_PASSWORD,
     })
     const secret = (await storedSecret(user.id))!
 
@@ -168,14 +160,14 @@ test.group('auth / two-factor enrolment', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const web = await signedIn(client, user)
     await web.submit('POST', '/account/two-factor', {
-      enable_password: 'correct horse battery staple',
+      enable_password: USER_PASSWORD,
     })
     const first = await storedSecret(user.id)
     await web.submit('POST', '/account/two-factor', {
-      enable_password: 'correct horse battery staple',
+      enable_password: USER_PASSWORD,
     })
     const second = await storedSecret(user.id)
     assert.notEqual(first, second)
@@ -186,12 +178,12 @@ test.group('auth / two-factor enrolment', () => {
   })
 
   test('a form without its CSRF token changes nothing', async ({ client, assert }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const web = await signedIn(client, user)
     const response = await client
       .post('/account/two-factor')
       .headers({ cookie: web.cookieHeader() })
-      .form({ enable_password: 'correct horse battery staple' })
+      .form({ enable_password: USER_PASSWORD })
       .redirects(0)
     assert.notEqual(response.status(), 200)
     await user.refresh()
@@ -201,9 +193,9 @@ test.group('auth / two-factor enrolment', () => {
 
 test.group('auth / two-factor login', () => {
   test('password, then code, then the account page (end to end)', async ({ client, assert }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const { secret } = await enableTwoFactor(user)
-    const web = new TwoFactorBrowser(client)
+    const web = new Session(client)
     const afterPassword = await web.login(user.email, undefined, { next: '/account/tokens' })
     assert.equal(afterPassword.header('location'), '/login/two-factor')
 
@@ -233,7 +225,7 @@ test.group('auth / two-factor login', () => {
     assert,
   }) => {
     await awayFromStepEdge()
-    const early = await createUser()
+    const early = await UserFactory.create()
     const { secret: earlySecret } = await enableTwoFactor(early)
     const web = await atChallenge(client, early)
     for (const offset of [-2, 2]) {
@@ -247,7 +239,7 @@ test.group('auth / two-factor login', () => {
     })
     assert.equal(previous.header('location'), '/account')
 
-    const late = await createUser()
+    const late = await UserFactory.create()
     const { secret: lateSecret } = await enableTwoFactor(late)
     const other = await atChallenge(client, late)
     const next = await other.submit('POST', '/login/two-factor', { code: totpCode(lateSecret, 1) })
@@ -261,7 +253,7 @@ test.group('auth / two-factor login', () => {
     assert,
   }) => {
     await awayFromStepEdge()
-    const user = await createUser()
+    const user = await UserFactory.create()
     const { secret } = await enableTwoFactor(user)
     const code = totpCode(secret)
 
@@ -283,7 +275,7 @@ test.group('auth / two-factor login', () => {
   // Committed, so the two requests really race on PostgreSQL (the conditional UPDATE decides).
   test('two simultaneous submissions of one code: only one logs in', async ({ client, assert }) => {
     await awayFromStepEdge()
-    const user = await createUser()
+    const user = await UserFactory.create()
     try {
       const { secret } = await enableTwoFactor(user)
       const code = totpCode(secret)
@@ -301,7 +293,7 @@ test.group('auth / two-factor login', () => {
   }).tags(['@committed'])
 
   test('a recovery code works once and only once', async ({ client, assert }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const { recoveryCodes } = await enableTwoFactor(user)
     const typed = ` ${recoveryCodes[3].toUpperCase().replace('-', ' - ')} `
 
@@ -327,7 +319,7 @@ test.group('auth / two-factor login', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     await enableTwoFactor(user)
     const web = await atChallenge(client, user)
     for (const code of [
@@ -351,7 +343,7 @@ test.group('auth / two-factor login', () => {
     client,
     assert,
   }) => {
-    const web = new TwoFactorBrowser(client)
+    const web = new Session(client)
     const page = await web.get('/login/two-factor')
     assert.equal(page.status(), 302)
     assert.equal(page.header('location'), '/login')
@@ -362,7 +354,7 @@ test.group('auth / two-factor login', () => {
   })
 
   test('a pending login older than five minutes must start again', async ({ client, assert }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const { secret } = await enableTwoFactor(user)
     const web = await atChallenge(client, user)
     const realNow = Date.now
@@ -385,7 +377,7 @@ test.group('auth / two-factor login', () => {
     assert,
   }) => {
     await awayFromStepEdge(6000)
-    const user = await createUser()
+    const user = await UserFactory.create()
     const { secret } = await enableTwoFactor(user)
     const web = await atChallenge(client, user)
     let wrongBeforeBlock = 0
@@ -412,18 +404,18 @@ test.group('auth / two-factor login', () => {
 test.group('auth / two-factor management', () => {
   test('turning it off needs the current password and a valid code', async ({ client, assert }) => {
     await awayFromStepEdge()
-    const user = await createUser()
+    const user = await UserFactory.create()
     const { secret } = await enableTwoFactor(user)
     const web = await atChallenge(client, user)
     await web.submit('POST', '/login/two-factor', { code: totpCode(secret) })
 
     const attempts = [
       { disable_password: 'not my password at all', disable_code: totpCode(secret, 1) },
-      { disable_password: 'correct horse battery staple', disable_code: wrongTotpCode(secret) },
-      { disable_password: 'correct horse battery staple', disable_code: totpCode(secret) }, // just used to log in
-      { disable_password: 'correct horse battery staple', disable_code: '' },
+      { disable_password: USER_PASSWORD, disable_code: wrongTotpCode(secret) },
+      { disable_password: USER_PASSWORD, disable_code: totpCode(secret) }, // just used to log in
+      { disable_password: USER_PASSWORD, disable_code: '' },
       { disable_password: '', disable_code: totpCode(secret, 1) },
-      { disable_password: 'correct horse battery staple', disable_code: 'y'.repeat(100_000) },
+      { disable_password: USER_PASSWORD, disable_code: 'y'.repeat(100_000) },
     ]
     for (const form of attempts) {
       const response = await web.submit('DELETE', '/account/two-factor', form)
@@ -434,7 +426,7 @@ test.group('auth / two-factor management', () => {
     }
 
     const off = await web.submit('DELETE', '/account/two-factor', {
-      disable_password: 'correct horse battery staple',
+      disable_password: USER_PASSWORD,
       disable_code: totpCode(secret, 1),
     })
     assert.equal(off.header('location'), '/account#two-factor')
@@ -454,7 +446,7 @@ test.group('auth / two-factor management', () => {
     assert.include(await auditActions(user.id), 'auth.2fa.disabled')
 
     // Logging in now needs the password only.
-    const again = new TwoFactorBrowser(client)
+    const again = new Session(client)
     assert.equal(
       (await again.login(user.email, undefined, { next: '/account' })).header('location'),
       '/account'
@@ -462,12 +454,12 @@ test.group('auth / two-factor management', () => {
   })
 
   test('a recovery code can also turn it off', async ({ client, assert }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const { recoveryCodes } = await enableTwoFactor(user)
     const web = await atChallenge(client, user)
     await web.submit('POST', '/login/two-factor', { code: recoveryCodes[0] })
     const off = await web.submit('DELETE', '/account/two-factor', {
-      disable_password: 'correct horse battery staple',
+      disable_password: USER_PASSWORD,
       disable_code: recoveryCodes[1],
     })
     assert.equal(off.status(), 302)
@@ -479,7 +471,7 @@ test.group('auth / two-factor management', () => {
     client,
     assert,
   }) => {
-    const user = await createUser()
+    const user = await UserFactory.create()
     const { recoveryCodes: old } = await enableTwoFactor(user)
     const web = await atChallenge(client, user)
     await web.submit('POST', '/login/two-factor', { code: old[0] })
@@ -502,7 +494,7 @@ test.group('auth / two-factor management', () => {
     )
 
     const page = await web.submit('POST', '/account/two-factor/recovery-codes', {
-      regenerate_password: 'correct horse battery staple',
+      regenerate_password: USER_PASSWORD,
     })
     assert.equal(page.status(), 200)
     assert.equal(page.header('cache-control'), 'no-store')
@@ -525,7 +517,7 @@ test.group('auth / two-factor management', () => {
   })
 
   test('signed-out visitors cannot reach the enrolment routes', async ({ client, assert }) => {
-    const web = new TwoFactorBrowser(client)
+    const web = new Session(client)
     await web.get('/login')
     const response = await web.submit('POST', '/account/two-factor', {
       enable_password: 'whatever it is',

@@ -3,10 +3,9 @@ import { randomUUID } from 'node:crypto'
 import type { ApiResponse } from '@japa/api-client'
 import router from '@adonisjs/core/services/router'
 import db from '@adonisjs/lucid/services/db'
-import { apiWorkspace } from '#tests/helpers/agents'
-import { FormSession } from '#tests/helpers/form_session'
-import { strongPassword, uniqueEmail } from '#tests/helpers/account_factory'
-import { WebSession } from '#tests/helpers/web_session'
+import { Session, signedIn } from '#tests/helpers/session'
+import { uniqueEmail, strongPassword } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 /*
  * Bad input at the edge (issue 12): a NUL byte or an unpaired surrogate in any string, a
@@ -60,7 +59,7 @@ async function footprint(tenantId: string) {
 
 /** A workspace with the echo agent and a token; `unchanged()` asserts nothing more was written. */
 async function world(assert: any, client: any) {
-  const workspace = await apiWorkspace()
+  const workspace = await WorkspaceFactory.create({ grant: 1_000_000_000n, token: true })
   ;(await client.post('/api/v1/agents').bearerToken(workspace.token).json(echo)).assertStatus(201)
   const before = await footprint(workspace.tenant.id)
   return {
@@ -676,9 +675,11 @@ test.group('core / bad input: every route with a parameter', () => {
     client,
     assert,
   }) => {
-    const { token, tenant, owner } = await apiWorkspace()
-    const web = new WebSession(client)
-    await web.login(owner.email)
+    const { token, tenant, owner } = await WorkspaceFactory.create({
+      grant: 1_000_000_000n,
+      token: true,
+    })
+    const web = await signedIn(client, owner)
     const routes = routesWithParams()
     assert.isAbove(routes.length, 40)
     for (const route of routes) {
@@ -714,9 +715,11 @@ test.group('core / bad input: every route with a parameter', () => {
     client,
     assert,
   }) => {
-    const { token, tenant, owner } = await apiWorkspace()
-    const web = new WebSession(client)
-    await web.login(owner.email)
+    const { token, tenant, owner } = await WorkspaceFactory.create({
+      grant: 1_000_000_000n,
+      token: true,
+    })
+    const web = await signedIn(client, owner)
     const objectParams = new Set(['id', 'idOrSlug', 'slug', 'modelId', 'version'])
     for (const route of routesWithParams()) {
       for (const value of ['not-a-uuid', '99999999999999999999', "1'--"]) {
@@ -747,10 +750,10 @@ test.group('core / bad input: browser forms are sent back with the field marked'
     client,
     assert,
   }) => {
-    const browser = new FormSession(client)
+    const browser = new Session(client)
     await browser.get('/signup')
     const email = uniqueEmail('nul')
-    const response = await browser.submit('post', '/signup', {
+    const response = await browser.submit('POST', '/signup', {
       name: `Ada${NUL}`,
       email,
       password: strongPassword(),
@@ -768,9 +771,9 @@ test.group('core / bad input: browser forms are sent back with the field marked'
     client,
     assert,
   }) => {
-    const browser = new FormSession(client)
+    const browser = new Session(client)
     await browser.get('/login')
-    const response = await browser.submit('post', '/login', {
+    const response = await browser.submit('POST', '/login', {
       email: `ada${NUL}@example.test`,
       password: strongPassword(),
     })
@@ -786,9 +789,8 @@ test.group('core / bad input: browser forms are sent back with the field marked'
     client,
     assert,
   }) => {
-    const { owner, tenant } = await apiWorkspace(0n)
-    const web = new WebSession(client)
-    await web.login(owner.email)
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const web = await signedIn(client, owner)
     const base = `/t/${tenant.slug}`
     await web.get(`${base}/agents/new`)
     const form = {
@@ -828,9 +830,8 @@ test.group('core / bad input: browser forms are sent back with the field marked'
     client,
     assert,
   }) => {
-    const { owner, tenant } = await apiWorkspace()
-    const web = new WebSession(client)
-    await web.login(owner.email)
+    const { owner, tenant } = await WorkspaceFactory.create({ grant: 1_000_000_000n })
+    const web = await signedIn(client, owner)
     const base = `/t/${tenant.slug}`
     await web.submit('POST', `${base}/agents`, {
       name: 'Echo',

@@ -1,9 +1,9 @@
 /// <reference lib="dom" />
 import { test } from '@japa/runner'
 import { grant, hold, settle } from '#credits'
-import { createUser } from '#tests/helpers/web_session'
 import { baseUrl, signedInPage } from '#tests/helpers/browser'
-import { createWorkspace } from '#tests/helpers/tenants'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 test.group('credits / browser: balance widget and ledger', () => {
   test('the balance refreshes itself, and filters and pages swap the ledger in place', async ({
@@ -11,8 +11,8 @@ test.group('credits / browser: balance widget and ledger', () => {
     assert,
     cleanup,
   }) => {
-    const user = await createUser({ name: 'Ledger Reader' })
-    const tenant = await createWorkspace(user, 'Ledger Labs')
+    const user = await UserFactory.merge({ name: 'Ledger Reader' }).create()
+    const { tenant } = await WorkspaceFactory.create({ owner: user, name: 'Ledger Labs' })
     cleanup(async () => {
       await tenant.delete()
       await user.delete()

@@ -1,19 +1,21 @@
 import { test } from '@japa/runner'
 import { grant, hold, settle } from '#credits'
-import { createUser } from '#tests/helpers/web_session'
-import { addMember, tokenFor } from '#tests/helpers/tenants'
-import { CREDIT, fundedTenant } from '#tests/credits/helpers'
+import { CREDIT } from '#tests/credits/helpers'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
+import { ApiTokenFactory } from '#database/factories/api_token_factory'
 
 test.group('credits / API', () => {
   test('GET /api/v1/credits answers balance, held and available as decimal credit strings', async ({
     client,
     assert,
   }) => {
-    const { owner, tenant } = await fundedTenant(10n)
+    const { owner, tenant } = await WorkspaceFactory.create({ grant: 10n * CREDIT })
     await hold({ tenantId: tenant.id, amount: 2_500_001n })
     const response = await client
       .get('/api/v1/credits')
-      .bearerToken(await tokenFor(owner, tenant.id))
+      .bearerToken(await ApiTokenFactory.create(owner, tenant.id))
     response.assertStatus(200)
     assert.deepEqual(response.body(), {
       balance: '10',
@@ -24,10 +26,10 @@ test.group('credits / API', () => {
   })
 
   test('a workspace that never had credits shows zeros', async ({ client, assert }) => {
-    const { owner, tenant } = await fundedTenant()
+    const { owner, tenant } = await WorkspaceFactory.create()
     const response = await client
       .get('/api/v1/credits')
-      .bearerToken(await tokenFor(owner, tenant.id))
+      .bearerToken(await ApiTokenFactory.create(owner, tenant.id))
     assert.deepEqual(response.body(), {
       balance: '0',
       held: '0',
@@ -40,11 +42,11 @@ test.group('credits / API', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await fundedTenant()
+    const { owner, tenant } = await WorkspaceFactory.create()
     for (let i = 1; i <= 23; i++)
       await grant({ tenantId: tenant.id, amount: BigInt(i), reason: `grant ${i}` })
     await settle(await hold({ tenantId: tenant.id, amount: 100n, reference: 'run-x' }), 40n)
-    const token = await tokenFor(owner, tenant.id)
+    const token = await ApiTokenFactory.create(owner, tenant.id)
 
     const first = await client.get('/api/v1/credits/ledger').bearerToken(token)
     first.assertStatus(200)
@@ -105,8 +107,8 @@ test.group('credits / API', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await fundedTenant(1n)
-    const token = await tokenFor(owner, tenant.id)
+    const { owner, tenant } = await WorkspaceFactory.create({ grant: CREDIT })
+    const token = await ApiTokenFactory.create(owner, tenant.id)
     const cases: [Record<string, string>, string][] = [
       [{ limit: '101' }, 'limit'],
       [{ limit: '0' }, 'limit'],
@@ -140,18 +142,24 @@ test.group('credits / API', () => {
     client,
     assert,
   }) => {
-    const { tenant } = await fundedTenant(1n)
-    const viewer = await createUser()
-    await addMember(tenant.id, viewer, 'viewer')
+    const { tenant } = await WorkspaceFactory.create({ grant: CREDIT })
+    const viewer = await UserFactory.create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: viewer.id,
+      role: 'viewer',
+    }).create()
     ;(
-      await client.get('/api/v1/credits').bearerToken(await tokenFor(viewer, tenant.id))
+      await client
+        .get('/api/v1/credits')
+        .bearerToken(await ApiTokenFactory.create(viewer, tenant.id))
     ).assertStatus(200)
     ;(
       await client
         .get('/api/v1/credits/ledger')
-        .bearerToken(await tokenFor(viewer, tenant.id, ['credits:read']))
+        .bearerToken(await ApiTokenFactory.create(viewer, tenant.id, ['credits:read']))
     ).assertStatus(200)
-    const narrow = await tokenFor(viewer, tenant.id, ['agents:read'])
+    const narrow = await ApiTokenFactory.create(viewer, tenant.id, ['agents:read'])
     for (const path of ['/api/v1/credits', '/api/v1/credits/ledger']) {
       const response = await client.get(path).bearerToken(narrow)
       response.assertStatus(403)
@@ -164,30 +172,33 @@ test.group('credits / API', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await fundedTenant(1n)
-    const { owner: otherOwner, tenant: other } = await fundedTenant()
+    const { owner, tenant } = await WorkspaceFactory.create({ grant: CREDIT })
+    const { owner: otherOwner, tenant: other } = await WorkspaceFactory.create()
     for (let i = 0; i < 3; i++)
       await grant({ tenantId: other.id, amount: 5n * CREDIT, reason: 'theirs' })
     const theirs = await client
       .get('/api/v1/credits/ledger')
       .qs({ limit: 1 })
-      .bearerToken(await tokenFor(otherOwner, other.id))
+      .bearerToken(await ApiTokenFactory.create(otherOwner, other.id))
     const mine = await client
       .get('/api/v1/credits/ledger')
       .qs({ cursor: theirs.body().next_cursor })
-      .bearerToken(await tokenFor(owner, tenant.id))
+      .bearerToken(await ApiTokenFactory.create(owner, tenant.id))
     mine.assertStatus(200)
     assert.isTrue(mine.body().data.every((entry: any) => entry.reference !== 'theirs'))
     const all = await client
       .get('/api/v1/credits/ledger')
-      .bearerToken(await tokenFor(owner, tenant.id))
+      .bearerToken(await ApiTokenFactory.create(owner, tenant.id))
     assert.deepEqual(
       all.body().data.map((entry: any) => entry.reference),
       ['test funds']
     )
     assert.equal(
-      (await client.get('/api/v1/credits').bearerToken(await tokenFor(owner, tenant.id))).body()
-        .balance,
+      (
+        await client
+          .get('/api/v1/credits')
+          .bearerToken(await ApiTokenFactory.create(owner, tenant.id))
+      ).body().balance,
       '1'
     )
   })

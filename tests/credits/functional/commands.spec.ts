@@ -7,7 +7,8 @@ import CreditsVerify from '#credits/commands/credits_verify'
 import CreditsSweep from '#credits/commands/credits_sweep'
 import { hold } from '#credits'
 import { runCommand } from '#tests/helpers/ace'
-import { CREDIT, fundedTenant } from '#tests/credits/helpers'
+import { CREDIT } from '#tests/credits/helpers'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 /** Exit 1, nothing on stdout, and exactly one `error: …` line on stderr. */
 function assertRefused(
@@ -25,7 +26,7 @@ test.group('credits / commands', () => {
   test('credits:grant prints the ledger entry id; the same idempotency key grants once', async ({
     assert,
   }) => {
-    const { tenant } = await fundedTenant()
+    const { tenant } = await WorkspaceFactory.create()
     const result = await runCommand(CreditsGrant, [
       tenant.slug,
       '12.5',
@@ -54,7 +55,7 @@ test.group('credits / commands', () => {
   test('credits:grant refuses bad amounts, a missing reason and unknown tenants with one line', async ({
     assert,
   }) => {
-    const { tenant } = await fundedTenant()
+    const { tenant } = await WorkspaceFactory.create()
     for (const amount of ['1.0000001', 'abc', '-1', '0', '1e3', 'NaN', '10000000000000000']) {
       assertRefused(assert, await runCommand(CreditsGrant, [tenant.slug, amount, '--reason=x']))
     }
@@ -84,7 +85,7 @@ test.group('credits / commands', () => {
   test('credits:adjust takes signed amounts (as argument, after --, or --amount) and refuses to go below available 0', async ({
     assert,
   }) => {
-    const { tenant } = await fundedTenant(10n)
+    const { tenant } = await WorkspaceFactory.create({ grant: 10n * CREDIT })
     await hold({ tenantId: tenant.id, amount: 4n * CREDIT })
     const down = await runCommand(CreditsAdjust, [tenant.slug, '-2.5', '--reason=correction'])
     assert.equal(down.exitCode, 0, down.stderr)
@@ -124,7 +125,7 @@ test.group('credits / commands', () => {
   test('credits:verify is clean for a sound ledger and reports a corrupted balance with exit 1', async ({
     assert,
   }) => {
-    const { tenant } = await fundedTenant(5n)
+    const { tenant } = await WorkspaceFactory.create({ grant: 5n * CREDIT })
     await hold({ tenantId: tenant.id, amount: CREDIT })
     const clean = await runCommand(CreditsVerify, [tenant.slug])
     assert.equal(clean.exitCode, 0)
@@ -164,7 +165,7 @@ test.group('credits / commands', () => {
   })
 
   test('credits:sweep expires stale holds and prints how many', async ({ assert }) => {
-    const { tenant } = await fundedTenant(5n)
+    const { tenant } = await WorkspaceFactory.create({ grant: 5n * CREDIT })
     const stale = await hold({ tenantId: tenant.id, amount: CREDIT })
     await db
       .from('credit_holds')

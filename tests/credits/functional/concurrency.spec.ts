@@ -18,8 +18,8 @@ import {
   CREDIT,
   dropTenants,
   otherProcessBatch,
-  scratchTenant,
 } from '#tests/credits/helpers'
+import { TenantFactory } from '#database/factories/tenant_factory'
 
 /*
  * Real concurrency needs a real server: PGlite runs one query at a time and proves nothing here.
@@ -46,7 +46,7 @@ function pgTest(
   timeout = 30_000
 ) {
   test(title, async ({ assert }) => {
-    const tenant = await scratchTenant('concurrency')
+    const tenant = await TenantFactory.merge({ name: 'credits concurrency' }).create()
     try {
       await fn(tenant, assert)
     } finally {

@@ -18,7 +18,8 @@ import {
   settle,
 } from '#credits'
 import { withTenant } from '#tenants'
-import { accountOf, assertVerified, CREDIT, fundedTenant } from '#tests/credits/helpers'
+import { accountOf, assertVerified, CREDIT } from '#tests/credits/helpers'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 /** Makes a pending hold look abandoned: its expiry passed (by database time). */
 async function backdate(holdId: string) {
@@ -32,7 +33,7 @@ test.group('credits / holds', () => {
   test('a hold moves credits from available to held, and settle charges the actual cost and frees the rest', async ({
     assert,
   }) => {
-    const { tenant } = await fundedTenant(10n)
+    const { tenant } = await WorkspaceFactory.create({ grant: 10n * CREDIT })
     const placed = await hold({ tenantId: tenant.id, amount: 3n * CREDIT, reference: 'run-1' })
     assert.equal(placed.status, 'pending')
     assert.isFalse(placed.replayed)
@@ -67,7 +68,7 @@ test.group('credits / holds', () => {
   })
 
   test('spend never exceeds the hold: an actual cost above it is capped', async ({ assert }) => {
-    const { tenant } = await fundedTenant(10n)
+    const { tenant } = await WorkspaceFactory.create({ grant: 10n * CREDIT })
     const placed = await hold({ tenantId: tenant.id, amount: 2n * CREDIT })
     const result = await settle(placed, 5n * CREDIT)
     assert.equal(result.charged, 2n * CREDIT)
@@ -79,7 +80,7 @@ test.group('credits / holds', () => {
   test('settling twice is a no-op that returns the first result; a zero cost charges nothing', async ({
     assert,
   }) => {
-    const { tenant } = await fundedTenant(5n)
+    const { tenant } = await WorkspaceFactory.create({ grant: 5n * CREDIT })
     const placed = await hold({ tenantId: tenant.id, amount: CREDIT })
     const first = await settle(placed.id, 400_000n)
     const second = await settle(placed.id, 900_000n)
@@ -107,7 +108,7 @@ test.group('credits / holds', () => {
   test('release frees a pending hold once; a released hold can no longer be settled or extended', async ({
     assert,
   }) => {
-    const { tenant } = await fundedTenant(5n)
+    const { tenant } = await WorkspaceFactory.create({ grant: 5n * CREDIT })
     const placed = await hold({ tenantId: tenant.id, amount: 2n * CREDIT })
     assert.equal((await release(placed.id)).status, 'released')
     assert.equal((await release(placed.id)).status, 'released')
@@ -126,7 +127,7 @@ test.group('credits / holds', () => {
   test('extend grows a pending hold while available suffices, else 402 with needed vs available', async ({
     assert,
   }) => {
-    const { tenant } = await fundedTenant(3n)
+    const { tenant } = await WorkspaceFactory.create({ grant: 3n * CREDIT })
     const placed = await hold({ tenantId: tenant.id, amount: CREDIT })
     const grown = await extend(placed.id, CREDIT, { ttlSeconds: 3600 })
     assert.equal(grown.amount, 2n * CREDIT)
@@ -143,7 +144,7 @@ test.group('credits / holds', () => {
   test('not enough credits → InsufficientCreditsException (402) naming needed and available', async ({
     assert,
   }) => {
-    const { tenant } = await fundedTenant(1n)
+    const { tenant } = await WorkspaceFactory.create({ grant: CREDIT })
     await hold({ tenantId: tenant.id, amount: 600_000n })
     const error = await hold({ tenantId: tenant.id, amount: 500_000n }).catch((e) => e)
     assert.instanceOf(error, InsufficientCreditsException)
@@ -152,7 +153,7 @@ test.group('credits / holds', () => {
     assert.equal(error.needed, 500_000n)
     assert.equal(error.available, 400_000n)
     // A tenant that never had credits: its account appears, empty.
-    const { tenant: empty } = await fundedTenant()
+    const { tenant: empty } = await WorkspaceFactory.create()
     await assert.rejects(
       () => hold({ tenantId: empty.id, amount: 1n }),
       'needs 0.000001 credits, 0 available'
@@ -161,7 +162,7 @@ test.group('credits / holds', () => {
   })
 
   test('a reused idempotency key returns the first hold and reserves once', async ({ assert }) => {
-    const { tenant } = await fundedTenant(5n)
+    const { tenant } = await WorkspaceFactory.create({ grant: 5n * CREDIT })
     const first = await hold({ tenantId: tenant.id, amount: CREDIT, idempotencyKey: 'run-42' })
     const again = await hold({ tenantId: tenant.id, amount: 3n * CREDIT, idempotencyKey: 'run-42' })
     assert.equal(again.id, first.id)
@@ -174,7 +175,7 @@ test.group('credits / holds', () => {
     assert.equal(a.id, b.id)
     assert.equal((await accountOf(tenant.id)).held, 2n * CREDIT)
     // The same key in another tenant is another hold.
-    const { tenant: other } = await fundedTenant(5n)
+    const { tenant: other } = await WorkspaceFactory.create({ grant: 5n * CREDIT })
     assert.notEqual(
       (await hold({ tenantId: other.id, amount: CREDIT, idempotencyKey: 'run-42' })).id,
       first.id
@@ -185,7 +186,7 @@ test.group('credits / holds', () => {
   test('the sweeper expires stale holds by database time, once; a stale hold cannot be settled', async ({
     assert,
   }) => {
-    const { tenant } = await fundedTenant(5n)
+    const { tenant } = await WorkspaceFactory.create({ grant: 5n * CREDIT })
     const stale = await hold({ tenantId: tenant.id, amount: 2n * CREDIT })
     const fresh = await hold({ tenantId: tenant.id, amount: CREDIT })
     await backdate(stale.id)
@@ -216,11 +217,11 @@ test.group('credits / holds', () => {
   })
 
   test('unknown holds and bad arguments are refused with typed errors', async ({ assert }) => {
-    const { tenant } = await fundedTenant(1n)
+    const { tenant } = await WorkspaceFactory.create({ grant: CREDIT })
     await assert.rejects(() => settle(randomUUID(), 1n), HoldNotFoundException)
     await assert.rejects(() => release('not-a-uuid'), CreditsInputException)
     // Another tenant's hold is not found through this tenant.
-    const { tenant: other } = await fundedTenant(1n)
+    const { tenant: other } = await WorkspaceFactory.create({ grant: CREDIT })
     const foreign = await hold({ tenantId: other.id, amount: 1n })
     await assert.rejects(
       () => settle(foreign.id, 1n, { tenantId: tenant.id }),
@@ -243,7 +244,7 @@ test.group('credits / grants, adjustments, refunds', () => {
   test('a grant appends an entry, is audited, and a reused key returns the same entry', async ({
     assert,
   }) => {
-    const { tenant, owner } = await fundedTenant()
+    const { tenant, owner } = await WorkspaceFactory.create()
     const first = await grant({
       tenantId: tenant.id,
       amount: 5n * CREDIT,
@@ -276,7 +277,7 @@ test.group('credits / grants, adjustments, refunds', () => {
   })
 
   test('an adjustment may go either way but never below available zero', async ({ assert }) => {
-    const { tenant } = await fundedTenant(5n)
+    const { tenant } = await WorkspaceFactory.create({ grant: 5n * CREDIT })
     await hold({ tenantId: tenant.id, amount: 3n * CREDIT })
     const down = await adjust({ tenantId: tenant.id, amount: -2n * CREDIT, reason: 'correction' })
     assert.equal(down.entry.amount, -2n * CREDIT)
@@ -303,7 +304,7 @@ test.group('credits / grants, adjustments, refunds', () => {
   })
 
   test('a refund gives back at most what a charge took, linked to its hold', async ({ assert }) => {
-    const { tenant } = await fundedTenant(5n)
+    const { tenant } = await WorkspaceFactory.create({ grant: 5n * CREDIT })
     const settled = await settle(
       await hold({ tenantId: tenant.id, amount: 2n * CREDIT }),
       1_500_000n
@@ -337,7 +338,7 @@ test.group('credits / grants, adjustments, refunds', () => {
   test('the ledger is append-only in the database; only deleting the workspace removes it', async ({
     assert,
   }) => {
-    const { tenant } = await fundedTenant(1n)
+    const { tenant } = await WorkspaceFactory.create({ grant: CREDIT })
     const entry = await db.from('ledger_entries').where('tenant_id', tenant.id).firstOrFail()
     await assert.rejects(
       () =>

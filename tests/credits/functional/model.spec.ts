@@ -18,7 +18,8 @@ import {
   type Hold,
   type SettleResult,
 } from '#credits'
-import { dropTenants, scratchTenant } from '#tests/credits/helpers'
+import { dropTenants } from '#tests/credits/helpers'
+import { TenantFactory } from '#database/factories/tenant_factory'
 
 /*
  * A randomized model-based test: random steps of hold / settle / release / extend / expire /
@@ -82,7 +83,7 @@ type ModelHold = {
 type Account = { balance: bigint; held: bigint }
 
 async function runScenario(scenario: { funds: [bigint, bigint]; steps: Op[][] }) {
-  const tenants = [await scratchTenant('model'), await scratchTenant('model')]
+  const tenants = await TenantFactory.merge({ name: 'credits model' }).createMany(2)
   try {
     const accounts: Account[] = [
       { balance: 0n, held: 0n },

@@ -3,22 +3,18 @@ import { randomUUID } from 'node:crypto'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import { grant, hold, settle } from '#credits'
-import { createUser, WebSession } from '#tests/helpers/web_session'
-import { addMember } from '#tests/helpers/tenants'
-import { CREDIT, fundedTenant } from '#tests/credits/helpers'
-
-async function signedIn(client: any, email: string) {
-  const web = new WebSession(client)
-  await web.login(email)
-  return web
-}
+import { CREDIT } from '#tests/credits/helpers'
+import { signedIn } from '#tests/helpers/session'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
 
 test.group('credits / pages', () => {
   test('the credits page shows the balance widget (self-refreshing) and the ledger', async ({
     client,
     assert,
   }) => {
-    const { owner, tenant } = await fundedTenant(10n)
+    const { owner, tenant } = await WorkspaceFactory.create({ grant: 10n * CREDIT })
     await settle(
       await hold({
         tenantId: tenant.id,
@@ -29,7 +25,7 @@ test.group('credits / pages', () => {
       1_500_000n
     )
     await hold({ tenantId: tenant.id, amount: 2n * CREDIT })
-    const web = await signedIn(client, owner.email)
+    const web = await signedIn(client, owner)
     const page = await web.get(`/t/${tenant.slug}/credits`)
     page.assertStatus(200)
     const html = page.text()
@@ -61,7 +57,7 @@ test.group('credits / pages', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await fundedTenant(10n)
+    const { owner, tenant } = await WorkspaceFactory.create({ grant: 10n * CREDIT })
     const agentId = randomUUID()
     await settle(
       await hold({
@@ -77,7 +73,7 @@ test.group('credits / pages', () => {
       await hold({ tenantId: tenant.id, amount: CREDIT, reference: 'anonymous-run' }),
       20n
     )
-    const web = await signedIn(client, owner.email)
+    const web = await signedIn(client, owner)
     const base = `/t/${tenant.slug}/credits`
     const today = DateTime.now().setZone(tenant.timeZone).toISODate()!
     const tomorrow = DateTime.now().setZone(tenant.timeZone).plus({ days: 1 }).toISODate()!
@@ -109,10 +105,10 @@ test.group('credits / pages', () => {
   })
 
   test('the ledger pages with keyset links', async ({ client, assert }) => {
-    const { owner, tenant } = await fundedTenant()
+    const { owner, tenant } = await WorkspaceFactory.create()
     for (let i = 1; i <= 55; i++)
       await grant({ tenantId: tenant.id, amount: BigInt(i), reason: `g${i}` })
-    const web = await signedIn(client, owner.email)
+    const web = await signedIn(client, owner)
     const first = (await web.get(`/t/${tenant.slug}/credits`)).text()
     assert.include(first, '>g55<')
     assert.notInclude(first, '>g5<')
@@ -129,12 +125,12 @@ test.group('credits / pages', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await fundedTenant()
+    const { owner, tenant } = await WorkspaceFactory.create()
     await grant({ tenantId: tenant.id, amount: 1_500_000n, reason: 'plain' })
     await grant({ tenantId: tenant.id, amount: 1n, reason: 'comma, "quote"\nnewline' })
     await grant({ tenantId: tenant.id, amount: 2n, reason: '=HYPERLINK("http://x")' })
     await settle(await hold({ tenantId: tenant.id, amount: CREDIT }), 250_000n)
-    const web = await signedIn(client, owner.email)
+    const web = await signedIn(client, owner)
 
     const csv = await web.get(`/t/${tenant.slug}/credits/ledger.csv`)
     csv.assertStatus(200)
@@ -166,13 +162,15 @@ test.group('credits / pages', () => {
   })
 
   test('viewers may look; non-members get a 404', async ({ client, assert }) => {
-    const { tenant } = await fundedTenant(1n)
-    const viewer = await createUser()
-    await addMember(tenant.id, viewer, 'viewer')
-    ;(await (await signedIn(client, viewer.email)).get(`/t/${tenant.slug}/credits`)).assertStatus(
-      200
-    )
-    const stranger = await signedIn(client, (await createUser()).email)
+    const { tenant } = await WorkspaceFactory.create({ grant: CREDIT })
+    const viewer = await UserFactory.create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: viewer.id,
+      role: 'viewer',
+    }).create()
+    ;(await (await signedIn(client, viewer)).get(`/t/${tenant.slug}/credits`)).assertStatus(200)
+    const stranger = await signedIn(client, await UserFactory.create())
     for (const path of ['', '/balance', '/ledger.csv']) {
       assert.equal((await stranger.get(`/t/${tenant.slug}/credits${path}`)).status(), 404, path)
     }

@@ -3,7 +3,7 @@ import db from '@adonisjs/lucid/services/db'
 import mail from '@adonisjs/mail/services/main'
 import { extractLinks } from '#platform'
 import { PasswordResetMail } from '#auth/services/auth_mail'
-import { uniqueEmail } from '#tests/helpers/account_factory'
+import { uniqueEmail } from '#database/factories/user_factory'
 
 test.group('platform / dev mailbox transport', () => {
   test('with no SMTP_URL, mail goes to the dev mailbox', async ({ assert }) => {

@@ -2,15 +2,15 @@ import { test } from '@japa/runner'
 import { randomUUID } from 'node:crypto'
 import type { Page } from 'playwright-core'
 import { findDevMail, listDevMailbox } from '#platform'
-import { createUser, TEST_PASSWORD } from '#tests/helpers/web_session'
-import { createWorkspace } from '#tests/helpers/tenants'
+import { UserFactory, USER_PASSWORD } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 const base = () => `http://${process.env.HOST}:${process.env.PORT}`
 
 async function logIn(page: Page, email: string) {
   await page.goto(`${base()}/login`)
   await page.fill('input[name="email"]', email)
-  await page.fill('input[name="password"]', TEST_PASSWORD)
+  await page.fill('input[name="password"]', USER_PASSWORD)
   await Promise.all([
     page.waitForURL((url) => !url.pathname.startsWith('/login')),
     page.click('form[action="/login"] button[type="submit"]'),
@@ -35,9 +35,12 @@ test.group('tenants / a workspace in a real browser', () => {
     assert,
     cleanup,
   }) => {
-    const owner = await createUser({ name: 'Olga Owner' })
-    const invitee = await createUser({ name: 'Ivan Invitee' })
-    const home = await createWorkspace(invitee, `Ivan Home ${randomUUID().slice(0, 4)}`)
+    const owner = await UserFactory.merge({ name: 'Olga Owner' }).create()
+    const invitee = await UserFactory.merge({ name: 'Ivan Invitee' }).create()
+    const { tenant: home } = await WorkspaceFactory.create({
+      owner: invitee,
+      name: `Ivan Home ${randomUUID().slice(0, 4)}`,
+    })
     const slug = `browser-${randomUUID().slice(0, 8)}`
     const problems: string[] = []
 

@@ -11,10 +11,12 @@ import {
   requestDeletion,
   suspendTenant,
 } from '#tenants/actions/lifecycle'
-import { createUser } from '#tests/helpers/web_session'
-import { addMember, createWorkspace, tokenFor } from '#tests/helpers/tenants'
 import { enableTwoFactor } from '#tests/helpers/two_factor'
 import { startAppProcess } from '#tests/helpers/app_process'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
+import { ApiTokenFactory } from '#database/factories/api_token_factory'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -27,13 +29,16 @@ test.group('tenants / API access cache', () => {
     client,
     assert,
   }) => {
-    const owner = await createUser()
-    const tenant = await createWorkspace(owner)
-    const member = await createUser()
-    const membership = await addMember(tenant.id, member, 'member')
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const member = await UserFactory.create()
+    const membership = await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: member.id,
+      role: 'member',
+    }).create()
     const [ownerToken, memberToken] = [
-      await tokenFor(owner, tenant.id),
-      await tokenFor(member, tenant.id),
+      await ApiTokenFactory.create(owner, tenant.id),
+      await ApiTokenFactory.create(member, tenant.id),
     ]
     const me = async (token: string) => (await client.get('/api/v1/me').bearerToken(token)).body()
     const newThread = (token: string) =>
@@ -74,9 +79,8 @@ test.group('tenants / API access cache', () => {
     client,
     assert,
   }) => {
-    const owner = await createUser()
-    const tenant = await createWorkspace(owner)
-    const token = await tokenFor(owner, tenant.id)
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const token = await ApiTokenFactory.create(owner, tenant.id)
     const newThread = () =>
       client.post('/api/v1/threads').bearerToken(token).json({ title: 'cache' })
 
@@ -109,15 +113,22 @@ test.group('tenants / API access cache across processes', () => {
     assert,
     cleanup,
   }) => {
-    const owner = await createUser()
-    const tenant = await createWorkspace(owner)
-    const [member, leaver] = [await createUser(), await createUser()]
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const [member, leaver] = [await UserFactory.create(), await UserFactory.create()]
     cleanup(async () => {
       await db.from('tenants').where('id', tenant.id).delete()
       await db.from('users').whereIn('id', [owner.id, member.id, leaver.id]).delete()
     })
-    const membership = await addMember(tenant.id, member, 'member')
-    const leaving = await addMember(tenant.id, leaver, 'member')
+    const membership = await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: member.id,
+      role: 'member',
+    }).create()
+    const leaving = await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: leaver.id,
+      role: 'member',
+    }).create()
     const revoked = await createApiToken({
       user: owner,
       tenantId: tenant.id,
@@ -125,9 +136,9 @@ test.group('tenants / API access cache across processes', () => {
       abilities: [],
     })
     const [ownerToken, memberToken, leaverToken] = [
-      await tokenFor(owner, tenant.id),
-      await tokenFor(member, tenant.id),
-      await tokenFor(leaver, tenant.id),
+      await ApiTokenFactory.create(owner, tenant.id),
+      await ApiTokenFactory.create(member, tenant.id),
+      await ApiTokenFactory.create(leaver, tenant.id),
     ]
 
     const other = await startAppProcess()

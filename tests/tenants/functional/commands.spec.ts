@@ -9,9 +9,10 @@ import TenantPurge from '#tenants/commands/tenant_purge'
 import TenantVerifyDomain from '#tenants/commands/tenant_verify_domain'
 import TokenCreate from '#tenants/commands/token_create'
 import { runCommand } from '#tests/helpers/ace'
-import { createUser, WebSession } from '#tests/helpers/web_session'
-import { addMember } from '#tests/helpers/tenants'
-import { ownedWorkspace } from '#tests/tenants/helpers'
+import { signedIn } from '#tests/helpers/session'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
 
 const slug = () => `cli-${randomUUID().slice(0, 8)}`
 
@@ -30,7 +31,7 @@ function assertRefused(
 
 test.group('tenants / tenant:create', () => {
   test('creates a workspace with its owner and prints only the id', async ({ assert }) => {
-    const owner = await createUser()
+    const owner = await UserFactory.create()
     const name = slug()
     const result = await runCommand(TenantCreate, [
       name,
@@ -55,8 +56,8 @@ test.group('tenants / tenant:create', () => {
   })
 
   test('refuses a bad or taken slug, a missing name, an unknown owner', async ({ assert }) => {
-    const owner = await createUser()
-    const { tenant } = await ownedWorkspace()
+    const owner = await UserFactory.create()
+    const { tenant } = await WorkspaceFactory.create()
     const cases: [string[], RegExp][] = [
       [['Bad_Slug', '--name=x', `--owner=${owner.email}`], /not a valid slug/],
       [[tenant.slug, '--name=x', `--owner=${owner.email}`], /is taken/],
@@ -75,7 +76,7 @@ test.group('tenants / token:create', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace()
+    const { owner, tenant } = await WorkspaceFactory.create()
     const result = await runCommand(TokenCreate, [
       owner.email,
       `--tenant=${tenant.slug}`,
@@ -100,8 +101,8 @@ test.group('tenants / token:create', () => {
   test('refuses non-members, unknown abilities, bad lifetimes and unknown workspaces', async ({
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace()
-    const outsider = await createUser()
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const outsider = await UserFactory.create()
     const cases: [string[], RegExp][] = [
       [[outsider.email, `--tenant=${tenant.slug}`], /is not a member of/],
       [
@@ -130,8 +131,8 @@ test.group('tenants / tenant:list, tenant:suspend, tenant:verify-domain, tenant:
   test('tenant:list prints one tab-separated line per workspace (JSON lines with --json)', async ({
     assert,
   }) => {
-    const { tenant } = await ownedWorkspace('Listed Space')
-    await addMember(tenant.id, await createUser(), 'viewer')
+    const { tenant } = await WorkspaceFactory.create({ name: 'Listed Space' })
+    await MembershipFactory.merge({ tenantId: tenant.id, role: 'viewer' }).create()
     const result = await runCommand(TenantList, [])
     assert.equal(result.exitCode, 0)
     const line = result.stdout.split('\n').find((l) => l.startsWith(`${tenant.slug}\t`))!
@@ -159,15 +160,14 @@ test.group('tenants / tenant:list, tenant:suspend, tenant:verify-domain, tenant:
     client,
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace()
+    const { owner, tenant } = await WorkspaceFactory.create()
     const suspended = await runCommand(TenantSuspend, [tenant.slug, '--reason=Abuse report'])
     assert.equal(suspended.exitCode, 0)
     assert.equal(suspended.stdout, `${tenant.slug}\tsuspended\n`)
     const row = await Tenant.findOrFail(tenant.id)
     assert.isTrue(row.suspended)
     assert.equal(row.suspensionReason, 'Abuse report')
-    const web = new WebSession(client)
-    await web.login(owner.email)
+    const web = await signedIn(client, owner)
     assert.equal(
       (
         await web.submit('PUT', `/t/${tenant.slug}/settings`, { name: 'x', timeZone: 'UTC' })
@@ -204,7 +204,7 @@ test.group('tenants / tenant:list, tenant:suspend, tenant:verify-domain, tenant:
   test('tenant:verify-domain vouches for the domain (or checks DNS with --dns)', async ({
     assert,
   }) => {
-    const { tenant } = await ownedWorkspace()
+    const { tenant } = await WorkspaceFactory.create()
     assertRefused(
       assert,
       await runCommand(TenantVerifyDomain, [tenant.slug]),
@@ -223,8 +223,8 @@ test.group('tenants / tenant:list, tenant:suspend, tenant:verify-domain, tenant:
   test('tenant:purge deletes only workspaces past their grace period; --dry-run deletes nothing', async ({
     assert,
   }) => {
-    const due = await ownedWorkspace()
-    const recent = await ownedWorkspace()
+    const due = await WorkspaceFactory.create()
+    const recent = await WorkspaceFactory.create()
     await Tenant.query()
       .where('id', due.tenant.id)
       .update({ deletionRequestedAt: new Date(Date.now() - 8 * 86_400_000) })

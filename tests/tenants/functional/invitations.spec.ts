@@ -4,13 +4,17 @@ import db from '@adonisjs/lucid/services/db'
 import { User } from '#auth'
 import { Invitation, Membership } from '#tenants'
 import { hashInvitationToken } from '#tenants/actions/invitations'
-import { fakeMail } from '#tests/helpers/mail'
-import { createUser, TEST_PASSWORD, WebSession } from '#tests/helpers/web_session'
-import { addMember } from '#tests/helpers/tenants'
-import { invitationPaths, ownedWorkspace, signedIn } from '#tests/tenants/helpers'
+import { InvitationMail } from '#tenants/services/invitation_mail'
+import { capturedMails, fakeMail, pathOf } from '#tests/helpers/mail'
+import { Session, signedIn } from '#tests/helpers/session'
+import { uniqueEmail, UserFactory, USER_PASSWORD } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
 
-const uniqueAddress = (prefix: string) =>
-  `${prefix}-${Math.random().toString(36).slice(2)}@example.test`
+/** Paths of the invitation links mailed to `to`, oldest first. */
+function invitationPaths(fake: ReturnType<typeof fakeMail>, to: string) {
+  return capturedMails(fake, InvitationMail, to).map((mail) => pathOf(mail.link))
+}
 
 test.group('tenants / invitations', () => {
   test('an owner invites by email; the link carries a single-use token stored only as its hash', async ({
@@ -19,9 +23,9 @@ test.group('tenants / invitations', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { owner, tenant } = await ownedWorkspace()
+    const { owner, tenant } = await WorkspaceFactory.create()
     const web = await signedIn(client, owner)
-    const email = uniqueAddress('Invitee').replace('Invitee', 'INVITEE')
+    const email = uniqueEmail('Invitee').replace('Invitee', 'INVITEE')
     const response = await web.submit('POST', `/t/${tenant.slug}/invitations`, {
       email,
       role: 'viewer',
@@ -58,8 +62,8 @@ test.group('tenants / invitations', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { owner, tenant } = await ownedWorkspace()
-    const invitee = await createUser()
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const invitee = await UserFactory.create()
     const ownerWeb = await signedIn(client, owner)
     await ownerWeb.submit('POST', `/t/${tenant.slug}/invitations`, {
       email: invitee.email.toUpperCase(),
@@ -68,7 +72,7 @@ test.group('tenants / invitations', () => {
     const [path] = invitationPaths(fake, invitee.email.toLowerCase())
 
     // Signed out: the page offers to log in, and changes nothing.
-    const anonymous = await new WebSession(client).get(path)
+    const anonymous = await new Session(client).get(path)
     anonymous.assertStatus(200)
     assert.include(anonymous.text(), `/login?next=${encodeURIComponent(path)}`)
     assert.equal(anonymous.header('referrer-policy'), 'no-referrer')
@@ -125,14 +129,14 @@ test.group('tenants / invitations', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { owner, tenant } = await ownedWorkspace()
-    const email = uniqueAddress('newcomer')
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const email = uniqueEmail('newcomer')
     await (
       await signedIn(client, owner)
     ).submit('POST', `/t/${tenant.slug}/invitations`, { email, role: 'member' })
     const [path] = invitationPaths(fake, email)
 
-    const web = new WebSession(client)
+    const web = new Session(client)
     const page = await web.get(path)
     assert.include(page.text(), `action="${path}/account"`)
     assert.notExists(await User.findBy('email', email), 'GET creates nothing')
@@ -144,7 +148,7 @@ test.group('tenants / invitations', () => {
 
     const created = await web.submit('POST', `${path}/account`, {
       name: 'Nia',
-      password: TEST_PASSWORD,
+      password: USER_PASSWORD,
     })
     assert.equal(created.status(), 302)
     assert.equal(
@@ -166,14 +170,14 @@ test.group('tenants / invitations', () => {
         .first()
     )
 
-    const login = await web.login(email, TEST_PASSWORD, { next: `/t/${tenant.slug}` })
+    const login = await web.login(email, USER_PASSWORD, { next: `/t/${tenant.slug}` })
     assert.equal(login.header('location'), `/t/${tenant.slug}`)
     ;(await web.get(`/t/${tenant.slug}`)).assertStatus(200)
 
     // The account exists now: the link is used, and signing up again is refused.
-    const twice = await new WebSession(client).submit('POST', `${path}/account`, {
+    const twice = await new Session(client).submit('POST', `${path}/account`, {
       name: 'Nia',
-      password: TEST_PASSWORD,
+      password: USER_PASSWORD,
     })
     assert.equal(twice.header('location'), path)
     assert.lengthOf(await User.query().whereRaw('lower(email) = ?', [email]), 1)
@@ -185,13 +189,13 @@ test.group('tenants / invitations', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { owner, tenant } = await ownedWorkspace()
-    const existing = await createUser()
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const existing = await UserFactory.create()
     await (
       await signedIn(client, owner)
     ).submit('POST', `/t/${tenant.slug}/invitations`, { email: existing.email, role: 'member' })
     const [path] = invitationPaths(fake, existing.email)
-    const web = new WebSession(client)
+    const web = new Session(client)
     const response = await web.submit('POST', `${path}/account`, {
       name: 'Mallory',
       password: 'another long passphrase',
@@ -209,8 +213,8 @@ test.group('tenants / invitations', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { owner, tenant } = await ownedWorkspace()
-    const invitee = await createUser()
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const invitee = await UserFactory.create()
     await (
       await signedIn(client, owner)
     ).submit('POST', `/t/${tenant.slug}/invitations`, { email: invitee.email, role: 'member' })
@@ -227,9 +231,9 @@ test.group('tenants / invitations', () => {
     assert.isNull(
       await Membership.query().where('tenantId', tenant.id).where('userId', invitee.id).first()
     )
-    const signup = await new WebSession(client).submit('POST', `${path}/account`, {
+    const signup = await new Session(client).submit('POST', `${path}/account`, {
       name: 'Late',
-      password: TEST_PASSWORD,
+      password: USER_PASSWORD,
     })
     assert.equal(signup.header('location'), path)
   })
@@ -240,8 +244,8 @@ test.group('tenants / invitations', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { owner, tenant } = await ownedWorkspace()
-    const invitee = await createUser()
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const invitee = await UserFactory.create()
     const ownerWeb = await signedIn(client, owner)
     await ownerWeb.submit('POST', `/t/${tenant.slug}/invitations`, {
       email: invitee.email,
@@ -304,13 +308,13 @@ test.group('tenants / invitations', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { owner, tenant } = await ownedWorkspace()
-    const email = uniqueAddress('someone')
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const email = uniqueEmail('someone')
     await (
       await signedIn(client, owner)
     ).submit('POST', `/t/${tenant.slug}/invitations`, { email, role: 'member' })
     const [path] = invitationPaths(fake, email)
-    const stranger = await createUser()
+    const stranger = await UserFactory.create()
     const web = await signedIn(client, stranger)
     const page = await web.get(path)
     assert.include(page.text(), 'data-testid="wrong-email"')
@@ -338,9 +342,13 @@ test.group('tenants / invitations', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { owner, tenant } = await ownedWorkspace()
-    const member = await createUser()
-    await addMember(tenant.id, member, 'viewer')
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const member = await UserFactory.create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: member.id,
+      role: 'viewer',
+    }).create()
     const ownerWeb = await signedIn(client, owner)
     await ownerWeb.submit('POST', `/t/${tenant.slug}/invitations`, {
       email: member.email.toUpperCase(),
@@ -352,13 +360,17 @@ test.group('tenants / invitations', () => {
     )
     assert.lengthOf(await Invitation.query().where('tenantId', tenant.id), 0)
 
-    const later = await createUser()
+    const later = await UserFactory.create()
     await ownerWeb.submit('POST', `/t/${tenant.slug}/invitations`, {
       email: later.email,
       role: 'admin',
     })
     const [path] = invitationPaths(fake, later.email)
-    await addMember(tenant.id, later, 'viewer')
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: later.id,
+      role: 'viewer',
+    }).create()
     const web = await signedIn(client, later)
     const accepted = await web.submit('POST', `${path}/acceptance`)
     assert.equal(accepted.header('location'), `/t/${tenant.slug}`)
@@ -380,8 +392,8 @@ test.group('tenants / invitations', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { owner, tenant } = await ownedWorkspace()
-    const email = uniqueAddress('twice')
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const email = uniqueEmail('twice')
     const web = await signedIn(client, owner)
     await web.submit('POST', `/t/${tenant.slug}/invitations`, { email, role: 'member' })
     await web.submit('POST', `/t/${tenant.slug}/invitations`, { email, role: 'admin' })
@@ -408,12 +420,12 @@ test.group('tenants / invitations', () => {
     cleanup,
   }) => {
     fakeMail(cleanup)
-    const a = await ownedWorkspace('Alpha')
-    const b = await ownedWorkspace('Beta')
+    const a = await WorkspaceFactory.create({ name: 'Alpha' })
+    const b = await WorkspaceFactory.create({ name: 'Beta' })
     await (
       await signedIn(client, b.owner)
     ).submit('POST', `/t/${b.tenant.slug}/invitations`, {
-      email: uniqueAddress('b'),
+      email: uniqueEmail('b'),
       role: 'member',
     })
     const foreign = await Invitation.query().where('tenantId', b.tenant.id).firstOrFail()
@@ -441,19 +453,24 @@ test.group('tenants / invitations', () => {
     cleanup,
   }) => {
     fakeMail(cleanup)
-    const { tenant } = await ownedWorkspace()
+    const { tenant } = await WorkspaceFactory.create()
     const roles = {
-      admin: await createUser(),
-      member: await createUser(),
-      viewer: await createUser(),
+      admin: await UserFactory.create(),
+      member: await UserFactory.create(),
+      viewer: await UserFactory.create(),
     }
-    for (const [role, user] of Object.entries(roles)) await addMember(tenant.id, user, role as any)
+    for (const [role, user] of Object.entries(roles))
+      await MembershipFactory.merge({
+        tenantId: tenant.id,
+        userId: user.id,
+        role: role as any,
+      }).create()
 
     const admin = await signedIn(client, roles.admin)
     assert.equal(
       (
         await admin.submit('POST', `/t/${tenant.slug}/invitations`, {
-          email: uniqueAddress('adm'),
+          email: uniqueEmail('adm'),
           role: 'admin',
         })
       ).status(),
@@ -462,13 +479,13 @@ test.group('tenants / invitations', () => {
     for (const role of ['member', 'viewer'] as const) {
       const web = await signedIn(client, roles[role])
       const refused = await web.submit('POST', `/t/${tenant.slug}/invitations`, {
-        email: uniqueAddress(role),
+        email: uniqueEmail(role),
         role: 'member',
       })
       assert.equal(refused.status(), 403, role)
     }
     const owner = await admin.submit('POST', `/t/${tenant.slug}/invitations`, {
-      email: uniqueAddress('own'),
+      email: uniqueEmail('own'),
       role: 'owner',
     })
     assert.equal(owner.status(), 302)
@@ -488,7 +505,7 @@ test.group('tenants / invitations', () => {
     client,
     assert,
   }) => {
-    const web = new WebSession(client)
+    const web = new Session(client)
     for (const token of ['x'.repeat(43), 'short', '%E2%9C%93', 'a'.repeat(300)]) {
       const page = await web.get(`/invitations/${token}`)
       page.assertStatus(404)
@@ -496,7 +513,7 @@ test.group('tenants / invitations', () => {
     }
     // A NUL is refused at the edge before any lookup (tests/core/functional/bad_input.spec.ts).
     assert.equal((await web.get('/invitations/%00', { accept: 'application/json' })).status(), 422)
-    const user = await createUser()
+    const user = await UserFactory.create()
     const signed = await signedIn(client, user)
     const response = await signed.submit('POST', `/invitations/${'y'.repeat(43)}/acceptance`)
     assert.equal(response.status(), 404)

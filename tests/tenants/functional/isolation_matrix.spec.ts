@@ -4,8 +4,6 @@ import { randomUUID } from 'node:crypto'
 import type { ApiClient, ApiResponse } from '@japa/api-client'
 import app from '@adonisjs/core/services/app'
 import router from '@adonisjs/core/services/router'
-import { addMember, createWorkspace, tokenFor } from '#tests/helpers/tenants'
-import { createUser, WebSession } from '#tests/helpers/web_session'
 import {
   fillPattern,
   paramsOf,
@@ -15,6 +13,10 @@ import {
   type IsolationWorld,
   type Side,
 } from '#tests/tenants/isolation'
+import { Session, signedIn } from '#tests/helpers/session'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
 
 type RouteEntry = { pattern: string; methods: string[] }
 
@@ -48,15 +50,19 @@ async function loadRegistry() {
 }
 
 async function side(name: string): Promise<Side> {
-  const owner = await createUser({ name: `${name} Owner` })
-  const member = await createUser({ name: `${name} Member` })
-  const tenant = await createWorkspace(owner, `${name}-${randomUUID().slice(0, 6)}`)
-  await addMember(tenant.id, member, 'member')
-  return { tenant, owner, member, token: await tokenFor(owner, tenant.id) }
+  const owner = await UserFactory.merge({ name: `${name} Owner` }).create()
+  const member = await UserFactory.merge({ name: `${name} Member` }).create()
+  const { tenant, token } = await WorkspaceFactory.create({
+    owner,
+    name: `${name}-${randomUUID().slice(0, 6)}`,
+    token: true,
+  })
+  await MembershipFactory.merge({ tenantId: tenant.id, userId: member.id, role: 'member' }).create()
+  return { tenant, owner, member, token }
 }
 
 /** A as a browser (session + CSRF, method spoofing) or, under /api/, with A's bearer token. */
-function requester(client: ApiClient, web: WebSession, token: string) {
+function requester(client: ApiClient, web: Session, csrf: string, token: string) {
   return async (
     method: string,
     url: string,
@@ -78,7 +84,7 @@ function requester(client: ApiClient, web: WebSession, token: string) {
     return client
       .post(target)
       .header('cookie', web.cookieHeader())
-      .form({ ...body, _csrf: web.csrfToken })
+      .form({ ...body, _csrf: csrf })
       .redirects(0)
       .timeout(10_000)
   }
@@ -87,9 +93,9 @@ function requester(client: ApiClient, web: WebSession, token: string) {
 async function world(client: ApiClient) {
   const a = await side('Alpha')
   const b = await side('Beta')
-  const web = new WebSession(client)
-  await web.login(a.owner.email)
-  return { world: { a, b, client } satisfies IsolationWorld, send: requester(client, web, a.token) }
+  const web = await signedIn(client, a.owner)
+  const send = requester(client, web, await web.csrfToken(), a.token)
+  return { world: { a, b, client } satisfies IsolationWorld, send }
 }
 
 test.group('tenants / isolation matrix', () => {

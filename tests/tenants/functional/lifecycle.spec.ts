@@ -5,10 +5,12 @@ import { Invitation, Membership, Tenant } from '#tenants'
 import { purgeDueTenants, suspendTenant } from '#tenants/actions/lifecycle'
 import { useTxtLookup } from '#tenants/services/domains'
 import { fakeMail } from '#tests/helpers/mail'
-import { createUser, WebSession } from '#tests/helpers/web_session'
 import { enableTwoFactor } from '#tests/helpers/two_factor'
-import { addMember, tokenFor } from '#tests/helpers/tenants'
-import { ownedWorkspace, signedIn } from '#tests/tenants/helpers'
+import { Session, signedIn } from '#tests/helpers/session'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
+import { ApiTokenFactory } from '#database/factories/api_token_factory'
 
 test.group('tenants / suspension', () => {
   test('a suspended workspace is readable with a banner and refuses every write', async ({
@@ -17,8 +19,8 @@ test.group('tenants / suspension', () => {
     cleanup,
   }) => {
     fakeMail(cleanup)
-    const { owner, tenant } = await ownedWorkspace()
-    const member = await addMember(tenant.id, await createUser(), 'member')
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const member = await MembershipFactory.merge({ tenantId: tenant.id, role: 'member' }).create()
     await suspendTenant({ tenantId: tenant.id, reason: 'Unpaid invoice', actorLabel: 'test' })
     const web = await signedIn(client, owner)
     for (const path of ['', '/members', '/settings']) {
@@ -65,9 +67,13 @@ test.group('tenants / deletion and export', () => {
     cleanup,
   }) => {
     fakeMail(cleanup)
-    const { owner, tenant } = await ownedWorkspace('Exporters')
-    const member = await createUser({ name: 'Mia Member' })
-    await addMember(tenant.id, member, 'member')
+    const { owner, tenant } = await WorkspaceFactory.create({ name: 'Exporters' })
+    const member = await UserFactory.merge({ name: 'Mia Member' }).create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: member.id,
+      role: 'member',
+    }).create()
     const web = await signedIn(client, owner)
     await web.submit('POST', `/t/${tenant.slug}/invitations`, {
       email: 'pending@example.test',
@@ -113,10 +119,14 @@ test.group('tenants / deletion and export', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace()
-    const member = await createUser()
-    await addMember(tenant.id, member, 'member')
-    const memberToken = await tokenFor(member, tenant.id)
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const member = await UserFactory.create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: member.id,
+      role: 'member',
+    }).create()
+    const memberToken = await ApiTokenFactory.create(member, tenant.id)
     const web = await signedIn(client, owner)
 
     const wrong = await web.submit('POST', `/t/${tenant.slug}/deletion`, {
@@ -167,7 +177,7 @@ test.group('tenants / custom domain', (group) => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace()
+    const { owner, tenant } = await WorkspaceFactory.create()
     const web = await signedIn(client, owner)
     const domain = `${tenant.slug}.customer.example.org`
     await web.submit('PUT', `/t/${tenant.slug}/domain`, { domain: ` ${domain.toUpperCase()}. ` })
@@ -205,7 +215,7 @@ test.group('tenants / custom domain', (group) => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace()
+    const { owner, tenant } = await WorkspaceFactory.create()
     const web = await signedIn(client, owner)
     await web.submit('PUT', `/t/${tenant.slug}/domain`, {
       domain: `${tenant.slug}.nodns.example.org`,
@@ -237,8 +247,8 @@ test.group('tenants / custom domain', (group) => {
     client,
     assert,
   }) => {
-    const first = await ownedWorkspace()
-    const second = await ownedWorkspace()
+    const first = await WorkspaceFactory.create()
+    const second = await WorkspaceFactory.create()
     const taken = `${first.tenant.slug}.taken.example.org`
     await (
       await signedIn(client, first.owner)
@@ -265,10 +275,14 @@ test.group('tenants / two-factor requirement', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace()
-    const member = await createUser()
-    await addMember(tenant.id, member, 'member')
-    const token = await tokenFor(member, tenant.id)
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const member = await UserFactory.create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: member.id,
+      role: 'member',
+    }).create()
+    const token = await ApiTokenFactory.create(member, tenant.id)
     const ownerWeb = await signedIn(client, owner)
     await ownerWeb.submit('PUT', `/t/${tenant.slug}/security`, { require_two_factor: 'on' })
     assert.isFalse((await Tenant.findOrFail(tenant.id)).requireTwoFactor)
@@ -307,8 +321,8 @@ test.group('tenants / two-factor requirement', () => {
     client,
     assert,
   }) => {
-    const { tenant } = await ownedWorkspace()
-    const response = await new WebSession(client).get(`/t/${tenant.slug}/members`)
+    const { tenant } = await WorkspaceFactory.create()
+    const response = await new Session(client).get(`/t/${tenant.slug}/members`)
     assert.equal(response.status(), 302)
     assert.match(response.header('location') ?? '', /^\/login\?next=/)
   })

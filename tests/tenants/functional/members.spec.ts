@@ -3,9 +3,11 @@ import db from '@adonisjs/lucid/services/db'
 import { Membership, roleAllows, ROLES, Tenant, type Permission, type Role } from '#tenants'
 import { changeRole, MembershipRuleError } from '#tenants/actions/change_membership'
 import { fakeMail } from '#tests/helpers/mail'
-import { createUser } from '#tests/helpers/web_session'
-import { addMember, createWorkspace, tokenFor } from '#tests/helpers/tenants'
-import { ownedWorkspace, signedIn } from '#tests/tenants/helpers'
+import { signedIn } from '#tests/helpers/session'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
+import { ApiTokenFactory } from '#database/factories/api_token_factory'
 
 type Attempt = {
   action: string
@@ -106,12 +108,12 @@ test.group('tenants / roles × actions', () => {
       cleanup,
     }) => {
       fakeMail(cleanup)
-      const owner = await createUser()
-      const tenant = await createWorkspace(owner)
-      const actor = role === 'owner' ? owner : await createUser()
-      if (role !== 'owner') await addMember(tenant.id, actor, role)
-      const target = await addMember(tenant.id, await createUser(), 'viewer')
-      const other = await addMember(tenant.id, await createUser(), 'member')
+      const { owner, tenant } = await WorkspaceFactory.create()
+      const actor = role === 'owner' ? owner : await UserFactory.create()
+      if (role !== 'owner')
+        await MembershipFactory.merge({ tenantId: tenant.id, userId: actor.id, role }).create()
+      const target = await MembershipFactory.merge({ tenantId: tenant.id, role: 'viewer' }).create()
+      const other = await MembershipFactory.merge({ tenantId: tenant.id, role: 'member' }).create()
       const web = await signedIn(client, actor)
       const ctx = { web, slug: tenant.slug, tenant, target, other }
       for (const attempt of attempts) {
@@ -134,10 +136,10 @@ test.group('tenants / roles × actions', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace()
-    const admin = await createUser()
-    await addMember(tenant.id, admin, 'admin')
-    const member = await addMember(tenant.id, await createUser(), 'member')
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const admin = await UserFactory.create()
+    await MembershipFactory.merge({ tenantId: tenant.id, userId: admin.id, role: 'admin' }).create()
+    const member = await MembershipFactory.merge({ tenantId: tenant.id, role: 'member' }).create()
     const ownerMembership = await Membership.query()
       .where('tenantId', tenant.id)
       .where('userId', owner.id)
@@ -171,7 +173,7 @@ test.group('tenants / memberships', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace()
+    const { owner, tenant } = await WorkspaceFactory.create()
     const mine = await Membership.query()
       .where('tenantId', tenant.id)
       .where('userId', owner.id)
@@ -190,7 +192,7 @@ test.group('tenants / memberships', () => {
     )
     assert.equal((await Membership.findOrFail(mine.id)).role, 'owner')
 
-    const second = await addMember(tenant.id, await createUser(), 'owner')
+    const second = await MembershipFactory.merge({ tenantId: tenant.id, role: 'owner' }).create()
     assert.equal(
       (
         await web.submit('PUT', `/t/${tenant.slug}/members/${second.id}`, { role: 'admin' })
@@ -209,9 +211,9 @@ test.group('tenants / memberships', () => {
     assert,
     cleanup,
   }) => {
-    const first = await createUser()
-    const second = await createUser()
-    const tenant = await createWorkspace(first)
+    const first = await UserFactory.create()
+    const second = await UserFactory.create()
+    const { tenant } = await WorkspaceFactory.create({ owner: first })
     cleanup(async () => {
       await Tenant.query().where('id', tenant.id).delete()
       await db.from('users').whereIn('id', [first.id, second.id]).delete()
@@ -220,7 +222,11 @@ test.group('tenants / memberships', () => {
       .where('tenantId', tenant.id)
       .where('userId', first.id)
       .firstOrFail()
-    const b = await addMember(tenant.id, second, 'owner')
+    const b = await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: second.id,
+      role: 'owner',
+    }).create()
     const results = await Promise.allSettled([
       changeRole({ tenantId: tenant.id, membershipId: a.id, role: 'admin', actorId: second.id }),
       changeRole({ tenantId: tenant.id, membershipId: b.id, role: 'admin', actorId: first.id }),
@@ -238,13 +244,21 @@ test.group('tenants / memberships', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace()
-    const elsewhere = await ownedWorkspace('Elsewhere')
-    const member = await createUser()
-    const membership = await addMember(tenant.id, member, 'member')
-    await addMember(elsewhere.tenant.id, member, 'member')
-    const token = await tokenFor(member, tenant.id)
-    const otherToken = await tokenFor(member, elsewhere.tenant.id)
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const elsewhere = await WorkspaceFactory.create({ name: 'Elsewhere' })
+    const member = await UserFactory.create()
+    const membership = await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: member.id,
+      role: 'member',
+    }).create()
+    await MembershipFactory.merge({
+      tenantId: elsewhere.tenant.id,
+      userId: member.id,
+      role: 'member',
+    }).create()
+    const token = await ApiTokenFactory.create(member, tenant.id)
+    const otherToken = await ApiTokenFactory.create(member, elsewhere.tenant.id)
     const memberWeb = await signedIn(client, member)
     ;(await memberWeb.get(`/t/${tenant.slug}/members`)).assertStatus(200)
     ;(await client.get('/api/v1/me').bearerToken(token)).assertStatus(200)
@@ -277,14 +291,14 @@ test.group('tenants / memberships', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace()
-    const next = await addMember(tenant.id, await createUser(), 'viewer')
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const next = await MembershipFactory.merge({ tenantId: tenant.id, role: 'viewer' }).create()
     const mine = await Membership.query()
       .where('tenantId', tenant.id)
       .where('userId', owner.id)
       .firstOrFail()
     const foreign = await Membership.query()
-      .where('tenantId', (await ownedWorkspace('Other')).tenant.id)
+      .where('tenantId', (await WorkspaceFactory.create({ name: 'Other' })).tenant.id)
       .firstOrFail()
     const web = await signedIn(client, owner)
 
@@ -334,8 +348,8 @@ test.group('tenants / memberships', () => {
   })
 
   test('role changes are audited with before and after', async ({ client, assert }) => {
-    const { owner, tenant } = await ownedWorkspace()
-    const target = await addMember(tenant.id, await createUser(), 'viewer')
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const target = await MembershipFactory.merge({ tenantId: tenant.id, role: 'viewer' }).create()
     await (
       await signedIn(client, owner)
     ).submit('PUT', `/t/${tenant.slug}/members/${target.id}`, { role: 'admin' })

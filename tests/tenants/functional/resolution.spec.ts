@@ -1,16 +1,18 @@
 import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
 import { Tenant } from '#tenants'
-import { createUser } from '#tests/helpers/web_session'
-import { addMember, tokenFor } from '#tests/helpers/tenants'
-import { ownedWorkspace, signedIn } from '#tests/tenants/helpers'
+import { signedIn } from '#tests/helpers/session'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
+import { ApiTokenFactory } from '#database/factories/api_token_factory'
 
 test.group('tenants / resolution', () => {
   test('path, subdomain and verified custom domain resolve the same workspace', async ({
     client,
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace('Resolved')
+    const { owner, tenant } = await WorkspaceFactory.create({ name: 'Resolved' })
     const domain = `${tenant.slug}.resolve.example.net`
     await Tenant.query()
       .where('id', tenant.id)
@@ -40,7 +42,7 @@ test.group('tenants / resolution', () => {
     client,
     assert,
   }) => {
-    const { tenant } = await ownedWorkspace('Private')
+    const { tenant } = await WorkspaceFactory.create({ name: 'Private' })
     const domain = `${tenant.slug}.private.example.net`
     await Tenant.query()
       .where('id', tenant.id)
@@ -49,7 +51,7 @@ test.group('tenants / resolution', () => {
         domainVerificationToken: 'y'.repeat(32),
         domainVerifiedAt: DateTime.now().toJSDate(),
       })
-    const web = await signedIn(client, await createUser())
+    const web = await signedIn(client, await UserFactory.create())
     const missing = await web.get('/t/no-such-workspace/members')
     missing.assertStatus(404)
     for (const [path, host] of [
@@ -67,10 +69,16 @@ test.group('tenants / resolution', () => {
     client,
     assert,
   }) => {
-    const { tenant } = await ownedWorkspace('Api')
-    const viewer = await createUser()
-    await addMember(tenant.id, viewer, 'viewer')
-    const me = await client.get('/api/v1/me').bearerToken(await tokenFor(viewer, tenant.id))
+    const { tenant } = await WorkspaceFactory.create({ name: 'Api' })
+    const viewer = await UserFactory.create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: viewer.id,
+      role: 'viewer',
+    }).create()
+    const me = await client
+      .get('/api/v1/me')
+      .bearerToken(await ApiTokenFactory.create(viewer, tenant.id))
     me.assertStatus(200)
     assert.equal(me.body().tenant.slug, tenant.slug)
     assert.equal(me.body().role, 'viewer')
@@ -86,10 +94,14 @@ test.group('tenants / resolution', () => {
     client,
     assert,
   }) => {
-    const { owner, tenant } = await ownedWorkspace('First Space')
-    const second = await ownedWorkspace('Second Space')
-    const stranger = await ownedWorkspace('Stranger Space')
-    await addMember(second.tenant.id, owner, 'viewer')
+    const { owner, tenant } = await WorkspaceFactory.create({ name: 'First Space' })
+    const second = await WorkspaceFactory.create({ name: 'Second Space' })
+    const stranger = await WorkspaceFactory.create({ name: 'Stranger Space' })
+    await MembershipFactory.merge({
+      tenantId: second.tenant.id,
+      userId: owner.id,
+      role: 'viewer',
+    }).create()
     const page = (await (await signedIn(client, owner)).get(`/t/${tenant.slug}`)).text()
     assert.include(page, `href="/t/${second.tenant.slug}"`)
     assert.notInclude(page, stranger.tenant.slug)

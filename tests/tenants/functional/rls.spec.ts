@@ -4,16 +4,21 @@ import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import { APP_ROLE } from '#database/rls'
 import { Invitation, Tenant, withTenant } from '#tenants'
-import { createUser } from '#tests/helpers/web_session'
-import { addMember, createWorkspace } from '#tests/helpers/tenants'
+import { signedIn } from '#tests/helpers/session'
+import { UserFactory } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { MembershipFactory } from '#database/factories/tenant_factory'
 
 /** Two workspaces, each with a member and a pending invitation. */
 async function twoTenants() {
   const make = async (name: string) => {
-    const owner = await createUser()
-    const tenant = await createWorkspace(owner, name)
-    const member = await createUser()
-    await addMember(tenant.id, member, 'member')
+    const { owner, tenant } = await WorkspaceFactory.create({ name })
+    const member = await UserFactory.create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: member.id,
+      role: 'member',
+    }).create()
     await Invitation.create({
       tenantId: tenant.id,
       email: `${randomUUID()}@example.test`,
@@ -121,9 +126,7 @@ test.group('tenants / row-level security', () => {
       if (previous === undefined) delete process.env.TENANT_RLS
       else process.env.TENANT_RLS = previous
     })
-    const { WebSession } = await import('#tests/helpers/web_session')
-    const web = new WebSession(client)
-    await web.login(a.owner.email)
+    const web = await signedIn(client, a.owner)
     const page = await web.get(`/t/${a.tenant.slug}/members`)
     page.assertStatus(200)
     assert.include(page.text(), a.owner.email)
