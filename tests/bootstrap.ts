@@ -3,12 +3,13 @@ import { createServer } from 'node:net'
 import app from '@adonisjs/core/services/app'
 import testUtils from '@adonisjs/core/services/test_utils'
 import { assert } from '@japa/assert'
-import { apiClient } from '@japa/api-client'
+import { apiClient, ApiClient } from '@japa/api-client'
 import { pluginAdonisJS } from '@japa/plugin-adonisjs'
 import { browserClient } from '@japa/browser-client'
 import type { Config } from '@japa/runner/types'
 import { launchChromium, CHROMIUM_PATH } from '#tests/helpers/chromium'
 import { closeSilentConnections } from '#core/http_server'
+import { conformsToOpenApi } from '#tests/helpers/openapi'
 
 /*
  * Each run serves HTTP on a free port (unless TEST_PORT pins one), so concurrent runs on one
@@ -35,6 +36,9 @@ if (!hasChromium && process.env.CI === 'true') {
     `CI=true but ${CHROMIUM_PATH} is missing: install Debian's chromium (apt-get install chromium).`
   )
 }
+
+// Every /api/v1 response a test receives must be one the OpenAPI document describes.
+ApiClient.teardown(conformsToOpenApi)
 
 export const plugins: Config['plugins'] = [
   assert(),

@@ -3,6 +3,7 @@
  */
 import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
+import '#agents/openapi'
 
 const AgentsController = () => import('#agents/controllers/api/agents_controller')
 const RunsController = () => import('#agents/controllers/api/runs_controller')

@@ -111,9 +111,12 @@ export const boundedDay = () =>
     .string()
     .trim()
     .use(
-      vine.createRule((value, _options, field) => {
-        if (!isBoundedDay(value)) field.report(DAY_RULE, 'date', field)
-      })()
+      vine.createRule(
+        (value, _options, field) => {
+          if (!isBoundedDay(value)) field.report(DAY_RULE, 'date', field)
+        },
+        { toJSONSchema: (schema) => Object.assign(schema, { format: 'date' }) }
+      )()
     )
 
 /**

@@ -1,10 +1,25 @@
 /**
  * core: the shared kernel. No domain; every module may import it; it imports no module.
  */
-export { formatCredits, parseCredits, MICROS_PER_CREDIT } from '#core/money'
-export { problem, statusTitle, openAiError, type Problem } from '#core/problem'
+export { formatCredits, parseCredits, creditsSchema, MICROS_PER_CREDIT } from '#core/money'
+export {
+  problem,
+  statusTitle,
+  openAiError,
+  problemSchema,
+  type Problem,
+  type OpenAiErrorBody,
+} from '#core/problem'
 export { isHtmx, wantsJson, renderPageOrFragment } from '#core/htmx'
-export { addApiPath, addApiSchema } from '#core/openapi'
+export {
+  addApiOperation,
+  addApiSchema,
+  dateTimeSchema,
+  FREE_OBJECT,
+  FREE_ARRAY,
+  pageSchema,
+  type ApiOperation,
+} from '#core/openapi'
 export { metricsRegistry } from '#core/metrics'
 export { allowRemoteMetricsReader } from '#core/controllers/metrics_controller'
 export { isUuid } from '#core/ids'

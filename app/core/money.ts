@@ -1,3 +1,5 @@
+import vine from '@vinejs/vine'
+
 /** 1 credit = 1,000,000 micro-credits; money is always an integer number of micro-credits. */
 export const MICROS_PER_CREDIT = 1_000_000n
 
@@ -10,6 +12,15 @@ export function formatCredits(micros: bigint | number | string): string {
   const fraction = (abs % MICROS_PER_CREDIT).toString().padStart(6, '0').replace(/0+$/, '')
   return `${sign}${whole}${fraction ? `.${fraction}` : ''}`
 }
+
+/** What formatCredits writes, as a response schema (OpenAPI). */
+export const creditsSchema = (
+  description = 'Credits as a decimal string (up to 6 decimals, no trailing zeros)'
+) =>
+  vine
+    .string()
+    .regex(/^-?\d+(?:\.\d{0,5}[1-9])?$/)
+    .meta({ description })
 
 const CREDITS_PATTERN = /^([+-])?(\d{1,15})(?:\.(\d{1,6}))?$/
 

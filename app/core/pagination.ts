@@ -6,12 +6,30 @@ import { MAX_YEAR, MIN_YEAR } from '#core/input'
 
 export type Cursor = { at: string; id: string }
 
+/** Page sizes a list takes (CONTRACT.md). */
+export const PAGE_SIZE = { default: 20, max: 100 } as const
+
+/** The query string pageParams reads, as JSON Schema (OpenAPI parameters). */
+export const PAGE_QUERY = {
+  type: 'object',
+  properties: {
+    limit: {
+      type: 'integer',
+      minimum: 1,
+      maximum: PAGE_SIZE.max,
+      default: PAGE_SIZE.default,
+      description: 'Page size',
+    },
+    cursor: { type: 'string', description: 'Opaque: `next_cursor` of the previous page' },
+  },
+}
+
 /** `?limit=` (default 20, 1–100) and the opaque `?cursor=` (keyset on created_at, id). */
 export function pageParams(ctx: HttpContext): { limit: number; cursor: Cursor | null } {
   const rawLimit = ctx.request.input('limit')
-  const limit = rawLimit === undefined || rawLimit === '' ? 20 : Number(rawLimit)
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
-    throw new InvalidInputException('limit', 'limit must be an integer from 1 to 100.')
+  const limit = rawLimit === undefined || rawLimit === '' ? PAGE_SIZE.default : Number(rawLimit)
+  if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE.max)
+    throw new InvalidInputException('limit', `limit must be an integer from 1 to ${PAGE_SIZE.max}.`)
   const rawCursor = ctx.request.input('cursor')
   if (rawCursor === undefined || rawCursor === '') return { limit, cursor: null }
   const cursor = decodeCursor(rawCursor)

@@ -1,12 +1,27 @@
-/** An RFC 9457 problem document, the body of every /api error. */
-export type Problem = {
-  type: string
-  title: string
-  status: number
-  detail: string
-  request_id: string | undefined
-  errors?: { field: string; message: string }[]
-}
+import vine from '@vinejs/vine'
+import type { Infer } from '@vinejs/vine/types'
+
+/** An RFC 9457 problem document, the body of every /api error (and the OpenAPI `Problem`). */
+export const problemSchema = vine.object({
+  type: vine.string(),
+  title: vine.string(),
+  status: vine.number().withoutDecimals(),
+  detail: vine.string(),
+  request_id: vine.string().optional(),
+  errors: vine.array(vine.object({ field: vine.string(), message: vine.string() })).optional(),
+})
+export type Problem = Infer<typeof problemSchema>
+
+/** OpenAI's error body, answered by the OpenAI-compatible endpoints (the OpenAPI `OpenAiError`). */
+export const openAiErrorSchema = vine.object({
+  error: vine.object({
+    message: vine.string(),
+    type: vine.string(),
+    code: vine.string().nullable(),
+    param: vine.string().nullable(),
+  }),
+})
+export type OpenAiErrorBody = Infer<typeof openAiErrorSchema>
 
 const TITLES: Record<number, string> = {
   400: 'Bad request',
@@ -43,7 +58,11 @@ export function problem(status: number, detail: string, extra: Partial<Problem> 
 }
 
 /** OpenAI's error body for a status (`type` as its SDKs expect). */
-export function openAiError(status: number, message: string, code?: string | null) {
+export function openAiError(
+  status: number,
+  message: string,
+  code?: string | null
+): OpenAiErrorBody {
   const type =
     status === 401
       ? 'authentication_error'

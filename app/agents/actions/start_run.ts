@@ -3,6 +3,7 @@ import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import { Exception } from '@adonisjs/core/exceptions'
 import {
+  DomainException,
   IDEMPOTENCY_KEY_RULE,
   InvalidInputException,
   isIdempotencyKey,
@@ -91,9 +92,11 @@ export type StartedRun =
     }
 
 /** 409: an Idempotency-Key in flight or reused with another body. */
-export class RunConflictException extends Exception {
-  static status = 409
-  static code = 'E_IDEMPOTENCY_CONFLICT'
+/** The idempotency key is held by another request (still running, or for a different input). */
+export class RunConflictException extends DomainException {
+  constructor(detail: string) {
+    super(detail, { status: 409, code: 'E_IDEMPOTENCY_CONFLICT' })
+  }
 }
 
 /** 503 while this process shuts down: the client retries on another one. */
@@ -132,8 +135,7 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
       reference: `run:${runId}`,
       staleAfterMs: runTimeoutMs() + 60_000,
     })
-    if (claim.state === 'conflict')
-      throw new RunConflictException(claim.detail, { status: 409, code: 'E_IDEMPOTENCY_CONFLICT' })
+    if (claim.state === 'conflict') throw new RunConflictException(claim.detail)
     if (claim.state === 'replay') return { replayed: true, status: claim.status, body: claim.body }
   }
 

@@ -1,6 +1,82 @@
 import db from '@adonisjs/lucid/services/db'
-import { formatCredits } from '#core'
+import vine from '@vinejs/vine'
+import type { Infer } from '@vinejs/vine/types'
+import {
+  FREE_ARRAY,
+  FREE_OBJECT,
+  creditsSchema,
+  dateTimeSchema,
+  formatCredits,
+  problemSchema,
+  type Problem,
+} from '#core'
+import { RUN_STATUSES } from '#agents/models/run'
 import type Run from '#agents/models/run'
+
+const tokens = () => vine.number().withoutDecimals()
+
+/** Token usage: cached and reasoning tokens only where the provider reports them. */
+const usageSchema = vine.object({
+  input_tokens: tokens(),
+  output_tokens: tokens(),
+  cached_tokens: tokens().optional(),
+  reasoning_tokens: tokens().optional(),
+  estimated: vine
+    .boolean({ strict: true })
+    .meta({ description: 'Counted as ceil(characters / 4): the provider reported none' }),
+})
+
+/** The price in force when the run started, credits per 1M tokens. */
+const priceSchema = vine.object({
+  model: vine.string(),
+  input_credits_per_1m: creditsSchema(),
+  output_credits_per_1m: creditsSchema(),
+  effective_from: vine.string().nullable(),
+})
+
+/** One model call of a run: the first, a retry or a fallback. */
+const stepSchema = vine.object({
+  position: vine.number().withoutDecimals(),
+  kind: vine.string().meta({ description: 'model_call, retry or fallback' }),
+  model: vine.string().nullable(),
+  status: vine.string().meta({ description: 'succeeded, failed, cancelled or skipped' }),
+  usage: usageSchema,
+  cost_credits: creditsSchema(),
+  price: priceSchema.optional(),
+  tool_calls: vine.array(vine.any()).optional().meta(FREE_ARRAY),
+  error: vine.record(vine.any()).optional().meta(FREE_OBJECT),
+  started_at: dateTimeSchema(),
+  finished_at: dateTimeSchema().nullable(),
+})
+
+/** A run as the API shows it (OpenAPI `Run`); `steps` only where one run is shown. */
+export const runSchema = vine.object({
+  id: vine.string(),
+  agent_id: vine.string().nullable(),
+  version: vine.number().withoutDecimals().nullable(),
+  thread_id: vine.string().nullable(),
+  status: vine.enum(RUN_STATUSES),
+  input: vine.string(),
+  output: vine.string(),
+  usage: usageSchema,
+  cost_credits: creditsSchema(),
+  latency_ms: vine.number().withoutDecimals().nullable(),
+  ttft_ms: vine.number().withoutDecimals().nullable(),
+  model: vine.string().nullable(),
+  price: priceSchema.optional(),
+  steps: vine.array(stepSchema).optional(),
+  error: problemSchema.optional(),
+  metadata: vine.record(vine.any()).meta(FREE_OBJECT),
+  created_at: dateTimeSchema(),
+  finished_at: dateTimeSchema().nullable(),
+})
+
+/** The answer to a cancellation (OpenAPI `RunCancellation`). */
+export const runCancellationSchema = vine.object({
+  id: vine.string(),
+  status: vine.enum([...RUN_STATUSES, 'cancelling'] as const),
+})
+export type RunCancellationDto = Infer<typeof runCancellationSchema>
 
 type StepRow = {
   position: number
@@ -36,7 +112,7 @@ function usageOf(input: number, output: number, estimated: boolean, cached = 0, 
 export async function serializeRun(
   run: Run,
   options: { steps?: boolean; stepRows?: StepRow[] } = {}
-) {
+): Promise<RunDto> {
   const rows: StepRow[] | undefined =
     options.steps === false
       ? undefined
@@ -90,19 +166,20 @@ export async function serializeRun(
       run.reasoningTokens
     ),
     cost_credits: formatCredits(run.costMicros),
-    latency_ms: run.latencyMs,
-    ttft_ms: run.ttftMs,
-    model: run.model,
+    // `?? null`: a run just inserted (the 202 of an async run) was never read back.
+    latency_ms: run.latencyMs ?? null,
+    ttft_ms: run.ttftMs ?? null,
+    model: run.model ?? null,
     ...(run.price ? { price: priceOf(run.price) } : {}),
     ...(steps ? { steps } : {}),
-    ...(run.error ? { error: run.error } : {}),
+    ...(run.error ? { error: run.error as Problem } : {}),
     metadata: run.metadata,
-    created_at: run.createdAt.toISO(),
+    created_at: run.createdAt.toISO()!,
     finished_at: run.finishedAt?.toISO() ?? null,
   }
 }
 
-export type RunDto = Awaited<ReturnType<typeof serializeRun>>
+export type RunDto = Infer<typeof runSchema>
 
 /** A stored price (micro-credits per 1M tokens) in credits per 1M tokens, as the API shows money. */
 function priceOf(price: Record<string, any>) {

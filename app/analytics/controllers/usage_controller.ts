@@ -1,26 +1,12 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
-import { formatCredits } from '#core'
 import { authorize, currentTenant } from '#tenants'
-import { usageReport, type UsageRow } from '#analytics/services/reports'
+import { usageReport } from '#analytics/services/reports'
+import { usageReportJson } from '#analytics/dtos/usage'
 import { resolveRange } from '#analytics/services/ranges'
 import { usageValidator } from '#analytics/validators/usage'
 
 const DEFAULT_DAYS = 30
-
-function json(row: UsageRow, groupBy: string) {
-  return {
-    key: row.key,
-    label: groupBy === 'day' ? row.key : row.label,
-    runs: row.runs,
-    errors: row.errors,
-    input_tokens: row.inputTokens,
-    output_tokens: row.outputTokens,
-    credits: formatCredits(row.creditsMicros),
-    latency_p50_ms: row.latencyP50,
-    latency_p95_ms: row.latencyP95,
-  }
-}
 
 /** GET /api/v1/analytics/usage (CONTRACT.md): usage per day, agent, member or model, with totals. */
 export default class UsageController {
@@ -42,7 +28,6 @@ export default class UsageController {
     const from = input.from ?? shift(to, -(DEFAULT_DAYS - 1))
     const range = resolveRange({ range: 'custom', from, to }, tenant.timeZone)
     const report = await usageReport(tenant.id, range, groupBy)
-    const { key: _key, label: _label, ...totals } = json(report.total, groupBy)
-    return { data: report.rows.map((row) => json(row, groupBy)), totals }
+    return usageReportJson(report, groupBy)
   }
 }

@@ -1,4 +1,5 @@
 import limiter from '@adonisjs/limiter/services/main'
+import { errors } from '@adonisjs/limiter'
 import { DomainException } from '#core'
 
 type Scope = 'login' | 'reset' | '2fa' | 'verification' | 'signup_notice'
@@ -75,8 +76,12 @@ export async function requestWait(scope: Scope, subject: string, ip: string) {
     if (await l.isBlocked(key)) return l.availableIn(key)
   }
   for (const { limiter: l, key } of [k.subject, k.ip]) {
-    const allowed = await l.attempt(key, async () => true)
-    if (allowed === undefined) return l.availableIn(key)
+    try {
+      await l.consume(key)
+    } catch (error) {
+      if (error instanceof errors.E_TOO_MANY_REQUESTS) return error.response.availableIn
+      throw error
+    }
   }
   return null
 }

@@ -1,7 +1,8 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
-import { errors as vineErrors } from '@vinejs/vine'
-import { formatCredits } from '#core'
+import vine, { errors as vineErrors } from '@vinejs/vine'
+import type { Infer } from '@vinejs/vine/types'
+import { creditsSchema, dateTimeSchema, formatCredits } from '#core'
 import { User } from '#auth'
 import { Membership, type Tenant } from '#tenants'
 import { balanceOf } from '#credits/services/accounts'
@@ -16,8 +17,28 @@ import { LEDGER_KINDS, type Balance, type LedgerEntry } from '#credits/types'
 
 const PAGE_SIZE = 50
 
+/** The API's shape of a balance (OpenAPI `CreditBalance`). */
+export const balanceSchema = vine.object({
+  balance: creditsSchema(),
+  held: creditsSchema('Reserved by running work'),
+  available: creditsSchema('balance − held'),
+  currency: vine.literal('credits'),
+})
+
+/** The API's shape of a ledger entry (OpenAPI `LedgerEntry`). */
+export const ledgerEntrySchema = vine.object({
+  id: vine.string(),
+  kind: vine.enum(LEDGER_KINDS),
+  amount: creditsSchema('Signed: money in is positive, spend negative'),
+  balance_after: creditsSchema(),
+  reference: vine.string().nullable(),
+  member_id: vine.string().nullable(),
+  agent_id: vine.string().nullable(),
+  created_at: dateTimeSchema(),
+})
+
 /** The API's shape of a balance: decimal credit strings. */
-export function balanceJson(balance: Balance) {
+export function balanceJson(balance: Balance): Infer<typeof balanceSchema> {
   return {
     balance: formatCredits(balance.balance),
     held: formatCredits(balance.held),
@@ -27,7 +48,7 @@ export function balanceJson(balance: Balance) {
 }
 
 /** The API's shape of a ledger entry. */
-export function entryJson(entry: LedgerEntry) {
+export function entryJson(entry: LedgerEntry): Infer<typeof ledgerEntrySchema> {
   return {
     id: entry.id,
     kind: entry.kind,

@@ -1,4 +1,3 @@
-import vine from '@vinejs/vine'
 import type { HttpContext } from '@adonisjs/core/http'
 import { errors as vineErrors } from '@vinejs/vine'
 import logger from '@adonisjs/core/services/logger'
@@ -18,50 +17,8 @@ import { catalog } from '#agents/services/catalog'
 import { agentForRun } from '#agents/services/agent_cache'
 import type Run from '#agents/models/run'
 import type { ChatMessage, ToolCall } from '#agents/providers/types'
-
-const completionValidator = vine.create(
-  vine
-    .object({
-      model: vine.string().trim().minLength(1).maxLength(200),
-      messages: vine
-        .array(
-          vine
-            .object({
-              role: vine.enum(['system', 'user', 'assistant', 'developer'] as const),
-              content: vine.unionOfTypes([
-                vine.string().maxLength(200_000),
-                vine.array(
-                  vine
-                    .object({ type: vine.string(), text: vine.string().optional() })
-                    .allowUnknownProperties()
-                ),
-              ]),
-            })
-            .allowUnknownProperties()
-        )
-        .minLength(1)
-        .maxLength(500),
-      // JSON types only, as OpenAI checks them: `max_tokens: true` or `"5"` is refused, never coerced.
-      stream: vine.boolean({ strict: true }).optional().nullable(),
-      max_tokens: vine
-        .number({ strict: true })
-        .withoutDecimals()
-        .min(1)
-        .max(32_000)
-        .optional()
-        .nullable(),
-      max_completion_tokens: vine
-        .number({ strict: true })
-        .withoutDecimals()
-        .min(1)
-        .max(32_000)
-        .optional()
-        .nullable(),
-      temperature: vine.number({ strict: true }).min(0).max(2).optional().nullable(),
-      tools: vine.array(vine.any()).maxLength(64).optional(),
-    })
-    .allowUnknownProperties()
-)
+import { completionValidator } from '#agents/validators/openai'
+import type { ChatCompletion, ChatUsage, ModelList } from '#agents/dtos/openai'
 
 type OpenAiError = {
   status: number
@@ -89,7 +46,7 @@ export default class OpenAiController {
     }
   }
 
-  async models(ctx: HttpContext) {
+  async models(ctx: HttpContext): Promise<ModelList> {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'agents.read')
     const created = Math.floor(Date.now() / 1000)
@@ -103,13 +60,13 @@ export default class OpenAiController {
       data: [
         ...[...(await catalog(tenant.id)).values()].map((m) => ({
           id: m.name,
-          object: 'model',
+          object: 'model' as const,
           created,
           owned_by: m.providerSlug,
         })),
         ...agents.map((a) => ({
           id: `agent:${a.slug}`,
-          object: 'model',
+          object: 'model' as const,
           created: Math.floor(a.createdAt.toSeconds()),
           owned_by: tenant.slug,
         })),
@@ -293,7 +250,13 @@ export default class OpenAiController {
   }
 
   /** A non-streamed chat completion for a finished run. */
-  #completion(id: string, created: number, model: string, run: Run, toolCalls: ToolCall[]) {
+  #completion(
+    id: string,
+    created: number,
+    model: string,
+    run: Run,
+    toolCalls: ToolCall[]
+  ): ChatCompletion {
     return {
       id,
       object: 'chat.completion',
@@ -393,7 +356,7 @@ export default class OpenAiController {
 }
 
 /** OpenAI's usage object, with cached and reasoning token details where known. */
-function usageBody(input: number, output: number, cached: number, reasoning: number) {
+function usageBody(input: number, output: number, cached: number, reasoning: number): ChatUsage {
   return {
     prompt_tokens: input,
     completion_tokens: output,
@@ -406,7 +369,7 @@ function usageBody(input: number, output: number, cached: number, reasoning: num
 function openAiToolCalls(calls: ToolCall[]) {
   return calls.map((call) => ({
     id: call.id,
-    type: 'function',
+    type: 'function' as const,
     function: { name: call.name, arguments: call.arguments },
   }))
 }

@@ -22,7 +22,7 @@ import { followRun, requestCancellation } from '#agents/services/runs'
 import { finishedRunDto } from '#agents/services/run_executor'
 import { findAgent } from '#agents/services/lookup'
 import { agentForRun } from '#agents/services/agent_cache'
-import { serializeRun } from '#agents/dtos/run'
+import { serializeRun, type RunCancellationDto } from '#agents/dtos/run'
 
 /** /api/v1 runs: start (JSON, SSE or async), history, one run, its events, cancellation. */
 export default class RunsController {
@@ -140,9 +140,10 @@ export default class RunsController {
     const run = await this.#find(ctx, 'runs.write')
     assertWritable(ctx)
     await requestCancellation(run)
-    return ctx.response
-      .status(202)
-      .json({ id: run.id, status: run.terminal ? run.status : 'cancelling' })
+    return ctx.response.status(202).json({
+      id: run.id,
+      status: run.terminal ? run.status : 'cancelling',
+    } satisfies RunCancellationDto)
   }
 
   async #find(ctx: HttpContext, permission: 'runs.read' | 'runs.write' = 'runs.read') {

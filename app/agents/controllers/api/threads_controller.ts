@@ -1,25 +1,11 @@
-import vine from '@vinejs/vine'
 import type { HttpContext } from '@adonisjs/core/http'
 import { isUuid, keysetPage, NotFoundException, pageParams } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Thread from '#agents/models/thread'
 import Message from '#agents/models/message'
 import { findAgent } from '#agents/services/lookup'
-
-const threadValidator = vine.create({
-  title: vine.string().trim().maxLength(200).optional(),
-  agent: vine.string().trim().maxLength(64).optional(),
-})
-
-function serializeThread(thread: Thread) {
-  return {
-    id: thread.id,
-    agent_id: thread.agentId,
-    title: thread.title,
-    created_at: thread.createdAt.toISO(),
-    updated_at: thread.updatedAt.toISO(),
-  }
-}
+import { threadValidator } from '#agents/validators/threads'
+import { serializeThread, serializeThreadWithMessages } from '#agents/dtos/thread'
 
 /** /api/v1/threads: conversations and their messages. */
 export default class ThreadsController {
@@ -67,15 +53,6 @@ export default class ThreadsController {
       .where('tenantId', tenant.id)
       .where('threadId', thread.id)
       .orderBy('createdAt')
-    return {
-      ...serializeThread(thread),
-      messages: messages.map((m) => ({
-        id: m.id,
-        role: m.role,
-        content: m.content,
-        run_id: m.runId,
-        created_at: m.createdAt.toISO(),
-      })),
-    }
+    return serializeThreadWithMessages(thread, messages)
   }
 }

@@ -30,17 +30,14 @@ type FormState = { values: AgentFormValues; errors: FieldErrors | null }
 
 /**
  * The form state a redirect carried: ours, or the edge's refusal (input hygiene: the exception
- * handler flashed the input and `inputErrorsBag`, keyed by field path).
+ * handler flashed the input and `inputErrorsBag`, keyed by top-level field).
  */
 function flashedState(ctx: HttpContext): FormState | undefined {
   const flash = ctx.session.flashMessages
   const ours = flash.get(FLASH_KEY) as FormState | undefined
   if (ours) return ours
-  const refused = flash.get('inputErrorsBag') as FieldErrors | undefined
-  if (!refused || !Object.keys(refused).length) return undefined
-  const errors: FieldErrors = {}
-  for (const [path, messages] of Object.entries(refused))
-    (errors[path.split('.')[0]] ??= []).push(...messages)
+  const errors = flash.get('inputErrorsBag') as FieldErrors | undefined
+  if (!errors || !Object.keys(errors).length) return undefined
   return { values: formValues(flash.all()), errors }
 }
 

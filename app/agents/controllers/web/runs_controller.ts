@@ -92,7 +92,7 @@ export default class RunsController {
           text = `Not enough credits to run ${agent.name}: this message may cost up to ${formatCredits(needed)} credits and the workspace has ${formatCredits(available < 0n ? 0n : available)} available. An owner or admin can add credits.`
         } else if (code === 'E_VALIDATION_ERROR') {
           text = `This agent cannot run: ${message} Edit the agent to fix it.`
-        } else if (status === 409) {
+        } else if (code === 'E_IDEMPOTENCY_CONFLICT') {
           text = 'This message is already being answered.'
         }
         return this.#alert(

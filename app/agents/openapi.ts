@@ -1,0 +1,214 @@
+/*
+ * The agents module's part of the OpenAPI document: its /api/v1 routes, described with the
+ * validators the controllers use and the schemas their DTOs are typed by.
+ */
+import { addApiOperation, addApiSchema, pageSchema } from '#core'
+import { RUN_STATUSES } from '#agents/models/run'
+import { agentSchema, agentVersionSchema } from '#agents/dtos/agent'
+import { runCancellationSchema, runSchema } from '#agents/dtos/run'
+import { threadSchema, threadWithMessagesSchema } from '#agents/dtos/thread'
+import { chatCompletionSchema, modelListSchema } from '#agents/dtos/openai'
+import {
+  createAgentValidator,
+  startRunValidator,
+  updateAgentValidator,
+} from '#agents/validators/agents'
+import { threadValidator } from '#agents/validators/threads'
+import { completionValidator } from '#agents/validators/openai'
+
+addApiSchema('Agent', agentSchema)
+addApiSchema('AgentVersion', agentVersionSchema)
+addApiSchema('Run', runSchema)
+addApiSchema('RunCancellation', runCancellationSchema)
+addApiSchema('Thread', threadSchema)
+addApiSchema('ThreadWithMessages', threadWithMessagesSchema)
+addApiSchema('ChatCompletion', chatCompletionSchema)
+addApiSchema('ModelList', modelListSchema)
+
+const agentParam = { idOrSlug: "The agent's id or slug" }
+const runParam = { id: "The run's id" }
+const created = { Location: 'The URL of what was created' }
+const idempotencyKey = {
+  'Idempotency-Key':
+    'Replays the stored response for the same body within 24 h; 409 while the first is in flight or for another body',
+}
+
+addApiOperation('get', '/agents', {
+  name: 'agents.api.agents.index',
+  summary: 'Agents, newest first',
+  ability: 'agents:read',
+  paged: true,
+  responses: { 200: { description: 'One page', json: pageSchema('Agent') } },
+})
+addApiOperation('post', '/agents', {
+  name: 'agents.api.agents.store',
+  summary: 'Create an agent (version 1)',
+  description: 'A taken slug is a 422 on `slug`.',
+  ability: 'agents:write',
+  body: createAgentValidator,
+  responses: { 201: { description: 'The agent', json: 'Agent', headers: created } },
+})
+addApiOperation('get', '/agents/:idOrSlug', {
+  name: 'agents.api.agents.show',
+  summary: 'One agent with its current version',
+  ability: 'agents:read',
+  params: agentParam,
+  responses: { 200: { description: 'The agent', json: 'Agent' } },
+})
+addApiOperation('patch', '/agents/:idOrSlug', {
+  name: 'agents.api.agents.update',
+  summary: 'Update an agent: every change is a new version',
+  ability: 'agents:write',
+  params: agentParam,
+  body: updateAgentValidator,
+  responses: { 200: { description: 'The agent', json: 'Agent' } },
+})
+addApiOperation('delete', '/agents/:idOrSlug', {
+  name: 'agents.api.agents.destroy',
+  summary: 'Delete an agent',
+  ability: 'agents:write',
+  params: agentParam,
+  responses: { 204: { description: 'Deleted' } },
+})
+addApiOperation('get', '/agents/:idOrSlug/versions', {
+  name: 'agents.api.versions.index',
+  summary: "An agent's versions, newest first (one page: `next_cursor` is null)",
+  ability: 'agents:read',
+  params: agentParam,
+  responses: { 200: { description: 'Every version', json: pageSchema('AgentVersion') } },
+})
+addApiOperation('post', '/agents/:idOrSlug/runs', {
+  name: 'agents.api.runs.store',
+  summary: 'Run an agent',
+  description:
+    'Answers 201 with the finished run (a provider failure too: `status: "failed"` with `error`); `async: true` answers 202 with the run `queued`; `Accept: text/event-stream` streams it. One hold covers the worst case: 402 when available credits do not, 403 when a budget would be exceeded.',
+  ability: 'runs:write',
+  params: agentParam,
+  headers: idempotencyKey,
+  body: startRunValidator,
+  responses: {
+    200: {
+      description: 'The run as it happens',
+      eventStream:
+        'Events `run` ({id, status}) first, then `delta` ({text}) …, then `done` (the run) or `error` (a problem document); each event has an id.',
+    },
+    201: { description: 'The finished run', json: 'Run', headers: created },
+    202: { description: 'The run, queued', json: 'Run', headers: created },
+  },
+  errors: [402, 409],
+})
+addApiOperation('get', '/runs', {
+  name: 'agents.api.runs.index',
+  summary: 'Runs, newest first (without their steps)',
+  ability: 'runs:read',
+  paged: true,
+  // The controller reads these filters by hand (no validator): described here from its rules.
+  query: {
+    type: 'object',
+    properties: {
+      agent: { type: 'string', description: 'Only runs of this agent (id or slug)' },
+      status: { type: 'string', enum: [...RUN_STATUSES] },
+      from: {
+        type: 'string',
+        description:
+          'Created at or after: an ISO 8601 date or date-time (UTC unless it names an offset)',
+      },
+      to: {
+        type: 'string',
+        description:
+          'Created before: an ISO 8601 date or date-time (UTC unless it names an offset)',
+      },
+    },
+  },
+  responses: { 200: { description: 'One page', json: pageSchema('Run') } },
+})
+addApiOperation('get', '/runs/:id', {
+  name: 'agents.api.runs.show',
+  summary: 'One run with its steps',
+  ability: 'runs:read',
+  params: runParam,
+  responses: { 200: { description: 'The run', json: 'Run' } },
+})
+addApiOperation('get', '/runs/:id/events', {
+  name: 'agents.api.run_events.index',
+  summary: "The run's event stream, from any process",
+  description: 'A finished run replays its events and closes.',
+  ability: 'runs:read',
+  params: runParam,
+  headers: { 'Last-Event-ID': 'Resume after this event id' },
+  query: {
+    type: 'object',
+    properties: {
+      last_event_id: {
+        type: 'integer',
+        description: 'As `Last-Event-ID`, for clients that cannot set headers',
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: 'The events',
+      eventStream:
+        '`run`, `delta` …, then `done` (the run) or `error` (a problem document), each with its id.',
+    },
+  },
+})
+addApiOperation('post', '/runs/:id/cancellation', {
+  name: 'agents.api.cancellations.store',
+  summary: 'Cancel a run: it ends `cancelled` within 2 s',
+  ability: 'runs:write',
+  params: runParam,
+  responses: {
+    202: {
+      description: 'Cancelling (or the status of a run already over)',
+      json: 'RunCancellation',
+    },
+  },
+})
+addApiOperation('get', '/threads', {
+  name: 'agents.api.threads.index',
+  summary: 'Conversations, newest first',
+  ability: 'runs:read',
+  paged: true,
+  responses: { 200: { description: 'One page', json: pageSchema('Thread') } },
+})
+addApiOperation('post', '/threads', {
+  name: 'agents.api.threads.store',
+  summary: 'Start a conversation',
+  ability: 'runs:write',
+  body: threadValidator,
+  responses: { 201: { description: 'The thread', json: 'Thread', headers: created } },
+})
+addApiOperation('get', '/threads/:id', {
+  name: 'agents.api.threads.show',
+  summary: 'A conversation and its messages',
+  ability: 'runs:read',
+  params: { id: "The thread's id" },
+  responses: { 200: { description: 'The thread', json: 'ThreadWithMessages' } },
+})
+addApiOperation('post', '/chat/completions', {
+  name: 'agents.api.chat_completions.store',
+  summary: 'OpenAI-compatible chat completion',
+  description:
+    "`model` is `agent:<slug>` (runs that agent, billed and recorded like any run) or a catalog model id. Errors use OpenAI's shape; non-retryable ones carry `x-should-retry: false`.",
+  ability: 'runs:write',
+  headers: idempotencyKey,
+  body: completionValidator,
+  errorShape: 'openai',
+  responses: {
+    200: {
+      description: 'The completion, or with `stream: true` its chunks',
+      json: 'ChatCompletion',
+      eventStream:
+        '`data:` lines of `chat.completion.chunk` objects (the last with `usage`), then `data: [DONE]`.',
+    },
+  },
+  errors: [402, 404, 409, 502],
+})
+addApiOperation('get', '/models', {
+  name: 'agents.api.models.index',
+  summary: 'OpenAI-compatible model list: catalog models and `agent:<slug>` entries',
+  ability: 'agents:read',
+  errorShape: 'openai',
+  responses: { 200: { description: 'The models', json: 'ModelList' } },
+})

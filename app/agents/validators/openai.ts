@@ -1,0 +1,46 @@
+import vine from '@vinejs/vine'
+
+/** POST /api/v1/chat/completions: OpenAI's request, unknown fields allowed (and ignored). */
+export const completionValidator = vine.create(
+  vine
+    .object({
+      model: vine.string().trim().minLength(1).maxLength(200),
+      messages: vine
+        .array(
+          vine
+            .object({
+              role: vine.enum(['system', 'user', 'assistant', 'developer'] as const),
+              content: vine.unionOfTypes([
+                vine.string().maxLength(200_000),
+                vine.array(
+                  vine
+                    .object({ type: vine.string(), text: vine.string().optional() })
+                    .allowUnknownProperties()
+                ),
+              ]),
+            })
+            .allowUnknownProperties()
+        )
+        .minLength(1)
+        .maxLength(500),
+      // JSON types only, as OpenAI checks them: `max_tokens: true` or `"5"` is refused, never coerced.
+      stream: vine.boolean({ strict: true }).optional().nullable(),
+      max_tokens: vine
+        .number({ strict: true })
+        .withoutDecimals()
+        .min(1)
+        .max(32_000)
+        .optional()
+        .nullable(),
+      max_completion_tokens: vine
+        .number({ strict: true })
+        .withoutDecimals()
+        .min(1)
+        .max(32_000)
+        .optional()
+        .nullable(),
+      temperature: vine.number({ strict: true }).min(0).max(2).optional().nullable(),
+      tools: vine.array(vine.any()).maxLength(64).optional(),
+    })
+    .allowUnknownProperties()
+)
