@@ -6,6 +6,7 @@ import { UserSignedUp } from '#auth'
 import { RunFinished, verifyRunCharges } from '#agents'
 import { addLedgerCheck } from '#credits'
 import { hardenDatabase } from '#core'
+import { registerTenantHooks } from '#tenants'
 
 const CreatePersonalWorkspace = () => import('#tenants/listeners/create_personal_workspace')
 
@@ -13,5 +14,6 @@ emitter.on(UserSignedUp, [CreatePersonalWorkspace])
 emitter.on(RunFinished, [() => import('#analytics/listeners/project_run_finished')])
 
 hardenDatabase()
+registerTenantHooks()
 // credits:verify also checks what runs say they cost against the ledger.
 addLedgerCheck(verifyRunCharges)

@@ -2,19 +2,13 @@
  * agents — providers and the model catalog, agents and versions, runs, threads.
  * This file is the module's ONE public door: other modules import `#agents`, never `#agents/...`.
  *
- * Runs: `startRun()` is the one use case every entry point calls; the engine (`startRunEngine`)
- * recovers runs whose process died and drains on shutdown; `RunFinished` carries a finished
- * run's facts, exactly once per run.
+ * Runs: inside the module every entry point calls the one use case `startRun()`; the engine
+ * (`startRunEngine`) recovers runs whose process died and drains on shutdown; `RunFinished`
+ * carries a finished run's facts, exactly once per run.
  */
 export { default as RunFinished, type RunFacts } from '#agents/events/run_finished'
 export { default as Run } from '#agents/models/run'
 export { default as Agent } from '#agents/models/agent'
 export { createAgent } from '#agents/actions/save_agent'
-export {
-  startRun,
-  type StartRunInput,
-  type StartedRun,
-  type RunMode,
-} from '#agents/actions/start_run'
 export { startRunEngine, drainOnShutdown, recoverAbandonedRuns } from '#agents/services/runs'
 export { verifyRunCharges } from '#agents/services/verify_runs'

@@ -3,13 +3,13 @@
  * validators the controllers use and the schemas their DTOs are typed by.
  */
 import { addApiOperation, addApiSchema, pageSchema } from '#core'
-import { RUN_STATUSES } from '#agents/models/run'
 import { agentSchema, agentVersionSchema } from '#agents/dtos/agent'
 import { runCancellationSchema, runSchema } from '#agents/dtos/run'
 import { threadSchema, threadWithMessagesSchema } from '#agents/dtos/thread'
 import { chatCompletionSchema, modelListSchema } from '#agents/dtos/openai'
 import {
   createAgentValidator,
+  listRunsValidator,
   startRunValidator,
   updateAgentValidator,
 } from '#agents/validators/agents'
@@ -102,24 +102,7 @@ addApiOperation('get', '/runs', {
   summary: 'Runs, newest first (without their steps)',
   ability: 'runs:read',
   paged: true,
-  // The controller reads these filters by hand (no validator): described here from its rules.
-  query: {
-    type: 'object',
-    properties: {
-      agent: { type: 'string', description: 'Only runs of this agent (id or slug)' },
-      status: { type: 'string', enum: [...RUN_STATUSES] },
-      from: {
-        type: 'string',
-        description:
-          'Created at or after: an ISO 8601 date or date-time (UTC unless it names an offset)',
-      },
-      to: {
-        type: 'string',
-        description:
-          'Created before: an ISO 8601 date or date-time (UTC unless it names an offset)',
-      },
-    },
-  },
+  query: listRunsValidator,
   responses: { 200: { description: 'One page', json: pageSchema('Run') } },
 })
 addApiOperation('get', '/runs/:id', {

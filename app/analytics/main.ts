@@ -5,5 +5,4 @@
 export const moduleName = 'analytics'
 export { projectFacts, rebuildTenant } from '#analytics/services/projector'
 export { flushProjections } from '#analytics/services/projection_buffer'
-export { platformReport, type PlatformReport } from '#analytics/services/platform'
 export { HIST_THRESHOLDS, bucketOf, percentile } from '#analytics/histogram'

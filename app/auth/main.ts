@@ -5,19 +5,14 @@
 export { default as User } from '#auth/models/user'
 export { default as UserSignedUp } from '#auth/events/user_signed_up'
 export { API_ABILITIES, type ApiAbility } from '#auth/abilities'
-export {
-  requireAbility,
-  tokenAbilities,
-  tokenTenantId,
-  ForbiddenException,
-} from '#auth/services/api_access'
+export { tokenAbilities, tokenTenantId, ForbiddenException } from '#auth/services/api_access'
 export {
   createApiToken,
   revokeApiToken,
   revokeTokensForTenant,
 } from '#auth/actions/create_api_token'
 export { registerDeletionGuard, registerTokenTenantOptions } from '#auth/services/hooks'
-export { revokeSessions, revokeAllTokens } from '#auth/services/sessions'
+export { revokeAllTokens } from '#auth/services/sessions'
 /** Short-lived caches of plain rows whose deletes reach every process within 1 s (tenants uses them too). */
 export { FactCache, toFacts, hydrate, type Facts } from '#auth/services/fact_cache'
 export { userHasTwoFactor } from '#auth/services/totp'

@@ -131,8 +131,11 @@ export default class HttpExceptionHandler extends ExceptionHandler {
       const fieldErrors = fieldErrorsOf(errors)
       const refusal = { status, code: err.code, message: detail, fieldErrors, error }
       const body = await answer.render(refusal)
-      // Undefined: the renderer answered itself (a redirect, a fragment with its own status).
-      return body === undefined ? undefined : ctx.response.status(status).send(body)
+      // Undefined: the renderer answered itself (a redirect, a fragment). A page it rendered gets
+      // the refusal's status unless it chose its own (e.g. 410 for a used link).
+      if (body === undefined) return
+      if (ctx.response.getStatus() === 200) ctx.response.status(status)
+      return ctx.response.send(body)
     }
     const browser = !isHtmx(ctx) && 'session' in ctx
     // A 429 without a declared page keeps its status and Retry-After (a page of its own).

@@ -13,14 +13,18 @@ export function wantsJson(ctx: HttpContext) {
 }
 
 /**
- * Renders a page, or only its fragment for htmx: one Edge component per swappable fragment, the
- * page includes it and htmx requests get the component alone.
+ * The one way a list or panel refreshes in place: one Edge component per swappable fragment, the
+ * page includes it; an htmx swap (not a boosted navigation, which wants the page) gets the
+ * component alone. `pageState` adds what only the whole page needs (computed only for it).
  */
 export async function renderPageOrFragment(
   ctx: HttpContext,
-  page: string,
-  fragment: string,
-  state: Record<string, unknown>
+  views: { page: string; fragment: string },
+  state: Record<string, unknown>,
+  pageState: () => Record<string, unknown> | Promise<Record<string, unknown>> = () => state
 ) {
-  return isHtmx(ctx) ? ctx.view.render(fragment, state) : ctx.view.render(page, state)
+  const swap = isHtmx(ctx) && ctx.request.header('hx-boosted') !== 'true'
+  return swap
+    ? ctx.view.render(views.fragment, state)
+    : ctx.view.render(views.page, await pageState())
 }

@@ -105,6 +105,27 @@ export function isBoundedDay(text: unknown): text is string {
 
 export const DAY_RULE = `Enter a real date (YYYY-MM-DD) between ${MIN_YEAR} and ${MAX_YEAR}.`
 
+/** Slugs of workspaces, agents and providers (URLs, subdomains): one pattern everywhere. */
+export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
+export const SLUG_RULE =
+  'Use 1–40 lower-case letters, digits and dashes, not starting or ending with a dash.'
+
+/** The VineJS field for a slug: trimmed, lower-cased, SLUG_PATTERN (refused with SLUG_RULE). */
+export const slug = () =>
+  vine
+    .string()
+    .trim()
+    .toLowerCase()
+    .use(
+      vine.createRule(
+        (value, _options, field) => {
+          if (typeof value !== 'string' || !SLUG_PATTERN.test(value))
+            field.report(SLUG_RULE, 'slug', field)
+        },
+        { toJSONSchema: (schema) => Object.assign(schema, { pattern: SLUG_PATTERN.source }) }
+      )()
+    )
+
 /** The VineJS field for a calendar day in a sane year (`-271821-04-20` or year 99999 is a 422). */
 export const boundedDay = () =>
   vine
@@ -131,3 +152,22 @@ export function parseBoundedInstant(text: unknown): Date | null {
   const year = at.toUTC().year
   return year >= MIN_YEAR && year <= MAX_YEAR ? at.toJSDate() : null
 }
+
+/**
+ * The VineJS field for an instant in a sane year (parseBoundedInstant: an ISO 8601 date or
+ * date-time, UTC unless it names an offset), as a Date.
+ */
+export const boundedInstant = () =>
+  vine
+    .string()
+    .use(
+      vine.createRule((value, _options, field) => {
+        if (!parseBoundedInstant(value))
+          field.report(
+            `Enter an ISO 8601 date or date-time between ${MIN_YEAR} and ${MAX_YEAR}.`,
+            'instant',
+            field
+          )
+      })()
+    )
+    .transform((value) => parseBoundedInstant(value) as Date)

@@ -1,15 +1,8 @@
 /**
  * core: the shared kernel. No domain; every module may import it; it imports no module.
  */
-export { formatCredits, parseCredits, creditsSchema, MICROS_PER_CREDIT } from '#core/money'
-export {
-  problem,
-  statusTitle,
-  openAiError,
-  problemSchema,
-  type Problem,
-  type OpenAiErrorBody,
-} from '#core/problem'
+export { formatCredits, parseCredits, creditsSchema } from '#core/money'
+export { problem, openAiError, problemSchema, type Problem } from '#core/problem'
 export { isHtmx, wantsJson, renderPageOrFragment } from '#core/htmx'
 export {
   addApiOperation,
@@ -18,25 +11,32 @@ export {
   FREE_OBJECT,
   FREE_ARRAY,
   pageSchema,
-  type ApiOperation,
 } from '#core/openapi'
 export { metricsRegistry } from '#core/metrics'
-export { allowRemoteMetricsReader } from '#core/controllers/metrics_controller'
 export { isUuid } from '#core/ids'
 export { OperatorCommand } from '#core/command'
 export { wantsEventStream, openEventStream, type EventStream } from '#core/sse'
-export { pageParams, keysetPage, encodeCursor, type Cursor } from '#core/pagination'
+export {
+  pageParams,
+  keysetPage,
+  encodeCursor,
+  EXACT_CREATED_AT,
+  type Cursor,
+} from '#core/pagination'
 export { NotFoundException, DomainException, InvalidInputException } from '#core/exceptions'
-export { onRefusal, type Refusal, type RefusalAnswer } from '#core/forms'
+export { onRefusal, type Refusal } from '#core/forms'
 export {
   isUnsafeText,
   safeText,
   findUnsafeInput,
-  assertSafeInput,
   isIdempotencyKey,
   IDEMPOTENCY_KEY_RULE,
   isBoundedDay,
   boundedDay,
+  boundedInstant,
+  slug,
+  SLUG_PATTERN,
+  SLUG_RULE,
   parseBoundedInstant,
   MIN_YEAR,
   MAX_YEAR,
@@ -47,3 +47,4 @@ export { preparedQuery } from '#core/sql'
 export { isTransientError, TRANSIENT_RETRY_AFTER_S } from '#core/transient'
 export { hardenDatabase } from '#core/database_resilience'
 export { inBackground } from '#core/background'
+export { urlFor, type RouteName, type UrlOptions } from '#core/urls'

@@ -1,4 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import db from '@adonisjs/lucid/services/db'
 import { DateTime } from 'luxon'
 import { InvalidInputException } from '#core/exceptions'
 import { isUuid } from '#core/ids'
@@ -24,27 +25,43 @@ export const PAGE_QUERY = {
   },
 }
 
-/** `?limit=` (default 20, 1–100) and the opaque `?cursor=` (keyset on created_at, id). */
-export function pageParams(ctx: HttpContext): { limit: number; cursor: Cursor | null } {
+/**
+ * `?limit=` (default 20, 1–100) and the opaque `?cursor=` (keyset on created_at, id). Bad input
+ * is a 422 naming the field; `forgiving` (HTML lists) reads it as the first page instead, so a
+ * hand-edited address still shows a list.
+ */
+export function pageParams(
+  ctx: HttpContext,
+  options: { forgiving?: boolean } = {}
+): { limit: number; cursor: Cursor | null } {
   const rawLimit = ctx.request.input('limit')
-  const limit = rawLimit === undefined || rawLimit === '' ? PAGE_SIZE.default : Number(rawLimit)
-  if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE.max)
-    throw new InvalidInputException('limit', `limit must be an integer from 1 to ${PAGE_SIZE.max}.`)
   const rawCursor = ctx.request.input('cursor')
-  if (rawCursor === undefined || rawCursor === '') return { limit, cursor: null }
-  const cursor = decodeCursor(rawCursor)
-  if (!cursor) throw new InvalidInputException('cursor', 'cursor is not valid.')
+  const limit = rawLimit === undefined || rawLimit === '' ? PAGE_SIZE.default : Number(rawLimit)
+  const cursor = rawCursor === undefined || rawCursor === '' ? null : decodeCursor(rawCursor)
+  const limitOk = Number.isInteger(limit) && limit >= 1 && limit <= PAGE_SIZE.max
+  const cursorOk = cursor !== null || rawCursor === undefined || rawCursor === ''
+  if (options.forgiving && !(limitOk && cursorOk)) return { limit: PAGE_SIZE.default, cursor: null }
+  if (!limitOk)
+    throw new InvalidInputException('limit', `limit must be an integer from 1 to ${PAGE_SIZE.max}.`)
+  if (!cursorOk) throw new InvalidInputException('cursor', 'cursor is not valid.')
   return { limit, cursor }
 }
 
-/** What encodeCursor writes: a UTC instant to the millisecond (or microsecond). */
+/**
+ * A UTC instant. encodeCursor writes microseconds (what PostgreSQL stores, so no row is skipped
+ * by rounding); shorter fractions still decode, as positions (cursors issued before).
+ */
 const CURSOR_AT = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$/
+const EXACT_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/
+
+/** SQL giving `created_at` as a cursor's exact UTC text. */
+export const EXACT_CREATED_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
 
 /**
  * A cursor as encodeCursor made it, or null: the id a UUID and the instant an exact ISO
  * timestamp in a sane year, so a forged cursor is a 422 and never reaches SQL.
  */
-function decodeCursor(raw: unknown): Cursor | null {
+export function decodeCursor(raw: unknown): Cursor | null {
   if (typeof raw !== 'string' || raw.length > 200) return null
   let parsed: unknown
   try {
@@ -61,15 +78,17 @@ function decodeCursor(raw: unknown): Cursor | null {
   return year >= MIN_YEAR && year <= MAX_YEAR ? { at, id } : null
 }
 
-export function encodeCursor(at: Date | string, id: string) {
-  return Buffer.from(JSON.stringify({ at: new Date(at).toISOString(), id })).toString('base64url')
+/** The opaque cursor of a row: its exact created_at text (EXACT_CREATED_AT) and its id. */
+export function encodeCursor(at: string, id: string) {
+  if (!EXACT_AT.test(at)) throw new Error(`not an exact cursor time: ${at}`)
+  return Buffer.from(JSON.stringify({ at, id })).toString('base64url')
 }
 
 /**
  * Applies keyset paging (newest first) to a query on `<table>.created_at, <table>.id` and
  * returns `{data, next_cursor}` (one extra row fetched to know whether a next page exists).
  */
-export async function keysetPage<Row extends { created_at?: any; createdAt?: any; id: string }>(
+export async function keysetPage<Row extends { id: string }>(
   query: any,
   table: string,
   params: { limit: number; cursor: Cursor | null }
@@ -86,12 +105,14 @@ export async function keysetPage<Row extends { created_at?: any; createdAt?: any
     .limit(params.limit + 1)
   const more = rows.length > params.limit
   const page = more ? rows.slice(0, params.limit) : rows
-  const last = page.at(-1) as any
-  return {
-    rows: page,
-    next_cursor:
-      more && last
-        ? encodeCursor(last.created_at ?? last.createdAt?.toISO?.() ?? last.createdAt, last.id)
-        : null,
-  }
+  if (!more) return { rows: page, next_cursor: null }
+  // Models carry milliseconds; the cursor needs the stored microseconds (one indexed lookup).
+  const last = page.at(-1)!
+  const client = query.client ?? db
+  const exact = await client
+    .from(table)
+    .where('id', last.id)
+    .select(client.raw(`${EXACT_CREATED_AT} AS at`))
+    .first()
+  return { rows: page, next_cursor: encodeCursor(exact.at, last.id) }
 }

@@ -10,20 +10,13 @@ export { placeHold as hold } from '#credits/actions/place_hold'
 export { settleHold as settle } from '#credits/actions/settle_hold'
 export { releaseHold as release } from '#credits/actions/release_hold'
 export { extendHold as extend } from '#credits/actions/extend_hold'
-export { grantCredits as grant, type GrantInput } from '#credits/actions/grant_credits'
-export { adjustCredits as adjust, type AdjustInput } from '#credits/actions/adjust_credits'
-export { refundCharge as refund, type RefundInput } from '#credits/actions/refund_charge'
+export { grantCredits as grant } from '#credits/actions/grant_credits'
+export { adjustCredits as adjust } from '#credits/actions/adjust_credits'
+export { refundCharge as refund } from '#credits/actions/refund_charge'
 export { expireStaleHolds } from '#credits/actions/expire_stale_holds'
+export { startHoldSweeper } from '#credits/sweeper'
 export { balanceOf } from '#credits/services/accounts'
 export { verifyLedger, addLedgerCheck, holdCharges } from '#credits/services/verify_ledger'
-export {
-  listLedger,
-  ledgerEntries,
-  spendSince,
-  type LedgerFilters,
-} from '#credits/services/ledger_query'
-export type { HoldRef } from '#credits/services/hold_tenants'
-export type { Within } from '#credits/actions/apply_hold_batch'
 export {
   InsufficientCreditsException,
   HoldNotFoundException,
@@ -31,18 +24,6 @@ export {
   IdempotencyConflictException,
   CreditsInputException,
 } from '#credits/errors'
-export {
-  DEFAULT_HOLD_TTL_SECONDS,
-  HOLD_STATUSES,
-  LEDGER_KINDS,
-  type Hold,
-  type HoldInput,
-  type HoldStatus,
-  type SettleResult,
-  type Balance,
-  type LedgerEntry,
-  type LedgerKind,
-  type EntryResult,
-} from '#credits/types'
+export { type Hold, type SettleResult, type Balance, type LedgerEntry } from '#credits/types'
 export { csvField } from '#credits/services/csv'
 import '#credits/services/metrics'

@@ -3,7 +3,6 @@
  */
 import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
-import { startHoldSweeper } from '#credits/sweeper'
 import '#credits/openapi'
 
 const CreditsController = () => import('#credits/controllers/credits_controller')
@@ -30,6 +29,3 @@ router
   })
   .prefix('/api/v1')
   .use([middleware.api(), middleware.apiTenant()])
-
-// The stale-hold sweeper lives with the module; it only starts in web processes.
-startHoldSweeper()

@@ -3,26 +3,14 @@
  * notifications, outbound webhooks, mail. Depends only on core.
  * This file is the module's ONE public door: other modules import `#platform`, never `#platform/...`.
  */
-export {
-  recordAudit,
-  verifyAuditChain,
-  anonymiseAuditActor,
-  type AuditInput,
-} from '#platform/services/audit'
+export { recordAudit, verifyAuditChain, anonymiseAuditActor } from '#platform/services/audit'
 export { deliverMail } from '#platform/services/mail'
-export {
-  listDevMailbox,
-  findDevMail,
-  extractLinks,
-  type DevMail,
-  type DevMailSummary,
-} from '#platform/services/mail_dev_mailbox'
+export { listDevMailbox, findDevMail, extractLinks } from '#platform/services/mail_dev_mailbox'
 export {
   claimIdempotencyKey,
   completeIdempotencyKey,
   releaseIdempotencyKey,
   releaseIdempotencyKeysOf,
   requestHash,
-  type IdempotencyClaim,
   type IdempotencyScope,
 } from '#platform/services/idempotency'

@@ -3,7 +3,6 @@
  */
 import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
-import '#tenants/hooks'
 import '#tenants/openapi'
 
 const TenantsController = () => import('#tenants/controllers/tenants_controller')

@@ -1,5 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { Exception } from '@adonisjs/core/exceptions'
+import { urlFor } from '#core'
 import { findDevMail, listDevMailbox } from '#platform'
 
 /**
@@ -17,7 +18,7 @@ export default class MailboxController {
       to,
     })
     const pageUrl = (n: number) =>
-      `/admin/mailbox?${new URLSearchParams({ ...(to ? { to } : {}), page: String(n) })}`
+      urlFor('admin.mailbox.index', {}, { qs: { to: to || undefined, page: n } })
     return view.render('admin::pages/mailbox', {
       user: auth.user,
       ...result,

@@ -3,12 +3,15 @@ import db from '@adonisjs/lucid/services/db'
 import { findUnsafeInput, InvalidInputException, isUuid, MAX_YEAR } from '#core'
 import { recordAudit } from '#platform'
 import { invalidateCatalog, type ProviderKind } from '#agents/services/catalog'
+import {
+  modelValidator,
+  platformProviderValidator,
+  providerChangesValidator,
+  tenantProviderValidator,
+} from '#agents/validators/providers'
 import { sealApiKey } from '#agents/providers/registry'
 import type { ProviderSettings } from '#agents/providers/types'
 
-const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
-/** Catalog names: what agents reference, e.g. `acme-openai/gpt-4o-mini`. */
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/
 const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/
 /** Headers the adapters own. */
 const RESERVED_HEADERS = new Set([
@@ -19,9 +22,6 @@ const RESERVED_HEADERS = new Set([
   'transfer-encoding',
   'accept',
 ])
-
-/** Kinds a tenant may add; the simulator is built in. */
-export const PROVIDER_KINDS = ['openai_compatible', 'anthropic'] as const
 
 /** A provider row as the pages and commands show it: never the key, only its last four characters. */
 export type ProviderRow = {
@@ -129,42 +129,14 @@ export async function validateSettings(raw: unknown): Promise<ProviderSettings> 
   }
 }
 
-function checkBaseUrl(kind: string, baseUrl: string | null | undefined) {
-  if (!baseUrl) {
-    if (kind === 'openai_compatible')
-      throw new InvalidInputException(
-        'base_url',
-        'An OpenAI-compatible provider needs its base URL, e.g. https://api.openai.com/v1.'
-      )
-    return null
-  }
-  let url: URL
-  try {
-    url = new URL(baseUrl)
-  } catch {
+/** An OpenAI-compatible provider has no default address. */
+function requireBaseUrl(kind: string, baseUrl: string | null | undefined) {
+  if (!baseUrl && kind === 'openai_compatible')
     throw new InvalidInputException(
       'base_url',
-      'Enter a full URL starting with https:// (or http://).'
+      'An OpenAI-compatible provider needs its base URL, e.g. https://api.openai.com/v1.'
     )
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new InvalidInputException('base_url', 'Only http:// and https:// URLs are supported.')
-  if (url.username || url.password)
-    throw new InvalidInputException(
-      'base_url',
-      'Put credentials in the API key field, not in the URL.'
-    )
-  if (baseUrl.length > 2048) throw new InvalidInputException('base_url', 'The URL is too long.')
-  return url.toString().replace(/\/+$/, '')
-}
-
-function checkApiKey(apiKey: string) {
-  if (apiKey.length > 4096 || /\s/.test(apiKey))
-    throw new InvalidInputException(
-      'api_key',
-      'That does not look like an API key (no spaces, at most 4096 characters).'
-    )
-  return apiKey
+  return baseUrl ?? null
 }
 
 /** The provider of a scope (tenant id, or null for platform-wide), by id or slug, or null. */
@@ -202,28 +174,17 @@ export async function createProvider(input: {
   apiKey?: string | null
   settings?: unknown
 }): Promise<ProviderRow> {
-  const slug = input.slug.trim().toLowerCase()
-  if (!SLUG.test(slug))
-    throw new InvalidInputException(
-      'slug',
-      'Use 1–40 lower-case letters, digits and dashes, not starting or ending with a dash.'
-    )
-  if (slug === 'simulator')
-    throw new InvalidInputException(
-      'slug',
-      '"simulator" is the built-in provider; choose another slug.'
-    )
-  const name = input.name.trim()
-  if (!name || name.length > 80)
-    throw new InvalidInputException('name', 'Enter a name of at most 80 characters.')
-  const allowed: readonly string[] = input.tenantId
-    ? PROVIDER_KINDS
-    : [...PROVIDER_KINDS, 'simulator']
-  if (!allowed.includes(input.kind))
-    throw new InvalidInputException('kind', `Choose one of: ${PROVIDER_KINDS.join(', ')}.`)
-  const baseUrl = checkBaseUrl(input.kind, input.baseUrl)
+  const validator = input.tenantId ? tenantProviderValidator : platformProviderValidator
+  const { slug, name, kind, ...valid } = await validator.validate({
+    slug: input.slug,
+    name: input.name,
+    kind: input.kind,
+    base_url: input.baseUrl ?? null,
+    api_key: input.apiKey ?? null,
+  })
+  const baseUrl = requireBaseUrl(kind, valid.base_url)
   const settings = await validateSettings(input.settings)
-  const apiKey = input.apiKey ? checkApiKey(input.apiKey.trim()) : null
+  const apiKey = valid.api_key || null
   try {
     const row = await db.transaction(async (trx) => {
       const [created] = await trx
@@ -232,7 +193,7 @@ export async function createProvider(input: {
           tenant_id: input.tenantId,
           slug,
           name,
-          kind: input.kind,
+          kind,
           base_url: baseUrl,
           api_key_encrypted: apiKey ? sealApiKey(apiKey) : null,
           api_key_last4: apiKey ? apiKey.slice(-4) : null,
@@ -246,7 +207,7 @@ export async function createProvider(input: {
           tenantId: input.tenantId,
           subjectType: 'provider',
           subjectId: created.id,
-          changes: { slug, kind: input.kind, base_url: baseUrl, api_key: apiKey ? 'set' : 'none' },
+          changes: { slug, kind, base_url: baseUrl, api_key: apiKey ? 'set' : 'none' },
         },
         trx
       )
@@ -275,20 +236,19 @@ export async function updateProvider(
 ): Promise<ProviderRow> {
   const changes: Record<string, unknown> = { updated_at: new Date() }
   const audit: Record<string, unknown> = {}
-  if (input.name !== undefined) {
-    const name = input.name.trim()
-    if (!name || name.length > 80)
-      throw new InvalidInputException('name', 'Enter a name of at most 80 characters.')
-    changes.name = audit.name = name
-  }
+  const valid = await providerChangesValidator.validate({
+    name: input.name,
+    base_url: input.baseUrl,
+    api_key: input.apiKey || null,
+  })
+  if (valid.name !== undefined) changes.name = audit.name = valid.name
   if (input.baseUrl !== undefined)
-    changes.base_url = audit.base_url = checkBaseUrl(provider.kind, input.baseUrl)
+    changes.base_url = audit.base_url = requireBaseUrl(provider.kind, valid.base_url)
   if (input.settings !== undefined)
     changes.settings = JSON.stringify((audit.settings = await validateSettings(input.settings)))
-  if (input.apiKey) {
-    const apiKey = checkApiKey(input.apiKey.trim())
-    changes.api_key_encrypted = sealApiKey(apiKey)
-    changes.api_key_last4 = apiKey.slice(-4)
+  if (valid.api_key) {
+    changes.api_key_encrypted = sealApiKey(valid.api_key)
+    changes.api_key_last4 = valid.api_key.slice(-4)
     audit.api_key = 'replaced'
   } else if (input.removeApiKey) {
     changes.api_key_encrypted = null
@@ -404,21 +364,11 @@ export async function addModel(
     outputPriceMicros: bigint
   }
 ) {
-  const name = input.name.trim()
-  if (!MODEL_NAME.test(name))
-    throw new InvalidInputException(
-      'name',
-      'Use letters, digits and . _ : / @ - (at most 200 characters).'
-    )
-  const upstream = input.upstreamModel?.trim() || null
-  if (upstream && upstream.length > 200)
-    throw new InvalidInputException('upstream_model', 'At most 200 characters.')
-  if (
-    !Number.isInteger(input.contextWindow) ||
-    input.contextWindow < 1 ||
-    input.contextWindow > 100_000_000
-  )
-    throw new InvalidInputException('context_window', 'Enter a whole number of tokens.')
+  const { name, upstream_model: upstream = null } = await modelValidator.validate({
+    name: input.name,
+    upstream_model: input.upstreamModel?.trim() || null,
+    context_window: input.contextWindow,
+  })
   checkPrices(input.inputPriceMicros, input.outputPriceMicros)
   try {
     const model = await db.transaction(async (trx) => {

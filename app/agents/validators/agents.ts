@@ -1,10 +1,10 @@
 import vine from '@vinejs/vine'
-
-const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
+import { boundedInstant, slug } from '#core'
+import { RUN_STATUSES } from '#agents/models/run'
 
 const fields = {
   name: vine.string().trim().minLength(1).maxLength(120),
-  slug: vine.string().trim().toLowerCase().regex(SLUG).optional(),
+  slug: slug().optional(),
   description: vine.string().trim().maxLength(2000).optional().nullable(),
   instructions: vine.string().trim().minLength(1).maxLength(100_000),
   model: vine.string().trim().minLength(1).maxLength(200),
@@ -42,4 +42,17 @@ export const startRunValidator = vine.create({
   thread_id: vine.string().trim().uuid().optional().nullable(),
   metadata: vine.record(vine.any()).optional(),
   async: vine.boolean({ strict: true }).optional(),
+})
+
+/** GET /api/v1/runs filters (paging is pageParams). */
+export const listRunsValidator = vine.create({
+  agent: vine
+    .string()
+    .trim()
+    .maxLength(200)
+    .meta({ description: 'Only runs of this agent (id or slug)' })
+    .optional(),
+  status: vine.enum(RUN_STATUSES).optional(),
+  from: boundedInstant().meta({ description: 'Created at or after' }).optional(),
+  to: boundedInstant().meta({ description: 'Created before' }).optional(),
 })

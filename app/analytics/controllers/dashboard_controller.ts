@@ -1,5 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
+import { renderPageOrFragment, urlFor } from '#core'
 import { balanceOf } from '#credits'
 import { authorize, currentTenant, type Tenant } from '#tenants'
 import { dashboardReport, kpiReport } from '#analytics/services/reports'
@@ -32,7 +33,7 @@ function kpiState(tenant: Tenant, range: Range, report: Awaited<ReturnType<typeo
     tenant,
     range,
     cards: kpiCards(report.total, report.previous),
-    pollUrl: dashboardUrl(tenant.slug, range, '/kpis'),
+    pollUrl: dashboardUrl(tenant.slug, range, 'analytics.kpis.show'),
     updatedAt: DateTime.now().setZone(range.timeZone).toFormat('HH:mm:ss'),
   }
 }
@@ -60,7 +61,7 @@ export default class DashboardController {
       presets: PRESETS.map((preset) => ({
         preset,
         label: preset,
-        url: `/t/${tenant.slug}/analytics?range=${preset}`,
+        url: urlFor('analytics.dashboard.show', { tenant: tenant.slug }, { qs: { range: preset } }),
         current: range.preset === preset,
       })),
       kpis: kpiState(tenant, range, report),
@@ -90,14 +91,16 @@ export default class DashboardController {
         balance,
         [...lastWeek.values()].reduce((sum, micros) => sum + micros, 0n)
       ),
-      csv: (table: string) => dashboardUrl(tenant.slug, range, `/${table}.csv`),
+      csv: (table: 'days' | 'agents' | 'members' | 'models' | 'errors') =>
+        dashboardUrl(tenant.slug, range, `analytics.exports.${table}` as const),
     }
-    // A range change (htmx, not a boosted navigation) swaps the dashboard alone.
-    const fragment =
-      ctx.request.header('hx-request') === 'true' && ctx.request.header('hx-boosted') !== 'true'
-    const html = await (fragment
-      ? ctx.view.render('analytics::components/dashboard', state)
-      : ctx.view.render('analytics::pages/dashboard', { ...state, state }))
+    // A range change swaps the dashboard alone.
+    const html = await renderPageOrFragment(
+      ctx,
+      { page: 'analytics::pages/dashboard', fragment: 'analytics::components/dashboard' },
+      state,
+      () => ({ ...state, state })
+    )
     // Server time of the dashboard (figures + rendering), read by bench/analytics.js.
     ctx.response.header(
       'Server-Timing',

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon'
-import { formatCredits } from '#core'
+import { formatCredits, urlFor, type RouteName } from '#core'
 import type { Balance } from '#credits'
 import type { Report, UsageRow } from '#analytics/services/reports'
 import { rangeQuery, type Range } from '#analytics/services/ranges'
@@ -97,28 +97,29 @@ export function kpiCards(total: UsageRow, previous: UsageRow | null) {
   ]
 }
 
-/** Links into the runs list (agents module): agent slug, status and whole local days. */
+/** Links into the runs list (agents' page, by route name): agent slug, status, whole local days. */
 export function runsUrl(
   tenantSlug: string,
   range: Pick<Range, 'fromDay' | 'toDay'>,
   filters: { agent?: string | null; status?: string; from?: string; to?: string } = {}
 ) {
-  const query = new URLSearchParams()
-  if (filters.agent) query.set('agent', filters.agent)
-  if (filters.status) query.set('status', filters.status)
-  query.set('from', filters.from ?? range.fromDay)
-  query.set('to', filters.to ?? range.toDay)
-  return `/t/${tenantSlug}/runs?${query}`
+  const qs = {
+    agent: filters.agent || undefined,
+    status: filters.status || undefined,
+    from: filters.from ?? range.fromDay,
+    to: filters.to ?? range.toDay,
+  }
+  return urlFor('agents.web.runs.index', { tenant: tenantSlug }, { qs })
 }
 
-/** A dashboard URL (or one of its exports) for a range. */
+/** A dashboard URL (or one of its fragments or exports, by route name) for a range. */
 export function dashboardUrl(
   tenantSlug: string,
   range: Range,
-  path = '',
+  route: RouteName = 'analytics.dashboard.show',
   extra: Record<string, string> = {}
 ) {
-  return `/t/${tenantSlug}/analytics${path}?${new URLSearchParams({ ...rangeQuery(range), ...extra })}`
+  return urlFor(route, { tenant: tenantSlug }, { qs: { ...rangeQuery(range), ...extra } })
 }
 
 /** A breakdown table's rows as shown: formatted figures and a drill-down link. */

@@ -1,20 +1,20 @@
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import { recordAudit } from '#platform'
+import { InvalidInputException } from '#core'
 import type User from '#auth/models/user'
 import { passwordProblem } from '#auth/services/password_policy'
 import { revokeSessions } from '#auth/services/sessions'
 import { consumeUserToken, expireUserTokens, findUserToken } from '#auth/services/user_tokens'
 
+/** Reset, or the state of a link that cannot reset (a page of its own, not a refusal). */
 export type ResetPasswordResult =
-  | { state: 'reset'; user: User }
-  | { state: 'weak'; message: string }
-  | { state: 'unknown' | 'expired' | 'used' }
+  { state: 'reset'; user: User } | { state: 'unknown' | 'expired' | 'used' }
 
 /**
  * Sets a new password from a reset link: the token is used up, every other reset link of the
  * user expires, and every session and remember-me token ends (whoever knew the old password is
- * out).
+ * out). A weak password is refused (422 on `password`).
  */
 export async function resetPassword(
   rawToken: unknown,
@@ -24,7 +24,7 @@ export async function resetPassword(
   if (lookup.state !== 'valid') return lookup
   const { user, token } = lookup
   const problem = passwordProblem(password, { email: user.email, name: user.name })
-  if (problem) return { state: 'weak', message: problem }
+  if (problem) throw new InvalidInputException('password', problem)
 
   const done = await db.transaction(async (trx) => {
     if (!(await consumeUserToken(token.id, trx))) return false

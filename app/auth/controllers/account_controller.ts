@@ -9,6 +9,7 @@ import vine from '@vinejs/vine'
 import { deleteAccount } from '#auth/actions/delete_account'
 import { throttledAttempt } from '#auth/services/brute_force'
 import { logout } from '#auth/services/sessions'
+import { urlFor } from '#core'
 
 const deletionValidator = vine.create({ delete_password: vine.string().maxLength(128) })
 
@@ -43,7 +44,7 @@ export default class AccountController {
       changes,
     })
     session.flash('success', 'Profile saved.')
-    return response.redirect('/account')
+    return response.redirect(urlFor('auth.account.show'))
   }
 
   /** Deletes the account after re-authentication (password). */
@@ -56,12 +57,12 @@ export default class AccountController {
     )
     if (!ok) {
       session.flashErrors({ delete_password: ['Your password is not correct.'] })
-      return response.redirect('/account#delete')
+      return response.redirect(`${urlFor('auth.account.show')}#delete`)
     }
     const result = await deleteAccount(user)
     if ('refused' in result) {
       session.flash('error', result.refused)
-      return response.redirect('/account#delete')
+      return response.redirect(`${urlFor('auth.account.show')}#delete`)
     }
     await logout(ctx)
     session.flash('success', 'Your account was deleted.')

@@ -4,6 +4,7 @@ import { emailChangeValidator } from '#auth/validators/recovery'
 import { requestEmailChange } from '#auth/actions/request_email_change'
 import { throttledAttempt } from '#auth/services/brute_force'
 import type User from '#auth/models/user'
+import { urlFor } from '#core'
 
 /** Email change from the account page: re-authenticates, then mails a link to the new address. */
 export default class AccountEmailController {
@@ -16,17 +17,17 @@ export default class AccountEmailController {
     if (!ok) {
       session.flashOnly(['new_email'])
       session.flashErrors({ email_password: ['Your current password is not correct.'] })
-      return response.redirect('/account#email')
+      return response.redirect(`${urlFor('auth.account.show')}#email`)
     }
     if (input.new_email.toLowerCase() === user.email.toLowerCase()) {
       session.flashErrors({ new_email: ['This is already your email address.'] })
-      return response.redirect('/account#email')
+      return response.redirect(`${urlFor('auth.account.show')}#email`)
     }
     await requestEmailChange(user, input.new_email)
     session.flash(
       'success',
       `We sent a confirmation link to ${input.new_email}. Your address changes once you open it.`
     )
-    return response.redirect('/account#email')
+    return response.redirect(`${urlFor('auth.account.show')}#email`)
   }
 }

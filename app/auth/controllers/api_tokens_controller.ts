@@ -1,4 +1,4 @@
-import { NotFoundException } from '#core'
+import { NotFoundException, urlFor } from '#core'
 import vine from '@vinejs/vine'
 import type { HttpContext } from '@adonisjs/core/http'
 import db from '@adonisjs/lucid/services/db'
@@ -52,7 +52,7 @@ export default class ApiTokensController {
     const workspace = (await tokenTenantChoices(user)).find((w) => w.id === input.tenant)
     if (!workspace) {
       session.flashErrors({ tenant: ['Choose one of your workspaces.'] })
-      return response.redirect('/account/tokens')
+      return response.redirect(urlFor('auth.api_tokens.index'))
     }
     const token = await createApiToken({
       user,
@@ -62,13 +62,13 @@ export default class ApiTokensController {
       expiresIn: EXPIRIES[input.expires],
     })
     session.flash('newToken', { name: input.name, secret: token.secret })
-    return response.redirect('/account/tokens')
+    return response.redirect(urlFor('auth.api_tokens.index'))
   }
 
   async destroy({ params, response, auth, session }: HttpContext) {
     const revoked = await revokeApiToken(auth.user as User, String(params.id))
     if (!revoked) throw new NotFoundException()
     session.flash('success', 'Token revoked.')
-    return response.redirect('/account/tokens')
+    return response.redirect(urlFor('auth.api_tokens.index'))
   }
 }

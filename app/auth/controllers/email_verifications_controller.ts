@@ -5,6 +5,7 @@ import { throttledRequest } from '#auth/services/brute_force'
 import { findUserToken, isEmailChange } from '#auth/services/user_tokens'
 import { guardSecretUrl, renderLinkProblem, signedInUser } from '#auth/services/recovery_pages'
 import type User from '#auth/models/user'
+import { urlFor } from '#core'
 
 /**
  * Email verification links. Opening a link only shows a page (mail scanners follow links); the
@@ -33,7 +34,9 @@ export default class EmailVerificationsController {
         ? `Your email address is now ${result.user.email}.`
         : `Thank you: ${result.user.email} is confirmed.`
     )
-    return ctx.response.redirect((await signedInUser(ctx)) ? '/account' : '/login')
+    return ctx.response.redirect(
+      (await signedInUser(ctx)) ? urlFor('auth.account.show') : urlFor('auth.session.create')
+    )
   }
 
   /** Sends a fresh link to the signed-in user's current address. */
@@ -41,11 +44,11 @@ export default class EmailVerificationsController {
     const user = auth.user as User
     if (user.emailVerifiedAt) {
       session.flash('info', 'Your email address is already confirmed.')
-      return response.redirect('/account#email')
+      return response.redirect(`${urlFor('auth.account.show')}#email`)
     }
     await throttledRequest('verification', user.id, request.ip())
     await sendVerificationEmail(user, user.email)
     session.flash('success', `We sent a new confirmation link to ${user.email}.`)
-    return response.redirect('/account#email')
+    return response.redirect(`${urlFor('auth.account.show')}#email`)
   }
 }

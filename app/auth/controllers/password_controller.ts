@@ -6,6 +6,7 @@ import { passwordProblem } from '#auth/services/password_policy'
 import { revokeSessions, SESSION_KEYS } from '#auth/services/sessions'
 import { throttledAttempt } from '#auth/services/brute_force'
 import type User from '#auth/models/user'
+import { urlFor } from '#core'
 
 /** Password change from the account page: re-authenticates, then ends every other session. */
 export default class PasswordController {
@@ -17,12 +18,12 @@ export default class PasswordController {
     )
     if (!ok) {
       session.flashErrors({ current_password: ['Your current password is not correct.'] })
-      return response.redirect('/account#password')
+      return response.redirect(`${urlFor('auth.account.show')}#password`)
     }
     const problem = passwordProblem(input.password, { email: user.email, name: user.name })
     if (problem) {
       session.flashErrors({ password: [problem] })
-      return response.redirect('/account#password')
+      return response.redirect(`${urlFor('auth.account.show')}#password`)
     }
     user.password = input.password
     await user.save()
@@ -35,6 +36,6 @@ export default class PasswordController {
       subjectId: user.id,
     })
     session.flash('success', 'Password changed. Every other session was logged out.')
-    return response.redirect('/account')
+    return response.redirect(urlFor('auth.account.show'))
   }
 }

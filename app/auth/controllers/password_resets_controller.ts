@@ -2,7 +2,7 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { passwordResetRequestValidator, passwordResetValidator } from '#auth/validators/recovery'
 import { requestPasswordReset } from '#auth/actions/request_password_reset'
 import { resetPassword } from '#auth/actions/reset_password'
-import { onRefusal } from '#core'
+import { onRefusal, urlFor } from '#core'
 import { throttledRequest } from '#auth/services/brute_force'
 import { findUserToken } from '#auth/services/user_tokens'
 import { logout } from '#auth/services/sessions'
@@ -34,7 +34,7 @@ export default class PasswordResetsController {
       'success',
       `If an account exists for ${email}, we sent it a link to choose a new password. The link works for 1 hour.`
     )
-    return response.redirect('/password-resets/new')
+    return response.redirect(urlFor('auth.password_reset.create'))
   }
 
   async show(ctx: HttpContext) {
@@ -50,30 +50,28 @@ export default class PasswordResetsController {
 
   async update(ctx: HttpContext) {
     const { request, response, session, view, params } = ctx
-    // Validated here rather than by the exception handler: its "redirect back" needs a Referer,
-    // which this page does not send.
-    const [invalid, input] = await passwordResetValidator.tryValidate(request.all())
-    const result = invalid
-      ? { state: 'weak' as const, message: 'Enter a new password of at most 128 characters.' }
-      : await resetPassword(params.token, input.password)
-    if (result.state === 'weak') {
-      const lookup = await findUserToken(params.token, 'password_reset')
-      if (lookup.state !== 'valid') return renderLinkProblem(ctx, 'reset', lookup.state)
-      guardSecretUrl(ctx)
-      response.status(422)
-      return view.render('auth::pages/password_reset', {
-        user: await signedInUser(ctx),
-        token: params.token,
-        email: lookup.user.email,
-        error: result.message,
-      })
-    }
+    // A refused password shows this page again (it sends no Referer to go "back" to).
+    onRefusal(ctx, {
+      render: async ({ fieldErrors, message }) => {
+        const lookup = await findUserToken(params.token, 'password_reset')
+        if (lookup.state !== 'valid') return renderLinkProblem(ctx, 'reset', lookup.state)
+        guardSecretUrl(ctx)
+        return view.render('auth::pages/password_reset', {
+          user: await signedInUser(ctx),
+          token: params.token,
+          email: lookup.user.email,
+          error: fieldErrors.password?.[0] ?? message,
+        })
+      },
+    })
+    const input = await request.validateUsing(passwordResetValidator)
+    const result = await resetPassword(params.token, input.password)
     if (result.state !== 'reset') return renderLinkProblem(ctx, 'reset', result.state)
     if ((await signedInUser(ctx))?.id === result.user.id) await logout(ctx)
     session.flash(
       'success',
       'Your password is changed and every device was logged out. Log in with your new password.'
     )
-    return response.redirect('/login')
+    return response.redirect(urlFor('auth.session.create'))
   }
 }

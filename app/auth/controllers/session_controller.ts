@@ -2,7 +2,7 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { recordAudit } from '#platform'
 import { loginValidator } from '#auth/validators/auth'
 import { verifyCredentials } from '#auth/services/credentials'
-import { onRefusal } from '#core'
+import { onRefusal, urlFor } from '#core'
 import { throttledAttempt } from '#auth/services/brute_force'
 import { completeLogin, logout, SESSION_KEYS } from '#auth/services/sessions'
 import type User from '#auth/models/user'
@@ -11,7 +11,7 @@ const GENERIC_FAILURE = 'Email or password is incorrect.'
 
 /** Only same-site relative paths are followed after login (no open redirect); default: /home. */
 export function safeNext(next: unknown) {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/home'
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : urlFor('tenants.home')
 }
 
 /** Log in (POST /login) and log out (DELETE /session). */
@@ -59,7 +59,7 @@ export default class SessionController {
         next: safeNext(input.next),
         at: Date.now(),
       })
-      return response.redirect('/login/two-factor')
+      return response.redirect(urlFor('auth.two_factor_challenge.create'))
     }
     await completeLogin(ctx, signedIn, Boolean(input.remember))
     return response.redirect(safeNext(input.next))

@@ -3,6 +3,7 @@ import { signupValidator } from '#auth/validators/auth'
 import { signUp } from '#auth/actions/sign_up'
 import { sendSignupAttemptNotice, sendVerificationEmail } from '#auth/services/auth_mail'
 import UserSignedUp from '#auth/events/user_signed_up'
+import { urlFor } from '#core'
 
 /**
  * Sign-up. New and already-registered emails get the very same response (a redirect to the
@@ -32,6 +33,6 @@ export default class SignupController {
       `Almost there: we sent a confirmation link to ${input.email}. You can log in now.`
     )
     session.flash('email', input.email)
-    return response.redirect('/login')
+    return response.redirect(urlFor('auth.session.create'))
   }
 }

@@ -3,7 +3,7 @@ import { recordAudit } from '#platform'
 import User from '#auth/models/user'
 import { safeNext } from '#auth/controllers/session_controller'
 import { completeLogin, SESSION_KEYS } from '#auth/services/sessions'
-import { onRefusal } from '#core'
+import { onRefusal, urlFor } from '#core'
 import { throttledAttempt } from '#auth/services/brute_force'
 import { parseSecondFactor, userHasTwoFactor } from '#auth/services/totp'
 import { useSecondFactor } from '#auth/actions/use_second_factor'
@@ -84,6 +84,6 @@ export default class TwoFactorChallengeController {
       'error',
       reason === 'expired' ? 'That login expired. Please log in again.' : 'Please log in first.'
     )
-    return response.redirect('/login')
+    return response.redirect(urlFor('auth.session.create'))
   }
 }

@@ -16,7 +16,7 @@ import {
   backToSection,
   noStore,
   passwordConfirmed,
-  TWO_FACTOR_SECTION,
+  twoFactorSection,
 } from '#auth/services/two_factor_forms'
 import {
   confirmTwoFactorValidator,
@@ -44,13 +44,13 @@ export default class TwoFactorController {
     if (invalid) return backToSection(ctx, 'enable_password', MESSAGES.password)
     if (user.totpEnabledAt) {
       session.flash('info', 'Two-factor authentication is already on.')
-      return response.redirect(TWO_FACTOR_SECTION)
+      return response.redirect(twoFactorSection())
     }
     if (!(await passwordConfirmed(user, input.enable_password, request.ip()))) {
       return backToSection(ctx, 'enable_password', MESSAGES.wrongPassword)
     }
     const started = await startTwoFactor(user)
-    if (!started) return response.redirect(TWO_FACTOR_SECTION)
+    if (!started) return response.redirect(twoFactorSection())
     return this.#renderSetup(ctx, started.secret)
   }
 
@@ -60,7 +60,7 @@ export default class TwoFactorController {
     const user = auth.user as User
     if (user.totpEnabledAt) {
       session.flash('info', 'Two-factor authentication is already on.')
-      return response.redirect(TWO_FACTOR_SECTION)
+      return response.redirect(twoFactorSection())
     }
     const secret = decryptTotpSecret(user.totpSecretEncrypted)
     if (!secret) {
@@ -68,7 +68,7 @@ export default class TwoFactorController {
         'error',
         'Start the set-up again: no authenticator is waiting for confirmation.'
       )
-      return response.redirect(TWO_FACTOR_SECTION)
+      return response.redirect(twoFactorSection())
     }
     const [invalid, input] = await confirmTwoFactorValidator.tryValidate(request.all())
     const factor = invalid ? null : parseSecondFactor(input.code)
@@ -84,7 +84,7 @@ export default class TwoFactorController {
       return outcome.ok
     })
     if (!outcome?.ok) {
-      if (outcome?.reason !== 'invalid_code') return response.redirect(TWO_FACTOR_SECTION)
+      if (outcome?.reason !== 'invalid_code') return response.redirect(twoFactorSection())
       return this.#renderSetup(ctx, secret, MESSAGES.wrongSetupCode, 422)
     }
     noStore(response)
@@ -113,7 +113,7 @@ export default class TwoFactorController {
     }
     const factor = parseSecondFactor(input.disable_code)
     if (!factor) return backToSection(ctx, 'disable_code', MESSAGES.code)
-    if (!user.totpEnabledAt) return response.redirect(TWO_FACTOR_SECTION)
+    if (!user.totpEnabledAt) return response.redirect(twoFactorSection())
     if (!(await passwordConfirmed(user, input.disable_password, request.ip()))) {
       return backToSection(ctx, 'disable_password', MESSAGES.wrongPassword)
     }
@@ -126,7 +126,7 @@ export default class TwoFactorController {
       'success',
       'Two-factor authentication is off. Your recovery codes no longer work.'
     )
-    return response.redirect(TWO_FACTOR_SECTION)
+    return response.redirect(twoFactorSection())
   }
 
   async #renderSetup(

@@ -6,7 +6,7 @@ import {
   backToSection,
   noStore,
   passwordConfirmed,
-  TWO_FACTOR_SECTION,
+  twoFactorSection,
 } from '#auth/services/two_factor_forms'
 
 /** A new set of recovery codes (POST): the old set stops working; the new one is shown once. */
@@ -18,13 +18,13 @@ export default class TwoFactorRecoveryCodesController {
     if (invalid) return backToSection(ctx, 'regenerate_password', 'Enter your current password.')
     if (!user.totpEnabledAt) {
       session.flash('error', 'Turn on two-factor authentication first.')
-      return response.redirect(TWO_FACTOR_SECTION)
+      return response.redirect(twoFactorSection())
     }
     if (!(await passwordConfirmed(user, input.regenerate_password, request.ip()))) {
       return backToSection(ctx, 'regenerate_password', 'Your password is not correct.')
     }
     const codes = await regenerateRecoveryCodes(user)
-    if (!codes) return response.redirect(TWO_FACTOR_SECTION)
+    if (!codes) return response.redirect(twoFactorSection())
     noStore(response)
     return view.render('auth::pages/two_factor_recovery_codes', {
       user,

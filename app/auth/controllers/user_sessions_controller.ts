@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon'
 import type { HttpContext } from '@adonisjs/core/http'
 import { recordAudit } from '#platform'
-import { isUuid, NotFoundException } from '#core'
+import { isUuid, NotFoundException, urlFor } from '#core'
 import UserSession from '#auth/models/user_session'
 import type User from '#auth/models/user'
 
@@ -28,6 +28,6 @@ export default class UserSessionsController {
       subjectId: record.id,
     })
     session.flash('success', 'That session is logged out.')
-    return response.redirect('/account#sessions')
+    return response.redirect(`${urlFor('auth.account.show')}#sessions`)
   }
 }

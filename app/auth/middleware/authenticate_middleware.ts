@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon'
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
-import { isHtmx, wantsJson, problem } from '#core'
+import { isHtmx, wantsJson, problem, urlFor } from '#core'
 import UserSession from '#auth/models/user_session'
 import { ABSOLUTE_TIMEOUT_MS, IDLE_TIMEOUT_MS, SESSION_KEYS, logout } from '#auth/services/sessions'
 import type User from '#auth/models/user'
@@ -70,7 +70,7 @@ export default class AuthenticateMiddleware {
         .header('content-type', 'application/problem+json')
         .send(JSON.stringify(problem(401, message, { request_id: ctx.request.id() })))
     }
-    const target = `/login?next=${encodeURIComponent(ctx.request.url(true))}`
+    const target = urlFor('auth.session.create', {}, { qs: { next: ctx.request.url(true) } })
     if (isHtmx(ctx)) return ctx.response.header('HX-Redirect', target).status(401).send('')
     ctx.session.flash('info', message)
     return ctx.response.redirect(target)

@@ -5,6 +5,7 @@ import { appUrl } from '#config/app'
 import type User from '#auth/models/user'
 import { issueUserToken } from '#auth/services/user_tokens'
 import { requestWait } from '#auth/services/brute_force'
+import { urlFor } from '#core'
 
 /**
  * Absolute link for a mail, built from APP_URL and never from the request's Host header, which
@@ -51,8 +52,8 @@ export class SignupAttemptMail extends AuthMail {
   constructor(to: string) {
     super(to, 'signup_attempt', {
       email: to,
-      loginLink: mailLink('/login'),
-      resetLink: mailLink('/password-resets/new'),
+      loginLink: mailLink(urlFor('auth.session.create')),
+      resetLink: mailLink(urlFor('auth.password_reset.create')),
     })
   }
 }
@@ -86,7 +87,12 @@ export async function sendVerificationEmail(user: User, email: string) {
   const token = await issueUserToken(user, 'email_verification', email)
   const change = email.toLowerCase() !== user.email.toLowerCase()
   await deliverMail(
-    new VerifyEmailMail(email, user.name, mailLink(`/email-verifications/${token}`), change)
+    new VerifyEmailMail(
+      email,
+      user.name,
+      mailLink(urlFor('auth.email_verification.show', { token })),
+      change
+    )
   )
 }
 
@@ -104,7 +110,11 @@ export async function sendSignupAttemptNotice(email: string) {
 export async function sendPasswordResetEmail(user: User) {
   const token = await issueUserToken(user, 'password_reset', user.email)
   await deliverMail(
-    new PasswordResetMail(user.email, user.name, mailLink(`/password-resets/${token}`))
+    new PasswordResetMail(
+      user.email,
+      user.name,
+      mailLink(urlFor('auth.password_reset.show', { token }))
+    )
   )
 }
 

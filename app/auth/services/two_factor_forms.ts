@@ -2,10 +2,14 @@ import type { HttpContext } from '@adonisjs/core/http'
 import hash from '@adonisjs/core/services/hash'
 import type User from '#auth/models/user'
 import { throttledAttempt } from '#auth/services/brute_force'
+import { urlFor } from '#core'
 
 /* HTTP helpers shared by the two-factor account forms. */
 
-export const TWO_FACTOR_SECTION = '/account#two-factor'
+/** The account page's two-factor card (a function: routes are named after this module loads). */
+export function twoFactorSection() {
+  return `${urlFor('auth.account.show')}#two-factor`
+}
 
 /** Re-authentication before a security change; failures count with login failures for the email. */
 export function passwordConfirmed(user: User, password: string, ip: string) {
@@ -16,7 +20,7 @@ export function passwordConfirmed(user: User, password: string, ip: string) {
 export function backToSection({ session, response }: HttpContext, field: string, message: string) {
   session.flash('error', message)
   session.flash('inputErrorsBag', { [field]: [message] })
-  return response.redirect(TWO_FACTOR_SECTION)
+  return response.redirect(twoFactorSection())
 }
 
 /** Pages showing a secret or recovery codes must not be cached anywhere. */

@@ -4,7 +4,7 @@ import { OperatorCommand } from '#core'
 /** credits:sweep → expires holds past their expiry (crashed runs); prints `expired=<n>`. */
 export default class CreditsSweep extends OperatorCommand {
   static commandName = 'credits:sweep'
-  static description = 'Expire stale credit holds now (the web process also does it every 30 s)'
+  static description = 'Expire stale credit holds now (web processes also do it every 10 s)'
   static options: CommandOptions = { startApp: true }
 
   async run() {

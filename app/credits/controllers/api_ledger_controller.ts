@@ -1,7 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { pageParams, InvalidInputException } from '#core'
+import { pageParams } from '#core'
 import { authorize, currentTenant } from '#tenants'
-import { decodeLedgerCursor, listLedger } from '#credits/services/ledger_query'
+import { listLedger } from '#credits/services/ledger_query'
 import { entryJson } from '#credits/services/presenters'
 import { filterParams, ledgerFiltersValidator, toLedgerFilters } from '#credits/validators/ledger'
 
@@ -10,11 +10,7 @@ export default class ApiLedgerController {
   async index(ctx: HttpContext) {
     authorize(ctx, 'credits.read')
     const { tenant } = currentTenant(ctx)
-    const { limit } = pageParams(ctx)
-    const raw = ctx.request.qs().cursor
-    const cursor = raw === undefined || raw === '' ? null : decodeLedgerCursor(raw)
-    if (raw !== undefined && raw !== '' && !cursor)
-      throw new InvalidInputException('cursor', 'cursor is not valid.')
+    const { limit, cursor } = pageParams(ctx)
     const input = await ledgerFiltersValidator.validate(filterParams(ctx.request.qs()))
     const page = await listLedger(tenant.id, {
       limit,

@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { isHtmx } from '#core'
+import { isHtmx, urlFor } from '#core'
 import { authorize, currentTenant } from '#tenants'
 import { balanceWidget } from '#credits/services/presenters'
 
@@ -8,7 +8,8 @@ export default class BalanceController {
   async show(ctx: HttpContext) {
     authorize(ctx, 'credits.read')
     const { tenant } = currentTenant(ctx)
-    if (!isHtmx(ctx)) return ctx.response.redirect(`/t/${tenant.slug}/credits`)
+    if (!isHtmx(ctx))
+      return ctx.response.redirect(urlFor('credits.credits.show', { tenant: tenant.slug }))
     return ctx.view.render('credits::components/balance', await balanceWidget(tenant))
   }
 }

@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { isHtmx } from '#core'
+import { renderPageOrFragment } from '#core'
 import { authorize, currentTenant } from '#tenants'
 import { balanceWidget, ledgerSection } from '#credits/services/presenters'
 
@@ -9,10 +9,11 @@ export default class CreditsController {
     authorize(ctx, 'credits.read')
     const { tenant } = currentTenant(ctx)
     const ledger = await ledgerSection(ctx, tenant)
-    if (isHtmx(ctx)) return ctx.view.render('credits::components/ledger', ledger)
-    return ctx.view.render('credits::pages/credits', {
+    return renderPageOrFragment(
+      ctx,
+      { page: 'credits::pages/credits', fragment: 'credits::components/ledger' },
       ledger,
-      widget: await balanceWidget(tenant),
-    })
+      async () => ({ ledger, widget: await balanceWidget(tenant) })
+    )
   }
 }

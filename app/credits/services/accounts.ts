@@ -1,6 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { isUuid, preparedQuery } from '#core'
+import { EXACT_CREATED_AT, isUuid, preparedQuery } from '#core'
 import { withTenant } from '#tenants'
 import { CreditsInputException } from '#credits/errors'
 import type { Balance, Hold, HoldStatus, LedgerEntry, LedgerKind } from '#credits/types'
@@ -12,12 +12,9 @@ import type { Balance, Hold, HoldStatus, LedgerEntry, LedgerKind } from '#credit
  */
 export const writeSettings = { rls: true, fastPath: true, maxBatch: 256 }
 
-/** Timestamps leave PostgreSQL as exact text (microseconds): they double as keyset cursors. */
-export const ISO_CREATED_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
-
 export const HOLD_COLUMNS =
   'id, tenant_id, amount, charged, reference, idempotency_key, member_id, agent_id, status, expires_at, resolved_at, created_at'
-export const ENTRY_COLUMNS = `id, tenant_id, kind, amount, balance_after, reference, idempotency_key, actor_id, member_id, agent_id, hold_id, price, ${ISO_CREATED_AT} AS created_at`
+export const ENTRY_COLUMNS = `id, tenant_id, kind, amount, balance_after, reference, idempotency_key, actor_id, member_id, agent_id, hold_id, price, ${EXACT_CREATED_AT} AS created_at`
 
 const big = (value: unknown) => BigInt(value as string)
 const bigOrNull = (value: unknown) =>

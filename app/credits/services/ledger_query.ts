@@ -1,5 +1,5 @@
 import db from '@adonisjs/lucid/services/db'
-import { isUuid } from '#core'
+import { encodeCursor, type Cursor } from '#core'
 import { ENTRY_COLUMNS, toEntry } from '#credits/services/accounts'
 import type { LedgerEntry, LedgerKind } from '#credits/types'
 
@@ -13,30 +13,7 @@ export type LedgerFilters = {
   agentId?: string | null
 }
 
-/** A keyset position: the exact created_at text (microseconds) and id of the last entry seen. */
-export type LedgerCursor = { at: string; id: string }
-
-const EXACT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/
-
-/** Opaque to clients; the same `{at, id}` shape as the other API lists, with exact time. */
-export function encodeLedgerCursor(entry: Pick<LedgerEntry, 'createdAt' | 'id'>) {
-  return Buffer.from(JSON.stringify({ at: entry.createdAt, id: entry.id })).toString('base64url')
-}
-
-/** The cursor's position, or null when it is not one this module issued. */
-export function decodeLedgerCursor(value: unknown): LedgerCursor | null {
-  if (typeof value !== 'string' || value.length > 200) return null
-  try {
-    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'))
-    return typeof parsed?.at === 'string' && EXACT_TIME.test(parsed.at) && isUuid(parsed.id)
-      ? { at: parsed.at, id: parsed.id }
-      : null
-  } catch {
-    return null
-  }
-}
-
-function filtered(tenantId: string, filters: LedgerFilters, cursor: LedgerCursor | null) {
+function filtered(tenantId: string, filters: LedgerFilters, cursor: Cursor | null) {
   const query = db.from('ledger_entries').where('tenant_id', tenantId)
   if (filters.kind) query.where('kind', filters.kind)
   if (filters.from) query.where('created_at', '>=', filters.from)
@@ -50,13 +27,14 @@ function filtered(tenantId: string, filters: LedgerFilters, cursor: LedgerCursor
 /** One page of a tenant's ledger, newest first, with the cursor of the next page (null on the last). */
 export async function listLedger(
   tenantId: string,
-  options: { limit: number; cursor?: LedgerCursor | null; filters?: LedgerFilters }
+  options: { limit: number; cursor?: Cursor | null; filters?: LedgerFilters }
 ) {
   const rows = await filtered(tenantId, options.filters ?? {}, options.cursor ?? null).limit(
     options.limit + 1
   )
   const entries: LedgerEntry[] = rows.slice(0, options.limit).map(toEntry)
-  const nextCursor = rows.length > options.limit ? encodeLedgerCursor(entries.at(-1)!) : null
+  const nextCursor =
+    rows.length > options.limit ? encodeCursor(entries.at(-1)!.createdAt, entries.at(-1)!.id) : null
   return { entries, nextCursor }
 }
 
@@ -66,12 +44,13 @@ export async function* ledgerEntries(
   filters: LedgerFilters = {},
   pageSize = 1000
 ): AsyncGenerator<LedgerEntry> {
-  let cursor: LedgerCursor | null = null
+  let cursor: Cursor | null = null
   for (;;) {
     const page = await listLedger(tenantId, { limit: pageSize, cursor, filters })
     yield* page.entries
-    if (!page.nextCursor) return
-    cursor = decodeLedgerCursor(page.nextCursor)
+    const last = page.entries.at(-1)
+    if (!page.nextCursor || !last) return
+    cursor = { at: last.createdAt, id: last.id }
   }
 }
 

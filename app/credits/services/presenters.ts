@@ -2,11 +2,11 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
 import vine, { errors as vineErrors } from '@vinejs/vine'
 import type { Infer } from '@vinejs/vine/types'
-import { creditsSchema, dateTimeSchema, formatCredits } from '#core'
+import { creditsSchema, dateTimeSchema, formatCredits, pageParams, urlFor } from '#core'
 import { User } from '#auth'
 import { Membership, type Tenant } from '#tenants'
 import { balanceOf } from '#credits/services/accounts'
-import { decodeLedgerCursor, listLedger, spendSince } from '#credits/services/ledger_query'
+import { listLedger, spendSince } from '#credits/services/ledger_query'
 import {
   filterParams,
   ledgerFiltersValidator,
@@ -95,7 +95,7 @@ export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
       (error.messages as { field: string; message: string }[]).map((m) => [m.field, [m.message]])
     )
   }
-  const cursor = decodeLedgerCursor(qs.cursor)
+  const { cursor } = pageParams(ctx, { forgiving: true })
   const page = await listLedger(tenant.id, {
     limit: PAGE_SIZE,
     cursor,
@@ -110,12 +110,8 @@ export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
       )
     : []
   const names = new Map(users.map((user) => [user.id, user.name || user.email]))
-  const base = `/t/${tenant.slug}/credits`
-  const query = (extra: Record<string, string>) => {
-    const params = new URLSearchParams({ ...(input as Record<string, string>), ...extra })
-    const text = params.toString()
-    return text ? `?${text}` : ''
-  }
+  const ledgerUrl = (extra: Record<string, string> = {}) =>
+    urlFor('credits.credits.show', { tenant: tenant.slug }, { qs: { ...input, ...extra } })
   const filtered = Object.keys(input).length > 0
   return {
     tenant,
@@ -143,9 +139,9 @@ export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
       agent: entry.agentId ? entry.agentId.slice(0, 8) : '',
       agentId: entry.agentId ?? '',
     })),
-    firstUrl: cursor ? `${base}${query({})}` : null,
-    nextUrl: page.nextCursor ? `${base}${query({ cursor: page.nextCursor })}` : null,
-    csvUrl: `${base}/ledger.csv${query({})}`,
+    firstUrl: cursor ? ledgerUrl() : null,
+    nextUrl: page.nextCursor ? ledgerUrl({ cursor: page.nextCursor }) : null,
+    csvUrl: urlFor('credits.ledger_exports.show', { tenant: tenant.slug }, { qs: input }),
     timeZone: tenant.timeZone,
   }
 }

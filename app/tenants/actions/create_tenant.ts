@@ -5,8 +5,6 @@ import { DomainException } from '#core'
 import Tenant from '#tenants/models/tenant'
 import Membership from '#tenants/models/membership'
 
-export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
-
 /** A slug suggestion from a name: lower-case ASCII, dashes, within the slug rules. */
 export function slugify(name: string) {
   const base = name

@@ -21,7 +21,8 @@ export default class TenantCreate extends OperatorCommand {
   declare plan?: string
 
   async run() {
-    const { createTenant, SLUG_PATTERN } = await import('#tenants/actions/create_tenant')
+    const { createTenant } = await import('#tenants/actions/create_tenant')
+    const { SLUG_PATTERN } = await import('#core')
     const { User } = await import('#auth')
     const slug = this.slug.trim().toLowerCase()
     const name = (this.name ?? '').trim()

@@ -1,4 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import { urlFor } from '#core'
 import { cancelDeletion, requestDeletion } from '#tenants/actions/lifecycle'
 import { deletionValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant } from '#tenants/services/tenancy'
@@ -14,14 +15,18 @@ export default class DeletionController {
       ctx.session.flashErrors({
         confirm: [`Type the workspace's slug (${tenant.slug}) to confirm.`],
       })
-      return ctx.response.redirect(`/t/${tenant.slug}/settings#danger`)
+      return ctx.response.redirect(
+        `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#danger`
+      )
     }
     await requestDeletion({ tenant, actorId: membership.userId })
     ctx.session.flash(
       'warning',
       `${tenant.name} will be deleted on ${tenant.deletionDueAt!.toUTC().toFormat("d LLLL yyyy 'at' HH:mm 'UTC'")}. You can cancel until then.`
     )
-    return ctx.response.redirect(`/t/${tenant.slug}/settings#danger`)
+    return ctx.response.redirect(
+      `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#danger`
+    )
   }
 
   async destroy(ctx: HttpContext) {
@@ -29,6 +34,8 @@ export default class DeletionController {
     authorize(ctx, 'tenant.delete')
     await cancelDeletion({ tenant, actorId: membership.userId })
     ctx.session.flash('success', 'Deletion cancelled: the workspace stays.')
-    return ctx.response.redirect(`/t/${tenant.slug}/settings#danger`)
+    return ctx.response.redirect(
+      `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#danger`
+    )
   }
 }

@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { InvalidInputException, onRefusal } from '#core'
+import { InvalidInputException, onRefusal, urlFor } from '#core'
 import { markDomainVerified, removeCustomDomain, setCustomDomain } from '#tenants/actions/domains'
 import { checkDomainTxt, normaliseDomain } from '#tenants/services/domains'
 import { domainValidator } from '#tenants/validators/tenants'
@@ -9,20 +9,26 @@ import { assertWritable, authorize, currentTenant } from '#tenants/services/tena
 export default class DomainController {
   async update(ctx: HttpContext) {
     const { tenant, membership } = this.#owner(ctx)
-    onRefusal(ctx, { redirect: `/t/${tenant.slug}/settings#domain` })
+    onRefusal(ctx, {
+      redirect: `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#domain`,
+    })
     const input = await ctx.request.validateUsing(domainValidator)
     const parsed = normaliseDomain(input.domain)
     if ('error' in parsed) throw new InvalidInputException('domain', parsed.error)
     await setCustomDomain({ tenant, domain: parsed.domain, actorId: membership.userId })
     ctx.session.flash('success', `Domain saved. Publish the TXT record below, then check it.`)
-    return ctx.response.redirect(`/t/${tenant.slug}/settings#domain`)
+    return ctx.response.redirect(
+      `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#domain`
+    )
   }
 
   async destroy(ctx: HttpContext) {
     const { tenant, membership } = this.#owner(ctx)
     await removeCustomDomain({ tenant, actorId: membership.userId })
     ctx.session.flash('success', 'Custom domain removed.')
-    return ctx.response.redirect(`/t/${tenant.slug}/settings#domain`)
+    return ctx.response.redirect(
+      `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#domain`
+    )
   }
 
   /** POST /t/:tenant/domain/verification: looks the TXT record up now (a short timeout). */
@@ -44,7 +50,9 @@ export default class DomainController {
         ctx.session.flash(check.reason === 'unreachable' ? 'warning' : 'error', check.message)
       }
     }
-    return ctx.response.redirect(`/t/${tenant.slug}/settings#domain`)
+    return ctx.response.redirect(
+      `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#domain`
+    )
   }
 
   #owner(ctx: HttpContext) {

@@ -1,6 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { User } from '#auth'
-import { InvalidInputException, onRefusal } from '#core'
+import { InvalidInputException, onRefusal, urlFor } from '#core'
 import {
   acceptInvitation,
   acceptInvitationAsNewUser,
@@ -42,7 +42,7 @@ export default class InvitationAcceptancesController {
   /** POST /invitations/:token/acceptance, signed in with the invited address. */
   async store(ctx: HttpContext) {
     const token = String(ctx.params.token)
-    onRefusal(ctx, { redirect: `/invitations/${token}` })
+    onRefusal(ctx, { redirect: urlFor('tenants.invitation_acceptances.show', { token }) })
     const result = await acceptInvitation({ token, user: ctx.auth.user as User })
     if (!result)
       return this.#render(ctx, 404, {
@@ -54,7 +54,7 @@ export default class InvitationAcceptancesController {
         ? `You are already a member of ${result.tenant.name} (${result.membership.role}).`
         : `Welcome to ${result.tenant.name}!`
     )
-    return ctx.response.redirect(`/t/${result.tenant.slug}`)
+    return ctx.response.redirect(urlFor('tenants.tenants.show', { tenant: result.tenant.slug }))
   }
 
   /**
@@ -65,7 +65,7 @@ export default class InvitationAcceptancesController {
   async signup(ctx: HttpContext) {
     const token = String(ctx.params.token)
     // The invitation page sends no Referer (its address holds the token): refusals go back to it.
-    onRefusal(ctx, { redirect: `/invitations/${token}` })
+    onRefusal(ctx, { redirect: urlFor('tenants.invitation_acceptances.show', { token }) })
     const input = await ctx.request.validateUsing(invitationSignupValidator)
     const found = await findInvitation(token)
     if (found && input.password.toLowerCase() === normaliseEmail(found.invitation.email))
@@ -84,7 +84,13 @@ export default class InvitationAcceptancesController {
       `Your account is ready and you joined ${result.tenant.name}. Log in with your new password.`
     )
     ctx.session.flash('email', result.user.email)
-    return ctx.response.redirect(`/login?next=${encodeURIComponent(`/t/${result.tenant.slug}`)}`)
+    return ctx.response.redirect(
+      urlFor(
+        'auth.session.create',
+        {},
+        { qs: { next: urlFor('tenants.tenants.show', { tenant: result.tenant.slug }) } }
+      )
+    )
   }
 
   async #render(ctx: HttpContext, status: number, state: Record<string, unknown>) {

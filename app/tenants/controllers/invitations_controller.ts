@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { NotFoundException, onRefusal } from '#core'
+import { NotFoundException, onRefusal, urlFor } from '#core'
 import type { User } from '#auth'
 import { createInvitation, renewInvitation, revokeInvitation } from '#tenants/actions/invitations'
 import { invitationValidator } from '#tenants/validators/tenants'
@@ -11,7 +11,7 @@ export default class InvitationsController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'members.manage')
     assertWritable(ctx)
-    onRefusal(ctx, { redirect: `/t/${tenant.slug}/members` })
+    onRefusal(ctx, { redirect: urlFor('tenants.members.index', { tenant: tenant.slug }) })
     const input = await ctx.request.validateUsing(invitationValidator)
     await createInvitation({
       tenant,
@@ -20,7 +20,7 @@ export default class InvitationsController {
       inviter: ctx.auth.user as User,
     })
     ctx.session.flash('success', `Invitation sent to ${input.email.trim().toLowerCase()}.`)
-    return ctx.response.redirect(`/t/${tenant.slug}/members`)
+    return ctx.response.redirect(urlFor('tenants.members.index', { tenant: tenant.slug }))
   }
 
   /** POST …/invitations/:id/renewal: a new token and expiry, sent again. */
@@ -28,7 +28,7 @@ export default class InvitationsController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'members.manage')
     assertWritable(ctx)
-    onRefusal(ctx, { redirect: `/t/${tenant.slug}/members` })
+    onRefusal(ctx, { redirect: urlFor('tenants.members.index', { tenant: tenant.slug }) })
     const invitation = await renewInvitation({
       tenant,
       invitationId: String(ctx.params.id),
@@ -39,14 +39,14 @@ export default class InvitationsController {
       'success',
       `Invitation sent again to ${invitation.email}; the previous link no longer works.`
     )
-    return ctx.response.redirect(`/t/${tenant.slug}/members`)
+    return ctx.response.redirect(urlFor('tenants.members.index', { tenant: tenant.slug }))
   }
 
   async destroy(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'members.manage')
     assertWritable(ctx)
-    onRefusal(ctx, { redirect: `/t/${tenant.slug}/members` })
+    onRefusal(ctx, { redirect: urlFor('tenants.members.index', { tenant: tenant.slug }) })
     const invitation = await revokeInvitation({
       tenantId: tenant.id,
       invitationId: String(ctx.params.id),
@@ -54,6 +54,6 @@ export default class InvitationsController {
     })
     if (!invitation) throw new NotFoundException()
     ctx.session.flash('success', `Invitation to ${invitation.email} revoked.`)
-    return ctx.response.redirect(`/t/${tenant.slug}/members`)
+    return ctx.response.redirect(urlFor('tenants.members.index', { tenant: tenant.slug }))
   }
 }

@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { isUuid, NotFoundException, onRefusal } from '#core'
+import { isUuid, NotFoundException, onRefusal, urlFor } from '#core'
 import Membership from '#tenants/models/membership'
 import Invitation from '#tenants/models/invitation'
 import { changeRole, removeMember } from '#tenants/actions/change_membership'
@@ -56,7 +56,7 @@ export default class MembersController {
 
   async update(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
-    onRefusal(ctx, { redirect: `/t/${tenant.slug}/members` })
+    onRefusal(ctx, { redirect: urlFor('tenants.members.index', { tenant: tenant.slug }) })
     authorize(ctx, 'members.manage')
     // Look up first: another tenant's id is a 404 whatever the body says.
     const target = await this.#target(ctx)
@@ -73,12 +73,12 @@ export default class MembersController {
       actorId: membership.userId,
     })
     ctx.session.flash('success', 'Role updated.')
-    return ctx.response.redirect(`/t/${tenant.slug}/members`)
+    return ctx.response.redirect(urlFor('tenants.members.index', { tenant: tenant.slug }))
   }
 
   async destroy(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
-    onRefusal(ctx, { redirect: `/t/${tenant.slug}/members` })
+    onRefusal(ctx, { redirect: urlFor('tenants.members.index', { tenant: tenant.slug }) })
     const target = await this.#target(ctx)
     if (!target) throw new NotFoundException()
     const leaving = target.id === membership.id
@@ -89,7 +89,9 @@ export default class MembersController {
     assertWritable(ctx)
     await removeMember({ tenantId: tenant.id, membershipId: target.id, actorId: membership.userId })
     ctx.session.flash('success', leaving ? `You left ${tenant.name}.` : 'Member removed.')
-    return ctx.response.redirect(leaving ? '/home' : `/t/${tenant.slug}/members`)
+    return ctx.response.redirect(
+      leaving ? urlFor('tenants.home') : urlFor('tenants.members.index', { tenant: tenant.slug })
+    )
   }
 
   #target(ctx: HttpContext) {

@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { NotFoundException, onRefusal } from '#core'
+import { NotFoundException, onRefusal, urlFor } from '#core'
 import { transferOwnership } from '#tenants/actions/transfer_ownership'
 import { ownershipTransferValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant } from '#tenants/services/tenancy'
@@ -10,7 +10,7 @@ export default class OwnershipTransfersController {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'members.manage_owners')
     assertWritable(ctx)
-    onRefusal(ctx, { redirect: `/t/${tenant.slug}/members` })
+    onRefusal(ctx, { redirect: urlFor('tenants.members.index', { tenant: tenant.slug }) })
     const input = await ctx.request.validateUsing(ownershipTransferValidator)
     const result = await transferOwnership({
       tenantId: tenant.id,
@@ -20,6 +20,6 @@ export default class OwnershipTransfersController {
     })
     if (!result) throw new NotFoundException('Choose a member of this workspace.')
     ctx.session.flash('success', 'Ownership transferred: you are now an admin of this workspace.')
-    return ctx.response.redirect(`/t/${tenant.slug}/members`)
+    return ctx.response.redirect(urlFor('tenants.members.index', { tenant: tenant.slug }))
   }
 }

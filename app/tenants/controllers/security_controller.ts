@@ -1,4 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import { urlFor } from '#core'
 import { recordAudit } from '#platform'
 import { userHasTwoFactor, type User } from '#auth'
 import { securityValidator } from '#tenants/validators/tenants'
@@ -19,7 +20,9 @@ export default class SecurityController {
         'error',
         'Turn on two-factor authentication for your own account first (Account → Two-factor).'
       )
-      return ctx.response.redirect(`/t/${tenant.slug}/settings#security`)
+      return ctx.response.redirect(
+        `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#security`
+      )
     }
     if (tenant.requireTwoFactor !== required) {
       tenant.requireTwoFactor = required
@@ -39,6 +42,8 @@ export default class SecurityController {
         ? 'Members now need two-factor authentication to enter this workspace.'
         : 'Two-factor authentication is no longer required.'
     )
-    return ctx.response.redirect(`/t/${tenant.slug}/settings#security`)
+    return ctx.response.redirect(
+      `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#security`
+    )
   }
 }

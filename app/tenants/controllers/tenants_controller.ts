@@ -1,7 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { recordAudit } from '#platform'
 import type { User } from '#auth'
-import { onRefusal } from '#core'
+import { onRefusal, urlFor } from '#core'
 import { createTenant } from '#tenants/actions/create_tenant'
 import { createTenantValidator, updateTenantValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant, tenantsOf } from '#tenants/services/tenancy'
@@ -15,7 +15,11 @@ export default class TenantsController {
   /** /home: the first workspace of the signed-in user, or the form to create one. */
   async home({ auth, response }: HttpContext) {
     const [first] = await tenantsOf((auth.user as User).id)
-    return response.redirect(first ? `/t/${first.slug}` : '/tenants/new')
+    return response.redirect(
+      first
+        ? urlFor('tenants.tenants.show', { tenant: first.slug })
+        : urlFor('tenants.tenants.create')
+    )
   }
 
   create({ view }: HttpContext) {
@@ -24,7 +28,7 @@ export default class TenantsController {
 
   async store(ctx: HttpContext) {
     const { request, response, auth, session } = ctx
-    onRefusal(ctx, { redirect: '/tenants/new' })
+    onRefusal(ctx, { redirect: urlFor('tenants.tenants.create') })
     const input = await request.validateUsing(createTenantValidator)
     const tenant = await createTenant({
       name: input.name,
@@ -33,7 +37,7 @@ export default class TenantsController {
       ownerId: (auth.user as User).id,
     })
     session.flash('success', `Workspace "${tenant.name}" created.`)
-    return response.redirect(`/t/${tenant.slug}`)
+    return response.redirect(urlFor('tenants.tenants.show', { tenant: tenant.slug }))
   }
 
   async show(ctx: HttpContext) {
@@ -82,6 +86,6 @@ export default class TenantsController {
       changes,
     })
     ctx.session.flash('success', 'Settings saved.')
-    return ctx.response.redirect(`/t/${tenant.slug}/settings`)
+    return ctx.response.redirect(urlFor('tenants.settings.edit', { tenant: tenant.slug }))
   }
 }

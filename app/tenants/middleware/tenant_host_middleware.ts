@@ -1,12 +1,12 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
 import cache from '@adonisjs/cache/services/main'
+import { SLUG_PATTERN } from '#core'
 import { appUrl } from '#config/app'
 import Tenant from '#tenants/models/tenant'
 import { domainCacheKey } from '#tenants/services/domains'
 
 const rootHost = new URL(appUrl).hostname.toLowerCase()
-const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
 /** Paths that stay global on every host. */
 const GLOBAL =
   /^\/(t\/|api\/|assets\/|health\/|metrics$|login|signup|session|account|password-resets|email-verifications|invitations|admin)/
@@ -16,7 +16,7 @@ async function slugForHost(host: string): Promise<string | null> {
   if (host === rootHost || host === 'localhost' || /^[\d.]+$|:/.test(host)) return null
   if (host.endsWith(`.${rootHost}`)) {
     const label = host.slice(0, -rootHost.length - 1)
-    return SLUG.test(label) ? label : null
+    return SLUG_PATTERN.test(label) ? label : null
   }
   return cache.getOrSet({
     key: domainCacheKey(host),

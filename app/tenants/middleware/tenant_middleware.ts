@@ -1,11 +1,8 @@
-import { isHtmx, NotFoundException } from '#core'
+import { isHtmx, NotFoundException, urlFor } from '#core'
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
 import { userHasTwoFactor, type User } from '#auth'
 import { membershipFor, tenantsOf } from '#tenants/services/tenancy'
-
-/** Where a member without two-factor is sent when the tenant requires it. */
-export const TWO_FACTOR_SETUP_URL = '/account#two-factor'
 
 /**
  * Resolves `/t/:tenant/…` (also reached through a tenant subdomain or verified custom domain,
@@ -22,9 +19,9 @@ export default class TenantMiddleware {
         'warning',
         `${found.tenant.name} requires two-factor authentication: turn it on for your account to enter the workspace.`
       )
-      if (isHtmx(ctx))
-        return ctx.response.header('HX-Redirect', TWO_FACTOR_SETUP_URL).status(204).send('')
-      return ctx.response.redirect(TWO_FACTOR_SETUP_URL)
+      const setupUrl = `${urlFor('auth.account.show')}#two-factor`
+      if (isHtmx(ctx)) return ctx.response.header('HX-Redirect', setupUrl).status(204).send('')
+      return ctx.response.redirect(setupUrl)
     }
     ctx.tenant = found.tenant
     ctx.membership = found.membership

@@ -1,5 +1,6 @@
 import { BaseMail } from '@adonisjs/mail'
 import { deliverMail } from '#platform'
+import { urlFor } from '#core'
 import { appUrl } from '#config/app'
 
 /**
@@ -7,7 +8,7 @@ import { appUrl } from '#config/app'
  * attacker could set to receive the token.
  */
 export function invitationLink(token: string) {
-  return new URL(`/invitations/${token}`, appUrl).toString()
+  return new URL(urlFor('tenants.invitation_acceptances.show', { token }), appUrl).toString()
 }
 
 /** "X invited you to join Y on Agora", with a single-use link valid 7 days. */

@@ -1,6 +1,6 @@
 import vine from '@vinejs/vine'
 import { IANAZone } from 'luxon'
-import { SLUG_PATTERN } from '#tenants/actions/create_tenant'
+import { slug } from '#core'
 import { INVITABLE_ROLES, ROLES } from '#tenants/roles'
 
 const timeZone = () =>
@@ -17,7 +17,7 @@ const timeZone = () =>
 
 export const createTenantValidator = vine.create({
   name: vine.string().trim().minLength(1).maxLength(120),
-  slug: vine.string().trim().toLowerCase().regex(SLUG_PATTERN),
+  slug: slug(),
   timeZone: timeZone().optional(),
 })
 

@@ -3,20 +3,16 @@ import {
   inBackground,
   isUuid,
   keysetPage,
-  MAX_YEAR,
-  MIN_YEAR,
   NotFoundException,
   openEventStream,
   pageParams,
-  InvalidInputException,
-  parseBoundedInstant,
   problem,
   wantsEventStream,
 } from '#core'
 import { requestHash } from '#platform'
 import { assertWritable, authorize, currentTenant } from '#tenants'
-import Run, { RUN_STATUSES, type RunStatus } from '#agents/models/run'
-import { startRunValidator } from '#agents/validators/agents'
+import Run from '#agents/models/run'
+import { listRunsValidator, startRunValidator } from '#agents/validators/agents'
 import { startRun } from '#agents/actions/start_run'
 import { followRun, requestCancellation } from '#agents/services/runs'
 import { finishedRunDto } from '#agents/services/run_executor'
@@ -81,32 +77,14 @@ export default class RunsController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'runs.read')
     const query = Run.query().where('runs.tenant_id', tenant.id)
-    const { agent, status, from, to } = ctx.request.qs()
+    const { agent, status, from, to } = await listRunsValidator.validate(ctx.request.qs())
     if (agent !== undefined) {
-      const found = await findAgent(tenant.id, String(agent))
+      const found = await findAgent(tenant.id, agent)
       query.where('runs.agent_id', found?.id ?? '00000000-0000-0000-0000-000000000000')
     }
-    if (status !== undefined) {
-      if (!RUN_STATUSES.includes(String(status) as RunStatus))
-        throw new InvalidInputException(
-          'status',
-          `status must be one of ${RUN_STATUSES.join(', ')}.`
-        )
-      query.where('runs.status', String(status))
-    }
-    for (const [field, value, op] of [
-      ['from', from, '>='],
-      ['to', to, '<'],
-    ] as const) {
-      if (value === undefined) continue
-      const at = parseBoundedInstant(value)
-      if (!at)
-        throw new InvalidInputException(
-          field,
-          `${field} must be an ISO 8601 date or date-time between ${MIN_YEAR} and ${MAX_YEAR}.`
-        )
-      query.where('runs.created_at', op, at)
-    }
+    if (status) query.where('runs.status', status)
+    if (from) query.where('runs.created_at', '>=', from)
+    if (to) query.where('runs.created_at', '<', to)
     const page = await keysetPage<Run>(query, 'runs', pageParams(ctx))
     return {
       data: await Promise.all(page.rows.map((run) => serializeRun(run, { steps: false }))),

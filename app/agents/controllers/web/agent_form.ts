@@ -1,11 +1,9 @@
 import vine, { errors as vineErrors } from '@vinejs/vine'
-import { findUnsafeInput } from '#core'
+import { findUnsafeInput, slug } from '#core'
 import type Agent from '#agents/models/agent'
 import type AgentVersion from '#agents/models/agent_version'
 import { type AgentConfig } from '#agents/actions/save_agent'
 import { catalog } from '#agents/services/catalog'
-
-const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
 
 /** What the agent form shows: the raw text the user typed (or the saved configuration). */
 export type AgentFormValues = {
@@ -35,7 +33,7 @@ export type AgentFormInput = {
 
 const formValidator = vine.create({
   name: vine.string().trim().minLength(1).maxLength(120),
-  slug: vine.string().trim().toLowerCase().regex(SLUG).optional(),
+  slug: slug().optional(),
   description: vine.string().trim().maxLength(2000).optional(),
   instructions: vine.string().trim().minLength(1).maxLength(100_000),
   model: vine.string().trim().minLength(1).maxLength(200),
@@ -49,7 +47,6 @@ const formValidator = vine.create({
 })
 
 const MESSAGES: Record<string, string> = {
-  slug: 'Use 1–40 lower-case letters, digits and dashes, not starting or ending with a dash.',
   temperature: 'Enter a number from 0 to 2, or leave it empty for the model default.',
   max_tokens: 'Enter a whole number from 1 to 32000.',
   fallback_models: 'Choose at most 5 fallback models from the list.',

@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { isHtmx, keysetPage, onRefusal } from '#core'
+import { isHtmx, keysetPage, onRefusal, pageParams, urlFor } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
@@ -17,7 +17,6 @@ import {
 import {
   can,
   flashFormState,
-  htmlPageParams,
   localTime,
   pageUrl,
   redirectTo,
@@ -47,7 +46,7 @@ export default class AgentsController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'agents.read')
     const query = Agent.query().where('agents.tenant_id', tenant.id).whereNull('agents.deleted_at')
-    const params = htmlPageParams(ctx)
+    const params = pageParams(ctx, { forgiving: true })
     const page = await keysetPage<Agent>(query, 'agents', params)
     const versions = page.rows.length
       ? await AgentVersion.query()
@@ -83,7 +82,12 @@ export default class AgentsController {
     const values = formValues(ctx.request.all())
     onRefusal(ctx, {
       render: ({ fieldErrors }) =>
-        this.#invalid(ctx, null, { values, errors: fieldErrors }, `/t/${tenant.slug}/agents/new`),
+        this.#invalid(
+          ctx,
+          null,
+          { values, errors: fieldErrors },
+          urlFor('agents.web.agents.create', { tenant: tenant.slug })
+        ),
     })
     const input = await validateAgentForm(values)
     const { agent } = await createAgent({
@@ -92,7 +96,10 @@ export default class AgentsController {
       actorId: membership.userId,
     })
     ctx.session.flash('success', `Agent "${agent.name}" created.`)
-    return redirectTo(ctx, `/t/${tenant.slug}/agents/${agent.slug}`)
+    return redirectTo(
+      ctx,
+      urlFor('agents.web.agents.show', { tenant: tenant.slug, slug: agent.slug })
+    )
   }
 
   async show(ctx: HttpContext) {
@@ -141,7 +148,7 @@ export default class AgentsController {
     assertWritable(ctx)
     const agent = await routeAgent(ctx)
     const values = formValues(ctx.request.all())
-    const formUrl = `/t/${tenant.slug}/agents/${agent.slug}/edit`
+    const formUrl = urlFor('agents.web.agents.edit', { tenant: tenant.slug, slug: agent.slug })
     onRefusal(ctx, {
       render: ({ fieldErrors }) =>
         this.#invalid(ctx, agent, { values, errors: fieldErrors }, formUrl),
@@ -153,7 +160,10 @@ export default class AgentsController {
       membership.userId
     )
     ctx.session.flash('success', `Saved as version ${saved.version.version}.`)
-    return redirectTo(ctx, `/t/${tenant.slug}/agents/${saved.agent.slug}`)
+    return redirectTo(
+      ctx,
+      urlFor('agents.web.agents.show', { tenant: tenant.slug, slug: saved.agent.slug })
+    )
   }
 
   async destroy(ctx: HttpContext) {
@@ -163,7 +173,7 @@ export default class AgentsController {
     const agent = await routeAgent(ctx)
     await deleteAgent(agent, membership.userId)
     ctx.session.flash('success', `Agent "${agent.name}" deleted. Its runs stay in the history.`)
-    return redirectTo(ctx, `/t/${tenant.slug}/agents`)
+    return redirectTo(ctx, urlFor('agents.web.agents.index', { tenant: tenant.slug }))
   }
 
   /**
@@ -196,11 +206,14 @@ export default class AgentsController {
 
   async #formProps(ctx: HttpContext, agent: Agent | null, state: FormState) {
     const { tenant } = currentTenant(ctx)
-    const base = `/t/${tenant.slug}/agents`
+    const index = urlFor('agents.web.agents.index', { tenant: tenant.slug })
+    const params = agent ? { tenant: tenant.slug, slug: agent.slug } : null
     return {
-      action: agent ? `${base}/${agent.slug}?_method=PUT` : base,
+      action: params
+        ? urlFor('agents.web.agents.update', params, { qs: { _method: 'PUT' } })
+        : urlFor('agents.web.agents.store', { tenant: tenant.slug }),
       submitLabel: agent ? 'Save as new version' : 'Create agent',
-      cancelUrl: agent ? `${base}/${agent.slug}` : base,
+      cancelUrl: params ? urlFor('agents.web.agents.show', params) : index,
       models: await modelOptions(currentTenant(ctx).tenant.id),
       values: state.values,
       errors: state.errors,

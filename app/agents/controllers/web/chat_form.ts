@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { HttpContext } from '@adonisjs/core/http'
+import { urlFor } from '#core'
 import { currentTenant } from '#tenants'
 import type Agent from '#agents/models/agent'
 import Thread from '#agents/models/thread'
@@ -29,7 +30,10 @@ export function chatFormProps(
   state: ChatFormState
 ) {
   return {
-    action: `/t/${currentTenant(ctx).tenant.slug}/agents/${agent.slug}/runs`,
+    action: urlFor('agents.web.runs.store', {
+      tenant: currentTenant(ctx).tenant.slug,
+      slug: agent.slug,
+    }),
     agent,
     threadId,
     canRun: can(ctx, 'runs.write'),

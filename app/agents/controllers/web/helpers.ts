@@ -1,6 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type { DateTime } from 'luxon'
-import { isHtmx, NotFoundException, pageParams, type Cursor } from '#core'
+import { isHtmx, NotFoundException } from '#core'
 import { currentTenant, roleAllows, type Permission } from '#tenants'
 import { findAgent } from '#agents/services/lookup'
 
@@ -19,15 +19,6 @@ export async function routeAgent(ctx: HttpContext) {
 export function can(ctx: HttpContext, permission: Permission) {
   const { tenant, membership } = currentTenant(ctx)
   return roleAllows(membership.role, permission) && !tenant.suspended
-}
-
-/** Paging for HTML lists: a bad `cursor`/`limit` in a hand-edited URL shows the first page. */
-export function htmlPageParams(ctx: HttpContext): { limit: number; cursor: Cursor | null } {
-  try {
-    return pageParams(ctx)
-  } catch {
-    return { limit: 20, cursor: null }
-  }
 }
 
 /** The current URL with `cursor` set (or removed), keeping the other query parameters. */

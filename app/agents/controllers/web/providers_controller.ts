@@ -8,6 +8,7 @@ import {
   onRefusal,
   parseCredits,
   type Refusal,
+  urlFor,
 } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import {
@@ -19,11 +20,11 @@ import {
   findProvider,
   listModels,
   listProviders,
-  PROVIDER_KINDS,
   setModelPrice,
   updateProvider,
   type ProviderRow,
 } from '#agents/actions/manage_providers'
+import { PROVIDER_KINDS } from '#agents/validators/providers'
 import { catalog } from '#agents/services/catalog'
 import { testProviderConnection, type ConnectionTestResult } from '#agents/services/connection_test'
 import { redirectTo } from '#agents/controllers/web/helpers'
@@ -95,7 +96,10 @@ export default class ProvidersController {
       'success',
       `Provider "${provider.name}" added. Add its models, then test the connection.`
     )
-    return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
+    return redirectTo(
+      ctx,
+      urlFor('agents.web.providers.show', { tenant: tenant.slug, id: provider.id })
+    )
   }
 
   async show(ctx: HttpContext) {
@@ -126,7 +130,10 @@ export default class ProvidersController {
       settings: text(body.settings).trim() || {},
     })
     ctx.session.flash('success', 'Provider saved.')
-    return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
+    return redirectTo(
+      ctx,
+      urlFor('agents.web.providers.show', { tenant: tenant.slug, id: provider.id })
+    )
   }
 
   async destroy(ctx: HttpContext) {
@@ -137,7 +144,7 @@ export default class ProvidersController {
       'success',
       `Provider "${provider.name}" and its models deleted. Agents using them need another model.`
     )
-    return redirectTo(ctx, `/t/${tenant.slug}/providers`)
+    return redirectTo(ctx, urlFor('agents.web.providers.index', { tenant: tenant.slug }))
   }
 
   async storeModel(ctx: HttpContext) {
@@ -173,7 +180,10 @@ export default class ProvidersController {
       'success',
       `Model "${model.name}" added: agents of this workspace can use it now.`
     )
-    return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
+    return redirectTo(
+      ctx,
+      urlFor('agents.web.providers.show', { tenant: tenant.slug, id: provider.id })
+    )
   }
 
   async destroyModel(ctx: HttpContext) {
@@ -182,7 +192,10 @@ export default class ProvidersController {
     const model = await this.#model(ctx, provider)
     await deleteModel(provider, model, membership.userId)
     ctx.session.flash('success', `Model "${model.name}" removed.`)
-    return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
+    return redirectTo(
+      ctx,
+      urlFor('agents.web.providers.show', { tenant: tenant.slug, id: provider.id })
+    )
   }
 
   async storePrice(ctx: HttpContext) {
@@ -215,7 +228,10 @@ export default class ProvidersController {
       'success',
       `New price for "${model.name}" saved. Runs already started keep their price.`
     )
-    return redirectTo(ctx, `/t/${tenant.slug}/providers/${provider.id}`)
+    return redirectTo(
+      ctx,
+      urlFor('agents.web.providers.show', { tenant: tenant.slug, id: provider.id })
+    )
   }
 
   /** POST …/connection-test: htmx gets the result fragment; without JavaScript, the page with it. */

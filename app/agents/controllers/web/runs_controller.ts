@@ -11,7 +11,9 @@ import {
   MIN_YEAR,
   NotFoundException,
   onRefusal,
+  pageParams,
   openEventStream,
+  urlFor,
 } from '#core'
 import type { InsufficientCreditsException } from '#credits'
 import { assertWritable, authorize, currentTenant } from '#tenants'
@@ -24,13 +26,7 @@ import { followRun, requestCancellation } from '#agents/services/runs'
 import { findAgent } from '#agents/services/lookup'
 import { serializeRun } from '#agents/dtos/run'
 import type { FieldErrors } from '#agents/controllers/web/agent_form'
-import {
-  flashFormState,
-  htmlPageParams,
-  localTime,
-  pageUrl,
-  routeAgent,
-} from '#agents/controllers/web/helpers'
+import { flashFormState, localTime, pageUrl, routeAgent } from '#agents/controllers/web/helpers'
 import { htmlRunStream, sendFinished } from '#agents/controllers/web/run_stream'
 import { CHAT_FLASH_KEY, chatFormProps, recentThreads } from '#agents/controllers/web/chat_form'
 
@@ -62,7 +58,11 @@ export default class RunsController {
       if (!thread) throw new NotFoundException('This conversation does not exist (any more).')
     }
     const chatUrl = (id?: string) =>
-      `/t/${tenant.slug}/agents/${agent.slug}/chat${id ? `?thread=${id}` : ''}`
+      urlFor(
+        'agents.web.chat.show',
+        { tenant: tenant.slug, slug: agent.slug },
+        { qs: { thread: id } }
+      )
 
     if (input.trim() === '' || input.length > MAX_INPUT) {
       const errors = {
@@ -196,7 +196,7 @@ export default class RunsController {
       if (field === 'from') query.where('runs.created_at', '>=', day.startOf('day').toJSDate())
       else query.where('runs.created_at', '<', day.startOf('day').plus({ days: 1 }).toJSDate())
     }
-    const params = htmlPageParams(ctx)
+    const params = pageParams(ctx, { forgiving: true })
     const page = await keysetPage<Run>(query, 'runs', params)
     const agentIds = [...new Set(page.rows.map((run) => run.agentId).filter(Boolean))] as string[]
     const named = agentIds.length

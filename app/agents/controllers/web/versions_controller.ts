@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { NotFoundException, onRefusal } from '#core'
+import { NotFoundException, onRefusal, urlFor } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import AgentVersion from '#agents/models/agent_version'
 import { updateAgent } from '#agents/actions/save_agent'
@@ -57,7 +57,10 @@ export default class VersionsController {
     assertWritable(ctx)
     const agent = await routeAgent(ctx)
     const version = await this.#version(ctx, agent.id)
-    const versionsUrl = `/t/${tenant.slug}/agents/${agent.slug}/versions`
+    const versionsUrl = urlFor('agents.web.versions.index', {
+      tenant: tenant.slug,
+      slug: agent.slug,
+    })
     onRefusal(ctx, {
       render: ({ message }) => {
         ctx.session.flash('error', `Version ${version.version} cannot be restored: ${message}`)
