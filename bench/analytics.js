@@ -134,7 +134,9 @@ async function prepare() {
   }
   const needs = missing * BYTES_PER_RUN
   log(
-    `disk: ${(free / 1e9).toFixed(1)} GB free at ${dataDir}; seeding ${missing.toLocaleString('en-US')} runs needs about ${(needs / 1e9).toFixed(1)} GB (plus WAL while it runs)`
+    `disk: ${(free / 1e9).toFixed(1)} GB free at ${dataDir}; ` +
+      `seeding ${missing.toLocaleString('en-US')} runs needs about ${(needs / 1e9).toFixed(1)} GB ` +
+      '(plus WAL while it runs)'
   )
   if (needs * 1.5 > free) throw new Error('not enough free disk for the seed: lower --runs')
   let seedSeconds = null
@@ -153,7 +155,8 @@ async function prepare() {
             (SELECT count(*) FROM usage_hourly WHERE tenant_id = $1)::bigint AS hourly,
             (SELECT count(*) FROM usage_daily WHERE tenant_id = $1)::bigint AS daily,
             pg_size_pretty(pg_total_relation_size('runs')) AS runs_size,
-            pg_size_pretty(pg_total_relation_size('usage_hourly') + pg_total_relation_size('usage_daily')) AS rollup_size`,
+            pg_size_pretty(pg_total_relation_size('usage_hourly')
+                           + pg_total_relation_size('usage_daily')) AS rollup_size`,
     [tenant.id]
   )
   return { tenant, sizes, seedSeconds }
@@ -229,7 +232,8 @@ async function scenario(name, { concurrency, requests, url, before }) {
     rps: requests / seconds,
   }
   log(
-    `${name.padEnd(28)} server p50 ${ms(result.serverP50)}, p95 ${ms(result.serverP95)}; round trip p95 ${ms(result.clientP95)}; ${result.rps.toFixed(1)} pages/s`
+    `${name.padEnd(28)} server p50 ${ms(result.serverP50)}, p95 ${ms(result.serverP95)}; ` +
+      `round trip p95 ${ms(result.clientP95)}; ${result.rps.toFixed(1)} pages/s`
   )
   return result
 }
@@ -246,16 +250,23 @@ async function rawBaseline(tenant) {
       zone,
     ])
   ).rows
-  const bounds = `created_at >= (($2::date - 89)::timestamp AT TIME ZONE $3) AND created_at < (($2::date + 1)::timestamp AT TIME ZONE $3)`
-  const previous = `created_at >= (($2::date - 179)::timestamp AT TIME ZONE $3) AND created_at < (($2::date - 89)::timestamp AT TIME ZONE $3)`
-  const figures = `count(*) AS runs, count(*) FILTER (WHERE status = 'succeeded') AS ok, count(*) FILTER (WHERE status = 'failed') AS errors,
+  const bounds = `created_at >= (($2::date - 89)::timestamp AT TIME ZONE $3)
+    AND created_at < (($2::date + 1)::timestamp AT TIME ZONE $3)`
+  const previous = `created_at >= (($2::date - 179)::timestamp AT TIME ZONE $3)
+    AND created_at < (($2::date - 89)::timestamp AT TIME ZONE $3)`
+  const figures = `count(*) AS runs, count(*) FILTER (WHERE status = 'succeeded') AS ok,
+    count(*) FILTER (WHERE status = 'failed') AS errors,
     sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost_micros) AS credits,
     percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY latency_ms) AS p`
   const terminal = `status IN ('succeeded', 'failed', 'cancelled')`
   const statements = [
-    `SELECT ${figures}, count(DISTINCT member_id) AS members FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${bounds}`,
-    `SELECT ${figures}, count(DISTINCT member_id) AS members FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${previous}`,
-    `SELECT (created_at AT TIME ZONE $3)::date AS day, count(*), count(*) FILTER (WHERE status = 'failed'), sum(cost_micros) FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${bounds} GROUP BY 1`,
+    `SELECT ${figures}, count(DISTINCT member_id) AS members
+     FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${bounds}`,
+    `SELECT ${figures}, count(DISTINCT member_id) AS members
+     FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${previous}`,
+    `SELECT (created_at AT TIME ZONE $3)::date AS day, count(*), count(*) FILTER (WHERE status = 'failed'),
+            sum(cost_micros)
+     FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${bounds} GROUP BY 1`,
     ...['agent_id', 'member_id', 'model'].map(
       (column) =>
         `SELECT ${column}, ${figures} FROM runs WHERE tenant_id = $1 AND ${terminal} AND ${bounds} GROUP BY 1`
@@ -277,7 +288,8 @@ async function rawBaseline(tenant) {
 async function main() {
   const { tenant, sizes, seedSeconds } = await prepare()
   log(
-    `workspace ${SLUG}: ${Number(sizes.runs).toLocaleString('en-US')} runs (${sizes.runs_size} with indexes) → ${sizes.hourly} hourly + ${sizes.daily} daily rows (${sizes.rollup_size})`
+    `workspace ${SLUG}: ${Number(sizes.runs).toLocaleString('en-US')} runs (${sizes.runs_size} with indexes) ` +
+      `→ ${sizes.hourly} hourly + ${sizes.daily} daily rows (${sizes.rollup_size})`
   )
 
   const [port] = await freePorts(1, 3600, 3699)
@@ -343,7 +355,9 @@ async function main() {
     '',
     `## ${stamp} UTC — analytics dashboard (bench/analytics.js)`,
     '',
-    `${os.cpus().length} cores, PostgreSQL ${(await query(benchUrl, 'SHOW server_version'))[0].server_version}; workspace with ${Number(sizes.runs).toLocaleString('en-US')} runs over 90 days (${sizes.runs_size}), ` +
+    `${os.cpus().length} cores, ` +
+      `PostgreSQL ${(await query(benchUrl, 'SHOW server_version'))[0].server_version}; ` +
+      `workspace with ${Number(sizes.runs).toLocaleString('en-US')} runs over 90 days (${sizes.runs_size}), ` +
       `${sizes.hourly} hourly + ${sizes.daily} daily rollup rows (${sizes.rollup_size})` +
       (seedSeconds === null
         ? '; seed reused.'
@@ -353,9 +367,11 @@ async function main() {
     '|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.name.split(',')[0]} | ${r.concurrency} | ${ms(r.serverP50)} | ${ms(r.serverP95)} | ${ms(r.clientP95)} | ${r.rps.toFixed(1)} |`
+        `| ${r.name.split(',')[0]} | ${r.concurrency} | ${ms(r.serverP50)} | ${ms(r.serverP95)} ` +
+        `| ${ms(r.clientP95)} | ${r.rps.toFixed(1)} |`
     ),
-    `| raw runs table (baseline, same figures) | 1 | ${ms(raw.p50)} | ${ms(raw.max)} (slowest of ${RAW_REPS}) | — | — |`,
+    `| raw runs table (baseline, same figures) | 1 | ${ms(raw.p50)} ` +
+      `| ${ms(raw.max)} (slowest of ${RAW_REPS}) | — | — |`,
     '',
     `Cache hit ratio on /metrics at the end: ${(hitRatio * 100).toFixed(1)} %.`,
   ]

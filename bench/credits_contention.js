@@ -47,7 +47,8 @@ if (opts.help) {
 }
 if (!process.env.DATABASE_URL) {
   console.error(
-    '[bench] DATABASE_URL must point at a PostgreSQL database (PGlite serialises every query: no contention to measure).'
+    '[bench] DATABASE_URL must point at a PostgreSQL database ' +
+      '(PGlite serialises every query: no contention to measure).'
   )
   process.exit(1)
 }
@@ -103,7 +104,9 @@ const median = (values) => {
 const loadAverage = () =>
   existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').split(' ')[0] : '?'
 const row = (label, r) =>
-  `${label.padEnd(34)} ${String(r.rate).padStart(8)} holds/s   p50 ${r.p50.toFixed(2).padStart(8)} ms   p99 ${r.p99.toFixed(2).padStart(8)} ms   max ${r.max.toFixed(1).padStart(8)} ms   402s ${r.rejected}   errors ${r.errors}   load ${loadAverage()}`
+  `${label.padEnd(34)} ${String(r.rate).padStart(8)} holds/s   p50 ${r.p50.toFixed(2).padStart(8)} ms   ` +
+  `p99 ${r.p99.toFixed(2).padStart(8)} ms   max ${r.max.toFixed(1).padStart(8)} ms   ` +
+  `402s ${r.rejected}   errors ${r.errors}   load ${loadAverage()}`
 
 async function main() {
   const client = new pg.Client({ connectionString: process.env.DATABASE_URL })
@@ -129,7 +132,8 @@ async function main() {
       funds.toString(),
     ])
     await client.query(
-      `INSERT INTO ledger_entries (tenant_id, kind, amount, balance_after, reference) VALUES ($1, 'grant', $2, $2, 'bench funds')`,
+      `INSERT INTO ledger_entries (tenant_id, kind, amount, balance_after, reference)
+       VALUES ($1, 'grant', $2, $2, 'bench funds')`,
       [rows[0].id, funds.toString()]
     )
     await client.query('COMMIT')
@@ -138,7 +142,8 @@ async function main() {
   // The naive baseline wants one connection per caller; leave room for everyone else's.
   const free = (
     await client.query(
-      `SELECT setting::int - (SELECT count(*) FROM pg_stat_activity)::int AS free FROM pg_settings WHERE name = 'max_connections'`
+      `SELECT setting::int - (SELECT count(*) FROM pg_stat_activity)::int AS free
+       FROM pg_settings WHERE name = 'max_connections'`
     )
   ).rows[0].free
   const naivePool = Math.max(8, Math.min(Number(opts.concurrency), 64, free - 20))
@@ -147,7 +152,8 @@ async function main() {
   const results = { naive: [], batched: [] }
   try {
     log(
-      `PostgreSQL ${version}; ${opts.rounds} rounds × ${opts.seconds} s per mode, ${opts.concurrency} callers, one hot tenant; naive pool ${naivePool}`
+      `PostgreSQL ${version}; ${opts.rounds} rounds × ${opts.seconds} s per mode, ` +
+        `${opts.concurrency} callers, one hot tenant; naive pool ${naivePool}`
     )
     for (let round = 1; round <= Number(opts.rounds); round++) {
       for (const mode of ['naive', 'batched']) {
@@ -175,15 +181,19 @@ async function main() {
     console.log('')
     console.log(`median naive    ${naive.rate} holds/s, p50 ${naive.p50} ms, p99 ${naive.p99} ms`)
     console.log(
-      `median batched  ${batched.rate} holds/s, p50 ${batched.p50} ms, p99 ${batched.p99} ms  (${(batched.rate / Math.max(1, naive.rate)).toFixed(1)}× naive)`
+      `median batched  ${batched.rate} holds/s, p50 ${batched.p50} ms, p99 ${batched.p99} ms  ` +
+        `(${(batched.rate / Math.max(1, naive.rate)).toFixed(1)}× naive)`
     )
     const met = batched.rate >= GOAL.rate && batched.p99 <= GOAL.p99
     console.log(
-      `goal (≥ ${GOAL.rate} holds/s with p99 ≤ ${GOAL.p99} ms, one tenant, ${opts.concurrency} callers): ${met ? 'MET' : 'MISSED'}`
+      `goal (≥ ${GOAL.rate} holds/s with p99 ≤ ${GOAL.p99} ms, one tenant, ${opts.concurrency} callers): ` +
+        (met ? 'MET' : 'MISSED')
     )
     if (scaling)
       console.log(
-        `scaling: ${tenants.length} tenants batched ${scaling.batched.rate} holds/s (${(scaling.batched.rate / Math.max(1, batched.rate)).toFixed(2)}× one tenant), p99 ${scaling.batched.p99} ms`
+        `scaling: ${tenants.length} tenants batched ${scaling.batched.rate} holds/s ` +
+          `(${(scaling.batched.rate / Math.max(1, batched.rate)).toFixed(2)}× one tenant), ` +
+          `p99 ${scaling.batched.p99} ms`
       )
 
     for (const tenant of tenants) {

@@ -196,15 +196,20 @@ const fmt = (x, digits = 0) =>
   x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits)
 const pad = (s, n) => String(s).padStart(n)
 const ROW = (r) =>
-  `${r.target.padEnd(17)} ${pad(fmt(r.rps), 8)} ${pad(fmt(r.p50), 6)} ${pad(fmt(r.p99), 6)} ${pad(fmt(r.serverCpu, 2), 7)} ${pad(fmt(r.loadCpu, 2), 7)} ${pad(fmt(r.otherCpu, 2), 7)} ${pad(fmt(r.usPerReq, 1), 8)} ${pad(r.bad, 5)}`
-const HEADER = `${'target'.padEnd(17)} ${pad('req/s', 8)} ${pad('p50ms', 6)} ${pad('p99ms', 6)} ${pad('srvCPU', 7)} ${pad('loadCPU', 7)} ${pad('other', 7)} ${pad('µs/req', 8)} ${pad('bad', 5)}`
+  `${r.target.padEnd(17)} ${pad(fmt(r.rps), 8)} ${pad(fmt(r.p50), 6)} ${pad(fmt(r.p99), 6)} ` +
+  `${pad(fmt(r.serverCpu, 2), 7)} ${pad(fmt(r.loadCpu, 2), 7)} ${pad(fmt(r.otherCpu, 2), 7)} ` +
+  `${pad(fmt(r.usPerReq, 1), 8)} ${pad(r.bad, 5)}`
+const HEADER =
+  `${'target'.padEnd(17)} ${pad('req/s', 8)} ${pad('p50ms', 6)} ${pad('p99ms', 6)} ${pad('srvCPU', 7)} ` +
+  `${pad('loadCPU', 7)} ${pad('other', 7)} ${pad('µs/req', 8)} ${pad('bad', 5)}`
 
 async function main() {
   const appPort = EXTERNAL_APP ? null : await choosePort(Number(opts['app-port']), [])
   const barePort = await choosePort(Number(opts['bare-port']), [appPort])
 
   log(
-    `node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()} (${NODE}), ${os.availableParallelism()} cores`
+    `node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()} (${NODE}), ` +
+      `${os.availableParallelism()} cores`
   )
   log(
     pinned
@@ -292,7 +297,9 @@ async function main() {
   const lines = [
     '',
     '==================================== summary ====================================',
-    `${new Date().toISOString()}  commit ${revision()}  ${os.availableParallelism()} cores  node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}  ${pinned ? 'pinned (servers core 0, load core 1)' : 'not pinned'}`,
+    `${new Date().toISOString()}  commit ${revision()}  ${os.availableParallelism()} cores  ` +
+      `node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}  ` +
+      (pinned ? 'pinned (servers core 0, load core 1)' : 'not pinned'),
     `${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections, warm-up ${WARMUP}s; medians over rounds`,
     '',
     `median ${HEADER}`,
@@ -301,18 +308,22 @@ async function main() {
     'srvCPU/loadCPU: cores used by the server / the load generator; other: the rest of the machine.',
     'µs/req: server CPU time per request (independent of the load generator).',
     '',
-    `/health/live  app/bare = ${live.pairedMedian.toFixed(3)}  (median of per-round ratios; range ${live.min.toFixed(3)}–${live.max.toFixed(3)}; ratio of medians ${live.ofMedians.toFixed(3)})`,
+    `/health/live  app/bare = ${live.pairedMedian.toFixed(3)}  ` +
+      `(median of per-round ratios; range ${live.min.toFixed(3)}–${live.max.toFixed(3)}; ` +
+      `ratio of medians ${live.ofMedians.toFixed(3)})`,
     `              goal ≥ ${GOAL}: ${live.pairedMedian >= GOAL ? 'MET' : 'NOT MET'}` +
       (live.cpu
         ? `   (CPU per request: app costs ${(1 / live.cpu).toFixed(2)}× bare → ${live.cpu.toFixed(3)})`
         : ''),
-    `/ (landing)   app/bare = ${landing.pairedMedian.toFixed(3)}  (range ${landing.min.toFixed(3)}–${landing.max.toFixed(3)}; ratio of medians ${landing.ofMedians.toFixed(3)})`,
+    `/ (landing)   app/bare = ${landing.pairedMedian.toFixed(3)}  ` +
+      `(range ${landing.min.toFixed(3)}–${landing.max.toFixed(3)}; ratio of medians ${landing.ofMedians.toFixed(3)})`,
     '              informative only: a full HTML page (session, CSRF secret, CSP, Edge render) vs hello world',
   ]
   if (bareSummary.loadCpu !== null && bareSummary.loadCpu > 0.9) {
     lines.push(
       '',
-      `WARNING: the load generator used ${bareSummary.loadCpu.toFixed(2)} of its core on the bare rounds: it may cap the`,
+      `WARNING: the load generator used ${bareSummary.loadCpu.toFixed(2)} of its core ` +
+        'on the bare rounds: it may cap the',
       '         bare figure, which would flatter the app/bare ratio. Compare the µs/req ratio.'
     )
   }

@@ -106,7 +106,8 @@ if (bad.length) {
 const DATABASE_URL = process.env.DATABASE_URL
 if (!DATABASE_URL || !/^postgres(ql)?:\/\//.test(DATABASE_URL)) {
   console.error(
-    'bench:load needs DATABASE_URL=postgres://… (PostgreSQL): the embedded PGlite serialises every query and would measure itself.'
+    'bench:load needs DATABASE_URL=postgres://… (PostgreSQL): ' +
+      'the embedded PGlite serialises every query and would measure itself.'
   )
   process.exit(1)
 }
@@ -135,17 +136,29 @@ const errorText = (errors) => {
   const entries = Object.entries(errors).sort((a, b) => b[1] - a[1])
   return entries.length ? entries.map(([what, n]) => `${what}×${n}`).join(' ') : '0'
 }
-const HEADER = `${'target'.padEnd(12)} ${pad('sent', 6)} ${pad('done', 6)} ${pad('2xx/s', 7)} ${pad('p50', 7)} ${pad('p95', 7)} ${pad('p99', 7)} ${pad('max', 7)} ${pad('srv CPU', 7)} ${pad('gen', 5)} ${pad('rest', 5)} ${pad('load1', 5)} ${pad('lag99', 6)}  errors`
+const HEADER =
+  `${'target'.padEnd(12)} ${pad('sent', 6)} ${pad('done', 6)} ${pad('2xx/s', 7)} ` +
+  `${pad('p50', 7)} ${pad('p95', 7)} ${pad('p99', 7)} ${pad('max', 7)} ` +
+  `${pad('srv CPU', 7)} ${pad('gen', 5)} ${pad('rest', 5)} ${pad('load1', 5)} ${pad('lag99', 6)}  errors`
 function row(name, r) {
   const l = r.latency.all
   const rest =
     r.machineCpu !== null && r.serverCpu !== null && r.loadCpu !== null
       ? Math.max(0, r.machineCpu - r.serverCpu - r.loadCpu)
       : null
-  return `${name.padEnd(12)} ${pad(r.sent, 6)} ${pad(r.completed, 6)} ${pad(r.achieved.toFixed(1), 7)} ${pad(ms(l.p50), 7)} ${pad(ms(l.p95), 7)} ${pad(ms(l.p99), 7)} ${pad(ms(l.max), 7)} ${pad(cpu(r.serverCpu), 7)} ${pad(cpu(r.loadCpu), 5)} ${pad(cpu(rest), 5)} ${pad(r.load1.toFixed(2), 5)} ${pad(ms(r.sendLag.p99), 6)}  ${errorText(r.errors)}`
+  return (
+    `${name.padEnd(12)} ${pad(r.sent, 6)} ${pad(r.completed, 6)} ${pad(r.achieved.toFixed(1), 7)} ` +
+    `${pad(ms(l.p50), 7)} ${pad(ms(l.p95), 7)} ${pad(ms(l.p99), 7)} ${pad(ms(l.max), 7)} ` +
+    `${pad(cpu(r.serverCpu), 7)} ${pad(cpu(r.loadCpu), 5)} ${pad(cpu(rest), 5)} ` +
+    `${pad(r.load1.toFixed(2), 5)} ${pad(ms(r.sendLag.p99), 6)}  ${errorText(r.errors)}`
+  )
 }
 function kindRow(name, k) {
-  return `  ${name.padEnd(10)} ${pad(k.n, 6)} ${pad('', 6)} ${pad('', 7)} ${pad(ms(k.p50), 7)} ${pad(ms(k.p95), 7)} ${pad(ms(k.p99), 7)} ${pad(ms(k.max), 7)} ${''.padStart(7 + 5 + 5 + 5 + 6 + 4)}  ${errorText(k.errors)}`
+  return (
+    `  ${name.padEnd(10)} ${pad(k.n, 6)} ${pad('', 6)} ${pad('', 7)} ` +
+    `${pad(ms(k.p50), 7)} ${pad(ms(k.p95), 7)} ${pad(ms(k.p99), 7)} ${pad(ms(k.max), 7)} ` +
+    `${''.padStart(7 + 5 + 5 + 5 + 6 + 4)}  ${errorText(k.errors)}`
+  )
 }
 
 /* ---------------------------------------------------------------------------------- setup */
@@ -219,7 +232,9 @@ async function main() {
   })
   const idle = await machineBusy(1000)
   log(
-    `node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}, ${os.availableParallelism()} cores, PostgreSQL ${pgVersion}${process.env.REDIS_URL ? ' + Redis' : ''}, ${pinned && !opts['no-pin'] ? 'servers on core 0, generator on core 1' : 'no pinning'}`
+    `node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}, ` +
+      `${os.availableParallelism()} cores, PostgreSQL ${pgVersion}${process.env.REDIS_URL ? ' + Redis' : ''}, ` +
+      (pinned && !opts['no-pin'] ? 'servers on core 0, generator on core 1' : 'no pinning')
   )
   const build = privateBuild('bench-load', { noBuild: opts['no-build'] })
 
@@ -324,7 +339,9 @@ async function main() {
       month: '2-digit',
       day: '2-digit',
     }).format(d)
-  const usagePath = `/api/v1/analytics/usage?from=${day(new Date(Date.now() - 29 * 86_400_000))}&to=${day(new Date())}&group_by=day`
+  const usagePath =
+    `/api/v1/analytics/usage?from=${day(new Date(Date.now() - 29 * 86_400_000))}` +
+    `&to=${day(new Date())}&group_by=day`
   const headers = { authorization: `Bearer ${token}`, accept: 'application/json' }
   const kinds = {
     agents: { method: 'GET', path: '/api/v1/agents' },
@@ -388,7 +405,9 @@ async function main() {
 
   console.log(`\n== mixed API at a fixed arrival rate, open loop (bench:load, ${date}) ==`)
   console.log(
-    `commit ${revision()}, PostgreSQL ${pgVersion}${env.REDIS_URL ? ' + Redis' : ''}, ${os.availableParallelism()} cores, ${pinned && !opts['no-pin'] ? 'servers on core 0, generator on core 1' : 'not pinned'}; ` +
+    `commit ${revision()}, PostgreSQL ${pgVersion}${env.REDIS_URL ? ' + Redis' : ''}, ` +
+      `${os.availableParallelism()} cores, ` +
+      `${pinned && !opts['no-pin'] ? 'servers on core 0, generator on core 1' : 'not pinned'}; ` +
       `machine busy before start ${idle === null ? '—' : `${(idle * 100).toFixed(0)} %`}, load average ${os
         .loadavg()
         .map((x) => x.toFixed(2))
@@ -400,10 +419,13 @@ async function main() {
       .join(
         ', '
       )}; ${SECONDS} s recorded per rate after ${WARMUP} s of warm-up at the same rate; ` +
-      `≤ ${CONNECTIONS} keep-alive connections; timeout ${TIMEOUT_S} s; ${HISTORY} seeded runs, ${AGENTS + (HISTORY > 0 ? 10 : 0)} agents`
+      `≤ ${CONNECTIONS} keep-alive connections; timeout ${TIMEOUT_S} s; ` +
+      `${HISTORY} seeded runs, ${AGENTS + (HISTORY > 0 ? 10 : 0)} agents`
   )
   console.log(
-    'latency in ms from the INTENDED send time (every request of the window, failed ones included); 2xx/s = achieved; CPU in cores (srv = the server process, gen = the generator, rest = everything else incl. PostgreSQL); lag99 = how late the generator sent (p99)'
+    'latency in ms from the INTENDED send time (every request of the window, failed ones included); ' +
+      '2xx/s = achieved; CPU in cores (srv = the server process, gen = the generator, ' +
+      'rest = everything else incl. PostgreSQL); lag99 = how late the generator sent (p99)'
   )
 
   const results = []
@@ -442,7 +464,8 @@ async function main() {
         )
       if (r.sendLag.p99 !== null && r.sendLag.p99 > 5)
         console.log(
-          `  warning: the generator sent late (p99 ${withUnit(r.sendLag.p99)}; its core was busy): the latencies include that delay`
+          `  warning: the generator sent late (p99 ${withUnit(r.sendLag.p99)}; its core was busy): ` +
+            'the latencies include that delay'
         )
     }
     results.push(row_)
@@ -456,45 +479,58 @@ async function main() {
   })
   const runs = await withDb(DATABASE_URL, (db) =>
     db.query(
-      `SELECT r.status, count(*)::int AS n FROM runs r JOIN tenants t ON t.id = r.tenant_id WHERE t.slug = $1 AND r.created_at >= $2 GROUP BY r.status ORDER BY 2 DESC`,
+      `SELECT r.status, count(*)::int AS n FROM runs r JOIN tenants t ON t.id = r.tenant_id
+       WHERE t.slug = $1 AND r.created_at >= $2 GROUP BY r.status ORDER BY 2 DESC`,
       [slug, startedAt]
     )
   )
 
   console.log('\n-- summary: p95 / p99 in ms (errors), Agora beside page.cjs at the same rate --')
   console.log(
-    `${pad('rate', 6)}  ${'Agora p95 / p99 (errors, 2xx/s)'.padEnd(38)} ${page ? 'page.cjs p95 / p99 (errors)'.padEnd(32) : ''} load1`
+    `${pad('rate', 6)}  ${'Agora p95 / p99 (errors, 2xx/s)'.padEnd(38)} ` +
+      `${page ? 'page.cjs p95 / p99 (errors)'.padEnd(32) : ''} load1`
   )
   for (const r of results) {
     const a = r.Agora
     const p = r['page.cjs']
     const errs = (x) => Object.values(x.errors).reduce((s, n) => s + n, 0)
-    console.log(
-      `${pad(r.rate, 6)}  ${`${ms(a.latency.all.p95)} / ${ms(a.latency.all.p99)} (${errs(a)}, ${a.achieved.toFixed(0)}/s)`.padEnd(38)} ${p ? `${ms(p.latency.all.p95)} / ${ms(p.latency.all.p99)} (${errs(p)})`.padEnd(32) : ''} ${a.load1.toFixed(2)}`
-    )
+    const agoraCell = `${ms(a.latency.all.p95)} / ${ms(a.latency.all.p99)} (${errs(a)}, ${a.achieved.toFixed(0)}/s)`
+    const pageCell = p
+      ? `${ms(p.latency.all.p95)} / ${ms(p.latency.all.p99)} (${errs(p)})`.padEnd(32)
+      : ''
+    console.log(`${pad(r.rate, 6)}  ${agoraCell.padEnd(38)} ${pageCell} ${a.load1.toFixed(2)}`)
   }
   console.log(
-    `runs started during the measurement (warm-ups included): ${runs.rows.map((r) => `${r.status} ${r.n}`).join(', ') || 'none'}`
+    'runs started during the measurement (warm-ups included): ' +
+      (runs.rows.map((r) => `${r.status} ${r.n}`).join(', ') || 'none')
   )
   const verifyOut = `${verify.stdout}${verify.stderr}`.trim()
   console.log(
-    `credits:verify ${slug}: ${verify.status === 0 ? 'clean' : `VIOLATIONS or failure (exit ${verify.status})\n${verifyOut}`}`
+    `credits:verify ${slug}: ` +
+      (verify.status === 0
+        ? 'clean'
+        : `VIOLATIONS or failure (exit ${verify.status})\n${verifyOut}`)
   )
 
   const at = results.find((r) => r.rate === GOAL.rate)
   if (!at) {
     console.log(
-      `verdict: goal at ${GOAL.rate}/s (p95 ≤ ${GOAL.p95} ms, p99 ≤ ${GOAL.p99} ms) not judged: ${GOAL.rate} is not in --rates`
+      `verdict: goal at ${GOAL.rate}/s (p95 ≤ ${GOAL.p95} ms, p99 ≤ ${GOAL.p99} ms) ` +
+        `not judged: ${GOAL.rate} is not in --rates`
     )
   } else {
     const a = at.Agora
     const errors = Object.values(a.errors).reduce((s, n) => s + n, 0)
     const met = a.latency.all.p95 <= GOAL.p95 && a.latency.all.p99 <= GOAL.p99 && errors === 0
     const ref = at['page.cjs']
-      ? `; page.cjs at the same rate: p95 ${withUnit(at['page.cjs'].latency.all.p95)}, p99 ${withUnit(at['page.cjs'].latency.all.p99)}`
+      ? `; page.cjs at the same rate: p95 ${withUnit(at['page.cjs'].latency.all.p95)}, ` +
+        `p99 ${withUnit(at['page.cjs'].latency.all.p99)}`
       : ''
     console.log(
-      `verdict: at ${GOAL.rate}/s Agora p95 ${withUnit(a.latency.all.p95)} (goal ≤ ${GOAL.p95} ms), p99 ${withUnit(a.latency.all.p99)} (goal ≤ ${GOAL.p99} ms), ${errors} errors, ${a.achieved.toFixed(0)} 2xx/s — goal ${met ? 'MET' : 'NOT MET'} (load average ${a.load1.toFixed(2)}${ref})`
+      `verdict: at ${GOAL.rate}/s Agora p95 ${withUnit(a.latency.all.p95)} (goal ≤ ${GOAL.p95} ms), ` +
+        `p99 ${withUnit(a.latency.all.p99)} (goal ≤ ${GOAL.p99} ms), ` +
+        `${errors} errors, ${a.achieved.toFixed(0)} 2xx/s — goal ${met ? 'MET' : 'NOT MET'} ` +
+        `(load average ${a.load1.toFixed(2)}${ref})`
     )
   }
 }

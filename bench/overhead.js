@@ -201,7 +201,8 @@ async function main() {
     )
 
   log(
-    `measuring: ${opts.rounds} interleaved rounds × ${opts.per} sequential requests per target (after 50 warm-up requests each)`
+    `measuring: ${opts.rounds} interleaved rounds × ${opts.per} sequential requests per target ` +
+      '(after 50 warm-up requests each)'
   )
   const targets = `direct:${mockPort},pass:${passPort},agora:${appPort}/api/v1/chat/completions`
   const out = await measure(targets, token, body)
@@ -215,7 +216,8 @@ async function main() {
   })
   const runs = await withDb((db) =>
     db.query(
-      `SELECT status, count(*)::int AS n FROM runs r JOIN tenants t ON t.id = r.tenant_id WHERE t.slug = $1 GROUP BY status`,
+      `SELECT status, count(*)::int AS n FROM runs r JOIN tenants t ON t.id = r.tenant_id
+       WHERE t.slug = $1 GROUP BY status`,
       [slug]
     )
   )
@@ -234,14 +236,20 @@ async function main() {
   if (agora && direct) {
     const p99Overhead = agora.p99 - direct.p99
     console.log(
-      `\nAgora over direct: median +${agora.overhead.toFixed(3)} ms (goal ≤ 2 ms: ${agora.overhead <= 2 ? 'met' : 'missed'}), p99 +${p99Overhead.toFixed(3)} ms (goal ≤ 8 ms: ${p99Overhead <= 8 ? 'met' : 'missed'})`
+      `\nAgora over direct: median +${agora.overhead.toFixed(3)} ms ` +
+        `(goal ≤ 2 ms: ${agora.overhead <= 2 ? 'met' : 'missed'}), ` +
+        `p99 +${p99Overhead.toFixed(3)} ms (goal ≤ 8 ms: ${p99Overhead <= 8 ? 'met' : 'missed'})`
     )
     if (rows.pass)
       console.log(
-        `pass-through proxy over direct: median +${rows.pass.overhead.toFixed(3)} ms, p99 +${(rows.pass.p99 - direct.p99).toFixed(3)} ms`
+        `pass-through proxy over direct: median +${rows.pass.overhead.toFixed(3)} ms, ` +
+          `p99 +${(rows.pass.p99 - direct.p99).toFixed(3)} ms`
       )
+    const pass = rows.pass ? `${rows.pass.median.toFixed(3)} / ${rows.pass.p99.toFixed(3)}` : '—'
     console.log(
-      `\n| ${date} | ${direct.median.toFixed(3)} / ${direct.p99.toFixed(3)} | ${rows.pass ? `${rows.pass.median.toFixed(3)} / ${rows.pass.p99.toFixed(3)}` : '—'} | ${agora.median.toFixed(3)} / ${agora.p99.toFixed(3)} | +${agora.overhead.toFixed(3)} / +${p99Overhead.toFixed(3)} | ${load} |`
+      `\n| ${date} | ${direct.median.toFixed(3)} / ${direct.p99.toFixed(3)} | ${pass} ` +
+        `| ${agora.median.toFixed(3)} / ${agora.p99.toFixed(3)} ` +
+        `| +${agora.overhead.toFixed(3)} / +${p99Overhead.toFixed(3)} | ${load} |`
     )
   }
   console.log(`runs recorded: ${runs.rows.map((r) => `${r.status} ${r.n}`).join(', ')}`)

@@ -160,7 +160,8 @@ async function prepareDatabase(appKey) {
     await client.query(
       `
       INSERT INTO invitations (tenant_id, email, role, token_hash, expires_at)
-      SELECT $1, 'invitee' || i || '@example.test', 'member', md5('bench' || i) || md5('hash' || i), now() + interval '7 days'
+      SELECT $1, 'invitee' || i || '@example.test', 'member', md5('bench' || i) || md5('hash' || i),
+             now() + interval '7 days'
       FROM generate_series(1, 5) AS i`,
       [tenantId]
     )
@@ -259,9 +260,13 @@ async function login(base) {
 const fmt = (x, digits = 0) =>
   x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits)
 const pad = (s, n) => String(s).padStart(n)
-const HEADER = `${'target'.padEnd(16)} ${pad('req/s', 8)} ${pad('p50ms', 6)} ${pad('p99ms', 6)} ${pad('srvCPU', 7)} ${pad('µs/req', 8)} ${pad('dbµs/req', 9)} ${pad('loadCPU', 7)} ${pad('bad', 5)}`
+const HEADER =
+  `${'target'.padEnd(16)} ${pad('req/s', 8)} ${pad('p50ms', 6)} ${pad('p99ms', 6)} ${pad('srvCPU', 7)} ` +
+  `${pad('µs/req', 8)} ${pad('dbµs/req', 9)} ${pad('loadCPU', 7)} ${pad('bad', 5)}`
 const ROW = (r) =>
-  `${r.target.padEnd(16)} ${pad(fmt(r.rps), 8)} ${pad(fmt(r.p50), 6)} ${pad(fmt(r.p99), 6)} ${pad(fmt(r.serverCpu, 2), 7)} ${pad(fmt(r.usPerReq, 1), 8)} ${pad(fmt(r.dbUs, 1), 9)} ${pad(fmt(r.loadCpu, 2), 7)} ${pad(r.bad, 5)}`
+  `${r.target.padEnd(16)} ${pad(fmt(r.rps), 8)} ${pad(fmt(r.p50), 6)} ${pad(fmt(r.p99), 6)} ` +
+  `${pad(fmt(r.serverCpu, 2), 7)} ${pad(fmt(r.usPerReq, 1), 8)} ${pad(fmt(r.dbUs, 1), 9)} ` +
+  `${pad(fmt(r.loadCpu, 2), 7)} ${pad(r.bad, 5)}`
 
 /**
  * CPU ticks used so far by the PostgreSQL backends serving the bench database (local server
@@ -298,7 +303,9 @@ async function measuredRound(admin, target, seconds) {
 async function main() {
   const appKey = randomBytes(32).toString('base64url')
   log(
-    `node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}, ${os.availableParallelism()} cores, ${pinned ? 'servers on core 0, load on core 1' : 'no pinning (taskset unavailable)'}`
+    `node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}, ` +
+      `${os.availableParallelism()} cores, ` +
+      (pinned ? 'servers on core 0, load on core 1' : 'no pinning (taskset unavailable)')
   )
   const pgVersion = (await query(urlFor('postgres'), 'SHOW server_version')).rows[0].server_version
   // Other processes on this machine skew every figure; say how busy it was before we started.
@@ -396,14 +403,17 @@ async function main() {
     }
   }
   const show = (label, r) =>
-    `${label.padEnd(24)} req/s ${r.median.toFixed(3)} (rounds ${r.min.toFixed(3)}–${r.max.toFixed(3)}) · CPU/req app+db ${fmt(r.total, 3)} (rounds ${fmt(r.totalMin, 3)}–${fmt(r.totalMax, 3)}) · app only ${fmt(r.cpu, 3)}`
+    `${label.padEnd(24)} req/s ${r.median.toFixed(3)} (rounds ${r.min.toFixed(3)}–${r.max.toFixed(3)}) · ` +
+    `CPU/req app+db ${fmt(r.total, 3)} (rounds ${fmt(r.totalMin, 3)}–${fmt(r.totalMax, 3)}) · ` +
+    `app only ${fmt(r.cpu, 3)}`
   const appRatio = ratio('app+rls', 'app')
   const bad = summary.filter((s) => s.bad > 0)
   console.log(
     [
       '',
       '==================================== summary ====================================',
-      `${new Date().toISOString()}  ${os.availableParallelism()} cores  PostgreSQL ${pgVersion}  ${pinned ? 'pinned' : 'not pinned'}`,
+      `${new Date().toISOString()}  ${os.availableParallelism()} cores  PostgreSQL ${pgVersion}  ` +
+        (pinned ? 'pinned' : 'not pinned'),
       `${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections, warm-up ${WARMUP}s; medians over rounds`,
       `machine busy before the run (other processes): ${idleBusy === null ? '-' : `${(idleBusy * 100).toFixed(0)}%`}`,
       '',
@@ -411,7 +421,8 @@ async function main() {
       ...summary.map((s) => `       ${ROW(s)}`),
       '',
       show('app+rls / app', appRatio),
-      `${''.padEnd(24)} goal ≥ ${GOAL}: by req/s ${appRatio.median >= GOAL ? 'MET' : 'NOT MET'}, by CPU per request ${appRatio.total === null ? '-' : appRatio.total >= GOAL ? 'MET' : 'NOT MET'}`,
+      `${''.padEnd(24)} goal ≥ ${GOAL}: by req/s ${appRatio.median >= GOAL ? 'MET' : 'NOT MET'}, ` +
+        `by CPU per request ${appRatio.total === null ? '-' : appRatio.total >= GOAL ? 'MET' : 'NOT MET'}`,
       'CPU/req app+db: the server process plus the PostgreSQL backends of the bench database, per request',
       '(paired by round; the machine is shared, so this is the steadier figure when req/s is noisy).',
       show('page rls / page app', ratio('page rls', 'page app')),

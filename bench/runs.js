@@ -136,7 +136,8 @@ async function main() {
   )
   await client.query('TRUNCATE ledger')
   await client.query(
-    'INSERT INTO balances SELECT g, 1000000000000 FROM generate_series(0, 600) g ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount'
+    `INSERT INTO balances SELECT g, 1000000000000 FROM generate_series(0, 600) g
+     ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount`
   )
   await client.end()
 
@@ -218,7 +219,9 @@ async function main() {
       }
       results[name].push(r)
       log(
-        `round ${i + 1} ${name}: ${r.rps.toFixed(0)} runs/s p50 ${r.p50} ms p99 ${r.p99} ms non-2xx/errors ${r.bad}${r.statuses ? ` runs ${JSON.stringify(r.statuses)}` : ''} load ${os.loadavg()[0].toFixed(2)}`
+        `round ${i + 1} ${name}: ${r.rps.toFixed(0)} runs/s p50 ${r.p50} ms p99 ${r.p99} ms ` +
+          `non-2xx/errors ${r.bad}${r.statuses ? ` runs ${JSON.stringify(r.statuses)}` : ''} ` +
+          `load ${os.loadavg()[0].toFixed(2)}`
       )
     }
   }
@@ -233,16 +236,20 @@ async function main() {
   const ag = median(results.agora.map((r) => r.rps))
   console.log('\n== run throughput (simulator, zero latency, PostgreSQL) ==')
   console.log(
-    `connections ${connections}, ${opts.rounds} rounds × ${duration}s, interleaved; ${tenants} workspaces vs the gateway's 500 accounts; load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' / ')}`
+    `connections ${connections}, ${opts.rounds} rounds × ${duration}s, interleaved; ` +
+      `${tenants} workspaces vs the gateway's 500 accounts; ` +
+      `load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' / ')}`
   )
   console.log(
     `gateway.cjs MODE=ledger : ${gw.toFixed(0)} runs/s (p99 ${median(results.gateway.map((r) => r.p99))} ms)`
   )
   console.log(
-    `Agora POST …/runs       : ${ag.toFixed(0)} succeeded runs/s (p99 ${median(results.agora.map((r) => r.p99))} ms), errors/non-2xx ${results.agora.reduce((s, r) => s + r.bad, 0)}`
+    `Agora POST …/runs       : ${ag.toFixed(0)} succeeded runs/s ` +
+      `(p99 ${median(results.agora.map((r) => r.p99))} ms), ` +
+      `errors/non-2xx ${results.agora.reduce((s, r) => s + r.bad, 0)}`
   )
   console.log(`ratio Agora/gateway     : ${(ag / gw).toFixed(2)}× (goal ≥ 1.0×)`)
   console.log(

@@ -324,7 +324,8 @@ export function privateBuild(name, { noBuild = false } = {}) {
     .filter((line) => /error TS\d+/.test(line))
   if (tsErrors.length)
     log(
-      `warning: the sources have ${tsErrors.length} TypeScript error(s) (emitted anyway):\n  ${tsErrors.slice(0, 5).join('\n  ')}`
+      `warning: the sources have ${tsErrors.length} TypeScript error(s) (emitted anyway):\n  ` +
+        tsErrors.slice(0, 5).join('\n  ')
     )
   return build
 }

@@ -81,7 +81,9 @@ addApiOperation('post', '/agents/:idOrSlug/runs', {
   name: 'agents.api.runs.store',
   summary: 'Run an agent',
   description:
-    'Answers 201 with the finished run (a provider failure too: `status: "failed"` with `error`); `async: true` answers 202 with the run `queued`; `Accept: text/event-stream` streams it. One hold covers the worst case: 402 when available credits do not, 403 when a budget would be exceeded.',
+    'Answers 201 with the finished run (a provider failure too: `status: "failed"` with `error`); ' +
+    '`async: true` answers 202 with the run `queued`; `Accept: text/event-stream` streams it. ' +
+    'One hold covers the worst case: 402 when available credits do not, 403 when a budget would be exceeded.',
   ability: 'runs:write',
   params: agentParam,
   headers: idempotencyKey,
@@ -90,7 +92,8 @@ addApiOperation('post', '/agents/:idOrSlug/runs', {
     200: {
       description: 'The run as it happens',
       eventStream:
-        'Events `run` ({id, status}) first, then `delta` ({text}) …, then `done` (the run) or `error` (a problem document); each event has an id.',
+        'Events `run` ({id, status}) first, then `delta` ({text}) …, ' +
+        'then `done` (the run) or `error` (a problem document); each event has an id.',
     },
     201: { description: 'The finished run', json: 'Run', headers: created },
     202: { description: 'The run, queued', json: 'Run', headers: created },
@@ -173,7 +176,8 @@ addApiOperation('post', '/chat/completions', {
   name: 'agents.api.chat_completions.store',
   summary: 'OpenAI-compatible chat completion',
   description:
-    "`model` is `agent:<slug>` (runs that agent, billed and recorded like any run) or a catalog model id. Errors use OpenAI's shape; non-retryable ones carry `x-should-retry: false`.",
+    '`model` is `agent:<slug>` (runs that agent, billed and recorded like any run) or a catalog model id. ' +
+    "Errors use OpenAI's shape; non-retryable ones carry `x-should-retry: false`.",
   ability: 'runs:write',
   headers: idempotencyKey,
   body: completionValidator,

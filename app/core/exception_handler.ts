@@ -1,6 +1,12 @@
 import app from '@adonisjs/core/services/app'
 import { ExceptionHandler, type HttpContext } from '@adonisjs/core/http'
-import { openAiError, problem, statusTitle, type Problem } from '#core/problem'
+import {
+  openAiError,
+  problem,
+  statusTitle,
+  type OpenAiErrorBody,
+  type Problem,
+} from '#core/problem'
 import { isHtmx, wantsJson } from '#core/htmx'
 import { isTransientError, TRANSIENT_RETRY_AFTER_S } from '#core/transient'
 import { fieldErrorsOf, refusalAnswer } from '#core/forms'
@@ -21,6 +27,81 @@ type ErrorLike = {
 /** Statuses that are pages of their own, never a form's refusal. */
 const NOT_REFUSALS = new Set([401, 403, 404, 405])
 
+/** Maps any thrown value to a status and a client-safe message (and the fields it blames). */
+export function classifyError(error: ErrorLike): {
+  status: number
+  detail: string
+  errors?: Problem['errors']
+} {
+  if (isTransientError(error)) {
+    return {
+      status: 503,
+      detail: 'The service is briefly unavailable. Try again in a few seconds; nothing was lost.',
+    }
+  }
+  const status =
+    typeof error.status === 'number' && error.status >= 400 && error.status < 600
+      ? error.status
+      : 500
+  switch (error.code) {
+    case 'E_VALIDATION_ERROR': {
+      const list = Array.isArray(error.messages) ? error.messages : (error.messages?.errors ?? [])
+      return {
+        status: 422,
+        detail: 'Some fields are invalid.',
+        errors: list.map((entry) => ({ field: entry.field, message: entry.message })),
+      }
+    }
+    case 'E_BAD_CSRF_TOKEN':
+      return {
+        status: 403,
+        detail: 'The form expired or its security token is missing. Reload the page and try again.',
+      }
+    case 'E_REQUEST_ENTITY_TOO_LARGE':
+      return { status: 413, detail: 'The request body is larger than this endpoint accepts.' }
+    case 'E_ROUTE_NOT_FOUND':
+    case 'E_ROW_NOT_FOUND':
+      return { status: 404, detail: 'Nothing exists at this address.' }
+  }
+  if (status === 422 && error.message?.startsWith('Invalid JSON')) {
+    return { status: 400, detail: 'The body must be a JSON object or array.' }
+  }
+  if (status === 400 && !error.code) {
+    return { status: 400, detail: 'The request body is malformed.' }
+  }
+  // A deliberate 503 (draining, a run not recorded) says what happened and when to retry.
+  if (status === 503 && error.code && error.message) return { status, detail: error.message }
+  if (status >= 500) {
+    return {
+      status,
+      detail: 'Something went wrong on our side. Try again; if it persists, quote the request id.',
+    }
+  }
+  // A domain refusal that blames one field names it, like a validator does.
+  if (typeof error.field === 'string' && error.message) {
+    return {
+      status,
+      detail: error.message,
+      errors: [{ field: error.field, message: error.message }],
+    }
+  }
+  return { status, detail: error.message || statusTitle(status) }
+}
+
+/**
+ * OpenAI's error shape for any thrown value (what its SDKs parse): a field error names the field
+ * in `param`, as OpenAI does. The OpenAI-compatible endpoints answer with it (and store it for
+ * an idempotent replay).
+ */
+export function openAiErrorOf(error: unknown): { status: number; body: OpenAiErrorBody } {
+  const err = (error ?? {}) as ErrorLike
+  const { status, detail, errors } = classifyError(err)
+  const first = errors?.[0]
+  const body = openAiError(status, first ? `${first.field}: ${first.message}` : detail, err.code)
+  if (first) body.error.param = first.field
+  return { status, body }
+}
+
 /**
  * One place turns every error into the right shape: RFC 9457 problem documents for the API,
  * a message fragment for htmx, a friendly page (or a redirect with a flash) for browsers.
@@ -31,72 +112,9 @@ export default class HttpExceptionHandler extends ExceptionHandler {
   protected renderStatusPages = true
   protected ignoreStatuses = [400, 401, 402, 403, 404, 405, 409, 413, 415, 422, 429]
 
-  /** Maps any thrown value to a status and a client-safe message. */
-  protected classify(error: ErrorLike): {
-    status: number
-    detail: string
-    errors?: Problem['errors']
-  } {
-    if (isTransientError(error)) {
-      return {
-        status: 503,
-        detail: 'The service is briefly unavailable. Try again in a few seconds; nothing was lost.',
-      }
-    }
-    const status =
-      typeof error.status === 'number' && error.status >= 400 && error.status < 600
-        ? error.status
-        : 500
-    switch (error.code) {
-      case 'E_VALIDATION_ERROR': {
-        const list = Array.isArray(error.messages) ? error.messages : (error.messages?.errors ?? [])
-        return {
-          status: 422,
-          detail: 'Some fields are invalid.',
-          errors: list.map((entry) => ({ field: entry.field, message: entry.message })),
-        }
-      }
-      case 'E_BAD_CSRF_TOKEN':
-        return {
-          status: 403,
-          detail:
-            'The form expired or its security token is missing. Reload the page and try again.',
-        }
-      case 'E_REQUEST_ENTITY_TOO_LARGE':
-        return { status: 413, detail: 'The request body is larger than this endpoint accepts.' }
-      case 'E_ROUTE_NOT_FOUND':
-      case 'E_ROW_NOT_FOUND':
-        return { status: 404, detail: 'Nothing exists at this address.' }
-    }
-    if (status === 422 && error.message?.startsWith('Invalid JSON')) {
-      return { status: 400, detail: 'The body must be a JSON object or array.' }
-    }
-    if (status === 400 && !error.code) {
-      return { status: 400, detail: 'The request body is malformed.' }
-    }
-    // A deliberate 503 (draining, a run not recorded) says what happened and when to retry.
-    if (status === 503 && error.code && error.message) return { status, detail: error.message }
-    if (status >= 500) {
-      return {
-        status,
-        detail:
-          'Something went wrong on our side. Try again; if it persists, quote the request id.',
-      }
-    }
-    // A domain refusal that blames one field names it, like a validator does.
-    if (typeof error.field === 'string' && error.message) {
-      return {
-        status,
-        detail: error.message,
-        errors: [{ field: error.field, message: error.message }],
-      }
-    }
-    return { status, detail: error.message || statusTitle(status) }
-  }
-
   async handle(error: unknown, ctx: HttpContext) {
     const err = (error ?? {}) as ErrorLike
-    const { status, detail, errors } = this.classify(err)
+    const { status, detail, errors } = classifyError(err)
     const requestId = ctx.request.id()
     for (const [name, value] of Object.entries(err.headers ?? {})) ctx.response.header(name, value)
     if (status === 503 && !ctx.response.getHeader('retry-after'))
@@ -105,14 +123,7 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     // The OpenAI-compatible endpoints answer in OpenAI's error shape, which its SDKs parse.
     if (OPENAI_COMPATIBLE.has(ctx.request.url())) {
       ctx.response.header('x-should-retry', status === 429 || status >= 500 ? 'true' : 'false')
-      // A field error names the field, as OpenAI's `param` does.
-      const first = errors?.[0]
-      const body = openAiError(
-        status,
-        first ? `${first.field}: ${first.message}` : detail,
-        err.code
-      )
-      if (first) (body.error as { param: string | null }).param = first.field
+      const { body } = openAiErrorOf(error)
       return ctx.response.status(status).json(body)
     }
 

@@ -18,9 +18,9 @@ const ANSWERS = new WeakMap<HttpContext, RefusalAnswer>()
 /**
  * Declares, before the work, what this browser form answers when a validator or an action
  * refuses it (a 4xx other than 401/403/404): the page or fragment rendered again with the
- * fields marked (status kept; the renderer may redirect instead), or a redirect flashing the message, the field errors and the
- * input. Without a declaration the handler redirects back (the Referer). The exception handler
- * applies it, so controllers never catch a refusal.
+ * fields marked (status kept; the renderer may redirect instead), or a redirect flashing the
+ * message, the field errors and the input. Without a declaration the handler redirects back (the
+ * Referer). The exception handler applies it, so controllers never catch a refusal.
  */
 export function onRefusal(ctx: HttpContext, answer: RefusalAnswer) {
   ANSWERS.set(ctx, answer)

@@ -4,6 +4,7 @@
 export { formatCredits, parseCredits, creditsSchema } from '#core/money'
 export { problem, openAiError, problemSchema, type Problem } from '#core/problem'
 export { isHtmx, wantsJson, renderPageOrFragment } from '#core/htmx'
+export { openAiErrorOf } from '#core/exception_handler'
 export {
   addApiOperation,
   addApiSchema,

@@ -273,7 +273,8 @@ function build(): Json {
       title: 'Agora API',
       version: '1.0.0',
       description:
-        'Multi-tenant AI-agent platform. Authenticate with `Authorization: Bearer <token>`; errors are RFC 9457 problem documents.',
+        'Multi-tenant AI-agent platform. Authenticate with `Authorization: Bearer <token>`; ' +
+        'errors are RFC 9457 problem documents.',
     },
     servers: [{ url: API_PREFIX }],
     security: [{ bearer: [] }],

@@ -70,12 +70,10 @@ export function openAiError(
         ? 'insufficient_quota'
         : status === 403
           ? 'permission_error'
-          : status === 404
-            ? 'not_found_error'
-            : status === 429
-              ? 'rate_limit_error'
-              : status >= 500
-                ? 'api_error'
-                : 'invalid_request_error'
+          : status === 429
+            ? 'rate_limit_error'
+            : status >= 500
+              ? 'api_error'
+              : 'invalid_request_error'
   return { error: { message, type, code: code ?? null, param: null } }
 }

@@ -1,4 +1,4 @@
-import vine, { errors as vineErrors } from '@vinejs/vine'
+import vine from '@vinejs/vine'
 import db from '@adonisjs/lucid/services/db'
 import { findUnsafeInput, InvalidInputException, isUuid, MAX_YEAR } from '#core'
 import { recordAudit } from '#platform'
@@ -36,6 +36,15 @@ export type ProviderRow = {
   created_at: Date
   updated_at: Date
 }
+
+const MODEL_COLUMNS = [
+  'id',
+  'name',
+  'upstream_model',
+  'context_window',
+  'input_price_micros',
+  'output_price_micros',
+]
 
 const PUBLIC_COLUMNS = [
   'id',
@@ -113,20 +122,17 @@ export async function validateSettings(raw: unknown): Promise<ProviderSettings> 
   ])
   const unknown = Object.keys(value).find((key) => !known.has(key))
   if (unknown) throw new InvalidInputException('settings', `Unknown setting "${unknown}".`)
-  try {
-    const settings = (await settingsValidator.validate(value)) as ProviderSettings
-    for (const name of Object.keys(settings.headers ?? {})) {
-      if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(name.toLowerCase()))
-        throw new InvalidInputException('settings', `Header "${name}" cannot be set.`)
-    }
-    return settings
-  } catch (error) {
-    if (error instanceof vineErrors.E_VALIDATION_ERROR) {
-      const first = (error.messages as { field: string; message: string }[])[0]
-      throw new InvalidInputException('settings', `${first.field}: ${first.message}`)
-    }
-    throw error
+  const [invalid, valid] = await settingsValidator.tryValidate(value)
+  if (invalid) {
+    const first = (invalid.messages as { field: string; message: string }[])[0]
+    throw new InvalidInputException('settings', `${first.field}: ${first.message}`)
   }
+  const settings = valid as ProviderSettings
+  for (const name of Object.keys(settings.headers ?? {})) {
+    if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(name.toLowerCase()))
+      throw new InvalidInputException('settings', `Header "${name}" cannot be set.`)
+  }
+  return settings
 }
 
 /** An OpenAI-compatible provider has no default address. */
@@ -313,14 +319,7 @@ export async function listModels(
     .from('models')
     .where('provider_id', provider.id)
     .orderBy('name')
-    .select(
-      'id',
-      'name',
-      'upstream_model',
-      'context_window',
-      'input_price_micros',
-      'output_price_micros'
-    )) as ModelRow[]
+    .select(MODEL_COLUMNS)) as ModelRow[]
   if (models.length === 0) return []
   const prices = (await db
     .from('model_prices')
@@ -423,17 +422,7 @@ export async function addModel(
 
 /** The model of a provider, by id or name, or null. */
 export async function findModel(provider: ProviderRow, idOrName: string): Promise<ModelRow | null> {
-  const query = db
-    .from('models')
-    .where('provider_id', provider.id)
-    .select(
-      'id',
-      'name',
-      'upstream_model',
-      'context_window',
-      'input_price_micros',
-      'output_price_micros'
-    )
+  const query = db.from('models').where('provider_id', provider.id).select(MODEL_COLUMNS)
   if (isUuid(idOrName)) query.where('id', idOrName)
   else query.where('name', idOrName)
   return ((await query.first()) as ModelRow | null) ?? null

@@ -39,7 +39,10 @@ const HISTORY_LIMIT = 50
 
 export type RunSource = 'api' | 'web' | 'cli' | 'openai'
 
-/** How the caller waits: for the end (`wait`), following its events (`stream`), or not at all (`async`: a queued job). */
+/**
+ * How the caller waits: for the end (`wait`), following its events (`stream`), or not at all
+ * (`async`: a queued job).
+ */
 export type RunMode = 'wait' | 'stream' | 'async'
 
 /** Idempotency-Key handling, the same on every entry point; only the replayed shape differs. */

@@ -78,7 +78,9 @@ export default class AgentRun extends OperatorCommand {
     unsubscribe()
     process.stdout.write('\n')
     this.notice(
-      `run ${run.id} ${run.status} · model ${run.model} · ${run.inputTokens} in / ${run.outputTokens} out tokens · ${formatCredits(run.costMicros)} credits · ${run.latencyMs} ms`
+      `run ${run.id} ${run.status} · model ${run.model} · ` +
+        `${run.inputTokens} in / ${run.outputTokens} out tokens · ` +
+        `${formatCredits(run.costMicros)} credits · ${run.latencyMs} ms`
     )
     if (run.status !== 'succeeded') {
       this.fail(run.error?.detail ?? `run ${run.status}`)

@@ -24,7 +24,10 @@ function price(value: string | undefined, name: string): bigint | string {
     : micros
 }
 
-/** provider:create <slug> --kind= [--base-url=] [--api-key= | PROVIDER_API_KEY] [--settings=<json>] [--tenant=] → the provider id. */
+/**
+ * provider:create <slug> --kind= [--base-url=] [--api-key= | PROVIDER_API_KEY] [--settings=<json>]
+ * [--tenant=] → the provider id.
+ */
 export class ProviderCreate extends OperatorCommand {
   static commandName = 'provider:create'
   static description =
@@ -72,13 +75,17 @@ export class ProviderCreate extends OperatorCommand {
       settings: this.settings,
     })
     this.notice(
-      `provider ${provider.slug} (${provider.kind}) added${provider.api_key_last4 ? `, key ••••${provider.api_key_last4}` : ''}`
+      `provider ${provider.slug} (${provider.kind}) added` +
+        (provider.api_key_last4 ? `, key ••••${provider.api_key_last4}` : '')
     )
     this.output(provider.id)
   }
 }
 
-/** provider:model <provider-slug> <name> [--upstream=] [--context-window=] [--input-price=] [--output-price=] [--tenant=] → the model id. */
+/**
+ * provider:model <provider-slug> <name> [--upstream=] [--context-window=] [--input-price=]
+ * [--output-price=] [--tenant=] → the model id.
+ */
 export class ProviderModel extends OperatorCommand {
   static commandName = 'provider:model'
   static description =
@@ -131,7 +138,10 @@ export class ProviderModel extends OperatorCommand {
   }
 }
 
-/** model:price <provider-slug> <model-name> --input-price= --output-price= [--effective-from=<ISO>] [--tenant=] → the price id. */
+/**
+ * model:price <provider-slug> <model-name> --input-price= --output-price= [--effective-from=<ISO>]
+ * [--tenant=] → the price id.
+ */
 export class ModelPrice extends OperatorCommand {
   static commandName = 'model:price'
   static description =
@@ -175,7 +185,8 @@ export class ModelPrice extends OperatorCommand {
       effectiveFrom: this.effectiveFrom ? new Date(this.effectiveFrom) : null,
     })
     this.notice(
-      `price of ${model.name} from ${new Date(row.effective_from).toISOString()}: ${this.inputPrice} in / ${this.outputPrice} out per 1M tokens`
+      `price of ${model.name} from ${new Date(row.effective_from).toISOString()}: ` +
+        `${this.inputPrice} in / ${this.outputPrice} out per 1M tokens`
     )
     this.output(row.id)
   }

@@ -103,7 +103,8 @@ export class OpenAiCompatibleProvider implements ProviderAdapter {
       // OpenRouter and others report failures inside the stream.
       if (payload?.error)
         throw new ProviderError(
-          `The provider reported an error mid-stream: ${payload.error.message ?? JSON.stringify(payload.error).slice(0, 300)}`,
+          'The provider reported an error mid-stream: ' +
+            (payload.error.message ?? JSON.stringify(payload.error).slice(0, 300)),
           502,
           true
         )

@@ -100,7 +100,8 @@ async function load(tenantId: string | null): Promise<Row[]> {
     )
     .whereRaw(
       `(mp.effective_from > now() OR mp.effective_from = (
-         SELECT max(p2.effective_from) FROM model_prices p2 WHERE p2.model_id = mp.model_id AND p2.effective_from <= now()))`
+         SELECT max(p2.effective_from) FROM model_prices p2
+         WHERE p2.model_id = mp.model_id AND p2.effective_from <= now()))`
     )
     .orderBy('mp.effective_from', 'desc')
     .select('mp.model_id', 'mp.input_price_micros', 'mp.output_price_micros', 'mp.effective_from')

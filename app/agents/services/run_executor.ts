@@ -173,11 +173,15 @@ const outcomes = new WeakMap<Run, RunDto>()
 /** Runs whose outcome could not be written (the database was unreachable). */
 const unrecorded = new WeakSet<Run>()
 
-/** 503 (+ Retry-After, from the exception handler): the run ended but its outcome could not be written; not charged. */
+/**
+ * 503 (+ Retry-After, from the exception handler): the run ended but its outcome could not be
+ * written; not charged.
+ */
 export class RunNotRecordedException extends Exception {
   constructor() {
     super(
-      'The run finished but its outcome could not be recorded. Try again in a few seconds: a run that is not recorded is not charged.',
+      'The run finished but its outcome could not be recorded. Try again in a few seconds: ' +
+        'a run that is not recorded is not charged.',
       {
         status: 503,
         code: 'E_RUN_NOT_RECORDED',
@@ -253,7 +257,8 @@ async function execute(
           ? await breaker.acquire(model.providerId, reliability.breaker)
           : { allowed: true, state: 'closed', failures: 0 }
         if (!gate.allowed) {
-          const detail = `The circuit breaker of provider "${model.providerSlug}" is ${gate.state === 'open' ? 'open' : 'half-open (a probe is in flight)'}; not calling it.`
+          const state = gate.state === 'open' ? 'open' : 'half-open (a probe is in flight)'
+          const detail = `The circuit breaker of provider "${model.providerSlug}" is ${state}; not calling it.`
           steps.push(
             makeStep(steps.length, stepKind, model, 'skipped', stepStarted, {
               error: { status: 503, message: detail, breaker: gate.state },
@@ -703,14 +708,18 @@ async function recordFinishedRun(
   const { rows } = await preparedQuery<{ rows: { n: number }[] }>(
     trx,
     `WITH finished AS (
-       UPDATE runs SET status = ?, output = ?, input_tokens = ?, output_tokens = ?, cached_tokens = ?, reasoning_tokens = ?,
-         usage_estimated = ?, usage_over_hold = ?, cost_micros = ?, model = ?, price = ?::jsonb, error = ?::jsonb, latency_ms = ?, ttft_ms = ?, finished_at = ?
+       UPDATE runs SET status = ?, output = ?, input_tokens = ?, output_tokens = ?, cached_tokens = ?,
+         reasoning_tokens = ?, usage_estimated = ?, usage_over_hold = ?, cost_micros = ?, model = ?,
+         price = ?::jsonb, error = ?::jsonb, latency_ms = ?, ttft_ms = ?, finished_at = ?
        WHERE id = ? AND tenant_id = ? AND status IN ('queued', 'running') RETURNING id, tenant_id, thread_id
      ), steps AS (
-       INSERT INTO run_steps (tenant_id, run_id, position, kind, model, status, input_tokens, output_tokens, usage_estimated, cost_micros, price, tool_calls, error, started_at, finished_at)
-       SELECT f.tenant_id, f.id, x.position, x.kind, x.model, x.status, x.input_tokens, x.output_tokens, x.usage_estimated, x.cost_micros, x.price, x.tool_calls, x.error, x.started_at, x.finished_at
-       FROM finished f, jsonb_to_recordset(?::jsonb) AS x(position int, kind text, model text, status text, input_tokens int, output_tokens int,
-         usage_estimated boolean, cost_micros bigint, price jsonb, tool_calls jsonb, error jsonb, started_at timestamptz, finished_at timestamptz)
+       INSERT INTO run_steps (tenant_id, run_id, position, kind, model, status, input_tokens, output_tokens,
+                              usage_estimated, cost_micros, price, tool_calls, error, started_at, finished_at)
+       SELECT f.tenant_id, f.id, x.position, x.kind, x.model, x.status, x.input_tokens, x.output_tokens,
+              x.usage_estimated, x.cost_micros, x.price, x.tool_calls, x.error, x.started_at, x.finished_at
+       FROM finished f, jsonb_to_recordset(?::jsonb) AS x(position int, kind text, model text, status text,
+         input_tokens int, output_tokens int, usage_estimated boolean, cost_micros bigint, price jsonb,
+         tool_calls jsonb, error jsonb, started_at timestamptz, finished_at timestamptz)
        RETURNING 1
      ), answer AS (
        INSERT INTO messages (tenant_id, thread_id, run_id, role, content)
@@ -718,7 +727,8 @@ async function recordFinishedRun(
        RETURNING 1
      ), logged AS (
        INSERT INTO run_events (tenant_id, run_id, seq, event, data)
-       SELECT f.tenant_id, f.id, e.seq, e.event, e.data FROM finished f, jsonb_to_recordset(?::jsonb) AS e(seq int, event text, data jsonb)
+       SELECT f.tenant_id, f.id, e.seq, e.event, e.data
+       FROM finished f, jsonb_to_recordset(?::jsonb) AS e(seq int, event text, data jsonb)
        RETURNING 1
      )
      SELECT count(*)::int AS n FROM finished`,

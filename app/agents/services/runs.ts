@@ -188,7 +188,8 @@ export async function recoverAbandonedRuns() {
       WHERE r.status IN ('queued', 'running')
         AND (
           (r.status = 'running' AND (r.started_at < now() - make_interval(secs => ?)
-            OR (? AND r.owner IS NOT NULL AND r.owner <> ? AND NOT EXISTS (SELECT 1 FROM run_owners o WHERE o.id = r.owner AND o.seen_at > now() - make_interval(secs => ?)))
+            OR (? AND r.owner IS NOT NULL AND r.owner <> ? AND NOT EXISTS (
+                  SELECT 1 FROM run_owners o WHERE o.id = r.owner AND o.seen_at > now() - make_interval(secs => ?)))
             OR (r.owner = ? AND r.started_at < now() - interval '5 seconds' AND NOT (r.id = ANY(?::uuid[])))))
           OR (r.status = 'queued' AND r.created_at < now() - make_interval(secs => ?))
         )

@@ -60,6 +60,9 @@ function disagreement(
   }
   if (hold.status === 'pending') return `is ${run.status} but its hold is still pending`
   if (run.costMicros !== hold.charged)
-    return `is ${run.status} at a cost of ${formatCredits(run.costMicros)} but the ledger charged ${formatCredits(hold.charged)}`
+    return (
+      `is ${run.status} at a cost of ${formatCredits(run.costMicros)} ` +
+      `but the ledger charged ${formatCredits(hold.charged)}`
+    )
   return null
 }

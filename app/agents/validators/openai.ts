@@ -1,6 +1,10 @@
 import vine from '@vinejs/vine'
 
 /** POST /api/v1/chat/completions: OpenAI's request, unknown fields allowed (and ignored). */
+/** Either name OpenAI accepts for the output cap: a JSON integer, never coerced. */
+const maxTokens = () =>
+  vine.number({ strict: true }).withoutDecimals().min(1).max(32_000).optional().nullable()
+
 export const completionValidator = vine.create(
   vine
     .object({
@@ -25,20 +29,8 @@ export const completionValidator = vine.create(
         .maxLength(500),
       // JSON types only, as OpenAI checks them: `max_tokens: true` or `"5"` is refused, never coerced.
       stream: vine.boolean({ strict: true }).optional().nullable(),
-      max_tokens: vine
-        .number({ strict: true })
-        .withoutDecimals()
-        .min(1)
-        .max(32_000)
-        .optional()
-        .nullable(),
-      max_completion_tokens: vine
-        .number({ strict: true })
-        .withoutDecimals()
-        .min(1)
-        .max(32_000)
-        .optional()
-        .nullable(),
+      max_tokens: maxTokens(),
+      max_completion_tokens: maxTokens(),
       temperature: vine.number({ strict: true }).min(0).max(2).optional().nullable(),
       tools: vine.array(vine.any()).maxLength(64).optional(),
     })

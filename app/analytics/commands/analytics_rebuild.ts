@@ -28,7 +28,8 @@ export default class AnalyticsRebuild extends OperatorCommand {
       for (const key of ['runs', 'hourly', 'daily'] as const) sum[key] += counts[key]
     }
     this.output(
-      `tenants=${tenants.length} runs=${sum.runs} hourly=${sum.hourly} daily=${sum.daily} seconds=${((Date.now() - started) / 1000).toFixed(1)}`
+      `tenants=${tenants.length} runs=${sum.runs} hourly=${sum.hourly} daily=${sum.daily} ` +
+        `seconds=${((Date.now() - started) / 1000).toFixed(1)}`
     )
   }
 }

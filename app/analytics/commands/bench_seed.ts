@@ -88,16 +88,20 @@ export default class BenchSeed extends OperatorCommand {
       // Member i % 20 alternates between two agents; odd agents use the lorem model. Latency is
       // log-normal around 800 ms; 95 % succeed, 4 % fail, 1 % are cancelled.
       await db.rawQuery(
-        `INSERT INTO runs (tenant_id, agent_id, member_id, status, input, input_tokens, output_tokens, cost_micros, model, latency_ms, ttft_ms, source, created_at, started_at, finished_at)
+        `INSERT INTO runs (tenant_id, agent_id, member_id, status, input, input_tokens, output_tokens, cost_micros,
+                           model, latency_ms, ttft_ms, source, created_at, started_at, finished_at)
          SELECT ?, (?::uuid[])[s.agent + 1], (?::uuid[])[s.member + 1], s.status, 'bench', s.it, s.ot, s.it + 2 * s.ot,
                 CASE WHEN s.agent % 2 = 0 THEN 'simulator/echo' ELSE 'simulator/lorem' END,
                 s.latency, least(s.latency, 150), 'bench', s.at, s.at, s.at + s.latency * interval '1 millisecond'
          FROM (
            SELECT i % ${MEMBERS} AS member,
-                  CASE WHEN (i / ${MEMBERS}) % 2 = 0 THEN (i % ${MEMBERS}) % ${AGENTS} ELSE ((i % ${MEMBERS}) * 3 + 1) % ${AGENTS} END AS agent,
-                  CASE WHEN random() < 0.95 THEN 'succeeded' WHEN random() < 0.8 THEN 'failed' ELSE 'cancelled' END AS status,
+                  CASE WHEN (i / ${MEMBERS}) % 2 = 0 THEN (i % ${MEMBERS}) % ${AGENTS}
+                       ELSE ((i % ${MEMBERS}) * 3 + 1) % ${AGENTS} END AS agent,
+                  CASE WHEN random() < 0.95 THEN 'succeeded' WHEN random() < 0.8 THEN 'failed'
+                       ELSE 'cancelled' END AS status,
                   (50 + random() * 1500)::int AS it, (20 + random() * 800)::int AS ot,
-                  greatest(1, exp(ln(800) + 0.6 * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())))::int AS latency,
+                  greatest(1, exp(ln(800) + 0.6 * sqrt(-2 * ln(1 - random()))
+                                            * cos(2 * pi() * random())))::int AS latency,
                   ?::timestamptz + ((i + ?)::float8 / ?) * interval '${DAYS} days' AS at
            FROM generate_series(?::bigint, ?::bigint) i
          ) s`,
@@ -113,7 +117,8 @@ export default class BenchSeed extends OperatorCommand {
     await db.rawQuery('ANALYZE usage_hourly; ANALYZE usage_daily')
     const seconds = (t: number) => ((t - started) / 1000).toFixed(1)
     this.output(
-      `tenant=${tenant.slug} tenant_id=${tenant.id} runs=${counts.runs} hourly=${counts.hourly} daily=${counts.daily} insert_s=${seconds(seeded)} total_s=${seconds(Date.now())}`
+      `tenant=${tenant.slug} tenant_id=${tenant.id} runs=${counts.runs} hourly=${counts.hourly} ` +
+        `daily=${counts.daily} insert_s=${seconds(seeded)} total_s=${seconds(Date.now())}`
     )
   }
 }

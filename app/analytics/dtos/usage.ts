@@ -22,10 +22,14 @@ const figures = {
 
 /** One row of the usage report (OpenAPI `UsageRow`). */
 export const usageRowSchema = vine.object({
-  key: vine.string().nullable().meta({
-    description:
-      'The day (YYYY-MM-DD, workspace time zone) or the agent / member (user) id or model name; null for runs without one',
-  }),
+  key: vine
+    .string()
+    .nullable()
+    .meta({
+      description:
+        'The day (YYYY-MM-DD, workspace time zone) or the agent / member (user) id or model name; ' +
+        'null for runs without one',
+    }),
   label: vine.string().meta({ description: 'The day, or the agent, member or model name' }),
   ...figures,
 })

@@ -49,7 +49,9 @@ export async function rollupVersion(tenantId: string | null): Promise<string> {
         .rows[0]
     : (
         await db.rawQuery(
-          `SELECT coalesce(sum(version), 0) || '.' || count(*) || '.' || coalesce(extract(epoch FROM max(updated_at))::text, '') AS version FROM analytics_versions`
+          `SELECT coalesce(sum(version), 0) || '.' || count(*) || '.'
+                  || coalesce(extract(epoch FROM max(updated_at))::text, '') AS version
+           FROM analytics_versions`
         )
       ).rows[0]
   return String(row?.version ?? 0)

@@ -28,7 +28,8 @@ export type PlatformReport = {
 async function weekly(table: string, since: DateTime) {
   const rows = (
     await db.rawQuery(
-      `SELECT to_char(date_trunc('week', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week, count(*)::int AS n FROM ${table} WHERE created_at >= ? GROUP BY 1`,
+      `SELECT to_char(date_trunc('week', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week, count(*)::int AS n
+       FROM ${table} WHERE created_at >= ? GROUP BY 1`,
       [since.toJSDate()]
     )
   ).rows
@@ -64,7 +65,8 @@ export function platformReport(): Promise<PlatformReport> {
       top('credits'),
       top('runs'),
       db.rawQuery(
-        `SELECT coalesce(p.slug, 'unknown') AS provider, coalesce(u.model, 'none') AS model, sum(u.runs)::bigint AS runs, sum(u.errors)::bigint AS errors
+        `SELECT coalesce(p.slug, 'unknown') AS provider, coalesce(u.model, 'none') AS model,
+                sum(u.runs)::bigint AS runs, sum(u.errors)::bigint AS errors
          FROM usage_daily u LEFT JOIN models m ON m.name = u.model LEFT JOIN providers p ON p.id = m.provider_id
          WHERE u.day >= ?::date GROUP BY 1, 2 ORDER BY 1, 2`,
         [since.toISODate()]

@@ -216,10 +216,14 @@ export function seriesChart(
           ? row.key!
           : DateTime.fromISO(row.key!, { zone: 'UTC' }).setZone(range.timeZone).toISODate()!
       const value = metric === 'runs' ? row.runs : row.errors
+      const detail =
+        metric === 'runs'
+          ? `, ${number.format(row.errors)} errors, ${formatCredits(row.creditsMicros)} credits`
+          : ''
       return {
         label: row.label,
         value,
-        title: `${row.label}: ${number.format(value)} ${metric === 'runs' ? 'runs' : 'errors'}${metric === 'runs' ? `, ${number.format(row.errors)} errors, ${formatCredits(row.creditsMicros)} credits` : ''}`,
+        title: `${row.label}: ${number.format(value)} ${metric === 'runs' ? 'runs' : 'errors'}${detail}`,
         href: runsUrl(tenantSlug, range, {
           from: day,
           to: day,
@@ -245,6 +249,7 @@ export function burnForecast(balance: Balance, lastWeek: bigint) {
     text:
       daysLeft === null
         ? 'No spend in the last 7 days: the balance is not being used up.'
-        : `At ${formatCredits(perDay)} credits a day, the ${formatCredits(available)} available credits last about ${number.format(daysLeft)} more day${daysLeft === 1 ? '' : 's'}.`,
+        : `At ${formatCredits(perDay)} credits a day, the ${formatCredits(available)} available credits ` +
+          `last about ${number.format(daysLeft)} more day${daysLeft === 1 ? '' : 's'}.`,
   }
 }

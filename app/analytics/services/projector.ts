@@ -10,11 +10,15 @@ const TERMINAL_STATUSES = new Set(['succeeded', 'failed', 'cancelled'])
 const HOUR_MS = 3_600_000
 
 const COLUMNS =
-  'tenant_id, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, latency_count, latency_hist'
-const ADD = `runs = u.runs + EXCLUDED.runs, succeeded = u.succeeded + EXCLUDED.succeeded, errors = u.errors + EXCLUDED.errors,
+  'tenant_id, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens, ' +
+  'credits_micros, latency_sum_ms, latency_count, latency_hist'
+const ADD = `runs = u.runs + EXCLUDED.runs, succeeded = u.succeeded + EXCLUDED.succeeded,
+  errors = u.errors + EXCLUDED.errors,
   input_tokens = u.input_tokens + EXCLUDED.input_tokens, output_tokens = u.output_tokens + EXCLUDED.output_tokens,
-  credits_micros = u.credits_micros + EXCLUDED.credits_micros, latency_sum_ms = u.latency_sum_ms + EXCLUDED.latency_sum_ms,
-  latency_count = u.latency_count + EXCLUDED.latency_count, latency_hist = analytics_hist_merge(u.latency_hist, EXCLUDED.latency_hist)`
+  credits_micros = u.credits_micros + EXCLUDED.credits_micros,
+  latency_sum_ms = u.latency_sum_ms + EXCLUDED.latency_sum_ms,
+  latency_count = u.latency_count + EXCLUDED.latency_count,
+  latency_hist = analytics_hist_merge(u.latency_hist, EXCLUDED.latency_hist)`
 
 /**
  * Projections and rebuilds of one tenant exclude each other (a rebuild replaces what
@@ -116,7 +120,8 @@ async function upsertRollups(
     table === 'usage_hourly' ? ['hour', 'timestamptz'] : ['day', 'date']
   await trx.rawQuery(
     `INSERT INTO ${table} AS u (${bucketColumn}, ${COLUMNS})
-     SELECT * FROM unnest(?::${bucketType}[], ?::uuid[], ?::uuid[], ?::uuid[], ?::varchar[], ?::int[], ?::int[], ?::int[],
+     SELECT * FROM unnest(?::${bucketType}[], ?::uuid[], ?::uuid[], ?::uuid[], ?::varchar[],
+                          ?::int[], ?::int[], ?::int[],
                           ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::int[], ?::jsonb[])
      ON CONFLICT ON CONSTRAINT ${table}_key DO UPDATE SET ${ADD}`,
     [
@@ -174,7 +179,8 @@ export async function projectFacts(
       [[...zones.keys()]]
     )
     const claimed = await trx.rawQuery(
-      `INSERT INTO projected_runs (run_id, tenant_id) SELECT * FROM unnest(?::uuid[], ?::uuid[]) ON CONFLICT DO NOTHING RETURNING run_id`,
+      `INSERT INTO projected_runs (run_id, tenant_id) SELECT * FROM unnest(?::uuid[], ?::uuid[])
+       ON CONFLICT DO NOTHING RETURNING run_id`,
       [facts.map(([runId]) => runId), facts.map(([, fact]) => fact.tenantId)]
     )
     const counted = new Set<string>(claimed.rows.map((row: { run_id: string }) => row.run_id))
@@ -219,18 +225,23 @@ export async function rebuildTenant(tenantId: string) {
     // bucket first, then by key: one pass builds both the sums and the histogram.
     await trx.rawQuery(
       `WITH claimed AS (
-         INSERT INTO projected_runs (run_id, tenant_id) SELECT id, tenant_id FROM runs WHERE tenant_id = ? AND status IN ${TERMINAL}
+         INSERT INTO projected_runs (run_id, tenant_id)
+         SELECT id, tenant_id FROM runs WHERE tenant_id = ? AND status IN ${TERMINAL}
        )
        INSERT INTO usage_hourly (hour, ${COLUMNS})
-       SELECT hour, tenant_id, agent_id, member_id, model, sum(runs), sum(succeeded), sum(errors), sum(input_tokens), sum(output_tokens),
+       SELECT hour, tenant_id, agent_id, member_id, model,
+              sum(runs), sum(succeeded), sum(errors), sum(input_tokens), sum(output_tokens),
               sum(credits), sum(latency_sum), sum(latency_count),
               coalesce(jsonb_object_agg(bucket, latency_count) FILTER (WHERE bucket IS NOT NULL), '{}'::jsonb)
        FROM (
-         SELECT date_trunc('hour', r.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, r.tenant_id, r.agent_id, r.member_id, r.model,
+         SELECT date_trunc('hour', r.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
+                r.tenant_id, r.agent_id, r.member_id, r.model,
                 width_bucket(r.latency_ms, ?::int[]) AS bucket, count(*) AS runs,
-                count(*) FILTER (WHERE r.status = 'succeeded') AS succeeded, count(*) FILTER (WHERE r.status = 'failed') AS errors,
+                count(*) FILTER (WHERE r.status = 'succeeded') AS succeeded,
+                count(*) FILTER (WHERE r.status = 'failed') AS errors,
                 sum(r.input_tokens) AS input_tokens, sum(r.output_tokens) AS output_tokens,
-                sum(coalesce(-c.amount, r.cost_micros)) AS credits, coalesce(sum(r.latency_ms), 0) AS latency_sum, count(r.latency_ms) AS latency_count
+                sum(coalesce(-c.amount, r.cost_micros)) AS credits, coalesce(sum(r.latency_ms), 0) AS latency_sum,
+                count(r.latency_ms) AS latency_count
          FROM runs r
          LEFT JOIN ledger_entries c ON c.tenant_id = r.tenant_id AND c.hold_id = r.hold_id AND c.kind = 'charge'
          WHERE r.tenant_id = ? AND r.status IN ${TERMINAL}
@@ -260,11 +271,13 @@ export async function rollDaily(trx: TransactionClientContract, tenantId: string
   // only, so one grouping adds both without merging jsonb row by row.
   await trx.rawQuery(
     `INSERT INTO usage_daily (day, ${COLUMNS})
-     SELECT day, tenant_id, agent_id, member_id, model, sum(runs), sum(succeeded), sum(errors), sum(input_tokens), sum(output_tokens),
+     SELECT day, tenant_id, agent_id, member_id, model,
+            sum(runs), sum(succeeded), sum(errors), sum(input_tokens), sum(output_tokens),
             sum(credits_micros), sum(latency_sum_ms), sum(latency_count),
             coalesce(jsonb_object_agg(bucket, n) FILTER (WHERE bucket IS NOT NULL), '{}'::jsonb)
      FROM (
-       SELECT (h.hour AT TIME ZONE t.time_zone)::date AS day, h.tenant_id, h.agent_id, h.member_id, h.model, e.key AS bucket,
+       SELECT (h.hour AT TIME ZONE t.time_zone)::date AS day,
+              h.tenant_id, h.agent_id, h.member_id, h.model, e.key AS bucket,
               sum(h.runs) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS runs,
               sum(h.succeeded) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS succeeded,
               sum(h.errors) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS errors,

@@ -32,11 +32,13 @@ export type Aggregate = { total: Figures; groups: Record<Dimension, Map<string |
 function source(range: Range) {
   return range.granularity === 'hour'
     ? {
-        sql: `SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS bk, * FROM usage_hourly WHERE tenant_id = ? AND hour >= ? AND hour < ?`,
+        sql: `SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS bk, *
+              FROM usage_hourly WHERE tenant_id = ? AND hour >= ? AND hour < ?`,
         bindings: [range.start.toJSDate(), range.end.toJSDate()],
       }
     : {
-        sql: `SELECT to_char(day, 'YYYY-MM-DD') AS bk, * FROM usage_daily WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`,
+        sql: `SELECT to_char(day, 'YYYY-MM-DD') AS bk, *
+              FROM usage_daily WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`,
         bindings: [range.fromDay, range.toDay],
       }
 }
@@ -128,7 +130,8 @@ export async function aggregate(
   const { sql, bindings } = source(range)
   const rows = (
     await db.rawQuery(
-      `SELECT bk, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens, credits_micros::text AS credits,
+      `SELECT bk, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens,
+              credits_micros::text AS credits,
               latency_sum_ms, latency_count, latency_hist::text AS hist FROM (${sql}) u`,
       [tenantId, ...bindings]
     )

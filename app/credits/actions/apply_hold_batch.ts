@@ -305,10 +305,12 @@ async function writeHolds(trx: TransactionClientContract, tenantId: string, stat
       fresh.map((state) => pick(state.hold, state))
     const { rows } = await sql(
       trx,
-      `INSERT INTO credit_holds (id, tenant_id, amount, charged, reference, idempotency_key, member_id, agent_id, status, expires_at, resolved_at)
+      `INSERT INTO credit_holds (id, tenant_id, amount, charged, reference, idempotency_key, member_id, agent_id,
+                                 status, expires_at, resolved_at)
        SELECT u.id, ?, u.amount, u.charged, u.reference, u.key, u.member, u.agent, u.status,
               now() + make_interval(secs => u.ttl), CASE WHEN u.status = 'pending' THEN NULL ELSE now() END
-         FROM unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::uuid[], ?::uuid[], ?::text[], ?::int[])
+         FROM unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::uuid[], ?::uuid[],
+                     ?::text[], ?::int[])
            AS u(id, amount, charged, reference, key, member, agent, status, ttl)
        RETURNING id, expires_at, resolved_at, created_at`,
       [
@@ -334,8 +336,10 @@ async function writeHolds(trx: TransactionClientContract, tenantId: string, stat
       `UPDATE credit_holds AS h
           SET amount = u.amount, status = u.status, charged = u.charged,
               resolved_at = CASE WHEN u.status = 'pending' THEN NULL ELSE now() END,
-              expires_at = CASE WHEN u.ttl IS NULL THEN h.expires_at ELSE GREATEST(h.expires_at, now() + make_interval(secs => u.ttl)) END
-         FROM unnest(?::uuid[], ?::bigint[], ?::text[], ?::bigint[], ?::int[], ?::bigint[]) AS u(id, amount, status, charged, ttl, loaded)
+              expires_at = CASE WHEN u.ttl IS NULL THEN h.expires_at
+                                ELSE GREATEST(h.expires_at, now() + make_interval(secs => u.ttl)) END
+         FROM unnest(?::uuid[], ?::bigint[], ?::text[], ?::bigint[], ?::int[], ?::bigint[])
+           AS u(id, amount, status, charged, ttl, loaded)
         WHERE h.id = u.id AND h.tenant_id = ? AND h.status = 'pending' AND h.amount = u.loaded
        RETURNING h.id, h.expires_at, h.resolved_at, h.created_at`,
       [
@@ -375,7 +379,8 @@ async function writeCharges(
   const column = <T>(pick: (charge: NewCharge) => T) => charges.map(pick)
   await sql(
     trx,
-    `INSERT INTO ledger_entries (id, tenant_id, kind, amount, balance_after, reference, member_id, agent_id, hold_id, price)
+    `INSERT INTO ledger_entries (id, tenant_id, kind, amount, balance_after, reference, member_id, agent_id,
+                                hold_id, price)
      SELECT u.id, ?, 'charge', u.amount, u.balance_after, u.reference, u.member, u.agent, u.hold, u.price
        FROM unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[], ?::uuid[], ?::uuid[], ?::uuid[], ?::jsonb[])
          AS u(id, amount, balance_after, reference, member, agent, hold, price)`,

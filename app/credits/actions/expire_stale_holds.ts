@@ -28,7 +28,8 @@ async function expireTenantHolds(tenantId: string) {
       const { rows } = await sql(
         trx,
         `UPDATE credit_holds SET status = 'expired', resolved_at = now()
-          WHERE id IN (SELECT id FROM credit_holds WHERE tenant_id = ? AND status = 'pending' AND expires_at <= now() LIMIT ${CHUNK})
+          WHERE id IN (SELECT id FROM credit_holds
+                        WHERE tenant_id = ? AND status = 'pending' AND expires_at <= now() LIMIT ${CHUNK})
             AND status = 'pending'
          RETURNING amount`,
         [tenantId]

@@ -64,7 +64,8 @@ export async function refundCharge(input: RefundInput): Promise<EntryResult> {
     }
     const refunded = await sql(
       trx,
-      `SELECT COALESCE(SUM(amount), 0) AS total FROM ledger_entries WHERE tenant_id = ? AND hold_id = ? AND kind = 'refund'`,
+      `SELECT COALESCE(SUM(amount), 0) AS total FROM ledger_entries
+        WHERE tenant_id = ? AND hold_id = ? AND kind = 'refund'`,
       [input.tenantId, charge.holdId]
     )
     const refundable = -charge.amount - BigInt(refunded.rows[0].total)

@@ -159,7 +159,8 @@ export default class BenchHolds extends OperatorCommand {
         await client.query('BEGIN')
         const guarded = await client.query({
           name: 'bench-naive-hold',
-          text: 'UPDATE credit_accounts SET held = held + $2, updated_at = now() WHERE tenant_id = $1 AND balance - held >= $2',
+          text: `UPDATE credit_accounts SET held = held + $2, updated_at = now()
+                 WHERE tenant_id = $1 AND balance - held >= $2`,
           values: [tenantId, this.amount],
         })
         if (guarded.rowCount === 0) {
@@ -168,7 +169,8 @@ export default class BenchHolds extends OperatorCommand {
         }
         await client.query({
           name: 'bench-naive-insert',
-          text: `INSERT INTO credit_holds (tenant_id, amount, reference, expires_at) VALUES ($1, $2, 'bench', now() + interval '15 minutes')`,
+          text: `INSERT INTO credit_holds (tenant_id, amount, reference, expires_at)
+                 VALUES ($1, $2, 'bench', now() + interval '15 minutes')`,
           values: [tenantId, this.amount],
         })
         await client.query('COMMIT')

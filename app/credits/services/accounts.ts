@@ -13,8 +13,11 @@ import type { Balance, Hold, HoldStatus, LedgerEntry, LedgerKind } from '#credit
 export const writeSettings = { rls: true, fastPath: true, maxBatch: 256 }
 
 export const HOLD_COLUMNS =
-  'id, tenant_id, amount, charged, reference, idempotency_key, member_id, agent_id, status, expires_at, resolved_at, created_at'
-export const ENTRY_COLUMNS = `id, tenant_id, kind, amount, balance_after, reference, idempotency_key, actor_id, member_id, agent_id, hold_id, price, ${EXACT_CREATED_AT} AS created_at`
+  'id, tenant_id, amount, charged, reference, idempotency_key, member_id, agent_id, status, ' +
+  'expires_at, resolved_at, created_at'
+export const ENTRY_COLUMNS =
+  'id, tenant_id, kind, amount, balance_after, reference, idempotency_key, actor_id, member_id, ' +
+  `agent_id, hold_id, price, ${EXACT_CREATED_AT} AS created_at`
 
 const big = (value: unknown) => BigInt(value as string)
 const bigOrNull = (value: unknown) =>
@@ -114,12 +117,14 @@ export async function moveAccount(
 ) {
   const { rows } = await sql(
     trx,
-    'UPDATE credit_accounts SET balance = balance + ?, held = held + ?, updated_at = now() WHERE tenant_id = ? RETURNING balance, held',
+    `UPDATE credit_accounts SET balance = balance + ?, held = held + ?, updated_at = now()
+     WHERE tenant_id = ? RETURNING balance, held`,
     [delta.balance.toString(), delta.held.toString(), tenantId]
   )
   if (BigInt(rows[0].balance) !== expected.balance || BigInt(rows[0].held) !== expected.held) {
     throw new Error(
-      `credit account ${tenantId} moved under its lock: expected ${expected.balance}/${expected.held}, got ${rows[0].balance}/${rows[0].held}`
+      `credit account ${tenantId} moved under its lock: ` +
+        `expected ${expected.balance}/${expected.held}, got ${rows[0].balance}/${rows[0].held}`
     )
   }
 }
@@ -142,7 +147,8 @@ export async function appendEntry(
   const balanceAfter = account.balance + entry.amount
   const { rows } = await sql(
     trx,
-    `INSERT INTO ledger_entries (tenant_id, kind, amount, balance_after, reference, idempotency_key, actor_id, member_id, agent_id, hold_id)
+    `INSERT INTO ledger_entries (tenant_id, kind, amount, balance_after, reference, idempotency_key,
+                                actor_id, member_id, agent_id, hold_id)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${ENTRY_COLUMNS}`,
     [
       account.tenantId,

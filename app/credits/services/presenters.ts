@@ -1,6 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
-import vine, { errors as vineErrors } from '@vinejs/vine'
+import vine from '@vinejs/vine'
 import type { Infer } from '@vinejs/vine/types'
 import { creditsSchema, dateTimeSchema, formatCredits, pageParams, urlFor } from '#core'
 import { User } from '#auth'
@@ -85,16 +85,14 @@ export async function balanceWidget(tenant: Tenant) {
  */
 export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
   const qs = ctx.request.qs()
-  let input: LedgerFilterInput = {}
-  let errors: Record<string, string[]> = {}
-  try {
-    input = await ledgerFiltersValidator.validate(filterParams(qs))
-  } catch (error) {
-    if (!(error instanceof vineErrors.E_VALIDATION_ERROR)) throw error
-    errors = Object.fromEntries(
-      (error.messages as { field: string; message: string }[]).map((m) => [m.field, [m.message]])
-    )
-  }
+  const [invalid, valid] = await ledgerFiltersValidator.tryValidate(filterParams(qs))
+  const input: LedgerFilterInput = valid ?? {}
+  const errors: Record<string, string[]> = Object.fromEntries(
+    ((invalid?.messages ?? []) as { field: string; message: string }[]).map((m) => [
+      m.field,
+      [m.message],
+    ])
+  )
   const { cursor } = pageParams(ctx, { forgiving: true })
   const page = await listLedger(tenant.id, {
     limit: PAGE_SIZE,

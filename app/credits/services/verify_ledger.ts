@@ -12,7 +12,8 @@ export async function holdCharges(
   const { rows } = await sql(
     db,
     `SELECT h.id, h.tenant_id, h.status,
-            COALESCE((SELECT SUM(-l.amount) FROM ledger_entries l WHERE l.tenant_id = h.tenant_id AND l.hold_id = h.id AND l.kind = 'charge'), 0) AS charged
+            COALESCE((SELECT SUM(-l.amount) FROM ledger_entries l
+                       WHERE l.tenant_id = h.tenant_id AND l.hold_id = h.id AND l.kind = 'charge'), 0) AS charged
        FROM credit_holds h WHERE h.id = ANY(?::uuid[])`,
     [holdIds]
   )
@@ -52,12 +53,16 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
         UNION SELECT tenant_id FROM ledger_entries l WHERE TRUE ${only('l')}
         UNION SELECT tenant_id FROM credit_holds h WHERE status = 'pending' ${only('h')}
      ),
-     sums AS (SELECT tenant_id, SUM(amount) AS total FROM ledger_entries l WHERE TRUE ${only('l')} GROUP BY tenant_id),
-     pending AS (SELECT tenant_id, SUM(amount) AS total FROM credit_holds h WHERE status = 'pending' ${only('h')} GROUP BY tenant_id),
-     last AS (SELECT DISTINCT ON (tenant_id) tenant_id, balance_after FROM ledger_entries l WHERE TRUE ${only('l')} ORDER BY tenant_id, seq DESC)
+     sums AS (SELECT tenant_id, SUM(amount) AS total FROM ledger_entries l WHERE TRUE ${only('l')}
+               GROUP BY tenant_id),
+     pending AS (SELECT tenant_id, SUM(amount) AS total FROM credit_holds h
+                  WHERE status = 'pending' ${only('h')} GROUP BY tenant_id),
+     last AS (SELECT DISTINCT ON (tenant_id) tenant_id, balance_after FROM ledger_entries l
+               WHERE TRUE ${only('l')} ORDER BY tenant_id, seq DESC)
      SELECT ${label('ids')}, a.tenant_id IS NOT NULL AS has_account,
             COALESCE(a.balance, 0) AS balance, COALESCE(a.held, 0) AS held,
-            COALESCE(sums.total, 0) AS ledger_total, COALESCE(pending.total, 0) AS pending_total, last.balance_after AS last_balance
+            COALESCE(sums.total, 0) AS ledger_total, COALESCE(pending.total, 0) AS pending_total,
+            last.balance_after AS last_balance
        FROM ids
        LEFT JOIN tenants t ON t.id = ids.tenant_id
        LEFT JOIN credit_accounts a ON a.tenant_id = ids.tenant_id
@@ -105,7 +110,8 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
   for (const row of chain.rows) {
     if (BigInt(row.balance_after) !== BigInt(row.running))
       problems.push(
-        `${row.label}: entry ${row.id} has balance_after ${c(row.balance_after)} but the running sum is ${c(row.running)}`
+        `${row.label}: entry ${row.id} has balance_after ${c(row.balance_after)} ` +
+          `but the running sum is ${c(row.running)}`
       )
     else if (BigInt(row.balance_after) < 0n)
       problems.push(`${row.label}: entry ${row.id} takes the balance below zero`)
@@ -134,7 +140,8 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
          OR h.amount <= 0
          OR COALESCE(ch.n, 0) > 1
          OR (h.status <> 'settled' AND (COALESCE(ch.n, 0) > 0 OR h.charged IS NOT NULL))
-         OR (h.status = 'settled' AND (h.charged IS NULL OR h.charged < 0 OR h.charged > h.amount OR COALESCE(ch.total, 0) <> h.charged)))
+         OR (h.status = 'settled' AND (h.charged IS NULL OR h.charged < 0 OR h.charged > h.amount
+                                       OR COALESCE(ch.total, 0) <> h.charged)))
       LIMIT ${LIMIT}`,
     bind(2)
   )
@@ -158,7 +165,8 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
         BigInt(row.charged) > BigInt(row.amount)
       ) {
         problems.push(
-          `${hold} is settled with charge ${row.charged === null ? 'missing' : c(row.charged)} outside 0…${c(row.amount)}`
+          `${hold} is settled with charge ${row.charged === null ? 'missing' : c(row.charged)} ` +
+            `outside 0…${c(row.amount)}`
         )
       } else if (BigInt(row.charged_total) !== BigInt(row.charged)) {
         problems.push(
@@ -171,15 +179,20 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
   const orphans = await sql(
     db,
     `SELECT l.id, l.kind, ${label('l')},
-            (SELECT COALESCE(SUM(-amount), 0) FROM ledger_entries c WHERE c.tenant_id = l.tenant_id AND c.hold_id = l.hold_id AND c.kind = 'charge') AS charged,
-            (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries r WHERE r.tenant_id = l.tenant_id AND r.hold_id = l.hold_id AND r.kind = 'refund') AS refunded
+            (SELECT COALESCE(SUM(-amount), 0) FROM ledger_entries c
+              WHERE c.tenant_id = l.tenant_id AND c.hold_id = l.hold_id AND c.kind = 'charge') AS charged,
+            (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries r
+              WHERE r.tenant_id = l.tenant_id AND r.hold_id = l.hold_id AND r.kind = 'refund') AS refunded
        FROM ledger_entries l
        LEFT JOIN credit_holds h ON h.id = l.hold_id AND h.tenant_id = l.tenant_id
        LEFT JOIN tenants t ON t.id = l.tenant_id
       WHERE l.kind IN ('charge', 'refund') ${only('l')}
         AND (h.id IS NULL
-             OR (l.kind = 'refund' AND (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries r WHERE r.tenant_id = l.tenant_id AND r.hold_id = l.hold_id AND r.kind = 'refund')
-                                     > (SELECT COALESCE(SUM(-amount), 0) FROM ledger_entries c WHERE c.tenant_id = l.tenant_id AND c.hold_id = l.hold_id AND c.kind = 'charge')))
+             OR (l.kind = 'refund'
+                 AND (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries r
+                       WHERE r.tenant_id = l.tenant_id AND r.hold_id = l.hold_id AND r.kind = 'refund')
+                   > (SELECT COALESCE(SUM(-amount), 0) FROM ledger_entries c
+                       WHERE c.tenant_id = l.tenant_id AND c.hold_id = l.hold_id AND c.kind = 'charge')))
       LIMIT ${LIMIT}`,
     bind(1)
   )
@@ -201,7 +214,8 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
     )
     for (const row of duplicates.rows)
       problems.push(
-        `${row.label}: idempotency key "${row.idempotency_key}" used by ${row.n} ${table === 'credit_holds' ? 'holds' : 'ledger entries'}`
+        `${row.label}: idempotency key "${row.idempotency_key}" used by ` +
+          `${row.n} ${table === 'credit_holds' ? 'holds' : 'ledger entries'}`
       )
   }
   for (const check of checks) problems.push(...(await check(tenantId ?? null)))

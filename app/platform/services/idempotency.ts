@@ -41,7 +41,9 @@ export async function claimIdempotencyKey(
   // An expired record, or a claim whose process died before it created anything, no longer binds the key.
   const staleBefore = new Date(Date.now() - (options.staleAfterMs ?? TTL_MS))
   await db.rawQuery(
-    `DELETE FROM idempotency_keys WHERE tenant_id = ? AND route = ? AND key = ? AND (expires_at < now() OR (status = 'in_flight' AND created_at < ?))`,
+    `DELETE FROM idempotency_keys
+      WHERE tenant_id = ? AND route = ? AND key = ?
+        AND (expires_at < now() OR (status = 'in_flight' AND created_at < ?))`,
     [scope.tenantId, scope.route, scope.key, staleBefore]
   )
   const inserted = await db.rawQuery(

@@ -314,7 +314,8 @@ export async function acceptInvitation(input: { token: string; user: User }) {
     if (normaliseEmail(input.user.email) !== normaliseEmail(invitation.email)) {
       throw new InvitationError(
         'wrong_email',
-        `This invitation was sent to ${invitation.email}, but you are signed in as ${input.user.email}. Log out and open the link again, or ask for an invitation to your address.`
+        `This invitation was sent to ${invitation.email}, but you are signed in as ${input.user.email}. ` +
+          'Log out and open the link again, or ask for an invitation to your address.'
       )
     }
     const existing = await Membership.query({ client: trx })

@@ -18,9 +18,14 @@ export default class TenantPurge extends OperatorCommand {
     const { purgeDueTenants } = await import('#tenants/actions/lifecycle')
     const outcomes = await purgeDueTenants({ dryRun: Boolean(this.dryRun), actorLabel: 'cli' })
     for (const outcome of outcomes) {
-      this.output(
-        `${outcome.slug}\t${outcome.id}\t${this.dryRun ? 'due' : outcome.error ? 'failed' : outcome.purged ? 'purged' : 'kept'}`
-      )
+      const state = this.dryRun
+        ? 'due'
+        : outcome.error
+          ? 'failed'
+          : outcome.purged
+            ? 'purged'
+            : 'kept'
+      this.output(`${outcome.slug}\t${outcome.id}\t${state}`)
       if (outcome.error) this.notice(`could not purge ${outcome.slug}: ${outcome.error}`)
     }
     const failed = outcomes.filter((outcome) => outcome.error)

@@ -83,9 +83,9 @@ export default class TokenCreate extends OperatorCommand {
       abilities: abilities as (typeof API_ABILITIES)[number][],
       expiresIn,
     })
-    this.notice(
-      `token for ${user.email} in ${tenant.slug} (${membership.role}${abilities.length ? `; ${abilities.join(', ')}` : ''}), ${token.expiresAt ? `expires ${token.expiresAt.toISOString()}` : 'no expiry'}`
-    )
+    const scope = abilities.length ? `; ${abilities.join(', ')}` : ''
+    const expiry = token.expiresAt ? `expires ${token.expiresAt.toISOString()}` : 'no expiry'
+    this.notice(`token for ${user.email} in ${tenant.slug} (${membership.role}${scope}), ${expiry}`)
     this.output(token.secret)
   }
 }

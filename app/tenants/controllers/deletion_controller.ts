@@ -22,7 +22,8 @@ export default class DeletionController {
     await requestDeletion({ tenant, actorId: membership.userId })
     ctx.session.flash(
       'warning',
-      `${tenant.name} will be deleted on ${tenant.deletionDueAt!.toUTC().toFormat("d LLLL yyyy 'at' HH:mm 'UTC'")}. You can cancel until then.`
+      `${tenant.name} will be deleted on ` +
+        `${tenant.deletionDueAt!.toUTC().toFormat("d LLLL yyyy 'at' HH:mm 'UTC'")}. You can cancel until then.`
     )
     return ctx.response.redirect(
       `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#danger`

@@ -83,7 +83,9 @@ export async function checkDomainTxt(domain: string, token: string): Promise<Dns
     return {
       ok: false,
       reason: 'unreachable',
-      message: `DNS could not be reached to check ${name} (${error?.code ?? 'error'}). Try again later, or ask an administrator to verify the domain.`,
+      message:
+        `DNS could not be reached to check ${name} (${error?.code ?? 'error'}). ` +
+        'Try again later, or ask an administrator to verify the domain.',
     }
   }
   const expected = txtRecordValue(token)

@@ -17,7 +17,8 @@ export default class extends BaseSchema {
       table.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(this.now())
     })
     this.schema.raw(
-      `ALTER TABLE providers ADD CONSTRAINT providers_kind_known CHECK (kind IN ('openai_compatible', 'anthropic', 'simulator'))`
+      `ALTER TABLE providers ADD CONSTRAINT providers_kind_known
+       CHECK (kind IN ('openai_compatible', 'anthropic', 'simulator'))`
     )
 
     this.schema.createTable('models', (table) => {
@@ -36,7 +37,8 @@ export default class extends BaseSchema {
       table.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(this.now())
     })
     this.schema.raw(
-      `ALTER TABLE models ADD CONSTRAINT models_prices_non_negative CHECK (input_price_micros >= 0 AND output_price_micros >= 0)`
+      `ALTER TABLE models ADD CONSTRAINT models_prices_non_negative
+       CHECK (input_price_micros >= 0 AND output_price_micros >= 0)`
     )
 
     this.defer(async (db) => {

@@ -94,7 +94,8 @@ export default class extends BaseSchema {
       table.index(['status', 'started_at'])
     })
     this.schema.raw(
-      `ALTER TABLE runs ADD CONSTRAINT runs_status_known CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled'))`
+      `ALTER TABLE runs ADD CONSTRAINT runs_status_known
+       CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled'))`
     )
 
     this.schema.createTable('messages', (table) => {

@@ -48,7 +48,8 @@ export default class extends BaseSchema {
       table.unique(['model_id', 'effective_from'])
     })
     this.schema.raw(
-      `ALTER TABLE model_prices ADD CONSTRAINT model_prices_non_negative CHECK (input_price_micros >= 0 AND output_price_micros >= 0)`
+      `ALTER TABLE model_prices ADD CONSTRAINT model_prices_non_negative
+       CHECK (input_price_micros >= 0 AND output_price_micros >= 0)`
     )
 
     this.schema.alterTable('runs', (table) => {

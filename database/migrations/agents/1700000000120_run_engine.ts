@@ -50,7 +50,8 @@ export default class extends BaseSchema {
       table.index(['queue', 'dedup_id'])
     })
     this.schema.raw(
-      `CREATE UNIQUE INDEX queue_jobs_dedup_active_uidx ON queue_jobs (queue, dedup_id) WHERE dedup_id IS NOT NULL AND status IN ('pending', 'delayed')`
+      `CREATE UNIQUE INDEX queue_jobs_dedup_active_uidx ON queue_jobs (queue, dedup_id)
+       WHERE dedup_id IS NOT NULL AND status IN ('pending', 'delayed')`
     )
     this.schema.createTable('queue_schedules', (table) => {
       table.string('id', 255).primary()

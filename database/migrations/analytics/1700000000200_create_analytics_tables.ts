@@ -66,7 +66,8 @@ export default class extends BaseSchema {
       CREATE FUNCTION analytics_hist_merge(a jsonb, b jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         SELECT coalesce(jsonb_object_agg(k, n), '{}'::jsonb) FROM (
           SELECT k, sum(v::bigint) AS n
-          FROM (SELECT * FROM jsonb_each_text(coalesce(a, '{}'::jsonb)) UNION ALL SELECT * FROM jsonb_each_text(coalesce(b, '{}'::jsonb))) e (k, v)
+          FROM (SELECT * FROM jsonb_each_text(coalesce(a, '{}'::jsonb))
+                UNION ALL SELECT * FROM jsonb_each_text(coalesce(b, '{}'::jsonb))) e (k, v)
           GROUP BY k
         ) s
       $$`)

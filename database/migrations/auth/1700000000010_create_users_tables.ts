@@ -70,7 +70,8 @@ export default class extends BaseSchema {
       table.index(['user_id', 'purpose'])
     })
     this.schema.raw(
-      `ALTER TABLE user_tokens ADD CONSTRAINT user_tokens_purpose_known CHECK (purpose IN ('password_reset', 'email_verification'))`
+      `ALTER TABLE user_tokens ADD CONSTRAINT user_tokens_purpose_known
+       CHECK (purpose IN ('password_reset', 'email_verification'))`
     )
 
     this.schema.createTable('recovery_codes', (table) => {

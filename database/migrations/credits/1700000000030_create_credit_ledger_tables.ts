@@ -45,7 +45,8 @@ export default class extends BaseSchema {
     // Holds are the hot insert path: every index is paid per hold, so only what queries need.
     // Keys are unique per tenant; rows without a key stay out of that index.
     this.schema.raw(
-      `CREATE UNIQUE INDEX credit_holds_idempotency_key ON credit_holds (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL`
+      `CREATE UNIQUE INDEX credit_holds_idempotency_key ON credit_holds (tenant_id, idempotency_key)
+       WHERE idempotency_key IS NOT NULL`
     )
     // The sweeper and `held` checks read only pending holds: a small partial index.
     this.schema.raw(
@@ -82,21 +83,25 @@ export default class extends BaseSchema {
         CONSTRAINT ledger_entries_charge_has_hold CHECK (kind <> 'charge' OR hold_id IS NOT NULL)
       )`)
     this.schema.raw(
-      `CREATE UNIQUE INDEX ledger_entries_idempotency_key ON ledger_entries (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL`
+      `CREATE UNIQUE INDEX ledger_entries_idempotency_key ON ledger_entries (tenant_id, idempotency_key)
+       WHERE idempotency_key IS NOT NULL`
     )
     this.schema.raw(
       `CREATE INDEX ledger_entries_tenant_created ON ledger_entries (tenant_id, created_at DESC, id DESC)`
     )
     this.schema.raw(`CREATE INDEX ledger_entries_tenant_seq ON ledger_entries (tenant_id, seq)`)
     this.schema.raw(
-      `CREATE INDEX ledger_entries_tenant_member ON ledger_entries (tenant_id, member_id, created_at) WHERE member_id IS NOT NULL`
+      `CREATE INDEX ledger_entries_tenant_member ON ledger_entries (tenant_id, member_id, created_at)
+       WHERE member_id IS NOT NULL`
     )
     this.schema.raw(
-      `CREATE INDEX ledger_entries_tenant_agent ON ledger_entries (tenant_id, agent_id, created_at) WHERE agent_id IS NOT NULL`
+      `CREATE INDEX ledger_entries_tenant_agent ON ledger_entries (tenant_id, agent_id, created_at)
+       WHERE agent_id IS NOT NULL`
     )
     // Each hold is charged at most once.
     this.schema.raw(
-      `CREATE UNIQUE INDEX ledger_entries_one_charge_per_hold ON ledger_entries (tenant_id, hold_id) WHERE kind = 'charge'`
+      `CREATE UNIQUE INDEX ledger_entries_one_charge_per_hold ON ledger_entries (tenant_id, hold_id)
+       WHERE kind = 'charge'`
     )
 
     // Append-only: corrections are new entries. Only a tenant's own deletion may cascade here.
@@ -106,7 +111,8 @@ export default class extends BaseSchema {
         IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM tenants WHERE id = OLD.tenant_id) THEN
           RETURN OLD;
         END IF;
-        RAISE EXCEPTION 'ledger_entries is append-only: % refused', TG_OP USING ERRCODE = 'integrity_constraint_violation';
+        RAISE EXCEPTION 'ledger_entries is append-only: % refused', TG_OP
+          USING ERRCODE = 'integrity_constraint_violation';
       END $$`)
     this.schema.raw(`
       CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries

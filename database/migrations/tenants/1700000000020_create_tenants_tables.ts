@@ -36,7 +36,8 @@ export default class extends BaseSchema {
       table.index(['user_id'])
     })
     this.schema.raw(
-      `ALTER TABLE memberships ADD CONSTRAINT memberships_role_known CHECK (role IN ('owner', 'admin', 'member', 'viewer'))`
+      `ALTER TABLE memberships ADD CONSTRAINT memberships_role_known
+       CHECK (role IN ('owner', 'admin', 'member', 'viewer'))`
     )
 
     this.schema.createTable('invitations', (table) => {
@@ -57,7 +58,8 @@ export default class extends BaseSchema {
     )
     // One open invitation per email per tenant.
     this.schema.raw(
-      `CREATE UNIQUE INDEX invitations_open_unique ON invitations (tenant_id, lower(email)) WHERE accepted_at IS NULL AND revoked_at IS NULL`
+      `CREATE UNIQUE INDEX invitations_open_unique ON invitations (tenant_id, lower(email))
+       WHERE accepted_at IS NULL AND revoked_at IS NULL`
     )
   }
 

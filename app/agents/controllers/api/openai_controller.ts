@@ -1,10 +1,9 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { errors as vineErrors } from '@vinejs/vine'
-import logger from '@adonisjs/core/services/logger'
 import {
+  DomainException,
   inBackground,
-  isTransientError,
   openAiError,
+  openAiErrorOf,
   openEventStream,
   TRANSIENT_RETRY_AFTER_S,
 } from '#core'
@@ -38,14 +37,6 @@ function textOf(content: string | { type: string; text?: string }[]) {
  * OpenAI's shape, and non-retryable ones say so in `x-should-retry`.
  */
 export default class OpenAiController {
-  async completions(ctx: HttpContext) {
-    try {
-      return await this.#complete(ctx)
-    } catch (error: any) {
-      return this.#error(ctx, this.#classify(error))
-    }
-  }
-
   async models(ctx: HttpContext): Promise<ModelList> {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'agents.read')
@@ -74,7 +65,8 @@ export default class OpenAiController {
     }
   }
 
-  async #complete(ctx: HttpContext) {
+  /** Refusals and failures are rendered by the exception handler, in OpenAI's shape. */
+  async completions(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'runs.write')
     assertWritable(ctx)
@@ -85,30 +77,18 @@ export default class OpenAiController {
     }))
     const lastUser = messages.findLastIndex((m) => m.role === 'user')
     if (lastUser === -1)
-      throw {
-        status: 422,
-        message: 'messages must contain a user message.',
-        type: 'invalid_request_error',
+      throw new DomainException('must contain a user message.', {
         code: 'invalid_messages',
-        param: 'messages',
-      }
+        field: 'messages',
+      })
     const agentSlug = body.model.startsWith('agent:') ? body.model.slice(6) : null
     const found = agentSlug ? await agentForRun(tenant.id, agentSlug) : null
     const agent = found?.agent ?? null
-    if (agentSlug && !agent)
-      throw {
+    if (agentSlug ? !agent : !(await catalog(tenant.id)).has(body.model))
+      throw new DomainException(`The model "${body.model}" does not exist.`, {
         status: 404,
-        message: `The model "${body.model}" does not exist.`,
-        type: 'invalid_request_error',
         code: 'model_not_found',
-      }
-    if (!agentSlug && !(await catalog(tenant.id)).has(body.model))
-      throw {
-        status: 404,
-        message: `The model "${body.model}" does not exist.`,
-        type: 'invalid_request_error',
-        code: 'model_not_found',
-      }
+      })
 
     const streaming = Boolean(body.stream)
     const created = Math.floor(Date.now() / 1000)
@@ -143,7 +123,7 @@ export default class OpenAiController {
                     body: this.#completion(completionId(run.id), created, body.model, run, []),
                   }
                 : this.#errorBody(this.#runError(run)),
-            refusal: (error) => this.#errorBody(this.#classify(error)),
+            refusal: (error) => openAiErrorOf(error),
           }
         : undefined,
     })
@@ -296,44 +276,6 @@ export default class OpenAiController {
       message: run.error?.detail ?? 'The model call failed.',
       type: 'api_error',
       code: 'upstream_error',
-    }
-  }
-
-  #classify(error: any): OpenAiError {
-    if (error instanceof vineErrors.E_VALIDATION_ERROR) {
-      const first = (error.messages as { field: string; message: string }[])[0]
-      // 422 like every validation failure of the API (and the edge's input hygiene on this path).
-      return {
-        status: 422,
-        message: `${first.field}: ${first.message}`,
-        type: 'invalid_request_error',
-        code: 'invalid_request',
-        param: first.field,
-      }
-    }
-    if (error?.type && error?.status) return error as OpenAiError
-    if (isTransientError(error))
-      return {
-        status: 503,
-        message: 'The service is briefly unavailable. Try again in a few seconds.',
-        type: 'api_error',
-        code: 'service_unavailable',
-      }
-    const status = typeof error?.status === 'number' ? error.status : 500
-    if (status >= 500) logger.error({ err: error }, 'chat completion failed')
-    // A deliberate 503 (draining) says what happened; other server errors say nothing internal.
-    const message =
-      status === 503 && error?.code && error?.message
-        ? error.message
-        : status >= 500
-          ? 'The server had an error while processing your request.'
-          : (error?.message ?? 'Request failed.')
-    return {
-      status,
-      message,
-      type: openAiError(status, message).error.type,
-      code: error?.code ?? null,
-      param: status < 500 && typeof error?.field === 'string' ? error.field : null,
     }
   }
 

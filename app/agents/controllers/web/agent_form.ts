@@ -113,25 +113,20 @@ export async function validateAgentForm(values: AgentFormValues): Promise<AgentF
   const fieldErrors: FieldErrors = {}
   const metadata = parseMetadata(values.metadata)
   if (typeof metadata === 'string') fieldErrors.metadata = [metadata]
-  let input
-  try {
-    input = await formValidator.validate({
-      name: values.name,
-      slug: optional(values.slug),
-      description: optional(values.description),
-      instructions: values.instructions,
-      model: values.model,
-      fallback_models: values.fallback_models,
-      temperature: optional(values.temperature),
-      max_tokens: optional(values.max_tokens),
-      metadata: optional(values.metadata),
-    })
-  } catch (error) {
-    if (!(error instanceof vineErrors.E_VALIDATION_ERROR)) throw error
-    for (const entry of error.messages as { field: string; message: string }[]) {
-      const field = entry.field.split('.')[0]
-      fieldErrors[field] ??= [MESSAGES[field] ?? entry.message]
-    }
+  const [invalid, input] = await formValidator.tryValidate({
+    name: values.name,
+    slug: optional(values.slug),
+    description: optional(values.description),
+    instructions: values.instructions,
+    model: values.model,
+    fallback_models: values.fallback_models,
+    temperature: optional(values.temperature),
+    max_tokens: optional(values.max_tokens),
+    metadata: optional(values.metadata),
+  })
+  for (const entry of (invalid?.messages ?? []) as { field: string; message: string }[]) {
+    const field = entry.field.split('.')[0]
+    fieldErrors[field] ??= [MESSAGES[field] ?? entry.message]
   }
   if (!input || typeof metadata === 'string')
     throw new vineErrors.E_VALIDATION_ERROR(

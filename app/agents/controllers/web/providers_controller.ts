@@ -113,7 +113,7 @@ export default class ProvidersController {
     const body = ctx.request.all()
     onRefusal(ctx, {
       render: (refusal) =>
-        this.#refusedOnShow(
+        this.#showWithRefusedForm(
           ctx,
           provider,
           'provider',
@@ -153,7 +153,7 @@ export default class ProvidersController {
     const body = ctx.request.all()
     onRefusal(ctx, {
       render: (refusal) =>
-        this.#refusedOnShow(
+        this.#showWithRefusedForm(
           ctx,
           provider,
           'model',
@@ -205,7 +205,7 @@ export default class ProvidersController {
     const body = ctx.request.all()
     onRefusal(ctx, {
       render: (refusal) =>
-        this.#refusedOnShow(
+        this.#showWithRefusedForm(
           ctx,
           provider,
           `price:${model.id}`,
@@ -255,7 +255,7 @@ export default class ProvidersController {
   }
 
   /** A refused form: the provider page again, with the form's values and its field errors. */
-  #refusedOnShow(
+  #showWithRefusedForm(
     ctx: HttpContext,
     provider: ProviderRow,
     form: string,

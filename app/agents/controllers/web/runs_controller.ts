@@ -89,7 +89,10 @@ export default class RunsController {
         let text = message
         if (code === 'E_INSUFFICIENT_CREDITS') {
           const { needed, available } = error as InsufficientCreditsException
-          text = `Not enough credits to run ${agent.name}: this message may cost up to ${formatCredits(needed)} credits and the workspace has ${formatCredits(available < 0n ? 0n : available)} available. An owner or admin can add credits.`
+          text =
+            `Not enough credits to run ${agent.name}: ` +
+            `this message may cost up to ${formatCredits(needed)} credits and the workspace has ` +
+            `${formatCredits(available < 0n ? 0n : available)} available. An owner or admin can add credits.`
         } else if (code === 'E_VALIDATION_ERROR') {
           text = `This agent cannot run: ${message} Edit the agent to fix it.`
         } else if (code === 'E_IDEMPOTENCY_CONFLICT') {
