@@ -2,6 +2,7 @@ import env from '#start/env'
 import app from '@adonisjs/core/services/app'
 import { defineConfig } from '@adonisjs/core/http'
 import { randomUUID } from 'node:crypto'
+import proxyAddr from 'proxy-addr'
 
 /** Public base URL; its host is the tenant root domain (`<slug>.<host>`). */
 export const appUrl = env.get('APP_URL', `http://localhost:${env.get('PORT', 3333)}`)
@@ -11,8 +12,15 @@ export const http = defineConfig({
   createRequestId: () => randomUUID(),
   allowMethodSpoofing: true,
   useAsyncLocalStorage: true,
-  // Trust X-Forwarded-* only from loopback (a local reverse proxy); set behind a load balancer.
-  trustProxy: (address) => address === '127.0.0.1' || address === '::1',
+  // X-Forwarded-* is believed only from these proxies (TRUSTED_PROXIES: addresses, CIDRs or
+  // proxy-addr names such as `loopback`, `uniquelocal`), so limits see the client's address.
+  trustProxy: proxyAddr.compile(
+    env
+      .get('TRUSTED_PROXIES', 'loopback')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean)
+  ),
   cookie: {
     domain: '',
     path: '/',

@@ -33,5 +33,7 @@ export default await Env.create(APP_ROOT, {
   /** Sender of outgoing mail; defaults to no-reply@<APP_URL host>. */
   MAIL_FROM: Env.schema.string.optional(),
   RUN_TIMEOUT_S: Env.schema.number.optional(),
+  /** Proxies whose X-Forwarded-For is believed: comma-separated addresses/CIDRs; default loopback. */
+  TRUSTED_PROXIES: Env.schema.string.optional(),
   SESSION_DRIVER: Env.schema.enum.optional(['cookie', 'memory', 'redis'] as const),
 })

@@ -4,9 +4,35 @@ import { DomainException } from '#core'
 
 type Scope = 'login' | 'reset' | '2fa' | 'verification' | 'signup_notice'
 
-/** Failed attempts allowed per email (or user) and per IP within the window before a block. */
+/** Mail-sending requests allowed per email (or user) and per client address within the window. */
 const PER_SUBJECT = { requests: 5, duration: '15 mins', blockDuration: '15 mins' }
 const PER_IP = { requests: 50, duration: '15 mins', blockDuration: '15 mins' }
+
+/**
+ * Credential checks: 5 per account from one client address, 100 per address over all accounts
+ * (so one attacker's failures do not lock out everyone behind the same address). No account-wide
+ * lockout a stranger could trigger: failures from everywhere only slow the account's checks down.
+ */
+const PER_ACCOUNT_AND_ADDRESS = { requests: 5, duration: '15 mins', blockDuration: '15 mins' }
+const PER_ADDRESS = { requests: 100, duration: '15 mins', blockDuration: '15 mins' }
+const ACCOUNT_FAILURES = { requests: 1_000_000, duration: '15 mins' }
+/** Failures of an account (from any address) before its checks are slowed down, and the cap. */
+const FREE_FAILURES = 5
+const MAX_DELAY_MS = 2000
+
+/** The client's address as limits see it: IPv4 as is, IPv6 by its /64 (one subscriber's block). */
+export function addressGroup(ip: string) {
+  if (!ip.includes(':')) return ip
+  if (ip.startsWith('::ffff:') && ip.includes('.')) return ip.slice(7)
+  const [head, tail = ''] = ip.split('::')
+  const left = head ? head.split(':') : []
+  const right = tail ? tail.split(':') : []
+  const full = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  return `${full
+    .slice(0, 4)
+    .map((part) => part.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`
+}
 
 /** 429 with Retry-After and a message a person can act on. */
 export class TooManyAttemptsException extends DomainException {
@@ -30,14 +56,26 @@ function keys(scope: Scope, subject: string, ip: string) {
       limiter: limiter.use(PER_SUBJECT),
       key: `${scope}:subject:${subject.toLowerCase()}`,
     },
-    ip: { limiter: limiter.use(PER_IP), key: `${scope}:ip:${ip}` },
+    ip: { limiter: limiter.use(PER_IP), key: `${scope}:ip:${addressGroup(ip)}` },
+  }
+}
+
+/** Counts one request against a limiter; the seconds to wait when it is over, else null. */
+async function consumeOrWait(l: ReturnType<typeof limiter.use>, key: string) {
+  try {
+    await l.consume(key)
+    return null
+  } catch (error) {
+    if (error instanceof errors.E_TOO_MANY_REQUESTS) return error.response.availableIn
+    throw error
   }
 }
 
 /**
- * Runs one credential check under brute-force limits: refuses while the subject or the IP is
- * blocked, counts failures (the check returned false), and forgets the subject's failures on
- * success. Successful attempts never count.
+ * Runs one credential check under brute-force limits. The attempt is counted BEFORE the check,
+ * with the stores' atomic increments, so N parallel requests get at most the limit's guesses; a
+ * success forgets the account's failures and gives the address its count back. An account with
+ * many recent failures (from any address) is checked after a growing delay, never locked.
  */
 export async function throttledAttempt(
   scope: Scope,
@@ -45,18 +83,32 @@ export async function throttledAttempt(
   ip: string,
   check: () => Promise<boolean>
 ) {
-  const k = keys(scope, subject, ip)
-  for (const { limiter: l, key } of [k.subject, k.ip]) {
-    if (await l.isBlocked(key)) throw new TooManyAttemptsException(await l.availableIn(key))
+  const account = subject.toLowerCase()
+  const group = addressGroup(ip)
+  const pair = {
+    limiter: limiter.use(PER_ACCOUNT_AND_ADDRESS),
+    key: `${scope}:pair:${account}:${group}`,
   }
-  const ok = await check()
-  if (ok) {
-    await k.subject.limiter.delete(k.subject.key)
+  const address = { limiter: limiter.use(PER_ADDRESS), key: `${scope}:address:${group}` }
+  const failures = { limiter: limiter.use(ACCOUNT_FAILURES), key: `${scope}:failures:${account}` }
+  for (const { limiter: l, key } of [pair, address]) {
+    const waitS = await consumeOrWait(l, key)
+    if (waitS !== null) throw new TooManyAttemptsException(waitS)
+  }
+  const failed = (await failures.limiter.get(failures.key))?.consumed ?? 0
+  if (failed >= FREE_FAILURES) {
+    const delay = Math.min(MAX_DELAY_MS, 100 * 2 ** (failed - FREE_FAILURES))
+    await new Promise((resolve) => setTimeout(resolve, delay))
+  }
+  if (await check()) {
+    await Promise.all([
+      pair.limiter.delete(pair.key),
+      failures.limiter.delete(failures.key),
+      address.limiter.decrement(address.key),
+    ])
     return true
   }
-  for (const { limiter: l, key } of [k.subject, k.ip]) {
-    await l.consume(key).catch(() => {}) // exceeding sets the block; the next attempt is refused
-  }
+  await consumeOrWait(failures.limiter, failures.key)
   return false
 }
 
@@ -76,12 +128,8 @@ export async function requestWait(scope: Scope, subject: string, ip: string) {
     if (await l.isBlocked(key)) return l.availableIn(key)
   }
   for (const { limiter: l, key } of [k.subject, k.ip]) {
-    try {
-      await l.consume(key)
-    } catch (error) {
-      if (error instanceof errors.E_TOO_MANY_REQUESTS) return error.response.availableIn
-      throw error
-    }
+    const waitS = await consumeOrWait(l, key)
+    if (waitS !== null) return waitS
   }
   return null
 }

@@ -110,13 +110,14 @@ test.group('auth / log in and out', () => {
     assert.include(unknown.text(), 'Email or password is incorrect.')
   })
 
-  test('repeated failures for one email → 429 with Retry-After, even with the right password', async ({
+  test('repeated failures for one email from one address → 429 with Retry-After, even with the right password', async ({
     client,
     assert,
   }) => {
     const user = await UserFactory.create()
-    for (let i = 0; i < 5; i++) await new Session(client).login(user.email, 'wrong password!')
-    const blocked = await new Session(client).login(user.email, USER_PASSWORD)
+    const browser = new Session(client)
+    for (let i = 0; i < 5; i++) await browser.login(user.email, 'wrong password!')
+    const blocked = await browser.login(user.email, USER_PASSWORD)
     assert.equal(blocked.status(), 429)
     assert.isAbove(Number(blocked.header('retry-after')), 0)
     assert.include(blocked.text(), 'Too many attempts')
