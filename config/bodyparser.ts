@@ -24,11 +24,13 @@ export default defineConfig({
     types: ['text/*'],
     limit: '256kb',
   },
+  // No route takes files: multipart bodies are never parsed (nothing is streamed to disk) and
+  // the edge refuses them with 415 (input hygiene middleware).
   multipart: {
-    autoProcess: true,
+    autoProcess: false,
     convertEmptyStringsToNull: true,
     processManually: [],
-    limit: '20mb',
-    types: ['multipart/form-data'],
+    limit: '1mb',
+    types: [],
   },
 })

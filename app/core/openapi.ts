@@ -149,7 +149,7 @@ function errorStatuses(path: string, operation: ApiOperation) {
   // fault of ours (the body names the request id).
   const statuses = new Set([...(operation.errors ?? []), 422, 500])
   if (!operation.public) for (const status of [401, 403, 429, 503]) statuses.add(status)
-  if (operation.body) for (const status of [400, 413]) statuses.add(status)
+  if (operation.body) for (const status of [400, 413, 415]) statuses.add(status)
   if (path.includes(':')) statuses.add(404)
   return [...statuses].sort()
 }

@@ -1,6 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
-import { InvalidInputException } from '#core/exceptions'
+import { DomainException, InvalidInputException } from '#core/exceptions'
 import { assertSafeInput, IDEMPOTENCY_KEY_RULE, isIdempotencyKey } from '#core/input'
 
 /**
@@ -9,10 +9,16 @@ import { assertSafeInput, IDEMPOTENCY_KEY_RULE, isIdempotencyKey } from '#core/i
  * depth) — and a well-formed Idempotency-Key header wherever one is sent. Refused with a 422
  * naming the field before any controller, validator or query sees it. Registered after the
  * session middleware so that a browser form is sent back with the field marked. A clean request
- * costs one native scan per string and allocates nothing.
+ * costs one native scan per string and allocates nothing. Multipart bodies are refused (415): no
+ * route takes files, and the body parser never reads them.
  */
 export default class InputHygieneMiddleware {
   handle(ctx: HttpContext, next: NextFn) {
+    if (ctx.request.is(['multipart/form-data']))
+      throw new DomainException('This endpoint takes no file uploads (multipart bodies).', {
+        status: 415,
+        code: 'E_UNSUPPORTED_MEDIA_TYPE',
+      })
     assertSafeInput(ctx.params)
     assertSafeInput(ctx.request.qs())
     assertSafeInput(ctx.request.body())
