@@ -22,6 +22,15 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+// Benchmarks and the fault suite measure capacity from one token and one workspace: the API and
+// run-start rate limits (CONTRACT.md defaults 1200 and 600 a minute) would cap them, so the apps
+// they start get limits no load reaches, unless the caller sets them.
+process.env.RATE_LIMIT_API_PER_MIN ??= '100000000'
+process.env.RATE_LIMIT_RUNS_PER_MIN ??= '100000000'
+// Production refuses to boot without SMTP_URL. Benchmarks and the fault suite send no mail, so
+// the apps they start (as NODE_ENV=production) get a closed local port, unless the caller sets one.
+process.env.SMTP_URL ||= 'smtp://127.0.0.1:1'
 const SELF = fileURLToPath(import.meta.url)
 export const requireFromProject = createRequire(join(ROOT, 'package.json'))
 

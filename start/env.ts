@@ -35,5 +35,8 @@ export default await Env.create(APP_ROOT, {
   RUN_TIMEOUT_S: Env.schema.number.optional(),
   /** Proxies whose X-Forwarded-For is believed: comma-separated addresses/CIDRs; default loopback. */
   TRUSTED_PROXIES: Env.schema.string.optional(),
+  /** Requests per minute per API token; run starts per minute per tenant (CONTRACT.md). */
+  RATE_LIMIT_API_PER_MIN: Env.schema.number.optional(),
+  RATE_LIMIT_RUNS_PER_MIN: Env.schema.number.optional(),
   SESSION_DRIVER: Env.schema.enum.optional(['cookie', 'memory', 'redis'] as const),
 })

@@ -9,6 +9,7 @@ import {
   isIdempotencyKey,
   isUuid,
   PROCESS_ID,
+  takeRate,
 } from '#core'
 import { hold, release } from '#credits'
 import {
@@ -128,6 +129,14 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
   if (input.threadId && !isUuid(input.threadId))
     throw new InvalidInputException('thread_id', 'No such thread in this workspace.')
   if (!acceptingRuns()) throw new RunsDrainingException()
+  // Run starts a minute per tenant, all entry points together; counted before the key is
+  // claimed, so a 429 never becomes the key's stored answer.
+  const runsPerMin = Number(process.env.RATE_LIMIT_RUNS_PER_MIN) || 600
+  await takeRate(
+    `runs:tenant:${input.tenantId}`,
+    runsPerMin,
+    `This workspace started more than ${runsPerMin} runs in a minute; wait and retry.`
+  )
   await ensureOwnerHeartbeat()
   const runId = randomUUID()
   const scope: IdempotencyScope | null = input.idempotency
