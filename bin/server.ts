@@ -37,5 +37,8 @@ new Ignitor(APP_ROOT, { importer: IMPORTER })
   .start()
   .catch((error) => {
     process.exitCode = 1
-    prettyPrintError(error)
+    // A configuration refusal (start/env.ts) is a one-line reason for the operator.
+    if (error?.code === 'E_MISSING_CONFIGURATION')
+      console.error(`Agora cannot start: ${error.message}`)
+    else prettyPrintError(error)
   })

@@ -10,7 +10,7 @@ const APP_ROOT = new URL('../', import.meta.url)
 process.env.NODE_ENV ??= 'development'
 await ensureAppKey(APP_ROOT)
 
-export default await Env.create(APP_ROOT, {
+const env = await Env.create(APP_ROOT, {
   NODE_ENV: Env.schema.enum.optional(['development', 'production', 'test'] as const),
   PORT: Env.schema.number.optional(),
   HOST: Env.schema.string.optional({ format: 'host' }),
@@ -40,3 +40,20 @@ export default await Env.create(APP_ROOT, {
   RATE_LIMIT_RUNS_PER_MIN: Env.schema.number.optional(),
   SESSION_DRIVER: Env.schema.enum.optional(['cookie', 'memory', 'redis'] as const),
 })
+
+/*
+ * Production sends mail over SMTP only: without SMTP_URL, sign-in, reset and invitation links
+ * would sit in the development mailbox (a database table) instead of reaching anyone. The code
+ * marks a configuration refusal, which bin/server.ts and bin/console.ts print as one line.
+ */
+if (env.get('NODE_ENV') === 'production' && !env.get('SMTP_URL')) {
+  throw Object.assign(
+    new Error(
+      'SMTP_URL is required when NODE_ENV=production (smtp://user:pass@host:port): ' +
+        'production never keeps mail in the development mailbox.'
+    ),
+    { code: 'E_MISSING_CONFIGURATION' }
+  )
+}
+
+export default env

@@ -1,16 +1,20 @@
 /*
  * admin routes. Names are prefixed with the module (`admin.<resource>.<action>`).
  */
+import app from '@adonisjs/core/services/app'
 import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
 import { requirePlatformAdmin } from '#admin/middleware/platform_admin'
 
 const MailboxController = () => import('#admin/controllers/mailbox_controller')
 
-router
-  .group(() => {
-    router.get('/mailbox', [MailboxController, 'index']).as('admin.mailbox.index')
-    router.get('/mailbox/:id', [MailboxController, 'show']).as('admin.mailbox.show')
-  })
-  .prefix('/admin')
-  .use([requirePlatformAdmin, middleware.auth()])
+// The development mailbox holds live links; production mails over SMTP and has no such pages.
+if (!app.inProduction) {
+  router
+    .group(() => {
+      router.get('/mailbox', [MailboxController, 'index']).as('admin.mailbox.index')
+      router.get('/mailbox/:id', [MailboxController, 'show']).as('admin.mailbox.show')
+    })
+    .prefix('/admin')
+    .use([requirePlatformAdmin, middleware.auth()])
+}

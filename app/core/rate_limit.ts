@@ -28,6 +28,9 @@ export class RateLimitedException extends DomainException {
 }
 
 let warned = 0
+/** After the store failed, requests skip it for a moment instead of each waiting to fail. */
+let skipUntil = 0
+const SKIP_MS = 2000
 
 /**
  * Counts one request against `perMinute` for `key` (atomically, in Redis when configured) and
@@ -35,6 +38,7 @@ let warned = 0
  * the request goes ahead (null): a limit is not worth an outage.
  */
 export async function takeRate(key: string, perMinute: number, refusal: string) {
+  if (Date.now() < skipUntil) return null
   try {
     const response = await limiter.use({ requests: perMinute, duration: '1 min' }).consume(key)
     return { limit: response.limit, remaining: response.remaining, resetS: response.availableIn }
@@ -44,6 +48,7 @@ export async function takeRate(key: string, perMinute: number, refusal: string) 
       throw new RateLimitedException(refusal, { limit, remaining, resetS: availableIn })
     }
     if (!isTransientError(error)) throw error
+    skipUntil = Date.now() + SKIP_MS
     if (Date.now() - warned > 10_000) {
       warned = Date.now()
       logger.warn({ err: error }, 'rate limits unavailable; requests go ahead unlimited')

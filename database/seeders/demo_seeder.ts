@@ -1,3 +1,4 @@
+import app from '@adonisjs/core/services/app'
 import { BaseSeeder } from '@adonisjs/lucid/seeders'
 import { User } from '#auth'
 import { createTenant, Membership, Tenant } from '#tenants'
@@ -10,6 +11,12 @@ const PASSWORD = 'agora demo password'
 /** `npm run seed`: a demo workspace with an owner, a member, credits and two agents. Idempotent. */
 export default class DemoSeeder extends BaseSeeder {
   async run() {
+    // Demo accounts with a published password (one a platform admin) must never reach production.
+    if (app.inProduction)
+      throw new Error(
+        'The demo seed (npm run seed) creates accounts with a published password: ' +
+          'it refuses to run in production (NODE_ENV=production).'
+      )
     const owner = await this.user('owner@demo.agora.test', 'Olivia Owner', true)
     const member = await this.user('member@demo.agora.test', 'Max Member', false)
     let tenant = await Tenant.findBy('slug', 'demo')

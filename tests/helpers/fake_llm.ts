@@ -158,6 +158,13 @@ export const openai = {
       )
     }
   },
+  /** An error status with a body of the test's choosing (a huge message, an HTML error page). */
+  errorBody(status: number, body: string, contentType = 'application/json'): Scenario {
+    return (_req, res) => {
+      res.writeHead(status, { 'content-type': contentType })
+      res.end(body)
+    }
+  },
   /** Accepts the request and never answers (timeout before the first byte). */
   silent(): Scenario {
     return () => {}

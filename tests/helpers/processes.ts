@@ -92,3 +92,39 @@ export async function startAgora(
   }
   return { child, pid: child.pid!, url, output: () => output, stop }
 }
+
+/**
+ * Runs an Agora entry point (`server`: bin/server.ts; `ace`: ace.js with `args`) to its exit with
+ * the tests' environment plus `env` (a key set to undefined is removed); one that is still running
+ * after `timeoutMs` is killed and reported with code null.
+ */
+export async function runAgoraToExit(
+  kind: 'server' | 'ace',
+  args: string[],
+  env: Record<string, string | undefined>,
+  timeoutMs = 20_000
+) {
+  const merged: Record<string, string> = {}
+  for (const [key, value] of Object.entries({ ...process.env, ...env })) {
+    if (value !== undefined) merged[key] = value
+  }
+  const child = spawn(
+    process.execPath,
+    kind === 'server'
+      ? ['--import=@poppinss/ts-exec', 'bin/server.ts', ...args]
+      : ['ace.js', ...args],
+    { cwd: fileURLToPath(app.appRoot), env: merged, stdio: ['ignore', 'pipe', 'pipe'] }
+  )
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (chunk) => (stdout += chunk))
+  child.stderr!.on('data', (chunk) => (stderr += chunk))
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    child.kill('SIGKILL')
+  }, timeoutMs)
+  const [code] = (await once(child, 'exit')) as [number | null]
+  clearTimeout(timer)
+  return { code: timedOut ? null : code, stdout, stderr }
+}

@@ -1,4 +1,4 @@
-import { endpoint, httpError, postJson, release } from '#agents/providers/http'
+import { endpoint, httpError, postJson, release, upstreamDetail } from '#agents/providers/http'
 import { parseSse } from '#agents/providers/sse'
 import type { ProviderConnection } from '#agents/providers/openai_compatible'
 import {
@@ -129,9 +129,10 @@ export class AnthropicProvider implements ProviderAdapter {
             stopped = true
             break
           case 'error': {
-            const type = payload.error?.type ?? 'error'
+            const type = upstreamDetail(payload.error?.type ?? 'error')
+            const detail = upstreamDetail(payload.error?.message ?? '')
             throw new ProviderError(
-              `The provider reported ${type}: ${payload.error?.message ?? ''}`.trim(),
+              `The provider reported ${type}: ${detail}`.trim(),
               type === 'overloaded_error' ? 529 : 502,
               RETRYABLE_ERRORS.has(type)
             )

@@ -1,5 +1,12 @@
 import type { IncomingMessage } from 'node:http'
-import { endpoint, httpError, postJson, readText, release } from '#agents/providers/http'
+import {
+  endpoint,
+  httpError,
+  postJson,
+  readText,
+  release,
+  upstreamDetail,
+} from '#agents/providers/http'
 import { parseSse } from '#agents/providers/sse'
 import {
   ProviderError,
@@ -104,7 +111,7 @@ export class OpenAiCompatibleProvider implements ProviderAdapter {
       if (payload?.error)
         throw new ProviderError(
           'The provider reported an error mid-stream: ' +
-            (payload.error.message ?? JSON.stringify(payload.error).slice(0, 300)),
+            upstreamDetail(payload.error.message ?? payload.error),
           502,
           true
         )

@@ -395,6 +395,53 @@ test.group('agents / providers: OpenAI-compatible fault matrix', (group) => {
     await assertClean(assert, w)
   }).tags(['@committed'])
 
+  test('a huge upstream error body reaches the tenant as one short line', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const secretish = 'stack frame at internal.example:42\n'.repeat(1000)
+    const w = await world(
+      'openai',
+      openai.errorBody(400, JSON.stringify({ error: { message: `Bad request.\n${secretish}` } })),
+      {},
+      cleanup,
+      client
+    )
+    const json = await streamRun(client, w)
+    w.fake.use(
+      openai.errorBody(
+        400,
+        `<html>\n<body>\n${'<p>Oops</p>\n'.repeat(4000)}</body></html>`,
+        'text/html'
+      )
+    )
+    const html = await streamRun(client, w)
+    for (const { run, last } of [json, html]) {
+      assert.equal(last.event, 'error')
+      assert.equal(run.status, 'failed')
+      const shown = [
+        run.error.detail,
+        JSON.parse(last.data).detail,
+        ...run.steps.map((s: any) => s.error.message),
+      ]
+      for (const text of shown) {
+        assert.match(text, /^The provider answered 400: /)
+        assert.notMatch(text, /[\r\n]/)
+        assert.isAtMost(text.length, 'The provider answered 400: '.length + 300)
+      }
+    }
+    assert.match(
+      json.run.error.detail,
+      /^The provider answered 400: Bad request\. stack frame .*…$/
+    )
+    assert.match(
+      html.run.error.detail,
+      /^The provider answered 400: <html> <body> <p>Oops<\/p> .*…$/
+    )
+    await assertClean(assert, w)
+  }).tags(['@committed'])
+
   test('a workspace provider may not reach a private address unless allowed (SSRF guard)', async ({
     client,
     assert,

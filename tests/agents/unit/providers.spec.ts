@@ -115,6 +115,41 @@ test.group('agents / providers: retries and addresses', () => {
       assert.isFalse(isPrivateAddress(address), address)
   })
 
+  test('IPv6 forms that embed a private IPv4 address are refused; public ones pass (SSRF guard)', ({
+    assert,
+  }) => {
+    for (const address of [
+      '64:ff9b::7f00:1', // NAT64 well-known prefix → 127.0.0.1
+      '64:ff9b::a9fe:a9fe', // → 169.254.169.254 (cloud metadata)
+      '64:ff9b::10.0.0.1',
+      '64:ff9b:1::808:808', // local-use NAT64: refused whatever it embeds
+      '2002:7f00:1::', // 6to4 → 127.0.0.1
+      '2002:a9fe:a9fe::1',
+      '2002:c0a8:101::', // → 192.168.1.1
+      '::ffff:127.0.0.1', // IPv4-mapped
+      '::ffff:7f00:1',
+      '::ffff:a9fe:a9fe', // → 169.254.169.254
+      '0:0:0:0:0:ffff:a00:1', // → 10.0.0.1
+      '::127.0.0.1', // IPv4-compatible
+      '::a9fe:a9fe',
+      '::ffff:0:127.0.0.1', // IPv4-translated
+      '2001:0:4136:e378:8000:63bf:80ff:fffe', // Teredo, client 127.0.0.1
+      'fec0::1', // site-local
+      'fe80::1%eth0',
+    ]) {
+      assert.isTrue(isPrivateAddress(address), address)
+    }
+    for (const address of [
+      '64:ff9b::808:808', // NAT64 → 8.8.8.8
+      '2002:808:808::1', // 6to4 → 8.8.8.8
+      '::ffff:8.8.8.8',
+      '::ffff:101:101', // → 1.1.1.1
+      '2a00:1450:4001:80b::200e',
+    ]) {
+      assert.isFalse(isPrivateAddress(address), address)
+    }
+  })
+
   test('agent tools in OpenAI, bare or Anthropic shape become function definitions', ({
     assert,
   }) => {

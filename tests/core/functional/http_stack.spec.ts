@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import db from '@adonisjs/lucid/services/db'
 import { probeState } from '#tests/helpers/probe_routes'
 
 test.group('core / health', () => {
@@ -13,6 +14,25 @@ test.group('core / health', () => {
     response.assertStatus(200)
     assert.equal(response.body().checks.database.status, 'ok')
     assert.equal(response.body().checks.redis.status, process.env.REDIS_URL ? 'ok' : 'skipped')
+  })
+
+  test('ready answers 503 with each check down, never the error text', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const original = db.rawQuery
+    cleanup(() => void (db.rawQuery = original))
+    db.rawQuery = (() =>
+      Promise.reject(
+        new Error('password authentication failed for user "agora" at 10.0.0.5:5432')
+      )) as any
+    const response = await client.get('/health/ready')
+    response.assertStatus(503)
+    assert.equal(response.body().status, 'down')
+    assert.deepEqual(response.body().checks.database, { status: 'down' })
+    assert.equal(response.body().checks.redis.status, process.env.REDIS_URL ? 'ok' : 'skipped')
+    assert.notMatch(response.text(), /password|agora|10\.0\.0\.5|error/i)
   })
 
   test('probes set no session cookie', async ({ client, assert }) => {
