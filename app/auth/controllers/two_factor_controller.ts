@@ -12,6 +12,7 @@ import {
 import { startTwoFactor } from '#auth/actions/start_two_factor'
 import { confirmTwoFactor } from '#auth/actions/confirm_two_factor'
 import { disableTwoFactor } from '#auth/actions/disable_two_factor'
+import { revokeSessions, SESSION_KEYS } from '#auth/services/sessions'
 import {
   backToSection,
   noStore,
@@ -87,6 +88,8 @@ export default class TwoFactorController {
       if (outcome?.reason !== 'invalid_code') return response.redirect(twoFactorSection())
       return this.#renderSetup(ctx, secret, MESSAGES.wrongSetupCode, 422)
     }
+    // Whoever else was signed in (perhaps with a stolen password) must now pass the second factor.
+    await revokeSessions(user.id, ctx.session.get(SESSION_KEYS.record))
     noStore(response)
     return view.render('auth::pages/two_factor_recovery_codes', {
       user,

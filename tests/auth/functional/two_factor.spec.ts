@@ -118,6 +118,29 @@ test.group('auth / two-factor enrolment', () => {
     for (const code of codes) assert.notInclude(account.text(), code)
   })
 
+  test("turning two-factor on ends the account's other sessions; this one stays", async ({
+    client,
+    assert,
+  }) => {
+    const user = await UserFactory.create()
+    const web = await signedIn(client, user)
+    const elsewhere = await signedIn(client, user)
+    assert.equal((await elsewhere.get('/account')).status(), 200)
+
+    const setup = await web.submit('POST', '/account/two-factor', {
+      enable_password: USER_PASSWORD,
+    })
+    const shown = /id="two-factor-secret">([A-Z2-7 ]+)</.exec(setup.text())?.[1]?.replace(/ /g, '')
+    await awayFromStepEdge()
+    const confirmed = await web.submit('PUT', '/account/two-factor', { code: totpCode(shown!) })
+    assert.equal(confirmed.status(), 200)
+
+    assert.equal((await web.get('/account')).status(), 200)
+    const after = await elsewhere.get('/account')
+    assert.equal(after.status(), 302)
+    assert.include(after.header('location') ?? '', '/login')
+  })
+
   test('a wrong, empty, huge or non-digit confirmation code gets a message, never a 500, and leaves it off', async ({
     client,
     assert,
