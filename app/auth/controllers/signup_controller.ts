@@ -4,6 +4,7 @@ import { signUp } from '#auth/actions/sign_up'
 import { sendSignupAttemptNotice, sendVerificationEmail } from '#auth/services/auth_mail'
 import UserSignedUp from '#auth/events/user_signed_up'
 import { urlFor } from '#core'
+import { throttledRequest } from '#auth/services/brute_force'
 
 /**
  * Sign-up. New and already-registered emails get the very same response (a redirect to the
@@ -16,6 +17,8 @@ export default class SignupController {
 
   async store({ request, response, session }: HttpContext) {
     const input = await request.validateUsing(signupValidator)
+    // Each sign-up sends a mail: 5 a quarter-hour per address asked for, 50 per client address.
+    await throttledRequest('signup', input.email, request.ip())
     const result = await signUp(input)
     if ('error' in result) {
       session.flashAll()

@@ -2,7 +2,7 @@ import limiter from '@adonisjs/limiter/services/main'
 import { errors } from '@adonisjs/limiter'
 import { DomainException } from '#core'
 
-type Scope = 'login' | 'reset' | '2fa' | 'verification' | 'signup_notice'
+type Scope = 'login' | 'reset' | '2fa' | 'verification' | 'signup_notice' | 'signup'
 
 /** Mail-sending requests allowed per email (or user) and per client address within the window. */
 const PER_SUBJECT = { requests: 5, duration: '15 mins', blockDuration: '15 mins' }

@@ -27,6 +27,7 @@ export type InvitationProblem =
   | 'account_exists'
   | 'suspended'
   | 'weak_password'
+  | 'unverified_inviter'
 
 /** Which field a refused invitation step blames, if any (the rest concern the invitation). */
 const FIELDS: Partial<Record<InvitationProblem, string>> = {
@@ -102,6 +103,12 @@ export async function createInvitation(input: {
   role: InvitableRole
   inviter: User
 }) {
+  // An unconfirmed address could be anyone's: it does not send mail in the workspace's name.
+  if (!input.inviter.emailVerifiedAt)
+    throw new InvitationError(
+      'unverified_inviter',
+      'Confirm your email address (see your account page) before inviting anyone.'
+    )
   const email = normaliseEmail(input.email)
   const { token, tokenHash } = newToken()
   const invitation = await db

@@ -60,6 +60,28 @@ test.group('auth / email verification', () => {
     assert.exists(audit)
   })
 
+  test('sign-ups for one address are limited (each sends a mail): the 6th in a quarter-hour gets 429', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const fake = fakeMail(cleanup)
+    const browser = new Session(client)
+    const email = uniqueEmail('repeat')
+    const statuses: number[] = []
+    for (let i = 0; i < 6; i++) {
+      const response = await browser.submit('POST', '/signup', {
+        name: 'Ada',
+        email,
+        password: strongPassword(),
+      })
+      statuses.push(response.status())
+    }
+    assert.deepEqual(statuses, [302, 302, 302, 302, 302, 429])
+    // One verification link, then notices that the address is taken: 5 mails, never a 6th.
+    assert.isAtMost([...fake.mails.sent(), ...fake.mails.queued()].length, 5)
+  })
+
   test('sign-up with a registered address mails a notice instead of a link', async ({
     client,
     assert,

@@ -17,6 +17,26 @@ function invitationPaths(fake: ReturnType<typeof fakeMail>, to: string) {
 }
 
 test.group('tenants / invitations', () => {
+  test('an owner whose own email is not confirmed cannot invite: told why, nothing sent', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const fake = fakeMail(cleanup)
+    const owner = await UserFactory.apply('unverified').create()
+    const { tenant } = await WorkspaceFactory.create({ owner })
+    const web = await signedIn(client, owner)
+    const response = await web.submit('POST', `/t/${tenant.slug}/invitations`, {
+      email: uniqueEmail('invitee'),
+      role: 'member',
+    })
+    assert.equal(response.status(), 302)
+    const page = await web.follow(response)
+    assert.include(page.text(), 'Confirm your email address')
+    assert.lengthOf(capturedMails(fake, InvitationMail), 0)
+    assert.isNull(await Invitation.query().where('tenantId', tenant.id).first())
+  })
+
   test('an owner invites by email; the link carries a single-use token stored only as its hash', async ({
     client,
     assert,
