@@ -4,7 +4,7 @@ import { recordAudit } from '#platform'
 import { InvalidInputException } from '#core'
 import type User from '#auth/models/user'
 import { passwordProblem } from '#auth/services/password_policy'
-import { revokeSessions } from '#auth/services/sessions'
+import { revokeAllTokens, revokeSessions } from '#auth/services/sessions'
 import { consumeUserToken, expireUserTokens, findUserToken } from '#auth/services/user_tokens'
 
 /** Reset, or the state of a link that cannot reset (a page of its own, not a refusal). */
@@ -14,11 +14,13 @@ export type ResetPasswordResult =
 /**
  * Sets a new password from a reset link: the token is used up, every other reset link of the
  * user expires, and every session and remember-me token ends (whoever knew the old password is
- * out). A weak password is refused (422 on `password`).
+ * out); with `revokeApiTokens` (the form's default) the user's API tokens end too. A weak
+ * password is refused (422 on `password`).
  */
 export async function resetPassword(
   rawToken: unknown,
-  password: string
+  password: string,
+  options: { revokeApiTokens: boolean }
 ): Promise<ResetPasswordResult> {
   const lookup = await findUserToken(rawToken, 'password_reset')
   if (lookup.state !== 'valid') return lookup
@@ -41,6 +43,7 @@ export async function resetPassword(
         actorLabel: user.email,
         subjectType: 'user',
         subjectId: user.id,
+        changes: { api_tokens_revoked: options.revokeApiTokens },
       },
       trx
     )
@@ -48,5 +51,6 @@ export async function resetPassword(
   })
   if (!done) return { state: 'used' }
   await revokeSessions(user.id)
+  if (options.revokeApiTokens) await revokeAllTokens(user.id)
   return { state: 'reset', user }
 }

@@ -6,6 +6,10 @@ import { API_ABILITIES } from '#auth/abilities'
 import { createApiToken, revokeApiToken } from '#auth/actions/create_api_token'
 import type User from '#auth/models/user'
 import { tokenTenantChoices } from '#auth/services/hooks'
+import { throttledAttempt } from '#auth/services/brute_force'
+import { PASSWORD_MAX } from '#auth/services/password_policy'
+import { markConfirmed, recentlyConfirmed } from '#auth/services/sessions'
+import hash from '@adonisjs/core/services/hash'
 
 const EXPIRIES = {
   'never': undefined,
@@ -20,11 +24,13 @@ const tokenValidator = vine.create({
   abilities: vine.array(vine.enum(API_ABILITIES)).maxLength(API_ABILITIES.length).optional(),
   expires: vine.enum(Object.keys(EXPIRIES) as (keyof typeof EXPIRIES)[]),
   tenant: vine.string().trim().maxLength(64),
+  password: vine.string().maxLength(PASSWORD_MAX).optional(),
 })
 
 /** API tokens of the signed-in user: list (with last use), create (secret shown once), revoke. */
 export default class ApiTokensController {
-  async index({ view, auth }: HttpContext) {
+  async index(ctx: HttpContext) {
+    const { view, auth } = ctx
     const user = auth.user as User
     const tokens = await db
       .from('auth_access_tokens')
@@ -42,12 +48,34 @@ export default class ApiTokensController {
       })),
       abilities: API_ABILITIES,
       expiries: Object.keys(EXPIRIES),
+      needsPassword: !recentlyConfirmed(ctx),
     })
   }
 
-  async store({ request, response, auth, session }: HttpContext) {
+  async store(ctx: HttpContext) {
+    const { request, response, auth, session } = ctx
     const user = auth.user as User
     const input = await request.validateUsing(tokenValidator)
+    // Sudo mode: a session whose password entry is older than 15 minutes confirms it again.
+    if (!recentlyConfirmed(ctx)) {
+      const ok =
+        input.password !== undefined &&
+        (await throttledAttempt('login', user.email, request.ip(), () =>
+          hash.verify(user.password, input.password!)
+        ))
+      if (!ok) {
+        session.flashErrors({
+          password: [
+            input.password
+              ? 'Your password is not correct.'
+              : 'Enter your password to create a token.',
+          ],
+        })
+        session.flashExcept(['password'])
+        return response.redirect(urlFor('auth.api_tokens.index'))
+      }
+      markConfirmed(ctx)
+    }
     // The token may only be bound to a workspace the user belongs to.
     const workspace = (await tokenTenantChoices(user)).find((w) => w.id === input.tenant)
     if (!workspace) {

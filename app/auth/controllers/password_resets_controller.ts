@@ -5,6 +5,7 @@ import { resetPassword } from '#auth/actions/reset_password'
 import { onRefusal, urlFor } from '#core'
 import { throttledRequest } from '#auth/services/brute_force'
 import { findUserToken } from '#auth/services/user_tokens'
+import { countApiTokens } from '#auth/services/token_cache'
 import { logout } from '#auth/services/sessions'
 import { guardSecretUrl, renderLinkProblem, signedInUser } from '#auth/services/recovery_pages'
 
@@ -45,6 +46,7 @@ export default class PasswordResetsController {
       user: await signedInUser(ctx),
       token: ctx.params.token,
       email: lookup.user.email,
+      apiTokens: await countApiTokens(lookup.user.id),
     })
   }
 
@@ -60,17 +62,21 @@ export default class PasswordResetsController {
           user: await signedInUser(ctx),
           token: params.token,
           email: lookup.user.email,
+          apiTokens: await countApiTokens(lookup.user.id),
+          revokeApiTokens: request.input('revoke_api_tokens') !== undefined,
           error: fieldErrors.password?.[0] ?? message,
         })
       },
     })
     const input = await request.validateUsing(passwordResetValidator)
-    const result = await resetPassword(params.token, input.password)
+    const result = await resetPassword(params.token, input.password, {
+      revokeApiTokens: input.revoke_api_tokens === true,
+    })
     if (result.state !== 'reset') return renderLinkProblem(ctx, 'reset', result.state)
     if ((await signedInUser(ctx))?.id === result.user.id) await logout(ctx)
     session.flash(
       'success',
-      'Your password is changed and every device was logged out. Log in with your new password.'
+      `Your password is changed and every device was logged out${input.revoke_api_tokens ? ' and every API token revoked' : ''}. Log in with your new password.`
     )
     return response.redirect(urlFor('auth.session.create'))
   }

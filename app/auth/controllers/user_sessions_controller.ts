@@ -1,8 +1,8 @@
-import { DateTime } from 'luxon'
 import type { HttpContext } from '@adonisjs/core/http'
 import { recordAudit } from '#platform'
 import { isUuid, NotFoundException, urlFor } from '#core'
 import UserSession from '#auth/models/user_session'
+import { revokeSession } from '#auth/services/sessions'
 import type User from '#auth/models/user'
 
 /** "Log out this session" for one of the signed-in user's browsers. */
@@ -18,8 +18,7 @@ export default class UserSessionsController {
           .first()
       : null
     if (!record) throw new NotFoundException()
-    record.revokedAt = DateTime.now()
-    await record.save()
+    await revokeSession(record)
     await recordAudit({
       action: 'auth.session.revoked',
       actorId: user.id,

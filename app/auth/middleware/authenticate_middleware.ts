@@ -4,6 +4,7 @@ import type { NextFn } from '@adonisjs/core/types/http'
 import { isHtmx, wantsJson, problem, urlFor } from '#core'
 import UserSession from '#auth/models/user_session'
 import { ABSOLUTE_TIMEOUT_MS, IDLE_TIMEOUT_MS, SESSION_KEYS, logout } from '#auth/services/sessions'
+import { issuedRememberToken } from '#auth/services/remember_tokens'
 import type User from '#auth/models/user'
 
 /** Touch the session row at most this often (one write a minute, not one per request). */
@@ -11,8 +12,8 @@ const TOUCH_EVERY_MS = 60_000
 
 /**
  * Browser routes that need a signed-in user. Enforces what the session guard alone does not:
- * disabled users, sessions revoked from another device, idle and absolute timeouts. Sessions
- * restored from a remember-me cookie get a new tracked row.
+ * disabled users, sessions revoked from another device, idle and absolute timeouts. A browser
+ * restored from a remember-me cookie continues the session row its token is bound to.
  */
 export default class AuthenticateMiddleware {
   async handle(ctx: HttpContext, next: NextFn) {
@@ -33,15 +34,10 @@ export default class AuthenticateMiddleware {
     const now = Date.now()
     let recordId: string | undefined = ctx.session.get(SESSION_KEYS.record)
     if (!recordId || viaRemember) {
-      const record = await UserSession.create({
-        userId: user.id,
-        ip: ctx.request.ip(),
-        userAgent: ctx.request.header('user-agent')?.slice(0, 512) ?? null,
-        remembered: true,
-        lastSeenAt: DateTime.now(),
-      })
-      recordId = record.id
-      ctx.session.put(SESSION_KEYS.record, record.id)
+      const restored = await this.#restoredSession(ctx, user, viaRemember)
+      if (restored === 'revoked') return 'revoked'
+      recordId = restored
+      ctx.session.put(SESSION_KEYS.record, recordId)
       ctx.session.put(SESSION_KEYS.startedAt, now)
       ctx.session.put(SESSION_KEYS.seenAt, now)
     }
@@ -57,6 +53,32 @@ export default class AuthenticateMiddleware {
       await record.save()
     }
     return null
+  }
+
+  /**
+   * The session row a browser continues after its session cookie expired: the one bound to the
+   * remember-me token it presented (the binding moved to the recycled token), or a new row.
+   */
+  async #restoredSession(ctx: HttpContext, user: User, viaRemember: boolean) {
+    const tokenId = viaRemember ? issuedRememberToken(ctx) : null
+    const bound =
+      tokenId === null
+        ? null
+        : await UserSession.query()
+            .where('userId', user.id)
+            .where('rememberTokenId', tokenId)
+            .first()
+    if (bound?.revokedAt) return 'revoked'
+    if (bound) return bound.id
+    const record = await UserSession.create({
+      userId: user.id,
+      ip: ctx.request.ip(),
+      userAgent: ctx.request.header('user-agent')?.slice(0, 512) ?? null,
+      remembered: true,
+      rememberTokenId: tokenId,
+      lastSeenAt: DateTime.now(),
+    })
+    return record.id
   }
 
   #deny(ctx: HttpContext, reason: string) {

@@ -2,7 +2,7 @@ import { DateTime } from 'luxon'
 import hash from '@adonisjs/core/services/hash'
 import { afterDelete, afterUpdate, BaseModel, beforeSave, column } from '@adonisjs/lucid/orm'
 import { DbAccessTokensProvider } from '@adonisjs/auth/access_tokens'
-import { DbRememberMeTokensProvider } from '@adonisjs/auth/session'
+import { SessionBoundRememberTokens } from '#auth/services/remember_tokens'
 import { API_TOKENS, forgetUser } from '#auth/services/token_cache'
 
 /** A person. Identity is global: one user may belong to many tenants. */
@@ -50,7 +50,8 @@ export default class User extends BaseModel {
 
   static accessTokens = DbAccessTokensProvider.forModel(User, API_TOKENS)
 
-  static rememberMeTokens = DbRememberMeTokensProvider.forModel(User, {
+  static rememberMeTokens = new SessionBoundRememberTokens({
+    tokenableModel: User,
     table: 'remember_me_tokens',
   })
 

@@ -20,6 +20,10 @@ export default class UserSession extends BaseModel {
   @column()
   declare remembered: boolean
 
+  /** The remember-me token that restores this session, if any (deleted with it). */
+  @column()
+  declare rememberTokenId: number | null
+
   @column.dateTime({ autoCreate: true })
   declare createdAt: DateTime
 

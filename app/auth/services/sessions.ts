@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon'
 import type { HttpContext } from '@adonisjs/core/http'
 import db from '@adonisjs/lucid/services/db'
+import { issuedRememberToken } from '#auth/services/remember_tokens'
 import { recordAudit } from '#platform'
 import User from '#auth/models/user'
 import UserSession from '#auth/models/user_session'
@@ -12,11 +13,35 @@ export const SESSION_KEYS = {
   startedAt: 'auth.started_at',
   seenAt: 'auth.seen_at',
   pendingTwoFactor: 'auth.pending_2fa',
+  confirmedAt: 'auth.confirmed_at',
 } as const
 
 /** A session idle this long, or (unless remembered) this old, must log in again. */
 export const IDLE_TIMEOUT_MS = 60 * 60 * 1000
 export const ABSOLUTE_TIMEOUT_MS = 12 * 60 * 60 * 1000
+/** Sensitive actions (creating an API token) ask for the password again after this long. */
+export const SUDO_WINDOW_MS = 15 * 60 * 1000
+
+/** Whether the password was entered in this session within the sudo window. */
+export function recentlyConfirmed(ctx: HttpContext) {
+  const at = Number(ctx.session.get(SESSION_KEYS.confirmedAt, 0))
+  return Date.now() - at <= SUDO_WINDOW_MS
+}
+
+export function markConfirmed(ctx: HttpContext) {
+  ctx.session.put(SESSION_KEYS.confirmedAt, Date.now())
+}
+
+/** Ends one tracked session and the remember-me token bound to it. */
+export async function revokeSession(record: UserSession) {
+  await db.transaction(async (trx) => {
+    record.useTransaction(trx)
+    record.revokedAt = DateTime.now()
+    await record.save()
+    if (record.rememberTokenId !== null)
+      await trx.from('remember_me_tokens').where('id', record.rememberTokenId).delete()
+  })
+}
 
 /**
  * Finishes a login once every factor is verified: a fresh session id (no fixation), a tracked
@@ -30,6 +55,7 @@ export async function completeLogin(ctx: HttpContext, user: User, remember: bool
     ip: ctx.request.ip(),
     userAgent: ctx.request.header('user-agent')?.slice(0, 512) ?? null,
     remembered: remember,
+    rememberTokenId: remember ? issuedRememberToken(ctx) : null,
     lastSeenAt: DateTime.now(),
   })
   const now = Date.now()
@@ -37,6 +63,7 @@ export async function completeLogin(ctx: HttpContext, user: User, remember: bool
   ctx.session.put(SESSION_KEYS.record, record.id)
   ctx.session.put(SESSION_KEYS.startedAt, now)
   ctx.session.put(SESSION_KEYS.seenAt, now)
+  ctx.session.put(SESSION_KEYS.confirmedAt, now)
   await recordAudit({
     action: 'auth.login.succeeded',
     actorId: user.id,
@@ -49,27 +76,33 @@ export async function completeLogin(ctx: HttpContext, user: User, remember: bool
 /** Logs the current browser out and marks its session row revoked. */
 export async function logout(ctx: HttpContext) {
   const recordId = ctx.session.get(SESSION_KEYS.record)
-  if (recordId) {
-    await UserSession.query()
-      .where('id', recordId)
-      .whereNull('revokedAt')
-      .update({ revokedAt: DateTime.now().toSQL() })
-  }
+  const record = recordId ? await UserSession.find(recordId) : null
+  if (record && !record.revokedAt) await revokeSession(record)
   await ctx.auth.use('web').logout()
   ctx.session.clear()
   ctx.session.regenerate()
 }
 
 /**
- * Ends every session and remember-me token of a user except, optionally, the current session:
- * used on password change, disable and deletion.
+ * Ends every session and remember-me token of a user except, optionally, the current session
+ * and its own token: used on password change and reset, enabling 2FA, disable and deletion.
  */
 export async function revokeSessions(userId: string, keepSessionId?: string) {
   await db.transaction(async (trx) => {
     const query = trx.from('user_sessions').where('user_id', userId).whereNull('revoked_at')
     if (keepSessionId) query.whereNot('id', keepSessionId)
     await query.update({ revoked_at: new Date() })
-    await trx.from('remember_me_tokens').where('tokenable_id', userId).delete()
+    const tokens = trx.from('remember_me_tokens').where('tokenable_id', userId)
+    if (keepSessionId)
+      tokens.whereNotIn(
+        'id',
+        trx
+          .from('user_sessions')
+          .where('id', keepSessionId)
+          .whereNotNull('remember_token_id')
+          .select('remember_token_id')
+      )
+    await tokens.delete()
   })
 }
 

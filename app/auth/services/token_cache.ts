@@ -77,6 +77,12 @@ export function forgetUser(userId: string, trx?: TransactionClientContract | nul
 }
 
 /** Deletes the tokens matching every given field and forgets them; returns how many went. */
+/** How many API tokens a user holds (offered for revocation on a password reset). */
+export async function countApiTokens(userId: string) {
+  const row = await db.from(TABLE).where('tokenable_id', userId).count('* as total').first()
+  return Number(row?.total ?? 0)
+}
+
 export async function deleteTokens(
   where: { id?: number; userId?: string; tenantId?: string },
   trx?: TransactionClientContract

@@ -9,6 +9,8 @@ export const passwordResetRequestValidator = vine.create({
 
 export const passwordResetValidator = vine.create({
   password: vine.string().minLength(1).maxLength(PASSWORD_MAX),
+  // An unchecked box sends nothing: the tokens stay.
+  revoke_api_tokens: vine.boolean().optional(),
 })
 
 /** Field names differ from the password form's: both forms share the account page. */
