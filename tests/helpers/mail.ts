@@ -25,3 +25,17 @@ export function capturedMails<T extends BaseMail>(
 export function pathOf(link: string) {
   return new URL(link).pathname
 }
+
+/** Like capturedMails, waiting up to 2 s for mail sent after the response (sign-up sends so). */
+export async function awaitedMails<T extends BaseMail>(
+  fake: ReturnType<typeof mail.fake>,
+  kind: MailClass<T>,
+  to?: string
+): Promise<T[]> {
+  for (let waited = 0; waited < 2000; waited += 20) {
+    const found = capturedMails(fake, kind, to)
+    if (found.length) return found
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return []
+}

@@ -3,7 +3,7 @@ import { signupValidator } from '#auth/validators/auth'
 import { signUp } from '#auth/actions/sign_up'
 import { sendSignupAttemptNotice, sendVerificationEmail } from '#auth/services/auth_mail'
 import UserSignedUp from '#auth/events/user_signed_up'
-import { urlFor } from '#core'
+import { inBackground, urlFor } from '#core'
 import { throttledRequest } from '#auth/services/brute_force'
 
 /**
@@ -25,12 +25,16 @@ export default class SignupController {
       session.flashErrors({ [result.error.field]: [result.error.message] })
       return response.redirect().back()
     }
-    if ('taken' in result) {
-      await sendSignupAttemptNotice(input.email)
-    } else {
-      await sendVerificationEmail(result.user, result.user.email)
-      await UserSignedUp.dispatch(result.user.id)
-    }
+    // What follows differs by case and is slow (mail, the personal workspace): it runs after the
+    // answer, which then takes the same time whether the address was taken or not.
+    inBackground(
+      'taken' in result
+        ? sendSignupAttemptNotice(input.email)
+        : sendVerificationEmail(result.user, result.user.email).then(() =>
+            UserSignedUp.dispatch(result.user.id)
+          ),
+      'sign-up follow-up'
+    )
     session.flash(
       'success',
       `Almost there: we sent a confirmation link to ${input.email}. You can log in now.`
