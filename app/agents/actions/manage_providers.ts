@@ -9,8 +9,8 @@ import {
   providerChangesValidator,
   tenantProviderValidator,
 } from '#agents/validators/providers'
-import { sealApiKey } from '#agents/providers/registry'
-import type { ProviderSettings } from '#agents/providers/types'
+import { sealApiKey, sealHeaderValue } from '#agents/providers/registry'
+import type { ProviderSettings, StoredProviderSettings } from '#agents/providers/types'
 
 const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/
 /** Headers the adapters own. */
@@ -23,7 +23,16 @@ const RESERVED_HEADERS = new Set([
   'accept',
 ])
 
-/** A provider row as the pages and commands show it: never the key, only its last four characters. */
+/**
+ * How pages show a stored header value; sent back unchanged in the settings JSON, it keeps the
+ * stored value (like an empty API key field). Not a valid header character, so never a value.
+ */
+export const HEADER_MASK = '••••••••'
+
+/**
+ * A provider row as the pages and commands show it: never the key, only its last four
+ * characters; header names with HEADER_MASK for their values.
+ */
 export type ProviderRow = {
   id: string
   tenant_id: string | null
@@ -90,6 +99,54 @@ const settingsValidator = vine.create(
   })
 )
 
+function parsed(settings: unknown): StoredProviderSettings {
+  return ((typeof settings === 'string' ? JSON.parse(settings) : settings) ??
+    {}) as StoredProviderSettings
+}
+
+/** Stored settings as shown: header values masked. */
+function shownSettings(stored: StoredProviderSettings): ProviderSettings {
+  const { sealed_headers: sealed, headers: legacy, ...settings } = stored
+  const names = [...Object.keys(legacy ?? {}), ...Object.keys(sealed ?? {})]
+  if (names.length === 0) return settings
+  return { ...settings, headers: Object.fromEntries(names.map((name) => [name, HEADER_MASK])) }
+}
+
+function shown(row: any): ProviderRow {
+  return { ...row, settings: shownSettings(parsed(row.settings)) }
+}
+
+/**
+ * Validated settings as stored: each header value sealed; HEADER_MASK keeps the value stored
+ * under that name in `previous`.
+ */
+function sealedSettings(
+  settings: ProviderSettings,
+  previous: StoredProviderSettings | null
+): StoredProviderSettings {
+  const { headers, ...rest } = settings
+  if (!headers || Object.keys(headers).length === 0) return rest
+  const sealed: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== HEADER_MASK) sealed[name] = sealHeaderValue(value)
+    else if (previous?.sealed_headers?.[name]) sealed[name] = previous.sealed_headers[name]
+    else if (typeof previous?.headers?.[name] === 'string')
+      sealed[name] = sealHeaderValue(previous.headers[name])
+    else
+      throw new InvalidInputException(
+        'settings',
+        `headers.${name}: enter its value (${HEADER_MASK} only keeps a value already saved).`
+      )
+  }
+  return { ...rest, sealed_headers: sealed }
+}
+
+/** Settings as the audit trail records them: header names, never their values. */
+function auditedSettings(settings: ProviderSettings) {
+  const { headers, ...rest } = settings
+  return headers ? { ...rest, headers: Object.keys(headers) } : rest
+}
+
 /** Checks provider settings (a JSON object); field errors name `settings`. */
 export async function validateSettings(raw: unknown): Promise<ProviderSettings> {
   if (raw === undefined || raw === null || raw === '') return {}
@@ -155,7 +212,8 @@ export async function findProvider(
   else query.whereNull('tenant_id')
   if (isUuid(idOrSlug)) query.where('id', idOrSlug)
   else query.where('slug', idOrSlug)
-  return ((await query.first()) as ProviderRow | null) ?? null
+  const row = await query.first()
+  return row ? shown(row) : null
 }
 
 /** The providers of a scope, by slug. */
@@ -163,7 +221,7 @@ export async function listProviders(tenantId: string | null): Promise<ProviderRo
   const query = db.from('providers').select(PUBLIC_COLUMNS).orderBy('slug')
   if (tenantId) query.where('tenant_id', tenantId)
   else query.whereNull('tenant_id')
-  return query
+  return (await query).map(shown)
 }
 
 /**
@@ -203,7 +261,7 @@ export async function createProvider(input: {
           base_url: baseUrl,
           api_key_encrypted: apiKey ? sealApiKey(apiKey) : null,
           api_key_last4: apiKey ? apiKey.slice(-4) : null,
-          settings: JSON.stringify(settings),
+          settings: JSON.stringify(sealedSettings(settings, null)),
         })
         .returning(PUBLIC_COLUMNS)
       await recordAudit(
@@ -213,11 +271,17 @@ export async function createProvider(input: {
           tenantId: input.tenantId,
           subjectType: 'provider',
           subjectId: created.id,
-          changes: { slug, kind, base_url: baseUrl, api_key: apiKey ? 'set' : 'none' },
+          changes: {
+            slug,
+            kind,
+            base_url: baseUrl,
+            api_key: apiKey ? 'set' : 'none',
+            settings: auditedSettings(settings),
+          },
         },
         trx
       )
-      return created as ProviderRow
+      return shown(created)
     })
     await invalidateCatalog(input.tenantId)
     return row
@@ -250,8 +314,8 @@ export async function updateProvider(
   if (valid.name !== undefined) changes.name = audit.name = valid.name
   if (input.baseUrl !== undefined)
     changes.base_url = audit.base_url = requireBaseUrl(provider.kind, valid.base_url)
-  if (input.settings !== undefined)
-    changes.settings = JSON.stringify((audit.settings = await validateSettings(input.settings)))
+  const settings = input.settings === undefined ? undefined : await validateSettings(input.settings)
+  if (settings) audit.settings = auditedSettings(settings)
   if (valid.api_key) {
     changes.api_key_encrypted = sealApiKey(valid.api_key)
     changes.api_key_last4 = valid.api_key.slice(-4)
@@ -262,10 +326,20 @@ export async function updateProvider(
     audit.api_key = 'removed'
   }
   const row = await db.transaction(async (trx) => {
-    const query = trx.from('providers').where('id', provider.id)
-    if (provider.tenant_id) query.where('tenant_id', provider.tenant_id)
-    else query.whereNull('tenant_id')
-    const [updated] = await query.update(changes).returning(PUBLIC_COLUMNS)
+    const scoped = () => {
+      const query = trx.from('providers').where('id', provider.id)
+      if (provider.tenant_id) query.where('tenant_id', provider.tenant_id)
+      else query.whereNull('tenant_id')
+      return query
+    }
+    if (settings) {
+      // Masked header values keep what is stored now (locked: a concurrent edit cannot slip in).
+      const current = await scoped().select('settings').forUpdate().first()
+      changes.settings = JSON.stringify(
+        sealedSettings(settings, current && parsed(current.settings))
+      )
+    }
+    const [updated] = await scoped().update(changes).returning(PUBLIC_COLUMNS)
     await recordAudit(
       {
         action: 'agents.provider.updated',
@@ -277,7 +351,7 @@ export async function updateProvider(
       },
       trx
     )
-    return updated as ProviderRow
+    return updated ? shown(updated) : (updated as ProviderRow)
   })
   await invalidateCatalog(provider.tenant_id)
   return row

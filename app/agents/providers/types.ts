@@ -73,6 +73,17 @@ export type ProviderSettings = {
   anthropic_version?: string
 }
 
+/**
+ * `settings` as stored (the provider row, the catalog cache): header values sealed like API
+ * keys under `sealed_headers` (names readable), never `headers` in clear. Only the adapter
+ * built for a call sees the values (see registry).
+ */
+export type StoredProviderSettings = Omit<ProviderSettings, 'headers'> & {
+  sealed_headers?: Record<string, string>
+  /** Written by code older than the encryption (a rolling deploy); read, never written. */
+  headers?: Record<string, string>
+}
+
 /** A provider failure: `retryable` for 429/5xx/timeouts/network; `status` as the provider reported it. */
 export class ProviderError extends Error {
   constructor(

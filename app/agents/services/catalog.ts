@@ -1,6 +1,6 @@
 import cache from '@adonisjs/cache/services/main'
 import db from '@adonisjs/lucid/services/db'
-import type { ProviderSettings } from '#agents/providers/types'
+import type { StoredProviderSettings } from '#agents/providers/types'
 
 export type ProviderKind = 'simulator' | 'openai_compatible' | 'anthropic'
 
@@ -12,7 +12,8 @@ export type ProviderRef = {
   tenantId: string | null
   baseUrl: string | null
   apiKeyEncrypted: string | null
-  settings: ProviderSettings
+  /** As stored: header values stay sealed until an adapter is built. */
+  settings: StoredProviderSettings
   /** Changes whenever the row changes: adapters are rebuilt then. */
   version: string
 }
@@ -53,7 +54,7 @@ type Row = {
   slug: string
   base_url: string | null
   api_key_encrypted: string | null
-  settings: ProviderSettings | string | null
+  settings: StoredProviderSettings | string | null
   provider_updated_at: string | Date
   /** The price in force when loaded and every later one, newest first. */
   prices: PriceRow[]

@@ -11,7 +11,13 @@ import Run from '#agents/models/run'
 import { costMicros, priceRecord, type CatalogModel } from '#agents/services/catalog'
 import { RunEventLog, type RunEvent } from '#agents/services/run_events'
 import { runMetrics } from '#agents/services/run_metrics'
-import { breaker, type BreakerSettings, type Gate } from '#agents/services/circuit_breaker'
+import {
+  breaker,
+  type Blame,
+  type BreakerKey,
+  type BreakerSettings,
+  type Gate,
+} from '#agents/services/circuit_breaker'
 import { providerFor } from '#agents/providers/registry'
 import {
   estimateTokens,
@@ -144,9 +150,18 @@ export function retryDelayMs(attempt: number, retryAfterMs?: number, random = Ma
   return Math.round(exponential / 2 + (exponential / 2) * random())
 }
 
-/** Failures that say something about the provider's health (not about our request). */
-function countsAgainstProvider(error: ProviderError) {
-  return error.retryable && error.status !== 499
+/**
+ * Whom a failure is evidence against, for the circuit breaker; null when it says nothing about
+ * the provider's health (refused requests such as 400/401/413 are not retried, aborts).
+ * 'tenant': failures the caller can cause by itself — our timeouts (a long prompt or a large
+ * max_tokens makes a slow answer) and 408/409/425/429 (that request, or that caller's rate
+ * against a shared key): on a platform provider they must not switch it off for every tenant.
+ * 'provider': 5xx, refused/reset connections, DNS errors, connect timeouts, a stream cut short.
+ */
+export function blameOf(error: ProviderError, timedOut: boolean): Blame | null {
+  if (!error.retryable || error.status === 499) return null
+  if (timedOut || [408, 409, 425, 429].includes(error.status)) return 'tenant'
+  return 'provider'
 }
 
 /**
@@ -249,16 +264,25 @@ async function execute(
       const reliability = reliabilityOf(model)
       // Simulated faults are injected per run, not a property of the provider: no breaker.
       const guarded = model.providerKind !== 'simulator'
+      // A platform provider is shared: this tenant's own failures must not open it for others.
+      const breakerKey: BreakerKey =
+        model.provider.tenantId === null
+          ? { providerId: model.providerId, tenantId: run.tenantId }
+          : model.providerId
       for (let attempt = 0; attempt <= reliability.maxRetries; attempt++) {
         const stepStarted = new Date()
         const stepKind: Step['kind'] =
           attempt > 0 ? 'retry' : modelIndex > 0 ? 'fallback' : 'model_call'
         const gate: Gate = guarded
-          ? await breaker.acquire(model.providerId, reliability.breaker)
+          ? await breaker.acquire(breakerKey, reliability.breaker)
           : { allowed: true, state: 'closed', failures: 0 }
         if (!gate.allowed) {
           const state = gate.state === 'open' ? 'open' : 'half-open (a probe is in flight)'
-          const detail = `The circuit breaker of provider "${model.providerSlug}" is ${state}; not calling it.`
+          const scope =
+            gate.blocked === 'tenant'
+              ? ' for this workspace (its recent requests timed out or were rate limited)'
+              : ''
+          const detail = `The circuit breaker of provider "${model.providerSlug}" is ${state}${scope}; not calling it.`
           steps.push(
             makeStep(steps.length, stepKind, model, 'skipped', stepStarted, {
               error: { status: 503, message: detail, breaker: gate.state },
@@ -369,7 +393,7 @@ async function execute(
               toolCalls: [...calls.values()],
             })
           )
-          if (guarded) await breaker.success(model.providerId, gate)
+          if (guarded) await breaker.success(breakerKey, gate)
           if (controller.signal.aborted) cancelled = reasonOf(controller.signal) === 'cancelled'
           failure = null
           break outer
@@ -377,6 +401,9 @@ async function execute(
           clearTimeout(firstToken)
           clearTimeout(attemptTotal)
           const providerError = asProviderError(error, attemptController.signal, reliability)
+          const timedOut = ['first-token timeout', 'attempt timeout'].includes(
+            reasonOf(attemptController.signal) ?? ''
+          )
           const partial = estimated()
           const stepError = {
             status: providerError.status,
@@ -414,8 +441,14 @@ async function execute(
               error: stepError,
             })
           )
-          if (guarded && countsAgainstProvider(providerError))
-            await breaker.failure(model.providerId, reliability.breaker)
+          const blame = blameOf(providerError, timedOut)
+          if (guarded && blame)
+            await breaker.failure(
+              breakerKey,
+              reliability.breaker,
+              blame,
+              gate.state === 'half_open'
+            )
           failure = {
             status: providerError.status === 504 ? 504 : 502,
             title: providerError.status === 504 ? 'Provider timed out' : 'Provider error',
