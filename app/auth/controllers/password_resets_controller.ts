@@ -74,9 +74,10 @@ export default class PasswordResetsController {
     })
     if (result.state !== 'reset') return renderLinkProblem(ctx, 'reset', result.state)
     if ((await signedInUser(ctx))?.id === result.user.id) await logout(ctx)
+    const tokens = input.revoke_api_tokens ? ' and every API token revoked' : ''
     session.flash(
       'success',
-      `Your password is changed and every device was logged out${input.revoke_api_tokens ? ' and every API token revoked' : ''}. Log in with your new password.`
+      `Your password is changed and every device was logged out${tokens}. Log in with your new password.`
     )
     return response.redirect(urlFor('auth.session.create'))
   }
