@@ -1,22 +1,25 @@
 /*
- * Cost of row-level security on a real tenant page: the members page (/t/<slug>/members, two
- * tenant-scoped queries plus the session, CSRF and tenant middleware) served by the app with
- * app-only scoping vs with TENANT_RLS=request (its reads inside withTenant: BEGIN, one set_config
- * statement for tenant + role, the queries, COMMIT). The raw reference runs in the same rounds:
- * ../shared/bench-baselines/page.cjs in its modes app, rls and rlspipe.
+ * Cost of row-level security (issue 14): the same build served twice, `TENANT_RLS=off` (app-level
+ * scoping only) vs the default (every tenant GET runs in one transaction whose BEGIN binds the
+ * tenant and the app role; tenant write transactions bound the same way), under
+ *   - the API mix of bench:load (per 20 requests: 8 GET /api/v1/agents, 4 GET /api/v1/runs,
+ *     3 GET /api/v1/credits, 3 GET /api/v1/analytics/usage, 2 POST /api/v1/agents/<sim>/runs),
+ *   - the members page (/t/<slug>/members: session, CSRF, tenant middleware, two queries, Edge).
+ * The raw reference runs in the same rounds: ../shared/bench-baselines/page.cjs in its modes app,
+ * rls and rlspipe.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:rls \
  *     [-- --rounds 5 --duration 5 --warmup 3 --connections 50 --db agora_bench_rls --no-build]
  *
  * 1. (re)creates the scratch database --db on DATABASE_URL's server, migrates it and seeds one
- *    workspace with 20 members and 5 pending invitations, plus the baseline's `items` table
- *    (500 tenants × 200 rows, RLS policy, a non-superuser role for the rls modes);
+ *    workspace with 20 members, 5 pending invitations, credits, an API token and a simulator
+ *    agent, plus the baseline's `items` table (500 tenants × 200 rows, RLS policy, a
+ *    non-superuser role for the rls modes);
  * 2. compiles the app into tmp/bench-rls/build (--no-build reuses it), starts it twice
  *    (NODE_ENV=production, same APP_KEY so one session cookie works on both) and the three
  *    baselines, all on core 0 when taskset works;
- * 3. logs in once through the real form and loads the page with that cookie; autocannon runs in a
- *    separate process on core 1; interleaved rounds: app, app+rls, page app, page rls, page rlspipe;
- * 4. prints medians and the per-round ratios; goal: app+rls ≥ 0.85× app.
+ * 3. autocannon runs in a separate process on core 1; interleaved rounds;
+ * 4. prints medians and the per-round ratios; goal: API mix with RLS ≥ 0.85× without.
  *
  * Ports come from 3500–3599 (never 3333). Exit code 1 only when the benchmark could not run.
  */
@@ -142,6 +145,10 @@ async function prepareDatabase(appKey) {
     ['ace', 'tenant:create', SLUG, '--name=Bench Workspace', `--owner=${OWNER_EMAIL}`],
     env
   )
+  run(NODE, ['ace', 'credits:grant', SLUG, '100000000', '--reason=bench:rls'], env)
+  const token = run(NODE, ['ace', 'token:create', OWNER_EMAIL, `--tenant=${SLUG}`], env)
+    .split('\n')
+    .pop()
   const client = new pg.Client({ connectionString: BENCH_URL })
   await client.connect()
   try {
@@ -184,6 +191,36 @@ async function prepareDatabase(appKey) {
   } finally {
     await client.end()
   }
+  return token
+}
+
+/** The API mix of bench:load, as one cycle of 20 requests each connection repeats. */
+function apiMix(token) {
+  const day = (d) => d.toISOString().slice(0, 10)
+  const usage =
+    `/api/v1/analytics/usage?from=${day(new Date(Date.now() - 29 * 86_400_000))}` +
+    `&to=${day(new Date())}&group_by=day`
+  const get = (path) => ({ method: 'GET', path })
+  const start = {
+    method: 'POST',
+    path: '/api/v1/agents/bench-sim/runs',
+    body: JSON.stringify({ input: 'hello bench' }),
+    headers: { 'content-type': 'application/json' },
+  }
+  const cycle = [
+    ...Array(8).fill(get('/api/v1/agents')),
+    ...Array(4).fill(get('/api/v1/runs')),
+    ...Array(3).fill(get('/api/v1/credits')),
+    ...Array(3).fill(get(usage)),
+    start,
+    start,
+  ]
+  // Interleaved so that no stretch of a round is all writes or all of one read.
+  const order = [0, 8, 12, 15, 18, 1, 9, 13, 16, 2, 10, 14, 17, 3, 11, 19, 4, 5, 6, 7]
+  return {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    requests: order.map((i) => cycle[i]),
+  }
 }
 
 /* -------------------------------------------------------------------------------- servers */
@@ -201,7 +238,7 @@ async function startApp(name, port, appKey, extraEnv) {
     ...extraEnv,
   }
   delete env.REDIS_URL // sessions in the cookie, cache in memory: the same for both modes
-  if (!extraEnv.TENANT_RLS) delete env.TENANT_RLS
+  if (!extraEnv.TENANT_RLS) delete env.TENANT_RLS // the default: bound
   const child = startChild(name, cmd, args, { cwd: BUILD, env })
   await waitUntilUp(`http://127.0.0.1:${port}/health/live`, child, 120_000)
   return child
@@ -312,23 +349,44 @@ async function main() {
   const idleBusy = await machineBusy(2000)
   log(`PostgreSQL ${pgVersion} at ${serverUrl.host}`)
   BUILD = privateBuild('bench-rls', { noBuild: opts['no-build'] })
-  await prepareDatabase(appKey)
+  const token = await prepareDatabase(appKey)
 
   const [appPort, rlsPort, pageAppPort, pageRlsPort, pagePipePort] = await freePorts(5, 3511, 3599)
   log(
-    `starting the app twice (app-only scoping :${appPort}, TENANT_RLS=request :${rlsPort}) and page.cjs ×3`
+    `starting the app twice (TENANT_RLS=off :${appPort}, default with RLS :${rlsPort}) and page.cjs ×3`
   )
-  const app = await startApp('app', appPort, appKey, {})
-  const appRls = await startApp('app+rls', rlsPort, appKey, { TENANT_RLS: 'request' })
+  const app = await startApp('app', appPort, appKey, { TENANT_RLS: 'off' })
+  const appRls = await startApp('app+rls', rlsPort, appKey, {})
   const pageApp = await startPage('app', pageAppPort)
   const pageRls = await startPage('rls', pageRlsPort)
   const pagePipe = await startPage('rlspipe', pagePipePort)
+
+  const created = await fetch(`http://127.0.0.1:${appPort}/api/v1/agents`, {
+    method: 'POST',
+    headers: {
+      'authorization': `Bearer ${token}`,
+      'content-type': 'application/json',
+      'accept': 'application/json',
+    },
+    body: JSON.stringify({
+      name: 'Bench simulator',
+      slug: 'bench-sim',
+      instructions: 'Repeat.',
+      model: 'simulator/echo',
+      max_tokens: 64,
+    }),
+  })
+  if (created.status !== 201)
+    throw new Error(`creating the bench agent failed: ${created.status} ${await created.text()}`)
+  const mix = apiMix(token)
 
   const cookie = await login(`http://127.0.0.1:${appPort}`)
   const admin = new pg.Client({ connectionString: urlFor('postgres') })
   await admin.connect()
   const path = `/t/${SLUG}/members`
   const targets = [
+    { name: 'api', url: `http://127.0.0.1:${appPort}`, pid: app.pid, ...mix },
+    { name: 'api+rls', url: `http://127.0.0.1:${rlsPort}`, pid: appRls.pid, ...mix },
     { name: 'app', url: `http://127.0.0.1:${appPort}${path}`, pid: app.pid, headers: { cookie } },
     {
       name: 'app+rls',
@@ -341,6 +399,20 @@ async function main() {
     { name: 'page rlspipe', url: `http://127.0.0.1:${pagePipePort}/`, pid: pagePipe.pid },
   ]
   for (const target of targets) {
+    if (target.requests) {
+      // Every request of the mix answers 2xx before any load (a broken route is not a fast one).
+      for (const request of new Map(target.requests.map((r) => [r.path, r])).values()) {
+        const response = await fetch(`${target.url}${request.path}`, {
+          method: request.method,
+          headers: { ...target.headers, ...request.headers },
+          body: request.body,
+        })
+        if (response.status >= 300)
+          throw new Error(`${target.name} ${request.method} ${request.path}: ${response.status}`)
+      }
+      log(`${target.name}: ${target.requests.length} requests per cycle, each answers 2xx`)
+      continue
+    }
     const response = await fetch(target.url, { headers: target.headers ?? {}, redirect: 'manual' })
     const body = await response.text()
     if (response.status !== 200)
@@ -406,7 +478,7 @@ async function main() {
     `${label.padEnd(24)} req/s ${r.median.toFixed(3)} (rounds ${r.min.toFixed(3)}–${r.max.toFixed(3)}) · ` +
     `CPU/req app+db ${fmt(r.total, 3)} (rounds ${fmt(r.totalMin, 3)}–${fmt(r.totalMax, 3)}) · ` +
     `app only ${fmt(r.cpu, 3)}`
-  const appRatio = ratio('app+rls', 'app')
+  const appRatio = ratio('api+rls', 'api')
   const bad = summary.filter((s) => s.bad > 0)
   console.log(
     [
@@ -420,11 +492,12 @@ async function main() {
       `median ${HEADER}`,
       ...summary.map((s) => `       ${ROW(s)}`),
       '',
-      show('app+rls / app', appRatio),
+      show('API mix rls / off', appRatio),
       `${''.padEnd(24)} goal ≥ ${GOAL}: by req/s ${appRatio.median >= GOAL ? 'MET' : 'NOT MET'}, ` +
         `by CPU per request ${appRatio.total === null ? '-' : appRatio.total >= GOAL ? 'MET' : 'NOT MET'}`,
       'CPU/req app+db: the server process plus the PostgreSQL backends of the bench database, per request',
       '(paired by round; the machine is shared, so this is the steadier figure when req/s is noisy).',
+      show('members rls / off', ratio('app+rls', 'app')),
       show('page rls / page app', ratio('page rls', 'page app')),
       show('page rlspipe / page app', ratio('page rlspipe', 'page app')),
       show('app / page app', ratio('app', 'page app')),

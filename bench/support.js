@@ -175,6 +175,7 @@ export function runLoad(target, connections, seconds) {
     String(connections),
     String(seconds),
     JSON.stringify(target.headers ?? {}),
+    JSON.stringify(target.requests ?? null),
   ])
   return workerResult('load worker', cmd, args)
 }
@@ -202,8 +203,8 @@ function workerResult(name, cmd, args) {
 }
 
 /**
- * One round of load on `target` ({name, url, pid?, headers?}) from a worker on core 1, with the
- * server's CPU time per request (a figure that does not depend on the load generator).
+ * One round of load on `target` ({name, url, pid?, headers?, requests?}) from a worker on
+ * core 1, with the server's CPU time per request (a figure that does not depend on the load generator).
  */
 export async function round(target, connections, seconds) {
   const before = target.pid ? processTicks(target.pid) : null
@@ -601,7 +602,7 @@ if (process.argv[2] === '--open-loop') {
 }
 
 if (process.argv[2] === '--worker') {
-  const [url, connections, seconds, headers] = process.argv.slice(3)
+  const [url, connections, seconds, headers, requests] = process.argv.slice(3)
   const autocannon = requireFromProject('autocannon')
   const cpuBefore = process.cpuUsage()
   const wallBefore = process.hrtime.bigint()
@@ -610,6 +611,8 @@ if (process.argv[2] === '--worker') {
     connections: Number(connections),
     duration: Number(seconds),
     headers: JSON.parse(headers || '{}'),
+    // A mix: each connection cycles through these ({method, path, body?, headers?}).
+    ...(JSON.parse(requests || 'null') ? { requests: JSON.parse(requests) } : {}),
   })
   const cpu = process.cpuUsage(cpuBefore)
   const wallUs = Number(process.hrtime.bigint() - wallBefore) / 1e3

@@ -16,6 +16,7 @@ import TenantCreate from '#tenants/commands/tenant_create'
 import TenantList from '#tenants/commands/tenant_list'
 import TenantSuspend from '#tenants/commands/tenant_suspend'
 import TenantPurge from '#tenants/commands/tenant_purge'
+import TenantExport from '#tenants/commands/tenant_export'
 import TenantVerifyDomain from '#tenants/commands/tenant_verify_domain'
 import TokenCreate from '#tenants/commands/token_create'
 import CreditsGrant from '#credits/commands/credits_grant'
@@ -37,6 +38,7 @@ const loader = new ListLoader([
   TenantList,
   TenantSuspend,
   TenantPurge,
+  TenantExport,
   TenantVerifyDomain,
   TokenCreate,
   CreditsGrant,

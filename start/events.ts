@@ -7,6 +7,7 @@ import { RunFinished, verifyRunCharges } from '#agents'
 import { addLedgerCheck } from '#credits'
 import { hardenDatabase } from '#core'
 import { registerTenantHooks } from '#tenants'
+import '#analytics' // every door loads at boot: each registers its part of the tenant export
 
 const CreatePersonalWorkspace = () => import('#tenants/listeners/create_personal_workspace')
 

@@ -24,6 +24,7 @@ export {
   EXACT_CREATED_AT,
   type Cursor,
 } from '#core/pagination'
+export { keysetRows, type KeysetOptions } from '#core/keyset_rows'
 export { NotFoundException, DomainException, InvalidInputException } from '#core/exceptions'
 export { onRefusal, type Refusal } from '#core/forms'
 export {
@@ -50,3 +51,4 @@ export { hardenDatabase } from '#core/database_resilience'
 export { inBackground } from '#core/background'
 export { takeRate, rateHeaders, type RateState } from '#core/rate_limit'
 export { urlFor, type RouteName, type UrlOptions } from '#core/urls'
+export { beginWith, scopedClient, withoutBeginSuffix, withScopedClient } from '#core/scoped_client'

@@ -27,3 +27,4 @@ export {
 export { type Hold, type SettleResult, type Balance, type LedgerEntry } from '#credits/types'
 export { csvField } from '#credits/services/csv'
 import '#credits/services/metrics'
+import '#credits/export'

@@ -14,3 +14,4 @@ export {
   requestHash,
   type IdempotencyScope,
 } from '#platform/services/idempotency'
+export { tenantAuditRows, tenantIdempotencyRows } from '#platform/services/tenant_rows'

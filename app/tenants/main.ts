@@ -15,6 +15,6 @@ export {
 } from '#tenants/services/tenancy'
 export { createTenant, slugify } from '#tenants/actions/create_tenant'
 export { suspendTenant, liftSuspension } from '#tenants/actions/lifecycle'
-export { tableRows } from '#tenants/services/export'
+export { registerTenantExport, tableRows, type ExportSource } from '#tenants/services/export'
 export { tenantTimeZone } from '#tenants/services/time_zone'
 export { registerTenantHooks } from '#tenants/hooks'

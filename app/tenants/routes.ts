@@ -4,6 +4,7 @@
 import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
 import '#tenants/openapi'
+import { readsNoTenantRows } from '#tenants/services/tenancy'
 
 const TenantsController = () => import('#tenants/controllers/tenants_controller')
 const MembersController = () => import('#tenants/controllers/members_controller')
@@ -70,6 +71,8 @@ router
 router
   .group(() => {
     router.get('/me', [MeController, 'show']).as('tenants.me.show')
+    // Answered from the token and membership caches: a warm request makes no query at all.
+    readsNoTenantRows('tenants.me.show')
   })
   .prefix('/api/v1')
   .use([middleware.api(), middleware.apiTenant()])

@@ -1,8 +1,7 @@
-import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
 import { InvalidInputException } from '#core'
-import { slugify } from '#tenants'
+import { slugify, withTenant } from '#tenants'
 import { forgetAgent } from '#agents/services/agent_cache'
 import Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
@@ -94,7 +93,7 @@ export async function createAgent(
   const slug = input.slug ?? slugify(input.name)
   assertSlugAllowed(slug)
   try {
-    return await db.transaction(async (trx) => {
+    return await withTenant(input.tenantId, async (trx) => {
       if (await slugTaken(trx, input.tenantId, slug))
         throw new InvalidInputException('slug', 'This slug is already used by another agent.')
       const agent = await Agent.create(
@@ -148,7 +147,7 @@ export async function updateAgent(
 ) {
   // Warm the catalog first: a query on another connection inside the transaction deadlocks PGlite.
   await catalog(agent.tenantId)
-  return db.transaction(async (trx) => {
+  return withTenant(agent.tenantId, async (trx) => {
     const locked = await Agent.query({ client: trx })
       .where('id', agent.id)
       .whereNull('deletedAt')
@@ -202,7 +201,7 @@ export async function updateAgent(
 
 /** Soft-deletes an agent (its runs stay for history and billing); the slug becomes free. */
 export async function deleteAgent(agent: Agent, actorId: string | null) {
-  await db.transaction(async (trx) => {
+  await withTenant(agent.tenantId, async (trx) => {
     await trx
       .from('agents')
       .where('id', agent.id)

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
+import { withTenant } from '#tenants'
 import { Exception } from '@adonisjs/core/exceptions'
 import {
   DomainException,
@@ -268,7 +269,7 @@ async function prepare(input: StartRunInput, runId: string, thread: Thread | nul
   const record = async () => {
     try {
       if (!thread) return void (await run.save())
-      await db.transaction(async (trx) => {
+      await withTenant(input.tenantId, async (trx) => {
         run.useTransaction(trx)
         await run.save()
         await trx.table('messages').insert({

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
+import { withTenant } from '#tenants'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
@@ -288,7 +289,7 @@ async function endRun(
   try {
     const hold = await release(run.holdId!, { tenantId, within: write })
     // Released earlier (the credits sweeper expired it): end the run on its own.
-    if (!moved && hold.status !== 'pending') await db.transaction(write)
+    if (!moved && hold.status !== 'pending') await withTenant(tenantId, write)
   } catch (failure) {
     if (!moved) return false
     throw failure

@@ -58,7 +58,9 @@ async function labels(tenantId: string, dimension: Dimension, keys: (string | nu
       })
   } else if (dimension === 'member') {
     names.set(null, { label: 'No member', slug: null })
-    const users = ids.length ? await User.query().whereIn('id', ids) : []
+    const users = ids.length
+      ? await User.query().select('id', 'name', 'email').whereIn('id', ids)
+      : []
     for (const user of users) names.set(user.id, { label: user.name || user.email, slug: null })
   } else if (dimension === 'model') {
     names.set(null, { label: 'No model', slug: null })

@@ -2,11 +2,34 @@ import limiter from '@adonisjs/limiter/services/main'
 import { errors } from '@adonisjs/limiter'
 import { DomainException } from '#core'
 
-type Scope = 'login' | 'reset' | '2fa' | 'verification' | 'signup_notice' | 'signup'
+type Scope =
+  | 'login'
+  | 'reset'
+  | '2fa'
+  | 'verification'
+  | 'signup_notice'
+  | 'signup'
+  | 'invitation'
+  | 'invitation_sender'
+
+type Limit = { requests: number; duration: string; blockDuration?: string }
 
 /** Mail-sending requests allowed per email (or user) and per client address within the window. */
-const PER_SUBJECT = { requests: 5, duration: '15 mins', blockDuration: '15 mins' }
-const PER_IP = { requests: 50, duration: '15 mins', blockDuration: '15 mins' }
+const PER_SUBJECT: Limit = { requests: 5, duration: '15 mins', blockDuration: '15 mins' }
+const PER_IP: Limit = { requests: 50, duration: '15 mins', blockDuration: '15 mins' }
+
+/**
+ * Scopes with their own limits (`ip: null`: per subject only). Invitations mail addresses that
+ * never asked for it: 3 per invited address per hour over every workspace, so nobody can
+ * mail-bomb an address, and 20 per hour per inviter and per client address.
+ */
+const SCOPE_LIMITS: Partial<Record<Scope, { subject: Limit; ip: Limit | null }>> = {
+  invitation: { subject: { requests: 3, duration: '1 hour' }, ip: null },
+  invitation_sender: {
+    subject: { requests: 20, duration: '1 hour' },
+    ip: { requests: 20, duration: '1 hour' },
+  },
+}
 
 /**
  * Credential checks: 5 per account from one client address, 100 per address over all accounts
@@ -51,13 +74,13 @@ export class TooManyAttemptsException extends DomainException {
 }
 
 function keys(scope: Scope, subject: string, ip: string) {
-  return {
-    subject: {
-      limiter: limiter.use(PER_SUBJECT),
-      key: `${scope}:subject:${subject.toLowerCase()}`,
-    },
-    ip: { limiter: limiter.use(PER_IP), key: `${scope}:ip:${addressGroup(ip)}` },
-  }
+  const limits = SCOPE_LIMITS[scope] ?? { subject: PER_SUBJECT, ip: PER_IP }
+  const list = [
+    { limiter: limiter.use(limits.subject), key: `${scope}:subject:${subject.toLowerCase()}` },
+  ]
+  if (limits.ip)
+    list.push({ limiter: limiter.use(limits.ip), key: `${scope}:ip:${addressGroup(ip)}` })
+  return list
 }
 
 /** Counts one request against a limiter; the seconds to wait when it is over, else null. */
@@ -124,10 +147,10 @@ export async function throttledRequest(scope: Scope, subject: string, ip: string
 /** Counts one request; the seconds to wait when over the limit, null when it may go ahead. */
 export async function requestWait(scope: Scope, subject: string, ip: string) {
   const k = keys(scope, subject, ip)
-  for (const { limiter: l, key } of [k.subject, k.ip]) {
+  for (const { limiter: l, key } of k) {
     if (await l.isBlocked(key)) return l.availableIn(key)
   }
-  for (const { limiter: l, key } of [k.subject, k.ip]) {
+  for (const { limiter: l, key } of k) {
     const waitS = await consumeOrWait(l, key)
     if (waitS !== null) return waitS
   }

@@ -1,4 +1,4 @@
-import db from '@adonisjs/lucid/services/db'
+import { withTenant } from '#tenants'
 import { formatCredits } from '#core'
 import { recordAudit } from '#platform'
 import {
@@ -55,11 +55,11 @@ export type MoneyWrite = {
 
 /**
  * Grants and adjustments: lock the account, replay a reused idempotency key, refuse to take
- * available below zero, append the entry and audit it, all in one transaction (the owner
- * connection, explicitly scoped: the audit trail is not a tenant table).
+ * available below zero, append the entry and audit it, all in one transaction bound to the
+ * tenant (row-level security).
  */
 export async function recordMoney(write: MoneyWrite): Promise<EntryResult> {
-  return db.transaction(async (trx) => {
+  return withTenant(write.tenantId, async (trx) => {
     const account = await lockAccount(trx, write.tenantId)
     const existing = await entryByKey(trx, write.tenantId, write.idempotencyKey)
     if (existing) {

@@ -1,4 +1,4 @@
-import db from '@adonisjs/lucid/services/db'
+import { withTenant } from '#tenants'
 import { formatCredits } from '#core'
 import { recordAudit } from '#platform'
 import {
@@ -43,7 +43,7 @@ export async function refundCharge(input: RefundInput): Promise<EntryResult> {
   const reason = requiredText(input.reason, 'reason', 500)
   const key = optionalText(input.idempotencyKey, 'idempotencyKey', 255)
   const actorId = optionalUuid(input.actorId, 'actorId')
-  return db.transaction(async (trx) => {
+  return withTenant(input.tenantId, async (trx) => {
     const account = await lockAccount(trx, input.tenantId)
     const { rows } = await sql(
       trx,

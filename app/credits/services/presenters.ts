@@ -102,10 +102,12 @@ export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
 
   const memberships = await Membership.query().where('tenantId', tenant.id)
   const users = memberships.length
-    ? await User.query().whereIn(
-        'id',
-        memberships.map((m) => m.userId)
-      )
+    ? await User.query()
+        .select('id', 'name', 'email')
+        .whereIn(
+          'id',
+          memberships.map((m) => m.userId)
+        )
     : []
   const names = new Map(users.map((user) => [user.id, user.name || user.email]))
   const ledgerUrl = (extra: Record<string, string> = {}) =>

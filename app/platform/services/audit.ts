@@ -59,8 +59,9 @@ export async function recordAudit(input: AuditInput, trx?: TransactionClientCont
   const ctx = HttpContext.get()
   const write = async (client: TransactionClientContract) => {
     await client.rawQuery(`SELECT pg_advisory_xact_lock(hashtext('agora.audit_chain'))`)
-    const last = await client.from('audit_events').select('hash').orderBy('id', 'desc').first()
-    const prevHash: string = last?.hash ?? GENESIS
+    // Through the owner's function: inside a tenant transaction other tenants' rows are hidden.
+    const head = await client.rawQuery(`SELECT audit_chain_head() AS hash`)
+    const prevHash: string = head.rows[0]?.hash ?? GENESIS
     const row = {
       occurred_at: new Date(Math.floor(Date.now() / 1000) * 1000),
       actor_id: input.actorId ?? null,

@@ -1,9 +1,9 @@
-import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
 import { revokeTokensForTenant } from '#auth'
 import { DomainException } from '#core'
 import Membership from '#tenants/models/membership'
+import { withTenant } from '#tenants/services/tenancy'
 import type { Role } from '#tenants/roles'
 
 /** A membership change the workspace's rules refuse (the last owner leaving): 409. */
@@ -41,7 +41,7 @@ export async function changeRole(input: {
   role: Role
   actorId: string
 }) {
-  return db.transaction(async (trx) => {
+  return withTenant(input.tenantId, async (trx) => {
     await lockMemberships(input.tenantId, trx)
     const target = await Membership.query({ client: trx })
       .where('tenantId', input.tenantId)
@@ -81,7 +81,7 @@ export async function removeMember(input: {
   membershipId: string
   actorId: string
 }) {
-  return db.transaction(async (trx) => {
+  return withTenant(input.tenantId, async (trx) => {
     await lockMemberships(input.tenantId, trx)
     const target = await Membership.query({ client: trx })
       .where('tenantId', input.tenantId)

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
-import { User, passwordProblem } from '#auth'
+import { User, passwordProblem, requestWait } from '#auth'
 import { DomainException, isUuid } from '#core'
 import Invitation from '#tenants/models/invitation'
 import Membership from '#tenants/models/membership'
@@ -45,6 +45,42 @@ export class InvitationError extends DomainException {
     const field = FIELDS[problem] ?? null
     super(message, { status: field ? 422 : 409, code: 'E_INVITATION_REFUSED', field })
   }
+}
+
+/** 429 with Retry-After: too many invitations to one address, or from one inviter or client. */
+export class TooManyInvitationsError extends DomainException {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number
+  ) {
+    super(message, { status: 429, code: 'E_TOO_MANY_INVITATIONS' })
+  }
+  get headers() {
+    return { 'Retry-After': String(Math.max(1, Math.ceil(this.retryAfterSeconds))) }
+  }
+}
+
+/**
+ * Counts one invitation mail, before it is sent, against the limits of the auth module's
+ * `invitation_sender` (per inviter and per client address) and `invitation` (per invited
+ * address, over every workspace) scopes; beyond them nothing is sent.
+ */
+async function throttle(email: string, inviterId: string, clientIp: string) {
+  const minutes = (seconds: number) => Math.max(1, Math.ceil(seconds / 60))
+  const senderWait = await requestWait('invitation_sender', inviterId, clientIp)
+  if (senderWait !== null)
+    throw new TooManyInvitationsError(
+      'Too many invitations were sent from your account or network in the last hour. ' +
+        `Try again in ${minutes(senderWait)} minute(s).`,
+      senderWait
+    )
+  const addressWait = await requestWait('invitation', email, clientIp)
+  if (addressWait !== null)
+    throw new TooManyInvitationsError(
+      `${email} was sent too many invitations in the last hour. ` +
+        `Try again in ${minutes(addressWait)} minute(s).`,
+      addressWait
+    )
 }
 
 export function hashInvitationToken(token: string) {
@@ -95,13 +131,15 @@ async function send(invitation: Invitation, token: string, tenant: Tenant, invit
 
 /**
  * Invites `email` with `role`. Refused for a current member and while an unexpired invitation
- * to the same address is pending; an expired one is renewed instead of piling up.
+ * to the same address is pending; an expired one is renewed instead of piling up. Mails are
+ * rate-limited per address, inviter and client address (`clientIp`).
  */
 export async function createInvitation(input: {
   tenant: Tenant
   email: string
   role: InvitableRole
   inviter: User
+  clientIp: string
 }) {
   // An unconfirmed address could be anyone's: it does not send mail in the workspace's name.
   if (!input.inviter.emailVerifiedAt)
@@ -134,6 +172,8 @@ export async function createInvitation(input: {
           `${email} already has a pending invitation: resend it from the list.`
         )
       }
+      // Only an invitation that will be mailed counts; a refusal throws and rolls back.
+      await throttle(email, input.inviter.id, input.clientIp)
       const fields = {
         role: input.role,
         tokenHash,
@@ -201,18 +241,21 @@ async function openInvitation(
 
 /**
  * Sends the invitation again with a new token (the previous link stops working) and a fresh
- * 7-day expiry. Null when the tenant has no such invitation (another tenant's id included).
+ * 7-day expiry, under the same mail limits as a new one. Null when the tenant has no such
+ * invitation (another tenant's id included).
  */
 export async function renewInvitation(input: {
   tenant: Tenant
   invitationId: string
   actor: User
+  clientIp: string
 }) {
   const { token, tokenHash } = newToken()
   const invitation = await db.transaction(async (trx) => {
     const row = await openInvitation(input.tenant.id, input.invitationId, trx)
     if (!row) return null
     if (row.acceptedAt || row.revokedAt) throw invitationProblem(row)!
+    await throttle(row.email, input.actor.id, input.clientIp)
     await row
       .merge({ tokenHash, expiresAt: expiry(), lastSentAt: DateTime.now() })
       .useTransaction(trx)

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
+import { DomainException } from '#core'
 import { recordAudit } from '#platform'
 import { revokeTokensForTenant } from '#auth'
 import Tenant, { DELETION_GRACE_DAYS } from '#tenants/models/tenant'
@@ -63,9 +64,28 @@ export async function liftSuspension(input: { tenantId: string } & Actor) {
   })
 }
 
-/** Schedules deletion: the purge removes the tenant once DELETION_GRACE_DAYS have passed. */
+/** Deletion loses nothing: it is refused until the tenant's data has been exported once. */
+export class ExportRequiredException extends DomainException {
+  constructor(
+    message = "Download the workspace's data export first: a workspace is deleted only once its data is exported."
+  ) {
+    super(message, { status: 409, code: 'E_EXPORT_REQUIRED' })
+  }
+}
+
+/** Read fresh: the caller's row may predate an export that just finished. */
+async function hasExport(tenantId: string) {
+  const row = await db.from('tenants').where('id', tenantId).select('last_exported_at').first()
+  return Boolean(row?.last_exported_at)
+}
+
+/**
+ * Schedules deletion: the purge removes the tenant once DELETION_GRACE_DAYS have passed.
+ * Refused (ExportRequiredException) until an export exists.
+ */
 export async function requestDeletion(input: { tenant: Tenant; actorId: string }) {
   if (input.tenant.deletionRequestedAt) return input.tenant
+  if (!(await hasExport(input.tenant.id))) throw new ExportRequiredException()
   input.tenant.deletionRequestedAt = DateTime.now()
   await input.tenant.save()
   await recordAudit({
@@ -121,6 +141,12 @@ export async function purgeDueTenants(
           .forUpdate()
           .first()
         if (!tenant?.deletionRequestedAt || tenant.deletionRequestedAt > cutoff) return false
+        // A deletion requested before exports were required, or set by hand, still needs one.
+        if (!tenant.lastExportedAt) {
+          throw new ExportRequiredException(
+            `no export exists: run \`node ace tenant:export ${tenant.slug} --out <file>\` first`
+          )
+        }
         const members = await trx
           .from('memberships')
           .where('tenant_id', tenant.id)

@@ -1,7 +1,7 @@
-import db from '@adonisjs/lucid/services/db'
 import { recordAudit } from '#platform'
 import { isUuid } from '#core'
 import Membership from '#tenants/models/membership'
+import { withTenant } from '#tenants/services/tenancy'
 import { lockMemberships, MembershipRuleError } from '#tenants/actions/change_membership'
 
 /**
@@ -15,7 +15,7 @@ export async function transferOwnership(input: {
   actorId: string
 }) {
   if (!isUuid(input.toMembershipId)) return null
-  return db.transaction(async (trx) => {
+  return withTenant(input.tenantId, async (trx) => {
     await lockMemberships(input.tenantId, trx)
     const rows = await Membership.query({ client: trx })
       .where('tenantId', input.tenantId)

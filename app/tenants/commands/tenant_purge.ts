@@ -4,7 +4,9 @@ import { OperatorCommand } from '#core'
 
 /**
  * tenant:purge [--dry-run] → deletes the workspaces whose deletion grace period has passed; one
- * line per workspace (`<slug>\t<id>\tpurged|due|failed`). Run it from cron, e.g. hourly.
+ * line per workspace (`<slug>\t<id>\tpurged|due|failed`). Run it from cron, e.g. hourly. A
+ * workspace whose data was never exported is not deleted (`failed`, exit 1) until `tenant:export`
+ * has run for it; there is deliberately no override.
  */
 export default class TenantPurge extends OperatorCommand {
   static commandName = 'tenant:purge'

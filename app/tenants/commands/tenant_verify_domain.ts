@@ -5,7 +5,8 @@ import { OperatorCommand } from '#core'
 /**
  * tenant:verify-domain <slug> [--dns] → marks the workspace's custom domain verified (the
  * operator vouches for it, for when DNS is unreachable), or with --dns checks the TXT record
- * first. Prints the domain.
+ * first. Prints the domain. Refused, like the owner's check, for an expired claim or a domain
+ * another workspace verified first.
  */
 export default class TenantVerifyDomain extends OperatorCommand {
   static commandName = 'tenant:verify-domain'
@@ -21,12 +22,14 @@ export default class TenantVerifyDomain extends OperatorCommand {
 
   async run() {
     const { default: Tenant } = await import('#tenants/models/tenant')
-    const { markDomainVerified } = await import('#tenants/actions/domains')
+    const { claimProblem, markDomainVerified } = await import('#tenants/actions/domains')
     const { checkDomainTxt } = await import('#tenants/services/domains')
     const tenant = await Tenant.findBy('slug', this.slug.trim().toLowerCase())
     if (!tenant) return this.fail(`no workspace with slug "${this.slug}"`)
     if (!tenant.customDomain || !tenant.domainVerificationToken)
       return this.fail(`${tenant.slug} has no custom domain`)
+    const problem = await claimProblem(tenant)
+    if (problem) return this.fail(problem.message)
     if (this.dns) {
       const check = await checkDomainTxt(tenant.customDomain, tenant.domainVerificationToken)
       if (!check.ok) return this.fail(check.message)

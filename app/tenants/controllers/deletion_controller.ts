@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { urlFor } from '#core'
+import { onRefusal, urlFor } from '#core'
 import { cancelDeletion, requestDeletion } from '#tenants/actions/lifecycle'
 import { deletionValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant } from '#tenants/services/tenancy'
@@ -19,6 +19,10 @@ export default class DeletionController {
         `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#danger`
       )
     }
+    // Refused until the data has been exported: back to the danger zone with the reason.
+    onRefusal(ctx, {
+      redirect: `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#danger`,
+    })
     await requestDeletion({ tenant, actorId: membership.userId })
     ctx.session.flash(
       'warning',

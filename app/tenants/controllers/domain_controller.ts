@@ -1,6 +1,11 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { InvalidInputException, onRefusal, urlFor } from '#core'
-import { markDomainVerified, removeCustomDomain, setCustomDomain } from '#tenants/actions/domains'
+import {
+  claimProblem,
+  markDomainVerified,
+  removeCustomDomain,
+  setCustomDomain,
+} from '#tenants/actions/domains'
 import { checkDomainTxt, normaliseDomain } from '#tenants/services/domains'
 import { domainValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant } from '#tenants/services/tenancy'
@@ -34,11 +39,17 @@ export default class DomainController {
   /** POST /t/:tenant/domain/verification: looks the TXT record up now (a short timeout). */
   async verify(ctx: HttpContext) {
     const { tenant, membership } = this.#owner(ctx)
+    onRefusal(ctx, {
+      redirect: `${urlFor('tenants.settings.edit', { tenant: tenant.slug })}#domain`,
+    })
     if (!tenant.customDomain || !tenant.domainVerificationToken) {
       ctx.session.flash('error', 'Set a custom domain first.')
     } else if (tenant.domainVerifiedAt) {
       ctx.session.flash('info', `${tenant.customDomain} is already verified.`)
     } else {
+      // An expired claim, or a domain verified elsewhere, is refused before asking DNS.
+      const problem = await claimProblem(tenant)
+      if (problem) throw problem
       const check = await checkDomainTxt(tenant.customDomain, tenant.domainVerificationToken)
       if (check.ok) {
         await markDomainVerified({ tenant, via: 'dns', actorId: membership.userId })

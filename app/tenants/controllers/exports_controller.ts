@@ -1,10 +1,13 @@
 import { Readable } from 'node:stream'
 import type { HttpContext } from '@adonisjs/core/http'
 import { recordAudit } from '#platform'
-import { exportChunks } from '#tenants/services/export'
+import { completeExport } from '#tenants/services/export'
 import { authorize, currentTenant } from '#tenants/services/tenancy'
 
-/** GET /t/:tenant/export.json: the workspace's data as one JSON document, streamed (owners). */
+/**
+ * GET /t/:tenant/export.json: the workspace's data as one JSON document, streamed (owners). A
+ * download that runs to its end marks the workspace exported, which deletion requires.
+ */
 export default class ExportsController {
   async show(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
@@ -24,6 +27,6 @@ export default class ExportsController {
       `attachment; filename="${tenant.slug}-export-${day}.json"`
     )
     ctx.response.header('cache-control', 'no-store')
-    ctx.response.stream(Readable.from(exportChunks(tenant)))
+    ctx.response.stream(Readable.from(completeExport(tenant)))
   }
 }

@@ -18,6 +18,7 @@ export default class InvitationsController {
       email: input.email,
       role: input.role,
       inviter: ctx.auth.user as User,
+      clientIp: ctx.request.ip(),
     })
     ctx.session.flash('success', `Invitation sent to ${input.email.trim().toLowerCase()}.`)
     return ctx.response.redirect(urlFor('tenants.members.index', { tenant: tenant.slug }))
@@ -33,6 +34,7 @@ export default class InvitationsController {
       tenant,
       invitationId: String(ctx.params.id),
       actor: ctx.auth.user as User,
+      clientIp: ctx.request.ip(),
     })
     if (!invitation) throw new NotFoundException()
     ctx.session.flash(

@@ -4,13 +4,7 @@ import Membership from '#tenants/models/membership'
 import Invitation from '#tenants/models/invitation'
 import { changeRole, removeMember } from '#tenants/actions/change_membership'
 import { roleValidator } from '#tenants/validators/tenants'
-import {
-  assertWritable,
-  authorize,
-  currentTenant,
-  scoped,
-  tenantReads,
-} from '#tenants/services/tenancy'
+import { assertWritable, authorize, currentTenant, scoped } from '#tenants/services/tenancy'
 import { roleAllows, INVITABLE_ROLES } from '#tenants/roles'
 
 /** Members of the current workspace: list (with pending invitations), change role, remove (or leave). */
@@ -19,25 +13,23 @@ export default class MembersController {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'members.read')
     const canManage = roleAllows(membership.role, 'members.manage')
-    const { rows, invitations } = await tenantReads(ctx, async (client) => ({
-      rows: await scoped(tenant, Membership, client)
-        .join('users', 'users.id', 'memberships.user_id')
-        .select(
-          'memberships.*',
-          'users.name as user_name',
-          'users.email as user_email',
-          'users.totp_enabled_at as user_totp'
-        )
-        .orderBy('memberships.created_at'),
-      // Invitees' addresses are for the people who manage members only.
-      invitations: canManage
-        ? await scoped(tenant, Invitation, client)
-            .whereNull('acceptedAt')
-            .whereNull('revokedAt')
-            .orderBy('createdAt', 'desc')
-            .limit(200)
-        : [],
-    }))
+    const rows = await scoped(tenant, Membership)
+      .join('users', 'users.id', 'memberships.user_id')
+      .select(
+        'memberships.*',
+        'users.name as user_name',
+        'users.email as user_email',
+        'users.totp_enabled_at as user_totp'
+      )
+      .orderBy('memberships.created_at')
+    // Invitees' addresses are for the people who manage members only.
+    const invitations = canManage
+      ? await scoped(tenant, Invitation)
+          .whereNull('acceptedAt')
+          .whereNull('revokedAt')
+          .orderBy('createdAt', 'desc')
+          .limit(200)
+      : []
     const members = rows.map((row) => ({
       membership: row,
       user: {

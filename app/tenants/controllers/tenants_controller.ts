@@ -8,7 +8,13 @@ import { assertWritable, authorize, currentTenant, tenantsOf } from '#tenants/se
 import Membership from '#tenants/models/membership'
 import { DELETION_GRACE_DAYS } from '#tenants/models/tenant'
 import { roleAllows } from '#tenants/roles'
-import { txtRecordName, txtRecordValue } from '#tenants/services/domains'
+import { claimProblem } from '#tenants/actions/domains'
+import {
+  domainClaimExpiresAt,
+  domainState,
+  txtRecordName,
+  txtRecordValue,
+} from '#tenants/services/domains'
 
 /** Workspaces: create, the workspace home, settings. */
 export default class TenantsController {
@@ -54,17 +60,29 @@ export default class TenantsController {
   async edit(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'tenant.update')
+    // A claim that expired or lost the race shows why instead of a record to publish.
+    const problem = await claimProblem(tenant)
+    const pending = domainState(tenant) === 'pending' && !problem
     const domain =
-      tenant.customDomain && tenant.domainVerificationToken
+      pending && tenant.customDomain && tenant.domainVerificationToken
         ? {
             name: txtRecordName(tenant.customDomain),
             value: txtRecordValue(tenant.domainVerificationToken),
+            expiresOn:
+              domainClaimExpiresAt(tenant)?.toUTC().toFormat("d LLLL yyyy 'at' HH:mm 'UTC'") ??
+              null,
           }
         : null
+    const badges = {
+      expired: { label: 'Claim expired', variant: 'danger' },
+      taken: { label: 'Verified by another workspace', variant: 'danger' },
+      changed: { label: 'Not verified yet', variant: 'warning' },
+    }
     return ctx.view.render('tenants::pages/settings', {
       timeZones: (Intl as any).supportedValuesOf('timeZone'),
       isOwner: roleAllows(membership.role, 'tenant.delete'),
       txtRecord: domain,
+      domainProblem: problem ? { message: problem.message, ...badges[problem.reason] } : null,
       graceDays: DELETION_GRACE_DAYS,
     })
   }

@@ -2,7 +2,7 @@ import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
 import { errors } from '@adonisjs/auth'
 import { ForbiddenException, tokenTenantId, userHasTwoFactor, type User } from '#auth'
-import { cachedMembershipFor } from '#tenants/services/tenancy'
+import { bindTenantReads, cachedMembershipFor } from '#tenants/services/tenancy'
 
 /**
  * API requests act in the tenant their token was issued for. A token whose user is no longer
@@ -30,6 +30,6 @@ export default class ApiTenantMiddleware {
     }
     ctx.tenant = found.tenant
     ctx.membership = found.membership
-    return next()
+    return bindTenantReads(ctx, next)
   }
 }

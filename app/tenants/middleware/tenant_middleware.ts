@@ -2,7 +2,7 @@ import { isHtmx, NotFoundException, urlFor } from '#core'
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
 import { userHasTwoFactor, type User } from '#auth'
-import { membershipFor, tenantsOf } from '#tenants/services/tenancy'
+import { bindTenantReads, membershipFor, tenantsOf } from '#tenants/services/tenancy'
 
 /**
  * Resolves `/t/:tenant/…` (also reached through a tenant subdomain or verified custom domain,
@@ -30,6 +30,6 @@ export default class TenantMiddleware {
       membership: found.membership,
       tenants: await tenantsOf(user.id),
     })
-    return next()
+    return bindTenantReads(ctx, next)
   }
 }

@@ -33,6 +33,10 @@ export default class Tenant extends BaseModel {
   @column.dateTime()
   declare domainVerifiedAt: DateTime | null
 
+  /** When the pending domain claim was made; it expires DOMAIN_CLAIM_TTL_DAYS later. */
+  @column.dateTime()
+  declare domainClaimedAt: DateTime | null
+
   @column()
   declare requireTwoFactor: boolean
 
@@ -44,6 +48,10 @@ export default class Tenant extends BaseModel {
 
   @column.dateTime()
   declare deletionRequestedAt: DateTime | null
+
+  /** The last complete data export (command or download); deletion needs one. */
+  @column.dateTime()
+  declare lastExportedAt: DateTime | null
 
   @column.dateTime({ autoCreate: true })
   declare createdAt: DateTime

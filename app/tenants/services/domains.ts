@@ -1,8 +1,36 @@
 import { Resolver } from 'node:dns/promises'
+import { DateTime } from 'luxon'
 import { appUrl } from '#config/app'
 
 /** Longest we wait for DNS before telling the owner it could not be reached. */
 export const DNS_TIMEOUT_MS = 3000
+
+/**
+ * Days a claimed domain may stay unverified. A pending claim reserves nothing (other workspaces
+ * may claim the same domain; the first to verify wins), and an expired one no longer verifies:
+ * saving the domain again starts a new claim with a new token.
+ */
+export const DOMAIN_CLAIM_TTL_DAYS = 7
+
+type DomainClaim = {
+  customDomain: string | null
+  domainVerifiedAt: DateTime | null
+  domainClaimedAt: DateTime | null
+}
+
+/** When a pending claim stops verifying (null: none pending, or made before claims expired). */
+export function domainClaimExpiresAt(tenant: DomainClaim) {
+  if (!tenant.customDomain || tenant.domainVerifiedAt || !tenant.domainClaimedAt) return null
+  return tenant.domainClaimedAt.plus({ days: DOMAIN_CLAIM_TTL_DAYS })
+}
+
+/** The workspace's custom domain: verified (it serves), pending, expired, or none (null). */
+export function domainState(tenant: DomainClaim): 'verified' | 'pending' | 'expired' | null {
+  if (!tenant.customDomain) return null
+  if (tenant.domainVerifiedAt) return 'verified'
+  const expiresAt = domainClaimExpiresAt(tenant)
+  return expiresAt && expiresAt <= DateTime.now() ? 'expired' : 'pending'
+}
 
 /** Where the owner publishes the token, and what the record must say. */
 export function txtRecordName(domain: string) {

@@ -1,58 +1,66 @@
 import db from '@adonisjs/lucid/services/db'
+import { keysetRows, type KeysetOptions } from '#core'
+import { tenantAuditRows, tenantIdempotencyRows } from '#platform'
+import { tenantApiTokenRows } from '#auth'
 import type Tenant from '#tenants/models/tenant'
+import { forgetTenant } from '#tenants/services/access_cache'
 
 /** Rows of one kind belonging to a tenant, yielded page by page (never all in memory). */
 export type ExportSource = (tenantId: string) => AsyncIterable<Record<string, unknown>>
 
-const sources = new Map<string, ExportSource>()
+type Section = { source: ExportSource; tables: string[] }
+
+const sections = new Map<string, Section>()
 
 /**
- * Adds a section to the tenant data export. Each module registers its own tables, choosing the
- * columns: secrets (token hashes, encrypted keys) stay out.
+ * Adds a section to the tenant data export. Each module registers its own tables from a file its
+ * door imports, choosing the columns: secrets (token hashes, encrypted keys, header values) stay
+ * out. `tables` names every table whose rows the section carries (default: the section's name),
+ * so a test can hold the export against the tables that carry tenant rows.
  */
-export function registerTenantExport(name: string, source: ExportSource) {
-  if (sources.has(name)) throw new Error(`export section "${name}" is already registered`)
-  sources.set(name, source)
+export function registerTenantExport(
+  name: string,
+  source: ExportSource,
+  options: { tables?: string[] } = {}
+) {
+  if (sections.has(name)) throw new Error(`export section "${name}" is already registered`)
+  sections.set(name, { source, tables: options.tables ?? [name] })
 }
 
-const PAGE = 500
-
-/** Keyset pages over a tenant's rows of one table, by id. */
-export function tableRows(table: string, columns: string[]): ExportSource {
-  return async function* (tenantId) {
-    let after: string | null = null
-    for (;;) {
-      const query = db
-        .from(table)
-        .where('tenant_id', tenantId)
-        .select(columns)
-        .orderBy('id')
-        .limit(PAGE)
-      if (after !== null) query.where('id', '>', after)
-      const rows: Record<string, unknown>[] = await query
-      yield* rows
-      if (rows.length < PAGE) return
-      after = String(rows.at(-1)!.id)
-    }
-  }
+/** The registered sections, in output order, with the tables each one carries. */
+export function tenantExportSections() {
+  return [...sections].map(([name, { tables }]) => ({ name, tables: [...tables] }))
 }
 
-registerTenantExport('memberships', async function* (tenantId) {
-  const rows = await db
-    .from('memberships')
-    .join('users', 'users.id', 'memberships.user_id')
-    .where('memberships.tenant_id', tenantId)
-    .select(
-      'memberships.id',
-      'memberships.user_id',
-      'users.email',
-      'users.name',
-      'memberships.role',
-      'memberships.created_at'
-    )
-    .orderBy('memberships.created_at')
-  yield* rows
-})
+/** Keyset pages over a tenant's rows of one table (`tenant_id` column), by `id` unless told. */
+export function tableRows(
+  table: string,
+  columns: string[],
+  options: KeysetOptions = {}
+): ExportSource {
+  return (tenantId) =>
+    keysetRows(() => db.from(table).where('tenant_id', tenantId).select(columns), options)
+}
+
+registerTenantExport('memberships', (tenantId) =>
+  keysetRows(
+    () =>
+      db
+        .from('memberships')
+        .join('users', 'users.id', 'memberships.user_id')
+        .where('memberships.tenant_id', tenantId)
+        .select(
+          'memberships.id',
+          'memberships.user_id',
+          'users.email',
+          'users.name',
+          'memberships.role',
+          'memberships.created_at',
+          'memberships.updated_at'
+        ),
+    { key: ['memberships.id'] }
+  )
+)
 registerTenantExport(
   'invitations',
   tableRows('invitations', [
@@ -64,9 +72,14 @@ registerTenantExport(
     'accepted_at',
     'accepted_by',
     'revoked_at',
+    'last_sent_at',
     'created_at',
   ])
 )
+// Modules below tenants (which may not import it) provide their rows through their doors.
+registerTenantExport('api_tokens', tenantApiTokenRows, { tables: ['auth_access_tokens'] })
+registerTenantExport('audit_events', tenantAuditRows)
+registerTenantExport('idempotency_keys', tenantIdempotencyRows)
 
 /**
  * The export as JSON text chunks: `{format, exported_at, tenant, <section>: [rows…], …}`, one
@@ -84,12 +97,16 @@ export async function* exportChunks(tenant: Tenant) {
       plan_id: tenant.planId,
       time_zone: tenant.timeZone,
       custom_domain: tenant.customDomain,
+      domain_verified_at: tenant.domainVerifiedAt?.toISO() ?? null,
       require_two_factor: tenant.requireTwoFactor,
+      suspended_at: tenant.suspendedAt?.toISO() ?? null,
+      suspension_reason: tenant.suspensionReason,
+      deletion_requested_at: tenant.deletionRequestedAt?.toISO() ?? null,
       created_at: tenant.createdAt.toISO(),
     },
   }
   yield JSON.stringify(head).slice(0, -1)
-  for (const [name, source] of sources) {
+  for (const [name, { source }] of sections) {
     yield `,${JSON.stringify(name)}:[`
     let first = true
     for await (const row of source(tenant.id)) {
@@ -99,4 +116,16 @@ export async function* exportChunks(tenant: Tenant) {
     yield ']'
   }
   yield '}\n'
+}
+
+/** The export, then the tenant marked exported once the last chunk is out (deletion needs it). */
+export async function* completeExport(tenant: Tenant) {
+  yield* exportChunks(tenant)
+  await markExported(tenant.id)
+}
+
+/** Notes that the tenant's data was exported in full now. */
+export async function markExported(tenantId: string) {
+  await db.from('tenants').where('id', tenantId).update({ last_exported_at: new Date() })
+  await forgetTenant(tenantId)
 }

@@ -3,7 +3,14 @@ import db from '@adonisjs/lucid/services/db'
 import type { LucidModel, ModelQueryBuilderContract } from '@adonisjs/lucid/types/model'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { ForbiddenException, hydrate, tokenAbilities } from '#auth'
-import { isUuid, preparedQuery } from '#core'
+import {
+  beginWith,
+  isUuid,
+  preparedQuery,
+  scopedClient,
+  withoutBeginSuffix,
+  withScopedClient,
+} from '#core'
 import { APP_ROLE } from '#database/rls'
 import Tenant from '#tenants/models/tenant'
 import Membership from '#tenants/models/membership'
@@ -62,9 +69,13 @@ export async function withTenant<T>(
 ) {
   if (!isUuid(tenantId)) throw new Error('withTenant needs a tenant id')
   const runner = options.client ?? db.connection()
+  if (!runner.isTransaction) {
+    // The binding rides with BEGIN: one round trip (the id is a checked UUID, safe inline).
+    const binding = `SELECT set_config('app.tenant_id', '${tenantId}', true), set_config('role', '${APP_ROLE}', true)`
+    return beginWith(binding, () => runner.transaction((trx) => withoutBeginSuffix(() => fn(trx))))
+  }
   // Inside an outer transaction (tests run in one) this is a savepoint, and a released
   // savepoint keeps SET LOCAL until the outer end: restore the settings explicitly then.
-  const nested = runner.isTransaction
   return runner.transaction(async (trx) => {
     await preparedQuery(
       trx,
@@ -72,30 +83,45 @@ export async function withTenant<T>(
       [tenantId, APP_ROLE]
     )
     const result = await fn(trx)
-    if (nested)
-      await trx.rawQuery(
-        `SELECT set_config('role', 'none', true), set_config('app.tenant_id', '', true)`
-      )
+    await trx.rawQuery(
+      `SELECT set_config('role', 'none', true), set_config('app.tenant_id', '', true)`
+    )
     return result
   })
 }
 
 /**
- * How tenant pages read their rows. `TENANT_RLS=request` (read per call, so tests can switch it)
- * runs them inside `withTenant` as well as scoped: row-level security then backs every read at
- * the cost of a transaction per request (bench/rls.js measures it). Otherwise app scoping only.
+ * Whether tenant pages and API reads run bound to their tenant (the default): `TENANT_RLS=off`
+ * leaves them to app-level scoping alone (read per call, so tests and benchmarks can switch it).
  */
 export function rlsPerRequest() {
-  return process.env.TENANT_RLS === 'request'
+  return process.env.TENANT_RLS !== 'off'
 }
 
-/** Runs a tenant page's reads, inside a tenant transaction when RLS-per-request is on. */
-export async function tenantReads<T>(
-  ctx: HttpContext,
-  fn: (client: QueryClientContract) => Promise<T>
-) {
+/** Routes that read no tenant rows (answered from caches): no transaction to open for them. */
+const unboundRoutes = new Set<string>()
+
+export function readsNoTenantRows(routeName: string) {
+  unboundRoutes.add(routeName)
+}
+
+/**
+ * Runs the rest of a tenant request (GET/HEAD: reads only) inside a transaction bound to the
+ * tenant, which every query of the request then uses: row-level security backs each read even
+ * where a WHERE was forgotten. Event streams stay outside (they would hold the transaction).
+ */
+export function bindTenantReads(ctx: HttpContext, next: () => Promise<unknown>) {
   const { tenant } = currentTenant(ctx)
-  return rlsPerRequest() ? withTenant(tenant.id, fn) : fn(db.connection())
+  const method = ctx.request.method()
+  if (
+    !rlsPerRequest() ||
+    (method !== 'GET' && method !== 'HEAD') ||
+    ctx.request.url().endsWith('/events') ||
+    unboundRoutes.has(ctx.route?.name ?? '') ||
+    scopedClient()
+  )
+    return next()
+  return withTenant(tenant.id, (trx) => withScopedClient(trx, next))
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   requestDeletion,
   suspendTenant,
 } from '#tenants/actions/lifecycle'
+import { markExported } from '#tenants/services/export'
 import { enableTwoFactor } from '#tests/helpers/two_factor'
 import { startAppProcess } from '#tests/helpers/app_process'
 import { UserFactory } from '#database/factories/user_factory'
@@ -102,6 +103,7 @@ test.group('tenants / API access cache', () => {
     await enableTwoFactor(owner)
     ;(await client.get('/api/v1/me').bearerToken(token)).assertStatus(200)
 
+    await markExported(tenant.id)
     await requestDeletion({ tenant: renamed, actorId: owner.id })
     await purgeDueTenants({ now: DateTime.now().plus({ days: 8 }) })
     ;(await client.get('/api/v1/me').bearerToken(token)).assertStatus(401)

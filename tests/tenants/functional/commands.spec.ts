@@ -227,7 +227,10 @@ test.group('tenants / tenant:list, tenant:suspend, tenant:verify-domain, tenant:
     const recent = await WorkspaceFactory.create()
     await Tenant.query()
       .where('id', due.tenant.id)
-      .update({ deletionRequestedAt: new Date(Date.now() - 8 * 86_400_000) })
+      .update({
+        deletionRequestedAt: new Date(Date.now() - 8 * 86_400_000),
+        lastExportedAt: new Date(),
+      })
     await Tenant.query()
       .where('id', recent.tenant.id)
       .update({ deletionRequestedAt: new Date(Date.now() - 6 * 86_400_000) })

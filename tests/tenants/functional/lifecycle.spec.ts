@@ -129,6 +129,8 @@ test.group('tenants / deletion and export', () => {
     const memberToken = await ApiTokenFactory.create(member, tenant.id)
     const web = await signedIn(client, owner)
 
+    // Deletion needs an export first (tests/tenants/functional/export.spec.ts).
+    ;(await web.get(`/t/${tenant.slug}/export.json`)).assertStatus(200)
     const wrong = await web.submit('POST', `/t/${tenant.slug}/deletion`, {
       confirm: 'not-the-slug',
     })
@@ -253,6 +255,10 @@ test.group('tenants / custom domain', (group) => {
     await (
       await signedIn(client, first.owner)
     ).submit('PUT', `/t/${first.tenant.slug}/domain`, { domain: taken })
+    // Only a verified domain is taken (a pending claim reserves nothing: domain_claims.spec).
+    await Tenant.query()
+      .where('id', first.tenant.id)
+      .update({ domainVerifiedAt: DateTime.now().toJSDate() })
     const web = await signedIn(client, second.owner)
     for (const [domain, message] of [
       ['https://docs.example.com/path', 'host name only'],

@@ -2,7 +2,10 @@ import { test } from '@japa/runner'
 import { randomUUID } from 'node:crypto'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
-import { APP_ROLE } from '#database/rls'
+import pg from 'pg'
+import { APP_ROLE, ensureAppRole, grantAppRoleToOwner } from '#database/rls'
+import { recordAudit, verifyAuditChain } from '#platform'
+import { ApiTokenFactory } from '#database/factories/api_token_factory'
 import { Invitation, Tenant, withTenant } from '#tenants'
 import { signedIn } from '#tests/helpers/session'
 import { UserFactory } from '#database/factories/user_factory'
@@ -31,6 +34,24 @@ async function twoTenants() {
     return { owner, tenant, userIds: [owner.id, member.id] }
   }
   return { a: await make('Alpha'), b: await make('Beta') }
+}
+
+/**
+ * Every table the app role may read: each has row-level security on and is in the list of
+ * tenant-scoped tables with a policy (a new table the role can read without a policy fails here).
+ */
+async function rlsTables(): Promise<string[]> {
+  const { rows } = await db.rawQuery(
+    `SELECT DISTINCT c.relname AS name FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+      WHERE c.relkind = 'r'
+        AND (has_table_privilege(?, c.oid, 'SELECT')
+          OR EXISTS (SELECT 1 FROM information_schema.column_privileges p
+                      WHERE p.grantee = ? AND p.table_name = c.relname AND p.privilege_type = 'SELECT'))
+      ORDER BY 1`,
+    [APP_ROLE, APP_ROLE]
+  )
+  return rows.map((row: { name: string }) => row.name)
 }
 
 const tenantIds = (rows: { tenant_id: string }[]) => [...new Set(rows.map((row) => row.tenant_id))]
@@ -68,15 +89,24 @@ test.group('tenants / row-level security', () => {
     assert.sameMembers(tenantIds(all), [a.tenant.id, b.tenant.id])
   })
 
-  test('as the app role with no tenant set, the query fails closed', async ({ assert }) => {
+  test('as the app role with no tenant set, every tenant table shows zero rows', async ({
+    assert,
+  }) => {
     await twoTenants()
-    for (const table of ['memberships', 'invitations']) {
-      await assert.rejects(() =>
-        db.transaction(async (trx) => {
-          await trx.rawQuery(`SELECT set_config('role', ?, true)`, [APP_ROLE])
-          return trx.rawQuery(`SELECT * FROM ${table}`)
-        })
-      )
+    // The catalog shows its platform rows to everyone: only tenant-owned ones must vanish.
+    const tenantOwned: Record<string, string> = {
+      providers: 'SELECT count(*)::int AS n FROM providers WHERE tenant_id IS NOT NULL',
+      models: 'SELECT count(*)::int AS n FROM models WHERE tenant_id IS NOT NULL',
+      model_prices: `SELECT count(*)::int AS n FROM model_prices p WHERE NOT EXISTS
+        (SELECT 1 FROM models m WHERE m.id = p.model_id AND m.tenant_id IS NULL)`,
+    }
+    for (const table of await rlsTables()) {
+      const rows = await db.transaction(async (trx) => {
+        await trx.rawQuery(`SELECT set_config('role', ?, true)`, [APP_ROLE])
+        const sql = tenantOwned[table] ?? `SELECT count(*)::int AS n FROM ${table}`
+        return (await trx.rawQuery(sql)).rows
+      })
+      assert.equal(rows[0].n, 0, table)
     }
   })
 
@@ -114,18 +144,8 @@ test.group('tenants / row-level security', () => {
     assert.lengthOf(names, 1)
   })
 
-  test('the members page works the same with RLS per request (TENANT_RLS=request)', async ({
-    client,
-    assert,
-    cleanup,
-  }) => {
+  test('the members page works bound to its tenant (the default)', async ({ client, assert }) => {
     const { a, b } = await twoTenants()
-    const previous = process.env.TENANT_RLS
-    process.env.TENANT_RLS = 'request'
-    cleanup(() => {
-      if (previous === undefined) delete process.env.TENANT_RLS
-      else process.env.TENANT_RLS = previous
-    })
     const web = await signedIn(client, a.owner)
     const page = await web.get(`/t/${a.tenant.slug}/members`)
     page.assertStatus(200)
@@ -183,12 +203,160 @@ test.group('tenants / connection pool reuse', () => {
     const [first, second] = await Promise.all([seen(a.tenant.id), seen(b.tenant.id)])
     assert.deepEqual(first, [a.tenant.id])
     assert.deepEqual(second, [b.tenant.id])
-    // And the connection, back in the pool, fails closed as the app role with no tenant.
-    await assert.rejects(() =>
-      client.transaction(async (trx) => {
-        await trx.rawQuery(`SELECT set_config('role', ?, true)`, [APP_ROLE])
-        return trx.rawQuery('SELECT * FROM invitations')
-      })
+    // And the connection, back in the pool, sees nothing as the app role with no tenant.
+    const unbound = await client.transaction(async (trx) => {
+      await trx.rawQuery(`SELECT set_config('role', ?, true)`, [APP_ROLE])
+      return (await trx.rawQuery('SELECT * FROM invitations')).rows
+    })
+    assert.lengthOf(unbound, 0)
+  }).tags(['@committed'])
+})
+
+test.group('tenants / row-level security on every table the app role reads', () => {
+  test('each such table has RLS on and a policy for the app role', async ({ assert }) => {
+    const tables = await rlsTables()
+    for (const expected of [
+      'tenants',
+      'users',
+      'audit_events',
+      'idempotency_keys',
+      'auth_access_tokens',
+      'model_prices',
+      'runs',
+      'ledger_entries',
+    ])
+      assert.include(tables, expected)
+    const { rows } = await db.rawQuery(
+      `SELECT c.relname AS name, c.relrowsecurity AS rls,
+              EXISTS (SELECT 1 FROM pg_policies p WHERE p.tablename = c.relname
+                       AND ? = ANY (p.roles)) AS policy
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+        WHERE c.relname = ANY (?)`,
+      [APP_ROLE, tables]
     )
+    for (const row of rows) {
+      assert.isTrue(row.rls, `${row.name}: row-level security is off`)
+      assert.isTrue(row.policy, `${row.name}: no policy for ${APP_ROLE}`)
+    }
+  })
+
+  test('bound to a tenant, the app role sees only that tenant in every table', async ({
+    assert,
+  }) => {
+    const { a, b } = await twoTenants()
+    await recordAudit({ action: 'test.rls', tenantId: b.tenant.id, actorLabel: 'test' })
+    await recordAudit({ action: 'test.rls', tenantId: a.tenant.id, actorLabel: 'test' })
+    await ApiTokenFactory.create(b.owner, b.tenant.id)
+    await withTenant(a.tenant.id, async (trx) => {
+      const tenants = (await trx.rawQuery('SELECT id FROM tenants')).rows
+      assert.deepEqual(
+        tenants.map((row: { id: string }) => row.id),
+        [a.tenant.id]
+      )
+      const users = (await trx.rawQuery('SELECT id FROM users')).rows
+      assert.sameMembers(
+        users.map((row: { id: string }) => row.id),
+        a.userIds
+      )
+      const audit = (await trx.rawQuery('SELECT tenant_id FROM audit_events')).rows
+      assert.deepEqual(tenantIds(audit), [a.tenant.id])
+      const tokens = (await trx.rawQuery('SELECT tenant_id FROM auth_access_tokens')).rows
+      assert.lengthOf(tokens, 0)
+    })
+    // Appending to the audit chain from inside a tenant transaction keeps the chain whole.
+    await withTenant(a.tenant.id, (trx) =>
+      recordAudit({ action: 'test.rls.inside', tenantId: a.tenant.id, actorLabel: 'test' }, trx)
+    )
+    assert.deepEqual(await verifyAuditChain(), [])
+    await assert.rejects(() =>
+      withTenant(a.tenant.id, (trx) =>
+        recordAudit({ action: 'test.rls.forged', tenantId: b.tenant.id, actorLabel: 'x' }, trx)
+      )
+    )
+  })
+
+  test('a role that is not a superuser can assume the app role after the migrations grant it', async ({
+    assert,
+    cleanup,
+  }) => {
+    if (!process.env.DATABASE_URL) return // the embedded database has a single superuser
+    const owner = `agora_owner_probe_${randomUUID().slice(0, 8)}`
+    await db.rawQuery(`CREATE ROLE ${owner} LOGIN NOSUPERUSER CREATEROLE`)
+    cleanup(() => db.rawQuery(`DROP ROLE IF EXISTS ${owner}`))
+    const url = new URL(process.env.DATABASE_URL)
+    url.username = owner
+    const probe = new pg.Client({ connectionString: url.toString() })
+    await probe.connect()
+    cleanup(() => probe.end())
+    // What the migrations run as the owner: create the role if missing, then grant it to self.
+    await probe.query(ensureAppRole())
+    await probe.query(grantAppRoleToOwner())
+    await probe.query('BEGIN')
+    await probe.query(`SELECT set_config('role', '${APP_ROLE}', true)`)
+    const { rows } = await probe.query('SELECT current_user AS role')
+    await probe.query('ROLLBACK')
+    assert.equal(rows[0].role, APP_ROLE)
+    await db.rawQuery(`REVOKE ${APP_ROLE} FROM ${owner}`)
+  }).tags(['@committed'])
+})
+
+test.group('tenants / reads bound to the tenant per request', () => {
+  /** SQL sent to the database while `fn` runs, in order. */
+  async function sqlDuring(fn: () => Promise<unknown>) {
+    const sent: string[] = []
+    const knex = db.connection().getWriteClient()
+    const listener = (query: { sql: string }) => sent.push(query.sql)
+    knex.on('query', listener)
+    try {
+      await fn()
+    } finally {
+      knex.off('query', listener)
+    }
+    return sent
+  }
+
+  test('an API read and a tenant page run in one transaction whose BEGIN binds the tenant', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const { owner, tenant, token } = await WorkspaceFactory.create({ token: true })
+    cleanup(async () => {
+      await Tenant.query().where('id', tenant.id).delete()
+      await db.from('users').where('id', owner.id).delete()
+    })
+    const web = await signedIn(client, owner)
+    for (const request of [
+      () => client.get('/api/v1/agents').bearerToken(token),
+      () => web.get(`/t/${tenant.slug}/agents`),
+    ]) {
+      let status = 0
+      const sent = await sqlDuring(async () => {
+        status = (await request()).status()
+      })
+      assert.equal(status, 200)
+      const begin = sent.findIndex((sql) =>
+        sql.startsWith(`BEGIN; SELECT set_config('app.tenant_id', '${tenant.id}', true)`)
+      )
+      assert.isAtLeast(begin, 0, 'the request opened a tenant-bound transaction')
+      const agents = sent.findIndex((sql, index) => index > begin && /from "agents"/.test(sql))
+      const commit = sent.findIndex((sql, index) => index > begin && /^COMMIT/.test(sql))
+      assert.isAbove(agents, begin)
+      assert.isAbove(commit, agents, 'the agents were read inside it')
+    }
+  }).tags(['@committed'])
+
+  test('TENANT_RLS=off leaves reads to app-level scoping', async ({ client, assert, cleanup }) => {
+    const { owner, tenant, token } = await WorkspaceFactory.create({ token: true })
+    const previous = process.env.TENANT_RLS
+    process.env.TENANT_RLS = 'off'
+    cleanup(async () => {
+      if (previous === undefined) delete process.env.TENANT_RLS
+      else process.env.TENANT_RLS = previous
+      await Tenant.query().where('id', tenant.id).delete()
+      await db.from('users').where('id', owner.id).delete()
+    })
+    const sent = await sqlDuring(() => client.get('/api/v1/agents').bearerToken(token))
+    assert.isFalse(sent.some((sql) => sql.includes('set_config')))
   }).tags(['@committed'])
 })

@@ -1,0 +1,188 @@
+/*
+ * The agents module's part of the tenant data export (registered through the tenants door):
+ * agents with versions, threads with messages, runs with steps and events, and the workspace's
+ * own providers and models — never an API key or a header value.
+ */
+import db from '@adonisjs/lucid/services/db'
+import { keysetRows } from '#core'
+import { registerTenantExport, tableRows } from '#tenants'
+
+registerTenantExport(
+  'agents',
+  tableRows('agents', [
+    'id',
+    'slug',
+    'name',
+    'description',
+    'visibility',
+    'current_version',
+    'created_by',
+    'created_at',
+    'updated_at',
+    'deleted_at',
+  ])
+)
+registerTenantExport(
+  'agent_versions',
+  tableRows('agent_versions', [
+    'id',
+    'agent_id',
+    'version',
+    'instructions',
+    'model',
+    'fallback_models',
+    'temperature',
+    'max_tokens',
+    'tools',
+    'metadata',
+    'created_by',
+    'created_at',
+  ])
+)
+registerTenantExport(
+  'threads',
+  tableRows('threads', ['id', 'agent_id', 'title', 'created_by', 'created_at', 'updated_at'])
+)
+registerTenantExport(
+  'messages',
+  tableRows('messages', ['id', 'thread_id', 'run_id', 'role', 'content', 'created_at'])
+)
+registerTenantExport(
+  'runs',
+  tableRows(
+    'runs',
+    [
+      'id',
+      'agent_id',
+      'agent_version_id',
+      'version',
+      'thread_id',
+      'member_id',
+      'status',
+      'source',
+      'input',
+      'output',
+      'model',
+      'input_tokens',
+      'output_tokens',
+      'cached_tokens',
+      'reasoning_tokens',
+      'usage_estimated',
+      'usage_over_hold',
+      'cost_micros',
+      'hold_micros',
+      'hold_id',
+      'price',
+      'error',
+      'latency_ms',
+      'ttft_ms',
+      'attempts',
+      'metadata',
+      'created_at',
+      'started_at',
+      'finished_at',
+      'cancel_requested_at',
+    ],
+    // On the (tenant_id, created_at) index: runs is the table that grows.
+    { key: ['created_at', 'id'] }
+  )
+)
+registerTenantExport(
+  'run_steps',
+  tableRows('run_steps', [
+    'id',
+    'run_id',
+    'position',
+    'kind',
+    'model',
+    'status',
+    'input_tokens',
+    'output_tokens',
+    'cost_micros',
+    'usage_estimated',
+    'price',
+    'tool_calls',
+    'error',
+    'started_at',
+    'finished_at',
+  ])
+)
+registerTenantExport(
+  'run_events',
+  tableRows('run_events', ['id', 'run_id', 'seq', 'event', 'data', 'created_at'])
+)
+
+/** Settings keys that hold secrets (sealed header values and the like), whatever their name. */
+const SECRET_SETTING = /(^|_)(secret|sealed|encrypted|password|token|api_key)(_|$)/i
+
+/** Provider settings without secrets: header names stay (values masked), sealed values go. */
+function publicSettings(raw: unknown) {
+  const settings = ((typeof raw === 'string' ? JSON.parse(raw) : raw) ?? {}) as Record<
+    string,
+    unknown
+  >
+  const names = new Set<string>()
+  const kept: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(settings)) {
+    if (/headers/i.test(name)) {
+      for (const header of Object.keys((value as Record<string, unknown>) ?? {})) names.add(header)
+    } else if (!SECRET_SETTING.test(name)) {
+      kept[name] = value
+    }
+  }
+  if (names.size) kept.headers = Object.fromEntries([...names].map((name) => [name, '[redacted]']))
+  return kept
+}
+
+const providerRows = tableRows('providers', [
+  'id',
+  'slug',
+  'name',
+  'kind',
+  'base_url',
+  'api_key_last4',
+  'settings',
+  'created_at',
+  'updated_at',
+])
+registerTenantExport('providers', async function* (tenantId) {
+  for await (const row of providerRows(tenantId))
+    yield { ...row, settings: publicSettings(row.settings) }
+})
+registerTenantExport(
+  'models',
+  tableRows('models', [
+    'id',
+    'provider_id',
+    'name',
+    'upstream_model',
+    'context_window',
+    'input_price_micros',
+    'output_price_micros',
+    'created_at',
+    'updated_at',
+  ])
+)
+// The price book has no tenant_id: a workspace's prices are those of its own models.
+registerTenantExport(
+  'model_prices',
+  (tenantId) =>
+    keysetRows(
+      () =>
+        db
+          .from('model_prices')
+          .join('models', 'models.id', 'model_prices.model_id')
+          .where('models.tenant_id', tenantId)
+          .select(
+            'model_prices.id',
+            'model_prices.model_id',
+            'model_prices.input_price_micros',
+            'model_prices.output_price_micros',
+            'model_prices.effective_from',
+            'model_prices.created_by',
+            'model_prices.created_at'
+          ),
+      { key: ['model_prices.id'] }
+    ),
+  { tables: ['model_prices'] }
+)

@@ -1,0 +1,52 @@
+/*
+ * The analytics module's part of the tenant data export (registered through the tenants door):
+ * the rollups as they stand, and the projection's bookkeeping.
+ */
+import db from '@adonisjs/lucid/services/db'
+import { keysetRows } from '#core'
+import { registerTenantExport, tableRows } from '#tenants'
+
+const DIMENSIONS = ['agent_id', 'member_id', 'model']
+const MEASURES = [
+  'runs',
+  'succeeded',
+  'errors',
+  'input_tokens',
+  'output_tokens',
+  'credits_micros',
+  'latency_sum_ms',
+  'latency_count',
+  'latency_hist',
+]
+
+// A bucket holds one row per (agent, member, model): pages end on whole buckets, on the
+// (tenant_id, bucket, …) unique index.
+registerTenantExport('usage_hourly', (tenantId) =>
+  keysetRows(
+    () =>
+      db
+        .from('usage_hourly')
+        .where('tenant_id', tenantId)
+        .select('hour', ...DIMENSIONS, ...MEASURES),
+    { key: ['hour'], grouped: true, within: DIMENSIONS }
+  )
+)
+registerTenantExport('usage_daily', (tenantId) =>
+  keysetRows(
+    () =>
+      db
+        .from('usage_daily')
+        .where('tenant_id', tenantId)
+        // A date as its text: a JS Date would shift it by the process's time zone.
+        .select(db.raw(`to_char(day, 'YYYY-MM-DD') as day`), ...DIMENSIONS, ...MEASURES),
+    { key: ['day'], grouped: true, within: DIMENSIONS }
+  )
+)
+registerTenantExport(
+  'projected_runs',
+  tableRows('projected_runs', ['run_id', 'projected_at'], { key: ['run_id'] })
+)
+registerTenantExport(
+  'analytics_versions',
+  tableRows('analytics_versions', ['version', 'updated_at'], { key: ['tenant_id'] })
+)

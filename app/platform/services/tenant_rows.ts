@@ -1,0 +1,48 @@
+import db from '@adonisjs/lucid/services/db'
+import { keysetRows } from '#core'
+
+/**
+ * A tenant's audit events for its data export (tenants registers the section: platform sits
+ * below it). The hash chain links every tenant's events, so its hashes stay out.
+ */
+export function tenantAuditRows(tenantId: string) {
+  return keysetRows(() =>
+    db
+      .from('audit_events')
+      .where('tenant_id', tenantId)
+      .select(
+        'id',
+        'occurred_at',
+        'actor_id',
+        'actor_label',
+        'impersonator_id',
+        'action',
+        'subject_type',
+        'subject_id',
+        'changes',
+        'ip',
+        'user_agent',
+        'request_id'
+      )
+  )
+}
+
+/** A tenant's idempotency keys (24 h replay records) without the replayed bodies. */
+export function tenantIdempotencyRows(tenantId: string) {
+  return keysetRows(
+    () =>
+      db
+        .from('idempotency_keys')
+        .where('tenant_id', tenantId)
+        .select(
+          'route',
+          'key',
+          'status',
+          'response_status',
+          'reference',
+          'created_at',
+          'expires_at'
+        ),
+    { key: ['route', 'key'] }
+  )
+}

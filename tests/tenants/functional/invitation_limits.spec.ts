@@ -1,0 +1,129 @@
+import { test } from '@japa/runner'
+import { Invitation } from '#tenants'
+import { InvitationMail } from '#tenants/services/invitation_mail'
+import { capturedMails, fakeMail } from '#tests/helpers/mail'
+import { signedIn } from '#tests/helpers/session'
+import { uniqueEmail } from '#database/factories/user_factory'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+
+const JSON_CLIENT = { accept: 'application/json' }
+
+test.group('tenants / invitation limits', () => {
+  test('one address gets at most 3 invitation mails an hour over all workspaces; beyond, 429 and no mail', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const fake = fakeMail(cleanup)
+    const victim = uniqueEmail('victim')
+    const [a, b, c] = [
+      await WorkspaceFactory.create(),
+      await WorkspaceFactory.create(),
+      await WorkspaceFactory.create(),
+    ]
+    const webA = await signedIn(client, a.owner)
+    const webB = await signedIn(client, b.owner)
+    const webC = await signedIn(client, c.owner)
+
+    // Three mails: an invitation, its resend, another workspace's invitation.
+    await webA.submit('POST', `/t/${a.tenant.slug}/invitations`, { email: victim, role: 'member' })
+    const invitation = await Invitation.query().where('tenantId', a.tenant.id).firstOrFail()
+    const resent = await webA.submit(
+      'POST',
+      `/t/${a.tenant.slug}/invitations/${invitation.id}/renewal`
+    )
+    assert.equal(resent.status(), 302)
+    await webB.submit('POST', `/t/${b.tenant.slug}/invitations`, { email: victim, role: 'member' })
+    assert.lengthOf(capturedMails(fake, InvitationMail, victim), 3)
+
+    // A fourth, from a third workspace: a message on the page, a 429 problem for JSON clients.
+    const refused = await webC.submit('POST', `/t/${c.tenant.slug}/invitations`, {
+      email: victim.toUpperCase(),
+      role: 'member',
+    })
+    assert.equal(refused.status(), 302)
+    assert.equal(refused.header('location'), `/t/${c.tenant.slug}/members`)
+    const page = await webC.follow(refused)
+    assert.include(page.text(), `${victim} was sent too many invitations in the last hour`)
+    assert.notInclude(page.text(), 'Invitation sent')
+    const json = await webC.submit(
+      'POST',
+      `/t/${c.tenant.slug}/invitations`,
+      { email: victim, role: 'member' },
+      JSON_CLIENT
+    )
+    json.assertStatus(429)
+    assert.include(String(json.header('content-type')), 'application/problem+json')
+    assert.include(json.body().detail, 'too many invitations')
+    const retryAfter = Number(json.header('retry-after'))
+    assert.isAtLeast(retryAfter, 1)
+    assert.isAtMost(retryAfter, 3600)
+    assert.isNull(await Invitation.query().where('tenantId', c.tenant.id).first())
+
+    // Resending counts too: refused, the link already mailed keeps working.
+    await invitation.refresh()
+    const again = await webA.submit(
+      'POST',
+      `/t/${a.tenant.slug}/invitations/${invitation.id}/renewal`,
+      {},
+      JSON_CLIENT
+    )
+    again.assertStatus(429)
+    const unchanged = await Invitation.findOrFail(invitation.id)
+    assert.equal(unchanged.tokenHash, invitation.tokenHash)
+    assert.lengthOf(capturedMails(fake, InvitationMail, victim), 3)
+  })
+
+  test('one inviter, and one client address, send at most 20 invitations an hour', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const fake = fakeMail(cleanup)
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const web = await signedIn(client, owner)
+    for (let i = 0; i < 20; i++) {
+      const sent = await web.submit('POST', `/t/${tenant.slug}/invitations`, {
+        email: uniqueEmail(`bulk${i}`),
+        role: 'viewer',
+      })
+      assert.equal(sent.header('location'), `/t/${tenant.slug}/members`, `invitation ${i + 1}`)
+    }
+    assert.lengthOf(capturedMails(fake, InvitationMail), 20)
+
+    const refused = await web.follow(
+      await web.submit('POST', `/t/${tenant.slug}/invitations`, {
+        email: uniqueEmail('one-more'),
+        role: 'viewer',
+      })
+    )
+    assert.include(refused.text(), 'Too many invitations were sent from your account or network')
+
+    // The same inviter from another address is still refused …
+    const elsewhere = await signedIn(client, owner)
+    const fromElsewhere = await elsewhere.submit(
+      'POST',
+      `/t/${tenant.slug}/invitations`,
+      { email: uniqueEmail('elsewhere'), role: 'viewer' },
+      JSON_CLIENT
+    )
+    fromElsewhere.assertStatus(429)
+    assert.isAtLeast(Number(fromElsewhere.header('retry-after')), 1)
+
+    // … and so is another inviter from the first address.
+    const other = await WorkspaceFactory.create()
+    const sameNetwork = await signedIn(client, other.owner)
+    Object.assign(sameNetwork, { ip: web.ip })
+    const fromSameNetwork = await sameNetwork.submit(
+      'POST',
+      `/t/${other.tenant.slug}/invitations`,
+      { email: uniqueEmail('neighbour'), role: 'viewer' },
+      JSON_CLIENT
+    )
+    fromSameNetwork.assertStatus(429)
+
+    assert.lengthOf(capturedMails(fake, InvitationMail), 20)
+    assert.lengthOf(await Invitation.query().where('tenantId', tenant.id), 20)
+    assert.isNull(await Invitation.query().where('tenantId', other.tenant.id).first())
+  }).timeout(60_000)
+})
