@@ -51,4 +51,10 @@ export { hardenDatabase } from '#core/database_resilience'
 export { inBackground } from '#core/background'
 export { takeRate, rateHeaders, type RateState } from '#core/rate_limit'
 export { urlFor, type RouteName, type UrlOptions } from '#core/urls'
-export { beginWith, scopedClient, withoutBeginSuffix, withScopedClient } from '#core/scoped_client'
+export {
+  beginWith,
+  scopedClient,
+  withoutBeginSuffix,
+  withPinnedTransaction,
+  withScopedClient,
+} from '#core/scoped_client'

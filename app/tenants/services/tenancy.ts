@@ -9,6 +9,7 @@ import {
   preparedQuery,
   scopedClient,
   withoutBeginSuffix,
+  withPinnedTransaction,
   withScopedClient,
 } from '#core'
 import { APP_ROLE } from '#database/rls'
@@ -57,6 +58,13 @@ export async function findScoped<Model extends LucidModel>(
   return scoped(tenant, model, client).where(`${model.table}.id`, id).first()
 }
 
+/** The statement that binds a transaction to a tenant; sent with BEGIN (one round trip). */
+function tenantBinding(tenantId: string) {
+  // Inline, not a bind parameter (BEGIN goes in the same simple query): a checked UUID is safe.
+  if (!isUuid(tenantId)) throw new Error('a tenant binding needs a tenant id')
+  return `SELECT set_config('app.tenant_id', '${tenantId}', true), set_config('role', '${APP_ROLE}', true)`
+}
+
 /**
  * Runs `fn` in a transaction bound to the tenant for row-level security: the app role plus the
  * transaction-local tenant id (one round trip), so even a query that forgot its WHERE sees only
@@ -70,9 +78,9 @@ export async function withTenant<T>(
   if (!isUuid(tenantId)) throw new Error('withTenant needs a tenant id')
   const runner = options.client ?? db.connection()
   if (!runner.isTransaction) {
-    // The binding rides with BEGIN: one round trip (the id is a checked UUID, safe inline).
-    const binding = `SELECT set_config('app.tenant_id', '${tenantId}', true), set_config('role', '${APP_ROLE}', true)`
-    return beginWith(binding, () => runner.transaction((trx) => withoutBeginSuffix(() => fn(trx))))
+    return beginWith(tenantBinding(tenantId), () =>
+      runner.transaction((trx) => withoutBeginSuffix(() => fn(trx)))
+    )
   }
   // Inside an outer transaction (tests run in one) this is a savepoint, and a released
   // savepoint keeps SET LOCAL until the outer end: restore the settings explicitly then.
@@ -106,9 +114,10 @@ export function readsNoTenantRows(routeName: string) {
 }
 
 /**
- * Runs the rest of a tenant request (GET/HEAD: reads only) inside a transaction bound to the
- * tenant, which every query of the request then uses: row-level security backs each read even
- * where a WHERE was forgotten. Event streams stay outside (they would hold the transaction).
+ * Runs the rest of a tenant request (GET/HEAD: reads only) bound to the tenant: its first query
+ * opens a transaction whose BEGIN also binds tenant and role, and every query of the request
+ * uses it, so row-level security backs each read even where a WHERE was forgotten. A request
+ * answered without a query opens nothing. Event streams stay outside (they would hold it).
  */
 export function bindTenantReads(ctx: HttpContext, next: () => Promise<unknown>) {
   const { tenant } = currentTenant(ctx)
@@ -121,7 +130,10 @@ export function bindTenantReads(ctx: HttpContext, next: () => Promise<unknown>) 
     scopedClient()
   )
     return next()
-  return withTenant(tenant.id, (trx) => withScopedClient(trx, next))
+  // Inside an outer transaction (the test suite's) the binding is a savepoint of it.
+  if (db.connection().isTransaction)
+    return withTenant(tenant.id, (trx) => withScopedClient(trx, next))
+  return withPinnedTransaction(tenantBinding(tenant.id), next)
 }
 
 /**
