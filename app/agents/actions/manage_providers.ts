@@ -1,5 +1,7 @@
 import vine from '@vinejs/vine'
 import db from '@adonisjs/lucid/services/db'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import { withTenant } from '#tenants'
 import { findUnsafeInput, InvalidInputException, isUuid, MAX_YEAR } from '#core'
 import { recordAudit } from '#platform'
 import { invalidateCatalog, type ProviderKind } from '#agents/services/catalog'
@@ -147,6 +149,14 @@ function auditedSettings(settings: ProviderSettings) {
   return headers ? { ...rest, headers: Object.keys(headers) } : rest
 }
 
+/** A workspace's provider rows are written bound to it (row-level security); platform rows not. */
+function providerTransaction<T>(
+  tenantId: string | null,
+  fn: (trx: TransactionClientContract) => Promise<T>
+) {
+  return tenantId ? withTenant(tenantId, fn) : db.transaction(fn)
+}
+
 /** Checks provider settings (a JSON object); field errors name `settings`. */
 export async function validateSettings(raw: unknown): Promise<ProviderSettings> {
   if (raw === undefined || raw === null || raw === '') return {}
@@ -250,7 +260,7 @@ export async function createProvider(input: {
   const settings = await validateSettings(input.settings)
   const apiKey = valid.api_key || null
   try {
-    const row = await db.transaction(async (trx) => {
+    const row = await providerTransaction(input.tenantId ?? null, async (trx) => {
       const [created] = await trx
         .table('providers')
         .insert({
@@ -325,7 +335,7 @@ export async function updateProvider(
     changes.api_key_last4 = null
     audit.api_key = 'removed'
   }
-  const row = await db.transaction(async (trx) => {
+  const row = await providerTransaction(provider.tenant_id, async (trx) => {
     const scoped = () => {
       const query = trx.from('providers').where('id', provider.id)
       if (provider.tenant_id) query.where('tenant_id', provider.tenant_id)
@@ -359,7 +369,7 @@ export async function updateProvider(
 
 /** Deletes a provider and its models. Runs keep their recorded model names and prices. */
 export async function deleteProvider(provider: ProviderRow, actorId: string | null) {
-  await db.transaction(async (trx) => {
+  await providerTransaction(provider.tenant_id, async (trx) => {
     await trx.from('providers').where('id', provider.id).delete()
     await recordAudit(
       {
@@ -444,7 +454,7 @@ export async function addModel(
   })
   checkPrices(input.inputPriceMicros, input.outputPriceMicros)
   try {
-    const model = await db.transaction(async (trx) => {
+    const model = await providerTransaction(provider.tenant_id, async (trx) => {
       const [created] = await trx
         .table('models')
         .insert({
@@ -503,7 +513,7 @@ export async function findModel(provider: ProviderRow, idOrName: string): Promis
 }
 
 export async function deleteModel(provider: ProviderRow, model: ModelRow, actorId: string | null) {
-  await db.transaction(async (trx) => {
+  await providerTransaction(provider.tenant_id, async (trx) => {
     await trx.from('models').where('id', model.id).where('provider_id', provider.id).delete()
     await recordAudit(
       {
@@ -560,7 +570,7 @@ export async function setModelPrice(
       'A price cannot start in the past: history is never rewritten.'
     )
   try {
-    const row = await db.transaction(async (trx) => {
+    const row = await providerTransaction(provider.tenant_id, async (trx) => {
       const [created] = await trx
         .table('model_prices')
         .insert({

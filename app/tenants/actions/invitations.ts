@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
+import { withTenant } from '#tenants/services/tenancy'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
 import { User, passwordProblem, requestWait } from '#auth'
@@ -149,59 +150,58 @@ export async function createInvitation(input: {
     )
   const email = normaliseEmail(input.email)
   const { token, tokenHash } = newToken()
-  const invitation = await db
-    .transaction(async (trx) => {
-      const member = await trx
-        .from('memberships')
-        .join('users', 'users.id', 'memberships.user_id')
-        .where('memberships.tenant_id', input.tenant.id)
-        .whereRaw('lower(users.email) = ?', [email])
-        .first()
-      if (member)
-        throw new InvitationError('member', `${email} is already a member of this workspace.`)
-      const open = await Invitation.query({ client: trx })
-        .where('tenantId', input.tenant.id)
-        .whereRaw('lower(email) = ?', [email])
-        .whereNull('acceptedAt')
-        .whereNull('revokedAt')
-        .forUpdate()
-        .first()
-      if (open && open.status === 'pending') {
-        throw new InvitationError(
-          'pending',
-          `${email} already has a pending invitation: resend it from the list.`
-        )
-      }
-      // Only an invitation that will be mailed counts; a refusal throws and rolls back.
-      await throttle(email, input.inviter.id, input.clientIp)
-      const fields = {
-        role: input.role,
-        tokenHash,
-        expiresAt: expiry(),
-        lastSentAt: DateTime.now(),
-        invitedBy: input.inviter.id,
-      }
-      const row = open
-        ? await open.merge(fields).useTransaction(trx).save()
-        : await Invitation.create({ tenantId: input.tenant.id, email, ...fields }, { client: trx })
-      await audit(
-        trx,
-        open ? 'tenants.invitation.renewed' : 'tenants.invitation.created',
-        input.inviter.id,
-        row,
-        { email, role: input.role }
+  const invitation = await withTenant(input.tenant.id, async (trx) => {
+    const member = await trx
+      .from('memberships')
+      .join('users', 'users.id', 'memberships.user_id')
+      .where('memberships.tenant_id', input.tenant.id)
+      .whereRaw('lower(users.email) = ?', [email])
+      .select('memberships.id')
+      .first()
+    if (member)
+      throw new InvitationError('member', `${email} is already a member of this workspace.`)
+    const open = await Invitation.query({ client: trx })
+      .where('tenantId', input.tenant.id)
+      .whereRaw('lower(email) = ?', [email])
+      .whereNull('acceptedAt')
+      .whereNull('revokedAt')
+      .forUpdate()
+      .first()
+    if (open && open.status === 'pending') {
+      throw new InvitationError(
+        'pending',
+        `${email} already has a pending invitation: resend it from the list.`
       )
-      return row
-    })
-    .catch((error) => {
-      // Two admins inviting the same address at once: the partial unique index decides.
-      if (error?.code === '23505')
-        throw new InvitationError(
-          'pending',
-          `${email} already has a pending invitation: resend it from the list.`
-        )
-      throw error
-    })
+    }
+    // Only an invitation that will be mailed counts; a refusal throws and rolls back.
+    await throttle(email, input.inviter.id, input.clientIp)
+    const fields = {
+      role: input.role,
+      tokenHash,
+      expiresAt: expiry(),
+      lastSentAt: DateTime.now(),
+      invitedBy: input.inviter.id,
+    }
+    const row = open
+      ? await open.merge(fields).useTransaction(trx).save()
+      : await Invitation.create({ tenantId: input.tenant.id, email, ...fields }, { client: trx })
+    await audit(
+      trx,
+      open ? 'tenants.invitation.renewed' : 'tenants.invitation.created',
+      input.inviter.id,
+      row,
+      { email, role: input.role }
+    )
+    return row
+  }).catch((error) => {
+    // Two admins inviting the same address at once: the partial unique index decides.
+    if (error?.code === '23505')
+      throw new InvitationError(
+        'pending',
+        `${email} already has a pending invitation: resend it from the list.`
+      )
+    throw error
+  })
   await send(invitation, token, input.tenant, input.inviter)
   return { invitation, token }
 }
@@ -251,7 +251,7 @@ export async function renewInvitation(input: {
   clientIp: string
 }) {
   const { token, tokenHash } = newToken()
-  const invitation = await db.transaction(async (trx) => {
+  const invitation = await withTenant(input.tenant.id, async (trx) => {
     const row = await openInvitation(input.tenant.id, input.invitationId, trx)
     if (!row) return null
     if (row.acceptedAt || row.revokedAt) throw invitationProblem(row)!
@@ -273,7 +273,7 @@ export async function revokeInvitation(input: {
   invitationId: string
   actorId: string
 }) {
-  return db.transaction(async (trx) => {
+  return withTenant(input.tenantId, async (trx) => {
     const row = await openInvitation(input.tenantId, input.invitationId, trx)
     if (!row) return null
     if (row.acceptedAt) throw invitationProblem(row)!

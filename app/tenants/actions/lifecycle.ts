@@ -4,6 +4,7 @@ import { DomainException } from '#core'
 import { recordAudit } from '#platform'
 import { revokeTokensForTenant } from '#auth'
 import Tenant, { DELETION_GRACE_DAYS } from '#tenants/models/tenant'
+import { withTenant } from '#tenants/services/tenancy'
 
 type Actor = { actorId?: string | null; actorLabel?: string | null }
 
@@ -12,7 +13,7 @@ type Actor = { actorId?: string | null; actorLabel?: string | null }
  * refused (assertWritable). Suspending again only updates the reason.
  */
 export async function suspendTenant(input: { tenantId: string; reason?: string | null } & Actor) {
-  return db.transaction(async (trx) => {
+  return withTenant(input.tenantId, async (trx) => {
     const tenant = await Tenant.query({ client: trx })
       .where('id', input.tenantId)
       .forUpdate()
@@ -39,7 +40,7 @@ export async function suspendTenant(input: { tenantId: string; reason?: string |
 
 /** Lifts a suspension; the tenant is writable again. */
 export async function liftSuspension(input: { tenantId: string } & Actor) {
-  return db.transaction(async (trx) => {
+  return withTenant(input.tenantId, async (trx) => {
     const tenant = await Tenant.query({ client: trx })
       .where('id', input.tenantId)
       .forUpdate()

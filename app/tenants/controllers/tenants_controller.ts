@@ -4,7 +4,13 @@ import type { User } from '#auth'
 import { onRefusal, urlFor } from '#core'
 import { createTenant } from '#tenants/actions/create_tenant'
 import { createTenantValidator, updateTenantValidator } from '#tenants/validators/tenants'
-import { assertWritable, authorize, currentTenant, tenantsOf } from '#tenants/services/tenancy'
+import {
+  assertWritable,
+  authorize,
+  currentTenant,
+  tenantsOf,
+  withTenant,
+} from '#tenants/services/tenancy'
 import Membership from '#tenants/models/membership'
 import { DELETION_GRACE_DAYS } from '#tenants/models/tenant'
 import { roleAllows } from '#tenants/roles'
@@ -93,15 +99,19 @@ export default class TenantsController {
     assertWritable(ctx)
     const input = await ctx.request.validateUsing(updateTenantValidator)
     const changes = { name: [tenant.name, input.name], timeZone: [tenant.timeZone, input.timeZone] }
-    tenant.merge(input)
-    await tenant.save()
-    await recordAudit({
-      action: 'tenants.tenant.updated',
-      actorId: membership.userId,
-      tenantId: tenant.id,
-      subjectType: 'tenant',
-      subjectId: tenant.id,
-      changes,
+    await withTenant(tenant.id, async (trx) => {
+      await tenant.merge(input).useTransaction(trx).save()
+      await recordAudit(
+        {
+          action: 'tenants.tenant.updated',
+          actorId: membership.userId,
+          tenantId: tenant.id,
+          subjectType: 'tenant',
+          subjectId: tenant.id,
+          changes,
+        },
+        trx
+      )
     })
     ctx.session.flash('success', 'Settings saved.')
     return ctx.response.redirect(urlFor('tenants.settings.edit', { tenant: tenant.slug }))

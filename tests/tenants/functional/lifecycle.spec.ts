@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import { randomUUID } from 'node:crypto'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import { Invitation, Membership, Tenant } from '#tenants'
@@ -66,6 +67,8 @@ test.group('tenants / deletion and export', () => {
     assert,
     cleanup,
   }) => {
+    // Unique: invitations to one address are limited per hour, in Redis across runs.
+    const invitee = `pending-${randomUUID()}@example.test`
     fakeMail(cleanup)
     const { owner, tenant } = await WorkspaceFactory.create({ name: 'Exporters' })
     const member = await UserFactory.merge({ name: 'Mia Member' }).create()
@@ -76,7 +79,7 @@ test.group('tenants / deletion and export', () => {
     }).create()
     const web = await signedIn(client, owner)
     await web.submit('POST', `/t/${tenant.slug}/invitations`, {
-      email: 'pending@example.test',
+      email: invitee,
       role: 'viewer',
     })
     const response = await web.get(`/t/${tenant.slug}/export.json`)
@@ -95,7 +98,7 @@ test.group('tenants / deletion and export', () => {
     )
     assert.deepEqual(
       document.invitations.map((i: any) => i.email),
-      ['pending@example.test']
+      [invitee]
     )
     assert.notInclude(response.text(), 'token_hash')
     assert.notInclude(response.text(), 'password')

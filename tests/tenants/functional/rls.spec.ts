@@ -125,6 +125,27 @@ test.group('tenants / row-level security', () => {
         })
       )
     )
+    // A workspace's provider rows (and the platform's) are out of reach of another workspace.
+    const provider = (tenantId: string) => ({
+      tenant_id: tenantId,
+      slug: `x${randomUUID().slice(0, 8)}`,
+      name: 'Forged',
+      kind: 'openai_compatible',
+      base_url: 'https://example.test/v1',
+    })
+    await withTenant(a.tenant.id, (trx) => trx.table('providers').insert(provider(a.tenant.id)))
+    await assert.rejects(
+      () => withTenant(a.tenant.id, (trx) => trx.table('providers').insert(provider(b.tenant.id))),
+      /row-level security/
+    )
+    const platformRenamed = await withTenant(a.tenant.id, (trx) =>
+      trx.from('providers').whereNull('tenant_id').update({ name: 'Hijacked' })
+    )
+    assert.equal(Number(Array.isArray(platformRenamed) ? platformRenamed[0] : platformRenamed), 0)
+    const tenantRenamed = await withTenant(a.tenant.id, (trx) =>
+      trx.from('tenants').where('id', b.tenant.id).update({ name: 'Hijacked' })
+    )
+    assert.equal(Number(Array.isArray(tenantRenamed) ? tenantRenamed[0] : tenantRenamed), 0)
     const updated = await withTenant(a.tenant.id, (trx) =>
       trx.from('memberships').where('tenant_id', b.tenant.id).update({ role: 'viewer' })
     )
