@@ -6,6 +6,7 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
 import { DomainException } from '#core'
 import Tenant from '#tenants/models/tenant'
+import { withTenant } from '#tenants/services/tenancy'
 import { DOMAIN_CLAIM_TTL_DAYS, domainCacheKey, domainState } from '#tenants/services/domains'
 
 /** 422 on `domain`: another workspace has verified it. */
@@ -67,7 +68,7 @@ export async function setCustomDomain(input: { tenant: Tenant; domain: string; a
   // The same domain again keeps a verified or still verifiable claim (and its token).
   if (previous === input.domain && !(await claimProblem(tenant))) return tenant
   // In its own transaction, so a taken domain never aborts a transaction around it.
-  await db.transaction(async (trx) => {
+  await withTenant(tenant.id, async (trx) => {
     await lockDomain(trx, input.domain)
     if (await verifiedElsewhere(input.domain, tenant.id, trx))
       throw new DomainTakenError(`${input.domain} is already used by another workspace.`)
@@ -101,7 +102,7 @@ export async function removeCustomDomain(input: { tenant: Tenant; actorId: strin
     domainVerifiedAt: null,
     domainClaimedAt: null,
   })
-  await tenant.save()
+  await withTenant(tenant.id, (trx) => tenant.useTransaction(trx).save())
   await forget(previous)
   await recordAudit({
     action: 'tenants.domain.removed',
@@ -155,7 +156,7 @@ export async function markDomainVerified(input: {
   const domain = tenant.customDomain
   if (!domain) throw new Error('no custom domain to verify')
   if (tenant.domainVerifiedAt) return tenant
-  await db.transaction(async (trx) => {
+  await withTenant(tenant.id, async (trx) => {
     await lockDomain(trx, domain)
     const current = await Tenant.query({ client: trx })
       .where('id', tenant.id)

@@ -88,14 +88,19 @@ export async function requestDeletion(input: { tenant: Tenant; actorId: string }
   if (input.tenant.deletionRequestedAt) return input.tenant
   if (!(await hasExport(input.tenant.id))) throw new ExportRequiredException()
   input.tenant.deletionRequestedAt = DateTime.now()
-  await input.tenant.save()
-  await recordAudit({
-    action: 'tenants.tenant.deletion_requested',
-    actorId: input.actorId,
-    tenantId: input.tenant.id,
-    subjectType: 'tenant',
-    subjectId: input.tenant.id,
-    changes: { due_at: input.tenant.deletionDueAt?.toISO() },
+  await withTenant(input.tenant.id, async (trx) => {
+    await input.tenant.useTransaction(trx).save()
+    await recordAudit(
+      {
+        action: 'tenants.tenant.deletion_requested',
+        actorId: input.actorId,
+        tenantId: input.tenant.id,
+        subjectType: 'tenant',
+        subjectId: input.tenant.id,
+        changes: { due_at: input.tenant.deletionDueAt?.toISO() },
+      },
+      trx
+    )
   })
   return input.tenant
 }
@@ -103,13 +108,18 @@ export async function requestDeletion(input: { tenant: Tenant; actorId: string }
 export async function cancelDeletion(input: { tenant: Tenant; actorId: string }) {
   if (!input.tenant.deletionRequestedAt) return input.tenant
   input.tenant.deletionRequestedAt = null
-  await input.tenant.save()
-  await recordAudit({
-    action: 'tenants.tenant.deletion_cancelled',
-    actorId: input.actorId,
-    tenantId: input.tenant.id,
-    subjectType: 'tenant',
-    subjectId: input.tenant.id,
+  await withTenant(input.tenant.id, async (trx) => {
+    await input.tenant.useTransaction(trx).save()
+    await recordAudit(
+      {
+        action: 'tenants.tenant.deletion_cancelled',
+        actorId: input.actorId,
+        tenantId: input.tenant.id,
+        subjectType: 'tenant',
+        subjectId: input.tenant.id,
+      },
+      trx
+    )
   })
   return input.tenant
 }

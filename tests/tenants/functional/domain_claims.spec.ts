@@ -109,8 +109,28 @@ test.group('tenants / custom domain claims', (group) => {
   test('concurrent verifications of one domain: exactly one workspace wins', async ({
     client,
     assert,
+    cleanup,
   }) => {
-    const domain = `both-${Date.now().toString(36)}.claims.example.org`
+    // Committed (real connections): requests sharing the suite's one transaction would neither
+    // race nor keep their tenant bindings apart.
+    const stamp = Date.now().toString(36)
+    cleanup(async () => {
+      const tenants = await db
+        .from('tenants')
+        .whereILike('custom_domain', `%-${stamp}.claims.example.org`)
+        .select('id')
+      const ids = tenants.map((row: { id: string }) => row.id)
+      const owners = await db.from('memberships').whereIn('tenant_id', ids).select('user_id')
+      await db.from('tenants').whereIn('id', ids).delete()
+      await db
+        .from('users')
+        .whereIn(
+          'id',
+          owners.map((row: { user_id: string }) => row.user_id)
+        )
+        .delete()
+    })
+    const domain = `both-${stamp}.claims.example.org`
     const claims = [await claimant(client, domain), await claimant(client, domain)]
     // Both requests pass their checks before either records its verification.
     let asked = 0
@@ -138,7 +158,7 @@ test.group('tenants / custom domain claims', (group) => {
     assert.deepEqual(statuses, [302, 409])
 
     // Through the action too, several at once (each claim's token checked by the caller).
-    const domain2 = `many-${Date.now().toString(36)}.claims.example.org`
+    const domain2 = `many-${stamp}.claims.example.org`
     const many = [
       await claimant(client, domain2),
       await claimant(client, domain2),
@@ -167,7 +187,9 @@ test.group('tenants / custom domain claims', (group) => {
         ),
       1
     )
-  }).timeout(20_000)
+  })
+    .timeout(20_000)
+    .tags(['@committed'])
 
   test('an expired claim no longer shows as pending nor verifies; saving the domain again renews it', async ({
     client,
