@@ -12,7 +12,6 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
  *   connection with `BEGIN; <sql>` (one round trip), and every later query of `fn` (transactions
  *   become savepoints) runs on that connection; it commits when `fn` ends (rolls back if `fn`
  *   throws). Work that makes no query opens nothing.
-
  * - `withScopedClient(trx, fn)`: while `fn` runs, `db.connection()` for the primary connection
  *   (so every model query and `db.from…`) answers `trx`. Work that outlives `fn` (a background
  *   write started by it) gets the ordinary connection again.
