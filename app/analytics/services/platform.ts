@@ -67,7 +67,15 @@ export function platformReport(): Promise<PlatformReport> {
       db.rawQuery(
         `SELECT coalesce(p.slug, 'unknown') AS provider, coalesce(u.model, 'none') AS model,
                 sum(u.runs)::bigint AS runs, sum(u.errors)::bigint AS errors
-         FROM usage_daily u LEFT JOIN models m ON m.name = u.model LEFT JOIN providers p ON p.id = m.provider_id
+         FROM usage_daily u
+         -- The model as that workspace saw it: its own model of that name, else the platform's
+         -- (two workspaces may name their models alike: a join on the name alone counted twice).
+         LEFT JOIN LATERAL (
+           SELECT m.provider_id FROM models m
+           WHERE m.name = u.model AND (m.tenant_id = u.tenant_id OR m.tenant_id IS NULL)
+           ORDER BY m.tenant_id NULLS LAST LIMIT 1
+         ) m ON true
+         LEFT JOIN providers p ON p.id = m.provider_id
          WHERE u.day >= ?::date GROUP BY 1, 2 ORDER BY 1, 2`,
         [since.toISODate()]
       ),

@@ -1,6 +1,9 @@
 import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
-import { projectedRun } from '#tests/analytics/helpers'
+import { randomUUID } from 'node:crypto'
+import db from '@adonisjs/lucid/services/db'
+import { platformReport } from '#analytics/services/platform'
+import { projectedRun, type RunShape } from '#tests/analytics/helpers'
 import { Session, signedIn } from '#tests/helpers/session'
 import { UserFactory } from '#database/factories/user_factory'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
@@ -259,5 +262,43 @@ test.group('analytics / dashboard pages', () => {
     const ratio = await metric('analytics_cache_hit_ratio')
     assert.isAbove(ratio, 0)
     assert.isAtMost(ratio, 1)
+  })
+})
+
+test.group('analytics / platform page', () => {
+  test('two workspaces whose models share a name are counted apart, each under its own provider', async ({
+    assert,
+  }) => {
+    const name = `dup-${randomUUID().slice(0, 8)}`
+    const workspace = async (runs: RunShape[]) => {
+      const { tenant } = await WorkspaceFactory.create()
+      const [provider] = await db
+        .table('providers')
+        .insert({
+          tenant_id: tenant.id,
+          slug: `p-${randomUUID().slice(0, 8)}`,
+          name: 'Own provider',
+          kind: 'openai_compatible',
+          base_url: 'https://example.test/v1',
+        })
+        .returning(['id', 'slug'])
+      await db.table('models').insert({
+        tenant_id: tenant.id,
+        provider_id: provider.id,
+        name,
+        input_price_micros: 1,
+        output_price_micros: 1,
+        context_window: 8000,
+      })
+      for (const run of runs) await projectedRun(tenant.id, { model: name, ...run })
+      return provider.slug as string
+    }
+    const first = await workspace([{}, {}])
+    const second = await workspace([{ status: 'failed' }])
+    const rows = (await platformReport()).models.filter((row) => row.model === name)
+    assert.sameDeepMembers(rows, [
+      { provider: first, model: name, runs: 2, errors: 0 },
+      { provider: second, model: name, runs: 1, errors: 1 },
+    ])
   })
 })
