@@ -53,6 +53,18 @@ export const listRunsValidator = vine.create({
     .meta({ description: 'Only runs of this agent (id or slug)' })
     .optional(),
   status: vine.enum(RUN_STATUSES).optional(),
+  member: vine
+    .string()
+    .trim()
+    .uuid()
+    .meta({ description: 'Only runs started by this member (user id)' })
+    .optional(),
+  model: vine
+    .string()
+    .trim()
+    .maxLength(200)
+    .meta({ description: 'Only runs charged to this model (as `model` on a run)' })
+    .optional(),
   from: boundedInstant().meta({ description: 'Created at or after' }).optional(),
   to: boundedInstant().meta({ description: 'Created before' }).optional(),
 })

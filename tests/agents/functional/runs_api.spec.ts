@@ -3,6 +3,9 @@ import db from '@adonisjs/lucid/services/db'
 import { balanceOf } from '#credits'
 import { parseSse } from '#tests/helpers/agents'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { UserFactory } from '#database/factories/user_factory'
+import { insertRuns } from '#tests/analytics/helpers'
+import { signedIn } from '#tests/helpers/session'
 
 /** Deletes a committed test's workspace (its rows cascade) and its owner. */
 async function cleanup(tenantId: string, ownerId: string) {
@@ -318,5 +321,55 @@ test.group('agents / API: runs', () => {
     ;(await client.get('/api/v1/runs?from=yesterday').bearerToken(token)).assertStatus(422)
     const none = await client.get('/api/v1/runs?status=failed').bearerToken(token)
     assert.deepEqual(none.body(), { data: [], next_cursor: null })
+  })
+})
+
+test.group('agents / runs history drill-down filters', () => {
+  test('the API filters runs by member and by model, and refuses a malformed member', async ({
+    client,
+    assert,
+  }) => {
+    const { owner, tenant, token } = await WorkspaceFactory.create({ token: true })
+    const other = await UserFactory.create()
+    const [mineEcho, mineLorem, theirsEcho] = await insertRuns(tenant.id, [
+      { memberId: owner.id, model: 'simulator/echo' },
+      { memberId: owner.id, model: 'simulator/lorem' },
+      { memberId: other.id, model: 'simulator/echo' },
+    ])
+    const ids = async (qs: string) => {
+      const response = await client.get(`/api/v1/runs?${qs}`).bearerToken(token)
+      response.assertStatus(200)
+      return response.body().data.map((run: { id: string }) => run.id)
+    }
+    assert.sameMembers(await ids(`member=${owner.id}`), [mineEcho.runId, mineLorem.runId])
+    assert.sameMembers(await ids('model=simulator%2Fecho'), [mineEcho.runId, theirsEcho.runId])
+    assert.sameMembers(await ids(`member=${other.id}&model=simulator%2Fecho`), [theirsEcho.runId])
+    assert.deepEqual(await ids('model=nothing-like-it'), [])
+    const malformed = await client.get('/api/v1/runs?member=not-a-uuid').bearerToken(token)
+    malformed.assertStatus(422)
+    assert.equal(malformed.body().errors[0].field, 'member')
+  })
+
+  test('the runs page takes the same filters from its URL and keeps them in its form', async ({
+    client,
+    assert,
+  }) => {
+    const { owner, tenant } = await WorkspaceFactory.create()
+    await insertRuns(tenant.id, [
+      { memberId: owner.id, model: 'simulator/echo' },
+      { memberId: owner.id, model: 'simulator/lorem' },
+      { memberId: null, model: 'simulator/lorem' },
+    ])
+    const web = await signedIn(client, owner)
+    const rows = (html: string) => (html.match(/<tr>/g) ?? []).length - 1 // minus the header row
+    const byModel = await web.get(`/t/${tenant.slug}/runs?model=simulator%2Florem`)
+    byModel.assertStatus(200)
+    assert.equal(rows(byModel.text()), 2)
+    assert.include(byModel.text(), '<input type="hidden" name="model" value="simulator/lorem">')
+    const both = await web.get(`/t/${tenant.slug}/runs?model=simulator%2Florem&member=${owner.id}`)
+    assert.equal(rows(both.text()), 1)
+    const nobody = await web.get(`/t/${tenant.slug}/runs?member=not-a-uuid`)
+    nobody.assertStatus(200)
+    assert.include(nobody.text(), 'No runs match these filters')
   })
 })

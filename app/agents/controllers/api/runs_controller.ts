@@ -77,12 +77,16 @@ export default class RunsController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'runs.read')
     const query = Run.query().where('runs.tenant_id', tenant.id)
-    const { agent, status, from, to } = await listRunsValidator.validate(ctx.request.qs())
+    const { agent, status, member, model, from, to } = await listRunsValidator.validate(
+      ctx.request.qs()
+    )
     if (agent !== undefined) {
       const found = await findAgent(tenant.id, agent)
       query.where('runs.agent_id', found?.id ?? '00000000-0000-0000-0000-000000000000')
     }
     if (status) query.where('runs.status', status)
+    if (member) query.where('runs.member_id', member)
+    if (model) query.where('runs.model', model)
     if (from) query.where('runs.created_at', '>=', from)
     if (to) query.where('runs.created_at', '<', to)
     const page = await keysetPage<Run>(query, 'runs', pageParams(ctx))

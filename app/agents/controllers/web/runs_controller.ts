@@ -30,7 +30,8 @@ import { flashFormState, localTime, pageUrl, routeAgent } from '#agents/controll
 import { htmlRunStream, sendFinished } from '#agents/controllers/web/run_stream'
 import { CHAT_FLASH_KEY, chatFormProps, recentThreads } from '#agents/controllers/web/chat_form'
 
-const NO_AGENT = '00000000-0000-0000-0000-000000000000'
+/** Matches no row: an unknown agent or member filters everything out (never an error). */
+const NOBODY = '00000000-0000-0000-0000-000000000000'
 const MAX_INPUT = 200_000
 
 /**
@@ -172,6 +173,8 @@ export default class RunsController {
     const filters = {
       agent: text(qs.agent),
       status: text(qs.status),
+      member: text(qs.member),
+      model: text(qs.model).slice(0, 200),
       from: text(qs.from),
       to: text(qs.to),
     }
@@ -179,8 +182,12 @@ export default class RunsController {
     const query = Run.query().where('runs.tenant_id', tenant.id)
     if (filters.agent) {
       const found = await findAgent(tenant.id, filters.agent)
-      query.where('runs.agent_id', found?.id ?? NO_AGENT)
+      query.where('runs.agent_id', found?.id ?? NOBODY)
     }
+    // Drill-down from analytics: a member (user id) or a model name, kept in the URL.
+    if (filters.member)
+      query.where('runs.member_id', isUuid(filters.member) ? filters.member : NOBODY)
+    if (filters.model) query.where('runs.model', filters.model)
     if (filters.status) {
       if (RUN_STATUSES.includes(filters.status as RunStatus))
         query.where('runs.status', filters.status)
