@@ -97,14 +97,23 @@ export function kpiCards(total: UsageRow, previous: UsageRow | null) {
   ]
 }
 
-/** Links into the runs list (agents' page, by route name): agent slug, status, whole local days. */
+/** Links into the runs list (agents' page, by route name): agent slug, member, model, status, whole local days. */
 export function runsUrl(
   tenantSlug: string,
   range: Pick<Range, 'fromDay' | 'toDay'>,
-  filters: { agent?: string | null; status?: string; from?: string; to?: string } = {}
+  filters: {
+    agent?: string | null
+    member?: string | null
+    model?: string | null
+    status?: string
+    from?: string
+    to?: string
+  } = {}
 ) {
   const qs = {
     agent: filters.agent || undefined,
+    member: filters.member || undefined,
+    model: filters.model || undefined,
     status: filters.status || undefined,
     from: filters.from ?? range.fromDay,
     to: filters.to ?? range.toDay,
@@ -120,6 +129,12 @@ export function dashboardUrl(
   extra: Record<string, string> = {}
 ) {
   return urlFor(route, { tenant: tenantSlug }, { qs: { ...rangeQuery(range), ...extra } })
+}
+
+/** The runs-list filter of one breakdown row (rows without a key, e.g. "No member", keep none). */
+function slice(dimension: 'agent' | 'member' | 'model', row: UsageRow) {
+  if (dimension === 'agent') return { agent: row.slug ?? row.key }
+  return dimension === 'member' ? { member: row.key } : { model: row.key }
 }
 
 /** A breakdown table's rows as shown: formatted figures and a drill-down link. */
@@ -139,11 +154,8 @@ export function tableRows(
     credits: formatCredits(row.creditsMicros),
     p50: ms(row.latencyP50),
     p95: ms(row.latencyP95),
-    drill: runsUrl(tenantSlug, range, dimension === 'agent' ? { agent: row.slug ?? row.key } : {}),
-    errorsDrill: runsUrl(tenantSlug, range, {
-      agent: dimension === 'agent' ? (row.slug ?? row.key) : undefined,
-      status: 'failed',
-    }),
+    drill: runsUrl(tenantSlug, range, slice(dimension, row)),
+    errorsDrill: runsUrl(tenantSlug, range, { ...slice(dimension, row), status: 'failed' }),
   }))
 }
 

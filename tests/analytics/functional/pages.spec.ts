@@ -302,3 +302,47 @@ test.group('analytics / platform page', () => {
     ])
   })
 })
+
+test.group('analytics / drill-down', () => {
+  test('each member and model row links to the runs list of exactly its runs', async ({
+    client,
+    assert,
+  }) => {
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const colleague = await UserFactory.merge({ name: 'Colleague Cee' }).create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: colleague.id,
+      role: 'member',
+    }).create()
+    const runs: RunShape[] = [
+      { memberId: owner.id, model: 'simulator/echo' },
+      { memberId: owner.id, model: 'simulator/lorem', status: 'failed' },
+      { memberId: colleague.id, model: 'simulator/echo' },
+      { memberId: colleague.id, model: 'simulator/echo', status: 'failed' },
+      { memberId: colleague.id, model: 'simulator/lorem' },
+    ]
+    for (const run of runs) await projectedRun(tenant.id, run)
+    const web = await signedIn(client, owner)
+    const html = (await web.get(`/t/${tenant.slug}/analytics?range=7d`)).text()
+    const linkOf = (label: string) => {
+      const escaped = label.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+      const found = new RegExp(`<a href="([^"]+)" hx-boost="true">${escaped}</a>`).exec(html)
+      assert.exists(found, `a drill-down link for ${label}`)
+      return found![1].replaceAll('&amp;', '&')
+    }
+    const listed = async (url: string) =>
+      ((await web.get(url)).text().match(/<tr>/g) ?? []).length - 1 // minus the header row
+    const expected: [string, number][] = [
+      [owner.name, 2],
+      ['Colleague Cee', 3],
+      ['simulator/echo', 3],
+      ['simulator/lorem', 2],
+    ]
+    for (const [label, count] of expected) {
+      const url = linkOf(label)
+      assert.match(url, /[?&](member|model)=/, label)
+      assert.equal(await listed(url), count, label)
+    }
+  })
+})
