@@ -6,6 +6,7 @@
 import db from '@adonisjs/lucid/services/db'
 import { keysetRows } from '#core'
 import { registerTenantExport, tableRows } from '#tenants'
+import { PUBLIC_COLUMNS } from '#agents/actions/manage_providers'
 
 registerTenantExport(
   'agents',
@@ -134,17 +135,10 @@ function publicSettings(raw: unknown) {
   return kept
 }
 
-const providerRows = tableRows('providers', [
-  'id',
-  'slug',
-  'name',
-  'kind',
-  'base_url',
-  'api_key_last4',
-  'settings',
-  'created_at',
-  'updated_at',
-])
+const providerRows = tableRows(
+  'providers',
+  PUBLIC_COLUMNS.filter((column) => column !== 'tenant_id')
+)
 registerTenantExport('providers', async function* (tenantId) {
   for await (const row of providerRows(tenantId))
     yield { ...row, settings: publicSettings(row.settings) }

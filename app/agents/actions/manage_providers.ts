@@ -57,7 +57,8 @@ const MODEL_COLUMNS = [
   'output_price_micros',
 ]
 
-const PUBLIC_COLUMNS = [
+/** A provider's columns that may leave the database (never the key or header values). */
+export const PUBLIC_COLUMNS = [
   'id',
   'tenant_id',
   'slug',
