@@ -35,6 +35,7 @@ registerTenantExport(
     'temperature',
     'max_tokens',
     'tools',
+    'max_steps',
     'metadata',
     'created_by',
     'created_at',
@@ -57,6 +58,9 @@ registerTenantExport(
       'agent_id',
       'agent_version_id',
       'version',
+      'workflow_id',
+      'workflow_version_id',
+      'workflow_version',
       'thread_id',
       'member_id',
       'status',
@@ -94,9 +98,14 @@ registerTenantExport(
     'id',
     'run_id',
     'position',
+    'parent',
     'kind',
+    'name',
     'model',
     'status',
+    'input',
+    'output',
+    'duration_ms',
     'input_tokens',
     'output_tokens',
     'cost_micros',
@@ -107,6 +116,37 @@ registerTenantExport(
     'started_at',
     'finished_at',
   ])
+)
+registerTenantExport(
+  'workflows',
+  tableRows('workflows', [
+    'id',
+    'slug',
+    'name',
+    'description',
+    'current_version',
+    'created_by',
+    'created_at',
+    'updated_at',
+    'deleted_at',
+  ])
+)
+registerTenantExport(
+  'workflow_versions',
+  tableRows('workflow_versions', [
+    'id',
+    'workflow_id',
+    'version',
+    'steps',
+    'created_by',
+    'created_at',
+  ])
+)
+registerTenantExport(
+  'tool_settings',
+  tableRows('tool_settings', ['tenant_id', 'http_allowed_hosts', 'updated_at'], {
+    key: ['tenant_id'],
+  })
 )
 registerTenantExport(
   'run_events',

@@ -6,6 +6,7 @@ import { forgetAgent } from '#agents/services/agent_cache'
 import Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
 import { catalog } from '#agents/services/catalog'
+import { assertTools, DEFAULT_MAX_STEPS } from '#agents/services/agent_runtime'
 
 export type AgentConfig = {
   instructions: string
@@ -14,6 +15,7 @@ export type AgentConfig = {
   temperature?: number | null
   max_tokens?: number
   tools?: unknown[]
+  max_steps?: number
   metadata?: Record<string, unknown>
 }
 
@@ -71,6 +73,7 @@ async function insertVersion(
       temperature: config.temperature ?? null,
       maxTokens: config.max_tokens ?? 1024,
       tools: config.tools ?? [],
+      maxSteps: config.max_steps ?? DEFAULT_MAX_STEPS,
       metadata: config.metadata ?? {},
       createdBy: actorId,
     },
@@ -92,6 +95,7 @@ export async function createAgent(
   await assertKnownModels(input.tenantId, input)
   const slug = input.slug ?? slugify(input.name)
   assertSlugAllowed(slug)
+  await assertTools(input.tenantId, input.tools ?? [], slug)
   try {
     return await withTenant(input.tenantId, async (trx) => {
       if (await slugTaken(trx, input.tenantId, slug))
@@ -147,6 +151,7 @@ export async function updateAgent(
 ) {
   // Warm the catalog first: a query on another connection inside the transaction deadlocks PGlite.
   await catalog(agent.tenantId)
+  if (input.tools) await assertTools(agent.tenantId, input.tools, input.slug ?? agent.slug)
   return withTenant(agent.tenantId, async (trx) => {
     const locked = await Agent.query({ client: trx })
       .where('id', agent.id)
@@ -164,6 +169,7 @@ export async function updateAgent(
       temperature: input.temperature !== undefined ? input.temperature : current.temperature,
       max_tokens: input.max_tokens ?? current.maxTokens,
       tools: input.tools ?? current.tools,
+      max_steps: input.max_steps ?? current.maxSteps,
       metadata: input.metadata ?? current.metadata,
     }
     await assertKnownModels(locked.tenantId, config)

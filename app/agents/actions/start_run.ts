@@ -23,9 +23,17 @@ import Run from '#agents/models/run'
 import type Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
 import Thread from '#agents/models/thread'
-import { catalog, costMicros, type CatalogModel } from '#agents/services/catalog'
 import { RunEventLog } from '#agents/services/run_events'
-import type { ChatMessage, SimulateOptions, ToolDefinition } from '#agents/providers/types'
+import type { ChatMessage } from '#agents/providers/types'
+import {
+  agentRuntime,
+  agentRuntimeBySlug,
+  withInstructions,
+  worstCase,
+} from '#agents/services/agent_runtime'
+import { renderTemplate } from '#agents/services/workflow_template'
+import type Workflow from '#agents/models/workflow'
+import type WorkflowVersion from '#agents/models/workflow_version'
 import {
   executeRun,
   runTimeoutMs,
@@ -65,6 +73,8 @@ export type StartRunInput = {
   agent: Agent | null
   /** The agent's current version when the caller has it already (agentForRun). */
   version?: AgentVersion
+  /** A workflow run (with `agent` null): its current version is run step by step. */
+  workflow?: { workflow: Workflow; version: WorkflowVersion }
   directModel?: {
     model: string
     maxTokens?: number
@@ -226,7 +236,9 @@ async function prepare(input: StartRunInput, runId: string, thread: Thread | nul
   const prompt = await buildPrompt({
     tenantId: input.tenantId,
     version,
+    workflowVersion: input.workflow?.version,
     directModel: input.directModel,
+    agentSlug: input.agent?.slug,
     text: input.text,
     history: input.history ?? (thread ? await threadHistory(input.tenantId, thread.id) : []),
     metadata: input.metadata,
@@ -250,6 +262,9 @@ async function prepare(input: StartRunInput, runId: string, thread: Thread | nul
     agentId: input.agent?.id ?? null,
     agentVersionId: version?.id ?? null,
     version: version?.version ?? null,
+    workflowId: input.workflow?.workflow.id ?? null,
+    workflowVersionId: input.workflow?.version.id ?? null,
+    workflowVersion: input.workflow?.version.version ?? null,
     threadId: thread?.id ?? null,
     memberId: input.memberId,
     status: queued ? 'queued' : 'running',
@@ -305,88 +320,52 @@ async function prepare(input: StartRunInput, runId: string, thread: Thread | nul
 
 /**
  * The prompt and the money bound of a run: instructions, history and input; the model chain
- * with the prices in force now; ONE hold for the worst case,
- * ceil(est_input × max input price + max_tokens × max output price), where est_input counts
- * UTF-8 bytes of everything sent (tool definitions included) / 3. 422 when the estimate exceeds
- * the model's context window.
+ * with the prices in force now; ONE hold for the worst case of the first model call (later
+ * calls of a tool loop, handoffs and workflow steps extend it as they go; see run_executor).
+ * 422 when the estimate exceeds the model's context window.
  */
 export async function buildPrompt(input: {
   tenantId: string
   version: AgentVersion | null
+  agentSlug?: string | null
+  workflowVersion?: WorkflowVersion | null
   directModel?: StartRunInput['directModel']
   text: string
   history: ChatMessage[]
   metadata?: Record<string, unknown>
 }) {
-  const version = input.version
-  const config = version
-    ? {
-        model: version.model,
-        fallbacks: version.fallbackModels,
-        instructions: version.instructions,
-        maxTokens: version.maxTokens,
-        temperature: version.temperature,
-        tools: version.tools,
-        metadata: version.metadata,
-      }
-    : {
-        model: input.directModel!.model,
-        fallbacks: [],
-        instructions: '',
-        maxTokens: input.directModel!.maxTokens ?? 1024,
-        temperature: input.directModel!.temperature ?? null,
-        tools: input.directModel!.tools ?? [],
-        metadata: {} as Record<string, any>,
-      }
-  // The tenant's catalog: platform models and its own, never another tenant's.
-  const models = await catalog(input.tenantId)
-  const chain = [config.model, ...config.fallbacks]
-    .map((name) => models.get(name))
-    .filter(Boolean) as CatalogModel[]
-  if (chain.length === 0)
-    throw new InvalidInputException('model', `The model "${config.model}" is not in the catalog.`)
-
-  const messages: ChatMessage[] = [
-    ...(config.instructions ? [{ role: 'system' as const, content: config.instructions }] : []),
+  if (input.workflowVersion) {
+    // A workflow starts with its first step's agent on the rendered template.
+    const steps = input.workflowVersion.steps
+    const runtime = await agentRuntimeBySlug(input.tenantId, steps[0].agent, input.metadata)
+    if (!runtime)
+      throw new InvalidInputException(
+        'steps.0.agent',
+        `The workflow's first agent "${steps[0].agent}" no longer exists.`
+      )
+    const messages = withInstructions(runtime, [
+      { role: 'user', content: renderTemplate(steps[0].input, input.text, []) },
+    ])
+    const worst = worstCase(runtime, messages)
+    return {
+      messages,
+      runtime,
+      estInputTokens: worst.estInputTokens,
+      holdMicros: worst.micros,
+      workflow: { input: input.text, steps },
+    }
+  }
+  const runtime = await agentRuntime(
+    input.tenantId,
+    input.version ? { version: input.version, slug: input.agentSlug ?? null } : input.directModel!,
+    input.metadata
+  )
+  const messages = withInstructions(runtime, [
     ...input.history,
     { role: 'user', content: input.text },
-  ]
-  const tools = toolDefinitions(config.tools)
-  const estInput = estimateHoldTokens(messages, tools)
-  const window = chain[0].contextWindow
-  if (window > 0 && estInput > window) {
-    throw new InvalidInputException(
-      'input',
-      `The request is too long for ${chain[0].name}: about ${estInput} tokens against a context window of ${window}.`
-    )
-  }
-  const worst = {
-    inputPrice: chain.reduce((max, m) => (m.inputPrice > max ? m.inputPrice : max), 0n),
-    outputPrice: chain.reduce((max, m) => (m.outputPrice > max ? m.outputPrice : max), 0n),
-  }
-  const simulate = {
-    ...(config.metadata?.simulate ?? {}),
-    ...((input.metadata?.simulate as object) ?? {}),
-  } as SimulateOptions
-  return {
-    messages,
-    chain,
-    maxTokens: config.maxTokens,
-    temperature: config.temperature,
-    tools,
-    simulate: Object.keys(simulate).length ? simulate : undefined,
-    estInputTokens: estInput,
-    // A hold is never zero, even for free models (a tenant's own key priced at 0).
-    holdMicros: maxBigInt(1n, costMicros(estInput, config.maxTokens, worst)),
-  }
-}
-
-/** CONTRACT.md's conservative input estimate: UTF-8 bytes of everything sent / 3. */
-export function estimateHoldTokens(messages: ChatMessage[], tools?: ToolDefinition[]) {
-  let bytes = 0
-  for (const message of messages) bytes += Buffer.byteLength(message.content, 'utf8')
-  if (tools?.length) bytes += Buffer.byteLength(JSON.stringify(tools), 'utf8')
-  return Math.ceil(bytes / 3)
+  ])
+  const worst = worstCase(runtime, messages)
+  return { messages, runtime, estInputTokens: worst.estInputTokens, holdMicros: worst.micros }
 }
 
 /** The thread's messages before this run (the run's own user message excluded when retried). */
@@ -404,30 +383,4 @@ export async function threadHistory(
   return rows.reverse().map((row) => ({ role: row.role, content: row.content }))
 }
 
-/**
- * The agent's tools as function definitions. Accepted shapes: OpenAI's
- * `{type: "function", function: {name, description, parameters}}`, a bare `{name, description,
- * parameters}` or Anthropic's `{name, description, input_schema}`; anything else is ignored.
- */
-export function toolDefinitions(tools: unknown[] | null | undefined): ToolDefinition[] | undefined {
-  const out: ToolDefinition[] = []
-  for (const tool of tools ?? []) {
-    if (!tool || typeof tool !== 'object') continue
-    const raw = tool as Record<string, any>
-    const fn =
-      raw.type === 'function' && raw.function && typeof raw.function === 'object'
-        ? raw.function
-        : raw
-    if (typeof fn.name !== 'string' || !fn.name) continue
-    out.push({
-      name: fn.name,
-      ...(typeof fn.description === 'string' ? { description: fn.description } : {}),
-      ...(fn.parameters || fn.input_schema ? { parameters: fn.parameters ?? fn.input_schema } : {}),
-    })
-  }
-  return out.length ? out : undefined
-}
-
-function maxBigInt(a: bigint, b: bigint) {
-  return a > b ? a : b
-}
+export { estimateHoldTokens, toolDefinitions } from '#agents/services/agent_runtime'

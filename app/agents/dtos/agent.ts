@@ -11,6 +11,7 @@ const configuration = {
   temperature: vine.number().nullable(),
   max_tokens: vine.number().withoutDecimals(),
   tools: vine.array(vine.any()).meta(FREE_ARRAY),
+  max_steps: vine.number().withoutDecimals(),
   metadata: vine.record(vine.any()).meta(FREE_OBJECT),
 }
 
@@ -35,6 +36,7 @@ export const agentSchema = vine.object({
   temperature: vine.number().optional().nullable(),
   max_tokens: configuration.max_tokens.optional(),
   tools: vine.array(vine.any()).optional().meta(FREE_ARRAY),
+  max_steps: configuration.max_steps.optional(),
   metadata: vine.record(vine.any()).optional().meta(FREE_OBJECT),
   created_at: dateTimeSchema(),
   updated_at: dateTimeSchema(),
@@ -49,6 +51,7 @@ export function serializeVersion(version: AgentVersion): Infer<typeof agentVersi
     temperature: version.temperature,
     max_tokens: version.maxTokens,
     tools: version.tools,
+    max_steps: version.maxSteps,
     metadata: version.metadata,
     created_at: version.createdAt.toISO()!,
   }

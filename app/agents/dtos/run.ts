@@ -34,14 +34,39 @@ const priceSchema = vine.object({
   effective_from: vine.string().nullable(),
 })
 
-/** One model call of a run: the first, a retry or a fallback. */
+/**
+ * One step of a run: a model call (the first, a retry or a fallback), a tool call, a handoff or
+ * a workflow step. Only model calls cost money: the run's cost is the sum of its steps'.
+ */
 const stepSchema = vine.object({
   position: vine.number().withoutDecimals(),
-  kind: vine.string().meta({ description: 'model_call, retry or fallback' }),
+  parent: vine
+    .number()
+    .withoutDecimals()
+    .nullable()
+    .meta({ description: 'Position of the workflow step or handoff this step belongs to' }),
+  kind: vine.string().meta({
+    description: 'model_call, retry, fallback, tool_call, handoff or workflow_step',
+  }),
+  name: vine
+    .string()
+    .nullable()
+    .meta({ description: 'The model, the tool, or the agent handed to / run by the step' }),
   model: vine.string().nullable(),
-  status: vine.string().meta({ description: 'succeeded, failed, cancelled or skipped' }),
+  status: vine.string().meta({ description: 'running, succeeded, failed, cancelled or skipped' }),
+  input: vine
+    .string()
+    .nullable()
+    .meta({ description: 'Tool arguments, handoff message, step input' }),
+  output: vine.string().nullable(),
+  input_tokens: tokens(),
+  output_tokens: tokens(),
   usage: usageSchema,
   cost_credits: creditsSchema(),
+  total_cost_credits: creditsSchema()
+    .optional()
+    .meta({ description: 'Workflow steps and handoffs: the cost of the steps under them' }),
+  duration_ms: vine.number().withoutDecimals().nullable(),
   price: priceSchema.optional(),
   tool_calls: vine.array(vine.any()).optional().meta(FREE_ARRAY),
   error: vine.record(vine.any()).optional().meta(FREE_OBJECT),
@@ -80,9 +105,14 @@ export type RunCancellationDto = Infer<typeof runCancellationSchema>
 
 type StepRow = {
   position: number
+  parent?: number | null
   kind: string
+  name?: string | null
   model: string | null
   status: string
+  input?: string | null
+  output?: string | null
+  duration_ms?: number | null
   input_tokens: number
   output_tokens: number
   usage_estimated?: boolean
@@ -124,9 +154,14 @@ export async function serializeRun(
           .orderBy('position')
           .select(
             'position',
+            'parent',
             'kind',
+            'name',
             'model',
             'status',
+            'input',
+            'output',
+            'duration_ms',
             'input_tokens',
             'output_tokens',
             'usage_estimated',
@@ -139,11 +174,23 @@ export async function serializeRun(
           )))
   const steps = rows?.map((s) => ({
     position: s.position,
+    parent: s.parent ?? null,
     kind: s.kind,
+    name: s.name ?? s.model,
     model: s.model,
     status: s.status,
+    input: s.input ?? null,
+    output: s.output ?? null,
+    input_tokens: s.input_tokens,
+    output_tokens: s.output_tokens,
     usage: usageOf(s.input_tokens, s.output_tokens, Boolean(s.usage_estimated)),
     cost_credits: formatCredits(s.cost_micros),
+    ...(s.kind === 'workflow_step' || s.kind === 'handoff'
+      ? { total_cost_credits: formatCredits(subtreeCost(rows!, s.position)) }
+      : {}),
+    duration_ms:
+      s.duration_ms ??
+      (s.finished_at ? new Date(s.finished_at).getTime() - new Date(s.started_at).getTime() : null),
     ...(s.price ? { price: priceOf(s.price) } : {}),
     ...(s.tool_calls?.length ? { tool_calls: s.tool_calls } : {}),
     error: s.error ?? undefined,
@@ -180,6 +227,18 @@ export async function serializeRun(
 }
 
 export type RunDto = Infer<typeof runSchema>
+
+/** The cost of a step and every step nested under it (steps come in order, children after parents). */
+function subtreeCost(rows: StepRow[], position: number) {
+  const inside = new Set([position])
+  let total = 0n
+  for (const row of rows) {
+    if (row.position !== position && !inside.has(row.parent ?? -1)) continue
+    inside.add(row.position)
+    total += BigInt(row.cost_micros)
+  }
+  return total
+}
 
 /** A stored price (micro-credits per 1M tokens) in credits per 1M tokens, as the API shows money. */
 function priceOf(price: Record<string, any>) {

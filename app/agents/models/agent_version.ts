@@ -32,6 +32,10 @@ export default class AgentVersion extends BaseModel {
   @column()
   declare maxTokens: number
 
+  /** Model calls one run of this agent may make in its tool loop. */
+  @column()
+  declare maxSteps: number
+
   @column({ prepare: (value: unknown[]) => JSON.stringify(value ?? []) })
   declare tools: unknown[]
 

@@ -24,6 +24,16 @@ export default class Run extends BaseModel {
   @column()
   declare version: number | null
 
+  /** Set on workflow runs (their agent_id is null: several agents take part). */
+  @column()
+  declare workflowId: string | null
+
+  @column()
+  declare workflowVersionId: string | null
+
+  @column()
+  declare workflowVersion: number | null
+
   @column()
   declare threadId: string | null
 

@@ -23,7 +23,8 @@ const RETRYABLE_ERRORS = new Set([
 /**
  * Anthropic Messages API, streamed: message_start (input usage), content_block_start/delta
  * (text and tool_use with partial JSON), message_delta (stop reason, output usage),
- * message_stop. System messages become the `system` field; consecutive turns of one role merge.
+ * message_stop. System messages become the `system` field; tool calls and results travel as
+ * tool_use / tool_result blocks; consecutive turns of one role merge.
  */
 export class AnthropicProvider implements ProviderAdapter {
   constructor(private connection: ProviderConnection) {}
@@ -150,14 +151,69 @@ export class AnthropicProvider implements ProviderAdapter {
   }
 }
 
-/** Anthropic wants user/assistant turns starting with a user turn; merge repeats. */
+type Block =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
+  | { type: 'tool_result'; tool_use_id: string; content: string }
+
+type Turn = { role: 'user' | 'assistant'; content: string | Block[] }
+
+/** Plain text stays a string (the simplest wire form); tool calls and results need blocks. */
+function contentOf(message: ChatMessage): string | Block[] {
+  if (message.role === 'tool')
+    return [{ type: 'tool_result', tool_use_id: message.toolCallId, content: message.content }]
+  if (message.role === 'assistant' && message.toolCalls?.length)
+    return [
+      ...textBlocks(message.content),
+      ...message.toolCalls.map((call) => ({
+        type: 'tool_use' as const,
+        id: call.id,
+        name: call.name,
+        input: toolInput(call.arguments),
+      })),
+    ]
+  return message.content
+}
+
+/** Anthropic rejects empty text blocks. */
+function textBlocks(content: string | Block[]): Block[] {
+  if (typeof content !== 'string') return content
+  return content ? [{ type: 'text', text: content }] : []
+}
+
+/** Anthropic wants `input` as an object; what the model wrote may not parse as one. */
+function toolInput(text: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(text)
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value
+  } catch {}
+  return {}
+}
+
+/**
+ * Anthropic wants user/assistant turns starting with a user turn; merge repeats (tool results
+ * become user turns, so all results of one assistant turn land in the next user message).
+ */
 function alternate(messages: ChatMessage[]) {
-  const turns: { role: 'user' | 'assistant'; content: string }[] = []
+  const turns: Turn[] = []
   for (const message of messages) {
     const role = message.role === 'assistant' ? 'assistant' : 'user'
+    const content = contentOf(message)
     const last = turns.at(-1)
-    if (last && last.role === role) last.content += `\n\n${message.content}`
-    else turns.push({ role, content: message.content })
+    if (!last || last.role !== role) turns.push({ role, content })
+    else if (typeof last.content === 'string' && typeof content === 'string')
+      last.content += `\n\n${content}`
+    else {
+      const blocks = [...textBlocks(last.content), ...textBlocks(content)]
+      // Anthropic wants a user turn's tool results before any text in it.
+      last.content =
+        role === 'user'
+          ? [
+              ...blocks.filter((block) => block.type === 'tool_result'),
+              ...blocks.filter((block) => block.type !== 'tool_result'),
+            ]
+          : blocks
+    }
   }
   if (turns[0]?.role === 'assistant')
     turns.unshift({ role: 'user', content: '(conversation continues)' })

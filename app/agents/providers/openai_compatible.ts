@@ -10,6 +10,7 @@ import {
 import { parseSse } from '#agents/providers/sse'
 import {
   ProviderError,
+  type ChatMessage,
   type CompletionRequest,
   type ProviderAdapter,
   type ProviderSettings,
@@ -43,7 +44,7 @@ export class OpenAiCompatibleProvider implements ProviderAdapter {
     if (settings.api_version) url.searchParams.set('api-version', settings.api_version)
     const body: Record<string, unknown> = {
       model: request.model,
-      messages: request.messages,
+      messages: request.messages.map(wireMessage),
       [settings.max_tokens_field ?? 'max_tokens']: request.maxTokens,
       stream: true,
       ...(settings.stream_usage === false ? {} : { stream_options: { include_usage: true } }),
@@ -136,6 +137,24 @@ export class OpenAiCompatibleProvider implements ProviderAdapter {
     if (!finished) throw new ProviderError('The stream ended before the model finished.', 502, true)
     if (usage) yield { type: 'usage', ...usage }
   }
+}
+
+/** A message in OpenAI's wire shape: only the keys OpenAI defines (strict servers reject others). */
+function wireMessage(message: ChatMessage) {
+  if (message.role === 'tool')
+    return { role: 'tool', tool_call_id: message.toolCallId, content: message.content }
+  if (message.role === 'assistant' && message.toolCalls?.length)
+    return {
+      role: 'assistant',
+      // OpenAI wants null, not '', for a turn that only calls tools.
+      content: message.content || null,
+      tool_calls: message.toolCalls.map((call) => ({
+        id: call.id,
+        type: 'function',
+        function: { name: call.name, arguments: call.arguments },
+      })),
+    }
+  return { role: message.role, content: message.content }
 }
 
 function usageOf(raw: any): Usage {

@@ -20,18 +20,75 @@ function lorem(length: number) {
   return LOREM.repeat(Math.ceil(length / LOREM.length) + 1).slice(0, length)
 }
 
+/** What the simulator answers: text, or one call of an offered tool. */
+type Answer = { text: string } | { call: { name: string; arguments: string } }
+
+function answerOf(request: CompletionRequest): Answer {
+  const { messages } = request
+  const limit = request.maxTokens * 4
+  const last = messages.at(-1)
+  if (last?.role === 'tool') {
+    // All results of the last assistant turn, answered together.
+    const results: string[] = []
+    for (const message of [...messages].reverse()) {
+      if (message.role !== 'tool') break
+      results.unshift(`${message.name} → ${message.content}`)
+    }
+    return { text: results.join('\n').slice(0, limit) }
+  }
+  if (last?.role === 'user') {
+    const call = commandCall(last.content, new Set(request.tools?.map((tool) => tool.name)))
+    if (call) return { call }
+  }
+  if (request.model.endsWith('/lorem')) return { text: lorem(limit) }
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? ''
+  return { text: lastUser.slice(0, limit) }
+}
+
+/**
+ * `/tool <name> <json>` and `/handoff <agent-slug> <text>` as a call, when the agent offers that
+ * tool (handoffs are offered as `handoff_to_<slug, - as _>`); otherwise null (echo).
+ */
+function commandCall(content: string, offered: Set<string>) {
+  const tool = /^\/tool +(\S+)(?:\s+([\s\S]*))?$/.exec(content)
+  if (tool) {
+    // Verbatim, even when not JSON: the engine hands invalid arguments back as an error.
+    const call = { name: tool[1], arguments: (tool[2] ?? '').trim() || '{}' }
+    return offered.has(call.name) ? call : null
+  }
+  const handoff = /^\/handoff +(\S+)(?:\s+([\s\S]*))?$/.exec(content)
+  if (handoff) {
+    const name = `handoff_to_${handoff[1].replaceAll('-', '_')}`
+    const call = { name, arguments: JSON.stringify({ message: (handoff[2] ?? '').trim() }) }
+    return offered.has(name) ? call : null
+  }
+  return null
+}
+
 /**
  * The built-in, deterministic provider (CONTRACT.md): `simulator/echo` answers the last user
- * message, `simulator/lorem` exactly 4 × max_tokens characters; usage is ceil(chars / 4); output
- * streams in ~16-character chunks; `simulate` injects latency and faults.
+ * message, `simulator/lorem` exactly 4 × max_tokens characters; `/tool` and `/handoff` commands
+ * call an offered tool, and tool results are answered as `<name> → <result>`; usage is
+ * ceil(chars / 4); output streams in ~16-character chunks; `simulate` injects latency and faults.
  */
 export class SimulatorProvider implements ProviderAdapter {
   async *stream(request: CompletionRequest): AsyncIterable<StreamChunk> {
     const { simulate = {}, signal } = request
-    const lastUser = [...request.messages].reverse().find((m) => m.role === 'user')?.content ?? ''
-    const limit = request.maxTokens * 4
-    const output = request.model.endsWith('/lorem') ? lorem(limit) : lastUser.slice(0, limit)
-    const chunks = output.match(new RegExp(`[\\s\\S]{1,${CHUNK}}`, 'g')) ?? []
+    const answer = answerOf(request)
+    let outputChars: number
+    let chunks: StreamChunk[]
+    if ('call' in answer) {
+      const { name, arguments: args } = answer.call
+      outputChars = name.length + args.length
+      const id = `call_sim_${request.messages.length}`
+      chunks = [{ type: 'tool_call', index: 0, id, name, arguments: args }]
+    } else {
+      outputChars = answer.text.length
+      chunks = (answer.text.match(new RegExp(`[\\s\\S]{1,${CHUNK}}`, 'g')) ?? []).map((text) => ({
+        type: 'delta' as const,
+        text,
+      }))
+    }
 
     const wait = async (ms: number) => {
       if (ms > 0) await sleep(ms, undefined, { signal }).catch(() => {})
@@ -52,17 +109,17 @@ export class SimulatorProvider implements ProviderAdapter {
         ? Math.max(0, (simulate.latency_ms ?? 0) - (simulate.ttft_ms ?? 0)) / chunks.length
         : 0
     const failAt = simulate.fail === 'midstream' ? Math.floor(chunks.length / 2) : -1
-    for (const [index, text] of chunks.entries()) {
+    for (const [index, chunk] of chunks.entries()) {
       if (index === failAt)
         throw new ProviderError('Simulated failure in the middle of the stream.', 502, true)
       if (index > 0) await wait(perChunk)
       else if (signal.aborted) throw new ProviderError('The request was aborted.', 499, false)
-      yield { type: 'delta', text }
+      yield chunk
     }
     yield {
       type: 'usage',
       inputTokens: estimateTokens(promptCharacters(request.messages)),
-      outputTokens: estimateTokens(output),
+      outputTokens: estimateTokens(outputChars),
     }
   }
 }

@@ -1,5 +1,13 @@
 /** The provider adapter interface: every provider kind (simulator, OpenAI-compatible, Anthropic). */
-export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string }
+
+/**
+ * One message of a conversation. Inside a tool loop, an assistant turn carries the tool calls
+ * the model made, and each result comes back as a `tool` message naming the call it answers.
+ */
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | { role: 'tool'; content: string; toolCallId: string; name: string }
 
 export type SimulateOptions = {
   latency_ms?: number
@@ -102,6 +110,13 @@ export function estimateTokens(text: string | number) {
   return Math.ceil(length / 4)
 }
 
+/** Characters of everything a conversation sends: texts, and the tool calls' names and arguments. */
 export function promptCharacters(messages: ChatMessage[]) {
-  return messages.reduce((sum, message) => sum + message.content.length, 0)
+  let sum = 0
+  for (const message of messages) {
+    sum += message.content.length
+    if (message.role === 'assistant')
+      for (const call of message.toolCalls ?? []) sum += call.name.length + call.arguments.length
+  }
+  return sum
 }

@@ -4,7 +4,7 @@ import logger from '@adonisjs/core/services/logger'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { bus, inBackground } from '#core'
 
-export type RunEventName = 'run' | 'delta' | 'done' | 'error'
+export type RunEventName = 'run' | 'delta' | 'step' | 'done' | 'error'
 /** `unstored`: a terminal event that could not be written (neither could the events before it). */
 export type RunEvent = { seq: number; event: RunEventName; data: unknown; unstored?: true }
 

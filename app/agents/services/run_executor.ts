@@ -4,8 +4,15 @@ import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import { Exception } from '@adonisjs/core/exceptions'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { isUnsafeText, preparedQuery, problem, safeText } from '#core'
-import { settle, HoldNotPendingException } from '#credits'
+import {
+  formatCredits,
+  InvalidInputException,
+  isUnsafeText,
+  preparedQuery,
+  problem,
+  safeText,
+} from '#core'
+import { extend, settle, HoldNotPendingException, InsufficientCreditsException } from '#credits'
 import { completeIdempotencyKey, type IdempotencyScope } from '#platform'
 import Run from '#agents/models/run'
 import { costMicros, priceRecord, type CatalogModel } from '#agents/services/catalog'
@@ -20,14 +27,22 @@ import {
 } from '#agents/services/circuit_breaker'
 import { providerFor } from '#agents/providers/registry'
 import {
+  agentRuntimeBySlug,
+  withInstructions,
+  worstCase,
+  type AgentRuntime,
+} from '#agents/services/agent_runtime'
+import { renderTemplate } from '#agents/services/workflow_template'
+import type { WorkflowStep } from '#agents/models/workflow_version'
+import { runBuiltinTool, type BuiltinToolName, type ToolContext } from '#agents/tools/builtin'
+import { toolContextOf } from '#agents/services/tool_settings'
+import {
   estimateTokens,
   promptCharacters,
   ProviderError,
   type ChatMessage,
-  type SimulateOptions,
   type StreamChunk,
   type ToolCall,
-  type ToolDefinition,
   type Usage,
 } from '#agents/providers/types'
 import { serializeRun, type RunDto } from '#agents/dtos/run'
@@ -54,11 +69,22 @@ export function localRunCount() {
   return inFlight.size
 }
 
+type StepKind = 'model_call' | 'retry' | 'fallback' | 'tool_call' | 'handoff' | 'workflow_step'
+
+/**
+ * One step of a run: a model call (first, retry or fallback), a tool call, a handoff or a
+ * workflow step. `parent` is the position of the workflow step or handoff it belongs to. Only
+ * model calls cost money, so the steps add up to the charge.
+ */
 type Step = {
   position: number
-  kind: 'model_call' | 'retry' | 'fallback'
-  model: CatalogModel
-  status: 'succeeded' | 'failed' | 'cancelled' | 'skipped'
+  parent: number | null
+  kind: StepKind
+  name: string | null
+  model: CatalogModel | null
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped'
+  input: string | null
+  output: string | null
   usage: Usage
   usageEstimated: boolean
   costMicros: bigint
@@ -68,22 +94,23 @@ type Step = {
   finishedAt: Date
 }
 
+/** A workflow run: its input and steps (step 1 runs the plan's runtime on the plan's messages). */
+export type WorkflowPlan = { input: string; steps: WorkflowStep[] }
+
 export type ExecutionPlan = {
   run: Run
   /** Settles once the run row is written (see prepareRun's deferRecord). */
   recorded?: Promise<void>
   messages: ChatMessage[]
-  /** The agent's model then its fallbacks, with the prices in force when the run started. */
-  chain: CatalogModel[]
-  maxTokens: number
-  temperature: number | null
-  tools?: ToolDefinition[]
-  simulate?: SimulateOptions
+  /** The agent (or plain model call) the run starts with: model chain, tools, limits. */
+  runtime: AgentRuntime
   holdId: string
+  /** Grows when a later step needs more than the hold covers (see ensureFunds). */
   holdMicros: bigint
   /** The input tokens the hold reserved (CONTRACT.md's estimate); the rest is for output. */
   estInputTokens: number
   events: RunEventLog
+  workflow?: WorkflowPlan
   /** The key whose replayed response commits with the outcome. */
   idempotency?: {
     scope: IdempotencyScope
@@ -97,7 +124,7 @@ export type RunOutcome = {
   output: string
   usage: Usage & { estimated: boolean }
   toolCalls: ToolCall[]
-  failure: { status: number; title: string; detail: string } | null
+  failure: { status: number; title: string; detail: string; type?: string } | null
 }
 
 function envNumber(name: string, fallback: number) {
@@ -229,16 +256,32 @@ export async function runsIdle() {
   while (executing.size) await Promise.allSettled([...executing.keys()])
 }
 
+/** The state of one execution, shared by its model calls, tool calls and workflow steps. */
+type Execution = {
+  plan: ExecutionPlan
+  controller: AbortController
+  started: number
+  runDeadline: number
+  steps: Step[]
+  ttftMs: number | null
+  failure: RunOutcome['failure']
+  cancelled: boolean
+  /** Function calls the caller runs: the run ends with them (as OpenAI's API does). */
+  clientToolCalls: ToolCall[]
+  /** Model calls so far: all but the first are funded as they come (ensureFunds). */
+  modelCalls: number
+  toolContext?: Promise<ToolContext>
+}
+
 async function execute(
   plan: ExecutionPlan,
   options: { onOutcome?: (outcome: RunOutcome) => void }
 ): Promise<Run> {
-  const { run, events } = plan
+  const { run } = plan
   const controller = new AbortController()
   inFlight.set(run.id, controller)
   plan.recorded?.catch(() => controller.abort(new Error('the run could not be recorded')))
   const started = performance.now()
-  const runDeadline = Date.now() + runTimeoutMs()
   const deadline = setTimeout(() => controller.abort(new Error('timeout')), runTimeoutMs())
   const cancelPoll = setInterval(async () => {
     const row = await db
@@ -251,239 +294,38 @@ async function execute(
   }, CANCEL_POLL_MS)
   cancelPoll.unref()
 
-  const steps: Step[] = []
+  const x: Execution = {
+    plan,
+    controller,
+    started,
+    runDeadline: Date.now() + runTimeoutMs(),
+    steps: [],
+    ttftMs: null,
+    failure: null,
+    cancelled: false,
+    clientToolCalls: [],
+    modelCalls: 0,
+  }
   let output = ''
-  let ttftMs: number | null = null
-  let failure: RunOutcome['failure'] = null
-  let cancelled = false
-  const promptChars = promptCharacters(plan.messages)
-  const spentSoFar = () => steps.reduce((sum, s) => sum + s.costMicros, 0n)
-
   try {
-    outer: for (const [modelIndex, model] of plan.chain.entries()) {
-      const reliability = reliabilityOf(model)
-      // Simulated faults are injected per run, not a property of the provider: no breaker.
-      const guarded = model.providerKind !== 'simulator'
-      // A platform provider is shared: this tenant's own failures must not open it for others.
-      const breakerKey: BreakerKey =
-        model.provider.tenantId === null
-          ? { providerId: model.providerId, tenantId: run.tenantId }
-          : model.providerId
-      for (let attempt = 0; attempt <= reliability.maxRetries; attempt++) {
-        const stepStarted = new Date()
-        const stepKind: Step['kind'] =
-          attempt > 0 ? 'retry' : modelIndex > 0 ? 'fallback' : 'model_call'
-        const gate: Gate = guarded
-          ? await breaker.acquire(breakerKey, reliability.breaker)
-          : { allowed: true, state: 'closed', failures: 0 }
-        if (!gate.allowed) {
-          const state = gate.state === 'open' ? 'open' : 'half-open (a probe is in flight)'
-          const scope =
-            gate.blocked === 'tenant'
-              ? ' for this workspace (its recent requests timed out or were rate limited)'
-              : ''
-          const detail = `The circuit breaker of provider "${model.providerSlug}" is ${state}${scope}; not calling it.`
-          steps.push(
-            makeStep(steps.length, stepKind, model, 'skipped', stepStarted, {
-              error: { status: 503, message: detail, breaker: gate.state },
-            })
-          )
-          failure = { status: 503, title: 'Provider unavailable', detail }
-          break
-        }
-
-        let streamed = false
-        let attemptOutput = ''
-        let reported: Usage | null = null
-        let stoppedByBound = false
-        const calls = new Map<number, ToolCall>()
-        const attemptController = new AbortController()
-        const onAbort = () => attemptController.abort(controller.signal.reason)
-        controller.signal.addEventListener('abort', onAbort)
-        const firstToken = setTimeout(
-          () => attemptController.abort(new Error('first-token timeout')),
-          reliability.firstTokenTimeoutMs
-        )
-        const attemptTotal = setTimeout(
-          () => attemptController.abort(new Error('attempt timeout')),
-          reliability.totalTimeoutMs
-        )
-        const estimated = (): Usage => ({
-          inputTokens: streamed || calls.size ? estimateTokens(promptChars) : 0,
-          outputTokens: estimateTokens(attemptOutput),
-        })
-        try {
-          const provider = providerFor(model)
-          for await (const received of provider.stream({
-            model: model.upstreamModel,
-            messages: plan.messages,
-            maxTokens: plan.maxTokens,
-            temperature: plan.temperature,
-            tools: plan.tools,
-            signal: attemptController.signal,
-            connectTimeoutMs: reliability.connectTimeoutMs,
-            simulate: plan.simulate,
-          })) {
-            // What a provider sends is stored: no NUL byte or lone surrogate reaches PostgreSQL.
-            const chunk = storableChunk(received)
-            if (chunk.type === 'usage') {
-              reported = chunk
-              continue
-            }
-            clearTimeout(firstToken)
-            if (chunk.type === 'tool_call') {
-              const call = calls.get(chunk.index) ?? { id: '', name: '', arguments: '' }
-              call.id ||= chunk.id ?? ''
-              call.name ||= chunk.name ?? ''
-              call.arguments += chunk.arguments ?? ''
-              calls.set(chunk.index, call)
-              if (
-                exceedsBounds(
-                  plan,
-                  model,
-                  promptChars,
-                  attemptOutput.length + toolChars(calls),
-                  spentSoFar()
-                )
-              ) {
-                stoppedByBound = true
-                break
-              }
-              continue
-            }
-            if (!streamed && ttftMs === null) ttftMs = Math.round(performance.now() - started)
-            streamed = true
-            attemptOutput += chunk.text
-            // Spend never exceeds the hold, and max_tokens bounds what we read: stop reading.
-            if (
-              exceedsBounds(
-                plan,
-                model,
-                promptChars,
-                attemptOutput.length + toolChars(calls),
-                spentSoFar()
-              )
-            ) {
-              const allowed = attemptOutput.length - chunk.text.length
-              const fits = chunk.text.slice(
-                0,
-                Math.max(
-                  0,
-                  fitChars(plan, model, promptChars, spentSoFar()) - allowed - toolChars(calls)
-                )
-              )
-              attemptOutput = attemptOutput.slice(0, allowed) + fits
-              if (fits) void events.emit('delta', { text: fits })
-              stoppedByBound = true
-              break
-            }
-            void events.emit('delta', { text: chunk.text })
-          }
-          clearTimeout(firstToken)
-          clearTimeout(attemptTotal)
-          if (attemptController.signal.aborted && !stoppedByBound)
-            throw attemptController.signal.reason
-          output += attemptOutput
-          const usage = reported && !stoppedByBound ? reported : estimated()
-          const status = controller.signal.aborted ? 'cancelled' : 'succeeded'
-          steps.push(
-            makeStep(steps.length, stepKind, model, status, stepStarted, {
-              usage,
-              usageEstimated: !(reported && !stoppedByBound),
-              toolCalls: [...calls.values()],
-            })
-          )
-          if (guarded) await breaker.success(breakerKey, gate)
-          if (controller.signal.aborted) cancelled = reasonOf(controller.signal) === 'cancelled'
-          failure = null
-          break outer
-        } catch (error) {
-          clearTimeout(firstToken)
-          clearTimeout(attemptTotal)
-          const providerError = asProviderError(error, attemptController.signal, reliability)
-          const timedOut = ['first-token timeout', 'attempt timeout'].includes(
-            reasonOf(attemptController.signal) ?? ''
-          )
-          const partial = estimated()
-          const stepError = {
-            status: providerError.status,
-            message: providerError.message,
-            ...(providerError.retryAfterMs !== undefined
-              ? { retry_after_ms: providerError.retryAfterMs }
-              : {}),
-          }
-          if (controller.signal.aborted) {
-            cancelled = reasonOf(controller.signal) === 'cancelled'
-            output += attemptOutput
-            steps.push(
-              makeStep(
-                steps.length,
-                stepKind,
-                model,
-                cancelled ? 'cancelled' : 'failed',
-                stepStarted,
-                {
-                  usage: partial,
-                  usageEstimated: true,
-                  toolCalls: [...calls.values()],
-                  error: stepError,
-                }
-              )
-            )
-            if (!cancelled) failure = abortFailure(controller.signal)
-            break outer
-          }
-          steps.push(
-            makeStep(steps.length, stepKind, model, 'failed', stepStarted, {
-              usage: partial,
-              usageEstimated: true,
-              toolCalls: [...calls.values()],
-              error: stepError,
-            })
-          )
-          const blame = blameOf(providerError, timedOut)
-          if (guarded && blame)
-            await breaker.failure(
-              breakerKey,
-              reliability.breaker,
-              blame,
-              gate.state === 'half_open'
-            )
-          failure = {
-            status: providerError.status === 504 ? 504 : 502,
-            title: providerError.status === 504 ? 'Provider timed out' : 'Provider error',
-            detail: providerError.message,
-          }
-          // Text already streamed to the client cannot be taken back: no transparent retry.
-          if (streamed) {
-            output += attemptOutput
-            break outer
-          }
-          if (!providerError.retryable || attempt === reliability.maxRetries) break
-          const wait = retryDelayMs(attempt, providerError.retryAfterMs)
-          // A long Retry-After is better spent on the next model; past the deadline, stop.
-          if (wait > reliability.maxRetryWaitMs) break
-          if (Date.now() + wait >= runDeadline) break outer
-          await sleep(wait, undefined, { signal: controller.signal }).catch(() => {})
-          if (controller.signal.aborted) {
-            cancelled = reasonOf(controller.signal) === 'cancelled'
-            if (!cancelled) failure = abortFailure(controller.signal)
-            break outer
-          }
-        } finally {
-          controller.signal.removeEventListener('abort', onAbort)
-        }
-      }
-    }
+    output = plan.workflow
+      ? await runWorkflow(x, plan.workflow)
+      : (await agentLoop(x, plan.runtime, plan.messages, { parent: null, stream: true })).text
+  } catch (error) {
+    // A fault of ours (or of the database while loading a handoff): the run ends, never hangs.
+    logger.error({ err: error, run_id: run.id }, 'run execution failed')
+    if (!x.failure && !x.cancelled)
+      x.failure = { status: 500, title: 'Run failed', detail: 'The run failed unexpectedly.' }
   } finally {
     clearTimeout(deadline)
     clearInterval(cancelPoll)
     inFlight.delete(run.id)
   }
 
+  const { steps, failure, cancelled } = x
   // The charge is the sum of the steps' costs, capped by the hold (the cap is taken off the
   // last charged step, so steps always add up to the run).
-  let spent = spentSoFar()
+  let spent = spentSoFar(x)
   const overHold = spent > plan.holdMicros
   if (overHold) {
     let excess = spent - plan.holdMicros
@@ -507,8 +349,14 @@ async function execute(
     }),
     { inputTokens: 0, outputTokens: 0, cachedTokens: 0, reasoningTokens: 0, estimated: false }
   )
-  const last = steps.findLast((s) => s.status !== 'skipped')
-  const outcome: RunOutcome = { status, output, usage, toolCalls: last?.toolCalls ?? [], failure }
+  const last = steps.findLast((s) => s.model && s.status !== 'skipped')
+  const outcome: RunOutcome = {
+    status,
+    output,
+    usage,
+    toolCalls: x.clientToolCalls,
+    failure,
+  }
   try {
     options.onOutcome?.(outcome)
   } catch (error) {
@@ -519,38 +367,538 @@ async function execute(
     ...outcome,
     spent,
     overHold,
-    priced: last?.model ?? plan.chain[0],
-    ttftMs,
+    priced: last?.model ?? plan.runtime.chain[0],
+    ttftMs: x.ttftMs,
     latencyMs,
     steps,
   })
 }
 
-/** Whether `outputChars` more would exceed the hold (estimated cost) or read far past max_tokens. */
-function exceedsBounds(
-  plan: ExecutionPlan,
-  model: CatalogModel,
-  promptChars: number,
-  outputChars: number,
-  spentBefore: bigint
-) {
-  return outputChars > fitChars(plan, model, promptChars, spentBefore)
+function spentSoFar(x: Execution) {
+  return x.steps.reduce((sum, s) => sum + s.costMicros, 0n)
 }
 
-/** The most output characters this attempt may still produce (estimate: 4 characters a token). */
+/** Records why the run stopped when its signal fired: cancelled, timed out or shut down. */
+function stopped(x: Execution) {
+  x.cancelled = reasonOf(x.controller.signal) === 'cancelled'
+  if (!x.cancelled) x.failure = abortFailure(x.controller.signal)
+}
+
+/**
+ * One agent's part of a run: model calls until the model answers without calling a tool. Calls
+ * of built-in tools run here and their results go back to the model (an error included, so it
+ * can correct itself); a handoff switches to the other agent, whose steps nest under it; a call
+ * of any other function ends the run with it. At most the agent's max_steps model calls.
+ */
+async function agentLoop(
+  x: Execution,
+  runtime: AgentRuntime,
+  messages: ChatMessage[],
+  options: { parent: number | null; stream: boolean }
+): Promise<{ text: string; ok: boolean }> {
+  let text = ''
+  let parent = options.parent
+  // The first agent's limit bounds the whole loop, handoffs included (A → B → A … ends).
+  const limit = runtime.maxSteps
+  for (let turn = 0; ; turn++) {
+    if (turn >= limit) {
+      x.failure = {
+        status: 422,
+        title: 'Too many steps',
+        detail: `The agent made ${limit} model calls without finishing (its max_steps); the run stopped.`,
+      }
+      return { text, ok: false }
+    }
+    let estInput = x.plan.estInputTokens
+    if (x.modelCalls > 0) {
+      const funded = await ensureFunds(x, runtime, messages)
+      if (funded === null) return { text, ok: false }
+      estInput = funded
+    }
+    x.modelCalls++
+    const answer = await modelTurn(x, runtime, messages, estInput, parent, options.stream)
+    text += answer.text
+    if (!answer.ok) return { text, ok: false }
+    const calls = answer.toolCalls
+    if (!calls.length) return { text, ok: true }
+    if (!calls.every((c) => runtime.builtins.includes(c.name as any) || runtime.handoffs[c.name])) {
+      x.clientToolCalls = calls
+      return { text, ok: true }
+    }
+    messages = [...messages, { role: 'assistant', content: answer.text, toolCalls: calls }]
+    let handoff: { runtime: AgentRuntime; message: string | null; position: number } | null = null
+    for (const call of calls) {
+      const slug = runtime.handoffs[call.name]
+      if (!slug) {
+        messages.push(toolMessage(call, await runToolCall(x, call, parent)))
+        if (x.controller.signal.aborted) {
+          stopped(x)
+          return { text, ok: false }
+        }
+        continue
+      }
+      const startedAt = new Date()
+      const message = handoffMessage(call.arguments)
+      const target: AgentRuntime | null = handoff
+        ? null
+        : await agentRuntimeBySlug(x.plan.run.tenantId, slug, x.plan.run.metadata)
+      const error = handoff
+        ? 'Only one handoff per turn.'
+        : target
+          ? null
+          : `No agent "${slug}" in this workspace any more.`
+      const step = pushStep(x, {
+        kind: 'handoff',
+        name: slug,
+        parent,
+        status: error ? 'failed' : 'succeeded',
+        input: message,
+        output: null,
+        startedAt,
+        error: error ? { message: error } : null,
+      })
+      messages.push(toolMessage(call, error ? { error } : { handed_off_to: slug }))
+      if (target) handoff = { runtime: target, message, position: step.position }
+    }
+    if (handoff) {
+      runtime = handoff.runtime
+      parent = handoff.position
+      // The other agent sees the conversation (not this agent's tool traffic) and the request.
+      const conversation = messages.filter(
+        (m) => m.role === 'user' || (m.role === 'assistant' && !m.toolCalls?.length)
+      )
+      messages = withInstructions(runtime, [
+        ...conversation,
+        ...(handoff.message ? [{ role: 'user' as const, content: handoff.message }] : []),
+      ])
+    }
+  }
+}
+
+/** The `message` argument of a handoff call, when the model gave one. */
+function handoffMessage(args: string): string | null {
+  try {
+    const parsed = JSON.parse(args)
+    return typeof parsed?.message === 'string' && parsed.message.trim() ? parsed.message : null
+  } catch {
+    return null
+  }
+}
+
+function toolMessage(call: ToolCall, content: unknown): ChatMessage {
+  return {
+    role: 'tool',
+    toolCallId: call.id,
+    name: call.name,
+    content: typeof content === 'string' ? content : JSON.stringify(content),
+  }
+}
+
+/** Runs one built-in tool call as a step; returns what the model gets back (JSON text). */
+async function runToolCall(x: Execution, call: ToolCall, parent: number | null) {
+  const startedAt = new Date()
+  x.toolContext ??= toolContextOf(x.plan.run.tenantId, x.controller.signal)
+  const result = await runBuiltinTool(
+    call.name as BuiltinToolName,
+    call.arguments,
+    await x.toolContext
+  )
+  const content = JSON.stringify(result.ok ? result.output : { error: result.error })
+  const aborted = x.controller.signal.aborted
+  pushStep(x, {
+    kind: 'tool_call',
+    name: call.name,
+    parent,
+    status: result.ok ? 'succeeded' : aborted ? 'cancelled' : 'failed',
+    input: call.arguments,
+    output: content,
+    startedAt,
+    error: result.ok ? null : { message: result.error },
+  })
+  return content
+}
+
+/**
+ * Funds the next model call: when what is spent plus its worst case exceeds the hold, the hold
+ * is extended first. Null (the run stops) when the credits do not cover it (`credits_exhausted`)
+ * or the conversation outgrew the context window. Returns the call's input estimate.
+ */
+async function ensureFunds(x: Execution, runtime: AgentRuntime, messages: ChatMessage[]) {
+  let worst: ReturnType<typeof worstCase>
+  try {
+    worst = worstCase(runtime, messages)
+  } catch (error) {
+    if (!(error instanceof InvalidInputException)) throw error
+    x.failure = { status: 422, title: 'Context window exceeded', detail: error.message }
+    return null
+  }
+  const missing = spentSoFar(x) + worst.micros - x.plan.holdMicros
+  if (missing > 0n) {
+    try {
+      await extend(x.plan.holdId, missing, { tenantId: x.plan.run.tenantId })
+    } catch (error) {
+      if (!(error instanceof InsufficientCreditsException)) throw error
+      x.failure = {
+        status: 402,
+        title: 'Credits exhausted',
+        type: '/problems/credits_exhausted',
+        detail:
+          `The next step needs ${formatCredits(missing)} more credits than this workspace ` +
+          'has available; the run stopped.',
+      }
+      return null
+    }
+    x.plan.holdMicros += missing
+  }
+  return worst.estInputTokens
+}
+
+/**
+ * A workflow: each step runs its agent on its rendered template, in order; only the last step
+ * streams (its output is the run's). The first step is funded by the run's hold, later ones
+ * extend it as they go; a failed or cancelled step ends the run.
+ */
+async function runWorkflow(x: Execution, workflow: WorkflowPlan) {
+  const outputs: string[] = []
+  for (const [index, definition] of workflow.steps.entries()) {
+    const step = pushStep(x, {
+      kind: 'workflow_step',
+      name: definition.agent,
+      parent: null,
+      status: 'running',
+      input: null,
+      output: null,
+      startedAt: new Date(),
+    })
+    let runtime: AgentRuntime | null = x.plan.runtime
+    let messages = x.plan.messages
+    if (index > 0) {
+      runtime = await agentRuntimeBySlug(x.plan.run.tenantId, definition.agent, x.plan.run.metadata)
+      if (!runtime) {
+        x.failure = {
+          status: 422,
+          title: 'Workflow step failed',
+          detail: `Step ${index + 1}: no agent "${definition.agent}" in this workspace any more.`,
+        }
+        finishStep(x, step, 'failed')
+        break
+      }
+      const input = renderTemplate(definition.input, workflow.input, outputs)
+      messages = withInstructions(runtime, [{ role: 'user', content: input }])
+    }
+    step.input = messages.at(-1)!.content
+    const result = await agentLoop(x, runtime, messages, {
+      parent: step.position,
+      stream: index === workflow.steps.length - 1,
+    })
+    step.output = result.text
+    finishStep(x, step, result.ok ? 'succeeded' : x.cancelled ? 'cancelled' : 'failed')
+    outputs.push(result.text)
+    if (!result.ok) break
+  }
+  return outputs.at(-1) ?? ''
+}
+
+/** Adds a step; tool calls, handoffs and workflow steps are announced on the run's stream. */
+function pushStep(
+  x: Execution,
+  fields: Pick<Step, 'kind' | 'name' | 'parent' | 'status' | 'input' | 'output' | 'startedAt'> &
+    Partial<Step>
+): Step {
+  const step: Step = {
+    position: x.steps.length,
+    model: null,
+    usage: { inputTokens: 0, outputTokens: 0 },
+    usageEstimated: false,
+    costMicros: 0n,
+    toolCalls: [],
+    error: null,
+    finishedAt: new Date(),
+    ...fields,
+  }
+  x.steps.push(step)
+  if (step.kind !== 'workflow_step' && !step.model) announce(x, step)
+  return step
+}
+
+function finishStep(x: Execution, step: Step, status: Step['status']) {
+  step.status = status
+  step.finishedAt = new Date()
+  announce(x, step)
+}
+
+function announce(x: Execution, step: Step) {
+  void x.plan.events.emit('step', {
+    position: step.position,
+    parent: step.parent,
+    kind: step.kind,
+    name: step.name,
+    status: step.status,
+  })
+}
+
+/**
+ * One model call of the run: the runtime's model chain (retries with backoff and jitter on
+ * retryable errors, honouring Retry-After; a circuit breaker per provider; then the fallback
+ * models). Streams deltas into the run's event log when `stream`; stops on cancellation, on
+ * the run deadline or when the hold would be exceeded. Every attempt is a step.
+ */
+async function modelTurn(
+  x: Execution,
+  runtime: AgentRuntime,
+  messages: ChatMessage[],
+  estInput: number,
+  parent: number | null,
+  stream: boolean
+): Promise<{ text: string; toolCalls: ToolCall[]; ok: boolean }> {
+  const { plan, controller, steps } = x
+  const { run, events } = plan
+  let text = ''
+  let toolCalls: ToolCall[] = []
+  let failure: RunOutcome['failure'] = null
+  const promptChars = promptCharacters(messages)
+  const bound = { maxTokens: runtime.maxTokens, estInput, promptChars }
+  const modelStep = (
+    kind: StepKind,
+    model: CatalogModel,
+    status: Step['status'],
+    startedAt: Date,
+    details: {
+      usage?: Usage
+      usageEstimated?: boolean
+      toolCalls?: ToolCall[]
+      output?: string
+      error?: Record<string, unknown> | null
+    } = {}
+  ) => {
+    const usage = details.usage ?? { inputTokens: 0, outputTokens: 0 }
+    steps.push({
+      position: steps.length,
+      parent,
+      kind,
+      name: model.name,
+      model,
+      status,
+      input: null,
+      output: details.output ?? null,
+      usage,
+      usageEstimated: details.usageEstimated ?? false,
+      costMicros: costMicros(usage.inputTokens, usage.outputTokens, model),
+      toolCalls: details.toolCalls ?? [],
+      error: details.error ?? null,
+      startedAt,
+      finishedAt: new Date(),
+    })
+  }
+
+  outer: for (const [modelIndex, model] of runtime.chain.entries()) {
+    const reliability = reliabilityOf(model)
+    // Simulated faults are injected per run, not a property of the provider: no breaker.
+    const guarded = model.providerKind !== 'simulator'
+    // A platform provider is shared: this tenant's own failures must not open it for others.
+    const breakerKey: BreakerKey =
+      model.provider.tenantId === null
+        ? { providerId: model.providerId, tenantId: run.tenantId }
+        : model.providerId
+    for (let attempt = 0; attempt <= reliability.maxRetries; attempt++) {
+      const stepStarted = new Date()
+      const stepKind: StepKind = attempt > 0 ? 'retry' : modelIndex > 0 ? 'fallback' : 'model_call'
+      const gate: Gate = guarded
+        ? await breaker.acquire(breakerKey, reliability.breaker)
+        : { allowed: true, state: 'closed', failures: 0 }
+      if (!gate.allowed) {
+        const state = gate.state === 'open' ? 'open' : 'half-open (a probe is in flight)'
+        const scope =
+          gate.blocked === 'tenant'
+            ? ' for this workspace (its recent requests timed out or were rate limited)'
+            : ''
+        const detail = `The circuit breaker of provider "${model.providerSlug}" is ${state}${scope}; not calling it.`
+        modelStep(stepKind, model, 'skipped', stepStarted, {
+          error: { status: 503, message: detail, breaker: gate.state },
+        })
+        failure = { status: 503, title: 'Provider unavailable', detail }
+        break
+      }
+
+      let streamed = false
+      let attemptOutput = ''
+      let reported: Usage | null = null
+      let stoppedByBound = false
+      const calls = new Map<number, ToolCall>()
+      const attemptController = new AbortController()
+      const onAbort = () => attemptController.abort(controller.signal.reason)
+      controller.signal.addEventListener('abort', onAbort)
+      const firstToken = setTimeout(
+        () => attemptController.abort(new Error('first-token timeout')),
+        reliability.firstTokenTimeoutMs
+      )
+      const attemptTotal = setTimeout(
+        () => attemptController.abort(new Error('attempt timeout')),
+        reliability.totalTimeoutMs
+      )
+      const estimated = (): Usage => ({
+        inputTokens: streamed || calls.size ? estimateTokens(promptChars) : 0,
+        outputTokens: estimateTokens(attemptOutput.length + toolChars(calls)),
+      })
+      try {
+        const provider = providerFor(model)
+        for await (const received of provider.stream({
+          model: model.upstreamModel,
+          messages,
+          maxTokens: runtime.maxTokens,
+          temperature: runtime.temperature,
+          tools: runtime.tools,
+          signal: attemptController.signal,
+          connectTimeoutMs: reliability.connectTimeoutMs,
+          simulate: runtime.simulate,
+        })) {
+          // What a provider sends is stored: no NUL byte or lone surrogate reaches PostgreSQL.
+          const chunk = storableChunk(received)
+          if (chunk.type === 'usage') {
+            reported = chunk
+            continue
+          }
+          clearTimeout(firstToken)
+          if (chunk.type === 'tool_call') {
+            const call = calls.get(chunk.index) ?? { id: '', name: '', arguments: '' }
+            call.id ||= chunk.id ?? ''
+            call.name ||= chunk.name ?? ''
+            call.arguments += chunk.arguments ?? ''
+            calls.set(chunk.index, call)
+            if (
+              attemptOutput.length + toolChars(calls) >
+              fitChars(plan.holdMicros, bound, model, spentSoFar(x))
+            ) {
+              stoppedByBound = true
+              break
+            }
+            continue
+          }
+          if (stream && !streamed && x.ttftMs === null)
+            x.ttftMs = Math.round(performance.now() - x.started)
+          streamed = true
+          attemptOutput += chunk.text
+          // Spend never exceeds the hold, and max_tokens bounds what we read: stop reading.
+          const fit = fitChars(plan.holdMicros, bound, model, spentSoFar(x))
+          if (attemptOutput.length + toolChars(calls) > fit) {
+            const allowed = attemptOutput.length - chunk.text.length
+            const fits = chunk.text.slice(0, Math.max(0, fit - allowed - toolChars(calls)))
+            attemptOutput = attemptOutput.slice(0, allowed) + fits
+            if (fits && stream) void events.emit('delta', { text: fits })
+            stoppedByBound = true
+            break
+          }
+          if (stream) void events.emit('delta', { text: chunk.text })
+        }
+        clearTimeout(firstToken)
+        clearTimeout(attemptTotal)
+        if (attemptController.signal.aborted && !stoppedByBound)
+          throw attemptController.signal.reason
+        text += attemptOutput
+        const usage = reported && !stoppedByBound ? reported : estimated()
+        const status = controller.signal.aborted ? 'cancelled' : 'succeeded'
+        // A call cut short by the bound is not complete: it is not run.
+        toolCalls = stoppedByBound ? [] : [...calls.values()]
+        modelStep(stepKind, model, status, stepStarted, {
+          usage,
+          usageEstimated: !(reported && !stoppedByBound),
+          toolCalls: [...calls.values()],
+          output: clip(attemptOutput),
+        })
+        if (guarded) await breaker.success(breakerKey, gate)
+        if (controller.signal.aborted) stopped(x)
+        failure = null
+        break outer
+      } catch (error) {
+        clearTimeout(firstToken)
+        clearTimeout(attemptTotal)
+        const providerError = asProviderError(error, attemptController.signal, reliability)
+        const timedOut = ['first-token timeout', 'attempt timeout'].includes(
+          reasonOf(attemptController.signal) ?? ''
+        )
+        const stepError = {
+          status: providerError.status,
+          message: providerError.message,
+          ...(providerError.retryAfterMs !== undefined
+            ? { retry_after_ms: providerError.retryAfterMs }
+            : {}),
+        }
+        if (controller.signal.aborted) {
+          text += attemptOutput
+          stopped(x)
+          modelStep(stepKind, model, x.cancelled ? 'cancelled' : 'failed', stepStarted, {
+            usage: estimated(),
+            usageEstimated: true,
+            toolCalls: [...calls.values()],
+            output: clip(attemptOutput),
+            error: stepError,
+          })
+          return { text, toolCalls: [], ok: false }
+        }
+        modelStep(stepKind, model, 'failed', stepStarted, {
+          usage: estimated(),
+          usageEstimated: true,
+          toolCalls: [...calls.values()],
+          output: clip(attemptOutput),
+          error: stepError,
+        })
+        const blame = blameOf(providerError, timedOut)
+        if (guarded && blame)
+          await breaker.failure(breakerKey, reliability.breaker, blame, gate.state === 'half_open')
+        failure = {
+          status: providerError.status === 504 ? 504 : 502,
+          title: providerError.status === 504 ? 'Provider timed out' : 'Provider error',
+          detail: providerError.message,
+        }
+        // Text already streamed to the client cannot be taken back: no transparent retry.
+        if (streamed) {
+          text += attemptOutput
+          break outer
+        }
+        if (!providerError.retryable || attempt === reliability.maxRetries) break
+        const wait = retryDelayMs(attempt, providerError.retryAfterMs)
+        // A long Retry-After is better spent on the next model; past the deadline, stop.
+        if (wait > reliability.maxRetryWaitMs) break
+        if (Date.now() + wait >= x.runDeadline) break outer
+        await sleep(wait, undefined, { signal: controller.signal }).catch(() => {})
+        if (controller.signal.aborted) {
+          stopped(x)
+          return { text, toolCalls: [], ok: false }
+        }
+      } finally {
+        controller.signal.removeEventListener('abort', onAbort)
+      }
+    }
+  }
+  if (failure) x.failure = failure
+  return { text, toolCalls, ok: !failure && !x.cancelled && !x.failure }
+}
+
+/** Step inputs and outputs are kept for the step tree, not as the record of the answer. */
+const STEP_TEXT_CHARS = 8000
+
+function clip(text: string) {
+  return text.length > STEP_TEXT_CHARS ? text.slice(0, STEP_TEXT_CHARS) + '…' : text
+}
+
+/**
+ * The most output characters a model call may still produce (estimate: 4 characters a token):
+ * what the hold leaves after the steps so far and this call's input, and never far past
+ * max_tokens.
+ */
 function fitChars(
-  plan: ExecutionPlan,
+  holdMicros: bigint,
+  bound: { maxTokens: number; estInput: number; promptChars: number },
   model: CatalogModel,
-  promptChars: number,
   spentBefore: bigint
 ) {
   // A provider may overshoot max_tokens a little (our estimate is rough); never by 2×.
-  const byTokens = plan.maxTokens * 8
+  const byTokens = bound.maxTokens * 8
   if (model.outputPrice === 0n) return byTokens
   // In micro-credits × 1M, the unit prices are in, so rounding never cuts a token short.
   const left =
-    (plan.holdMicros - spentBefore) * 1_000_000n -
-    BigInt(Math.max(plan.estInputTokens, estimateTokens(promptChars))) * model.inputPrice
+    (holdMicros - spentBefore) * 1_000_000n -
+    BigInt(Math.max(bound.estInput, estimateTokens(bound.promptChars))) * model.inputPrice
   if (left <= 0n) return 0
   return Math.min(byTokens, Number(left / model.outputPrice) * 4)
 }
@@ -617,7 +965,10 @@ async function finishRun(
   try {
     await plan.recorded
     const error = result.failure
-      ? problem(result.failure.status, result.failure.detail, { title: result.failure.title })
+      ? problem(result.failure.status, result.failure.detail, {
+          title: result.failure.title,
+          type: result.failure.type,
+        })
       : null
     run.merge({
       status: result.status,
@@ -657,13 +1008,13 @@ async function finishRun(
       if (replay)
         await completeIdempotencyKey(plan.idempotency!.scope, replay.status, replay.body, trx)
     }
-    const charged = result.steps.filter((s) => s.costMicros > 0n)
+    const charged = result.steps.filter((s) => s.costMicros > 0n && s.model)
     const price = {
       ...priceRecord(result.priced),
-      ...(new Set(charged.map((s) => s.model.id)).size > 1
+      ...(new Set(charged.map((s) => s.model!.id)).size > 1
         ? {
             parts: charged.map((s) => ({
-              ...priceRecord(s.model),
+              ...priceRecord(s.model!),
               cost_micros: String(s.costMicros),
             })),
           }
@@ -746,13 +1097,16 @@ async function recordFinishedRun(
          price = ?::jsonb, error = ?::jsonb, latency_ms = ?, ttft_ms = ?, finished_at = ?
        WHERE id = ? AND tenant_id = ? AND status IN ('queued', 'running') RETURNING id, tenant_id, thread_id
      ), steps AS (
-       INSERT INTO run_steps (tenant_id, run_id, position, kind, model, status, input_tokens, output_tokens,
-                              usage_estimated, cost_micros, price, tool_calls, error, started_at, finished_at)
-       SELECT f.tenant_id, f.id, x.position, x.kind, x.model, x.status, x.input_tokens, x.output_tokens,
-              x.usage_estimated, x.cost_micros, x.price, x.tool_calls, x.error, x.started_at, x.finished_at
-       FROM finished f, jsonb_to_recordset(?::jsonb) AS x(position int, kind text, model text, status text,
-         input_tokens int, output_tokens int, usage_estimated boolean, cost_micros bigint, price jsonb,
-         tool_calls jsonb, error jsonb, started_at timestamptz, finished_at timestamptz)
+       INSERT INTO run_steps (tenant_id, run_id, position, parent, kind, name, model, status, input, output,
+                              input_tokens, output_tokens, usage_estimated, cost_micros, price, tool_calls, error,
+                              duration_ms, started_at, finished_at)
+       SELECT f.tenant_id, f.id, x.position, x.parent, x.kind, x.name, x.model, x.status, x.input, x.output,
+              x.input_tokens, x.output_tokens, x.usage_estimated, x.cost_micros, x.price, x.tool_calls, x.error,
+              x.duration_ms, x.started_at, x.finished_at
+       FROM finished f, jsonb_to_recordset(?::jsonb) AS x(position int, parent int, kind text, name text,
+         model text, status text, input text, output text, input_tokens int, output_tokens int,
+         usage_estimated boolean, cost_micros bigint, price jsonb, tool_calls jsonb, error jsonb,
+         duration_ms int, started_at timestamptz, finished_at timestamptz)
        RETURNING 1
      ), answer AS (
        INSERT INTO messages (tenant_id, thread_id, run_id, role, content)
@@ -796,47 +1150,23 @@ async function recordFinishedRun(
 function stepRow(s: Step) {
   return {
     position: s.position,
+    parent: s.parent,
     kind: s.kind,
-    model: s.model.name,
+    name: s.name,
+    model: s.model?.name ?? null,
     status: s.status,
+    input: s.input,
+    output: s.output,
     input_tokens: s.usage.inputTokens,
     output_tokens: s.usage.outputTokens,
     usage_estimated: s.usageEstimated,
     cost_micros: s.costMicros.toString(),
-    price: priceRecord(s.model),
+    price: s.model ? priceRecord(s.model) : null,
     tool_calls: s.toolCalls.length ? s.toolCalls : null,
     error: s.error,
+    duration_ms: Math.max(0, s.finishedAt.getTime() - s.startedAt.getTime()),
     started_at: s.startedAt,
     finished_at: s.finishedAt,
-  }
-}
-
-function makeStep(
-  position: number,
-  kind: Step['kind'],
-  model: CatalogModel,
-  status: Step['status'],
-  startedAt: Date,
-  details: {
-    usage?: Usage
-    usageEstimated?: boolean
-    toolCalls?: ToolCall[]
-    error?: Record<string, unknown> | null
-  } = {}
-): Step {
-  const usage = details.usage ?? { inputTokens: 0, outputTokens: 0 }
-  return {
-    position,
-    kind,
-    model,
-    status,
-    usage,
-    usageEstimated: details.usageEstimated ?? false,
-    costMicros: costMicros(usage.inputTokens, usage.outputTokens, model),
-    toolCalls: details.toolCalls ?? [],
-    error: details.error ?? null,
-    startedAt,
-    finishedAt: new Date(),
   }
 }
 

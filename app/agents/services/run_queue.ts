@@ -7,6 +7,7 @@ import { inBackground, PROCESS_ID } from '#core'
 import { extend } from '#credits'
 import Run from '#agents/models/run'
 import AgentVersion from '#agents/models/agent_version'
+import WorkflowVersion from '#agents/models/workflow_version'
 import ExecuteRunJob from '#agents/jobs/execute_run'
 import { lastStoredSeq, RunEventLog } from '#agents/services/run_events'
 import { executeRun, runTimeoutMs } from '#agents/services/run_executor'
@@ -113,6 +114,9 @@ export async function executeQueuedRun(
   const prompt = await buildPrompt({
     tenantId,
     version,
+    workflowVersion: run.workflowVersionId
+      ? await WorkflowVersion.query().where('id', run.workflowVersionId).first()
+      : null,
     text: run.input,
     history: run.threadId ? await threadHistory(tenantId, run.threadId, run.id) : [],
     metadata: run.metadata,

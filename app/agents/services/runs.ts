@@ -184,7 +184,7 @@ export async function recoverAbandonedRuns() {
     `SELECT r.id, r.tenant_id, r.status, r.attempts,
             (r.started_at < now() - make_interval(secs => ?)) AS timed_out,
             (r.owner = ?) AS orphan,
-            EXISTS (SELECT 1 FROM run_events e WHERE e.run_id = r.id AND e.event = 'delta') AS produced
+            EXISTS (SELECT 1 FROM run_events e WHERE e.run_id = r.id AND e.event IN ('delta', 'step')) AS produced
        FROM runs r
       WHERE r.status IN ('queued', 'running')
         AND (

@@ -16,6 +16,7 @@ const fields = {
   temperature: vine.number({ strict: true }).min(0).max(2).optional().nullable(),
   max_tokens: vine.number({ strict: true }).withoutDecimals().min(1).max(32_000).optional(),
   tools: vine.array(vine.any()).maxLength(32).optional(),
+  max_steps: vine.number({ strict: true }).withoutDecimals().min(1).max(50).optional(),
   metadata: vine.record(vine.any()).optional(),
   visibility: vine.enum(['private', 'public'] as const).optional(),
 }
@@ -33,6 +34,7 @@ export const updateAgentValidator = vine.create({
   temperature: fields.temperature,
   max_tokens: fields.max_tokens,
   tools: fields.tools,
+  max_steps: fields.max_steps,
   metadata: fields.metadata,
   visibility: fields.visibility,
 })

@@ -9,6 +9,17 @@ import {
 import { retryDelayMs } from '#agents/services/run_executor'
 import { toolDefinitions } from '#agents/actions/start_run'
 import { costMicros } from '#agents/services/catalog'
+import { OpenAiCompatibleProvider } from '#agents/providers/openai_compatible'
+import { AnthropicProvider } from '#agents/providers/anthropic'
+import { SimulatorProvider } from '#agents/providers/simulator'
+import {
+  ProviderError,
+  type ChatMessage,
+  type CompletionRequest,
+  type StreamChunk,
+  type ToolCall,
+} from '#agents/providers/types'
+import { FakeLlm, anthropic, openai } from '#tests/helpers/fake_llm'
 
 async function collect(chunks: (string | Buffer)[]) {
   const events = []
@@ -262,4 +273,353 @@ test.group('agents / circuit breaker (state machine)', () => {
       await store.success(id)
     }
   }).skip(!process.env.REDIS_URL, 'REDIS_URL is not set')
+})
+
+const signal = () => new AbortController().signal
+
+async function drain(iterable: AsyncIterable<StreamChunk>) {
+  const chunks: StreamChunk[] = []
+  for await (const chunk of iterable) chunks.push(chunk)
+  return chunks
+}
+
+/** The tool calls of a streamed answer, fragments joined by index. */
+function toolCallsOf(chunks: StreamChunk[]): ToolCall[] {
+  const calls: ToolCall[] = []
+  for (const chunk of chunks) {
+    if (chunk.type !== 'tool_call') continue
+    const call = (calls[chunk.index] ??= { id: '', name: '', arguments: '' })
+    call.id += chunk.id ?? ''
+    call.name += chunk.name ?? ''
+    call.arguments += chunk.arguments ?? ''
+  }
+  return calls
+}
+
+const weatherTool = {
+  name: 'weather',
+  parameters: { type: 'object', properties: { city: { type: 'string' } } },
+}
+
+test.group('agents / providers: tool round trips on the wire', (group) => {
+  let openaiFake: FakeLlm
+  let anthropicFake: FakeLlm
+  group.setup(async () => {
+    openaiFake = await FakeLlm.start('openai')
+    anthropicFake = await FakeLlm.start('anthropic')
+    return async () => {
+      await openaiFake.close()
+      await anthropicFake.close()
+    }
+  })
+  group.each.setup(() => {
+    openaiFake.requests = []
+    anthropicFake.requests = []
+  })
+
+  test('OpenAI: the tool call and its result go back as tool_calls and a tool message', async ({
+    assert,
+  }) => {
+    const provider = new OpenAiCompatibleProvider({
+      baseUrl: openaiFake.baseUrl,
+      apiKey: 'k',
+      settings: {},
+    })
+    const messages: ChatMessage[] = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Weather in Paris?' },
+    ]
+    const call = { id: 'call_1', name: 'weather', arguments: '{"city":"Paris"}' }
+    openaiFake.use(openai.stream([], { toolCalls: [call] }))
+    const first = await drain(
+      provider.stream({
+        model: 'm',
+        messages,
+        maxTokens: 50,
+        tools: [weatherTool],
+        signal: signal(),
+      })
+    )
+    assert.deepEqual(toolCallsOf(first), [call])
+
+    messages.push(
+      { role: 'assistant', content: '', toolCalls: toolCallsOf(first) },
+      { role: 'tool', toolCallId: 'call_1', name: 'weather', content: '{"temp":21}' }
+    )
+    openaiFake.use(openai.stream(['21 degrees.']))
+    await drain(
+      provider.stream({
+        model: 'm',
+        messages,
+        maxTokens: 50,
+        tools: [weatherTool],
+        signal: signal(),
+      })
+    )
+    assert.deepEqual(openaiFake.requests[1].body.messages, [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Weather in Paris?' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          {
+            id: 'call_1',
+            type: 'function',
+            function: { name: 'weather', arguments: '{"city":"Paris"}' },
+          },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"temp":21}' },
+    ])
+  })
+
+  test('Anthropic: the tool call and its result go back as tool_use and tool_result blocks', async ({
+    assert,
+  }) => {
+    const provider = new AnthropicProvider({
+      baseUrl: anthropicFake.baseUrl,
+      apiKey: 'k',
+      settings: {},
+    })
+    const messages: ChatMessage[] = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Weather in Paris?' },
+    ]
+    anthropicFake.use(
+      anthropic.stream(['Checking.'], {
+        toolUse: { id: 'toolu_1', name: 'weather', input: { city: 'Paris' } },
+      })
+    )
+    const first = await drain(
+      provider.stream({
+        model: 'm',
+        messages,
+        maxTokens: 50,
+        tools: [weatherTool],
+        signal: signal(),
+      })
+    )
+    assert.deepEqual(toolCallsOf(first).filter(Boolean), [
+      { id: 'toolu_1', name: 'weather', arguments: '{"city":"Paris"}' },
+    ])
+
+    messages.push(
+      { role: 'assistant', content: 'Checking.', toolCalls: toolCallsOf(first).filter(Boolean) },
+      { role: 'tool', toolCallId: 'toolu_1', name: 'weather', content: '{"temp":21}' }
+    )
+    anthropicFake.use(anthropic.stream(['21 degrees.']))
+    await drain(
+      provider.stream({
+        model: 'm',
+        messages,
+        maxTokens: 50,
+        tools: [weatherTool],
+        signal: signal(),
+      })
+    )
+    const body = anthropicFake.requests[1].body
+    assert.equal(body.system, 'Be brief.')
+    assert.deepEqual(body.messages, [
+      { role: 'user', content: 'Weather in Paris?' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Checking.' },
+          { type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Paris' } },
+        ],
+      },
+      {
+        role: 'user',
+        content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '{"temp":21}' }],
+      },
+    ])
+  })
+
+  test('Anthropic: results of one turn merge into ONE user turn; bad arguments become {}', async ({
+    assert,
+  }) => {
+    const provider = new AnthropicProvider({
+      baseUrl: anthropicFake.baseUrl,
+      apiKey: 'k',
+      settings: {},
+    })
+    anthropicFake.use(anthropic.stream(['Done.']))
+    await drain(
+      provider.stream({
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'Hi' },
+          { role: 'user', content: 'Two things?' },
+          {
+            role: 'assistant',
+            content: '',
+            toolCalls: [
+              { id: 'toolu_a', name: 'weather', arguments: '{"city":' },
+              { id: 'toolu_b', name: 'time', arguments: '[1]' },
+            ],
+          },
+          { role: 'tool', toolCallId: 'toolu_a', name: 'weather', content: '{"error":"bad"}' },
+          { role: 'tool', toolCallId: 'toolu_b', name: 'time', content: '"noon"' },
+          { role: 'user', content: 'Thanks' },
+        ],
+        maxTokens: 50,
+        signal: signal(),
+      })
+    )
+    assert.deepEqual(anthropicFake.requests[0].body.messages, [
+      // Plain text turns still merge as strings.
+      { role: 'user', content: 'Hi\n\nTwo things?' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'tool_use', id: 'toolu_a', name: 'weather', input: {} },
+          { type: 'tool_use', id: 'toolu_b', name: 'time', input: {} },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_a', content: '{"error":"bad"}' },
+          { type: 'tool_result', tool_use_id: 'toolu_b', content: '"noon"' },
+          { type: 'text', text: 'Thanks' },
+        ],
+      },
+    ])
+  })
+})
+
+test.group('agents / providers: simulator tools', () => {
+  const simulator = new SimulatorProvider()
+  const ask = (
+    content: string,
+    tools?: { name: string }[],
+    extra: Partial<CompletionRequest> = {}
+  ) =>
+    drain(
+      simulator.stream({
+        model: 'simulator/echo',
+        messages: [
+          { role: 'system', content: 'sys' },
+          { role: 'user', content },
+        ],
+        maxTokens: 100,
+        tools,
+        signal: signal(),
+        ...extra,
+      })
+    )
+  const text = (chunks: StreamChunk[]) =>
+    chunks.map((chunk) => (chunk.type === 'delta' ? chunk.text : '')).join('')
+
+  test('/tool calls an offered tool once, arguments verbatim, no text', async ({ assert }) => {
+    const chunks = await ask('/tool weather {"city":"Paris"}', [{ name: 'weather' }])
+    assert.deepEqual(chunks, [
+      {
+        type: 'tool_call',
+        index: 0,
+        id: 'call_sim_2',
+        name: 'weather',
+        arguments: '{"city":"Paris"}',
+      },
+      { type: 'usage', inputTokens: 9, outputTokens: 6 },
+    ])
+    assert.deepInclude((await ask('/tool weather', [{ name: 'weather' }]))[0], {
+      arguments: '{}',
+    })
+    assert.deepInclude((await ask('/tool weather  not json ', [{ name: 'weather' }]))[0], {
+      arguments: 'not json',
+    })
+  })
+
+  test('/tool of a tool that is not offered (or without tools) echoes', async ({ assert }) => {
+    for (const tools of [[{ name: 'time' }], undefined]) {
+      const chunks = await ask('/tool weather {"city":"Paris"}', tools)
+      assert.isFalse(chunks.some((chunk) => chunk.type === 'tool_call'))
+      assert.equal(text(chunks), '/tool weather {"city":"Paris"}')
+    }
+    assert.equal(
+      text(await ask('no /tool weather {}', [{ name: 'weather' }])),
+      'no /tool weather {}'
+    )
+  })
+
+  test('/handoff calls handoff_to_<slug> with the message; not offered, it echoes', async ({
+    assert,
+  }) => {
+    const chunks = await ask('/handoff billing-team Please refund me', [
+      { name: 'handoff_to_billing_team' },
+    ])
+    assert.deepEqual(chunks[0], {
+      type: 'tool_call',
+      index: 0,
+      id: 'call_sim_2',
+      name: 'handoff_to_billing_team',
+      arguments: '{"message":"Please refund me"}',
+    })
+    assert.equal(chunks.length, 2)
+    assert.equal(
+      text(await ask('/handoff sales Hi', [{ name: 'handoff_to_billing_team' }])),
+      '/handoff sales Hi'
+    )
+  })
+
+  test('tool results are answered "<name> → <result>", one line each, chunked and capped', async ({
+    assert,
+  }) => {
+    const messages: ChatMessage[] = [
+      { role: 'user', content: '/tool weather {}' },
+      {
+        role: 'assistant',
+        content: '',
+        toolCalls: [
+          { id: 'call_sim_1', name: 'weather', arguments: '{}' },
+          { id: 'call_sim_1b', name: 'time', arguments: '{}' },
+        ],
+      },
+      { role: 'tool', toolCallId: 'call_sim_1', name: 'weather', content: '{"temp":21}' },
+      { role: 'tool', toolCallId: 'call_sim_1b', name: 'time', content: '"noon"' },
+    ]
+    const tools = [{ name: 'weather' }, { name: 'time' }]
+    const chunks = await drain(
+      simulator.stream({
+        model: 'simulator/echo',
+        messages,
+        maxTokens: 100,
+        tools,
+        signal: signal(),
+      })
+    )
+    const expected = 'weather → {"temp":21}\ntime → "noon"'
+    assert.equal(text(chunks), expected)
+    assert.isFalse(chunks.some((chunk) => chunk.type === 'tool_call'))
+    assert.isTrue(chunks.every((chunk) => chunk.type !== 'delta' || chunk.text.length <= 16))
+    assert.deepInclude(chunks.at(-1)!, {
+      type: 'usage',
+      outputTokens: Math.ceil(expected.length / 4),
+    })
+
+    const capped = await drain(
+      simulator.stream({ model: 'simulator/lorem', messages, maxTokens: 2, signal: signal() })
+    )
+    assert.equal(text(capped), expected.slice(0, 8))
+  })
+
+  test('lorem keeps its output without a command; simulate faults apply before a call', async ({
+    assert,
+  }) => {
+    const lorem = await ask('/tool weather {}', [{ name: 'time' }], {
+      model: 'simulator/lorem',
+      maxTokens: 5,
+    })
+    assert.equal(text(lorem), 'Lorem ipsum dolor si')
+    const call = await ask('/tool weather {}', [{ name: 'weather' }], { model: 'simulator/lorem' })
+    assert.equal(call[0].type, 'tool_call')
+    for (const fail of ['429', 'midstream'] as const) {
+      const error = await ask('/tool weather {}', [{ name: 'weather' }], {
+        simulate: { fail },
+      }).catch((e) => e)
+      assert.instanceOf(error, ProviderError)
+    }
+  })
 })

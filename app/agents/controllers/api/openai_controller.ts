@@ -71,10 +71,10 @@ export default class OpenAiController {
     authorize(ctx, 'runs.write')
     assertWritable(ctx)
     const body = await ctx.request.validateUsing(completionValidator)
-    const messages: ChatMessage[] = body.messages.map((m: { role: string; content: unknown }) => ({
-      role: (m.role === 'developer' ? 'system' : m.role) as ChatMessage['role'],
+    const messages = body.messages.map((m) => ({
+      role: m.role === 'developer' ? 'system' : m.role,
       content: textOf(m.content as any),
-    }))
+    })) as ChatMessage[]
     const lastUser = messages.findLastIndex((m) => m.role === 'user')
     if (lastUser === -1)
       throw new DomainException('must contain a user message.', {
