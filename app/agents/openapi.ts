@@ -7,6 +7,8 @@ import { agentSchema, agentVersionSchema } from '#agents/dtos/agent'
 import { runCancellationSchema, runSchema } from '#agents/dtos/run'
 import { threadSchema, threadWithMessagesSchema } from '#agents/dtos/thread'
 import { chatCompletionSchema, modelListSchema } from '#agents/dtos/openai'
+import { workflowSchema, workflowVersionSchema } from '#agents/dtos/workflow'
+import { createWorkflowValidator, updateWorkflowValidator } from '#agents/validators/workflows'
 import {
   createAgentValidator,
   listRunsValidator,
@@ -24,6 +26,8 @@ addApiSchema('Thread', threadSchema)
 addApiSchema('ThreadWithMessages', threadWithMessagesSchema)
 addApiSchema('ChatCompletion', chatCompletionSchema)
 addApiSchema('ModelList', modelListSchema)
+addApiSchema('Workflow', workflowSchema)
+addApiSchema('WorkflowVersion', workflowVersionSchema)
 
 const agentParam = { idOrSlug: "The agent's id or slug" }
 const runParam = { id: "The run's id" }
@@ -95,6 +99,72 @@ addApiOperation('post', '/agents/:idOrSlug/runs', {
         'Events `run` ({id, status}) first, then `delta` ({text}) …, ' +
         'then `done` (the run) or `error` (a problem document); each event has an id.',
     },
+    201: { description: 'The finished run', json: 'Run', headers: created },
+    202: { description: 'The run, queued', json: 'Run', headers: created },
+  },
+  errors: [402, 409],
+})
+const workflowParam = { idOrSlug: "The workflow's id or slug" }
+addApiOperation('get', '/workflows', {
+  name: 'agents.api.workflows.index',
+  summary: 'Workflows, newest first',
+  ability: 'agents:read',
+  paged: true,
+  responses: { 200: { description: 'One page', json: pageSchema('Workflow') } },
+})
+addApiOperation('post', '/workflows', {
+  name: 'agents.api.workflows.store',
+  summary: 'Create a workflow (version 1): agents run in order, each input a template',
+  description:
+    'Templates use `{{input}}` and `{{steps.N.output}}` (N from 1, earlier steps only); a step ' +
+    "without `input` takes the previous step's output. An unknown agent is a 422 on `steps.N.agent`.",
+  ability: 'agents:write',
+  body: createWorkflowValidator,
+  responses: { 201: { description: 'The workflow', json: 'Workflow', headers: created } },
+})
+addApiOperation('get', '/workflows/:idOrSlug', {
+  name: 'agents.api.workflows.show',
+  summary: 'One workflow with its current steps',
+  ability: 'agents:read',
+  params: workflowParam,
+  responses: { 200: { description: 'The workflow', json: 'Workflow' } },
+})
+addApiOperation('patch', '/workflows/:idOrSlug', {
+  name: 'agents.api.workflows.update',
+  summary: 'Update a workflow: every change is a new version',
+  ability: 'agents:write',
+  params: workflowParam,
+  body: updateWorkflowValidator,
+  responses: { 200: { description: 'The workflow', json: 'Workflow' } },
+})
+addApiOperation('delete', '/workflows/:idOrSlug', {
+  name: 'agents.api.workflows.destroy',
+  summary: 'Delete a workflow',
+  ability: 'agents:write',
+  params: workflowParam,
+  responses: { 204: { description: 'Deleted' } },
+})
+addApiOperation('get', '/workflows/:idOrSlug/versions', {
+  name: 'agents.api.workflow_versions.index',
+  summary: "A workflow's versions, newest first (one page: `next_cursor` is null)",
+  ability: 'agents:read',
+  params: workflowParam,
+  responses: { 200: { description: 'Every version', json: pageSchema('WorkflowVersion') } },
+})
+addApiOperation('post', '/workflows/:idOrSlug/runs', {
+  name: 'agents.api.workflow_runs.store',
+  summary: 'Run a workflow: one hold and one charge for all its steps',
+  description:
+    'Like an agent run (JSON, `Accept: text/event-stream`, `async: true`, Idempotency-Key). The hold ' +
+    'covers the first model call and is extended before each later one; when the credits do not ' +
+    'cover it the run ends `failed` with a `credits_exhausted` problem. Only the last step streams ' +
+    '`delta` events; `step` events announce each finished step.',
+  ability: 'runs:write',
+  params: workflowParam,
+  headers: idempotencyKey,
+  body: startRunValidator,
+  responses: {
+    200: { description: 'The run as it happens', eventStream: 'As for an agent run, plus `step`' },
     201: { description: 'The finished run', json: 'Run', headers: created },
     202: { description: 'The run, queued', json: 'Run', headers: created },
   },

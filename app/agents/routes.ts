@@ -9,6 +9,7 @@ const AgentsController = () => import('#agents/controllers/api/agents_controller
 const RunsController = () => import('#agents/controllers/api/runs_controller')
 const ThreadsController = () => import('#agents/controllers/api/threads_controller')
 const OpenAiController = () => import('#agents/controllers/api/openai_controller')
+const WorkflowsController = () => import('#agents/controllers/api/workflows_controller')
 
 router
   .group(() => {
@@ -23,6 +24,23 @@ router
       .get('/agents/:idOrSlug/versions', [AgentsController, 'versions'])
       .as('agents.api.versions.index')
     router.post('/agents/:idOrSlug/runs', [RunsController, 'store']).as('agents.api.runs.store')
+    router.get('/workflows', [WorkflowsController, 'index']).as('agents.api.workflows.index')
+    router.post('/workflows', [WorkflowsController, 'store']).as('agents.api.workflows.store')
+    router
+      .get('/workflows/:idOrSlug', [WorkflowsController, 'show'])
+      .as('agents.api.workflows.show')
+    router
+      .patch('/workflows/:idOrSlug', [WorkflowsController, 'update'])
+      .as('agents.api.workflows.update')
+    router
+      .delete('/workflows/:idOrSlug', [WorkflowsController, 'destroy'])
+      .as('agents.api.workflows.destroy')
+    router
+      .get('/workflows/:idOrSlug/versions', [WorkflowsController, 'versions'])
+      .as('agents.api.workflow_versions.index')
+    router
+      .post('/workflows/:idOrSlug/runs', [WorkflowsController, 'run'])
+      .as('agents.api.workflow_runs.store')
     router.get('/runs', [RunsController, 'index']).as('agents.api.runs.index')
     router.get('/runs/:id', [RunsController, 'show']).as('agents.api.runs.show')
     router.get('/runs/:id/events', [RunsController, 'events']).as('agents.api.run_events.index')

@@ -11,7 +11,7 @@ export default class AgentRun extends OperatorCommand {
   @args.string({ description: 'Tenant slug' })
   declare tenant: string
 
-  @args.string({ description: 'Agent slug or id' })
+  @args.string({ description: 'Agent slug or id, or workflow:<slug> to run a workflow' })
   declare agent: string
 
   @args.spread({ description: 'Input text' })
@@ -23,15 +23,19 @@ export default class AgentRun extends OperatorCommand {
   async run() {
     const { Tenant } = await import('#tenants')
     const { formatCredits } = await import('#core')
-    const { findAgent } = await import('#agents/services/lookup')
+    const { findAgent, findWorkflow } = await import('#agents/services/lookup')
     const { startRun } = await import('#agents/actions/start_run')
     const { onRunEvent } = await import('#agents/services/run_events')
     const { requestHash } = await import('#platform')
 
     const tenant = await Tenant.findBy('slug', this.tenant)
     if (!tenant) return this.fail(`no tenant with slug "${this.tenant}"`)
-    const agent = await findAgent(tenant.id, this.agent)
-    if (!agent) return this.fail(`no agent "${this.agent}" in ${tenant.slug}`)
+    const workflowSlug = this.agent.startsWith('workflow:') ? this.agent.slice(9) : null
+    const workflow = workflowSlug ? await findWorkflow(tenant.id, workflowSlug) : null
+    const agent = workflowSlug ? null : await findAgent(tenant.id, this.agent)
+    if (workflowSlug && !workflow)
+      return this.fail(`no workflow "${workflowSlug}" in ${tenant.slug}`)
+    if (!workflowSlug && !agent) return this.fail(`no agent "${this.agent}" in ${tenant.slug}`)
     const text = this.input.join(' ').trim()
     if (!text) return this.fail('the input is empty')
     let started
@@ -39,13 +43,14 @@ export default class AgentRun extends OperatorCommand {
       started = await startRun({
         tenantId: tenant.id,
         agent,
+        workflow: workflow ?? undefined,
         memberId: null,
         text,
         source: 'cli',
         mode: 'wait',
         idempotency: this.idempotencyKey
           ? {
-              route: `cli-runs:${agent.id}`,
+              route: `cli-runs:${agent?.id ?? workflow!.workflow.id}`,
               key: this.idempotencyKey,
               hash: requestHash({ text }),
               response: (done) => ({

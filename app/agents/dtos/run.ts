@@ -79,6 +79,8 @@ export const runSchema = vine.object({
   id: vine.string(),
   agent_id: vine.string().nullable(),
   version: vine.number().withoutDecimals().nullable(),
+  workflow_id: vine.string().nullable().optional().meta({ description: 'Set on workflow runs' }),
+  workflow_version: vine.number().withoutDecimals().nullable().optional(),
   thread_id: vine.string().nullable(),
   status: vine.enum(RUN_STATUSES),
   input: vine.string(),
@@ -201,6 +203,9 @@ export async function serializeRun(
     id: run.id,
     agent_id: run.agentId,
     version: run.version,
+    ...(run.workflowId
+      ? { workflow_id: run.workflowId, workflow_version: run.workflowVersion ?? null }
+      : {}),
     thread_id: run.threadId,
     status: run.status,
     input: run.input,

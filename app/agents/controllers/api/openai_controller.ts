@@ -9,6 +9,8 @@ import {
 } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
+import Workflow from '#agents/models/workflow'
+import { findWorkflow } from '#agents/services/lookup'
 import { requestHash } from '#platform'
 import { startRun } from '#agents/actions/start_run'
 import { onRunEvent } from '#agents/services/run_events'
@@ -46,6 +48,11 @@ export default class OpenAiController {
       .whereNull('deletedAt')
       .orderBy('slug')
       .select('slug', 'createdAt')
+    const workflows = await Workflow.query()
+      .where('tenantId', tenant.id)
+      .whereNull('deletedAt')
+      .orderBy('slug')
+      .select('slug', 'createdAt')
     return {
       object: 'list',
       data: [
@@ -59,6 +66,12 @@ export default class OpenAiController {
           id: `agent:${a.slug}`,
           object: 'model' as const,
           created: Math.floor(a.createdAt.toSeconds()),
+          owned_by: tenant.slug,
+        })),
+        ...workflows.map((w) => ({
+          id: `workflow:${w.slug}`,
+          object: 'model' as const,
+          created: Math.floor(w.createdAt.toSeconds()),
           owned_by: tenant.slug,
         })),
       ],
@@ -82,9 +95,11 @@ export default class OpenAiController {
         field: 'messages',
       })
     const agentSlug = body.model.startsWith('agent:') ? body.model.slice(6) : null
+    const workflowSlug = body.model.startsWith('workflow:') ? body.model.slice(9) : null
     const found = agentSlug ? await agentForRun(tenant.id, agentSlug) : null
+    const workflow = workflowSlug ? await findWorkflow(tenant.id, workflowSlug) : null
     const agent = found?.agent ?? null
-    if (agentSlug ? !agent : !(await catalog(tenant.id)).has(body.model))
+    if (agentSlug ? !agent : workflowSlug ? !workflow : !(await catalog(tenant.id)).has(body.model))
       throw new DomainException(`The model "${body.model}" does not exist.`, {
         status: 404,
         code: 'model_not_found',
@@ -98,14 +113,16 @@ export default class OpenAiController {
       tenantId: tenant.id,
       agent,
       version: found?.version,
-      directModel: agent
-        ? undefined
-        : {
-            model: body.model,
-            maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
-            temperature: body.temperature,
-            tools: body.tools,
-          },
+      workflow: workflow ? { workflow: workflow.workflow, version: workflow.version } : undefined,
+      directModel:
+        agent || workflow
+          ? undefined
+          : {
+              model: body.model,
+              maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+              temperature: body.temperature,
+              tools: body.tools,
+            },
       memberId: membership.userId,
       text: messages[lastUser].content,
       history: messages.filter((_, index) => index !== lastUser),
