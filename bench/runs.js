@@ -5,6 +5,11 @@
  * interleaved rounds, median ratio. PostgreSQL only: DATABASE_URL is required.
  *
  *   DATABASE_URL=postgres://… npm run bench:runs [-- --rounds 3 --duration 8 --connections 50 --tenants 500]
+ *     [--variant tools]
+ *
+ * `--variant tools`: each Agora run makes 3 calculator calls (one model call asking for them,
+ * three tool-call steps, one model call answering) — the tool loop's cost per run against the
+ * same gateway, plus a plain-run round for the tool loop's own price.
  *
  * Fair by construction: the gateway spreads its runs over 500 accounts, so Agora's requests go
  * round-robin over as many workspaces (one token and agent each, `bench:workspaces`); Agora
@@ -39,6 +44,7 @@ const { values: opts } = parseArgs({
     'tenants': { type: 'string', default: '500' },
     'no-build': { type: 'boolean', default: false },
     'load-spec': { type: 'string', default: '' },
+    'variant': { type: 'string', default: 'plain' },
   },
 })
 
@@ -192,6 +198,19 @@ async function main() {
       tokens,
     },
   }
+  if (opts.variant === 'tools')
+    targets.tools = {
+      url: `http://127.0.0.1:${appPort}/api/v1/agents/bench-tools/runs`,
+      method: 'POST',
+      body: JSON.stringify({
+        input: ['17*23', '2^10', 'sqrt(144)']
+          .map((e) => `/tool calculator {"expression":"${e}"}`)
+          .join('\n'),
+      }),
+      headers: { 'content-type': 'application/json' },
+      tokens,
+    }
+  else if (opts.variant !== 'plain') throw new Error('--variant is plain or tools')
   const db = new pg.Client({ connectionString: DATABASE_URL })
   await db.connect()
   /** Runs of the bench workspaces created in [from, to), by status. */
@@ -205,12 +224,12 @@ async function main() {
   }
   log('warm-up')
   for (const spec of Object.values(targets)) load({ ...spec, connections, duration: 3 })
-  const results = { gateway: [], agora: [] }
+  const results = Object.fromEntries(Object.keys(targets).map((name) => [name, []]))
   for (let i = 0; i < Number(opts.rounds); i++) {
     for (const [name, spec] of Object.entries(targets)) {
       const from = new Date()
       const r = load({ ...spec, connections, duration })
-      if (name === 'agora') {
+      if (name !== 'gateway') {
         // Only runs that ended `succeeded` count (a 201 may carry a failed run).
         await new Promise((resolve) => setTimeout(resolve, 1000))
         const statuses = await runsBetween(from, new Date())
@@ -252,6 +271,17 @@ async function main() {
       `errors/non-2xx ${results.agora.reduce((s, r) => s + r.bad, 0)}`
   )
   console.log(`ratio Agora/gateway     : ${(ag / gw).toFixed(2)}× (goal ≥ 1.0×)`)
+  if (results.tools) {
+    const tl = median(results.tools.map((r) => r.rps))
+    console.log(
+      `Agora tool loop (3 calls): ${tl.toFixed(0)} succeeded runs/s ` +
+        `(p99 ${median(results.tools.map((r) => r.p99))} ms), ` +
+        `errors/non-2xx ${results.tools.reduce((s, r) => s + r.bad, 0)}`
+    )
+    console.log(
+      `ratio tool loop/gateway : ${(tl / gw).toFixed(2)}×; tool loop/plain run: ${(tl / ag).toFixed(2)}×`
+    )
+  }
   console.log(
     `credits:verify          : ${verify.status === 0 ? 'clean' : `VIOLATIONS\n${verify.stdout}`}`
   )

@@ -5,7 +5,8 @@ import { OperatorCommand } from '#core'
 
 /**
  * bench:workspaces --prefix=<p> --count=<n>: n benchmark workspaces `<p>-<i>`, each with an
- * owner, credits, an API token and a simulator agent `bench` (simulator/echo); prints one JSON
+ * owner, credits, an API token, a simulator agent `bench` (simulator/echo) and `bench-tools` (the
+ * same with the calculator tool, for bench:runs --variant tools); prints one JSON
  * line `{slug, token}` per workspace. `--remove` deletes the workspaces and owners of a prefix.
  * Lets run benchmarks spread load over as many tenants as their baseline has accounts.
  */
@@ -63,6 +64,16 @@ export default class BenchWorkspaces extends OperatorCommand {
         instructions: 'Repeat.',
         model: 'simulator/echo',
         max_tokens: 64,
+      })
+      await createAgent({
+        tenantId: tenant.id,
+        actorId: owner.id,
+        name: 'Bench tools',
+        slug: 'bench-tools',
+        instructions: 'Use the calculator.',
+        model: 'simulator/echo',
+        max_tokens: 64,
+        tools: ['calculator'],
       })
       const token = await createApiToken({
         user: owner,

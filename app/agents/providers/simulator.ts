@@ -20,8 +20,8 @@ function lorem(length: number) {
   return LOREM.repeat(Math.ceil(length / LOREM.length) + 1).slice(0, length)
 }
 
-/** What the simulator answers: text, or one call of an offered tool. */
-type Answer = { text: string } | { call: { name: string; arguments: string } }
+/** What the simulator answers: text, or calls of offered tools (one per command line). */
+type Answer = { text: string } | { calls: { name: string; arguments: string }[] }
 
 function answerOf(request: CompletionRequest): Answer {
   const { messages } = request
@@ -37,8 +37,12 @@ function answerOf(request: CompletionRequest): Answer {
     return { text: results.join('\n').slice(0, limit) }
   }
   if (last?.role === 'user') {
-    const call = commandCall(last.content, new Set(request.tools?.map((tool) => tool.name)))
-    if (call) return { call }
+    // Several command lines make parallel calls (as models do); all must be offered.
+    const offered = new Set(request.tools?.map((tool) => tool.name))
+    const calls = last.content
+      .split(/\n(?=\/(?:tool|handoff) )/)
+      .map((part) => commandCall(part, offered))
+    if (calls.every(Boolean)) return { calls: calls as { name: string; arguments: string }[] }
   }
   if (request.model.endsWith('/lorem')) return { text: lorem(limit) }
   const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? ''
@@ -68,7 +72,7 @@ function commandCall(content: string, offered: Set<string>) {
 /**
  * The built-in, deterministic provider (CONTRACT.md): `simulator/echo` answers the last user
  * message, `simulator/lorem` exactly 4 × max_tokens characters; `/tool` and `/handoff` commands
- * call an offered tool, and tool results are answered as `<name> → <result>`; usage is
+ * call an offered tool (one call per command line), and tool results are answered as `<name> → <result>`; usage is
  * ceil(chars / 4); output streams in ~16-character chunks; `simulate` injects latency and faults.
  */
 export class SimulatorProvider implements ProviderAdapter {
@@ -77,11 +81,15 @@ export class SimulatorProvider implements ProviderAdapter {
     const answer = answerOf(request)
     let outputChars: number
     let chunks: StreamChunk[]
-    if ('call' in answer) {
-      const { name, arguments: args } = answer.call
-      outputChars = name.length + args.length
-      const id = `call_sim_${request.messages.length}`
-      chunks = [{ type: 'tool_call', index: 0, id, name, arguments: args }]
+    if ('calls' in answer) {
+      outputChars = answer.calls.reduce((sum, c) => sum + c.name.length + c.arguments.length, 0)
+      chunks = answer.calls.map(({ name, arguments: args }, index) => ({
+        type: 'tool_call' as const,
+        index,
+        id: `call_sim_${request.messages.length}${index ? `_${index}` : ''}`,
+        name,
+        arguments: args,
+      }))
     } else {
       outputChars = answer.text.length
       chunks = (answer.text.match(new RegExp(`[\\s\\S]{1,${CHUNK}}`, 'g')) ?? []).map((text) => ({

@@ -82,6 +82,34 @@ test.group('agents / tools: the tool loop', () => {
     assert.match(failing.body().steps[1].output, /error/)
   })
 
+  test('three calls in one turn (the bench variant): each runs as a step, all results go back in one model call', async ({
+    client,
+    assert,
+  }) => {
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000n, token: true })
+    const created = await client
+      .post('/api/v1/agents')
+      .bearerToken(token)
+      .json({ name: 'Calc', instructions: 'x', model: 'simulator/echo', tools: ['calculator'] })
+    created.assertStatus(201)
+    const input = ['1+1', '2*3', '2^10']
+      .map((e) => `/tool calculator {"expression":"${e}"}`)
+      .join('\n')
+    const run = (
+      await client.post('/api/v1/agents/calc/runs').bearerToken(token).json({ input })
+    ).body()
+    assert.equal(run.status, 'succeeded')
+    assert.equal(
+      run.output,
+      ['{"result":2}', '{"result":6}', '{"result":1024}'].map((r) => `calculator → ${r}`).join('\n')
+    )
+    assert.deepEqual(
+      run.steps.map((s: any) => s.kind),
+      ['model_call', 'tool_call', 'tool_call', 'tool_call', 'model_call']
+    )
+    assert.equal(stepsMicros(run), microsOf(run.cost_credits))
+  })
+
   test('the loop stops after max_steps model calls', async ({ client, assert }) => {
     const { tenant, token } = await WorkspaceFactory.create({ grant: 1_000_000n, token: true })
     // An agent that hands off to one that hands back: the loop would never end.
