@@ -986,6 +986,8 @@ async function finishRun(
       latencyMs: result.latencyMs,
       ttftMs: result.ttftMs,
       finishedAt: DateTime.now(),
+      // Extended when later steps needed more than the first call's worst case.
+      holdMicros: plan.holdMicros,
     })
     if (result.overHold)
       logger.warn(
@@ -1094,7 +1096,7 @@ async function recordFinishedRun(
     `WITH finished AS (
        UPDATE runs SET status = ?, output = ?, input_tokens = ?, output_tokens = ?, cached_tokens = ?,
          reasoning_tokens = ?, usage_estimated = ?, usage_over_hold = ?, cost_micros = ?, model = ?,
-         price = ?::jsonb, error = ?::jsonb, latency_ms = ?, ttft_ms = ?, finished_at = ?
+         price = ?::jsonb, error = ?::jsonb, latency_ms = ?, ttft_ms = ?, finished_at = ?, hold_micros = ?
        WHERE id = ? AND tenant_id = ? AND status IN ('queued', 'running') RETURNING id, tenant_id, thread_id
      ), steps AS (
        INSERT INTO run_steps (tenant_id, run_id, position, parent, kind, name, model, status, input, output,
@@ -1135,6 +1137,7 @@ async function recordFinishedRun(
       run.latencyMs,
       run.ttftMs,
       run.finishedAt!.toJSDate(),
+      run.holdMicros.toString(),
       run.id,
       run.tenantId,
       JSON.stringify(stepRows),

@@ -174,6 +174,12 @@ test.group('agents / workflows: API', () => {
     const holds = await db.from('credit_holds').where('reference', `run:${run.id}`)
     assert.lengthOf(holds, 1)
     assert.equal(holds[0].status, 'settled')
+    assert.equal(BigInt(holds[0].charged), total)
+    // Step 2's worst case (1,024 output tokens) did not fit in what step 1 left: extended.
+    const firstHold = Math.ceil('First.Say: hello'.length / 3) + 1024 * 2
+    const row = await db.from('runs').where('id', run.id).first()
+    assert.equal(BigInt(row.hold_micros), BigInt(holds[0].amount))
+    assert.isAbove(Number(holds[0].amount), firstHold)
     const balance = await balanceOf(tenant.id)
     assert.equal(BigInt(balance.held), 0n)
     assert.equal(BigInt(balance.balance), 1_000_000n - total)
