@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import type { ApiClient } from '@japa/api-client'
 import db from '@adonisjs/lucid/services/db'
-import { balanceOf } from '#credits'
+import { balanceOf, verifyLedger } from '#credits'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
 import { parseSse } from '#tests/helpers/agents'
 import { runsIdle } from '#agents/services/run_executor'
@@ -11,7 +11,6 @@ import { runCommand } from '#tests/helpers/ace'
 const microsOf = (credits: string) => BigInt(Math.round(Number(credits) * 1e6))
 const stepsMicros = (run: any) =>
   run.steps.reduce((sum: bigint, step: any) => sum + microsOf(step.cost_credits), 0n)
-
 
 /** Two echo agents and a workflow `pipeline`: step 2 quotes step 1's output. */
 async function pipeline(client: ApiClient, token: string, second: Record<string, unknown> = {}) {
@@ -282,4 +281,57 @@ test.group('agents / workflows: API', () => {
     assert.equal(cli.exitCode, 0)
     assert.include(cli.stdout, 'Step two got: Say: from cli')
   })
+})
+
+test.group('agents / workflows under concurrency', () => {
+  test('16 workflow runs racing for too few credits: each is refused (402), succeeds or stops credits_exhausted; every hold resolves once and the ledger adds up', async ({
+    client,
+    assert,
+  }) => {
+    const { tenant, owner, token } = await WorkspaceFactory.create({ grant: 400n, token: true })
+    try {
+      for (const body of [
+        { name: 'Alpha', instructions: 'A', model: 'simulator/echo', max_tokens: 10 },
+        { name: 'Beta', instructions: 'B', model: 'simulator/lorem', max_tokens: 10 },
+      ])
+        (await client.post('/api/v1/agents').bearerToken(token).json(body)).assertStatus(201)
+      ;(
+        await client
+          .post('/api/v1/workflows')
+          .bearerToken(token)
+          .json({ name: 'Race', steps: [{ agent: 'alpha' }, { agent: 'beta' }] })
+      ).assertStatus(201)
+      const responses = await Promise.all(
+        Array.from({ length: 16 }, () =>
+          client.post('/api/v1/workflows/race/runs').bearerToken(token).json({ input: 'go' })
+        )
+      )
+      const runs = responses.filter((r) => r.status() === 201).map((r) => r.body())
+      assert.isTrue(
+        responses.every((r) => r.status() === 201 || r.status() === 402),
+        responses.map((r) => r.status()).join(',')
+      )
+      assert.isAbove(runs.length, 0)
+      let spent = 0n
+      for (const run of runs) {
+        assert.include(['succeeded', 'failed'], run.status)
+        if (run.status === 'failed') assert.equal(run.error.type, '/problems/credits_exhausted')
+        assert.equal(stepsMicros(run), microsOf(run.cost_credits))
+        spent += microsOf(run.cost_credits)
+      }
+      const holds = await db.from('credit_holds').where('tenant_id', tenant.id)
+      assert.lengthOf(holds, runs.length)
+      for (const hold of holds) {
+        assert.include(['settled', 'released'], hold.status)
+        if (hold.charged !== null) assert.isAtMost(Number(hold.charged), Number(hold.amount))
+      }
+      const balance = await balanceOf(tenant.id)
+      assert.equal(BigInt(balance.held), 0n)
+      assert.equal(BigInt(balance.balance), 400n - spent)
+      assert.deepEqual(await verifyLedger(tenant.id), [])
+    } finally {
+      await db.from('tenants').where('id', tenant.id).delete()
+      await db.from('users').where('id', owner.id).delete()
+    }
+  }).tags(['@committed'])
 })
