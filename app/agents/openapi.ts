@@ -2,12 +2,14 @@
  * The agents module's part of the OpenAPI document: its /api/v1 routes, described with the
  * validators the controllers use and the schemas their DTOs are typed by.
  */
+import vine from '@vinejs/vine'
 import { addApiOperation, addApiSchema, pageSchema } from '#core'
 import { agentSchema, agentVersionSchema } from '#agents/dtos/agent'
 import { runCancellationSchema, runSchema } from '#agents/dtos/run'
 import { threadSchema, threadWithMessagesSchema } from '#agents/dtos/thread'
 import { chatCompletionSchema, modelListSchema } from '#agents/dtos/openai'
 import { workflowSchema, workflowVersionSchema } from '#agents/dtos/workflow'
+import { toolSettingsValidator } from '#agents/validators/tools'
 import { createWorkflowValidator, updateWorkflowValidator } from '#agents/validators/workflows'
 import {
   createAgentValidator,
@@ -26,6 +28,7 @@ addApiSchema('Thread', threadSchema)
 addApiSchema('ThreadWithMessages', threadWithMessagesSchema)
 addApiSchema('ChatCompletion', chatCompletionSchema)
 addApiSchema('ModelList', modelListSchema)
+const toolSettingsSchema = vine.object({ http_allowed_hosts: vine.array(vine.string()) })
 addApiSchema('Workflow', workflowSchema)
 addApiSchema('WorkflowVersion', workflowVersionSchema)
 
@@ -169,6 +172,23 @@ addApiOperation('post', '/workflows/:idOrSlug/runs', {
     202: { description: 'The run, queued', json: 'Run', headers: created },
   },
   errors: [402, 409],
+})
+addApiSchema('ToolSettings', toolSettingsSchema)
+addApiOperation('get', '/tool-settings', {
+  name: 'agents.api.tool_settings.show',
+  summary: "The workspace's tool settings: the hosts http_request may reach",
+  ability: 'agents:read',
+  responses: { 200: { description: 'The settings', json: 'ToolSettings' } },
+})
+addApiOperation('put', '/tool-settings', {
+  name: 'agents.api.tool_settings.update',
+  summary: 'Replace the http_request allow-list (owners and admins)',
+  description:
+    'Host names, `*.example.com` for any subdomain, optional `:port`; stored in canonical form. ' +
+    'A bad entry is a 422 on `http_allowed_hosts.N`; at most 100 hosts.',
+  ability: 'agents:write',
+  body: toolSettingsValidator,
+  responses: { 200: { description: 'The stored settings', json: 'ToolSettings' } },
 })
 addApiOperation('get', '/runs', {
   name: 'agents.api.runs.index',

@@ -10,6 +10,7 @@ const RunsController = () => import('#agents/controllers/api/runs_controller')
 const ThreadsController = () => import('#agents/controllers/api/threads_controller')
 const OpenAiController = () => import('#agents/controllers/api/openai_controller')
 const WorkflowsController = () => import('#agents/controllers/api/workflows_controller')
+const ToolSettingsController = () => import('#agents/controllers/api/tool_settings_controller')
 
 router
   .group(() => {
@@ -41,6 +42,12 @@ router
     router
       .post('/workflows/:idOrSlug/runs', [WorkflowsController, 'run'])
       .as('agents.api.workflow_runs.store')
+    router
+      .get('/tool-settings', [ToolSettingsController, 'show'])
+      .as('agents.api.tool_settings.show')
+    router
+      .put('/tool-settings', [ToolSettingsController, 'update'])
+      .as('agents.api.tool_settings.update')
     router.get('/runs', [RunsController, 'index']).as('agents.api.runs.index')
     router.get('/runs/:id', [RunsController, 'show']).as('agents.api.runs.show')
     router.get('/runs/:id/events', [RunsController, 'events']).as('agents.api.run_events.index')

@@ -28,6 +28,13 @@ export class ToolError extends Error {}
 export const BUILTIN_TOOL_NAMES = ['calculator', 'current_time', 'http_request'] as const
 export type BuiltinToolName = (typeof BUILTIN_TOOL_NAMES)[number]
 
+/** One line per built-in tool, for people (the model reads builtinToolDefinition). */
+export const BUILTIN_TOOL_SUMMARIES: Record<BuiltinToolName, string> = {
+  calculator: 'Evaluates arithmetic exactly (+ - * / ^, sqrt, log, sin…), so the model need not.',
+  current_time: "Tells the current date and time, in the workspace's time zone or another.",
+  http_request: "Sends GET or POST requests, only to the hosts on the workspace's allow-list.",
+}
+
 /** Longest arguments text a model may send (bytes). */
 export const MAX_ARGUMENTS_BYTES = 64 * 1024
 

@@ -224,3 +224,63 @@ test.group('agents / tools: the tool loop', () => {
     }
   })
 })
+
+test.group('agents / tools: the http_request allow-list over the API', () => {
+  test('owners replace it (normalised), bad entries are 422 on the entry, members may read but not write, and a run only reaches listed hosts', async ({
+    client,
+    assert,
+  }) => {
+    const { tenant, token } = await WorkspaceFactory.create({ grant: 1_000_000n, token: true })
+    const empty = await client.get('/api/v1/tool-settings').bearerToken(token)
+    assert.deepEqual(empty.body(), { http_allowed_hosts: [] })
+    const saved = await client
+      .put('/api/v1/tool-settings')
+      .bearerToken(token)
+      .json({ http_allowed_hosts: ['API.Example.com', '*.example.org', 'api.example.com', ''] })
+    saved.assertStatus(200)
+    assert.deepEqual(saved.body().http_allowed_hosts, ['api.example.com', '*.example.org'])
+    const bad = await client
+      .put('/api/v1/tool-settings')
+      .bearerToken(token)
+      .json({ http_allowed_hosts: ['ok.example.com', 'not a host'] })
+    bad.assertStatus(422)
+    assert.equal(bad.body().errors[0].field, 'http_allowed_hosts.1')
+    assert.deepEqual(
+      (await client.get('/api/v1/tool-settings').bearerToken(token)).body().http_allowed_hosts,
+      ['api.example.com', '*.example.org']
+    )
+
+    const { createApiToken, User } = await import('#auth')
+    const { Membership } = await import('#tenants')
+    const member = await User.create({
+      email: `member-${tenant.id}@example.test`,
+      name: 'M',
+      password: 'correct horse battery staple',
+    })
+    await Membership.create({ tenantId: tenant.id, userId: member.id, role: 'member' })
+    const memberToken = (
+      await createApiToken({ user: member, tenantId: tenant.id, name: 't', abilities: [] })
+    ).secret
+    ;(await client.get('/api/v1/tool-settings').bearerToken(memberToken)).assertStatus(200)
+    ;(
+      await client
+        .put('/api/v1/tool-settings')
+        .bearerToken(memberToken)
+        .json({ http_allowed_hosts: [] })
+    ).assertStatus(403)
+
+    // A host off the list is refused before any connection; the model is told why.
+    const agent = await client
+      .post('/api/v1/agents')
+      .bearerToken(token)
+      .json({ name: 'Web', instructions: 'x', model: 'simulator/echo', tools: ['http_request'] })
+    agent.assertStatus(201)
+    const run = await client
+      .post('/api/v1/agents/web/runs')
+      .bearerToken(token)
+      .json({ input: '/tool http_request {"url": "http://169.254.169.254/latest/meta-data"}' })
+    assert.equal(run.body().status, 'succeeded')
+    assert.equal(run.body().steps[1].status, 'failed')
+    assert.match(run.body().steps[1].output, /allow-list/)
+  })
+})
