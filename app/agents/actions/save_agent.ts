@@ -1,5 +1,6 @@
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
+import { assertSlugAllowed, slugTaken } from '#agents/services/slugs'
 import { InvalidInputException } from '#core'
 import { slugify, withTenant } from '#tenants'
 import { forgetAgent } from '#agents/services/agent_cache'
@@ -30,29 +31,6 @@ async function assertKnownModels(
     if (!models.has(name))
       throw new InvalidInputException(`fallback_models.${index}`, `Unknown model "${name}".`)
   }
-}
-
-/** Slugs that would shadow a page under /agents/ (e.g. /agents/new is the create form). */
-const RESERVED_SLUGS = new Set(['new', 'edit', 'versions', 'runs', 'chat'])
-
-function assertSlugAllowed(slug: string) {
-  if (RESERVED_SLUGS.has(slug))
-    throw new InvalidInputException('slug', `"${slug}" is reserved; choose another slug.`)
-}
-
-async function slugTaken(
-  trx: TransactionClientContract,
-  tenantId: string,
-  slug: string,
-  exceptId?: string
-) {
-  const query = trx
-    .from('agents')
-    .where('tenant_id', tenantId)
-    .where('slug', slug)
-    .whereNull('deleted_at')
-  if (exceptId) query.whereNot('id', exceptId)
-  return Boolean(await query.first())
 }
 
 async function insertVersion(
@@ -98,7 +76,7 @@ export async function createAgent(
   await assertTools(input.tenantId, input.tools ?? [], slug)
   try {
     return await withTenant(input.tenantId, async (trx) => {
-      if (await slugTaken(trx, input.tenantId, slug))
+      if (await slugTaken(trx, 'agents', input.tenantId, slug))
         throw new InvalidInputException('slug', 'This slug is already used by another agent.')
       const agent = await Agent.create(
         {
@@ -177,7 +155,7 @@ export async function updateAgent(
     if (
       input.slug &&
       input.slug !== locked.slug &&
-      (await slugTaken(trx, locked.tenantId, input.slug, locked.id))
+      (await slugTaken(trx, 'agents', locked.tenantId, input.slug, locked.id))
     ) {
       throw new InvalidInputException('slug', 'This slug is already used by another agent.')
     }

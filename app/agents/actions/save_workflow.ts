@@ -1,5 +1,5 @@
-import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
+import { assertSlugAllowed, slugTaken } from '#agents/services/slugs'
 import { InvalidInputException } from '#core'
 import { slugify, withTenant } from '#tenants'
 import Workflow from '#agents/models/workflow'
@@ -8,9 +8,6 @@ import { agentForRun } from '#agents/services/agent_cache'
 import { referencedSteps } from '#agents/services/workflow_template'
 
 type StepInput = { agent: string; input?: string }
-
-/** Slugs that would shadow a page under /workflows/. */
-const RESERVED_SLUGS = new Set(['new', 'edit', 'versions', 'runs'])
 
 /**
  * The steps as stored: every agent exists in the workspace, every template refers only to the
@@ -39,26 +36,6 @@ async function checkedSteps(tenantId: string, steps: StepInput[]): Promise<Workf
   return out
 }
 
-function assertSlugAllowed(slug: string) {
-  if (RESERVED_SLUGS.has(slug))
-    throw new InvalidInputException('slug', `"${slug}" is reserved; choose another slug.`)
-}
-
-async function slugTaken(
-  trx: TransactionClientContract,
-  tenantId: string,
-  slug: string,
-  exceptId?: string
-) {
-  const query = trx
-    .from('workflows')
-    .where('tenant_id', tenantId)
-    .where('slug', slug)
-    .whereNull('deleted_at')
-  if (exceptId) query.whereNot('id', exceptId)
-  return Boolean(await query.first())
-}
-
 const SLUG_TAKEN = 'This slug is already used by another workflow.'
 
 /** Creates a workflow and its version 1. */
@@ -75,7 +52,7 @@ export async function createWorkflow(input: {
   assertSlugAllowed(slug)
   try {
     return await withTenant(input.tenantId, async (trx) => {
-      if (await slugTaken(trx, input.tenantId, slug))
+      if (await slugTaken(trx, 'workflows', input.tenantId, slug))
         throw new InvalidInputException('slug', SLUG_TAKEN)
       const workflow = await Workflow.create(
         {
@@ -139,7 +116,7 @@ export async function updateWorkflow(
       if (
         input.slug &&
         input.slug !== locked.slug &&
-        (await slugTaken(trx, locked.tenantId, input.slug, locked.id))
+        (await slugTaken(trx, 'workflows', locked.tenantId, input.slug, locked.id))
       )
         throw new InvalidInputException('slug', SLUG_TAKEN)
       locked.merge({
