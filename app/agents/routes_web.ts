@@ -11,6 +11,9 @@ const VersionsController = () => import('#agents/controllers/web/versions_contro
 const ChatController = () => import('#agents/controllers/web/chat_controller')
 const RunsController = () => import('#agents/controllers/web/runs_controller')
 const ProvidersController = () => import('#agents/controllers/web/providers_controller')
+const WorkflowsController = () => import('#agents/controllers/web/workflows_controller')
+const WorkflowRunsController = () => import('#agents/controllers/web/workflow_runs_controller')
+const ToolSettingsController = () => import('#agents/controllers/web/tool_settings_controller')
 
 router
   .group(() => {
@@ -38,6 +41,20 @@ router
     router
       .post('/runs/:id/cancellation', [RunsController, 'cancellation'])
       .as('agents.web.cancellations.store')
+    // Workflows: chains of agents; the page of one is its builder and its test bench.
+    router.get('/workflows', [WorkflowsController, 'index']).as('agents.web.workflows.index')
+    router.get('/workflows/new', [WorkflowsController, 'create']).as('agents.web.workflows.create')
+    router.post('/workflows', [WorkflowsController, 'store']).as('agents.web.workflows.store')
+    router.get('/workflows/:slug', [WorkflowsController, 'show']).as('agents.web.workflows.show')
+    router
+      .put('/workflows/:slug', [WorkflowsController, 'update'])
+      .as('agents.web.workflows.update')
+    router
+      .delete('/workflows/:slug', [WorkflowsController, 'destroy'])
+      .as('agents.web.workflows.destroy')
+    router
+      .post('/workflows/:slug/runs', [WorkflowRunsController, 'store'])
+      .as('agents.web.workflow_runs.store')
     // The workspace's own providers (owners and admins): keys, models, prices, connection tests.
     router.get('/providers', [ProvidersController, 'index']).as('agents.web.providers.index')
     router.post('/providers', [ProvidersController, 'store']).as('agents.web.providers.store')
@@ -58,6 +75,9 @@ router
     router
       .post('/providers/:id/connection-test', [ProvidersController, 'testConnection'])
       .as('agents.web.connection_tests.store')
+    // Built-in tools and the http_request allow-list (everyone reads; owners and admins save).
+    router.get('/tools', [ToolSettingsController, 'show']).as('agents.web.tool_settings.show')
+    router.put('/tools', [ToolSettingsController, 'update']).as('agents.web.tool_settings.update')
   })
   .prefix('/t/:tenant')
   .use([middleware.auth(), middleware.tenant()])

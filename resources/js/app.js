@@ -122,6 +122,19 @@
     )
   })
 
+  /** A builder row with no agent chosen and no input typed. */
+  function blankRow(row) {
+    const select = row.querySelector('select')
+    const input = row.querySelector('textarea')
+    return !select?.value && !input?.value.trim()
+  }
+
+  /** Focus stays on a move button, or goes to its row's agent when the button became disabled. */
+  function keepFocus(button, row) {
+    if (button.disabled) row.querySelector('select')?.focus()
+    else button.focus()
+  }
+
   /* ---------- Alpine components (CSP build: registered here, referenced by name) ---------- */
   document.addEventListener('alpine:init', () => {
     const Alpine = window.Alpine
@@ -195,6 +208,87 @@
     Alpine.data('chatLog', () => ({
       init() {
         this.$el.scrollTop = this.$el.scrollHeight
+      },
+    }))
+
+    /**
+     * The workflow builder's step rows (agents::components/workflow_form). The server renders
+     * every row with indexed names plus a blank spare row, which is all a plain form needs; this
+     * adds, moves and removes rows and renumbers names, ids and labels so the submitted
+     * steps[N] follow the order on screen.
+     */
+    Alpine.data('workflowBuilder', () => ({
+      init() {
+        for (const el of this.$root.querySelectorAll('[data-js-only]')) el.hidden = false
+        const rows = this.rows()
+        const spare = rows.at(-1)
+        // With an "Add step" button, a blank spare row is clutter.
+        if (rows.length > 1 && spare?.hasAttribute('data-spare') && blankRow(spare)) spare.remove()
+        this.renumber()
+      },
+      rows() {
+        return [...this.$refs.list.children]
+      },
+      add() {
+        const row = this.$refs.blank.content.firstElementChild.cloneNode(true)
+        for (const el of row.querySelectorAll('[data-js-only]')) el.hidden = false
+        this.$refs.list.append(row)
+        this.renumber()
+        row.querySelector('select')?.focus()
+      },
+      moveUp(event) {
+        const button = event.currentTarget
+        const row = button.closest('[data-step]')
+        if (row.previousElementSibling) row.previousElementSibling.before(row)
+        this.renumber()
+        keepFocus(button, row)
+      },
+      moveDown(event) {
+        const button = event.currentTarget
+        const row = button.closest('[data-step]')
+        if (row.nextElementSibling) row.nextElementSibling.after(row)
+        this.renumber()
+        keepFocus(button, row)
+      },
+      remove(event) {
+        const row = event.currentTarget.closest('[data-step]')
+        if (this.rows().length < 2) return
+        const next = row.previousElementSibling || row.nextElementSibling
+        row.remove()
+        this.renumber()
+        next?.querySelector('select')?.focus()
+      },
+      renumber() {
+        const rows = this.rows()
+        rows.forEach((row, index) => {
+          for (const el of row.querySelectorAll('[name], [id], [for], [aria-describedby]')) {
+            for (const attr of ['name', 'id', 'for', 'aria-describedby']) {
+              const value = el.getAttribute(attr)
+              if (value)
+                el.setAttribute(
+                  attr,
+                  value
+                    .replace(/steps\[\d+\]/g, `steps[${index}]`)
+                    .replace(/steps-\d+-/g, `steps-${index}-`)
+                )
+            }
+          }
+          row.querySelector('[data-step-title]').textContent = `Step ${index + 1}`
+          row.querySelector('[data-spare-note]')?.remove()
+          const input = row.querySelector('textarea')
+          if (input) input.placeholder = index === 0 ? '{{input}}' : `{{steps.${index}.output}}`
+          const buttons = {
+            '[data-step-up]': [index === 0, `Move step ${index + 1} up`],
+            '[data-step-down]': [index === rows.length - 1, `Move step ${index + 1} down`],
+            '[data-step-remove]': [rows.length < 2, `Remove step ${index + 1}`],
+          }
+          for (const [selector, [disabled, label]] of Object.entries(buttons)) {
+            const button = row.querySelector(selector)
+            if (!button) continue
+            button.disabled = disabled
+            button.setAttribute('aria-label', label)
+          }
+        })
       },
     }))
   })

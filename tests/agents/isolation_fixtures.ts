@@ -1,9 +1,11 @@
 /*
- * Isolation-matrix fixtures of the agents module's provider pages: tenant B's provider and
- * model, which tenant A (an owner, so tenant.update is not what stops it) must get as 404.
+ * Isolation-matrix fixtures of the agents module: tenant B's workflow, provider and model,
+ * which tenant A (an owner, so tenant.update is not what stops it) must get as 404.
  */
 import { randomUUID } from 'node:crypto'
 import { addModel, createProvider } from '#agents/actions/manage_providers'
+import { createAgent } from '#agents/actions/save_agent'
+import { createWorkflow } from '#agents/actions/save_workflow'
 import type { IsolationFixture, IsolationWorld } from '#tests/tenants/isolation'
 
 const providersOf = new WeakMap<IsolationWorld, Promise<{ id: string; modelId: string }>>()
@@ -37,7 +39,56 @@ function bProvider(world: IsolationWorld) {
   return providersOf.get(world)!
 }
 
+const workflowsOf = new WeakMap<IsolationWorld, Promise<{ id: string; slug: string }>>()
+
+/** Tenant B's workflow (one step running B's own agent). */
+function bWorkflow(world: IsolationWorld) {
+  if (!workflowsOf.has(world)) {
+    workflowsOf.set(
+      world,
+      (async () => {
+        const tenantId = world.b.tenant.id
+        const slug = `iso-${randomUUID().slice(0, 8)}`
+        await createAgent({
+          tenantId,
+          actorId: null,
+          name: 'B step',
+          slug,
+          instructions: 'B only.',
+          model: 'simulator/echo',
+        })
+        const { workflow } = await createWorkflow({
+          tenantId,
+          actorId: null,
+          name: 'B workflow',
+          slug,
+          steps: [{ agent: slug }],
+        })
+        return { id: workflow.id, slug: workflow.slug }
+      })()
+    )
+  }
+  return workflowsOf.get(world)!
+}
+
 export const fixtures: IsolationFixture[] = [
+  {
+    routes: [
+      '/api/v1/workflows/:idOrSlug',
+      '/api/v1/workflows/:idOrSlug/versions',
+      '/api/v1/workflows/:idOrSlug/runs',
+    ],
+    params: async (world) => {
+      const workflow = await bWorkflow(world)
+      return [{ idOrSlug: workflow.id }, { idOrSlug: workflow.slug }]
+    },
+    body: { input: 'hi', name: 'Changed' },
+  },
+  {
+    routes: ['/t/:tenant/workflows/:slug', '/t/:tenant/workflows/:slug/runs'],
+    params: async (world) => ({ slug: (await bWorkflow(world)).slug }),
+    body: { input: 'hi', name: 'Changed' },
+  },
   {
     routes: [
       '/t/:tenant/providers/:id',

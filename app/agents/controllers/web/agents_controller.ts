@@ -4,11 +4,17 @@ import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
 import Run from '#agents/models/run'
+import { handoffSlug } from '#agents/services/agent_runtime'
+import { isBuiltinTool } from '#agents/tools/builtin'
 import { createAgent, deleteAgent, updateAgent } from '#agents/actions/save_agent'
 import {
   blankValues,
+  builtinToolOptions,
   formValues,
+  functionNames,
+  handoffOptions,
   modelOptions,
+  unmanagedTools,
   validateAgentForm,
   valuesOf,
   type AgentFormValues,
@@ -67,6 +73,7 @@ export default class AgentsController {
       nextUrl: page.next_cursor ? pageUrl(ctx, page.next_cursor) : null,
       firstUrl: params.cursor ? pageUrl(ctx, null) : null,
       canWrite: can(ctx, 'agents.write'),
+      canManage: can(ctx, 'tenant.update'),
     })
   }
 
@@ -106,20 +113,29 @@ export default class AgentsController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'agents.read')
     const agent = await routeAgent(ctx)
-    const version = await AgentVersion.query()
-      .where('tenantId', tenant.id)
-      .where('agentId', agent.id)
-      .where('version', agent.currentVersion)
-      .firstOrFail()
+    const version = await this.#currentVersion(agent)
     const runs = await Run.query()
       .where('tenantId', tenant.id)
       .where('agentId', agent.id)
       .orderBy('createdAt', 'desc')
       .orderBy('id', 'desc')
       .limit(5)
+    const handoffs = version.tools.map(handoffSlug).filter((slug) => slug !== null)
+    const targets = handoffs.length
+      ? await Agent.query()
+          .where('tenantId', tenant.id)
+          .whereIn('slug', handoffs)
+          .whereNull('deletedAt')
+      : []
     return ctx.view.render('agents::pages/show', {
       agent,
       version,
+      builtins: version.tools.filter((tool) => typeof tool === 'string' && isBuiltinTool(tool)),
+      handoffs: handoffs.map((slug) => ({
+        slug,
+        name: targets.find((target) => target.slug === slug)?.name ?? null,
+      })),
+      functions: functionNames(version.tools),
       updated: localTime(ctx, agent.updatedAt),
       runs: runs.map((run) => ({ run, created: localTime(ctx, run.createdAt) })),
       canWrite: can(ctx, 'agents.write'),
@@ -127,14 +143,9 @@ export default class AgentsController {
   }
 
   async edit(ctx: HttpContext) {
-    const { tenant } = currentTenant(ctx)
     authorize(ctx, 'agents.write')
     const agent = await routeAgent(ctx)
-    const version = await AgentVersion.query()
-      .where('tenantId', tenant.id)
-      .where('agentId', agent.id)
-      .where('version', agent.currentVersion)
-      .firstOrFail()
+    const version = await this.#currentVersion(agent)
     return this.#renderForm(
       ctx,
       agent,
@@ -154,9 +165,15 @@ export default class AgentsController {
         this.#invalid(ctx, agent, { values, errors: fieldErrors }, formUrl),
     })
     const input = await validateAgentForm(values)
+    // The form manages built-ins and handoffs; function definitions set through the API stay.
+    const current = await this.#currentVersion(agent)
     const saved = await updateAgent(
       agent,
-      { ...input, slug: input.slug ?? agent.slug },
+      {
+        ...input,
+        slug: input.slug ?? agent.slug,
+        tools: [...input.tools, ...unmanagedTools(current.tools)],
+      },
       membership.userId
     )
     ctx.session.flash('success', `Saved as version ${saved.version.version}.`)
@@ -204,6 +221,14 @@ export default class AgentsController {
     })
   }
 
+  #currentVersion(agent: Agent) {
+    return AgentVersion.query()
+      .where('tenantId', agent.tenantId)
+      .where('agentId', agent.id)
+      .where('version', agent.currentVersion)
+      .firstOrFail()
+  }
+
   async #formProps(ctx: HttpContext, agent: Agent | null, state: FormState) {
     const { tenant } = currentTenant(ctx)
     const index = urlFor('agents.web.agents.index', { tenant: tenant.slug })
@@ -215,6 +240,9 @@ export default class AgentsController {
       submitLabel: agent ? 'Save as new version' : 'Create agent',
       cancelUrl: params ? urlFor('agents.web.agents.show', params) : index,
       models: await modelOptions(currentTenant(ctx).tenant.id),
+      tools: builtinToolOptions(),
+      handoffAgents: await handoffOptions(tenant.id, agent?.id ?? null, state.values.handoffs),
+      apiFunctions: agent ? functionNames((await this.#currentVersion(agent)).tools) : [],
       values: state.values,
       errors: state.errors,
     }

@@ -20,6 +20,7 @@ import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
 import Run, { RUN_STATUSES, type RunStatus } from '#agents/models/run'
 import Thread from '#agents/models/thread'
+import Workflow from '#agents/models/workflow'
 import { requestHash } from '#platform'
 import { startRun } from '#agents/actions/start_run'
 import { followRun, requestCancellation } from '#agents/services/runs'
@@ -28,6 +29,7 @@ import { serializeRun } from '#agents/dtos/run'
 import type { FieldErrors } from '#agents/controllers/web/agent_form'
 import { flashFormState, localTime, pageUrl, routeAgent } from '#agents/controllers/web/helpers'
 import { htmlRunStream, sendFinished } from '#agents/controllers/web/run_stream'
+import { stepTree } from '#agents/controllers/web/step_tree'
 import { CHAT_FLASH_KEY, chatFormProps, recentThreads } from '#agents/controllers/web/chat_form'
 
 /** Matches no row: an unknown agent or member filters everything out (never an error). */
@@ -213,6 +215,13 @@ export default class RunsController {
       ? await Agent.query().where('tenantId', tenant.id).whereIn('id', agentIds)
       : []
     const byId = new Map(named.map((agent) => [agent.id, agent]))
+    const workflowIds = [...new Set(page.rows.map((run) => run.workflowId).filter(Boolean))]
+    const workflows = workflowIds.length
+      ? await Workflow.query()
+          .where('tenantId', tenant.id)
+          .whereIn('id', workflowIds as string[])
+      : []
+    const workflowById = new Map(workflows.map((workflow) => [workflow.id, workflow]))
     const agents = await Agent.query()
       .where('tenantId', tenant.id)
       .whereNull('deletedAt')
@@ -226,6 +235,7 @@ export default class RunsController {
       rows: page.rows.map((run) => ({
         run,
         agent: run.agentId ? (byId.get(run.agentId) ?? null) : null,
+        workflow: run.workflowId ? (workflowById.get(run.workflowId) ?? null) : null,
         created: localTime(ctx, run.createdAt, 'yyyy-LL-dd HH:mm:ss'),
       })),
       nextUrl: page.next_cursor ? pageUrl(ctx, page.next_cursor) : null,
@@ -240,11 +250,15 @@ export default class RunsController {
     const agent = run.agentId
       ? await Agent.query().where('tenantId', tenant.id).where('id', run.agentId).first()
       : null
+    const workflow = run.workflowId
+      ? await Workflow.query().where('tenantId', tenant.id).where('id', run.workflowId).first()
+      : null
     const dto = await serializeRun(run)
     return ctx.view.render('agents::pages/run', {
       run,
       agent,
-      steps: dto.steps ?? [],
+      workflow,
+      tree: stepTree(dto.steps ?? []),
       created: localTime(ctx, run.createdAt, 'yyyy-LL-dd HH:mm:ss'),
       finished: localTime(ctx, run.finishedAt, 'yyyy-LL-dd HH:mm:ss'),
     })
