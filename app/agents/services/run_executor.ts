@@ -34,7 +34,7 @@ import {
 } from '#agents/services/agent_runtime'
 import { renderTemplate } from '#agents/services/workflow_template'
 import type { WorkflowStep } from '#agents/models/workflow_version'
-import { runBuiltinTool, type BuiltinToolName, type ToolContext } from '#agents/tools/builtin'
+import { runBuiltinTool, type BuiltinToolName } from '#agents/tools/builtin'
 import { toolContextOf } from '#agents/services/tool_settings'
 import {
   estimateTokens,
@@ -270,7 +270,6 @@ type Execution = {
   clientToolCalls: ToolCall[]
   /** Model calls so far: all but the first are funded as they come (ensureFunds). */
   modelCalls: number
-  toolContext?: Promise<ToolContext>
 }
 
 async function execute(
@@ -497,12 +496,8 @@ function toolMessage(call: ToolCall, content: unknown): ChatMessage {
 /** Runs one built-in tool call as a step; returns what the model gets back (JSON text). */
 async function runToolCall(x: Execution, call: ToolCall, parent: number | null) {
   const startedAt = new Date()
-  x.toolContext ??= toolContextOf(x.plan.run.tenantId, x.controller.signal)
-  const result = await runBuiltinTool(
-    call.name as BuiltinToolName,
-    call.arguments,
-    await x.toolContext
-  )
+  const context = await toolContextOf(x.plan.run.tenantId, x.controller.signal, call.name)
+  const result = await runBuiltinTool(call.name as BuiltinToolName, call.arguments, context)
   const content = JSON.stringify(result.ok ? result.output : { error: result.error })
   const aborted = x.controller.signal.aborted
   pushStep(x, {

@@ -12,13 +12,16 @@ export async function allowedHosts(tenantId: string): Promise<string[]> {
   return row?.http_allowed_hosts ?? []
 }
 
-/** What built-in tools need to know about the run's workspace; read once per run, when a tool runs. */
-export async function toolContextOf(tenantId: string, signal: AbortSignal): Promise<ToolContext> {
-  const timeZone = await tenantTimeZone(tenantId)
-  return {
-    tenantId,
-    timeZone: timeZone ?? 'UTC',
-    allowedHosts: await allowedHosts(tenantId),
-    signal,
-  }
+/**
+ * What a built-in tool needs to know about the run's workspace: only current_time reads the time
+ * zone and only http_request the allow-list (a calculator call costs no query).
+ */
+export async function toolContextOf(
+  tenantId: string,
+  signal: AbortSignal,
+  tool: string
+): Promise<ToolContext> {
+  const timeZone = tool === 'current_time' ? await tenantTimeZone(tenantId) : null
+  const hosts = tool === 'http_request' ? await allowedHosts(tenantId) : []
+  return { tenantId, timeZone: timeZone ?? 'UTC', allowedHosts: hosts, signal }
 }

@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import db from '@adonisjs/lucid/services/db'
 import { balanceOf } from '#credits'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
 import { parseSse } from '#tests/helpers/agents'
@@ -108,6 +109,25 @@ test.group('agents / tools: the tool loop', () => {
       ['model_call', 'tool_call', 'tool_call', 'tool_call', 'model_call']
     )
     assert.equal(stepsMicros(run), microsOf(run.cost_credits))
+  })
+
+  test("current_time answers in the workspace's time zone", async ({ client, assert }) => {
+    const { tenant, token } = await WorkspaceFactory.create({ grant: 1_000_000n, token: true })
+    await db.from('tenants').where('id', tenant.id).update({ time_zone: 'Asia/Tokyo' })
+    const created = await client
+      .post('/api/v1/agents')
+      .bearerToken(token)
+      .json({ name: 'Clock', instructions: 'x', model: 'simulator/echo', tools: ['current_time'] })
+    created.assertStatus(201)
+    const run = (
+      await client
+        .post('/api/v1/agents/clock/runs')
+        .bearerToken(token)
+        .json({ input: '/tool current_time {}' })
+    ).body()
+    const result = JSON.parse(run.steps[1].output)
+    assert.equal(result.time_zone, 'Asia/Tokyo')
+    assert.match(result.iso, /\+09:00$/)
   })
 
   test('the loop stops after max_steps model calls', async ({ client, assert }) => {
