@@ -24,13 +24,14 @@ export default defineConfig({
     types: ['text/*'],
     limit: '256kb',
   },
-  // No route takes files: multipart bodies are never parsed (nothing is streamed to disk) and
-  // the edge refuses them with 415 (input hygiene middleware).
+  // Multipart bodies are never parsed by themselves (nothing is streamed to disk): the edge
+  // refuses them with 415 (input hygiene middleware) except on declared upload routes, which
+  // read the one file they expect into memory, bounded (knowledge documents).
   multipart: {
     autoProcess: false,
     convertEmptyStringsToNull: true,
     processManually: [],
-    limit: '1mb',
-    types: [],
+    limit: '11mb',
+    types: ['multipart/form-data'],
   },
 })

@@ -148,6 +148,27 @@ registerTenantExport(
     key: ['tenant_id'],
   })
 )
+// Documents without their uploaded bytes (the extracted text is in knowledge_chunks).
+registerTenantExport(
+  'knowledge_documents',
+  tableRows('knowledge_documents', [
+    'id',
+    'name',
+    'media_type',
+    'kind',
+    'bytes',
+    'status',
+    'error',
+    'chunks',
+    'created_by',
+    'created_at',
+    'updated_at',
+  ])
+)
+registerTenantExport(
+  'knowledge_chunks',
+  tableRows('knowledge_chunks', ['id', 'document_id', 'position', 'text'])
+)
 registerTenantExport(
   'run_events',
   tableRows('run_events', ['id', 'run_id', 'seq', 'event', 'data', 'created_at'])

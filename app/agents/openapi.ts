@@ -10,6 +10,8 @@ import { threadSchema, threadWithMessagesSchema } from '#agents/dtos/thread'
 import { chatCompletionSchema, modelListSchema } from '#agents/dtos/openai'
 import { workflowSchema, workflowVersionSchema } from '#agents/dtos/workflow'
 import { toolSettingsValidator } from '#agents/validators/tools'
+import { knowledgeDocumentSchema, knowledgeHitSchema } from '#agents/dtos/knowledge'
+import { knowledgeSearchValidator, textDocumentValidator } from '#agents/validators/knowledge'
 import { createWorkflowValidator, updateWorkflowValidator } from '#agents/validators/workflows'
 import {
   createAgentValidator,
@@ -174,6 +176,68 @@ addApiOperation('post', '/workflows/:idOrSlug/runs', {
   errors: [402, 409],
 })
 addApiSchema('ToolSettings', toolSettingsSchema)
+addApiSchema('KnowledgeDocument', knowledgeDocumentSchema)
+addApiSchema('KnowledgeHit', knowledgeHitSchema)
+const documentParam = { id: "The document's id" }
+addApiOperation('get', '/knowledge/documents', {
+  name: 'agents.api.knowledge_documents.index',
+  summary: "The workspace's knowledge documents, newest first",
+  ability: 'agents:read',
+  paged: true,
+  responses: { 200: { description: 'One page', json: pageSchema('KnowledgeDocument') } },
+})
+addApiOperation('post', '/knowledge/documents', {
+  name: 'agents.api.knowledge_documents.store',
+  summary: 'Add a document: multipart `file` (text, Markdown, CSV or PDF, ≤ 10 MB) or JSON',
+  description:
+    'The type is decided by the content, not the name. Answers 201 at once with `status: ' +
+    '"processing"`; extraction, chunking and indexing are a queued job (`progress`), ending ' +
+    '`ready` or `failed` with `error`. An unsupported, empty or too large file is a 422 on `file`.',
+  ability: 'knowledge:write',
+  body: textDocumentValidator,
+  responses: {
+    201: { description: 'The document', json: 'KnowledgeDocument', headers: created },
+  },
+})
+addApiOperation('get', '/knowledge/documents/:id', {
+  name: 'agents.api.knowledge_documents.show',
+  summary: 'One document (status and progress while processing)',
+  ability: 'agents:read',
+  params: documentParam,
+  responses: { 200: { description: 'The document', json: 'KnowledgeDocument' } },
+})
+addApiOperation('delete', '/knowledge/documents/:id', {
+  name: 'agents.api.knowledge_documents.destroy',
+  summary: 'Delete a document with its chunks and vectors',
+  ability: 'knowledge:write',
+  params: documentParam,
+  responses: { 204: { description: 'Deleted' } },
+})
+addApiOperation('post', '/knowledge/documents/:id/reindexing', {
+  name: 'agents.api.knowledge_reindexings.store',
+  summary: 'Index a document again',
+  ability: 'knowledge:write',
+  params: documentParam,
+  responses: { 202: { description: 'The document, processing', json: 'KnowledgeDocument' } },
+})
+addApiOperation('get', '/knowledge/search', {
+  name: 'agents.api.knowledge_search.index',
+  summary: "Search the workspace's documents, best first",
+  description:
+    'Full-text search always; with pgvector, hybrid (reciprocal rank fusion of full-text and ' +
+    'vector similarity). `mode` says which ran.',
+  ability: 'agents:read',
+  query: knowledgeSearchValidator,
+  responses: {
+    200: {
+      description: 'The hits',
+      json: vine.object({
+        data: vine.array(knowledgeHitSchema),
+        mode: vine.enum(['hybrid', 'fulltext', 'vector'] as const),
+      }),
+    },
+  },
+})
 addApiOperation('get', '/tool-settings', {
   name: 'agents.api.tool_settings.show',
   summary: "The workspace's tool settings: the hosts http_request may reach",

@@ -3,6 +3,7 @@
  */
 import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
+import { acceptUploadsOn } from '#core'
 import '#agents/openapi'
 
 const AgentsController = () => import('#agents/controllers/api/agents_controller')
@@ -11,6 +12,10 @@ const ThreadsController = () => import('#agents/controllers/api/threads_controll
 const OpenAiController = () => import('#agents/controllers/api/openai_controller')
 const WorkflowsController = () => import('#agents/controllers/api/workflows_controller')
 const ToolSettingsController = () => import('#agents/controllers/api/tool_settings_controller')
+const KnowledgeController = () => import('#agents/controllers/api/knowledge_controller')
+
+// The one API route that takes multipart bodies (a document's `file`).
+acceptUploadsOn('agents.api.knowledge_documents.store')
 
 router
   .group(() => {
@@ -48,6 +53,24 @@ router
     router
       .put('/tool-settings', [ToolSettingsController, 'update'])
       .as('agents.api.tool_settings.update')
+    router
+      .get('/knowledge/documents', [KnowledgeController, 'index'])
+      .as('agents.api.knowledge_documents.index')
+    router
+      .post('/knowledge/documents', [KnowledgeController, 'store'])
+      .as('agents.api.knowledge_documents.store')
+    router
+      .get('/knowledge/documents/:id', [KnowledgeController, 'show'])
+      .as('agents.api.knowledge_documents.show')
+    router
+      .delete('/knowledge/documents/:id', [KnowledgeController, 'destroy'])
+      .as('agents.api.knowledge_documents.destroy')
+    router
+      .post('/knowledge/documents/:id/reindexing', [KnowledgeController, 'reindex'])
+      .as('agents.api.knowledge_reindexings.store')
+    router
+      .get('/knowledge/search', [KnowledgeController, 'search'])
+      .as('agents.api.knowledge_search.index')
     router.get('/runs', [RunsController, 'index']).as('agents.api.runs.index')
     router.get('/runs/:id', [RunsController, 'show']).as('agents.api.runs.show')
     router.get('/runs/:id/events', [RunsController, 'events']).as('agents.api.run_events.index')

@@ -5,6 +5,7 @@
  */
 import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
+import { acceptUploadsOn } from '#core'
 
 const AgentsController = () => import('#agents/controllers/web/agents_controller')
 const VersionsController = () => import('#agents/controllers/web/versions_controller')
@@ -14,6 +15,10 @@ const ProvidersController = () => import('#agents/controllers/web/providers_cont
 const WorkflowsController = () => import('#agents/controllers/web/workflows_controller')
 const WorkflowRunsController = () => import('#agents/controllers/web/workflow_runs_controller')
 const ToolSettingsController = () => import('#agents/controllers/web/tool_settings_controller')
+const KnowledgeController = () => import('#agents/controllers/web/knowledge_controller')
+
+// The knowledge page's file form posts multipart (its CSRF token rides in the query string).
+acceptUploadsOn('agents.web.knowledge_documents.store')
 
 router
   .group(() => {
@@ -55,6 +60,20 @@ router
     router
       .post('/workflows/:slug/runs', [WorkflowRunsController, 'store'])
       .as('agents.web.workflow_runs.store')
+    // Knowledge: documents agents search (upload, live indexing progress, re-index, delete).
+    router.get('/knowledge', [KnowledgeController, 'index']).as('agents.web.knowledge.index')
+    router
+      .post('/knowledge/documents', [KnowledgeController, 'store'])
+      .as('agents.web.knowledge_documents.store')
+    router
+      .get('/knowledge/documents/:id', [KnowledgeController, 'show'])
+      .as('agents.web.knowledge_documents.show')
+    router
+      .delete('/knowledge/documents/:id', [KnowledgeController, 'destroy'])
+      .as('agents.web.knowledge_documents.destroy')
+    router
+      .post('/knowledge/documents/:id/reindexing', [KnowledgeController, 'reindex'])
+      .as('agents.web.knowledge_reindexings.store')
     // The workspace's own providers (owners and admins): keys, models, prices, connection tests.
     router.get('/providers', [ProvidersController, 'index']).as('agents.web.providers.index')
     router.post('/providers', [ProvidersController, 'store']).as('agents.web.providers.store')

@@ -53,12 +53,14 @@ export async function startEmbeddedDatabase(options: {
     }
   }
 
-  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
+  const [{ PGlite }, { PGLiteSocketServer }, { vector }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('@electric-sql/pglite-socket'),
+    import('@electric-sql/pglite-pgvector'),
   ])
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true })
-  const db = await PGlite.create(options.dataDir ?? 'memory://')
+  // pgvector ships with the embedded database, so knowledge search is hybrid out of the box.
+  const db = await PGlite.create(options.dataDir ?? 'memory://', { extensions: { vector } })
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 32 })
   await server.start()
   const port = Number(server.getServerConn().split(':').pop())

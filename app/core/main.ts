@@ -44,6 +44,8 @@ export {
   MAX_YEAR,
 } from '#core/input'
 export { isStatelessPath } from '#core/middleware/web_middleware'
+export { acceptUploadsOn } from '#core/middleware/input_hygiene_middleware'
+export { readUpload, type Upload } from '#core/uploads'
 export { bus, PROCESS_ID } from '#core/bus'
 export { preparedQuery } from '#core/sql'
 export { isTransientError, TRANSIENT_RETRY_AFTER_S } from '#core/transient'

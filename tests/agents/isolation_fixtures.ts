@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { addModel, createProvider } from '#agents/actions/manage_providers'
 import { createAgent } from '#agents/actions/save_agent'
 import { createWorkflow } from '#agents/actions/save_workflow'
+import { addDocument, documentsIdle } from '#agents/actions/manage_documents'
 import type { IsolationFixture, IsolationWorld } from '#tests/tenants/isolation'
 
 const providersOf = new WeakMap<IsolationWorld, Promise<{ id: string; modelId: string }>>()
@@ -72,6 +73,36 @@ function bWorkflow(world: IsolationWorld) {
 }
 
 export const fixtures: IsolationFixture[] = [
+  {
+    routes: ['/api/v1/knowledge/documents/:id', '/api/v1/knowledge/documents/:id/reindexing'],
+    params: async ({ b }) => {
+      const document = await addDocument({
+        tenantId: b.tenant.id,
+        actorId: null,
+        name: 'b-secret.txt',
+        bytes: Buffer.from('B only: the launch code is 0000.'),
+        field: 'text',
+      })
+      // Indexing shares the test's connection: nothing may run beside it.
+      await documentsIdle()
+      return { id: document.id }
+    },
+  },
+  {
+    routes: ['/t/:tenant/knowledge/documents/:id', '/t/:tenant/knowledge/documents/:id/reindexing'],
+    params: async ({ b }) => {
+      const document = await addDocument({
+        tenantId: b.tenant.id,
+        actorId: null,
+        name: 'b-page-secret.txt',
+        bytes: Buffer.from('B only: the page secret is 1111.'),
+        field: 'text',
+      })
+      // Indexing shares the test's connection: nothing may run beside it.
+      await documentsIdle()
+      return { id: document.id }
+    },
+  },
   {
     routes: [
       '/api/v1/workflows/:idOrSlug',

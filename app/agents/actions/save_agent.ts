@@ -7,7 +7,7 @@ import { forgetAgent } from '#agents/services/agent_cache'
 import Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
 import { catalog } from '#agents/services/catalog'
-import { assertTools, DEFAULT_MAX_STEPS } from '#agents/services/agent_runtime'
+import { assertKnowledge, assertTools, DEFAULT_MAX_STEPS } from '#agents/services/agent_runtime'
 
 export type AgentConfig = {
   instructions: string
@@ -17,6 +17,7 @@ export type AgentConfig = {
   max_tokens?: number
   tools?: unknown[]
   max_steps?: number
+  knowledge?: { documents: 'all' | string[] } | null
   metadata?: Record<string, unknown>
 }
 
@@ -52,6 +53,7 @@ async function insertVersion(
       maxTokens: config.max_tokens ?? 1024,
       tools: config.tools ?? [],
       maxSteps: config.max_steps ?? DEFAULT_MAX_STEPS,
+      knowledge: config.knowledge ?? null,
       metadata: config.metadata ?? {},
       createdBy: actorId,
     },
@@ -74,6 +76,7 @@ export async function createAgent(
   const slug = input.slug ?? slugify(input.name)
   assertSlugAllowed(slug)
   await assertTools(input.tenantId, input.tools ?? [], slug)
+  await assertKnowledge(input.tenantId, input.knowledge)
   try {
     return await withTenant(input.tenantId, async (trx) => {
       if (await slugTaken(trx, 'agents', input.tenantId, slug))
@@ -130,6 +133,7 @@ export async function updateAgent(
   // Warm the catalog first: a query on another connection inside the transaction deadlocks PGlite.
   await catalog(agent.tenantId)
   if (input.tools) await assertTools(agent.tenantId, input.tools, input.slug ?? agent.slug)
+  await assertKnowledge(agent.tenantId, input.knowledge)
   return withTenant(agent.tenantId, async (trx) => {
     const locked = await Agent.query({ client: trx })
       .where('id', agent.id)
@@ -148,6 +152,7 @@ export async function updateAgent(
       max_tokens: input.max_tokens ?? current.maxTokens,
       tools: input.tools ?? current.tools,
       max_steps: input.max_steps ?? current.maxSteps,
+      knowledge: input.knowledge !== undefined ? input.knowledge : current.knowledge,
       metadata: input.metadata ?? current.metadata,
     }
     await assertKnownModels(locked.tenantId, config)

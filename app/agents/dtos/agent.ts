@@ -12,6 +12,7 @@ const configuration = {
   max_tokens: vine.number().withoutDecimals(),
   tools: vine.array(vine.any()).meta(FREE_ARRAY),
   max_steps: vine.number().withoutDecimals(),
+  knowledge: vine.any().nullable().meta({ description: '{documents: "all" | [ids]} or null' }),
   metadata: vine.record(vine.any()).meta(FREE_OBJECT),
 }
 
@@ -37,6 +38,7 @@ export const agentSchema = vine.object({
   max_tokens: configuration.max_tokens.optional(),
   tools: vine.array(vine.any()).optional().meta(FREE_ARRAY),
   max_steps: configuration.max_steps.optional(),
+  knowledge: vine.any().nullable().optional(),
   metadata: vine.record(vine.any()).optional().meta(FREE_OBJECT),
   created_at: dateTimeSchema(),
   updated_at: dateTimeSchema(),
@@ -52,6 +54,7 @@ export function serializeVersion(version: AgentVersion): Infer<typeof agentVersi
     max_tokens: version.maxTokens,
     tools: version.tools,
     max_steps: version.maxSteps,
+    knowledge: version.knowledge ?? null,
     metadata: version.metadata,
     created_at: version.createdAt.toISO()!,
   }

@@ -92,6 +92,16 @@ export const runSchema = vine.object({
   model: vine.string().nullable(),
   price: priceSchema.optional(),
   steps: vine.array(stepSchema).optional(),
+  citations: vine
+    .array(
+      vine.object({
+        document_id: vine.string(),
+        chunk_id: vine.string(),
+        document_name: vine.string(),
+      })
+    )
+    .optional()
+    .meta({ description: 'The knowledge passages the run retrieved (knowledge_search)' }),
   error: problemSchema.optional(),
   metadata: vine.record(vine.any()).meta(FREE_OBJECT),
   created_at: dateTimeSchema(),
@@ -224,6 +234,7 @@ export async function serializeRun(
     model: run.model ?? null,
     ...(run.price ? { price: priceOf(run.price) } : {}),
     ...(steps ? { steps } : {}),
+    ...(run.citations?.length ? { citations: run.citations } : {}),
     ...(run.error ? { error: run.error as Problem } : {}),
     metadata: run.metadata,
     created_at: run.createdAt.toISO()!,

@@ -32,6 +32,10 @@ export default class AgentVersion extends BaseModel {
   @column()
   declare maxTokens: number
 
+  /** The documents the agent searches (`knowledge_search`): all of the workspace's, or chosen ones. */
+  @column({ prepare: (value: unknown) => (value ? JSON.stringify(value) : null) })
+  declare knowledge: { documents: 'all' | string[] } | null
+
   /** Model calls one run of this agent may make in its tool loop. */
   @column()
   declare maxSteps: number

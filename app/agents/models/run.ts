@@ -24,6 +24,10 @@ export default class Run extends BaseModel {
   @column()
   declare version: number | null
 
+  /** The knowledge chunks the run's answer drew on. */
+  @column({ prepare: (value: unknown) => (value ? JSON.stringify(value) : null) })
+  declare citations: { document_id: string; chunk_id: string; document_name: string }[] | null
+
   /** Set on workflow runs (their agent_id is null: several agents take part). */
   @column()
   declare workflowId: string | null

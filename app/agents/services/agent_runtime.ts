@@ -1,4 +1,5 @@
-import { InvalidInputException } from '#core'
+import db from '@adonisjs/lucid/services/db'
+import { InvalidInputException, isUuid } from '#core'
 import type AgentVersion from '#agents/models/agent_version'
 import { catalog, costMicros, type CatalogModel } from '#agents/services/catalog'
 import { agentForRun } from '#agents/services/agent_cache'
@@ -31,7 +32,61 @@ export type AgentRuntime = {
   /** Handoff tool name → the agent's slug. */
   handoffs: Record<string, string>
   maxSteps: number
+  /** The documents `knowledge_search` searches, when the agent offers it. */
+  knowledge: { documents: 'all' | string[] } | null
   simulate?: SimulateOptions
+}
+
+/** The built-in tool that searches the workspace's documents (run by the executor). */
+export const KNOWLEDGE_TOOL = 'knowledge_search'
+
+const KNOWLEDGE_DEFINITION: ToolDefinition = {
+  name: KNOWLEDGE_TOOL,
+  description:
+    "Searches this workspace's documents and returns the most relevant passages, best first. " +
+    'Cite what you use.',
+  parameters: {
+    type: 'object',
+    properties: {
+      query: { type: 'string', description: 'What to look for, in a few words.' },
+      limit: { type: 'integer', minimum: 1, maximum: 20, description: 'Passages (default 5).' },
+    },
+    required: ['query'],
+    additionalProperties: false,
+  },
+}
+
+/**
+ * Checks an agent's `knowledge` before it is saved: `{documents: "all"}` or up to 100 ids of the
+ * workspace's documents (422 on `knowledge.documents.N` for another id).
+ */
+export async function assertKnowledge(tenantId: string, knowledge: unknown) {
+  if (knowledge === null || knowledge === undefined) return
+  const documents = (knowledge as any)?.documents
+  if (documents === 'all') return
+  if (!Array.isArray(documents) || documents.length > 100)
+    throw new InvalidInputException(
+      'knowledge.documents',
+      'Use "all" or a list of up to 100 document ids.'
+    )
+  const ids = documents.filter((id): id is string => typeof id === 'string' && isUuid(id))
+  const known = new Set(
+    ids.length
+      ? (
+          await db
+            .from('knowledge_documents')
+            .where('tenant_id', tenantId)
+            .whereIn('id', ids)
+            .select('id')
+        ).map((row) => row.id as string)
+      : []
+  )
+  for (const [index, id] of documents.entries())
+    if (!known.has(id))
+      throw new InvalidInputException(
+        `knowledge.documents.${index}`,
+        'No such document in this workspace.'
+      )
 }
 
 /** The tool a handoff is offered as (OpenAI's function names allow [a-zA-Z0-9_-]). */
@@ -54,15 +109,11 @@ export async function assertTools(tenantId: string, tools: unknown[], selfSlug?:
   for (const [index, tool] of tools.entries()) {
     const field = `tools.${index}`
     if (typeof tool === 'string') {
-      if (tool === 'knowledge_search')
-        throw new InvalidInputException(
-          field,
-          'knowledge_search needs the knowledge module, which this server does not have yet.'
-        )
+      if (tool === KNOWLEDGE_TOOL) continue
       if (!isBuiltinTool(tool))
         throw new InvalidInputException(
           field,
-          `Unknown tool "${tool}"; built-in tools are ${BUILTIN_TOOL_NAMES.join(', ')}.`
+          `Unknown tool "${tool}"; built-in tools are ${[...BUILTIN_TOOL_NAMES, KNOWLEDGE_TOOL].join(', ')}.`
         )
       continue
     }
@@ -119,6 +170,7 @@ export async function agentRuntime(
           temperature: source.version.temperature,
           tools: source.version.tools,
           maxSteps: source.version.maxSteps ?? DEFAULT_MAX_STEPS,
+          knowledge: source.version.knowledge ?? null,
           metadata: source.version.metadata,
         }
       : {
@@ -131,6 +183,7 @@ export async function agentRuntime(
           temperature: source.temperature ?? null,
           tools: source.tools ?? [],
           maxSteps: 1,
+          knowledge: null,
           metadata: {} as Record<string, any>,
         }
   const models = await catalog(tenantId)
@@ -144,9 +197,14 @@ export async function agentRuntime(
   const handoffs: Record<string, string> = {}
   const offered: ToolDefinition[] = []
   const functions: unknown[] = []
+  // Attached documents, or the tool listed alone (then it searches every document).
+  const searches =
+    'version' in source && (config.knowledge !== null || config.tools.includes(KNOWLEDGE_TOOL))
+  if (searches) offered.push(KNOWLEDGE_DEFINITION)
   // A plain model call (OpenAI-compatible endpoint) passes the caller's tools through untouched.
   for (const tool of config.tools ?? []) {
     const slug = 'version' in source ? handoffSlug(tool) : null
+    if (searches && tool === KNOWLEDGE_TOOL) continue
     if ('version' in source && typeof tool === 'string' && isBuiltinTool(tool)) {
       builtins.push(tool)
       offered.push(builtinToolDefinition(tool))
@@ -182,6 +240,7 @@ export async function agentRuntime(
     builtins,
     handoffs,
     maxSteps: config.maxSteps,
+    knowledge: searches ? (config.knowledge ?? { documents: 'all' }) : null,
     simulate: Object.keys(simulate).length ? simulate : undefined,
   }
 }

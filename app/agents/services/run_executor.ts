@@ -26,8 +26,10 @@ import {
   type Gate,
 } from '#agents/services/circuit_breaker'
 import { providerFor } from '#agents/providers/registry'
+import { searchChunks } from '#agents/knowledge/search'
 import {
   agentRuntimeBySlug,
+  KNOWLEDGE_TOOL,
   withInstructions,
   worstCase,
   type AgentRuntime,
@@ -124,6 +126,7 @@ export type RunOutcome = {
   output: string
   usage: Usage & { estimated: boolean }
   toolCalls: ToolCall[]
+  citations: Citation[]
   failure: { status: number; title: string; detail: string; type?: string } | null
 }
 
@@ -270,7 +273,11 @@ type Execution = {
   clientToolCalls: ToolCall[]
   /** Model calls so far: all but the first are funded as they come (ensureFunds). */
   modelCalls: number
+  /** Knowledge chunks retrieved for the answer, by chunk id (the run's citations). */
+  citations: Map<string, Citation>
 }
+
+type Citation = { document_id: string; chunk_id: string; document_name: string }
 
 async function execute(
   plan: ExecutionPlan,
@@ -304,6 +311,7 @@ async function execute(
     cancelled: false,
     clientToolCalls: [],
     modelCalls: 0,
+    citations: new Map(),
   }
   let output = ''
   try {
@@ -354,6 +362,7 @@ async function execute(
     output,
     usage,
     toolCalls: x.clientToolCalls,
+    citations: [...x.citations.values()],
     failure,
   }
   try {
@@ -420,7 +429,11 @@ async function agentLoop(
     if (!answer.ok) return { text, ok: false }
     const calls = answer.toolCalls
     if (!calls.length) return { text, ok: true }
-    if (!calls.every((c) => runtime.builtins.includes(c.name as any) || runtime.handoffs[c.name])) {
+    const ours = (name: string) =>
+      runtime.builtins.includes(name as any) ||
+      Boolean(runtime.handoffs[name]) ||
+      (name === KNOWLEDGE_TOOL && runtime.knowledge !== null)
+    if (!calls.every((c) => ours(c.name))) {
       x.clientToolCalls = calls
       return { text, ok: true }
     }
@@ -429,7 +442,11 @@ async function agentLoop(
     for (const call of calls) {
       const slug = runtime.handoffs[call.name]
       if (!slug) {
-        messages.push(toolMessage(call, await runToolCall(x, call, parent)))
+        const result =
+          call.name === KNOWLEDGE_TOOL
+            ? await searchKnowledge(x, runtime, call, parent)
+            : await runToolCall(x, call, parent)
+        messages.push(toolMessage(call, result))
         if (x.controller.signal.aborted) {
           stopped(x)
           return { text, ok: false }
@@ -509,6 +526,55 @@ async function runToolCall(x: Execution, call: ToolCall, parent: number | null) 
     output: content,
     startedAt,
     error: result.ok ? null : { message: result.error },
+  })
+  return content
+}
+
+/**
+ * A `knowledge_search` call as a step: the agent's documents searched (hybrid where vectors
+ * exist), the passages given back to the model (their text counts toward the next call's hold)
+ * and kept as the run's citations.
+ */
+async function searchKnowledge(
+  x: Execution,
+  runtime: AgentRuntime,
+  call: ToolCall,
+  parent: number | null
+) {
+  const startedAt = new Date()
+  let args: { query?: unknown; limit?: unknown } = {}
+  try {
+    args = JSON.parse(call.arguments || '{}')
+  } catch {}
+  const query = typeof args?.query === 'string' ? args.query.trim().slice(0, 1000) : ''
+  const limit = Number.isInteger(args?.limit) ? Math.min(20, Math.max(1, args.limit as number)) : 5
+  let content: string
+  let error: string | null = null
+  if (!query) {
+    error = 'Arguments must be JSON with a non-empty "query" string.'
+    content = JSON.stringify({ error })
+  } else {
+    const found = await searchChunks(x.plan.run.tenantId, query, {
+      limit,
+      documentIds: runtime.knowledge!.documents,
+    })
+    for (const hit of found.data)
+      x.citations.set(hit.chunk_id, {
+        document_id: hit.document_id,
+        chunk_id: hit.chunk_id,
+        document_name: hit.document_name,
+      })
+    content = JSON.stringify({ results: found.data })
+  }
+  pushStep(x, {
+    kind: 'tool_call',
+    name: KNOWLEDGE_TOOL,
+    parent,
+    status: error ? 'failed' : 'succeeded',
+    input: call.arguments,
+    output: clip(content),
+    startedAt,
+    error: error ? { message: error } : null,
   })
   return content
 }
@@ -983,6 +1049,7 @@ async function finishRun(
       finishedAt: DateTime.now(),
       // Extended when later steps needed more than the first call's worst case.
       holdMicros: plan.holdMicros,
+      citations: result.citations.length ? result.citations : null,
     })
     if (result.overHold)
       logger.warn(
@@ -1091,7 +1158,8 @@ async function recordFinishedRun(
     `WITH finished AS (
        UPDATE runs SET status = ?, output = ?, input_tokens = ?, output_tokens = ?, cached_tokens = ?,
          reasoning_tokens = ?, usage_estimated = ?, usage_over_hold = ?, cost_micros = ?, model = ?,
-         price = ?::jsonb, error = ?::jsonb, latency_ms = ?, ttft_ms = ?, finished_at = ?, hold_micros = ?
+         price = ?::jsonb, error = ?::jsonb, latency_ms = ?, ttft_ms = ?, finished_at = ?, hold_micros = ?,
+         citations = ?::jsonb
        WHERE id = ? AND tenant_id = ? AND status IN ('queued', 'running') RETURNING id, tenant_id, thread_id
      ), steps AS (
        INSERT INTO run_steps (tenant_id, run_id, position, parent, kind, name, model, status, input, output,
@@ -1133,6 +1201,7 @@ async function recordFinishedRun(
       run.ttftMs,
       run.finishedAt!.toJSDate(),
       run.holdMicros.toString(),
+      run.citations ? JSON.stringify(run.citations) : null,
       run.id,
       run.tenantId,
       JSON.stringify(stepRows),

@@ -23,6 +23,21 @@ let watcher: NodeJS.Timeout | null = null
 /** Whether this process executes queued runs itself (no `queue:work` alive, or none looked for yet). */
 let embeddedMode = true
 
+/**
+ * Queues a job for a worker like a run (same queue, same workers); while this process works the
+ * queue itself it also starts `here` at once (synchronously, so the caller can track it). Whoever
+ * claims the work first does it: `here` and the job must both claim before acting.
+ */
+export async function dispatchWork(dispatch: () => Promise<void>, here: () => void) {
+  try {
+    if (!(app.inTest && embeddedDatabase)) await dispatch()
+  } catch (error) {
+    if (!embeddedMode) throw error
+    logger.warn({ err: error }, 'queue unreachable; doing the queued work here')
+  }
+  if (embeddedMode) here()
+}
+
 /** False once this process drains for shutdown: new runs are refused (503, retried elsewhere). */
 export function acceptingRuns() {
   return accepting

@@ -4,6 +4,7 @@ import { withTenant } from '#tenants'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
+import { vectorSearchAvailable } from '#agents/knowledge/embeddings'
 import { bus, inBackground, problem, PROCESS_ID, type EventStream } from '#core'
 import { release } from '#credits'
 import { releaseIdempotencyKeysOf } from '#platform'
@@ -344,6 +345,16 @@ export async function startRunEngine(kind: 'web' | 'worker') {
   )
   recoverTimer.unref()
   if (kind === 'web') watchForWorkers()
+  inBackground(announceSearchMode(), 'checking for pgvector')
+}
+
+/** Says at boot when knowledge search is full-text only (no pgvector on this database). */
+async function announceSearchMode() {
+  if (!(await vectorSearchAvailable()))
+    logger.warn(
+      'pgvector is not installed on this database: knowledge search uses full-text only, ' +
+        'without vector similarity'
+    )
 }
 
 /** Drains this process (SIGTERM): see startRunEngine. */

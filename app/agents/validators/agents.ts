@@ -17,6 +17,8 @@ const fields = {
   max_tokens: vine.number({ strict: true }).withoutDecimals().min(1).max(32_000).optional(),
   tools: vine.array(vine.any()).maxLength(32).optional(),
   max_steps: vine.number({ strict: true }).withoutDecimals().min(1).max(50).optional(),
+  // {documents: "all" | [ids]}, or null to detach; checked against the workspace on save.
+  knowledge: vine.any().optional(),
   metadata: vine.record(vine.any()).optional(),
   visibility: vine.enum(['private', 'public'] as const).optional(),
 }
@@ -35,6 +37,7 @@ export const updateAgentValidator = vine.create({
   max_tokens: fields.max_tokens,
   tools: fields.tools,
   max_steps: fields.max_steps,
+  knowledge: fields.knowledge,
   metadata: fields.metadata,
   visibility: fields.visibility,
 })

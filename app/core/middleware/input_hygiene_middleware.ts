@@ -9,12 +9,20 @@ import { assertSafeInput, IDEMPOTENCY_KEY_RULE, isIdempotencyKey } from '#core/i
  * depth) — and a well-formed Idempotency-Key header wherever one is sent. Refused with a 422
  * naming the field before any controller, validator or query sees it. Registered after the
  * session middleware so that a browser form is sent back with the field marked. A clean request
- * costs one native scan per string and allocates nothing. Multipart bodies are refused (415): no
- * route takes files, and the body parser never reads them.
+ * costs one native scan per string and allocates nothing. Multipart bodies are refused (415)
+ * except on the upload routes a module declared (acceptUploadsOn); the body parser never reads
+ * them by itself (those routes stream the file they expect, with a size limit).
  */
+const uploadRoutes = new Set<string>()
+
+/** Route names that take multipart uploads (every other route answers them 415). */
+export function acceptUploadsOn(...routeNames: string[]) {
+  for (const name of routeNames) uploadRoutes.add(name)
+}
+
 export default class InputHygieneMiddleware {
   handle(ctx: HttpContext, next: NextFn) {
-    if (ctx.request.is(['multipart/form-data']))
+    if (ctx.request.is(['multipart/form-data']) && !uploadRoutes.has(ctx.route?.name ?? ''))
       throw new DomainException('This endpoint takes no file uploads (multipart bodies).', {
         status: 415,
         code: 'E_UNSUPPORTED_MEDIA_TYPE',

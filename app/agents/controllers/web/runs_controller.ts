@@ -25,12 +25,32 @@ import { requestHash } from '#platform'
 import { startRun } from '#agents/actions/start_run'
 import { followRun, requestCancellation } from '#agents/services/runs'
 import { findAgent } from '#agents/services/lookup'
-import { serializeRun } from '#agents/dtos/run'
+import { serializeRun, type RunDto } from '#agents/dtos/run'
 import type { FieldErrors } from '#agents/controllers/web/agent_form'
 import { flashFormState, localTime, pageUrl, routeAgent } from '#agents/controllers/web/helpers'
 import { htmlRunStream, sendFinished } from '#agents/controllers/web/run_stream'
 import { stepTree } from '#agents/controllers/web/step_tree'
 import { CHAT_FLASH_KEY, chatFormProps, recentThreads } from '#agents/controllers/web/chat_form'
+
+/**
+ * The run's citations, each with the position of the knowledge_search step whose output holds
+ * its passage (the anchor it links to), or null when no recorded step shows it.
+ */
+function citationLinks(dto: RunDto) {
+  const searches = (dto.steps ?? []).filter(
+    (step) => step.kind === 'tool_call' && step.name === 'knowledge_search' && step.output
+  )
+  const links = new Map<
+    string,
+    { document_name: string; document_id: string; step: number | null }
+  >()
+  for (const citation of dto.citations ?? []) {
+    const step = searches.find((s) => s.output!.includes(citation.chunk_id))?.position ?? null
+    // Several passages of one document found by one search: one source line.
+    links.set(`${citation.document_id}:${step}`, { ...citation, step })
+  }
+  return [...links.values()]
+}
 
 /** Matches no row: an unknown agent or member filters everything out (never an error). */
 const NOBODY = '00000000-0000-0000-0000-000000000000'
@@ -259,6 +279,7 @@ export default class RunsController {
       agent,
       workflow,
       tree: stepTree(dto.steps ?? []),
+      citations: citationLinks(dto),
       created: localTime(ctx, run.createdAt, 'yyyy-LL-dd HH:mm:ss'),
       finished: localTime(ctx, run.finishedAt, 'yyyy-LL-dd HH:mm:ss'),
     })

@@ -1,0 +1,51 @@
+import { DateTime } from 'luxon'
+import { BaseModel, column } from '@adonisjs/lucid/orm'
+
+export type DocumentStatus = 'processing' | 'ready' | 'failed'
+
+/** A workspace's document for knowledge search; the upload itself is kept in `content`. */
+export default class KnowledgeDocument extends BaseModel {
+  static table = 'knowledge_documents'
+
+  @column({ isPrimary: true })
+  declare id: string
+
+  @column()
+  declare tenantId: string
+
+  @column()
+  declare name: string
+
+  @column()
+  declare mediaType: string
+
+  @column()
+  declare kind: 'text' | 'markdown' | 'csv' | 'pdf'
+
+  @column()
+  declare bytes: number
+
+  @column({ serializeAs: null })
+  declare content: Buffer
+
+  @column()
+  declare status: DocumentStatus
+
+  @column()
+  declare error: string | null
+
+  @column()
+  declare chunks: number
+
+  @column()
+  declare progress: number
+
+  @column()
+  declare createdBy: string | null
+
+  @column.dateTime({ autoCreate: true })
+  declare createdAt: DateTime
+
+  @column.dateTime({ autoCreate: true, autoUpdate: true })
+  declare updatedAt: DateTime
+}

@@ -1,0 +1,12 @@
+import vine from '@vinejs/vine'
+
+/** POST /api/v1/knowledge/documents as JSON (multipart sends a `file` instead). */
+export const textDocumentValidator = vine.create({
+  name: vine.string().trim().minLength(1).maxLength(255),
+  text: vine.string().minLength(1).maxLength(1_000_000),
+})
+
+export const knowledgeSearchValidator = vine.create({
+  q: vine.string().trim().minLength(1).maxLength(1000),
+  limit: vine.number().withoutDecimals().min(1).max(50).optional(),
+})
