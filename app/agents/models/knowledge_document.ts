@@ -48,4 +48,23 @@ export default class KnowledgeDocument extends BaseModel {
 
   @column.dateTime({ autoCreate: true, autoUpdate: true })
   declare updatedAt: DateTime
+
+  /** The tenant's documents for lists: every column but the upload itself. */
+  static listed(tenantId: string) {
+    return this.query()
+      .where('knowledge_documents.tenant_id', tenantId)
+      .select(
+        'id',
+        'tenant_id',
+        'name',
+        'kind',
+        'bytes',
+        'status',
+        'progress',
+        'chunks',
+        'error',
+        'created_at',
+        'updated_at'
+      )
+  }
 }

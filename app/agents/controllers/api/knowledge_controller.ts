@@ -18,21 +18,7 @@ export default class KnowledgeController {
   async index(ctx: HttpContext) {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'agents.read')
-    const query = KnowledgeDocument.query()
-      .where('knowledge_documents.tenant_id', tenant.id)
-      .select(
-        'id',
-        'tenant_id',
-        'name',
-        'kind',
-        'bytes',
-        'status',
-        'progress',
-        'chunks',
-        'error',
-        'created_at',
-        'updated_at'
-      )
+    const query = KnowledgeDocument.listed(tenant.id)
     const page = await keysetPage<KnowledgeDocument>(query, 'knowledge_documents', pageParams(ctx))
     return { data: page.rows.map(serializeDocument), next_cursor: page.next_cursor }
   }

@@ -57,3 +57,26 @@ export function flashFormState(ctx: HttpContext, key: string, state: object) {
   ctx.session.flash(key, state)
   return true
 }
+
+/**
+ * A refused run: the message in the page's alert region (htmx), or back to `url` with it flashed
+ * and the form's input kept under `flashKey`.
+ */
+export async function refusedRun(
+  ctx: HttpContext,
+  refusal: { status: number; message: string; url: string; flashKey: string; input: string }
+) {
+  if (isHtmx(ctx)) {
+    ctx.response.header('HX-Retarget', '#alerts').header('HX-Reswap', 'innerHTML')
+    return ctx.response.status(refusal.status).send(
+      await ctx.view.render('components/alert', {
+        kind: refusal.status === 402 ? 'warning' : 'error',
+        message: refusal.message,
+        role: 'alert',
+      })
+    )
+  }
+  ctx.session.flash('error', refusal.message)
+  flashFormState(ctx, refusal.flashKey, { values: { input: refusal.input }, errors: null })
+  return ctx.response.redirect(refusal.url)
+}

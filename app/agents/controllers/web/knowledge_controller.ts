@@ -155,21 +155,7 @@ export default class KnowledgeController {
 
   async #pageProps(ctx: HttpContext, state: KnowledgeFormState | undefined) {
     const { tenant } = currentTenant(ctx)
-    const query = KnowledgeDocument.query()
-      .where('knowledge_documents.tenant_id', tenant.id)
-      .select(
-        'id',
-        'tenant_id',
-        'name',
-        'kind',
-        'bytes',
-        'status',
-        'progress',
-        'chunks',
-        'error',
-        'created_at',
-        'updated_at'
-      )
+    const query = KnowledgeDocument.listed(tenant.id)
     const params = pageParams(ctx, { forgiving: true })
     const page = await keysetPage<KnowledgeDocument>(query, 'knowledge_documents', params)
     return {

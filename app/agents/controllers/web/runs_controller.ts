@@ -27,7 +27,13 @@ import { followRun, requestCancellation } from '#agents/services/runs'
 import { findAgent } from '#agents/services/lookup'
 import { serializeRun, type RunDto } from '#agents/dtos/run'
 import type { FieldErrors } from '#agents/controllers/web/agent_form'
-import { flashFormState, localTime, pageUrl, routeAgent } from '#agents/controllers/web/helpers'
+import {
+  flashFormState,
+  localTime,
+  pageUrl,
+  refusedRun,
+  routeAgent,
+} from '#agents/controllers/web/helpers'
 import { htmlRunStream, sendFinished } from '#agents/controllers/web/run_stream'
 import { stepTree } from '#agents/controllers/web/step_tree'
 import { CHAT_FLASH_KEY, chatFormProps, recentThreads } from '#agents/controllers/web/chat_form'
@@ -336,26 +342,20 @@ export default class RunsController {
    * A refused message: htmx gets the message in the page's alert region (never a blank swap);
    * a browser without JavaScript goes back to the chat with the message and its text kept.
    */
-  async #alert(
+  #alert(
     ctx: HttpContext,
     status: number,
     message: string,
     values: { input: string; threadId: string | null },
     chatUrl: string
   ) {
-    if (isHtmx(ctx)) {
-      ctx.response.header('HX-Retarget', '#alerts').header('HX-Reswap', 'innerHTML')
-      return ctx.response.status(status).send(
-        await ctx.view.render('components/alert', {
-          kind: status === 402 ? 'warning' : 'error',
-          message,
-          role: 'alert',
-        })
-      )
-    }
-    ctx.session.flash('error', message)
-    flashFormState(ctx, CHAT_FLASH_KEY, { values: { input: values.input }, errors: null })
-    return ctx.response.redirect(chatUrl)
+    return refusedRun(ctx, {
+      status,
+      message,
+      url: chatUrl,
+      flashKey: CHAT_FLASH_KEY,
+      input: values.input,
+    })
   }
 
   /** An invalid message: the chat form again with the error (htmx swaps it in place). */

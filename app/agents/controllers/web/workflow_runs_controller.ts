@@ -11,7 +11,7 @@ import {
   runFormProps,
   type RunFormState,
 } from '#agents/controllers/web/workflow_form'
-import { flashFormState } from '#agents/controllers/web/helpers'
+import { flashFormState, refusedRun } from '#agents/controllers/web/helpers'
 
 const MAX_INPUT = 200_000
 
@@ -114,20 +114,8 @@ export default class WorkflowRunsController {
   }
 
   /** A refused run: the message in the page's alert region (htmx), or back to the page with it. */
-  async #alert(ctx: HttpContext, status: number, message: string, input: string, url: string) {
-    if (isHtmx(ctx)) {
-      ctx.response.header('HX-Retarget', '#alerts').header('HX-Reswap', 'innerHTML')
-      return ctx.response.status(status).send(
-        await ctx.view.render('components/alert', {
-          kind: status === 402 ? 'warning' : 'error',
-          message,
-          role: 'alert',
-        })
-      )
-    }
-    ctx.session.flash('error', message)
-    flashFormState(ctx, RUN_FLASH_KEY, { values: { input }, errors: null })
-    return ctx.response.redirect(url)
+  #alert(ctx: HttpContext, status: number, message: string, input: string, url: string) {
+    return refusedRun(ctx, { status, message, url, flashKey: RUN_FLASH_KEY, input })
   }
 
   /** An invalid input: the test-run form again with the error (htmx swaps it in place). */
