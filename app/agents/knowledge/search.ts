@@ -67,21 +67,23 @@ function hit(row: Row, score: number): SearchHit {
   }
 }
 
-/** Full-text ranks (ts_rank_cd) for one tsquery expression over `?` (the query text). */
+/**
+ * Full-text ranks (ts_rank_cd) for one tsquery expression over `?` (the query text), through
+ * knowledge_fulltext(): a SECURITY DEFINER function, so the GIN index serves even under RLS
+ * (see its migration); it answers only for the tenant the transaction is bound to.
+ */
 async function fulltextQuery(
   client: QueryClientContract,
   tsquery: string,
   query: string,
-  where: ReturnType<typeof scope>,
+  tenantId: string,
+  documentIds: string[] | null,
   limit: number
 ): Promise<SearchHit[]> {
   const { rows } = await client.rawQuery(
-    `${SELECT}, ts_rank_cd(c.tsv, q.query) AS score
-       ${FROM} CROSS JOIN (SELECT ${tsquery} AS query) q
-      WHERE ${where.sql} AND c.tsv @@ q.query
-      ORDER BY score DESC, c.id
-      LIMIT ?`,
-    [query, ...where.bindings, limit]
+    `SELECT * FROM knowledge_fulltext(?, ${tsquery}, ?::uuid[], ?)`,
+    // Ids are checked UUIDs, so the array literal needs no quoting.
+    [tenantId, query, documentIds ? `{${documentIds.join(',')}}` : (null as any), limit]
   )
   return (rows as Row[]).map((row) => hit(row, Number(row.score)))
 }
@@ -93,14 +95,16 @@ async function fulltextQuery(
 async function fulltext(
   client: QueryClientContract,
   query: string,
-  where: ReturnType<typeof scope>,
+  tenantId: string,
+  documentIds: string[] | null,
   limit: number
 ) {
-  const all = await fulltextQuery(client, `websearch_to_tsquery('english', ?)`, query, where, limit)
+  const words = `websearch_to_tsquery('english', ?)`
+  const all = await fulltextQuery(client, words, query, tenantId, documentIds, limit)
   if (all.length) return all
   // plainto_tsquery's lexemes come quoted and normalised: turning & into | keeps them intact.
   const any = `replace(plainto_tsquery('english', ?)::text, ' & ', ' | ')::tsquery`
-  return fulltextQuery(client, any, query, where, limit)
+  return fulltextQuery(client, any, query, tenantId, documentIds, limit)
 }
 
 /** Nearest chunks by cosine distance; score = cosine similarity. */
@@ -201,14 +205,15 @@ export async function searchChunks(
   const mode: SearchMode = vector ? requested : 'fulltext'
   const where = scope(tenantId, ids)
 
-  if (mode === 'fulltext') return { data: await fulltext(client, query, where, limit), mode }
+  if (mode === 'fulltext')
+    return { data: await fulltext(client, query, tenantId, ids, limit), mode }
   if (mode === 'vector')
     return {
       data: await withVectorScan(client, limit, (trx) => nearest(trx, vector!, where, limit)),
       mode,
     }
   return withVectorScan(client, CANDIDATES, async (trx) => {
-    const words = await fulltext(trx, query, where, CANDIDATES)
+    const words = await fulltext(trx, query, tenantId, ids, CANDIDATES)
     const near = await nearest(trx, vector!, where, CANDIDATES)
     return { data: fuse([words, near], limit), mode }
   })

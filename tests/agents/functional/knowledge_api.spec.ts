@@ -155,3 +155,29 @@ test.group('agents / knowledge: documents and search over the API', () => {
     assert.equal(foreign.body().errors[0].field, 'knowledge.documents.0')
   })
 })
+
+test.group('agents / knowledge: the full-text function behind RLS', () => {
+  test('knowledge_fulltext answers a transaction bound to a tenant for that tenant only', async ({
+    client,
+    assert,
+  }) => {
+    const { withTenant } = await import('#tenants')
+    const owner = await WorkspaceFactory.create({ token: true })
+    const other = await WorkspaceFactory.create({ token: true })
+    const created = await client
+      .post('/api/v1/knowledge/documents')
+      .bearerToken(owner.token)
+      .json({ name: 'guide.md', text: GUIDE })
+    await ready(client, owner.token, created.body().id)
+    const search = (bound: string) =>
+      withTenant(bound, async (trx) => {
+        const { rows } = await trx.rawQuery(
+          `SELECT * FROM knowledge_fulltext(?, plainto_tsquery('english', 'warehouse'), NULL, 5)`,
+          [owner.tenant.id]
+        )
+        return rows.length
+      })
+    assert.equal(await search(owner.tenant.id), 1)
+    assert.equal(await search(other.tenant.id), 0)
+  })
+})
