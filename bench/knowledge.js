@@ -318,12 +318,14 @@ async function seed(tenantId, words, withVectors) {
 // The app's statements (app/agents/knowledge/search.ts), with bindings in the same places.
 const SCOPE = `c.tenant_id = $2 AND d.tenant_id = $2 AND d.status = 'ready'`
 const FROM = `FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id`
+// As knowledge_fulltext() (migration 152): at most 5,000 matches are ranked.
 const fulltextStatement = (tsquery) =>
-  `SELECT c.id AS chunk_id, c.document_id, d.name AS document_name, c.text,
-          ts_rank_cd(c.tsv, q.query) AS score
-     ${FROM} CROSS JOIN (SELECT ${tsquery} AS query) q
-    WHERE ${SCOPE} AND c.tsv @@ q.query
-    ORDER BY score DESC, c.id
+  `SELECT m.chunk_id, m.document_id, m.document_name, m.text, ts_rank_cd(m.tsv, m.query) AS score
+     FROM (SELECT c.id AS chunk_id, c.document_id, d.name AS document_name, c.text, c.tsv, q.query
+             ${FROM} CROSS JOIN (SELECT ${tsquery} AS query) q
+            WHERE ${SCOPE} AND c.tsv @@ q.query
+            LIMIT 5000) m
+    ORDER BY score DESC, m.chunk_id
     LIMIT $3`
 /**
  * Every word (websearch syntax), else any word — the app's two statements as one: the fallback
