@@ -1,3 +1,4 @@
+import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import { Locator } from '@adonisjs/queue'
 import { InvalidInputException } from '#core'
@@ -127,7 +128,7 @@ export async function deleteDocument(document: KnowledgeDocument, actorId: strin
   })
 }
 
-function queueDocument(document: KnowledgeDocument) {
+function queueDocument(document: Pick<KnowledgeDocument, 'id' | 'tenantId'>) {
   const payload = { tenantId: document.tenantId, documentId: document.id }
   return dispatchWork(
     async () => {
@@ -171,6 +172,10 @@ export async function processDocument(tenantId: string, documentId: string) {
   )
   const row = (claimed as { kind: KnowledgeDocument['kind']; content: Buffer }[])[0]
   if (!row) return
+  // What a process that died half-way wrote goes first.
+  await withTenant(tenantId, (trx) =>
+    trx.from('knowledge_chunks').where('document_id', documentId).delete()
+  )
   const update = (values: Record<string, unknown>) =>
     withTenant(tenantId, (trx) =>
       trx
@@ -204,6 +209,27 @@ export async function processDocument(tenantId: string, documentId: string) {
         .update({ status: 'failed', error: message, chunks: 0, updated_at: new Date() })
     })
   }
+}
+
+/** A document `processing` this long without progress lost its process (progress moves every batch). */
+const STALE_AFTER_S = 600
+
+/**
+ * Queues again the documents whose processing stopped (their process died): each is reset once
+ * (one statement over all tenants, so two processes never both take one) and queued like a new
+ * upload. Runs with the run engine's periodic recovery; returns how many were queued.
+ */
+export async function recoverStaleDocuments() {
+  const { rows } = await db.rawQuery(
+    `UPDATE knowledge_documents SET progress = 0, updated_at = now()
+      WHERE status = 'processing' AND progress > 0
+        AND updated_at < now() - make_interval(secs => ?)
+      RETURNING id, tenant_id`,
+    [STALE_AFTER_S]
+  )
+  for (const row of rows as { id: string; tenant_id: string }[])
+    await queueDocument({ id: row.id, tenantId: row.tenant_id })
+  return rows.length as number
 }
 
 /** A document of the tenant by id, or null (→ 404). */

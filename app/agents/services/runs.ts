@@ -5,6 +5,7 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
 import { vectorSearchAvailable } from '#agents/knowledge/embeddings'
+import { recoverStaleDocuments } from '#agents/actions/manage_documents'
 import { bus, inBackground, problem, PROCESS_ID, type EventStream } from '#core'
 import { release } from '#credits'
 import { releaseIdempotencyKeysOf } from '#platform'
@@ -334,6 +335,8 @@ export async function startRunEngine(kind: 'web' | 'worker') {
     try {
       const ended = await recoverAbandonedRuns()
       if (ended) logger.warn({ runs: ended }, 'ended abandoned runs')
+      const requeued = await recoverStaleDocuments()
+      if (requeued) logger.warn({ documents: requeued }, 'queued stalled documents again')
     } catch (error) {
       logger.error({ err: error }, 'recovering abandoned runs failed')
     }

@@ -181,3 +181,49 @@ test.group('agents / knowledge: the full-text function behind RLS', () => {
     assert.equal(await search(other.tenant.id), 0)
   })
 })
+
+test.group('agents / knowledge: recovery', () => {
+  test('a document whose processing stopped half-way is queued again, its stray chunks replaced', async ({
+    client,
+    assert,
+  }) => {
+    const { recoverStaleDocuments } = await import('#agents/actions/manage_documents')
+    const { tenant, token } = await WorkspaceFactory.create({ token: true })
+    const created = await client
+      .post('/api/v1/knowledge/documents')
+      .bearerToken(token)
+      .json({ name: 'guide.md', text: GUIDE })
+    const document = await ready(client, token, created.body().id)
+    // As a process that died after its first batch leaves it.
+    await db
+      .from('knowledge_documents')
+      .where('id', document.id)
+      .update({
+        status: 'processing',
+        progress: 40,
+        chunks: 0,
+        updated_at: new Date(Date.now() - 3600_000),
+      })
+    await db.table('knowledge_chunks').insert({
+      tenant_id: tenant.id,
+      document_id: document.id,
+      position: 99,
+      text: 'a stray chunk from the dead process',
+    })
+    assert.equal(await recoverStaleDocuments(), 1)
+    const again = await ready(client, token, document.id)
+    assert.equal(again.status, 'ready')
+    assert.equal(again.chunks, document.chunks)
+    const positions = await db
+      .from('knowledge_chunks')
+      .where('document_id', document.id)
+      .orderBy('position')
+      .select('position')
+    assert.deepEqual(
+      positions.map((row) => row.position),
+      Array.from({ length: document.chunks }, (_, i) => i)
+    )
+    // A document still moving is left alone.
+    assert.equal(await recoverStaleDocuments(), 0)
+  })
+})
