@@ -216,9 +216,11 @@ addApiOperation('delete', '/knowledge/documents/:id', {
 addApiOperation('post', '/knowledge/documents/:id/reindexing', {
   name: 'agents.api.knowledge_reindexings.store',
   summary: 'Index a document again',
+  description: '409 while another indexer is still making progress on it.',
   ability: 'knowledge:write',
   params: documentParam,
   responses: { 202: { description: 'The document, processing', json: 'KnowledgeDocument' } },
+  errors: [409],
 })
 addApiOperation('get', '/knowledge/search', {
   name: 'agents.api.knowledge_search.index',

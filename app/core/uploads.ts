@@ -12,23 +12,22 @@ export type Upload = { name: string; type: string | null; bytes: Buffer }
 export async function readUpload(ctx: HttpContext, field: string, maxBytes: number) {
   const multipart = ctx.request.multipart
   let upload: Upload | null = null
+  // Every file part counts, kept or not: a client cannot stream without end beside the file.
+  let received = 0
+  const tooLarge = () =>
+    new DomainException(
+      `The file is larger than the ${Math.round(maxBytes / 1024 / 1024)} MB limit.`,
+      { status: 413, code: 'E_REQUEST_ENTITY_TOO_LARGE' }
+    )
   multipart.onFile('*', {}, async (part: any) => {
-    if (part.name !== field || upload) return void part.resume()
+    const kept = part.name === field && !upload
     const chunks: Buffer[] = []
-    let size = 0
     for await (const chunk of part as AsyncIterable<Buffer>) {
-      size += chunk.length
-      if (size > maxBytes) {
-        multipart.abort(
-          new DomainException(
-            `The file is larger than the ${Math.round(maxBytes / 1024 / 1024)} MB limit.`,
-            { status: 413, code: 'E_REQUEST_ENTITY_TOO_LARGE' }
-          )
-        )
-        return
-      }
-      chunks.push(chunk)
+      received += chunk.length
+      if (received > maxBytes) return void multipart.abort(tooLarge())
+      if (kept) chunks.push(chunk)
     }
+    if (!kept) return
     const type = part.headers?.['content-type']
     upload = {
       name: String(part.filename ?? ''),

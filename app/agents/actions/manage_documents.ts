@@ -1,7 +1,8 @@
 import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import { Locator } from '@adonisjs/queue'
-import { InvalidInputException } from '#core'
+import { DateTime } from 'luxon'
+import { DomainException, InvalidInputException, safeText } from '#core'
 import { recordAudit } from '#platform'
 import { withTenant } from '#tenants'
 import KnowledgeDocument from '#agents/models/knowledge_document'
@@ -57,7 +58,8 @@ export async function addDocument(input: {
     const created = await KnowledgeDocument.create(
       {
         tenantId: input.tenantId,
-        name: input.name,
+        // A file name comes from the multipart headers, which the input checks never see.
+        name: safeText(input.name),
         mediaType: MEDIA_TYPES[kind],
         kind,
         bytes: input.bytes.length,
@@ -77,18 +79,30 @@ export async function addDocument(input: {
         tenantId: input.tenantId,
         subjectType: 'knowledge_document',
         subjectId: created.id,
-        changes: { name: input.name, kind, bytes: input.bytes.length },
+        changes: { name: safeText(input.name), kind, bytes: input.bytes.length },
       },
       trx
     )
     return created
   })
-  await queueDocument(document)
+  // Stored already: if the queue is unreachable now, the periodic recovery queues it later.
+  await queueDocument(document).catch((error) =>
+    logger.warn({ err: error, document_id: document.id }, 'queueing a document failed')
+  )
   return document
 }
 
 /** Indexes the document again (after a failure, or with a new embedding model). */
 export async function reindexDocument(document: KnowledgeDocument, actorId: string | null) {
+  // Two indexers of one document would write its chunks twice: only a stalled one is replaced.
+  if (
+    document.status === 'processing' &&
+    document.updatedAt > DateTime.now().minus({ seconds: REINDEX_STALLED_AFTER_S })
+  )
+    throw new DomainException('This document is still being processed; wait for it to finish.', {
+      status: 409,
+      code: 'E_DOCUMENT_PROCESSING',
+    })
   await withTenant(document.tenantId, async (trx) => {
     await trx.from('knowledge_chunks').where('document_id', document.id).delete()
     await trx
@@ -145,8 +159,24 @@ export async function documentsIdle() {
   while (processing.size) await Promise.allSettled([...processing])
 }
 
+/** Documents processed at once in this process: a PDF's worker may take 512 MB. */
+const CONCURRENCY = 2
+let running = 0
+const waiting: (() => void)[] = []
+
+async function processInTurn(tenantId: string, documentId: string) {
+  while (running >= CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve))
+  running++
+  try {
+    await processDocument(tenantId, documentId)
+  } finally {
+    running--
+    waiting.shift()?.()
+  }
+}
+
 export function processDocumentInBackground(tenantId: string, documentId: string) {
-  const work: Promise<void> = processDocument(tenantId, documentId)
+  const work: Promise<void> = processInTurn(tenantId, documentId)
     .catch((error) =>
       logger.error({ err: error, document_id: documentId }, 'processing a document failed')
     )
@@ -211,8 +241,13 @@ export async function processDocument(tenantId: string, documentId: string) {
   }
 }
 
-/** A document `processing` this long without progress lost its process (progress moves every batch). */
+/**
+ * A document `processing` this long without progress lost its process (progress moves every
+ * batch) or was never taken from the queue.
+ */
 const STALE_AFTER_S = 600
+/** Re-index may replace an indexer that has made no progress for this long (the page's button). */
+const REINDEX_STALLED_AFTER_S = 120
 
 /**
  * Queues again the documents whose processing stopped (their process died): each is reset once
@@ -222,13 +257,15 @@ const STALE_AFTER_S = 600
 export async function recoverStaleDocuments() {
   const { rows } = await db.rawQuery(
     `UPDATE knowledge_documents SET progress = 0, updated_at = now()
-      WHERE status = 'processing' AND progress > 0
-        AND updated_at < now() - make_interval(secs => ?)
+      WHERE status = 'processing' AND updated_at < now() - make_interval(secs => ?)
       RETURNING id, tenant_id`,
     [STALE_AFTER_S]
   )
   for (const row of rows as { id: string; tenant_id: string }[])
-    await queueDocument({ id: row.id, tenantId: row.tenant_id })
+    // Not queued now (the queue is down): reset again at the next recovery, STALE_AFTER_S on.
+    await queueDocument({ id: row.id, tenantId: row.tenant_id }).catch((error) =>
+      logger.warn({ err: error, document_id: row.id }, 'queueing a stalled document failed')
+    )
   return rows.length as number
 }
 

@@ -409,6 +409,11 @@ async function agentLoop(
   // The first agent's limit bounds the whole loop, handoffs included (A → B → A … ends).
   const limit = runtime.maxSteps
   for (let turn = 0; ; turn++) {
+    // Cancelled, timed out or shut down between calls (a tool, a handoff, a workflow step).
+    if (x.controller.signal.aborted) {
+      stopped(x)
+      return { text, ok: false }
+    }
     if (turn >= limit) {
       x.failure = {
         status: 422,
@@ -455,14 +460,15 @@ async function agentLoop(
       }
       const startedAt = new Date()
       const message = handoffMessage(call.arguments)
-      const target: AgentRuntime | null = handoff
-        ? null
-        : await agentRuntimeBySlug(x.plan.run.tenantId, slug, x.plan.run.metadata)
+      const found: Awaited<ReturnType<typeof runtimeOf>> = handoff ? null : await runtimeOf(x, slug)
+      const target: AgentRuntime | null = found && 'runtime' in found ? found.runtime : null
       const error = handoff
         ? 'Only one handoff per turn.'
         : target
           ? null
-          : `No agent "${slug}" in this workspace any more.`
+          : found && 'error' in found
+            ? found.error
+            : `No agent "${slug}" in this workspace any more.`
       const step = pushStep(x, {
         kind: 'handoff',
         name: slug,
@@ -488,6 +494,23 @@ async function agentLoop(
         ...(handoff.message ? [{ role: 'user' as const, content: handoff.message }] : []),
       ])
     }
+  }
+}
+
+/**
+ * Another agent of the run's workspace (a handoff, a workflow step): null when it is gone, an
+ * error when it can no longer run (its model left the catalog).
+ */
+async function runtimeOf(
+  x: Execution,
+  slug: string
+): Promise<{ runtime: AgentRuntime } | { error: string } | null> {
+  try {
+    const runtime = await agentRuntimeBySlug(x.plan.run.tenantId, slug, x.plan.run.metadata)
+    return runtime ? { runtime } : null
+  } catch (error) {
+    if (error instanceof InvalidInputException) return { error: error.message }
+    throw error
   }
 }
 
@@ -554,17 +577,23 @@ async function searchKnowledge(
     error = 'Arguments must be JSON with a non-empty "query" string.'
     content = JSON.stringify({ error })
   } else {
-    const found = await searchChunks(x.plan.run.tenantId, query, {
-      limit,
-      documentIds: runtime.knowledge!.documents,
-    })
-    for (const hit of found.data)
-      x.citations.set(hit.chunk_id, {
-        document_id: hit.document_id,
-        chunk_id: hit.chunk_id,
-        document_name: hit.document_name,
+    try {
+      const found = await searchChunks(x.plan.run.tenantId, query, {
+        limit,
+        documentIds: runtime.knowledge!.documents,
       })
-    content = JSON.stringify({ results: found.data })
+      for (const hit of found.data)
+        x.citations.set(hit.chunk_id, {
+          document_id: hit.document_id,
+          chunk_id: hit.chunk_id,
+          document_name: hit.document_name,
+        })
+      content = JSON.stringify({ results: found.data })
+    } catch (failure) {
+      logger.error({ err: failure, run_id: x.plan.run.id }, 'knowledge search failed')
+      error = 'The search failed; try again in a moment.'
+      content = JSON.stringify({ error })
+    }
   }
   pushStep(x, {
     kind: 'tool_call',
@@ -622,6 +651,10 @@ async function ensureFunds(x: Execution, runtime: AgentRuntime, messages: ChatMe
 async function runWorkflow(x: Execution, workflow: WorkflowPlan) {
   const outputs: string[] = []
   for (const [index, definition] of workflow.steps.entries()) {
+    if (x.controller.signal.aborted) {
+      stopped(x)
+      break
+    }
     const step = pushStep(x, {
       kind: 'workflow_step',
       name: definition.agent,
@@ -634,12 +667,17 @@ async function runWorkflow(x: Execution, workflow: WorkflowPlan) {
     let runtime: AgentRuntime | null = x.plan.runtime
     let messages = x.plan.messages
     if (index > 0) {
-      runtime = await agentRuntimeBySlug(x.plan.run.tenantId, definition.agent, x.plan.run.metadata)
+      const found = await runtimeOf(x, definition.agent)
+      runtime = found && 'runtime' in found ? found.runtime : null
       if (!runtime) {
         x.failure = {
           status: 422,
           title: 'Workflow step failed',
-          detail: `Step ${index + 1}: no agent "${definition.agent}" in this workspace any more.`,
+          detail:
+            `Step ${index + 1}: ` +
+            (found && 'error' in found
+              ? found.error
+              : `no agent "${definition.agent}" in this workspace any more.`),
         }
         finishStep(x, step, 'failed')
         break
@@ -648,12 +686,27 @@ async function runWorkflow(x: Execution, workflow: WorkflowPlan) {
       messages = withInstructions(runtime, [{ role: 'user', content: input }])
     }
     step.input = messages.at(-1)!.content
-    const result = await agentLoop(x, runtime, messages, {
-      parent: step.position,
-      stream: index === workflow.steps.length - 1,
-    })
-    step.output = result.text
-    finishStep(x, step, result.ok ? 'succeeded' : x.cancelled ? 'cancelled' : 'failed')
+    const last = index === workflow.steps.length - 1
+    let result = { text: '', ok: false }
+    try {
+      result = await agentLoop(x, runtime, messages, { parent: step.position, stream: last })
+    } finally {
+      // A step never stays `running` in a finished run, even when the loop threw.
+      step.output = result.text
+      if (result.ok && !last && x.clientToolCalls.length) {
+        // Only the caller could run that function, and the caller sees the last step only.
+        x.failure = {
+          status: 422,
+          title: 'Workflow step failed',
+          detail:
+            `Step ${index + 1} (${definition.agent}) called the function ` +
+            `"${x.clientToolCalls[0].name}", which only the caller can run.`,
+        }
+        x.clientToolCalls = []
+        result.ok = false
+      }
+      finishStep(x, step, result.ok ? 'succeeded' : x.cancelled ? 'cancelled' : 'failed')
+    }
     outputs.push(result.text)
     if (!result.ok) break
   }
@@ -789,6 +842,8 @@ async function modelTurn(
       const attemptController = new AbortController()
       const onAbort = () => attemptController.abort(controller.signal.reason)
       controller.signal.addEventListener('abort', onAbort)
+      // Cancelled while the call was being prepared (breaker, funding): never start it.
+      if (controller.signal.aborted) attemptController.abort(controller.signal.reason)
       const firstToken = setTimeout(
         () => attemptController.abort(new Error('first-token timeout')),
         reliability.firstTokenTimeoutMs

@@ -16,7 +16,7 @@ export default class extends BaseSchema {
     this.schema.raw(`CREATE FUNCTION knowledge_fulltext(
         p_tenant uuid, p_query tsquery, p_documents uuid[], p_limit int)
       RETURNS TABLE (chunk_id uuid, document_id uuid, document_name varchar, text text, score real)
-      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
       AS $$
         SELECT m.id, m.document_id, m.name, m.text, ts_rank_cd(m.tsv, p_query)
           FROM (SELECT c.id, c.document_id, d.name, c.text, c.tsv

@@ -225,5 +225,12 @@ test.group('agents / knowledge: recovery', () => {
     )
     // A document still moving is left alone.
     assert.equal(await recoverStaleDocuments(), 0)
+
+    // Re-indexing a document another indexer is still working on is refused.
+    await db.from('knowledge_documents').where('id', document.id).update({ status: 'processing' })
+    const busy = await client
+      .post(`/api/v1/knowledge/documents/${document.id}/reindexing`)
+      .bearerToken(token)
+    busy.assertStatus(409)
   })
 })

@@ -254,6 +254,37 @@ test.group('agents / workflows: API', () => {
     assert.equal(BigInt((await balanceOf(tenant.id)).held), 0n)
   })
 
+  test('a middle step calling a function only the caller can run fails the workflow (422), later steps never run', async ({
+    client,
+    assert,
+  }) => {
+    const { token } = await WorkspaceFactory.create({ grant: 1_000_000n, token: true })
+    const lookup = { name: 'lookup', parameters: { type: 'object', properties: {} } }
+    await pipeline(client, token)
+    ;(
+      await client
+        .patch('/api/v1/agents/alpha')
+        .bearerToken(token)
+        .json({ tools: [lookup] })
+    ).assertStatus(200)
+    ;(
+      await client
+        .patch('/api/v1/workflows/pipeline')
+        .bearerToken(token)
+        .json({ steps: [{ agent: 'alpha', input: '/tool lookup {}' }, { agent: 'beta' }] })
+    ).assertStatus(200)
+    const run = (
+      await client.post('/api/v1/workflows/pipeline/runs').bearerToken(token).json({ input: 'x' })
+    ).body()
+    assert.equal(run.status, 'failed')
+    assert.equal(run.error.status, 422)
+    assert.match(run.error.detail, /"lookup", which only the caller can run/)
+    assert.deepEqual(
+      run.steps.filter((s: any) => s.kind === 'workflow_step').map((s: any) => s.status),
+      ['failed']
+    )
+  })
+
   test('workflow:<slug> runs on the OpenAI-compatible endpoint and is listed by /models; the CLI runs it too', async ({
     client,
     assert,
