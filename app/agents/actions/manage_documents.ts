@@ -268,8 +268,3 @@ export async function recoverStaleDocuments() {
     )
   return rows.length as number
 }
-
-/** A document of the tenant by id, or null (→ 404). */
-export function findDocument(tenantId: string, id: string) {
-  return KnowledgeDocument.query().where('tenantId', tenantId).where('id', id).first()
-}

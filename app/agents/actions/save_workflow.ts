@@ -5,7 +5,7 @@ import { slugify, withTenant } from '#tenants'
 import Workflow from '#agents/models/workflow'
 import WorkflowVersion, { type WorkflowStep } from '#agents/models/workflow_version'
 import { agentForRun } from '#agents/services/agent_cache'
-import { referencedSteps } from '#agents/services/workflow_template'
+import { templateError } from '#agents/services/workflow_template'
 
 type StepInput = { agent: string; input?: string }
 
@@ -22,15 +22,8 @@ async function checkedSteps(tenantId: string, steps: StepInput[]): Promise<Workf
         `No agent "${step.agent}" in this workspace.`
       )
     const input = step.input ?? (index === 0 ? '{{input}}' : `{{steps.${index}.output}}`)
-    const later = referencedSteps(input).find((n) => n < 1 || n > index)
-    if (later !== undefined)
-      throw new InvalidInputException(
-        `steps.${index}.input`,
-        `Step ${index + 1} can use {{input}} and the outputs of steps 1 to ${index}, not step ${later}.`.replace(
-          ' and the outputs of steps 1 to 0',
-          ''
-        )
-      )
+    const refused = templateError(input, index)
+    if (refused) throw new InvalidInputException(`steps.${index}.input`, refused)
     out.push({ agent: step.agent, input })
   }
   return out

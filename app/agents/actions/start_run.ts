@@ -382,5 +382,3 @@ export async function threadHistory(
     .select('role', 'content')
   return rows.reverse().map((row) => ({ role: row.role, content: row.content }))
 }
-
-export { estimateHoldTokens, toolDefinitions } from '#agents/services/agent_runtime'

@@ -1,6 +1,7 @@
 import { isUuid } from '#core'
 import Agent from '#agents/models/agent'
 import Workflow from '#agents/models/workflow'
+import KnowledgeDocument from '#agents/models/knowledge_document'
 import WorkflowVersion from '#agents/models/workflow_version'
 
 /** An agent of the tenant by id or slug (deleted agents are gone), or null → 404. */
@@ -27,4 +28,10 @@ export async function findWorkflow(tenantId: string, idOrSlug: unknown) {
     .where('version', workflow.currentVersion)
     .firstOrFail()
   return { workflow, version }
+}
+
+/** A knowledge document of the tenant by id, or null → 404 (a malformed id too). */
+export function findDocument(tenantId: string, id: unknown) {
+  if (!isUuid(id)) return null
+  return KnowledgeDocument.query().where('tenantId', tenantId).where('id', id).first()
 }

@@ -11,7 +11,17 @@ export function renderTemplate(template: string, input: string, outputs: string[
   )
 }
 
-/** The step numbers a template refers to (to refuse references to itself or later steps). */
-export function referencedSteps(template: string) {
-  return [...template.matchAll(PLACEHOLDER)].filter((m) => m[2]).map((m) => Number(m[2]))
+/**
+ * Why step `index` (from 0) may not use this template, or null: it may use {{input}} and the
+ * outputs of earlier steps only.
+ */
+export function templateError(template: string, index: number) {
+  const later = [...template.matchAll(PLACEHOLDER)]
+    .filter((m) => m[2])
+    .map((m) => Number(m[2]))
+    .find((n) => n < 1 || n > index)
+  if (later === undefined) return null
+  return index === 0
+    ? `Step 1 can use {{input}}, not step ${later}.`
+    : `Step ${index + 1} can use {{input}} and the outputs of steps 1 to ${index}, not step ${later}.`
 }

@@ -7,7 +7,7 @@ import {
   type BreakerSettings,
 } from '#agents/services/circuit_breaker'
 import { retryDelayMs } from '#agents/services/run_executor'
-import { toolDefinitions } from '#agents/actions/start_run'
+import { toolDefinitions } from '#agents/services/agent_runtime'
 import { costMicros } from '#agents/services/catalog'
 import { OpenAiCompatibleProvider } from '#agents/providers/openai_compatible'
 import { AnthropicProvider } from '#agents/providers/anthropic'

@@ -1,16 +1,12 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { isUuid, keysetPage, NotFoundException, pageParams, readUpload } from '#core'
+import { keysetPage, NotFoundException, pageParams, readUpload } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import KnowledgeDocument from '#agents/models/knowledge_document'
 import { knowledgeSearchValidator, textDocumentValidator } from '#agents/validators/knowledge'
-import {
-  addDocument,
-  deleteDocument,
-  findDocument,
-  reindexDocument,
-} from '#agents/actions/manage_documents'
+import { addDocument, deleteDocument, reindexDocument } from '#agents/actions/manage_documents'
 import { MAX_DOCUMENT_BYTES } from '#agents/knowledge/extract'
 import { searchChunks } from '#agents/knowledge/search'
+import { findDocument } from '#agents/services/lookup'
 import { serializeDocument } from '#agents/dtos/knowledge'
 
 /** /api/v1/knowledge: documents (multipart `file` or JSON `{name, text}`) and search. */
@@ -87,7 +83,7 @@ export default class KnowledgeController {
   async #find(ctx: HttpContext, permission: 'agents.read' | 'knowledge.write') {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, permission)
-    const document = isUuid(ctx.params.id) ? await findDocument(tenant.id, ctx.params.id) : null
+    const document = await findDocument(tenant.id, ctx.params.id)
     if (!document) throw new NotFoundException()
     return document
   }

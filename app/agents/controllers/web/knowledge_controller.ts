@@ -1,7 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import {
   isHtmx,
-  isUuid,
   keysetPage,
   NotFoundException,
   onRefusal,
@@ -11,14 +10,10 @@ import {
 } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import KnowledgeDocument from '#agents/models/knowledge_document'
-import {
-  addDocument,
-  deleteDocument,
-  findDocument,
-  reindexDocument,
-} from '#agents/actions/manage_documents'
+import { addDocument, deleteDocument, reindexDocument } from '#agents/actions/manage_documents'
 import { MAX_DOCUMENT_BYTES } from '#agents/knowledge/extract'
 import { searchChunks } from '#agents/knowledge/search'
+import { findDocument } from '#agents/services/lookup'
 import { vectorSearchAvailable } from '#agents/knowledge/embeddings'
 import {
   blankKnowledgeForm,
@@ -188,7 +183,7 @@ export default class KnowledgeController {
   async #find(ctx: HttpContext, permission: 'agents.read' | 'knowledge.write') {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, permission)
-    const document = isUuid(ctx.params.id) ? await findDocument(tenant.id, ctx.params.id) : null
+    const document = await findDocument(tenant.id, ctx.params.id)
     if (!document) throw new NotFoundException()
     return document
   }

@@ -7,7 +7,7 @@ import Agent from '#agents/models/agent'
 import type Workflow from '#agents/models/workflow'
 import type WorkflowVersion from '#agents/models/workflow_version'
 import { findWorkflow } from '#agents/services/lookup'
-import { referencedSteps } from '#agents/services/workflow_template'
+import { templateError } from '#agents/services/workflow_template'
 import { createWorkflowValidator } from '#agents/validators/workflows'
 import type { FieldErrors } from '#agents/controllers/web/agent_form'
 import { can } from '#agents/controllers/web/helpers'
@@ -87,15 +87,6 @@ export function blankWorkflowValues(): WorkflowFormValues {
   return { name: '', slug: '', description: '', steps: [] }
 }
 
-/** Step N (from 0) may use {{input}} and the outputs of steps 1..N: the same rule as the action. */
-function laterReference(input: string, index: number) {
-  const later = referencedSteps(input).find((n) => n < 1 || n > index)
-  if (later === undefined) return null
-  return index === 0
-    ? `Step 1 can use {{input}}, not step ${later}.`
-    : `Step ${index + 1} can use {{input}} and the outputs of steps 1 to ${index}, not step ${later}.`
-}
-
 /** Validates the builder; throws one validation error listing every invalid field at once. */
 export async function validateWorkflowForm(values: WorkflowFormValues): Promise<WorkflowFormInput> {
   const optional = (value: string) => (value.trim() === '' ? undefined : value)
@@ -106,7 +97,7 @@ export async function validateWorkflowForm(values: WorkflowFormValues): Promise<
   if (!values.steps.length) add('steps', 'Add at least one step: choose an agent.')
   values.steps.forEach((step, index) => {
     if (!step.agent) add(`steps.${index}.agent`, 'Choose an agent for this step.')
-    const later = laterReference(step.input, index)
+    const later = templateError(step.input, index)
     if (later) add(`steps.${index}.input`, later)
   })
   const [invalid, input] = await createWorkflowValidator.tryValidate({
