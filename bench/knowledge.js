@@ -219,7 +219,8 @@ function queries(words) {
 
 /* ------------------------------------------------------------------ simulator/embed (exact) */
 
-// Mirrors app/agents/knowledge/embeddings.ts (simulatorEmbedding, vectorLiteral): importing the
+// Mirrors app/agents/providers/embeddings.ts (simulatorEmbedding) and
+// app/agents/knowledge/embeddings.ts (vectorLiteral): importing the
 // build's module would boot Lucid's db service in this process.
 const DIMENSIONS = 256
 function fnv1a(text) {
@@ -261,8 +262,9 @@ async function seed(tenantId, words, withVectors) {
   try {
     const { rows } = await admin.query(
       `INSERT INTO knowledge_documents
-         (tenant_id, name, media_type, kind, bytes, content, status, chunks, progress)
-       SELECT $1::uuid, 'bench-' || i || '.txt', 'text/plain', 'text', 0, ''::bytea, 'ready', $2::int, 100
+         (tenant_id, name, media_type, kind, bytes, content, status, chunks, progress, embedding_model)
+       SELECT $1::uuid, 'bench-' || i || '.txt', 'text/plain', 'text', 0, ''::bytea, 'ready', $2::int, 100,
+              'simulator/embed'
          FROM generate_series(1, $3::int) AS i
        RETURNING id`,
       [tenantId, PER_DOCUMENT, DOCUMENTS]
@@ -341,7 +343,7 @@ const NEAREST_SQL = `WITH hits AS MATERIALIZED (
     SELECT c.id AS chunk_id, c.document_id, d.name AS document_name, c.text,
            c.embedding <=> $1::vector AS distance
       ${FROM}
-     WHERE ${SCOPE} AND c.embedding IS NOT NULL
+     WHERE ${SCOPE} AND d.embedding_model = 'simulator/embed' AND c.embedding IS NOT NULL
      ORDER BY distance
      LIMIT $3)
   SELECT * FROM hits ORDER BY distance, chunk_id`

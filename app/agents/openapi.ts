@@ -11,7 +11,11 @@ import { chatCompletionSchema, modelListSchema } from '#agents/dtos/openai'
 import { workflowSchema, workflowVersionSchema } from '#agents/dtos/workflow'
 import { toolSettingsValidator } from '#agents/validators/tools'
 import { knowledgeDocumentSchema, knowledgeHitSchema } from '#agents/dtos/knowledge'
-import { knowledgeSearchValidator, textDocumentValidator } from '#agents/validators/knowledge'
+import {
+  knowledgeSearchValidator,
+  knowledgeSettingsValidator,
+  textDocumentValidator,
+} from '#agents/validators/knowledge'
 import { createWorkflowValidator, updateWorkflowValidator } from '#agents/validators/workflows'
 import {
   createAgentValidator,
@@ -236,6 +240,41 @@ addApiOperation('get', '/knowledge/search', {
       json: vine.object({
         data: vine.array(knowledgeHitSchema),
         mode: vine.enum(['hybrid', 'fulltext', 'vector'] as const),
+      }),
+    },
+  },
+})
+const knowledgeSettingsSchema = vine.object({
+  embedding_model: vine.string().nullable().meta({
+    description: 'The model that embeds documents and queries; null: full-text search only',
+  }),
+  vector_search: vine.boolean().meta({ description: 'False without pgvector: full text only' }),
+  embedding_models: vine.array(
+    vine.object({ name: vine.string(), input_price_micros: vine.string() })
+  ),
+})
+addApiOperation('get', '/knowledge/settings', {
+  name: 'agents.api.knowledge_settings.show',
+  summary: "The workspace's embedding model and the ones it may choose",
+  description: 'Without a choice, `simulator/embed` (free, offline).',
+  ability: 'agents:read',
+  responses: { 200: { description: 'The settings', json: knowledgeSettingsSchema } },
+})
+addApiOperation('put', '/knowledge/settings', {
+  name: 'agents.api.knowledge_settings.update',
+  summary: 'Choose the embedding model (owners and admins)',
+  description:
+    'A change re-embeds every ready document in the background (they stay searchable by ' +
+    'their words meanwhile), paid like runs with a priced model; `reindexing` counts them. ' +
+    'An unknown or non-embedding model is a 422 on `embedding_model`.',
+  ability: 'agents:write',
+  body: knowledgeSettingsValidator,
+  responses: {
+    200: {
+      description: 'The stored settings',
+      json: vine.object({
+        ...knowledgeSettingsSchema.getProperties(),
+        reindexing: vine.number().withoutDecimals(),
       }),
     },
   },

@@ -13,6 +13,8 @@ const OpenAiController = () => import('#agents/controllers/api/openai_controller
 const WorkflowsController = () => import('#agents/controllers/api/workflows_controller')
 const ToolSettingsController = () => import('#agents/controllers/api/tool_settings_controller')
 const KnowledgeController = () => import('#agents/controllers/api/knowledge_controller')
+const KnowledgeSettingsController = () =>
+  import('#agents/controllers/api/knowledge_settings_controller')
 
 // The one API route that takes multipart bodies (a document's `file`).
 acceptUploadsOn('agents.api.knowledge_documents.store')
@@ -71,6 +73,12 @@ router
     router
       .get('/knowledge/search', [KnowledgeController, 'search'])
       .as('agents.api.knowledge_search.index')
+    router
+      .get('/knowledge/settings', [KnowledgeSettingsController, 'show'])
+      .as('agents.api.knowledge_settings.show')
+    router
+      .put('/knowledge/settings', [KnowledgeSettingsController, 'update'])
+      .as('agents.api.knowledge_settings.update')
     router.get('/runs', [RunsController, 'index']).as('agents.api.runs.index')
     router.get('/runs/:id', [RunsController, 'show']).as('agents.api.runs.show')
     router.get('/runs/:id/events', [RunsController, 'events']).as('agents.api.run_events.index')

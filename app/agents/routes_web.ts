@@ -74,6 +74,9 @@ router
     router
       .post('/knowledge/documents/:id/reindexing', [KnowledgeController, 'reindex'])
       .as('agents.web.knowledge_reindexings.store')
+    router
+      .put('/knowledge/settings', [KnowledgeController, 'settings'])
+      .as('agents.web.knowledge_settings.update')
     // The workspace's own providers (owners and admins): keys, models, prices, connection tests.
     router.get('/providers', [ProvidersController, 'index']).as('agents.web.providers.index')
     router.post('/providers', [ProvidersController, 'store']).as('agents.web.providers.store')

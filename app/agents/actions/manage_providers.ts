@@ -4,7 +4,7 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { withTenant } from '#tenants'
 import { findUnsafeInput, InvalidInputException, isUuid, MAX_YEAR } from '#core'
 import { recordAudit } from '#platform'
-import { invalidateCatalog, type ProviderKind } from '#agents/services/catalog'
+import { invalidateCatalog, type ModelKind, type ProviderKind } from '#agents/services/catalog'
 import {
   modelValidator,
   platformProviderValidator,
@@ -53,6 +53,7 @@ const MODEL_COLUMNS = [
   'name',
   'upstream_model',
   'context_window',
+  'kind',
   'input_price_micros',
   'output_price_micros',
 ]
@@ -392,6 +393,7 @@ export type ModelRow = {
   name: string
   upstream_model: string | null
   context_window: number
+  kind: ModelKind
   input_price_micros: string
   output_price_micros: string
 }
@@ -444,10 +446,17 @@ export async function addModel(
     name: string
     upstreamModel?: string | null
     contextWindow: number
+    /** Default chat; embedding models need a provider that offers /embeddings. */
+    kind?: ModelKind
     inputPriceMicros: bigint
     outputPriceMicros: bigint
   }
 ) {
+  const kind = input.kind ?? 'chat'
+  if (kind !== 'chat' && kind !== 'embedding')
+    throw new InvalidInputException('kind', 'Choose chat or embedding.')
+  if (kind === 'embedding' && provider.kind === 'anthropic')
+    throw new InvalidInputException('kind', 'Anthropic offers no embeddings API.')
   const { name, upstream_model: upstream = null } = await modelValidator.validate({
     name: input.name,
     upstream_model: input.upstreamModel?.trim() || null,
@@ -464,6 +473,7 @@ export async function addModel(
           name,
           upstream_model: upstream,
           context_window: input.contextWindow,
+          kind,
           input_price_micros: input.inputPriceMicros.toString(),
           output_price_micros: input.outputPriceMicros.toString(),
         })
@@ -484,6 +494,7 @@ export async function addModel(
           subjectId: created.id,
           changes: {
             name,
+            kind,
             provider: provider.slug,
             input_price_micros: input.inputPriceMicros.toString(),
             output_price_micros: input.outputPriceMicros.toString(),

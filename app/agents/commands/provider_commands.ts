@@ -83,8 +83,8 @@ export class ProviderCreate extends OperatorCommand {
 }
 
 /**
- * provider:model <provider-slug> <name> [--upstream=] [--context-window=] [--input-price=]
- * [--output-price=] [--tenant=] → the model id.
+ * provider:model <provider-slug> <name> [--upstream=] [--context-window=] [--embedding]
+ * [--input-price=] [--output-price=] [--tenant=] → the model id.
  */
 export class ProviderModel extends OperatorCommand {
   static commandName = 'provider:model'
@@ -103,6 +103,9 @@ export class ProviderModel extends OperatorCommand {
 
   @flags.number({ description: 'Context window in tokens', default: 128000 })
   declare contextWindow: number
+
+  @flags.boolean({ description: 'An embedding model (for knowledge), not a chat model' })
+  declare embedding?: boolean
 
   @flags.string({ description: 'Input price, credits per 1M tokens', default: '0' })
   declare inputPrice: string
@@ -130,6 +133,7 @@ export class ProviderModel extends OperatorCommand {
       name: this.name,
       upstreamModel: this.upstream ?? null,
       contextWindow: this.contextWindow,
+      kind: this.embedding ? 'embedding' : 'chat',
       inputPriceMicros: input,
       outputPriceMicros: output,
     })

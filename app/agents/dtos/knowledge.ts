@@ -10,9 +10,18 @@ export const knowledgeDocumentSchema = vine.object({
   kind: vine.string().meta({ description: 'text, markdown, csv or pdf (decided by the content)' }),
   bytes: vine.number().withoutDecimals(),
   status: vine.enum(['processing', 'ready', 'failed'] as const),
-  progress: vine.number().withoutDecimals().meta({ description: '0–100 while processing' }),
+  progress: vine
+    .number()
+    .withoutDecimals()
+    .meta({ description: '0–100 while processing (or while a ready document is re-embedded)' }),
   chunks: vine.number().withoutDecimals(),
-  error: vine.string().optional(),
+  embedding_model: vine.string().nullable().meta({
+    description: 'The model whose vectors its passages hold; null: searched by words only',
+  }),
+  error: vine
+    .string()
+    .optional()
+    .meta({ description: 'Why it failed, or (when ready) why it has no vectors' }),
   created_at: dateTimeSchema(),
   updated_at: dateTimeSchema(),
 })
@@ -37,6 +46,7 @@ export function serializeDocument(
     status: document.status,
     progress: document.progress,
     chunks: document.chunks,
+    embedding_model: document.embeddingModel ?? null,
     ...(document.error ? { error: document.error } : {}),
     created_at: document.createdAt.toISO()!,
     updated_at: document.updatedAt.toISO()!,

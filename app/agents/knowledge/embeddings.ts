@@ -1,147 +1,104 @@
 import db from '@adonisjs/lucid/services/db'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
-import { endpoint, httpError, postJson, readText, release } from '#agents/providers/http'
-import type { ProviderConnection } from '#agents/providers/openai_compatible'
+import { providerFor } from '#agents/providers/registry'
 import { ProviderError } from '#agents/providers/types'
+import { costMicros, embeddingCatalog, type CatalogModel } from '#agents/services/catalog'
 
 /** The width of `knowledge_chunks.embedding` (vector(256)). */
 export const EMBEDDING_DIMENSIONS = 256
 
-/**
- * Embeddings of `texts` for a workspace's knowledge, or null when the workspace has none.
- * For now every workspace embeds with `simulator/embed` (no network).
- */
-export async function embedTexts(_tenantId: string, texts: string[]): Promise<number[][] | null> {
-  return texts.map(simulatorEmbedding)
+/** What a workspace embeds with when it never chose: free, offline, and always there. */
+export const DEFAULT_EMBEDDING_MODEL = 'simulator/embed'
+
+/** The workspace's choice: a model name, or null for full-text search only. */
+export async function embeddingModelSetting(
+  tenantId: string,
+  client: QueryClientContract = db.connection()
+): Promise<string | null> {
+  const row = await client
+    .from('knowledge_settings')
+    .where('tenant_id', tenantId)
+    .select('embedding_model')
+    .first()
+  return row ? row.embedding_model : DEFAULT_EMBEDDING_MODEL
 }
 
-/** 32-bit FNV-1a of a string's UTF-16 code units. */
-function fnv1a(text: string) {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i)
-    hash = Math.imul(hash, 0x01000193)
-  }
-  return hash >>> 0
+/** CONTRACT.md's conservative token estimate (UTF-8 bytes / 3), which holds are sized by. */
+export function worstCaseTokens(texts: string[]) {
+  return Math.ceil(texts.reduce((sum, text) => sum + Buffer.byteLength(text, 'utf8'), 0) / 3)
 }
 
-const WORD = /[\p{L}\p{N}]+/gu
+/** Embeds texts for one workspace with its chosen model, priced from the catalog. */
+export type Embedder = {
+  model: CatalogModel
+  /** Worst-case price of embedding these texts (what a hold must cover). */
+  worstCost(texts: string[]): bigint
+  /** The vectors (EMBEDDING_DIMENSIONS each), the tokens used and their price (≤ worstCost). */
+  embed(
+    texts: string[],
+    signal: AbortSignal
+  ): Promise<{ vectors: number[][]; tokens: number; cost: bigint }>
+}
 
 /**
- * `simulator/embed`: the hashing trick over word unigrams and bigrams (bucket from the low
- * bits, sign from a high bit, so collisions cancel out on average), L2-normalised. Texts
- * sharing words are close; the same text always gives the same vector.
+ * The workspace's embedder, or why there is none: full text only by choice, pgvector missing,
+ * or the chosen model gone from the catalog (deleted, or its provider removed).
  */
-export function simulatorEmbedding(text: string): number[] {
-  const vector = new Array<number>(EMBEDDING_DIMENSIONS).fill(0)
-  const words = text.toLowerCase().match(WORD) ?? []
-  const add = (gram: string, weight: number) => {
-    const hash = fnv1a(gram)
-    vector[hash % EMBEDDING_DIMENSIONS] += hash & 0x80000000 ? -weight : weight
+export async function knowledgeEmbedder(
+  tenantId: string,
+  client?: QueryClientContract
+): Promise<{ embedder: Embedder } | { embedder: null; reason: string }> {
+  if (!(await vectorSearchAvailable(client)))
+    return { embedder: null, reason: 'pgvector is not installed on this database' }
+  const name = await embeddingModelSetting(tenantId, client)
+  if (name === null) return { embedder: null, reason: 'embeddings are switched off' }
+  const model = (await embeddingCatalog(tenantId)).get(name)
+  if (!model) return { embedder: null, reason: `the embedding model "${name}" is not available` }
+  return { embedder: embedderFor(model) }
+}
+
+export function embedderFor(model: CatalogModel): Embedder {
+  const worstCost = (texts: string[]) => costMicros(worstCaseTokens(texts), 0, model)
+  return {
+    model,
+    worstCost,
+    async embed(texts, signal) {
+      const adapter = providerFor(model)
+      if (!adapter.embed)
+        throw new ProviderError(
+          `Provider "${model.providerSlug}" offers no embeddings.`,
+          400,
+          false
+        )
+      const result = await adapter.embed({
+        model: model.upstreamModel,
+        input: texts,
+        dimensions: EMBEDDING_DIMENSIONS,
+        signal,
+      })
+      const wrong = result.vectors.find((vector) => vector.length !== EMBEDDING_DIMENSIONS)
+      if (result.vectors.length !== texts.length || wrong)
+        throw new ProviderError(
+          wrong
+            ? `"${model.name}" answered with ${wrong.length}-number vectors; knowledge stores ` +
+                `${EMBEDDING_DIMENSIONS}. Choose a model that accepts "dimensions" ` +
+                '(such as text-embedding-3-small).'
+            : `"${model.name}" answered ${result.vectors.length} vectors for ${texts.length} texts.`,
+          502,
+          false
+        )
+      // Unreported usage is charged at the estimate; a charge never exceeds the worst case.
+      const tokens = result.inputTokens ?? worstCaseTokens(texts)
+      const cost = costMicros(tokens, 0, model)
+      const worst = worstCost(texts)
+      return { vectors: result.vectors, tokens, cost: cost < worst ? cost : worst }
+    },
   }
-  for (let i = 0; i < words.length; i++) {
-    add(words[i], 1)
-    if (i > 0) add(`${words[i - 1]} ${words[i]}`, 0.5)
-  }
-  const norm = Math.hypot(...vector)
-  // A zero vector has no direction (cosine distance is undefined): a fixed unit vector instead.
-  if (norm === 0) {
-    vector[0] = 1
-    return vector
-  }
-  return vector.map((value) => value / norm)
 }
 
 /** A vector as pgvector's text form, bound as `?::vector`. */
 export function vectorLiteral(vector: number[]) {
   return `[${vector.map((value) => Number(value.toPrecision(7))).join(',')}]`
-}
-
-/** Inputs per request: far below providers' limits (OpenAI: 2048), so answers stay small. */
-const BATCH = 128
-const MAX_RESPONSE_BYTES = 32 * 1024 * 1024
-
-/**
- * Embeddings from an OpenAI-compatible server (`POST <base>/embeddings`), in input order.
- * `dimensions` asks models that can shorten their vectors (text-embedding-3) for that width.
- */
-export async function openAiCompatibleEmbeddings(
-  connection: ProviderConnection,
-  model: string,
-  texts: string[],
-  signal: AbortSignal,
-  dimensions?: number
-): Promise<number[][]> {
-  const result: number[][] = []
-  for (let start = 0; start < texts.length; start += BATCH) {
-    const input = texts.slice(start, start + BATCH)
-    result.push(...(await embeddingsBatch(connection, model, input, signal, dimensions)))
-  }
-  return result
-}
-
-async function embeddingsBatch(
-  connection: ProviderConnection,
-  model: string,
-  input: string[],
-  signal: AbortSignal,
-  dimensions?: number
-) {
-  const { settings, apiKey } = connection
-  const url = endpoint(connection.baseUrl, 'embeddings')
-  if (settings.api_version) url.searchParams.set('api-version', settings.api_version)
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'accept': 'application/json',
-    ...(settings.headers ?? {}),
-  }
-  const auth = settings.auth_header ?? (settings.api_version ? 'api-key' : 'authorization')
-  if (apiKey && auth === 'authorization') headers.authorization = `Bearer ${apiKey}`
-  else if (apiKey && auth !== 'none') headers[auth] = apiKey
-
-  const body = JSON.stringify({ model, input, ...(dimensions ? { dimensions } : {}) })
-  const response = await postJson(url, headers, body, {
-    signal,
-    connectTimeoutMs: settings.connect_timeout_ms ?? 10_000,
-    publicOnly: connection.publicOnly,
-  })
-  try {
-    if ((response.statusCode ?? 500) >= 400) throw await httpError(response)
-    let payload: any
-    try {
-      payload = JSON.parse(await readText(response, MAX_RESPONSE_BYTES))
-    } catch (error) {
-      if (error instanceof ProviderError) throw error
-      throw new ProviderError('The provider sent malformed embeddings (not JSON).', 502, false)
-    }
-    const data = payload?.data
-    if (!Array.isArray(data) || data.length !== input.length)
-      throw new ProviderError(
-        `The provider sent ${Array.isArray(data) ? data.length : 'no'} embeddings for ${input.length} inputs.`,
-        502,
-        false
-      )
-    // `index` says which input an item answers; servers that omit it answer in order.
-    const ordered = data.every((item) => Number.isInteger(item?.index))
-      ? [...data].sort((a, b) => a.index - b.index)
-      : data
-    return ordered.map((item) => {
-      const embedding = item?.embedding
-      if (
-        !Array.isArray(embedding) ||
-        embedding.length === 0 ||
-        !embedding.every((value) => typeof value === 'number' && Number.isFinite(value))
-      )
-        throw new ProviderError(
-          'The provider sent an embedding that is not a list of numbers.',
-          502,
-          false
-        )
-      return embedding as number[]
-    })
-  } finally {
-    release(response)
-  }
 }
 
 /** Whether pgvector answers here (extension installed, column migrated), and its version. */

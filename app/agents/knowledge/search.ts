@@ -1,12 +1,14 @@
 import db from '@adonisjs/lucid/services/db'
+import logger from '@adonisjs/core/services/logger'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { isUuid } from '#core'
 import {
   EMBEDDING_DIMENSIONS,
-  embedTexts,
   iterativeScanAvailable,
+  knowledgeEmbedder,
   vectorLiteral,
   vectorSearchAvailable,
+  type Embedder,
 } from '#agents/knowledge/embeddings'
 
 export type SearchMode = 'hybrid' | 'fulltext' | 'vector'
@@ -28,6 +30,16 @@ export type SearchOptions = {
   mode?: SearchMode
   /** The open transaction, if any (PGlite serves one connection at a time). */
   client?: QueryClientContract
+  /** Embeds the query; default the workspace's embedder (knowledgeEmbedder). */
+  embedder?: Embedder | null
+  signal?: AbortSignal
+}
+
+export type SearchResult = {
+  data: SearchHit[]
+  mode: SearchMode
+  /** What embedding the query cost (micro-credits; 0 without vectors or with a free model). */
+  cost: bigint
 }
 
 export const DEFAULT_LIMIT = 5
@@ -107,10 +119,14 @@ async function fulltext(
   return fulltextQuery(client, any, query, tenantId, documentIds, limit)
 }
 
-/** Nearest chunks by cosine distance; score = cosine similarity. */
+/**
+ * Nearest chunks by cosine distance (score = cosine similarity), among documents embedded by
+ * `model`: vectors of different models are not comparable.
+ */
 async function nearest(
   client: QueryClientContract,
   vector: number[],
+  model: string,
   where: ReturnType<typeof scope>,
   limit: number
 ): Promise<SearchHit[]> {
@@ -119,11 +135,11 @@ async function nearest(
     `WITH hits AS MATERIALIZED (
        ${SELECT}, c.embedding <=> ?::vector AS distance
          ${FROM}
-        WHERE ${where.sql} AND c.embedding IS NOT NULL
+        WHERE ${where.sql} AND d.embedding_model = ? AND c.embedding IS NOT NULL
         ORDER BY distance
         LIMIT ?)
      SELECT * FROM hits ORDER BY distance, chunk_id`,
-    [vectorLiteral(vector), ...where.bindings, limit]
+    [vectorLiteral(vector), ...where.bindings, model, limit]
   )
   return (rows as (Row & { distance: number | string })[]).map((row) =>
     hit(row, 1 - Number(row.distance))
@@ -181,13 +197,14 @@ function fuse(lists: SearchHit[][], limit: number): SearchHit[] {
 /**
  * A tenant's knowledge chunks best first, from ready documents only. Hybrid fuses the top 50
  * of full-text and vector search by reciprocal rank; where vector search is unavailable (no
- * pgvector, no embeddings) every mode searches full text and the answer says `fulltext`.
+ * pgvector, embeddings off, the embedding model failing) every mode searches full text and the
+ * answer says `fulltext`.
  */
 export async function searchChunks(
   tenantId: string,
   query: string,
   options: SearchOptions = {}
-): Promise<{ data: SearchHit[]; mode: SearchMode }> {
+): Promise<SearchResult> {
   if (!isUuid(tenantId)) throw new Error('searchChunks needs a tenant id')
   const client = options.client ?? db.connection()
   const asked = Number.isFinite(options.limit) ? Math.floor(options.limit!) : DEFAULT_LIMIT
@@ -198,67 +215,79 @@ export async function searchChunks(
       ? null
       : options.documentIds.filter((id) => isUuid(id))
 
-  const vectors = requested !== 'fulltext' && (await vectorSearchAvailable(client))
+  const embedder =
+    requested === 'fulltext' || !(await vectorSearchAvailable(client))
+      ? null
+      : options.embedder !== undefined
+        ? options.embedder
+        : (await knowledgeEmbedder(tenantId, client)).embedder
   if (!query.trim() || ids?.length === 0)
-    return { data: [], mode: vectors ? requested : 'fulltext' }
-  const vector = vectors ? ((await embedTexts(tenantId, [query]))?.[0] ?? null) : null
-  const mode: SearchMode = vector ? requested : 'fulltext'
+    return { data: [], mode: embedder ? requested : 'fulltext', cost: 0n }
+  let embedded: { vector: number[]; cost: bigint } | null = null
+  if (embedder)
+    try {
+      const result = await embedder.embed([query], options.signal ?? AbortSignal.timeout(30_000))
+      embedded = { vector: result.vectors[0], cost: result.cost }
+    } catch (error) {
+      // Searching the words beats failing: the model's provider may be down for a while.
+      logger.warn({ err: error, model: embedder.model.name }, 'embedding a query failed')
+    }
+  const mode: SearchMode = embedded ? requested : 'fulltext'
+  const cost = embedded?.cost ?? 0n
   const where = scope(tenantId, ids)
 
-  if (mode === 'fulltext')
-    return { data: await fulltext(client, query, tenantId, ids, limit), mode }
+  if (!embedded) return { data: await fulltext(client, query, tenantId, ids, limit), mode, cost }
+  const model = embedder!.model.name
   if (mode === 'vector')
     return {
-      data: await withVectorScan(client, limit, (trx) => nearest(trx, vector!, where, limit)),
+      data: await withVectorScan(client, limit, (trx) =>
+        nearest(trx, embedded.vector, model, where, limit)
+      ),
       mode,
+      cost,
     }
   return withVectorScan(client, CANDIDATES, async (trx) => {
     const words = await fulltext(trx, query, tenantId, ids, CANDIDATES)
-    const near = await nearest(trx, vector!, where, CANDIDATES)
-    return { data: fuse([words, near], limit), mode }
+    const near = await nearest(trx, embedded.vector, model, where, CANDIDATES)
+    return { data: fuse([words, near], limit), mode, cost }
   })
 }
 
 /**
- * Writes a document's chunks with their embeddings (when vector search is available), up to 500
- * rows per statement. Pass the transaction bound to the tenant (withTenant): row-level security
- * checks the writes. Returns how many chunks were written.
+ * Writes a document's chunks with their embeddings (`vectors`, in chunk order, kept when vector
+ * search is available), up to 500 rows per statement. Pass the transaction bound to the tenant
+ * (withTenant): row-level security checks the writes. Returns how many chunks were written.
  */
 export async function indexDocumentChunks(
   tenantId: string,
   documentId: string,
   chunks: { position: number; text: string }[],
-  trx?: QueryClientContract
+  trx?: QueryClientContract,
+  vectors: number[][] | null = null
 ): Promise<number> {
   const client = trx ?? db.connection()
-  const withVectors = await vectorSearchAvailable(client)
+  const withVectors = vectors !== null && (await vectorSearchAvailable(client))
+  if (
+    withVectors &&
+    (vectors.length !== chunks.length || vectors.some((v) => v.length !== EMBEDDING_DIMENSIONS))
+  )
+    throw new Error(
+      `Embeddings must be ${chunks.length} vectors of ${EMBEDDING_DIMENSIONS} numbers.`
+    )
   for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
     // PostgreSQL text cannot hold NUL, which PDF extraction sometimes yields.
     const batch = chunks
       .slice(start, start + INSERT_BATCH)
       .map((chunk) => ({ position: chunk.position, text: chunk.text.replaceAll('\u0000', '') }))
-    const vectors = withVectors
-      ? await embedTexts(
-          tenantId,
-          batch.map((chunk) => chunk.text)
-        )
-      : null
-    if (
-      vectors &&
-      (vectors.length !== batch.length || vectors.some((v) => v.length !== EMBEDDING_DIMENSIONS))
-    )
-      throw new Error(
-        `Embeddings must be ${batch.length} vectors of ${EMBEDDING_DIMENSIONS} numbers.`
-      )
     const bindings: (string | number)[] = []
     const rows = batch.map((chunk, index) => {
       bindings.push(tenantId, documentId, chunk.position, chunk.text)
-      if (!vectors) return '(?, ?, ?, ?)'
-      bindings.push(vectorLiteral(vectors[index]))
+      if (!withVectors) return '(?, ?, ?, ?)'
+      bindings.push(vectorLiteral(vectors[start + index]))
       return '(?, ?, ?, ?, ?::vector)'
     })
     await client.rawQuery(
-      `INSERT INTO knowledge_chunks (tenant_id, document_id, position, text${vectors ? ', embedding' : ''})
+      `INSERT INTO knowledge_chunks (tenant_id, document_id, position, text${withVectors ? ', embedding' : ''})
        VALUES ${rows.join(', ')}`,
       bindings
     )

@@ -40,6 +40,10 @@ export default class KnowledgeDocument extends BaseModel {
   @column()
   declare progress: number
 
+  /** The model whose vectors its chunks hold; null: searched by words only. */
+  @column()
+  declare embeddingModel: string | null
+
   @column()
   declare createdBy: string | null
 

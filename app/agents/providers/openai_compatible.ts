@@ -8,10 +8,13 @@ import {
   upstreamDetail,
 } from '#agents/providers/http'
 import { parseSse } from '#agents/providers/sse'
+import { openAiCompatibleEmbeddings } from '#agents/providers/embeddings'
 import {
   ProviderError,
   type ChatMessage,
   type CompletionRequest,
+  type EmbeddingRequest,
+  type EmbeddingResult,
   type ProviderAdapter,
   type ProviderSettings,
   type StreamChunk,
@@ -37,6 +40,11 @@ const MAX_JSON_BYTES = 8 * 1024 * 1024
  */
 export class OpenAiCompatibleProvider implements ProviderAdapter {
   constructor(private connection: ProviderConnection) {}
+
+  embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
+    const { model, input, signal, dimensions } = request
+    return openAiCompatibleEmbeddings(this.connection, model, input, signal, dimensions)
+  }
 
   async *stream(request: CompletionRequest): AsyncIterable<StreamChunk> {
     const { settings } = this.connection

@@ -4,9 +4,12 @@ import {
   promptCharacters,
   ProviderError,
   type CompletionRequest,
+  type EmbeddingRequest,
+  type EmbeddingResult,
   type ProviderAdapter,
   type StreamChunk,
 } from '#agents/providers/types'
+import { simulatorEmbedding } from '#agents/providers/embeddings'
 
 const LOREM =
   'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut ' +
@@ -76,6 +79,15 @@ function commandCall(content: string, offered: Set<string>) {
  * ceil(chars / 4); output streams in ~16-character chunks; `simulate` injects latency and faults.
  */
 export class SimulatorProvider implements ProviderAdapter {
+  /** `simulator/embed`: see simulatorEmbedding; usage is ceil(chars / 4) per input, like chat. */
+  async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
+    request.signal.throwIfAborted()
+    return {
+      vectors: request.input.map(simulatorEmbedding),
+      inputTokens: request.input.reduce((sum, text) => sum + estimateTokens(text), 0),
+    }
+  }
+
   async *stream(request: CompletionRequest): AsyncIterable<StreamChunk> {
     const { simulate = {}, signal } = request
     const answer = answerOf(request)

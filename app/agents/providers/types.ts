@@ -54,8 +54,22 @@ export type StreamChunk =
   | { type: 'tool_call'; index: number; id?: string; name?: string; arguments?: string }
   | ({ type: 'usage' } & Usage)
 
+export type EmbeddingRequest = {
+  /** The provider's own model id. */
+  model: string
+  input: string[]
+  /** The vector width wanted; models that can shorten their vectors are asked for it. */
+  dimensions: number
+  signal: AbortSignal
+}
+
+/** Vectors in input order, and the input tokens the provider reported (null when it did not). */
+export type EmbeddingResult = { vectors: number[][]; inputTokens: number | null }
+
 export interface ProviderAdapter {
   stream(request: CompletionRequest): AsyncIterable<StreamChunk>
+  /** Absent where the provider kind has no embeddings (Anthropic). */
+  embed?(request: EmbeddingRequest): Promise<EmbeddingResult>
 }
 
 /**

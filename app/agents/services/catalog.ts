@@ -37,8 +37,12 @@ export type CatalogModel = {
   /** When the price in force started (ISO), null when the model has no price-book entry. */
   priceEffectiveFrom: string | null
   contextWindow: number
+  /** Chat models answer runs; embedding models embed knowledge. */
+  kind: ModelKind
   provider: ProviderRef
 }
+
+export type ModelKind = 'chat' | 'embedding'
 
 type PriceRow = { input: string; output: string; from: number }
 type Row = {
@@ -46,6 +50,7 @@ type Row = {
   name: string
   upstream_model: string | null
   context_window: number
+  model_kind: ModelKind
   input_price_micros: string
   output_price_micros: string
   tenant_id: string | null
@@ -76,6 +81,7 @@ async function load(tenantId: string | null): Promise<Row[]> {
       'models.name',
       'models.upstream_model',
       'models.context_window',
+      'models.kind as model_kind',
       'models.input_price_micros',
       'models.output_price_micros',
       'models.tenant_id',
@@ -146,6 +152,7 @@ function toModel(row: Row, at: number): CatalogModel {
     outputPrice: BigInt(price?.output ?? row.output_price_micros),
     priceEffectiveFrom: price ? new Date(price.from).toISOString() : null,
     contextWindow: row.context_window,
+    kind: row.model_kind ?? 'chat',
     provider: {
       id: row.provider_id,
       kind: row.kind as ProviderKind,
@@ -166,7 +173,8 @@ function toModel(row: Row, at: number): CatalogModel {
  */
 export async function catalog(
   tenantId: string | null = null,
-  at: Date = new Date()
+  at: Date = new Date(),
+  kind: ModelKind = 'chat'
 ): Promise<Map<string, CatalogModel>> {
   const time = at.getTime()
   const [platform, own] = await Promise.all([
@@ -174,9 +182,14 @@ export async function catalog(
     tenantId ? scope(tenantId) : Promise.resolve([] as Row[]),
   ])
   const models = new Map<string, CatalogModel>()
-  for (const row of platform) models.set(row.name, toModel(row, time))
-  for (const row of own) models.set(row.name, toModel(row, time))
+  for (const row of [...platform, ...own])
+    if ((row.model_kind ?? 'chat') === kind) models.set(row.name, toModel(row, time))
   return models
+}
+
+/** The embedding models a tenant may use for its knowledge, by name (as catalog() for chat). */
+export function embeddingCatalog(tenantId: string, at: Date = new Date()) {
+  return catalog(tenantId, at, 'embedding')
 }
 
 /** Drops the cached catalog of a scope (null = platform) after a write. */

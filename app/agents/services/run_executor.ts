@@ -27,6 +27,7 @@ import {
 } from '#agents/services/circuit_breaker'
 import { providerFor } from '#agents/providers/registry'
 import { searchChunks } from '#agents/knowledge/search'
+import { knowledgeEmbedder } from '#agents/knowledge/embeddings'
 import {
   agentRuntimeBySlug,
   KNOWLEDGE_TOOL,
@@ -573,15 +574,22 @@ async function searchKnowledge(
   const limit = Number.isInteger(args?.limit) ? Math.min(20, Math.max(1, args.limit as number)) : 5
   let content: string
   let error: string | null = null
+  let cost = 0n
   if (!query) {
     error = 'Arguments must be JSON with a non-empty "query" string.'
     content = JSON.stringify({ error })
   } else {
     try {
+      // Embedding the query may cost credits: the hold covers it first, else words only.
+      let { embedder } = await knowledgeEmbedder(x.plan.run.tenantId)
+      if (embedder && (await coverNext(x, embedder.worstCost([query]))) !== true) embedder = null
       const found = await searchChunks(x.plan.run.tenantId, query, {
         limit,
         documentIds: runtime.knowledge!.documents,
+        embedder,
+        signal: x.controller.signal,
       })
+      cost = found.cost
       for (const hit of found.data)
         x.citations.set(hit.chunk_id, {
           document_id: hit.document_id,
@@ -602,6 +610,7 @@ async function searchKnowledge(
     status: error ? 'failed' : 'succeeded',
     input: call.arguments,
     output: clip(content),
+    costMicros: cost,
     startedAt,
     error: error ? { message: error } : null,
   })
@@ -622,25 +631,36 @@ async function ensureFunds(x: Execution, runtime: AgentRuntime, messages: ChatMe
     x.failure = { status: 422, title: 'Context window exceeded', detail: error.message }
     return null
   }
-  const missing = spentSoFar(x) + worst.micros - x.plan.holdMicros
-  if (missing > 0n) {
-    try {
-      await extend(x.plan.holdId, missing, { tenantId: x.plan.run.tenantId })
-    } catch (error) {
-      if (!(error instanceof InsufficientCreditsException)) throw error
-      x.failure = {
-        status: 402,
-        title: 'Credits exhausted',
-        type: '/problems/credits_exhausted',
-        detail:
-          `The next step needs ${formatCredits(missing)} more credits than this workspace ` +
-          'has available; the run stopped.',
-      }
-      return null
+  const covered = await coverNext(x, worst.micros)
+  if (covered !== true) {
+    x.failure = {
+      status: 402,
+      title: 'Credits exhausted',
+      type: '/problems/credits_exhausted',
+      detail:
+        `The next step needs ${formatCredits(covered)} more credits than this workspace ` +
+        'has available; the run stopped.',
     }
-    x.plan.holdMicros += missing
+    return null
   }
   return worst.estInputTokens
+}
+
+/**
+ * Extends the hold, when needed, so it covers what is spent plus `next` micro-credits. True when
+ * covered; otherwise the micro-credits that were missing (available credits did not cover them).
+ */
+async function coverNext(x: Execution, next: bigint): Promise<true | bigint> {
+  const missing = spentSoFar(x) + next - x.plan.holdMicros
+  if (missing <= 0n) return true
+  try {
+    await extend(x.plan.holdId, missing, { tenantId: x.plan.run.tenantId })
+  } catch (error) {
+    if (!(error instanceof InsufficientCreditsException)) throw error
+    return missing
+  }
+  x.plan.holdMicros += missing
+  return true
 }
 
 /**

@@ -4,6 +4,8 @@ import { withTenant } from '#tenants'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
 import { vectorSearchAvailable } from '#agents/knowledge/embeddings'
 import { indexDocumentChunks, searchChunks, type SearchMode } from '#agents/knowledge/search'
+import { simulatorEmbedding } from '#agents/providers/embeddings'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 
 /*
  * A small labelled corpus: twelve topics of three passages, some sharing words across topics
@@ -148,7 +150,7 @@ async function seedCorpus(tenantId: string): Promise<Seeded> {
         .insert(documentRow(tenantId, document, 'ready', Object.keys(passages).length))
         .returning('id')
       const labels = Object.keys(passages)
-      await indexDocumentChunks(
+      await indexWithSimulator(
         tenantId,
         row.id,
         labels.map((label, position) => ({ position, text: passages[label] })),
@@ -168,8 +170,20 @@ async function seedCorpus(tenantId: string): Promise<Seeded> {
   return { tenantId, chunkOf, documentOf }
 }
 
+/** Chunks written with simulator/embed vectors, as a workspace on the default model gets them. */
+function indexWithSimulator(
+  tenantId: string,
+  documentId: string,
+  chunks: { position: number; text: string }[],
+  trx: TransactionClientContract
+) {
+  const vectors = chunks.map((chunk) => simulatorEmbedding(chunk.text))
+  return indexDocumentChunks(tenantId, documentId, chunks, trx, vectors)
+}
+
 function documentRow(tenantId: string, name: string, status: string, chunks = 0) {
   return {
+    embedding_model: 'simulator/embed',
     tenant_id: tenantId,
     name,
     media_type: 'text/plain',
@@ -267,7 +281,7 @@ test.group('agents / knowledge: search', () => {
           .table('knowledge_documents')
           .insert(documentRow(tenant.id, `Half-done ${status}`, status))
           .returning('id')
-        await indexDocumentChunks(
+        await indexWithSimulator(
           tenant.id,
           row.id,
           [{ position: 0, text: 'ECONNREFUSED again' }],
@@ -324,7 +338,7 @@ test.group('agents / knowledge: search', () => {
         .table('knowledge_documents')
         .insert(documentRow(tenant.id, 'Repetitive', 'ready'))
         .returning('id')
-      await indexDocumentChunks(
+      await indexWithSimulator(
         tenant.id,
         row.id,
         Array.from({ length: 80 }, (_, position) => ({
@@ -383,7 +397,7 @@ test.group('agents / knowledge: search', () => {
         .table('knowledge_documents')
         .insert(documentRow(tenant.id, 'Large', 'ready'))
         .returning('id')
-      const count = await indexDocumentChunks(
+      const count = await indexWithSimulator(
         tenant.id,
         row.id,
         Array.from({ length: 501 }, (_, position) => ({

@@ -2,7 +2,7 @@ import { test } from '@japa/runner'
 import type { ApiClient } from '@japa/api-client'
 import db from '@adonisjs/lucid/services/db'
 import encryption from '@adonisjs/core/services/encryption'
-import { invalidateCatalog, catalog } from '#agents/services/catalog'
+import { invalidateCatalog, catalog, embeddingCatalog } from '#agents/services/catalog'
 import {
   ProviderCreate,
   ProviderModel,
@@ -141,6 +141,31 @@ test.group('agents / web: provider credentials', (group) => {
     })
     bad.assertStatus(422)
     assert.include(bad.text(), 'credits per 1M tokens')
+
+    // An embedding model: listed as such, offered for knowledge, never to agents.
+    ;(
+      await web.submit('POST', `${base}/providers/${provider.id}/models`, {
+        name: 'mine/embed',
+        upstream_model: 'text-embedding-3-small',
+        kind: 'embedding',
+        input_price: '0.02',
+        output_price: '0',
+      })
+    ).assertStatus(302)
+    assert.isFalse((await catalog(tenant.id)).has('mine/embed'))
+    assert.equal((await embeddingCatalog(tenant.id)).get('mine/embed')!.inputPrice, 20_000n)
+    assert.include(
+      (await web.get(`${base}/knowledge`)).text(),
+      'mine/embed (0.02 credits per 1M tokens)'
+    )
+    const odd = await web.submit('POST', `${base}/providers/${provider.id}/models`, {
+      name: 'mine/z',
+      kind: 'rerank',
+      input_price: '1',
+      output_price: '1',
+    })
+    odd.assertStatus(422)
+    assert.include(odd.text(), 'Choose chat or embedding.')
   })
 
   test('test connection: htmx gets the result fragment; without JavaScript the page shows it; failures say why', async ({

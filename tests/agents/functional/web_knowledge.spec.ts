@@ -422,6 +422,40 @@ test.group('agents / web: knowledge page', () => {
       await web.submit('POST', `${base}/knowledge/documents/${document.id}/reindexing`)
     ).assertStatus(403)
     assert.lengthOf(await documentsOf(tenant.id), 1)
+    // The embedding model is shown, not offered.
+    assert.include(page.text(), 'embedded with <code>simulator/embed</code>')
+    assert.notInclude(page.text(), 'name="embedding_model"')
+    ;(await web.submit('PUT', `${base}/knowledge/settings`, { embedding_model: '' })).assertStatus(
+      403
+    )
+  })
+
+  test('an owner chooses the embedding model on the page; an unknown one is refused next to the field', async ({
+    client,
+    assert,
+  }) => {
+    const { web, base, tenant } = await signedInOwner(client)
+    const page = await web.get(`${base}/knowledge`)
+    assert.include(page.text(), 'name="embedding_model"')
+    assert.include(page.text(), 'simulator/embed (free)')
+    assert.include(page.text(), 'Off: full-text search only')
+
+    const off = await web.submit('PUT', `${base}/knowledge/settings`, { embedding_model: '' })
+    off.assertStatus(302)
+    const after = await web.get(`${base}/knowledge`)
+    assert.include(after.text(), 'Embedding model: none (full-text search only).')
+    assert.include(after.text(), 'Embeddings are off')
+    const row = await db.from('knowledge_settings').where('tenant_id', tenant.id).first()
+    assert.isNull(row.embedding_model)
+
+    const refused = await web.submit('PUT', `${base}/knowledge/settings`, {
+      embedding_model: 'simulator/echo',
+    })
+    refused.assertStatus(422)
+    assert.match(refused.text(), /is not an embedding model of this workspace/)
+    assert.isNull(
+      (await db.from('knowledge_settings').where('tenant_id', tenant.id).first()).embedding_model
+    )
   })
 
   test("another workspace's document is a 404 for show, delete and re-index", async ({

@@ -1,10 +1,10 @@
 import { test } from '@japa/runner'
 import {
-  EMBEDDING_DIMENSIONS,
-  embedTexts,
   openAiCompatibleEmbeddings,
+  SIMULATOR_DIMENSIONS,
   simulatorEmbedding,
-} from '#agents/knowledge/embeddings'
+} from '#agents/providers/embeddings'
+import { SimulatorProvider } from '#agents/providers/simulator'
 import type { ProviderConnection } from '#agents/providers/openai_compatible'
 import { ProviderError } from '#agents/providers/types'
 import { FakeLlm, type Scenario } from '#tests/helpers/fake_llm'
@@ -36,14 +36,22 @@ test.group('agents / knowledge: simulator embeddings', () => {
   test('vectors are deterministic 256-dimension unit vectors; shared words bring texts closer', async ({
     assert,
   }) => {
-    const [a, again, near, far, empty] = (await embedTexts('tenant', [
-      'Descale the espresso machine with citric acid',
-      'Descale the espresso machine with citric acid',
-      'How do I descale my espresso machine?',
-      'Jupiter and its moons through binoculars',
-      '  ¿? ',
-    ]))!
-    assert.lengthOf(a, EMBEDDING_DIMENSIONS)
+    const { vectors, inputTokens } = await new SimulatorProvider().embed({
+      model: 'embed',
+      input: [
+        'Descale the espresso machine with citric acid',
+        'Descale the espresso machine with citric acid',
+        'How do I descale my espresso machine?',
+        'Jupiter and its moons through binoculars',
+        '  ¿? ',
+      ],
+      dimensions: 256,
+      signal: AbortSignal.timeout(5000),
+    })
+    const [a, again, near, far, empty] = vectors
+    // Usage like the simulator's chat: ceil(characters / 4) per input.
+    assert.equal(inputTokens, 12 + 12 + 10 + 10 + 2)
+    assert.lengthOf(a, SIMULATOR_DIMENSIONS)
     assert.deepEqual(a, again)
     for (const vector of [a, near, far, empty]) assert.closeTo(Math.hypot(...vector), 1, 1e-9)
     assert.isAbove(dot(a, near), dot(a, far) + 0.2)
@@ -72,12 +80,13 @@ test.group('agents / knowledge: OpenAI-compatible embeddings', (group) => {
   test('POSTs {model, input} to <base>/embeddings and returns the vectors in input order', async ({
     assert,
   }) => {
-    const vectors = await openAiCompatibleEmbeddings(
+    const { vectors, inputTokens } = await openAiCompatibleEmbeddings(
       connection(fake),
       'text-embedding-3-small',
       ['one', 'three', 'fives'],
       AbortSignal.timeout(5000)
     )
+    assert.equal(inputTokens, 1)
     assert.deepEqual(vectors, [
       [0, 3],
       [1, 5],
@@ -98,7 +107,7 @@ test.group('agents / knowledge: OpenAI-compatible embeddings', (group) => {
     assert,
   }) => {
     const texts = Array.from({ length: 300 }, (_, i) => 'x'.repeat(i))
-    const vectors = await openAiCompatibleEmbeddings(
+    const { vectors, inputTokens } = await openAiCompatibleEmbeddings(
       connection(fake, { apiKey: 'azure-key', settings: { api_version: '2024-10-21' } }),
       'embed',
       texts,
@@ -109,6 +118,8 @@ test.group('agents / knowledge: OpenAI-compatible embeddings', (group) => {
       vectors.map((vector) => vector[1]),
       texts.map((text) => text.length)
     )
+    // Each request reported 1 prompt token: the reports add up.
+    assert.equal(inputTokens, 3)
     assert.deepEqual(
       fake.requests.map((request) => request.body.input.length),
       [128, 128, 44]

@@ -5,7 +5,7 @@ import KnowledgeDocument from '#agents/models/knowledge_document'
 import { knowledgeSearchValidator, textDocumentValidator } from '#agents/validators/knowledge'
 import { addDocument, deleteDocument, reindexDocument } from '#agents/actions/manage_documents'
 import { MAX_DOCUMENT_BYTES } from '#agents/knowledge/extract'
-import { searchChunks } from '#agents/knowledge/search'
+import { searchKnowledge } from '#agents/actions/search_knowledge'
 import { findDocument } from '#agents/services/lookup'
 import { serializeDocument } from '#agents/dtos/knowledge'
 
@@ -76,7 +76,7 @@ export default class KnowledgeController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'agents.read')
     const { q, limit } = await knowledgeSearchValidator.validate(ctx.request.qs())
-    const found = await searchChunks(tenant.id, q, { limit: limit ?? 5 })
+    const found = await searchKnowledge(tenant.id, q, limit ?? 5)
     return { data: found.data, mode: found.mode }
   }
 

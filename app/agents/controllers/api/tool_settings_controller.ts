@@ -13,6 +13,8 @@ export default class ToolSettingsController {
 
   async update(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
+    // The token needs agents:write; the role, owner or admin.
+    authorize(ctx, 'agents.write')
     authorize(ctx, 'tenant.update')
     assertWritable(ctx)
     const input = await ctx.request.validateUsing(toolSettingsValidator)

@@ -1,5 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import {
+  formatCredits,
   isHtmx,
   keysetPage,
   NotFoundException,
@@ -12,9 +13,10 @@ import { assertWritable, authorize, currentTenant } from '#tenants'
 import KnowledgeDocument from '#agents/models/knowledge_document'
 import { addDocument, deleteDocument, reindexDocument } from '#agents/actions/manage_documents'
 import { MAX_DOCUMENT_BYTES } from '#agents/knowledge/extract'
-import { searchChunks } from '#agents/knowledge/search'
+import { searchKnowledge } from '#agents/actions/search_knowledge'
 import { findDocument } from '#agents/services/lookup'
 import { vectorSearchAvailable } from '#agents/knowledge/embeddings'
+import { knowledgeSettingsJson, saveKnowledgeSettings } from '#agents/actions/knowledge_settings'
 import {
   blankKnowledgeForm,
   documentRowProps,
@@ -131,6 +133,38 @@ export default class KnowledgeController {
     return ctx.response.redirect(urlFor('agents.web.knowledge.index', { tenant: tenant.slug }))
   }
 
+  /** Chooses the embedding model (owners and admins); "" means full-text search only. */
+  async settings(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'tenant.update')
+    assertWritable(ctx)
+    const raw = text(ctx.request.input('embedding_model')).trim()
+    onRefusal(ctx, {
+      render: async ({ fieldErrors }) =>
+        ctx.view.render('agents::pages/knowledge', {
+          ...(await this.#pageProps(ctx, undefined)),
+          settingsErrors: fieldErrors,
+        }),
+    })
+    const saved = await saveKnowledgeSettings({
+      tenantId: tenant.id,
+      actorId: membership.userId,
+      embeddingModel: raw || null,
+    })
+    const model = saved.embedding_model ?? 'none (full-text search only)'
+    const queued = saved.reindexing === 1 ? '1 document is' : `${saved.reindexing} documents are`
+    ctx.session.flash(
+      'success',
+      `Embedding model: ${model}.` +
+        (saved.reindexing
+          ? ` ${queued} being re-embedded; they stay searchable by their words meanwhile.`
+          : '')
+    )
+    return ctx.response.redirect(
+      `${urlFor('agents.web.knowledge.index', { tenant: tenant.slug })}#knowledge-embeddings`
+    )
+  }
+
   /**
    * A refused upload: htmx gets the forms alone with the messages (422, swapped in place); a
    * browser without JavaScript goes back to the page with them flashed, or gets the page again
@@ -160,6 +194,27 @@ export default class KnowledgeController {
       canWrite: can(ctx, 'knowledge.write'),
       form: uploadFormProps(ctx, state ?? blankKnowledgeForm()),
       search: await this.#search(ctx),
+      settings: await this.#settings(tenant.id),
+      settingsErrors: {} as Record<string, string[]>,
+      canManage: can(ctx, 'tenant.update'),
+    }
+  }
+
+  /** The embeddings card: the model in use and the choices (with their prices). */
+  async #settings(tenantId: string) {
+    const settings = await knowledgeSettingsJson(tenantId)
+    return {
+      ...settings,
+      options: [
+        { value: '', label: 'Off: full-text search only' },
+        ...settings.embedding_models.map((model) => ({
+          value: model.name,
+          label:
+            model.input_price_micros === '0'
+              ? `${model.name} (free)`
+              : `${model.name} (${formatCredits(model.input_price_micros)} credits per 1M tokens)`,
+        })),
+      ],
     }
   }
 
@@ -172,7 +227,7 @@ export default class KnowledgeController {
     if (!q) return base
     if (q.length > MAX_QUERY)
       return { ...base, errors: { q: [`Searches are limited to ${MAX_QUERY} characters.`] } }
-    const found = await searchChunks(tenant.id, q, { limit: HITS })
+    const found = await searchKnowledge(tenant.id, q, HITS)
     return {
       ...base,
       mode: found.mode,

@@ -25,7 +25,7 @@ import {
   type ProviderRow,
 } from '#agents/actions/manage_providers'
 import { PROVIDER_KINDS } from '#agents/validators/providers'
-import { catalog } from '#agents/services/catalog'
+import { catalog, type ModelKind } from '#agents/services/catalog'
 import { testProviderConnection, type ConnectionTestResult } from '#agents/services/connection_test'
 import { redirectTo } from '#agents/controllers/web/helpers'
 
@@ -161,6 +161,7 @@ export default class ProvidersController {
             name: text(body.name),
             upstream_model: text(body.upstream_model),
             context_window: text(body.context_window),
+            kind: text(body.kind),
             input_price: text(body.input_price),
             output_price: text(body.output_price),
           },
@@ -173,12 +174,15 @@ export default class ProvidersController {
       name: text(body.name),
       upstreamModel: text(body.upstream_model) || null,
       contextWindow,
+      kind: (text(body.kind) || 'chat') as ModelKind,
       inputPriceMicros: priceField(body.input_price, 'input_price'),
       outputPriceMicros: priceField(body.output_price, 'output_price'),
     })
     ctx.session.flash(
       'success',
-      `Model "${model.name}" added: agents of this workspace can use it now.`
+      text(body.kind) === 'embedding'
+        ? `Embedding model "${model.name}" added: choose it on the Knowledge page.`
+        : `Model "${model.name}" added: agents of this workspace can use it now.`
     )
     return redirectTo(
       ctx,
@@ -346,6 +350,7 @@ export default class ProvidersController {
               name: `${provider.slug}/`,
               upstream_model: '',
               context_window: '128000',
+              kind: 'chat',
               input_price: '',
               output_price: '',
             },
