@@ -5,6 +5,7 @@ import { ListLoader } from '@adonisjs/core/ace'
 import UserCreate from '#auth/commands/user_create'
 import AuditVerify from '#platform/commands/audit_verify'
 import AgentRun from '#agents/commands/agent_run'
+import AgentEval from '#agents/commands/agent_eval'
 import QueueWork from '#agents/commands/queue_work'
 import {
   ProviderCreate,
@@ -33,6 +34,7 @@ const loader = new ListLoader([
   UserCreate,
   AuditVerify,
   AgentRun,
+  AgentEval,
   QueueWork,
   TenantCreate,
   TenantList,

@@ -160,6 +160,7 @@ registerTenantExport(
     'status',
     'error',
     'chunks',
+    'embedding_model',
     'created_by',
     'created_at',
     'updated_at',
@@ -168,6 +169,54 @@ registerTenantExport(
 registerTenantExport(
   'knowledge_chunks',
   tableRows('knowledge_chunks', ['id', 'document_id', 'position', 'text'])
+)
+registerTenantExport(
+  'knowledge_settings',
+  tableRows('knowledge_settings', ['tenant_id', 'embedding_model', 'updated_at'], {
+    key: ['tenant_id'],
+  })
+)
+registerTenantExport(
+  'eval_suites',
+  tableRows('eval_suites', ['id', 'agent_id', 'name', 'created_by', 'created_at', 'updated_at'])
+)
+registerTenantExport(
+  'eval_cases',
+  tableRows('eval_cases', ['id', 'suite_id', 'position', 'input', 'assertions'])
+)
+registerTenantExport(
+  'eval_runs',
+  tableRows('eval_runs', [
+    'id',
+    'suite_id',
+    'agent_id',
+    'agent_version',
+    'status',
+    'total',
+    'passed',
+    'failed',
+    'error',
+    'created_by',
+    'created_at',
+    'started_at',
+    'finished_at',
+  ])
+)
+registerTenantExport(
+  'eval_results',
+  tableRows('eval_results', [
+    'id',
+    'eval_run_id',
+    'position',
+    'input',
+    'run_id',
+    'passed',
+    'failures',
+    'output',
+    'latency_ms',
+    'cost_micros',
+    'created_at',
+  ])
 )
 registerTenantExport(
   'run_events',

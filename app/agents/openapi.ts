@@ -279,6 +279,186 @@ addApiOperation('put', '/knowledge/settings', {
     },
   },
 })
+const assertionJson = {
+  type: 'object',
+  required: ['type', 'value'],
+  properties: {
+    type: {
+      type: 'string',
+      enum: [
+        'contains',
+        'not_contains',
+        'regex',
+        'equals',
+        'json_schema',
+        'max_latency_ms',
+        'max_cost_credits',
+      ],
+    },
+    value: {
+      description:
+        'Text (contains, not_contains, equals), a JavaScript pattern (regex), a JSON Schema ' +
+        '(json_schema, checked against the output parsed as JSON), milliseconds or credits',
+    },
+  },
+}
+const caseJson = {
+  type: 'object',
+  required: ['input', 'assertions'],
+  properties: {
+    input: { type: 'string', maxLength: 10000 },
+    assertions: { type: 'array', minItems: 1, maxItems: 20, items: assertionJson },
+  },
+}
+addApiSchema('EvalSuite', {
+  type: 'object',
+  required: ['id', 'agent_id', 'name', 'created_at'],
+  properties: {
+    id: { type: 'string' },
+    agent_id: { type: 'string' },
+    name: { type: 'string' },
+    created_at: { type: 'string', format: 'date-time' },
+    cases: { type: 'array', items: caseJson },
+  },
+})
+const evalResultJson = {
+  type: 'object',
+  properties: {
+    case: { type: 'integer', description: 'From 1, in suite order' },
+    input: { type: 'string' },
+    run_id: { type: ['string', 'null'] },
+    passed: { type: 'boolean' },
+    failures: { type: 'array', items: { type: 'string' } },
+    output: { type: ['string', 'null'] },
+    latency_ms: { type: ['integer', 'null'] },
+    cost_credits: { type: 'number' },
+  },
+}
+const evalRunSummary = {
+  id: { type: 'string' },
+  suite_id: { type: 'string' },
+  agent_id: { type: 'string' },
+  version: { type: 'integer' },
+  status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
+  total: { type: 'integer' },
+  passed: { type: 'integer' },
+  failed: { type: 'integer' },
+  pass_rate: { type: ['number', 'null'], description: 'passed / cases run so far' },
+  error: { type: ['string', 'null'], description: 'Why it stopped (credits, rate limit…)' },
+  created_at: { type: 'string', format: 'date-time' },
+  finished_at: { type: ['string', 'null'], format: 'date-time' },
+}
+addApiSchema('EvalRun', {
+  type: 'object',
+  required: ['id', 'status', 'passed', 'failed', 'pass_rate'],
+  properties: { ...evalRunSummary, results: { type: 'array', items: evalResultJson } },
+})
+const suiteParam = { id: "The suite's id" }
+addApiOperation('get', '/agents/:idOrSlug/eval-suites', {
+  name: 'agents.api.eval_suites.index',
+  summary: "An agent's evaluation suites, newest first",
+  ability: 'agents:read',
+  params: agentParam,
+  paged: true,
+  responses: { 200: { description: 'One page', json: pageSchema('EvalSuite') } },
+})
+addApiOperation('post', '/agents/:idOrSlug/eval-suites', {
+  name: 'agents.api.eval_suites.store',
+  summary: 'Create an evaluation suite: cases of input and assertions',
+  description:
+    'At most 100 cases of 20 assertions; a name is unique per agent. A bad assertion is a 422 ' +
+    'on `cases.N.assertions.M.value` (a regex or JSON Schema that does not compile included).',
+  ability: 'agents:write',
+  params: agentParam,
+  body: {
+    type: 'object',
+    required: ['name', 'cases'],
+    properties: {
+      name: { type: 'string', maxLength: 120 },
+      cases: { type: 'array', minItems: 1, maxItems: 100, items: caseJson },
+    },
+  },
+  responses: { 201: { description: 'The suite', json: 'EvalSuite', headers: created } },
+})
+addApiOperation('get', '/eval-suites/:id', {
+  name: 'agents.api.eval_suites.show',
+  summary: 'A suite with its cases',
+  ability: 'agents:read',
+  params: suiteParam,
+  responses: { 200: { description: 'The suite', json: 'EvalSuite' } },
+})
+addApiOperation('get', '/eval-suites/:id/runs', {
+  name: 'agents.api.eval_runs.index',
+  summary: "A suite's runs, newest first (without their results)",
+  ability: 'runs:read',
+  params: suiteParam,
+  paged: true,
+  responses: { 200: { description: 'One page', json: pageSchema('EvalRun') } },
+})
+addApiOperation('post', '/eval-suites/:id/runs', {
+  name: 'agents.api.eval_runs.store',
+  summary: 'Run a suite against a version of its agent (default: the current one)',
+  description:
+    'A queued job runs every case as a real run of that version, billed like any run; a run ' +
+    'refused for credits or limits stops the evaluation `failed` with the reason.',
+  ability: 'runs:write',
+  params: suiteParam,
+  body: {
+    type: 'object',
+    properties: { version: { type: ['integer', 'null'], minimum: 1 } },
+  },
+  responses: { 202: { description: 'Queued', json: 'EvalRun', headers: created } },
+})
+addApiOperation('get', '/eval-runs/:id', {
+  name: 'agents.api.eval_runs.show',
+  summary: 'An evaluation run with its results so far',
+  ability: 'runs:read',
+  params: { id: "The evaluation run's id" },
+  responses: { 200: { description: 'The evaluation', json: 'EvalRun' } },
+})
+addApiOperation('get', '/eval-runs/:id/comparison', {
+  name: 'agents.api.eval_comparisons.show',
+  summary: 'Two runs of one suite side by side, case by case',
+  description:
+    '`change` per case: same, changed_output, fixed (failed in `a`, passed in `b`), broken or ' +
+    'missing. Runs of different suites are a 422 on `with`.',
+  ability: 'runs:read',
+  params: { id: "The first evaluation run's id (`a`)" },
+  query: {
+    type: 'object',
+    required: ['with'],
+    properties: { with: { type: 'string', description: 'The other evaluation run (`b`)' } },
+  },
+  responses: {
+    200: {
+      description: 'The comparison',
+      json: {
+        type: 'object',
+        properties: {
+          suite_id: { type: 'string' },
+          a: { type: 'object', properties: evalRunSummary },
+          b: { type: 'object', properties: evalRunSummary },
+          cases: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                case: { type: 'integer' },
+                input: { type: 'string' },
+                change: {
+                  type: 'string',
+                  enum: ['same', 'changed_output', 'fixed', 'broken', 'missing'],
+                },
+                a: { anyOf: [evalResultJson, { type: 'null' }] },
+                b: { anyOf: [evalResultJson, { type: 'null' }] },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+})
 addApiOperation('get', '/tool-settings', {
   name: 'agents.api.tool_settings.show',
   summary: "The workspace's tool settings: the hosts http_request may reach",

@@ -13,6 +13,7 @@ const OpenAiController = () => import('#agents/controllers/api/openai_controller
 const WorkflowsController = () => import('#agents/controllers/api/workflows_controller')
 const ToolSettingsController = () => import('#agents/controllers/api/tool_settings_controller')
 const KnowledgeController = () => import('#agents/controllers/api/knowledge_controller')
+const EvaluationsController = () => import('#agents/controllers/api/evaluations_controller')
 const KnowledgeSettingsController = () =>
   import('#agents/controllers/api/knowledge_settings_controller')
 
@@ -73,6 +74,25 @@ router
     router
       .get('/knowledge/search', [KnowledgeController, 'search'])
       .as('agents.api.knowledge_search.index')
+    router
+      .get('/agents/:idOrSlug/eval-suites', [EvaluationsController, 'index'])
+      .as('agents.api.eval_suites.index')
+    router
+      .post('/agents/:idOrSlug/eval-suites', [EvaluationsController, 'store'])
+      .as('agents.api.eval_suites.store')
+    router
+      .get('/eval-suites/:id', [EvaluationsController, 'show'])
+      .as('agents.api.eval_suites.show')
+    router
+      .get('/eval-suites/:id/runs', [EvaluationsController, 'runs'])
+      .as('agents.api.eval_runs.index')
+    router
+      .post('/eval-suites/:id/runs', [EvaluationsController, 'start'])
+      .as('agents.api.eval_runs.store')
+    router.get('/eval-runs/:id', [EvaluationsController, 'result']).as('agents.api.eval_runs.show')
+    router
+      .get('/eval-runs/:id/comparison', [EvaluationsController, 'comparison'])
+      .as('agents.api.eval_comparisons.show')
     router
       .get('/knowledge/settings', [KnowledgeSettingsController, 'show'])
       .as('agents.api.knowledge_settings.show')

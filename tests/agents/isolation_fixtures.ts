@@ -7,6 +7,8 @@ import { addModel, createProvider } from '#agents/actions/manage_providers'
 import { createAgent } from '#agents/actions/save_agent'
 import { createWorkflow } from '#agents/actions/save_workflow'
 import { addDocument, documentsIdle } from '#agents/actions/manage_documents'
+import { createSuite, evaluate, startEvaluation } from '#agents/actions/evaluations'
+import { flushProjections } from '#analytics'
 import type { IsolationFixture, IsolationWorld } from '#tests/tenants/isolation'
 
 const providersOf = new WeakMap<IsolationWorld, Promise<{ id: string; modelId: string }>>()
@@ -72,7 +74,67 @@ function bWorkflow(world: IsolationWorld) {
   return workflowsOf.get(world)!
 }
 
+const evaluationsOf = new WeakMap<
+  IsolationWorld,
+  Promise<{ agentId: string; agentSlug: string; suiteId: string; evalRunId: string }>
+>()
+
+/** Tenant B's agent with a suite and one (finished) evaluation run. */
+function bEvaluation(world: IsolationWorld) {
+  if (!evaluationsOf.has(world)) {
+    evaluationsOf.set(
+      world,
+      (async () => {
+        const tenantId = world.b.tenant.id
+        const slug = `iso-${randomUUID().slice(0, 8)}`
+        const { agent } = await createAgent({
+          tenantId,
+          actorId: null,
+          name: 'B evaluated',
+          slug,
+          instructions: 'B only.',
+          model: 'simulator/echo',
+        })
+        const suite = await createSuite({
+          agent,
+          actorId: null,
+          name: 'B suite',
+          cases: [{ input: 'B secret', assertions: [{ type: 'contains', value: 'B' }] }],
+        })
+        const run = await startEvaluation({ suite, actorId: null, queue: false })
+        await evaluate(tenantId, run.id)
+        // Its case's run lands in analytics in batches: let it, before B is snapshotted.
+        await flushProjections()
+        return { agentId: agent.id, agentSlug: slug, suiteId: suite.id, evalRunId: run.id }
+      })()
+    )
+  }
+  return evaluationsOf.get(world)!
+}
+
+const SUITE_BODY = {
+  name: 'A suite',
+  cases: [{ input: 'hi', assertions: [{ type: 'contains', value: 'hi' }] }],
+}
+
 export const fixtures: IsolationFixture[] = [
+  {
+    routes: ['/api/v1/agents/:idOrSlug/eval-suites'],
+    params: async (world) => {
+      const evaluation = await bEvaluation(world)
+      return [{ idOrSlug: evaluation.agentId }, { idOrSlug: evaluation.agentSlug }]
+    },
+    body: SUITE_BODY,
+  },
+  {
+    routes: ['/api/v1/eval-suites/:id', '/api/v1/eval-suites/:id/runs'],
+    params: async (world) => ({ id: (await bEvaluation(world)).suiteId }),
+    body: {},
+  },
+  {
+    routes: ['/api/v1/eval-runs/:id', '/api/v1/eval-runs/:id/comparison'],
+    params: async (world) => ({ id: (await bEvaluation(world)).evalRunId }),
+  },
   {
     routes: ['/api/v1/knowledge/documents/:id', '/api/v1/knowledge/documents/:id/reindexing'],
     params: async ({ b }) => {

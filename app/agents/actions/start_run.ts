@@ -47,7 +47,7 @@ import { serializeRun, type RunDto } from '#agents/dtos/run'
 
 const HISTORY_LIMIT = 50
 
-export type RunSource = 'api' | 'web' | 'cli' | 'openai'
+export type RunSource = 'api' | 'web' | 'cli' | 'openai' | 'eval'
 
 /**
  * How the caller waits: for the end (`wait`), following its events (`stream`), or not at all
@@ -71,7 +71,8 @@ export type StartRunInput = {
   tenantId: string
   /** The agent to run, or null with `directModel` for a plain catalog-model call. */
   agent: Agent | null
-  /** The agent's current version when the caller has it already (agentForRun). */
+  /** The version to run: the current one when the caller has it already (agentForRun), or an
+   * earlier one (evaluations compare versions). Default: the agent's current version. */
   version?: AgentVersion
   /** A workflow run (with `agent` null): its current version is run step by step. */
   workflow?: { workflow: Workflow; version: WorkflowVersion }
@@ -223,9 +224,7 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
 /** Pins the version, builds the prompt, places the hold and records the run (see `early` below). */
 async function prepare(input: StartRunInput, runId: string, thread: Thread | null) {
   const pinned =
-    input.version && input.agent && input.version.version === input.agent.currentVersion
-      ? input.version
-      : null
+    input.version && input.agent && input.version.agentId === input.agent.id ? input.version : null
   const version = input.agent
     ? (pinned ??
       (await AgentVersion.query()

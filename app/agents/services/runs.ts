@@ -6,6 +6,7 @@ import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
 import { vectorSearchAvailable } from '#agents/knowledge/embeddings'
 import { recoverStaleDocuments } from '#agents/actions/manage_documents'
+import { recoverStaleEvaluations } from '#agents/actions/evaluations'
 import { bus, inBackground, problem, PROCESS_ID, type EventStream } from '#core'
 import { release } from '#credits'
 import { releaseIdempotencyKeysOf } from '#platform'
@@ -337,6 +338,9 @@ export async function startRunEngine(kind: 'web' | 'worker') {
       if (ended) logger.warn({ runs: ended }, 'ended abandoned runs')
       const requeued = await recoverStaleDocuments()
       if (requeued) logger.warn({ documents: requeued }, 'queued stalled documents again')
+      // A case is one run: an evaluation that recorded none for longer than a run may take stopped.
+      const evaluations = await recoverStaleEvaluations(runTimeoutMs() / 1000 + 60)
+      if (evaluations) logger.warn({ evaluations }, 'recovered stalled evaluations')
     } catch (error) {
       logger.error({ err: error }, 'recovering abandoned runs failed')
     }
