@@ -16,6 +16,7 @@ const WorkflowsController = () => import('#agents/controllers/web/workflows_cont
 const WorkflowRunsController = () => import('#agents/controllers/web/workflow_runs_controller')
 const ToolSettingsController = () => import('#agents/controllers/web/tool_settings_controller')
 const KnowledgeController = () => import('#agents/controllers/web/knowledge_controller')
+const EvaluationsController = () => import('#agents/controllers/web/evaluations_controller')
 
 // The knowledge page's file form posts multipart (its CSRF token rides in the query string).
 acceptUploadsOn('agents.web.knowledge_documents.store')
@@ -38,6 +39,20 @@ router
     router
       .post('/agents/:slug/versions/:version/restoration', [VersionsController, 'restore'])
       .as('agents.web.restorations.store')
+    // Evaluations: suites of an agent, runs of a suite against a version, results, comparisons.
+    router
+      .get('/agents/:slug/evaluations', [EvaluationsController, 'index'])
+      .as('agents.web.evaluations.index')
+    router
+      .post('/agents/:slug/evaluations', [EvaluationsController, 'store'])
+      .as('agents.web.eval_suites.store')
+    router
+      .post('/agents/:slug/evaluations/:id/runs', [EvaluationsController, 'start'])
+      .as('agents.web.eval_runs.store')
+    router.get('/eval-runs/:id', [EvaluationsController, 'show']).as('agents.web.eval_runs.show')
+    router
+      .get('/eval-runs/:id/comparison', [EvaluationsController, 'comparison'])
+      .as('agents.web.eval_comparisons.show')
     router.get('/agents/:slug/chat', [ChatController, 'show']).as('agents.web.chat.show')
     router.post('/agents/:slug/runs', [RunsController, 'store']).as('agents.web.runs.store')
     router.get('/runs', [RunsController, 'index']).as('agents.web.runs.index')

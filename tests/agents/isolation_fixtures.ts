@@ -132,8 +132,25 @@ export const fixtures: IsolationFixture[] = [
     body: {},
   },
   {
-    routes: ['/api/v1/eval-runs/:id', '/api/v1/eval-runs/:id/comparison'],
+    routes: [
+      '/api/v1/eval-runs/:id',
+      '/api/v1/eval-runs/:id/comparison',
+      '/t/:tenant/eval-runs/:id',
+      '/t/:tenant/eval-runs/:id/comparison',
+    ],
     params: async (world) => ({ id: (await bEvaluation(world)).evalRunId }),
+  },
+  {
+    routes: ['/t/:tenant/agents/:slug/evaluations'],
+    params: async (world) => ({ slug: (await bEvaluation(world)).agentSlug }),
+    body: { name: 'A suite', cases: JSON.stringify(SUITE_BODY.cases) },
+  },
+  {
+    routes: ['/t/:tenant/agents/:slug/evaluations/:id/runs'],
+    params: async (world) => {
+      const evaluation = await bEvaluation(world)
+      return { slug: evaluation.agentSlug, id: evaluation.suiteId }
+    },
   },
   {
     routes: ['/api/v1/knowledge/documents/:id', '/api/v1/knowledge/documents/:id/reindexing'],
