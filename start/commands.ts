@@ -29,6 +29,7 @@ import BenchHolds from '#credits/commands/bench_holds'
 import AnalyticsRebuild from '#analytics/commands/analytics_rebuild'
 import BenchSeed from '#analytics/commands/bench_seed'
 import BenchWorkspaces from '#admin/commands/bench_workspaces'
+import FlagSet from '#admin/commands/flag_set'
 
 const loader = new ListLoader([
   UserCreate,
@@ -52,6 +53,7 @@ const loader = new ListLoader([
   AnalyticsRebuild,
   BenchSeed,
   BenchWorkspaces,
+  FlagSet,
   ProviderCreate,
   ProviderModel,
   ModelPrice,

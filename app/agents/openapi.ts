@@ -4,6 +4,7 @@
  */
 import vine from '@vinejs/vine'
 import { addApiOperation, addApiSchema, pageSchema } from '#core'
+import { CATEGORIES } from '#agents/actions/marketplace'
 import { agentSchema, agentVersionSchema } from '#agents/dtos/agent'
 import { runCancellationSchema, runSchema } from '#agents/dtos/run'
 import { threadSchema, threadWithMessagesSchema } from '#agents/dtos/thread'
@@ -458,6 +459,85 @@ addApiOperation('get', '/eval-runs/:id/comparison', {
       },
     },
   },
+})
+const listingProps = {
+  id: { type: 'string' },
+  title: { type: 'string' },
+  summary: { type: 'string' },
+  category: { type: 'string' },
+  tags: { type: 'array', items: { type: 'string' } },
+  examples: { type: 'array', items: { type: 'string' } },
+  publisher: { type: 'object', properties: { name: { type: 'string' } } },
+  version: { type: 'integer' },
+  featured: { type: 'boolean' },
+  rating: {
+    type: 'object',
+    properties: { average: { type: ['number', 'null'] }, count: { type: 'integer' } },
+  },
+  eval_pass_rate: {
+    type: ['number', 'null'],
+    description: "The published version's latest finished evaluation",
+  },
+  median_credits_per_run: { type: ['number', 'null'] },
+  published_at: { type: 'string', format: 'date-time' },
+  config: {
+    type: 'object',
+    description:
+      'The published configuration (detail only): instructions, model, fallback_models, ' +
+      'temperature, max_tokens, tools, max_steps',
+  },
+}
+addApiSchema('Listing', { type: 'object', required: ['id', 'title'], properties: listingProps })
+const categories = [...CATEGORIES]
+addApiOperation('post', '/agents/:idOrSlug/listing', {
+  name: 'agents.api.listings.store',
+  summary: "Publish the agent's current version to the marketplace (owners and admins)",
+  description:
+    'Republishing moves the listing to the current version. Behind the `marketplace.publish` ' +
+    'flag (403 when off for the workspace). A version with knowledge, handoffs or a model of ' +
+    "the workspace's own providers is a 422 on `knowledge`, `tools` or `model`.",
+  ability: 'agents:write',
+  params: agentParam,
+  body: {
+    type: 'object',
+    required: ['title', 'summary', 'category'],
+    properties: {
+      title: { type: 'string', maxLength: 120 },
+      summary: { type: 'string', maxLength: 500 },
+      category: { type: 'string', enum: categories },
+      tags: { type: 'array', maxItems: 10, items: { type: 'string', maxLength: 30 } },
+      examples: { type: 'array', maxItems: 5, items: { type: 'string', maxLength: 300 } },
+    },
+  },
+  responses: { 201: { description: 'The listing', json: 'Listing', headers: created } },
+})
+addApiOperation('delete', '/agents/:idOrSlug/listing', {
+  name: 'agents.api.listings.destroy',
+  summary: 'Unpublish (installed copies keep working)',
+  ability: 'agents:write',
+  params: agentParam,
+  responses: { 204: { description: 'Unpublished' } },
+})
+addApiOperation('get', '/marketplace', {
+  name: 'agents.api.marketplace.index',
+  summary: 'Published listings of every workspace, newest first',
+  ability: 'agents:read',
+  paged: true,
+  query: {
+    type: 'object',
+    properties: {
+      q: { type: 'string', maxLength: 200, description: 'Full-text search (websearch syntax)' },
+      category: { type: 'string', enum: categories },
+    },
+  },
+  responses: { 200: { description: 'One page', json: pageSchema('Listing') } },
+})
+addApiOperation('get', '/marketplace/:id', {
+  name: 'agents.api.marketplace.show',
+  summary: 'One listing with its published configuration',
+  ability: 'agents:read',
+  params: { id: "The listing's id" },
+  responses: { 200: { description: 'The listing', json: 'Listing' } },
 })
 addApiOperation('get', '/tool-settings', {
   name: 'agents.api.tool_settings.show',

@@ -4,6 +4,7 @@
 import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
 import { acceptUploadsOn } from '#core'
+import { readsNoTenantRows } from '#tenants'
 import '#agents/openapi'
 
 const AgentsController = () => import('#agents/controllers/api/agents_controller')
@@ -14,6 +15,7 @@ const WorkflowsController = () => import('#agents/controllers/api/workflows_cont
 const ToolSettingsController = () => import('#agents/controllers/api/tool_settings_controller')
 const KnowledgeController = () => import('#agents/controllers/api/knowledge_controller')
 const EvaluationsController = () => import('#agents/controllers/api/evaluations_controller')
+const MarketplaceController = () => import('#agents/controllers/api/marketplace_controller')
 const KnowledgeSettingsController = () =>
   import('#agents/controllers/api/knowledge_settings_controller')
 
@@ -74,6 +76,20 @@ router
     router
       .get('/knowledge/search', [KnowledgeController, 'search'])
       .as('agents.api.knowledge_search.index')
+    router
+      .post('/agents/:idOrSlug/listing', [MarketplaceController, 'publish'])
+      .as('agents.api.listings.store')
+    router
+      .delete('/agents/:idOrSlug/listing', [MarketplaceController, 'unpublish'])
+      .as('agents.api.listings.destroy')
+    router.get('/marketplace', [MarketplaceController, 'index']).as('agents.api.marketplace.index')
+    router
+      .get('/marketplace/:id', [MarketplaceController, 'show'])
+      .as('agents.api.marketplace.show')
+    // The public catalogue reads every workspace's listings and aggregates of their runs (never
+    // a row of them), so these reads are not bound to the caller's tenant.
+    readsNoTenantRows('agents.api.marketplace.index')
+    readsNoTenantRows('agents.api.marketplace.show')
     router
       .get('/agents/:idOrSlug/eval-suites', [EvaluationsController, 'index'])
       .as('agents.api.eval_suites.index')

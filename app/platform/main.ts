@@ -15,3 +15,4 @@ export {
   type IdempotencyScope,
 } from '#platform/services/idempotency'
 export { tenantAuditRows, tenantIdempotencyRows } from '#platform/services/tenant_rows'
+export { flagEnabled, setFlag, FLAGS, type FlagKey, type FlagScope } from '#platform/services/flags'

@@ -12,6 +12,7 @@ export {
   withTenant,
   authorize,
   assertWritable,
+  readsNoTenantRows,
 } from '#tenants/services/tenancy'
 export { createTenant, slugify } from '#tenants/actions/create_tenant'
 export { suspendTenant, liftSuspension } from '#tenants/actions/lifecycle'

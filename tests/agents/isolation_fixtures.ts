@@ -9,7 +9,7 @@ import { createWorkflow } from '#agents/actions/save_workflow'
 import { addDocument, documentsIdle } from '#agents/actions/manage_documents'
 import { createSuite, evaluate, startEvaluation } from '#agents/actions/evaluations'
 import { flushProjections } from '#analytics'
-import type { IsolationFixture, IsolationWorld } from '#tests/tenants/isolation'
+import type { IsolationExclusion, IsolationFixture, IsolationWorld } from '#tests/tenants/isolation'
 
 const providersOf = new WeakMap<IsolationWorld, Promise<{ id: string; modelId: string }>>()
 
@@ -127,6 +127,14 @@ export const fixtures: IsolationFixture[] = [
     body: SUITE_BODY,
   },
   {
+    routes: ['/api/v1/agents/:idOrSlug/listing'],
+    params: async (world) => {
+      const evaluation = await bEvaluation(world)
+      return [{ idOrSlug: evaluation.agentId }, { idOrSlug: evaluation.agentSlug }]
+    },
+    body: { title: 'Mine now', summary: 'Hijacked.', category: 'other' },
+  },
+  {
     routes: ['/api/v1/eval-suites/:id', '/api/v1/eval-suites/:id/runs'],
     params: async (world) => ({ id: (await bEvaluation(world)).suiteId }),
     body: {},
@@ -223,5 +231,14 @@ export const fixtures: IsolationFixture[] = [
       return { id: provider.id, modelId: provider.modelId }
     },
     body: { input_price: '5', output_price: '5' },
+  },
+]
+
+export const exclusions: IsolationExclusion[] = [
+  {
+    route: '/api/v1/marketplace/:id',
+    reason:
+      'the public catalogue: a published listing is visible to every workspace by design and ' +
+      'shows only the published configuration (agents marketplace.spec checks what it leaks)',
   },
 ]
