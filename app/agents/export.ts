@@ -177,6 +177,18 @@ registerTenantExport(
   })
 )
 registerTenantExport(
+  'listing_reviews',
+  tableRows('listing_reviews', [
+    'id',
+    'listing_id',
+    'rating',
+    'body',
+    'created_by',
+    'created_at',
+    'updated_at',
+  ])
+)
+registerTenantExport(
   'eval_suites',
   tableRows('eval_suites', ['id', 'agent_id', 'name', 'created_by', 'created_at', 'updated_at'])
 )

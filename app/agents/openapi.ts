@@ -539,6 +539,56 @@ addApiOperation('get', '/marketplace/:id', {
   params: { id: "The listing's id" },
   responses: { 200: { description: 'The listing', json: 'Listing' } },
 })
+addApiOperation('post', '/marketplace/:id/installs', {
+  name: 'agents.api.marketplace_installs.store',
+  summary: 'Install a listing: a new agent in your workspace, linked to the listing',
+  description:
+    'The copy runs on your providers and credits. `GET /marketplace/:id` lists your copies ' +
+    'under `installed` with `update_available`; `POST /agents/:idOrSlug/updates` applies one.',
+  ability: 'agents:write',
+  params: { id: "The listing's id" },
+  responses: { 201: { description: 'The new agent', json: 'Agent', headers: created } },
+})
+addApiOperation('post', '/marketplace/:id/reviews', {
+  name: 'agents.api.marketplace_reviews.store',
+  summary: 'Review a listing (one per workspace: a second replaces the first)',
+  description:
+    'Only after a succeeded run of an installed copy (403 before), and never by the publisher.',
+  ability: 'agents:write',
+  params: { id: "The listing's id" },
+  body: {
+    type: 'object',
+    required: ['rating'],
+    properties: {
+      rating: { type: 'integer', minimum: 1, maximum: 5 },
+      body: { type: 'string', maxLength: 2000 },
+    },
+  },
+  responses: {
+    201: {
+      description: 'The review',
+      json: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          rating: { type: 'integer' },
+          body: { type: 'string' },
+          created_at: { type: 'string', format: 'date-time' },
+          updated_at: { type: 'string', format: 'date-time' },
+        },
+      },
+    },
+  },
+})
+addApiOperation('post', '/agents/:idOrSlug/updates', {
+  name: 'agents.api.agent_updates.store',
+  summary: "Bring an installed agent to its listing's published version",
+  description: 'A new version of the agent; 409 when it already runs the published version.',
+  ability: 'agents:write',
+  params: agentParam,
+  responses: { 200: { description: 'The agent', json: 'Agent' } },
+  errors: [409],
+})
 addApiOperation('get', '/tool-settings', {
   name: 'agents.api.tool_settings.show',
   summary: "The workspace's tool settings: the hosts http_request may reach",

@@ -86,6 +86,15 @@ router
     router
       .get('/marketplace/:id', [MarketplaceController, 'show'])
       .as('agents.api.marketplace.show')
+    router
+      .post('/marketplace/:id/installs', [MarketplaceController, 'install'])
+      .as('agents.api.marketplace_installs.store')
+    router
+      .post('/marketplace/:id/reviews', [MarketplaceController, 'review'])
+      .as('agents.api.marketplace_reviews.store')
+    router
+      .post('/agents/:idOrSlug/updates', [MarketplaceController, 'update'])
+      .as('agents.api.agent_updates.store')
     // The public catalogue reads every workspace's listings and aggregates of their runs (never
     // a row of them), so these reads are not bound to the caller's tenant.
     readsNoTenantRows('agents.api.marketplace.index')

@@ -127,7 +127,7 @@ export const fixtures: IsolationFixture[] = [
     body: SUITE_BODY,
   },
   {
-    routes: ['/api/v1/agents/:idOrSlug/listing'],
+    routes: ['/api/v1/agents/:idOrSlug/listing', '/api/v1/agents/:idOrSlug/updates'],
     params: async (world) => {
       const evaluation = await bEvaluation(world)
       return [{ idOrSlug: evaluation.agentId }, { idOrSlug: evaluation.agentSlug }]
@@ -240,5 +240,17 @@ export const exclusions: IsolationExclusion[] = [
     reason:
       'the public catalogue: a published listing is visible to every workspace by design and ' +
       'shows only the published configuration (agents marketplace.spec checks what it leaks)',
+  },
+  {
+    route: '/api/v1/marketplace/:id/installs',
+    reason:
+      'installing a published listing is what the catalogue is for; the copy lands in the ' +
+      "caller's workspace and nothing of the publisher's changes (agents marketplace.spec)",
+  },
+  {
+    route: '/api/v1/marketplace/:id/reviews',
+    reason:
+      "a review is the caller's own row about a public listing, allowed only after a run of " +
+      'an installed copy (agents marketplace.spec)',
   },
 ]

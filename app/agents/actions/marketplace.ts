@@ -1,9 +1,11 @@
 import db from '@adonisjs/lucid/services/db'
 import { DomainException, InvalidInputException, isUuid, safeText } from '#core'
 import { flagEnabled, recordAudit } from '#platform'
+import { slugify, withTenant } from '#tenants'
 import type Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
 import { catalog } from '#agents/services/catalog'
+import { createAgent, updateAgent, type AgentConfig } from '#agents/actions/save_agent'
 
 export const CATEGORIES = [
   'assistant',
@@ -200,41 +202,50 @@ export async function findListing(id: unknown) {
 }
 
 /**
- * What a listing shows besides its own columns, computed from the publisher's history of the
- * published version only: the pass rate of its latest finished evaluation and the median
- * credits of its last 500 succeeded runs (aggregates: never a run or a case).
+ * What a listing shows besides its own columns: its reviews' average and count, and from the
+ * publisher's history of the published version the pass rate of its latest finished
+ * evaluation and the median credits of its last 500 succeeded runs (aggregates only).
  */
 export async function listingStats(listings: ListingRow[]) {
-  const stats = new Map<string, { passRate: number | null; median: number | null }>()
+  const stats = new Map<string, Stats>()
   if (!listings.length) return stats
   const { rows } = await db.rawQuery(
-    `SELECT p.agent_id, p.version,
+    `SELECT p.listing_id,
         (SELECT round(e.passed::numeric / nullif(e.passed + e.failed, 0), 4)
            FROM eval_runs e
           WHERE e.agent_id = p.agent_id AND e.agent_version = p.version AND e.status = 'succeeded'
           ORDER BY e.finished_at DESC LIMIT 1) AS pass_rate,
+        (SELECT json_build_object('average', round(avg(v.rating), 2), 'count', count(*))
+           FROM listing_reviews v WHERE v.listing_id = p.listing_id) AS rating,
         (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY r.cost_micros)
            FROM (SELECT cost_micros FROM runs
                   WHERE agent_id = p.agent_id AND version = p.version AND status = 'succeeded'
                   ORDER BY created_at DESC LIMIT 500) r) AS median
-       FROM (VALUES ${listings.map(() => '(?::uuid, ?::int)').join(', ')}) AS p(agent_id, version)`,
-    listings.flatMap((listing) => [listing.agent_id, listing.version])
+       FROM (VALUES ${listings.map(() => '(?::uuid, ?::uuid, ?::int)').join(', ')})
+         AS p(listing_id, agent_id, version)`,
+    listings.flatMap((listing) => [listing.id, listing.agent_id, listing.version])
   )
   for (const row of rows)
-    stats.set(`${row.agent_id}:${row.version}`, {
+    stats.set(row.listing_id, {
       passRate: row.pass_rate === null ? null : Number(row.pass_rate),
       median: row.median === null ? null : Number(row.median) / 1_000_000,
+      rating: {
+        average: row.rating.average === null ? null : Number(row.rating.average),
+        count: Number(row.rating.count),
+      },
     })
   return stats
 }
 
+type Stats = {
+  passRate: number | null
+  median: number | null
+  rating: { average: number | null; count: number }
+}
+
 /** A listing as the API shows it: never the publisher's id, agent id or anything else of theirs. */
-export function listingJson(
-  row: ListingRow,
-  stats: Map<string, { passRate: number | null; median: number | null }>,
-  detail = false
-) {
-  const found = stats.get(`${row.agent_id}:${row.version}`)
+export function listingJson(row: ListingRow, stats: Map<string, Stats>, detail = false) {
+  const found = stats.get(row.id)
   return {
     id: row.id,
     title: row.title,
@@ -245,10 +256,199 @@ export function listingJson(
     publisher: { name: row.publisher_name ?? '' },
     version: row.version,
     featured: row.featured,
-    rating: { average: null as number | null, count: 0 },
+    rating: found?.rating ?? { average: null, count: 0 },
     eval_pass_rate: found?.passRate ?? null,
     median_credits_per_run: found?.median ?? null,
     published_at: new Date(row.published_at).toISOString(),
     ...(detail ? { config: row.config } : {}),
   }
+}
+
+/** The listing's configuration as an agent configuration. */
+function configOf(listing: ListingRow): AgentConfig {
+  const config = listing.config as Record<string, any>
+  return {
+    instructions: config.instructions,
+    model: config.model,
+    fallback_models: config.fallback_models ?? [],
+    temperature: config.temperature ?? null,
+    max_tokens: config.max_tokens,
+    tools: config.tools ?? [],
+    max_steps: config.max_steps,
+  }
+}
+
+/**
+ * Installs a listing: a new agent in the caller's workspace with the listing's configuration
+ * (it runs on the caller's providers and credits), linked to the listing and its version. The
+ * slug comes from the title, numbered when taken.
+ */
+export async function installListing(
+  listing: ListingRow,
+  tenantId: string,
+  actorId: string | null
+) {
+  const base = slugify(listing.title).slice(0, 30) || 'agent'
+  for (let attempt = 1; attempt <= 20; attempt++) {
+    const slug = attempt === 1 ? base : `${base}-${attempt}`
+    try {
+      const { agent, version } = await createAgent({
+        tenantId,
+        actorId,
+        name: listing.title,
+        slug,
+        description: listing.summary,
+        ...configOf(listing),
+      })
+      await withTenant(tenantId, async (trx) => {
+        await trx
+          .from('agents')
+          .where('id', agent.id)
+          .update({ listing_id: listing.id, installed_version: listing.version })
+        await recordAudit(
+          {
+            action: 'agents.listing.installed',
+            actorId,
+            tenantId,
+            subjectType: 'agent',
+            subjectId: agent.id,
+            changes: { listing: listing.id, version: listing.version },
+          },
+          trx
+        )
+      })
+      agent.merge({ listingId: listing.id, installedVersion: listing.version })
+      return { agent, version }
+    } catch (error) {
+      if (error instanceof InvalidInputException && error.field === 'slug') continue
+      throw error
+    }
+  }
+  throw new InvalidInputException('title', 'No free slug for this agent; rename one of yours.')
+}
+
+/**
+ * Brings an installed agent to its listing's published version (a new version of the agent).
+ * 404 when the agent was not installed or its listing is gone; 409 when it is up to date.
+ */
+export async function updateInstalledAgent(agent: Agent, actorId: string | null) {
+  const listing = agent.listingId ? await findListing(agent.listingId) : null
+  if (!listing) return null
+  if (listing.version === agent.installedVersion)
+    throw new DomainException('This agent already runs the published version.', {
+      status: 409,
+      code: 'E_UP_TO_DATE',
+    })
+  const saved = await updateAgent(agent, configOf(listing), actorId)
+  await withTenant(agent.tenantId, (trx) =>
+    trx.from('agents').where('id', agent.id).update({ installed_version: listing.version })
+  )
+  agent.merge({ installedVersion: listing.version })
+  return saved
+}
+
+/**
+ * A workspace's review of a listing (1–5 and a text); a second one replaces the first. Only a
+ * workspace that ran an installed copy successfully may review (403 otherwise), never the
+ * publisher itself.
+ */
+export async function reviewListing(input: {
+  listing: ListingRow
+  tenantId: string
+  actorId: string | null
+  rating: unknown
+  body: unknown
+}) {
+  const { listing, tenantId } = input
+  if (
+    !Number.isInteger(input.rating) ||
+    (input.rating as number) < 1 ||
+    (input.rating as number) > 5
+  )
+    throw new InvalidInputException('rating', 'Give a whole number from 1 to 5.')
+  const body = typeof input.body === 'string' ? safeText(input.body.trim()) : ''
+  if (body.length > 2000) throw new InvalidInputException('body', 'At most 2,000 characters.')
+  if (listing.publisher_tenant_id === tenantId)
+    throw new DomainException('A workspace cannot review its own listing.', {
+      status: 403,
+      code: 'E_FORBIDDEN',
+    })
+  return withTenant(tenantId, async (trx) => {
+    const ran = await trx
+      .from('runs')
+      .join('agents', 'agents.id', 'runs.agent_id')
+      .where('runs.tenant_id', tenantId)
+      .where('agents.tenant_id', tenantId)
+      .where('agents.listing_id', listing.id)
+      .where('runs.status', 'succeeded')
+      .select(trx.raw('1'))
+      .first()
+    if (!ran)
+      throw new DomainException(
+        'Only a workspace that ran an installed copy successfully can review it: install it and run it first.',
+        { status: 403, code: 'E_REVIEW_NOT_ALLOWED' }
+      )
+    const [review] = await trx
+      .table('listing_reviews')
+      .insert({
+        listing_id: listing.id,
+        tenant_id: tenantId,
+        rating: input.rating,
+        body,
+        created_by: input.actorId,
+        updated_at: new Date(),
+      })
+      .onConflict(['listing_id', 'tenant_id'])
+      .merge(['rating', 'body', 'created_by', 'updated_at'])
+      .returning(['id', 'rating', 'body', 'created_at', 'updated_at'])
+    await recordAudit(
+      {
+        action: 'agents.listing.reviewed',
+        actorId: input.actorId,
+        tenantId,
+        subjectType: 'listing',
+        subjectId: listing.id,
+        changes: { rating: input.rating },
+      },
+      trx
+    )
+    return review as {
+      id: string
+      rating: number
+      body: string
+      created_at: Date
+      updated_at: Date
+    }
+  })
+}
+
+/** The latest reviews of a listing (rating, text, date: never who wrote them). */
+export async function latestReviews(listing: ListingRow) {
+  const rows = await db
+    .from('listing_reviews')
+    .where('listing_id', listing.id)
+    .orderBy('updated_at', 'desc')
+    .limit(20)
+    .select('rating', 'body', 'updated_at')
+  return rows.map((row) => ({
+    rating: row.rating,
+    body: row.body,
+    updated_at: new Date(row.updated_at).toISOString(),
+  }))
+}
+
+/** The caller's installed copies of a listing and whether each is offered an update. */
+export async function installedCopies(listing: ListingRow, tenantId: string) {
+  const rows = await db
+    .from('agents')
+    .where('tenant_id', tenantId)
+    .where('listing_id', listing.id)
+    .whereNull('deleted_at')
+    .select('id', 'slug', 'installed_version')
+  return rows.map((row) => ({
+    agent_id: row.id,
+    slug: row.slug,
+    installed_version: row.installed_version,
+    update_available: row.installed_version !== listing.version,
+  }))
 }

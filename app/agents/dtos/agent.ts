@@ -40,6 +40,10 @@ export const agentSchema = vine.object({
   max_steps: configuration.max_steps.optional(),
   knowledge: vine.any().nullable().optional(),
   metadata: vine.record(vine.any()).optional().meta(FREE_OBJECT),
+  listing: vine
+    .object({ id: vine.string(), installed_version: vine.number().withoutDecimals() })
+    .optional()
+    .meta({ description: 'Installed from the marketplace: the listing and the version it runs' }),
   created_at: dateTimeSchema(),
   updated_at: dateTimeSchema(),
 })
@@ -69,6 +73,9 @@ export function serializeAgent(agent: Agent, version?: AgentVersion): Infer<type
     description: agent.description,
     visibility: agent.visibility,
     ...(version ? { ...serializeVersion(version) } : { version: agent.currentVersion }),
+    ...(agent.listingId
+      ? { listing: { id: agent.listingId, installed_version: agent.installedVersion ?? 0 } }
+      : {}),
     created_at: agent.createdAt.toISO()!,
     updated_at: agent.updatedAt.toISO()!,
   }

@@ -30,6 +30,13 @@ export default class Agent extends BaseModel {
   @column()
   declare currentVersion: number
 
+  /** The marketplace listing this agent was installed from, and the version it runs. */
+  @column()
+  declare listingId: string | null
+
+  @column()
+  declare installedVersion: number | null
+
   @column()
   declare createdBy: string | null
 

@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import db from '@adonisjs/lucid/services/db'
 import { setFlag } from '#platform'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
 import { UserFactory } from '#database/factories/user_factory'
@@ -262,5 +263,132 @@ test.group('agents / marketplace: listings', (group) => {
     const listing = (await publish(client, shop.token)).body()
     assert.equal(listing.eval_pass_rate, 0.5)
     assert.isAbove(listing.median_credits_per_run, 0)
+  })
+
+  test('install makes a linked copy that runs on the installer; a new version is offered and applied', async ({
+    client,
+    assert,
+  }) => {
+    const shop = await publisher(client)
+    const listing = (await publish(client, shop.token)).body()
+    const buyer = await WorkspaceFactory.create({ token: true, grant: 1_000_000_000n })
+    const installed = await client
+      .post(`/api/v1/marketplace/${listing.id}/installs`)
+      .bearerToken(buyer.token)
+      .json({})
+    installed.assertStatus(201)
+    const copy = installed.body()
+    assert.equal(installed.header('location'), `/api/v1/agents/${copy.id}`)
+    assert.equal(copy.slug, 'returns-helper')
+    assert.equal(copy.instructions, 'You help with returns. Secret house rule: never mention Lyon.')
+    assert.deepEqual(copy.listing, { id: listing.id, installed_version: 1 })
+    // A second install gets the next free slug.
+    const second = await client
+      .post(`/api/v1/marketplace/${listing.id}/installs`)
+      .bearerToken(buyer.token)
+      .json({})
+    assert.equal(second.body().slug, 'returns-helper-2')
+
+    const run = await client
+      .post(`/api/v1/agents/${copy.slug}/runs`)
+      .bearerToken(buyer.token)
+      .json({ input: 'hello' })
+    run.assertStatus(201)
+    assert.equal(run.body().status, 'succeeded')
+    const charged = await db
+      .from('ledger_entries')
+      .where('kind', 'charge')
+      .where('tenant_id', buyer.tenant.id)
+    assert.lengthOf(charged, 1)
+    assert.lengthOf(
+      await db.from('ledger_entries').where('kind', 'charge').where('tenant_id', shop.tenant.id),
+      0
+    )
+
+    let detail = (
+      await client.get(`/api/v1/marketplace/${listing.id}`).bearerToken(buyer.token)
+    ).body()
+    assert.deepInclude(detail.installed, {
+      agent_id: copy.id,
+      slug: 'returns-helper',
+      installed_version: 1,
+      update_available: false,
+    })
+    ;(
+      await client.post(`/api/v1/agents/${copy.slug}/updates`).bearerToken(buyer.token).json({})
+    ).assertStatus(409)
+
+    ;(
+      await client
+        .patch('/api/v1/agents/returns')
+        .bearerToken(shop.token)
+        .json({ instructions: 'Version two of the rules.' })
+    ).assertStatus(200)
+    ;(await publish(client, shop.token)).assertStatus(201)
+    detail = (await client.get(`/api/v1/marketplace/${listing.id}`).bearerToken(buyer.token)).body()
+    assert.isTrue(detail.installed.find((c: any) => c.agent_id === copy.id).update_available)
+    const updated = await client
+      .post(`/api/v1/agents/${copy.slug}/updates`)
+      .bearerToken(buyer.token)
+      .json({})
+    updated.assertStatus(200)
+    assert.equal(updated.body().instructions, 'Version two of the rules.')
+    assert.equal(updated.body().version, 2)
+    assert.deepEqual(updated.body().listing, { id: listing.id, installed_version: 2 })
+    // An agent that was not installed has no update.
+    ;(
+      await client.post('/api/v1/agents/returns/updates').bearerToken(shop.token).json({})
+    ).assertStatus(404)
+  })
+
+  test('reviews: refused before a succeeded run of an installed copy, accepted after one, one per workspace', async ({
+    client,
+    assert,
+  }) => {
+    const shop = await publisher(client)
+    const listing = (await publish(client, shop.token)).body()
+    const buyer = await WorkspaceFactory.create({ token: true, grant: 1_000_000_000n })
+    const review = (token: string, body: object) =>
+      client.post(`/api/v1/marketplace/${listing.id}/reviews`).bearerToken(token).json(body)
+
+    const early = await review(buyer.token, { rating: 5, body: 'Great!' })
+    early.assertStatus(403)
+    assert.include(early.body().detail, 'ran an installed copy')
+    const copy = (
+      await client
+        .post(`/api/v1/marketplace/${listing.id}/installs`)
+        .bearerToken(buyer.token)
+        .json({})
+    ).body()
+    ;(await review(buyer.token, { rating: 5, body: 'Great!' })).assertStatus(403)
+    ;(
+      await client
+        .post(`/api/v1/agents/${copy.slug}/runs`)
+        .bearerToken(buyer.token)
+        .json({ input: 'hi' })
+    ).assertStatus(201)
+    for (const [body, field] of [
+      [{ rating: 0, body: 'x' }, 'rating'],
+      [{ rating: 4.5, body: 'x' }, 'rating'],
+      [{ rating: 4, body: 'x'.repeat(2001) }, 'body'],
+    ] as const) {
+      const refused = await review(buyer.token, body)
+      refused.assertStatus(422)
+      assert.equal(refused.body().errors[0].field, field)
+    }
+    ;(await review(buyer.token, { rating: 2, body: 'Meh.' })).assertStatus(201)
+    ;(await review(buyer.token, { rating: 4, body: 'Better after the update.' })).assertStatus(201)
+    assert.lengthOf(await db.from('listing_reviews').where('listing_id', listing.id), 1)
+    const detail = (
+      await client.get(`/api/v1/marketplace/${listing.id}`).bearerToken(buyer.token)
+    ).body()
+    assert.deepEqual(detail.rating, { average: 4, count: 1 })
+    assert.deepEqual(
+      detail.reviews.map((r: any) => [r.rating, r.body]),
+      [[4, 'Better after the update.']]
+    )
+    assert.notInclude(JSON.stringify(detail.reviews), buyer.tenant.id)
+    // The publisher cannot rate itself, even with a run.
+    ;(await review(shop.token, { rating: 5, body: 'Mine is best.' })).assertStatus(403)
   })
 })

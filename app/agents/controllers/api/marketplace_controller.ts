@@ -4,6 +4,11 @@ import { assertWritable, authorize, currentTenant } from '#tenants'
 import {
   CATEGORIES,
   findListing,
+  installListing,
+  installedCopies,
+  latestReviews,
+  reviewListing,
+  updateInstalledAgent,
   listingJson,
   listingStats,
   publishListing,
@@ -12,6 +17,7 @@ import {
   type ListingRow,
 } from '#agents/actions/marketplace'
 import { findAgent } from '#agents/services/lookup'
+import { serializeAgent } from '#agents/dtos/agent'
 
 /**
  * The marketplace: an agent's listing (`/agents/:idOrSlug/listing`: publish, unpublish; owners
@@ -67,11 +73,64 @@ export default class MarketplaceController {
     }
   }
 
+  /** One listing; `installed` lists the caller's copies and whether an update is offered. */
   async show(ctx: HttpContext) {
+    const { tenant } = currentTenant(ctx)
     authorize(ctx, 'agents.read')
     const listing = await findListing(ctx.params.id)
     if (!listing) throw new NotFoundException()
-    return listingJson(listing, await listingStats([listing]), true)
+    return {
+      ...listingJson(listing, await listingStats([listing]), true),
+      reviews: await latestReviews(listing),
+      installed: await installedCopies(listing, tenant.id),
+    }
+  }
+
+  async install(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'agents.write')
+    assertWritable(ctx)
+    const listing = await findListing(ctx.params.id)
+    if (!listing) throw new NotFoundException()
+    const { agent, version } = await installListing(listing, tenant.id, membership.userId)
+    ctx.response.header('Location', `/api/v1/agents/${agent.id}`)
+    return ctx.response.created(serializeAgent(agent, version))
+  }
+
+  async review(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'agents.write')
+    assertWritable(ctx)
+    const listing = await findListing(ctx.params.id)
+    if (!listing) throw new NotFoundException()
+    const body = ctx.request.body()
+    const review = await reviewListing({
+      listing,
+      tenantId: tenant.id,
+      actorId: membership.userId,
+      rating: body.rating,
+      body: body.body,
+    })
+    return ctx.response.created({
+      id: review.id,
+      rating: review.rating,
+      body: review.body,
+      created_at: new Date(review.created_at).toISOString(),
+      updated_at: new Date(review.updated_at).toISOString(),
+    })
+  }
+
+  /** Brings an installed agent to its listing's published version. */
+  async update(ctx: HttpContext) {
+    const { tenant, membership } = currentTenant(ctx)
+    authorize(ctx, 'agents.write')
+    assertWritable(ctx)
+    const agent = await findAgent(tenant.id, ctx.params.idOrSlug)
+    if (!agent) throw new NotFoundException()
+    const saved = await updateInstalledAgent(agent, membership.userId)
+    if (!saved) throw new NotFoundException()
+    saved.agent.merge({ installedVersion: agent.installedVersion })
+    return serializeAgent(saved.agent, saved.version)
   }
 
   /** The caller's agent; publishing speaks for the workspace (owners and admins, agents:write). */
