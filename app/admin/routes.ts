@@ -7,6 +7,16 @@ import { middleware } from '#start/kernel'
 import { requirePlatformAdmin } from '#admin/middleware/platform_admin'
 
 const MailboxController = () => import('#admin/controllers/mailbox_controller')
+const ListingsController = () => import('#admin/controllers/listings_controller')
+
+// Marketplace moderation: hide a listing from every workspace, or feature it.
+router
+  .group(() => {
+    router.get('/marketplace', [ListingsController, 'index']).as('admin.listings.index')
+    router.put('/marketplace/:id', [ListingsController, 'update']).as('admin.listings.update')
+  })
+  .prefix('/admin')
+  .use([requirePlatformAdmin, middleware.auth()])
 
 // The development mailbox holds live links; production mails over SMTP and has no such pages.
 if (!app.inProduction) {

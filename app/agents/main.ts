@@ -10,6 +10,7 @@ export { default as RunFinished, type RunFacts } from '#agents/events/run_finish
 export { default as Run } from '#agents/models/run'
 export { default as Agent } from '#agents/models/agent'
 export { createAgent } from '#agents/actions/save_agent'
+export { allListings, moderateListing } from '#agents/actions/marketplace'
 export { startRunEngine, drainOnShutdown, recoverAbandonedRuns } from '#agents/services/runs'
 export { verifyRunCharges } from '#agents/services/verify_runs'
 import '#agents/export'

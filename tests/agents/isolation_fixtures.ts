@@ -8,6 +8,8 @@ import { createAgent } from '#agents/actions/save_agent'
 import { createWorkflow } from '#agents/actions/save_workflow'
 import { addDocument, documentsIdle } from '#agents/actions/manage_documents'
 import { createSuite, evaluate, startEvaluation } from '#agents/actions/evaluations'
+import { moderateListing, publishListing } from '#agents/actions/marketplace'
+import Agent from '#agents/models/agent'
 import { flushProjections } from '#analytics'
 import type { IsolationExclusion, IsolationFixture, IsolationWorld } from '#tests/tenants/isolation'
 
@@ -147,6 +149,26 @@ export const fixtures: IsolationFixture[] = [
       '/t/:tenant/eval-runs/:id/comparison',
     ],
     params: async (world) => ({ id: (await bEvaluation(world)).evalRunId }),
+  },
+  {
+    // Platform-admin moderation answers 404 to everyone else, whatever the id.
+    routes: ['/admin/marketplace/:id'],
+    params: async (world) => {
+      const agent = await Agent.findOrFail((await bEvaluation(world)).agentId)
+      const listing = await publishListing({
+        agent,
+        planId: null,
+        actorId: null,
+        title: 'B listing',
+        summary: 'B only.',
+        category: 'other',
+      })
+      // Hidden: the public catalogue shows a published listing's publisher by design, and the
+      // matrix's list check must not see B there.
+      await moderateListing(listing.id, { hidden: true }, null)
+      return { id: listing.id }
+    },
+    body: { hidden: 'true' },
   },
   {
     routes: ['/t/:tenant/agents/:slug/evaluations'],

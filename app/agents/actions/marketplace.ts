@@ -185,20 +185,29 @@ export async function unpublishListing(agent: Agent, actorId: string | null) {
   })
 }
 
-/** Listings every workspace sees: published and not hidden by a platform admin. */
-export function visibleListings() {
+function listingsWithPublisher() {
   return db
     .from('listings')
     .join('tenants', 'tenants.id', 'listings.publisher_tenant_id')
+    .select('listings.*', 'tenants.name as publisher_name')
+}
+
+/** Listings every workspace sees: published and not hidden by a platform admin. */
+export function visibleListings() {
+  return listingsWithPublisher()
     .where('listings.status', 'published')
     .where('listings.hidden', false)
-    .select('listings.*', 'tenants.name as publisher_name')
 }
 
 /** A visible listing by id, or null → 404. */
 export async function findListing(id: unknown) {
   if (!isUuid(id)) return null
   return ((await visibleListings().where('listings.id', id).first()) as ListingRow | null) ?? null
+}
+
+/** A listing as its publisher sees it after publishing (even while a platform admin hides it). */
+export async function publishedListing(id: string) {
+  return (await listingsWithPublisher().where('listings.id', id).firstOrFail()) as ListingRow
 }
 
 /**
@@ -451,4 +460,40 @@ export async function installedCopies(listing: ListingRow, tenantId: string) {
     installed_version: row.installed_version,
     update_available: row.installed_version !== listing.version,
   }))
+}
+
+/** Every listing for platform admins, newest first (hidden and unpublished ones included). */
+export function allListings(limit = 200) {
+  return listingsWithPublisher().orderBy('listings.created_at', 'desc').limit(limit) as Promise<
+    ListingRow[]
+  >
+}
+
+/** A platform admin hides (or shows again) and features (or not) a listing; audited. */
+export async function moderateListing(
+  id: string,
+  changes: { hidden?: boolean; featured?: boolean },
+  actorId: string | null
+) {
+  if (!isUuid(id)) return null
+  return db.transaction(async (trx) => {
+    const [row] = (await trx
+      .from('listings')
+      .where('id', id)
+      .update({ ...changes, updated_at: new Date() })
+      .returning('*')) as ListingRow[]
+    if (!row) return null
+    await recordAudit(
+      {
+        action: 'agents.listing.moderated',
+        actorId,
+        tenantId: row.publisher_tenant_id,
+        subjectType: 'listing',
+        subjectId: row.id,
+        changes,
+      },
+      trx
+    )
+    return row
+  })
 }

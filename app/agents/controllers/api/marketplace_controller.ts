@@ -11,6 +11,7 @@ import {
   updateInstalledAgent,
   listingJson,
   listingStats,
+  publishedListing,
   publishListing,
   unpublishListing,
   visibleListings,
@@ -40,7 +41,7 @@ export default class MarketplaceController {
       examples: body.examples,
     })
     ctx.response.header('Location', `/api/v1/marketplace/${listing.id}`)
-    const shown = (await findListing(listing.id))!
+    const shown = await publishedListing(listing.id)
     return ctx.response.created(listingJson(shown, await listingStats([shown]), true))
   }
 
