@@ -5,6 +5,7 @@ import { slugify, withTenant } from '#tenants'
 import type Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
 import { catalog } from '#agents/services/catalog'
+import { serializeVersion } from '#agents/dtos/agent'
 import { createAgent, updateAgent, type AgentConfig } from '#agents/actions/save_agent'
 
 export const CATEGORIES = [
@@ -80,15 +81,15 @@ async function shareableConfig(version: AgentVersion) {
         `"${model}" is a model of your own providers: installers could not run it. ` +
           'Publish a version on platform models.'
       )
-  return {
-    instructions: version.instructions,
-    model: version.model,
-    fallback_models: version.fallbackModels,
-    temperature: version.temperature,
-    max_tokens: version.maxTokens,
-    tools: version.tools,
-    max_steps: version.maxSteps,
-  }
+  // The version's configuration as the API shows it, without what stays with the publisher.
+  const {
+    version: _number,
+    knowledge: _knowledge,
+    metadata: _metadata,
+    created_at: _createdAt,
+    ...config
+  } = serializeVersion(version)
+  return config
 }
 
 /**
