@@ -1,7 +1,7 @@
 import db from '@adonisjs/lucid/services/db'
 import { DomainException, InvalidInputException, isUuid, safeText } from '#core'
 import { flagEnabled, recordAudit } from '#platform'
-import { slugify, withTenant } from '#tenants'
+import { slugify, Tenant, withTenant } from '#tenants'
 import type Agent from '#agents/models/agent'
 import AgentVersion from '#agents/models/agent_version'
 import { catalog } from '#agents/services/catalog'
@@ -186,29 +186,35 @@ export async function unpublishListing(agent: Agent, actorId: string | null) {
   })
 }
 
-function listingsWithPublisher() {
-  return db
-    .from('listings')
-    .join('tenants', 'tenants.id', 'listings.publisher_tenant_id')
-    .select('listings.*', 'tenants.name as publisher_name')
+/** Fills each listing's `publisher_name` (the publishing workspace's name, through its door). */
+export async function withPublishers(rows: ListingRow[]) {
+  const ids = [...new Set(rows.map((row) => row.publisher_tenant_id))]
+  const tenants = ids.length ? await Tenant.query().whereIn('id', ids).select('id', 'name') : []
+  const names = new Map(tenants.map((tenant) => [tenant.id, tenant.name]))
+  for (const row of rows) row.publisher_name = names.get(row.publisher_tenant_id) ?? ''
+  return rows
 }
 
 /** Listings every workspace sees: published and not hidden by a platform admin. */
 export function visibleListings() {
-  return listingsWithPublisher()
+  return db
+    .from('listings')
     .where('listings.status', 'published')
     .where('listings.hidden', false)
+    .select('listings.*')
 }
 
 /** A visible listing by id, or null → 404. */
 export async function findListing(id: unknown) {
   if (!isUuid(id)) return null
-  return ((await visibleListings().where('listings.id', id).first()) as ListingRow | null) ?? null
+  const row = (await visibleListings().where('listings.id', id).first()) as ListingRow | null
+  return row ? (await withPublishers([row]))[0] : null
 }
 
 /** A listing as its publisher sees it after publishing (even while a platform admin hides it). */
 export async function publishedListing(id: string) {
-  return (await listingsWithPublisher().where('listings.id', id).firstOrFail()) as ListingRow
+  const row = (await db.from('listings').where('id', id).firstOrFail()) as ListingRow
+  return (await withPublishers([row]))[0]
 }
 
 /**
@@ -464,10 +470,12 @@ export async function installedCopies(listing: ListingRow, tenantId: string) {
 }
 
 /** Every listing for platform admins, newest first (hidden and unpublished ones included). */
-export function allListings(limit = 200) {
-  return listingsWithPublisher().orderBy('listings.created_at', 'desc').limit(limit) as Promise<
-    ListingRow[]
-  >
+export async function allListings(limit = 200) {
+  const rows = (await db
+    .from('listings')
+    .orderBy('created_at', 'desc')
+    .limit(limit)) as ListingRow[]
+  return withPublishers(rows)
 }
 
 /** A platform admin hides (or shows again) and features (or not) a listing; audited. */

@@ -15,6 +15,7 @@ import {
   publishListing,
   unpublishListing,
   visibleListings,
+  withPublishers,
   type ListingRow,
 } from '#agents/actions/marketplace'
 import { findAgent } from '#agents/services/lookup'
@@ -67,6 +68,7 @@ export default class MarketplaceController {
       query.where('listings.category', category)
     }
     const page = await keysetPage<ListingRow>(query, 'listings', pageParams(ctx))
+    await withPublishers(page.rows)
     const stats = await listingStats(page.rows)
     return {
       data: page.rows.map((row) => listingJson(row, stats)),
