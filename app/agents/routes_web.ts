@@ -6,6 +6,7 @@
 import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
 import { acceptUploadsOn } from '#core'
+import { readsNoTenantRows } from '#tenants'
 
 const AgentsController = () => import('#agents/controllers/web/agents_controller')
 const VersionsController = () => import('#agents/controllers/web/versions_controller')
@@ -17,6 +18,7 @@ const WorkflowRunsController = () => import('#agents/controllers/web/workflow_ru
 const ToolSettingsController = () => import('#agents/controllers/web/tool_settings_controller')
 const KnowledgeController = () => import('#agents/controllers/web/knowledge_controller')
 const EvaluationsController = () => import('#agents/controllers/web/evaluations_controller')
+const MarketplaceController = () => import('#agents/controllers/web/marketplace_controller')
 
 // The knowledge page's file form posts multipart (its CSRF token rides in the query string).
 acceptUploadsOn('agents.web.knowledge_documents.store')
@@ -53,6 +55,33 @@ router
     router
       .get('/eval-runs/:id/comparison', [EvaluationsController, 'comparison'])
       .as('agents.web.eval_comparisons.show')
+    // The marketplace: the catalogue, a listing, install, review; an agent's listing; updates.
+    router.get('/marketplace', [MarketplaceController, 'index']).as('agents.web.marketplace.index')
+    router
+      .get('/marketplace/:id', [MarketplaceController, 'show'])
+      .as('agents.web.marketplace.show')
+    router
+      .post('/marketplace/:id/installs', [MarketplaceController, 'install'])
+      .as('agents.web.marketplace_installs.store')
+    router
+      .post('/marketplace/:id/reviews', [MarketplaceController, 'review'])
+      .as('agents.web.marketplace_reviews.store')
+    router
+      .get('/agents/:slug/listing', [MarketplaceController, 'listingForm'])
+      .as('agents.web.listings.show')
+    router
+      .post('/agents/:slug/listing', [MarketplaceController, 'publish'])
+      .as('agents.web.listings.store')
+    router
+      .delete('/agents/:slug/listing', [MarketplaceController, 'unpublish'])
+      .as('agents.web.listings.destroy')
+    router
+      .post('/agents/:slug/updates', [MarketplaceController, 'update'])
+      .as('agents.web.agent_updates.store')
+    // Listings are public rows the tenant-bound role cannot read: these pages read them unbound.
+    readsNoTenantRows('agents.web.marketplace.index')
+    readsNoTenantRows('agents.web.marketplace.show')
+    readsNoTenantRows('agents.web.listings.show')
     router.get('/agents/:slug/chat', [ChatController, 'show']).as('agents.web.chat.show')
     router.post('/agents/:slug/runs', [RunsController, 'store']).as('agents.web.runs.store')
     router.get('/runs', [RunsController, 'index']).as('agents.web.runs.index')

@@ -171,6 +171,11 @@ export const fixtures: IsolationFixture[] = [
     body: { hidden: 'true' },
   },
   {
+    routes: ['/t/:tenant/agents/:slug/listing', '/t/:tenant/agents/:slug/updates'],
+    params: async (world) => ({ slug: (await bEvaluation(world)).agentSlug }),
+    body: { title: 'Mine now', summary: 'Hijacked.', category: 'other' },
+  },
+  {
     routes: ['/t/:tenant/agents/:slug/evaluations'],
     params: async (world) => ({ slug: (await bEvaluation(world)).agentSlug }),
     body: { name: 'A suite', cases: JSON.stringify(SUITE_BODY.cases) },
@@ -262,6 +267,18 @@ export const exclusions: IsolationExclusion[] = [
     reason:
       'the public catalogue: a published listing is visible to every workspace by design and ' +
       'shows only the published configuration (agents marketplace.spec checks what it leaks)',
+  },
+  {
+    route: '/t/:tenant/marketplace/:id',
+    reason: 'the public catalogue page of a listing (as /api/v1/marketplace/:id)',
+  },
+  {
+    route: '/t/:tenant/marketplace/:id/installs',
+    reason: 'installing a published listing, as /api/v1/marketplace/:id/installs',
+  },
+  {
+    route: '/t/:tenant/marketplace/:id/reviews',
+    reason: 'reviewing a public listing, as /api/v1/marketplace/:id/reviews',
   },
   {
     route: '/api/v1/marketplace/:id/installs',

@@ -506,3 +506,13 @@ export async function moderateListing(
     return row
   })
 }
+
+/** The agent's listing, whatever its state, or null. */
+export async function listingOfAgent(agent: Agent) {
+  const row = (await db
+    .from('listings')
+    .where('agent_id', agent.id)
+    .where('publisher_tenant_id', agent.tenantId)
+    .first()) as ListingRow | null
+  return row ?? null
+}
