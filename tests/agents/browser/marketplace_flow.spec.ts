@@ -1,24 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { test } from '@japa/runner'
-import type { Page } from 'playwright-core'
 import { grant } from '#credits'
 import { setFlag } from '#platform'
 import { createAgent } from '#agents/actions/save_agent'
 import Run from '#agents/models/run'
-import { UserFactory, USER_PASSWORD } from '#database/factories/user_factory'
+import { UserFactory } from '#database/factories/user_factory'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
-
-const base = () => `http://${process.env.HOST}:${process.env.PORT}`
-
-async function logIn(page: Page, email: string) {
-  await page.goto(`${base()}/login`)
-  await page.fill('input[name=email]', email)
-  await page.fill('input[name=password]', USER_PASSWORD)
-  await Promise.all([
-    page.waitForURL((url) => !url.pathname.startsWith('/login')),
-    page.click('form[action="/login"] button[type=submit]'),
-  ])
-}
+import { baseUrl as base, signedInPage } from '#tests/helpers/browser'
 
 test.group('agents / browser: marketplace', () => {
   test('a publisher lists an agent; another workspace installs it, runs it and rates it', async ({
@@ -56,15 +44,9 @@ test.group('agents / browser: marketplace', () => {
       await seller.delete()
     })
 
-    const page = await browserContext.newPage()
-    const problems: string[] = []
-    page.on('pageerror', (error) => problems.push(error.message))
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text())
-    })
-
     // 1. The seller publishes the agent from its page.
-    await logIn(page, seller.email)
+    const selling = await signedInPage(browserContext, seller.email)
+    let page = selling.page
     await page.goto(`${base()}/t/${shop.tenant.slug}/agents/parrot`)
     await page.getByRole('link', { name: 'Marketplace' }).last().click()
     await page.fill('#field-listing-title', `Parrot ${suffix}`)
@@ -76,7 +58,8 @@ test.group('agents / browser: marketplace', () => {
 
     // 2. The buyer finds it, installs it and runs the copy.
     await browserContext.clearCookies()
-    await logIn(page, buyer.email)
+    const buying = await signedInPage(browserContext, buyer.email)
+    page = buying.page
     await page.goto(`${base()}/t/${store.tenant.slug}/marketplace`)
     await page.fill('#field-marketplace-q', suffix)
     await page.getByRole('button', { name: 'Search' }).click()
@@ -104,7 +87,7 @@ test.group('agents / browser: marketplace', () => {
     assert.include(reviews, 'Does exactly what it says.')
     assert.include(await page.locator('body').innerText(), '★ 4 (1 reviews)')
 
-    assert.deepEqual(problems, [])
+    assert.deepEqual([...selling.problems, ...buying.problems], [])
   })
     .tags(['@committed'])
     .timeout(90_000)
