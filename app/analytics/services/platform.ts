@@ -45,16 +45,34 @@ export function platformReport(): Promise<PlatformReport> {
     .startOf('day')
     .minus({ days: DAYS - 1 })
   return cachedDto(null, 'platform', { since: since.toISODate() }, async () => {
-    const top = (order: string) =>
-      db.rawQuery(
-        `SELECT t.slug, t.name, s.runs, s.errors, s.credits FROM (
-           SELECT tenant_id, sum(runs)::bigint AS runs, sum(errors)::bigint AS errors, sum(credits_micros) AS credits
-           FROM usage_daily WHERE day >= ?::date GROUP BY tenant_id ORDER BY ${order} DESC LIMIT 10
-         ) s JOIN tenants t ON t.id = s.tenant_id ORDER BY s.${order} DESC, t.slug`,
+    // Spend per tenant from the rollups; names and slugs through the tenants' door.
+    const top = async (order: 'credits' | 'runs') => {
+      const { rows } = await db.rawQuery(
+        `SELECT tenant_id, sum(runs)::bigint AS runs, sum(errors)::bigint AS errors,
+                sum(credits_micros) AS credits
+           FROM usage_daily WHERE day >= ?::date GROUP BY tenant_id
+          ORDER BY ${order} DESC, tenant_id LIMIT 10`,
         [since.toISODate()]
       )
-    const tenantRows = (result: any) =>
-      result.rows.map((r: any) => ({
+      const ids = rows.map((r: any) => r.tenant_id as string)
+      const tenants = ids.length
+        ? await Tenant.query().whereIn('id', ids).select('id', 'slug', 'name')
+        : []
+      const byId = new Map(tenants.map((tenant) => [tenant.id, tenant]))
+      return rows
+        .filter((r: any) => byId.has(r.tenant_id))
+        .map((r: any) => ({
+          ...r,
+          slug: byId.get(r.tenant_id)!.slug,
+          name: byId.get(r.tenant_id)!.name,
+        }))
+        .sort(
+          (a: any, b: any) =>
+            Number(b[order]) - Number(a[order]) || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0)
+        )
+    }
+    const tenantRows = (rows: any[]) =>
+      rows.map((r: any) => ({
         slug: r.slug,
         name: r.name,
         runs: Number(r.runs),

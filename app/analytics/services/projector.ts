@@ -214,6 +214,8 @@ export async function projectFacts(
  * of each hour in the tenant's time zone.
  */
 export async function rebuildTenant(tenantId: string) {
+  // Read before the transaction opens (the embedded database serves one connection at a time).
+  const timeZone = (await tenantTimeZone(tenantId, { fresh: true })) ?? 'UTC'
   return db.transaction(async (trx) => {
     await tenantLock(trx, tenantId, true)
     // Big tenants aggregate millions of runs: let the sorts and hashes stay in memory.
@@ -250,7 +252,7 @@ export async function rebuildTenant(tenantId: string) {
        GROUP BY 1, 2, 3, 4, 5`,
       [tenantId, HIST_THRESHOLDS, tenantId]
     )
-    await rollDaily(trx, tenantId)
+    await rollDaily(trx, tenantId, timeZone)
     await bumpVersions(trx, [tenantId])
     const counts = (
       await trx.rawQuery(
@@ -264,8 +266,12 @@ export async function rebuildTenant(tenantId: string) {
   })
 }
 
-/** Daily rows of a tenant from its hourly rows (replaces them). */
-export async function rollDaily(trx: TransactionClientContract, tenantId: string) {
+/** Daily rows of a tenant from its hourly rows (replaces them), by local date in `timeZone`. */
+export async function rollDaily(
+  trx: TransactionClientContract,
+  tenantId: string,
+  timeZone: string
+) {
   await trx.from('usage_daily').where('tenant_id', tenantId).delete()
   // Each hourly row is expanded into its histogram buckets; its sums ride on the first bucket
   // only, so one grouping adds both without merging jsonb row by row.
@@ -276,7 +282,7 @@ export async function rollDaily(trx: TransactionClientContract, tenantId: string
             sum(credits_micros), sum(latency_sum_ms), sum(latency_count),
             coalesce(jsonb_object_agg(bucket, n) FILTER (WHERE bucket IS NOT NULL), '{}'::jsonb)
      FROM (
-       SELECT (h.hour AT TIME ZONE t.time_zone)::date AS day,
+       SELECT (h.hour AT TIME ZONE ?)::date AS day,
               h.tenant_id, h.agent_id, h.member_id, h.model, e.key AS bucket,
               sum(h.runs) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS runs,
               sum(h.succeeded) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS succeeded,
@@ -288,12 +294,11 @@ export async function rollDaily(trx: TransactionClientContract, tenantId: string
               sum(h.latency_count) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS latency_count,
               sum(e.value::bigint) AS n
        FROM usage_hourly h
-       JOIN tenants t ON t.id = h.tenant_id
        LEFT JOIN LATERAL jsonb_each_text(h.latency_hist) WITH ORDINALITY AS e (key, value, ord) ON true
        WHERE h.tenant_id = ?
        GROUP BY 1, 2, 3, 4, 5, 6
      ) g
      GROUP BY 1, 2, 3, 4, 5`,
-    [tenantId]
+    [timeZone, tenantId]
   )
 }
