@@ -26,6 +26,7 @@ import CreditsBalance from '#credits/commands/credits_balance'
 import CreditsVerify from '#credits/commands/credits_verify'
 import CreditsSweep from '#credits/commands/credits_sweep'
 import BenchHolds from '#credits/commands/bench_holds'
+import { CreditsAllowance, PlanSet } from '#credits/commands/plan_commands'
 import AnalyticsRebuild from '#analytics/commands/analytics_rebuild'
 import BenchSeed from '#analytics/commands/bench_seed'
 import BenchWorkspaces from '#admin/commands/bench_workspaces'
@@ -33,6 +34,8 @@ import FlagSet from '#admin/commands/flag_set'
 
 const loader = new ListLoader([
   UserCreate,
+  CreditsAllowance,
+  PlanSet,
   AuditVerify,
   AgentRun,
   AgentEval,

@@ -39,6 +39,12 @@ const env = await Env.create(APP_ROOT, {
   RATE_LIMIT_API_PER_MIN: Env.schema.number.optional(),
   RATE_LIMIT_RUNS_PER_MIN: Env.schema.number.optional(),
   SESSION_DRIVER: Env.schema.enum.optional(['cookie', 'memory', 'redis'] as const),
+  /** Stripe Checkout (unset = Stripe off); the API base lets tests use a local fake. */
+  STRIPE_SECRET_KEY: Env.schema.string.optional(),
+  STRIPE_WEBHOOK_SECRET: Env.schema.string.optional(),
+  STRIPE_API_BASE: Env.schema.string.optional(),
+  /** Credit packs for sale, `id:credits:price_cents,…` (see config/credits.ts). */
+  CREDIT_PACKS: Env.schema.string.optional(),
 })
 
 /*

@@ -3,7 +3,8 @@
  * - the run engine: owner heartbeat, recovery of runs abandoned by a dead process, cancellation
  *   through the bus, the queue while no worker is alive, and draining on SIGTERM
  *   (`queue:work` starts the same engine as a worker);
- * - the credits sweeper: stale holds expire within 10 s of their expiry.
+ * - the credits sweeper: stale holds expire within 10 s of their expiry; plan allowances are
+ *   granted within 15 minutes of a period's start.
  */
 import app from '@adonisjs/core/services/app'
 import { startRunEngine, drainOnShutdown } from '#agents'

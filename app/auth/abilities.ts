@@ -5,6 +5,7 @@ export const API_ABILITIES = [
   'runs:read',
   'runs:write',
   'credits:read',
+  'credits:write',
   'analytics:read',
   'knowledge:write',
   'webhooks:write',

@@ -52,3 +52,22 @@ export class CreditsInputException extends DomainException {
     super(message, { status: 422, code: 'E_INVALID_CREDITS_INPUT' })
   }
 }
+
+/** A monthly budget (per member or per agent) would be exceeded: 403 whose detail names it. */
+export class BudgetExceededException extends DomainException {
+  constructor(
+    public scope: 'member' | 'agent',
+    public subjectId: string,
+    detail: { label: string | null; limit: bigint; used: bigint; needed: bigint }
+  ) {
+    const name = detail.label
+      ? `${scope === 'agent' ? 'agent' : 'member'} "${detail.label}"`
+      : `this ${scope}`
+    super(
+      `The monthly budget of ${name} would be exceeded: ${formatCredits(detail.used)} of ` +
+        `${formatCredits(detail.limit)} credits spent or held this month, this needs up to ` +
+        `${formatCredits(detail.needed)} more`,
+      { status: 403, code: 'E_BUDGET_EXCEEDED' }
+    )
+  }
+}

@@ -46,3 +46,44 @@ registerTenantExport(
     'created_at',
   ])
 )
+registerTenantExport(
+  'plan_changes',
+  tableRows('plan_changes', ['plan_id', 'effective_from', 'requested_by', 'created_at'], {
+    key: ['tenant_id'],
+  })
+)
+registerTenantExport(
+  'credit_purchases',
+  tableRows('credit_purchases', [
+    'id',
+    'pack',
+    'plan_id',
+    'credits',
+    'price_cents',
+    'currency',
+    'provider',
+    'status',
+    'checkout_session_id',
+    'ledger_entry_id',
+    'requested_by',
+    'resolved_by',
+    'created_at',
+    'resolved_at',
+  ])
+)
+registerTenantExport(
+  'credit_budgets',
+  tableRows('credit_budgets', ['scope', 'subject_id', 'limit_micros', 'updated_at'], {
+    key: ['scope', 'subject_id'],
+  })
+)
+registerTenantExport(
+  'credit_settings',
+  tableRows('credit_settings', ['low_balance_micros', 'updated_at'], { key: ['tenant_id'] })
+)
+registerTenantExport(
+  'budget_alerts',
+  tableRows('budget_alerts', ['subject', 'period', 'threshold', 'created_at'], {
+    key: ['subject', 'period', 'threshold'],
+  })
+)

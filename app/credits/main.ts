@@ -1,5 +1,6 @@
 /**
- * credits — credit accounts, the append-only ledger, holds, plans, grants, budgets.
+ * credits — credit accounts, the append-only ledger, holds, plans and allowances, purchases,
+ * budgets and their alerts.
  * This file is the module's ONE public door: other modules import `#credits`, never `#credits/...`.
  *
  * Runs use it as: `hold()` before calling a provider (402 when not covered), `extend()` while
@@ -23,7 +24,22 @@ export {
   HoldNotPendingException,
   IdempotencyConflictException,
   CreditsInputException,
+  BudgetExceededException,
 } from '#credits/errors'
+export { grantAllowances } from '#credits/actions/grant_allowances'
+export { changePlan } from '#credits/actions/change_plan'
+export {
+  fulfilPurchase,
+  failPurchase,
+  listPurchases,
+  purchaseName,
+  type Purchase,
+} from '#credits/actions/purchases'
+export { registerBudgetAgents } from '#credits/services/budgets'
+export { alertsIdle } from '#credits/services/alerts'
+export { default as BudgetThresholdReached } from '#credits/events/budget_threshold_reached'
+export { default as CreditsRanLow } from '#credits/events/credits_ran_low'
+export { formatPrice } from '#credits/services/plans'
 export { type Hold, type SettleResult, type Balance, type LedgerEntry } from '#credits/types'
 export { csvField } from '#credits/services/csv'
 import '#credits/services/metrics'

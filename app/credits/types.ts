@@ -42,6 +42,8 @@ export type HoldInput = {
   /** The member (user id) the run is for, so budgets can be enforced per member. */
   memberId?: string | null
   agentId?: string | null
+  /** Names of the member and agent for a budget refusal's message (not stored). */
+  labels?: { member?: string | null; agent?: string | null }
   /** Time until the sweeper may expire the hold; default DEFAULT_HOLD_TTL_SECONDS. */
   ttlSeconds?: number
 }

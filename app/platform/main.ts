@@ -14,5 +14,21 @@ export {
   requestHash,
   type IdempotencyScope,
 } from '#platform/services/idempotency'
-export { tenantAuditRows, tenantIdempotencyRows } from '#platform/services/tenant_rows'
+export {
+  tenantAuditRows,
+  tenantIdempotencyRows,
+  tenantNotificationRows,
+} from '#platform/services/tenant_rows'
+export {
+  notify,
+  listNotifications,
+  unreadNotifications,
+  markNotificationsRead,
+  notificationPreferences,
+  setNotificationPreferences,
+  NOTIFICATION_KINDS,
+  type NotificationKind,
+  type NotificationRow,
+  type Recipient,
+} from '#platform/services/notifications'
 export { flagEnabled, setFlag, FLAGS, type FlagKey, type FlagScope } from '#platform/services/flags'

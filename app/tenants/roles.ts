@@ -48,6 +48,7 @@ export const ABILITY_PERMISSIONS: Record<string, Permission> = {
   'runs:read': 'runs.read',
   'runs:write': 'runs.write',
   'credits:read': 'credits.read',
+  'credits:write': 'credits.manage',
   'analytics:read': 'analytics.read',
   'knowledge:write': 'knowledge.write',
   'webhooks:write': 'webhooks.write',

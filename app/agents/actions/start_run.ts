@@ -249,6 +249,7 @@ async function prepare(input: StartRunInput, runId: string, thread: Thread | nul
     reference: `run:${runId}`,
     memberId: input.memberId ?? undefined,
     agentId: input.agent?.id,
+    labels: { agent: input.agent?.slug },
     // The run ends by RUN_TIMEOUT_S; the hold outlives it by a minute, then the sweeper frees it.
     ttlSeconds: Math.ceil(runTimeoutMs() / 1000) + 60,
   })

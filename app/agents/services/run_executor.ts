@@ -12,7 +12,13 @@ import {
   problem,
   safeText,
 } from '#core'
-import { extend, settle, HoldNotPendingException, InsufficientCreditsException } from '#credits'
+import {
+  extend,
+  settle,
+  BudgetExceededException,
+  HoldNotPendingException,
+  InsufficientCreditsException,
+} from '#credits'
 import { completeIdempotencyKey, type IdempotencyScope } from '#platform'
 import Run from '#agents/models/run'
 import { costMicros, priceRecord, type CatalogModel } from '#agents/services/catalog'
@@ -632,6 +638,10 @@ async function ensureFunds(x: Execution, runtime: AgentRuntime, messages: ChatMe
     return null
   }
   const covered = await coverNext(x, worst.micros)
+  if (covered instanceof BudgetExceededException) {
+    x.failure = { status: 403, title: 'Budget exceeded', detail: covered.message }
+    return null
+  }
   if (covered !== true) {
     x.failure = {
       status: 402,
@@ -648,14 +658,19 @@ async function ensureFunds(x: Execution, runtime: AgentRuntime, messages: ChatMe
 
 /**
  * Extends the hold, when needed, so it covers what is spent plus `next` micro-credits. True when
- * covered; otherwise the micro-credits that were missing (available credits did not cover them).
+ * covered; otherwise the micro-credits that were missing (available credits did not cover them),
+ * or the budget refusal.
  */
-async function coverNext(x: Execution, next: bigint): Promise<true | bigint> {
+async function coverNext(
+  x: Execution,
+  next: bigint
+): Promise<true | bigint | BudgetExceededException> {
   const missing = spentSoFar(x) + next - x.plan.holdMicros
   if (missing <= 0n) return true
   try {
     await extend(x.plan.holdId, missing, { tenantId: x.plan.run.tenantId })
   } catch (error) {
+    if (error instanceof BudgetExceededException) return error
     if (!(error instanceof InsufficientCreditsException)) throw error
     return missing
   }

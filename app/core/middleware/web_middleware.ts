@@ -4,8 +4,8 @@ import type { NextFn } from '@adonisjs/core/types/http'
 import SessionMiddleware from '@adonisjs/session/session_middleware'
 import ShieldMiddleware from '@adonisjs/shield/shield_middleware'
 
-/** Paths with no browser session and no HTML: bearer-token API, probes and metrics. */
-const STATELESS = /^\/(api\/|health\/|metrics$)/
+/** Paths with no browser session and no HTML: bearer-token API, probes, metrics, signed webhooks. */
+const STATELESS = /^\/(api\/|health\/|webhooks\/|metrics$)/
 
 export function isStatelessPath(url: string) {
   return STATELESS.test(url)

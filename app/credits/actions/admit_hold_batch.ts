@@ -13,6 +13,8 @@ import { uuidv7 } from '#credits/services/ids'
  * A key already used (by an earlier batch or another process) is skipped by ON CONFLICT and
  * answered with the existing hold. Scoped by explicit tenant_id on the owner connection: one
  * round trip instead of six is what lets one hot account take thousands of holds per second.
+ * A batch that spends against a budget inserts nothing and takes the general path, which checks
+ * budgets (an index probe per batch keeps that decision in the same statement, in every process).
  * Returns null when the batch must take the general path.
  */
 export async function admitHoldBatch(tenantId: string, ops: NewHold[]): Promise<Outcome[] | null> {
@@ -26,18 +28,28 @@ export async function admitHoldBatch(tenantId: string, ops: NewHold[]): Promise<
   })
   const column = <T>(pick: (op: NewHold, id: string) => T) =>
     inserts.map((insert) => pick(insert.op, insert.id))
+  const subjectIds = (pick: (op: NewHold) => string | null) => [
+    ...new Set(ops.map(pick).filter((id): id is string => id !== null)),
+  ]
 
   let rows: any[]
   try {
     rows = await guarded((client) =>
       sql(
         client,
-        `WITH ins AS (
+        `WITH budgeted AS (
+           SELECT 1 FROM credit_budgets
+            WHERE tenant_id = ? AND ((scope = 'member' AND subject_id = ANY(?::uuid[]))
+                                  OR (scope = 'agent' AND subject_id = ANY(?::uuid[])))
+            LIMIT 1
+         ),
+         ins AS (
            INSERT INTO credit_holds (id, tenant_id, amount, reference, idempotency_key, member_id, agent_id, expires_at)
            SELECT u.id, ?, u.amount, u.reference, u.key, u.member, u.agent, now() + make_interval(secs => u.ttl)
              FROM unnest(?::uuid[], ?::bigint[], ?::text[], ?::text[], ?::uuid[], ?::uuid[], ?::int[])
                AS u(id, amount, reference, key, member, agent, ttl)
             WHERE EXISTS (SELECT 1 FROM credit_accounts WHERE tenant_id = ?)
+              AND NOT EXISTS (SELECT 1 FROM budgeted)
            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING ${HOLD_COLUMNS}
          ),
@@ -46,8 +58,11 @@ export async function admitHoldBatch(tenantId: string, ops: NewHold[]): Promise<
             WHERE tenant_id = ?
            RETURNING held
          )
-         SELECT ins.* FROM account LEFT JOIN ins ON TRUE`,
+         SELECT ins.*, EXISTS (SELECT 1 FROM budgeted) AS budgeted FROM account LEFT JOIN ins ON TRUE`,
         [
+          tenantId,
+          subjectIds((op) => op.memberId),
+          subjectIds((op) => op.agentId),
           tenantId,
           column((_op, id) => id),
           column((op) => op.amount.toString()),
@@ -68,8 +83,8 @@ export async function admitHoldBatch(tenantId: string, ops: NewHold[]): Promise<
     throw error
   }
 
-  // No account yet (a tenant's first hold): the general path creates it.
-  if (!rows.length) return null
+  // No account yet (a tenant's first hold), or a budget applies: the general path handles it.
+  if (!rows.length || rows[0].budgeted) return null
   const placed = new Map<string, Hold>(
     rows.filter((row) => row.id).map((row) => [row.id, toHold(row)])
   )

@@ -14,6 +14,9 @@ import {
 } from '#credits/services/accounts'
 import type { Hold, SettleResult } from '#credits/types'
 import { uuidv7 } from '#credits/services/ids'
+import { BudgetBook, type BudgetSubjects } from '#credits/services/budgets'
+import { periodAt } from '#credits/services/periods'
+import { tenantTimeZone } from '#tenants'
 
 /** One queued request against a tenant's holds; inputs are already validated. */
 export type HoldOp =
@@ -25,6 +28,8 @@ export type HoldOp =
       memberId: string | null
       agentId: string | null
       ttlSeconds: number
+      /** Names for a budget refusal's message (not stored). */
+      labels?: BudgetSubjects['labels']
     }
   | {
       kind: 'settle'
@@ -101,6 +106,7 @@ function applyInTransaction(
     let start = lockLate ? { balance: 0n, held: 0n } : await lockAccount(trx, tenantId)
     const account = { ...start }
     const { byId, byKey } = await loadHolds(trx, tenantId, ops)
+    const budgets = await loadBudgets(trx, tenantId, ops, byId)
     const charges: NewCharge[] = []
     const withins: Within[] = []
     const results: (Outcome | { ok: true; build: () => Hold | SettleResult })[] = []
@@ -124,6 +130,12 @@ function applyInTransaction(
           results.push({ ok: false, error: new InsufficientCreditsException(op.amount, available) })
           continue
         }
+        const overBudget = budgets?.refusal(op, op.amount)
+        if (overBudget) {
+          results.push({ ok: false, error: overBudget })
+          continue
+        }
+        budgets?.add(op, op.amount)
         const state: State = {
           hold: {
             id: uuidv7(),
@@ -176,7 +188,10 @@ function applyInTransaction(
           results.push({ ok: false, error: new HoldNotPendingException(hold.id, hold.status) })
         } else if (op.extra > available) {
           results.push({ ok: false, error: new InsufficientCreditsException(op.extra, available) })
+        } else if (budgets?.refusal(hold, op.extra)) {
+          results.push({ ok: false, error: budgets.refusal(hold, op.extra)! })
         } else {
+          budgets?.add(hold, op.extra)
           hold.amount += op.extra
           account.held += op.extra
           state.dirty = true
@@ -238,6 +253,32 @@ function applyInTransaction(
       'build' in result ? { ok: true, value: result.build() } : result
     )
   })
+}
+
+/**
+ * The budgets that new holds and extensions of this batch count against (null when none apply).
+ * Read after the account lock: every batch that could spend against them is serialised.
+ */
+function loadBudgets(
+  trx: TransactionClientContract,
+  tenantId: string,
+  ops: HoldOp[],
+  byId: Map<string, State>
+) {
+  const spenders = ops.flatMap((op): BudgetSubjects[] => {
+    if (op.kind === 'hold') return [op]
+    const state = op.kind === 'extend' ? byId.get(op.holdId) : undefined
+    return state ? [state.hold] : []
+  })
+  const ids = (pick: (s: BudgetSubjects) => string | null) => [
+    ...new Set(spenders.map(pick).filter((id): id is string => id !== null)),
+  ]
+  return BudgetBook.load(
+    trx,
+    tenantId,
+    { members: ids((s) => s.memberId), agents: ids((s) => s.agentId) },
+    async () => periodAt(new Date(), (await tenantTimeZone(tenantId)) ?? 'UTC').start.toJSDate()
+  )
 }
 
 function settleResult(state: State, capped: boolean, replayed: boolean): SettleResult {

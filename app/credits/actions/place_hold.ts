@@ -26,7 +26,8 @@ export function ttlSeconds(value: unknown, fallback: number | null) {
 
 /**
  * Reserves `amount` micro-credits for a run. Throws InsufficientCreditsException (402) when
- * available credits do not cover it. A reused idempotency key returns the first hold (with
+ * available credits do not cover it, BudgetExceededException (403) when the member's or the
+ * agent's monthly budget would be exceeded. A reused idempotency key returns the first hold (with
  * `replayed: true`) whatever its state, and never reserves twice.
  */
 export async function placeHold(input: HoldInput): Promise<Hold> {
@@ -39,6 +40,7 @@ export async function placeHold(input: HoldInput): Promise<Hold> {
     memberId: optionalUuid(input.memberId, 'memberId'),
     agentId: optionalUuid(input.agentId, 'agentId'),
     ttlSeconds: ttlSeconds(input.ttlSeconds, DEFAULT_HOLD_TTL_SECONDS)!,
+    labels: input.labels,
   })
   rememberHold(hold)
   return hold

@@ -4,6 +4,7 @@ import { micros } from '#credits/services/accounts'
 import { CreditsInputException } from '#credits/errors'
 import type { SettleResult } from '#credits/types'
 import type { Within } from '#credits/actions/apply_hold_batch'
+import { alertAfterCharge } from '#credits/services/alerts'
 
 /**
  * Charges the actual cost of a run against its hold and frees the rest, in one transaction.
@@ -25,11 +26,13 @@ export async function settleHold(
   if (price !== null && (typeof price !== 'object' || Array.isArray(price)))
     throw new CreditsInputException('price must be an object')
   const { holdId, tenantId } = await resolveHold(ref, options.tenantId)
-  return enqueueHoldOp<SettleResult>(tenantId, {
+  const result = await enqueueHoldOp<SettleResult>(tenantId, {
     kind: 'settle',
     holdId,
     actual,
     price,
     within: options.within,
   })
+  if (result.charged > 0n && !result.replayed) alertAfterCharge(tenantId, result.hold)
+  return result
 }

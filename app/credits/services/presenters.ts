@@ -63,12 +63,15 @@ export function entryJson(entry: LedgerEntry): Infer<typeof ledgerEntrySchema> {
 
 /** The balance widget's state: available, held and this month's spend in the tenant's time zone. */
 export async function balanceWidget(tenant: Tenant) {
-  const monthStart = DateTime.now().setZone(tenant.timeZone).startOf('month')
-  const [balance, spend] = await Promise.all([
+  const now = DateTime.now().setZone(tenant.timeZone)
+  const monthStart = now.startOf('month')
+  const [balance, spend, lastWeek] = await Promise.all([
     balanceOf(tenant.id),
     spendSince(tenant.id, monthStart.toJSDate()),
+    spendSince(tenant.id, now.minus({ days: 7 }).toJSDate()),
   ])
   return {
+    forecast: forecastOf(balance.available, lastWeek),
     tenant,
     balance: formatCredits(balance.balance),
     held: formatCredits(balance.held),
@@ -76,6 +79,19 @@ export async function balanceWidget(tenant: Tenant) {
     monthSpend: formatCredits(spend),
     monthLabel: monthStart.toFormat('LLLL yyyy'),
     refreshedAt: DateTime.now().setZone(tenant.timeZone).toFormat('HH:mm:ss'),
+  }
+}
+
+/**
+ * Days the available credits last at the last 7 days' average burn: null when nothing was spent
+ * (no burn, no forecast), "0" when nothing is available.
+ */
+export function forecastOf(available: bigint, spentLastWeek: bigint) {
+  if (spentLastWeek <= 0n) return null
+  const days = Number((available * 7n * 10n) / spentLastWeek) / 10
+  return {
+    days: days >= 1000 ? '1000+' : days < 1 ? days.toFixed(1) : String(Math.floor(days)),
+    perDay: formatCredits(spentLastWeek / 7n),
   }
 }
 

@@ -46,3 +46,13 @@ export function tenantIdempotencyRows(tenantId: string) {
     { key: ['route', 'key'] }
   )
 }
+
+/** A tenant's in-app notifications (about the tenant, to its users). */
+export function tenantNotificationRows(tenantId: string) {
+  return keysetRows(() =>
+    db
+      .from('notifications')
+      .where('tenant_id', tenantId)
+      .select('id', 'user_id', 'kind', 'title', 'body', 'url', 'read_at', 'created_at')
+  )
+}

@@ -1,6 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import { keysetRows, type KeysetOptions } from '#core'
-import { tenantAuditRows, tenantIdempotencyRows } from '#platform'
+import { tenantAuditRows, tenantIdempotencyRows, tenantNotificationRows } from '#platform'
 import { tenantApiTokenRows } from '#auth'
 import type Tenant from '#tenants/models/tenant'
 import { forgetTenant } from '#tenants/services/access_cache'
@@ -79,6 +79,7 @@ registerTenantExport(
 // Modules below tenants (which may not import it) provide their rows through their doors.
 registerTenantExport('api_tokens', tenantApiTokenRows, { tables: ['auth_access_tokens'] })
 registerTenantExport('audit_events', tenantAuditRows)
+registerTenantExport('notifications', tenantNotificationRows)
 registerTenantExport('idempotency_keys', tenantIdempotencyRows)
 
 /**

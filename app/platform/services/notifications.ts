@@ -1,0 +1,179 @@
+import db from '@adonisjs/lucid/services/db'
+import { BaseMail } from '@adonisjs/mail'
+import { keysetPage, type Cursor } from '#core'
+import { deliverMail } from '#platform/services/mail'
+
+/** Kinds a user can switch email off for (in-app notifications always arrive). */
+export const NOTIFICATION_KINDS = {
+  'budget.threshold': 'Budget alerts (50, 80 and 100 % of a monthly budget)',
+  'credits.low': 'Low balance',
+  'purchase.paid': 'Purchases paid',
+} as const
+export type NotificationKind = keyof typeof NOTIFICATION_KINDS
+
+export type Recipient = { userId: string; email: string }
+
+export type NotificationRow = {
+  id: string
+  tenant_id: string | null
+  kind: string
+  title: string
+  body: string
+  url: string | null
+  read_at: Date | null
+  created_at: Date
+}
+
+/** The email twin of an in-app notification: title, body and the link. */
+class NotificationMail extends BaseMail {
+  constructor(
+    private to: string,
+    private note: { title: string; body: string; url: string | null }
+  ) {
+    super()
+    this.subject = note.title
+  }
+
+  prepare() {
+    const link = this.note.url ? `\n\n${this.note.url}` : ''
+    this.message
+      .to(this.to)
+      .html(
+        `<p>${escapeHtml(this.note.body)}</p>` +
+          (this.note.url ? `<p><a href="${escapeHtml(this.note.url)}">Open Agora</a></p>` : '')
+      )
+      .text(`${this.note.body}${link}`)
+  }
+}
+
+function escapeHtml(text: string) {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!
+  )
+}
+
+/**
+ * Notifies users in the app and, unless they switched the kind off, by email. `dedupeKey` makes
+ * it idempotent per user: a notification already delivered under that key is not sent again.
+ * Returns the users who were newly notified.
+ */
+export async function notify(input: {
+  recipients: Recipient[]
+  tenantId?: string | null
+  kind: NotificationKind
+  title: string
+  body: string
+  /** An absolute URL (emails leave the app). */
+  url?: string | null
+  dedupeKey?: string | null
+}): Promise<string[]> {
+  const recipients = [...new Map(input.recipients.map((r) => [r.userId, r])).values()]
+  if (!recipients.length) return []
+  const inserted = await db.rawQuery(
+    `INSERT INTO notifications (user_id, tenant_id, kind, title, body, url, dedupe_key)
+     SELECT u, ?, ?, ?, ?, ?, ? FROM unnest(?::uuid[]) AS u
+     ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+     RETURNING user_id`,
+    [
+      input.tenantId ?? null,
+      input.kind,
+      input.title.slice(0, 200),
+      input.body,
+      input.url ?? null,
+      input.dedupeKey ?? null,
+      recipients.map((r) => r.userId),
+    ]
+  )
+  const notified: string[] = inserted.rows.map((row: { user_id: string }) => row.user_id)
+  if (!notified.length) return []
+  const off = new Set(
+    (
+      await db
+        .from('notification_preferences')
+        .whereIn('user_id', notified)
+        .where('kind', input.kind)
+        .where('email', false)
+        .select('user_id')
+    ).map((row) => row.user_id)
+  )
+  for (const recipient of recipients) {
+    if (!notified.includes(recipient.userId) || off.has(recipient.userId)) continue
+    await deliverMail(
+      new NotificationMail(recipient.email, {
+        title: input.title,
+        body: input.body,
+        url: input.url ?? null,
+      })
+    )
+  }
+  return notified
+}
+
+/** A user's notifications, newest first; with `tenantId`, that tenant's and the user's own only. */
+export async function listNotifications(
+  userId: string,
+  params: { limit: number; cursor: Cursor | null; tenantId?: string }
+) {
+  const query = db
+    .from('notifications')
+    .where('user_id', userId)
+    .select('id', 'tenant_id', 'kind', 'title', 'body', 'url', 'read_at', 'created_at')
+  if (params.tenantId)
+    query.where((q) => q.where('tenant_id', params.tenantId!).orWhereNull('tenant_id'))
+  return keysetPage<NotificationRow>(query, 'notifications', params)
+}
+
+/** How many of the user's notifications are unread. */
+export async function unreadNotifications(userId: string): Promise<number> {
+  const row = await db
+    .from('notifications')
+    .where('user_id', userId)
+    .whereNull('read_at')
+    .count('* as n')
+    .first()
+  return Number(row?.n ?? 0)
+}
+
+/**
+ * Marks one notification (or, with `id` null, all of them) read. Returns false when the id is
+ * not the user's: another user's notification is a 404 to the caller.
+ */
+export async function markNotificationsRead(userId: string, id: string | null) {
+  const result = id
+    ? await db.rawQuery(
+        `UPDATE notifications SET read_at = COALESCE(read_at, now()) WHERE user_id = ? AND id = ?`,
+        [userId, id]
+      )
+    : await db.rawQuery(
+        `UPDATE notifications SET read_at = now() WHERE user_id = ? AND read_at IS NULL`,
+        [userId]
+      )
+  return id ? result.rowCount > 0 : true
+}
+
+/** The user's email switch per kind (on unless turned off). */
+export async function notificationPreferences(userId: string) {
+  const rows = await db.from('notification_preferences').where('user_id', userId)
+  const off = new Set(rows.filter((row) => !row.email).map((row) => row.kind))
+  return Object.entries(NOTIFICATION_KINDS).map(([kind, label]) => ({
+    kind: kind as NotificationKind,
+    label,
+    email: !off.has(kind),
+  }))
+}
+
+/** Saves the user's email switches; kinds not named keep their setting. */
+export async function setNotificationPreferences(
+  userId: string,
+  emails: Partial<Record<NotificationKind, boolean>>
+) {
+  const entries = Object.entries(emails).filter(([kind]) => kind in NOTIFICATION_KINDS)
+  if (!entries.length) return
+  await db.rawQuery(
+    `INSERT INTO notification_preferences (user_id, kind, email)
+     SELECT ?, k, e FROM unnest(?::text[], ?::boolean[]) AS t(k, e)
+     ON CONFLICT (user_id, kind) DO UPDATE SET email = EXCLUDED.email`,
+    [userId, entries.map(([kind]) => kind), entries.map(([, email]) => Boolean(email))]
+  )
+}
