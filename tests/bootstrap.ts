@@ -82,9 +82,11 @@ export const configureSuite: Config['configureSuite'] = (suite) => {
     return async () => {
       const { abortAllLocalRuns, runsIdle } = await import('#agents/services/run_executor')
       const { flushProjections } = await import('#analytics')
+      const { alertsIdle } = await import('#credits')
       abortAllLocalRuns('test over')
       await runsIdle()
       await flushProjections().catch(() => {})
+      await alertsIdle()
       await rollback()
     }
   }

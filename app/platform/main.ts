@@ -21,6 +21,8 @@ export {
 } from '#platform/services/tenant_rows'
 export {
   notify,
+  recordNotifications,
+  mailNotifications,
   listNotifications,
   unreadNotifications,
   markNotificationsRead,

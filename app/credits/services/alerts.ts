@@ -2,10 +2,11 @@ import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import { formatCredits, urlFor } from '#core'
 import { appUrl } from '#config/app'
-import { notify, type Recipient } from '#platform'
-import { Membership, Tenant, tenantTimeZone, withTenant } from '#tenants'
-import { User } from '#auth'
-import { balanceOf } from '#credits/services/accounts'
+import emitter from '@adonisjs/core/services/emitter'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import { mailNotifications, recordNotifications, type Recipient } from '#platform'
+import { Tenant, tenantTimeZone, withTenant } from '#tenants'
+import { sql } from '#credits/services/accounts'
 import { agentNames, listBudgets, spentByBudget, type Budget } from '#credits/services/budgets'
 import { periodAt } from '#credits/services/periods'
 import BudgetThresholdReached from '#credits/events/budget_threshold_reached'
@@ -68,6 +69,19 @@ export async function alertsIdle() {
   while (pending.size) await Promise.all([...pending])
 }
 
+type Alert = {
+  kind: 'budget.threshold' | 'credits.low'
+  extraRecipient: string | null
+  dedupeKey: string
+  title: string
+  body: string
+  event: BudgetThresholdReached | CreditsRanLow
+}
+
+/**
+ * Decides and records the alerts in one tenant-bound transaction (row-level security applies to
+ * every read), then mails and announces them after the commit.
+ */
 async function checkAlerts(
   tenantId: string,
   subjects: { memberId: string | null; agentId: string | null }
@@ -79,134 +93,150 @@ async function checkAlerts(
       (b.scope === 'agent' && b.subjectId === subjects.agentId)
   )
   if (!relevant.length && config.lowBalance === null) return
-  const period = periodAt(new Date(), (await tenantTimeZone(tenantId)) ?? 'UTC')
-
-  if (relevant.length) {
-    const spent = await spentByBudget(
-      db,
-      tenantId,
-      {
-        members: relevant.filter((b) => b.scope === 'member').map((b) => b.subjectId),
-        agents: relevant.filter((b) => b.scope === 'agent').map((b) => b.subjectId),
-      },
-      period.start.toJSDate(),
-      false
-    )
-    for (const budget of relevant) {
-      const used = spent.get(`${budget.scope}:${budget.subjectId}`) ?? 0n
-      const reached = BUDGET_THRESHOLDS.filter((t) => used * 100n >= budget.limit * BigInt(t))
-      const fresh = await recordAlerts(
+  const zone = (await tenantTimeZone(tenantId)) ?? 'UTC'
+  const agents = await agentNames(
+    tenantId,
+    relevant.filter((b) => b.scope === 'agent').map((b) => b.subjectId)
+  )
+  const sent = await withTenant(tenantId, async (trx) => {
+    const period = periodAt(new Date(), zone)
+    const tenant = await Tenant.query({ client: trx }).where('id', tenantId).first()
+    if (!tenant) return []
+    const alerts: Alert[] = []
+    if (relevant.length) {
+      const spent = await spentByBudget(
+        trx,
         tenantId,
-        `${budget.scope}:${budget.subjectId}`,
-        period.firstDay,
-        reached
+        {
+          members: relevant.filter((b) => b.scope === 'member').map((b) => b.subjectId),
+          agents: relevant.filter((b) => b.scope === 'agent').map((b) => b.subjectId),
+        },
+        period.start.toJSDate(),
+        false
       )
-      if (!fresh.length) continue
-      const threshold = Math.max(...fresh)
-      await BudgetThresholdReached.dispatch({
-        tenantId,
-        scope: budget.scope,
-        subjectId: budget.subjectId,
-        threshold,
-        period: period.key,
-        spentMicros: used,
-        limitMicros: budget.limit,
-      })
-      await sendAlert(tenantId, {
-        kind: 'budget.threshold',
-        extraRecipient: budget.scope === 'member' ? budget.subjectId : null,
-        dedupeKey: `budget:${budget.scope}:${budget.subjectId}:${period.key}:${threshold}`,
-        title: `A monthly ${budget.scope} budget reached ${threshold} %`,
-        body: async (workspace) =>
-          `${await subjectName(tenantId, budget)} has spent ${formatCredits(used)} of its ` +
-          `${formatCredits(budget.limit)} credits monthly budget in ${workspace} (${period.key}).` +
-          (threshold >= 100 ? ' Runs that would exceed it are refused until next month.' : ''),
-      })
+      for (const budget of relevant) {
+        const used = spent.get(`${budget.scope}:${budget.subjectId}`) ?? 0n
+        const reached = BUDGET_THRESHOLDS.filter((t) => used * 100n >= budget.limit * BigInt(t))
+        const fresh = await recordAlerts(
+          trx,
+          tenantId,
+          `${budget.scope}:${budget.subjectId}`,
+          period.firstDay,
+          reached
+        )
+        if (!fresh.length) continue
+        const threshold = Math.max(...fresh)
+        const name =
+          budget.scope === 'agent'
+            ? `Agent "${agents.get(budget.subjectId) ?? 'deleted'}"`
+            : await memberName(trx, budget.subjectId)
+        alerts.push({
+          kind: 'budget.threshold',
+          extraRecipient: budget.scope === 'member' ? budget.subjectId : null,
+          dedupeKey: `budget:${budget.scope}:${budget.subjectId}:${period.key}:${threshold}`,
+          title: `A monthly ${budget.scope} budget reached ${threshold} %`,
+          body:
+            `${name} has spent ${formatCredits(used)} of its ${formatCredits(budget.limit)} ` +
+            `credits monthly budget in ${tenant.name} (${period.key}).` +
+            (threshold >= 100 ? ' Runs that would exceed it are refused until next month.' : ''),
+          event: new BudgetThresholdReached({
+            tenantId,
+            scope: budget.scope,
+            subjectId: budget.subjectId,
+            threshold,
+            period: period.key,
+            spentMicros: used,
+            limitMicros: budget.limit,
+          }),
+        })
+      }
     }
-  }
-
-  if (config.lowBalance !== null) {
-    const { available } = await balanceOf(tenantId)
-    if (available >= config.lowBalance) return
-    const fresh = await recordAlerts(tenantId, 'low_balance', period.firstDay, [0])
-    if (!fresh.length) return
-    await CreditsRanLow.dispatch({
-      tenantId,
-      period: period.key,
-      availableMicros: available,
-      thresholdMicros: config.lowBalance,
-    })
-    await sendAlert(tenantId, {
-      kind: 'credits.low',
-      extraRecipient: null,
-      dedupeKey: `credits.low:${period.key}`,
-      title: 'Credits are running low',
-      body: async (workspace) =>
-        `${workspace} has ${formatCredits(available)} credits available, below its alert ` +
-        `threshold of ${formatCredits(config.lowBalance!)}. Buy credits to keep runs going.`,
-    })
+    if (config.lowBalance !== null) {
+      const { rows } = await sql(
+        trx,
+        'SELECT balance - held AS available FROM credit_accounts WHERE tenant_id = ?',
+        [tenantId]
+      )
+      const available = BigInt(rows[0]?.available ?? 0)
+      if (
+        available < config.lowBalance &&
+        (await recordAlerts(trx, tenantId, 'low_balance', period.firstDay, [0])).length
+      )
+        alerts.push({
+          kind: 'credits.low',
+          extraRecipient: null,
+          dedupeKey: `credits.low:${period.key}`,
+          title: 'Credits are running low',
+          body:
+            `${tenant.name} has ${formatCredits(available)} credits available, below its alert ` +
+            `threshold of ${formatCredits(config.lowBalance)}. Buy credits to keep runs going.`,
+          event: new CreditsRanLow({
+            tenantId,
+            period: period.key,
+            availableMicros: available,
+            thresholdMicros: config.lowBalance,
+          }),
+        })
+    }
+    const url = new URL(urlFor('credits.budgets.show', { tenant: tenant.slug }), appUrl).toString()
+    const out = []
+    for (const alert of alerts) {
+      const recipients = await recipientsOf(trx, tenantId, alert.extraRecipient)
+      const note = { title: alert.title, body: alert.body, url }
+      const recorded = await recordNotifications(trx, {
+        recipients,
+        tenantId,
+        kind: alert.kind,
+        dedupeKey: alert.dedupeKey,
+        ...note,
+      })
+      out.push({ alert, recorded, note })
+    }
+    return out
+  })
+  for (const { alert, recorded, note } of sent) {
+    await mailNotifications(recorded, note)
+    await emitter.emit(alert.event.constructor as any, alert.event)
   }
 }
 
 /** Inserts the alert rows; returns the thresholds this call recorded first. */
 async function recordAlerts(
+  trx: TransactionClientContract,
   tenantId: string,
   subject: string,
   period: string,
   thresholds: readonly number[]
 ) {
   if (!thresholds.length) return []
-  return withTenant(tenantId, async (trx) => {
-    const result = await trx.rawQuery(
-      `INSERT INTO budget_alerts (tenant_id, subject, period, threshold)
-       SELECT ?, ?, ?::date, t FROM unnest(?::int[]) AS t
-       ON CONFLICT DO NOTHING RETURNING threshold`,
-      [tenantId, subject, period, [...thresholds]]
-    )
-    return result.rows.map((row: { threshold: number }) => Number(row.threshold))
-  })
-}
-
-async function subjectName(tenantId: string, budget: Budget) {
-  if (budget.scope === 'member') {
-    const user = await User.find(budget.subjectId)
-    return user ? user.name || user.email : 'A former member'
-  }
-  const name = (await agentNames(tenantId, [budget.subjectId])).get(budget.subjectId)
-  return name ? `Agent "${name}"` : 'An agent'
-}
-
-async function sendAlert(
-  tenantId: string,
-  alert: {
-    kind: 'budget.threshold' | 'credits.low'
-    extraRecipient: string | null
-    dedupeKey: string
-    title: string
-    body: (workspace: string) => Promise<string>
-  }
-) {
-  const tenant = await Tenant.find(tenantId)
-  if (!tenant) return
-  const managers = await Membership.query()
-    .where('tenantId', tenantId)
-    .where((q) => {
-      q.whereIn('role', ['owner', 'admin'])
-      if (alert.extraRecipient) q.orWhere('userId', alert.extraRecipient)
-    })
-    .select('userId')
-  const users = await User.query().whereIn(
-    'id',
-    managers.map((m) => m.userId)
+  const result = await trx.rawQuery(
+    `INSERT INTO budget_alerts (tenant_id, subject, period, threshold)
+     SELECT ?, ?, ?::date, t FROM unnest(?::int[]) AS t
+     ON CONFLICT DO NOTHING RETURNING threshold`,
+    [tenantId, subject, period, [...thresholds]]
   )
-  const recipients: Recipient[] = users.map((u) => ({ userId: u.id, email: u.email }))
-  await notify({
-    recipients,
-    tenantId,
-    kind: alert.kind,
-    title: alert.title,
-    body: await alert.body(tenant.name),
-    url: new URL(urlFor('credits.budgets.show', { tenant: tenant.slug }), appUrl).toString(),
-    dedupeKey: alert.dedupeKey,
-  })
+  return result.rows.map((row: { threshold: number }) => Number(row.threshold))
+}
+
+async function memberName(trx: TransactionClientContract, userId: string) {
+  const user = await trx.from('users').where('id', userId).select('name', 'email').first()
+  return user ? user.name || user.email : 'A former member'
+}
+
+/** The tenant's owners and admins, and `extra` if still a member (emails for the mail). */
+async function recipientsOf(
+  trx: TransactionClientContract,
+  tenantId: string,
+  extra: string | null
+): Promise<Recipient[]> {
+  const rows = await trx
+    .from('memberships')
+    .join('users', 'users.id', 'memberships.user_id')
+    .where('memberships.tenant_id', tenantId)
+    .where((q) => {
+      q.whereIn('memberships.role', ['owner', 'admin'])
+      if (extra) q.orWhere('memberships.user_id', extra)
+    })
+    .select('users.id', 'users.email')
+  return rows.map((row) => ({ userId: row.id, email: row.email }))
 }

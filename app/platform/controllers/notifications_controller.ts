@@ -21,7 +21,9 @@ const json = (row: NotificationRow) => ({
   created_at: new Date(row.created_at).toISOString(),
 })
 
-const userIdOf = (ctx: HttpContext) => (ctx.auth.user as { id: string }).id
+/** The caller: the session's user, or the token's (its membership, set by the API middleware). */
+const userIdOf = (ctx: HttpContext) =>
+  ((ctx as any).membership?.userId as string | undefined) ?? (ctx.auth.user as { id: string }).id
 
 /**
  * The signed-in user's notifications: the API (GET list, PATCH one `{read: true}`) sees those

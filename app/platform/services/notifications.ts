@@ -1,4 +1,5 @@
 import db from '@adonisjs/lucid/services/db'
+import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { BaseMail } from '@adonisjs/mail'
 import { keysetPage, type Cursor } from '#core'
 import { deliverMail } from '#platform/services/mail'
@@ -53,12 +54,7 @@ function escapeHtml(text: string) {
   )
 }
 
-/**
- * Notifies users in the app and, unless they switched the kind off, by email. `dedupeKey` makes
- * it idempotent per user: a notification already delivered under that key is not sent again.
- * Returns the users who were newly notified.
- */
-export async function notify(input: {
+export type NotificationInput = {
   recipients: Recipient[]
   tenantId?: string | null
   kind: NotificationKind
@@ -67,10 +63,30 @@ export async function notify(input: {
   /** An absolute URL (emails leave the app). */
   url?: string | null
   dedupeKey?: string | null
-}): Promise<string[]> {
+}
+
+/**
+ * Notifies users in the app and, unless they switched the kind off, by email. `dedupeKey` makes
+ * it idempotent per user: a notification already delivered under that key is not sent again.
+ * Returns the users who were newly notified.
+ */
+export async function notify(input: NotificationInput): Promise<string[]> {
+  const toMail = await recordNotifications(db, input)
+  await mailNotifications(toMail, input)
+  return toMail.notified
+}
+
+/**
+ * The in-app half of notify(), in the caller's transaction (a tenant-bound one may use it: the
+ * app role may write notifications). Returns who was notified and who is to be emailed.
+ */
+export async function recordNotifications(
+  client: Pick<QueryClientContract, 'rawQuery'>,
+  input: NotificationInput
+): Promise<{ notified: string[]; mail: Recipient[] }> {
   const recipients = [...new Map(input.recipients.map((r) => [r.userId, r])).values()]
-  if (!recipients.length) return []
-  const inserted = await db.rawQuery(
+  if (!recipients.length) return { notified: [], mail: [] }
+  const inserted = await client.rawQuery(
     `INSERT INTO notifications (user_id, tenant_id, kind, title, body, url, dedupe_key)
      SELECT u, ?, ?, ?, ?, ?, ? FROM unnest(?::uuid[]) AS u
      ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
@@ -83,31 +99,35 @@ export async function notify(input: {
       input.url ?? null,
       input.dedupeKey ?? null,
       recipients.map((r) => r.userId),
-    ]
+    ] as any[]
   )
   const notified: string[] = inserted.rows.map((row: { user_id: string }) => row.user_id)
-  if (!notified.length) return []
-  const off = new Set(
-    (
-      await db
-        .from('notification_preferences')
-        .whereIn('user_id', notified)
-        .where('kind', input.kind)
-        .where('email', false)
-        .select('user_id')
-    ).map((row) => row.user_id)
+  if (!notified.length) return { notified, mail: [] }
+  const off = await client.rawQuery(
+    `SELECT user_id FROM notification_preferences
+      WHERE user_id = ANY(?::uuid[]) AND kind = ? AND email = false`,
+    [notified, input.kind]
   )
-  for (const recipient of recipients) {
-    if (!notified.includes(recipient.userId) || off.has(recipient.userId)) continue
+  const silenced = new Set(off.rows.map((row: { user_id: string }) => row.user_id))
+  return {
+    notified,
+    mail: recipients.filter((r) => notified.includes(r.userId) && !silenced.has(r.userId)),
+  }
+}
+
+/** The email half of notify(): after the caller's transaction committed. */
+export async function mailNotifications(
+  recorded: { mail: Recipient[] },
+  note: Pick<NotificationInput, 'title' | 'body' | 'url'>
+) {
+  for (const recipient of recorded.mail)
     await deliverMail(
       new NotificationMail(recipient.email, {
-        title: input.title,
-        body: input.body,
-        url: input.url ?? null,
+        title: note.title,
+        body: note.body,
+        url: note.url ?? null,
       })
     )
-  }
-  return notified
 }
 
 /** A user's notifications, newest first; with `tenantId`, that tenant's and the user's own only. */
