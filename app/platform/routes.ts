@@ -3,6 +3,7 @@
  */
 import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
+import '#platform/openapi'
 
 const NotificationsController = () => import('#platform/controllers/notifications_controller')
 

@@ -4,7 +4,7 @@ import { recordAudit } from '#platform'
 import { CreditsInputException } from '#credits/errors'
 import { sql } from '#credits/services/accounts'
 import { periodAt } from '#credits/services/periods'
-import { findPlan, type PlanChange } from '#credits/services/plans'
+import { findPlan, type Plan, type PlanChange } from '#credits/services/plans'
 
 /**
  * Schedules a tenant's plan change for the start of its next period (nothing is prorated; the
@@ -18,16 +18,17 @@ export async function changePlan(input: {
   actorLabel?: string | null
   at?: Date
 }): Promise<PlanChange | null> {
-  return withTenant(input.tenantId, (trx) => schedulePlanChange(trx, input))
+  const plan = await findPlan(input.planId)
+  if (!plan) throw new CreditsInputException(`no plan "${input.planId}"`)
+  return withTenant(input.tenantId, (trx) => schedulePlanChange(trx, plan, input))
 }
 
 /** changePlan inside the caller's tenant transaction (a paid plan purchase schedules it with the payment). */
 export async function schedulePlanChange(
   trx: TransactionClientContract,
-  input: Parameters<typeof changePlan>[0]
+  plan: Plan,
+  input: Omit<Parameters<typeof changePlan>[0], 'planId'>
 ): Promise<PlanChange | null> {
-  const plan = await findPlan(input.planId, trx)
-  if (!plan) throw new CreditsInputException(`no plan "${input.planId}"`)
   const tenant = await Tenant.query({ client: trx })
     .where('id', input.tenantId)
     .forUpdate()

@@ -3,7 +3,7 @@ import { formatCredits } from '#core'
 import { recordAudit } from '#platform'
 import { appendEntry, entryByKey, lockAccount, sql } from '#credits/services/accounts'
 import { periodAt } from '#credits/services/periods'
-import { findPlan } from '#credits/services/plans'
+import { listPlans, type Plan } from '#credits/services/plans'
 import type { LedgerEntry } from '#credits/types'
 
 export type AllowanceGrant = {
@@ -24,6 +24,8 @@ export type AllowanceGrant = {
  */
 export async function grantAllowances(at: Date = new Date()): Promise<AllowanceGrant[]> {
   const grants: AllowanceGrant[] = []
+  // Reference data, read once and outside the tenant transactions (the app role cannot read it).
+  const plans = new Map((await listPlans()).map((plan) => [plan.id, plan]))
   let after = ''
   for (;;) {
     const tenants = await Tenant.query()
@@ -33,14 +35,18 @@ export async function grantAllowances(at: Date = new Date()): Promise<AllowanceG
       .limit(200)
     if (!tenants.length) return grants
     for (const tenant of tenants) {
-      const grant = await grantAllowance(tenant, at)
+      const grant = await grantAllowance(tenant, at, plans)
       if (grant) grants.push(grant)
     }
     after = tenants.at(-1)!.id
   }
 }
 
-async function grantAllowance(tenant: Tenant, at: Date): Promise<AllowanceGrant | null> {
+async function grantAllowance(
+  tenant: Tenant,
+  at: Date,
+  plans: Map<string, Plan>
+): Promise<AllowanceGrant | null> {
   const period = periodAt(at, tenant.timeZone)
   const key = `allowance:${period.key}`
   return withTenant(tenant.id, async (trx) => {
@@ -70,7 +76,7 @@ async function grantAllowance(tenant: Tenant, at: Date): Promise<AllowanceGrant 
         trx
       )
     }
-    const plan = await findPlan(planId, trx)
+    const plan = plans.get(planId)
     if (!plan || plan.monthlyAllowance <= 0n) return null
     const entry = await appendEntry(
       trx,

@@ -197,6 +197,7 @@ export async function fulfilPurchase(
 ): Promise<{ purchase: Purchase; paid: boolean }> {
   const found = await findPurchase({ id: purchaseId })
   if (!found) throw new InvalidInputException('purchase', 'No such purchase.')
+  const plan = found.planId ? await findPlan(found.planId) : null
   const result = await withTenant(found.tenantId, async (trx) => {
     const account = await lockAccount(trx, found.tenantId)
     const { rows } = await sql(
@@ -226,10 +227,9 @@ export async function fulfilPurchase(
       )
       purchase = toPurchase(updated.rows[0])
     }
-    if (purchase.planId)
-      await schedulePlanChange(trx, {
+    if (plan)
+      await schedulePlanChange(trx, plan, {
         tenantId: purchase.tenantId,
-        planId: purchase.planId,
         actorId: purchase.requestedBy,
       })
     await recordAudit(

@@ -30,7 +30,9 @@ export default class BudgetsController {
         false
       ),
       agentNames(tenant.id, ids('agent')),
-      ids('member').length ? User.query().whereIn('id', ids('member')) : Promise.resolve([]),
+      ids('member').length
+        ? User.query().whereIn('id', ids('member')).select('id', 'email')
+        : Promise.resolve([]),
       lowBalanceThreshold(tenant.id),
     ])
     const userOf = new Map(users.map((u) => [u.id, u]))
@@ -90,7 +92,7 @@ export default class BudgetsController {
       }
       if (scope === 'member') {
         const user = subject.includes('@')
-          ? await User.query().whereRaw('lower(email) = lower(?)', [subject]).first()
+          ? await User.query().whereRaw('lower(email) = lower(?)', [subject]).select('id').first()
           : null
         const member =
           user &&

@@ -182,11 +182,10 @@ async function checkAlerts(
     const out = []
     for (const alert of alerts) {
       const recipients = await recipientsOf(trx, tenantId, alert.extraRecipient)
-      const note = { title: alert.title, body: alert.body, url }
+      const note = { kind: alert.kind, title: alert.title, body: alert.body, url }
       const recorded = await recordNotifications(trx, {
         recipients,
         tenantId,
-        kind: alert.kind,
         dedupeKey: alert.dedupeKey,
         ...note,
       })

@@ -77,8 +77,8 @@ export async function notify(input: NotificationInput): Promise<string[]> {
 }
 
 /**
- * The in-app half of notify(), in the caller's transaction (a tenant-bound one may use it: the
- * app role may write notifications). Returns who was notified and who is to be emailed.
+ * The in-app half of notify(), in the caller's transaction (a tenant-bound one may use it for
+ * that tenant's notifications). Returns who was newly notified, to mail after the commit.
  */
 export async function recordNotifications(
   client: Pick<QueryClientContract, 'rawQuery'>,
@@ -102,25 +102,29 @@ export async function recordNotifications(
     ] as any[]
   )
   const notified: string[] = inserted.rows.map((row: { user_id: string }) => row.user_id)
-  if (!notified.length) return { notified, mail: [] }
-  const off = await client.rawQuery(
-    `SELECT user_id FROM notification_preferences
-      WHERE user_id = ANY(?::uuid[]) AND kind = ? AND email = false`,
-    [notified, input.kind]
-  )
-  const silenced = new Set(off.rows.map((row: { user_id: string }) => row.user_id))
-  return {
-    notified,
-    mail: recipients.filter((r) => notified.includes(r.userId) && !silenced.has(r.userId)),
-  }
+  return { notified, mail: recipients.filter((r) => notified.includes(r.userId)) }
 }
 
-/** The email half of notify(): after the caller's transaction committed. */
+/** The email half of notify(), after the caller's transaction committed: to those who kept it on. */
 export async function mailNotifications(
   recorded: { mail: Recipient[] },
-  note: Pick<NotificationInput, 'title' | 'body' | 'url'>
+  note: Pick<NotificationInput, 'kind' | 'title' | 'body' | 'url'>
 ) {
-  for (const recipient of recorded.mail)
+  if (!recorded.mail.length) return
+  const silenced = new Set(
+    (
+      await db
+        .from('notification_preferences')
+        .whereIn(
+          'user_id',
+          recorded.mail.map((r) => r.userId)
+        )
+        .where('kind', note.kind)
+        .where('email', false)
+        .select('user_id')
+    ).map((row) => row.user_id)
+  )
+  for (const recipient of recorded.mail.filter((r) => !silenced.has(r.userId)))
     await deliverMail(
       new NotificationMail(recipient.email, {
         title: note.title,

@@ -119,11 +119,16 @@ export default class extends BaseSchema {
     for (const table of TENANT_TABLES) {
       for (const statement of enableTenantRls(table)) this.schema.raw(statement)
     }
-    // Reference data read inside tenant transactions (allowances, plan changes).
+    // Plans are reference data every tenant-bound read may see (the plans page, allowances).
+    this.schema.raw(`ALTER TABLE plans ENABLE ROW LEVEL SECURITY`)
+    this.schema.raw(`CREATE POLICY plans_reference ON plans FOR SELECT TO ${APP_ROLE} USING (true)`)
     this.schema.raw(`GRANT SELECT ON plans TO ${APP_ROLE}`)
   }
 
   async down() {
+    this.schema.raw(`REVOKE SELECT ON plans FROM ${APP_ROLE}`)
+    this.schema.raw(`DROP POLICY IF EXISTS plans_reference ON plans`)
+    this.schema.raw(`ALTER TABLE plans DISABLE ROW LEVEL SECURITY`)
     for (const table of TENANT_TABLES) {
       for (const statement of disableTenantRls(table)) this.schema.raw(statement)
       this.schema.raw(`REVOKE ALL ON ${table} FROM ${APP_ROLE}`)

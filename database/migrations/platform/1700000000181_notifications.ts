@@ -1,5 +1,5 @@
 import { BaseSchema } from '@adonisjs/lucid/schema'
-import { APP_ROLE, ensureAppRole } from '#database/rls'
+import { APP_ROLE, disableTenantRls, enableTenantRls, ensureAppRole } from '#database/rls'
 
 /**
  * In-app notifications per user (optionally about one tenant) and per-user email preferences.
@@ -38,14 +38,14 @@ export default class extends BaseSchema {
         email boolean NOT NULL,
         PRIMARY KEY (user_id, kind)
       )`)
-    // Pages bound to a tenant read as the app role (the nav's unread count among them).
+    // Alerts are recorded inside a tenant transaction: as the app role, bound to that tenant.
     this.schema.raw(ensureAppRole())
-    this.schema.raw(
-      `GRANT SELECT, INSERT, UPDATE ON notifications, notification_preferences TO ${APP_ROLE}`
-    )
+    for (const statement of enableTenantRls('notifications')) this.schema.raw(statement)
   }
 
   async down() {
+    for (const statement of disableTenantRls('notifications')) this.schema.raw(statement)
+    this.schema.raw(`REVOKE ALL ON notifications FROM ${APP_ROLE}`)
     this.schema.raw('DROP TABLE notification_preferences')
     this.schema.raw('DROP TABLE notifications')
   }
