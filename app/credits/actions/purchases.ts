@@ -2,7 +2,7 @@ import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import { withTenant } from '#tenants'
 import { User } from '#auth'
-import { formatCredits, InvalidInputException, parseCredits } from '#core'
+import { formatCredits, InvalidInputException, isUuid, NotFoundException, parseCredits } from '#core'
 import { notify, recordAudit } from '#platform'
 import { creditPacks } from '#config/credits'
 import { appendEntry, lockAccount, sql } from '#credits/services/accounts'
@@ -293,14 +293,17 @@ export async function failPurchase(
   })
 }
 
-/** A tenant's purchase (null when it is not the tenant's). */
-export async function tenantPurchase(tenantId: string, id: string) {
-  const { rows } = await sql(
-    db,
-    `SELECT ${PURCHASE_COLUMNS} FROM credit_purchases WHERE tenant_id = ? AND id = ?`,
-    [tenantId, id]
-  )
-  return rows.length ? toPurchase(rows[0]) : null
+/** A tenant's purchase by the id in a URL: another tenant's (or no such id) is a 404. */
+export async function tenantPurchase(tenantId: string, id: unknown) {
+  const { rows } = isUuid(id)
+    ? await sql(
+        db,
+        `SELECT ${PURCHASE_COLUMNS} FROM credit_purchases WHERE tenant_id = ? AND id = ?`,
+        [tenantId, id]
+      )
+    : { rows: [] }
+  if (!rows.length) throw new NotFoundException()
+  return toPurchase(rows[0])
 }
 
 /** Purchases newest first: one tenant's, or (tenantId null) every tenant's with `status`. */

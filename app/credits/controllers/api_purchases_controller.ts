@@ -4,8 +4,6 @@ import {
   InvalidInputException,
   IDEMPOTENCY_KEY_RULE,
   isIdempotencyKey,
-  NotFoundException,
-  isUuid,
   problem,
   urlFor,
 } from '#core'
@@ -47,9 +45,7 @@ export default class ApiPurchasesController {
   async show(ctx: HttpContext) {
     authorize(ctx, 'credits.read')
     const { tenant } = currentTenant(ctx)
-    const id = String(ctx.params.id)
-    const purchase = isUuid(id) ? await tenantPurchase(tenant.id, id) : null
-    if (!purchase) throw new NotFoundException()
+    const purchase = await tenantPurchase(tenant.id, ctx.params.id)
     return purchaseJson(purchase)
   }
 

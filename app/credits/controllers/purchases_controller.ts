@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { formatCredits, isUuid, NotFoundException, urlFor } from '#core'
+import { formatCredits, urlFor } from '#core'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import { purchaseName, startPurchase, tenantPurchase } from '#credits/actions/purchases'
 import { formatPrice } from '#credits/services/plans'
@@ -32,9 +32,7 @@ export default class PurchasesController {
   async show(ctx: HttpContext) {
     authorize(ctx, 'credits.read')
     const { tenant } = currentTenant(ctx)
-    const id = String(ctx.params.id)
-    const purchase = isUuid(id) ? await tenantPurchase(tenant.id, id) : null
-    if (!purchase) throw new NotFoundException()
+    const purchase = await tenantPurchase(tenant.id, ctx.params.id)
     const props = {
       purchase: {
         id: purchase.id,
