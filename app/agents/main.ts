@@ -7,6 +7,7 @@
  * carries a finished run's facts, exactly once per run.
  */
 export { default as RunFinished, type RunFacts } from '#agents/events/run_finished'
+export { default as EvalRunFinished } from '#agents/events/eval_run_finished'
 export { default as Run } from '#agents/models/run'
 export { default as Agent } from '#agents/models/agent'
 export { createAgent } from '#agents/actions/save_agent'

@@ -60,3 +60,4 @@ export {
   withPinnedTransaction,
   withScopedClient,
 } from '#core/scoped_client'
+export { isPrivateAddress } from '#core/private_network'

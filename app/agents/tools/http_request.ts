@@ -5,7 +5,7 @@ import net from 'node:net'
 import { pipeline, type Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
 import zlib from 'node:zlib'
-import { isPrivateAddress } from '#agents/providers/http'
+import { isPrivateAddress } from '#core'
 import { ToolError, type ToolContext } from '#agents/tools/builtin'
 
 /*

@@ -84,8 +84,11 @@ export async function applyHoldBatch(tenantId: string, ops: HoldOp[]): Promise<O
   // Settling and releasing decide nothing from the balance: the account row is locked last,
   // after the callers' own writes, so holds of the same tenant wait only for the money part.
   // Holds are then read before the lock: if one moved meanwhile, the batch runs again locked first.
-  if (!ops.every((op) => op.kind === 'settle' || op.kind === 'release'))
-    return applyInTransaction(tenantId, ops, false)
+  if (!ops.every((op) => op.kind === 'settle' || op.kind === 'release')) {
+    // Read before the transaction (cached): inside it, a one-connection pool would wait on itself.
+    const zone = (await tenantTimeZone(tenantId)) ?? 'UTC'
+    return applyInTransaction(tenantId, ops, false, zone)
+  }
   try {
     return await applyInTransaction(tenantId, ops, true)
   } catch (error) {
@@ -100,13 +103,14 @@ class HoldsChangedError extends Error {}
 function applyInTransaction(
   tenantId: string,
   ops: HoldOp[],
-  lockLate: boolean
+  lockLate: boolean,
+  zone = 'UTC'
 ): Promise<Outcome[]> {
   return tenantTransaction(tenantId, async (trx) => {
     let start = lockLate ? { balance: 0n, held: 0n } : await lockAccount(trx, tenantId)
     const account = { ...start }
     const { byId, byKey } = await loadHolds(trx, tenantId, ops)
-    const budgets = await loadBudgets(trx, tenantId, ops, byId)
+    const budgets = await loadBudgets(trx, tenantId, ops, byId, zone)
     const charges: NewCharge[] = []
     const withins: Within[] = []
     const results: (Outcome | { ok: true; build: () => Hold | SettleResult })[] = []
@@ -263,7 +267,8 @@ function loadBudgets(
   trx: TransactionClientContract,
   tenantId: string,
   ops: HoldOp[],
-  byId: Map<string, State>
+  byId: Map<string, State>,
+  zone: string
 ) {
   const spenders = ops.flatMap((op): BudgetSubjects[] => {
     if (op.kind === 'hold') return [op]
@@ -277,7 +282,7 @@ function loadBudgets(
     trx,
     tenantId,
     { members: ids((s) => s.memberId), agents: ids((s) => s.agentId) },
-    async () => periodAt(new Date(), (await tenantTimeZone(tenantId)) ?? 'UTC').start.toJSDate()
+    periodAt(new Date(), zone).start.toJSDate()
   )
 }
 

@@ -2,7 +2,13 @@ import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import { withTenant } from '#tenants'
 import { User } from '#auth'
-import { formatCredits, InvalidInputException, isUuid, NotFoundException, parseCredits } from '#core'
+import {
+  formatCredits,
+  InvalidInputException,
+  isUuid,
+  NotFoundException,
+  parseCredits,
+} from '#core'
 import { notify, recordAudit } from '#platform'
 import { creditPacks } from '#config/credits'
 import { appendEntry, lockAccount, sql } from '#credits/services/accounts'

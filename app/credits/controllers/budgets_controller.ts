@@ -79,7 +79,7 @@ export default class BudgetsController {
     } = {
       members: {},
       agents: {},
-      low_balance: String(ctx.request.input('low_balance', '')).trim() || null,
+      low_balance: String(ctx.request.input('low_balance') ?? '').trim() || null,
     }
     const back = urlFor('credits.budgets.show', { tenant: tenant.slug })
     for (const [index, scope] of scopes.entries()) {

@@ -39,7 +39,7 @@ export default class PlansController {
     authorize(ctx, 'credits.manage')
     assertWritable(ctx)
     const { tenant, membership } = currentTenant(ctx)
-    const planId = String(ctx.request.input('plan', ''))
+    const planId = String(ctx.request.input('plan') ?? '')
     const plans = await listPlans()
     const target = plans.find((p) => p.id === planId)
     const current = plans.find((p) => p.id === tenant.planId)

@@ -19,7 +19,7 @@ export default class PurchasesController {
     const purchase = await startPurchase({
       tenantId: tenant.id,
       item: plan ? { plan: String(plan) } : { pack: String(pack ?? '') },
-      provider: String(ctx.request.input('provider', 'manual')),
+      provider: String(ctx.request.input('provider') ?? 'manual'),
       actorId: membership.userId,
       urls: purchaseReturnUrls(tenant.slug),
     })

@@ -46,7 +46,7 @@ export class BudgetBook {
     trx: TransactionClientContract,
     tenantId: string,
     subjects: { members: string[]; agents: string[] },
-    periodStart: () => Promise<Date>
+    periodStart: Date
   ): Promise<BudgetBook | null> {
     if (!subjects.members.length && !subjects.agents.length) return null
     const budgets = await sql(
@@ -62,7 +62,7 @@ export class BudgetBook {
     )
     const members = budgets.rows.filter((r) => r.scope === 'member').map((r) => r.subject_id)
     const agents = budgets.rows.filter((r) => r.scope === 'agent').map((r) => r.subject_id)
-    const used = await spentByBudget(trx, tenantId, { members, agents }, await periodStart(), true)
+    const used = await spentByBudget(trx, tenantId, { members, agents }, periodStart, true)
     return new BudgetBook(limits, used)
   }
 

@@ -1,6 +1,7 @@
 import { test } from '@japa/runner'
 import { parseSse } from '#agents/providers/sse'
-import { isPrivateAddress, parseRetryAfter } from '#agents/providers/http'
+import { parseRetryAfter } from '#agents/providers/http'
+import { isPrivateAddress } from '#core'
 import {
   MemoryBreakerStore,
   RedisBreakerStore,
