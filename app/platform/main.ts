@@ -18,6 +18,9 @@ export {
   tenantAuditRows,
   tenantIdempotencyRows,
   tenantNotificationRows,
+  tenantWebhookEndpointRows,
+  tenantWebhookDeliveryRows,
+  purgeTenantPlatformRows,
 } from '#platform/services/tenant_rows'
 export {
   notify,
@@ -34,3 +37,21 @@ export {
   type Recipient,
 } from '#platform/services/notifications'
 export { flagEnabled, setFlag, FLAGS, type FlagKey, type FlagScope } from '#platform/services/flags'
+export {
+  WEBHOOK_EVENTS,
+  emitWebhook,
+  deliverDueWebhooks,
+  startWebhookDispatcher,
+  stopWebhookDispatcher,
+  signWebhook,
+  createWebhookEndpoint,
+  rotateWebhookSecret,
+  deleteWebhookEndpoint,
+  listWebhookEndpoints,
+  findWebhookEndpoint,
+  listWebhookDeliveries,
+  redeliverWebhook,
+  type WebhookEvent,
+  type WebhookEndpoint,
+  type WebhookDelivery,
+} from '#platform/services/webhooks'

@@ -18,6 +18,7 @@ const DomainController = () => import('#tenants/controllers/domain_controller')
 const SecurityController = () => import('#tenants/controllers/security_controller')
 const DeletionController = () => import('#tenants/controllers/deletion_controller')
 const ExportsController = () => import('#tenants/controllers/exports_controller')
+const WebhooksController = () => import('#tenants/controllers/webhooks_controller')
 
 router
   .group(() => {
@@ -64,6 +65,20 @@ router
     router.post('/deletion', [DeletionController, 'store']).as('tenants.deletion.store')
     router.delete('/deletion', [DeletionController, 'destroy']).as('tenants.deletion.destroy')
     router.get('/export.json', [ExportsController, 'show']).as('tenants.export.show')
+    router.get('/webhooks', [WebhooksController, 'page']).as('tenants.webhooks.page')
+    router.post('/webhooks', [WebhooksController, 'pageStore']).as('tenants.webhooks.page_store')
+    router
+      .delete('/webhooks/:id', [WebhooksController, 'pageDestroy'])
+      .as('tenants.webhooks.page_destroy')
+    router
+      .post('/webhooks/:id/secret-rotations', [WebhooksController, 'pageRotate'])
+      .as('tenants.webhook_secret_rotations.page_store')
+    router
+      .post('/webhooks/:id/deliveries/:delivery/redeliveries', [
+        WebhooksController,
+        'pageRedeliver',
+      ])
+      .as('tenants.webhook_redeliveries.page_store')
   })
   .prefix('/t/:tenant')
   .use([middleware.auth(), middleware.tenant()])
@@ -73,6 +88,21 @@ router
     router.get('/me', [MeController, 'show']).as('tenants.me.show')
     // Answered from the token and membership caches: a warm request makes no query at all.
     readsNoTenantRows('tenants.me.show')
+    router.get('/webhooks', [WebhooksController, 'index']).as('tenants.api.webhooks.index')
+    router.post('/webhooks', [WebhooksController, 'store']).as('tenants.api.webhooks.store')
+    router.get('/webhooks/:id', [WebhooksController, 'show']).as('tenants.api.webhooks.show')
+    router
+      .delete('/webhooks/:id', [WebhooksController, 'destroy'])
+      .as('tenants.api.webhooks.destroy')
+    router
+      .post('/webhooks/:id/secret-rotations', [WebhooksController, 'rotate'])
+      .as('tenants.api.webhook_secret_rotations.store')
+    router
+      .get('/webhooks/:id/deliveries', [WebhooksController, 'deliveries'])
+      .as('tenants.api.webhook_deliveries.index')
+    router
+      .post('/webhooks/:id/deliveries/:delivery/redeliver', [WebhooksController, 'redeliver'])
+      .as('tenants.api.webhook_redeliveries.store')
   })
   .prefix('/api/v1')
   .use([middleware.api(), middleware.apiTenant()])

@@ -9,7 +9,8 @@ import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import { createApiToken } from '#auth'
 import { grant } from '#credits'
-import { Invitation, Membership } from '#tenants'
+import { Invitation, Membership, withTenant } from '#tenants'
+import { createWebhookEndpoint } from '#platform'
 import { flushProjections } from '#analytics'
 import { Session } from '#tests/helpers/session'
 import type { IsolationExclusion, IsolationFixture, IsolationWorld } from '#tests/tenants/isolation'
@@ -59,7 +60,44 @@ function bAgent(world: IsolationWorld) {
   return agentsOf.get(world)!
 }
 
+/** Tenant B's webhook endpoint with one delivery. */
+async function bWebhook(world: IsolationWorld) {
+  const tenantId = world.b.tenant.id
+  const { endpoint } = await withTenant(tenantId, (trx) =>
+    createWebhookEndpoint(trx, {
+      tenantId,
+      url: 'https://b.example.test/hook',
+      events: ['run.finished'],
+      actorId: world.b.owner.id,
+    })
+  )
+  const [delivery] = await db
+    .table('webhook_deliveries')
+    .insert({
+      tenant_id: tenantId,
+      endpoint_id: endpoint.id,
+      event_id: randomUUID(),
+      event_type: 'run.finished',
+      payload: '{}',
+      status: 'failed',
+    })
+    .returning('id')
+  return { id: endpoint.id, delivery: delivery.id ?? delivery }
+}
+
 export const fixtures: IsolationFixture[] = [
+  {
+    routes: [
+      '/t/:tenant/webhooks/:id',
+      '/t/:tenant/webhooks/:id/secret-rotations',
+      '/t/:tenant/webhooks/:id/deliveries/:delivery/redeliveries',
+      '/api/v1/webhooks/:id',
+      '/api/v1/webhooks/:id/secret-rotations',
+      '/api/v1/webhooks/:id/deliveries',
+      '/api/v1/webhooks/:id/deliveries/:delivery/redeliver',
+    ],
+    params: bWebhook,
+  },
   // tenants
   {
     routes: ['/t/:tenant/members/:id'],

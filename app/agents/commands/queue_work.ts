@@ -22,6 +22,8 @@ export default class QueueWork extends OperatorCommand {
     const { startRunEngine, drainRuns } = await import('#agents/services/runs')
     const { startQueueWorker } = await import('#agents/services/run_queue')
     await startRunEngine('worker')
+    const { startWebhookDispatcher } = await import('#platform')
+    startWebhookDispatcher()
     await startQueueWorker(this.concurrency)
     this.notice(`queue:work ${process.pid} working the runs queue`)
     let stopping = false

@@ -56,3 +56,44 @@ export function tenantNotificationRows(tenantId: string) {
       .select('id', 'user_id', 'kind', 'title', 'body', 'url', 'read_at', 'created_at')
   )
 }
+
+/** A tenant's webhook endpoints, secrets excluded. */
+export function tenantWebhookEndpointRows(tenantId: string) {
+  return keysetRows(() =>
+    db
+      .from('webhook_endpoints')
+      .where('tenant_id', tenantId)
+      .select('id', 'url', 'events', 'previous_secret_expires_at', 'created_by', 'created_at')
+  )
+}
+
+/** A tenant's webhook deliveries (the payloads are the tenant's own event facts). */
+export function tenantWebhookDeliveryRows(tenantId: string) {
+  return keysetRows(() =>
+    db
+      .from('webhook_deliveries')
+      .where('tenant_id', tenantId)
+      .select(
+        'id',
+        'endpoint_id',
+        'event_id',
+        'event_type',
+        'payload',
+        'status',
+        'attempts',
+        'last_status',
+        'last_error',
+        'created_at',
+        'delivered_at'
+      )
+  )
+}
+
+/** Removes a purged tenant's rows that have no foreign key to cascade from (platform sits below tenants). */
+export async function purgeTenantPlatformRows(
+  tenantId: string,
+  client: { from: (typeof db)['from'] } = db
+) {
+  await client.from('webhook_endpoints').where('tenant_id', tenantId).delete()
+  await client.from('notifications').where('tenant_id', tenantId).delete()
+}

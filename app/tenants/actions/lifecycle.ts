@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import { DomainException } from '#core'
-import { recordAudit } from '#platform'
+import { purgeTenantPlatformRows, recordAudit } from '#platform'
 import { revokeTokensForTenant } from '#auth'
 import Tenant, { DELETION_GRACE_DAYS } from '#tenants/models/tenant'
 import { withTenant } from '#tenants/services/tenancy'
@@ -165,6 +165,7 @@ export async function purgeDueTenants(
         for (const { user_id: userId } of members)
           await revokeTokensForTenant(userId, tenant.id, trx)
         await tenant.useTransaction(trx).delete()
+        await purgeTenantPlatformRows(tenant.id, trx)
         await recordAudit(
           {
             action: 'tenants.tenant.purged',

@@ -1,6 +1,12 @@
 import db from '@adonisjs/lucid/services/db'
 import { keysetRows, type KeysetOptions } from '#core'
-import { tenantAuditRows, tenantIdempotencyRows, tenantNotificationRows } from '#platform'
+import {
+  tenantAuditRows,
+  tenantIdempotencyRows,
+  tenantNotificationRows,
+  tenantWebhookDeliveryRows,
+  tenantWebhookEndpointRows,
+} from '#platform'
 import { tenantApiTokenRows } from '#auth'
 import type Tenant from '#tenants/models/tenant'
 import { forgetTenant } from '#tenants/services/access_cache'
@@ -80,6 +86,8 @@ registerTenantExport(
 registerTenantExport('api_tokens', tenantApiTokenRows, { tables: ['auth_access_tokens'] })
 registerTenantExport('audit_events', tenantAuditRows)
 registerTenantExport('notifications', tenantNotificationRows)
+registerTenantExport('webhook_endpoints', tenantWebhookEndpointRows)
+registerTenantExport('webhook_deliveries', tenantWebhookDeliveryRows)
 registerTenantExport('idempotency_keys', tenantIdempotencyRows)
 
 /**
