@@ -6,7 +6,7 @@ import { UserSignedUp } from '#auth'
 import { RunFinished, EvalRunFinished, verifyRunCharges } from '#agents'
 import { addLedgerCheck, BudgetThresholdReached, CreditsRanLow } from '#credits'
 import { emitWebhook } from '#platform'
-import { formatCredits, hardenDatabase } from '#core'
+import { formatCredits, hardenDatabase, trackCacheRequests } from '#core'
 import { registerTenantHooks } from '#tenants'
 import '#analytics' // every door loads at boot: each registers its part of the tenant export
 
@@ -60,6 +60,7 @@ emitter.on(CreditsRanLow, ({ facts }) =>
 )
 
 hardenDatabase()
+trackCacheRequests(emitter as any)
 registerTenantHooks()
 // credits:verify also checks what runs say they cost against the ledger.
 addLedgerCheck(verifyRunCharges)

@@ -13,7 +13,8 @@ export {
   FREE_ARRAY,
   pageSchema,
 } from '#core/openapi'
-export { metricsRegistry } from '#core/metrics'
+export { metricsRegistry, trackCacheRequests } from '#core/metrics'
+export { allowRemoteMetricsReader } from '#core/controllers/metrics_controller'
 export { isUuid } from '#core/ids'
 export { OperatorCommand } from '#core/command'
 export { wantsEventStream, openEventStream, type EventStream } from '#core/sse'

@@ -2,7 +2,8 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { InvalidInputException, isUuid, NotFoundException, pageParams, urlFor } from '#core'
 import {
   listNotifications,
-  markNotificationsRead,
+  markAllNotificationsRead,
+  markNotificationRead,
   notificationPreferences,
   setNotificationPreferences,
   NOTIFICATION_KINDS,
@@ -39,14 +40,12 @@ export default class NotificationsController {
   }
 
   async apiUpdate(ctx: HttpContext) {
+    const id = String(ctx.params.id)
+    if (!isUuid(id)) throw new NotFoundException()
     if (ctx.request.input('read') !== true)
       throw new InvalidInputException('read', 'read must be true (notifications are marked read).')
-    const id = String(ctx.params.id)
-    if (!isUuid(id) || !(await markNotificationsRead(userIdOf(ctx), id)))
-      throw new NotFoundException()
     const tenantId = (ctx as any).tenant?.id as string | undefined
-    const page = await listNotifications(userIdOf(ctx), { limit: 100, cursor: null, tenantId })
-    const row = page.rows.find((r) => r.id === id)
+    const row = await markNotificationRead(userIdOf(ctx), id, tenantId)
     if (!row) throw new NotFoundException()
     return json(row)
   }
@@ -80,9 +79,9 @@ export default class NotificationsController {
   /** PATCH /notifications/:id marks one read; PATCH /notifications (no id) marks all read. */
   async update(ctx: HttpContext) {
     const id = ctx.params.id ? String(ctx.params.id) : null
-    if (id && (!isUuid(id) || !(await markNotificationsRead(userIdOf(ctx), id))))
+    if (id && (!isUuid(id) || !(await markNotificationRead(userIdOf(ctx), id))))
       throw new NotFoundException()
-    if (!id) await markNotificationsRead(userIdOf(ctx), null)
+    if (!id) await markAllNotificationsRead(userIdOf(ctx))
     return ctx.response.redirect(urlFor('platform.notifications.index'))
   }
 

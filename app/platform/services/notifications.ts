@@ -160,20 +160,29 @@ export async function unreadNotifications(userId: string): Promise<number> {
 }
 
 /**
- * Marks one notification (or, with `id` null, all of them) read. Returns false when the id is
- * not the user's: another user's notification is a 404 to the caller.
+ * Marks one notification read and returns it, or null when the id is not the user's (or, with
+ * `tenantId`, not about that tenant or the user alone): another's notification is a 404.
  */
-export async function markNotificationsRead(userId: string, id: string | null) {
-  const result = id
-    ? await db.rawQuery(
-        `UPDATE notifications SET read_at = COALESCE(read_at, now()) WHERE user_id = ? AND id = ?`,
-        [userId, id]
-      )
-    : await db.rawQuery(
-        `UPDATE notifications SET read_at = now() WHERE user_id = ? AND read_at IS NULL`,
-        [userId]
-      )
-  return id ? result.rowCount > 0 : true
+export async function markNotificationRead(
+  userId: string,
+  id: string,
+  tenantId?: string
+): Promise<NotificationRow | null> {
+  const result = await db.rawQuery(
+    `UPDATE notifications SET read_at = COALESCE(read_at, now())
+      WHERE user_id = ? AND id = ? ${tenantId ? 'AND (tenant_id = ? OR tenant_id IS NULL)' : ''}
+      RETURNING id, tenant_id, kind, title, body, url, read_at, created_at`,
+    tenantId ? [userId, id, tenantId] : [userId, id]
+  )
+  return result.rows[0] ?? null
+}
+
+/** Marks all of the user's notifications read. */
+export async function markAllNotificationsRead(userId: string) {
+  await db.rawQuery(
+    `UPDATE notifications SET read_at = now() WHERE user_id = ? AND read_at IS NULL`,
+    [userId]
+  )
 }
 
 /** The user's email switch per kind (on unless turned off). */

@@ -1,3 +1,5 @@
+import { DateTime } from 'luxon'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { probeState } from '#tests/helpers/probe_routes'
@@ -204,14 +206,32 @@ test.group('core / metrics', () => {
     response.assertStatus(200)
     assert.include(
       response.text(),
-      'http_requests_total{method="GET",route="/health/live",status="200"}'
+      'agora_http_requests_total{method="GET",route="/health/live",status="200"}'
     )
-    assert.include(response.text(), 'http_request_duration_seconds_bucket')
+    for (const name of [
+      'agora_http_request_duration_seconds_bucket',
+      'agora_runs_total',
+      'agora_run_duration_seconds',
+      'agora_holds_pending',
+      'agora_queue_depth',
+      'agora_cache_requests_total',
+    ])
+      assert.include(response.text(), name)
   })
 
-  test('a non-loopback caller is refused', async ({ client }) => {
+  test('a non-loopback caller is refused unless it brings a platform admin token', async ({
+    client,
+  }) => {
     // Trusted proxy (loopback) forwards a remote client's address.
-    const response = await client.get('/metrics').header('X-Forwarded-For', '203.0.113.9')
-    response.assertStatus(403)
+    const remote = () => client.get('/metrics').header('X-Forwarded-For', '203.0.113.9')
+    ;(await remote()).assertStatus(403)
+    const { owner, token } = await WorkspaceFactory.create({ token: true })
+    ;(await remote().bearerToken(token)).assertStatus(403)
+    owner.platformAdmin = true
+    await owner.save()
+    ;(await remote().bearerToken(token)).assertStatus(200)
+    owner.disabledAt = DateTime.now()
+    await owner.save()
+    ;(await remote().bearerToken(token)).assertStatus(403)
   })
 })
