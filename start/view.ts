@@ -6,6 +6,7 @@ import app from '@adonisjs/core/services/app'
 import edge from 'edge.js'
 import { moduleNames } from '#config/modules'
 import { formatCredits } from '#core/money'
+import { unreadBadge } from '#platform'
 
 for (const name of moduleNames) {
   edge.mount(name, app.viewsPath(name))
@@ -25,6 +26,7 @@ if (app.inProduction) {
 
 edge.global('appName', 'Agora')
 edge.global('formatCredits', formatCredits)
+edge.global('unreadBadge', unreadBadge)
 
 /** One Intl.NumberFormat for the process: `toLocaleString(locale, options)` builds one per call. */
 const numberFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 6 })

@@ -9,10 +9,49 @@ import { requirePlatformAdmin } from '#admin/middleware/platform_admin'
 const MailboxController = () => import('#admin/controllers/mailbox_controller')
 const ListingsController = () => import('#admin/controllers/listings_controller')
 const PurchasesController = () => import('#admin/controllers/purchases_controller')
+const SystemController = () => import('#admin/controllers/system_controller')
+const TenantsController = () => import('#admin/controllers/tenants_controller')
+const UsersController = () => import('#admin/controllers/users_controller')
+const FlagsController = () => import('#admin/controllers/flags_controller')
+const AuditController = () => import('#admin/controllers/audit_controller')
 
-// Marketplace moderation: hide a listing from every workspace, or feature it.
+// The admin area: platform admins only (everyone else gets 404); every action is audited.
 router
   .group(() => {
+    router.get('/', [SystemController, 'show']).as('admin.system.show')
+    router.get('/tenants', [TenantsController, 'index']).as('admin.tenants.index')
+    router.get('/tenants/:id', [TenantsController, 'show']).as('admin.tenants.show')
+    router
+      .post('/tenants/:id/suspension', [TenantsController, 'suspend'])
+      .as('admin.tenant_suspensions.store')
+    router
+      .delete('/tenants/:id/suspension', [TenantsController, 'lift'])
+      .as('admin.tenant_suspensions.destroy')
+    router
+      .post('/tenants/:id/plan-changes', [TenantsController, 'changePlan'])
+      .as('admin.tenant_plan_changes.store')
+    router
+      .post('/tenants/:id/credit-entries', [TenantsController, 'credit'])
+      .as('admin.tenant_credit_entries.store')
+    router.get('/users', [UsersController, 'index']).as('admin.users.index')
+    router.get('/users/:id', [UsersController, 'show']).as('admin.users.show')
+    router
+      .post('/users/:id/disablement', [UsersController, 'disable'])
+      .as('admin.user_disablements.store')
+    router
+      .delete('/users/:id/disablement', [UsersController, 'enable'])
+      .as('admin.user_disablements.destroy')
+    router
+      .delete('/users/:id/two-factor', [UsersController, 'resetTwoFactor'])
+      .as('admin.user_two_factor.destroy')
+    router
+      .post('/users/:id/impersonation', [UsersController, 'impersonate'])
+      .as('admin.user_impersonations.store')
+    router.get('/flags', [FlagsController, 'index']).as('admin.flags.index')
+    router.put('/flags', [FlagsController, 'update']).as('admin.flags.update')
+    router.get('/audit', [AuditController, 'index']).as('admin.audit.index')
+    router.get('/audit.csv', [AuditController, 'export']).as('admin.audit_exports.show')
+    // Marketplace moderation: hide a listing from every workspace, or feature it.
     router.get('/marketplace', [ListingsController, 'index']).as('admin.listings.index')
     router.put('/marketplace/:id', [ListingsController, 'update']).as('admin.listings.update')
     // Manual payments: invoices marked paid (credited once) or rejected.

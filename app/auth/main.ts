@@ -13,6 +13,8 @@ export {
 } from '#auth/actions/create_api_token'
 export { registerDeletionGuard, registerTokenTenantOptions } from '#auth/services/hooks'
 export { revokeAllTokens } from '#auth/services/sessions'
+export { setUserDisabled, resetTwoFactor } from '#auth/actions/manage_users'
+export { startImpersonation, endImpersonation, impersonatorOf } from '#auth/actions/impersonate'
 /** Short-lived caches of plain rows whose deletes reach every process within 1 s (tenants uses them too). */
 export { FactCache, toFacts, hydrate, type Facts } from '#auth/services/fact_cache'
 export { userHasTwoFactor } from '#auth/services/totp'

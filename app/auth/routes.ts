@@ -5,6 +5,7 @@ import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
 
 const SignupController = () => import('#auth/controllers/signup_controller')
+const ImpersonationController = () => import('#auth/controllers/impersonation_controller')
 const SessionController = () => import('#auth/controllers/session_controller')
 const AccountController = () => import('#auth/controllers/account_controller')
 const PasswordController = () => import('#auth/controllers/password_controller')
@@ -23,6 +24,9 @@ router
 router
   .group(() => {
     router.delete('/session', [SessionController, 'destroy']).as('auth.session.destroy')
+    router
+      .delete('/impersonation', [ImpersonationController, 'destroy'])
+      .as('auth.impersonation.destroy')
     router.get('/account', [AccountController, 'show']).as('auth.account.show')
     router.put('/account', [AccountController, 'update']).as('auth.account.update')
     router.delete('/account', [AccountController, 'destroy']).as('auth.account.destroy')

@@ -62,3 +62,5 @@ export {
   withScopedClient,
 } from '#core/scoped_client'
 export { isPrivateAddress } from '#core/private_network'
+export { readiness } from '#core/health'
+export { csvField } from '#core/csv'

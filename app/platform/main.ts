@@ -3,7 +3,15 @@
  * notifications, outbound webhooks, mail. Depends only on core.
  * This file is the module's ONE public door: other modules import `#platform`, never `#platform/...`.
  */
-export { recordAudit, verifyAuditChain, anonymiseAuditActor } from '#platform/services/audit'
+export {
+  recordAudit,
+  verifyAuditChain,
+  anonymiseAuditActor,
+  listAuditEvents,
+  auditEventRows,
+  AUDIT_CSV_COLUMNS,
+  type AuditFilter,
+} from '#platform/services/audit'
 export { deliverMail } from '#platform/services/mail'
 export { listDevMailbox, findDevMail, extractLinks } from '#platform/services/mail_dev_mailbox'
 export {
@@ -28,6 +36,7 @@ export {
   mailNotifications,
   listNotifications,
   unreadNotifications,
+  unreadBadge,
   markNotificationRead,
   markAllNotificationsRead,
   notificationPreferences,
@@ -56,3 +65,4 @@ export {
   type WebhookEndpoint,
   type WebhookDelivery,
 } from '#platform/services/webhooks'
+export { auditPageProps, sendAuditCsv } from '#platform/services/audit_views'

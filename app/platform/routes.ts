@@ -13,9 +13,6 @@ router
       .get('/notifications', [NotificationsController, 'index'])
       .as('platform.notifications.index')
     router
-      .get('/notifications/unread', [NotificationsController, 'unread'])
-      .as('platform.notifications.unread')
-    router
       .put('/notifications/preferences', [NotificationsController, 'preferences'])
       .as('platform.notification_preferences.update')
     router

@@ -31,6 +31,7 @@ export const PERMISSIONS = {
   'analytics.read': ['owner', 'admin', 'member', 'viewer'],
   'knowledge.write': ['owner', 'admin', 'member'],
   'webhooks.write': ['owner', 'admin'],
+  'audit.read': ['owner', 'admin'],
   'tokens.create': ['owner', 'admin', 'member', 'viewer'],
 } as const satisfies Record<string, readonly Role[]>
 

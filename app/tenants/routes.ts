@@ -19,6 +19,7 @@ const SecurityController = () => import('#tenants/controllers/security_controlle
 const DeletionController = () => import('#tenants/controllers/deletion_controller')
 const ExportsController = () => import('#tenants/controllers/exports_controller')
 const WebhooksController = () => import('#tenants/controllers/webhooks_controller')
+const AuditController = () => import('#tenants/controllers/audit_controller')
 
 router
   .group(() => {
@@ -65,6 +66,8 @@ router
     router.post('/deletion', [DeletionController, 'store']).as('tenants.deletion.store')
     router.delete('/deletion', [DeletionController, 'destroy']).as('tenants.deletion.destroy')
     router.get('/export.json', [ExportsController, 'show']).as('tenants.export.show')
+    router.get('/audit', [AuditController, 'index']).as('tenants.audit.index')
+    router.get('/audit.csv', [AuditController, 'export']).as('tenants.audit_exports.show')
     router.get('/webhooks', [WebhooksController, 'page']).as('tenants.webhooks.page')
     router.post('/webhooks', [WebhooksController, 'pageStore']).as('tenants.webhooks.page_store')
     router

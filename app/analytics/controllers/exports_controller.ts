@@ -1,6 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { formatCredits } from '#core'
-import { csvField } from '#credits'
+import { csvField } from '#core'
 import { authorize, currentTenant } from '#tenants'
 import { dashboardReport, type UsageRow } from '#analytics/services/reports'
 import { pageRange } from '#analytics/controllers/dashboard_controller'

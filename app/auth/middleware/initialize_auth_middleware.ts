@@ -2,6 +2,7 @@ import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
 import type {} from '@adonisjs/auth/initialize_auth_middleware'
 import { isStatelessPath } from '#core'
+import { impersonatorOf } from '#auth/actions/impersonate'
 
 /**
  * @adonisjs/auth's InitializeAuthMiddleware, except that `auth` is shared with the templates only
@@ -11,7 +12,8 @@ import { isStatelessPath } from '#core'
 export default class InitializeAuthMiddleware {
   async handle(ctx: HttpContext, next: NextFn) {
     ctx.auth = (await ctx.containerResolver.make('auth.manager')).createAuthenticator(ctx)
-    if (!isStatelessPath(ctx.request.url())) ctx.view.share({ auth: ctx.auth })
+    if (!isStatelessPath(ctx.request.url()))
+      ctx.view.share({ auth: ctx.auth, impersonator: impersonatorOf(ctx) })
     return next()
   }
 }

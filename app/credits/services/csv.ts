@@ -1,4 +1,4 @@
-import { formatCredits } from '#core'
+import { csvField, formatCredits } from '#core'
 import type { LedgerEntry } from '#credits/types'
 
 export const LEDGER_CSV_COLUMNS = [
@@ -12,16 +12,6 @@ export const LEDGER_CSV_COLUMNS = [
   'agent_id',
   'hold_id',
 ]
-
-/**
- * One CSV field (RFC 4180): quoted when it holds a comma, quote or line break, quotes doubled.
- * Free text that a spreadsheet would run as a formula (=, +, -, @ first) is prefixed with '.
- */
-export function csvField(value: unknown, freeText = false): string {
-  let text = value === null || value === undefined ? '' : String(value)
-  if (freeText && /^[=+\-@\t\r]/.test(text)) text = `'${text}`
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
-}
 
 export function ledgerCsvRow(entry: LedgerEntry): string {
   return (

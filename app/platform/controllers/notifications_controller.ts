@@ -7,7 +7,6 @@ import {
   notificationPreferences,
   setNotificationPreferences,
   NOTIFICATION_KINDS,
-  unreadNotifications,
   type NotificationRow,
 } from '#platform/services/notifications'
 
@@ -60,20 +59,6 @@ export default class NotificationsController {
         : null,
       preferences: await notificationPreferences(userId),
     })
-  }
-
-  /** GET /notifications/unread: the nav's badge (an htmx fragment). */
-  async unread(ctx: HttpContext) {
-    const count = await unreadNotifications(userIdOf(ctx))
-    const label = count > 99 ? '99+' : String(count)
-    return ctx.response
-      .header('cache-control', 'no-store')
-      .send(
-        count
-          ? `<span class="nav-unread badge badge-info" data-testid="unread-count">${label}` +
-              '<span class="visually-hidden"> unread</span></span>'
-          : '<span class="nav-unread"></span>'
-      )
   }
 
   /** PATCH /notifications/:id marks one read; PATCH /notifications (no id) marks all read. */

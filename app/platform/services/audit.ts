@@ -51,6 +51,18 @@ export function auditDigest(prevHash: string, row: Record<string, unknown>) {
 }
 
 /**
+ * The platform admin acting as the signed-in user in this request (auth keeps it in the session
+ * under `auth.impersonator`), so every audit record of an impersonated session names both.
+ */
+function impersonatorIn(ctx: HttpContext | null): string | null {
+  try {
+    return (ctx?.session?.get('auth.impersonator') as { id?: string } | undefined)?.id ?? null
+  } catch {
+    return null
+  }
+}
+
+/**
  * Appends one audit event, chained to the previous one by hash. The chain is extended under a
  * transaction-scoped advisory lock so concurrent writers cannot fork it. The request's IP, user
  * agent and request id are taken from the current HTTP context when there is one.
@@ -66,7 +78,7 @@ export async function recordAudit(input: AuditInput, trx?: TransactionClientCont
       occurred_at: new Date(Math.floor(Date.now() / 1000) * 1000),
       actor_id: input.actorId ?? null,
       actor_label: input.actorLabel ?? null,
-      impersonator_id: input.impersonatorId ?? null,
+      impersonator_id: input.impersonatorId ?? impersonatorIn(ctx),
       tenant_id: input.tenantId ?? null,
       action: input.action,
       subject_type: input.subjectType ?? null,
@@ -113,3 +125,64 @@ export async function anonymiseAuditActor(actorId: string, trx?: TransactionClie
     .where('actor_id', actorId)
     .update({ actor_label: 'deleted user', ip: null, user_agent: null })
 }
+
+/** What the audit trail can be filtered by (all optional; ids are checked by the caller). */
+export type AuditFilter = {
+  tenantId?: string | null
+  action?: string | null
+  actorId?: string | null
+  from?: Date | null
+  to?: Date | null
+}
+
+const AUDIT_COLUMNS = [
+  'id',
+  'occurred_at',
+  'tenant_id',
+  'actor_id',
+  'actor_label',
+  'impersonator_id',
+  'action',
+  'subject_type',
+  'subject_id',
+  'changes',
+  'ip',
+  'request_id',
+]
+
+function filtered(filter: AuditFilter) {
+  const query = db.from('audit_events').select(AUDIT_COLUMNS)
+  if (filter.tenantId) query.where('tenant_id', filter.tenantId)
+  if (filter.action) query.where('action', 'like', `${filter.action.replace(/[%_\\]/g, '')}%`)
+  if (filter.actorId) query.where('actor_id', filter.actorId)
+  if (filter.from) query.where('occurred_at', '>=', filter.from)
+  if (filter.to) query.where('occurred_at', '<', filter.to)
+  return query
+}
+
+/** Audit events newest first, `limit` of them before the event id `before` (keyset). */
+export async function listAuditEvents(
+  filter: AuditFilter,
+  page: { limit: number; before?: number | null }
+) {
+  const query = filtered(filter)
+  if (page.before) query.where('id', '<', page.before)
+  const rows = await query.orderBy('id', 'desc').limit(page.limit + 1)
+  return {
+    rows: rows.slice(0, page.limit),
+    nextBefore: rows.length > page.limit ? Number(rows[page.limit - 1].id) : null,
+  }
+}
+
+/** Every matching audit event, oldest first, a page at a time (CSV exports in bounded memory). */
+export async function* auditEventRows(filter: AuditFilter) {
+  let after = 0
+  for (;;) {
+    const rows = await filtered(filter).where('id', '>', after).orderBy('id').limit(1000)
+    if (!rows.length) return
+    for (const row of rows) yield row
+    after = Number(rows.at(-1).id)
+  }
+}
+
+export const AUDIT_CSV_COLUMNS = AUDIT_COLUMNS

@@ -102,6 +102,7 @@ export async function recordNotifications(
     ] as any[]
   )
   const notified: string[] = inserted.rows.map((row: { user_id: string }) => row.user_id)
+  forgetBadges(notified)
   return { notified, mail: recipients.filter((r) => notified.includes(r.userId)) }
 }
 
@@ -159,6 +160,27 @@ export async function unreadNotifications(userId: string): Promise<number> {
   return Number(row?.n ?? 0)
 }
 
+const BADGE_MS = 10_000
+const badges = new Map<string, { count: number; until: number }>()
+
+/**
+ * The nav's unread count, remembered per user for 10 s in this process (pages render it without
+ * a query most of the time; this process's own changes clear it at once, others' show within
+ * 10 s). On a workspace page, row-level security narrows it to that workspace's notifications.
+ */
+export async function unreadBadge(userId: string): Promise<number> {
+  const cached = badges.get(userId)
+  if (cached && cached.until > Date.now()) return cached.count
+  const count = await unreadNotifications(userId)
+  if (badges.size > 50_000) badges.clear()
+  badges.set(userId, { count, until: Date.now() + BADGE_MS })
+  return count
+}
+
+function forgetBadges(userIds: string[]) {
+  for (const id of userIds) badges.delete(id)
+}
+
 /**
  * Marks one notification read and returns it, or null when the id is not the user's (or, with
  * `tenantId`, not about that tenant or the user alone): another's notification is a 404.
@@ -174,6 +196,7 @@ export async function markNotificationRead(
       RETURNING id, tenant_id, kind, title, body, url, read_at, created_at`,
     tenantId ? [userId, id, tenantId] : [userId, id]
   )
+  forgetBadges([userId])
   return result.rows[0] ?? null
 }
 
@@ -183,6 +206,7 @@ export async function markAllNotificationsRead(userId: string) {
     `UPDATE notifications SET read_at = now() WHERE user_id = ? AND read_at IS NULL`,
     [userId]
   )
+  forgetBadges([userId])
 }
 
 /** The user's email switch per kind (on unless turned off). */
