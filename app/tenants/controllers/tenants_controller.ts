@@ -97,10 +97,23 @@ export default class TenantsController {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'tenant.update')
     assertWritable(ctx)
-    const input = await ctx.request.validateUsing(updateTenantValidator)
-    const changes = { name: [tenant.name, input.name], timeZone: [tenant.timeZone, input.timeZone] }
+    const { runRetention, ...input } = await ctx.request.validateUsing(updateTenantValidator)
+    const retention =
+      runRetention === undefined
+        ? tenant.runRetentionDays
+        : runRetention === 'forever'
+          ? null
+          : Number(runRetention)
+    const changes = {
+      name: [tenant.name, input.name],
+      timeZone: [tenant.timeZone, input.timeZone],
+      runRetentionDays: [tenant.runRetentionDays, retention],
+    }
     await withTenant(tenant.id, async (trx) => {
-      await tenant.merge(input).useTransaction(trx).save()
+      await tenant
+        .merge({ ...input, runRetentionDays: retention })
+        .useTransaction(trx)
+        .save()
       await recordAudit(
         {
           action: 'tenants.tenant.updated',

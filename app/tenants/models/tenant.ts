@@ -21,6 +21,10 @@ export default class Tenant extends BaseModel {
   @column()
   declare planId: string
 
+  /** Days run inputs and outputs are kept (30, 90, 365), or null: forever. */
+  @column()
+  declare runRetentionDays: number | null
+
   @column()
   declare timeZone: string
 

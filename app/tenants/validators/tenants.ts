@@ -21,9 +21,13 @@ export const createTenantValidator = vine.create({
   timeZone: timeZone().optional(),
 })
 
+/** Retention choices of run inputs and outputs ('forever' keeps them). */
+export const RUN_RETENTION_CHOICES = ['30', '90', '365', 'forever'] as const
+
 export const updateTenantValidator = vine.create({
   name: vine.string().trim().minLength(1).maxLength(120),
   timeZone: timeZone(),
+  runRetention: vine.enum(RUN_RETENTION_CHOICES).optional(),
 })
 
 export const roleValidator = vine.create({
