@@ -2,7 +2,7 @@
  * Isolation-matrix fixtures of the credits module: tenant B's purchase, which tenant A's owner
  * must get as 404 on the page and the API.
  */
-import type { IsolationExclusion, IsolationFixture } from '#tests/tenants/isolation'
+import type { IsolationFixture } from '#tests/tenants/isolation'
 import { startPurchase } from '#credits/actions/purchases'
 
 export const fixtures: IsolationFixture[] = [
@@ -18,17 +18,5 @@ export const fixtures: IsolationFixture[] = [
       })
       return { id: purchase.id }
     },
-  },
-]
-
-export const exclusions: IsolationExclusion[] = [
-  {
-    route: '/admin/purchases/:id/payment',
-    reason:
-      "platform admins act on every workspace's invoices by design; anyone else gets 404 from the admin guard (admin tests)",
-  },
-  {
-    route: '/admin/purchases/:id/rejection',
-    reason: 'as /admin/purchases/:id/payment',
   },
 ]
