@@ -31,9 +31,11 @@ import AnalyticsRebuild from '#analytics/commands/analytics_rebuild'
 import BenchSeed from '#analytics/commands/bench_seed'
 import BenchWorkspaces from '#admin/commands/bench_workspaces'
 import FlagSet from '#admin/commands/flag_set'
+import SecretsRewrap from '#admin/commands/secrets_rewrap'
 
 const loader = new ListLoader([
   UserCreate,
+  SecretsRewrap,
   CreditsAllowance,
   PlanSet,
   AuditVerify,

@@ -15,6 +15,8 @@ const env = await Env.create(APP_ROOT, {
   PORT: Env.schema.number.optional(),
   HOST: Env.schema.string.optional({ format: 'host' }),
   APP_KEY: Env.schema.secret(),
+  /** Keys APP_KEY replaced, comma-separated: they still decrypt until `secrets:rewrap` ran. */
+  APP_KEY_PREVIOUS: Env.schema.string.optional(),
   APP_URL: Env.schema.string.optional({ format: 'url', tld: false }),
   LOG_LEVEL: Env.schema.enum.optional([
     'fatal',

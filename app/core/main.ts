@@ -64,3 +64,4 @@ export {
 export { isPrivateAddress } from '#core/private_network'
 export { readiness } from '#core/health'
 export { csvField } from '#core/csv'
+export { registerSecretRewrap, rewrapSecrets, type Encrypter, type Reseal } from '#core/secrets'

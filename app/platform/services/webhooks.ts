@@ -7,7 +7,7 @@ import db from '@adonisjs/lucid/services/db'
 import encryption from '@adonisjs/core/services/encryption'
 import logger from '@adonisjs/core/services/logger'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { InvalidInputException, isPrivateAddress } from '#core'
+import { InvalidInputException, isPrivateAddress, registerSecretRewrap } from '#core'
 
 /** The events a tenant may subscribe to (CONTRACT.md). */
 export const WEBHOOK_EVENTS = [
@@ -472,3 +472,27 @@ export function stopWebhookDispatcher() {
   timer = null
   dispatcherEnabled = false
 }
+
+registerSecretRewrap('webhook secrets', async (reseal) => {
+  let resealed = 0
+  let unreadable = 0
+  const rows = await db
+    .from('webhook_endpoints')
+    .select('id', 'secret_encrypted', 'previous_secret_encrypted')
+  for (const row of rows) {
+    const current = reseal(row.secret_encrypted, SECRET_PURPOSE)
+    const previous = row.previous_secret_encrypted
+      ? reseal(row.previous_secret_encrypted, SECRET_PURPOSE)
+      : null
+    if (!current) {
+      unreadable++
+      continue
+    }
+    await db
+      .from('webhook_endpoints')
+      .where('id', row.id)
+      .update({ secret_encrypted: current, previous_secret_encrypted: previous })
+    resealed++
+  }
+  return { resealed, unreadable }
+})
