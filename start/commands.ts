@@ -32,10 +32,12 @@ import BenchSeed from '#analytics/commands/bench_seed'
 import BenchWorkspaces from '#admin/commands/bench_workspaces'
 import FlagSet from '#admin/commands/flag_set'
 import SecretsRewrap from '#admin/commands/secrets_rewrap'
+import Migrate from '#admin/commands/migrate'
 
 const loader = new ListLoader([
   UserCreate,
   SecretsRewrap,
+  Migrate,
   CreditsAllowance,
   PlanSet,
   AuditVerify,

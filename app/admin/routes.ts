@@ -14,6 +14,8 @@ const TenantsController = () => import('#admin/controllers/tenants_controller')
 const UsersController = () => import('#admin/controllers/users_controller')
 const FlagsController = () => import('#admin/controllers/flags_controller')
 const AuditController = () => import('#admin/controllers/audit_controller')
+const CatalogController = () => import('#admin/controllers/catalog_controller')
+const PlansController = () => import('#admin/controllers/plans_controller')
 
 // The admin area: platform admins only (everyone else gets 404); every action is audited.
 router
@@ -47,6 +49,18 @@ router
     router
       .post('/users/:id/impersonation', [UsersController, 'impersonate'])
       .as('admin.user_impersonations.store')
+    router.get('/catalog', [CatalogController, 'index']).as('admin.catalog.index')
+    router
+      .post('/catalog/providers', [CatalogController, 'storeProvider'])
+      .as('admin.catalog_providers.store')
+    router
+      .post('/catalog/models', [CatalogController, 'storeModel'])
+      .as('admin.catalog_models.store')
+    router
+      .post('/catalog/prices', [CatalogController, 'storePrice'])
+      .as('admin.catalog_prices.store')
+    router.get('/plans', [PlansController, 'index']).as('admin.plans.index')
+    router.put('/plans/:id', [PlansController, 'update']).as('admin.plans.update')
     router.get('/flags', [FlagsController, 'index']).as('admin.flags.index')
     router.put('/flags', [FlagsController, 'update']).as('admin.flags.update')
     router.get('/audit', [AuditController, 'index']).as('admin.audit.index')

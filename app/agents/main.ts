@@ -14,6 +14,16 @@ export { createAgent } from '#agents/actions/save_agent'
 export { allListings, moderateListing } from '#agents/actions/marketplace'
 export { startRunEngine, drainOnShutdown, recoverAbandonedRuns } from '#agents/services/runs'
 export { purgeExpiredRunContent } from '#agents/actions/purge_run_content'
+/** The platform catalog for the admin area: providers, models and the price book. */
+export {
+  listProviders,
+  findProvider,
+  createProvider,
+  listModels,
+  findModel,
+  addModel,
+  setModelPrice,
+} from '#agents/actions/manage_providers'
 export { verifyRunCharges } from '#agents/services/verify_runs'
 import '#agents/export'
 import '#agents/budget_agents'

@@ -28,6 +28,8 @@ export {
 } from '#credits/errors'
 export { grantAllowances } from '#credits/actions/grant_allowances'
 export { changePlan } from '#credits/actions/change_plan'
+export { updatePlan } from '#credits/actions/update_plan'
+export { packsJson } from '#credits/services/billing_json'
 export {
   fulfilPurchase,
   failPurchase,

@@ -19,4 +19,5 @@ export const exclusions: IsolationExclusion[] = [
   '/admin/users/:id/impersonation',
   '/admin/purchases/:id/payment',
   '/admin/purchases/:id/rejection',
+  '/admin/plans/:id',
 ].map((route) => ({ route, reason }))

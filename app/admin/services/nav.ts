@@ -8,6 +8,8 @@ export function adminLinks() {
     { label: 'Tenants', href: urlFor('admin.tenants.index') },
     { label: 'Users', href: urlFor('admin.users.index') },
     { label: 'Purchases', href: urlFor('admin.purchases.index') },
+    { label: 'Catalog', href: urlFor('admin.catalog.index') },
+    { label: 'Plans', href: urlFor('admin.plans.index') },
     { label: 'Marketplace', href: urlFor('admin.listings.index') },
     { label: 'Flags', href: urlFor('admin.flags.index') },
     { label: 'Audit', href: urlFor('admin.audit.index') },

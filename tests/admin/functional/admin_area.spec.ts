@@ -302,4 +302,67 @@ test.group('admin / the admin area', () => {
     const problems = await verifyAuditChain()
     assert.isTrue(problems.some((p) => p.includes(`audit event ${row.id}: content does not match`)))
   })
+
+  test('catalog and plans: an admin adds a platform model, schedules its next price and edits a plan — audited', async ({
+    client,
+    assert,
+  }) => {
+    const admin = await UserFactory.apply('platformAdmin').create()
+    const web = await signedIn(client, admin)
+    await web.get('/admin/catalog')
+    await web.submit('POST', '/admin/catalog/models', {
+      provider: 'simulator',
+      name: 'simulator/admin-test',
+      kind: 'chat',
+      context_window: '4096',
+      input_price: '1.5',
+      output_price: '3',
+    })
+    const model = await db.from('models').where('name', 'simulator/admin-test').first()
+    assert.equal(String(model.input_price_micros), '1500000')
+    const later = new Date(Date.now() + 86_400_000).toISOString().slice(0, 16)
+    await web.submit('POST', '/admin/catalog/prices', {
+      provider: 'simulator',
+      model: 'simulator/admin-test',
+      input_price: '2',
+      output_price: '4',
+      effective_from: later,
+    })
+    const prices = await db
+      .from('model_prices')
+      .where('model_id', model.id)
+      .orderBy('effective_from')
+    assert.lengthOf(prices, 2)
+    assert.equal(String(prices[1].input_price_micros), '2000000')
+    // A price starting in the past is refused: history is never rewritten.
+    const past = await web.follow(
+      await web.submit('POST', '/admin/catalog/prices', {
+        provider: 'simulator',
+        model: 'simulator/admin-test',
+        input_price: '9',
+        output_price: '9',
+        effective_from: '2020-01-01T00:00',
+      })
+    )
+    assert.include(past.text(), 'cannot start in the past')
+    const page = await web.get('/admin/catalog')
+    assert.include(page.text(), 'simulator/admin-test')
+
+    await web.submit('PUT', '/admin/plans/pro', {
+      name: 'Pro',
+      monthly_credits: '30',
+      price: '21.00',
+      max_members: '12',
+    })
+    const pro = await db.from('plans').where('id', 'pro').first()
+    assert.equal(String(pro.monthly_allowance_micros), '30000000')
+    assert.equal(pro.price_cents, 2100)
+    assert.equal(pro.max_members, 12)
+    const audit = await db
+      .from('audit_events')
+      .where('action', 'credits.plan.updated')
+      .where('actor_id', admin.id)
+    assert.lengthOf(audit, 1)
+    assert.deepEqual(audit[0].changes.monthly_credits, ['25', '30'])
+  })
 })
