@@ -103,6 +103,8 @@ const worker = () => startChild('worker', NODE, ['ace', 'queue:work'], { cwd: BU
 
 /* --------------------------------------------------------------------------- a browser session */
 
+const CSRF_FIELD = /name=['"]_csrf['"] value=['"]([^'"]+)['"]/
+
 class Browser {
   cookies = new Map()
   header() {
@@ -128,8 +130,8 @@ class Browser {
     const origin = new URL(url).origin
     const account = await this.get(`${origin}/account`)
     const csrf =
-      /name="_csrf" value="([^"]+)"/.exec(account.text)?.[1] ??
-      /name="_csrf" value="([^"]+)"/.exec((await this.get(`${origin}/login`)).text)?.[1]
+      CSRF_FIELD.exec(account.text)?.[1] ??
+      CSRF_FIELD.exec((await this.get(`${origin}/login`)).text)?.[1]
     const response = await fetch(url, {
       method: 'POST',
       headers: {
@@ -159,9 +161,10 @@ async function main() {
   const twice = await query(
     `SELECT name, count(*)::int AS n FROM adonis_schema GROUP BY name HAVING count(*) > 1`
   )
+  const applied = (await query(`SELECT count(*)::int AS n FROM adonis_schema`))[0].n
   check(
-    twice.length === 0,
-    `every migration is recorded once (${twice.map((r) => r.name).join(', ')})`
+    twice.length === 0 && applied > 0,
+    `each of the ${applied} migrations is recorded once${twice.length ? `; twice: ${twice.map((r) => r.name).join(', ')}` : ''}`
   )
 
   const workspaces = ace(['bench:workspaces', '--prefix=scaleout', '--count=3'])
