@@ -30,10 +30,19 @@ registerSecretRewrap('provider credentials', async (reseal) => {
     if (Object.keys(sealed).length)
       changes.settings = JSON.stringify({ ...row.settings, sealed_headers: headers })
     if (!Object.keys(changes).length) continue
-    await db
-      .from('providers')
-      .where('id', row.id)
-      .update({ ...changes, updated_at: new Date() })
+    // Compare-and-set on what was read: a key or header changed meanwhile is already current.
+    const changed = await db.rawQuery(
+      `UPDATE providers SET api_key_encrypted = ?, settings = ?::jsonb, updated_at = now()
+        WHERE id = ? AND api_key_encrypted IS NOT DISTINCT FROM ? AND settings = ?::jsonb`,
+      [
+        changes.api_key_encrypted ?? row.api_key_encrypted,
+        changes.settings ?? JSON.stringify(row.settings),
+        row.id,
+        row.api_key_encrypted,
+        JSON.stringify(row.settings),
+      ]
+    )
+    if (!changed.rowCount) continue
     resealed++
     await invalidateCatalog(row.tenant_id)
   }

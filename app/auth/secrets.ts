@@ -16,9 +16,13 @@ registerSecretRewrap('two-factor secrets', async (reseal) => {
       unreadable++
       continue
     }
-    await db.from('users').where('id', row.id).update({ totp_secret_encrypted: again })
+    // Compare-and-set: a secret re-enrolled meanwhile is left alone (it is already current).
+    const changed = await db.rawQuery(
+      `UPDATE users SET totp_secret_encrypted = ? WHERE id = ? AND totp_secret_encrypted = ?`,
+      [again, row.id, row.totp_secret_encrypted]
+    )
     await forgetUser(row.id)
-    resealed++
+    if (changed.rowCount) resealed++
   }
   return { resealed, unreadable }
 })

@@ -32,6 +32,7 @@ export { updatePlan } from '#credits/actions/update_plan'
 export { packsJson } from '#credits/services/billing_json'
 export {
   fulfilPurchase,
+  findPurchase,
   failPurchase,
   listPurchases,
   purchaseName,

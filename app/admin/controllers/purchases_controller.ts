@@ -2,7 +2,14 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { Exception } from '@adonisjs/core/exceptions'
 import { formatCredits, isUuid, urlFor } from '#core'
 import { Tenant } from '#tenants'
-import { failPurchase, formatPrice, fulfilPurchase, listPurchases, purchaseName } from '#credits'
+import {
+  failPurchase,
+  findPurchase,
+  formatPrice,
+  fulfilPurchase,
+  listPurchases,
+  purchaseName,
+} from '#credits'
 
 /**
  * /admin/purchases: invoices of the manual payment provider. A platform admin marks one paid
@@ -38,6 +45,11 @@ export default class PurchasesController {
   async pay({ params, response, session, auth }: HttpContext) {
     const id = String(params.id)
     if (!isUuid(id)) throw new Exception('Nothing exists at this address.', { status: 404 })
+    const found = await findPurchase({ id })
+    if (found?.provider === 'stripe') {
+      session.flash('error', 'Card payments are confirmed by Stripe, not by hand.')
+      return response.redirect(urlFor('admin.purchases.index'))
+    }
     const { purchase, paid } = await fulfilPurchase(id, {
       actorId: auth.user!.id,
       actorLabel: 'platform admin',

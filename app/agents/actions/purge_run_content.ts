@@ -9,7 +9,8 @@ export type RetentionOutcome = { tenantId: string; slug: string; runs: number }
 /**
  * Retention: for every workspace that keeps run content a limited time (30, 90 or 365 days),
  * erases what finished runs older than that were sent and answered — the run's input and
- * output, its steps' inputs and outputs, its thread messages and its stored stream — in
+ * output, its steps' inputs and outputs, its thread messages, its stored stream and the output
+ * an evaluation case recorded — in
  * batches, each one transaction bound to the tenant. Usage, cost, status, timings, the ledger
  * and the analytics rollups stay. Erasing twice is a no-op (content_purged_at).
  */
@@ -47,6 +48,11 @@ export async function purgeExpiredRunContent(now = new Date()): Promise<Retentio
         )
         await trx.rawQuery(
           `DELETE FROM run_events WHERE tenant_id = ? AND run_id = ANY(?::uuid[])`,
+          [tenant.id, ids]
+        )
+        // An evaluation case keeps its verdict; the output it judged goes with the run's.
+        await trx.rawQuery(
+          `UPDATE eval_results SET output = '' WHERE tenant_id = ? AND run_id = ANY(?::uuid[])`,
           [tenant.id, ids]
         )
         return ids.length

@@ -10,6 +10,17 @@ import { ForbiddenException } from '#auth/services/api_access'
 export type Impersonator = { id: string; email: string; sessionId: string | null }
 export const IMPERSONATOR_KEY = 'auth.impersonator'
 
+/**
+ * Whether an impersonated session may go on: its admin must still be an enabled platform admin
+ * (disabling or demoting them ends every session they impersonate, on its next request).
+ */
+export async function impersonationValid(ctx: HttpContext) {
+  const impersonator = impersonatorOf(ctx)
+  if (!impersonator) return true
+  const admin = await User.find(impersonator.id)
+  return Boolean(admin?.platformAdmin && !admin.disabledAt)
+}
+
 /** The admin acting as the signed-in user in this browser, if any. */
 export function impersonatorOf(ctx: HttpContext): Impersonator | null {
   try {
@@ -19,7 +30,12 @@ export function impersonatorOf(ctx: HttpContext): Impersonator | null {
   }
 }
 
+/**
+ * Signs `user` in on a fresh session: nothing of the previous one carries over (regenerate()
+ * keeps the data; a recent password confirmation must not pass from admin to user or back).
+ */
 async function startSession(ctx: HttpContext, user: User) {
+  ctx.session.clear()
   await ctx.auth.use('web').login(user)
   ctx.session.regenerate()
   const record = await UserSession.create({
@@ -83,13 +99,13 @@ export async function endImpersonation(ctx: HttpContext) {
   const admin = await User.find(impersonator.id)
   if (!admin || admin.disabledAt || !admin.platformAdmin) {
     await ctx.auth.use('web').logout()
-    ctx.session.forget(IMPERSONATOR_KEY)
+    ctx.session.clear()
     return true
   }
   const restored = impersonator.sessionId ? await UserSession.find(impersonator.sessionId) : null
+  ctx.session.clear()
   await ctx.auth.use('web').login(admin)
   ctx.session.regenerate()
-  ctx.session.forget(IMPERSONATOR_KEY)
   if (restored && !restored.revokedAt && restored.userId === admin.id) {
     const now = Date.now()
     ctx.session.put(SESSION_KEYS.record, restored.id)

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon'
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
+import { impersonationValid } from '#auth/actions/impersonate'
 import { isHtmx, wantsJson, problem, urlFor } from '#core'
 import UserSession from '#auth/models/user_session'
 import { ABSOLUTE_TIMEOUT_MS, IDLE_TIMEOUT_MS, SESSION_KEYS, logout } from '#auth/services/sessions'
@@ -31,6 +32,7 @@ export default class AuthenticateMiddleware {
 
   async #rejection(ctx: HttpContext, user: User, viaRemember: boolean): Promise<string | null> {
     if (user.disabledAt) return 'disabled'
+    if (!(await impersonationValid(ctx))) return 'revoked'
     const now = Date.now()
     let recordId: string | undefined = ctx.session.get(SESSION_KEYS.record)
     if (!recordId || viaRemember) {

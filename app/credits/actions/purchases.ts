@@ -1,6 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
-import { withTenant } from '#tenants'
+import { Tenant, withTenant } from '#tenants'
 import { User } from '#auth'
 import {
   formatCredits,
@@ -12,7 +12,7 @@ import {
 import { notify, recordAudit } from '#platform'
 import { creditPacks } from '#config/credits'
 import { appendEntry, lockAccount, sql } from '#credits/services/accounts'
-import { findPlan, formatPrice } from '#credits/services/plans'
+import { findPlan, formatPrice, pendingPlanChange } from '#credits/services/plans'
 import { schedulePlanChange } from '#credits/actions/change_plan'
 import {
   createCheckoutSession,
@@ -115,6 +115,13 @@ export async function startPurchase(input: {
   } else {
     const plan = await findPlan(String(input.item.plan))
     if (!plan || plan.priceCents <= 0) throw new InvalidInputException('plan', 'No such paid plan.')
+    const tenant = await Tenant.find(input.tenantId)
+    const pending = await pendingPlanChange(input.tenantId)
+    if (tenant?.planId === plan.id || pending?.planId === plan.id)
+      throw new InvalidInputException(
+        'plan',
+        `The workspace is already on ${plan.name} (or moving to it).`
+      )
     item = { pack: null, planId: plan.id, credits: 0n, priceCents: plan.priceCents }
   }
 

@@ -133,7 +133,7 @@ async function checkAlerts(
         alerts.push({
           kind: 'budget.threshold',
           extraRecipient: budget.scope === 'member' ? budget.subjectId : null,
-          dedupeKey: `budget:${budget.scope}:${budget.subjectId}:${period.key}:${threshold}`,
+          dedupeKey: `budget:${tenantId}:${budget.scope}:${budget.subjectId}:${period.key}:${threshold}`,
           title: `A monthly ${budget.scope} budget reached ${threshold} %`,
           body:
             `${name} has spent ${formatCredits(used)} of its ${formatCredits(budget.limit)} ` +
@@ -165,7 +165,7 @@ async function checkAlerts(
         alerts.push({
           kind: 'credits.low',
           extraRecipient: null,
-          dedupeKey: `credits.low:${period.key}`,
+          dedupeKey: `credits.low:${tenantId}:${period.key}`,
           title: 'Credits are running low',
           body:
             `${tenant.name} has ${formatCredits(available)} credits available, below its alert ` +
@@ -194,8 +194,12 @@ async function checkAlerts(
     return out
   })
   for (const { alert, recorded, note } of sent) {
-    await mailNotifications(recorded, note)
-    await emitter.emit(alert.event.constructor as any, alert.event)
+    try {
+      await emitter.emit(alert.event.constructor as any, alert.event)
+      await mailNotifications(recorded, note)
+    } catch (error) {
+      logger.error({ err: error, tenantId, kind: alert.kind }, 'sending a credit alert failed')
+    }
   }
 }
 

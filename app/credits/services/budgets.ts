@@ -99,8 +99,17 @@ function pairs(subjects: BudgetSubjects): [BudgetScope, string][] {
 }
 
 /**
- * Credits spent this period per `scope:id` (charges net of refunds), plus, with `withHeld`,
- * what pending holds of those subjects reserve.
+ * A charge of the period, or a refund of one: a refund counts where its charge does (by hold),
+ * so last month's refund never makes room in this month's budget.
+ */
+const chargedSince = (e: string) =>
+  `(CASE WHEN ${e}.kind = 'charge' THEN ${e}.created_at >= ?
+         ELSE EXISTS (SELECT 1 FROM ledger_entries c WHERE c.tenant_id = ${e}.tenant_id
+                        AND c.hold_id = ${e}.hold_id AND c.kind = 'charge' AND c.created_at >= ?) END)`
+
+/**
+ * Credits spent this period per `scope:id` (charges net of their refunds), plus, with
+ * `withHeld`, what pending holds of those subjects reserve.
  */
 export async function spentByBudget(
   client: TransactionClientContract | typeof db,
@@ -120,19 +129,23 @@ export async function spentByBudget(
   const { rows } = await sql(
     client,
     `SELECT scope, subject, SUM(amount)::text AS used FROM (
-       SELECT 'member' AS scope, member_id AS subject, -amount AS amount FROM ledger_entries
-        WHERE tenant_id = ? AND member_id = ANY(?::uuid[]) AND kind IN ('charge', 'refund') AND created_at >= ?
+       SELECT 'member' AS scope, e.member_id AS subject, -e.amount AS amount FROM ledger_entries e
+        WHERE e.tenant_id = ? AND e.member_id = ANY(?::uuid[]) AND e.kind IN ('charge', 'refund')
+          AND ${chargedSince('e')}
        UNION ALL
-       SELECT 'agent', agent_id, -amount FROM ledger_entries
-        WHERE tenant_id = ? AND agent_id = ANY(?::uuid[]) AND kind IN ('charge', 'refund') AND created_at >= ?
+       SELECT 'agent', e.agent_id, -e.amount FROM ledger_entries e
+        WHERE e.tenant_id = ? AND e.agent_id = ANY(?::uuid[]) AND e.kind IN ('charge', 'refund')
+          AND ${chargedSince('e')}
        ${held}
      ) spend GROUP BY scope, subject`,
     [
       tenantId,
       subjects.members,
       since,
+      since,
       tenantId,
       subjects.agents,
+      since,
       since,
       ...(withHeld ? [tenantId, subjects.members, tenantId, subjects.agents] : []),
     ]

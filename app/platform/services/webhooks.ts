@@ -362,7 +362,7 @@ export async function deliverDueWebhooks(limit = 50): Promise<number> {
         [CLAIM_LEASE_S, limit]
       )
       total += claimed.rows.length
-      await Promise.all(claimed.rows.map((row: any) => attempt(row)))
+      await Promise.allSettled(claimed.rows.map((row: any) => attempt(row)))
     } while (again)
     return total
   })()
@@ -380,21 +380,28 @@ async function attempt(row: any) {
     .filter((s): s is string => typeof s === 'string')
   let status: number | null = null
   let error: string | null = null
-  try {
-    status = await post(row.url, row.payload, {
-      'content-type': 'application/json',
-      'user-agent': 'Agora-Webhooks/1',
-      'agora-signature': signWebhook(row.payload, secrets),
-    })
-    if (status < 200 || status >= 300) error = `HTTP ${status}`
-  } catch (caught) {
-    error = (caught as Error).message.slice(0, 500)
+  if (!secrets.length) {
+    // Never send unsigned: the secret was sealed with a key this process does not have.
+    error = 'the signing secret cannot be decrypted (APP_KEY changed?): rotate the secret'
+  } else {
+    try {
+      status = await post(row.url, row.payload, {
+        'content-type': 'application/json',
+        'user-agent': 'Agora-Webhooks/1',
+        'agora-signature': signWebhook(row.payload, secrets),
+      })
+      if (status < 200 || status >= 300) error = `HTTP ${status}`
+    } catch (caught) {
+      error = (caught as Error).message.slice(0, 500)
+    }
   }
+  // Only this claim's outcome counts: a late answer to an expired claim changes nothing.
+  const mine = `WHERE id = ? AND attempts = ? AND status = 'pending'`
   if (!error) {
     await db.rawQuery(
       `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), last_status = ?,
-              last_error = NULL WHERE id = ?`,
-      [status, row.id]
+              last_error = NULL ${mine}`,
+      [status, row.id, row.attempts]
     )
     return
   }
@@ -403,8 +410,15 @@ async function attempt(row: any) {
     `UPDATE webhook_deliveries
         SET status = ?, last_status = ?, last_error = ?,
             next_attempt_at = now() + make_interval(secs => ?)
-      WHERE id = ?`,
-    [giveUp ? 'failed' : 'pending', status, error, retryDelayMs(row.attempts) / 1000, row.id]
+      ${mine}`,
+    [
+      giveUp ? 'failed' : 'pending',
+      status,
+      error,
+      retryDelayMs(row.attempts) / 1000,
+      row.id,
+      row.attempts,
+    ]
   )
 }
 
@@ -425,7 +439,12 @@ const guardedLookup: net.LookupFunction = (hostname, options, callback) => {
   })
 }
 
-/** POSTs the body; resolves with the status (redirects are not followed: a 3xx is a failure). */
+/**
+ * POSTs the body; resolves with the status once the response headers arrive (the body is not
+ * read). The whole attempt has a hard deadline of TIMEOUT_MS, well inside the claim's lease, so
+ * a slow endpoint can neither hold the dispatcher nor be sent the same delivery twice at once.
+ * Redirects are not followed (a 3xx is a failure).
+ */
 function post(url: string, body: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
     const target = new URL(url)
@@ -438,16 +457,21 @@ function post(url: string, body: string, headers: Record<string, string>): Promi
         method: 'POST',
         headers: { ...headers, 'content-length': Buffer.byteLength(body) },
         lookup: guardedLookup,
-        timeout: TIMEOUT_MS,
       },
       (response) => {
-        response.resume()
-        response.on('end', () => resolve(response.statusCode ?? 0))
-        response.on('error', reject)
+        clearTimeout(deadline)
+        resolve(response.statusCode ?? 0)
+        response.destroy()
       }
     )
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)))
-    request.on('error', reject)
+    const deadline = setTimeout(
+      () => request.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)),
+      TIMEOUT_MS
+    )
+    request.on('error', (error) => {
+      clearTimeout(deadline)
+      reject(error)
+    })
     request.end(body)
   })
 }
@@ -484,15 +508,15 @@ registerSecretRewrap('webhook secrets', async (reseal) => {
     const previous = row.previous_secret_encrypted
       ? reseal(row.previous_secret_encrypted, SECRET_PURPOSE)
       : null
-    if (!current) {
-      unreadable++
-      continue
-    }
-    await db
-      .from('webhook_endpoints')
-      .where('id', row.id)
-      .update({ secret_encrypted: current, previous_secret_encrypted: previous })
-    resealed++
+    if (!current || (row.previous_secret_encrypted && !previous)) unreadable++
+    if (!current) continue
+    // Compare-and-set: a secret rotated meanwhile is already current.
+    const changed = await db.rawQuery(
+      `UPDATE webhook_endpoints SET secret_encrypted = ?, previous_secret_encrypted = ?
+        WHERE id = ? AND secret_encrypted = ?`,
+      [current, previous, row.id, row.secret_encrypted]
+    )
+    if (changed.rowCount) resealed++
   }
   return { resealed, unreadable }
 })

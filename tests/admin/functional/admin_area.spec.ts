@@ -229,9 +229,32 @@ test.group('admin / the admin area', () => {
       { action: 'auth.impersonation.started', actor_id: admin.id, impersonator_id: admin.id },
       { action: 'auth.impersonation.ended', actor_id: admin.id, impersonator_id: admin.id },
     ])
+    // The admin's recent password entry does not pass to the user: minting a token for them
+    // still needs the user's password (the user's own fresh session may, the control).
+    const tokenForm = { name: 'sneaky', tenant: tenant.id, expires: '30d' }
+    const tokens = async () =>
+      Number(
+        (await db.from('auth_access_tokens').where('tokenable_id', owner.id).count('* as n'))[0].n
+      )
+    const own = await signedIn(client, owner)
+    await own.get('/account/tokens')
+    await own.submit('POST', '/account/tokens', tokenForm)
+    const afterControl = await tokens()
+    assert.equal(afterControl, 1, 'the control: a fresh login may create a token')
+    await web.submit('POST', `/admin/users/${owner.id}/impersonation`)
+    await web.get('/account/tokens')
+    await web.submit('POST', '/account/tokens', tokenForm)
+    assert.equal(await tokens(), afterControl)
+    // Disabling the admin ends the sessions they impersonate, at the next request.
+    await db.from('users').where('id', admin.id).update({ disabled_at: new Date() })
+    const cut = await web.get(`/t/${tenant.slug}/settings`)
+    assert.notEqual(cut.status(), 200)
+    await db.from('users').where('id', admin.id).update({ disabled_at: null })
+
     // Another platform admin cannot be impersonated.
+    const again = await signedIn(client, admin)
     const other = await UserFactory.apply('platformAdmin').create()
-    const refused = await web.submit('POST', `/admin/users/${other.id}/impersonation`)
+    const refused = await again.submit('POST', `/admin/users/${other.id}/impersonation`)
     assert.equal(refused.status(), 403)
   })
 

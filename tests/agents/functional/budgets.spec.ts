@@ -1,6 +1,8 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
-import { alertsIdle, balanceOf, verifyLedger } from '#credits'
+import { alertsIdle, balanceOf, hold, refund, settle, verifyLedger } from '#credits'
+import { spentByBudget } from '#credits/services/budgets'
+import { randomUUID } from 'node:crypto'
 import { createAgent } from '#agents'
 import AgentRun from '#agents/commands/agent_run'
 import { evaluationsIdle } from '#agents/actions/evaluations'
@@ -340,5 +342,56 @@ test.group('agents / budgets on every run entry point', () => {
         .bearerToken(token)
         .json({ read: false })
     ).assertStatus(422)
+  })
+
+  test('a member of two workspaces gets the low-balance alert of each', async ({
+    client,
+    assert,
+  }) => {
+    const first = await workspace(client)
+    const second = await WorkspaceFactory.create({
+      owner: first.owner,
+      name: 'Second',
+      grant: 1_000_000_000n,
+      token: true,
+    })
+    ;(await client.post('/api/v1/agents').bearerToken(second.token).json(echo)).assertStatus(201)
+    for (const token of [first.token, second.token]) {
+      await putBudgets(client, token, { low_balance: '999999999' })
+      ;(
+        await client.post('/api/v1/agents/echo/runs').bearerToken(token).json({ input: 'x' })
+      ).assertStatus(201)
+      await alertsIdle()
+    }
+    const lows = await db
+      .from('notifications')
+      .where('user_id', first.owner.id)
+      .where('kind', 'credits.low')
+      .select('tenant_id')
+    assert.sameMembers(
+      lows.map((n) => n.tenant_id),
+      [first.tenant.id, second.tenant.id]
+    )
+  })
+
+  test('a refund counts in the period of its charge: refunding an earlier charge makes no room now', async ({
+    assert,
+  }) => {
+    const { tenant, owner } = await WorkspaceFactory.create({ grant: 1_000_000_000n })
+    const agentId = randomUUID()
+    const spend = async () =>
+      await hold({ tenantId: tenant.id, amount: 1000n, memberId: owner.id, agentId })
+    const first = await settle(await spend(), 600n)
+    const between = new Date((await db.rawQuery('SELECT clock_timestamp() AS t')).rows[0].t)
+    await settle(await spend(), 300n)
+    await refund({ tenantId: tenant.id, chargeId: first.entryId!, reason: 'sorry' })
+    const used = async (since: Date) =>
+      (await spentByBudget(db, tenant.id, { members: [], agents: [agentId] }, since, false)).get(
+        `agent:${agentId}`
+      )
+    // From the start: both charges, less the refund of the first.
+    assert.equal(await used(new Date(0)), 300n)
+    // From between the two charges: the second only; the first one's refund is not this period's.
+    assert.equal(await used(between), 300n)
   })
 })

@@ -2,6 +2,8 @@ import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { createAgent } from '#agents'
 import { notify } from '#platform'
+import { changePlan } from '#credits'
+import { ApiTokenFactory } from '#database/factories/api_token_factory'
 import { signedIn } from '#tests/helpers/session'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
 import { MembershipFactory } from '#database/factories/tenant_factory'
@@ -30,6 +32,17 @@ test.group('credits / plans, purchases, budgets and notifications pages', () => 
     assert.include(bought.text(), 'Waiting for payment')
     assert.isNull(await db.from('plan_changes').where('tenant_id', tenant.id).first())
 
+    // The plan being bought (now scheduled when paid) or the current one cannot be bought again.
+    for (const plan of ['free', 'pro']) {
+      const token = await ApiTokenFactory.create(owner, tenant.id)
+      if (plan === 'pro') await changePlan({ tenantId: tenant.id, planId: 'pro' })
+      const again = await client
+        .post('/api/v1/credits/purchases')
+        .bearerToken(token)
+        .json({ plan, provider: 'manual' })
+      again.assertStatus(422)
+    }
+    await changePlan({ tenantId: tenant.id, planId: 'free' })
     // Moving up without paying is refused with a message; staying is a no-op.
     const refused = await session.follow(
       await session.submit('POST', `/t/${tenant.slug}/plans/changes`, { plan: 'team' })
