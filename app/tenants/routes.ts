@@ -20,6 +20,7 @@ const DeletionController = () => import('#tenants/controllers/deletion_controlle
 const ExportsController = () => import('#tenants/controllers/exports_controller')
 const WebhooksController = () => import('#tenants/controllers/webhooks_controller')
 const AuditController = () => import('#tenants/controllers/audit_controller')
+const MemberOptionsController = () => import('#tenants/controllers/member_options_controller')
 
 router
   .group(() => {
@@ -47,6 +48,9 @@ router
     router.get('/settings', [TenantsController, 'edit']).as('tenants.settings.edit')
     router.put('/settings', [TenantsController, 'update']).as('tenants.settings.update')
     router.get('/members', [MembersController, 'index']).as('tenants.members.index')
+    router
+      .get('/members/options', [MemberOptionsController, 'index'])
+      .as('tenants.member_options.index')
     router.put('/members/:id', [MembersController, 'update']).as('tenants.members.update')
     router.delete('/members/:id', [MembersController, 'destroy']).as('tenants.members.destroy')
     router.post('/invitations', [InvitationsController, 'store']).as('tenants.invitations.store')

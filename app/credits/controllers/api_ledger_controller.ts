@@ -1,9 +1,14 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { pageParams } from '#core'
+import { InvalidInputException, pageParams } from '#core'
 import { authorize, currentTenant } from '#tenants'
 import { listLedger } from '#credits/services/ledger_query'
 import { entryJson } from '#credits/services/presenters'
-import { filterParams, ledgerFiltersValidator, toLedgerFilters } from '#credits/validators/ledger'
+import {
+  filterParams,
+  ledgerFiltersValidator,
+  resolveMemberFilter,
+  toLedgerFilters,
+} from '#credits/validators/ledger'
 
 /** GET /api/v1/credits/ledger: entries newest first, `{data, next_cursor}`, keyset paging. */
 export default class ApiLedgerController {
@@ -11,7 +16,11 @@ export default class ApiLedgerController {
     authorize(ctx, 'credits.read')
     const { tenant } = currentTenant(ctx)
     const { limit, cursor } = pageParams(ctx)
-    const input = await ledgerFiltersValidator.validate(filterParams(ctx.request.qs()))
+    const { input, error } = await resolveMemberFilter(
+      tenant.id,
+      await ledgerFiltersValidator.validate(filterParams(ctx.request.qs()))
+    )
+    if (error) throw new InvalidInputException('member', error)
     const page = await listLedger(tenant.id, {
       limit,
       cursor,

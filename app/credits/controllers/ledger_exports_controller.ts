@@ -1,17 +1,27 @@
 import { Readable } from 'node:stream'
 import type { HttpContext } from '@adonisjs/core/http'
+import { InvalidInputException } from '#core'
 import { DateTime } from 'luxon'
 import { authorize, currentTenant } from '#tenants'
 import { ledgerEntries } from '#credits/services/ledger_query'
 import { LEDGER_CSV_COLUMNS, ledgerCsvRow } from '#credits/services/csv'
-import { filterParams, ledgerFiltersValidator, toLedgerFilters } from '#credits/validators/ledger'
+import {
+  filterParams,
+  ledgerFiltersValidator,
+  resolveMemberFilter,
+  toLedgerFilters,
+} from '#credits/validators/ledger'
 
 /** /t/:tenant/credits/ledger.csv: the filtered ledger as CSV, streamed page by page. */
 export default class LedgerExportsController {
   async show(ctx: HttpContext) {
     authorize(ctx, 'credits.read')
     const { tenant } = currentTenant(ctx)
-    const input = await ledgerFiltersValidator.validate(filterParams(ctx.request.qs()))
+    const { input, error } = await resolveMemberFilter(
+      tenant.id,
+      await ledgerFiltersValidator.validate(filterParams(ctx.request.qs()))
+    )
+    if (error) throw new InvalidInputException('member', error)
     const entries = ledgerEntries(tenant.id, toLedgerFilters(input, tenant.timeZone))
     async function* lines() {
       yield LEDGER_CSV_COLUMNS.join(',') + '\r\n'

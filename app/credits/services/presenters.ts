@@ -2,14 +2,15 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
 import vine from '@vinejs/vine'
 import type { Infer } from '@vinejs/vine/types'
-import { creditsSchema, dateTimeSchema, formatCredits, pageParams, urlFor } from '#core'
+import { creditsSchema, dateTimeSchema, formatCredits, isUuid, pageParams, urlFor } from '#core'
 import { User } from '#auth'
-import { Membership, type Tenant } from '#tenants'
+import type { Tenant } from '#tenants'
 import { balanceOf } from '#credits/services/accounts'
 import { listLedger, spendSince } from '#credits/services/ledger_query'
 import {
   filterParams,
   ledgerFiltersValidator,
+  resolveMemberFilter,
   toLedgerFilters,
   type LedgerFilterInput,
 } from '#credits/validators/ledger'
@@ -102,30 +103,32 @@ export function forecastOf(available: bigint, spentLastWeek: bigint) {
 export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
   const qs = ctx.request.qs()
   const [invalid, valid] = await ledgerFiltersValidator.tryValidate(filterParams(qs))
-  const input: LedgerFilterInput = valid ?? {}
+  const given: LedgerFilterInput = valid ?? {}
   const errors: Record<string, string[]> = Object.fromEntries(
     ((invalid?.messages ?? []) as { field: string; message: string }[]).map((m) => [
       m.field,
       [m.message],
     ])
   )
+  const resolved = await resolveMemberFilter(tenant.id, given)
+  if (resolved.error) errors.member = [resolved.error]
   const { cursor } = pageParams(ctx, { forgiving: true })
   const page = await listLedger(tenant.id, {
     limit: PAGE_SIZE,
     cursor,
-    filters: toLedgerFilters(input, tenant.timeZone),
+    filters: toLedgerFilters(resolved.input, tenant.timeZone),
   })
 
-  const memberships = await Membership.query().where('tenantId', tenant.id)
-  const users = memberships.length
+  // Names of the members on this page only (and of the filtered one): never the whole tenant.
+  const ids = new Set(page.entries.map((entry) => entry.memberId).filter((id) => id !== null))
+  if (resolved.input.member) ids.add(resolved.input.member)
+  const users = ids.size
     ? await User.query()
         .select('id', 'name', 'email')
-        .whereIn(
-          'id',
-          memberships.map((m) => m.userId)
-        )
+        .whereIn('id', [...ids])
     : []
   const names = new Map(users.map((user) => [user.id, user.name || user.email]))
+  const input = given
   const ledgerUrl = (extra: Record<string, string> = {}) =>
     urlFor('credits.credits.show', { tenant: tenant.slug }, { qs: { ...input, ...extra } })
   const filtered = Object.keys(input).length > 0
@@ -135,13 +138,17 @@ export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
       kind: input.kind ?? '',
       from: input.from ?? '',
       to: input.to ?? '',
-      member: input.member ?? '',
+      // An id from a drill-down link shows as the member's email.
+      member:
+        given.member && isUuid(given.member)
+          ? (users.find((user) => user.id === given.member)?.email ?? given.member)
+          : (given.member ?? ''),
       agent: input.agent ?? '',
     },
     filtered,
     errors,
     kinds: LEDGER_KINDS,
-    members: users.map((user) => ({ value: user.id, label: user.name || user.email })),
+    memberOptionsUrl: urlFor('tenants.member_options.index', { tenant: tenant.slug }),
     rows: page.entries.map((entry) => ({
       id: entry.id,
       at: DateTime.fromISO(entry.createdAt)

@@ -1,6 +1,7 @@
 import vine from '@vinejs/vine'
 import { DateTime } from 'luxon'
-import { boundedDay } from '#core'
+import { boundedDay, isUuid } from '#core'
+import { Membership } from '#tenants'
 import { LEDGER_KINDS } from '#credits/types'
 import type { LedgerFilters } from '#credits/services/ledger_query'
 
@@ -9,7 +10,8 @@ export const ledgerFiltersValidator = vine.create({
   kind: vine.enum(LEDGER_KINDS).optional(),
   from: boundedDay().optional(),
   to: boundedDay().optional(),
-  member: vine.string().trim().uuid().optional(),
+  /** A member's user id, or their email address (resolved by resolveMemberFilter). */
+  member: vine.string().trim().maxLength(254).optional(),
   agent: vine.string().trim().uuid().optional(),
 })
 
@@ -39,4 +41,30 @@ export function toLedgerFilters(input: LedgerFilterInput, timeZone: string): Led
     memberId: input.member ?? null,
     agentId: input.agent ?? null,
   }
+}
+
+/** Matches no member: an email that is not a member's filters to nothing, never to everyone. */
+const NOBODY = '00000000-0000-0000-0000-000000000000'
+
+/**
+ * The `member` filter as a user id: an id as given, an email address looked up among the
+ * tenant's members (one query, only when filtering by email); anything else is reported.
+ */
+export async function resolveMemberFilter(
+  tenantId: string,
+  input: LedgerFilterInput
+): Promise<{ input: LedgerFilterInput; error: string | null }> {
+  const member: string = input.member ?? ''
+  if (!member || isUuid(input.member)) return { input, error: null }
+  if (!member.includes('@'))
+    return { input: { ...input, member: NOBODY }, error: "Enter a member's email address." }
+  const found = await Membership.query()
+    .where('memberships.tenant_id', tenantId)
+    .join('users', 'users.id', 'memberships.user_id')
+    .whereRaw('lower(users.email) = lower(?)', [member])
+    .select('memberships.user_id')
+    .first()
+  return found
+    ? { input: { ...input, member: found.userId }, error: null }
+    : { input: { ...input, member: NOBODY }, error: `No member with the email ${member}.` }
 }

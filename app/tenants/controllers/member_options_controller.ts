@@ -1,0 +1,48 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { authorize, currentTenant, scoped } from '#tenants/services/tenancy'
+import Membership from '#tenants/models/membership'
+
+const escape = (text: string) =>
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!
+  )
+
+/**
+ * GET /t/:tenant/members/options?member=<typed>&field=<datalist id>: up to 10 members whose
+ * email or name contains what was typed, as a <datalist> (htmx swaps it in): member pickers ask
+ * as the user types instead of loading every member with the page.
+ */
+export default class MemberOptionsController {
+  async index(ctx: HttpContext) {
+    authorize(ctx, 'members.read')
+    const { tenant } = currentTenant(ctx)
+    const typed = String(ctx.request.input('member') ?? ctx.request.input('q') ?? '')
+      .trim()
+      .slice(0, 100)
+    const field = String(ctx.request.input('field') ?? 'member-options')
+    const id = /^[a-z][a-z0-9-]{0,60}$/.test(field) ? field : 'member-options'
+    const rows = typed
+      ? await scoped(tenant, Membership)
+          .join('users', 'users.id', 'memberships.user_id')
+          .where((q) =>
+            q
+              .whereILike('users.email', `%${typed.replace(/[%_\\]/g, '')}%`)
+              .orWhereILike('users.name', `%${typed.replace(/[%_\\]/g, '')}%`)
+          )
+          .orderByRaw('length(users.email), users.email')
+          .limit(10)
+          .select('users.email as email', 'users.name as name')
+      : []
+    const options = rows
+      .map((row) => {
+        const email = escape(String(row.$extras.email))
+        const name = escape(String(row.$extras.name ?? ''))
+        return `<option value="${email}">${name}</option>`
+      })
+      .join('')
+    return ctx.response
+      .header('content-type', 'text/html; charset=utf-8')
+      .send(`<datalist id="${id}">${options}</datalist>`)
+  }
+}
