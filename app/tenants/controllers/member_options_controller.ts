@@ -9,7 +9,7 @@ const escape = (text: string) =>
   )
 
 /**
- * GET /t/:tenant/members/options?member=<typed>&field=<datalist id>: up to 10 members whose
+ * GET /t/:tenant/members/options?member=<typed> (or email=, q=)&field=<datalist id>: up to 10 members whose
  * email or name contains what was typed, as a <datalist> (htmx swaps it in): member pickers ask
  * as the user types instead of loading every member with the page.
  */
@@ -17,7 +17,9 @@ export default class MemberOptionsController {
   async index(ctx: HttpContext) {
     authorize(ctx, 'members.read')
     const { tenant } = currentTenant(ctx)
-    const typed = String(ctx.request.input('member') ?? ctx.request.input('q') ?? '')
+    const typed = String(
+      ctx.request.input('member') ?? ctx.request.input('email') ?? ctx.request.input('q') ?? ''
+    )
       .trim()
       .slice(0, 100)
     const field = String(ctx.request.input('field') ?? 'member-options')

@@ -7,13 +7,20 @@ import { roleValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant, scoped } from '#tenants/services/tenancy'
 import { roleAllows, INVITABLE_ROLES } from '#tenants/roles'
 
+const MEMBERS_PAGE = 50
+
 /** Members of the current workspace: list (with pending invitations), change role, remove (or leave). */
 export default class MembersController {
   async index(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'members.read')
     const canManage = roleAllows(membership.role, 'members.manage')
-    const rows = await scoped(tenant, Membership)
+    // A page of members (searchable), never the whole workspace: 500 members cost what 5 do.
+    const q = String(ctx.request.input('q') ?? '')
+      .trim()
+      .slice(0, 100)
+    const pageNumber = Math.min(Math.max(Number(ctx.request.input('page')) || 1, 1), 10_000)
+    const query = scoped(tenant, Membership)
       .join('users', 'users.id', 'memberships.user_id')
       .select(
         'memberships.*',
@@ -22,6 +29,14 @@ export default class MembersController {
         'users.totp_enabled_at as user_totp'
       )
       .orderBy('memberships.created_at')
+      .orderBy('memberships.id')
+      .offset((pageNumber - 1) * MEMBERS_PAGE)
+      .limit(MEMBERS_PAGE + 1)
+    if (q) {
+      const like = `%${q.replace(/[%_\\]/g, '')}%`
+      query.where((w) => w.whereILike('users.email', like).orWhereILike('users.name', like))
+    }
+    const rows = await query
     // Invitees' addresses are for the people who manage members only.
     const invitations = canManage
       ? await scoped(tenant, Invitation)
@@ -30,7 +45,7 @@ export default class MembersController {
           .orderBy('createdAt', 'desc')
           .limit(200)
       : []
-    const members = rows.map((row) => ({
+    const members = rows.slice(0, MEMBERS_PAGE).map((row) => ({
       membership: row,
       user: {
         name: row.$extras.user_name as string,
@@ -38,11 +53,21 @@ export default class MembersController {
         twoFactor: row.$extras.user_totp !== null,
       },
     }))
+    const pageUrl = (page: number) =>
+      urlFor(
+        'tenants.members.index',
+        { tenant: tenant.slug },
+        { qs: { ...(q ? { q } : {}), page } }
+      )
     return ctx.view.render('tenants::pages/members', {
       members,
       invitations,
       canManage,
       invitableRoles: INVITABLE_ROLES,
+      q,
+      previousUrl: pageNumber > 1 ? pageUrl(pageNumber - 1) : null,
+      nextUrl: rows.length > MEMBERS_PAGE ? pageUrl(pageNumber + 1) : null,
+      memberOptionsUrl: urlFor('tenants.member_options.index', { tenant: tenant.slug }),
     })
   }
 

@@ -2,7 +2,8 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { NotFoundException, onRefusal, urlFor } from '#core'
 import { transferOwnership } from '#tenants/actions/transfer_ownership'
 import { ownershipTransferValidator } from '#tenants/validators/tenants'
-import { assertWritable, authorize, currentTenant } from '#tenants/services/tenancy'
+import { assertWritable, authorize, currentTenant, scoped } from '#tenants/services/tenancy'
+import Membership from '#tenants/models/membership'
 
 /** POST /t/:tenant/ownership-transfers: an owner hands ownership to another member. */
 export default class OwnershipTransfersController {
@@ -12,10 +13,18 @@ export default class OwnershipTransfersController {
     assertWritable(ctx)
     onRefusal(ctx, { redirect: urlFor('tenants.members.index', { tenant: tenant.slug }) })
     const input = await ctx.request.validateUsing(ownershipTransferValidator)
+    const byEmail = input.email
+      ? await scoped(tenant, Membership)
+          .join('users', 'users.id', 'memberships.user_id')
+          .whereRaw('lower(users.email) = lower(?)', [input.email])
+          .select('memberships.id')
+          .first()
+      : null
+    const toMembershipId = input.membership_id ?? byEmail?.id ?? ''
     const result = await transferOwnership({
       tenantId: tenant.id,
       fromMembershipId: membership.id,
-      toMembershipId: input.membership_id,
+      toMembershipId,
       actorId: membership.userId,
     })
     if (!result) throw new NotFoundException('Choose a member of this workspace.')

@@ -45,8 +45,10 @@ export const invitationSignupValidator = vine.create({
   password: vine.string().minLength(8).maxLength(128),
 })
 
+/** The new owner: a membership id, or (from the page's picker) the member's email. */
 export const ownershipTransferValidator = vine.create({
-  membership_id: vine.string().trim().maxLength(64),
+  membership_id: vine.string().trim().maxLength(64).optional(),
+  email: vine.string().trim().maxLength(254).optional(),
 })
 
 export const domainValidator = vine.create({

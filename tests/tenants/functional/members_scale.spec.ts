@@ -1,0 +1,103 @@
+import { test } from '@japa/runner'
+import { randomUUID } from 'node:crypto'
+import db from '@adonisjs/lucid/services/db'
+import { queriesDuring } from '#tests/helpers/queries'
+import { signedIn } from '#tests/helpers/session'
+import { WorkspaceFactory } from '#database/factories/workspace_factory'
+import { UserFactory } from '#database/factories/user_factory'
+
+/** A workspace with `count` more members, inserted in bulk (one password hash shared: fast). */
+async function workspaceWith(count: number) {
+  const made = await WorkspaceFactory.create()
+  const template = await UserFactory.create()
+  const tag = randomUUID().slice(0, 8)
+  const users = await db
+    .table('users')
+    .multiInsert(
+      Array.from({ length: count }, (_, i) => ({
+        email: `m${i}-${tag}@example.com`,
+        name: `Member ${i}`,
+        password: template.password,
+      }))
+    )
+    .returning(['id', 'email'])
+  await db.table('memberships').multiInsert(
+    users.map((user: { id: string }) => ({
+      tenant_id: made.tenant.id,
+      user_id: user.id,
+      role: 'member',
+    }))
+  )
+  return { ...made, users: users as { id: string; email: string }[] }
+}
+
+const rowsOf = (html: string) => (html.match(/data-testid="member-row"/g) ?? []).length
+
+test.group('tenants / members pages at any size', () => {
+  test('a 500-member workspace: the members page shows 50 at a time, searchable, for the same queries as a 5-member one', async ({
+    client,
+    assert,
+  }) => {
+    const big = await workspaceWith(499)
+    const small = await workspaceWith(4)
+    const bigWeb = await signedIn(client, big.owner)
+    const smallWeb = await signedIn(client, small.owner)
+    await bigWeb.get(`/t/${big.tenant.slug}/members`)
+    await smallWeb.get(`/t/${small.tenant.slug}/members`)
+
+    const bigSql = await queriesDuring(async () => {
+      const page = await bigWeb.get(`/t/${big.tenant.slug}/members`)
+      assert.equal(rowsOf(page.text()), 50)
+      assert.include(page.text(), 'More members')
+    })
+    const smallSql = await queriesDuring(async () => {
+      const page = await smallWeb.get(`/t/${small.tenant.slug}/members`)
+      assert.equal(rowsOf(page.text()), 5)
+      assert.notInclude(page.text(), 'More members')
+    })
+    assert.equal(bigSql.length, smallSql.length, 'the same statements whatever the size')
+    assert.isTrue(
+      bigSql
+        .filter((q) => q.includes('"memberships"') && q.includes('"users"'))
+        .every((q) => /limit/i.test(q)),
+      'the member list is always limited'
+    )
+
+    const last = await bigWeb.get(`/t/${big.tenant.slug}/members?page=10`)
+    assert.equal(rowsOf(last.text()), 50)
+    assert.include(last.text(), 'Previous members')
+    assert.notInclude(last.text(), 'More members')
+
+    const one = big.users[123]
+    const found = await bigWeb.get(
+      `/t/${big.tenant.slug}/members?q=${encodeURIComponent(one.email)}`
+    )
+    assert.equal(rowsOf(found.text()), 1)
+    assert.include(found.text(), one.email)
+  })
+
+  test('the owner hands ownership to a member chosen by email (the picker suggests as one types)', async ({
+    client,
+    assert,
+  }) => {
+    const { owner, tenant, users } = await workspaceWith(60)
+    const web = await signedIn(client, owner)
+    await web.get(`/t/${tenant.slug}/members`)
+    const heir = users[42]
+    const suggest = await web.get(
+      `/t/${tenant.slug}/members/options?email=${encodeURIComponent(heir.email.slice(0, -4))}&field=owner-options`
+    )
+    assert.include(suggest.text(), `value="${heir.email}"`)
+    await web.submit('POST', `/t/${tenant.slug}/ownership-transfers`, {
+      email: heir.email.toUpperCase(),
+    })
+    const roles = await db
+      .from('memberships')
+      .where('tenant_id', tenant.id)
+      .whereIn('user_id', [owner.id, heir.id])
+      .select('user_id', 'role')
+    const roleOf = new Map(roles.map((r) => [r.user_id, r.role]))
+    assert.equal(roleOf.get(heir.id), 'owner')
+    assert.equal(roleOf.get(owner.id), 'admin')
+  })
+})
