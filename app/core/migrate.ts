@@ -17,6 +17,8 @@ export async function migrate(app: ApplicationService) {
   const url = process.env.DATABASE_URL
   const lock = url ? new pg.Client({ connectionString: url }) : null
   if (lock) {
+    // A dropped lock connection fails this run (the query rejects), never the whole process.
+    lock.on('error', () => {})
     await lock.connect()
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
   }

@@ -38,12 +38,16 @@ export default class CatalogController {
         baseUrl: provider.base_url,
         models: (await listModels(provider)).map((model) => {
           const upcoming = model.prices.filter((p) => new Date(p.effective_from).getTime() > now)
+          // The price book decides (newest first): the latest price already in force.
+          const current = model.prices.find((p) => new Date(p.effective_from).getTime() <= now)
           return {
             name: model.name,
             kind: model.kind,
             contextWindow: model.context_window,
-            input: formatCredits(BigInt(model.input_price_micros)),
-            output: formatCredits(BigInt(model.output_price_micros)),
+            input: formatCredits(BigInt(current?.input_price_micros ?? model.input_price_micros)),
+            output: formatCredits(
+              BigInt(current?.output_price_micros ?? model.output_price_micros)
+            ),
             upcoming: upcoming.map((p) => ({
               from: new Date(p.effective_from).toISOString().slice(0, 16).replace('T', ' '),
               input: formatCredits(BigInt(p.input_price_micros)),

@@ -1,6 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { Exception } from '@adonisjs/core/exceptions'
-import { formatCredits, parseCredits, urlFor } from '#core'
+import { formatCredits, InvalidInputException, parseCredits, urlFor } from '#core'
 import { listPlans, packsJson, updatePlan } from '#credits'
 import { adminLinks } from '#admin/services/nav'
 
@@ -32,16 +32,23 @@ export default class PlansController {
       session.flash('error', 'Monthly credits and a price in dollars (e.g. 19.00) are needed.')
       return response.redirect(back)
     }
-    const plan = await updatePlan(
-      String(params.id),
-      {
-        name: String(request.input('name') ?? ''),
-        monthlyAllowance: credits,
-        priceCents: Math.round(Number(dollars) * 100),
-        maxMembers: members ? Number(members) : null,
-      },
-      { actorId: auth.user!.id }
-    )
+    let plan
+    try {
+      plan = await updatePlan(
+        String(params.id),
+        {
+          name: String(request.input('name') ?? ''),
+          monthlyAllowance: credits,
+          priceCents: Math.round(Number(dollars) * 100),
+          maxMembers: members ? Number(members) : null,
+        },
+        { actorId: auth.user!.id }
+      )
+    } catch (error) {
+      if (!(error instanceof InvalidInputException)) throw error
+      session.flash('error', `Not saved: ${error.message}`)
+      return response.redirect(back)
+    }
     if (!plan) throw new Exception('Nothing exists at this address.', { status: 404 })
     session.flash('success', `${plan.name} saved; the next allowances use it.`)
     return response.redirect(back)

@@ -194,12 +194,12 @@ async function checkAlerts(
     return out
   })
   for (const { alert, recorded, note } of sent) {
-    try {
-      await emitter.emit(alert.event.constructor as any, alert.event)
-      await mailNotifications(recorded, note)
-    } catch (error) {
-      logger.error({ err: error, tenantId, kind: alert.kind }, 'sending a credit alert failed')
-    }
+    await Promise.resolve()
+      .then(() => emitter.emit(alert.event.constructor as any, alert.event))
+      .catch((error) => logger.error({ err: error, tenantId }, 'announcing a credit alert failed'))
+    await mailNotifications(recorded, note).catch((error) =>
+      logger.error({ err: error, tenantId, kind: alert.kind }, 'mailing a credit alert failed')
+    )
   }
 }
 

@@ -122,10 +122,13 @@ export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
   // Names of the members on this page only (and of the filtered one): never the whole tenant.
   const ids = new Set(page.entries.map((entry) => entry.memberId).filter((id) => id !== null))
   if (resolved.input.member) ids.add(resolved.input.member)
+  // Members of this workspace only: a foreign id in the URL names nobody.
   const users = ids.size
     ? await User.query()
-        .select('id', 'name', 'email')
-        .whereIn('id', [...ids])
+        .join('memberships', 'memberships.user_id', 'users.id')
+        .where('memberships.tenant_id', tenant.id)
+        .whereIn('users.id', [...ids])
+        .select('users.id', 'users.name', 'users.email')
     : []
   const names = new Map(users.map((user) => [user.id, user.name || user.email]))
   const input = given

@@ -362,7 +362,9 @@ export async function deliverDueWebhooks(limit = 50): Promise<number> {
         [CLAIM_LEASE_S, limit]
       )
       total += claimed.rows.length
-      await Promise.allSettled(claimed.rows.map((row: any) => attempt(row)))
+      for (const result of await Promise.allSettled(claimed.rows.map((row: any) => attempt(row))))
+        if (result.status === 'rejected')
+          logger.error({ err: result.reason }, 'recording a webhook delivery failed')
     } while (again)
     return total
   })()

@@ -29,8 +29,8 @@ export default class MemberOptionsController {
           .join('users', 'users.id', 'memberships.user_id')
           .where((q) =>
             q
-              .whereILike('users.email', `%${typed.replace(/[%_\\]/g, '')}%`)
-              .orWhereILike('users.name', `%${typed.replace(/[%_\\]/g, '')}%`)
+              .whereILike('users.email', `%${typed.replace(/[%_\\]/g, '\\$&')}%`)
+              .orWhereILike('users.name', `%${typed.replace(/[%_\\]/g, '\\$&')}%`)
           )
           .orderByRaw('length(users.email), users.email')
           .limit(10)

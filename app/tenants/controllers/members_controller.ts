@@ -33,7 +33,7 @@ export default class MembersController {
       .offset((pageNumber - 1) * MEMBERS_PAGE)
       .limit(MEMBERS_PAGE + 1)
     if (q) {
-      const like = `%${q.replace(/[%_\\]/g, '')}%`
+      const like = `%${q.replace(/[%_\\]/g, '\\$&')}%`
       query.where((w) => w.whereILike('users.email', like).orWhereILike('users.name', like))
     }
     const rows = await query

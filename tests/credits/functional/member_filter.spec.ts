@@ -69,6 +69,14 @@ test.group('credits / the ledger member filter searches on demand', () => {
     }).create()
     const again = await web.get(`/t/${tenant.slug}/members/options?member=elsewhere`)
     assert.notInclude(again.text(), 'elsewhere@')
+    // Nor does a foreign user's id in the filter reveal their email.
+    const foreign = await web.get(`/t/${tenant.slug}/credits?member=${stranger.id}`)
+    assert.notInclude(foreign.text(), 'member1-elsewhere@example.com')
+    // A search with LIKE wildcards matches them literally.
+    const literal = await web.get(
+      `/t/${tenant.slug}/members/options?member=${encodeURIComponent('member_')}`
+    )
+    assert.notInclude(literal.text(), 'value=')
 
     const api = await client
       .get(`/api/v1/credits/ledger?member=${encodeURIComponent(spender.email)}`)
