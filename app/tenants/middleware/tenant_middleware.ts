@@ -2,7 +2,7 @@ import { isHtmx, NotFoundException, urlFor } from '#core'
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
 import { userHasTwoFactor, type User } from '#auth'
-import { bindTenantReads, membershipFor, tenantsOf } from '#tenants/services/tenancy'
+import { bindTenantReads, cachedMembershipBySlug, cachedTenantsOf } from '#tenants/services/tenancy'
 
 /**
  * Resolves `/t/:tenant/…` (also reached through a tenant subdomain or verified custom domain,
@@ -12,7 +12,8 @@ import { bindTenantReads, membershipFor, tenantsOf } from '#tenants/services/ten
 export default class TenantMiddleware {
   async handle(ctx: HttpContext, next: NextFn) {
     const user = ctx.auth.user as User
-    const found = await membershipFor(user.id, { slug: String(ctx.params.tenant ?? '') })
+    // From the caches (tenant by slug, membership, switcher): a warm page reads none of them.
+    const found = await cachedMembershipBySlug(user.id, String(ctx.params.tenant ?? ''))
     if (!found) throw new NotFoundException()
     if (found.tenant.requireTwoFactor && !userHasTwoFactor(user)) {
       ctx.session.flash(
@@ -28,7 +29,7 @@ export default class TenantMiddleware {
     ctx.view.share({
       tenant: found.tenant,
       membership: found.membership,
-      tenants: await tenantsOf(user.id),
+      tenants: await cachedTenantsOf(user.id),
     })
     return bindTenantReads(ctx, next)
   }

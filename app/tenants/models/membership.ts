@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon'
-import { afterDelete, afterUpdate, BaseModel, column } from '@adonisjs/lucid/orm'
+import { afterCreate, afterDelete, afterUpdate, BaseModel, column } from '@adonisjs/lucid/orm'
 import { forgetMembership } from '#tenants/services/access_cache'
 import type { Role } from '#tenants/roles'
 
@@ -25,7 +25,8 @@ export default class Membership extends BaseModel {
   @column.dateTime({ autoCreate: true, autoUpdate: true })
   declare updatedAt: DateTime
 
-  /** API requests read memberships from a cache: a role change or removal must reach it. */
+  /** Requests read memberships from a cache: a new one, a role change or removal must reach it. */
+  @afterCreate()
   @afterUpdate()
   @afterDelete()
   static async forgetCached(membership: Membership) {

@@ -67,7 +67,7 @@ export default class Tenant extends BaseModel {
   @afterUpdate()
   @afterDelete()
   static async forgetCached(tenant: Tenant) {
-    await forgetTenant(tenant.id, tenant.$trx)
+    await forgetTenant(tenant.id, tenant.$trx, tenant.slug)
   }
 
   get suspended() {

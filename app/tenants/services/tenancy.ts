@@ -16,7 +16,12 @@ import { APP_ROLE } from '#database/rls'
 import Tenant from '#tenants/models/tenant'
 import Membership from '#tenants/models/membership'
 import { ABILITY_PERMISSIONS, roleAllows, type Permission } from '#tenants/roles'
-import { cachedMembershipFacts, cachedTenantFacts } from '#tenants/services/access_cache'
+import {
+  cachedMembershipFacts,
+  cachedTenantFacts,
+  cachedTenantIdBySlug,
+  cachedTenantIdsOf,
+} from '#tenants/services/access_cache'
 
 declare module '@adonisjs/core/http' {
   interface HttpContext {
@@ -175,6 +180,23 @@ export function assertWritable(ctx: HttpContext) {
       { status: 403, code: 'E_TENANT_SUSPENDED' }
     )
   }
+}
+
+/** The tenants a user belongs to, for the switcher, from the caches (no query when warm). */
+export async function cachedTenantsOf(userId: string) {
+  const tenants = await Promise.all(
+    (await cachedTenantIdsOf(userId)).map((id) => cachedTenantFacts(id))
+  )
+  return tenants
+    .filter((facts) => facts !== null)
+    .map((facts) => hydrate(Tenant, facts!))
+    .sort((a, b) => a.name.localeCompare(b.name))
+}
+
+/** The tenant with this slug and the user's membership of it, from the caches; null for a non-member. */
+export async function cachedMembershipBySlug(userId: string, slug: string) {
+  const id = slug ? await cachedTenantIdBySlug(slug) : null
+  return id ? cachedMembershipFor(userId, id) : null
 }
 
 /** The tenants a user belongs to, for the switcher. */
