@@ -1,6 +1,6 @@
 import { formatCredits, InvalidInputException, isUuid, parseCredits } from '#core'
 import { creditPacks } from '#config/credits'
-import { formatPrice, type Plan } from '#credits/services/plans'
+import type { Plan } from '#credits/services/plans'
 import type { Purchase } from '#credits/actions/purchases'
 import type { Budget } from '#credits/services/budgets'
 import type { BudgetsInput } from '#credits/actions/set_budgets'
@@ -92,5 +92,3 @@ export function budgetsInput(body: Record<string, unknown>): BudgetsInput {
   }
   return input
 }
-
-export { formatPrice }

@@ -29,9 +29,9 @@ export async function listPlans(): Promise<Plan[]> {
   return rows.map(toPlan)
 }
 
-export async function findPlan(id: string, client?: TransactionClientContract) {
+export async function findPlan(id: string) {
   const { rows } = await sql(
-    client ?? db,
+    db,
     'SELECT id, name, monthly_allowance_micros, price_cents, max_members FROM plans WHERE id = ?',
     [id]
   )

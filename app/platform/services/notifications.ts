@@ -1,7 +1,7 @@
 import db from '@adonisjs/lucid/services/db'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { BaseMail } from '@adonisjs/mail'
-import { keysetPage, type Cursor } from '#core'
+import { escapeHtml, keysetPage, type Cursor } from '#core'
 import { deliverMail } from '#platform/services/mail'
 
 /** Kinds a user can switch email off for (in-app notifications always arrive). */
@@ -45,13 +45,6 @@ class NotificationMail extends BaseMail {
       )
       .text(`${this.note.body}${link}`)
   }
-}
-
-function escapeHtml(text: string) {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!
-  )
 }
 
 export type NotificationInput = {

@@ -1,12 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import { escapeHtml } from '#core'
 import { authorize, currentTenant, scoped } from '#tenants/services/tenancy'
 import Membership from '#tenants/models/membership'
-
-const escape = (text: string) =>
-  text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!
-  )
 
 /**
  * GET /t/:tenant/members/options?member=<typed> (or email=, q=)&field=<datalist id>: up to 10 members whose
@@ -38,8 +33,8 @@ export default class MemberOptionsController {
       : []
     const options = rows
       .map((row) => {
-        const email = escape(String(row.$extras.email))
-        const name = escape(String(row.$extras.name ?? ''))
+        const email = escapeHtml(String(row.$extras.email))
+        const name = escapeHtml(String(row.$extras.name ?? ''))
         return `<option value="${email}">${name}</option>`
       })
       .join('')

@@ -37,6 +37,11 @@ function signedWith(headers: http.IncomingHttpHeaders, body: string, secret: str
   return header.split(',').includes(`v1=${expected}`)
 }
 
+/** POST /api/v1/webhooks as the token's owner; the response (201 carries the secret). */
+function addEndpoint(client: any, token: string, url: string, events: string[]) {
+  return client.post('/api/v1/webhooks').bearerToken(token).json({ url, events })
+}
+
 async function deliveriesOf(endpointId: string) {
   return db.from('webhook_deliveries').where('endpoint_id', endpointId).orderBy('created_at')
 }
@@ -56,10 +61,10 @@ test.group('platform / outbound webhooks', (group) => {
     assert,
   }) => {
     const { token } = await WorkspaceFactory.create({ token: true })
-    const created = await client
-      .post('/api/v1/webhooks')
-      .bearerToken(token)
-      .json({ url: 'https://hooks.example.com/agora', events: ['run.finished', 'credits.low'] })
+    const created = await addEndpoint(client, token, 'https://hooks.example.com/agora', [
+      'run.finished',
+      'credits.low',
+    ])
     created.assertStatus(201)
     assert.match(created.body().secret, /^whsec_/)
     assert.equal(created.header('location'), `/api/v1/webhooks/${created.body().id}`)
@@ -146,14 +151,8 @@ test.group('platform / outbound webhooks', (group) => {
         grant: 1_000_000_000n,
         token: true,
       })
-      const endpoint = await client
-        .post('/api/v1/webhooks')
-        .bearerToken(token)
-        .json({ url: hook.url, events: ['run.finished'] })
-      const other = await client
-        .post('/api/v1/webhooks')
-        .bearerToken(token)
-        .json({ url: hook.url, events: ['eval.finished'] })
+      const endpoint = await addEndpoint(client, token, hook.url, ['run.finished'])
+      const other = await addEndpoint(client, token, hook.url, ['eval.finished'])
       await client
         .post('/api/v1/agents')
         .bearerToken(token)
@@ -202,10 +201,7 @@ test.group('platform / outbound webhooks', (group) => {
     const hook = await receiver()
     try {
       const { tenant, token } = await WorkspaceFactory.create({ token: true })
-      const endpoint = await client
-        .post('/api/v1/webhooks')
-        .bearerToken(token)
-        .json({ url: hook.url, events: ['credits.low'] })
+      const endpoint = await addEndpoint(client, token, hook.url, ['credits.low'])
       const id = endpoint.body().id
       hook.answers.push(500)
       await emitWebhook(tenant.id, 'credits.low', { available: '1' })
@@ -266,10 +262,7 @@ test.group('platform / outbound webhooks', (group) => {
     const hook = await receiver()
     try {
       const { tenant, token } = await WorkspaceFactory.create({ token: true })
-      const endpoint = await client
-        .post('/api/v1/webhooks')
-        .bearerToken(token)
-        .json({ url: hook.url, events: ['credits.low'] })
+      const endpoint = await addEndpoint(client, token, hook.url, ['credits.low'])
       const rotated = await client
         .post(`/api/v1/webhooks/${endpoint.body().id}/secret-rotations`)
         .bearerToken(token)

@@ -1,16 +1,4 @@
-import type { EventStream } from '#core'
-
-const HTML_ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-}
-
-function escapeHtml(text: string) {
-  return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char])
-}
+import { escapeHtml, type EventStream } from '#core'
 
 /** One unnamed SSE message carrying HTML (multi-line data is split into `data:` lines). */
 function htmlFrame(html: string, id?: number | string) {
