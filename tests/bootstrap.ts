@@ -76,22 +76,31 @@ export const configureSuite: Config['configureSuite'] = (suite) => {
   // Tags are applied after a test is added, so the choice is made when the test sets up.
   // A test's runs still executing are ended, and their bookkeeping and the batched analytics
   // projection applied, before its transaction rolls back — never inside the next test's (a
-  // late event write there fails on the rolled-back run and aborts that transaction).
+  // late write there runs in the next test's transaction, on its one connection, and can abort
+  // it). A committed test settles the same work before its own cleanup deletes its rows.
+  const settle = async () => {
+    const { abortAllLocalRuns, runsIdle } = await import('#agents/services/run_executor')
+    const { flushProjections } = await import('#analytics')
+    const { alertsIdle } = await import('#credits')
+    abortAllLocalRuns('test over')
+    await runsIdle()
+    await flushProjections().catch(() => {})
+    await alertsIdle()
+  }
   const isolate = async (): Promise<() => Promise<void>> => {
     const rollback = (await testUtils.db().withGlobalTransaction()) as () => Promise<void>
     return async () => {
-      const { abortAllLocalRuns, runsIdle } = await import('#agents/services/run_executor')
-      const { flushProjections } = await import('#analytics')
-      const { alertsIdle } = await import('#credits')
-      abortAllLocalRuns('test over')
-      await runsIdle()
-      await flushProjections().catch(() => {})
-      await alertsIdle()
+      await settle()
       await rollback()
     }
   }
+  const committed = (test: { options: { tags: string[] } }) =>
+    test.options.tags.includes('@committed')
   const wrap = (test: Parameters<Parameters<typeof suite.onTest>[0]>[0]) =>
-    test.setup(() => (test.options.tags.includes('@committed') ? undefined : isolate()))
+    test
+      .setup(() => (committed(test) ? undefined : isolate()))
+      // Teardown hooks run before the test's cleanup functions.
+      .teardown(() => (committed(test) ? settle() : undefined))
   suite.onTest(wrap)
   suite.onGroup((group) => group.tap(wrap))
 }
