@@ -1,12 +1,15 @@
 import { defineConfig } from '@adonisjs/auth'
-import { sessionGuard, sessionUserProvider } from '@adonisjs/auth/session'
+import { sessionGuard } from '@adonisjs/auth/session'
 import { tokensGuard } from '@adonisjs/auth/access_tokens'
-import { cachedTokensUserProvider } from '#auth/services/cached_tokens_provider'
+import {
+  cachedSessionUserProvider,
+  cachedTokensUserProvider,
+} from '#auth/services/cached_user_providers'
 import type { InferAuthenticators, InferAuthEvents, Authenticators } from '@adonisjs/auth/types'
 
 /**
- * Browsers use the session guard (with remember-me); the API uses hashed bearer tokens, whose
- * rows and users come from short-lived caches (app/auth/services/cached_tokens_provider.ts).
+ * Browsers use the session guard (with remember-me); the API uses hashed bearer tokens. Users
+ * (and tokens) come from short-lived caches (app/auth/services/cached_user_providers.ts).
  */
 const authConfig = defineConfig({
   default: 'web',
@@ -14,7 +17,7 @@ const authConfig = defineConfig({
     web: sessionGuard({
       useRememberMeTokens: true,
       rememberMeTokensAge: '30 days',
-      provider: sessionUserProvider({ model: () => import('#auth/models/user') }),
+      provider: cachedSessionUserProvider({ model: () => import('#auth/models/user') }),
     }),
     api: tokensGuard({
       provider: cachedTokensUserProvider({

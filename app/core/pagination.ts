@@ -84,9 +84,12 @@ export function encodeCursor(at: string, id: string) {
   return Buffer.from(JSON.stringify({ at, id })).toString('base64url')
 }
 
+const CURSOR_COLUMN = 'keyset_cursor_at'
+
 /**
  * Applies keyset paging (newest first) to a query on `<table>.created_at, <table>.id` and
- * returns `{data, next_cursor}` (one extra row fetched to know whether a next page exists).
+ * returns `{data, next_cursor}` (one extra row fetched to know whether a next page exists). The
+ * cursor's exact instant comes with the rows (models carry only milliseconds): one statement.
  */
 export async function keysetPage<Row extends { id: string }>(
   query: any,
@@ -99,20 +102,25 @@ export async function keysetPage<Row extends { id: string }>(
       params.cursor.id,
     ])
   }
+  // A query without a select list selects the table's columns; the cursor column is added.
+  const selects = (query.knexQuery ?? query).toSQL().sql.startsWith('select *')
+  if (selects) query.select(`${table}.*`)
+  query.select(
+    db.raw(`${EXACT_CREATED_AT.replace('created_at', `${table}.created_at`)} AS ${CURSOR_COLUMN}`)
+  )
   const rows: Row[] = await query
     .orderBy(`${table}.created_at`, 'desc')
     .orderBy(`${table}.id`, 'desc')
     .limit(params.limit + 1)
+  const cursorAt = (row: any): string => {
+    const bag = row.$extras ?? row
+    const at = bag[CURSOR_COLUMN]
+    delete bag[CURSOR_COLUMN]
+    return at
+  }
+  const ats = rows.map(cursorAt)
   const more = rows.length > params.limit
   const page = more ? rows.slice(0, params.limit) : rows
   if (!more) return { rows: page, next_cursor: null }
-  // Models carry milliseconds; the cursor needs the stored microseconds (one indexed lookup).
-  const last = page.at(-1)!
-  const client = query.client ?? db
-  const exact = await client
-    .from(table)
-    .where('id', last.id)
-    .select(client.raw(`${EXACT_CREATED_AT} AS at`))
-    .first()
-  return { rows: page, next_cursor: encodeCursor(exact.at, last.id) }
+  return { rows: page, next_cursor: encodeCursor(ats[page.length - 1], page.at(-1)!.id) }
 }

@@ -4,15 +4,7 @@ import { DateTime } from 'luxon'
 import { formatCredits, isUuid, parseCredits, urlFor } from '#core'
 import { liftSuspension, Membership, suspendTenant, Tenant } from '#tenants'
 import { User } from '#auth'
-import {
-  adjust,
-  balanceOf,
-  changePlan,
-  grant,
-  listPlans,
-  pendingPlanChange,
-  spendSince,
-} from '#credits'
+import { adjust, balanceAndSpend, changePlan, grant, listPlans, pendingPlanChange } from '#credits'
 import { adminLinks } from '#admin/services/nav'
 
 const notFound = () => new Exception('Nothing exists at this address.', { status: 404 })
@@ -55,11 +47,10 @@ export default class TenantsController {
   async show({ view, auth, params }: HttpContext) {
     const tenant = await tenantOf(params.id)
     const monthStart = DateTime.now().setZone(tenant.timeZone).startOf('month')
-    const [memberships, memberCount, balance, spent, plans, pending] = await Promise.all([
+    const [memberships, memberCount, balance, plans, pending] = await Promise.all([
       Membership.query().where('tenantId', tenant.id).orderBy('createdAt').limit(50),
       Membership.query().where('tenantId', tenant.id).count('* as n'),
-      balanceOf(tenant.id),
-      spendSince(tenant.id, monthStart.toJSDate()),
+      balanceAndSpend(tenant.id, [monthStart.toJSDate()]),
       listPlans(),
       pendingPlanChange(tenant.id),
     ])
@@ -92,7 +83,7 @@ export default class TenantsController {
         balance: formatCredits(balance.balance),
         held: formatCredits(balance.held),
         available: formatCredits(balance.available),
-        monthSpend: formatCredits(spent),
+        monthSpend: formatCredits(balance.spend[0]),
         month: monthStart.toFormat('LLLL yyyy'),
       },
       plans: plans.map((p) => ({ value: p.id, label: p.name })),

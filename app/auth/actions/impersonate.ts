@@ -5,6 +5,7 @@ import User from '#auth/models/user'
 import UserSession from '#auth/models/user_session'
 import { SESSION_KEYS } from '#auth/services/sessions'
 import { ForbiddenException } from '#auth/services/api_access'
+import { cachedUserFacts, forgetSessions } from '#auth/services/token_cache'
 
 /** What the impersonated session remembers of the admin behind it. */
 export type Impersonator = { id: string; email: string; sessionId: string | null }
@@ -17,8 +18,8 @@ export const IMPERSONATOR_KEY = 'auth.impersonator'
 export async function impersonationValid(ctx: HttpContext) {
   const impersonator = impersonatorOf(ctx)
   if (!impersonator) return true
-  const admin = await User.find(impersonator.id)
-  return Boolean(admin?.platformAdmin && !admin.disabledAt)
+  const admin = await cachedUserFacts(impersonator.id)
+  return Boolean(admin?.platform_admin && !admin.disabled_at)
 }
 
 /** The admin acting as the signed-in user in this browser, if any. */
@@ -85,8 +86,10 @@ export async function endImpersonation(ctx: HttpContext) {
   const user = ctx.auth.user as User | undefined
   if (!impersonator || !user) return false
   const recordId = ctx.session.get(SESSION_KEYS.record) as string | undefined
-  if (recordId)
+  if (recordId) {
     await UserSession.query().where('id', recordId).update({ revokedAt: DateTime.now() })
+    await forgetSessions([recordId])
+  }
   await recordAudit({
     action: 'auth.impersonation.ended',
     actorId: impersonator.id,

@@ -4,6 +4,7 @@ import UserSession from '#auth/models/user_session'
 import { profileValidator, timeZoneOptions } from '#auth/validators/auth'
 import { SESSION_KEYS } from '#auth/services/sessions'
 import type User from '#auth/models/user'
+import { withSecrets } from '#auth/services/token_cache'
 import hash from '@adonisjs/core/services/hash'
 import vine from '@vinejs/vine'
 import { deleteAccount } from '#auth/actions/delete_account'
@@ -50,7 +51,7 @@ export default class AccountController {
   /** Deletes the account after re-authentication (password). */
   async destroy(ctx: HttpContext) {
     const { request, response, auth, session } = ctx
-    const user = auth.user as User
+    const user = await withSecrets(auth.user as User)
     const { delete_password: password } = await request.validateUsing(deletionValidator)
     const ok = await throttledAttempt('login', user.email, request.ip(), () =>
       hash.verify(user.password, password)

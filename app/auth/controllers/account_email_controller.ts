@@ -4,12 +4,13 @@ import { emailChangeValidator } from '#auth/validators/recovery'
 import { requestEmailChange } from '#auth/actions/request_email_change'
 import { throttledAttempt } from '#auth/services/brute_force'
 import type User from '#auth/models/user'
+import { withSecrets } from '#auth/services/token_cache'
 import { urlFor } from '#core'
 
 /** Email change from the account page: re-authenticates, then mails a link to the new address. */
 export default class AccountEmailController {
   async update({ request, response, auth, session }: HttpContext) {
-    const user = auth.user as User
+    const user = await withSecrets(auth.user as User)
     const input = await request.validateUsing(emailChangeValidator)
     const ok = await throttledAttempt('login', user.email, request.ip(), () =>
       hash.verify(user.password, input.email_password)

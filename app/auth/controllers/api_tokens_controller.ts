@@ -5,6 +5,7 @@ import db from '@adonisjs/lucid/services/db'
 import { API_ABILITIES } from '#auth/abilities'
 import { createApiToken, revokeApiToken } from '#auth/actions/create_api_token'
 import type User from '#auth/models/user'
+import { withSecrets } from '#auth/services/token_cache'
 import { tokenTenantChoices } from '#auth/services/hooks'
 import { throttledAttempt } from '#auth/services/brute_force'
 import { PASSWORD_MAX } from '#auth/services/password_policy'
@@ -54,7 +55,7 @@ export default class ApiTokensController {
 
   async store(ctx: HttpContext) {
     const { request, response, auth, session } = ctx
-    const user = auth.user as User
+    const user = await withSecrets(auth.user as User)
     const input = await request.validateUsing(tokenValidator)
     // Sudo mode: a session whose password entry is older than 15 minutes confirms it again.
     if (!recentlyConfirmed(ctx)) {

@@ -6,12 +6,13 @@ import { passwordProblem } from '#auth/services/password_policy'
 import { revokeSessions, SESSION_KEYS } from '#auth/services/sessions'
 import { throttledAttempt } from '#auth/services/brute_force'
 import type User from '#auth/models/user'
+import { withSecrets } from '#auth/services/token_cache'
 import { urlFor } from '#core'
 
 /** Password change from the account page: re-authenticates, then ends every other session. */
 export default class PasswordController {
   async update({ request, response, auth, session }: HttpContext) {
-    const user = auth.user as User
+    const user = await withSecrets(auth.user as User)
     const input = await request.validateUsing(passwordChangeValidator)
     const ok = await throttledAttempt('login', user.email, request.ip(), () =>
       hash.verify(user.password, input.current_password)

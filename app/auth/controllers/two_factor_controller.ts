@@ -1,5 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type User from '#auth/models/user'
+import { withSecrets } from '#auth/services/token_cache'
 import { onRefusal } from '#core'
 import { throttledAttempt } from '#auth/services/brute_force'
 import {
@@ -58,7 +59,7 @@ export default class TwoFactorController {
   /** Confirms enrolment with a code from the new secret; shows the recovery codes once. */
   async update(ctx: HttpContext) {
     const { request, auth, session, response, view } = ctx
-    const user = auth.user as User
+    const user = await withSecrets(auth.user as User)
     if (user.totpEnabledAt) {
       session.flash('info', 'Two-factor authentication is already on.')
       return response.redirect(twoFactorSection())
@@ -102,7 +103,7 @@ export default class TwoFactorController {
   /** Turns two-factor off: needs the password and a current TOTP or recovery code. */
   async destroy(ctx: HttpContext) {
     const { request, auth, session, response } = ctx
-    const user = auth.user as User
+    const user = await withSecrets(auth.user as User)
     const [invalid, input] = await disableTwoFactorValidator.tryValidate(request.all())
     if (invalid) {
       const field = invalid.messages.some((m: { field: string }) => m.field === 'disable_password')

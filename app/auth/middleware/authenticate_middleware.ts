@@ -4,6 +4,8 @@ import type { NextFn } from '@adonisjs/core/types/http'
 import { impersonationValid } from '#auth/actions/impersonate'
 import { isHtmx, wantsJson, problem, urlFor } from '#core'
 import UserSession from '#auth/models/user_session'
+import { hydrate } from '#auth/services/fact_cache'
+import { cachedSessionFacts } from '#auth/services/token_cache'
 import { ABSOLUTE_TIMEOUT_MS, IDLE_TIMEOUT_MS, SESSION_KEYS, logout } from '#auth/services/sessions'
 import { issuedRememberToken } from '#auth/services/remember_tokens'
 import type User from '#auth/models/user'
@@ -43,7 +45,8 @@ export default class AuthenticateMiddleware {
       ctx.session.put(SESSION_KEYS.startedAt, now)
       ctx.session.put(SESSION_KEYS.seenAt, now)
     }
-    const record = await UserSession.find(recordId)
+    const facts = await cachedSessionFacts(recordId)
+    const record = facts && hydrate(UserSession, facts)
     if (!record || record.revokedAt || record.userId !== user.id) return 'revoked'
     const seenAt = Number(ctx.session.get(SESSION_KEYS.seenAt, now))
     const startedAt = Number(ctx.session.get(SESSION_KEYS.startedAt, now))

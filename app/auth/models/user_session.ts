@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon'
-import { BaseModel, column } from '@adonisjs/lucid/orm'
+import { afterDelete, afterUpdate, BaseModel, column } from '@adonisjs/lucid/orm'
+import { forgetSessions } from '#auth/services/token_cache'
 
 /** One signed-in browser: listed on the account page and revocable there. */
 export default class UserSession extends BaseModel {
@@ -32,4 +33,11 @@ export default class UserSession extends BaseModel {
 
   @column.dateTime()
   declare revokedAt: DateTime | null
+
+  /** Pages read session rows from a cache: a revocation must reach it. */
+  @afterUpdate()
+  @afterDelete()
+  static async forgetCached(record: UserSession) {
+    await forgetSessions([record.id], record.$trx)
+  }
 }

@@ -1,7 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { Exception } from '@adonisjs/core/exceptions'
 import type { ApiAbility } from '#auth/abilities'
-import { ApiAccessToken } from '#auth/services/cached_tokens_provider'
+import { ApiAccessToken } from '#auth/services/cached_user_providers'
 
 /** 403 naming what is missing (an ability, a role or a budget). */
 export class ForbiddenException extends Exception {

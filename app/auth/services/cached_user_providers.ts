@@ -3,10 +3,15 @@ import { safeEqual, type Secret } from '@adonisjs/core/helpers'
 import logger from '@adonisjs/core/services/logger'
 import db from '@adonisjs/lucid/services/db'
 import { AccessToken, AccessTokensLucidUserProvider } from '@adonisjs/auth/access_tokens'
+import { SessionLucidUserProvider } from '@adonisjs/auth/session'
 import type {
   AccessTokensLucidUserProviderOptions,
   LucidTokenable,
 } from '@adonisjs/auth/types/access_tokens'
+import type {
+  LucidAuthenticatable,
+  SessionLucidUserProviderOptions,
+} from '@adonisjs/auth/types/session'
 import { hydrate } from '#auth/services/fact_cache'
 import {
   API_TOKENS,
@@ -114,6 +119,28 @@ export class CachedTokensUserProvider<
     if (!facts) return null
     return this.createUserForGuard(hydrate(await this.getModel(), facts))
   }
+}
+
+/**
+ * The session guard's user provider, from the same cache: a warm page loads no user row. The
+ * user comes without its secrets (password hash, TOTP secret); the few actions that check them
+ * load them with `withSecrets`.
+ */
+export class CachedSessionUserProvider<
+  UserModel extends LucidAuthenticatable,
+> extends SessionLucidUserProvider<UserModel> {
+  async findById(identifier: string | number | bigint) {
+    const facts = await cachedUserFacts(String(identifier))
+    if (!facts) return null
+    return this.createUserForGuard(hydrate(await this.getModel(), facts))
+  }
+}
+
+/** Like `sessionUserProvider` from @adonisjs/auth, with the user cache. */
+export function cachedSessionUserProvider<Model extends LucidAuthenticatable>(
+  config: SessionLucidUserProviderOptions<Model>
+) {
+  return new CachedSessionUserProvider(config)
 }
 
 /** Like `tokensUserProvider` from @adonisjs/auth, with the caches above. */

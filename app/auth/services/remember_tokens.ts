@@ -2,6 +2,7 @@ import { HttpContext } from '@adonisjs/core/http'
 import db from '@adonisjs/lucid/services/db'
 import { DbRememberMeTokensProvider } from '@adonisjs/auth/session'
 import type { LucidModel } from '@adonisjs/lucid/types/model'
+import { forgetSessions } from '#auth/services/token_cache'
 
 /** Remember-me tokens issued during a request (a login with "remember me", or a restore). */
 const issued = new WeakMap<HttpContext, number>()
@@ -28,10 +29,11 @@ export class SessionBoundRememberTokens<
 
   async recycle(...args: Parameters<DbRememberMeTokensProvider<Model>['recycle']>) {
     const token = await super.recycle(...args)
-    await db
+    const rebound: { id: string }[] = await db
       .from('user_sessions')
       .where('remember_token_id', Number(args[1]))
-      .update({ remember_token_id: Number(token.identifier) })
+      .update({ remember_token_id: Number(token.identifier) }, ['id'])
+    await forgetSessions(rebound.map((row) => row.id))
     return token
   }
 }

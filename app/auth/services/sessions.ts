@@ -5,7 +5,7 @@ import { issuedRememberToken } from '#auth/services/remember_tokens'
 import { recordAudit } from '#platform'
 import User from '#auth/models/user'
 import UserSession from '#auth/models/user_session'
-import { deleteTokens } from '#auth/services/token_cache'
+import { deleteTokens, forgetSessions } from '#auth/services/token_cache'
 
 /** Session keys owned by auth. */
 export const SESSION_KEYS = {
@@ -91,7 +91,11 @@ export async function revokeSessions(userId: string, keepSessionId?: string) {
   await db.transaction(async (trx) => {
     const query = trx.from('user_sessions').where('user_id', userId).whereNull('revoked_at')
     if (keepSessionId) query.whereNot('id', keepSessionId)
-    await query.update({ revoked_at: new Date() })
+    const revoked: { id: string }[] = await query.update({ revoked_at: new Date() }, ['id'])
+    await forgetSessions(
+      revoked.map((row) => row.id),
+      trx
+    )
     const tokens = trx.from('remember_me_tokens').where('tokenable_id', userId)
     if (keepSessionId)
       tokens.whereNotIn(

@@ -1,5 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import type { LucidModel, LucidRow } from '@adonisjs/lucid/types/model'
 import { FactCache, toFacts, type Facts } from '#auth/services/fact_cache'
 
 /** An API token as cached: the SHA-256 of its secret (as stored), never the secret. */
@@ -31,6 +32,7 @@ const USER_SECRETS = ['password', 'totp_secret_encrypted', 'totp_last_step'] as 
 const facts = new FactCache('auth')
 const tokenKey = (id: number | string) => `token:${id}`
 const userKey = (id: string) => `user:${id}`
+const sessionKey = (id: string) => `session:${id}`
 
 const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString())
 
@@ -66,6 +68,39 @@ export function cachedUserFacts(userId: string) {
   })
 }
 
+/**
+ * Loads the secrets a cached user comes without, as if the row had been read whole (not dirty:
+ * saving the user does not rehash the password). For the actions that check a password or code.
+ */
+export async function withSecrets<T extends LucidRow>(user: T): Promise<T> {
+  if (user.$attributes.password !== undefined) return user
+  const row = await db
+    .from('users')
+    .where('id', (user as unknown as { id: string }).id)
+    .select([...USER_SECRETS])
+    .firstOrFail()
+  user.$consumeAdapterResult(row)
+  const model = user.constructor as LucidModel
+  for (const column of USER_SECRETS) {
+    const property = model.$keys.columnsToAttributes.get(column)!
+    user.$original[property] = user.$attributes[property]
+  }
+  return user
+}
+
+/** A tracked browser session's row from the cache, loaded on a miss. */
+export function cachedSessionFacts(sessionId: string) {
+  return facts.get<Facts>(sessionKey(sessionId), async () => {
+    const row = await db.from('user_sessions').where('id', sessionId).first()
+    return row ? toFacts(row) : null
+  })
+}
+
+/** Forgets tracked sessions (revoked, touched, rebound) in every process. */
+export function forgetSessions(ids: string[], trx?: TransactionClientContract | null) {
+  return facts.forgetAfterCommit(ids.map(sessionKey), trx)
+}
+
 /** Forgets tokens (revoked or deleted) in every process, after `trx` commits when given. */
 export function forgetTokens(ids: (number | string)[], trx?: TransactionClientContract | null) {
   return facts.forgetAfterCommit(ids.map(tokenKey), trx)
@@ -76,13 +111,13 @@ export function forgetUser(userId: string, trx?: TransactionClientContract | nul
   return facts.forgetAfterCommit([userKey(userId)], trx)
 }
 
-/** Deletes the tokens matching every given field and forgets them; returns how many went. */
 /** How many API tokens a user holds (offered for revocation on a password reset). */
 export async function countApiTokens(userId: string) {
   const row = await db.from(TABLE).where('tokenable_id', userId).count('* as total').first()
   return Number(row?.total ?? 0)
 }
 
+/** Deletes the tokens matching every given field and forgets them; returns how many went. */
 export async function deleteTokens(
   where: { id?: number; userId?: string; tenantId?: string },
   trx?: TransactionClientContract

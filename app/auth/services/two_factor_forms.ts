@@ -2,6 +2,7 @@ import type { HttpContext } from '@adonisjs/core/http'
 import hash from '@adonisjs/core/services/hash'
 import type User from '#auth/models/user'
 import { throttledAttempt } from '#auth/services/brute_force'
+import { withSecrets } from '#auth/services/token_cache'
 import { urlFor } from '#core'
 
 /* HTTP helpers shared by the two-factor account forms. */
@@ -12,8 +13,9 @@ export function twoFactorSection() {
 }
 
 /** Re-authentication before a security change; failures count with login failures for the email. */
-export function passwordConfirmed(user: User, password: string, ip: string) {
-  return throttledAttempt('login', user.email, ip, () => hash.verify(user.password, password))
+export async function passwordConfirmed(user: User, password: string, ip: string) {
+  const { password: stored } = await withSecrets(user)
+  return throttledAttempt('login', user.email, ip, () => hash.verify(stored, password))
 }
 
 /** Back to the account page's two-factor card with a message on one field (forms work without JS). */

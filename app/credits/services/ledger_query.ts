@@ -13,6 +13,12 @@ export type LedgerFilters = {
   agentId?: string | null
 }
 
+/** The name (or email) of an entry's member while they belong to the workspace. */
+const MEMBER_NAME = `(SELECT COALESCE(NULLIF(u.name, ''), u.email) FROM memberships m
+    JOIN users u ON u.id = m.user_id
+   WHERE m.tenant_id = ledger_entries.tenant_id AND m.user_id = ledger_entries.member_id)
+  AS member_name`
+
 function filtered(tenantId: string, filters: LedgerFilters, cursor: Cursor | null) {
   const query = db.from('ledger_entries').where('tenant_id', tenantId)
   if (filters.kind) query.where('kind', filters.kind)
@@ -24,18 +30,28 @@ function filtered(tenantId: string, filters: LedgerFilters, cursor: Cursor | nul
   return query.select(db.raw(ENTRY_COLUMNS)).orderBy('created_at', 'desc').orderBy('id', 'desc')
 }
 
-/** One page of a tenant's ledger, newest first, with the cursor of the next page (null on the last). */
+/**
+ * One page of a tenant's ledger, newest first, with the cursor of the next page (null on the
+ * last) and, with `memberNames`, the names of the current members it mentions (same statement).
+ */
 export async function listLedger(
   tenantId: string,
-  options: { limit: number; cursor?: Cursor | null; filters?: LedgerFilters }
+  options: {
+    limit: number
+    cursor?: Cursor | null
+    filters?: LedgerFilters
+    memberNames?: boolean
+  }
 ) {
-  const rows = await filtered(tenantId, options.filters ?? {}, options.cursor ?? null).limit(
-    options.limit + 1
-  )
+  const query = filtered(tenantId, options.filters ?? {}, options.cursor ?? null)
+  if (options.memberNames) query.select(db.raw(MEMBER_NAME))
+  const rows = await query.limit(options.limit + 1)
   const entries: LedgerEntry[] = rows.slice(0, options.limit).map(toEntry)
   const nextCursor =
     rows.length > options.limit ? encodeCursor(entries.at(-1)!.createdAt, entries.at(-1)!.id) : null
-  return { entries, nextCursor }
+  const memberNames = new Map<string, string>()
+  for (const row of rows) if (row.member_name) memberNames.set(row.member_id, row.member_name)
+  return { entries, nextCursor, memberNames }
 }
 
 /** Every matching entry, newest first, fetched in keyset pages (for exports of any size). */
@@ -54,14 +70,27 @@ export async function* ledgerEntries(
   }
 }
 
-/** Net spend (charges less refunds) since `since`, in micro-credits. */
-export async function spendSince(tenantId: string, since: Date): Promise<bigint> {
-  const row = await db
-    .from('ledger_entries')
-    .where('tenant_id', tenantId)
-    .whereIn('kind', ['charge', 'refund'])
-    .where('created_at', '>=', since)
-    .select(db.raw('COALESCE(-SUM(amount), 0) AS spend'))
-    .first()
-  return BigInt(row?.spend ?? 0)
+const SPEND_SINCE = `(SELECT COALESCE(-SUM(amount), 0) FROM ledger_entries
+   WHERE tenant_id = ? AND kind IN ('charge', 'refund') AND created_at >= ?)`
+
+/**
+ * The balance, the amount held and the net spend since each of `since`, in one statement (the
+ * balance widget is on every credits page and polls).
+ */
+export async function balanceAndSpend(tenantId: string, since: Date[]) {
+  const { rows } = await db.rawQuery(
+    `SELECT (SELECT balance FROM credit_accounts WHERE tenant_id = ?) AS balance,
+            (SELECT held FROM credit_accounts WHERE tenant_id = ?) AS held
+            ${since.map((_, i) => `, ${SPEND_SINCE} AS spend_${i}`).join('')}`,
+    [tenantId, tenantId, ...since.flatMap((at) => [tenantId, at])]
+  )
+  const row = rows[0]
+  const balance = BigInt(row.balance ?? 0)
+  const held = BigInt(row.held ?? 0)
+  return {
+    balance,
+    held,
+    available: balance - held,
+    spend: since.map((_, i) => BigInt(row[`spend_${i}`] ?? 0)),
+  }
 }

@@ -5,8 +5,7 @@ import type { Infer } from '@vinejs/vine/types'
 import { creditsSchema, dateTimeSchema, formatCredits, isUuid, pageParams, urlFor } from '#core'
 import { User } from '#auth'
 import type { Tenant } from '#tenants'
-import { balanceOf } from '#credits/services/accounts'
-import { listLedger, spendSince } from '#credits/services/ledger_query'
+import { balanceAndSpend, listLedger } from '#credits/services/ledger_query'
 import {
   filterParams,
   ledgerFiltersValidator,
@@ -66,11 +65,11 @@ export function entryJson(entry: LedgerEntry): Infer<typeof ledgerEntrySchema> {
 export async function balanceWidget(tenant: Tenant) {
   const now = DateTime.now().setZone(tenant.timeZone)
   const monthStart = now.startOf('month')
-  const [balance, spend, lastWeek] = await Promise.all([
-    balanceOf(tenant.id),
-    spendSince(tenant.id, monthStart.toJSDate()),
-    spendSince(tenant.id, now.minus({ days: 7 }).toJSDate()),
+  const balance = await balanceAndSpend(tenant.id, [
+    monthStart.toJSDate(),
+    now.minus({ days: 7 }).toJSDate(),
   ])
+  const [spend, lastWeek] = balance.spend
   return {
     forecast: forecastOf(balance.available, lastWeek),
     tenant,
@@ -113,24 +112,25 @@ export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
   const resolved = await resolveMemberFilter(tenant.id, given)
   if (resolved.error) errors.member = [resolved.error]
   const { cursor } = pageParams(ctx, { forgiving: true })
+  // Names of the members on this page only, in the same statement: never the whole tenant.
   const page = await listLedger(tenant.id, {
     limit: PAGE_SIZE,
     cursor,
     filters: toLedgerFilters(resolved.input, tenant.timeZone),
+    memberNames: true,
   })
-
-  // Names of the members on this page only (and of the filtered one): never the whole tenant.
-  const ids = new Set(page.entries.map((entry) => entry.memberId).filter((id) => id !== null))
-  if (resolved.input.member) ids.add(resolved.input.member)
-  // Members of this workspace only: a foreign id in the URL names nobody.
-  const users = ids.size
-    ? await User.query()
-        .join('memberships', 'memberships.user_id', 'users.id')
-        .where('memberships.tenant_id', tenant.id)
-        .whereIn('users.id', [...ids])
-        .select('users.id', 'users.name', 'users.email')
-    : []
-  const names = new Map(users.map((user) => [user.id, user.name || user.email]))
+  const names = page.memberNames
+  // A drill-down link's member id shows as their email (members of this workspace only: a
+  // foreign id in the URL names nobody).
+  const filteredBy =
+    given.member && isUuid(given.member)
+      ? await User.query()
+          .join('memberships', 'memberships.user_id', 'users.id')
+          .where('memberships.tenant_id', tenant.id)
+          .where('users.id', given.member)
+          .select('users.email')
+          .first()
+      : null
   const input = given
   const ledgerUrl = (extra: Record<string, string> = {}) =>
     urlFor('credits.credits.show', { tenant: tenant.slug }, { qs: { ...input, ...extra } })
@@ -142,10 +142,7 @@ export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
       from: input.from ?? '',
       to: input.to ?? '',
       // An id from a drill-down link shows as the member's email.
-      member:
-        given.member && isUuid(given.member)
-          ? (users.find((user) => user.id === given.member)?.email ?? given.member)
-          : (given.member ?? ''),
+      member: filteredBy?.email ?? given.member ?? '',
       agent: input.agent ?? '',
     },
     filtered,

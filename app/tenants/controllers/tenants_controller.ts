@@ -14,6 +14,7 @@ import {
 import Membership from '#tenants/models/membership'
 import { DELETION_GRACE_DAYS } from '#tenants/models/tenant'
 import { roleAllows } from '#tenants/roles'
+import { loadHomePanels } from '#tenants/services/home_panels'
 import { claimProblem } from '#tenants/actions/domains'
 import {
   domainClaimExpiresAt,
@@ -55,11 +56,16 @@ export default class TenantsController {
   async show(ctx: HttpContext) {
     const { tenant, membership } = currentTenant(ctx)
     authorize(ctx, 'tenant.read')
+    // A statement per panel (credits, activity) and one here: within the 3 of every page.
+    const panels = await loadHomePanels(tenant, membership)
     const members = await Membership.query().where('tenantId', tenant.id).count('* as n').first()
     return ctx.view.render('tenants::pages/home', {
       tenant,
       membership,
+      panels,
       memberCount: Number(members?.$extras.n ?? 0),
+      canInvite: roleAllows(membership.role, 'members.manage'),
+      canManage: roleAllows(membership.role, 'tenant.update'),
     })
   }
 

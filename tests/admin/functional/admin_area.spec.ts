@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { balanceOf } from '#credits'
 import { flagEnabled, setFlag, verifyAuditChain } from '#platform'
 import { Tenant } from '#tenants'
-import { User } from '#auth'
+import { setUserDisabled, User } from '#auth'
 import { signedIn } from '#tests/helpers/session'
 import { UserFactory } from '#database/factories/user_factory'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
@@ -246,10 +246,10 @@ test.group('admin / the admin area', () => {
     await web.submit('POST', '/account/tokens', tokenForm)
     assert.equal(await tokens(), afterControl)
     // Disabling the admin ends the sessions they impersonate, at the next request.
-    await db.from('users').where('id', admin.id).update({ disabled_at: new Date() })
+    await setUserDisabled(admin.id, true, { actorId: admin.id })
     const cut = await web.get(`/t/${tenant.slug}/settings`)
     assert.notEqual(cut.status(), 200)
-    await db.from('users').where('id', admin.id).update({ disabled_at: null })
+    await setUserDisabled(admin.id, false, { actorId: admin.id })
 
     // Another platform admin cannot be impersonated.
     const again = await signedIn(client, admin)

@@ -207,7 +207,20 @@ export default class RunsController {
       to: text(qs.to),
     }
     const errors: FieldErrors = {}
-    const query = Run.query().where('runs.tenant_id', tenant.id)
+    // The agent's or workflow's name comes with each run (one statement for the page).
+    const query = Run.query()
+      .where('runs.tenant_id', tenant.id)
+      .leftJoin('agents', 'agents.id', 'runs.agent_id')
+      .leftJoin('workflows', 'workflows.id', 'runs.workflow_id')
+      .select(
+        'runs.*',
+        'agents.name as agent_name',
+        'agents.slug as agent_slug',
+        'agents.deleted_at as agent_deleted_at',
+        'workflows.name as workflow_name',
+        'workflows.slug as workflow_slug',
+        'workflows.deleted_at as workflow_deleted_at'
+      )
     if (filters.agent) {
       const found = await findAgent(tenant.id, filters.agent)
       query.where('runs.agent_id', found?.id ?? NOBODY)
@@ -236,18 +249,14 @@ export default class RunsController {
     }
     const params = pageParams(ctx, { forgiving: true })
     const page = await keysetPage<Run>(query, 'runs', params)
-    const agentIds = [...new Set(page.rows.map((run) => run.agentId).filter(Boolean))] as string[]
-    const named = agentIds.length
-      ? await Agent.query().where('tenantId', tenant.id).whereIn('id', agentIds)
-      : []
-    const byId = new Map(named.map((agent) => [agent.id, agent]))
-    const workflowIds = [...new Set(page.rows.map((run) => run.workflowId).filter(Boolean))]
-    const workflows = workflowIds.length
-      ? await Workflow.query()
-          .where('tenantId', tenant.id)
-          .whereIn('id', workflowIds as string[])
-      : []
-    const workflowById = new Map(workflows.map((workflow) => [workflow.id, workflow]))
+    const named = (run: Run, kind: 'agent' | 'workflow') =>
+      run.$extras[`${kind}_name`] === null || run.$extras[`${kind}_name`] === undefined
+        ? null
+        : {
+            name: run.$extras[`${kind}_name`] as string,
+            slug: run.$extras[`${kind}_slug`] as string,
+            deletedAt: run.$extras[`${kind}_deleted_at`] ?? null,
+          }
     const agents = await Agent.query()
       .where('tenantId', tenant.id)
       .whereNull('deletedAt')
@@ -260,8 +269,8 @@ export default class RunsController {
       agents,
       rows: page.rows.map((run) => ({
         run,
-        agent: run.agentId ? (byId.get(run.agentId) ?? null) : null,
-        workflow: run.workflowId ? (workflowById.get(run.workflowId) ?? null) : null,
+        agent: named(run, 'agent'),
+        workflow: named(run, 'workflow'),
         created: localTime(ctx, run.createdAt, 'yyyy-LL-dd HH:mm:ss'),
       })),
       nextUrl: page.next_cursor ? pageUrl(ctx, page.next_cursor) : null,
