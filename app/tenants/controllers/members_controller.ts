@@ -1,4 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import db from '@adonisjs/lucid/services/db'
 import { isUuid, NotFoundException, onRefusal, urlFor } from '#core'
 import Membership from '#tenants/models/membership'
 import Invitation from '#tenants/models/invitation'
@@ -20,10 +21,14 @@ export default class MembersController {
       .trim()
       .slice(0, 100)
     const pageNumber = Math.min(Math.max(Number(ctx.request.input('page')) || 1, 1), 10_000)
-    const query = scoped(tenant, Membership)
+    // Plain rows with the columns shown: a page of members costs no model hydration.
+    const query = db
+      .from('memberships')
+      .where('memberships.tenant_id', tenant.id)
       .join('users', 'users.id', 'memberships.user_id')
       .select(
-        'memberships.*',
+        'memberships.id',
+        'memberships.role',
         'users.name as user_name',
         'users.email as user_email',
         'users.totp_enabled_at as user_totp'
@@ -46,11 +51,11 @@ export default class MembersController {
           .limit(200)
       : []
     const members = rows.slice(0, MEMBERS_PAGE).map((row) => ({
-      membership: row,
+      membership: { id: row.id as string, role: row.role as string },
       user: {
-        name: row.$extras.user_name as string,
-        email: row.$extras.user_email as string,
-        twoFactor: row.$extras.user_totp !== null,
+        name: row.user_name as string,
+        email: row.user_email as string,
+        twoFactor: row.user_totp !== null,
       },
     }))
     const pageUrl = (page: number) =>

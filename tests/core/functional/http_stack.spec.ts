@@ -3,6 +3,7 @@ import { WorkspaceFactory } from '#database/factories/workspace_factory'
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { probeState } from '#tests/helpers/probe_routes'
+import { signedIn } from '#tests/helpers/session'
 
 test.group('core / health', () => {
   test('live answers ok while the process runs', async ({ client }) => {
@@ -114,7 +115,24 @@ test.group('core / browser pages', () => {
     assert.notInclude(csp, 'unsafe-eval')
     assert.equal(response.header('x-frame-options'), 'DENY')
     assert.equal(response.header('x-content-type-options'), 'nosniff')
+    // A first visit gets no session: no cookie, no CSRF token (the page has no form).
+    assert.isUndefined(response.header('set-cookie'))
+    assert.notInclude(response.text(), '<meta name="csrf-token"')
+    assert.include(response.text(), 'Create a free account')
+  })
+
+  test('a browser with a session keeps it on the landing page (and its CSRF token)', async ({
+    client,
+    assert,
+  }) => {
+    const { owner } = await WorkspaceFactory.create()
+    const web = await signedIn(client, owner)
+    const response = await web.get('/')
+    response.assertStatus(200)
     assert.include(response.text(), '<meta name="csrf-token"')
+    assert.include(response.header('content-security-policy'), "default-src 'self'")
+    // The session still works afterwards.
+    ;(await web.get('/account')).assertStatus(200)
   })
 
   test('an unknown page → friendly 404 page', async ({ client, assert }) => {

@@ -1,4 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import db from '@adonisjs/lucid/services/db'
 import { DateTime } from 'luxon'
 import {
   formatCredits,
@@ -61,6 +62,25 @@ function citationLinks(dto: RunDto) {
 /** Matches no row: an unknown agent or member filters everything out (never an error). */
 const NOBODY = '00000000-0000-0000-0000-000000000000'
 const MAX_INPUT = 200_000
+
+/** A row of the runs list: the shown columns and the agent's or workflow's name. */
+type RunListRow = {
+  id: string
+  status: RunStatus
+  model: string | null
+  input_tokens: number
+  output_tokens: number
+  cost_micros: string
+  latency_ms: number | null
+  source: string
+  created_at: Date
+  agent_name: string | null
+  agent_slug: string
+  agent_deleted_at: Date | null
+  workflow_name: string | null
+  workflow_slug: string
+  workflow_deleted_at: Date | null
+}
 
 /**
  * Runs in the browser: start one from the chat page (streamed over SSE with htmx, synchronous
@@ -207,13 +227,23 @@ export default class RunsController {
       to: text(qs.to),
     }
     const errors: FieldErrors = {}
-    // The agent's or workflow's name comes with each run (one statement for the page).
-    const query = Run.query()
+    // The columns the list shows (never inputs and outputs), with the agent's or workflow's
+    // name: one statement, plain rows.
+    const query = db
+      .from('runs')
       .where('runs.tenant_id', tenant.id)
       .leftJoin('agents', 'agents.id', 'runs.agent_id')
       .leftJoin('workflows', 'workflows.id', 'runs.workflow_id')
       .select(
-        'runs.*',
+        'runs.id',
+        'runs.status',
+        'runs.model',
+        'runs.input_tokens',
+        'runs.output_tokens',
+        'runs.cost_micros',
+        'runs.latency_ms',
+        'runs.source',
+        'runs.created_at',
         'agents.name as agent_name',
         'agents.slug as agent_slug',
         'agents.deleted_at as agent_deleted_at',
@@ -248,30 +278,41 @@ export default class RunsController {
       else query.where('runs.created_at', '<', day.startOf('day').plus({ days: 1 }).toJSDate())
     }
     const params = pageParams(ctx, { forgiving: true })
-    const page = await keysetPage<Run>(query, 'runs', params)
-    const named = (run: Run, kind: 'agent' | 'workflow') =>
-      run.$extras[`${kind}_name`] === null || run.$extras[`${kind}_name`] === undefined
+    const page = await keysetPage<RunListRow>(query, 'runs', params)
+    const named = (run: RunListRow, kind: 'agent' | 'workflow') =>
+      run[`${kind}_name`] === null
         ? null
         : {
-            name: run.$extras[`${kind}_name`] as string,
-            slug: run.$extras[`${kind}_slug`] as string,
-            deletedAt: run.$extras[`${kind}_deleted_at`] ?? null,
+            name: run[`${kind}_name`],
+            slug: run[`${kind}_slug`],
+            deletedAt: run[`${kind}_deleted_at`],
           }
-    const agents = await Agent.query()
-      .where('tenantId', tenant.id)
-      .whereNull('deletedAt')
+    const agents = await db
+      .from('agents')
+      .where('tenant_id', tenant.id)
+      .whereNull('deleted_at')
       .orderBy('name')
       .limit(500)
+      .select('slug', 'name')
     return ctx.view.render('agents::pages/runs', {
       filters,
       errors,
       statuses: RUN_STATUSES,
       agents,
       rows: page.rows.map((run) => ({
-        run,
+        run: {
+          id: run.id,
+          status: run.status,
+          model: run.model,
+          inputTokens: run.input_tokens,
+          outputTokens: run.output_tokens,
+          costMicros: run.cost_micros,
+          latencyMs: run.latency_ms,
+          source: run.source,
+        },
         agent: named(run, 'agent'),
         workflow: named(run, 'workflow'),
-        created: localTime(ctx, run.createdAt, 'yyyy-LL-dd HH:mm:ss'),
+        created: localTime(ctx, DateTime.fromJSDate(run.created_at), 'yyyy-LL-dd HH:mm:ss'),
       })),
       nextUrl: page.next_cursor ? pageUrl(ctx, page.next_cursor) : null,
       firstUrl: params.cursor ? pageUrl(ctx, null) : null,
