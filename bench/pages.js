@@ -699,7 +699,8 @@ async function main() {
   const LINE = (s) =>
     `${s.target.padEnd(10)} ${pad(fmt(s.rps), 8)} ` +
     `${pad(`${fmt(s.ratio, 3)} (${fmt(s.ratioMin, 3)}–${fmt(s.ratioMax, 3)})`, 22)} ` +
-    `${pad(fmt(s.usPerReq, 1), 8)} ${pad(fmt(s.dbUs, 1), 9)} ${pad(fmt(s.statements, 0), 7)} ${pad(fmt(s.dataStatements, 0), 5)} ${pad(fmt(s.statementsMean, 2), 7)}  ${goals(s)}`
+    `${pad(fmt(s.usPerReq, 1), 8)} ${pad(fmt(s.dbUs, 1), 9)} ${pad(fmt(s.statements, 0), 7)} ` +
+    `${pad(fmt(s.dataStatements, 0), 5)} ${pad(fmt(s.statementsMean, 2), 7)}  ${goals(s)}`
   const bad = summary.filter((s) => s.bad > 0)
   console.log(
     [
@@ -719,10 +720,13 @@ async function main() {
       '',
       `×page.cjs: median of the per-round paired req/s ratios (min–max); µs/req: the server process's`,
       `CPU per request; dbµs/req: the bench database's backends; rt/req: statements ('Q' + 'E'`,
-      `messages) per request counted through a proxy, median over ${COUNT_BATCHES}×${COUNT_REQUESTS} sequential requests;`,
-      `data: the same without transaction control (BEGIN, which carries the tenant binding, and COMMIT);`,
+      `messages) per request counted through a proxy, median over ` +
+        `${COUNT_BATCHES}×${COUNT_REQUESTS} sequential requests;`,
+      `data: the same without transaction control (BEGIN, which carries the tenant binding, and`,
+      `COMMIT);`,
       `(mean): count delta / ${COUNT_REQUESTS} of the best batch, the app's background timers included.`,
-      `Goals: tenant pages ≥ ${GOAL_RATIO}× page.cjs, ≤ ${GOAL_US} µs server CPU and ≤ ${GOAL_STATEMENTS} statements per`,
+      `Goals: tenant pages ≥ ${GOAL_RATIO}× page.cjs, ≤ ${GOAL_US} µs server CPU and ` +
+        `≤ ${GOAL_STATEMENTS} statements per`,
       `request; landing page ≤ ${GOAL_LANDING_US} µs server CPU per request.`,
       ...(bad.length
         ? [
