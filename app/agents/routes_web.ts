@@ -9,6 +9,7 @@ import { acceptUploadsOn } from '#core'
 import { readsNoTenantRows } from '#tenants'
 
 const AgentsController = () => import('#agents/controllers/web/agents_controller')
+const AgentOptionsController = () => import('#agents/controllers/web/agent_options_controller')
 const VersionsController = () => import('#agents/controllers/web/versions_controller')
 const ChatController = () => import('#agents/controllers/web/chat_controller')
 const RunsController = () => import('#agents/controllers/web/runs_controller')
@@ -27,6 +28,9 @@ router
   .group(() => {
     router.get('/agents', [AgentsController, 'index']).as('agents.web.agents.index')
     router.get('/agents/new', [AgentsController, 'create']).as('agents.web.agents.create')
+    router
+      .get('/agents/options', [AgentOptionsController, 'index'])
+      .as('agents.web.agent_options.index')
     router.post('/agents', [AgentsController, 'store']).as('agents.web.agents.store')
     router.get('/agents/:slug', [AgentsController, 'show']).as('agents.web.agents.show')
     router.get('/agents/:slug/edit', [AgentsController, 'edit']).as('agents.web.agents.edit')

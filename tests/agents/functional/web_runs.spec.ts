@@ -291,9 +291,30 @@ test.group('agents / web: chat and runs', () => {
       runs[1].id,
       runs[2].id,
     ])
-    assert.include(
-      (await web.get(`${base}/runs?agent=other`)).text(),
-      '<option value="other" selected>'
+    // The agent filter is a search box whose suggestions come on demand (this workspace's only).
+    const filtered = (await web.get(`${base}/runs?agent=other`)).text()
+    assert.include(filtered, 'value="other"')
+    assert.include(filtered, 'list="runs-agent-options"')
+    const foreign = await WorkspaceFactory.create()
+    await createAgent({
+      tenantId: foreign.tenant.id,
+      actorId: foreign.owner.id,
+      name: 'Othello',
+      slug: 'othello',
+      instructions: 'x',
+      model: 'simulator/echo',
+    })
+    const suggested = await web.get(
+      `${base}/agents/options?agent=OTH&field=runs-agent-options`,
+      HTMX
+    )
+    assert.equal(
+      suggested.text(),
+      '<datalist id="runs-agent-options"><option value="other">Other</option></datalist>'
+    )
+    assert.equal(
+      (await web.get(`${base}/agents/options?agent=`, HTMX)).text(),
+      '<datalist id="agent-options"></datalist>'
     )
 
     const first = (await web.get(`${base}/runs?limit=2&agent=`)).text()

@@ -287,18 +287,11 @@ export default class RunsController {
             slug: run[`${kind}_slug`],
             deletedAt: run[`${kind}_deleted_at`],
           }
-    const agents = await db
-      .from('agents')
-      .where('tenant_id', tenant.id)
-      .whereNull('deleted_at')
-      .orderBy('name')
-      .limit(500)
-      .select('slug', 'name')
     return ctx.view.render('agents::pages/runs', {
       filters,
       errors,
       statuses: RUN_STATUSES,
-      agents,
+      agentOptionsUrl: urlFor('agents.web.agent_options.index', { tenant: tenant.slug }),
       rows: page.rows.map((run) => ({
         run: {
           id: run.id,
