@@ -14,7 +14,6 @@ const PlatformController = () => import('#analytics/controllers/platform_control
 router
   .group(() => {
     router.get('/analytics', [DashboardController, 'show']).as('analytics.dashboard.show')
-    router.get('/analytics/kpis', [DashboardController, 'kpis']).as('analytics.kpis.show')
     for (const table of ['days', 'agents', 'members', 'models', 'errors']) {
       router
         .get(`/analytics/${table}.csv`, [ExportsController, 'show'])

@@ -122,6 +122,23 @@
     )
   })
 
+  /* ---------- Live panels: [data-live] elements refresh while the tab is visible ---------- */
+  // Every LIVE_MS each live element gets `agora:live` (its hx-trigger); the server answers 204
+  // while nothing changed. A hidden tab asks nothing, and asks at once when shown again; an
+  // element whose form field has the focus waits, so a swap never eats what is being typed.
+  const LIVE_MS = 4000
+  function refreshLive() {
+    if (document.visibilityState !== 'visible' || !window.htmx) return
+    for (const element of document.querySelectorAll('[data-live]')) {
+      const focused = document.activeElement
+      if (focused && element.contains(focused) && focused.matches('input, select, textarea'))
+        continue
+      window.htmx.trigger(element, 'agora:live')
+    }
+  }
+  setInterval(refreshLive, LIVE_MS)
+  document.addEventListener('visibilitychange', refreshLive)
+
   /** A builder row with no agent chosen and no input typed. */
   function blankRow(row) {
     const select = row.querySelector('select')

@@ -1,10 +1,11 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
-import { renderPageOrFragment, urlFor } from '#core'
+import { isHtmx, renderPageOrFragment, urlFor } from '#core'
 import { balanceOf } from '#credits'
 import { authorize, currentTenant, type Tenant } from '#tenants'
-import { dashboardReport, kpiReport } from '#analytics/services/reports'
+import { dashboardReport } from '#analytics/services/reports'
 import { dailyCredits } from '#analytics/services/rollups'
+import { rollupVersion } from '#analytics/services/cache'
 import { PRESETS, rangeOrDefault, type Range } from '#analytics/services/ranges'
 import {
   burnForecast,
@@ -28,19 +29,22 @@ export function pageRange(
   return { range, error: error && { field: error.field as string, message: error.message } }
 }
 
-function kpiState(tenant: Tenant, range: Range, report: Awaited<ReturnType<typeof kpiReport>>) {
+function kpiState(
+  tenant: Tenant,
+  range: Range,
+  report: Awaited<ReturnType<typeof dashboardReport>>
+) {
   return {
     tenant,
     range,
     cards: kpiCards(report.total, report.previous),
-    pollUrl: dashboardUrl(tenant.slug, range, 'analytics.kpis.show'),
     updatedAt: DateTime.now().setZone(range.timeZone).toFormat('HH:mm:ss'),
   }
 }
 
 /**
  * /t/:tenant/analytics: KPIs, the series, breakdowns, errors and credits burn for a range, all
- * from rollups. htmx range changes get the dashboard fragment alone; the KPI fragment polls.
+ * from rollups. htmx range changes get the dashboard fragment alone, and so does the live refresh.
  */
 export default class DashboardController {
   async show(ctx: HttpContext) {
@@ -48,6 +52,13 @@ export default class DashboardController {
     authorize(ctx, 'analytics.read')
     const { tenant } = currentTenant(ctx)
     const { range, error } = pageRange(ctx, tenant)
+    // Live refresh: the page asks every few seconds with the rollup version it shows; while no
+    // run was counted since, the answer is an empty 204 (one statement, nothing rendered), which
+    // htmx leaves alone.
+    const version = await rollupVersion(tenant.id)
+    const since = ctx.request.input('since')
+    if (isHtmx(ctx) && typeof since === 'string' && since === version)
+      return ctx.response.noContent()
     const today = DateTime.now().setZone(range.timeZone)
     const [report, balance, lastWeek] = await Promise.all([
       dashboardReport(tenant.id, range),
@@ -65,6 +76,7 @@ export default class DashboardController {
         current: range.preset === preset,
       })),
       kpis: kpiState(tenant, range, report),
+      liveUrl: dashboardUrl(tenant.slug, range, 'analytics.dashboard.show', { since: version }),
       runsChart: seriesChart(tenant.slug, range, report, 'runs'),
       errorsChart: seriesChart(tenant.slug, range, report, 'errors'),
       creditPoints: report.series.map((row) => ({
@@ -107,16 +119,5 @@ export default class DashboardController {
       `dashboard;dur=${(performance.now() - started).toFixed(2)}`
     )
     return html
-  }
-
-  /** The KPI fragment, polled every 10 s by the page. */
-  async kpis(ctx: HttpContext) {
-    authorize(ctx, 'analytics.read')
-    const { tenant } = currentTenant(ctx)
-    const { range } = pageRange(ctx, tenant)
-    return ctx.view.render(
-      'analytics::components/kpis',
-      kpiState(tenant, range, await kpiReport(tenant.id, range))
-    )
   }
 }

@@ -221,21 +221,30 @@ export function seriesChart(
   report: Report,
   metric: 'runs' | 'errors'
 ) {
+  const valueOf = (row: Report['series'][number]) => (metric === 'runs' ? row.runs : row.errors)
   return barChart(
-    report.series.map((row) => {
+    report.series.map((row, i) => {
       const day =
         range.granularity === 'day'
           ? row.key!
           : DateTime.fromISO(row.key!, { zone: 'UTC' }).setZone(range.timeZone).toISODate()!
-      const value = metric === 'runs' ? row.runs : row.errors
+      const value = valueOf(row)
       const detail =
         metric === 'runs'
           ? `, ${number.format(row.errors)} errors, ${formatCredits(row.creditsMicros)} credits`
           : ''
+      // Hover details: the value, its period and the change from the bar before.
+      const delta = i === 0 ? 0 : value - valueOf(report.series[i - 1])
+      const change =
+        i === 0
+          ? ''
+          : delta === 0
+            ? ' (same as the bar before)'
+            : ` (${delta > 0 ? '+' : '−'}${number.format(Math.abs(delta))} on the bar before)`
       return {
         label: row.label,
         value,
-        title: `${row.label}: ${number.format(value)} ${metric === 'runs' ? 'runs' : 'errors'}${detail}`,
+        title: `${row.label}: ${number.format(value)} ${metric === 'runs' ? 'runs' : 'errors'}${detail}${change}`,
         href: runsUrl(tenantSlug, range, {
           from: day,
           to: day,

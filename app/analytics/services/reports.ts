@@ -128,29 +128,6 @@ export function dashboardReport(tenantId: string, range: Range): Promise<Report>
   )
 }
 
-/** The KPI fragment's figures alone (polled every 10 s: two small queries on a miss). */
-export function kpiReport(
-  tenantId: string,
-  range: Range
-): Promise<Pick<Report, 'range' | 'total' | 'previous'>> {
-  return cachedDto(
-    tenantId,
-    'kpis',
-    { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity },
-    async () => {
-      const [current, before] = await Promise.all([
-        aggregate(tenantId, range, []),
-        aggregate(tenantId, previousRange(range), []),
-      ])
-      return {
-        range: rangeDto(range),
-        total: row('total', 'Total', current.total),
-        previous: row('previous', 'Previous period', before.total),
-      }
-    }
-  )
-}
-
 /** One grouping for the API (`group_by`): rows and totals. */
 export function usageReport(
   tenantId: string,

@@ -36,6 +36,32 @@ test.group('analytics / browser: dashboard', () => {
     const { page, problems } = await signedInPage(browserContext, user.email)
     await page.goto(`${base()}/t/${tenant.slug}/analytics?range=7d`)
     assert.equal((await page.textContent('[data-testid=kpi-runs] .stat-value'))?.trim(), '2')
+
+    // Live: a run counted now shows within 5 s, without a reload.
+    const shownAt = Date.now()
+    await projectedRun(tenant.id, {
+      agentId: agent.id,
+      memberId: user.id,
+      createdAt: today.plus({ minutes: 45 }).toJSDate(),
+    })
+    await page.waitForSelector('[data-testid=kpi-runs] .stat-value:text-is("3")', {
+      timeout: 5_000,
+    })
+    assert.isBelow(Date.now() - shownAt, 5_000)
+    // A hidden tab asks nothing.
+    let asked = 0
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname.endsWith('/analytics')) asked++
+    })
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true })
+      document.dispatchEvent(new Event('visibilitychange'))
+    })
+    await page.waitForTimeout(4_500)
+    assert.equal(asked, 0)
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true })
+    })
     // Set after load: a full page load would lose these.
     await page.evaluate(() => ((globalThis as any).__sameDocument = true))
     let loads = 0
@@ -45,7 +71,7 @@ test.group('analytics / browser: dashboard', () => {
     await page.click('a[data-range="30d"]')
     await page.waitForURL((url) => url.searchParams.get('range') === '30d')
     await page.waitForSelector('[data-testid=range-label]:has-text("Last 30 days")')
-    assert.equal((await page.textContent('[data-testid=kpi-runs] .stat-value'))?.trim(), '3')
+    assert.equal((await page.textContent('[data-testid=kpi-runs] .stat-value'))?.trim(), '4')
     assert.isTrue(await page.evaluate(() => (globalThis as any).__sameDocument === true))
     assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), 1)
 
@@ -72,7 +98,7 @@ test.group('analytics / browser: dashboard', () => {
         url.pathname === `/t/${tenant.slug}/runs` && url.searchParams.get('agent') === 'summariser'
     )
     await page.waitForSelector('h1:text("Runs")')
-    assert.equal(await page.locator('main table tbody tr').count(), 2)
+    assert.equal(await page.locator('main table tbody tr').count(), 3)
     assert.isTrue(await page.evaluate(() => (globalThis as any).__sameDocument === true))
     assert.equal(loads, 0)
 
@@ -86,7 +112,7 @@ test.group('analytics / browser: dashboard', () => {
         url.searchParams.get('from') === today.toISODate()
     )
     await page.waitForSelector('h1:text("Runs")')
-    assert.equal(await page.locator('main table tbody tr').count(), 2)
+    assert.equal(await page.locator('main table tbody tr').count(), 3)
     assert.isTrue(await page.evaluate(() => (globalThis as any).__sameDocument === true))
     assert.deepEqual(problems, [])
   }).timeout(60_000)

@@ -59,7 +59,7 @@ test.group('analytics / dashboard pages', () => {
     assert.include(html, '<html')
     assert.match(
       html,
-      /id="analytics-kpis"[^>]*hx-get="\/t\/[^"]+\/analytics\/kpis\?range=7d"[^>]*hx-trigger="every 10s"/
+      /id="analytics-dashboard"[^>]*data-live hx-get="\/t\/[^"]+\/analytics\?range=7d&amp;since=\d+" hx-trigger="agora:live"/
     )
     assert.match(
       html,
@@ -112,21 +112,45 @@ test.group('analytics / dashboard pages', () => {
       ).text(),
       '<html'
     )
-    const kpis = await web.get(
-      `/t/${tenant.slug}/analytics/kpis?range=custom&from=2020-01-01&to=2020-01-31`,
-      { 'HX-Request': 'true' }
-    )
-    assert.match(kpis.text().trim(), /^<section id="analytics-kpis"/)
+  })
+
+  test('live: the dashboard asks with the version it shows; 204 until a run is counted, then the new figures', async ({
+    client,
+    assert,
+  }) => {
+    const { owner, tenant } = await dashboardWorld()
+    const web = await signedIn(client, owner)
+    const htmx = { 'HX-Request': 'true' }
+    const runsKpi = (html: string) =>
+      /kpi-runs">\s*<span class="stat-label">Runs<\/span>\s*<span class="stat-value">(\d+)</.exec(
+        html
+      )?.[1]
+    const page = (await web.get(`/t/${tenant.slug}/analytics?range=30d`)).text()
+    const liveUrl = /data-live hx-get="([^"]+)" hx-trigger="agora:live"/
+      .exec(page)?.[1]
+      ?.replaceAll('&amp;', '&')
+    assert.match(liveUrl ?? '', /range=30d&since=\d+/)
+    // Hover details of a bar: value, period and the change from the bar before.
     assert.match(
-      kpis.text(),
-      /kpi-runs">\s*<span class="stat-label">Runs<\/span>\s*<span class="stat-value">0</
+      page,
+      /<title>[^<]+: \d+ runs, \d+ errors, [\d.]+ credits \((same as|[+−]\d+ on) the bar before\)<\/title>/
     )
-    assert.include(
-      kpis.text(),
-      'hx-get="/t/' +
-        tenant.slug +
-        '/analytics/kpis?range=custom&amp;from=2020-01-01&amp;to=2020-01-31"'
-    )
+    const before = runsKpi(page)
+
+    const unchanged = await web.get(liveUrl!, htmx)
+    unchanged.assertStatus(204)
+    assert.equal(unchanged.text(), '')
+    // Without htmx (a bookmarked URL), the page itself.
+    assert.include((await web.get(liveUrl!)).text(), '<html')
+
+    await projectedRun(tenant.id, {})
+    const changed = await web.get(liveUrl!, htmx)
+    changed.assertStatus(200)
+    assert.match(changed.text().trim(), /^\{\{--|^<div id="analytics-dashboard"/)
+    assert.equal(Number(runsKpi(changed.text())), Number(before) + 1)
+    const next = /data-live hx-get="([^"]+)"/.exec(changed.text())![1].replaceAll('&amp;', '&')
+    assert.notEqual(next, liveUrl)
+    ;(await web.get(next, htmx)).assertStatus(204)
   })
 
   test('a bad custom range shows why and falls back to the last 7 days', async ({
@@ -197,12 +221,7 @@ test.group('analytics / dashboard pages', () => {
       /kpi-runs">\s*<span class="stat-label">Runs<\/span>\s*<span class="stat-value">0</
     )
     assert.notInclude(own, 'HYPERLINK')
-    for (const url of [
-      '/analytics',
-      '/analytics/kpis',
-      '/analytics/agents.csv',
-      '/analytics/days.csv',
-    ]) {
+    for (const url of ['/analytics', '/analytics/agents.csv', '/analytics/days.csv']) {
       const response = await web.get(`/t/${tenant.slug}${url}`)
       response.assertStatus(404)
       assert.notInclude(response.text(), 'HYPERLINK')
@@ -248,12 +267,12 @@ test.group('analytics / dashboard pages', () => {
     const hits = () => metric('analytics_cache_requests_total\\{result="hit"\\}')
     const misses = () => metric('analytics_cache_requests_total\\{result="miss"\\}')
     const [h0, m0] = [await hits(), await misses()]
-    await web.get(`/t/${tenant.slug}/analytics/kpis?range=30d`)
-    await web.get(`/t/${tenant.slug}/analytics/kpis?range=30d`)
+    await web.get(`/t/${tenant.slug}/analytics?range=30d`)
+    await web.get(`/t/${tenant.slug}/analytics?range=30d`)
     assert.equal(await misses(), m0 + 1)
     assert.equal(await hits(), h0 + 1)
     await projectedRun(tenant.id, {})
-    const fresh = await web.get(`/t/${tenant.slug}/analytics/kpis?range=30d`)
+    const fresh = await web.get(`/t/${tenant.slug}/analytics?range=30d`)
     assert.equal(await misses(), m0 + 2)
     assert.match(
       fresh.text(),

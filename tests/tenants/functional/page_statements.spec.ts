@@ -13,7 +13,6 @@ const BUDGET = 3
  */
 function tenantPages() {
   const fragments = new Set([
-    'analytics.kpis.show',
     'credits.balance.show',
     'tenants.member_options.index',
   ])
