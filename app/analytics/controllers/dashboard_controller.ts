@@ -61,7 +61,7 @@ export default class DashboardController {
       return ctx.response.noContent()
     const today = DateTime.now().setZone(range.timeZone)
     const [report, balance, lastWeek] = await Promise.all([
-      dashboardReport(tenant.id, range),
+      dashboardReport(tenant.id, range, version),
       balanceOf(tenant.id),
       dailyCredits(tenant.id, today.minus({ days: 6 }).toISODate()!, today.toISODate()!),
     ])

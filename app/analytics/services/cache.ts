@@ -67,9 +67,11 @@ export async function cachedDto<T>(
   tenantId: string | null,
   kind: string,
   filters: Record<string, unknown>,
-  factory: () => Promise<T>
+  factory: () => Promise<T>,
+  /** The rollup version when the caller has just read it. */
+  knownVersion?: string
 ): Promise<T> {
-  const version = await rollupVersion(tenantId)
+  const version = knownVersion ?? (await rollupVersion(tenantId))
   const key = `${tenantId ?? 'platform'}:${version}:${kind}:${JSON.stringify(filters, Object.keys(filters).sort())}`
   let missed = false
   const value = await store().getOrSet({

@@ -105,7 +105,7 @@ function rangeDto(range: Range): Report['range'] {
 }
 
 /** The whole dashboard for a range (and the previous period's totals), cached per rollup version. */
-export function dashboardReport(tenantId: string, range: Range): Promise<Report> {
+export function dashboardReport(tenantId: string, range: Range, version?: string): Promise<Report> {
   return cachedDto(
     tenantId,
     'dashboard',
@@ -124,7 +124,8 @@ export function dashboardReport(tenantId: string, range: Range): Promise<Report>
         member: await breakdown(tenantId, 'member', current.groups.member),
         model: await breakdown(tenantId, 'model', current.groups.model),
       }
-    }
+    },
+    version
   )
 }
 

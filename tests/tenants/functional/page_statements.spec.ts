@@ -12,10 +12,7 @@ const BUDGET = 3
  * /t/:tenant without another parameter, less downloads and the htmx fragments they poll.
  */
 function tenantPages() {
-  const fragments = new Set([
-    'credits.balance.show',
-    'tenants.member_options.index',
-  ])
+  const fragments = new Set(['credits.balance.show', 'tenants.member_options.index'])
   const pages = new Set<string>()
   for (const routes of Object.values(router.toJSON()))
     for (const route of routes)
