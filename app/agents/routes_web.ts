@@ -13,6 +13,7 @@ const AgentOptionsController = () => import('#agents/controllers/web/agent_optio
 const VersionsController = () => import('#agents/controllers/web/versions_controller')
 const ChatController = () => import('#agents/controllers/web/chat_controller')
 const RunsController = () => import('#agents/controllers/web/runs_controller')
+const RunExportsController = () => import('#agents/controllers/web/run_exports_controller')
 const ProvidersController = () => import('#agents/controllers/web/providers_controller')
 const WorkflowsController = () => import('#agents/controllers/web/workflows_controller')
 const WorkflowRunsController = () => import('#agents/controllers/web/workflow_runs_controller')
@@ -89,6 +90,7 @@ router
     router.get('/agents/:slug/chat', [ChatController, 'show']).as('agents.web.chat.show')
     router.post('/agents/:slug/runs', [RunsController, 'store']).as('agents.web.runs.store')
     router.get('/runs', [RunsController, 'index']).as('agents.web.runs.index')
+    router.get('/runs.csv', [RunExportsController, 'show']).as('agents.web.run_exports.show')
     router.get('/runs/:id', [RunsController, 'show']).as('agents.web.runs.show')
     router.get('/runs/:id/events', [RunsController, 'events']).as('agents.web.run_events.index')
     router

@@ -1,15 +1,11 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import db from '@adonisjs/lucid/services/db'
 import { DateTime } from 'luxon'
 import {
   formatCredits,
   inBackground,
-  isBoundedDay,
   isHtmx,
   isUuid,
   keysetPage,
-  MAX_YEAR,
-  MIN_YEAR,
   NotFoundException,
   onRefusal,
   pageParams,
@@ -19,13 +15,13 @@ import {
 import type { InsufficientCreditsException } from '#credits'
 import { assertWritable, authorize, currentTenant } from '#tenants'
 import Agent from '#agents/models/agent'
-import Run, { RUN_STATUSES, type RunStatus } from '#agents/models/run'
+import Run, { RUN_STATUSES } from '#agents/models/run'
 import Thread from '#agents/models/thread'
 import Workflow from '#agents/models/workflow'
 import { requestHash } from '#platform'
 import { startRun } from '#agents/actions/start_run'
 import { followRun, requestCancellation } from '#agents/services/runs'
-import { findAgent } from '#agents/services/lookup'
+import { runListFilters, runListQuery, type RunListRow } from '#agents/services/run_list'
 import { serializeRun, type RunDto } from '#agents/dtos/run'
 import type { FieldErrors } from '#agents/controllers/web/agent_form'
 import {
@@ -59,28 +55,7 @@ function citationLinks(dto: RunDto) {
   return [...links.values()]
 }
 
-/** Matches no row: an unknown agent or member filters everything out (never an error). */
-const NOBODY = '00000000-0000-0000-0000-000000000000'
 const MAX_INPUT = 200_000
-
-/** A row of the runs list: the shown columns and the agent's or workflow's name. */
-type RunListRow = {
-  id: string
-  status: RunStatus
-  model: string | null
-  input_tokens: number
-  output_tokens: number
-  cost_micros: string
-  latency_ms: number | null
-  source: string
-  created_at: Date
-  agent_name: string | null
-  agent_slug: string
-  agent_deleted_at: Date | null
-  workflow_name: string | null
-  workflow_slug: string
-  workflow_deleted_at: Date | null
-}
 
 /**
  * Runs in the browser: start one from the chat page (streamed over SSE with htmx, synchronous
@@ -216,67 +191,8 @@ export default class RunsController {
   async index(ctx: HttpContext) {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'runs.read')
-    const qs = ctx.request.qs()
-    const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '')
-    const filters = {
-      agent: text(qs.agent),
-      status: text(qs.status),
-      member: text(qs.member),
-      model: text(qs.model).slice(0, 200),
-      from: text(qs.from),
-      to: text(qs.to),
-    }
-    const errors: FieldErrors = {}
-    // The columns the list shows (never inputs and outputs), with the agent's or workflow's
-    // name: one statement, plain rows.
-    const query = db
-      .from('runs')
-      .where('runs.tenant_id', tenant.id)
-      .leftJoin('agents', 'agents.id', 'runs.agent_id')
-      .leftJoin('workflows', 'workflows.id', 'runs.workflow_id')
-      .select(
-        'runs.id',
-        'runs.status',
-        'runs.model',
-        'runs.input_tokens',
-        'runs.output_tokens',
-        'runs.cost_micros',
-        'runs.latency_ms',
-        'runs.source',
-        'runs.created_at',
-        'agents.name as agent_name',
-        'agents.slug as agent_slug',
-        'agents.deleted_at as agent_deleted_at',
-        'workflows.name as workflow_name',
-        'workflows.slug as workflow_slug',
-        'workflows.deleted_at as workflow_deleted_at'
-      )
-    if (filters.agent) {
-      const found = await findAgent(tenant.id, filters.agent)
-      query.where('runs.agent_id', found?.id ?? NOBODY)
-    }
-    // Drill-down from analytics: a member (user id) or a model name, kept in the URL.
-    if (filters.member)
-      query.where('runs.member_id', isUuid(filters.member) ? filters.member : NOBODY)
-    if (filters.model) query.where('runs.model', filters.model)
-    if (filters.status) {
-      if (RUN_STATUSES.includes(filters.status as RunStatus))
-        query.where('runs.status', filters.status)
-      else errors.status = ['Choose a status from the list.']
-    }
-    for (const field of ['from', 'to'] as const) {
-      if (!filters[field]) continue
-      const day = isBoundedDay(filters[field])
-        ? DateTime.fromISO(filters[field], { zone: tenant.timeZone })
-        : null
-      if (!day?.isValid) {
-        errors[field] = [`Enter a date as YYYY-MM-DD, between ${MIN_YEAR} and ${MAX_YEAR}.`]
-        continue
-      }
-      // Whole days in the workspace's time zone; `to` is inclusive.
-      if (field === 'from') query.where('runs.created_at', '>=', day.startOf('day').toJSDate())
-      else query.where('runs.created_at', '<', day.startOf('day').plus({ days: 1 }).toJSDate())
-    }
+    const filters = runListFilters(ctx.request.qs())
+    const { query, errors } = await runListQuery(tenant, filters)
     const params = pageParams(ctx, { forgiving: true })
     const page = await keysetPage<RunListRow>(query, 'runs', params)
     const named = (run: RunListRow, kind: 'agent' | 'workflow') =>
@@ -292,6 +208,11 @@ export default class RunsController {
       errors,
       statuses: RUN_STATUSES,
       agentOptionsUrl: urlFor('agents.web.agent_options.index', { tenant: tenant.slug }),
+      csvUrl: urlFor(
+        'agents.web.run_exports.show',
+        { tenant: tenant.slug },
+        { qs: Object.fromEntries(Object.entries(filters).filter(([, value]) => value)) }
+      ),
       rows: page.rows.map((run) => ({
         run: {
           id: run.id,
