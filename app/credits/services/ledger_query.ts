@@ -26,8 +26,17 @@ function filtered(tenantId: string, filters: LedgerFilters, cursor: Cursor | nul
   if (filters.to) query.where('created_at', '<', filters.to)
   if (filters.memberId) query.where('member_id', filters.memberId)
   if (filters.agentId) query.where('agent_id', filters.agentId)
-  if (cursor) query.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [cursor.at, cursor.id])
-  return query.select(db.raw(ENTRY_COLUMNS)).orderBy('created_at', 'desc').orderBy('id', 'desc')
+  if (cursor)
+    query.whereRaw('(ledger_entries.created_at, ledger_entries.id) < (?::timestamptz, ?::uuid)', [
+      cursor.at,
+      cursor.id,
+    ])
+  // Qualified: a bare `created_at` in ORDER BY names the selected text column of that name,
+  // which no index serves (every page sorted the whole ledger).
+  return query
+    .select(db.raw(ENTRY_COLUMNS))
+    .orderBy('ledger_entries.created_at', 'desc')
+    .orderBy('ledger_entries.id', 'desc')
 }
 
 /**
