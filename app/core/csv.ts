@@ -7,3 +7,23 @@ export function csvField(value: unknown, freeText = false): string {
   if (freeText && /^[=+\-@\t\r]/.test(text)) text = `'${text}`
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
 }
+
+/**
+ * CSV text for a stream: the header line, then the rows' lines gathered into chunks of about
+ * 64 KB (one write per chunk rather than per row keeps a million-row export cheap).
+ */
+export async function* csvChunks<T>(
+  header: readonly string[],
+  rows: AsyncIterable<T>,
+  line: (row: T) => string
+): AsyncGenerator<string> {
+  let chunk = header.join(',') + '\r\n'
+  for await (const row of rows) {
+    chunk += line(row)
+    if (chunk.length >= 65_536) {
+      yield chunk
+      chunk = ''
+    }
+  }
+  if (chunk) yield chunk
+}

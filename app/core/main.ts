@@ -63,7 +63,7 @@ export {
 } from '#core/scoped_client'
 export { isPrivateAddress } from '#core/private_network'
 export { readiness } from '#core/health'
-export { csvField } from '#core/csv'
+export { csvChunks, csvField } from '#core/csv'
 export { registerSecretRewrap, rewrapSecrets, type Encrypter, type Reseal } from '#core/secrets'
 export { migrate } from '#core/migrate'
 export { escapeHtml } from '#core/html'

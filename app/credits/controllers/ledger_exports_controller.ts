@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import type { HttpContext } from '@adonisjs/core/http'
-import { InvalidInputException } from '#core'
+import { csvChunks, InvalidInputException } from '#core'
 import { DateTime } from 'luxon'
 import { authorize, currentTenant } from '#tenants'
 import { ledgerEntries } from '#credits/services/ledger_query'
@@ -23,10 +23,6 @@ export default class LedgerExportsController {
     )
     if (error) throw new InvalidInputException('member', error)
     const entries = ledgerEntries(tenant.id, toLedgerFilters(input, tenant.timeZone))
-    async function* lines() {
-      yield LEDGER_CSV_COLUMNS.join(',') + '\r\n'
-      for await (const entry of entries) yield ledgerCsvRow(entry)
-    }
     const stamp = DateTime.now().setZone(tenant.timeZone).toFormat('yyyyLLdd')
     ctx.response.header('content-type', 'text/csv; charset=utf-8')
     ctx.response.header(
@@ -34,6 +30,6 @@ export default class LedgerExportsController {
       `attachment; filename="ledger-${tenant.slug}-${stamp}.csv"`
     )
     ctx.response.header('cache-control', 'no-store')
-    ctx.response.stream(Readable.from(lines()))
+    ctx.response.stream(Readable.from(csvChunks(LEDGER_CSV_COLUMNS, entries, ledgerCsvRow)))
   }
 }

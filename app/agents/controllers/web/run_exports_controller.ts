@@ -1,9 +1,14 @@
 import { Readable } from 'node:stream'
 import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
-import { csvField, formatCredits, InvalidInputException } from '#core'
+import { csvChunks, csvField, formatCredits, InvalidInputException } from '#core'
 import { authorize, currentTenant } from '#tenants'
-import { runListFilters, runListQuery, runListRows } from '#agents/services/run_list'
+import {
+  runListFilters,
+  runListQuery,
+  runListRows,
+  type RunListRow,
+} from '#agents/services/run_list'
 
 const COLUMNS = [
   'id',
@@ -33,27 +38,22 @@ export default class RunExportsController {
     // A bad filter is refused before the download starts (the list shows it next to its field).
     const [field, messages] = Object.entries((await runListQuery(tenant, filters)).errors)[0] ?? []
     if (field) throw new InvalidInputException(field, messages![0])
-    async function* lines() {
-      yield COLUMNS.join(',') + '\r\n'
-      for await (const run of runListRows(tenant, filters))
-        yield (
-          [
-            csvField(run.id),
-            csvField(run.created_at.toISOString()),
-            csvField(run.agent_slug),
-            csvField(run.workflow_slug),
-            csvField(run.status),
-            csvField(run.model, true),
-            csvField(run.member_id),
-            csvField(run.input_tokens),
-            csvField(run.output_tokens),
-            csvField(formatCredits(run.cost_micros)),
-            csvField(run.latency_ms),
-            csvField(run.source),
-            csvField(run.error, true),
-          ].join(',') + '\r\n'
-        )
-    }
+    const line = (run: RunListRow) =>
+      [
+        csvField(run.id),
+        csvField(run.created_at.toISOString()),
+        csvField(run.agent_slug),
+        csvField(run.workflow_slug),
+        csvField(run.status),
+        csvField(run.model, true),
+        csvField(run.member_id),
+        csvField(run.input_tokens),
+        csvField(run.output_tokens),
+        csvField(formatCredits(run.cost_micros)),
+        csvField(run.latency_ms),
+        csvField(run.source),
+        csvField(run.error, true),
+      ].join(',') + '\r\n'
     const stamp = DateTime.now().setZone(tenant.timeZone).toFormat('yyyyLLdd')
     ctx.response.header('content-type', 'text/csv; charset=utf-8')
     ctx.response.header(
@@ -61,6 +61,6 @@ export default class RunExportsController {
       `attachment; filename="runs-${tenant.slug}-${stamp}.csv"`
     )
     ctx.response.header('cache-control', 'no-store')
-    ctx.response.stream(Readable.from(lines()))
+    ctx.response.stream(Readable.from(csvChunks(COLUMNS, runListRows(tenant, filters), line)))
   }
 }
