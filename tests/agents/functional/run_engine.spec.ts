@@ -4,6 +4,7 @@ import db from '@adonisjs/lucid/services/db'
 import emitter from '@adonisjs/core/services/emitter'
 import { balanceOf, hold, verifyLedger } from '#credits'
 import { RunFinished, recoverAbandonedRuns } from '#agents'
+import { flushProjections, rebuildTenant } from '#analytics'
 import Run from '#agents/models/run'
 import AgentRun from '#agents/commands/agent_run'
 import { createAgent } from '#agents/actions/save_agent'
@@ -120,6 +121,19 @@ test.group('agents / run engine: one use case, recovery, money bounds', (group) 
       'the key can be used again'
     )
     assert.deepEqual(await verifyLedger(tenant.id), [])
+
+    // Analytics counts the abandoned run like any other (a failed run), and a rebuild agrees.
+    await flushProjections()
+    const counted = async () =>
+      (
+        await db
+          .from('usage_daily')
+          .where('tenant_id', tenant.id)
+          .select(db.raw('sum(runs)::int AS runs, sum(errors)::int AS errors'))
+      )[0]
+    assert.deepEqual(await counted(), { runs: 1, errors: 1 })
+    await rebuildTenant(tenant.id)
+    assert.deepEqual(await counted(), { runs: 1, errors: 1 })
   })
 
   test('a run whose process died before any output is handed back to the queue and runs to the end, charged once', async ({
