@@ -25,6 +25,7 @@ export {
   setModelPrice,
 } from '#agents/actions/manage_providers'
 export { verifyRunCharges } from '#agents/services/verify_runs'
+export { providersOfModels } from '#agents/services/catalog'
 import '#agents/export'
 import '#agents/budget_agents'
 import '#agents/secrets'

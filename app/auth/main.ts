@@ -2,6 +2,9 @@
  * auth — GLOBAL identity (not tenant-scoped): users, sessions, passwords, API tokens, two-factor,
  * platform admins. This file is the module's ONE public door: import `#auth`, never `#auth/...`.
  */
+import db from '@adonisjs/lucid/services/db'
+import { weeklyCreated } from '#core'
+
 export { default as User } from '#auth/models/user'
 export { default as UserSignedUp } from '#auth/events/user_signed_up'
 export { API_ABILITIES, type ApiAbility } from '#auth/abilities'
@@ -23,3 +26,8 @@ export { tenantApiTokenRows } from '#auth/services/tenant_rows'
 export { requestWait } from '#auth/services/brute_force'
 import '#auth/services/metrics_access'
 import '#auth/secrets'
+
+/** New accounts per ISO week since `since` (platform analytics). */
+export function usersCreatedPerWeek(since: Date) {
+  return weeklyCreated(db, 'users', since)
+}

@@ -28,3 +28,22 @@ export function preparedQuery<Result = any>(
   }
   return query as unknown as Promise<Result>
 }
+
+/**
+ * How many rows of `table` were created in each ISO week (Monday, UTC) since `since`, as a map
+ * from the week's first day (YYYY-MM-DD). The owning module names its table.
+ */
+export async function weeklyCreated(
+  client: Pick<QueryClientContract, 'rawQuery'>,
+  table: string,
+  since: Date
+): Promise<Map<string, number>> {
+  if (!/^[a-z_]+$/.test(table)) throw new Error(`not a table name: ${table}`)
+  const { rows } = await client.rawQuery(
+    `SELECT to_char(date_trunc('week', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week,
+            count(*)::int AS n
+       FROM ${table} WHERE created_at >= ? GROUP BY 1`,
+    [since]
+  )
+  return new Map(rows.map((row: { week: string; n: number }) => [row.week, row.n]))
+}

@@ -2,6 +2,9 @@
  * tenants — workspaces, memberships and roles, invitations, tenant resolution and scoping.
  * This file is the module's ONE public door: other modules import `#tenants`, never `#tenants/...`.
  */
+import db from '@adonisjs/lucid/services/db'
+import { weeklyCreated } from '#core'
+
 export { default as Tenant } from '#tenants/models/tenant'
 export { default as Membership } from '#tenants/models/membership'
 export { default as Invitation } from '#tenants/models/invitation'
@@ -20,3 +23,8 @@ export { registerTenantExport, tableRows, type ExportSource } from '#tenants/ser
 export { registerHomePanel, type HomePanel } from '#tenants/services/home_panels'
 export { tenantTimeZone } from '#tenants/services/time_zone'
 export { registerTenantHooks } from '#tenants/hooks'
+
+/** New workspaces per ISO week since `since` (platform analytics). */
+export function tenantsCreatedPerWeek(since: Date) {
+  return weeklyCreated(db, 'tenants', since)
+}

@@ -218,3 +218,26 @@ export function priceRecord(model: CatalogModel) {
     effective_from: model.priceEffectiveFrom,
   }
 }
+
+/**
+ * The provider (slug) of each (tenant, model name) pair as that workspace saw it: its own model
+ * of that name, else the platform's — two workspaces may name their models alike. Keys are
+ * `${tenantId}:${model}`; unknown models are absent. For the platform analytics page.
+ */
+export async function providersOfModels(pairs: { tenantId: string; model: string }[]) {
+  const found = new Map<string, string>()
+  if (!pairs.length) return found
+  const { rows } = await db.rawQuery(
+    `SELECT pair.tenant_id, pair.model, p.slug
+       FROM unnest(?::uuid[], ?::text[]) AS pair (tenant_id, model)
+       JOIN LATERAL (
+         SELECT m.provider_id FROM models m
+          WHERE m.name = pair.model AND (m.tenant_id = pair.tenant_id OR m.tenant_id IS NULL)
+          ORDER BY m.tenant_id NULLS LAST LIMIT 1
+       ) m ON true
+       JOIN providers p ON p.id = m.provider_id`,
+    [pairs.map((pair) => pair.tenantId), pairs.map((pair) => pair.model)]
+  )
+  for (const row of rows) found.set(`${row.tenant_id}:${row.model}`, row.slug)
+  return found
+}

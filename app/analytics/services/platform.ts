@@ -1,7 +1,8 @@
 import db from '@adonisjs/lucid/services/db'
 import { DateTime } from 'luxon'
-import { User } from '#auth'
-import { Tenant } from '#tenants'
+import { providersOfModels } from '#agents'
+import { usersCreatedPerWeek } from '#auth'
+import { Tenant, tenantsCreatedPerWeek } from '#tenants'
 import { cachedDto } from '#analytics/services/cache'
 
 const DAYS = 30
@@ -22,18 +23,6 @@ export type PlatformReport = {
   providers: { provider: string; runs: number; errors: number }[]
   models: ModelErrors[]
   growth: { week: string; tenants: number; users: number }[]
-}
-
-/** Weekly counts of new rows of a table (Monday-based ISO weeks, UTC). */
-async function weekly(table: string, since: DateTime) {
-  const rows = (
-    await db.rawQuery(
-      `SELECT to_char(date_trunc('week', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week, count(*)::int AS n
-       FROM ${table} WHERE created_at >= ? GROUP BY 1`,
-      [since.toJSDate()]
-    )
-  ).rows
-  return new Map<string, number>(rows.map((row: any) => [row.week, row.n]))
 }
 
 /**
@@ -83,27 +72,31 @@ export function platformReport(): Promise<PlatformReport> {
       top('credits'),
       top('runs'),
       db.rawQuery(
-        `SELECT coalesce(p.slug, 'unknown') AS provider, coalesce(u.model, 'none') AS model,
-                sum(u.runs)::bigint AS runs, sum(u.errors)::bigint AS errors
-         FROM usage_daily u
-         -- The model as that workspace saw it: its own model of that name, else the platform's
-         -- (two workspaces may name their models alike: a join on the name alone counted twice).
-         LEFT JOIN LATERAL (
-           SELECT m.provider_id FROM models m
-           WHERE m.name = u.model AND (m.tenant_id = u.tenant_id OR m.tenant_id IS NULL)
-           ORDER BY m.tenant_id NULLS LAST LIMIT 1
-         ) m ON true
-         LEFT JOIN providers p ON p.id = m.provider_id
-         WHERE u.day >= ?::date GROUP BY 1, 2 ORDER BY 1, 2`,
+        `SELECT tenant_id, model, sum(runs)::bigint AS runs, sum(errors)::bigint AS errors
+           FROM usage_daily WHERE day >= ?::date GROUP BY 1, 2`,
         [since.toISODate()]
       ),
     ])
-    const modelRows: ModelErrors[] = models.rows.map((r: any) => ({
-      provider: r.provider,
-      model: r.model,
-      runs: Number(r.runs),
-      errors: Number(r.errors),
-    }))
+    // Each workspace's model under the provider that workspace saw (the agents' door: two
+    // workspaces may name their models alike), summed per provider and model.
+    const named = await providersOfModels(
+      models.rows
+        .filter((r: any) => r.model !== null)
+        .map((r: any) => ({ tenantId: r.tenant_id, model: r.model }))
+    )
+    const byModel = new Map<string, ModelErrors>()
+    for (const r of models.rows) {
+      const provider = (r.model !== null && named.get(`${r.tenant_id}:${r.model}`)) || 'unknown'
+      const model = r.model ?? 'none'
+      const key = `${provider}\u0000${model}`
+      const sum = byModel.get(key) ?? { provider, model, runs: 0, errors: 0 }
+      sum.runs += Number(r.runs)
+      sum.errors += Number(r.errors)
+      byModel.set(key, sum)
+    }
+    const modelRows = [...byModel.values()].sort(
+      (a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model)
+    )
     const providers = new Map<string, { provider: string; runs: number; errors: number }>()
     for (const row of modelRows) {
       const sum = providers.get(row.provider) ?? { provider: row.provider, runs: 0, errors: 0 }
@@ -115,8 +108,8 @@ export function platformReport(): Promise<PlatformReport> {
       .startOf('week')
       .minus({ weeks: WEEKS - 1 })
     const [tenants, users] = await Promise.all([
-      weekly(Tenant.table, firstWeek),
-      weekly(User.table, firstWeek),
+      tenantsCreatedPerWeek(firstWeek.toJSDate()),
+      usersCreatedPerWeek(firstWeek.toJSDate()),
     ])
     const growth = Array.from({ length: WEEKS }, (_, i) => {
       const week = firstWeek.plus({ weeks: i }).toISODate()!
