@@ -26,6 +26,7 @@ export {
 } from '#agents/actions/manage_providers'
 export { verifyRunCharges } from '#agents/services/verify_runs'
 export { providersOfModels } from '#agents/services/catalog'
+export { finishedRunFactsSource } from '#agents/services/run_facts_source'
 import '#agents/export'
 import '#agents/budget_agents'
 import '#agents/secrets'

@@ -1,11 +1,10 @@
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { DateTime } from 'luxon'
-import type { RunFacts } from '#agents'
+import { finishedRunFactsSource, type RunFacts } from '#agents'
 import { tenantTimeZone } from '#tenants'
 import { bucketOf, HIST_THRESHOLDS, type Histogram } from '#analytics/histogram'
 
-const TERMINAL = `('succeeded', 'failed', 'cancelled')`
 const TERMINAL_STATUSES = new Set(['succeeded', 'failed', 'cancelled'])
 const HOUR_MS = 3_600_000
 
@@ -209,9 +208,9 @@ export async function projectFacts(
 }
 
 /**
- * Rebuilds a tenant's rollups from its runs (and ledger charges), deterministically: the
- * same runs always give the same rows. Hourly from runs, daily from hourly by the local date
- * of each hour in the tenant's time zone.
+ * Rebuilds a tenant's rollups from its finished runs' facts (the agents' door gives them as a
+ * SQL source), deterministically: the same runs always give the same rows. Hourly from the
+ * facts, daily from hourly by the local date of each hour in the tenant's time zone.
  */
 export async function rebuildTenant(tenantId: string) {
   // Read before the transaction opens (the embedded database serves one connection at a time).
@@ -225,10 +224,11 @@ export async function rebuildTenant(tenantId: string) {
     }
     // One statement, so the runs claimed and the runs counted are the same snapshot. Grouped by
     // bucket first, then by key: one pass builds both the sums and the histogram.
+    const facts = finishedRunFactsSource(tenantId)
     await trx.rawQuery(
-      `WITH claimed AS (
-         INSERT INTO projected_runs (run_id, tenant_id)
-         SELECT id, tenant_id FROM runs WHERE tenant_id = ? AND status IN ${TERMINAL}
+      `WITH facts AS MATERIALIZED (${facts.sql}),
+       claimed AS (
+         INSERT INTO projected_runs (run_id, tenant_id) SELECT run_id, tenant_id FROM facts
        )
        INSERT INTO usage_hourly (hour, ${COLUMNS})
        SELECT hour, tenant_id, agent_id, member_id, model,
@@ -242,15 +242,13 @@ export async function rebuildTenant(tenantId: string) {
                 count(*) FILTER (WHERE r.status = 'succeeded') AS succeeded,
                 count(*) FILTER (WHERE r.status = 'failed') AS errors,
                 sum(r.input_tokens) AS input_tokens, sum(r.output_tokens) AS output_tokens,
-                sum(coalesce(-c.amount, r.cost_micros)) AS credits, coalesce(sum(r.latency_ms), 0) AS latency_sum,
+                sum(r.cost_micros) AS credits, coalesce(sum(r.latency_ms), 0) AS latency_sum,
                 count(r.latency_ms) AS latency_count
-         FROM runs r
-         LEFT JOIN ledger_entries c ON c.tenant_id = r.tenant_id AND c.hold_id = r.hold_id AND c.kind = 'charge'
-         WHERE r.tenant_id = ? AND r.status IN ${TERMINAL}
+         FROM facts r
          GROUP BY 1, 2, 3, 4, 5, 6
        ) g
        GROUP BY 1, 2, 3, 4, 5`,
-      [tenantId, HIST_THRESHOLDS, tenantId]
+      [...facts.bindings, HIST_THRESHOLDS]
     )
     await rollDaily(trx, tenantId, timeZone)
     await bumpVersions(trx, [tenantId])
