@@ -13,7 +13,6 @@
  * 4. prints rows, seconds, rows/s, the resident memory before and at its peak; goal: the peak
  *    stays under 200 MB. Exit code 1 when the goal is missed or the benchmark could not run.
  */
-import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
@@ -26,11 +25,11 @@ import {
   NODE,
   privateBuild,
   requireFromProject,
-  ROOT,
   startChild,
   stopAll,
   waitUntilUp,
 } from './support.js'
+import { databaseUrl, login, OWNER_EMAIL, prepareWorkspace } from './workspace.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const GOAL_MB = 200
@@ -55,23 +54,8 @@ if (!process.env.DATABASE_URL) {
   process.exit(1)
 }
 const pg = requireFromProject('pg')
-const serverUrl = new URL(process.env.DATABASE_URL)
-const urlFor = (database) =>
-  Object.assign(new URL(serverUrl), { pathname: `/${database}` }).toString()
-const BENCH_URL = urlFor(DB_NAME)
-const OWNER_EMAIL = 'bench-owner@example.test'
-const OWNER_PASSWORD = 'a long benchmark passphrase'
+const BENCH_URL = databaseUrl(DB_NAME)
 const SLUG = 'bench'
-
-function ace(args, env) {
-  const result = spawnSync(NODE, ['ace', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-  })
-  if (result.status !== 0) throw new Error(`ace ${args.join(' ')} failed:\n${result.stderr}`)
-  return result.stdout.trim()
-}
 
 async function withClient(url, fn) {
   const client = new pg.Client({ connectionString: url })
@@ -84,20 +68,12 @@ async function withClient(url, fn) {
 }
 
 async function prepare(appKey) {
-  log(`recreating database ${DB_NAME}`)
-  await withClient(urlFor('postgres'), async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS ${DB_NAME}`)
-    await c.query(`CREATE DATABASE ${DB_NAME}`)
+  const { tenantId } = await prepareWorkspace({
+    database: DB_NAME,
+    appKey,
+    slug: SLUG,
+    reason: 'bench:exports',
   })
-  const env = {
-    DATABASE_URL: BENCH_URL,
-    APP_KEY: appKey,
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-  }
-  ace(['migration:run', '--force', '--no-schema-generate', '--compact-output'], env)
-  ace(['user:create', OWNER_EMAIL, `--password=${OWNER_PASSWORD}`, '--name=Bench Owner'], env)
-  const tenantId = ace(['tenant:create', SLUG, '--name=Bench', `--owner=${OWNER_EMAIL}`], env)
   log(`inserting ${ROWS.toLocaleString('en')} runs and as many ledger entries`)
   const started = Date.now()
   await withClient(BENCH_URL, async (c) => {
@@ -121,29 +97,6 @@ async function prepare(appKey) {
     await c.query('ANALYZE')
   })
   log(`inserted in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-}
-
-async function login(base) {
-  const jar = new Map()
-  const absorb = (response) => {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';')
-      jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1))
-    }
-  }
-  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
-  const page = await fetch(`${base}/login`)
-  absorb(page)
-  const csrf = /name='_csrf' value='([^']+)'/.exec(await page.text())?.[1]
-  const response = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': cookie() },
-    body: new URLSearchParams({ _csrf: csrf, email: OWNER_EMAIL, password: OWNER_PASSWORD }),
-  })
-  absorb(response)
-  if (response.status !== 302) throw new Error(`login failed: ${response.status}`)
-  return cookie()
 }
 
 const rssMb = (pid) => {

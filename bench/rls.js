@@ -48,6 +48,7 @@ import {
   stopAll,
   waitUntilUp,
 } from './support.js'
+import { databaseUrl, login, prepareWorkspace, query } from './workspace.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const PAGE = process.env.PAGE_BASELINE || join(ROOT, '..', 'shared', 'bench-baselines', 'page.cjs')
@@ -86,111 +87,35 @@ if (!process.env.DATABASE_URL) {
 const pg = requireFromProject('pg')
 
 const serverUrl = new URL(process.env.DATABASE_URL)
-const urlFor = (database, user, password) => {
-  const url = new URL(serverUrl)
-  url.pathname = `/${database}`
-  if (user) url.username = user
-  if (password !== undefined) url.password = password
-  return url.toString()
-}
+const urlFor = databaseUrl
 const BENCH_URL = urlFor(DB_NAME)
 let BUILD
 const PAGE_ROLE = 'agora_bench_page'
 const PAGE_ROLE_PASSWORD = 'bench-page'
-const OWNER_EMAIL = 'bench-owner@example.test'
-const OWNER_PASSWORD = 'a long benchmark passphrase'
 const SLUG = 'bench'
-
-function run(cmd, args, env) {
-  const result = spawnSync(cmd, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-  })
-  if (result.status !== 0)
-    throw new Error(`${[cmd, ...args].join(' ')} failed:\n${result.stdout}${result.stderr}`)
-  return result.stdout.trim()
-}
 
 /* ------------------------------------------------------------------------ database set-up */
 
-async function query(url, sql, values) {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await client.query(sql, values)
-  } finally {
-    await client.end()
-  }
-}
-
 async function prepareDatabase(appKey) {
-  log(`recreating database ${DB_NAME}`)
-  await query(urlFor('postgres'), `DROP DATABASE IF EXISTS ${DB_NAME}`)
-  await query(urlFor('postgres'), `CREATE DATABASE ${DB_NAME}`)
-  const env = {
-    DATABASE_URL: BENCH_URL,
-    APP_KEY: appKey,
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-  }
-  run(NODE, ['ace', 'migration:run', '--force', '--no-schema-generate', '--compact-output'], env)
-  run(
-    NODE,
-    ['ace', 'user:create', OWNER_EMAIL, `--password=${OWNER_PASSWORD}`, '--name=Bench Owner'],
-    env
-  )
-  const tenantId = run(
-    NODE,
-    ['ace', 'tenant:create', SLUG, '--name=Bench Workspace', `--owner=${OWNER_EMAIL}`],
-    env
-  )
-  run(NODE, ['ace', 'credits:grant', SLUG, '100000000', '--reason=bench:rls'], env)
-  const token = run(NODE, ['ace', 'token:create', OWNER_EMAIL, `--tenant=${SLUG}`], env)
-    .split('\n')
-    .pop()
-  const client = new pg.Client({ connectionString: BENCH_URL })
-  await client.connect()
-  try {
-    // 19 more members (they never log in: any hash will do) and 5 pending invitations.
-    await client.query(
-      `
-      WITH people AS (
-        INSERT INTO users (email, name, password, time_zone)
-        SELECT 'member' || i || '@example.test', 'Member ' || i, 'not-a-login', 'UTC' FROM generate_series(1, 19) AS i
-        RETURNING id
-      )
-      INSERT INTO memberships (tenant_id, user_id, role)
-      SELECT $1, id, (ARRAY['admin', 'member', 'viewer'])[1 + (row_number() OVER ()) % 3] FROM people`,
-      [tenantId]
-    )
-    await client.query(
-      `
-      INSERT INTO invitations (tenant_id, email, role, token_hash, expires_at)
-      SELECT $1, 'invitee' || i || '@example.test', 'member', md5('bench' || i) || md5('hash' || i),
-             now() + interval '7 days'
-      FROM generate_series(1, 5) AS i`,
-      [tenantId]
-    )
-    // The baseline's table: 500 tenants × 200 rows, RLS bound to a role that is not the owner.
-    await client.query(`
-      CREATE TABLE items (tenant_id int, id bigint, title text, created_at timestamptz, PRIMARY KEY (tenant_id, id));
-      INSERT INTO items SELECT t, i, 'Item ' || i || ' of tenant ' || t, now() - i * interval '1 minute'
-        FROM generate_series(1, 500) t, generate_series(1, 200) i;
-      ALTER TABLE items ENABLE ROW LEVEL SECURITY;
-      CREATE POLICY items_tenant ON items USING (tenant_id = current_setting('app.tenant_id')::int);
-      ANALYZE items;`)
-    await client.query(`DO $$ BEGIN
+  const { token } = await prepareWorkspace({
+    database: DB_NAME,
+    appKey,
+    slug: SLUG,
+    reason: 'bench:rls',
+    members: true,
+    items: true,
+  })
+  // The rls modes of page.cjs connect as a role the items policy binds (not the owner).
+  await query(
+    BENCH_URL,
+    `DO $$ BEGIN
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${PAGE_ROLE}') THEN
           CREATE ROLE ${PAGE_ROLE} LOGIN PASSWORD '${PAGE_ROLE_PASSWORD}' NOSUPERUSER NOBYPASSRLS;
         END IF;
       END $$;
       GRANT CONNECT ON DATABASE ${DB_NAME} TO ${PAGE_ROLE};
-      GRANT SELECT ON items TO ${PAGE_ROLE};
-      ANALYZE;`)
-  } finally {
-    await client.end()
-  }
+      GRANT SELECT ON items TO ${PAGE_ROLE};`
+  )
   return token
 }
 
@@ -262,34 +187,6 @@ async function startPage(mode, port) {
   })
   await waitUntilUp(`http://127.0.0.1:${port}/`, child, 15_000)
   return child
-}
-
-/** Logs in through the real form (CSRF included) and returns the session cookie header. */
-async function login(base) {
-  const jar = new Map()
-  const absorb = (response) => {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';')
-      const at = pair.indexOf('=')
-      jar.set(pair.slice(0, at), pair.slice(at + 1))
-    }
-  }
-  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
-  const page = await fetch(`${base}/login`)
-  absorb(page)
-  const csrf = /name='_csrf' value='([^']+)'/.exec(await page.text())?.[1]
-  if (!csrf) throw new Error('no CSRF token on /login')
-  const response = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': cookie() },
-    body: new URLSearchParams({ _csrf: csrf, email: OWNER_EMAIL, password: OWNER_PASSWORD }),
-  })
-  absorb(response)
-  if (response.status !== 302 || (response.headers.get('location') ?? '').startsWith('/login')) {
-    throw new Error(`login failed: ${response.status} ${response.headers.get('location')}`)
-  }
-  return cookie()
 }
 
 /* ----------------------------------------------------------------------------------- main */
