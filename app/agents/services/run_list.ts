@@ -12,6 +12,8 @@ export type RunListFilters = {
   model: string
   from: string
   to: string
+  /** One hour (an ISO instant on the hour), from an hourly chart's bar. */
+  hour: string
 }
 
 /** A row of the runs list: the columns shown or exported, and the agent's or workflow's name. */
@@ -46,6 +48,7 @@ export function runListFilters(qs: Record<string, unknown>): RunListFilters {
     model: text(qs.model).slice(0, 200),
     from: text(qs.from),
     to: text(qs.to),
+    hour: text(qs.hour).slice(0, 40),
   }
 }
 
@@ -109,6 +112,20 @@ export async function runListQuery(
     // Whole days in the workspace's time zone; `to` is inclusive.
     if (field === 'from') query.where('runs.created_at', '>=', day.startOf('day').toJSDate())
     else query.where('runs.created_at', '<', day.startOf('day').plus({ days: 1 }).toJSDate())
+  }
+  if (filters.hour) {
+    const hour = DateTime.fromISO(filters.hour, { zone: 'utc' })
+    if (
+      !hour.isValid ||
+      !hour.equals(hour.startOf('hour')) ||
+      hour.year < MIN_YEAR ||
+      hour.year > MAX_YEAR
+    )
+      errors.hour = ['Choose an hour from a chart (an ISO time on the hour).']
+    else
+      query
+        .where('runs.created_at', '>=', hour.toJSDate())
+        .where('runs.created_at', '<', hour.plus({ hours: 1 }).toJSDate())
   }
   return { query, errors }
 }

@@ -108,6 +108,7 @@ export function runsUrl(
     status?: string
     from?: string
     to?: string
+    hour?: string
   } = {}
 ) {
   const qs = {
@@ -117,6 +118,7 @@ export function runsUrl(
     status: filters.status || undefined,
     from: filters.from ?? range.fromDay,
     to: filters.to ?? range.toDay,
+    hour: filters.hour || undefined,
   }
   return urlFor('agents.web.runs.index', { tenant: tenantSlug }, { qs })
 }
@@ -245,9 +247,11 @@ export function seriesChart(
         label: row.label,
         value,
         title: `${row.label}: ${number.format(value)} ${metric === 'runs' ? 'runs' : 'errors'}${detail}${change}`,
+        // An hourly bar opens exactly its hour; a daily one its local day.
         href: runsUrl(tenantSlug, range, {
           from: day,
           to: day,
+          hour: range.granularity === 'hour' ? row.key! : undefined,
           status: metric === 'errors' ? 'failed' : undefined,
         }),
       }

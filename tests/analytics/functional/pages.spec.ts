@@ -114,6 +114,47 @@ test.group('analytics / dashboard pages', () => {
     )
   })
 
+  test('each bar of the hourly chart opens exactly the runs it counts', async ({
+    client,
+    assert,
+  }) => {
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const hour = DateTime.utc().startOf('hour')
+    for (const [hoursAgo, count] of [
+      [3, 2],
+      [1, 1],
+    ])
+      for (let i = 0; i < count; i++)
+        await projectedRun(tenant.id, {
+          createdAt: hour
+            .minus({ hours: hoursAgo })
+            .plus({ minutes: 10 + i })
+            .toJSDate(),
+        })
+    const web = await signedIn(client, owner)
+    const page = (await web.get(`/t/${tenant.slug}/analytics?range=24h`)).text()
+    const series = page.slice(page.indexOf('id="analytics-series"'))
+    const bars = [
+      ...series.matchAll(/<a href="([^"]+)"[^>]*>\s*<rect[^>]*><title>[^<]*: (\d+) runs,/g),
+    ]
+    assert.lengthOf(bars, 24)
+    const counted = bars.filter(([, , runs]) => Number(runs) > 0)
+    assert.deepEqual(
+      counted.map(([, , runs]) => Number(runs)),
+      [2, 1]
+    )
+    for (const [, href, runs] of counted) {
+      const list = (await web.get(href.replaceAll('&amp;', '&'))).text()
+      assert.include(list, 'data-testid="hour-filter"')
+      const rows = list.match(new RegExp(`href="/t/${tenant.slug}/runs/[0-9a-f-]{36}"`, 'g')) ?? []
+      assert.lengthOf(rows, Number(runs), href)
+    }
+    // A malformed hour is a message on the page, never a crash.
+    const bad = await web.get(`/t/${tenant.slug}/runs?hour=yesterday`)
+    bad.assertStatus(200)
+    assert.include(bad.text(), 'Choose an hour from a chart')
+  })
+
   test('live: the dashboard asks with the version it shows; 204 until a run is counted, then the new figures', async ({
     client,
     assert,

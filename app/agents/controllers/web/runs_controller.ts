@@ -208,6 +208,10 @@ export default class RunsController {
       errors,
       statuses: RUN_STATUSES,
       agentOptionsUrl: urlFor('agents.web.agent_options.index', { tenant: tenant.slug }),
+      hourLabel:
+        filters.hour && !errors.hour
+          ? localTime(ctx, DateTime.fromISO(filters.hour, { zone: 'utc' }), 'yyyy-LL-dd HH:00')
+          : null,
       csvUrl: urlFor(
         'agents.web.run_exports.show',
         { tenant: tenant.slug },
