@@ -48,3 +48,4 @@ export { type Hold, type SettleResult, type Balance, type LedgerEntry } from '#c
 import '#credits/services/metrics'
 import '#credits/export'
 import '#credits/home'
+import '#credits/member_limit'

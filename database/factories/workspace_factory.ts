@@ -16,6 +16,8 @@ export type WorkspaceOptions = {
   grant?: bigint
   /** An API token of the owner for the workspace: true for every ability, or a list. */
   token?: true | ApiAbility[]
+  /** The plan (default: free, which allows 3 members; business has no member limit). */
+  plan?: string
 }
 
 export type Workspace = { owner: User; tenant: Tenant }
@@ -33,6 +35,7 @@ async function create(options: WorkspaceOptions = {}) {
     ownerId: owner.id,
     timeZone: options.timeZone,
   })
+  if (options.plan) await tenant.merge({ planId: options.plan }).save()
   if (options.grant)
     await grant({
       tenantId: tenant.id,

@@ -11,6 +11,7 @@ import Membership from '#tenants/models/membership'
 import Tenant from '#tenants/models/tenant'
 import type { InvitableRole } from '#tenants/roles'
 import { sendInvitationMail } from '#tenants/services/invitation_mail'
+import { memberRoomProblem } from '#tenants/services/member_limit'
 
 /** How long an invitation link works. */
 export const INVITATION_TTL_DAYS = 7
@@ -29,6 +30,7 @@ export type InvitationProblem =
   | 'suspended'
   | 'weak_password'
   | 'unverified_inviter'
+  | 'member_limit'
 
 /** Which field a refused invitation step blames, if any (the rest concern the invitation). */
 const FIELDS: Partial<Record<InvitationProblem, string>> = {
@@ -160,6 +162,8 @@ export async function createInvitation(input: {
       .first()
     if (member)
       throw new InvitationError('member', `${email} is already a member of this workspace.`)
+    const full = await memberRoomProblem(trx, input.tenant, true)
+    if (full) throw new InvitationError('member_limit', full)
     const open = await Invitation.query({ client: trx })
       .where('tenantId', input.tenant.id)
       .whereRaw('lower(email) = ?', [email])
@@ -310,7 +314,11 @@ async function lockUsable(token: string, trx: TransactionClientContract) {
   if (!invitation) return null
   const problem = invitationProblem(invitation)
   if (problem) throw problem
-  const tenant = await Tenant.query({ client: trx }).where('id', invitation.tenantId).firstOrFail()
+  // Locked: concurrent acceptances take turns, so the plan's member limit holds.
+  const tenant = await Tenant.query({ client: trx })
+    .where('id', invitation.tenantId)
+    .forUpdate()
+    .firstOrFail()
   if (tenant.suspended)
     throw new InvitationError(
       'suspended',
@@ -321,10 +329,12 @@ async function lockUsable(token: string, trx: TransactionClientContract) {
 
 async function join(
   trx: TransactionClientContract,
-  invitation: Invitation,
+  { invitation, tenant }: { invitation: Invitation; tenant: Tenant },
   user: User,
   newAccount: boolean
 ) {
+  const full = await memberRoomProblem(trx, tenant, false)
+  if (full) throw new InvitationError('member_limit', full)
   const membership = await Membership.create(
     { tenantId: invitation.tenantId, userId: user.id, role: invitation.role },
     { client: trx }
@@ -385,7 +395,7 @@ export async function acceptInvitation(input: { token: string; user: User }) {
     }
     return {
       tenant,
-      membership: await join(trx, invitation, input.user, false),
+      membership: await join(trx, { invitation, tenant }, input.user, false),
       alreadyMember: false,
     }
   })
@@ -438,7 +448,7 @@ export async function acceptInvitationAsNewUser(input: {
         },
         trx
       )
-      await join(trx, invitation, user, true)
+      await join(trx, { invitation, tenant }, user, true)
       return { tenant, user }
     })
     .catch((error) => {

@@ -1,9 +1,12 @@
 import { test } from '@japa/runner'
+import db from '@adonisjs/lucid/services/db'
 import { Invitation } from '#tenants'
+import { acceptInvitation, createInvitation } from '#tenants/actions/invitations'
+import { MembershipFactory } from '#database/factories/tenant_factory'
 import { InvitationMail } from '#tenants/services/invitation_mail'
 import { capturedMails, fakeMail } from '#tests/helpers/mail'
 import { signedIn } from '#tests/helpers/session'
-import { uniqueEmail } from '#database/factories/user_factory'
+import { UserFactory, uniqueEmail } from '#database/factories/user_factory'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
 const JSON_CLIENT = { accept: 'application/json' }
@@ -80,7 +83,7 @@ test.group('tenants / invitation limits', () => {
     cleanup,
   }) => {
     const fake = fakeMail(cleanup)
-    const { owner, tenant } = await WorkspaceFactory.create()
+    const { owner, tenant } = await WorkspaceFactory.create({ plan: 'business' })
     const web = await signedIn(client, owner)
     for (let i = 0; i < 20; i++) {
       const sent = await web.submit('POST', `/t/${tenant.slug}/invitations`, {
@@ -126,4 +129,50 @@ test.group('tenants / invitation limits', () => {
     assert.lengthOf(await Invitation.query().where('tenantId', tenant.id), 20)
     assert.isNull(await Invitation.query().where('tenantId', other.tenant.id).first())
   }).timeout(60_000)
+})
+
+test.group("tenants / the plan's member limit", () => {
+  test('invitations stop at the plan limit (pending ones count), acceptances cannot exceed it, upgrading makes room', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    fakeMail(cleanup)
+    // Free allows 3 members: the owner plus two.
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const web = await signedIn(client, owner)
+    const invite = (email: string) =>
+      web.submit('POST', `/t/${tenant.slug}/invitations`, { email, role: 'member' })
+    const first = uniqueEmail('first')
+    const { token } = await createInvitation({
+      tenant,
+      email: first,
+      role: 'member',
+      inviter: owner,
+      clientIp: '2001:db8::9',
+    })
+    assert.equal(
+      (await invite(uniqueEmail('second'))).header('location'),
+      `/t/${tenant.slug}/members`
+    )
+    const refused = await web.follow(await invite(uniqueEmail('third')))
+    assert.include(refused.text(), 'The Free plan allows 3 members (pending invitations count)')
+    assert.lengthOf(await db.from('invitations').where('tenant_id', tenant.id), 2)
+
+    // A member joins another way meanwhile: the pending invitations can no longer all be accepted.
+    for (let i = 0; i < 2; i++)
+      await MembershipFactory.merge({ tenantId: tenant.id, role: 'viewer' }).create()
+    const invitee = await UserFactory.merge({ email: first }).create()
+    await assert.rejects(
+      () => acceptInvitation({ token, user: invitee }),
+      /The Free plan allows 3 members: this workspace has 3/
+    )
+    assert.lengthOf(await db.from('memberships').where('tenant_id', tenant.id), 3)
+
+    // On a plan without a member limit the same acceptance goes through.
+    await tenant.merge({ planId: 'business' }).save()
+    const joined = await acceptInvitation({ token, user: invitee })
+    assert.equal(joined?.alreadyMember, false)
+    assert.lengthOf(await db.from('memberships').where('tenant_id', tenant.id), 4)
+  })
 })

@@ -473,7 +473,7 @@ test.group('tenants / invitations', () => {
     cleanup,
   }) => {
     fakeMail(cleanup)
-    const { tenant } = await WorkspaceFactory.create()
+    const { tenant } = await WorkspaceFactory.create({ plan: 'business' })
     const roles = {
       admin: await UserFactory.create(),
       member: await UserFactory.create(),

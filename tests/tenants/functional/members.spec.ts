@@ -108,7 +108,8 @@ test.group('tenants / roles × actions', () => {
       cleanup,
     }) => {
       fakeMail(cleanup)
-      const { owner, tenant } = await WorkspaceFactory.create()
+      // No member limit here: the plan's limit has its own test.
+      const { owner, tenant } = await WorkspaceFactory.create({ plan: 'business' })
       const actor = role === 'owner' ? owner : await UserFactory.create()
       if (role !== 'owner')
         await MembershipFactory.merge({ tenantId: tenant.id, userId: actor.id, role }).create()
