@@ -176,3 +176,52 @@ test.group("tenants / the plan's member limit", () => {
     assert.lengthOf(await db.from('memberships').where('tenant_id', tenant.id), 4)
   })
 })
+
+test.group("tenants / the plan's member limit under concurrency (PostgreSQL)", () => {
+  test('six people accepting at once into a workspace with room for two: two join', async ({
+    assert,
+  }) => {
+    // Committed (real connections): the workspace and its people are deleted afterwards.
+    const { owner, tenant } = await WorkspaceFactory.create({ plan: 'business' })
+    const people = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        UserFactory.merge({ email: uniqueEmail(`race${i}`) }).create()
+      )
+    )
+    try {
+      const tokens: string[] = []
+      for (const person of people)
+        tokens.push(
+          (
+            await createInvitation({
+              tenant,
+              email: person.email,
+              role: 'member',
+              inviter: owner,
+              clientIp: `2001:db8::${tokens.length + 1}`,
+            })
+          ).token
+        )
+      // Free allows 3: the owner and two of the six.
+      await tenant.merge({ planId: 'free' }).save()
+      const outcomes = await Promise.allSettled(
+        people.map((person, i) => acceptInvitation({ token: tokens[i], user: person }))
+      )
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 2)
+      for (const outcome of outcomes)
+        if (outcome.status === 'rejected') assert.match(String(outcome.reason), /allows 3 members/)
+      assert.lengthOf(await db.from('memberships').where('tenant_id', tenant.id), 3)
+    } finally {
+      await db.from('tenants').where('id', tenant.id).delete()
+      await db
+        .from('users')
+        .whereIn('id', [owner.id, ...people.map((p) => p.id)])
+        .delete()
+    }
+  })
+    .tags(['@committed'])
+    .skip(
+      !process.env.DATABASE_URL,
+      'needs PostgreSQL: set DATABASE_URL (PGlite serialises every query, so concurrency proves nothing on it)'
+    )
+})
