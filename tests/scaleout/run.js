@@ -287,7 +287,9 @@ async function main() {
       body: JSON.stringify({
         input: `queued ${i}`,
         async: true,
-        metadata: { simulate: { latency_ms: 3000 } },
+        // The first token after 3 s: the echo of a short input is one chunk, and latency_ms
+        // spreads only between chunks, so it alone left the runs running for a few ms.
+        metadata: { simulate: { ttft_ms: 3000 } },
       }),
     })
     if (response.status === 202) queued.push((await response.json()).id)
