@@ -27,6 +27,7 @@ export {
 export { verifyRunCharges } from '#agents/services/verify_runs'
 export { providersOfModels } from '#agents/services/catalog'
 export { finishedRunFactsSource } from '#agents/services/run_facts_source'
+export { benchAgents, insertSyntheticRuns } from '#agents/services/bench_runs'
 import '#agents/export'
 import '#agents/budget_agents'
 import '#agents/secrets'

@@ -22,6 +22,7 @@ export { suspendTenant, liftSuspension } from '#tenants/actions/lifecycle'
 export { registerTenantExport, tableRows, type ExportSource } from '#tenants/services/export'
 export { registerHomePanel, type HomePanel } from '#tenants/services/home_panels'
 export { registerMemberLimit } from '#tenants/services/member_limit'
+export { memberNames } from '#tenants/services/member_names'
 export { tenantTimeZone } from '#tenants/services/time_zone'
 export { registerTenantHooks } from '#tenants/hooks'
 

@@ -2,7 +2,7 @@ import { args } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
 import { OperatorCommand } from '#core'
 
-/** analytics:rebuild [tenant-slug] → rebuilds rollups from runs and ledger charges; prints a summary. */
+/** analytics:rebuild [tenant-slug] → rebuilds rollups from the finished runs' facts; prints a summary. */
 export default class AnalyticsRebuild extends OperatorCommand {
   static commandName = 'analytics:rebuild'
   static description = "Rebuild analytics rollups from the runs (one tenant's, or every tenant's)"

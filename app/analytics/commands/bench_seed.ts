@@ -38,6 +38,7 @@ export default class BenchSeed extends OperatorCommand {
     const { Tenant, createTenant, Membership } = await import('#tenants')
     const { User } = await import('#auth')
     const { rebuildTenant } = await import('#analytics/services/projector')
+    const { benchAgents, insertSyntheticRuns } = await import('#agents')
     this.notice(
       `needs about ${((this.runs * BYTES_PER_RUN) / 1e9).toFixed(1)} GB of free disk on the database server`
     )
@@ -66,52 +67,20 @@ export default class BenchSeed extends OperatorCommand {
       }
       members.push(user.id)
     }
-    const agents: string[] = []
-    for (let i = 0; i < AGENTS; i++) {
-      const row = (
-        await db.rawQuery(
-          `INSERT INTO agents (tenant_id, slug, name) VALUES (?, ?, ?)
-           ON CONFLICT (tenant_id, slug) WHERE deleted_at IS NULL DO UPDATE SET name = EXCLUDED.name RETURNING id`,
-          [tenant.id, `bench-${i}`, `Bench agent ${i}`]
-        )
-      ).rows[0]
-      agents.push(row.id)
-    }
-
-    const offset = Number(
-      (await db.rawQuery('SELECT count(*) AS n FROM runs WHERE tenant_id = ?', [tenant.id])).rows[0]
-        .n
-    )
-    const since = new Date(Date.now() - DAYS * 86_400_000)
-    for (let lo = 0; lo < this.runs; lo += BATCH) {
-      const hi = Math.min(this.runs, lo + BATCH) - 1
-      // Member i % 20 alternates between two agents; odd agents use the lorem model. Latency is
-      // log-normal around 800 ms; 95 % succeed, 4 % fail, 1 % are cancelled.
-      await db.rawQuery(
-        `INSERT INTO runs (tenant_id, agent_id, member_id, status, input, input_tokens, output_tokens, cost_micros,
-                           model, latency_ms, ttft_ms, source, created_at, started_at, finished_at)
-         SELECT ?, (?::uuid[])[s.agent + 1], (?::uuid[])[s.member + 1], s.status, 'bench', s.it, s.ot, s.it + 2 * s.ot,
-                CASE WHEN s.agent % 2 = 0 THEN 'simulator/echo' ELSE 'simulator/lorem' END,
-                s.latency, least(s.latency, 150), 'bench', s.at, s.at, s.at + s.latency * interval '1 millisecond'
-         FROM (
-           SELECT i % ${MEMBERS} AS member,
-                  CASE WHEN (i / ${MEMBERS}) % 2 = 0 THEN (i % ${MEMBERS}) % ${AGENTS}
-                       ELSE ((i % ${MEMBERS}) * 3 + 1) % ${AGENTS} END AS agent,
-                  CASE WHEN random() < 0.95 THEN 'succeeded' WHEN random() < 0.8 THEN 'failed'
-                       ELSE 'cancelled' END AS status,
-                  (50 + random() * 1500)::int AS it, (20 + random() * 800)::int AS ot,
-                  greatest(1, exp(ln(800) + 0.6 * sqrt(-2 * ln(1 - random()))
-                                            * cos(2 * pi() * random())))::int AS latency,
-                  ?::timestamptz + ((i + ?)::float8 / ?) * interval '${DAYS} days' AS at
-           FROM generate_series(?::bigint, ?::bigint) i
-         ) s`,
-        [tenant.id, agents, members, since, offset, offset + this.runs, lo, hi]
-      )
-      this.notice(
-        `runs: ${hi + 1} / ${this.runs} (${((Date.now() - started) / 1000).toFixed(0)} s)`
-      )
-    }
-    await db.rawQuery('ANALYZE runs')
+    // The runs are the agents module's: it makes the agents and inserts the runs.
+    const agents = await benchAgents(tenant.id, AGENTS)
+    await insertSyntheticRuns({
+      tenantId: tenant.id,
+      agentIds: agents,
+      memberIds: members,
+      runs: this.runs,
+      days: DAYS,
+      batch: BATCH,
+      onBatch: (done) =>
+        this.notice(
+          `runs: ${done} / ${this.runs} (${((Date.now() - started) / 1000).toFixed(0)} s)`
+        ),
+    })
     const seeded = Date.now()
     const counts = await rebuildTenant(tenant.id)
     await db.rawQuery('ANALYZE usage_hourly; ANALYZE usage_daily')

@@ -13,12 +13,6 @@ export type LedgerFilters = {
   agentId?: string | null
 }
 
-/** The name (or email) of an entry's member while they belong to the workspace. */
-const MEMBER_NAME = `(SELECT COALESCE(NULLIF(u.name, ''), u.email) FROM memberships m
-    JOIN users u ON u.id = m.user_id
-   WHERE m.tenant_id = ledger_entries.tenant_id AND m.user_id = ledger_entries.member_id)
-  AS member_name`
-
 function filtered(tenantId: string, filters: LedgerFilters, cursor: Cursor | null) {
   const query = db.from('ledger_entries').where('tenant_id', tenantId)
   if (filters.kind) query.where('kind', filters.kind)
@@ -39,28 +33,18 @@ function filtered(tenantId: string, filters: LedgerFilters, cursor: Cursor | nul
     .orderBy('ledger_entries.id', 'desc')
 }
 
-/**
- * One page of a tenant's ledger, newest first, with the cursor of the next page (null on the
- * last) and, with `memberNames`, the names of the current members it mentions (same statement).
- */
+/** One page of a tenant's ledger, newest first, with the cursor of the next page (null on the last). */
 export async function listLedger(
   tenantId: string,
-  options: {
-    limit: number
-    cursor?: Cursor | null
-    filters?: LedgerFilters
-    memberNames?: boolean
-  }
+  options: { limit: number; cursor?: Cursor | null; filters?: LedgerFilters }
 ) {
-  const query = filtered(tenantId, options.filters ?? {}, options.cursor ?? null)
-  if (options.memberNames) query.select(db.raw(MEMBER_NAME))
-  const rows = await query.limit(options.limit + 1)
+  const rows = await filtered(tenantId, options.filters ?? {}, options.cursor ?? null).limit(
+    options.limit + 1
+  )
   const entries: LedgerEntry[] = rows.slice(0, options.limit).map(toEntry)
   const nextCursor =
     rows.length > options.limit ? encodeCursor(entries.at(-1)!.createdAt, entries.at(-1)!.id) : null
-  const memberNames = new Map<string, string>()
-  for (const row of rows) if (row.member_name) memberNames.set(row.member_id, row.member_name)
-  return { entries, nextCursor, memberNames }
+  return { entries, nextCursor }
 }
 
 /** Every matching entry, newest first, fetched in keyset pages (for exports of any size). */

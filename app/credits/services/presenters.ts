@@ -3,8 +3,7 @@ import { DateTime } from 'luxon'
 import vine from '@vinejs/vine'
 import type { Infer } from '@vinejs/vine/types'
 import { creditsSchema, dateTimeSchema, formatCredits, isUuid, pageParams, urlFor } from '#core'
-import { User } from '#auth'
-import type { Tenant } from '#tenants'
+import { memberNames, type Tenant } from '#tenants'
 import { balanceAndSpend, listLedger } from '#credits/services/ledger_query'
 import {
   filterParams,
@@ -112,25 +111,19 @@ export async function ledgerSection(ctx: HttpContext, tenant: Tenant) {
   const resolved = await resolveMemberFilter(tenant.id, given)
   if (resolved.error) errors.member = [resolved.error]
   const { cursor } = pageParams(ctx, { forgiving: true })
-  // Names of the members on this page only, in the same statement: never the whole tenant.
   const page = await listLedger(tenant.id, {
     limit: PAGE_SIZE,
     cursor,
     filters: toLedgerFilters(resolved.input, tenant.timeZone),
-    memberNames: true,
   })
-  const names = page.memberNames
-  // A drill-down link's member id shows as their email (members of this workspace only: a
-  // foreign id in the URL names nobody).
-  const filteredBy =
-    given.member && isUuid(given.member)
-      ? await User.query()
-          .join('memberships', 'memberships.user_id', 'users.id')
-          .where('memberships.tenant_id', tenant.id)
-          .where('users.id', given.member)
-          .select('users.email')
-          .first()
-      : null
+  // Names of the members on this page only (and of the filtered one), through the tenants'
+  // door: never the whole tenant, and a foreign id in the URL names nobody.
+  const ids = page.entries.map((entry) => entry.memberId).filter((id) => id !== null)
+  if (given.member && isUuid(given.member)) ids.push(given.member)
+  const people = await memberNames(tenant.id, ids)
+  const names = new Map([...people].map(([id, person]) => [id, person.name]))
+  // A drill-down link's member id shows as their email.
+  const filteredBy = given.member && isUuid(given.member) ? people.get(given.member) : undefined
   const input = given
   const ledgerUrl = (extra: Record<string, string> = {}) =>
     urlFor('credits.credits.show', { tenant: tenant.slug }, { qs: { ...input, ...extra } })
