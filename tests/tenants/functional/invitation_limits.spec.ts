@@ -5,7 +5,7 @@ import { acceptInvitation, createInvitation } from '#tenants/actions/invitations
 import { MembershipFactory } from '#database/factories/tenant_factory'
 import { InvitationMail } from '#tenants/services/invitation_mail'
 import { capturedMails, fakeMail } from '#tests/helpers/mail'
-import { signedIn } from '#tests/helpers/session'
+import { signedIn, testIp } from '#tests/helpers/session'
 import { UserFactory, uniqueEmail } from '#database/factories/user_factory'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
 
@@ -149,7 +149,7 @@ test.group("tenants / the plan's member limit", () => {
       email: first,
       role: 'member',
       inviter: owner,
-      clientIp: '2001:db8::9',
+      clientIp: testIp(),
     })
     assert.equal(
       (await invite(uniqueEmail('second'))).header('location'),
@@ -198,7 +198,7 @@ test.group("tenants / the plan's member limit under concurrency (PostgreSQL)", (
               email: person.email,
               role: 'member',
               inviter: owner,
-              clientIp: `2001:db8::${tokens.length + 1}`,
+              clientIp: testIp(),
             })
           ).token
         )
