@@ -53,6 +53,7 @@ const { values: opts } = parseArgs({
     'requests': { type: 'string', default: '100' },
     'concurrency': { type: 'string', default: '20' },
     'raw-reps': { type: 'string', default: '3' },
+    'cpu-prof': { type: 'boolean', default: false },
     'help': { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -293,7 +294,9 @@ async function main() {
   )
 
   const [port] = await freePorts(1, 3600, 3699)
-  const app = startChild('app', NODE, ['--import=@poppinss/ts-exec', 'bin/server.ts'], {
+  const profileDir = `${ROOT}/tmp/bench-profiles`
+  const profile = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+  const app = startChild('app', NODE, [...profile, '--import=@poppinss/ts-exec', 'bin/server.ts'], {
     cwd: ROOT,
     env: { ...appEnv, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port) },
   })

@@ -16,7 +16,8 @@ const MEASURES = [
   'credits_micros',
   'latency_sum_ms',
   'latency_count',
-  'latency_hist',
+  // The histogram as {"bucket": count}, not its packed bytes.
+  db.raw('analytics_hist_json(latency_hist) AS latency_hist'),
 ]
 
 // A bucket holds one row per (agent, member, model): pages end on whole buckets, on the
@@ -40,6 +41,26 @@ registerTenantExport('usage_daily', (tenantId) =>
         // A date as its text: a JS Date would shift it by the process's time zone.
         .select(db.raw(`to_char(day, 'YYYY-MM-DD') as day`), ...DIMENSIONS, ...MEASURES),
     { key: ['day'], grouped: true, within: DIMENSIONS }
+  )
+)
+registerTenantExport('usage_monthly', (tenantId) =>
+  keysetRows(
+    () =>
+      db
+        .from('usage_monthly')
+        .where('tenant_id', tenantId)
+        .select(db.raw(`to_char(month, 'YYYY-MM-DD') as month`), ...DIMENSIONS, ...MEASURES),
+    { key: ['month'], grouped: true, within: DIMENSIONS }
+  )
+)
+registerTenantExport('usage_days', (tenantId) =>
+  keysetRows(
+    () =>
+      db
+        .from('usage_days')
+        .where('tenant_id', tenantId)
+        .select(db.raw(`to_char(day, 'YYYY-MM-DD') as day`), ...MEASURES, 'active_members'),
+    { key: ['day'] }
   )
 )
 registerTenantExport(

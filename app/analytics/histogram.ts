@@ -4,7 +4,7 @@
  * Layout (milliseconds, integers): bucket 0 is [0, 1); buckets 1–99 are 1 ms wide ([b, b + 1),
  * exact); from 100 ms on, each bucket starts at ceil(100 × 1.02^k) (k = 0, 1, …): 2 % wide, so an
  * estimate inside a bucket is within ~1 % of the true value. The last bucket (from 1 hour) is open.
- * Stored sparse as jsonb {"<bucket>": count}. SQL computes the same bucket with
+ * Stored packed (see packHistogram). SQL computes the same bucket with
  * width_bucket(latency_ms, HIST_THRESHOLDS) — integer comparisons, no floating-point drift.
  */
 const GROWTH = 1.02
@@ -44,70 +44,84 @@ function bounds(bucket: number): [number, number] {
   return [lo, hi]
 }
 
-/** Adds histograms (any number of them) into a new one. */
-export function mergeHistograms(...histograms: (Histogram | null | undefined)[]): Histogram {
-  const sum: Histogram = {}
-  for (const histogram of histograms) {
-    for (const [bucket, count] of Object.entries(histogram ?? {}))
-      sum[bucket] = (sum[bucket] ?? 0) + Number(count)
-  }
-  return sum
+/** A histogram as a dense array indexed by bucket. */
+export function denseHistogram(histogram: Histogram | null | undefined): Float64Array {
+  const dense = new Float64Array(HIST_THRESHOLDS.length + 1)
+  for (const [bucket, count] of Object.entries(histogram ?? {}))
+    dense[Number(bucket)] += Number(count)
+  return dense
 }
 
 /**
  * The p-quantile (0…1) with percentile_cont's definition: rank p × (n − 1) between the two
  * nearest order statistics. An order statistic inside a bucket is placed evenly across it
- * (1 ms buckets hold exact integers). Null when the histogram is empty.
+ * (1 ms buckets hold exact integers). Null when the histogram is empty. Dense arrays are read
+ * as they are (dashboards ask three quantiles of each of ~100 groups).
  */
-export function percentile(histogram: Histogram | null | undefined, p: number): number | null {
-  const buckets = Object.entries(histogram ?? {})
-    .map(([bucket, count]) => [Number(bucket), Number(count)] as const)
-    .filter(([, count]) => count > 0)
-    .sort((a, b) => a[0] - b[0])
-  const total = buckets.reduce((sum, [, count]) => sum + count, 0)
+export function percentile(
+  histogram: Histogram | Float64Array | null | undefined,
+  p: number
+): number | null {
+  const dense = histogram instanceof Float64Array ? histogram : denseHistogram(histogram)
+  let total = 0
+  let last = -1
+  for (let bucket = 0; bucket < dense.length; bucket++) {
+    if (dense[bucket] > 0) {
+      total += dense[bucket]
+      last = bucket
+    }
+  }
   if (!total) return null
   const rank = Math.min(1, Math.max(0, p)) * (total - 1)
   const at = (k: number) => {
     let before = 0
-    for (const [bucket, count] of buckets) {
+    for (let bucket = 0; bucket <= last; bucket++) {
+      const count = dense[bucket]
+      if (count <= 0) continue
       if (k < before + count) {
         const [lo, hi] = bounds(bucket)
         return hi - lo <= 1 ? lo : lo + ((hi - lo) * (k - before + 0.5)) / count
       }
       before += count
     }
-    return bounds(buckets[buckets.length - 1][0])[1]
+    return bounds(last)[1]
   }
   const below = Math.floor(rank)
   const low = at(below)
   return rank === below ? low : low + (rank - below) * (at(below + 1) - low)
 }
 
-/**
- * Adds a histogram given as jsonb text (`{"120": 3, "121": 1}`) into dense arrays, scanning the
- * text once: dashboards merge thousands of rollup rows, and building a JS object per row costs
- * several times more than this scan.
- */
-export function addHistogramText(text: string, targets: Float64Array[]) {
-  let bucket = 0
-  let count = 0
-  let inKey = false
-  let keyDone = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c === 34) {
-      inKey = !inKey
-      if (inKey) bucket = 0
-      else {
-        keyDone = true
-        count = 0
-      }
-    } else if (c >= 48 && c <= 57) {
-      if (inKey) bucket = bucket * 10 + (c - 48)
-      else if (keyDone) count = count * 10 + (c - 48)
-    } else if ((c === 44 || c === 125) && keyDone) {
-      for (const target of targets) target[bucket] += count
-      keyDone = false
-    }
+/** A histogram packed as stored: (int2 bucket, int4 count) pairs, big-endian, by bucket. */
+export function packHistogram(histogram: Histogram): Buffer {
+  const pairs = Object.entries(histogram)
+    .map(([bucket, count]) => [Number(bucket), Number(count)] as const)
+    .filter(([, count]) => count > 0)
+    .sort((a, b) => a[0] - b[0])
+  const bytes = Buffer.alloc(pairs.length * 6)
+  pairs.forEach(([bucket, count], i) => {
+    bytes.writeUInt16BE(bucket, i * 6)
+    bytes.writeUInt32BE(count, i * 6 + 2)
+  })
+  return bytes
+}
+
+/** Adds a packed histogram into dense arrays (dashboards merge thousands of them). */
+export function addPackedHistogram(bytes: Uint8Array, targets: Float64Array[]) {
+  for (let i = 0; i + 6 <= bytes.length; i += 6) {
+    const bucket = (bytes[i] << 8) | bytes[i + 1]
+    const count =
+      bytes[i + 2] * 0x1000000 + ((bytes[i + 3] << 16) | (bytes[i + 4] << 8) | bytes[i + 5])
+    for (const target of targets) target[bucket] += count
   }
+}
+
+/** A packed histogram as an object. */
+export function unpackHistogram(bytes: Uint8Array): Histogram {
+  const histogram: Histogram = {}
+  for (let i = 0; i + 6 <= bytes.length; i += 6) {
+    const bucket = (bytes[i] << 8) | bytes[i + 1]
+    histogram[bucket] =
+      bytes[i + 2] * 0x1000000 + ((bytes[i + 3] << 16) | (bytes[i + 4] << 8) | bytes[i + 5])
+  }
+  return histogram
 }

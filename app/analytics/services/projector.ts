@@ -3,21 +3,83 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { DateTime } from 'luxon'
 import { finishedRunFactsSource, type RunFacts } from '#agents'
 import { tenantTimeZone } from '#tenants'
-import { bucketOf, HIST_THRESHOLDS, type Histogram } from '#analytics/histogram'
+import { bucketOf, HIST_THRESHOLDS, packHistogram, type Histogram } from '#analytics/histogram'
 
 const TERMINAL_STATUSES = new Set(['succeeded', 'failed', 'cancelled'])
 const HOUR_MS = 3_600_000
 
-const COLUMNS =
-  'tenant_id, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens, ' +
-  'credits_micros, latency_sum_ms, latency_count, latency_hist'
+const MEASURES =
+  'runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, ' +
+  'latency_count, latency_hist'
+const DIMS = 'agent_id, member_id, model'
 const ADD = `runs = u.runs + EXCLUDED.runs, succeeded = u.succeeded + EXCLUDED.succeeded,
   errors = u.errors + EXCLUDED.errors,
   input_tokens = u.input_tokens + EXCLUDED.input_tokens, output_tokens = u.output_tokens + EXCLUDED.output_tokens,
   credits_micros = u.credits_micros + EXCLUDED.credits_micros,
   latency_sum_ms = u.latency_sum_ms + EXCLUDED.latency_sum_ms,
   latency_count = u.latency_count + EXCLUDED.latency_count,
-  latency_hist = analytics_hist_merge(u.latency_hist, EXCLUDED.latency_hist)`
+  latency_hist = analytics_hist_add(u.latency_hist, EXCLUDED.latency_hist)`
+
+/**
+ * The rollup tables: per (agent, member, model) by UTC hour, local day and local month, and
+ * per tenant and local day (no dimensions: the KPIs and series read ~90 rows).
+ */
+const TABLES = {
+  usage_hourly: {
+    bucket: 'hour',
+    type: 'timestamptz',
+    dims: true,
+    conflict: 'ON CONSTRAINT usage_hourly_key',
+  },
+  usage_daily: {
+    bucket: 'day',
+    type: 'date',
+    dims: true,
+    conflict: 'ON CONSTRAINT usage_daily_key',
+  },
+  usage_monthly: {
+    bucket: 'month',
+    type: 'date',
+    dims: true,
+    conflict: 'ON CONSTRAINT usage_monthly_key',
+  },
+  usage_days: { bucket: 'day', type: 'date', dims: false, conflict: '(tenant_id, day)' },
+} as const
+type Table = keyof typeof TABLES
+
+/** SQL that packs (bucket, count) rows into a histogram (`bucket` null for none). */
+const PACK = `coalesce(string_agg(int2send(bucket::int2) || int4send(n::int4), ''::bytea ORDER BY bucket)
+  FILTER (WHERE bucket IS NOT NULL), ''::bytea)`
+const SUMMED = MEASURES.split(', ').slice(0, -1)
+
+/**
+ * Rows of `source` grouped by `keys`, histograms added: each row is expanded into its
+ * histogram's pairs and its sums ride on the first pair only, so one grouping adds both.
+ */
+function rollUp(source: string, keys: string[]) {
+  const k = keys.map((_, i) => `k${i}`).join(', ')
+  return `SELECT ${k}, ${SUMMED.map((c) => `sum(${c})`).join(', ')}, ${PACK}
+    FROM (
+      SELECT ${keys.map((key, i) => `${key} AS k${i}`).join(', ')}, p.bucket,
+             ${SUMMED.map((c) => `sum(s.${c}) FILTER (WHERE p.ord IS NULL OR p.ord = 0) AS ${c}`).join(', ')},
+             sum(p.n) AS n
+      FROM ${source} s LEFT JOIN LATERAL analytics_hist_pairs(s.latency_hist) p ON true
+      GROUP BY ${k}, p.bucket
+    ) g
+    GROUP BY ${k}`
+}
+
+/** Recounts the active members of (tenant, day) pairs of usage_days from usage_daily. */
+function countActiveMembers(trx: TransactionClientContract, tenantIds: string[], days: string[]) {
+  return trx.rawQuery(
+    `UPDATE usage_days d SET active_members = (
+       SELECT count(DISTINCT x.member_id) FROM usage_daily x
+       WHERE x.tenant_id = d.tenant_id AND x.day = d.day AND x.runs > 0)
+     FROM unnest(?::uuid[], ?::date[]) AS t (tenant_id, day)
+     WHERE d.tenant_id = t.tenant_id AND d.day = t.day`,
+    [tenantIds, days]
+  )
+}
 
 /**
  * Projections and rebuilds of one tenant exclude each other (a rebuild replaces what
@@ -67,17 +129,21 @@ function addFact(
   rows: Map<string, RollupRow>,
   bucket: string,
   fact: RunFacts,
-  latencyBucket: number | null
+  latencyBucket: number | null,
+  dims = true
 ) {
-  const key = JSON.stringify([fact.tenantId, bucket, fact.agentId, fact.memberId, fact.model])
+  const [agentId, memberId, model] = dims
+    ? [fact.agentId, fact.memberId, fact.model]
+    : [null, null, null]
+  const key = JSON.stringify([fact.tenantId, bucket, agentId, memberId, model])
   let row = rows.get(key)
   if (!row) {
     row = {
       bucket,
       tenantId: fact.tenantId,
-      agentId: fact.agentId,
-      memberId: fact.memberId,
-      model: fact.model,
+      agentId,
+      memberId,
+      model,
       runs: 0,
       succeeded: 0,
       errors: 0,
@@ -107,22 +173,24 @@ const byKey = <T>([a]: [string, T], [b]: [string, T]) => (a < b ? -1 : a > b ? 1
 
 /**
  * One multi-row upsert of a rollup table. Rows go in key order, so concurrent batches lock
- * shared rows in the same order and never deadlock.
+ * shared rows in the same order and never deadlock. Histograms travel as hex.
  */
 async function upsertRollups(
   trx: TransactionClientContract,
-  table: 'usage_hourly' | 'usage_daily',
+  table: Table,
   rows: Map<string, RollupRow>
 ) {
   const sorted = [...rows].sort(byKey).map(([, row]) => row)
-  const [bucketColumn, bucketType] =
-    table === 'usage_hourly' ? ['hour', 'timestamptz'] : ['day', 'date']
+  const { bucket, type, dims, conflict } = TABLES[table]
+  const columns = `${bucket}, tenant_id, ${dims ? `${DIMS}, ` : ''}${MEASURES}`
   await trx.rawQuery(
-    `INSERT INTO ${table} AS u (${bucketColumn}, ${COLUMNS})
-     SELECT * FROM unnest(?::${bucketType}[], ?::uuid[], ?::uuid[], ?::uuid[], ?::varchar[],
-                          ?::int[], ?::int[], ?::int[],
-                          ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::int[], ?::jsonb[])
-     ON CONFLICT ON CONSTRAINT ${table}_key DO UPDATE SET ${ADD}`,
+    `INSERT INTO ${table} AS u (${columns})
+     SELECT b, t, ${dims ? 'a, m, mo, ' : ''}r, s, e, i, o, c, ls, lc, decode(h, 'hex')
+     FROM unnest(?::${type}[], ?::uuid[], ?::uuid[], ?::uuid[], ?::varchar[],
+                 ?::int[], ?::int[], ?::int[],
+                 ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::int[], ?::text[])
+          AS x (b, t, a, m, mo, r, s, e, i, o, c, ls, lc, h)
+     ON CONFLICT ${conflict} DO UPDATE SET ${ADD}`,
     [
       sorted.map((r) => r.bucket),
       sorted.map((r) => r.tenantId),
@@ -138,7 +206,7 @@ async function upsertRollups(
       sorted.map((r) => r.credits.toString()),
       sorted.map((r) => String(r.latencySum)),
       sorted.map((r) => r.latencyCount),
-      sorted.map((r) => JSON.stringify(r.hist)),
+      sorted.map((r) => packHistogram(r.hist).toString('hex')),
     ]
   )
 }
@@ -187,6 +255,8 @@ export async function projectFacts(
 
     const hourly = new Map<string, RollupRow>()
     const daily = new Map<string, RollupRow>()
+    const monthly = new Map<string, RollupRow>()
+    const totals = new Map<string, RollupRow>()
     const days = new Map<string, string>()
     const tenants = new Set<string>()
     for (const [runId, fact] of facts) {
@@ -198,10 +268,20 @@ export async function projectFacts(
       const latencyBucket = bucketOf(fact.latencyMs)
       addFact(hourly, new Date(hour).toISOString(), fact, latencyBucket)
       addFact(daily, day, fact, latencyBucket)
+      addFact(monthly, `${day.slice(0, 8)}01`, fact, latencyBucket)
+      addFact(totals, day, fact, latencyBucket, false)
       tenants.add(fact.tenantId)
     }
     await upsertRollups(trx, 'usage_hourly', hourly)
     await upsertRollups(trx, 'usage_daily', daily)
+    await upsertRollups(trx, 'usage_monthly', monthly)
+    await upsertRollups(trx, 'usage_days', totals)
+    const touched = [...totals.values()]
+    await countActiveMembers(
+      trx,
+      touched.map((row) => row.tenantId),
+      touched.map((row) => row.bucket)
+    )
     await bumpVersions(trx, [...tenants].sort())
     return counted.size
   })
@@ -210,7 +290,8 @@ export async function projectFacts(
 /**
  * Rebuilds a tenant's rollups from its finished runs' facts (the agents' door gives them as a
  * SQL source), deterministically: the same runs always give the same rows. Hourly from the
- * facts, daily from hourly by the local date of each hour in the tenant's time zone.
+ * facts; daily by the local date of each hour in the tenant's time zone; months and day
+ * totals from the daily rows.
  */
 export async function rebuildTenant(tenantId: string) {
   // Read before the transaction opens (the embedded database serves one connection at a time).
@@ -219,7 +300,7 @@ export async function rebuildTenant(tenantId: string) {
     await tenantLock(trx, tenantId, true)
     // Big tenants aggregate millions of runs: let the sorts and hashes stay in memory.
     await trx.rawQuery(`SELECT set_config('work_mem', '256MB', true)`)
-    for (const table of ['usage_daily', 'usage_hourly', 'projected_runs']) {
+    for (const table of [...Object.keys(TABLES), 'projected_runs']) {
       await trx.from(table).where('tenant_id', tenantId).delete()
     }
     // One statement, so the runs claimed and the runs counted are the same snapshot. Grouped by
@@ -230,11 +311,10 @@ export async function rebuildTenant(tenantId: string) {
        claimed AS (
          INSERT INTO projected_runs (run_id, tenant_id) SELECT run_id, tenant_id FROM facts
        )
-       INSERT INTO usage_hourly (hour, ${COLUMNS})
+       INSERT INTO usage_hourly (hour, tenant_id, ${DIMS}, ${MEASURES})
        SELECT hour, tenant_id, agent_id, member_id, model,
               sum(runs), sum(succeeded), sum(errors), sum(input_tokens), sum(output_tokens),
-              sum(credits), sum(latency_sum), sum(latency_count),
-              coalesce(jsonb_object_agg(bucket, latency_count) FILTER (WHERE bucket IS NOT NULL), '{}'::jsonb)
+              sum(credits), sum(latency_sum), sum(latency_count), ${PACK}
        FROM (
          SELECT date_trunc('hour', r.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
                 r.tenant_id, r.agent_id, r.member_id, r.model,
@@ -243,14 +323,14 @@ export async function rebuildTenant(tenantId: string) {
                 count(*) FILTER (WHERE r.status = 'failed') AS errors,
                 sum(r.input_tokens) AS input_tokens, sum(r.output_tokens) AS output_tokens,
                 sum(r.cost_micros) AS credits, coalesce(sum(r.latency_ms), 0) AS latency_sum,
-                count(r.latency_ms) AS latency_count
+                count(r.latency_ms) AS latency_count, count(r.latency_ms) AS n
          FROM facts r
          GROUP BY 1, 2, 3, 4, 5, 6
        ) g
        GROUP BY 1, 2, 3, 4, 5`,
       [...facts.bindings, HIST_THRESHOLDS]
     )
-    await rollDaily(trx, tenantId, timeZone)
+    await rollLocal(trx, tenantId, timeZone)
     await bumpVersions(trx, [tenantId])
     const counts = (
       await trx.rawQuery(
@@ -264,39 +344,39 @@ export async function rebuildTenant(tenantId: string) {
   })
 }
 
-/** Daily rows of a tenant from its hourly rows (replaces them), by local date in `timeZone`. */
-export async function rollDaily(
-  trx: TransactionClientContract,
-  tenantId: string,
-  timeZone: string
-) {
-  await trx.from('usage_daily').where('tenant_id', tenantId).delete()
-  // Each hourly row is expanded into its histogram buckets; its sums ride on the first bucket
-  // only, so one grouping adds both without merging jsonb row by row.
+/**
+ * A tenant's local rollups (daily, monthly, day totals) from its hourly rows, replacing them:
+ * each hour counts on its local date in `timeZone`.
+ */
+async function rollLocal(trx: TransactionClientContract, tenantId: string, timeZone: string) {
+  for (const table of ['usage_daily', 'usage_monthly', 'usage_days'])
+    await trx.from(table).where('tenant_id', tenantId).delete()
   await trx.rawQuery(
-    `INSERT INTO usage_daily (day, ${COLUMNS})
-     SELECT day, tenant_id, agent_id, member_id, model,
-            sum(runs), sum(succeeded), sum(errors), sum(input_tokens), sum(output_tokens),
-            sum(credits_micros), sum(latency_sum_ms), sum(latency_count),
-            coalesce(jsonb_object_agg(bucket, n) FILTER (WHERE bucket IS NOT NULL), '{}'::jsonb)
-     FROM (
-       SELECT (h.hour AT TIME ZONE ?)::date AS day,
-              h.tenant_id, h.agent_id, h.member_id, h.model, e.key AS bucket,
-              sum(h.runs) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS runs,
-              sum(h.succeeded) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS succeeded,
-              sum(h.errors) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS errors,
-              sum(h.input_tokens) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS input_tokens,
-              sum(h.output_tokens) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS output_tokens,
-              sum(h.credits_micros) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS credits_micros,
-              sum(h.latency_sum_ms) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS latency_sum_ms,
-              sum(h.latency_count) FILTER (WHERE e.ord IS NULL OR e.ord = 1) AS latency_count,
-              sum(e.value::bigint) AS n
-       FROM usage_hourly h
-       LEFT JOIN LATERAL jsonb_each_text(h.latency_hist) WITH ORDINALITY AS e (key, value, ord) ON true
-       WHERE h.tenant_id = ?
-       GROUP BY 1, 2, 3, 4, 5, 6
-     ) g
-     GROUP BY 1, 2, 3, 4, 5`,
+    `INSERT INTO usage_daily (day, tenant_id, ${DIMS}, ${MEASURES})
+     ${rollUp('(SELECT * FROM usage_hourly WHERE tenant_id = ?)', [
+       '(s.hour AT TIME ZONE ?)::date',
+       's.tenant_id',
+       's.agent_id',
+       's.member_id',
+       's.model',
+     ])}`,
     [timeZone, tenantId]
+  )
+  const daily = '(SELECT * FROM usage_daily WHERE tenant_id = ?)'
+  await trx.rawQuery(
+    `INSERT INTO usage_monthly (month, tenant_id, ${DIMS}, ${MEASURES})
+     ${rollUp(daily, ["date_trunc('month', s.day)::date", 's.tenant_id', 's.agent_id', 's.member_id', 's.model'])}`,
+    [tenantId]
+  )
+  await trx.rawQuery(
+    `INSERT INTO usage_days (day, tenant_id, ${MEASURES}) ${rollUp(daily, ['s.day', 's.tenant_id'])}`,
+    [tenantId]
+  )
+  await trx.rawQuery(
+    `UPDATE usage_days d SET active_members = m.n
+     FROM (SELECT day, count(DISTINCT member_id) FILTER (WHERE runs > 0) AS n
+           FROM usage_daily WHERE tenant_id = ? GROUP BY day) m
+     WHERE d.tenant_id = ? AND d.day = m.day`,
+    [tenantId, tenantId]
   )
 }

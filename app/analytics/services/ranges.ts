@@ -48,8 +48,12 @@ export function dayRange(
   preset: Range['preset'],
   zone: string
 ): Range {
+  // Calendar dates step in UTC (a local date is the same label in any zone; zone arithmetic
+  // per day is what made this the dashboard's hottest line).
   const buckets: string[] = []
-  for (let day = first; day <= last; day = day.plus({ days: 1 })) buckets.push(day.toISODate()!)
+  const [firstUtc, lastUtc] = [first, last].map((day) => Date.UTC(day.year, day.month - 1, day.day))
+  for (let at = firstUtc; at <= lastUtc; at += 86_400_000)
+    buckets.push(new Date(at).toISOString().slice(0, 10))
   const label = first.hasSame(last, 'day')
     ? first.toFormat('d LLL yyyy')
     : `${first.toFormat('d LLL yyyy')} – ${last.toFormat('d LLL yyyy')}`

@@ -71,7 +71,7 @@ async function labels(tenantId: string, dimension: Dimension, keys: (string | nu
 /** Bucket labels: "Mon 3 Mar" for days, "14:00" (tenant time) for hours. */
 function bucketLabel(range: Range, key: string) {
   return range.granularity === 'day'
-    ? DateTime.fromISO(key, { zone: range.timeZone }).toFormat('ccc d LLL')
+    ? DateTime.fromISO(key, { zone: 'UTC' }).toFormat('ccc d LLL')
     : DateTime.fromISO(key, { zone: 'UTC' }).setZone(range.timeZone).toFormat('HH:mm')
 }
 

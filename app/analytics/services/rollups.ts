@@ -1,8 +1,8 @@
 import db from '@adonisjs/lucid/services/db'
+import { DateTime } from 'luxon'
 import {
-  addHistogramText,
+  addPackedHistogram,
   HIST_THRESHOLDS,
-  mergeHistograms,
   percentile,
   type Histogram,
 } from '#analytics/histogram'
@@ -29,18 +29,61 @@ export type Figures = {
 
 export type Aggregate = { total: Figures; groups: Record<Dimension, Map<string | null, Figures>> }
 
-function source(range: Range) {
-  return range.granularity === 'hour'
-    ? {
-        sql: `SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS bk, *
-              FROM usage_hourly WHERE tenant_id = ? AND hour >= ? AND hour < ?`,
-        bindings: [range.start.toJSDate(), range.end.toJSDate()],
-      }
-    : {
-        sql: `SELECT to_char(day, 'YYYY-MM-DD') AS bk, *
-              FROM usage_daily WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`,
-        bindings: [range.fromDay, range.toDay],
-      }
+const MEASURES = `runs, succeeded, errors, input_tokens, output_tokens,
+  credits_micros::text AS credits, latency_sum_ms, latency_count, latency_hist`
+
+/** Whole local calendar months inside [fromDay, toDay], and the days around them. */
+export function splitMonths(fromDay: string, toDay: string) {
+  const from = DateTime.fromISO(fromDay, { zone: 'UTC' })
+  const to = DateTime.fromISO(toDay, { zone: 'UTC' })
+  const first = from.day === 1 ? from : from.plus({ months: 1 }).startOf('month')
+  const months: string[] = []
+  let month = first
+  while (month.endOf('month').startOf('day') <= to) {
+    months.push(month.toISODate()!)
+    month = month.plus({ months: 1 })
+  }
+  if (!months.length) return { months, days: [[fromDay, toDay]] as [string, string][] }
+  const days: [string, string][] = []
+  if (first > from) days.push([fromDay, first.minus({ days: 1 }).toISODate()!])
+  if (month <= to) days.push([month.toISODate()!, toDay])
+  return { months, days }
+}
+
+/**
+ * The rows a range's figures come from. Hour ranges: the hourly rows (totals, buckets and
+ * breakdowns alike). Day ranges: the tenant's day totals for the KPIs and the series, and —
+ * for breakdowns — monthly rows for the whole months inside the range plus daily rows for the
+ * days around them, so a 90-day breakdown reads ~30 rows per (agent, member, model), not 90.
+ */
+function sources(tenantId: string, range: Range, breakdowns: boolean) {
+  if (range.granularity === 'hour') {
+    const hourly = {
+      sql: `SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS bk,
+                   agent_id, member_id, model, ${MEASURES}
+            FROM usage_hourly WHERE tenant_id = ? AND hour >= ? AND hour < ?`,
+      bindings: [tenantId, range.start.toJSDate(), range.end.toJSDate()],
+    }
+    return { totals: null, rows: hourly }
+  }
+  const totals = {
+    sql: `SELECT to_char(day, 'YYYY-MM-DD') AS bk, active_members, ${MEASURES}
+          FROM usage_days WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`,
+    bindings: [tenantId, range.fromDay, range.toDay],
+  }
+  if (!breakdowns) return { totals, rows: null }
+  const { months, days } = splitMonths(range.fromDay, range.toDay)
+  const parts = days.map(
+    () => `SELECT agent_id, member_id, model, ${MEASURES} FROM usage_daily
+     WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`
+  )
+  const bindings: unknown[] = days.flatMap(([from, to]) => [tenantId, from, to])
+  if (months.length) {
+    parts.push(`SELECT agent_id, member_id, model, ${MEASURES} FROM usage_monthly
+       WHERE tenant_id = ? AND month = ANY(?::date[])`)
+    bindings.push(tenantId, months)
+  }
+  return { totals, rows: { sql: parts.join(' UNION ALL '), bindings } }
 }
 
 export function emptyFigures(): Figures {
@@ -95,11 +138,16 @@ function sums(): Sums {
   }
 }
 
-function figuresOf(sum: Sums): Figures {
+function sparse(dense: Float64Array): Histogram {
   const histogram: Histogram = {}
-  sum.hist.forEach((count, bucket) => {
+  dense.forEach((count, bucket) => {
     if (count) histogram[bucket] = count
   })
+  return histogram
+}
+
+function figuresOf(sum: Sums): Figures {
+  const histogram = sum.hist
   return {
     runs: sum.runs,
     succeeded: sum.succeeded,
@@ -116,70 +164,99 @@ function figuresOf(sum: Sums): Figures {
   }
 }
 
+type Row = Record<string, any>
+
+function add(targets: Sums[], row: Row) {
+  for (const sum of targets) {
+    sum.runs += row.runs
+    sum.succeeded += row.succeeded
+    sum.errors += row.errors
+    sum.inputTokens += Number(row.input_tokens)
+    sum.outputTokens += Number(row.output_tokens)
+    sum.credits += BigInt(row.credits)
+    sum.latencySumMs += Number(row.latency_sum_ms)
+    sum.latencyCount += row.latency_count
+    if (row.member_id && row.runs > 0) sum.members.add(row.member_id)
+  }
+  addPackedHistogram(
+    row.latency_hist,
+    targets.map((sum) => sum.hist)
+  )
+}
+
+/** Distinct members with runs over whole local days (when no breakdown rows were read). */
+async function activeMembers(tenantId: string, range: Range) {
+  const { rows } = await db.rawQuery(
+    `SELECT count(DISTINCT member_id)::int AS n FROM usage_daily
+     WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`,
+    [tenantId, range.fromDay, range.toDay]
+  )
+  return rows[0].n as number
+}
+
 /**
  * Totals of a tenant's rollups over a range, and the same figures grouped by each of the
- * requested dimensions, with percentiles from the merged histograms. One query reads the
- * rollup rows (hourly for hour ranges, daily otherwise); they are added up here, histograms
- * in dense arrays: merging thousands of sparse jsonb histograms in SQL is far slower.
+ * requested dimensions, with percentiles from the merged histograms. The rows (see `sources`)
+ * are added up here, histograms in dense arrays.
  */
 export async function aggregate(
   tenantId: string,
   range: Range,
   dimensions: readonly Dimension[] = DIMENSIONS
 ): Promise<Aggregate> {
-  const { sql, bindings } = source(range)
-  const rows = (
-    await db.rawQuery(
-      `SELECT bk, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens,
-              credits_micros::text AS credits,
-              latency_sum_ms, latency_count, latency_hist::text AS hist FROM (${sql}) u`,
-      [tenantId, ...bindings]
-    )
-  ).rows
+  const breakdowns = dimensions.filter((d) => d !== 'bucket')
+  const { totals, rows } = sources(tenantId, range, breakdowns.length > 0)
+  const [totalRows, groupRows, members] = await Promise.all([
+    totals ? db.rawQuery(totals.sql, totals.bindings).then((r) => r.rows as Row[]) : null,
+    rows ? db.rawQuery(rows.sql, rows.bindings).then((r) => r.rows as Row[]) : [],
+    totals && !rows ? activeMembers(tenantId, range) : null,
+  ])
   const total = sums()
   const groups = Object.fromEntries(
     dimensions.map((d) => [d, new Map<string | null, Sums>()])
   ) as Record<Dimension, Map<string | null, Sums>>
-  for (const row of rows) {
-    const targets = [total]
-    for (const dimension of dimensions) {
-      const key = row[KEY[dimension]] as string | null
-      let sum = groups[dimension].get(key)
-      if (!sum) groups[dimension].set(key, (sum = sums()))
-      targets.push(sum)
-    }
-    for (const sum of targets) {
-      sum.runs += row.runs
-      sum.succeeded += row.succeeded
-      sum.errors += row.errors
-      sum.inputTokens += Number(row.input_tokens)
-      sum.outputTokens += Number(row.output_tokens)
-      sum.credits += BigInt(row.credits)
-      sum.latencySumMs += Number(row.latency_sum_ms)
-      sum.latencyCount += row.latency_count
-      if (row.member_id && row.runs > 0) sum.members.add(row.member_id)
-    }
-    addHistogramText(
-      row.hist,
-      targets.map((sum) => sum.hist)
-    )
+  const groupOf = (dimension: Dimension, key: string | null) => {
+    let sum = groups[dimension].get(key)
+    if (!sum) groups[dimension].set(key, (sum = sums()))
+    return sum
+  }
+  const bucketed = dimensions.includes('bucket')
+  const activePerBucket = new Map<string, number>()
+  for (const row of totalRows ?? []) {
+    add(bucketed ? [total, groupOf('bucket', row.bk)] : [total], row)
+    activePerBucket.set(row.bk, row.active_members)
+  }
+  for (const row of groupRows) {
+    const targets = breakdowns.map((dimension) => groupOf(dimension, row[KEY[dimension]]))
+    // Hourly rows carry the totals and buckets too; day ranges took them from the day totals.
+    if (!totalRows) targets.push(total, ...(bucketed ? [groupOf('bucket', row.bk)] : []))
+    add(targets, row)
+    if (totalRows && row.member_id && row.runs > 0) total.members.add(row.member_id)
   }
   const result: Aggregate = {
     total: figuresOf(total),
     groups: { bucket: new Map(), agent: new Map(), member: new Map(), model: new Map() },
   }
+  if (members !== null) result.total.activeMembers = members
   for (const dimension of dimensions) {
-    for (const [key, sum] of groups[dimension]) result.groups[dimension].set(key, figuresOf(sum))
+    for (const [key, sum] of groups[dimension]) {
+      const figures = figuresOf(sum)
+      if (dimension === 'bucket' && totalRows)
+        figures.activeMembers = activePerBucket.get(key!) ?? 0
+      result.groups[dimension].set(key, figures)
+    }
   }
   return result
 }
 
 /** The merged latency histogram of a range (tests compare it with percentile_cont). */
 export async function rangeHistogram(tenantId: string, range: Range): Promise<Histogram> {
-  const { sql, bindings } = source(range)
-  const rows = (await db.rawQuery(`SELECT latency_hist FROM (${sql}) u`, [tenantId, ...bindings]))
-    .rows
-  return mergeHistograms(...rows.map((row: any) => row.latency_hist as Histogram))
+  const { totals, rows } = sources(tenantId, range, false)
+  const source = (totals ?? rows)!
+  const merged = new Float64Array(HIST_THRESHOLDS.length + 1)
+  for (const row of (await db.rawQuery(source.sql, source.bindings)).rows)
+    addPackedHistogram(row.latency_hist, [merged])
+  return sparse(merged)
 }
 
 /** Credits spent per local day over the last `days` days (for the burn rate), in micro-credits. */
@@ -190,8 +267,8 @@ export async function dailyCredits(
 ): Promise<Map<string, bigint>> {
   const rows = (
     await db.rawQuery(
-      `SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(credits_micros)::text AS credits FROM usage_daily
-       WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date GROUP BY day`,
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, credits_micros::text AS credits FROM usage_days
+       WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`,
       [tenantId, fromDay, toDay]
     )
   ).rows

@@ -1,6 +1,6 @@
 import { test } from '@japa/runner'
 import { bucketOf, HIST_THRESHOLDS, percentile } from '#analytics/histogram'
-import { addHistogramText, mergeHistograms } from '#analytics/histogram'
+import { addPackedHistogram, packHistogram, unpackHistogram } from '#analytics/histogram'
 
 test.group('analytics / histogram layout', () => {
   test('thresholds: 1 ms steps below 100 ms, then 2 % apart (rounded up to whole ms) up to an hour', ({
@@ -38,11 +38,7 @@ test.group('analytics / histogram layout', () => {
     assert,
   }) => {
     assert.isNull(percentile({}, 0.5))
-    const small = mergeHistograms(
-      { [bucketOf(5)!]: 1 },
-      { [bucketOf(7)!]: 1 },
-      { [bucketOf(9)!]: 2 }
-    )
+    const small = { [bucketOf(5)!]: 1, [bucketOf(7)!]: 1, [bucketOf(9)!]: 2 }
     assert.equal(percentile(small, 0), 5)
     assert.equal(percentile(small, 0.5), 8) // between 7 and 9
     assert.equal(percentile(small, 1), 9)
@@ -51,14 +47,24 @@ test.group('analytics / histogram layout', () => {
   })
 })
 
-test.group('analytics / histogram text', () => {
-  test('addHistogramText adds jsonb text into dense arrays, like merging the parsed objects', ({
+test.group('analytics / packed histograms', () => {
+  test('packHistogram stores sorted (int2 bucket, int4 count) pairs; unpacking and adding give them back', ({
     assert,
   }) => {
+    const packed = packHistogram({ 629: 1, 3: 2, 120: 15, 7: 0 })
+    assert.equal(
+      packed.toString('hex'),
+      '0003' + '00000002' + '0078' + '0000000f' + '0275' + '00000001'
+    )
+    assert.deepEqual(unpackHistogram(packed), { 3: 2, 120: 15, 629: 1 })
+    assert.deepEqual(unpackHistogram(packHistogram({})), {})
+    // Counts use all 31 bits of the int4 (the byte arithmetic never goes negative).
+    assert.deepEqual(unpackHistogram(packHistogram({ 5: 2_000_000_000 })), { 5: 2_000_000_000 })
+
     const [a, b] = [new Float64Array(700), new Float64Array(700)]
-    addHistogramText('{"3": 2, "120": 15, "629": 1}', [a, b])
-    addHistogramText('{}', [a])
-    addHistogramText('{"120": 5}', [a])
+    addPackedHistogram(packed, [a, b])
+    addPackedHistogram(packHistogram({}), [a])
+    addPackedHistogram(packHistogram({ 120: 5 }), [a])
     assert.equal(a[3], 2)
     assert.equal(a[120], 20)
     assert.equal(a[629], 1)
