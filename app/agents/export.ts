@@ -79,6 +79,7 @@ registerTenantExport(
       'hold_id',
       'price',
       'error',
+      'error_type',
       'latency_ms',
       'ttft_ms',
       'attempts',

@@ -27,6 +27,8 @@ export {
 export { verifyRunCharges } from '#agents/services/verify_runs'
 export { providersOfModels } from '#agents/services/catalog'
 export { finishedRunFactsSource } from '#agents/services/run_facts_source'
+/** Why failed runs failed: the slugs RunFacts.errorType and the runs list's `error` filter take. */
+export { ERROR_TYPES, errorTypeLabel, type ErrorType } from '#agents/services/error_types'
 export { benchAgents, insertSyntheticRuns } from '#agents/services/bench_runs'
 import '#agents/export'
 import '#agents/budget_agents'

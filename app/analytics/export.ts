@@ -63,6 +63,27 @@ registerTenantExport('usage_days', (tenantId) =>
     { key: ['day'] }
   )
 )
+// Failed runs per error type: one row per (bucket, error type).
+registerTenantExport('usage_errors_hourly', (tenantId) =>
+  keysetRows(
+    () =>
+      db
+        .from('usage_errors_hourly')
+        .where('tenant_id', tenantId)
+        .select('hour', 'error_type', 'runs'),
+    { key: ['hour', 'error_type'] }
+  )
+)
+registerTenantExport('usage_errors_daily', (tenantId) =>
+  keysetRows(
+    () =>
+      db
+        .from('usage_errors_daily')
+        .where('tenant_id', tenantId)
+        .select(db.raw(`to_char(day, 'YYYY-MM-DD') as day`), 'error_type', 'runs'),
+    { key: ['day', 'error_type'] }
+  )
+)
 registerTenantExport(
   'projected_runs',
   tableRows('projected_runs', ['run_id', 'projected_at'], { key: ['run_id'] })

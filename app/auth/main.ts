@@ -24,6 +24,7 @@ export { userHasTwoFactor } from '#auth/services/totp'
 export { passwordProblem } from '#auth/services/password_policy'
 export { tenantApiTokenRows } from '#auth/services/tenant_rows'
 export { requestWait } from '#auth/services/brute_force'
+export { insertBenchUsers } from '#auth/services/bench_users'
 import '#auth/services/metrics_access'
 import '#auth/secrets'
 

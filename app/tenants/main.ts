@@ -23,6 +23,7 @@ export { registerTenantExport, tableRows, type ExportSource } from '#tenants/ser
 export { registerHomePanel, type HomePanel } from '#tenants/services/home_panels'
 export { registerMemberLimit } from '#tenants/services/member_limit'
 export { memberNames } from '#tenants/services/member_names'
+export { insertBenchMembers } from '#tenants/services/bench_members'
 export { tenantTimeZone } from '#tenants/services/time_zone'
 export { registerTenantHooks } from '#tenants/hooks'
 

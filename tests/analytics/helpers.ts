@@ -8,6 +8,8 @@ export type RunShape = {
   memberId?: string | null
   model?: string | null
   status?: 'succeeded' | 'failed' | 'cancelled' | 'running'
+  /** A failed run's error type (default `other`); ignored for other statuses. */
+  errorType?: string
   inputTokens?: number
   outputTokens?: number
   costMicros?: number
@@ -28,6 +30,7 @@ export function runFacts(
     memberId: shape.memberId ?? null,
     model: shape.model === undefined ? 'simulator/echo' : shape.model,
     status: (shape.status ?? 'succeeded') as RunFacts['status'],
+    errorType: shape.status === 'failed' ? (shape.errorType ?? 'other') : null,
     inputTokens: shape.inputTokens ?? 10,
     outputTokens: shape.outputTokens ?? 5,
     costMicros: BigInt(shape.costMicros ?? 20),
@@ -49,6 +52,7 @@ export async function insertRuns(tenantId: string, shapes: RunShape[]) {
       member_id: fact.memberId,
       model: fact.model,
       status: shapes[i].status ?? 'succeeded',
+      error_type: fact.errorType,
       input: 'test',
       input_tokens: fact.inputTokens,
       output_tokens: fact.outputTokens,
@@ -96,10 +100,22 @@ export async function rollupRows(tenantId: string) {
      FROM usage_days WHERE tenant_id = ? ORDER BY day`,
     [tenantId]
   )
+  const errorsHourly = await db.rawQuery(
+    `SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24') AS hour, error_type, runs
+     FROM usage_errors_hourly WHERE tenant_id = ? ORDER BY hour, error_type`,
+    [tenantId]
+  )
+  const errorsDaily = await db.rawQuery(
+    `SELECT to_char(day, 'YYYY-MM-DD') AS day, error_type, runs
+     FROM usage_errors_daily WHERE tenant_id = ? ORDER BY day, error_type`,
+    [tenantId]
+  )
   return {
     hourly: hourly.map((row) => ({ ...row, hour: new Date(row.hour).toISOString() })),
     daily: daily.rows,
     monthly: monthly.rows,
     days: days.rows,
+    errorsHourly: errorsHourly.rows,
+    errorsDaily: errorsDaily.rows,
   }
 }

@@ -11,6 +11,7 @@ import {
   type Problem,
 } from '#core'
 import { RUN_STATUSES } from '#agents/models/run'
+import { ERROR_TYPES } from '#agents/services/error_types'
 import type Run from '#agents/models/run'
 
 const tokens = () => vine.number().withoutDecimals()
@@ -103,6 +104,14 @@ export const runSchema = vine.object({
     .optional()
     .meta({ description: 'The knowledge passages the run retrieved (knowledge_search)' }),
   error: problemSchema.optional(),
+  error_type: vine
+    .string()
+    .optional()
+    .meta({
+      description:
+        `Failed runs: why, as a stable slug (${ERROR_TYPES.join(', ')}); ` +
+        'the runs list filters on it (`error`)',
+    }),
   metadata: vine.record(vine.any()).meta(FREE_OBJECT),
   created_at: dateTimeSchema(),
   finished_at: dateTimeSchema().nullable(),
@@ -236,6 +245,7 @@ export async function serializeRun(
     ...(steps ? { steps } : {}),
     ...(run.citations?.length ? { citations: run.citations } : {}),
     ...(run.error ? { error: run.error as Problem } : {}),
+    ...(run.status === 'failed' && run.errorType ? { error_type: run.errorType } : {}),
     metadata: run.metadata,
     created_at: run.createdAt.toISO()!,
     finished_at: run.finishedAt?.toISO() ?? null,

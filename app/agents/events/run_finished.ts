@@ -9,6 +9,8 @@ export type RunFacts = {
   memberId: string | null
   model: string | null
   status: 'succeeded' | 'failed' | 'cancelled'
+  /** Why a failed run failed (an ERROR_TYPES slug); null unless failed. */
+  errorType: string | null
   inputTokens: number
   outputTokens: number
   /** What the ledger charged (micro-credits). */
@@ -44,6 +46,7 @@ export default class RunFinished extends BaseEvent {
       memberId: run.memberId,
       model: run.model,
       status: run.status as RunFacts['status'],
+      errorType: run.status === 'failed' ? (run.errorType ?? 'other') : null,
       inputTokens: run.inputTokens,
       outputTokens: run.outputTokens,
       costMicros: run.costMicros,

@@ -94,6 +94,10 @@ export default class Run extends BaseModel {
   })
   declare error: Record<string, any> | null
 
+  /** Why a failed run failed (see ERROR_TYPES in services/error_types); null unless failed. */
+  @column()
+  declare errorType: string | null
+
   @column()
   declare latencyMs: number | null
 

@@ -21,7 +21,8 @@ export async function benchAgents(tenantId: string, count: number) {
 /**
  * Adds `runs` finished runs over the last `days` days, `batch` per statement: member i % n
  * alternates between two agents; odd agents use the lorem model. Latency is log-normal around
- * 800 ms; 95 % succeed, 4 % fail, 1 % are cancelled. Runs already there shift the sequence.
+ * 800 ms; 95 % succeed, 4 % fail (error type `other`: they carry no error), 1 % are
+ * cancelled. Runs already there shift the sequence.
  */
 export async function insertSyntheticRuns(options: {
   tenantId: string
@@ -31,6 +32,8 @@ export async function insertSyntheticRuns(options: {
   days: number
   batch: number
   onBatch?: (done: number) => void
+  /** ANALYZE runs afterwards (a seed of many workspaces analyzes once, at the end). */
+  analyze?: boolean
 }) {
   const { tenantId, agentIds, memberIds, runs, days, batch } = options
   const members = memberIds.length
@@ -42,9 +45,10 @@ export async function insertSyntheticRuns(options: {
   for (let lo = 0; lo < runs; lo += batch) {
     const hi = Math.min(runs, lo + batch) - 1
     await db.rawQuery(
-      `INSERT INTO runs (tenant_id, agent_id, member_id, status, input, input_tokens, output_tokens, cost_micros,
-                         model, latency_ms, ttft_ms, source, created_at, started_at, finished_at)
-       SELECT ?, (?::uuid[])[s.agent + 1], (?::uuid[])[s.member + 1], s.status, 'bench', s.it, s.ot, s.it + 2 * s.ot,
+      `INSERT INTO runs (tenant_id, agent_id, member_id, status, error_type, input, input_tokens, output_tokens,
+                         cost_micros, model, latency_ms, ttft_ms, source, created_at, started_at, finished_at)
+       SELECT ?, (?::uuid[])[s.agent + 1], (?::uuid[])[s.member + 1], s.status,
+              CASE WHEN s.status = 'failed' THEN 'other' END, 'bench', s.it, s.ot, s.it + 2 * s.ot,
               CASE WHEN s.agent % 2 = 0 THEN 'simulator/echo' ELSE 'simulator/lorem' END,
               s.latency, least(s.latency, 150), 'bench', s.at, s.at, s.at + s.latency * interval '1 millisecond'
        FROM (
@@ -63,5 +67,5 @@ export async function insertSyntheticRuns(options: {
     )
     options.onBatch?.(hi + 1)
   }
-  await db.rawQuery('ANALYZE runs')
+  if (options.analyze !== false) await db.rawQuery('ANALYZE runs')
 }

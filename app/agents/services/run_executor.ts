@@ -42,6 +42,7 @@ import {
   type AgentRuntime,
 } from '#agents/services/agent_runtime'
 import { renderTemplate } from '#agents/services/workflow_template'
+import { runErrorType } from '#agents/services/error_types'
 import type { WorkflowStep } from '#agents/models/workflow_version'
 import { runBuiltinTool, type BuiltinToolName } from '#agents/tools/builtin'
 import { toolContextOf } from '#agents/services/tool_settings'
@@ -1134,6 +1135,7 @@ async function finishRun(
       model: result.priced.name,
       price: priceRecord(result.priced),
       error,
+      errorType: runErrorType(result.status, error, upstreamStatus(result.steps)),
       latencyMs: result.latencyMs,
       ttftMs: result.ttftMs,
       finishedAt: DateTime.now(),
@@ -1207,13 +1209,15 @@ async function finishRun(
     // Not recorded: the caller must not report success. Recovery in this process ends the run
     // within seconds (failed, not charged, its idempotency key freed).
     logger.error({ err: error, run_id: run.id }, 'recording a finished run failed')
+    const notRecorded = problem(
+      503,
+      'The run finished but its outcome could not be recorded. A run that is not recorded is not charged.',
+      { title: 'Run not recorded' }
+    )
     run.merge({
       status: 'failed',
-      error: problem(
-        503,
-        'The run finished but its outcome could not be recorded. A run that is not recorded is not charged.',
-        { title: 'Run not recorded' }
-      ),
+      error: notRecorded,
+      errorType: runErrorType('failed', notRecorded),
     })
     unrecorded.add(run)
     events.unrecorded(run.error)
@@ -1248,8 +1252,8 @@ async function recordFinishedRun(
     `WITH finished AS (
        UPDATE runs SET status = ?, output = ?, input_tokens = ?, output_tokens = ?, cached_tokens = ?,
          reasoning_tokens = ?, usage_estimated = ?, usage_over_hold = ?, cost_micros = ?, model = ?,
-         price = ?::jsonb, error = ?::jsonb, latency_ms = ?, ttft_ms = ?, finished_at = ?, hold_micros = ?,
-         citations = ?::jsonb
+         price = ?::jsonb, error = ?::jsonb, error_type = ?, latency_ms = ?, ttft_ms = ?, finished_at = ?,
+         hold_micros = ?, citations = ?::jsonb
        WHERE id = ? AND tenant_id = ? AND status IN ('queued', 'running') RETURNING id, tenant_id, thread_id
      ), steps AS (
        INSERT INTO run_steps (tenant_id, run_id, position, parent, kind, name, model, status, input, output,
@@ -1287,6 +1291,7 @@ async function recordFinishedRun(
       run.model,
       JSON.stringify(run.price),
       run.error ? JSON.stringify(run.error) : null,
+      run.errorType ?? null,
       run.latencyMs,
       run.ttftMs,
       run.finishedAt!.toJSDate(),
@@ -1301,6 +1306,17 @@ async function recordFinishedRun(
     ]
   )
   if (rows[0].n !== 1) throw new Error(`run ${run.id} was already finished`)
+}
+
+/**
+ * The HTTP status of the run's last failed model call: what a provider error's type is told by
+ * (the migration adding error_type reads run_steps the same way).
+ */
+function upstreamStatus(steps: Step[]): number | null {
+  const failed = steps.findLast(
+    (s) => s.model && s.status === 'failed' && typeof s.error?.status === 'number'
+  )
+  return failed ? (failed.error!.status as number) : null
 }
 
 /** A step as the DTO reads it from run_steps (saves a query right after writing them). */

@@ -3,11 +3,14 @@ import { DateTime } from 'luxon'
 import { EXACT_CREATED_AT, isBoundedDay, isUuid, MAX_YEAR, MIN_YEAR, type Cursor } from '#core'
 import { RUN_STATUSES, type RunStatus } from '#agents/models/run'
 import { findAgent } from '#agents/services/lookup'
+import { isErrorType } from '#agents/services/error_types'
 
 /** The runs list's filters, as the page's URL and the CSV export carry them. */
 export type RunListFilters = {
   agent: string
   status: string
+  /** An error type (ERROR_TYPES): failed runs of that type only. */
+  error: string
   member: string
   model: string
   from: string
@@ -28,6 +31,7 @@ export type RunListRow = {
   latency_ms: number | null
   source: string
   error: string | null
+  error_type: string | null
   created_at: Date
   agent_name: string | null
   agent_slug: string
@@ -44,6 +48,7 @@ export function runListFilters(qs: Record<string, unknown>): RunListFilters {
   return {
     agent: text(qs.agent),
     status: text(qs.status),
+    error: text(qs.error).slice(0, 40),
     member: text(qs.member),
     model: text(qs.model).slice(0, 200),
     from: text(qs.from),
@@ -55,8 +60,8 @@ export function runListFilters(qs: Record<string, unknown>): RunListFilters {
 /**
  * The runs of a tenant matching the filters, newest first, as plain rows of the listed columns
  * (never inputs and outputs) with the agent's or workflow's name: one statement per page. A bad
- * status or date is reported on its field and ignored; an unknown agent or member matches
- * nothing.
+ * status, error type or date is reported on its field and ignored; an unknown agent or member
+ * matches nothing.
  */
 export async function runListQuery(
   tenant: { id: string; timeZone: string },
@@ -79,6 +84,7 @@ export async function runListQuery(
       'runs.latency_ms',
       'runs.source',
       db.raw(`runs.error->>'message' AS error`),
+      'runs.error_type',
       'runs.created_at',
       'agents.name as agent_name',
       'agents.slug as agent_slug',
@@ -99,6 +105,11 @@ export async function runListQuery(
     if (RUN_STATUSES.includes(filters.status as RunStatus))
       query.where('runs.status', filters.status)
     else errors.status = ['Choose a status from the list.']
+  }
+  if (filters.error) {
+    if (isErrorType(filters.error))
+      query.where('runs.status', 'failed').where('runs.error_type', filters.error)
+    else errors.error = ['Choose an error type from the list.']
   }
   for (const field of ['from', 'to'] as const) {
     if (!filters[field]) continue

@@ -44,6 +44,7 @@ import {
   watchForWorkers,
 } from '#agents/services/run_queue'
 import { runMetrics } from '#agents/services/run_metrics'
+import { runErrorType } from '#agents/services/error_types'
 import RunFinished from '#agents/events/run_finished'
 import { serializeRun } from '#agents/dtos/run'
 
@@ -264,6 +265,7 @@ async function endRun(
 ) {
   const run = await Run.query().where('tenantId', tenantId).where('id', runId).first()
   if (!run || run.terminal) return false
+  const errorType = runErrorType(status, error)
   let moved = false
   const write = async (trx: TransactionClientContract) => {
     const updated = await trx
@@ -275,11 +277,12 @@ async function endRun(
         status,
         finished_at: new Date(),
         error: error ? JSON.stringify(error) : null,
+        error_type: errorType,
         cost_micros: 0,
       })
     moved = Number(updated) === 1
     if (!moved) throw new Error(`run ${runId} finished meanwhile`)
-    run.merge({ status, error, costMicros: 0n, finishedAt: DateTime.now() })
+    run.merge({ status, error, errorType, costMicros: 0n, finishedAt: DateTime.now() })
     const seq = (await lastStoredSeq(trx, tenantId, runId)) + 1
     const dto = await serializeRun(run, { steps: false })
     await writeEvents(trx, tenantId, runId, [

@@ -1,6 +1,7 @@
 import vine from '@vinejs/vine'
 import { boundedInstant, slug } from '#core'
 import { RUN_STATUSES } from '#agents/models/run'
+import { ERROR_TYPES } from '#agents/services/error_types'
 
 const fields = {
   name: vine.string().trim().minLength(1).maxLength(120),
@@ -58,6 +59,10 @@ export const listRunsValidator = vine.create({
     .meta({ description: 'Only runs of this agent (id or slug)' })
     .optional(),
   status: vine.enum(RUN_STATUSES).optional(),
+  error: vine
+    .enum(ERROR_TYPES)
+    .meta({ description: 'Only failed runs of this error type (as `error_type` on a run)' })
+    .optional(),
   member: vine
     .string()
     .trim()

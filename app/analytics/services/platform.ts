@@ -34,12 +34,12 @@ export function platformReport(): Promise<PlatformReport> {
     .startOf('day')
     .minus({ days: DAYS - 1 })
   return cachedDto(null, 'platform', { since: since.toISODate() }, async () => {
-    // Spend per tenant from the rollups; names and slugs through the tenants' door.
+    // Spend per tenant from the day totals; names and slugs through the tenants' door.
     const top = async (order: 'credits' | 'runs') => {
       const { rows } = await db.rawQuery(
         `SELECT tenant_id, sum(runs)::bigint AS runs, sum(errors)::bigint AS errors,
                 sum(credits_micros) AS credits
-           FROM usage_daily WHERE day >= ?::date GROUP BY tenant_id
+           FROM usage_days WHERE day >= ?::date GROUP BY tenant_id
           ORDER BY ${order} DESC, tenant_id LIMIT 10`,
         [since.toISODate()]
       )

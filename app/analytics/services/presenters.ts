@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon'
 import { formatCredits, urlFor, type RouteName } from '#core'
 import type { Balance } from '#credits'
-import type { Report, UsageRow } from '#analytics/services/reports'
+import type { ErrorTypeRow, Report, UsageRow } from '#analytics/services/reports'
 import { rangeQuery, type Range } from '#analytics/services/ranges'
 
 const number = new Intl.NumberFormat('en-US')
@@ -97,7 +97,10 @@ export function kpiCards(total: UsageRow, previous: UsageRow | null) {
   ]
 }
 
-/** Links into the runs list (agents' page, by route name): agent slug, member, model, status, whole local days. */
+/**
+ * Links into the runs list (agents' page, by route name): agent slug, member, model, status,
+ * error type, whole local days.
+ */
 export function runsUrl(
   tenantSlug: string,
   range: Pick<Range, 'fromDay' | 'toDay'>,
@@ -106,6 +109,7 @@ export function runsUrl(
     member?: string | null
     model?: string | null
     status?: string
+    error?: string
     from?: string
     to?: string
     hour?: string
@@ -116,6 +120,7 @@ export function runsUrl(
     member: filters.member || undefined,
     model: filters.model || undefined,
     status: filters.status || undefined,
+    error: filters.error || undefined,
     from: filters.from ?? range.fromDay,
     to: filters.to ?? range.toDay,
     hour: filters.hour || undefined,
@@ -159,6 +164,30 @@ export function tableRows(
     drill: runsUrl(tenantSlug, range, slice(dimension, row)),
     errorsDrill: runsUrl(tenantSlug, range, { ...slice(dimension, row), status: 'failed' }),
   }))
+}
+
+/**
+ * The Errors card's "By error type" rows: each links to the failed runs of that type over the
+ * range's local days. `unclassified`: failures the card counts that no type row holds (counted
+ * before error types were; a rebuild classifies them).
+ */
+export function errorTypeRows(
+  tenantSlug: string,
+  range: Range,
+  rows: ErrorTypeRow[],
+  totalErrors: number
+) {
+  const classified = rows.reduce((sum, row) => sum + row.runs, 0)
+  return {
+    rows: rows.map((row) => ({
+      type: row.errorType,
+      label: row.label,
+      runs: number.format(row.runs),
+      share: percent(row.runs, totalErrors),
+      drill: runsUrl(tenantSlug, range, { status: 'failed', error: row.errorType }),
+    })),
+    unclassified: Math.max(0, totalErrors - classified),
+  }
 }
 
 type Bar = {

@@ -47,6 +47,13 @@ const TABLES = {
 } as const
 type Table = keyof typeof TABLES
 
+/** Failed runs per error type, by UTC hour and by local day (see upsertErrors). */
+const ERROR_TABLES = {
+  usage_errors_hourly: { bucket: 'hour', type: 'timestamptz' },
+  usage_errors_daily: { bucket: 'day', type: 'date' },
+} as const
+type ErrorTable = keyof typeof ERROR_TABLES
+
 /** SQL that packs (bucket, count) rows into a histogram (`bucket` null for none). */
 const PACK = `coalesce(string_agg(int2send(bucket::int2) || int4send(n::int4), ''::bytea ORDER BY bucket)
   FILTER (WHERE bucket IS NOT NULL), ''::bytea)`
@@ -171,6 +178,40 @@ function addFact(
 
 const byKey = <T>([a]: [string, T], [b]: [string, T]) => (a < b ? -1 : a > b ? 1 : 0)
 
+/** Failed runs of one (tenant, bucket, error type), built in JS from a batch of facts. */
+type ErrorRow = { bucket: string; tenantId: string; errorType: string; runs: number }
+
+function addError(rows: Map<string, ErrorRow>, bucket: string, fact: RunFacts) {
+  // Facts from before error types (a process still running old code) count as `other`.
+  const errorType = fact.errorType ?? 'other'
+  const key = JSON.stringify([fact.tenantId, bucket, errorType])
+  const row = rows.get(key)
+  if (row) row.runs++
+  else rows.set(key, { bucket, tenantId: fact.tenantId, errorType, runs: 1 })
+}
+
+/** One multi-row upsert of an error-type table, in key order (as upsertRollups). */
+async function upsertErrors(
+  trx: TransactionClientContract,
+  table: ErrorTable,
+  rows: Map<string, ErrorRow>
+) {
+  if (!rows.size) return
+  const sorted = [...rows].sort(byKey).map(([, row]) => row)
+  const { bucket, type } = ERROR_TABLES[table]
+  await trx.rawQuery(
+    `INSERT INTO ${table} AS u (${bucket}, tenant_id, error_type, runs)
+     SELECT * FROM unnest(?::${type}[], ?::uuid[], ?::varchar[], ?::int[])
+     ON CONFLICT (tenant_id, ${bucket}, error_type) DO UPDATE SET runs = u.runs + EXCLUDED.runs`,
+    [
+      sorted.map((r) => r.bucket),
+      sorted.map((r) => r.tenantId),
+      sorted.map((r) => r.errorType),
+      sorted.map((r) => r.runs),
+    ]
+  )
+}
+
 /**
  * One multi-row upsert of a rollup table. Rows go in key order, so concurrent batches lock
  * shared rows in the same order and never deadlock. Histograms travel as hex.
@@ -213,12 +254,12 @@ async function upsertRollups(
 
 /**
  * Adds a batch of finished runs' facts (as RunFinished carries them) to the hourly and daily
- * rollups in one transaction, each run once: run ids are claimed in projected_runs first, so a
- * replayed fact — in this batch, an earlier one or a concurrent one — changes nothing. The
- * bucket is the run's created_at (a late fact lands where the run belongs); the day is the
- * tenant's local day of that hour. Facts of a tenant that no longer exists are dropped.
- * `freshZones` re-reads time zones instead of trusting the cache (a retry). Returns how many
- * runs counted.
+ * rollups (failed ones to the failures per error type too) in one transaction, each run once:
+ * run ids are claimed in projected_runs first, so a replayed fact — in this batch, an earlier
+ * one or a concurrent one — changes nothing. The bucket is the run's created_at (a late fact
+ * lands where the run belongs); the day is the tenant's local day of that hour. Facts of a
+ * tenant that no longer exists are dropped. `freshZones` re-reads time zones instead of
+ * trusting the cache (a retry). Returns how many runs counted.
  */
 export async function projectFacts(
   batch: RunFacts[],
@@ -257,6 +298,8 @@ export async function projectFacts(
     const daily = new Map<string, RollupRow>()
     const monthly = new Map<string, RollupRow>()
     const totals = new Map<string, RollupRow>()
+    const errorsHourly = new Map<string, ErrorRow>()
+    const errorsDaily = new Map<string, ErrorRow>()
     const days = new Map<string, string>()
     const tenants = new Set<string>()
     for (const [runId, fact] of facts) {
@@ -270,12 +313,18 @@ export async function projectFacts(
       addFact(daily, day, fact, latencyBucket)
       addFact(monthly, `${day.slice(0, 8)}01`, fact, latencyBucket)
       addFact(totals, day, fact, latencyBucket, false)
+      if (fact.status === 'failed') {
+        addError(errorsHourly, new Date(hour).toISOString(), fact)
+        addError(errorsDaily, day, fact)
+      }
       tenants.add(fact.tenantId)
     }
     await upsertRollups(trx, 'usage_hourly', hourly)
     await upsertRollups(trx, 'usage_daily', daily)
     await upsertRollups(trx, 'usage_monthly', monthly)
     await upsertRollups(trx, 'usage_days', totals)
+    await upsertErrors(trx, 'usage_errors_hourly', errorsHourly)
+    await upsertErrors(trx, 'usage_errors_daily', errorsDaily)
     const touched = [...totals.values()]
     await countActiveMembers(
       trx,
@@ -289,9 +338,9 @@ export async function projectFacts(
 
 /**
  * Rebuilds a tenant's rollups from its finished runs' facts (the agents' door gives them as a
- * SQL source), deterministically: the same runs always give the same rows. Hourly from the
- * facts; daily by the local date of each hour in the tenant's time zone; months and day
- * totals from the daily rows.
+ * SQL source), deterministically: the same runs always give the same rows. Hourly (usage and
+ * failures per error type) from the facts; daily by the local date of each hour in the
+ * tenant's time zone; months and day totals from the daily rows.
  */
 export async function rebuildTenant(tenantId: string) {
   // Read before the transaction opens (the embedded database serves one connection at a time).
@@ -300,7 +349,7 @@ export async function rebuildTenant(tenantId: string) {
     await tenantLock(trx, tenantId, true)
     // Big tenants aggregate millions of runs: let the sorts and hashes stay in memory.
     await trx.rawQuery(`SELECT set_config('work_mem', '256MB', true)`)
-    for (const table of [...Object.keys(TABLES), 'projected_runs']) {
+    for (const table of [...Object.keys(TABLES), ...Object.keys(ERROR_TABLES), 'projected_runs']) {
       await trx.from(table).where('tenant_id', tenantId).delete()
     }
     // One statement, so the runs claimed and the runs counted are the same snapshot. Grouped by
@@ -310,6 +359,13 @@ export async function rebuildTenant(tenantId: string) {
       `WITH facts AS MATERIALIZED (${facts.sql}),
        claimed AS (
          INSERT INTO projected_runs (run_id, tenant_id) SELECT run_id, tenant_id FROM facts
+       ),
+       failures AS (
+         INSERT INTO usage_errors_hourly (hour, tenant_id, error_type, runs)
+         SELECT date_trunc('hour', r.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+                r.tenant_id, r.error_type, count(*)
+         FROM facts r WHERE r.status = 'failed'
+         GROUP BY 1, 2, 3
        )
        INSERT INTO usage_hourly (hour, tenant_id, ${DIMS}, ${MEASURES})
        SELECT hour, tenant_id, agent_id, member_id, model,
@@ -345,12 +401,19 @@ export async function rebuildTenant(tenantId: string) {
 }
 
 /**
- * A tenant's local rollups (daily, monthly, day totals) from its hourly rows, replacing them:
- * each hour counts on its local date in `timeZone`.
+ * A tenant's local rollups (daily, monthly, day totals, failures per error type and day) from
+ * its hourly rows, replacing them: each hour counts on its local date in `timeZone`.
  */
 async function rollLocal(trx: TransactionClientContract, tenantId: string, timeZone: string) {
-  for (const table of ['usage_daily', 'usage_monthly', 'usage_days'])
+  for (const table of ['usage_daily', 'usage_monthly', 'usage_days', 'usage_errors_daily'])
     await trx.from(table).where('tenant_id', tenantId).delete()
+  await trx.rawQuery(
+    `INSERT INTO usage_errors_daily (day, tenant_id, error_type, runs)
+     SELECT (hour AT TIME ZONE ?)::date, tenant_id, error_type, sum(runs)
+     FROM usage_errors_hourly WHERE tenant_id = ?
+     GROUP BY 1, 2, 3`,
+    [timeZone, tenantId]
+  )
   await trx.rawQuery(
     `INSERT INTO usage_daily (day, tenant_id, ${DIMS}, ${MEASURES})
      ${rollUp('(SELECT * FROM usage_hourly WHERE tenant_id = ?)', [

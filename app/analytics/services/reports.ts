@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon'
-import { Agent } from '#agents'
+import db from '@adonisjs/lucid/services/db'
+import { Agent, errorTypeLabel } from '#agents'
 import { User } from '#auth'
 import { aggregate, emptyFigures, type Dimension, type Figures } from '#analytics/services/rollups'
 import { previousRange, type Range } from '#analytics/services/ranges'
@@ -15,6 +16,9 @@ export type UsageRow = Omit<Figures, 'latencySumMs' | 'latencyCount' | 'p50' | '
   latencyP95: number | null
 }
 
+/** Failed runs of one error type over a range (plain JSON, cacheable). */
+export type ErrorTypeRow = { errorType: string; label: string; runs: number }
+
 export type Report = {
   range: {
     preset: string
@@ -29,6 +33,8 @@ export type Report = {
   agent: UsageRow[]
   member: UsageRow[]
   model: UsageRow[]
+  /** Failed runs by error type, most first. */
+  errorTypes: ErrorTypeRow[]
 }
 
 function row(
@@ -104,6 +110,33 @@ function rangeDto(range: Range): Report['range'] {
   }
 }
 
+/**
+ * A range's failed runs by error type, most first (ties by label). Hour ranges read the hourly
+ * rows (exactly the 24 hours); day ranges the tenant-local daily rows.
+ */
+export async function errorTypeReport(tenantId: string, range: Range): Promise<ErrorTypeRow[]> {
+  const { rows } =
+    range.granularity === 'hour'
+      ? await db.rawQuery(
+          `SELECT error_type, sum(runs)::int AS runs FROM usage_errors_hourly
+           WHERE tenant_id = ? AND hour >= ? AND hour < ? GROUP BY error_type`,
+          [tenantId, range.start.toJSDate(), range.end.toJSDate()]
+        )
+      : await db.rawQuery(
+          `SELECT error_type, sum(runs)::int AS runs FROM usage_errors_daily
+           WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date GROUP BY error_type`,
+          [tenantId, range.fromDay, range.toDay]
+        )
+  return (rows as { error_type: string; runs: number }[])
+    .filter((row) => row.runs > 0)
+    .map((row) => ({
+      errorType: row.error_type,
+      label: errorTypeLabel(row.error_type),
+      runs: row.runs,
+    }))
+    .sort((a, b) => b.runs - a.runs || a.label.localeCompare(b.label))
+}
+
 /** The whole dashboard for a range (and the previous period's totals), cached per rollup version. */
 export function dashboardReport(tenantId: string, range: Range, version?: string): Promise<Report> {
   return cachedDto(
@@ -111,9 +144,10 @@ export function dashboardReport(tenantId: string, range: Range, version?: string
     'dashboard',
     { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity },
     async () => {
-      const [current, before] = await Promise.all([
+      const [current, before, errorTypes] = await Promise.all([
         aggregate(tenantId, range),
         aggregate(tenantId, previousRange(range), []),
+        errorTypeReport(tenantId, range),
       ])
       return {
         range: rangeDto(range),
@@ -123,6 +157,7 @@ export function dashboardReport(tenantId: string, range: Range, version?: string
         agent: await breakdown(tenantId, 'agent', current.groups.agent),
         member: await breakdown(tenantId, 'member', current.groups.member),
         model: await breakdown(tenantId, 'model', current.groups.model),
+        errorTypes,
       }
     },
     version

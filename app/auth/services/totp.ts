@@ -1,6 +1,5 @@
 import { createHash, randomInt } from 'node:crypto'
 import { Secret, TOTP } from 'otpauth'
-import QRCode from 'qrcode'
 import encryption from '@adonisjs/core/services/encryption'
 import type User from '#auth/models/user'
 
@@ -81,6 +80,8 @@ export function cspSafeSvg(svg: string) {
  * which the CSP allows; anything style-based is stripped all the same.
  */
 export async function qrCodeSvg(uri: string) {
+  // Loaded on first use: only two-factor enrolment draws QR codes.
+  const { default: QRCode } = await import('qrcode')
   const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })
   return cspSafeSvg(svg).replace(
     /<svg\b/,

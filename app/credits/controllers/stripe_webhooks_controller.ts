@@ -10,7 +10,7 @@ import { handleStripeEvent } from '#credits/actions/purchases'
  */
 export default class StripeWebhooksController {
   async store(ctx: HttpContext) {
-    const event = verifiedStripeEvent(
+    const event = await verifiedStripeEvent(
       ctx.request.raw() ?? '',
       ctx.request.header('stripe-signature')
     )

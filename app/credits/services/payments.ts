@@ -1,4 +1,4 @@
-import Stripe from 'stripe'
+import type Stripe from 'stripe'
 import { DomainException } from '#core'
 
 /** Payment providers: `manual` (a platform admin marks the invoice paid) and Stripe Checkout. */
@@ -12,13 +12,17 @@ export function stripeEnabled() {
 
 let client: { key: string; base: string; stripe: Stripe } | null = null
 
-/** The SDK client; STRIPE_API_BASE points it elsewhere (a local fake in tests). */
-function stripe(): Stripe {
+/**
+ * The SDK client; STRIPE_API_BASE points it elsewhere (a local fake in tests). The SDK is loaded
+ * on first use: it adds ~30 MB to every process, most of which never take a payment.
+ */
+async function stripe(): Promise<Stripe> {
   const key = process.env.STRIPE_SECRET_KEY ?? ''
   const base = process.env.STRIPE_API_BASE ?? ''
   if (client && client.key === key && client.base === base) return client.stripe
   const url = base ? new URL(base) : null
-  const instance = new Stripe(key || 'sk_unset', {
+  const { default: StripeSdk } = await import('stripe')
+  const instance = new StripeSdk(key || 'sk_unset', {
     maxNetworkRetries: 2,
     timeout: 10_000,
     ...(url
@@ -51,7 +55,9 @@ export async function createCheckoutSession(purchase: {
   cancelUrl: string
 }) {
   try {
-    const session = await stripe().checkout.sessions.create(
+    const session = await (
+      await stripe()
+    ).checkout.sessions.create(
       {
         mode: 'payment',
         client_reference_id: purchase.id,
@@ -84,11 +90,11 @@ export async function createCheckoutSession(purchase: {
  * The Stripe event in a webhook request, verified against STRIPE_WEBHOOK_SECRET by the SDK
  * (signature and timestamp tolerance); null when it does not verify.
  */
-export function verifiedStripeEvent(rawBody: string, signature: string | undefined) {
+export async function verifiedStripeEvent(rawBody: string, signature: string | undefined) {
   const secret = process.env.STRIPE_WEBHOOK_SECRET
   if (!secret || !signature) return null
   try {
-    return stripe().webhooks.constructEvent(rawBody, signature, secret)
+    return (await stripe()).webhooks.constructEvent(rawBody, signature, secret)
   } catch {
     return null
   }

@@ -107,6 +107,10 @@ export default class extends BaseSchema {
         ${MEASURES},
         CONSTRAINT usage_monthly_key UNIQUE NULLS NOT DISTINCT (tenant_id, month, agent_id, member_id, model)
       )`)
+    // The platform page sums every tenant's recent days from the index alone.
+    this.schema.raw(
+      'CREATE INDEX usage_days_day ON usage_days (day) INCLUDE (tenant_id, runs, errors, credits_micros)'
+    )
     for (const table of ['usage_days', 'usage_monthly']) {
       for (const sql of enableTenantRls(table)) this.schema.raw(sql)
     }

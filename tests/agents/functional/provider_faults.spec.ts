@@ -271,6 +271,7 @@ test.group('agents / providers: OpenAI-compatible fault matrix', (group) => {
       run.steps.map((s: any) => s.status),
       ['failed', 'failed', 'failed']
     )
+    assert.equal(run.error_type, 'provider_error')
     assert.equal(run.cost_credits, '0')
     assert.lengthOf(w.fake.requests, 3)
     await assertClean(assert, w)
@@ -286,6 +287,7 @@ test.group('agents / providers: OpenAI-compatible fault matrix', (group) => {
     assert.equal(last.event, 'error')
     assert.equal(run.status, 'failed')
     assert.equal(run.error.status, 504)
+    assert.equal(run.error_type, 'timeout')
     assert.isBelow(elapsed, 2500) // 2 attempts × 400 ms + backoff
     assert.deepEqual(
       run.steps.map((s: any) => s.error.status),
@@ -327,6 +329,7 @@ test.group('agents / providers: OpenAI-compatible fault matrix', (group) => {
     assert.equal(last.event, 'error')
     assert.equal(run.status, 'failed')
     assert.match(run.error.detail, /malformed/)
+    assert.equal(run.error_type, 'provider_error')
     assert.equal(run.output, 'Fine so far. ')
     await assertClean(assert, w)
   }).tags(['@committed'])
@@ -420,6 +423,7 @@ test.group('agents / providers: OpenAI-compatible fault matrix', (group) => {
     for (const { run, last } of [json, html]) {
       assert.equal(last.event, 'error')
       assert.equal(run.status, 'failed')
+      assert.equal(run.error_type, 'invalid_request')
       const shown = [
         run.error.detail,
         JSON.parse(last.data).detail,

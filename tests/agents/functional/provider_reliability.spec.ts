@@ -52,7 +52,9 @@ test.group('agents / providers: circuit breaker', (group) => {
       .bearerToken(token)
       .json({ name: 'B', slug: 'b', instructions: 'x', model })
 
-    assert.equal((await run(client, token, 'b')).status, 'failed')
+    const first = await run(client, token, 'b')
+    assert.equal(first.status, 'failed')
+    assert.equal(first.error_type, 'provider_error')
     assert.equal(await breaker.state(provider.id), 'closed')
     assert.equal((await run(client, token, 'b')).status, 'failed')
     assert.equal(await breaker.state(provider.id), 'open')
@@ -61,6 +63,7 @@ test.group('agents / providers: circuit breaker', (group) => {
     const skipped = await run(client, token, 'b')
     assert.equal(skipped.status, 'failed')
     assert.equal(skipped.error.status, 503)
+    assert.equal(skipped.error_type, 'provider_unavailable')
     assert.deepEqual(
       skipped.steps.map((s: any) => s.status),
       ['skipped']

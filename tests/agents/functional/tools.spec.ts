@@ -164,6 +164,7 @@ test.group('agents / tools: the tool loop', () => {
     const run = response.body()
     assert.equal(run.status, 'failed')
     assert.equal(run.error.title, 'Too many steps')
+    assert.equal(run.error_type, 'max_steps')
     assert.equal(run.steps.filter((s: any) => s.kind === 'model_call').length, 3)
     assert.equal(stepsMicros(run), microsOf(run.cost_credits))
     assert.equal(BigInt((await balanceOf(tenant.id)).held), 0n)

@@ -406,3 +406,100 @@ test.group('analytics / drill-down', () => {
     }
   })
 })
+
+test.group('analytics / errors by type', () => {
+  /** The "By error type" rows of a dashboard page: type, link, label and count, in order. */
+  function errorTypeRows(html: string) {
+    const section = html.slice(html.indexOf('id="analytics-error-types"'))
+    const table = section.slice(0, section.indexOf('</section>'))
+    return [
+      ...table.matchAll(
+        /<tr data-error-type="([^"]+)">\s*<td><a href="([^"]+)" hx-boost="true">([^<]+)<\/a><\/td>\s*<td class="num">([\d,]+)<\/td>/g
+      ),
+    ].map(([, type, href, label, runs]) => ({
+      type,
+      href: href.replaceAll('&amp;', '&'),
+      label,
+      runs: Number(runs.replaceAll(',', '')),
+    }))
+  }
+
+  test('each error-type row links to the runs list of exactly the failed runs it counts', async ({
+    client,
+    assert,
+  }) => {
+    const { owner, tenant } = await WorkspaceFactory.create({ timeZone: 'Europe/Paris' })
+    const now = DateTime.now()
+    const recent = (minutes: number) => now.minus({ minutes }).toJSDate()
+    const shapes: RunShape[] = [
+      { status: 'failed', errorType: 'timeout', createdAt: recent(5) },
+      { status: 'failed', errorType: 'timeout', createdAt: recent(50) },
+      { status: 'failed', errorType: 'timeout', createdAt: now.minus({ days: 3 }).toJSDate() },
+      { status: 'failed', errorType: 'rate_limited', createdAt: recent(10) },
+      { status: 'failed', errorType: 'rate_limited', createdAt: recent(20) },
+      { status: 'failed', errorType: 'budget_exceeded', createdAt: recent(30) },
+      { status: 'succeeded', createdAt: recent(5) },
+      { status: 'cancelled', createdAt: recent(5) },
+      // Outside the last 7 days: neither counted nor listed.
+      { status: 'failed', errorType: 'timeout', createdAt: now.minus({ days: 20 }).toJSDate() },
+    ]
+    for (const shape of shapes) await projectedRun(tenant.id, shape)
+    const web = await signedIn(client, owner)
+    const html = (await web.get(`/t/${tenant.slug}/analytics?range=7d`)).text()
+    const rows = errorTypeRows(html)
+    assert.deepEqual(
+      rows.map(({ type, label, runs }) => [type, label, runs]),
+      [
+        ['timeout', 'Timed out', 3],
+        ['rate_limited', 'Rate limited by the provider', 2],
+        ['budget_exceeded', 'Budget exceeded', 1],
+      ]
+    )
+    assert.notInclude(html, 'data-testid="unclassified-errors"')
+    const today = DateTime.now().setZone('Europe/Paris').startOf('day')
+    const from = today.minus({ days: 6 }).toISODate()
+    const to = today.toISODate()
+    for (const row of rows) {
+      assert.equal(
+        row.href,
+        `/t/${tenant.slug}/runs?status=failed&error=${row.type}&from=${from}&to=${to}`
+      )
+      const list = await web.get(row.href)
+      list.assertStatus(200)
+      const listed = list
+        .text()
+        .match(new RegExp(`href="/t/${tenant.slug}/runs/[0-9a-f-]{36}"`, 'g'))
+      assert.lengthOf(listed ?? [], row.runs, row.type)
+    }
+  })
+
+  test('the last 24 hours count exactly their hours (hourly rows), not the days around them', async ({
+    client,
+    assert,
+  }) => {
+    const { owner, tenant } = await WorkspaceFactory.create()
+    const hour = DateTime.utc().startOf('hour')
+    await projectedRun(tenant.id, {
+      status: 'failed',
+      errorType: 'timeout',
+      createdAt: hour.minus({ hours: 2 }).plus({ minutes: 5 }).toJSDate(),
+    })
+    await projectedRun(tenant.id, {
+      status: 'failed',
+      errorType: 'rate_limited',
+      createdAt: hour.minus({ hours: 30 }).toJSDate(),
+    })
+    const web = await signedIn(client, owner)
+    const day = errorTypeRows((await web.get(`/t/${tenant.slug}/analytics?range=7d`)).text())
+    assert.sameMembers(
+      day.map((row) => row.type),
+      ['timeout', 'rate_limited']
+    )
+    const html = (await web.get(`/t/${tenant.slug}/analytics?range=24h`)).text()
+    assert.deepEqual(
+      errorTypeRows(html).map(({ type, runs }) => [type, runs]),
+      [['timeout', 1]]
+    )
+    assert.include(html, '1 failed runs in this range')
+  })
+})

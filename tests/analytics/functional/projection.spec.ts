@@ -67,6 +67,7 @@ function variedShapes(
     memberId: i % 3 ? memberId : null,
     model: i % 5 ? (i % 2 ? 'simulator/echo' : 'simulator/lorem') : null,
     status: i % 7 === 0 ? 'failed' : i % 11 === 0 ? 'cancelled' : 'succeeded',
+    errorType: ['timeout', 'rate_limited', 'provider_error', 'other'][i % 4],
     latencyMs: i % 13 === 0 ? null : 37 * i + 5 + offset,
     inputTokens: i % 17,
     outputTokens: 3 * i,
@@ -229,6 +230,53 @@ test.group('analytics / projection', () => {
     assert.deepEqual(await rollupRows(tenant.id), projected)
   })
 
+  test('failed runs are counted per error type by UTC hour and local day, once each; a rebuild gives the same rows', async ({
+    assert,
+  }) => {
+    const { tenant } = await WorkspaceFactory.create({ timeZone: 'America/New_York' })
+    const facts = await insertRuns(tenant.id, [
+      // 23:30 on 1 March in New York: the UTC hour is on the 2nd, the local day the 1st.
+      { status: 'failed', errorType: 'timeout', createdAt: '2026-03-02T04:30:00Z' },
+      { status: 'failed', errorType: 'timeout', createdAt: '2026-03-02T04:45:00Z' },
+      { status: 'failed', errorType: 'rate_limited', createdAt: '2026-03-02T04:50:00Z' },
+      { status: 'failed', errorType: 'timeout', createdAt: '2026-03-02T15:00:00Z' },
+      { status: 'failed', createdAt: '2026-03-02T15:10:00Z' },
+      { status: 'succeeded', createdAt: '2026-03-02T15:20:00Z' },
+      { status: 'cancelled', createdAt: '2026-03-02T15:30:00Z' },
+    ])
+    assert.equal(await projectFacts(facts), 7)
+    // Replayed facts change nothing.
+    assert.equal(await projectFacts(facts.slice(0, 3)), 0)
+    const projected = await rollupRows(tenant.id)
+    assert.deepEqual(projected.errorsHourly, [
+      { hour: '2026-03-02T04', error_type: 'rate_limited', runs: 1 },
+      { hour: '2026-03-02T04', error_type: 'timeout', runs: 2 },
+      { hour: '2026-03-02T15', error_type: 'other', runs: 1 },
+      { hour: '2026-03-02T15', error_type: 'timeout', runs: 1 },
+    ])
+    assert.deepEqual(projected.errorsDaily, [
+      { day: '2026-03-01', error_type: 'rate_limited', runs: 1 },
+      { day: '2026-03-01', error_type: 'timeout', runs: 2 },
+      { day: '2026-03-02', error_type: 'other', runs: 1 },
+      { day: '2026-03-02', error_type: 'timeout', runs: 1 },
+    ])
+    // The failures per type add up to the rollups' errors.
+    const errors = projected.days.reduce((sum: number, row: any) => sum + row.errors, 0)
+    assert.equal(errors, 5)
+    await rebuildTenant(tenant.id)
+    assert.deepEqual(await rollupRows(tenant.id), projected)
+
+    // A new time zone: the rebuild moves the failures to their new local days.
+    await db.from('tenants').where('id', tenant.id).update({ time_zone: 'Asia/Tokyo' })
+    await rebuildTenant(tenant.id)
+    assert.deepEqual((await rollupRows(tenant.id)).errorsDaily, [
+      { day: '2026-03-02', error_type: 'rate_limited', runs: 1 },
+      { day: '2026-03-02', error_type: 'timeout', runs: 2 },
+      { day: '2026-03-03', error_type: 'other', runs: 1 },
+      { day: '2026-03-03', error_type: 'timeout', runs: 1 },
+    ])
+  })
+
   test('a rebuild reproduces the projections exactly and is deterministic; it also counts runs no event announced', async ({
     assert,
   }) => {
@@ -291,6 +339,8 @@ test.group('analytics / projection', () => {
         'usage_daily',
         'usage_monthly',
         'usage_days',
+        'usage_errors_hourly',
+        'usage_errors_daily',
         'projected_runs',
       ])
         await db.from(table).whereIn('tenant_id', tenantIds).delete()

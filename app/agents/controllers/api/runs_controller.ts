@@ -40,7 +40,7 @@ export default class RunsController {
     const { tenant } = currentTenant(ctx)
     authorize(ctx, 'runs.read')
     const query = Run.query().where('runs.tenant_id', tenant.id)
-    const { agent, status, member, model, from, to } = await listRunsValidator.validate(
+    const { agent, status, error, member, model, from, to } = await listRunsValidator.validate(
       ctx.request.qs()
     )
     if (agent !== undefined) {
@@ -48,6 +48,7 @@ export default class RunsController {
       query.where('runs.agent_id', found?.id ?? '00000000-0000-0000-0000-000000000000')
     }
     if (status) query.where('runs.status', status)
+    if (error) query.where('runs.status', 'failed').where('runs.error_type', error)
     if (member) query.where('runs.member_id', member)
     if (model) query.where('runs.model', model)
     if (from) query.where('runs.created_at', '>=', from)

@@ -22,6 +22,7 @@ import { requestHash } from '#platform'
 import { startRun } from '#agents/actions/start_run'
 import { followRun, requestCancellation } from '#agents/services/runs'
 import { runListFilters, runListQuery, type RunListRow } from '#agents/services/run_list'
+import { ERROR_TYPES, errorTypeLabel } from '#agents/services/error_types'
 import { serializeRun, type RunDto } from '#agents/dtos/run'
 import type { FieldErrors } from '#agents/controllers/web/agent_form'
 import {
@@ -207,6 +208,7 @@ export default class RunsController {
       filters,
       errors,
       statuses: RUN_STATUSES,
+      errorTypes: ERROR_TYPES.map((type) => ({ value: type, label: errorTypeLabel(type) })),
       agentOptionsUrl: urlFor('agents.web.agent_options.index', { tenant: tenant.slug }),
       hourLabel:
         filters.hour && !errors.hour
@@ -227,6 +229,7 @@ export default class RunsController {
           costMicros: run.cost_micros,
           latencyMs: run.latency_ms,
           source: run.source,
+          errorType: run.error_type ? errorTypeLabel(run.error_type) : null,
         },
         agent: named(run, 'agent'),
         workflow: named(run, 'workflow'),
