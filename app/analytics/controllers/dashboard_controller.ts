@@ -5,7 +5,7 @@ import { balanceOf } from '#credits'
 import { authorize, currentTenant, type Tenant } from '#tenants'
 import { dashboardReport } from '#analytics/services/reports'
 import { dailyCredits } from '#analytics/services/rollups'
-import { rollupVersion } from '#analytics/services/cache'
+import { cachedDto, rollupVersion } from '#analytics/services/cache'
 import { PRESETS, rangeOrDefault, type Range } from '#analytics/services/ranges'
 import {
   burnForecast,
@@ -30,17 +30,76 @@ export function pageRange(
   return { range, error: error && { field: error.field as string, message: error.message } }
 }
 
-function kpiState(
-  tenant: Tenant,
-  range: Range,
-  report: Awaited<ReturnType<typeof dashboardReport>>
-) {
+function kpiState(tenant: Tenant, range: Range, report: Report) {
   return {
     tenant,
     range,
     cards: kpiCards(report.total, report.previous),
     updatedAt: DateTime.now().setZone(range.timeZone).toFormat('HH:mm:ss'),
   }
+}
+
+type Report = Awaited<ReturnType<typeof dashboardReport>>
+
+/**
+ * The dashboard's charts and tables as HTML, rendered once per rollup version and range: they
+ * depend on the report alone (links carry only the workspace and the range), so a cached
+ * dashboard renders just the page around them.
+ */
+function figuresHtml(
+  ctx: HttpContext,
+  tenant: Tenant,
+  range: Range,
+  report: Report,
+  version: string
+) {
+  const filters = { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity }
+  return cachedDto(
+    tenant.id,
+    'dashboard-html',
+    filters,
+    async () => {
+      const state = {
+        range,
+        runsChart: seriesChart(tenant.slug, range, report, 'runs'),
+        errorsChart: seriesChart(tenant.slug, range, report, 'errors'),
+        creditPoints: report.series.map((row) => ({
+          label: row.label,
+          value: Number(BigInt(row.creditsMicros)) / 1e6,
+        })),
+        agents: tableRows(tenant.slug, range, report.agent, 'agent'),
+        members: tableRows(tenant.slug, range, report.member, 'member'),
+        models: tableRows(tenant.slug, range, report.model, 'model'),
+        errorAgents: tableRows(
+          tenant.slug,
+          range,
+          report.agent.filter((row) => row.errors > 0),
+          'agent'
+        ),
+        errorModels: tableRows(
+          tenant.slug,
+          range,
+          report.model.filter((row) => row.errors > 0),
+          'model'
+        ),
+        totalErrors: report.total.errors,
+        // A report cached before error types were counted has none.
+        errorTypes: errorTypeRows(tenant.slug, range, report.errorTypes ?? [], report.total.errors),
+        csv: (table: 'days' | 'agents' | 'members' | 'models' | 'errors') =>
+          dashboardUrl(tenant.slug, range, `analytics.exports.${table}` as const),
+      }
+      const part = (name: 'series' | 'credits' | 'tables') =>
+        ctx.view.render('analytics::components/figures', { ...state, part: name })
+      const [series, credits, tables] = await Promise.all([
+        part('series'),
+        part('credits'),
+        part('tables'),
+      ])
+      return { series, credits, tables }
+    },
+    version,
+    { counted: false }
+  )
 }
 
 /**
@@ -79,36 +138,11 @@ export default class DashboardController {
       })),
       kpis: kpiState(tenant, range, report),
       liveUrl: dashboardUrl(tenant.slug, range, 'analytics.dashboard.show', { since: version }),
-      runsChart: seriesChart(tenant.slug, range, report, 'runs'),
-      errorsChart: seriesChart(tenant.slug, range, report, 'errors'),
-      creditPoints: report.series.map((row) => ({
-        label: row.label,
-        value: Number(BigInt(row.creditsMicros)) / 1e6,
-      })),
-      agents: tableRows(tenant.slug, range, report.agent, 'agent'),
-      members: tableRows(tenant.slug, range, report.member, 'member'),
-      models: tableRows(tenant.slug, range, report.model, 'model'),
-      errorAgents: tableRows(
-        tenant.slug,
-        range,
-        report.agent.filter((row) => row.errors > 0),
-        'agent'
-      ),
-      errorModels: tableRows(
-        tenant.slug,
-        range,
-        report.model.filter((row) => row.errors > 0),
-        'model'
-      ),
-      totalErrors: report.total.errors,
-      // A report cached before error types were counted has none.
-      errorTypes: errorTypeRows(tenant.slug, range, report.errorTypes ?? [], report.total.errors),
+      figures: await figuresHtml(ctx, tenant, range, report, version),
       burn: burnForecast(
         balance,
         [...lastWeek.values()].reduce((sum, micros) => sum + micros, 0n)
       ),
-      csv: (table: 'days' | 'agents' | 'members' | 'models' | 'errors') =>
-        dashboardUrl(tenant.slug, range, `analytics.exports.${table}` as const),
     }
     // A range change swaps the dashboard alone.
     const html = await renderPageOrFragment(

@@ -69,7 +69,9 @@ export async function cachedDto<T>(
   filters: Record<string, unknown>,
   factory: () => Promise<T>,
   /** The rollup version when the caller has just read it. */
-  knownVersion?: string
+  knownVersion?: string,
+  /** Counted in the hit/miss metrics (a page's second lookup, its HTML, is not). */
+  { counted = true } = {}
 ): Promise<T> {
   const version = knownVersion ?? (await rollupVersion(tenantId))
   const key = `${tenantId ?? 'platform'}:${version}:${kind}:${JSON.stringify(filters, Object.keys(filters).sort())}`
@@ -82,6 +84,6 @@ export async function cachedDto<T>(
       return factory()
     },
   })
-  dashboardCacheCounters.requests.inc({ result: missed ? 'miss' : 'hit' })
+  if (counted) dashboardCacheCounters.requests.inc({ result: missed ? 'miss' : 'hit' })
   return value as T
 }
