@@ -43,16 +43,25 @@ registerTenantExport('usage_daily', (tenantId) =>
     { key: ['day'], grouped: true, within: DIMENSIONS }
   )
 )
-registerTenantExport('usage_monthly', (tenantId) =>
-  keysetRows(
-    () =>
-      db
-        .from('usage_monthly')
-        .where('tenant_id', tenantId)
-        .select(db.raw(`to_char(month, 'YYYY-MM-DD') as month`), ...DIMENSIONS, ...MEASURES),
-    { key: ['month'], grouped: true, within: DIMENSIONS }
+for (const [table, period] of [
+  ['usage_weekly', 'week'],
+  ['usage_monthly', 'month'],
+]) {
+  registerTenantExport(table, (tenantId) =>
+    keysetRows(
+      () =>
+        db
+          .from(table)
+          .where('tenant_id', tenantId)
+          .select(
+            db.raw(`to_char(??, 'YYYY-MM-DD') as ??`, [period, period]),
+            ...DIMENSIONS,
+            ...MEASURES
+          ),
+      { key: [period], grouped: true, within: DIMENSIONS }
+    )
   )
-)
+}
 registerTenantExport('usage_days', (tenantId) =>
   keysetRows(
     () =>

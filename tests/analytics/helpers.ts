@@ -90,11 +90,14 @@ export async function rollupRows(tenantId: string) {
      FROM usage_daily WHERE tenant_id = ? ORDER BY day, agent_id NULLS FIRST, member_id NULLS FIRST, model NULLS FIRST`,
     [tenantId]
   )
-  const monthly = await db.rawQuery(
-    `SELECT to_char(month, 'YYYY-MM-DD') AS month, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, latency_count, latency_hist
-     FROM usage_monthly WHERE tenant_id = ? ORDER BY month, agent_id NULLS FIRST, member_id NULLS FIRST, model NULLS FIRST`,
-    [tenantId]
-  )
+  const periods = async (table: string, period: string) =>
+    (
+      await db.rawQuery(
+        `SELECT to_char(${period}, 'YYYY-MM-DD') AS ${period}, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, latency_count, latency_hist
+         FROM ${table} WHERE tenant_id = ? ORDER BY ${period}, agent_id NULLS FIRST, member_id NULLS FIRST, model NULLS FIRST`,
+        [tenantId]
+      )
+    ).rows
   const days = await db.rawQuery(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, latency_count, latency_hist, active_members
      FROM usage_days WHERE tenant_id = ? ORDER BY day`,
@@ -113,7 +116,8 @@ export async function rollupRows(tenantId: string) {
   return {
     hourly: hourly.map((row) => ({ ...row, hour: new Date(row.hour).toISOString() })),
     daily: daily.rows,
-    monthly: monthly.rows,
+    weekly: await periods('usage_weekly', 'week'),
+    monthly: await periods('usage_monthly', 'month'),
     days: days.rows,
     errorsHourly: errorsHourly.rows,
     errorsDaily: errorsDaily.rows,

@@ -37,6 +37,12 @@ const TABLES = {
     dims: true,
     conflict: 'ON CONSTRAINT usage_daily_key',
   },
+  usage_weekly: {
+    bucket: 'week',
+    type: 'date',
+    dims: true,
+    conflict: 'ON CONSTRAINT usage_weekly_key',
+  },
   usage_monthly: {
     bucket: 'month',
     type: 'date',
@@ -106,6 +112,13 @@ function bumpVersions(trx: TransactionClientContract, tenantIds: string[]) {
      ON CONFLICT (tenant_id) DO UPDATE SET version = analytics_versions.version + 1, updated_at = now()`,
     [tenantIds]
   )
+}
+
+/** The Monday of a date's ISO week (`date_trunc('week', day)` in SQL). */
+export function mondayOf(day: string) {
+  const at = Date.parse(`${day}T00:00:00Z`)
+  const back = (new Date(at).getUTCDay() + 6) % 7
+  return new Date(at - back * 86_400_000).toISOString().slice(0, 10)
 }
 
 /** The tenant-local day of an hour bucket; a malformed zone counts as UTC. */
@@ -296,6 +309,7 @@ export async function projectFacts(
 
     const hourly = new Map<string, RollupRow>()
     const daily = new Map<string, RollupRow>()
+    const weekly = new Map<string, RollupRow>()
     const monthly = new Map<string, RollupRow>()
     const totals = new Map<string, RollupRow>()
     const errorsHourly = new Map<string, ErrorRow>()
@@ -311,6 +325,7 @@ export async function projectFacts(
       const latencyBucket = bucketOf(fact.latencyMs)
       addFact(hourly, new Date(hour).toISOString(), fact, latencyBucket)
       addFact(daily, day, fact, latencyBucket)
+      addFact(weekly, mondayOf(day), fact, latencyBucket)
       addFact(monthly, `${day.slice(0, 8)}01`, fact, latencyBucket)
       addFact(totals, day, fact, latencyBucket, false)
       if (fact.status === 'failed') {
@@ -321,6 +336,7 @@ export async function projectFacts(
     }
     await upsertRollups(trx, 'usage_hourly', hourly)
     await upsertRollups(trx, 'usage_daily', daily)
+    await upsertRollups(trx, 'usage_weekly', weekly)
     await upsertRollups(trx, 'usage_monthly', monthly)
     await upsertRollups(trx, 'usage_days', totals)
     await upsertErrors(trx, 'usage_errors_hourly', errorsHourly)
@@ -405,7 +421,13 @@ export async function rebuildTenant(tenantId: string) {
  * its hourly rows, replacing them: each hour counts on its local date in `timeZone`.
  */
 async function rollLocal(trx: TransactionClientContract, tenantId: string, timeZone: string) {
-  for (const table of ['usage_daily', 'usage_monthly', 'usage_days', 'usage_errors_daily'])
+  for (const table of [
+    'usage_daily',
+    'usage_weekly',
+    'usage_monthly',
+    'usage_days',
+    'usage_errors_daily',
+  ])
     await trx.from(table).where('tenant_id', tenantId).delete()
   await trx.rawQuery(
     `INSERT INTO usage_errors_daily (day, tenant_id, error_type, runs)
@@ -426,11 +448,15 @@ async function rollLocal(trx: TransactionClientContract, tenantId: string, timeZ
     [timeZone, tenantId]
   )
   const daily = '(SELECT * FROM usage_daily WHERE tenant_id = ?)'
-  await trx.rawQuery(
-    `INSERT INTO usage_monthly (month, tenant_id, ${DIMS}, ${MEASURES})
-     ${rollUp(daily, ["date_trunc('month', s.day)::date", 's.tenant_id', 's.agent_id', 's.member_id', 's.model'])}`,
-    [tenantId]
-  )
+  for (const [table, period] of [
+    ['usage_weekly', 'week'],
+    ['usage_monthly', 'month'],
+  ])
+    await trx.rawQuery(
+      `INSERT INTO ${table} (${period}, tenant_id, ${DIMS}, ${MEASURES})
+       ${rollUp(daily, [`date_trunc('${period}', s.day)::date`, 's.tenant_id', 's.agent_id', 's.member_id', 's.model'])}`,
+      [tenantId]
+    )
   await trx.rawQuery(
     `INSERT INTO usage_days (day, tenant_id, ${MEASURES}) ${rollUp(daily, ['s.day', 's.tenant_id'])}`,
     [tenantId]

@@ -1,5 +1,4 @@
 import db from '@adonisjs/lucid/services/db'
-import { DateTime } from 'luxon'
 import {
   addPackedHistogram,
   HIST_THRESHOLDS,
@@ -32,29 +31,60 @@ export type Aggregate = { total: Figures; groups: Record<Dimension, Map<string |
 const MEASURES = `runs, succeeded, errors, input_tokens, output_tokens,
   credits_micros::text AS credits, latency_sum_ms, latency_count, latency_hist`
 
-/** Whole local calendar months inside [fromDay, toDay], and the days around them. */
-export function splitMonths(fromDay: string, toDay: string) {
-  const from = DateTime.fromISO(fromDay, { zone: 'UTC' })
-  const to = DateTime.fromISO(toDay, { zone: 'UTC' })
-  const first = from.day === 1 ? from : from.plus({ months: 1 }).startOf('month')
+const DAY_MS = 86_400_000
+const dayNumber = (day: string) => Date.parse(`${day}T00:00:00Z`) / DAY_MS
+const dayText = (n: number) => new Date(n * DAY_MS).toISOString().slice(0, 10)
+
+/**
+ * [fromDay, toDay] (local dates, inclusive) as the fewest rollup rows per key: whole calendar
+ * months, then whole ISO weeks (by their Monday) in what is left, then single days (as ranges).
+ */
+export function splitRange(fromDay: string, toDay: string) {
+  const [from, to] = [dayNumber(fromDay), dayNumber(toDay)]
   const months: string[] = []
-  let month = first
-  while (month.endOf('month').startOf('day') <= to) {
-    months.push(month.toISODate()!)
-    month = month.plus({ months: 1 })
+  let rest: [number, number][] = [[from, to]]
+  const start = new Date(from * DAY_MS)
+  let month = Date.UTC(
+    start.getUTCFullYear(),
+    start.getUTCMonth() + (start.getUTCDate() > 1 ? 1 : 0)
+  )
+  for (;;) {
+    const next = new Date(month)
+    const end = Date.UTC(next.getUTCFullYear(), next.getUTCMonth() + 1) / DAY_MS - 1
+    if (end > to) break
+    months.push(dayText(month / DAY_MS))
+    month = (end + 1) * DAY_MS
   }
-  if (!months.length) return { months, days: [[fromDay, toDay]] as [string, string][] }
+  if (months.length) {
+    const [first, last] = [dayNumber(months[0]), month / DAY_MS - 1]
+    rest = [
+      [from, first - 1],
+      [last + 1, to],
+    ]
+  }
+  const weeks: string[] = []
   const days: [string, string][] = []
-  if (first > from) days.push([fromDay, first.minus({ days: 1 }).toISODate()!])
-  if (month <= to) days.push([month.toISODate()!, toDay])
-  return { months, days }
+  for (const [a, b] of rest) {
+    if (a > b) continue
+    // 1970-01-01 was a Thursday: (n + 3) % 7 is 0 on Mondays.
+    const monday = a + ((7 - ((a + 3) % 7)) % 7)
+    let week = monday
+    for (; week + 6 <= b; week += 7) weeks.push(dayText(week))
+    if (week === monday) days.push([dayText(a), dayText(b)])
+    else {
+      if (monday > a) days.push([dayText(a), dayText(monday - 1)])
+      if (week <= b) days.push([dayText(week), dayText(b)])
+    }
+  }
+  return { months, weeks, days }
 }
 
 /**
  * The rows a range's figures come from. Hour ranges: the hourly rows (totals, buckets and
  * breakdowns alike). Day ranges: the tenant's day totals for the KPIs and the series, and —
- * for breakdowns — monthly rows for the whole months inside the range plus daily rows for the
- * days around them, so a 90-day breakdown reads ~30 rows per (agent, member, model), not 90.
+ * for breakdowns — monthly rows for the whole months inside the range, weekly rows for the whole
+ * weeks around them and daily rows for the rest, so a 90-day breakdown reads ~15 rows per
+ * (agent, member, model), not 90.
  */
 function sources(tenantId: string, range: Range, breakdowns: boolean) {
   if (range.granularity === 'hour') {
@@ -72,16 +102,20 @@ function sources(tenantId: string, range: Range, breakdowns: boolean) {
     bindings: [tenantId, range.fromDay, range.toDay],
   }
   if (!breakdowns) return { totals, rows: null }
-  const { months, days } = splitMonths(range.fromDay, range.toDay)
+  const { months, weeks, days } = splitRange(range.fromDay, range.toDay)
+  const columns = `agent_id, member_id, model, ${MEASURES}`
   const parts = days.map(
-    () => `SELECT agent_id, member_id, model, ${MEASURES} FROM usage_daily
-     WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`
+    () =>
+      `SELECT ${columns} FROM usage_daily WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`
   )
   const bindings: unknown[] = days.flatMap(([from, to]) => [tenantId, from, to])
-  if (months.length) {
-    parts.push(`SELECT agent_id, member_id, model, ${MEASURES} FROM usage_monthly
-       WHERE tenant_id = ? AND month = ANY(?::date[])`)
-    bindings.push(tenantId, months)
+  for (const [table, period, keys] of [
+    ['usage_weekly', 'week', weeks],
+    ['usage_monthly', 'month', months],
+  ] as const) {
+    if (!keys.length) continue
+    parts.push(`SELECT ${columns} FROM ${table} WHERE tenant_id = ? AND ${period} = ANY(?::date[])`)
+    bindings.push(tenantId, keys)
   }
   return { totals, rows: { sql: parts.join(' UNION ALL '), bindings } }
 }

@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { rebuildTenant } from '#analytics'
-import { aggregate, splitMonths } from '#analytics/services/rollups'
+import { aggregate, splitRange } from '#analytics/services/rollups'
 import { previousRange, resolveRange } from '#analytics/services/ranges'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
 import { AgentFactory } from '#database/factories/agent_factory'
@@ -90,7 +90,7 @@ test.group('analytics / percentiles', () => {
     ).rows.map((row: any) => Number(row.p))
     close((await aggregate(tenant.id, hours, [])).total.p95, h95, 'hourly p95')
   })
-  test('a range holding whole months (monthly rows plus the days around them) agrees with the raw runs', async ({
+  test('a range holding whole months and weeks (monthly, weekly and daily rows) agrees with the raw runs', async ({
     assert,
   }) => {
     const { tenant, owner } = await WorkspaceFactory.create({ timeZone: 'America/New_York' })
@@ -109,11 +109,13 @@ test.group('analytics / percentiles', () => {
       { range: 'custom', from: '2026-03-29', to: '2026-06-10' },
       tenant.timeZone
     )
-    assert.deepEqual(splitMonths(range.fromDay, range.toDay), {
+    // April and May whole, the week of 1 June, the days around them.
+    assert.deepEqual(splitRange(range.fromDay, range.toDay), {
       months: ['2026-04-01', '2026-05-01'],
+      weeks: ['2026-06-01'],
       days: [
         ['2026-03-29', '2026-03-31'],
-        ['2026-06-01', '2026-06-10'],
+        ['2026-06-08', '2026-06-10'],
       ],
     })
     const result = await aggregate(tenant.id, range)

@@ -329,6 +329,9 @@ test.group('analytics / projection', () => {
     assert.equal(await projectedCount(tenantIds), 600)
     const batched = await Promise.all(tenantIds.map((id) => rollupRows(id)))
     assert.isAbove(batched[2].daily.length, 3)
+    // Three weeks of runs over two months: weekly and monthly rows are compared too.
+    assert.isAtLeast(new Set(batched[2].weekly.map((row: any) => row.week)).size, 3)
+    assert.isAtLeast(new Set(batched[2].monthly.map((row: any) => row.month)).size, 2)
     // Versions bump per batch, not per run: a handful of batches carried 150 runs of each tenant.
     const versions = await Promise.all(tenantIds.map((id) => version(id)))
     assert.isAtMost(Math.max(...versions), 4)
@@ -337,6 +340,7 @@ test.group('analytics / projection', () => {
       for (const table of [
         'usage_hourly',
         'usage_daily',
+        'usage_weekly',
         'usage_monthly',
         'usage_days',
         'usage_errors_hourly',

@@ -2,6 +2,7 @@ import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
 import { InvalidInputException } from '#core'
 import { previousRange, resolveRange } from '#analytics/services/ranges'
+import { splitRange } from '#analytics/services/rollups'
 
 const hours = (range: { start: DateTime; end: DateTime }) =>
   range.end.diff(range.start, 'hours').hours
@@ -69,5 +70,74 @@ test.group('analytics / date ranges', () => {
     fails({ range: 'custom', from: '2026-02-30' }, 'from')
     fails({ from: '2026-03-02', to: '2026-03-01' }, 'to')
     fails({ from: '2024-01-01', to: '2026-01-01' }, 'to')
+  })
+})
+
+test.group('analytics / splitRange', () => {
+  const expand = (from: string, to: string) => {
+    const days: string[] = []
+    for (
+      let at = Date.parse(`${from}T00:00:00Z`);
+      at <= Date.parse(`${to}T00:00:00Z`);
+      at += 86_400_000
+    )
+      days.push(new Date(at).toISOString().slice(0, 10))
+    return days
+  }
+  const endOfMonth = (month: string) => {
+    const at = new Date(`${month}T00:00:00Z`)
+    return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 0))
+      .toISOString()
+      .slice(0, 10)
+  }
+
+  test('months, then ISO weeks, then days cover every day of a range exactly once', ({
+    assert,
+  }) => {
+    let seed = 7
+    const random = (n: number) => (seed = (seed * 48271) % 2147483647) % n
+    for (let i = 0; i < 400; i++) {
+      const from = expand('2025-11-01', '2027-02-28')[random(480)]
+      const to = expand(from, '2027-12-31')[random(i % 4 === 0 ? 3 : 120)]
+      const { months, weeks, days } = splitRange(from, to)
+      const covered = [
+        ...months.flatMap((month) => expand(month, endOfMonth(month))),
+        ...weeks.flatMap((monday) => {
+          assert.equal(new Date(`${monday}T00:00:00Z`).getUTCDay(), 1, `${monday} is a Monday`)
+          return expand(monday, expand(monday, '2028-01-31')[6])
+        }),
+        ...days.flatMap(([a, b]) => expand(a, b)),
+      ].sort()
+      assert.deepEqual(covered, expand(from, to), `${from} … ${to}`)
+      // No run of 7 single days is left where a whole week fits.
+      for (const [a, b] of days) assert.isBelow(expand(a, b).length, 7 + 6, `${a} … ${b}`)
+    }
+  })
+
+  test('examples: one day, a week from Monday, a whole month, a 90-day range', ({ assert }) => {
+    assert.deepEqual(splitRange('2026-12-07', '2026-12-07'), {
+      months: [],
+      weeks: [],
+      days: [['2026-12-07', '2026-12-07']],
+    })
+    assert.deepEqual(splitRange('2026-12-07', '2026-12-13'), {
+      months: [],
+      weeks: ['2026-12-07'],
+      days: [],
+    })
+    assert.deepEqual(splitRange('2026-02-01', '2026-02-28'), {
+      months: ['2026-02-01'],
+      weeks: [],
+      days: [],
+    })
+    assert.deepEqual(splitRange('2026-09-09', '2026-12-07'), {
+      months: ['2026-10-01', '2026-11-01'],
+      weeks: ['2026-09-14', '2026-09-21'],
+      days: [
+        ['2026-09-09', '2026-09-13'],
+        ['2026-09-28', '2026-09-30'],
+        ['2026-12-01', '2026-12-07'],
+      ],
+    })
   })
 })
