@@ -12,6 +12,7 @@ const MEASURES =
   'runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, ' +
   'latency_count, latency_hist'
 const DIMS = 'agent_id, member_id, model'
+const DIMS_OF_S = ['s.agent_id', 's.member_id', 's.model']
 const ADD = `runs = u.runs + EXCLUDED.runs, succeeded = u.succeeded + EXCLUDED.succeeded,
   errors = u.errors + EXCLUDED.errors,
   input_tokens = u.input_tokens + EXCLUDED.input_tokens, output_tokens = u.output_tokens + EXCLUDED.output_tokens,
@@ -441,9 +442,7 @@ async function rollLocal(trx: TransactionClientContract, tenantId: string, timeZ
      ${rollUp('(SELECT * FROM usage_hourly WHERE tenant_id = ?)', [
        '(s.hour AT TIME ZONE ?)::date',
        's.tenant_id',
-       's.agent_id',
-       's.member_id',
-       's.model',
+       ...DIMS_OF_S,
      ])}`,
     [timeZone, tenantId]
   )
@@ -454,7 +453,7 @@ async function rollLocal(trx: TransactionClientContract, tenantId: string, timeZ
   ])
     await trx.rawQuery(
       `INSERT INTO ${table} (${period}, tenant_id, ${DIMS}, ${MEASURES})
-       ${rollUp(daily, [`date_trunc('${period}', s.day)::date`, 's.tenant_id', 's.agent_id', 's.member_id', 's.model'])}`,
+       ${rollUp(daily, [`date_trunc('${period}', s.day)::date`, 's.tenant_id', ...DIMS_OF_S])}`,
       [tenantId]
     )
   await trx.rawQuery(

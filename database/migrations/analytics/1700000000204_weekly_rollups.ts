@@ -11,6 +11,7 @@ const MEASURES = `
   latency_sum_ms bigint NOT NULL DEFAULT 0,
   latency_count integer NOT NULL DEFAULT 0,
   latency_hist bytea NOT NULL DEFAULT ''::bytea`
+const FIRST = 'p.ord IS NULL OR p.ord = 0'
 const SUMMED = [
   'runs',
   'succeeded',
@@ -48,7 +49,7 @@ export default class extends BaseSchema {
                       FILTER (WHERE bucket IS NOT NULL), ''::bytea)
       FROM (
         SELECT date_trunc('week', s.day)::date AS week, s.tenant_id, s.agent_id, s.member_id, s.model,
-               p.bucket, ${SUMMED.map((c) => `sum(s.${c}) FILTER (WHERE p.ord IS NULL OR p.ord = 0) AS ${c}`).join(', ')},
+               p.bucket, ${SUMMED.map((c) => `sum(s.${c}) FILTER (WHERE ${FIRST}) AS ${c}`).join(', ')},
                sum(p.n) AS n
         FROM usage_daily s LEFT JOIN LATERAL analytics_hist_pairs(s.latency_hist) p ON true
         GROUP BY 1, 2, 3, 4, 5, 6
