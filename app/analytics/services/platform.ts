@@ -4,6 +4,7 @@ import { providersOfModels } from '#agents'
 import { usersCreatedPerWeek } from '#auth'
 import { Tenant, tenantsCreatedPerWeek } from '#tenants'
 import { cachedDto } from '#analytics/services/cache'
+import { splitRange } from '#analytics/services/rollups'
 
 const DAYS = 30
 const WEEKS = 12
@@ -23,6 +24,34 @@ export type PlatformReport = {
   providers: { provider: string; runs: number; errors: number }[]
   models: ModelErrors[]
   growth: { week: string; tenants: number; users: number }[]
+}
+
+/**
+ * Runs and errors per workspace and model since `fromDay` (local days, up to tomorrow for
+ * workspaces ahead of UTC): whole months, then whole weeks, then days, from the indexes alone.
+ */
+function modelsSince(fromDay: string) {
+  const { months, weeks, days } = splitRange(fromDay, DateTime.utc().plus({ days: 1 }).toISODate()!)
+  const parts = days.map(
+    () =>
+      'SELECT tenant_id, model, runs, errors FROM usage_daily WHERE day >= ?::date AND day <= ?::date'
+  )
+  const bindings: unknown[] = days.flat()
+  for (const [table, period, keys] of [
+    ['usage_weekly', 'week', weeks],
+    ['usage_monthly', 'month', months],
+  ] as const) {
+    if (!keys.length) continue
+    parts.push(
+      `SELECT tenant_id, model, runs, errors FROM ${table} WHERE ${period} = ANY(?::date[])`
+    )
+    bindings.push(keys)
+  }
+  return db.rawQuery(
+    `SELECT tenant_id, model, sum(runs)::bigint AS runs, sum(errors)::bigint AS errors
+     FROM (${parts.join(' UNION ALL ')}) u GROUP BY 1, 2`,
+    bindings
+  )
 }
 
 /**
@@ -71,11 +100,7 @@ export function platformReport(): Promise<PlatformReport> {
     const [bySpend, byRuns, models] = await Promise.all([
       top('credits'),
       top('runs'),
-      db.rawQuery(
-        `SELECT tenant_id, model, sum(runs)::bigint AS runs, sum(errors)::bigint AS errors
-           FROM usage_daily WHERE day >= ?::date GROUP BY 1, 2`,
-        [since.toISODate()]
-      ),
+      modelsSince(since.toISODate()!),
     ])
     // Each workspace's model under the provider that workspace saw (the agents' door: two
     // workspaces may name their models alike), summed per provider and model.

@@ -41,6 +41,16 @@ export default class extends BaseSchema {
         CONSTRAINT usage_weekly_key UNIQUE NULLS NOT DISTINCT (tenant_id, week, agent_id, member_id, model)
       )`)
     for (const sql of enableTenantRls('usage_weekly')) this.schema.raw(sql)
+    // The platform page reads every workspace's recent runs and errors per model from indexes.
+    for (const [table, period] of [
+      ['usage_daily', 'day'],
+      ['usage_weekly', 'week'],
+      ['usage_monthly', 'month'],
+    ])
+      this.schema.raw(
+        `CREATE INDEX ${table}_${period}_models ON ${table} (${period}) INCLUDE (tenant_id, model, runs, errors)`
+      )
+    this.schema.raw('DROP INDEX usage_daily_day')
     // Each daily row expanded into its histogram's pairs, its sums riding on the first pair.
     this.schema.raw(`
       INSERT INTO usage_weekly (week, tenant_id, agent_id, member_id, model, ${SUMMED.join(', ')}, latency_hist)
@@ -58,6 +68,9 @@ export default class extends BaseSchema {
   }
 
   async down() {
+    this.schema.raw('CREATE INDEX usage_daily_day ON usage_daily (day)')
+    this.schema.raw('DROP INDEX usage_daily_day_models')
+    this.schema.raw('DROP INDEX usage_monthly_month_models')
     for (const sql of disableTenantRls('usage_weekly')) this.schema.raw(sql)
     this.schema.raw('DROP TABLE usage_weekly')
   }
