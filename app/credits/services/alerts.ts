@@ -5,7 +5,7 @@ import { appUrl } from '#config/app'
 import emitter from '@adonisjs/core/services/emitter'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { mailNotifications, recordNotifications, type Recipient } from '#platform'
-import { Tenant, tenantTimeZone, withTenant } from '#tenants'
+import { memberContacts, memberNames, Tenant, tenantTimeZone, withTenant } from '#tenants'
 import { sql } from '#credits/services/accounts'
 import { agentNames, listBudgets, spentByBudget, type Budget } from '#credits/services/budgets'
 import { periodAt } from '#credits/services/periods'
@@ -129,7 +129,8 @@ async function checkAlerts(
         const name =
           budget.scope === 'agent'
             ? `Agent "${agents.get(budget.subjectId) ?? 'deleted'}"`
-            : await memberName(trx, budget.subjectId)
+            : ((await memberNames(tenantId, [budget.subjectId], trx)).get(budget.subjectId)?.name ??
+              'A former member')
         alerts.push({
           kind: 'budget.threshold',
           extraRecipient: budget.scope === 'member' ? budget.subjectId : null,
@@ -181,7 +182,12 @@ async function checkAlerts(
     const url = new URL(urlFor('credits.budgets.show', { tenant: tenant.slug }), appUrl).toString()
     const out = []
     for (const alert of alerts) {
-      const recipients = await recipientsOf(trx, tenantId, alert.extraRecipient)
+      // Owners and admins, and the member a member budget is about (through the tenants' door).
+      const recipients: Recipient[] = await memberContacts(
+        tenantId,
+        { roles: ['owner', 'admin'], userId: alert.extraRecipient },
+        trx
+      )
       const note = { kind: alert.kind, title: alert.title, body: alert.body, url }
       const recorded = await recordNotifications(trx, {
         recipients,
@@ -219,27 +225,4 @@ async function recordAlerts(
     [tenantId, subject, period, [...thresholds]]
   )
   return result.rows.map((row: { threshold: number }) => Number(row.threshold))
-}
-
-async function memberName(trx: TransactionClientContract, userId: string) {
-  const user = await trx.from('users').where('id', userId).select('name', 'email').first()
-  return user ? user.name || user.email : 'A former member'
-}
-
-/** The tenant's owners and admins, and `extra` if still a member (emails for the mail). */
-async function recipientsOf(
-  trx: TransactionClientContract,
-  tenantId: string,
-  extra: string | null
-): Promise<Recipient[]> {
-  const rows = await trx
-    .from('memberships')
-    .join('users', 'users.id', 'memberships.user_id')
-    .where('memberships.tenant_id', tenantId)
-    .where((q) => {
-      q.whereIn('memberships.role', ['owner', 'admin'])
-      if (extra) q.orWhere('memberships.user_id', extra)
-    })
-    .select('users.id', 'users.email')
-  return rows.map((row) => ({ userId: row.id, email: row.email }))
 }

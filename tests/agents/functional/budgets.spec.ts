@@ -245,6 +245,54 @@ test.group('agents / budgets on every run entry point', () => {
     assert.deepEqual(await verifyLedger(tenant.id), [])
   })
 
+  test("a member budget's alert names the member and reaches them, with the owners and admins; not other members", async ({
+    client,
+    assert,
+  }) => {
+    const { tenant, token: ownerToken, owner } = await workspace(client)
+    const tiny = await client
+      .post('/api/v1/agents')
+      .bearerToken(ownerToken)
+      .json({ ...echo, name: 'Tiny', slug: 'tiny', max_tokens: 1 })
+    tiny.assertStatus(201)
+    const member = await UserFactory.merge({ name: 'Budgeted Member' }).create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: member.id,
+      role: 'member',
+    }).create()
+    const bystander = await UserFactory.create()
+    await MembershipFactory.merge({
+      tenantId: tenant.id,
+      userId: bystander.id,
+      role: 'member',
+    }).create()
+    const token = await ApiTokenFactory.create(member, tenant.id, [])
+    const run = () =>
+      client.post('/api/v1/agents/tiny/runs').bearerToken(token).json({ input: 'x' })
+    const probe = await run()
+    probe.assertStatus(201)
+    const cost = Number(probe.body().cost_credits)
+    // The member's next run takes their month's spend over half of a limit of 3 runs' cost.
+    await putBudgets(client, ownerToken, { members: { [member.id]: String(cost * 3) } })
+    ;(await run()).assertStatus(201)
+    await alertsIdle()
+
+    const notes = await db
+      .from('notifications')
+      .where('tenant_id', tenant.id)
+      .where('kind', 'budget.threshold')
+      .select('user_id', 'title', 'body')
+    assert.sameMembers(
+      notes.map((n) => n.user_id),
+      [owner.id, member.id]
+    )
+    for (const note of notes) {
+      assert.equal(note.title, 'A monthly member budget reached 50 %')
+      assert.include(note.body, 'Budgeted Member has spent')
+    }
+  })
+
   test('alerts at 50 and 80 % and the low-balance alert reach owners and admins once, in the app and by email', async ({
     client,
     assert,
