@@ -28,6 +28,8 @@
  *    and of the previous period, the daily series, the three breakdowns) queried from `runs`;
  * 6. appends a dated summary to bench/RESULTS.md.
  *
+ * --processes N starts N web processes sharing sessions and the dashboard cache through Redis
+ * (db 9, flushed first) and sends request i to process i mod N, as a round-robin balancer would.
  * --cpu-prof profiles the app into tmp/bench-profiles (see bench/cpuprofile-top.js). Ports come
  * from 3600–3699. Exit code 1 only when the benchmark could not run.
  */
@@ -63,6 +65,7 @@ const { values: opts } = parseArgs({
     'concurrency': { type: 'string', default: '20' },
     'raw-reps': { type: 'string', default: '3' },
     'cpu-prof': { type: 'boolean', default: false },
+    'processes': { type: 'string', default: '1' },
     'help': { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -77,6 +80,7 @@ const SLUG = MULTI ? 'bench-hot' : 'bench-analytics'
 const TENANTS = Number(opts.tenants)
 const MEMBERS = Number(opts.members)
 const RUNS = Number(opts.runs)
+const PROCESSES = Number(opts.processes)
 const REQUESTS = Number(opts.requests)
 const CONCURRENCY = Number(opts.concurrency)
 const RAW_REPS = Number(opts['raw-reps'])
@@ -94,6 +98,9 @@ const benchUrl = Object.assign(new URL(serverUrl), { pathname: `/${opts.db}` }).
 const APP_KEY = randomBytes(24).toString('hex')
 const appEnv = { ...process.env, DATABASE_URL: benchUrl, APP_KEY, LOG_LEVEL: 'warn', TZ: 'UTC' }
 delete appEnv.REDIS_URL
+// Several web processes share sessions and the dashboard cache through Redis, as in production.
+const BENCH_REDIS = 'redis://127.0.0.1:6379/9'
+if (PROCESSES > 1) appEnv.REDIS_URL = BENCH_REDIS
 
 const quantile = (values, q) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -322,7 +329,17 @@ async function rawBaseline(tenant) {
 /* ------------------------------------------------------------------------------- main */
 
 /** Dashboard cache lookups so far, from the app's /metrics counters. */
-async function cacheCounts(base) {
+async function cacheCounts(bases) {
+  const counts = { hit: 0, miss: 0 }
+  for (const base of bases) {
+    const one = await cacheCountsOf(base)
+    counts.hit += one.hit
+    counts.miss += one.miss
+  }
+  return counts
+}
+
+async function cacheCountsOf(base) {
   const text = await (await fetch(`${base}/metrics`)).text()
   const count = (result) =>
     Number(
@@ -334,35 +351,40 @@ async function cacheCounts(base) {
 }
 
 /** A cached phase with the share of its lookups the cache answered. */
-async function cachedScenario(base, name, options) {
-  const before = await cacheCounts(base)
+async function cachedScenario(bases, name, options) {
+  const before = await cacheCounts(bases)
   const result = await scenario(name, options)
-  const after = await cacheCounts(base)
+  const after = await cacheCounts(bases)
   const hits = after.hit - before.hit
   result.hitRatio = hits / Math.max(1, hits + after.miss - before.miss)
   return result
 }
 
-/** The four dashboard phases for one workspace (or the platform page). */
-async function measure(base, { label, path, distinctPath, cookie, bump }) {
-  const page = `${base}${path}`
-  for (let i = 0; i < 5; i++) await load(page, cookie) // warm-up (JIT, pools, templates)
+/**
+ * The four dashboard phases for one workspace (or the platform page); request i goes to
+ * process i mod N (a round-robin load balancer).
+ */
+async function measure(bases, { label, path, distinctPath, cookie, bump }) {
+  const at = (i) => bases[i % bases.length]
+  const page = (i) => `${at(i)}${path}`
+  // Warm-up (JIT, pools, templates) of every process.
+  for (let i = 0; i < 5 * bases.length; i++) await load(page(i), cookie)
   const results = []
   const add = (result) => results.push({ ...result, label })
   add(
     await scenario(`${label}: uncached, 1 user`, {
       concurrency: 1,
       requests: REQUESTS,
-      url: () => page,
+      url: page,
       before: bump,
       cookie,
     })
   )
   add(
-    await cachedScenario(base, `${label}: cached, 1 user`, {
+    await cachedScenario(bases, `${label}: cached, 1 user`, {
       concurrency: 1,
       requests: REQUESTS * 2,
-      url: () => page,
+      url: page,
       cookie,
     })
   )
@@ -373,16 +395,16 @@ async function measure(base, { label, path, distinctPath, cookie, bump }) {
       requests: REQUESTS * 2,
       // Distinct ranges: every concurrent request a cache miss; the platform page has one
       // range, so its version is bumped before each request instead.
-      url: distinctPath ? (i) => `${base}${distinctPath(i)}` : () => page,
+      url: distinctPath ? (i) => `${at(i)}${distinctPath(i)}` : page,
       before: distinctPath ? undefined : bump,
       cookie,
     })
   )
   add(
-    await cachedScenario(base, `${label}: cached, ${CONCURRENCY} users`, {
+    await cachedScenario(bases, `${label}: cached, ${CONCURRENCY} users`, {
       concurrency: CONCURRENCY,
       requests: REQUESTS * 4,
-      url: () => page,
+      url: page,
       cookie,
     })
   )
@@ -398,15 +420,30 @@ async function main() {
       `→ ${sizes.hourly} hourly + ${sizes.daily} daily rows (rollups of all workspaces: ${sizes.rollup_size})`
   )
 
-  const [port] = await freePorts(1, 3600, 3699)
+  if (PROCESSES > 1) {
+    const redis = requireFromProject('ioredis')
+    const client = new (redis.default ?? redis)(BENCH_REDIS)
+    await client.flushdb()
+    client.disconnect()
+  }
+  const ports = await freePorts(PROCESSES, 3600, 3699)
   const profileDir = `${ROOT}/tmp/bench-profiles`
   const profile = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
-  const app = startChild('app', NODE, [...profile, '--import=@poppinss/ts-exec', 'bin/server.ts'], {
-    cwd: ROOT,
-    env: { ...appEnv, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port) },
-  })
-  const base = `http://127.0.0.1:${port}`
-  await waitUntilUp(`${base}/health/live`, app, 60_000)
+  const bases = []
+  for (const [i, port] of ports.entries()) {
+    const app = startChild(
+      `app${i + 1}`,
+      NODE,
+      [...profile, '--import=@poppinss/ts-exec', 'bin/server.ts'],
+      {
+        cwd: ROOT,
+        env: { ...appEnv, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port) },
+      }
+    )
+    bases.push(`http://127.0.0.1:${port}`)
+    await waitUntilUp(`${bases[i]}/health/live`, app, 60_000)
+  }
+  const base = bases[0]
 
   const bumpOf = (tenantId) => () =>
     query(benchUrl, 'UPDATE analytics_versions SET version = version + 1 WHERE tenant_id = $1', [
@@ -422,7 +459,7 @@ async function main() {
   })
   const owner = (slug) =>
     login(base, `owner@${slug}.bench.test`, `bench owner@${slug}.bench.test passphrase`)
-  const results = await measure(base, {
+  const results = await measure(bases, {
     label: MULTI
       ? `hot workspace (${Number(sizes.runs).toLocaleString('en-US')} runs)`
       : 'workspace',
@@ -439,7 +476,7 @@ async function main() {
       [small]
     )
     results.push(
-      ...(await measure(base, {
+      ...(await measure(bases, {
         label: `small workspace (${Number(row.runs).toLocaleString('en-US')} runs)`,
         ...dashboard(small),
         cookie: await owner(small),
@@ -452,7 +489,7 @@ async function main() {
       adminEmail,
     ])
     results.push(
-      ...(await measure(base, {
+      ...(await measure(bases, {
         label: 'platform page',
         path: '/admin/analytics',
         distinctPath: null,
@@ -473,7 +510,9 @@ async function main() {
   const load1 = os.loadavg()[0].toFixed(2)
   const lines = [
     '',
-    `## ${stamp} UTC — analytics dashboard (bench/analytics.js --mode ${opts.mode})`,
+    `## ${stamp} UTC — analytics dashboard (bench/analytics.js --mode ${opts.mode}` +
+      (PROCESSES > 1 ? ` --processes ${PROCESSES}, Redis` : '') +
+      ')',
     '',
     `${os.cpus().length} cores, load average ${load1} at the end, ` +
       `PostgreSQL ${(await query(benchUrl, 'SHOW server_version'))[0].server_version}; ` +
