@@ -1,6 +1,7 @@
 import db from '@adonisjs/lucid/services/db'
 import { sql } from '#credits/services/accounts'
-import { formatCredits } from '#core'
+import { formatCredits, isUuid } from '#core'
+import { Tenant } from '#tenants'
 
 const LIMIT = 200
 
@@ -43,7 +44,8 @@ const c = (micros: unknown) => formatCredits(micros as string)
 export async function verifyLedger(tenantId?: string | null): Promise<string[]> {
   const only = (alias: string) => (tenantId ? `AND ${alias}.tenant_id = ?` : '')
   const bind = (times: number) => (tenantId ? Array(times).fill(tenantId) : [])
-  const label = (alias: string) => `COALESCE(t.slug, ${alias}.tenant_id::text) AS label`
+  // Lines name the tenant by id here; `bySlug` swaps in slugs through the tenants' door.
+  const label = (alias: string) => `${alias}.tenant_id::text AS label`
   const problems: string[] = []
 
   const accounts = await sql(
@@ -64,7 +66,6 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
             COALESCE(sums.total, 0) AS ledger_total, COALESCE(pending.total, 0) AS pending_total,
             last.balance_after AS last_balance
        FROM ids
-       LEFT JOIN tenants t ON t.id = ids.tenant_id
        LEFT JOIN credit_accounts a ON a.tenant_id = ids.tenant_id
        LEFT JOIN sums ON sums.tenant_id = ids.tenant_id
        LEFT JOIN pending ON pending.tenant_id = ids.tenant_id
@@ -97,7 +98,7 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
         SELECT tenant_id, id, kind, amount, balance_after,
                SUM(amount) OVER (PARTITION BY tenant_id ORDER BY seq) AS running
           FROM ledger_entries l WHERE TRUE ${only('l')}
-     ) x LEFT JOIN tenants t ON t.id = x.tenant_id
+     ) x
      WHERE x.balance_after <> x.running
         OR x.balance_after < 0
         OR NOT (CASE WHEN x.kind IN ('grant', 'purchase', 'allowance', 'refund') THEN x.amount > 0
@@ -132,7 +133,6 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
             COALESCE(ch.n, 0) AS charges, COALESCE(ch.total, 0) AS charged_total, ${label('h')}
        FROM credit_holds h
        LEFT JOIN charges ch ON ch.tenant_id = h.tenant_id AND ch.hold_id = h.id
-       LEFT JOIN tenants t ON t.id = h.tenant_id
       WHERE TRUE ${only('h')} AND (
             (h.status = 'pending' AND h.expires_at <= now())
          OR ((h.status = 'pending') <> (h.resolved_at IS NULL))
@@ -185,7 +185,6 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
               WHERE r.tenant_id = l.tenant_id AND r.hold_id = l.hold_id AND r.kind = 'refund') AS refunded
        FROM ledger_entries l
        LEFT JOIN credit_holds h ON h.id = l.hold_id AND h.tenant_id = l.tenant_id
-       LEFT JOIN tenants t ON t.id = l.tenant_id
       WHERE l.kind IN ('charge', 'refund') ${only('l')}
         AND (h.id IS NULL
              OR (l.kind = 'refund'
@@ -207,9 +206,9 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
   for (const table of ['ledger_entries', 'credit_holds']) {
     const duplicates = await sql(
       db,
-      `SELECT x.idempotency_key, COUNT(*) AS n, ${label('x')} FROM ${table} x LEFT JOIN tenants t ON t.id = x.tenant_id
+      `SELECT x.idempotency_key, COUNT(*) AS n, ${label('x')} FROM ${table} x
         WHERE x.idempotency_key IS NOT NULL ${only('x')}
-        GROUP BY x.tenant_id, t.slug, x.idempotency_key HAVING COUNT(*) > 1 LIMIT ${LIMIT}`,
+        GROUP BY x.tenant_id, x.idempotency_key HAVING COUNT(*) > 1 LIMIT ${LIMIT}`,
       bind(1)
     )
     for (const row of duplicates.rows)
@@ -218,6 +217,19 @@ export async function verifyLedger(tenantId?: string | null): Promise<string[]> 
           `${row.n} ${table === 'credit_holds' ? 'holds' : 'ledger entries'}`
       )
   }
-  for (const check of checks) problems.push(...(await check(tenantId ?? null)))
-  return problems
+  const lines = await bySlug(problems)
+  for (const check of checks) lines.push(...(await check(tenantId ?? null)))
+  return lines
+}
+
+/** Problem lines starting with a tenant id, with the tenant's slug instead where it exists. */
+async function bySlug(problems: string[]) {
+  const ids = [...new Set(problems.map((line) => line.slice(0, 36)))].filter(isUuid)
+  if (!ids.length) return problems
+  const tenants = await Tenant.query().whereIn('id', ids).select('id', 'slug')
+  const slugs = new Map(tenants.map((tenant) => [tenant.id, tenant.slug]))
+  return problems.map((line) => {
+    const slug = slugs.get(line.slice(0, 36))
+    return slug ? slug + line.slice(36) : line
+  })
 }
