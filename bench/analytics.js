@@ -139,13 +139,14 @@ async function prepare() {
   log('migrating', opts.db)
   ace(['migration:run', '--force'])
 
-  const have = await query(
+  const [have] = await query(
     benchUrl,
-    `SELECT count(r.*)::bigint AS n FROM tenants t LEFT JOIN runs r ON r.tenant_id = t.id WHERE t.slug = $1`,
+    `SELECT count(DISTINCT t.id)::int AS tenants, count(r.*)::bigint AS n
+     FROM tenants t LEFT JOIN runs r ON r.tenant_id = t.id WHERE t.slug = $1`,
     [SLUG]
   )
   // Multi: seeded once, whole (the hot workspace's existence says it was).
-  const missing = MULTI ? (have.length ? 0 : RUNS) : Math.max(0, RUNS - Number(have[0]?.n ?? 0))
+  const missing = MULTI ? (have.tenants ? 0 : RUNS) : Math.max(0, RUNS - Number(have.n))
   const [{ data_directory: dataDir }] = await query(benchUrl, 'SHOW data_directory').catch(() => [
     { data_directory: '/' },
   ])
@@ -197,9 +198,8 @@ async function prepare() {
             (SELECT count(*) FROM usage_daily WHERE tenant_id = $1)::bigint AS daily,
             (SELECT count(*) FROM usage_daily)::bigint AS all_daily,
             pg_size_pretty(pg_total_relation_size('runs')) AS runs_size,
-            pg_size_pretty(pg_total_relation_size('usage_hourly') + pg_total_relation_size('usage_daily')
-                           + pg_total_relation_size('usage_monthly')
-                           + pg_total_relation_size('usage_days')) AS rollup_size`,
+            (SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c
+             WHERE c.relkind = 'r' AND c.relname LIKE 'usage\\_%') AS rollup_size`,
     [tenant.id]
   )
   return { tenant, sizes, seedSeconds }

@@ -43,9 +43,11 @@ registerTenantExport('usage_daily', (tenantId) =>
     { key: ['day'], grouped: true, within: DIMENSIONS }
   )
 )
+// Per dimension: one row per (bucket, dim, key).
 for (const [table, period] of [
-  ['usage_weekly', 'week'],
-  ['usage_monthly', 'month'],
+  ['usage_dims_daily', 'day'],
+  ['usage_dims_weekly', 'week'],
+  ['usage_dims_monthly', 'month'],
 ]) {
   registerTenantExport(table, (tenantId) =>
     keysetRows(
@@ -55,10 +57,11 @@ for (const [table, period] of [
           .where('tenant_id', tenantId)
           .select(
             db.raw(`to_char(??, 'YYYY-MM-DD') as ??`, [period, period]),
-            ...DIMENSIONS,
+            'dim',
+            'key',
             ...MEASURES
           ),
-      { key: [period], grouped: true, within: DIMENSIONS }
+      { key: [period], grouped: true, within: ['dim', 'key'] }
     )
   )
 }

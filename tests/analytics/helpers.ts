@@ -93,8 +93,8 @@ export async function rollupRows(tenantId: string) {
   const periods = async (table: string, period: string) =>
     (
       await db.rawQuery(
-        `SELECT to_char(${period}, 'YYYY-MM-DD') AS ${period}, agent_id, member_id, model, runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, latency_count, latency_hist
-         FROM ${table} WHERE tenant_id = ? ORDER BY ${period}, agent_id NULLS FIRST, member_id NULLS FIRST, model NULLS FIRST`,
+        `SELECT to_char(${period}, 'YYYY-MM-DD') AS ${period}, dim, key, runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, latency_count, latency_hist
+         FROM ${table} WHERE tenant_id = ? ORDER BY ${period}, dim, key NULLS FIRST`,
         [tenantId]
       )
     ).rows
@@ -116,8 +116,9 @@ export async function rollupRows(tenantId: string) {
   return {
     hourly: hourly.map((row) => ({ ...row, hour: new Date(row.hour).toISOString() })),
     daily: daily.rows,
-    weekly: await periods('usage_weekly', 'week'),
-    monthly: await periods('usage_monthly', 'month'),
+    dimsDaily: await periods('usage_dims_daily', 'day'),
+    weekly: await periods('usage_dims_weekly', 'week'),
+    monthly: await periods('usage_dims_monthly', 'month'),
     days: days.rows,
     errorsHourly: errorsHourly.rows,
     errorsDaily: errorsDaily.rows,

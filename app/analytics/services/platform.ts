@@ -32,19 +32,18 @@ export type PlatformReport = {
  */
 function modelsSince(fromDay: string) {
   const { months, weeks, days } = splitRange(fromDay, DateTime.utc().plus({ days: 1 }).toISODate()!)
+  const columns = `tenant_id, key AS model, runs, errors`
   const parts = days.map(
     () =>
-      'SELECT tenant_id, model, runs, errors FROM usage_daily WHERE day >= ?::date AND day <= ?::date'
+      `SELECT ${columns} FROM usage_dims_daily WHERE dim = 'model' AND day >= ?::date AND day <= ?::date`
   )
   const bindings: unknown[] = days.flat()
   for (const [table, period, keys] of [
-    ['usage_weekly', 'week', weeks],
-    ['usage_monthly', 'month', months],
+    ['usage_dims_weekly', 'week', weeks],
+    ['usage_dims_monthly', 'month', months],
   ] as const) {
     if (!keys.length) continue
-    parts.push(
-      `SELECT tenant_id, model, runs, errors FROM ${table} WHERE ${period} = ANY(?::date[])`
-    )
+    parts.push(`SELECT ${columns} FROM ${table} WHERE dim = 'model' AND ${period} = ANY(?::date[])`)
     bindings.push(keys)
   }
   return db.rawQuery(

@@ -13,6 +13,12 @@ const MEASURES =
   'latency_count, latency_hist'
 const DIMS = 'agent_id, member_id, model'
 const DIMS_OF_S = ['s.agent_id', 's.member_id', 's.model']
+/** A breakdown dimension and the fact field that keys it (the usage_dims_* rows). */
+const BREAKDOWNS = [
+  ['agent', 'agentId'],
+  ['member', 'memberId'],
+  ['model', 'model'],
+] as const
 const ADD = `runs = u.runs + EXCLUDED.runs, succeeded = u.succeeded + EXCLUDED.succeeded,
   errors = u.errors + EXCLUDED.errors,
   input_tokens = u.input_tokens + EXCLUDED.input_tokens, output_tokens = u.output_tokens + EXCLUDED.output_tokens,
@@ -21,36 +27,28 @@ const ADD = `runs = u.runs + EXCLUDED.runs, succeeded = u.succeeded + EXCLUDED.s
   latency_count = u.latency_count + EXCLUDED.latency_count,
   latency_hist = analytics_hist_add(u.latency_hist, EXCLUDED.latency_hist)`
 
+const COMBINATION = [
+  ['agent_id', 'uuid'],
+  ['member_id', 'uuid'],
+  ['model', 'varchar'],
+] as const
+const DIMENSION = [
+  ['dim', 'varchar'],
+  ['key', 'varchar'],
+] as const
+
 /**
- * The rollup tables: per (agent, member, model) by UTC hour, local day and local month, and
+ * The rollup tables: per (agent, member, model) by UTC hour and local day; per dimension and
+ * key (agent, member or model apart: what breakdowns read) by local day, ISO week and month;
  * per tenant and local day (no dimensions: the KPIs and series read ~90 rows).
  */
 const TABLES = {
-  usage_hourly: {
-    bucket: 'hour',
-    type: 'timestamptz',
-    dims: true,
-    conflict: 'ON CONSTRAINT usage_hourly_key',
-  },
-  usage_daily: {
-    bucket: 'day',
-    type: 'date',
-    dims: true,
-    conflict: 'ON CONSTRAINT usage_daily_key',
-  },
-  usage_weekly: {
-    bucket: 'week',
-    type: 'date',
-    dims: true,
-    conflict: 'ON CONSTRAINT usage_weekly_key',
-  },
-  usage_monthly: {
-    bucket: 'month',
-    type: 'date',
-    dims: true,
-    conflict: 'ON CONSTRAINT usage_monthly_key',
-  },
-  usage_days: { bucket: 'day', type: 'date', dims: false, conflict: '(tenant_id, day)' },
+  usage_hourly: { bucket: 'hour', type: 'timestamptz', keys: COMBINATION },
+  usage_daily: { bucket: 'day', type: 'date', keys: COMBINATION },
+  usage_dims_daily: { bucket: 'day', type: 'date', keys: DIMENSION },
+  usage_dims_weekly: { bucket: 'week', type: 'date', keys: DIMENSION },
+  usage_dims_monthly: { bucket: 'month', type: 'date', keys: DIMENSION },
+  usage_days: { bucket: 'day', type: 'date', keys: [] },
 } as const
 type Table = keyof typeof TABLES
 
@@ -132,9 +130,8 @@ export function localDay(hour: Date, timeZone: string) {
 type RollupRow = {
   bucket: string
   tenantId: string
-  agentId: string | null
-  memberId: string | null
-  model: string | null
+  /** The values of the table's key columns (see TABLES). */
+  keys: (string | null)[]
   runs: number
   succeeded: number
   errors: number
@@ -149,22 +146,17 @@ type RollupRow = {
 function addFact(
   rows: Map<string, RollupRow>,
   bucket: string,
+  keys: (string | null)[],
   fact: RunFacts,
-  latencyBucket: number | null,
-  dims = true
+  latencyBucket: number | null
 ) {
-  const [agentId, memberId, model] = dims
-    ? [fact.agentId, fact.memberId, fact.model]
-    : [null, null, null]
-  const key = JSON.stringify([fact.tenantId, bucket, agentId, memberId, model])
+  const key = JSON.stringify([fact.tenantId, bucket, ...keys])
   let row = rows.get(key)
   if (!row) {
     row = {
       bucket,
       tenantId: fact.tenantId,
-      agentId,
-      memberId,
-      model,
+      keys,
       runs: 0,
       succeeded: 0,
       errors: 0,
@@ -235,24 +227,25 @@ async function upsertRollups(
   table: Table,
   rows: Map<string, RollupRow>
 ) {
+  if (!rows.size) return
   const sorted = [...rows].sort(byKey).map(([, row]) => row)
-  const { bucket, type, dims, conflict } = TABLES[table]
-  const columns = `${bucket}, tenant_id, ${dims ? `${DIMS}, ` : ''}${MEASURES}`
+  const { bucket, type, keys } = TABLES[table]
+  const names = keys.map(([column]) => column)
+  const k = keys.map((_, i) => `k${i}`)
   await trx.rawQuery(
-    `INSERT INTO ${table} AS u (${columns})
-     SELECT b, t, ${dims ? 'a, m, mo, ' : ''}r, s, e, i, o, c, ls, lc, decode(h, 'hex')
-     FROM unnest(?::${type}[], ?::uuid[], ?::uuid[], ?::uuid[], ?::varchar[],
+    `INSERT INTO ${table} AS u (${[bucket, 'tenant_id', ...names].join(', ')}, ${MEASURES})
+     SELECT ${['b', 't', ...k].join(', ')}, r, s, e, i, o, c, ls, lc, decode(h, 'hex')
+     FROM unnest(?::${type}[], ?::uuid[], ${keys.map(([, t]) => `?::${t}[], `).join('')}
                  ?::int[], ?::int[], ?::int[],
                  ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::int[], ?::text[])
-          AS x (b, t, a, m, mo, r, s, e, i, o, c, ls, lc, h)
-     ON CONFLICT ${conflict} DO UPDATE SET ${ADD}`,
+          AS x (${['b', 't', ...k].join(', ')}, r, s, e, i, o, c, ls, lc, h)
+     ON CONFLICT ${keys.length ? `ON CONSTRAINT ${table}_key` : `(tenant_id, ${bucket})`}
+     DO UPDATE SET ${ADD}`,
     [
       sorted.map((r) => r.bucket),
       sorted.map((r) => r.tenantId),
       // Null elements are SQL NULLs (the binding types know only arrays without them).
-      sorted.map((r) => r.agentId) as string[],
-      sorted.map((r) => r.memberId) as string[],
-      sorted.map((r) => r.model) as string[],
+      ...keys.map((_, i) => sorted.map((r) => r.keys[i]) as string[]),
       sorted.map((r) => r.runs),
       sorted.map((r) => r.succeeded),
       sorted.map((r) => r.errors),
@@ -308,11 +301,9 @@ export async function projectFacts(
     const counted = new Set<string>(claimed.rows.map((row: { run_id: string }) => row.run_id))
     if (!counted.size) return 0
 
-    const hourly = new Map<string, RollupRow>()
-    const daily = new Map<string, RollupRow>()
-    const weekly = new Map<string, RollupRow>()
-    const monthly = new Map<string, RollupRow>()
-    const totals = new Map<string, RollupRow>()
+    const rollups = Object.fromEntries(
+      Object.keys(TABLES).map((table) => [table, new Map<string, RollupRow>()])
+    ) as Record<Table, Map<string, RollupRow>>
     const errorsHourly = new Map<string, ErrorRow>()
     const errorsDaily = new Map<string, ErrorRow>()
     const days = new Map<string, string>()
@@ -324,25 +315,27 @@ export async function projectFacts(
       let day = days.get(dayKey)
       if (!day) days.set(dayKey, (day = localDay(new Date(hour), zones.get(fact.tenantId)!)))
       const latencyBucket = bucketOf(fact.latencyMs)
-      addFact(hourly, new Date(hour).toISOString(), fact, latencyBucket)
-      addFact(daily, day, fact, latencyBucket)
-      addFact(weekly, mondayOf(day), fact, latencyBucket)
-      addFact(monthly, `${day.slice(0, 8)}01`, fact, latencyBucket)
-      addFact(totals, day, fact, latencyBucket, false)
+      const combination = [fact.agentId, fact.memberId, fact.model]
+      addFact(rollups.usage_hourly, new Date(hour).toISOString(), combination, fact, latencyBucket)
+      addFact(rollups.usage_daily, day, combination, fact, latencyBucket)
+      addFact(rollups.usage_days, day, [], fact, latencyBucket)
+      for (const [dim, field] of BREAKDOWNS) {
+        const keys = [dim, fact[field]]
+        addFact(rollups.usage_dims_daily, day, keys, fact, latencyBucket)
+        addFact(rollups.usage_dims_weekly, mondayOf(day), keys, fact, latencyBucket)
+        addFact(rollups.usage_dims_monthly, `${day.slice(0, 8)}01`, keys, fact, latencyBucket)
+      }
       if (fact.status === 'failed') {
         addError(errorsHourly, new Date(hour).toISOString(), fact)
         addError(errorsDaily, day, fact)
       }
       tenants.add(fact.tenantId)
     }
-    await upsertRollups(trx, 'usage_hourly', hourly)
-    await upsertRollups(trx, 'usage_daily', daily)
-    await upsertRollups(trx, 'usage_weekly', weekly)
-    await upsertRollups(trx, 'usage_monthly', monthly)
-    await upsertRollups(trx, 'usage_days', totals)
+    for (const table of Object.keys(TABLES) as Table[])
+      await upsertRollups(trx, table, rollups[table])
     await upsertErrors(trx, 'usage_errors_hourly', errorsHourly)
     await upsertErrors(trx, 'usage_errors_daily', errorsDaily)
-    const touched = [...totals.values()]
+    const touched = [...rollups.usage_days.values()]
     await countActiveMembers(
       trx,
       touched.map((row) => row.tenantId),
@@ -357,7 +350,7 @@ export async function projectFacts(
  * Rebuilds a tenant's rollups from its finished runs' facts (the agents' door gives them as a
  * SQL source), deterministically: the same runs always give the same rows. Hourly (usage and
  * failures per error type) from the facts; daily by the local date of each hour in the
- * tenant's time zone; months and day totals from the daily rows.
+ * tenant's time zone; per-dimension rows and day totals from the daily rows.
  */
 export async function rebuildTenant(tenantId: string) {
   // Read before the transaction opens (the embedded database serves one connection at a time).
@@ -418,18 +411,13 @@ export async function rebuildTenant(tenantId: string) {
 }
 
 /**
- * A tenant's local rollups (daily, monthly, day totals, failures per error type and day) from
- * its hourly rows, replacing them: each hour counts on its local date in `timeZone`.
+ * A tenant's local rollups (daily, per dimension by day, week and month, day totals, failures
+ * per error type and day) from its hourly rows, replacing them: each hour counts on its local
+ * date in `timeZone`.
  */
 async function rollLocal(trx: TransactionClientContract, tenantId: string, timeZone: string) {
-  for (const table of [
-    'usage_daily',
-    'usage_weekly',
-    'usage_monthly',
-    'usage_days',
-    'usage_errors_daily',
-  ])
-    await trx.from(table).where('tenant_id', tenantId).delete()
+  for (const table of [...Object.keys(TABLES), 'usage_errors_daily'])
+    if (table !== 'usage_hourly') await trx.from(table).where('tenant_id', tenantId).delete()
   await trx.rawQuery(
     `INSERT INTO usage_errors_daily (day, tenant_id, error_type, runs)
      SELECT (hour AT TIME ZONE ?)::date, tenant_id, error_type, sum(runs)
@@ -447,15 +435,19 @@ async function rollLocal(trx: TransactionClientContract, tenantId: string, timeZ
     [timeZone, tenantId]
   )
   const daily = '(SELECT * FROM usage_daily WHERE tenant_id = ?)'
-  for (const [table, period] of [
-    ['usage_weekly', 'week'],
-    ['usage_monthly', 'month'],
-  ])
+  // Each daily row counts once per dimension, under its key there.
+  const perDimension = `(SELECT u.*, d.dim, d.key FROM usage_daily u CROSS JOIN LATERAL (VALUES
+      ('agent', u.agent_id::text), ('member', u.member_id::text), ('model', u.model)
+    ) AS d (dim, key) WHERE u.tenant_id = ?)`
+  for (const table of ['usage_dims_daily', 'usage_dims_weekly', 'usage_dims_monthly'] as const) {
+    const { bucket } = TABLES[table]
+    const period = bucket === 'day' ? 's.day' : `date_trunc('${bucket}', s.day)::date`
     await trx.rawQuery(
-      `INSERT INTO ${table} (${period}, tenant_id, ${DIMS}, ${MEASURES})
-       ${rollUp(daily, [`date_trunc('${period}', s.day)::date`, 's.tenant_id', ...DIMS_OF_S])}`,
+      `INSERT INTO ${table} (${bucket}, tenant_id, dim, key, ${MEASURES})
+       ${rollUp(perDimension, [period, 's.tenant_id', 's.dim', 's.key'])}`,
       [tenantId]
     )
+  }
   await trx.rawQuery(
     `INSERT INTO usage_days (day, tenant_id, ${MEASURES}) ${rollUp(daily, ['s.day', 's.tenant_id'])}`,
     [tenantId]

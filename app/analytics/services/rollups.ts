@@ -20,6 +20,7 @@ export type Figures = {
   creditsMicros: string
   latencySumMs: number
   latencyCount: number
+  /** Distinct members with runs: of totals and buckets (breakdown rows of day ranges keep 0). */
   activeMembers: number
   p50: number | null
   p95: number | null
@@ -80,13 +81,13 @@ export function splitRange(fromDay: string, toDay: string) {
 }
 
 /**
- * The rows a range's figures come from. Hour ranges: the hourly rows (totals, buckets and
- * breakdowns alike). Day ranges: the tenant's day totals for the KPIs and the series, and —
- * for breakdowns — monthly rows for the whole months inside the range, weekly rows for the whole
- * weeks around them and daily rows for the rest, so a 90-day breakdown reads ~15 rows per
- * (agent, member, model), not 90.
+ * The rows a range's figures come from. Hour ranges: the hourly rows per (agent, member, model)
+ * (totals, buckets and breakdowns alike). Day ranges: the tenant's day totals for the KPIs and
+ * the series, and — for the breakdowns asked — rows per dimension and key: monthly for the whole
+ * months inside the range, weekly for the whole weeks around them and daily for the rest, so a
+ * 90-day breakdown reads ~15 rows per agent, member or model, not 90.
  */
-function sources(tenantId: string, range: Range, breakdowns: boolean) {
+function sources(tenantId: string, range: Range, breakdowns: Dimension[]) {
   if (range.granularity === 'hour') {
     const hourly = {
       sql: `SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS bk,
@@ -101,21 +102,24 @@ function sources(tenantId: string, range: Range, breakdowns: boolean) {
           FROM usage_days WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`,
     bindings: [tenantId, range.fromDay, range.toDay],
   }
-  if (!breakdowns) return { totals, rows: null }
+  if (!breakdowns.length) return { totals, rows: null }
   const { months, weeks, days } = splitRange(range.fromDay, range.toDay)
-  const columns = `agent_id, member_id, model, ${MEASURES}`
+  const columns = `dim, key, ${MEASURES}`
   const parts = days.map(
     () =>
-      `SELECT ${columns} FROM usage_daily WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`
+      `SELECT ${columns} FROM usage_dims_daily
+       WHERE tenant_id = ? AND dim = ANY(?) AND day >= ?::date AND day <= ?::date`
   )
-  const bindings: unknown[] = days.flatMap(([from, to]) => [tenantId, from, to])
+  const bindings: unknown[] = days.flatMap(([from, to]) => [tenantId, breakdowns, from, to])
   for (const [table, period, keys] of [
-    ['usage_weekly', 'week', weeks],
-    ['usage_monthly', 'month', months],
+    ['usage_dims_weekly', 'week', weeks],
+    ['usage_dims_monthly', 'month', months],
   ] as const) {
     if (!keys.length) continue
-    parts.push(`SELECT ${columns} FROM ${table} WHERE tenant_id = ? AND ${period} = ANY(?::date[])`)
-    bindings.push(tenantId, keys)
+    parts.push(
+      `SELECT ${columns} FROM ${table} WHERE tenant_id = ? AND dim = ANY(?) AND ${period} = ANY(?::date[])`
+    )
+    bindings.push(tenantId, breakdowns, keys)
   }
   return { totals, rows: { sql: parts.join(' UNION ALL '), bindings } }
 }
@@ -239,11 +243,12 @@ export async function aggregate(
   dimensions: readonly Dimension[] = DIMENSIONS
 ): Promise<Aggregate> {
   const breakdowns = dimensions.filter((d) => d !== 'bucket')
-  const { totals, rows } = sources(tenantId, range, breakdowns.length > 0)
+  const { totals, rows } = sources(tenantId, range, breakdowns)
   const [totalRows, groupRows, members] = await Promise.all([
     totals ? db.rawQuery(totals.sql, totals.bindings).then((r) => r.rows as Row[]) : null,
     rows ? db.rawQuery(rows.sql, rows.bindings).then((r) => r.rows as Row[]) : [],
-    totals && !rows ? activeMembers(tenantId, range) : null,
+    // Day ranges count distinct members from the member rows when they are read.
+    totals && !breakdowns.includes('member') ? activeMembers(tenantId, range) : null,
   ])
   const total = sums()
   const groups = Object.fromEntries(
@@ -261,11 +266,16 @@ export async function aggregate(
     activePerBucket.set(row.bk, row.active_members)
   }
   for (const row of groupRows) {
+    if (totalRows) {
+      // A day range's row belongs to one dimension; totals came from the day totals.
+      add([groupOf(row.dim, row.key)], row)
+      if (row.dim === 'member' && row.key && row.runs > 0) total.members.add(row.key)
+      continue
+    }
+    // Hourly rows carry the totals and buckets too.
     const targets = breakdowns.map((dimension) => groupOf(dimension, row[KEY[dimension]]))
-    // Hourly rows carry the totals and buckets too; day ranges took them from the day totals.
-    if (!totalRows) targets.push(total, ...(bucketed ? [groupOf('bucket', row.bk)] : []))
+    targets.push(total, ...(bucketed ? [groupOf('bucket', row.bk)] : []))
     add(targets, row)
-    if (totalRows && row.member_id && row.runs > 0) total.members.add(row.member_id)
   }
   const result: Aggregate = {
     total: figuresOf(total),
@@ -285,7 +295,7 @@ export async function aggregate(
 
 /** The merged latency histogram of a range (tests compare it with percentile_cont). */
 export async function rangeHistogram(tenantId: string, range: Range): Promise<Histogram> {
-  const { totals, rows } = sources(tenantId, range, false)
+  const { totals, rows } = sources(tenantId, range, [])
   const source = (totals ?? rows)!
   const merged = new Float64Array(HIST_THRESHOLDS.length + 1)
   for (const row of (await db.rawQuery(source.sql, source.bindings)).rows)

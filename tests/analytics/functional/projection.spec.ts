@@ -340,8 +340,9 @@ test.group('analytics / projection', () => {
       for (const table of [
         'usage_hourly',
         'usage_daily',
-        'usage_weekly',
-        'usage_monthly',
+        'usage_dims_daily',
+        'usage_dims_weekly',
+        'usage_dims_monthly',
         'usage_days',
         'usage_errors_hourly',
         'usage_errors_daily',
