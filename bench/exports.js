@@ -25,6 +25,7 @@ import {
   NODE,
   privateBuild,
   requireFromProject,
+  SERVER_FLAGS,
   startChild,
   stopAll,
   waitUntilUp,
@@ -138,7 +139,7 @@ async function main() {
   const build = privateBuild('bench-pages', { noBuild: opts['no-build'] })
   await prepare(appKey)
   const [port] = await freePorts(1, 3700, 3799)
-  const app = startChild('app', NODE, ['bin/server.js'], {
+  const app = startChild('app', NODE, [...SERVER_FLAGS, 'bin/server.js'], {
     cwd: build,
     env: {
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'REDIS_URL')),

@@ -28,15 +28,16 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import {
   CLK_TCK,
-  NODE,
-  ROOT,
   log,
   median,
+  NODE,
   onCore,
   pinned,
   privateBuild,
   processTicks,
+  ROOT,
   runLoad,
+  SERVER_FLAGS,
   startChild,
   stopAll,
   waitUntilUp,
@@ -145,7 +146,7 @@ async function startApp(port) {
     nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${dir}`)
     log(`profiling the app server into ${dir}`)
   }
-  const [cmd, args] = onCore(0)(NODE, [...nodeFlags, 'bin/server.js'])
+  const [cmd, args] = onCore(0)(NODE, [...SERVER_FLAGS, ...nodeFlags, 'bin/server.js'])
   const env = { ...process.env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1' }
   env.APP_KEY = randomBytes(32).toString('base64url')
   env.LOG_LEVEL = 'warn'

@@ -35,16 +35,17 @@ import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import {
-  NODE,
   freePorts,
   log,
   median,
+  NODE,
   onCore,
   onInterrupt,
   percentile,
   pinned,
   privateBuild,
   requireFromProject,
+  SERVER_FLAGS,
   startChild,
   stopAll,
   waitUntilUp,
@@ -533,7 +534,7 @@ async function main() {
     }
 
     const [port] = await freePorts(1, 3900, 3999)
-    const app = startChild('app', ...onCore(0)(NODE, ['bin/server.js']), {
+    const app = startChild('app', ...onCore(0)(NODE, [...SERVER_FLAGS, 'bin/server.js']), {
       cwd: BUILD,
       env: { ...process.env, ...env, PORT: String(port) },
     })

@@ -34,17 +34,18 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import {
-  NODE,
-  ROOT,
   freePorts,
   log,
   machineBusy,
+  NODE,
   onCore,
   onInterrupt,
   openLoop,
   pinned,
   privateBuild,
+  ROOT,
   runAce,
+  SERVER_FLAGS,
   sleep,
   startChild,
   stopAll,
@@ -286,7 +287,7 @@ async function main() {
   log(
     `starting Agora (tmp/bench-load/build) on :${appPort}${opts['no-page'] ? '' : ` and page.cjs on :${pagePort}`}`
   )
-  const app = startChild('agora', ...where(0)(NODE, ['bin/server.js']), {
+  const app = startChild('agora', ...where(0)(NODE, [...SERVER_FLAGS, 'bin/server.js']), {
     cwd: build,
     env: { ...process.env, ...env, PORT: String(appPort) },
   })

@@ -55,6 +55,7 @@ import {
   requireFromProject,
   ROOT,
   round,
+  SERVER_FLAGS,
   startChild,
   stopAll,
   waitUntilUp,
@@ -172,7 +173,7 @@ async function seedRuns(base, token, count) {
 /* -------------------------------------------------------------------------------- servers */
 
 async function startApp(name, port, appKey, databaseUrl) {
-  const [cmd, args] = onCore(0)(NODE, ['bin/server.js'])
+  const [cmd, args] = onCore(0)(NODE, [...SERVER_FLAGS, 'bin/server.js'])
   const env = {
     ...process.env,
     NODE_ENV: 'production',

@@ -44,6 +44,7 @@ import {
   requireFromProject,
   ROOT,
   round,
+  SERVER_FLAGS,
   startChild,
   stopAll,
   waitUntilUp,
@@ -151,7 +152,7 @@ function apiMix(token) {
 /* -------------------------------------------------------------------------------- servers */
 
 async function startApp(name, port, appKey, extraEnv) {
-  const [cmd, args] = onCore(0)(NODE, ['bin/server.js'])
+  const [cmd, args] = onCore(0)(NODE, [...SERVER_FLAGS, 'bin/server.js'])
   const env = {
     ...process.env,
     NODE_ENV: 'production',

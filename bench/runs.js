@@ -22,17 +22,18 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import {
-  NODE,
-  ROOT,
+  freePorts,
   log,
   median,
+  NODE,
   onCore,
   privateBuild,
   requireFromProject,
+  ROOT,
+  SERVER_FLAGS,
   startChild,
   stopAll,
   waitUntilUp,
-  freePorts,
 } from './support.js'
 
 const BASELINES = process.env.BASELINES || join(ROOT, '..', 'shared', 'bench-baselines')
@@ -172,7 +173,7 @@ async function main() {
       DATABASE_URL,
     },
   })
-  const app = startChild('app', ...onCore(0)(NODE, ['bin/server.js']), {
+  const app = startChild('app', ...onCore(0)(NODE, [...SERVER_FLAGS, 'bin/server.js']), {
     cwd: BUILD,
     env: { ...process.env, ...env, PORT: String(appPort) },
   })

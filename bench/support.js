@@ -38,6 +38,15 @@ export const requireFromProject = createRequire(join(ROOT, 'package.json'))
 const PINNED_NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node')
 export const NODE = existsSync(PINNED_NODE) ? PINNED_NODE : process.execPath
 
+/** The V8 flags `npm start` passes (e.g. the young generation's size): benches start the same. */
+export const SERVER_FLAGS = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start.match(
+    /\bnode((?:\s+--[\w-]+(?:=\S+)?)*)\s/
+  )?.[1] ?? ''
+)
+  .split(/\s+/)
+  .filter(Boolean)
+
 export const log = (...args) => console.error('[bench]', ...args)
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 export function median(xs) {

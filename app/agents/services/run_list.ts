@@ -141,11 +141,14 @@ export async function runListQuery(
   return { query, errors }
 }
 
-/** Every matching run, newest first, fetched in keyset pages (an export of any size). */
+/**
+ * Every matching run, newest first, fetched in keyset pages (an export of any size). Small pages:
+ * rows that die before the next scavenge are never promoted, so the old generation stays flat.
+ */
 export async function* runListRows(
   tenant: { id: string; timeZone: string },
   filters: RunListFilters,
-  pageSize = 1000
+  pageSize = 250
 ): AsyncGenerator<RunListRow> {
   let cursor: Cursor | null = null
   for (;;) {

@@ -51,7 +51,7 @@ export async function listLedger(
 export async function* ledgerEntries(
   tenantId: string,
   filters: LedgerFilters = {},
-  pageSize = 1000
+  pageSize = 250
 ): AsyncGenerator<LedgerEntry> {
   let cursor: Cursor | null = null
   for (;;) {

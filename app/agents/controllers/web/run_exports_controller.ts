@@ -28,7 +28,7 @@ const COLUMNS = [
 
 /**
  * /t/:tenant/runs.csv: the runs the list shows for the same filters, as CSV, streamed in keyset
- * pages of 1,000 (memory stays flat whatever the size; bench/exports.js measures a million rows).
+ * pages of 250 (memory stays flat whatever the size; bench/exports.js measures a million rows).
  */
 export default class RunExportsController {
   async show(ctx: HttpContext) {
