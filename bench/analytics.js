@@ -16,8 +16,8 @@
  * 2. checks free disk where PostgreSQL keeps its data and prints what the seed needs;
  * 3. `node ace bench:seed …` tops the workspace up (single) or seeds every workspace once
  *    (multi) over the last 90 days and rebuilds the rollups with SQL (timed);
- * 4. starts the app (NODE_ENV=production, sources through ts-exec, in-memory cache), logs in and
- *    loads the 90-day dashboard of each workspace measured:
+ * 4. starts the app (NODE_ENV=production, `npm start`'s V8 flags, sources through ts-exec,
+ *    in-memory cache), logs in and loads the 90-day dashboard of each workspace measured:
  *    - uncached, one user: the rollup version is bumped before every request (as a new run does);
  *    - cached, one user: the same page again and again;
  *    - uncached at --concurrency users: every request a different custom range (distinct keys);
@@ -45,6 +45,7 @@ import {
   NODE,
   requireFromProject,
   ROOT,
+  SERVER_FLAGS,
   startChild,
   stopAll,
   waitUntilUp,
@@ -434,7 +435,7 @@ async function main() {
     const app = startChild(
       `app${i + 1}`,
       NODE,
-      [...profile, '--import=@poppinss/ts-exec', 'bin/server.ts'],
+      [...SERVER_FLAGS, ...profile, '--import=@poppinss/ts-exec', 'bin/server.ts'],
       {
         cwd: ROOT,
         env: { ...appEnv, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port) },
