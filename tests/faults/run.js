@@ -17,10 +17,11 @@ import { createWriteStream, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  NODE,
   freePorts,
+  NODE,
   privateBuild,
   requireFromProject,
+  SERVER_FLAGS,
   sleep,
   startChild,
   stopAll,
@@ -118,7 +119,7 @@ let app = null
 const appExits = []
 const appLog = createWriteStream(join(BUILD, '..', 'app.log'))
 async function startApp() {
-  app = startChild('app', NODE, ['bin/server.js'], { cwd: BUILD, env })
+  app = startChild('app', NODE, [...SERVER_FLAGS, 'bin/server.js'], { cwd: BUILD, env })
   app.stdout.on('data', (chunk) => appLog.write(chunk))
   app.stderr.on('data', (chunk) => appLog.write(chunk))
   const child = app

@@ -15,10 +15,11 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import {
-  NODE,
   freePorts,
+  NODE,
   privateBuild,
   requireFromProject,
+  SERVER_FLAGS,
   sleep,
   startChild,
   stopAll,
@@ -93,13 +94,14 @@ function aceAsync(args) {
 }
 
 function web(port) {
-  const child = startChild(`web:${port}`, NODE, ['bin/server.js'], {
+  const child = startChild(`web:${port}`, NODE, [...SERVER_FLAGS, 'bin/server.js'], {
     cwd: BUILD,
     env: { ...env, PORT: String(port) },
   })
   return child
 }
-const worker = () => startChild('worker', NODE, ['ace', 'queue:work'], { cwd: BUILD, env })
+const worker = () =>
+  startChild('worker', NODE, [...SERVER_FLAGS, 'ace', 'queue:work'], { cwd: BUILD, env })
 
 /* --------------------------------------------------------------------------- a browser session */
 
