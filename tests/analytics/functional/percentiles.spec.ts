@@ -142,6 +142,13 @@ test.group('analytics / percentiles', () => {
     const member = result.groups.member
     assert.approximately(member.get(owner.id)!.runs / result.total.runs, 0.25, 0.01)
     assert.equal(member.get(owner.id)!.runs + member.get(null)!.runs, result.total.runs)
+    // A breakdown asked alone (the API's group_by) reads only its dimension's rows, and agrees.
+    for (const dimension of ['agent', 'member'] as const) {
+      const alone = await aggregate(tenant.id, range, [dimension])
+      assert.deepEqual([...alone.groups[dimension]], [...result.groups[dimension]])
+      assert.equal(alone.groups[dimension === 'agent' ? 'member' : 'agent'].size, 0)
+      assert.deepEqual(alone.total, result.total)
+    }
     // The series: one bucket per local day, each with that day's runs.
     const perDay = await db.rawQuery(
       `SELECT to_char((created_at AT TIME ZONE 'America/New_York')::date, 'YYYY-MM-DD') AS day, count(*)::int AS n
