@@ -3,6 +3,7 @@
  * platform admins. This file is the module's ONE public door: import `#auth`, never `#auth/...`.
  */
 import db from '@adonisjs/lucid/services/db'
+import type { ChainableContract } from '@adonisjs/lucid/types/querybuilder'
 import { weeklyCreated } from '#core'
 
 export { default as User } from '#auth/models/user'
@@ -31,4 +32,33 @@ import '#auth/secrets'
 /** New accounts per ISO week since `since` (platform analytics). */
 export function usersCreatedPerWeek(since: Date) {
   return weeklyCreated(db, 'users', since)
+}
+
+/** The id of the user with this email address (case-insensitive) among `among` (a subquery of user ids). */
+export async function userIdByEmail(
+  email: string,
+  among: ChainableContract
+): Promise<string | null> {
+  const row = await db
+    .from('users')
+    .whereIn('id', among)
+    .whereRaw('lower(email) = lower(?)', [email])
+    .select('id')
+    .first()
+  return row?.id ?? null
+}
+
+/**
+ * Up to `limit` users among `among` (a subquery of user ids) whose email or name contains
+ * `typed`, shortest email first (for pickers that suggest as the user types).
+ */
+export function usersMatching(typed: string, among: ChainableContract, limit = 10) {
+  const pattern = `%${typed.replace(/[%_\\]/g, '\\$&')}%`
+  return db
+    .from('users')
+    .whereIn('id', among)
+    .where((q) => q.whereILike('email', pattern).orWhereILike('name', pattern))
+    .orderByRaw('length(email), email')
+    .limit(limit)
+    .select('id', 'email', 'name') as Promise<{ id: string; email: string; name: string | null }[]>
 }

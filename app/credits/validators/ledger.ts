@@ -1,6 +1,7 @@
 import vine from '@vinejs/vine'
 import { DateTime } from 'luxon'
 import { boundedDay, isUuid } from '#core'
+import { userIdByEmail } from '#auth'
 import { Membership } from '#tenants'
 import { LEDGER_KINDS } from '#credits/types'
 import type { LedgerFilters } from '#credits/services/ledger_query'
@@ -58,13 +59,11 @@ export async function resolveMemberFilter(
   if (!member || isUuid(input.member)) return { input, error: null }
   if (!member.includes('@'))
     return { input: { ...input, member: NOBODY }, error: "Enter a member's email address." }
-  const found = await Membership.query()
-    .where('memberships.tenant_id', tenantId)
-    .join('users', 'users.id', 'memberships.user_id')
-    .whereRaw('lower(users.email) = lower(?)', [member])
-    .select('memberships.user_id')
-    .first()
+  const found = await userIdByEmail(
+    member,
+    Membership.query().where('memberships.tenant_id', tenantId).select('memberships.user_id')
+  )
   return found
-    ? { input: { ...input, member: found.userId }, error: null }
+    ? { input: { ...input, member: found }, error: null }
     : { input: { ...input, member: NOBODY }, error: `No member with the email ${member}.` }
 }

@@ -1,5 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { escapeHtml } from '#core'
+import { usersMatching } from '#auth'
 import { authorize, currentTenant, scoped } from '#tenants/services/tenancy'
 import Membership from '#tenants/models/membership'
 
@@ -20,21 +21,12 @@ export default class MemberOptionsController {
     const field = String(ctx.request.input('field') ?? 'member-options')
     const id = /^[a-z][a-z0-9-]{0,60}$/.test(field) ? field : 'member-options'
     const rows = typed
-      ? await scoped(tenant, Membership)
-          .join('users', 'users.id', 'memberships.user_id')
-          .where((q) =>
-            q
-              .whereILike('users.email', `%${typed.replace(/[%_\\]/g, '\\$&')}%`)
-              .orWhereILike('users.name', `%${typed.replace(/[%_\\]/g, '\\$&')}%`)
-          )
-          .orderByRaw('length(users.email), users.email')
-          .limit(10)
-          .select('users.email as email', 'users.name as name')
+      ? await usersMatching(typed, scoped(tenant, Membership).select('memberships.user_id'))
       : []
     const options = rows
       .map((row) => {
-        const email = escapeHtml(String(row.$extras.email))
-        const name = escapeHtml(String(row.$extras.name ?? ''))
+        const email = escapeHtml(row.email)
+        const name = escapeHtml(row.name ?? '')
         return `<option value="${email}">${name}</option>`
       })
       .join('')

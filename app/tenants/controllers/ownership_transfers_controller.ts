@@ -1,5 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { NotFoundException, onRefusal, urlFor } from '#core'
+import { userIdByEmail } from '#auth'
 import { transferOwnership } from '#tenants/actions/transfer_ownership'
 import { ownershipTransferValidator } from '#tenants/validators/tenants'
 import { assertWritable, authorize, currentTenant, scoped } from '#tenants/services/tenancy'
@@ -13,12 +14,11 @@ export default class OwnershipTransfersController {
     assertWritable(ctx)
     onRefusal(ctx, { redirect: urlFor('tenants.members.index', { tenant: tenant.slug }) })
     const input = await ctx.request.validateUsing(ownershipTransferValidator)
-    const byEmail = input.email
-      ? await scoped(tenant, Membership)
-          .join('users', 'users.id', 'memberships.user_id')
-          .whereRaw('lower(users.email) = lower(?)', [input.email])
-          .select('memberships.id')
-          .first()
+    const userId = input.email
+      ? await userIdByEmail(input.email, scoped(tenant, Membership).select('memberships.user_id'))
+      : null
+    const byEmail = userId
+      ? await scoped(tenant, Membership).where('memberships.user_id', userId).first()
       : null
     const toMembershipId = input.membership_id ?? byEmail?.id ?? ''
     const result = await transferOwnership({
