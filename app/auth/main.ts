@@ -3,6 +3,7 @@
  * platform admins. This file is the module's ONE public door: import `#auth`, never `#auth/...`.
  */
 import db from '@adonisjs/lucid/services/db'
+import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import type { ChainableContract } from '@adonisjs/lucid/types/querybuilder'
 import { weeklyCreated } from '#core'
 
@@ -34,12 +35,16 @@ export function usersCreatedPerWeek(since: Date) {
   return weeklyCreated(db, 'users', since)
 }
 
-/** The id of the user with this email address (case-insensitive) among `among` (a subquery of user ids). */
+/**
+ * The id of the user with this email address (case-insensitive) among `among` (a subquery of
+ * user ids), on `client` when given (a caller's transaction).
+ */
 export async function userIdByEmail(
   email: string,
-  among: ChainableContract
+  among: ChainableContract,
+  client?: QueryClientContract
 ): Promise<string | null> {
-  const row = await db
+  const row = await (client ?? db)
     .from('users')
     .whereIn('id', among)
     .whereRaw('lower(email) = lower(?)', [email])

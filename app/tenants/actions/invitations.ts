@@ -4,7 +4,7 @@ import db from '@adonisjs/lucid/services/db'
 import { withTenant } from '#tenants/services/tenancy'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { recordAudit } from '#platform'
-import { User, passwordProblem, requestWait } from '#auth'
+import { User, passwordProblem, requestWait, userIdByEmail } from '#auth'
 import { DomainException, isUuid } from '#core'
 import Invitation from '#tenants/models/invitation'
 import Membership from '#tenants/models/membership'
@@ -153,14 +153,11 @@ export async function createInvitation(input: {
   const email = normaliseEmail(input.email)
   const { token, tokenHash } = newToken()
   const invitation = await withTenant(input.tenant.id, async (trx) => {
-    const member = await trx
+    const members = trx
       .from('memberships')
-      .join('users', 'users.id', 'memberships.user_id')
       .where('memberships.tenant_id', input.tenant.id)
-      .whereRaw('lower(users.email) = ?', [email])
-      .select('memberships.id')
-      .first()
-    if (member)
+      .select('memberships.user_id')
+    if (await userIdByEmail(email, members, trx))
       throw new InvitationError('member', `${email} is already a member of this workspace.`)
     const full = await memberRoomProblem(trx, input.tenant, true)
     if (full) throw new InvitationError('member_limit', full)
