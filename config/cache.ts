@@ -6,17 +6,24 @@ import { redisUrl } from '#config/redis_url'
  * Memory L1 always; with Redis, an L2 shared by every process plus a bus that keeps each
  * process's L1 in sync when an entry is invalidated.
  */
-const memory = drivers.memory({ maxSize: '64mb' })
+const layered = (memory: ReturnType<typeof drivers.memory>) =>
+  redisUrl
+    ? store()
+        .useL1Layer(memory)
+        .useL2Layer(drivers.redis({ connectionName: 'main' }))
+        .useBus(drivers.redisBus({ connectionName: 'main' }))
+    : store().useL1Layer(memory)
 
 const cacheConfig = defineConfig({
   default: 'default',
   stores: {
-    default: redisUrl
-      ? store()
-          .useL1Layer(memory)
-          .useL2Layer(drivers.redis({ connectionName: 'main' }))
-          .useBus(drivers.redisBus({ connectionName: 'main' }))
-      : store().useL1Layer(memory),
+    default: layered(drivers.memory({ maxSize: '64mb' })),
+    /**
+     * Analytics dashboards: reports and their HTML (~100 KB each) kept as they are, not as JSON —
+     * (de)serialising them on every hit was most of a cached page's cache time. Bounded by count
+     * (an unserialised entry has no size); entries are frozen, see app/analytics/services/cache.ts.
+     */
+    analytics: layered(drivers.memory({ serialize: false, maxItems: 256 })),
   },
 })
 

@@ -8,12 +8,14 @@ import { dailyCredits } from '#analytics/services/rollups'
 import { cachedDto, rollupVersion } from '#analytics/services/cache'
 import { PRESETS, rangeOrDefault, type Range } from '#analytics/services/ranges'
 import {
+  breakdownTable,
   burnForecast,
   dashboardUrl,
+  EXPANDABLE,
   errorTypeRows,
   kpiCards,
   seriesChart,
-  tableRows,
+  type Expandable,
 } from '#analytics/services/presenters'
 
 /** The range in the query string; a malformed one shows its message over the default range. */
@@ -57,19 +59,33 @@ function withFigures(html: string, figures: Figures) {
   return html.replace(SLOT, (_, part: keyof Figures) => figures[part])
 }
 
+/** The breakdown whose every row is shown (`?all=`); the others show their top rows. */
+function expandedDimension(ctx: HttpContext): Expandable | null {
+  const all = ctx.request.qs().all
+  return EXPANDABLE.find((dimension) => dimension === all) ?? null
+}
+
 /**
- * The dashboard's charts and tables as HTML, rendered once per rollup version and range: they
- * depend on the report alone (links carry only the workspace and the range), so a cached
- * dashboard renders just the page around them.
+ * The dashboard's charts and tables as HTML, rendered once per rollup version, range and
+ * expanded breakdown: they depend on the report alone (links carry only the workspace, the
+ * range and `all`), so a cached dashboard renders just the page around them.
  */
 function figuresHtml(
   ctx: HttpContext,
   tenant: Tenant,
   range: Range,
   report: Report,
-  version: string
+  version: string,
+  expanded: Expandable | null
 ) {
-  const filters = { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity }
+  const filters = {
+    from: range.start.toISO(),
+    to: range.end.toISO(),
+    g: range.granularity,
+    all: expanded,
+  }
+  const table = (rows: Report['agent'], dimension: Expandable, errorsOnly = false) =>
+    breakdownTable(tenant.slug, range, rows, dimension, { expanded, errorsOnly })
   return cachedDto(
     tenant.id,
     'dashboard-html',
@@ -83,21 +99,11 @@ function figuresHtml(
           label: row.label,
           value: Number(BigInt(row.creditsMicros)) / 1e6,
         })),
-        agents: tableRows(tenant.slug, range, report.agent, 'agent'),
-        members: tableRows(tenant.slug, range, report.member, 'member'),
-        models: tableRows(tenant.slug, range, report.model, 'model'),
-        errorAgents: tableRows(
-          tenant.slug,
-          range,
-          report.agent.filter((row) => row.errors > 0),
-          'agent'
-        ),
-        errorModels: tableRows(
-          tenant.slug,
-          range,
-          report.model.filter((row) => row.errors > 0),
-          'model'
-        ),
+        agents: table(report.agent, 'agent'),
+        members: table(report.member, 'member'),
+        models: table(report.model, 'model'),
+        errorAgents: table(report.agent, 'agent', true),
+        errorModels: table(report.model, 'model', true),
         totalErrors: report.total.errors,
         // A report cached before error types were counted has none.
         errorTypes: errorTypeRows(tenant.slug, range, report.errorTypes ?? [], report.total.errors),
@@ -118,6 +124,23 @@ function figuresHtml(
   )
 }
 
+/** Micro-credits spent over the last 7 local days (today included), per rollup version. */
+function lastWeekCredits(tenantId: string, timeZone: string, version: string) {
+  const today = DateTime.now().setZone(timeZone)
+  const [from, to] = [today.minus({ days: 6 }).toISODate()!, today.toISODate()!]
+  return cachedDto(
+    tenantId,
+    'last-week-credits',
+    { from, to },
+    async () =>
+      [...(await dailyCredits(tenantId, from, to)).values()]
+        .reduce((sum, micros) => sum + micros, 0n)
+        .toString(),
+    version,
+    { counted: false }
+  )
+}
+
 /**
  * /t/:tenant/analytics: KPIs, the series, breakdowns, errors and credits burn for a range, all
  * from rollups. htmx range changes get the dashboard fragment alone, and so does the live refresh.
@@ -128,6 +151,7 @@ export default class DashboardController {
     authorize(ctx, 'analytics.read')
     const { tenant } = currentTenant(ctx)
     const { range, error } = pageRange(ctx, tenant)
+    const expanded = expandedDimension(ctx)
     // Live refresh: the page asks every few seconds with the rollup version it shows; while no
     // run was counted since, the answer is an empty 204 (one statement, nothing rendered), which
     // htmx leaves alone.
@@ -135,14 +159,13 @@ export default class DashboardController {
     const since = ctx.request.input('since')
     if (isHtmx(ctx) && typeof since === 'string' && since === version)
       return ctx.response.noContent()
-    const today = DateTime.now().setZone(range.timeZone)
     const [report, balance, lastWeek] = await Promise.all([
       dashboardReport(tenant.id, range, version),
       balanceOf(tenant.id),
-      dailyCredits(tenant.id, today.minus({ days: 6 }).toISODate()!, today.toISODate()!),
+      lastWeekCredits(tenant.id, range.timeZone, version),
     ])
     const figured = performance.now()
-    const figures = await figuresHtml(ctx, tenant, range, report, version)
+    const figures = await figuresHtml(ctx, tenant, range, report, version, expanded)
     const state = {
       tenant,
       range,
@@ -154,12 +177,12 @@ export default class DashboardController {
         current: range.preset === preset,
       })),
       kpis: kpiState(tenant, range, report),
-      liveUrl: dashboardUrl(tenant.slug, range, 'analytics.dashboard.show', { since: version }),
+      liveUrl: dashboardUrl(tenant.slug, range, 'analytics.dashboard.show', {
+        ...(expanded && { all: expanded }),
+        since: version,
+      }),
       figures: SLOTS,
-      burn: burnForecast(
-        balance,
-        [...lastWeek.values()].reduce((sum, micros) => sum + micros, 0n)
-      ),
+      burn: burnForecast(balance, BigInt(lastWeek)),
     }
     // A range change swaps the dashboard alone.
     const html = withFigures(

@@ -57,11 +57,21 @@ export async function rollupVersion(tenantId: string | null): Promise<string> {
   return String(row?.version ?? 0)
 }
 
-const store = () => cache.namespace('analytics')
+const store = () => cache.use('analytics')
+
+/** Cached values are shared, not copied, by every later hit: nothing may change them. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
 
 /**
  * A dashboard DTO from the cache (memory, plus Redis when configured), keyed by tenant, rollup
- * version and the filters; computed on a miss. DTOs must be plain JSON (no bigint, no models).
+ * version and the filters; computed on a miss. DTOs must be plain JSON (no bigint, no models);
+ * they are frozen, as every hit shares them.
  */
 export async function cachedDto<T>(
   tenantId: string | null,
@@ -81,7 +91,7 @@ export async function cachedDto<T>(
     ttl: '10m',
     factory: async () => {
       missed = true
-      return factory()
+      return deepFreeze(await factory())
     },
   })
   if (counted) dashboardCacheCounters.requests.inc({ result: missed ? 'miss' : 'hit' })

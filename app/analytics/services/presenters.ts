@@ -158,13 +158,47 @@ function slice(dimension: 'agent' | 'member' | 'model', row: UsageRow) {
   return dimension === 'member' ? { member: row.key } : { model: row.key }
 }
 
-/** A breakdown table's rows as shown: formatted figures and a drill-down link. */
-export function tableRows(
+export const EXPANDABLE = ['agent', 'member', 'model'] as const
+export type Expandable = (typeof EXPANDABLE)[number]
+
+/** Rows a breakdown shows until its "Show all" is followed: a page stays light at 100+ members. */
+export const BREAKDOWN_TOP = 10
+
+const PLURAL: Record<Expandable, string> = { agent: 'agents', member: 'members', model: 'models' }
+
+/**
+ * A breakdown table as shown: its top rows (every row when `expanded` is its dimension), each
+ * with formatted figures and drill-down links, and the link that shows all rows or the top ones
+ * again (the same dashboard with or without `all`). `errorsOnly`: the rows with failed runs.
+ */
+export function breakdownTable(
   tenantSlug: string,
   range: Range,
-  rows: UsageRow[],
-  dimension: 'agent' | 'member' | 'model'
+  all: UsageRow[],
+  dimension: Expandable,
+  { expanded, errorsOnly }: { expanded: Expandable | null; errorsOnly: boolean }
 ) {
+  const rows = errorsOnly ? all.filter((row) => row.errors > 0) : all
+  const whole = expanded === dimension || rows.length <= BREAKDOWN_TOP
+  const anchor = `#analytics-${errorsOnly ? 'error-' : ''}${PLURAL[dimension]}`
+  const url = (extra: Record<string, string>) =>
+    dashboardUrl(tenantSlug, range, 'analytics.dashboard.show', extra) + anchor
+  return {
+    rows: tableRows(tenantSlug, range, whole ? rows : rows.slice(0, BREAKDOWN_TOP), dimension),
+    toggle:
+      rows.length <= BREAKDOWN_TOP
+        ? null
+        : whole
+          ? { label: `Show the top ${BREAKDOWN_TOP}`, url: url({}) }
+          : {
+              label: `Show all ${number.format(rows.length)} ${errorsOnly ? 'failing ' : ''}${PLURAL[dimension]}`,
+              url: url({ all: dimension }),
+            },
+  }
+}
+
+/** Breakdown rows as shown: formatted figures and drill-down links. */
+function tableRows(tenantSlug: string, range: Range, rows: UsageRow[], dimension: Expandable) {
   return rows.map((row) => ({
     label: row.label,
     runs: number.format(row.runs),
@@ -204,16 +238,7 @@ export function errorTypeRows(
   }
 }
 
-type Bar = {
-  x: number
-  y: number
-  width: number
-  height: number
-  label: string
-  title: string
-  href: string
-  tick: boolean
-}
+type Bar = { x: number; y: number; width: number; height: number; title: string; href: string }
 
 /**
  * Geometry of a drillable bar chart (the SVG is drawn by analytics::components/bar_chart): a
@@ -234,16 +259,23 @@ export function barChart(
   const yOf = (value: number) => margin.top + plotHeight - (value / top) * plotHeight
   const band = points.length ? plotWidth / points.length : plotWidth
   const every = Math.max(1, Math.ceil(64 / band))
-  const bars: Bar[] = points.map((p, i) => ({
-    x: +(margin.left + band * i + band * 0.15).toFixed(1),
-    y: +yOf(p.value).toFixed(1),
-    width: +(band * 0.7).toFixed(1),
-    height: +(margin.top + plotHeight - yOf(p.value)).toFixed(1),
-    label: p.label,
-    title: p.title,
-    href: p.href,
-    tick: i % every === 0,
-  }))
+  const bottom = margin.top + plotHeight
+  const bars: Bar[] = points.map((p, i) => {
+    const height = +(bottom - yOf(p.value)).toFixed(1)
+    // An empty bucket keeps a 1-unit sliver on the axis, so it can still be hovered and followed.
+    return {
+      x: +(margin.left + band * i + band * 0.15).toFixed(1),
+      y: height > 0 ? +yOf(p.value).toFixed(1) : bottom - 1,
+      width: +(band * 0.7).toFixed(1),
+      height: height > 0 ? height : 1,
+      title: p.title,
+      href: p.href,
+    }
+  })
+  // Axis labels under every `every`-th bar (the others would overlap).
+  const labels = points
+    .map((p, i) => ({ x: +(margin.left + band * (i + 0.5)).toFixed(1), text: p.label }))
+    .filter((_, i) => i % every === 0)
   const ticks = Array.from({ length: Math.round(top / step) + 1 }, (_, i) => ({
     y: +yOf(i * step).toFixed(1),
     label: number.format(i * step),
@@ -251,9 +283,10 @@ export function barChart(
   return {
     ...size,
     margin,
-    bottom: margin.top + plotHeight,
     right: size.width - margin.right,
+    empty: max === 0,
     bars,
+    labels,
     ticks,
     labelY: size.height - 10,
   }

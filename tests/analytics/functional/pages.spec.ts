@@ -3,7 +3,8 @@ import { DateTime } from 'luxon'
 import { randomUUID } from 'node:crypto'
 import db from '@adonisjs/lucid/services/db'
 import { platformReport } from '#analytics/services/platform'
-import { projectedRun, type RunShape } from '#tests/analytics/helpers'
+import { insertRuns, projectedRun, type RunShape } from '#tests/analytics/helpers'
+import { projectFacts } from '#analytics'
 import { Session, signedIn } from '#tests/helpers/session'
 import { UserFactory } from '#database/factories/user_factory'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
@@ -134,9 +135,7 @@ test.group('analytics / dashboard pages', () => {
     const web = await signedIn(client, owner)
     const page = (await web.get(`/t/${tenant.slug}/analytics?range=24h`)).text()
     const series = page.slice(page.indexOf('id="analytics-series"'))
-    const bars = [
-      ...series.matchAll(/<a href="([^"]+)"[^>]*>\s*<rect[^>]*><title>[^<]*: (\d+) runs,/g),
-    ]
+    const bars = [...series.matchAll(/<a href="([^"]+)"[^>]*><title>[^<]*: (\d+) runs,/g)]
     assert.lengthOf(bars, 24)
     const counted = bars.filter(([, , runs]) => Number(runs) > 0)
     assert.deepEqual(
@@ -404,6 +403,73 @@ test.group('analytics / drill-down', () => {
       assert.match(url, /[?&](member|model)=/, label)
       assert.equal(await listed(url), count, label)
     }
+  })
+})
+
+test.group('analytics / long breakdowns', () => {
+  test('a breakdown shows its top 10 rows; "Show all" swaps in every row, kept by the live refresh', async ({
+    client,
+    assert,
+  }) => {
+    const { owner, tenant } = await WorkspaceFactory.create()
+    // 12 members: member i ran i + 1 times (the owner 13), so the order is known.
+    const members = [owner]
+    for (let i = 0; i < 11; i++) {
+      const user = await UserFactory.merge({
+        name: `Member ${String(i).padStart(2, '0')}`,
+      }).create()
+      await MembershipFactory.merge({
+        tenantId: tenant.id,
+        userId: user.id,
+        role: 'member',
+      }).create()
+      members.push(user)
+    }
+    const shapes: RunShape[] = members.flatMap((user, i) =>
+      Array.from({ length: user === owner ? 13 : i + 1 }, () => ({ memberId: user.id }))
+    )
+    await projectFacts(await insertRuns(tenant.id, shapes))
+    const web = await signedIn(client, owner)
+    const memberRows = (html: string) => {
+      const section = html.slice(html.indexOf('id="analytics-members"'))
+      return [
+        ...section
+          .slice(0, section.indexOf('</section>'))
+          .matchAll(/<td><a href="[^"]+" hx-boost="true">([^<]+)<\/a><\/td>/g),
+      ].map(([, label]) => label)
+    }
+    const toggle = (html: string) =>
+      /data-testid="breakdown-toggle">([^<]+)</.exec(
+        html.slice(html.indexOf('id="analytics-members"'))
+      )?.[1]
+    const page = (await web.get(`/t/${tenant.slug}/analytics?range=7d`)).text()
+    assert.deepEqual(memberRows(page), [
+      owner.name,
+      ...Array.from({ length: 9 }, (_, i) => `Member ${String(10 - i).padStart(2, '0')}`),
+    ])
+    assert.equal(toggle(page), 'Show all 12 members')
+    const all =
+      /href="([^"]+)" hx-get="[^"]+" hx-target="#analytics-dashboard"[^>]*data-testid="breakdown-toggle">Show all 12 members/
+        .exec(page)![1]
+        .replaceAll('&amp;', '&')
+    assert.equal(all, `/t/${tenant.slug}/analytics?range=7d&all=member#analytics-members`)
+
+    const expanded = await web.get(all.split('#')[0], { 'HX-Request': 'true' })
+    expanded.assertStatus(200)
+    assert.lengthOf(memberRows(expanded.text()), 12)
+    assert.equal(toggle(expanded.text()), 'Show the top 10')
+    // The live refresh asks for the expanded dashboard, so a new run does not fold it.
+    const liveUrl = /data-live hx-get="([^"]+)"/.exec(expanded.text())![1].replaceAll('&amp;', '&')
+    assert.match(liveUrl, /[?&]all=member&since=/)
+    await projectedRun(tenant.id, { memberId: owner.id })
+    const refreshed = await web.get(liveUrl, { 'HX-Request': 'true' })
+    refreshed.assertStatus(200)
+    assert.lengthOf(memberRows(refreshed.text()), 12)
+    // Agents and models have fewer rows than the top: no toggle; a bogus `all` is ignored.
+    const bogus = await web.get(`/t/${tenant.slug}/analytics?range=7d&all=everything`)
+    bogus.assertStatus(200)
+    assert.lengthOf(memberRows(bogus.text()), 10)
+    assert.equal((bogus.text().match(/data-testid="breakdown-toggle"/g) ?? []).length, 1)
   })
 })
 
