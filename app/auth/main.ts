@@ -53,12 +53,17 @@ export async function userIdByEmail(
   return row?.id ?? null
 }
 
+/** A LIKE pattern matching text that contains `typed`, its wildcards taken literally. */
+function containing(typed: string) {
+  return `%${typed.replace(/[%_\\]/g, '\\$&')}%`
+}
+
 /**
  * Up to `limit` users among `among` (a subquery of user ids) whose email or name contains
  * `typed`, shortest email first (for pickers that suggest as the user types).
  */
 export function usersMatching(typed: string, among: ChainableContract, limit = 10) {
-  const pattern = `%${typed.replace(/[%_\\]/g, '\\$&')}%`
+  const pattern = containing(typed)
   return db
     .from('users')
     .whereIn('id', among)
@@ -66,4 +71,41 @@ export function usersMatching(typed: string, among: ChainableContract, limit = 1
     .orderByRaw('length(email), email')
     .limit(limit)
     .select('id', 'email', 'name') as Promise<{ id: string; email: string; name: string | null }[]>
+}
+
+/**
+ * A subquery of the ids of users among `among` whose email or name contains `typed`: for the
+ * caller's own query to filter and page by (`whereIn`), so a search never loads every member.
+ */
+export function userIdsMatching(typed: string, among: ChainableContract): ChainableContract {
+  const pattern = containing(typed)
+  return db
+    .from('users')
+    .whereIn('id', among)
+    .where((q) => q.whereILike('email', pattern).orWhereILike('name', pattern))
+    .select('id')
+}
+
+/** What other modules may show of a user. */
+export type UserCard = { id: string; name: string; email: string; twoFactor: boolean }
+
+/**
+ * The users among `among` (a subquery or a list of user ids), in no order, on `client` when
+ * given (a tenant-bound transaction: only the columns row-level security lets it read).
+ */
+export async function usersAmong(
+  among: ChainableContract | string[],
+  client?: QueryClientContract
+): Promise<UserCard[]> {
+  if (Array.isArray(among) && !among.length) return []
+  const rows = await (client ?? db)
+    .from('users')
+    .whereIn('id', among as ChainableContract)
+    .select('id', 'name', 'email', 'totp_enabled_at')
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    twoFactor: row.totp_enabled_at !== null,
+  }))
 }

@@ -7,7 +7,7 @@ import {
   tenantWebhookDeliveryRows,
   tenantWebhookEndpointRows,
 } from '#platform'
-import { tenantApiTokenRows } from '#auth'
+import { tenantApiTokenRows, usersAmong } from '#auth'
 import type Tenant from '#tenants/models/tenant'
 import { forgetTenant } from '#tenants/services/access_cache'
 
@@ -48,25 +48,47 @@ export function tableRows(
     keysetRows(() => db.from(table).where('tenant_id', tenantId).select(columns), options)
 }
 
-registerTenantExport('memberships', (tenantId) =>
-  keysetRows(
+/** Memberships with each member's email and name, read from auth a keyset page at a time. */
+async function* membershipRows(tenantId: string) {
+  const size = 500
+  const rows = keysetRows(
     () =>
       db
         .from('memberships')
-        .join('users', 'users.id', 'memberships.user_id')
-        .where('memberships.tenant_id', tenantId)
-        .select(
-          'memberships.id',
-          'memberships.user_id',
-          'users.email',
-          'users.name',
-          'memberships.role',
-          'memberships.created_at',
-          'memberships.updated_at'
-        ),
-    { key: ['memberships.id'] }
+        .where('tenant_id', tenantId)
+        .select('id', 'user_id', 'role', 'created_at', 'updated_at'),
+    { pageSize: size }
   )
-)
+  let batch: Record<string, any>[] = []
+  for await (const row of rows) {
+    batch.push(row)
+    if (batch.length < size) continue
+    yield* withNames(batch)
+    batch = []
+  }
+  yield* withNames(batch)
+}
+
+async function* withNames(batch: Record<string, any>[]) {
+  const users = await usersAmong(batch.map((row) => row.user_id))
+  const byId = new Map(users.map((user) => [user.id, user]))
+  for (const row of batch) {
+    const user = byId.get(row.user_id)
+    // Deleted since the page was read: the membership went with the user (cascade).
+    if (!user) continue
+    yield {
+      id: row.id,
+      user_id: row.user_id,
+      email: user.email,
+      name: user.name,
+      role: row.role,
+      created_at: row.created_at,
+      updated_at: row.updated_at,
+    }
+  }
+}
+
+registerTenantExport('memberships', membershipRows)
 registerTenantExport(
   'invitations',
   tableRows('invitations', [

@@ -1,5 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
+import { usersAmong } from '#auth'
 import type { Role } from '#tenants/roles'
 
 /**
@@ -13,13 +14,13 @@ export async function memberNames(
 ) {
   const found = new Map<string, { name: string; email: string }>()
   if (!userIds.length) return found
-  const rows = await (client ?? db)
+  const members = (client ?? db)
     .from('memberships')
-    .join('users', 'users.id', 'memberships.user_id')
     .where('memberships.tenant_id', tenantId)
-    .whereIn('users.id', [...new Set(userIds)])
-    .select('users.id', 'users.name', 'users.email')
-  for (const row of rows) found.set(row.id, { name: row.name || row.email, email: row.email })
+    .whereIn('memberships.user_id', [...new Set(userIds)])
+    .select('memberships.user_id')
+  for (const user of await usersAmong(members, client))
+    found.set(user.id, { name: user.name || user.email, email: user.email })
   return found
 }
 
@@ -32,14 +33,14 @@ export async function memberContacts(
   { roles, userId = null }: { roles: Role[]; userId?: string | null },
   client?: QueryClientContract
 ) {
-  const rows = await (client ?? db)
+  const members = (client ?? db)
     .from('memberships')
-    .join('users', 'users.id', 'memberships.user_id')
     .where('memberships.tenant_id', tenantId)
     .where((q) => {
       q.whereIn('memberships.role', roles)
       if (userId) q.orWhere('memberships.user_id', userId)
     })
-    .select('users.id', 'users.email')
-  return rows.map((row) => ({ userId: row.id as string, email: row.email as string }))
+    .select('memberships.user_id')
+  const users = await usersAmong(members, client)
+  return users.map((user) => ({ userId: user.id, email: user.email }))
 }

@@ -7,7 +7,7 @@ import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import { keysetRows } from '#core'
 import { Invitation, Tenant } from '#tenants'
-import { tenantExportSections } from '#tenants/services/export'
+import { exportChunks, tenantExportSections } from '#tenants/services/export'
 import TenantExport from '#tenants/commands/tenant_export'
 import TenantPurge from '#tenants/commands/tenant_purge'
 import { createProvider, addModel } from '#agents/actions/manage_providers'
@@ -188,6 +188,39 @@ test.group('tenants / export: paging', () => {
   })
 })
 
+test.group('tenants / export: memberships', () => {
+  test('a workspace larger than a page exports every membership once, with email and name', async ({
+    assert,
+  }) => {
+    const { tenant, owner } = await WorkspaceFactory.create()
+    const tag = randomUUID().slice(0, 8)
+    await db.rawQuery(
+      `WITH made AS (
+         INSERT INTO users (email, name, password)
+         SELECT 'x' || i || '-' || ? || '@example.com', 'Person ' || i, ? FROM generate_series(1, 600) AS i
+         RETURNING id)
+       INSERT INTO memberships (tenant_id, user_id, role) SELECT ?, id, 'member' FROM made`,
+      [tag, owner.password, tenant.id]
+    )
+    let text = ''
+    for await (const chunk of exportChunks(tenant)) text += chunk
+    const memberships: Record<string, string>[] = JSON.parse(text).memberships
+    assert.lengthOf(memberships, 601)
+    assert.lengthOf(new Set(memberships.map((m) => m.id)), 601)
+    assert.deepEqual(
+      memberships.map((m) => m.id),
+      memberships.map((m) => m.id).sort(),
+      'in id order'
+    )
+    const x42 = memberships.find((m) => m.email === `x42-${tag}@example.com`)
+    assert.equal(x42?.name, 'Person 42')
+    assert.include(
+      memberships.find((m) => m.user_id === owner.id),
+      { email: owner.email }
+    )
+  })
+})
+
 test.group('tenants / export: contents', () => {
   test('the export holds every module’s rows of the tenant, no secret and nothing of another tenant', async ({
     client,
@@ -225,6 +258,17 @@ test.group('tenants / export: contents', () => {
       document.memberships.map((m: any) => m.email),
       [a.owner.email, a.member.email]
     )
+    const member = document.memberships.find((m: any) => m.user_id === a.member.id)
+    assert.deepEqual(Object.keys(member), [
+      'id',
+      'user_id',
+      'email',
+      'name',
+      'role',
+      'created_at',
+      'updated_at',
+    ])
+    assert.include(member, { email: a.member.email, name: 'Alpha Member', role: 'member' })
     assert.lengthOf(document.invitations, 1)
     assert.deepEqual(
       document.agents.map((agent: any) => agent.slug),

@@ -76,6 +76,39 @@ test.group('tenants / members pages at any size', () => {
     assert.include(found.text(), one.email)
   })
 
+  test('a search takes % and _ literally, matches names or emails, and pages through every match once', async ({
+    client,
+    assert,
+  }) => {
+    const { owner, tenant, users } = await workspaceWith(60)
+    const named = async (i: number, name: string) =>
+      db.from('users').where('id', users[i].id).update({ name })
+    await named(7, '100% Sure')
+    await named(8, 'Not_quite')
+    await named(9, '1000 Sure')
+    await named(10, 'NotXquite')
+    const web = await signedIn(client, owner)
+    const search = async (q: string, page = 1) =>
+      (await web.get(`/t/${tenant.slug}/members?q=${encodeURIComponent(q)}&page=${page}`)).text()
+    const percent = await search('0% s')
+    assert.equal(rowsOf(percent), 1)
+    assert.include(percent, '100% Sure')
+    const underscore = await search('t_q')
+    assert.equal(rowsOf(underscore), 1)
+    assert.include(underscore, 'Not_quite')
+    assert.include(underscore, users[8].email)
+    assert.equal(rowsOf(await search('%')), 1)
+    // By email, case-insensitive: every bulk member, 50 then the rest, each on one page only.
+    const first = await search('@EXAMPLE.COM')
+    assert.equal(rowsOf(first), 50)
+    assert.include(first, 'More members')
+    const second = await search('@EXAMPLE.COM', 2)
+    assert.equal(rowsOf(second), 10)
+    assert.notInclude(second, 'More members')
+    for (const user of users)
+      assert.equal(Number(first.includes(user.email)) + Number(second.includes(user.email)), 1)
+  })
+
   test('the owner hands ownership to a member chosen by email (the picker suggests as one types)', async ({
     client,
     assert,
