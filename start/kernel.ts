@@ -10,6 +10,7 @@ server.errorHandler(() => import('#core/exception_handler'))
 server.use([
   () => import('#core/middleware/request_context_middleware'),
   () => import('#core/middleware/metrics_middleware'),
+  () => import('#core/middleware/compression_middleware'),
   () => import('#core/middleware/assets_middleware'),
   () => import('#tenants/middleware/tenant_host_middleware'),
 ])

@@ -1,0 +1,67 @@
+import { promisify } from 'node:util'
+import zlib from 'node:zlib'
+import type { HttpContext } from '@adonisjs/core/http'
+import type { NextFn } from '@adonisjs/core/types/http'
+
+const brotli = promisify(zlib.brotliCompress)
+const gzip = promisify(zlib.gzip)
+
+/** Smaller bodies gain less than the encoding header and the work cost. */
+const MIN_BYTES = 1024
+const COMPRESSIBLE = /^(text\/|application\/(json|javascript|xml|problem\+json)|image\/svg\+xml)/
+
+/** The encoding to answer with: br over gzip, neither when refused (q=0) or not offered. */
+export function pickEncoding(acceptEncoding: string | undefined): 'br' | 'gzip' | null {
+  const offered = new Map<string, number>()
+  for (const part of (acceptEncoding ?? '').toLowerCase().split(',')) {
+    const [name, ...params] = part.trim().split(';')
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find(Boolean)
+    if (name) offered.set(name, q === undefined ? 1 : Number(q))
+  }
+  const accepts = (name: string) => (offered.get(name) ?? offered.get('*') ?? 0) > 0
+  return accepts('br') ? 'br' : accepts('gzip') ? 'gzip' : null
+}
+
+/**
+ * Compresses text bodies of GET responses (pages, fragments, assets): a 90-day dashboard is
+ * ~110 KB of HTML and ~14 KB as Brotli at a fast quality. Streams (CSV exports, event streams)
+ * pass through untouched. GET only: responses to forms may show a one-time secret next to what
+ * was typed, the pattern BREACH needs; pages carry CSRF tokens that are salted per response.
+ */
+export default class CompressionMiddleware {
+  async handle(ctx: HttpContext, next: NextFn) {
+    await next()
+    const { request, response } = ctx
+    if (request.method() !== 'GET' || !response.hasContent || response.hasStream) return
+    const status = response.getStatus()
+    if (status < 200 || status === 204 || status >= 300 || response.getHeader('content-encoding'))
+      return
+    const body = response.getBody()
+    if (typeof body !== 'string' && !(body instanceof Uint8Array)) return
+    const type = String(response.getHeader('content-type') ?? '')
+    if (type ? !COMPRESSIBLE.test(type) : typeof body !== 'string') return
+    const encoding = pickEncoding(request.header('accept-encoding'))
+    response.append('vary', 'Accept-Encoding')
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body
+    if (!encoding || bytes.length < MIN_BYTES) return
+    const compressed =
+      encoding === 'br'
+        ? await brotli(bytes, {
+            params: {
+              [zlib.constants.BROTLI_PARAM_QUALITY]: 3,
+              [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+            },
+          })
+        : await gzip(bytes, { level: 3 })
+    // What the body would have been labelled as a string (the response calls a Buffer a script).
+    if (!type)
+      response.header(
+        'content-type',
+        body.toString().trimStart().startsWith('<')
+          ? 'text/html; charset=utf-8'
+          : 'text/plain; charset=utf-8'
+      )
+    response.header('content-encoding', encoding)
+    response.send(compressed, response.content?.[1])
+  }
+}
