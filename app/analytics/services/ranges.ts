@@ -117,20 +117,39 @@ export function resolveRange(
   return dayRange(first, last, 'custom', zone)
 }
 
+type Resolved = { range: Range; error: InvalidInputException | null }
+
+/** Ranges resolved this minute, by zone and input (time-zone arithmetic is not cheap). */
+const resolved = new Map<string, Resolved>()
+let resolvedMinute = 0
+
 /**
  * For pages: the range asked for, or — when it is malformed — the default range and the
- * refusal, which the page shows above it (a hand-edited URL still gets a dashboard).
+ * refusal, which the page shows above it (a hand-edited URL still gets a dashboard). Pages ask
+ * for the same few ranges again and again, so each is resolved once a minute (day and hour
+ * boundaries fall on minutes in every zone); the result is shared, hence frozen.
  */
-export function rangeOrDefault(
-  input: RangeInput,
-  timeZone: string
-): { range: Range; error: InvalidInputException | null } {
+export function rangeOrDefault(input: RangeInput, timeZone: string): Resolved {
+  const minute = Math.floor(Date.now() / 60_000)
+  if (minute !== resolvedMinute || resolved.size >= 1000) {
+    resolved.clear()
+    resolvedMinute = minute
+  }
+  const key = [timeZone, input.range, input.from, input.to].join('\u0000')
+  const cached = resolved.get(key)
+  if (cached) return cached
+  let found: Resolved
   try {
-    return { range: resolveRange(input, timeZone), error: null }
+    found = { range: resolveRange(input, timeZone), error: null }
   } catch (error) {
     if (!(error instanceof InvalidInputException)) throw error
-    return { range: resolveRange({}, timeZone), error }
+    found = { range: resolveRange({}, timeZone), error }
   }
+  Object.freeze(found.range.buckets)
+  Object.freeze(found.range)
+  // Keys stay small: a valid input is a preset or two dates.
+  if (key.length <= 100) resolved.set(key, Object.freeze(found))
+  return found
 }
 
 /** The period of the same length just before `range`, for the change figures. */

@@ -1,10 +1,6 @@
-import { promisify } from 'node:util'
 import zlib from 'node:zlib'
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
-
-const brotli = promisify(zlib.brotliCompress)
-const gzip = promisify(zlib.gzip)
 
 /** Smaller bodies gain less than the encoding header and the work cost. */
 const MIN_BYTES = 1024
@@ -24,7 +20,7 @@ export function pickEncoding(acceptEncoding: string | undefined): 'br' | 'gzip' 
 
 /**
  * Compresses text bodies of GET responses (pages, fragments, assets): a 90-day dashboard is
- * ~110 KB of HTML and ~14 KB as Brotli at a fast quality. Streams (CSV exports, event streams)
+ * ~110 KB of HTML and ~16 KB as Brotli at its fastest quality. Streams (CSV exports, event streams)
  * pass through untouched. GET only: responses to forms may show a one-time secret next to what
  * was typed, the pattern BREACH needs; pages carry CSRF tokens that are salted per response.
  */
@@ -44,15 +40,17 @@ export default class CompressionMiddleware {
     response.append('vary', 'Accept-Encoding')
     const bytes = typeof body === 'string' ? Buffer.from(body) : body
     if (!encoding || bytes.length < MIN_BYTES) return
+    // Fastest settings, in one synchronous pass: a 110 KB page takes ~0.2 ms and shrinks ~7×;
+    // through the thread pool, the chunked round trips cost the event loop more than that.
     const compressed =
       encoding === 'br'
-        ? await brotli(bytes, {
+        ? zlib.brotliCompressSync(bytes, {
             params: {
-              [zlib.constants.BROTLI_PARAM_QUALITY]: 3,
+              [zlib.constants.BROTLI_PARAM_QUALITY]: 1,
               [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
             },
           })
-        : await gzip(bytes, { level: 3 })
+        : zlib.gzipSync(bytes, { level: 1 })
     // What the body would have been labelled as a string (the response calls a Buffer a script).
     if (!type)
       response.header(

@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
 import { InvalidInputException } from '#core'
-import { previousRange, resolveRange } from '#analytics/services/ranges'
+import { previousRange, rangeOrDefault, resolveRange } from '#analytics/services/ranges'
 import { splitRange } from '#analytics/services/rollups'
 
 const hours = (range: { start: DateTime; end: DateTime }) =>
@@ -70,6 +70,29 @@ test.group('analytics / date ranges', () => {
     fails({ range: 'custom', from: '2026-02-30' }, 'from')
     fails({ from: '2026-03-02', to: '2026-03-01' }, 'to')
     fails({ from: '2024-01-01', to: '2026-01-01' }, 'to')
+  })
+})
+
+test.group('analytics / page ranges', () => {
+  test('pages share one frozen range per zone and input; a bad one falls back with its refusal', ({
+    assert,
+  }) => {
+    const first = rangeOrDefault({ range: '30d' }, 'Asia/Tokyo')
+    assert.strictEqual(rangeOrDefault({ range: '30d' }, 'Asia/Tokyo'), first)
+    assert.deepEqual(first.range, resolveRange({ range: '30d' }, 'Asia/Tokyo'))
+    assert.isTrue(Object.isFrozen(first.range) && Object.isFrozen(first.range.buckets))
+    assert.notStrictEqual(rangeOrDefault({ range: '30d' }, 'Europe/Paris').range, first.range)
+
+    const bad = rangeOrDefault({ range: 'custom', from: '2026-13-01' }, 'Asia/Tokyo')
+    assert.equal(bad.error?.field, 'from')
+    assert.equal(bad.range.preset, '7d')
+    // A huge input is answered like any other bad one, and not kept.
+    const huge = rangeOrDefault({ range: 'custom', from: 'x'.repeat(10_000) }, 'Asia/Tokyo')
+    assert.equal(huge.error?.field, 'from')
+    assert.notStrictEqual(
+      rangeOrDefault({ range: 'custom', from: 'x'.repeat(10_000) }, 'Asia/Tokyo'),
+      huge
+    )
   })
 })
 
