@@ -53,9 +53,13 @@ export async function userIdByEmail(
   return row?.id ?? null
 }
 
-/** A LIKE pattern matching text that contains `typed`, its wildcards taken literally. */
-function containing(typed: string) {
-  return `%${typed.replace(/[%_\\]/g, '\\$&')}%`
+/** Users among `among` (a subquery of user ids) whose email or name contains `typed` literally. */
+function matching(typed: string, among: ChainableContract) {
+  const pattern = `%${typed.replace(/[%_\\]/g, '\\$&')}%`
+  return db
+    .from('users')
+    .whereIn('id', among)
+    .where((q) => q.whereILike('email', pattern).orWhereILike('name', pattern))
 }
 
 /**
@@ -63,11 +67,7 @@ function containing(typed: string) {
  * `typed`, shortest email first (for pickers that suggest as the user types).
  */
 export function usersMatching(typed: string, among: ChainableContract, limit = 10) {
-  const pattern = containing(typed)
-  return db
-    .from('users')
-    .whereIn('id', among)
-    .where((q) => q.whereILike('email', pattern).orWhereILike('name', pattern))
+  return matching(typed, among)
     .orderByRaw('length(email), email')
     .limit(limit)
     .select('id', 'email', 'name') as Promise<{ id: string; email: string; name: string | null }[]>
@@ -78,12 +78,7 @@ export function usersMatching(typed: string, among: ChainableContract, limit = 1
  * caller's own query to filter and page by (`whereIn`), so a search never loads every member.
  */
 export function userIdsMatching(typed: string, among: ChainableContract): ChainableContract {
-  const pattern = containing(typed)
-  return db
-    .from('users')
-    .whereIn('id', among)
-    .where((q) => q.whereILike('email', pattern).orWhereILike('name', pattern))
-    .select('id')
+  return matching(typed, among).select('id')
 }
 
 /** What other modules may show of a user. */

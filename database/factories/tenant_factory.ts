@@ -32,3 +32,18 @@ export const MembershipFactory = factory
     membership.userId ??= (await UserFactory.useCtx(ctx).create()).id
   })
   .build()
+
+/** `count` new users who are members of the tenant (role member), user i with `fields(i)`. */
+export async function createMembers(
+  tenantId: string,
+  count: number,
+  fields: (i: number) => { name?: string; email?: string } = () => ({})
+) {
+  const users = []
+  for (let i = 0; i < count; i++) {
+    const user = await UserFactory.merge(fields(i)).create()
+    await MembershipFactory.merge({ tenantId, userId: user.id, role: 'member' }).create()
+    users.push(user)
+  }
+  return users
+}

@@ -8,7 +8,7 @@ import { projectFacts } from '#analytics'
 import { Session, signedIn } from '#tests/helpers/session'
 import { UserFactory } from '#database/factories/user_factory'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
-import { MembershipFactory } from '#database/factories/tenant_factory'
+import { createMembers, MembershipFactory } from '#database/factories/tenant_factory'
 import { AgentFactory } from '#database/factories/agent_factory'
 
 /** A Paris workspace with an agent whose name needs CSV escaping, and a few projected runs today. */
@@ -413,18 +413,12 @@ test.group('analytics / long breakdowns', () => {
   }) => {
     const { owner, tenant } = await WorkspaceFactory.create()
     // 12 members: member i ran i + 1 times (the owner 13), so the order is known.
-    const members = [owner]
-    for (let i = 0; i < 11; i++) {
-      const user = await UserFactory.merge({
+    const members = [
+      owner,
+      ...(await createMembers(tenant.id, 11, (i) => ({
         name: `Member ${String(i).padStart(2, '0')}`,
-      }).create()
-      await MembershipFactory.merge({
-        tenantId: tenant.id,
-        userId: user.id,
-        role: 'member',
-      }).create()
-      members.push(user)
-    }
+      }))),
+    ]
     const shapes: RunShape[] = members.flatMap((user, i) =>
       Array.from({ length: user === owner ? 13 : i + 1 }, () => ({ memberId: user.id }))
     )

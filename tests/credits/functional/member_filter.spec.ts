@@ -3,7 +3,7 @@ import { grant, hold, settle } from '#credits'
 import { queriesDuring } from '#tests/helpers/queries'
 import { signedIn } from '#tests/helpers/session'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
-import { MembershipFactory } from '#database/factories/tenant_factory'
+import { createMembers, MembershipFactory } from '#database/factories/tenant_factory'
 import { UserFactory } from '#database/factories/user_factory'
 
 test.group('credits / the ledger member filter searches on demand', () => {
@@ -12,19 +12,10 @@ test.group('credits / the ledger member filter searches on demand', () => {
     assert,
   }) => {
     const { owner, tenant } = await WorkspaceFactory.create({ grant: 10_000_000n })
-    const members = []
-    for (let i = 0; i < 25; i++) {
-      const user = await UserFactory.merge({
-        email: `member${i}@example.com`,
-        name: `Member ${i}`,
-      }).create()
-      await MembershipFactory.merge({
-        tenantId: tenant.id,
-        userId: user.id,
-        role: 'member',
-      }).create()
-      members.push(user)
-    }
+    const members = await createMembers(tenant.id, 25, (i) => ({
+      email: `member${i}@example.com`,
+      name: `Member ${i}`,
+    }))
     const spender = members[7]
     await settle(await hold({ tenantId: tenant.id, amount: 1000n, memberId: spender.id }), 400n)
     await grant({ tenantId: tenant.id, amount: 5n, reason: 'extra' })
