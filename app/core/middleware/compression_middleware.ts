@@ -36,10 +36,11 @@ export default class CompressionMiddleware {
     if (typeof body !== 'string' && !(body instanceof Uint8Array)) return
     const type = String(response.getHeader('content-type') ?? '')
     if (type ? !COMPRESSIBLE.test(type) : typeof body !== 'string') return
-    const encoding = pickEncoding(request.header('accept-encoding'))
     response.append('vary', 'Accept-Encoding')
+    const encoding = pickEncoding(request.header('accept-encoding'))
+    if (!encoding) return
     const bytes = typeof body === 'string' ? Buffer.from(body) : body
-    if (!encoding || bytes.length < MIN_BYTES) return
+    if (bytes.length < MIN_BYTES) return
     // Fastest settings, in one synchronous pass: a 110 KB page takes ~0.2 ms and shrinks ~7×;
     // through the thread pool, the chunked round trips cost the event loop more than that.
     const compressed =
@@ -55,7 +56,7 @@ export default class CompressionMiddleware {
     if (!type)
       response.header(
         'content-type',
-        body.toString().trimStart().startsWith('<')
+        String(body).trimStart().startsWith('<')
           ? 'text/html; charset=utf-8'
           : 'text/plain; charset=utf-8'
       )
