@@ -43,11 +43,12 @@ registerTenantExport('usage_daily', (tenantId) =>
     { key: ['day'], grouped: true, within: DIMENSIONS }
   )
 )
-// Per dimension: one row per (bucket, dim, key).
+// Per dimension: one row per (bucket, dim, key); usage_running's are the sums up to that day.
 for (const [table, period] of [
   ['usage_dims_daily', 'day'],
   ['usage_dims_weekly', 'week'],
   ['usage_dims_monthly', 'month'],
+  ['usage_running', 'day'],
 ]) {
   registerTenantExport(table, (tenantId) =>
     keysetRows(

@@ -105,12 +105,13 @@ export function packHistogram(histogram: Histogram): Buffer {
   return bytes
 }
 
-/** Adds a packed histogram into dense arrays (dashboards merge thousands of them). */
-export function addPackedHistogram(bytes: Uint8Array, targets: Float64Array[]) {
+/** Adds a packed histogram into dense arrays (sign −1 subtracts it: running sums). */
+export function addPackedHistogram(bytes: Uint8Array, targets: Float64Array[], sign = 1) {
   for (let i = 0; i + 6 <= bytes.length; i += 6) {
     const bucket = (bytes[i] << 8) | bytes[i + 1]
     const count =
-      bytes[i + 2] * 0x1000000 + ((bytes[i + 3] << 16) | (bytes[i + 4] << 8) | bytes[i + 5])
+      sign *
+      (bytes[i + 2] * 0x1000000 + ((bytes[i + 3] << 16) | (bytes[i + 4] << 8) | bytes[i + 5]))
     for (const target of targets) target[bucket] += count
   }
 }

@@ -98,6 +98,11 @@ export async function rollupRows(tenantId: string) {
         [tenantId]
       )
     ).rows
+  const running = await db.rawQuery(
+    `SELECT dim, key, to_char(day, 'YYYY-MM-DD') AS day, runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, latency_count, latency_hist
+     FROM usage_running WHERE tenant_id = ? ORDER BY dim, key, day`,
+    [tenantId]
+  )
   const days = await db.rawQuery(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, runs, succeeded, errors, input_tokens, output_tokens, credits_micros, latency_sum_ms, latency_count, latency_hist, active_members
      FROM usage_days WHERE tenant_id = ? ORDER BY day`,
@@ -120,6 +125,7 @@ export async function rollupRows(tenantId: string) {
     weekly: await periods('usage_dims_weekly', 'week'),
     monthly: await periods('usage_dims_monthly', 'month'),
     days: days.rows,
+    running: running.rows,
     errorsHourly: errorsHourly.rows,
     errorsDaily: errorsDaily.rows,
   }

@@ -3,7 +3,13 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { DateTime } from 'luxon'
 import { finishedRunFactsSource, type RunFacts } from '#agents'
 import { tenantTimeZone } from '#tenants'
-import { bucketOf, HIST_THRESHOLDS, packHistogram, type Histogram } from '#analytics/histogram'
+import {
+  addPackedHistogram,
+  bucketOf,
+  HIST_THRESHOLDS,
+  packHistogram,
+  type Histogram,
+} from '#analytics/histogram'
 
 const TERMINAL_STATUSES = new Set(['succeeded', 'failed', 'cancelled'])
 const HOUR_MS = 3_600_000
@@ -143,6 +149,23 @@ type RollupRow = {
   hist: Histogram
 }
 
+function emptyRow(bucket: string, tenantId: string, keys: (string | null)[]): RollupRow {
+  return {
+    bucket,
+    tenantId,
+    keys,
+    runs: 0,
+    succeeded: 0,
+    errors: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    credits: 0n,
+    latencySum: 0,
+    latencyCount: 0,
+    hist: {},
+  }
+}
+
 function addFact(
   rows: Map<string, RollupRow>,
   bucket: string,
@@ -152,23 +175,7 @@ function addFact(
 ) {
   const key = JSON.stringify([fact.tenantId, bucket, ...keys])
   let row = rows.get(key)
-  if (!row) {
-    row = {
-      bucket,
-      tenantId: fact.tenantId,
-      keys,
-      runs: 0,
-      succeeded: 0,
-      errors: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-      credits: 0n,
-      latencySum: 0,
-      latencyCount: 0,
-      hist: {},
-    }
-    rows.set(key, row)
-  }
+  if (!row) rows.set(key, (row = emptyRow(bucket, fact.tenantId, keys)))
   row.runs++
   if (fact.status === 'succeeded') row.succeeded++
   if (fact.status === 'failed') row.errors++
@@ -259,6 +266,133 @@ async function upsertRollups(
   )
 }
 
+/** The running-sum key of a per-dimension daily row or a day total ('total', ''). */
+const runningKey = (row: RollupRow): [string, string] =>
+  row.keys.length ? [row.keys[0]!, row.keys[1] ?? ''] : ['total', '']
+
+/** usage_running rows as unnest arrays: (t, d, k, y, r, s, e, i, o, c, ls, lc, h). */
+const RUNNING_ROWS = `unnest(?::uuid[], ?::varchar[], ?::varchar[], ?::date[], ?::int[], ?::int[],
+  ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::int[], ?::text[])
+  AS x (t, d, k, y, r, s, e, i, o, c, ls, lc, h)`
+
+function runningBindings(rows: RollupRow[]) {
+  return [
+    rows.map((r) => r.tenantId),
+    rows.map((r) => runningKey(r)[0]),
+    rows.map((r) => runningKey(r)[1]),
+    rows.map((r) => r.bucket),
+    rows.map((r) => r.runs),
+    rows.map((r) => r.succeeded),
+    rows.map((r) => r.errors),
+    rows.map((r) => String(r.inputTokens)),
+    rows.map((r) => String(r.outputTokens)),
+    rows.map((r) => r.credits.toString()),
+    rows.map((r) => String(r.latencySum)),
+    rows.map((r) => r.latencyCount),
+    rows.map((r) => packHistogram(r.hist).toString('hex')),
+  ]
+}
+
+/**
+ * Adds a batch's per-dimension daily rows and day totals to the running sums: the delta of
+ * day D goes into the key's rows from D on, and a missing row of D starts from the key's last
+ * row before D. One day per key per round (an UPDATE … FROM changes a row once); a batch
+ * spans one or two days per key unless it carries late facts. Under the tenant's exclusive lock.
+ */
+async function addToRunning(trx: TransactionClientContract, deltas: RollupRow[]) {
+  const perKey = new Map<string, RollupRow[]>()
+  for (const row of deltas) {
+    const key = JSON.stringify([row.tenantId, ...runningKey(row)])
+    perKey.set(key, [...(perKey.get(key) ?? []), row])
+  }
+  const lists = [...perKey]
+    .sort(byKey)
+    .map(([, rows]) => rows.sort((a, b) => (a.bucket < b.bucket ? -1 : 1)))
+  for (let round = 0; ; round++) {
+    const rows = lists.map((list) => list[round]).filter((row) => row !== undefined)
+    if (!rows.length) return
+    const bindings = runningBindings(rows)
+    await trx.rawQuery(
+      `UPDATE usage_running u SET runs = u.runs + x.r, succeeded = u.succeeded + x.s,
+         errors = u.errors + x.e, input_tokens = u.input_tokens + x.i,
+         output_tokens = u.output_tokens + x.o, credits_micros = u.credits_micros + x.c,
+         latency_sum_ms = u.latency_sum_ms + x.ls, latency_count = u.latency_count + x.lc,
+         latency_hist = analytics_hist_add(u.latency_hist, decode(x.h, 'hex'))
+       FROM ${RUNNING_ROWS}
+       WHERE u.tenant_id = x.t AND u.dim = x.d AND u.key = x.k AND u.day >= x.y`,
+      bindings
+    )
+    await trx.rawQuery(
+      `INSERT INTO usage_running (tenant_id, dim, key, day, ${MEASURES})
+       SELECT x.t, x.d, x.k, x.y, coalesce(p.runs, 0) + x.r, coalesce(p.succeeded, 0) + x.s,
+              coalesce(p.errors, 0) + x.e, coalesce(p.input_tokens, 0) + x.i,
+              coalesce(p.output_tokens, 0) + x.o, coalesce(p.credits_micros, 0) + x.c,
+              coalesce(p.latency_sum_ms, 0) + x.ls, coalesce(p.latency_count, 0) + x.lc,
+              analytics_hist_add(coalesce(p.latency_hist, ''::bytea), decode(x.h, 'hex'))
+       FROM ${RUNNING_ROWS}
+       LEFT JOIN LATERAL (
+         SELECT * FROM usage_running c
+         WHERE c.tenant_id = x.t AND c.dim = x.d AND c.key = x.k AND c.day < x.y
+         ORDER BY c.day DESC LIMIT 1
+       ) p ON true
+       ON CONFLICT (tenant_id, dim, key, day) DO NOTHING`,
+      bindings
+    )
+  }
+}
+
+/**
+ * A tenant's running sums from its per-dimension daily rows and day totals (a rebuild), key
+ * by key in keyset pages.
+ */
+async function fillRunning(trx: TransactionClientContract, tenantId: string) {
+  const measures = MEASURES.replace('credits_micros', 'credits_micros::text')
+  const columns = `day, to_char(day, 'YYYY-MM-DD') AS on_day, ${measures}`
+  for (const dim of ['agent', 'member', 'model', 'total']) {
+    const source =
+      dim === 'total'
+        ? `SELECT '' AS key, ${columns} FROM usage_days WHERE tenant_id = ?`
+        : `SELECT coalesce(key, '') AS key, ${columns} FROM usage_dims_daily
+           WHERE tenant_id = ? AND dim = '${dim}'`
+    let after = ['', '0001-01-01']
+    let sum = emptyRow('', tenantId, [dim, null])
+    let dense = new Float64Array(HIST_THRESHOLDS.length + 1)
+    for (;;) {
+      const { rows } = await trx.rawQuery(
+        `SELECT * FROM (${source}) s WHERE (key, day) > (?, ?::date) ORDER BY key, day LIMIT 2000`,
+        [tenantId, ...after]
+      )
+      if (!rows.length) break
+      const out: RollupRow[] = []
+      for (const row of rows) {
+        if (sum.keys[1] !== row.key) {
+          sum = emptyRow(row.on_day, tenantId, [dim, row.key])
+          dense = new Float64Array(HIST_THRESHOLDS.length + 1)
+        }
+        sum.runs += row.runs
+        sum.succeeded += row.succeeded
+        sum.errors += row.errors
+        sum.inputTokens += Number(row.input_tokens)
+        sum.outputTokens += Number(row.output_tokens)
+        sum.credits += BigInt(row.credits_micros)
+        sum.latencySum += Number(row.latency_sum_ms)
+        sum.latencyCount += row.latency_count
+        addPackedHistogram(row.latency_hist, [dense])
+        const hist: Histogram = {}
+        dense.forEach((n, bucket) => n && (hist[bucket] = n))
+        out.push({ ...sum, bucket: row.on_day, hist })
+      }
+      await trx.rawQuery(
+        `INSERT INTO usage_running (tenant_id, dim, key, day, ${MEASURES})
+         SELECT x.t, x.d, x.k, x.y, x.r, x.s, x.e, x.i, x.o, x.c, x.ls, x.lc, decode(x.h, 'hex')
+         FROM ${RUNNING_ROWS}`,
+        runningBindings(out)
+      )
+      after = [sum.keys[1]!, out[out.length - 1].bucket]
+    }
+  }
+}
+
 /**
  * Adds a batch of finished runs' facts (as RunFinished carries them) to the hourly and daily
  * rollups (failed ones to the failures per error type too) in one transaction, each run once:
@@ -288,9 +422,10 @@ export async function projectFacts(
   if (!facts.length) return 0
 
   return db.transaction(async (trx) => {
-    // Sorted, so batches and rebuilds (exclusive, one tenant each) cannot deadlock.
+    // Exclusive: a batch reads and extends each key's running sums (usage_running), which a
+    // concurrent batch of the tenant must not do at the same time. Sorted: no deadlocks.
     await trx.rawQuery(
-      `SELECT pg_advisory_xact_lock_shared(hashtext('analytics:' || t)) FROM unnest(?::text[]) AS t`,
+      `SELECT pg_advisory_xact_lock(hashtext('analytics:' || t)) FROM unnest(?::text[]) AS t`,
       [[...zones.keys()]]
     )
     const claimed = await trx.rawQuery(
@@ -333,6 +468,7 @@ export async function projectFacts(
     }
     for (const table of Object.keys(TABLES) as Table[])
       await upsertRollups(trx, table, rollups[table])
+    await addToRunning(trx, [...rollups.usage_dims_daily.values(), ...rollups.usage_days.values()])
     await upsertErrors(trx, 'usage_errors_hourly', errorsHourly)
     await upsertErrors(trx, 'usage_errors_daily', errorsDaily)
     const touched = [...rollups.usage_days.values()]
@@ -416,7 +552,7 @@ export async function rebuildTenant(tenantId: string) {
  * date in `timeZone`.
  */
 async function rollLocal(trx: TransactionClientContract, tenantId: string, timeZone: string) {
-  for (const table of [...Object.keys(TABLES), 'usage_errors_daily'])
+  for (const table of [...Object.keys(TABLES), 'usage_errors_daily', 'usage_running'])
     if (table !== 'usage_hourly') await trx.from(table).where('tenant_id', tenantId).delete()
   await trx.rawQuery(
     `INSERT INTO usage_errors_daily (day, tenant_id, error_type, runs)
@@ -459,4 +595,5 @@ async function rollLocal(trx: TransactionClientContract, tenantId: string, timeZ
      WHERE d.tenant_id = ? AND d.day = m.day`,
     [tenantId, tenantId]
   )
+  await fillRunning(trx, tenantId)
 }

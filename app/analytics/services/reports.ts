@@ -144,15 +144,16 @@ export function dashboardReport(tenantId: string, range: Range, version?: string
     'dashboard',
     { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity },
     async () => {
+      // Day ranges read the previous period with the breakdowns (running sums); hours apart.
       const [current, before, errorTypes] = await Promise.all([
-        aggregate(tenantId, range),
-        aggregate(tenantId, previousRange(range), []),
+        aggregate(tenantId, range, undefined, { previous: true }),
+        range.granularity === 'hour' ? aggregate(tenantId, previousRange(range), []) : null,
         errorTypeReport(tenantId, range),
       ])
       return {
         range: rangeDto(range),
         total: row('total', 'Total', current.total),
-        previous: row('previous', 'Previous period', before.total),
+        previous: row('previous', 'Previous period', (before?.total ?? current.previous)!),
         series: series(range, current.groups.bucket),
         agent: await breakdown(tenantId, 'agent', current.groups.agent),
         member: await breakdown(tenantId, 'member', current.groups.member),

@@ -5,7 +5,7 @@ import {
   percentile,
   type Histogram,
 } from '#analytics/histogram'
-import type { Range } from '#analytics/services/ranges'
+import { previousRange, type Range } from '#analytics/services/ranges'
 
 export const DIMENSIONS = ['bucket', 'agent', 'member', 'model'] as const
 export type Dimension = (typeof DIMENSIONS)[number]
@@ -27,7 +27,12 @@ export type Figures = {
   p99: number | null
 }
 
-export type Aggregate = { total: Figures; groups: Record<Dimension, Map<string | null, Figures>> }
+export type Aggregate = {
+  total: Figures
+  groups: Record<Dimension, Map<string | null, Figures>>
+  /** The previous period's totals, when asked of a day range. */
+  previous: Figures | null
+}
 
 const MEASURES = `runs, succeeded, errors, input_tokens, output_tokens,
   credits_micros::text AS credits, latency_sum_ms, latency_count, latency_hist`
@@ -83,11 +88,9 @@ export function splitRange(fromDay: string, toDay: string) {
 /**
  * The rows a range's figures come from. Hour ranges: the hourly rows per (agent, member, model)
  * (totals, buckets and breakdowns alike). Day ranges: the tenant's day totals for the KPIs and
- * the series, and — for the breakdowns asked — rows per dimension and key: monthly for the whole
- * months inside the range, weekly for the whole weeks around them and daily for the rest, so a
- * 90-day breakdown reads ~15 rows per agent, member or model, not 90.
+ * the series; breakdowns (and the previous period) come from `runningPoints`.
  */
-function sources(tenantId: string, range: Range, breakdowns: Dimension[]) {
+function sources(tenantId: string, range: Range) {
   if (range.granularity === 'hour') {
     const hourly = {
       sql: `SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS bk,
@@ -102,26 +105,64 @@ function sources(tenantId: string, range: Range, breakdowns: Dimension[]) {
           FROM usage_days WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date`,
     bindings: [tenantId, range.fromDay, range.toDay],
   }
-  if (!breakdowns.length) return { totals, rows: null }
-  const { months, weeks, days } = splitRange(range.fromDay, range.toDay)
-  const columns = `dim, key, ${MEASURES}`
-  const parts = days.map(
-    () =>
-      `SELECT ${columns} FROM usage_dims_daily
-       WHERE tenant_id = ? AND dim = ANY(?) AND day >= ?::date AND day <= ?::date`
-  )
-  const bindings: unknown[] = days.flatMap(([from, to]) => [tenantId, breakdowns, from, to])
-  for (const [table, period, keys] of [
-    ['usage_dims_weekly', 'week', weeks],
-    ['usage_dims_monthly', 'month', months],
-  ] as const) {
-    if (!keys.length) continue
-    parts.push(
-      `SELECT ${columns} FROM ${table} WHERE tenant_id = ? AND dim = ANY(?) AND ${period} = ANY(?::date[])`
-    )
-    bindings.push(tenantId, breakdowns, keys)
+  return { totals, rows: null }
+}
+
+const dayBefore = (day: string) => dayText(dayNumber(day) - 1)
+
+/**
+ * The running sums (usage_running) a day range's breakdowns and previous period need, in one
+ * statement: for each key, its last row on or before a point — point 0 the range's last day,
+ * 1 the day before it starts, 2 the day before the previous period starts. A key's figures over
+ * the range are point 0 − point 1; the previous period's totals and active members are
+ * point 1 − point 2 of 'total' and of each member. The keys are those with monthly rows in the
+ * months the two periods touch (a key without runs there adds nothing).
+ */
+function runningPoints(
+  tenantId: string,
+  range: Range,
+  breakdowns: Dimension[],
+  previousFrom: string | null
+) {
+  const points: [number, string, string[]][] = [
+    [0, range.toDay, breakdowns],
+    [1, dayBefore(range.fromDay), [...breakdowns, ...(previousFrom ? ['member', 'total'] : [])]],
+  ]
+  if (previousFrom) points.push([2, dayBefore(previousFrom), ['member', 'total']])
+  const dims = [...new Set(points.flatMap(([, , d]) => d))]
+  return {
+    sql: `WITH k AS (
+            SELECT DISTINCT dim, coalesce(key, '') AS key FROM usage_dims_monthly
+            WHERE tenant_id = ? AND dim = ANY(?) AND month >= date_trunc('month', ?::date)::date
+              AND month <= ?::date
+            UNION ALL SELECT 'total', '' WHERE 'total' = ANY(?)
+          )
+          SELECT k.dim, k.key, p.point, c.runs, c.succeeded, c.errors, c.input_tokens,
+                 c.output_tokens, c.credits_micros::text AS credits, c.latency_sum_ms,
+                 c.latency_count,
+                 -- The previous period needs only the members' run counts.
+                 CASE WHEN p.point = 2 AND k.dim = 'member' THEN ''::bytea
+                      ELSE c.latency_hist END AS latency_hist
+          FROM k
+          JOIN (SELECT * FROM unnest(?::int[], ?::date[], ?::text[]) AS p (point, at, dims)) p
+            ON k.dim = ANY(string_to_array(p.dims, ','))
+          CROSS JOIN LATERAL (
+            SELECT * FROM usage_running c
+            WHERE c.tenant_id = ? AND c.dim = k.dim AND c.key = k.key AND c.day <= p.at
+            ORDER BY c.day DESC LIMIT 1
+          ) c`,
+    bindings: [
+      tenantId,
+      dims,
+      previousFrom ?? range.fromDay,
+      range.toDay,
+      dims,
+      points.map(([point]) => point),
+      points.map(([, at]) => at),
+      points.map(([, , d]) => d.join(',')),
+      tenantId,
+    ],
   }
-  return { totals, rows: { sql: parts.join(' UNION ALL '), bindings } }
 }
 
 export function emptyFigures(): Figures {
@@ -204,21 +245,23 @@ function figuresOf(sum: Sums): Figures {
 
 type Row = Record<string, any>
 
-function add(targets: Sums[], row: Row) {
+/** Adds a row's sums into each target (sign −1 takes a running row away). */
+function add(targets: Sums[], row: Row, sign: 1 | -1 = 1) {
   for (const sum of targets) {
-    sum.runs += row.runs
-    sum.succeeded += row.succeeded
-    sum.errors += row.errors
-    sum.inputTokens += Number(row.input_tokens)
-    sum.outputTokens += Number(row.output_tokens)
-    sum.credits += BigInt(row.credits)
-    sum.latencySumMs += Number(row.latency_sum_ms)
-    sum.latencyCount += row.latency_count
+    sum.runs += sign * row.runs
+    sum.succeeded += sign * row.succeeded
+    sum.errors += sign * row.errors
+    sum.inputTokens += sign * Number(row.input_tokens)
+    sum.outputTokens += sign * Number(row.output_tokens)
+    sum.credits += BigInt(sign) * BigInt(row.credits)
+    sum.latencySumMs += sign * Number(row.latency_sum_ms)
+    sum.latencyCount += sign * row.latency_count
     if (row.member_id && row.runs > 0) sum.members.add(row.member_id)
   }
   addPackedHistogram(
     row.latency_hist,
-    targets.map((sum) => sum.hist)
+    targets.map((sum) => sum.hist),
+    sign
   )
 }
 
@@ -234,19 +277,29 @@ async function activeMembers(tenantId: string, range: Range) {
 
 /**
  * Totals of a tenant's rollups over a range, and the same figures grouped by each of the
- * requested dimensions, with percentiles from the merged histograms. The rows (see `sources`)
- * are added up here, histograms in dense arrays.
+ * requested dimensions, with percentiles from the merged histograms. The rows (see `sources`
+ * and `runningPoints`) are added up here, histograms in dense arrays. `previous` (day ranges)
+ * also gives the previous period's totals, from the same running sums.
  */
 export async function aggregate(
   tenantId: string,
   range: Range,
-  dimensions: readonly Dimension[] = DIMENSIONS
+  dimensions: readonly Dimension[] = DIMENSIONS,
+  options: { previous?: boolean } = {}
 ): Promise<Aggregate> {
   const breakdowns = dimensions.filter((d) => d !== 'bucket')
-  const { totals, rows } = sources(tenantId, range, breakdowns)
-  const [totalRows, groupRows, members] = await Promise.all([
-    totals ? db.rawQuery(totals.sql, totals.bindings).then((r) => r.rows as Row[]) : null,
-    rows ? db.rawQuery(rows.sql, rows.bindings).then((r) => r.rows as Row[]) : [],
+  const { totals, rows } = sources(tenantId, range)
+  const previousFrom = totals && options.previous ? previousRange(range).fromDay : null
+  const running =
+    totals && (breakdowns.length || previousFrom)
+      ? runningPoints(tenantId, range, breakdowns, previousFrom)
+      : null
+  const read = (source: { sql: string; bindings: unknown[] }) =>
+    db.rawQuery(source.sql, source.bindings).then((r) => r.rows as Row[])
+  const [totalRows, groupRows, runningRows, members] = await Promise.all([
+    totals ? read(totals) : null,
+    rows ? read(rows) : [],
+    running ? read(running) : [],
     // Day ranges count distinct members from the member rows when they are read.
     totals && !breakdowns.includes('member') ? activeMembers(tenantId, range) : null,
   ])
@@ -265,21 +318,40 @@ export async function aggregate(
     add(bucketed ? [total, groupOf('bucket', row.bk)] : [total], row)
     activePerBucket.set(row.bk, row.active_members)
   }
+  // Hourly rows carry the totals and buckets too.
   for (const row of groupRows) {
-    if (totalRows) {
-      // A day range's row belongs to one dimension; totals came from the day totals.
-      add([groupOf(row.dim, row.key)], row)
-      if (row.dim === 'member' && row.key && row.runs > 0) total.members.add(row.key)
-      continue
-    }
-    // Hourly rows carry the totals and buckets too.
     const targets = breakdowns.map((dimension) => groupOf(dimension, row[KEY[dimension]]))
     targets.push(total, ...(bucketed ? [groupOf('bucket', row.bk)] : []))
     add(targets, row)
   }
+  const points = new Map<string, Row[]>()
+  for (const row of runningRows) {
+    const id = `${row.dim}:${row.key}`
+    const list = points.get(id) ?? []
+    list[row.point] = row
+    points.set(id, list)
+  }
+  const previous = previousFrom ? sums() : null
+  let previousMembers = 0
+  for (const [end, start, before] of points.values()) {
+    const { dim, key } = (end ?? start ?? before)!
+    const ranIn = (last?: Row, first?: Row) => (last?.runs ?? 0) - (first?.runs ?? 0) > 0
+    if (dim === 'total') {
+      if (start) add([previous!], start)
+      if (before) add([previous!], before, -1)
+      continue
+    }
+    if (dim === 'member' && key !== '' && previous && ranIn(start, before)) previousMembers++
+    if (!breakdowns.includes(dim) || !ranIn(end, start)) continue
+    const target = groupOf(dim, key === '' ? null : key)
+    add([target], end)
+    if (start) add([target], start, -1)
+    if (dim === 'member' && key !== '') total.members.add(key)
+  }
   const result: Aggregate = {
     total: figuresOf(total),
     groups: { bucket: new Map(), agent: new Map(), member: new Map(), model: new Map() },
+    previous: previous && { ...figuresOf(previous), activeMembers: previousMembers },
   }
   if (members !== null) result.total.activeMembers = members
   for (const dimension of dimensions) {
@@ -295,7 +367,7 @@ export async function aggregate(
 
 /** The merged latency histogram of a range (tests compare it with percentile_cont). */
 export async function rangeHistogram(tenantId: string, range: Range): Promise<Histogram> {
-  const { totals, rows } = sources(tenantId, range, [])
+  const { totals, rows } = sources(tenantId, range)
   const source = (totals ?? rows)!
   const merged = new Float64Array(HIST_THRESHOLDS.length + 1)
   for (const row of (await db.rawQuery(source.sql, source.bindings)).rows)

@@ -90,7 +90,7 @@ test.group('analytics / percentiles', () => {
     ).rows.map((row: any) => Number(row.p))
     close((await aggregate(tenant.id, hours, [])).total.p95, h95, 'hourly p95')
   })
-  test('a range holding whole months and weeks (monthly, weekly and daily rows) agrees with the raw runs', async ({
+  test('a range holding whole months and weeks agrees with the raw runs (breakdowns and the previous period from running sums)', async ({
     assert,
   }) => {
     const { tenant, owner } = await WorkspaceFactory.create({ timeZone: 'America/New_York' })
@@ -170,6 +170,13 @@ test.group('analytics / percentiles', () => {
       ])
     ).rows
     assert.equal(before.total.runs, n)
+    assert.isAbove(n, 0)
     assert.equal(before.total.activeMembers, 1)
+    // The dashboard's previous period (running sums: day before the range − day before the
+    // previous period) is the same as the previous period's own day totals, percentiles included.
+    const withPrevious = await aggregate(tenant.id, range, undefined, { previous: true })
+    assert.deepEqual(withPrevious.previous, before.total)
+    assert.deepEqual(withPrevious.total, result.total)
+    assert.deepEqual([...withPrevious.groups.member], [...result.groups.member])
   })
 })

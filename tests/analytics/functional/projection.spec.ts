@@ -344,6 +344,7 @@ test.group('analytics / projection', () => {
         'usage_dims_weekly',
         'usage_dims_monthly',
         'usage_days',
+        'usage_running',
         'usage_errors_hourly',
         'usage_errors_daily',
         'projected_runs',
