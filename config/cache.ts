@@ -22,8 +22,14 @@ const cacheConfig = defineConfig({
      * Analytics dashboards: reports and their HTML (~100 KB each) kept as they are, not as JSON —
      * (de)serialising them on every hit was most of a cached page's cache time. Bounded by count
      * (an unserialised entry has no size); entries are frozen, see app/analytics/services/cache.ts.
+     * Memory only: bentocache 1.6 puts an L2 hit into an unserialised L1 as JSON text and then
+     * fails to read it back, so the entries processes share live in `analyticsShared`.
      */
-    analytics: layered(drivers.memory({ serialize: false, maxItems: 256 })),
+    analytics: store().useL1Layer(drivers.memory({ serialize: false, maxItems: 256 })),
+    /** With Redis: the analytics entries every process shares (as JSON), read on a memory miss. */
+    analyticsShared: redisUrl
+      ? store().useL2Layer(drivers.redis({ connectionName: 'main' }))
+      : store().useL1Layer(drivers.memory({ maxItems: 1 })),
   },
 })
 

@@ -126,7 +126,8 @@ export default class BenchSeed extends OperatorCommand {
     }
     await db.rawQuery(
       'ANALYZE usage_hourly; ANALYZE usage_daily; ANALYZE usage_dims_daily; ' +
-        'ANALYZE usage_dims_weekly; ANALYZE usage_dims_monthly; ANALYZE usage_days'
+        'ANALYZE usage_dims_weekly; ANALYZE usage_dims_monthly; ANALYZE usage_days; ' +
+        'ANALYZE usage_running'
     )
     const seconds = (t: number) => ((t - started) / 1000).toFixed(1)
     this.output(

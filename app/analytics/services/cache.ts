@@ -2,6 +2,7 @@ import cache from '@adonisjs/cache/services/main'
 import db from '@adonisjs/lucid/services/db'
 import { Counter, Gauge } from 'prom-client'
 import { metricsRegistry } from '#core'
+import { redisUrl } from '#config/redis_url'
 
 function counter(name: string, help: string, labelNames: string[] = []) {
   return (
@@ -58,6 +59,8 @@ export async function rollupVersion(tenantId: string | null): Promise<string> {
 }
 
 const store = () => cache.use('analytics')
+/** Entries shared by every process (Redis), behind each process's unserialised memory. */
+const shared = () => (redisUrl ? cache.use('analyticsShared') : null)
 
 /** Cached values are shared, not copied, by every later hit: nothing may change them. */
 function deepFreeze<T>(value: T): T {
@@ -69,9 +72,9 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * A dashboard DTO from the cache (memory, plus Redis when configured), keyed by tenant, rollup
- * version and the filters; computed on a miss. DTOs must be plain JSON (no bigint, no models);
- * they are frozen, as every hit shares them.
+ * A dashboard DTO from the cache (this process's memory, then Redis when configured), keyed by
+ * tenant, rollup version and the filters; computed on a miss of both. DTOs must be plain JSON
+ * (no bigint, no models); they are frozen, as every hit in the process shares them.
  */
 export async function cachedDto<T>(
   tenantId: string | null,
@@ -90,8 +93,14 @@ export async function cachedDto<T>(
     key,
     ttl: '10m',
     factory: async () => {
-      missed = true
-      return deepFreeze(await factory())
+      const compute = () => {
+        missed = true
+        return factory()
+      }
+      const other = shared()
+      return deepFreeze(
+        other ? await other.getOrSet({ key, ttl: '10m', factory: compute }) : await compute()
+      )
     },
   })
   if (counted) dashboardCacheCounters.requests.inc({ result: missed ? 'miss' : 'hit' })
