@@ -4,6 +4,7 @@
  * Redis. It checks that
  *   two migration runs started at once migrate once;
  *   a session made on one web process works on the other;
+ *   a dashboard cached by one is served by the other (the analytics cache in Redis);
  *   a token revoked through one is refused by the other at once (cache invalidation);
  *   a run started through one streams to an SSE client of the other;
  *   the API rate limit is one budget across both;
@@ -200,6 +201,21 @@ async function main() {
   check(
     login.status === 302 && onA.status === 200 && onB.status === 200 && onB.text.includes(email),
     `a session made on one process works on the other (login ${login.status} → ${login.location}, account on A ${onA.status}, on B ${onB.status})`
+  )
+
+  // 2b. The analytics dashboard A computed and cached (memory + Redis) is served by B from Redis.
+  const dashboard = `/t/so-${process.pid}/analytics?range=30d`
+  const pageA = await browser.get(`${A}${dashboard}`)
+  const pageB = await browser.get(`${B}${dashboard}`)
+  const hitsOnB = /analytics_cache_requests_total\{result="hit"\} (\d+)/.exec(
+    await (await fetch(`${B}/metrics`)).text()
+  )?.[1]
+  check(
+    pageA.status === 200 &&
+      pageB.status === 200 &&
+      pageB.text.includes('id="analytics-dashboard"') &&
+      Number(hitsOnB) >= 1,
+    `a dashboard cached by one process is served by the other from Redis (A ${pageA.status}, B ${pageB.status}, hits on B ${hitsOnB})`
   )
 
   // 3. A token revoked through A is refused by B at once (B has it cached first).
