@@ -55,13 +55,23 @@ export function denseHistogram(histogram: Histogram | null | undefined): Float64
 /**
  * The p-quantile (0…1) with percentile_cont's definition: rank p × (n − 1) between the two
  * nearest order statistics. An order statistic inside a bucket is placed evenly across it
- * (1 ms buckets hold exact integers). Null when the histogram is empty. Dense arrays are read
- * as they are (dashboards ask three quantiles of each of ~100 groups).
+ * (1 ms buckets hold exact integers). Null when the histogram is empty.
  */
 export function percentile(
   histogram: Histogram | Float64Array | null | undefined,
   p: number
 ): number | null {
+  return percentiles(histogram, [p])[0]
+}
+
+/**
+ * Several quantiles (as `percentile`) in one pass over the buckets: dashboards ask three of
+ * each of ~100 groups. Dense arrays are read as they are.
+ */
+export function percentiles(
+  histogram: Histogram | Float64Array | null | undefined,
+  ps: readonly number[]
+): (number | null)[] {
   const dense = histogram instanceof Float64Array ? histogram : denseHistogram(histogram)
   let total = 0
   let last = -1
@@ -71,24 +81,31 @@ export function percentile(
       last = bucket
     }
   }
-  if (!total) return null
-  const rank = Math.min(1, Math.max(0, p)) * (total - 1)
-  const at = (k: number) => {
-    let before = 0
-    for (let bucket = 0; bucket <= last; bucket++) {
-      const count = dense[bucket]
-      if (count <= 0) continue
-      if (k < before + count) {
-        const [lo, hi] = bounds(bucket)
-        return hi - lo <= 1 ? lo : lo + ((hi - lo) * (k - before + 0.5)) / count
-      }
-      before += count
+  if (!total) return ps.map(() => null)
+  const ranks = ps.map((p) => Math.min(1, Math.max(0, p)) * (total - 1))
+  // The order statistics needed (each rank's two neighbours), found in one ascending walk.
+  const wanted = [...new Set(ranks.flatMap((rank) => [Math.floor(rank), Math.ceil(rank)]))].sort(
+    (a, b) => a - b
+  )
+  const values = new Map<number, number>()
+  let next = 0
+  let before = 0
+  for (let bucket = 0; bucket <= last && next < wanted.length; bucket++) {
+    const count = dense[bucket]
+    if (count <= 0) continue
+    while (next < wanted.length && wanted[next] < before + count) {
+      const k = wanted[next++]
+      const [lo, hi] = bounds(bucket)
+      values.set(k, hi - lo <= 1 ? lo : lo + ((hi - lo) * (k - before + 0.5)) / count)
     }
-    return bounds(last)[1]
+    before += count
   }
-  const below = Math.floor(rank)
-  const low = at(below)
-  return rank === below ? low : low + (rank - below) * (at(below + 1) - low)
+  const at = (k: number) => values.get(k) ?? bounds(last)[1]
+  return ranks.map((rank) => {
+    const below = Math.floor(rank)
+    const low = at(below)
+    return rank === below ? low : low + (rank - below) * (at(below + 1) - low)
+  })
 }
 
 /** A histogram packed as stored: (int2 bucket, int4 count) pairs, big-endian, by bucket. */

@@ -54,18 +54,26 @@ async function labels(tenantId: string, dimension: Dimension, keys: (string | nu
   const names = new Map<string | null, { label: string; slug: string | null }>()
   if (dimension === 'agent') {
     names.set(null, { label: 'Direct model calls', slug: null })
+    // Plain rows, not models: a breakdown needs three columns of each.
     const agents = ids.length
-      ? await Agent.query().where('tenantId', tenantId).whereIn('id', ids)
+      ? await Agent.query()
+          .select('id', 'name', 'slug', 'deleted_at')
+          .where('tenantId', tenantId)
+          .whereIn('id', ids)
+          .pojo<{ id: string; name: string; slug: string; deleted_at: Date | null }>()
       : []
     for (const agent of agents)
       names.set(agent.id, {
-        label: agent.deletedAt ? `${agent.name} (deleted)` : agent.name,
+        label: agent.deleted_at ? `${agent.name} (deleted)` : agent.name,
         slug: agent.slug,
       })
   } else if (dimension === 'member') {
     names.set(null, { label: 'No member', slug: null })
     const users = ids.length
-      ? await User.query().select('id', 'name', 'email').whereIn('id', ids)
+      ? await User.query()
+          .select('id', 'name', 'email')
+          .whereIn('id', ids)
+          .pojo<{ id: string; name: string | null; email: string }>()
       : []
     for (const user of users) names.set(user.id, { label: user.name || user.email, slug: null })
   } else if (dimension === 'model') {
@@ -74,11 +82,24 @@ async function labels(tenantId: string, dimension: Dimension, keys: (string | nu
   return (key: string | null) => names.get(key) ?? { label: key ?? '—', slug: null }
 }
 
-/** Bucket labels: "Mon 3 Mar" for days, "14:00" (tenant time) for hours. */
+const bucketLabels = new Map<string, string>()
+
+/**
+ * Bucket labels: "Mon 3 Mar" for days, "14:00" (tenant time) for hours. Remembered (a few
+ * thousand at most in use; formatting dates was the uncached dashboard's costliest library call).
+ */
 function bucketLabel(range: Range, key: string) {
-  return range.granularity === 'day'
-    ? DateTime.fromISO(key, { zone: 'UTC' }).toFormat('ccc d LLL')
-    : DateTime.fromISO(key, { zone: 'UTC' }).setZone(range.timeZone).toFormat('HH:mm')
+  const id = range.granularity === 'day' ? key : `${range.timeZone} ${key}`
+  let label = bucketLabels.get(id)
+  if (label === undefined) {
+    label =
+      range.granularity === 'day'
+        ? DateTime.fromISO(key, { zone: 'UTC' }).toFormat('ccc d LLL')
+        : DateTime.fromISO(key, { zone: 'UTC' }).setZone(range.timeZone).toFormat('HH:mm')
+    if (bucketLabels.size >= 10_000) bucketLabels.clear()
+    bucketLabels.set(id, label)
+  }
+  return label
 }
 
 /** A breakdown's rows, most runs first (ties by label), labelled. */

@@ -2,7 +2,7 @@ import db from '@adonisjs/lucid/services/db'
 import {
   addPackedHistogram,
   HIST_THRESHOLDS,
-  percentile,
+  percentiles,
   type Histogram,
 } from '#analytics/histogram'
 import { previousRange, type Range } from '#analytics/services/ranges'
@@ -225,8 +225,10 @@ function sparse(dense: Float64Array): Histogram {
   return histogram
 }
 
+const QUANTILES = [0.5, 0.95, 0.99]
+
 function figuresOf(sum: Sums): Figures {
-  const histogram = sum.hist
+  const [p50, p95, p99] = percentiles(sum.hist, QUANTILES)
   return {
     runs: sum.runs,
     succeeded: sum.succeeded,
@@ -237,13 +239,34 @@ function figuresOf(sum: Sums): Figures {
     latencySumMs: sum.latencySumMs,
     latencyCount: sum.latencyCount,
     activeMembers: sum.members.size,
-    p50: percentile(histogram, 0.5),
-    p95: percentile(histogram, 0.95),
-    p99: percentile(histogram, 0.99),
+    p50,
+    p95,
+    p99,
   }
 }
 
 type Row = Record<string, any>
+
+/** One day total's figures (a bucket of the series), its histogram read into `scratch`. */
+function dayFigures(row: Row, scratch: Float64Array): Figures {
+  addPackedHistogram(row.latency_hist, [scratch])
+  const [p50, p95, p99] = percentiles(scratch, QUANTILES)
+  scratch.fill(0)
+  return {
+    runs: row.runs,
+    succeeded: row.succeeded,
+    errors: row.errors,
+    inputTokens: Number(row.input_tokens),
+    outputTokens: Number(row.output_tokens),
+    creditsMicros: row.credits,
+    latencySumMs: Number(row.latency_sum_ms),
+    latencyCount: row.latency_count,
+    activeMembers: row.active_members,
+    p50,
+    p95,
+    p99,
+  }
+}
 
 /** Adds a row's sums into each target (sign −1 takes a running row away). */
 function add(targets: Sums[], row: Row, sign: 1 | -1 = 1) {
@@ -313,10 +336,12 @@ export async function aggregate(
     return sum
   }
   const bucketed = dimensions.includes('bucket')
-  const activePerBucket = new Map<string, number>()
+  // A day range's buckets are its day totals, one row each.
+  const days = new Map<string, Figures>()
+  const scratch = new Float64Array(HIST_THRESHOLDS.length + 1)
   for (const row of totalRows ?? []) {
-    add(bucketed ? [total, groupOf('bucket', row.bk)] : [total], row)
-    activePerBucket.set(row.bk, row.active_members)
+    add([total], row)
+    if (bucketed) days.set(row.bk, dayFigures(row, scratch))
   }
   // Hourly rows carry the totals and buckets too.
   for (const row of groupRows) {
@@ -354,14 +379,9 @@ export async function aggregate(
     previous: previous && { ...figuresOf(previous), activeMembers: previousMembers },
   }
   if (members !== null) result.total.activeMembers = members
-  for (const dimension of dimensions) {
-    for (const [key, sum] of groups[dimension]) {
-      const figures = figuresOf(sum)
-      if (dimension === 'bucket' && totalRows)
-        figures.activeMembers = activePerBucket.get(key!) ?? 0
-      result.groups[dimension].set(key, figures)
-    }
-  }
+  for (const dimension of dimensions)
+    for (const [key, sum] of groups[dimension]) result.groups[dimension].set(key, figuresOf(sum))
+  if (totalRows && bucketed) result.groups.bucket = days
   return result
 }
 

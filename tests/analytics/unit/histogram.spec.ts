@@ -1,5 +1,5 @@
 import { test } from '@japa/runner'
-import { bucketOf, HIST_THRESHOLDS, percentile } from '#analytics/histogram'
+import { bucketOf, HIST_THRESHOLDS, percentile, percentiles } from '#analytics/histogram'
 import { addPackedHistogram, packHistogram, unpackHistogram } from '#analytics/histogram'
 
 test.group('analytics / histogram layout', () => {
@@ -44,6 +44,21 @@ test.group('analytics / histogram layout', () => {
     assert.equal(percentile(small, 1), 9)
     const one = { [bucketOf(1000)!]: 1 }
     assert.approximately(percentile(one, 0.95)!, 1000, 10)
+    // Several at once (one walk over the buckets), in any order, as each alone.
+    const spread: Record<number, number> = {}
+    for (let ms = 0; ms < 5000; ms += 37) spread[bucketOf(ms)!] = (spread[bucketOf(ms)!] ?? 0) + 3
+    const ps = [0.99, 0, 0.5, 0.95, 0.5, 1, 0.123]
+    assert.deepEqual(
+      percentiles(spread, ps),
+      ps.map((p) => percentile(spread, p))
+    )
+    assert.deepEqual(percentiles({}, [0.5, 0.9]), [null, null])
+    // Subtracting a running row (negative adds) leaves the range's own counts.
+    const dense = new Float64Array(HIST_THRESHOLDS.length + 1)
+    addPackedHistogram(packHistogram({ 5: 4, 9: 6 }), [dense])
+    addPackedHistogram(packHistogram({ 5: 3, 9: 1 }), [dense], -1)
+    assert.deepEqual(percentiles(dense, [0, 1]), [5, 9])
+    assert.equal(percentile(dense, 0.5), 9) // 1 × 5 ms, 5 × 9 ms
   })
 })
 
