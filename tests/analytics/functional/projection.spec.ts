@@ -417,4 +417,43 @@ test.group('analytics / projection races', () => {
   })
     .tags(['@committed'])
     .timeout(60_000)
+
+  test('six batches of different runs of one workspace at once keep its running sums exact', async ({
+    assert,
+    cleanup,
+  }) => {
+    const { tenant, owner } = await WorkspaceFactory.create({ timeZone: 'Europe/Paris' })
+    cleanup(async () => {
+      await db.from('tenants').where('id', tenant.id).delete()
+      await db.from('users').where('id', owner.id).delete()
+    })
+    const agents = [null, (await AgentFactory.merge({ tenantId: tenant.id }).create()).id]
+    const facts = await insertRuns(tenant.id, variedShapes(120, agents, owner.id))
+    // Batches of March's last days and of April's second week share no day, week or month
+    // row, only the keys' running sums: April's new rows must still get March's deltas, and
+    // four interleaved batches of the days between amend the same days at once.
+    const before = (day: string) => (fact: RunFacts) => new Date(fact.createdAt) < new Date(day)
+    const [march, april] = [
+      facts.filter(before('2026-03-30T00:00:00+02:00')),
+      facts.filter((fact) => !before('2026-04-06T00:00:00+02:00')(fact)),
+    ]
+    const between = facts.filter((fact) => !march.includes(fact) && !april.includes(fact))
+    assert.isAbove(march.length, 10)
+    assert.isAbove(april.length, 10)
+    const counted = await Promise.all(
+      [march, april, ...[0, 1, 2, 3].map((k) => between.filter((_, i) => i % 4 === k))].map(
+        (batch) => projectFacts(batch)
+      )
+    )
+    assert.equal(
+      counted.reduce((sum, n) => sum + n, 0),
+      120
+    )
+    const projected = await rollupRows(tenant.id)
+    assert.isAbove(projected.running.length, 20)
+    await rebuildTenant(tenant.id)
+    assert.deepEqual(await rollupRows(tenant.id), projected)
+  })
+    .tags(['@committed'])
+    .timeout(60_000)
 })
