@@ -303,7 +303,9 @@ async function addToRunning(trx: TransactionClientContract, deltas: RollupRow[])
   const perKey = new Map<string, RollupRow[]>()
   for (const row of deltas) {
     const key = JSON.stringify([row.tenantId, ...runningKey(row)])
-    perKey.set(key, [...(perKey.get(key) ?? []), row])
+    const list = perKey.get(key)
+    if (list) list.push(row)
+    else perKey.set(key, [row])
   }
   const lists = [...perKey]
     .sort(byKey)
