@@ -62,31 +62,50 @@ export function platformReport(): Promise<PlatformReport> {
     .startOf('day')
     .minus({ days: DAYS - 1 })
   return cachedDto(null, 'platform', { since: since.toISODate() }, async () => {
-    // Spend per tenant from the day totals; names and slugs through the tenants' door.
-    const top = async (order: 'credits' | 'runs') => {
+    // Spend and runs per tenant from the day totals, summed once for both tops; names and slugs
+    // through the tenants' door.
+    const perTenant = async () => {
       const { rows } = await db.rawQuery(
         `SELECT tenant_id, sum(runs)::bigint AS runs, sum(errors)::bigint AS errors,
                 sum(credits_micros) AS credits
-           FROM usage_days WHERE day >= ?::date GROUP BY tenant_id
-          ORDER BY ${order} DESC, tenant_id LIMIT 10`,
+           FROM usage_days WHERE day >= ?::date GROUP BY tenant_id`,
         [since.toISODate()]
       )
-      const ids = rows.map((r: any) => r.tenant_id as string)
+      type Keyed = { r: any; credits: bigint; runs: bigint }
+      const keyed: Keyed[] = rows.map((r: any) => ({
+        r,
+        credits: BigInt(r.credits),
+        runs: BigInt(r.runs),
+      }))
+      const top = (order: 'credits' | 'runs') =>
+        keyed
+          .sort(
+            (a: Keyed, b: Keyed) =>
+              (b[order] > a[order] ? 1 : b[order] < a[order] ? -1 : 0) ||
+              (a.r.tenant_id < b.r.tenant_id ? -1 : 1)
+          )
+          .slice(0, 10)
+          .map((k: Keyed) => k.r)
+      const [bySpend, byRuns] = [top('credits'), top('runs')]
+      const ids = [...new Set([...bySpend, ...byRuns].map((r: any) => r.tenant_id as string))]
       const tenants = ids.length
         ? await Tenant.query().whereIn('id', ids).select('id', 'slug', 'name')
         : []
       const byId = new Map(tenants.map((tenant) => [tenant.id, tenant]))
-      return rows
-        .filter((r: any) => byId.has(r.tenant_id))
-        .map((r: any) => ({
-          ...r,
-          slug: byId.get(r.tenant_id)!.slug,
-          name: byId.get(r.tenant_id)!.name,
-        }))
-        .sort(
-          (a: any, b: any) =>
-            Number(b[order]) - Number(a[order]) || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0)
-        )
+      const named = (list: any[], order: 'credits' | 'runs') =>
+        list
+          .filter((r: any) => byId.has(r.tenant_id))
+          .map((r: any) => ({
+            ...r,
+            slug: byId.get(r.tenant_id)!.slug,
+            name: byId.get(r.tenant_id)!.name,
+          }))
+          .sort(
+            (a: any, b: any) =>
+              Number(BigInt(b[order]) - BigInt(a[order])) ||
+              (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0)
+          )
+      return [named(bySpend, 'credits'), named(byRuns, 'runs')]
     }
     const tenantRows = (rows: any[]) =>
       rows.map((r: any) => ({
@@ -96,9 +115,8 @@ export function platformReport(): Promise<PlatformReport> {
         errors: Number(r.errors),
         creditsMicros: String(r.credits),
       }))
-    const [bySpend, byRuns, models] = await Promise.all([
-      top('credits'),
-      top('runs'),
+    const [[bySpend, byRuns], models] = await Promise.all([
+      perTenant(),
       modelsSince(since.toISODate()!),
     ])
     // Each workspace's model under the provider that workspace saw (the agents' door: two
