@@ -52,6 +52,15 @@ export function denseHistogram(histogram: Histogram | null | undefined): Float64
   return dense
 }
 
+/** A dense array as a histogram (its non-empty buckets). */
+export function sparseHistogram(dense: Float64Array): Histogram {
+  const histogram: Histogram = {}
+  dense.forEach((count, bucket) => {
+    if (count) histogram[bucket] = count
+  })
+  return histogram
+}
+
 /**
  * The p-quantile (0…1) with percentile_cont's definition: rank p × (n − 1) between the two
  * nearest order statistics. An order statistic inside a bucket is placed evenly across it

@@ -8,6 +8,7 @@ import {
   bucketOf,
   HIST_THRESHOLDS,
   packHistogram,
+  sparseHistogram,
   type Histogram,
 } from '#analytics/histogram'
 
@@ -380,9 +381,7 @@ async function fillRunning(trx: TransactionClientContract, tenantId: string) {
         sum.latencySum += Number(row.latency_sum_ms)
         sum.latencyCount += row.latency_count
         addPackedHistogram(row.latency_hist, [dense])
-        const hist: Histogram = {}
-        dense.forEach((n, bucket) => n && (hist[bucket] = n))
-        out.push({ ...sum, bucket: row.on_day, hist })
+        out.push({ ...sum, bucket: row.on_day, hist: sparseHistogram(dense) })
       }
       await trx.rawQuery(
         `INSERT INTO usage_running (tenant_id, dim, key, day, ${MEASURES})

@@ -3,6 +3,7 @@ import {
   addPackedHistogram,
   HIST_THRESHOLDS,
   percentiles,
+  sparseHistogram,
   type Histogram,
 } from '#analytics/histogram'
 import { previousRange, type Range } from '#analytics/services/ranges'
@@ -217,14 +218,6 @@ function sums(): Sums {
   }
 }
 
-function sparse(dense: Float64Array): Histogram {
-  const histogram: Histogram = {}
-  dense.forEach((count, bucket) => {
-    if (count) histogram[bucket] = count
-  })
-  return histogram
-}
-
 const QUANTILES = [0.5, 0.95, 0.99]
 
 function figuresOf(sum: Sums): Figures {
@@ -392,7 +385,7 @@ export async function rangeHistogram(tenantId: string, range: Range): Promise<Hi
   const merged = new Float64Array(HIST_THRESHOLDS.length + 1)
   for (const row of (await db.rawQuery(source.sql, source.bindings)).rows)
     addPackedHistogram(row.latency_hist, [merged])
-  return sparse(merged)
+  return sparseHistogram(merged)
 }
 
 /** Credits spent per local day over the last `days` days (for the burn rate), in micro-credits. */
