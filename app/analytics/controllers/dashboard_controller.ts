@@ -1,6 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
-import { isHtmx, renderPageOrFragment, urlFor } from '#core'
+import { composedBody, isHtmx, renderPageOrFragment, urlFor } from '#core'
 import { balanceOf } from '#credits'
 import { authorize, currentTenant, type Tenant } from '#tenants'
 import { dashboardReport } from '#analytics/services/reports'
@@ -61,7 +61,10 @@ const SLOT = /<!--agora:figures:(series|credits|tables)-->/
  */
 const encoded = new WeakMap<Figures, Record<keyof Figures, Buffer>>()
 
-/** The page's bytes: the rendered page with the encoded figures at the markers. */
+/**
+ * The page's bytes: the rendered page with the encoded figures at the markers, composed so that
+ * a gzip answer reuses the figures' compressed bytes as long as the figures stay cached.
+ */
 function withFigures(html: string, figures: Figures): Buffer {
   let bytes = encoded.get(figures)
   if (!bytes) {
@@ -75,7 +78,7 @@ function withFigures(html: string, figures: Figures): Buffer {
   }
   // split() with the capturing group: odd entries are the part names.
   const pieces = html.split(new RegExp(SLOT, 'g'))
-  return Buffer.concat(
+  return composedBody(
     pieces.map((piece, i) => (i % 2 ? bytes[piece as keyof Figures] : Buffer.from(piece)))
   )
 }

@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import zlib from 'node:zlib'
 import { DateTime } from 'luxon'
 import { randomUUID } from 'node:crypto'
 import db from '@adonisjs/lucid/services/db'
@@ -6,6 +7,7 @@ import { platformReport } from '#analytics/services/platform'
 import { insertRuns, projectedRun, type RunShape } from '#tests/analytics/helpers'
 import { projectFacts } from '#analytics'
 import { Session, signedIn } from '#tests/helpers/session'
+import { rawRequest } from '#tests/helpers/raw_http'
 import { UserFactory } from '#database/factories/user_factory'
 import { WorkspaceFactory } from '#database/factories/workspace_factory'
 import { createMembers, MembershipFactory } from '#database/factories/tenant_factory'
@@ -292,6 +294,42 @@ test.group('analytics / dashboard pages', () => {
     assert.include(html, 'simulator/echo')
     assert.match(html, /50\.0 %/) // echo: 1 failed of 2
     assert.include(html, 'New workspaces per week')
+  })
+
+  test('the dashboard goes out as one gzip stitched around its cached figures, byte for byte the page', async ({
+    client,
+    assert,
+  }) => {
+    const { owner, tenant } = await dashboardWorld()
+    const web = await signedIn(client, owner)
+    const path = `/t/${tenant.slug}/analytics?range=30d`
+    const load = async (encoding: string) => {
+      const answer = await rawRequest(path, {
+        'cookie': web.cookieHeader(),
+        'x-forwarded-for': web.ip,
+        'accept-encoding': encoding,
+      })
+      assert.equal(answer.status, 200)
+      return answer
+    }
+    // Per-response parts: the CSRF token and the time the figures were read.
+    const stable = (html: string) =>
+      html
+        .replaceAll(/name="csrf-token" content="([^"]+)"/.exec(html)![1], 'TOKEN')
+        .replace(/Updated \d\d:\d\d:\d\d/, '')
+    const plain = await load('identity')
+    assert.isUndefined(plain.headers['content-encoding'])
+    const page = stable(plain.body.toString())
+    assert.include(page, 'id="analytics-series"')
+    assert.include(page, 'id="analytics-breakdowns"')
+    // Twice: the second answer reuses the cached figures' compressed bytes.
+    for (const round of [1, 2]) {
+      const gzip = await load('gzip, deflate, br')
+      assert.equal(gzip.headers['content-encoding'], 'gzip', `round ${round}`)
+      assert.equal(Number(gzip.headers['content-length']), gzip.body.length)
+      assert.isBelow(gzip.body.length, plain.body.length / 4)
+      assert.equal(stable(zlib.gunzipSync(gzip.body).toString()), page)
+    }
   })
 
   test('dashboard cache: a repeat is a hit, a new run invalidates it; /metrics shows the counters and ratio', async ({

@@ -1,29 +1,7 @@
-import http from 'node:http'
 import zlib from 'node:zlib'
 import { test } from '@japa/runner'
-import { pickEncoding } from '#core/middleware/compression_middleware'
-import { baseUrl } from '#tests/helpers/browser'
-
-/** A raw request (no client-side decompression): status, headers and the bytes as sent. */
-function raw(path: string, headers: Record<string, string> = {}, method = 'GET') {
-  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>(
-    (resolve, reject) => {
-      const request = http.request(`${baseUrl()}${path}`, { method, headers }, (response) => {
-        const chunks: Buffer[] = []
-        response.on('data', (chunk) => chunks.push(chunk))
-        response.on('end', () =>
-          resolve({
-            status: response.statusCode!,
-            headers: response.headers,
-            body: Buffer.concat(chunks),
-          })
-        )
-      })
-      request.on('error', reject)
-      request.end()
-    }
-  )
-}
+import { pickEncoding, stitchedGzip } from '#core/middleware/compression_middleware'
+import { rawRequest as raw } from '#tests/helpers/raw_http'
 
 test.group('core / compression', () => {
   test('pages go out as Brotli or gzip when the client takes them, byte for byte the same page', async ({
@@ -72,12 +50,36 @@ test.group('core / compression', () => {
     assert.isUndefined(post.headers['content-encoding'])
   })
 
+  test('stitched gzip: pieces deflated apart (and reused) decode to the pieces in order', ({
+    assert,
+  }) => {
+    const figures = Buffer.from('<svg>' + 'ÿ€ bar ✓ '.repeat(5_000) + '</svg>')
+    const pieces = [
+      Buffer.from('<html>'),
+      figures,
+      Buffer.alloc(0),
+      Buffer.from('<p>é</p>'),
+      figures,
+    ]
+    const once = stitchedGzip(pieces)
+    assert.deepEqual(zlib.gunzipSync(once), Buffer.concat(pieces))
+    assert.isBelow(once.length, figures.length / 10)
+    // The kept piece's compressed bytes are reused: the same answer around other pieces.
+    const other = [Buffer.from('<html lang="fr">'), figures, Buffer.from('<p>ok</p>')]
+    assert.deepEqual(zlib.gunzipSync(stitchedGzip(other)), Buffer.concat(other))
+    assert.deepEqual(stitchedGzip(pieces), once)
+    // Nothing to send is still one valid member.
+    assert.equal(zlib.gunzipSync(stitchedGzip([])).length, 0)
+  })
+
   test('Accept-Encoding: br preferred, q=0 refuses, * stands for the rest', ({ assert }) => {
     assert.equal(pickEncoding('gzip, deflate, br'), 'br')
     assert.equal(pickEncoding('gzip;q=1.0, br;q=0'), 'gzip')
     assert.equal(pickEncoding('GZIP'), 'gzip')
     assert.equal(pickEncoding('*'), 'br')
     assert.equal(pickEncoding('*;q=0, identity'), null)
+    assert.equal(pickEncoding('gzip, deflate, br', 'gzip'), 'gzip')
+    assert.equal(pickEncoding('br, gzip;q=0', 'gzip'), 'br')
     assert.equal(pickEncoding('deflate'), null)
     assert.equal(pickEncoding(''), null)
     assert.equal(pickEncoding(undefined), null)
