@@ -10,7 +10,10 @@ import { ABSOLUTE_TIMEOUT_MS, IDLE_TIMEOUT_MS, SESSION_KEYS, logout } from '#aut
 import { issuedRememberToken } from '#auth/services/remember_tokens'
 import type User from '#auth/models/user'
 
-/** Touch the session row at most this often (one write a minute, not one per request). */
+/**
+ * Touch the session row, and the session's last-seen time, at most this often (one write a
+ * minute, not one per request): the idle timeout is then exact to within a minute.
+ */
 const TOUCH_EVERY_MS = 60_000
 
 /**
@@ -52,7 +55,7 @@ export default class AuthenticateMiddleware {
     const startedAt = Number(ctx.session.get(SESSION_KEYS.startedAt, now))
     if (now - seenAt > IDLE_TIMEOUT_MS) return 'idle'
     if (!record.remembered && now - startedAt > ABSOLUTE_TIMEOUT_MS) return 'expired'
-    ctx.session.put(SESSION_KEYS.seenAt, now)
+    if (now - seenAt > TOUCH_EVERY_MS) ctx.session.put(SESSION_KEYS.seenAt, now)
     if (now - record.lastSeenAt.toMillis() > TOUCH_EVERY_MS) {
       record.lastSeenAt = DateTime.now()
       await record.save()
