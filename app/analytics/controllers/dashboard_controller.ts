@@ -6,7 +6,7 @@ import { authorize, currentTenant, type Tenant } from '#tenants'
 import { dashboardReport } from '#analytics/services/reports'
 import { dailyCredits } from '#analytics/services/rollups'
 import { cachedDto, rollupVersion } from '#analytics/services/cache'
-import { PRESETS, rangeOrDefault, type Range } from '#analytics/services/ranges'
+import { PRESETS, rangeOrDefault, shiftDay, type Range } from '#analytics/services/ranges'
 import {
   breakdownTable,
   burnForecast,
@@ -150,8 +150,8 @@ function figuresHtml(
 
 /** Micro-credits spent over the last 7 local days (today included), per rollup version. */
 function lastWeekCredits(tenantId: string, timeZone: string, version: string) {
-  const today = DateTime.now().setZone(timeZone)
-  const [from, to] = [today.minus({ days: 6 }).toISODate()!, today.toISODate()!]
+  const to = DateTime.now().setZone(timeZone).toISODate()!
+  const from = shiftDay(to, -6)
   return cachedDto(
     tenantId,
     'last-week-credits',

@@ -51,6 +51,13 @@ test.group('analytics / date ranges', () => {
     const before = previousRange(range)
     assert.equal(before.fromDay, '2026-03-03')
     assert.equal(before.toDay, '2026-03-09')
+    // Across a DST change: whole local days before the range, ending where it starts.
+    const paris = resolveRange({ from: '2026-03-30', to: '2026-04-05' }, 'Europe/Paris')
+    const earlier = previousRange(paris)
+    assert.deepEqual([earlier.fromDay, earlier.toDay], ['2026-03-23', '2026-03-29'])
+    assert.equal(earlier.start.toUTC().toISO(), '2026-03-22T23:00:00.000Z')
+    assert.equal(earlier.end.toMillis(), paris.start.toMillis())
+    assert.equal(hours(earlier), 7 * 24 - 1)
     const day = resolveRange({ range: '24h' }, 'UTC', DateTime.fromISO('2026-03-29T10:20:00Z'))
     assert.equal(previousRange(day).end.toMillis(), day.start.toMillis())
   })
@@ -70,6 +77,10 @@ test.group('analytics / date ranges', () => {
     fails({ range: 'custom', from: '2026-02-30' }, 'from')
     fails({ from: '2026-03-02', to: '2026-03-01' }, 'to')
     fails({ from: '2024-01-01', to: '2026-01-01' }, 'to')
+    // 366 days at most, counted in calendar days whatever the DST changes in between.
+    fails({ from: '2025-02-28', to: '2026-03-01' }, 'to')
+    const longest = resolveRange({ from: '2025-03-01', to: '2026-03-01' }, 'Europe/Paris')
+    assert.lengthOf(longest.buckets, 366)
   })
 })
 
