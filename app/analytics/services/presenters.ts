@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon'
-import { formatCredits, urlFor, type RouteName } from '#core'
+import { escapeHtml, formatCredits, urlFor, type RouteName } from '#core'
 import type { Balance } from '#credits'
 import type { ErrorTypeRow, Report, UsageRow } from '#analytics/services/reports'
 import { rangeQuery, type Range } from '#analytics/services/ranges'
@@ -280,12 +280,23 @@ export function barChart(
     y: +yOf(i * step).toFixed(1),
     label: number.format(i * step),
   }))
+  // The bars' markup in one loop: a 90-day dashboard draws 180, and the template's per-item
+  // iteration and escaping of six attributes each were most of its rendering time.
+  const barsHtml = bars
+    .map((bar) => {
+      const href = escapeHtml(bar.href)
+      return (
+        `<a href="${href}" hx-get="${href}"><title>${escapeHtml(bar.title)}</title>` +
+        `<rect class="chart-bar" x="${bar.x}" y="${bar.y}" width="${bar.width}" height="${bar.height}" rx="2"/></a>`
+      )
+    })
+    .join('\n')
   return {
     ...size,
     margin,
     right: size.width - margin.right,
     empty: max === 0,
-    bars,
+    barsHtml,
     labels,
     ticks,
     labelY: size.height - 10,
