@@ -123,6 +123,39 @@ test.group('auth / log in and out', () => {
     assert.include(blocked.text(), 'Too many attempts')
   })
 
+  test('a session idle for an hour ends; last-seen is stamped at most once a minute', async ({
+    client,
+    assert,
+  }) => {
+    const user = await UserFactory.create()
+    const web = new Session(client)
+    await web.login(user.email)
+    const realNow = Date.now
+    const minutes = (n: number) => n * 60_000
+    const at = async (offset: number) => {
+      const start = realNow()
+      Date.now = () => realNow() - start + startedAt + offset
+      return web.get('/account')
+    }
+    const startedAt = realNow()
+    try {
+      // Seen at 0 (login), then 59 min later: still in, and stamped anew.
+      assert.equal((await at(minutes(59))).status(), 200)
+      // 30 s after that stamp: in, not stamped again (one write a minute).
+      assert.equal((await at(minutes(59.5))).status(), 200)
+      // 59 min after the stamp: in, stamped at 118; 30 s later in, not stamped.
+      assert.equal((await at(minutes(118))).status(), 200)
+      assert.equal((await at(minutes(118.5))).status(), 200)
+      // 60¼ min after the stamp at 118 (59¾ after the last request): ended.
+      const idle = await at(minutes(178.25))
+      assert.equal(idle.status(), 302)
+      assert.match(idle.header('location') ?? '', /^\/login/)
+    } finally {
+      Date.now = realNow
+    }
+    assert.equal((await web.get('/account')).status(), 302)
+  })
+
   test('a disabled user cannot log in, and loses an existing session at once', async ({
     client,
     assert,
