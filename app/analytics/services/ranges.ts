@@ -85,7 +85,7 @@ export function dayRange(
   for (let at = firstUtc; at <= lastUtc; at += 86_400_000)
     buckets.push(new Date(at).toISOString().slice(0, 10))
   const toDay = buckets.at(-1)!
-  const label = first.hasSame(last, 'day')
+  const label = buckets.length === 1
     ? first.toFormat('d LLL yyyy')
     : `${first.toFormat('d LLL yyyy')} – ${last.toFormat('d LLL yyyy')}`
   return {
