@@ -27,7 +27,7 @@ export function pickEncoding(
 
 /** Bodies assembled from pieces the caller reuses across responses (see `composedBody`). */
 const composed = new WeakMap<Uint8Array, Buffer[]>()
-/** Each piece's raw deflate, sync-flushed so that pieces concatenate; kept while the piece lives. */
+/** Each piece as deflate blocks that end byte-aligned, so pieces concatenate; kept while it lives. */
 const deflated = new WeakMap<Buffer, Buffer>()
 /** gzip member header: deflate, no flags, no time, unknown OS. */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])
@@ -43,6 +43,23 @@ export function composedBody(pieces: Buffer[]): Buffer {
   return body
 }
 
+function deflatedPiece(piece: Buffer) {
+  return zlib.deflateRawSync(piece, { level: 1, finishFlush: zlib.constants.Z_SYNC_FLUSH })
+}
+
+/**
+ * A small piece as a stored (uncompressed) deflate block: a zlib stream costs ~50 µs to set up,
+ * more than a few hundred bytes gain from compression. Header byte (not final, stored), then the
+ * length and its complement, then the bytes.
+ */
+function storedBlock(piece: Buffer) {
+  if (!piece.length) return Buffer.alloc(0)
+  const header = Buffer.from([0, 0, 0, 0, 0])
+  header.writeUInt16LE(piece.length, 1)
+  header.writeUInt16LE(~piece.length & 0xffff, 3)
+  return Buffer.concat([header, piece])
+}
+
 /** One gzip member from the pieces' deflate streams, closed by an empty final block. */
 export function stitchedGzip(pieces: Buffer[]): Buffer {
   const parts: Buffer[] = [GZIP_HEADER]
@@ -51,10 +68,7 @@ export function stitchedGzip(pieces: Buffer[]): Buffer {
   for (const piece of pieces) {
     let bytes = deflated.get(piece)
     if (!bytes) {
-      bytes = zlib.deflateRawSync(piece, {
-        level: 1,
-        finishFlush: zlib.constants.Z_SYNC_FLUSH,
-      })
+      bytes = piece.length < MIN_BYTES ? storedBlock(piece) : deflatedPiece(piece)
       deflated.set(piece, bytes)
     }
     parts.push(bytes)

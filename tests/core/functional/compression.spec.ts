@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import zlib from 'node:zlib'
 import { test } from '@japa/runner'
 import { pickEncoding, stitchedGzip } from '#core/middleware/compression_middleware'
@@ -50,7 +51,7 @@ test.group('core / compression', () => {
     assert.isUndefined(post.headers['content-encoding'])
   })
 
-  test('stitched gzip: pieces deflated apart (and reused) decode to the pieces in order', ({
+  test('stitched gzip: pieces deflated (or stored) apart, and reused, decode to the pieces in order', ({
     assert,
   }) => {
     const figures = Buffer.from('<svg>' + 'ÿ€ bar ✓ '.repeat(5_000) + '</svg>')
@@ -59,6 +60,8 @@ test.group('core / compression', () => {
       figures,
       Buffer.alloc(0),
       Buffer.from('<p>é</p>'),
+      // Under 1 KB: sent as a stored block, whatever its bytes.
+      randomBytes(1023),
       figures,
     ]
     const once = stitchedGzip(pieces)
