@@ -1,12 +1,17 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { DateTime } from 'luxon'
 import { composedBody, isHtmx, renderPageOrFragment, urlFor } from '#core'
 import { balanceOf } from '#credits'
 import { authorize, currentTenant, type Tenant } from '#tenants'
 import { dashboardReport } from '#analytics/services/reports'
 import { dailyCredits } from '#analytics/services/rollups'
 import { cachedDto, rollupVersion } from '#analytics/services/cache'
-import { PRESETS, rangeOrDefault, shiftDay, type Range } from '#analytics/services/ranges'
+import {
+  localClock,
+  PRESETS,
+  rangeOrDefault,
+  shiftDay,
+  type Range,
+} from '#analytics/services/ranges'
 import {
   breakdownTable,
   burnForecast,
@@ -37,7 +42,7 @@ function kpiState(tenant: Tenant, range: Range, report: Report) {
     tenant,
     range,
     cards: kpiCards(report.total, report.previous),
-    updatedAt: DateTime.now().setZone(range.timeZone).toFormat('HH:mm:ss'),
+    updatedAt: localClock(range.timeZone).time,
   }
 }
 
@@ -150,7 +155,7 @@ function figuresHtml(
 
 /** Micro-credits spent over the last 7 local days (today included), per rollup version. */
 function lastWeekCredits(tenantId: string, timeZone: string, version: string) {
-  const to = DateTime.now().setZone(timeZone).toISODate()!
+  const to = localClock(timeZone).day
   const from = shiftDay(to, -6)
   return cachedDto(
     tenantId,

@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
 import { InvalidInputException } from '#core'
-import { previousRange, rangeOrDefault, resolveRange } from '#analytics/services/ranges'
+import { localClock, previousRange, rangeOrDefault, resolveRange } from '#analytics/services/ranges'
 import { splitRange } from '#analytics/services/rollups'
 
 const hours = (range: { start: DateTime; end: DateTime }) =>
@@ -81,6 +81,38 @@ test.group('analytics / date ranges', () => {
     fails({ from: '2025-02-28', to: '2026-03-01' }, 'to')
     const longest = resolveRange({ from: '2025-03-01', to: '2026-03-01' }, 'Europe/Paris')
     assert.lengthOf(longest.buckets, 366)
+  })
+})
+
+test.group('analytics / local clock', () => {
+  test("a zone's local date and time agree with Luxon, DST changes and odd offsets included", ({
+    assert,
+  }) => {
+    const instants = [
+      '2026-03-29T00:59:59Z', // Paris: 01:59:59 CET, just before the spring change
+      '2026-03-29T01:00:00Z', // 03:00:00 CEST
+      '2026-10-25T00:30:00Z', // Paris: 02:30 CEST, the autumn change's first pass
+      '2026-12-31T23:59:59Z',
+      '2026-07-01T12:00:00Z',
+    ]
+    for (const zone of [
+      'Europe/Paris',
+      'Pacific/Auckland',
+      'Asia/Kathmandu',
+      'America/St_Johns',
+      'UTC',
+    ])
+      for (const iso of instants) {
+        const at = DateTime.fromISO(iso)
+        const local = at.setZone(zone)
+        assert.deepEqual(
+          localClock(zone, at.toMillis()),
+          { day: local.toISODate(), time: local.toFormat('HH:mm:ss') },
+          `${zone} ${iso}`
+        )
+      }
+    // An unknown zone reads as UTC, as ranges do.
+    assert.equal(localClock('Mars/Olympus', Date.parse('2026-01-01T00:00:00Z')).time, '00:00:00')
   })
 })
 
