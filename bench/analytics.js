@@ -40,6 +40,7 @@ import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import {
+  formLogin as login,
   freePorts,
   log,
   NODE,
@@ -207,31 +208,6 @@ async function prepare() {
 }
 
 /* ------------------------------------------------------------------------------ the app */
-
-async function login(base, email, password) {
-  const jar = new Map()
-  const absorb = (response) => {
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';')
-      const at = pair.indexOf('=')
-      jar.set(pair.slice(0, at), pair.slice(at + 1))
-    }
-  }
-  const cookie = () => [...jar].map(([name, value]) => `${name}=${value}`).join('; ')
-  const form = await fetch(`${base}/login`)
-  absorb(form)
-  const csrf = /name='_csrf' value='([^']+)'/.exec(await form.text())?.[1]
-  const response = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': cookie() },
-    body: new URLSearchParams({ _csrf: csrf ?? '', email, password }),
-  })
-  absorb(response)
-  if (response.status !== 302 || (response.headers.get('location') ?? '').startsWith('/login'))
-    throw new Error(`login failed (${response.status})`)
-  return cookie()
-}
 
 /** One page load: server time (Server-Timing) and round trip, in ms. */
 async function load(url, cookie) {

@@ -162,6 +162,32 @@ export async function waitUntilUp(url, child, timeoutMs, headers = {}) {
   )
 }
 
+/** Signs in through the login form like a browser; resolves with the Cookie header to send. */
+export async function formLogin(base, email, password) {
+  const jar = new Map()
+  const absorb = (response) => {
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';')
+      const at = pair.indexOf('=')
+      jar.set(pair.slice(0, at), pair.slice(at + 1))
+    }
+  }
+  const cookie = () => [...jar].map(([name, value]) => `${name}=${value}`).join('; ')
+  const form = await fetch(`${base}/login`)
+  absorb(form)
+  const csrf = /name='_csrf' value='([^']+)'/.exec(await form.text())?.[1]
+  const response = await fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': cookie() },
+    body: new URLSearchParams({ _csrf: csrf ?? '', email, password }),
+  })
+  absorb(response)
+  if (response.status !== 302 || (response.headers.get('location') ?? '').startsWith('/login'))
+    throw new Error(`login failed (${response.status})`)
+  return cookie()
+}
+
 /* ------------------------------------------------------------------------------------ load */
 
 export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100
