@@ -107,7 +107,7 @@ async function main() {
     const ports = round % 2 ? [second, first] : [first, second]
     const apps = [await start('new', ROOT, ports[0]), await start('old', baseline, ports[1])]
     for (let i = 0; i < 30; i++) for (const app of apps) await load(app, phases[0][2](i, round))
-    const line = [`round ${round + 1} (new on ${ports[0]}, old on ${ports[1]}):`]
+    const line = []
     for (const [name, count, path] of phases) {
       const before = apps.map((app) => processTicks(app.child.pid))
       for (let i = 0; i < count; i++)
@@ -120,7 +120,7 @@ async function main() {
       const ratio = (now / then).toFixed(3)
       line.push(`${name} ${then.toFixed(2)} → ${now.toFixed(2)} ms CPU/page (×${ratio})`)
     }
-    log(line.join('; '))
+    log(`round ${round + 1} (new on ${ports[0]}, old on ${ports[1]}): ${line.join('; ')}`)
     await stopAll()
   }
   log(

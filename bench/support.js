@@ -176,15 +176,16 @@ export async function formLogin(base, email, password) {
   const form = await fetch(`${base}/login`)
   absorb(form)
   const csrf = /name='_csrf' value='([^']+)'/.exec(await form.text())?.[1]
+  if (!csrf) throw new Error('no CSRF token on /login')
   const response = await fetch(`${base}/login`, {
     method: 'POST',
     redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': cookie() },
-    body: new URLSearchParams({ _csrf: csrf ?? '', email, password }),
+    body: new URLSearchParams({ _csrf: csrf, email, password }),
   })
   absorb(response)
   if (response.status !== 302 || (response.headers.get('location') ?? '').startsWith('/login'))
-    throw new Error(`login failed (${response.status})`)
+    throw new Error(`login failed: ${response.status} ${response.headers.get('location')}`)
   return cookie()
 }
 

@@ -5,7 +5,7 @@
  * `items` table of ../shared/bench-baselines/page.cjs; and a login through the real form.
  */
 import { spawnSync } from 'node:child_process'
-import { log, NODE, requireFromProject, ROOT } from './support.js'
+import { formLogin, log, NODE, requireFromProject, ROOT } from './support.js'
 
 export const OWNER_EMAIL = 'bench-owner@example.test'
 export const OWNER_PASSWORD = 'a long benchmark passphrase'
@@ -106,28 +106,6 @@ export async function prepareWorkspace({ database, appKey, slug, reason, members
 }
 
 /** Logs the owner in through the real form (CSRF included); returns the cookie header. */
-export async function login(base) {
-  const jar = new Map()
-  const absorb = (response) => {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';')
-      const at = pair.indexOf('=')
-      jar.set(pair.slice(0, at), pair.slice(at + 1))
-    }
-  }
-  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
-  const page = await fetch(`${base}/login`)
-  absorb(page)
-  const csrf = /name='_csrf' value='([^']+)'/.exec(await page.text())?.[1]
-  if (!csrf) throw new Error('no CSRF token on /login')
-  const response = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': cookie() },
-    body: new URLSearchParams({ _csrf: csrf, email: OWNER_EMAIL, password: OWNER_PASSWORD }),
-  })
-  absorb(response)
-  if (response.status !== 302 || (response.headers.get('location') ?? '').startsWith('/login'))
-    throw new Error(`login failed: ${response.status} ${response.headers.get('location')}`)
-  return cookie()
+export function login(base) {
+  return formLogin(base, OWNER_EMAIL, OWNER_PASSWORD)
 }
