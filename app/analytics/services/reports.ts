@@ -1,8 +1,14 @@
+import { createHash } from 'node:crypto'
 import { DateTime } from 'luxon'
-import db from '@adonisjs/lucid/services/db'
 import { Agent, errorTypeLabel } from '#agents'
 import { User } from '#auth'
-import { aggregate, emptyFigures, type Dimension, type Figures } from '#analytics/services/rollups'
+import {
+  aggregate,
+  emptyFigures,
+  type Aggregate,
+  type Dimension,
+  type Figures,
+} from '#analytics/services/rollups'
 import { previousRange, type Range } from '#analytics/services/ranges'
 import { cachedDto } from '#analytics/services/cache'
 
@@ -48,37 +54,69 @@ function row(
   return { key, label, slug, ...sums, latencyP50: round(p50), latencyP95: round(p95) }
 }
 
-/** Names for the ids in a breakdown: agents by name (slug kept for links), members by name or email. */
-async function labels(tenantId: string, dimension: Dimension, keys: (string | null)[]) {
-  const ids = keys.filter((key): key is string => key !== null)
-  const names = new Map<string | null, { label: string; slug: string | null }>()
-  if (dimension === 'agent') {
-    names.set(null, { label: 'Direct model calls', slug: null })
-    // Plain rows, not models: a breakdown needs three columns of each.
-    const agents = ids.length
-      ? await Agent.query()
-          .select('id', 'name', 'slug', 'deleted_at')
-          .where('tenantId', tenantId)
-          .whereIn('id', ids)
-          .pojo<{ id: string; name: string; slug: string; deleted_at: Date | null }>()
-      : []
-    for (const agent of agents)
-      names.set(agent.id, {
-        label: agent.deleted_at ? `${agent.name} (deleted)` : agent.name,
-        slug: agent.slug,
-      })
-  } else if (dimension === 'member') {
-    names.set(null, { label: 'No member', slug: null })
-    const users = ids.length
-      ? await User.query()
-          .select('id', 'name', 'email')
-          .whereIn('id', ids)
-          .pojo<{ id: string; name: string | null; email: string }>()
-      : []
-    for (const user of users) names.set(user.id, { label: user.name || user.email, slug: null })
-  } else if (dimension === 'model') {
-    names.set(null, { label: 'No model', slug: null })
-  }
+type Label = { label: string; slug: string | null }
+
+const NO_KEY: Record<Exclude<Dimension, 'bucket'>, Label> = {
+  agent: { label: 'Direct model calls', slug: null },
+  member: { label: 'No member', slug: null },
+  model: { label: 'No model', slug: null },
+}
+
+/** Agents by name (slug kept for links), members by name or email; models are their own name. */
+async function lookUpLabels(
+  tenantId: string,
+  dimension: Exclude<Dimension, 'bucket'>,
+  ids: string[]
+): Promise<[string, Label][]> {
+  // Plain rows, not models: a breakdown needs two or three columns of each.
+  if (dimension === 'agent')
+    return (
+      await Agent.query()
+        .select('id', 'name', 'slug', 'deleted_at')
+        .where('tenantId', tenantId)
+        .whereIn('id', ids)
+        .pojo<{ id: string; name: string; slug: string; deleted_at: Date | null }>()
+    ).map((agent) => [
+      agent.id,
+      { label: agent.deleted_at ? `${agent.name} (deleted)` : agent.name, slug: agent.slug },
+    ])
+  if (dimension === 'member')
+    return (
+      await User.query()
+        .select('id', 'name', 'email')
+        .whereIn('id', ids)
+        .pojo<{ id: string; name: string | null; email: string }>()
+    ).map((user) => [user.id, { label: user.name || user.email, slug: null }])
+  return []
+}
+
+/**
+ * Names for the ids in a breakdown. With the rollup version, they are cached per version and
+ * set of ids, like the reports they go into: ranges of one version share them.
+ */
+async function labels(
+  tenantId: string,
+  dimension: Exclude<Dimension, 'bucket'>,
+  keys: (string | null)[],
+  version?: string
+) {
+  const ids = keys.filter((key): key is string => key !== null).sort()
+  const lookUp = () => lookUpLabels(tenantId, dimension, ids)
+  const found =
+    dimension === 'model' || !ids.length
+      ? []
+      : version
+        ? await cachedDto(
+            tenantId,
+            `labels:${dimension}`,
+            { ids: createHash('sha256').update(ids.join()).digest('base64url') },
+            lookUp,
+            version,
+            { counted: false }
+          )
+        : await lookUp()
+  const names = new Map<string | null, Label>(found)
+  names.set(null, NO_KEY[dimension])
   return (key: string | null) => names.get(key) ?? { label: key ?? '—', slug: null }
 }
 
@@ -106,9 +144,10 @@ function bucketLabel(range: Range, key: string) {
 export async function breakdown(
   tenantId: string,
   dimension: Exclude<Dimension, 'bucket'>,
-  groups: Map<string | null, Figures>
+  groups: Map<string | null, Figures>,
+  version?: string
 ) {
-  const name = await labels(tenantId, dimension, [...groups.keys()])
+  const name = await labels(tenantId, dimension, [...groups.keys()], version)
   return [...groups.entries()]
     .map(([key, figures]) => row(key, name(key).label, figures, name(key).slug))
     .sort((a, b) => b.runs - a.runs || a.label.localeCompare(b.label))
@@ -131,30 +170,11 @@ function rangeDto(range: Range): Report['range'] {
   }
 }
 
-/**
- * A range's failed runs by error type, most first (ties by label). Hour ranges read the hourly
- * rows (exactly the 24 hours); day ranges the tenant-local daily rows.
- */
-export async function errorTypeReport(tenantId: string, range: Range): Promise<ErrorTypeRow[]> {
-  const { rows } =
-    range.granularity === 'hour'
-      ? await db.rawQuery(
-          `SELECT error_type, sum(runs)::int AS runs FROM usage_errors_hourly
-           WHERE tenant_id = ? AND hour >= ? AND hour < ? GROUP BY error_type`,
-          [tenantId, range.start.toJSDate(), range.end.toJSDate()]
-        )
-      : await db.rawQuery(
-          `SELECT error_type, sum(runs)::int AS runs FROM usage_errors_daily
-           WHERE tenant_id = ? AND day >= ?::date AND day <= ?::date GROUP BY error_type`,
-          [tenantId, range.fromDay, range.toDay]
-        )
-  return (rows as { error_type: string; runs: number }[])
-    .filter((row) => row.runs > 0)
-    .map((row) => ({
-      errorType: row.error_type,
-      label: errorTypeLabel(row.error_type),
-      runs: row.runs,
-    }))
+/** Failed runs by error type, labelled, most first (ties by label). */
+function errorTypeRows(counts: Aggregate['errorTypes']): ErrorTypeRow[] {
+  return counts
+    .filter((count) => count.runs > 0)
+    .map((count) => ({ ...count, label: errorTypeLabel(count.errorType) }))
     .sort((a, b) => b.runs - a.runs || a.label.localeCompare(b.label))
 }
 
@@ -166,20 +186,19 @@ export function dashboardReport(tenantId: string, range: Range, version?: string
     { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity },
     async () => {
       // Day ranges read the previous period with the breakdowns (running sums); hours apart.
-      const [current, before, errorTypes] = await Promise.all([
-        aggregate(tenantId, range, undefined, { previous: true }),
+      const [current, before] = await Promise.all([
+        aggregate(tenantId, range, undefined, { previous: true, errorTypes: true }),
         range.granularity === 'hour' ? aggregate(tenantId, previousRange(range), []) : null,
-        errorTypeReport(tenantId, range),
       ])
       return {
         range: rangeDto(range),
         total: row('total', 'Total', current.total),
         previous: row('previous', 'Previous period', (before?.total ?? current.previous)!),
         series: series(range, current.groups.bucket),
-        agent: await breakdown(tenantId, 'agent', current.groups.agent),
-        member: await breakdown(tenantId, 'member', current.groups.member),
-        model: await breakdown(tenantId, 'model', current.groups.model),
-        errorTypes,
+        agent: await breakdown(tenantId, 'agent', current.groups.agent, version),
+        member: await breakdown(tenantId, 'member', current.groups.member, version),
+        model: await breakdown(tenantId, 'model', current.groups.model, version),
+        errorTypes: errorTypeRows(current.errorTypes),
       }
     },
     version
