@@ -7,22 +7,14 @@ import edge from 'edge.js'
 import { moduleNames } from '#config/modules'
 import { formatCredits } from '#core/money'
 import { unreadBadge } from '#platform'
+import { cacheTemplatesForProduction } from '#core/edge_caches'
 
 for (const name of moduleNames) {
   edge.mount(name, app.viewsPath(name))
 }
 
-/*
- * edge.js 6.5: the default instance is created without `cache`, so its "supercharged components"
- * plugin stays recurring even after AdonisJS configures `cache: true` in production, and every
- * render re-lists every disk's components/ folder (readdirSync + existsSync). The folders do not
- * change in production: list them once.
- */
-if (app.inProduction) {
-  const listComponents = edge.loader.listComponents.bind(edge.loader)
-  let components: ReturnType<typeof listComponents> | undefined
-  edge.loader.listComponents = () => (components ??= listComponents())
-}
+/* Caches edge.js leaves out in production (see cacheTemplatesForProduction). */
+if (app.inProduction) cacheTemplatesForProduction(edge)
 
 edge.global('appName', 'Agora')
 edge.global('formatCredits', formatCredits)
