@@ -9,7 +9,7 @@ import {
   type Dimension,
   type Figures,
 } from '#analytics/services/rollups'
-import { previousRange, type Range } from '#analytics/services/ranges'
+import type { Range } from '#analytics/services/ranges'
 import { cachedDto } from '#analytics/services/cache'
 
 /** One line of a report: a bucket, an agent, a member or a model (plain JSON, cacheable). */
@@ -185,15 +185,15 @@ export function dashboardReport(tenantId: string, range: Range, version?: string
     'dashboard',
     { from: range.start.toISO(), to: range.end.toISO(), g: range.granularity },
     async () => {
-      // Day ranges read the previous period with the breakdowns (running sums); hours apart.
-      const [current, before] = await Promise.all([
-        aggregate(tenantId, range, undefined, { previous: true, errorTypes: true }),
-        range.granularity === 'hour' ? aggregate(tenantId, previousRange(range), []) : null,
-      ])
+      // The range, its previous period's totals and its error types: one statement.
+      const current = await aggregate(tenantId, range, undefined, {
+        previous: true,
+        errorTypes: true,
+      })
       return {
         range: rangeDto(range),
         total: row('total', 'Total', current.total),
-        previous: row('previous', 'Previous period', (before?.total ?? current.previous)!),
+        previous: row('previous', 'Previous period', current.previous!),
         series: series(range, current.groups.bucket),
         agent: await breakdown(tenantId, 'agent', current.groups.agent, version),
         member: await breakdown(tenantId, 'member', current.groups.member, version),

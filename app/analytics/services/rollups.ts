@@ -31,7 +31,7 @@ export type Figures = {
 export type Aggregate = {
   total: Figures
   groups: Record<Dimension, Map<string | null, Figures>>
-  /** The previous period's totals, when asked of a day range. */
+  /** The previous period's totals, when asked. */
   previous: Figures | null
   /** Failed runs per error type, when asked (unordered). */
   errorTypes: { errorType: string; runs: number }[]
@@ -78,7 +78,7 @@ const measures = (alias: string): Partial<Record<Column, string>> => ({
 })
 
 type Part = { sql: string; bindings: unknown[] }
-type PartName = 'day' | 'hour' | 'running' | 'members' | 'error'
+type PartName = 'day' | 'hour' | 'previousHour' | 'running' | 'members' | 'error'
 
 /** One part of the statement: `SELECT <part>, <every column>` then the rest of its query. */
 function part(
@@ -146,10 +146,10 @@ export function splitRange(fromDay: string, toDay: string) {
  * (totals, buckets and breakdowns alike). Day ranges: the tenant's day totals for the KPIs and
  * the series; breakdowns (and the previous period) come from `runningPoints`.
  */
-function sources(tenantId: string, range: Range): Part {
+function sources(tenantId: string, range: Range, name: 'hour' | 'previousHour' = 'hour'): Part {
   if (range.granularity === 'hour')
     return part(
-      'hour',
+      name,
       {
         bk: `to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
         agent_id: 'h.agent_id',
@@ -395,12 +395,22 @@ export async function aggregate(
     parts.push(runningPoints(tenantId, range, breakdowns, previousFrom))
   // Day ranges count distinct members from the member rows when they are read.
   if (byDay && !breakdowns.includes('member')) parts.push(activeMembers(tenantId, range))
+  // Hour ranges: the previous period's hourly rows, added up into its totals.
+  if (!byDay && options.previous)
+    parts.push(sources(tenantId, previousRange(range), 'previousHour'))
   if (options.errorTypes) parts.push(errorTypeCounts(tenantId, range))
   const { rows } = await db.rawQuery(
     parts.map((p) => `(${p.sql})`).join(' UNION ALL '),
     parts.flatMap((p) => p.bindings)
   )
-  const of: Record<PartName, Row[]> = { day: [], hour: [], running: [], members: [], error: [] }
+  const of: Record<PartName, Row[]> = {
+    day: [],
+    hour: [],
+    previousHour: [],
+    running: [],
+    members: [],
+    error: [],
+  }
   for (const row of rows as Row[]) of[row.part as PartName].push(row)
   const total = sums()
   const groups = Object.fromEntries(
@@ -432,7 +442,8 @@ export async function aggregate(
     list[row.point] = row
     points.set(id, list)
   }
-  const previous = previousFrom ? sums() : null
+  const previous = options.previous ? sums() : null
+  for (const row of of.previousHour) add([previous!], row)
   let previousMembers = 0
   for (const [end, start, before] of points.values()) {
     const { dim, key } = (end ?? start ?? before)!
@@ -452,7 +463,12 @@ export async function aggregate(
   const result: Aggregate = {
     total: figuresOf(total),
     groups: { bucket: new Map(), agent: new Map(), member: new Map(), model: new Map() },
-    previous: previous && { ...figuresOf(previous), activeMembers: previousMembers },
+    // A day range's previous active members come from the running sums, an hour range's from
+    // its rows.
+    previous: previous && {
+      ...figuresOf(previous),
+      ...(byDay && { activeMembers: previousMembers }),
+    },
     errorTypes: of.error.map((row) => ({ errorType: row.error_type, runs: row.runs })),
   }
   if (of.members.length) result.total.activeMembers = of.members[0].active_members

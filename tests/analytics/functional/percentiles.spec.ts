@@ -89,6 +89,12 @@ test.group('analytics / percentiles', () => {
       )
     ).rows.map((row: any) => Number(row.p))
     close((await aggregate(tenant.id, hours, [])).total.p95, h95, 'hourly p95')
+    // An hour range's previous period (the 24 hours before) comes with it, in the same statement.
+    const nextDay = resolveRange({ range: '24h' }, 'UTC', hours.end.plus({ days: 1 }))
+    const withPrevious = await aggregate(tenant.id, nextDay, [], { previous: true })
+    const dayBefore = await aggregate(tenant.id, previousRange(nextDay), [])
+    assert.isAbove(dayBefore.total.runs, 0)
+    assert.deepEqual(withPrevious.previous, dayBefore.total)
   })
   test('a range holding whole months and weeks agrees with the raw runs (breakdowns and the previous period from running sums)', async ({
     assert,
