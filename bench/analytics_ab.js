@@ -2,13 +2,14 @@
  * Paired A/B of what a dashboard page costs the web process: this checkout ("new") and a
  * baseline checkout ("old", e.g. a git worktree of an earlier commit with node_modules linked)
  * serve the same seeded scratch database at once; one request at a time alternates between them
- * (the order flipped every pair) and each process's CPU time (user + system, /proc) per page is
- * compared. Drift of the machine hits both alike: on these 2 shared cores its rounds agreed
- * within ~10 %, where throughput runs of the same code moved ±20 %; run several rounds.
+ * (the order flipped every pair; ports swap every round, start order every other round) and each
+ * process's CPU time (user + system, /proc) per page is compared. Drift of the machine hits both
+ * alike: on these 2 shared cores its rounds agreed within ~10 %, where throughput runs of the
+ * same code moved ±20 %; run rounds in fours.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:analytics-ab -- \
  *     --baseline ../old [--db agora_bench_analytics --slug bench-analytics --cached 3000 \
- *     --uncached 600 --rounds 2]
+ *     --uncached 600 --rounds 4]
  *
  * The database is the one `npm run bench:analytics` seeds (its owner signs in). Phases per
  * round: --cached loads of the 90-day dashboard, then --uncached distinct custom ranges (new to
@@ -41,7 +42,7 @@ const { values: opts } = parseArgs({
     slug: { type: 'string', default: 'bench-analytics' },
     cached: { type: 'string', default: '3000' },
     uncached: { type: 'string', default: '600' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '4' },
   },
 })
 if (!process.env.DATABASE_URL || !opts.baseline) {
@@ -103,9 +104,14 @@ async function main() {
   const ratios = { cached: [], uncached: [] }
   for (let round = 0; round < Number(opts.rounds); round++) {
     const [first, second] = await freePorts(2, 3600, 3699)
-    // Ports (and start order) swap every round.
+    // Ports swap every round, the start order every other round: with both fixed, two copies
+    // of one checkout measured ~5 % apart.
     const ports = round % 2 ? [second, first] : [first, second]
-    const apps = [await start('new', ROOT, ports[0]), await start('old', baseline, ports[1])]
+    const starts = [() => start('new', ROOT, ports[0]), () => start('old', baseline, ports[1])]
+    const oldFirst = Math.floor(round / 2) % 2 === 1
+    const apps = []
+    for (const begin of oldFirst ? [...starts].reverse() : starts) apps.push(await begin())
+    if (oldFirst) apps.reverse()
     for (let i = 0; i < 30; i++) for (const app of apps) await load(app, phases[0][2](i, round))
     const line = []
     for (const [name, count, path] of phases) {
@@ -120,7 +126,8 @@ async function main() {
       const ratio = (now / then).toFixed(3)
       line.push(`${name} ${then.toFixed(2)} → ${now.toFixed(2)} ms CPU/page (×${ratio})`)
     }
-    log(`round ${round + 1} (new on ${ports[0]}, old on ${ports[1]}): ${line.join('; ')}`)
+    const setup = `new on ${ports[0]}, old on ${ports[1]}, ${oldFirst ? 'old' : 'new'} started first`
+    log(`round ${round + 1} (${setup}): ${line.join('; ')}`)
     await stopAll()
   }
   log(
