@@ -378,8 +378,8 @@ function add(targets: Sums[], row: Row, sign: 1 | -1 = 1) {
  * Totals of a tenant's rollups over a range, and the same figures grouped by each of the
  * requested dimensions, with percentiles from the merged histograms. The rows (see `sources`
  * and `runningPoints`, read in one statement) are added up here, histograms in dense arrays.
- * `previous` (day ranges) also gives the previous period's totals, from the same running sums;
- * `errorTypes` the range's failed runs per error type.
+ * `previous` also gives the previous period's totals (day ranges: from the same running sums;
+ * hour ranges: its hourly rows); `errorTypes` the range's failed runs per error type.
  */
 export async function aggregate(
   tenantId: string,
