@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { setUserDisabled, User } from '#auth'
-import { Session } from '#tests/helpers/session'
+import { Session, signedIn } from '#tests/helpers/session'
 import { UserFactory, USER_PASSWORD } from '#database/factories/user_factory'
 import { randomUUID } from 'node:crypto'
 
@@ -128,8 +128,7 @@ test.group('auth / log in and out', () => {
     assert,
   }) => {
     const user = await UserFactory.create()
-    const web = new Session(client)
-    await web.login(user.email)
+    const web = await signedIn(client, user)
     const realNow = Date.now
     const minutes = (n: number) => n * 60_000
     const at = async (offset: number) => {
@@ -161,8 +160,7 @@ test.group('auth / log in and out', () => {
     assert,
   }) => {
     const user = await UserFactory.create()
-    const web = new Session(client)
-    await web.login(user.email)
+    const web = await signedIn(client, user)
     assert.equal((await web.get('/account')).status(), 200)
     // As an admin does it (the pages read users from a cache that this action clears).
     const admin = await UserFactory.merge({ platformAdmin: true }).create()
@@ -175,8 +173,7 @@ test.group('auth / log in and out', () => {
 
   test('log out is a DELETE with CSRF; a GET cannot log out', async ({ client, assert }) => {
     const user = await UserFactory.create()
-    const web = new Session(client)
-    await web.login(user.email)
+    const web = await signedIn(client, user)
     assert.equal((await web.get('/session')).status(), 404)
     assert.equal((await web.get('/account')).status(), 200)
     const out = await web.submit('DELETE', '/session')
@@ -280,8 +277,7 @@ test.group('auth / sessions and password change', () => {
     assert,
   }) => {
     const user = await UserFactory.create()
-    const web = new Session(client)
-    await web.login(user.email)
+    const web = await signedIn(client, user)
     await web.submit('PUT', '/account', { name: 'Renamed', timeZone: 'Europe/Paris' })
     await user.refresh()
     assert.equal(user.name, 'Renamed')
